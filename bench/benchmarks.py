@@ -1,0 +1,100 @@
+"""Registry of benchmarks run by ``python -m bench.runner``.
+
+Benchmarks are data, not code, so the runner can time every variant the same way in a
+fresh subprocess and the registry reads as a list of what we promise about speed/memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Command = tuple[str, ...]
+"""One command line; ``{python}`` and ``{workdir}`` are substituted before running."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of doing the benchmark's job, timed side by side with its siblings.
+
+    ``clean`` lists paths relative to the workdir deleted before every repetition, and
+    ``before`` commands run (untimed) after cleaning, so each repetition starts from the
+    same state instead of reusing the previous run's output.
+    """
+
+    name: str
+    command: Command
+    clean: tuple[str, ...] = ()
+    before: tuple[Command, ...] = ()
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A named measurement: optional untimed ``setup``, then interleaved ``variants``."""
+
+    name: str
+    description: str
+    variants: tuple[Variant, ...]
+    setup: Command | None = None
+    repeat: int = 3
+    goal: str | None = None
+    default: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.variants:
+            raise ValueError(f"benchmark {self.name!r} has no variants")
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError(f"benchmark {self.name!r} has duplicate variant names")
+        if self.repeat < 1:
+            raise ValueError(f"benchmark {self.name!r}: repeat must be >= 1")
+
+
+@dataclass
+class Registry:
+    """Benchmarks by name, in registration order (which is also the run order)."""
+
+    benchmarks: dict[str, Benchmark] = field(default_factory=dict)
+
+    def register(self, benchmark: Benchmark) -> Benchmark:
+        if benchmark.name in self.benchmarks:
+            raise ValueError(f"benchmark {benchmark.name!r} registered twice")
+        self.benchmarks[benchmark.name] = benchmark
+        return benchmark
+
+    def defaults(self) -> list[Benchmark]:
+        return [b for b in self.benchmarks.values() if b.default]
+
+
+REGISTRY = Registry()
+
+
+def _synth(preset: str) -> Variant:
+    out = f"synth-{preset}"
+    return Variant(
+        name="ours",
+        command=(
+            "{python}", "-m", "hrss_fraud", "synth",
+            "--preset", preset, "--seed", "1", "--out", "{workdir}/" + out,
+        ),
+        clean=(out,),
+    )
+
+
+REGISTRY.register(
+    Benchmark(
+        name="synth-tiny",
+        description="Generate the tiny synthetic county (smoke test of the synth pipeline).",
+        variants=(_synth("tiny"),),
+        repeat=3,
+    )
+)
+
+REGISTRY.register(
+    Benchmark(
+        name="synth-county-year",
+        description="Generate one synthetic county-year of claims (the sizing target).",
+        variants=(_synth("county-year"),),
+        repeat=1,
+        goal="< 300 s and < 8 GB peak on 2 cores",
+    )
+)

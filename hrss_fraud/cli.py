@@ -1,0 +1,180 @@
+"""The ``hrss-fraud`` command. Each subcommand exits non-zero with a one-line reason on
+failure and writes nothing partial."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from hrss_fraud import workspace
+
+
+class Fail(click.ClickException):
+    """A one-line reason on standard error, exit status 1."""
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"hrss-fraud: error: {self.format_message()}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--workspace",
+    "workspace_dir",
+    type=click.Path(file_okay=False),
+    help="Workspace folder (default: $HRSS_FRAUD_HOME or ./workspace).",
+)
+@click.pass_context
+def main(ctx: click.Context, workspace_dir: str | None) -> None:
+    """hrss_fraud — 医保基金监管: supervise the claims a county's institutions upload."""
+    ctx.obj = {"workspace": workspace.resolve(workspace_dir)}
+
+
+def _scheme_rates(values: tuple[str, ...]) -> dict[str, float]:
+    from hrss_fraud.synth.schemes import SCHEMES
+
+    rates: dict[str, float] = {}
+    for v in values:
+        name, sep, number = v.partition("=")
+        if not sep or name not in SCHEMES:
+            msg = (
+                f"--scheme-rate {v!r}: expected NAME=RATE with NAME one of "
+                f"{', '.join(sorted(SCHEMES))}"
+            )
+            raise Fail(msg)
+        try:
+            rates[name] = float(number)
+        except ValueError:
+            msg = f"--scheme-rate {v!r}: {number!r} is not a number"
+            raise Fail(msg) from None
+        if not 0 <= rates[name] <= 1:
+            msg = f"--scheme-rate {v!r}: the rate must be between 0 and 1"
+            raise Fail(msg)
+    return rates
+
+
+@main.command()
+@click.option(
+    "--preset",
+    type=click.Choice(["tiny", "small", "county-year"]),
+    default="tiny",
+    show_default=True,
+    help="A named size; the options below override it.",
+)
+@click.option("--persons", type=int, help="Number of insured persons.")
+@click.option("--months", type=int, help="Number of months to generate.")
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m"]),
+    help="First month (YYYY-MM or YYYY-MM-01). Default 2025-01.",
+)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--fraud-rate", type=float, help="Share of institutions that commit fraud.")
+@click.option(
+    "--scheme-rate",
+    multiple=True,
+    metavar="NAME=RATE",
+    help="Override one scheme's rate; repeatable. See --list-schemes.",
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False), help="Output folder (default: WORKSPACE/synth)."
+)
+@click.option("--no-malformed", is_flag=True, help="Do not write the malformed test files.")
+@click.option("--list-schemes", is_flag=True, help="List the injectable schemes and exit.")
+@click.option("--quiet", is_flag=True)
+@click.pass_context
+def synth(
+    ctx: click.Context,
+    preset: str,
+    persons: int | None,
+    months: int | None,
+    start: object,
+    seed: int,
+    fraud_rate: float | None,
+    scheme_rate: tuple[str, ...],
+    out: str | None,
+    no_malformed: bool,
+    list_schemes: bool,
+    quiet: bool,
+) -> None:
+    """Generate a synthetic county: uploads, reference tables and the truth kept apart."""
+    from hrss_fraud.synth.config import SynthConfig
+    from hrss_fraud.synth.generate import generate
+    from hrss_fraud.synth.profile import write_profile
+    from hrss_fraud.synth.schemes import SCHEMES
+
+    if list_schemes:
+        for s in SCHEMES.values():
+            click.echo(
+                f"{s.name:26} {s.family:6} {s.driver:11} {s.entity:11} rate={s.rate:<7} {s.zh}"
+            )
+        return
+    target = Path(out) if out else ctx.obj["workspace"] / "synth"
+    try:
+        cfg = SynthConfig.preset(
+            preset,
+            out=target,
+            persons=persons,
+            months=months,
+            seed=seed,
+            fraud_rate=fraud_rate,
+            scheme_rates=_scheme_rates(scheme_rate),
+            start=start.date().replace(day=1) if start else None,  # type: ignore[attr-defined]
+            malformed=not no_malformed,
+        )
+    except ValueError as exc:
+        raise Fail(str(exc)) from None
+    say = (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))
+    try:
+        summary = generate(cfg, progress=say)
+        write_profile(summary.out)
+    except OSError as exc:
+        raise Fail(f"cannot write {target}: {exc.strerror or exc}") from None
+    click.echo(
+        f"wrote {summary.out}: {summary.institutions} institutions, {summary.persons} persons, "
+        f"{summary.settlements} settlements, {summary.fee_lines} fee lines in "
+        f"{summary.files} files ({summary.seconds} s)"
+    )
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+def profile(folder: str) -> None:
+    """Write the profile report (profile.md) of a generated county."""
+    from hrss_fraud.synth.profile import write_profile
+
+    path = write_profile(Path(folder))
+    click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option(
+    "--preset",
+    type=click.Choice(["tiny", "small", "county-year"]),
+    default="small",
+    show_default=True,
+)
+@click.pass_context
+def demo(ctx: click.Context, preset: str) -> None:
+    """Generate a sample county into the workspace and print its profile."""
+    ctx.invoke(
+        synth,
+        preset=preset,
+        persons=None,
+        months=None,
+        start=None,
+        seed=42,
+        fraud_rate=None,
+        scheme_rate=(),
+        out=None,
+        no_malformed=False,
+        list_schemes=False,
+        quiet=False,
+    )
+    report = ctx.obj["workspace"] / "synth" / "profile.md"
+    click.echo(report.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The synthetic county: realistic uploads with injected schemes and their truth."""

@@ -1,0 +1,129 @@
+"""Writes uploads the way institutions send them: one file per institution per month per
+table, in the export format of each institution's hospital system."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from hrss_fraud.model.schema import TABLES, Table
+
+#: Export formats seen in real uploads. ``zh`` means Chinese headers instead of field names.
+FORMATS = {
+    "utf8": {"encoding": "utf-8", "sep": ",", "zh": False, "time": "%Y-%m-%d %H:%M:%S"},
+    "utf8_bom_tab": {
+        "encoding": "utf-8-sig",
+        "sep": "\t",
+        "zh": False,
+        "time": "%Y-%m-%d %H:%M:%S",
+    },
+    "gbk_zh": {"encoding": "gbk", "sep": ",", "zh": True, "time": "%Y/%m/%d %H:%M:%S"},
+    "gb18030_zh": {"encoding": "gb18030", "sep": ",", "zh": True, "time": "%Y/%m/%d %H:%M:%S"},
+    "utf8_pipe": {"encoding": "utf-8", "sep": "|", "zh": False, "time": "%Y%m%d%H%M%S"},
+    "xlsx": {"encoding": None, "sep": None, "zh": True, "time": "%Y-%m-%d %H:%M:%S"},
+}
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    table: str
+    fixmedins_code: str
+    month: str
+    fmt: str
+    rows: int
+
+
+def format_for(kind: str, index: int) -> str:
+    """Each hospital system exports one way; vary by kind of institution."""
+    if kind in ("A1", "A3"):
+        return "utf8"
+    if kind == "A2":
+        return "gbk_zh"
+    if kind == "B1":
+        return "gb18030_zh" if index % 5 == 0 else "gbk_zh"
+    if kind == "C1":
+        return "utf8_bom_tab" if index % 3 == 0 else "utf8"
+    if kind == "C2":
+        return "xlsx"
+    return "utf8_pipe" if index % 2 == 0 else "gbk_zh"
+
+
+def _text_frame(df: pl.DataFrame, table: Table, time_fmt: str, zh: bool) -> pl.DataFrame:
+    """Every column as text, as a hospital export has it, in the table's field order."""
+    exprs = []
+    for f in table.fields:
+        if f.name not in df.columns:
+            continue
+        dtype = df.schema[f.name]
+        col = pl.col(f.name)
+        if isinstance(dtype, pl.Datetime):
+            col = col.dt.strftime(time_fmt)
+        elif isinstance(dtype, pl.Date):
+            col = col.dt.strftime("%Y-%m-%d")
+        elif dtype.is_float():
+            col = col.round(4)
+        exprs.append(col.cast(pl.String).alias(f.zh if zh else f.name))
+    return df.select(exprs)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temporary name, fsync, rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def render(df: pl.DataFrame, table_name: str, fmt: str) -> bytes:
+    spec = FORMATS[fmt]
+    table = TABLES[table_name]
+    text = _text_frame(df, table, str(spec["time"]), bool(spec["zh"]))
+    if fmt == "xlsx":
+        buf = io.BytesIO()
+        text.write_excel(
+            buf, worksheet="明细" if table_name == "fee_detail" else "结算", autofit=False
+        )
+        return buf.getvalue()
+    csv = text.write_csv(separator=str(spec["sep"]), quote_style="necessary")
+    return csv.encode(str(spec["encoding"]))
+
+
+def write_table(
+    out: Path, df: pl.DataFrame, table_name: str, fmt: str, code: str, month: str
+) -> Written:
+    suffix = "xlsx" if fmt == "xlsx" else ("txt" if fmt == "utf8_pipe" else "csv")
+    path = out / "uploads" / month / f"{code}_{month}_{table_name}.{suffix}"
+    write_atomic(path, render(df, table_name, fmt))
+    return Written(path, table_name, code, month, fmt, df.height)
+
+
+def write_reference(out: Path, name: str, df: pl.DataFrame) -> Path:
+    """Reference tables the centre holds: UTF-8 CSV with field names."""
+    path = out / "reference" / f"{name}.csv"
+    table = TABLES[name]
+    write_atomic(
+        path, _text_frame(df, table, "%Y-%m-%d %H:%M:%S", False).write_csv().encode("utf-8")
+    )
+    return path
+
+
+def read_back(path: Path, table_name: str, fmt: str) -> pl.DataFrame:
+    """Read a written upload back as text columns under field names (round-trip checks)."""
+    spec = FORMATS[fmt]
+    table = TABLES[table_name]
+    if fmt == "xlsx":
+        df = pl.read_excel(path, infer_schema_length=0)
+    else:
+        text = path.read_bytes().decode(str(spec["encoding"]))
+        df = pl.read_csv(io.StringIO(text), separator=str(spec["sep"]), infer_schema=False)
+    if spec["zh"]:
+        df = df.rename({f.zh: f.name for f in table.fields if f.zh in df.columns})
+    return df

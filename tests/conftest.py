@@ -1,0 +1,41 @@
+"""Shared fixtures: one tiny generated county per test session."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from hrss_fraud.synth.config import SynthConfig
+from hrss_fraud.synth.generate import generate
+from hrss_fraud.synth.output import read_back
+
+
+@pytest.fixture(scope="session")
+def tiny_county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("synth") / "county"
+    generate(SynthConfig.preset("tiny", out=out, seed=11))
+    return out
+
+
+def read_uploads(folder: Path, table: str) -> pl.DataFrame:
+    """Every upload of one table, read back through its own format, with its source."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    frames = []
+    for f in manifest["files"]:
+        if f["table"] == table:
+            df = read_back(folder / f["path"], table, f["format"])
+            frames.append(df.with_columns(_file=pl.lit(f["path"]), _format=pl.lit(f["format"])))
+    return pl.concat(frames, how="diagonal")
+
+
+@pytest.fixture(scope="session")
+def tiny_fee(tiny_county: Path) -> pl.DataFrame:
+    return read_uploads(tiny_county, "fee_detail")
+
+
+@pytest.fixture(scope="session")
+def tiny_setl(tiny_county: Path) -> pl.DataFrame:
+    return read_uploads(tiny_county, "settlement")
