@@ -28,8 +28,7 @@ bench: $(STAMP)
 
 # Regenerate the small committed sample in sample_data/.
 sample: $(STAMP)
-	$(BIN)/hrss-fraud synth --preset tiny --seed 7 --out sample_data/county-tiny --quiet
-	rm -rf sample_data/county-tiny/malformed
+	$(BIN)/hrss-fraud synth --persons 1000 --months 2 --seed 7 --out sample_data/county-sample --quiet
 
 clean:
 	rm -rf $(VENV) workspace bench/work .pytest_cache .ruff_cache

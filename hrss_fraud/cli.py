@@ -9,6 +9,9 @@ from pathlib import Path
 import click
 
 from hrss_fraud import workspace
+from hrss_fraud.model.schema import TABLES
+
+TABLE_NAMES = set(TABLES)
 
 
 class Fail(click.ClickException):
@@ -136,6 +139,70 @@ def synth(
         f"{summary.settlements} settlements, {summary.fee_lines} fee lines in "
         f"{summary.files} files ({summary.seconds} s)"
     )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--inbox", type=click.Path(file_okay=False, path_type=Path),
+              help="Take every file in this folder; move each to archive/ or rejected/.")
+@click.option("--layout", help="Force a layout (see ingest/layouts) instead of detecting it.")
+@click.option("--table", type=click.Choice(sorted(TABLE_NAMES)),
+              help="Force the table instead of detecting it from the header.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], inbox: Path | None, layout: str | None,
+           table: str | None, as_json: bool, quiet: bool) -> None:
+    """Load uploads (files or folders) into the claims lake; bad rows go to quarantine."""
+    import json
+
+    from hrss_fraud.ingest import inbox as inbox_mod
+    from hrss_fraud.ingest.pipeline import expand
+    from hrss_fraud.ingest.pipeline import ingest as run_ingest
+    from hrss_fraud.lake import Lake, LakeLockedError
+
+    if not paths and inbox is None:
+        raise Fail("give PATH... to ingest, or --inbox DIR")
+    if inbox is not None and not inbox.is_dir():
+        raise Fail(f"--inbox {inbox}: no such folder")
+    refused = []
+    targets = expand(list(paths))
+    if inbox is not None:
+        waiting, refused = inbox_mod.inbox_files(inbox)
+        targets += waiting
+    lake = Lake(ctx.obj["workspace"] / "lake")
+    bar = None
+    if not (quiet or as_json):
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(targets), unit="file", desc="ingest", file=sys.stderr)
+    try:
+        result = run_ingest(lake, targets, layout=layout, table=table,
+                            progress=(lambda _r: bar.update(1)) if bar else None)
+    except LakeLockedError as exc:
+        raise Fail(str(exc)) from None
+    except (ValueError, OSError) as exc:
+        raise Fail(str(exc)) from None
+    finally:
+        if bar:
+            bar.close()
+    result.files[:0] = refused
+    if inbox is not None:
+        inbox_mod.file_away(inbox, result)
+    summary = result.summary()
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
+    else:
+        click.echo(
+            f"{summary['files']} file(s): {summary['committed']} committed, "
+            f"{summary['duplicate']} duplicate, {summary['rejected']} rejected; "
+            f"{summary['rows_read']} rows read, {summary['accepted']} accepted, "
+            f"{summary['quarantined']} quarantined; batches: {', '.join(result.batches) or '-'}"
+        )
+    for f in result.rejected:
+        click.echo(f"hrss-fraud: rejected: {f.error}", err=True)
+    if result.rejected:
+        sys.exit(1)
 
 
 @main.command()

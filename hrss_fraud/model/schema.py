@@ -16,9 +16,9 @@ from hrss_fraud.model import codes as C
 AMOUNT = pl.Decimal(16, 2)
 PRICE = pl.Decimal(16, 4)
 QUANTITY = pl.Decimal(16, 4)
-TEXT = pl.String
+TEXT = pl.String()
 TIME = pl.Datetime("us")
-DATE = pl.Date
+DATE = pl.Date()
 
 
 @dataclass(frozen=True)
@@ -267,14 +267,14 @@ CATALOGUE = Table(
         _f("max_cnt_day", QUANTITY, "每日限量", "quantity cap per day"),
         _f("max_cnt_visit", QUANTITY, "每次就诊限量", "quantity cap per visit"),
         _f("max_cnt_period", QUANTITY, "周期限量", "quantity cap per period"),
-        _f("period_days", pl.Int32, "周期天数", "period length (days)"),
-        _f("max_days_supply", pl.Int32, "最大支付天数", "maximum days' supply"),
-        _f("max_course_days", pl.Int32, "限支付疗程(天)", "maximum course (days)"),
+        _f("period_days", pl.Int32(), "周期天数", "period length (days)"),
+        _f("max_days_supply", pl.Int32(), "最大支付天数", "maximum days' supply"),
+        _f("max_course_days", pl.Int32(), "限支付疗程(天)", "maximum course (days)"),
         _f("max_amt_total", AMOUNT, "限定报销总额", "cap on reimbursed total"),
         _f("lmt_gend", TEXT, "限性别", "sex restriction", codes=C.GEND),
-        _f("lmt_age_min_days", pl.Int32, "限最小年龄(天)", "minimum age (days)"),
-        _f("lmt_age_max_days", pl.Int32, "限最大年龄(天)", "maximum age (days)"),
-        _f("forbid_age_max_days", pl.Int32, "禁用年龄上限(天)", "forbidden below age (days)"),
+        _f("lmt_age_min_days", pl.Int32(), "限最小年龄(天)", "minimum age (days)"),
+        _f("lmt_age_max_days", pl.Int32(), "限最大年龄(天)", "maximum age (days)"),
+        _f("forbid_age_max_days", pl.Int32(), "禁用年龄上限(天)", "forbidden below age (days)"),
         _f("caution_elderly", TEXT, "老年人慎用", "caution for the elderly", codes=C.FLAG),
         _f("caution_pregnancy", TEXT, "妊娠哺乳禁用", "forbidden in pregnancy", codes=C.FLAG),
         _f("lmt_insutype", TEXT, "限险种", "insurance types allowed (;)"),
@@ -346,8 +346,8 @@ DIAGNOSIS = Table(
         _req("dise_name", TEXT, "诊断名称", "diagnosis name"),
         _f("dise_group", TEXT, "诊断分组", "diagnosis group (peer groups)"),
         _f("lmt_gend", TEXT, "限性别", "sex restriction", codes=C.GEND),
-        _f("lmt_age_min_days", pl.Int32, "最小年龄(天)", "minimum age (days)"),
-        _f("lmt_age_max_days", pl.Int32, "最大年龄(天)", "maximum age (days)"),
+        _f("lmt_age_min_days", pl.Int32(), "最小年龄(天)", "minimum age (days)"),
+        _f("lmt_age_max_days", pl.Int32(), "最大年龄(天)", "maximum age (days)"),
         _f("chronic", TEXT, "慢特病", "chronic or special disease", codes=C.FLAG),
         _f("catalog", TEXT, "病种目录", "disease catalogue"),
         _f("pregnancy", TEXT, "妊娠相关", "pregnancy related", codes=C.FLAG),

@@ -113,23 +113,28 @@ def _diagnoses(world: World, enc: pl.DataFrame) -> pl.DataFrame:
     return enc.with_columns(dise=pl.Series(out, dtype=pl.Int64))
 
 
-def _procedures(world: World, enc: pl.DataFrame) -> np.ndarray:
+def _procedures(world: World, enc: pl.DataFrame) -> list[str | None]:
     """The main procedure of a surgical stay: one consistent with its diagnosis and sex."""
+    out: list[str | None] = [None] * enc.height
+    surgical = np.flatnonzero(
+        (enc["setting"].to_numpy() == "ip") & np.isin(enc["group"].to_numpy(), plan.SURGICAL)
+    )
     dx = world.kb.diagnosis["dise_codg"].to_numpy().astype(str)
-    code = np.where(enc["dise"].to_numpy() >= 0, dx[np.maximum(enc["dise"].to_numpy(), 0)], "")
-    gend = world.pop.person["gend"].to_numpy()[enc["psn"].to_numpy()]
-    surgical = (enc["setting"].to_numpy() == "ip") & np.isin(enc["group"].to_numpy(), plan.SURGICAL)
-    out = np.full(enc.height, None, dtype=object)
+    code = dx[np.maximum(enc["dise"].to_numpy()[surgical], 0)]
+    gend = world.pop.person["gend"].to_numpy()[enc["psn"].to_numpy()[surgical]]
+    chosen = np.full(len(surgical), None, dtype=object)
     for row in world.kb.procedure.iter_rows(named=True):
-        prefixes = tuple(p for p in (row["dise_prefixes"] or "").split(";") if p)
-        if not prefixes:
-            continue
-        fits = surgical & (out == None) & np.char.startswith(code, prefixes[0])  # noqa: E711
-        for p in prefixes[1:]:
-            fits |= surgical & (out == None) & np.char.startswith(code, p)  # noqa: E711
+        fits = chosen == None  # noqa: E711
+        hit = np.zeros(len(surgical), dtype=bool)
+        for p in (row["dise_prefixes"] or "").split(";"):
+            if p:
+                hit |= np.char.startswith(code, p)
+        fits &= hit
         if row["lmt_gend"]:
             fits &= gend == row["lmt_gend"]
-        out[fits] = row["oprn_oprt_code"]
+        chosen[fits] = row["oprn_oprt_code"]
+    for i, c in zip(surgical.tolist(), chosen.tolist(), strict=True):
+        out[i] = c
     return out
 
 
@@ -169,7 +174,7 @@ def finalize(world: World, enc: pl.DataFrame) -> pl.DataFrame:
     enc = enc.with_columns(
         insutype=pl.Series(ins),
         dise_missing=pl.Series(missing),
-        oprn_oprt_code=pl.Series(_procedures(world, enc).tolist(), dtype=pl.String),
+        oprn_oprt_code=pl.Series(_procedures(world, enc), dtype=pl.String),
         t_begin=pl.Series(t_begin),
         t_end=pl.Series(t_end),
         upload_delay=pl.Series(delay),
@@ -215,10 +220,11 @@ def generate(cfg: SynthConfig, progress: Callable[[str], None] | None = None) ->
     maker = LineMaker(world)
     ids = _names(world)
     kinds = world.inst_kind
-    fmt = {
-        code: output.format_for(k, i)
-        for i, (code, k) in enumerate(zip(ids["fixmedins_code"], kinds, strict=True))
-    }
+    seen: dict[str, int] = {}
+    fmt = {}
+    for code, k in zip(ids["fixmedins_code"], kinds, strict=True):
+        fmt[code] = output.format_for(k, seen.get(k, 0))
+        seen[k] = seen.get(k, 0) + 1
     files: list[output.Written] = []
     truth_parts: list[pl.DataFrame] = []
     noise_parts: list[pl.DataFrame] = []
@@ -238,10 +244,8 @@ def generate(cfg: SynthConfig, progress: Callable[[str], None] | None = None) ->
         fee, setl, truth, noise = build_month(world, maker, enc_m, lines, ids)
         stats_parts.append(_stats(world, enc_m, fee, setl))
         label = _month_label(world, m)
-        for (code,), part in fee.partition_by("fixmedins_code", as_dict=True).items():
-            files.append(output.write_table(work, part, "fee_detail", fmt[code], code, label))
-        for (code,), part in setl.partition_by("fixmedins_code", as_dict=True).items():
-            files.append(output.write_table(work, part, "settlement", fmt[code], code, label))
+        files += output.write_month(work, fee, "fee_detail", fmt, label)
+        files += output.write_month(work, setl, "settlement", fmt, label)
         totals["fee_detail"][label] = int(fee["det_fen"].sum())
         totals["settlement"][label] = int(setl["medfee_fen"].sum())
         truth_parts.append(truth)

@@ -41,10 +41,10 @@ CASES: dict[str, tuple[str, str, str]] = {
 
 
 def _sample(out: Path) -> tuple[pl.DataFrame, Path]:
-    """A real UTF-8 fee-detail upload to damage."""
-    for path in sorted((out / "uploads").rglob("*_fee_detail.csv")):
-        head = path.read_bytes()[:200]
-        if head.startswith(b"feedetl_sn,"):
+    """The smallest real UTF-8 fee-detail upload, to damage."""
+    files = sorted((out / "uploads").rglob("*_fee_detail.csv"), key=lambda p: (p.stat().st_size, p))
+    for path in files:
+        if path.read_bytes()[:11] == b"feedetl_sn,":
             return pl.read_csv(path, infer_schema=False), path
     msg = "no UTF-8 fee-detail upload to derive malformed files from"
     raise RuntimeError(msg)

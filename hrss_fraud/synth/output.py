@@ -39,7 +39,8 @@ class Written:
 
 
 def format_for(kind: str, index: int) -> str:
-    """Each hospital system exports one way; vary by kind of institution."""
+    """Each hospital system exports one way: by kind of institution and its ordinal
+    among institutions of that kind."""
     if kind in ("A1", "A3"):
         return "utf8"
     if kind == "A2":
@@ -49,17 +50,19 @@ def format_for(kind: str, index: int) -> str:
     if kind == "C1":
         return "utf8_bom_tab" if index % 3 == 0 else "utf8"
     if kind == "C2":
-        return "xlsx"
+        # Excel exports are the small clinics' habit; most of them send GBK CSV.
+        return "xlsx" if index % 3 == 0 else "gbk_zh"
     return "utf8_pipe" if index % 2 == 0 else "gbk_zh"
 
 
 def _text_frame(df: pl.DataFrame, table: Table, time_fmt: str, zh: bool) -> pl.DataFrame:
     """Every column as text, as a hospital export has it, in the table's field order."""
+    schema = df.schema
     exprs = []
     for f in table.fields:
-        if f.name not in df.columns:
+        if f.name not in schema:
             continue
-        dtype = df.schema[f.name]
+        dtype = schema[f.name]
         col = pl.col(f.name)
         if isinstance(dtype, pl.Datetime):
             col = col.dt.strftime(time_fmt)
@@ -82,27 +85,62 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _xlsx(text: pl.DataFrame, sheet: str) -> bytes:
+    """Text cells only, as hospital exports hold IDs; constant memory for large sheets."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "in_memory": True})
+    ws = wb.add_worksheet(sheet)
+    ws.write_row(0, 0, text.columns)
+    for r, row in enumerate(text.iter_rows(), start=1):
+        for c, value in enumerate(row):
+            if value is not None:
+                ws.write_string(r, c, value)
+    wb.close()
+    return buf.getvalue()
+
+
 def render(df: pl.DataFrame, table_name: str, fmt: str) -> bytes:
     spec = FORMATS[fmt]
-    table = TABLES[table_name]
-    text = _text_frame(df, table, str(spec["time"]), bool(spec["zh"]))
+    return _encode(_text_frame(df, TABLES[table_name], str(spec["time"]), bool(spec["zh"])),
+                   table_name, fmt)
+
+
+def _encode(text: pl.DataFrame, table_name: str, fmt: str) -> bytes:
+    spec = FORMATS[fmt]
     if fmt == "xlsx":
-        buf = io.BytesIO()
-        text.write_excel(
-            buf, worksheet="明细" if table_name == "fee_detail" else "结算", autofit=False
-        )
-        return buf.getvalue()
+        return _xlsx(text, "明细" if table_name == "fee_detail" else "结算")
     csv = text.write_csv(separator=str(spec["sep"]), quote_style="necessary")
     return csv.encode(str(spec["encoding"]))
 
 
-def write_table(
-    out: Path, df: pl.DataFrame, table_name: str, fmt: str, code: str, month: str
-) -> Written:
+def upload_path(out: Path, table_name: str, fmt: str, code: str, month: str) -> Path:
     suffix = "xlsx" if fmt == "xlsx" else ("txt" if fmt == "utf8_pipe" else "csv")
-    path = out / "uploads" / month / f"{code}_{month}_{table_name}.{suffix}"
-    write_atomic(path, render(df, table_name, fmt))
-    return Written(path, table_name, code, month, fmt, df.height)
+    return out / "uploads" / month / f"{code}_{month}_{table_name}.{suffix}"
+
+
+def write_month(
+    out: Path, df: pl.DataFrame, table_name: str, fmt_of: dict[str, str], month: str
+) -> list[Written]:
+    """One file per institution, each in its own format; text is rendered once per format."""
+    written = []
+    codes = df["fixmedins_code"]
+    for fmt in sorted(set(fmt_of.values())):
+        mine = [c for c, f in fmt_of.items() if f == fmt]
+        part = df.filter(codes.is_in(mine))
+        if part.height == 0:
+            continue
+        spec = FORMATS[fmt]
+        text = _text_frame(part, TABLES[table_name], str(spec["time"]), bool(spec["zh"]))
+        text = text.with_columns(_code=part["fixmedins_code"])
+        for (code,), rows in text.partition_by(
+            "_code", as_dict=True, maintain_order=True, include_key=False
+        ).items():
+            path = upload_path(out, table_name, fmt, str(code), month)
+            write_atomic(path, _encode(rows, table_name, fmt))
+            written.append(Written(path, table_name, str(code), month, fmt, rows.height))
+    return written
 
 
 def write_reference(out: Path, name: str, df: pl.DataFrame) -> Path:

@@ -1,0 +1,1 @@
+"""Ingest: read uploads, map layouts, validate, quarantine, commit to the lake."""

@@ -1,0 +1,293 @@
+"""The ingest run: open each upload, detect its layout, validate, check references, and
+commit accepted rows and quarantined rows to the lake in batches.
+
+Files are processed whole: a file is either committed (its rows accepted or quarantined,
+every one accounted for), a duplicate of a committed file (no-op), or rejected with a
+reason. Reference tables go first, then settlements, then fee lines, so references resolve
+within one run. A crash leaves the lake as it was before the batch being written; running
+again completes the work (committed files are then duplicates).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from hrss_fraud.ingest import references
+from hrss_fraud.ingest.errors import UploadError
+from hrss_fraud.ingest.layouts import Detected, Layout, detect, load_layouts
+from hrss_fraud.ingest.readers import RawUpload, file_sha256, iter_batches, open_upload
+from hrss_fraud.ingest.validate import QUARANTINE_SCHEMA, validate
+from hrss_fraud.lake import Lake
+from hrss_fraud.model.schema import TABLES
+
+#: Processing order: what later tables refer to comes first.
+TABLE_ORDER = (
+    "institution",
+    "practitioner",
+    "person",
+    "catalogue",
+    "knowledge_pair",
+    "diagnosis",
+    "procedure",
+    "settlement",
+    "fee_detail",
+)
+SKIP_SUFFIXES = (".md", ".reason.txt", ".partial")
+#: A batch closes once it holds this many input bytes; a bigger file is a batch alone.
+BATCH_BYTES = 256 << 20
+CHUNK_ROWS = 500_000
+
+
+@dataclass
+class FileResult:
+    path: str
+    sha256: str | None = None
+    size: int = 0
+    status: str = "pending"  # committed | duplicate | rejected
+    table: str | None = None
+    layout: str | None = None
+    encoding: str | None = None
+    rows_read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    reason: str | None = None
+    batch_id: str | None = None
+
+
+@dataclass
+class IngestResult:
+    files: list[FileResult]
+    batches: list[str]
+
+    @property
+    def rejected(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "rejected"]
+
+    def summary(self) -> dict:
+        by = {
+            s: sum(f.status == s for f in self.files)
+            for s in ("committed", "duplicate", "rejected")
+        }
+        return {
+            "files": len(self.files),
+            **by,
+            "batches": self.batches,
+            "rows_read": sum(f.rows_read for f in self.files),
+            "accepted": sum(f.accepted for f in self.files),
+            "quarantined": sum(f.quarantined for f in self.files),
+            "details": [asdict(f) for f in self.files],
+        }
+
+
+def expand(paths: list[Path]) -> list[Path]:
+    """Files named, and files under folders named (recursively), skipping notes and hidden."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for root, dirs, names in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for n in sorted(names):
+                    if not n.startswith(".") and not n.endswith(SKIP_SUFFIXES):
+                        out.append(Path(root) / n)
+        else:
+            out.append(p)
+    return out
+
+
+@dataclass
+class _Opened:
+    result: FileResult
+    raw: RawUpload
+    detected: Detected
+
+
+def _open(
+    path: Path,
+    layouts: dict[str, Layout],
+    layout: str | None,
+    table: str | None,
+    known: set[str],
+    seen: set[str],
+) -> tuple[FileResult, _Opened | None]:
+    res = FileResult(path=str(path))
+    try:
+        raw = open_upload(path)
+    except UploadError as exc:
+        res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
+        return res, None
+    try:
+        res.size = path.stat().st_size
+        res.sha256 = file_sha256(path)
+        det = detect(path, raw.header, layouts, layout=layout, table=table)
+    except UploadError as exc:
+        raw.close()
+        res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
+        return res, None
+    res.table, res.layout, res.encoding = det.table, det.layout.name, raw.encoding
+    if res.sha256 in known or res.sha256 in seen:
+        raw.close()
+        res.status = "duplicate"
+        return res, None
+    seen.add(res.sha256)
+    return res, _Opened(res, raw, det)
+
+
+def _batches(opened: list[_Opened]) -> Iterator[list[_Opened]]:
+    group: list[_Opened] = []
+    size = 0
+    for o in opened:
+        if group and size + o.result.size > BATCH_BYTES:
+            yield group
+            group, size = [], 0
+        group.append(o)
+        size += o.result.size
+    if group:
+        yield group
+
+
+def _quarantine_refs(bad: pl.DataFrame, table: str) -> pl.DataFrame:
+    cols = [f.name for f in TABLES[table].fields]
+    return bad.select(
+        pl.col("_source_file"),
+        pl.col("_line"),
+        pl.lit(table).alias("table"),
+        pl.col("_ref_reason").alias("reason"),
+        pl.col("_ref_reason").alias("detail"),
+        pl.struct([pl.col(c).cast(pl.String) for c in cols]).struct.json_encode().alias("raw"),
+    )
+
+
+def ingest(
+    lake: Lake,
+    paths: list[Path],
+    *,
+    layout: str | None = None,
+    table: str | None = None,
+    layouts: dict[str, Layout] | None = None,
+    progress: Callable[[FileResult], None] | None = None,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Ingest files and folders into the lake; see the module docstring."""
+    layouts = layouts or load_layouts()
+    files = expand(paths)
+    results: list[FileResult] = []
+    batch_ids: list[str] = []
+    with lake.writer() as writer:
+        known = lake.known_sha256()
+        seen: set[str] = set()
+        opened: list[_Opened] = []
+        for path in files:
+            res, o = _open(path, layouts, layout, table, known, seen)
+            results.append(res)
+            if o is None:
+                if progress:
+                    progress(res)
+            else:
+                opened.append(o)
+        opened.sort(key=lambda o: TABLE_ORDER.index(o.detected.table))
+        keys = references.KnownKeys(lake.connect())
+        try:
+            for group in _batches(opened):
+                info = _commit_group(writer, group, keys, now)
+                if info is not None:
+                    batch_ids.append(info.batch_id)
+                    keys.reconnect(lake.connect())
+                if progress:
+                    for o in group:
+                        progress(o.result)
+        finally:
+            for o in opened:
+                o.raw.close()
+    return IngestResult(results, batch_ids)
+
+
+class _FileFailed(Exception):
+    """A file turned out unreadable mid-stream: the batch is abandoned and redone without it."""
+
+
+def _commit_group(writer, group: list[_Opened], keys: references.KnownKeys, now: datetime | None):
+    """Commit one batch; a file that fails mid-stream is rejected and the batch redone."""
+    while True:
+        live = [o for o in group if o.result.status != "rejected"]
+        if not live:
+            return None
+        for o in live:
+            o.result.rows_read = o.result.accepted = o.result.quarantined = 0
+            o.result.reasons = {}
+        mark = keys.mark()
+        report: dict = {"files": []}
+        sources = [
+            {
+                "path": o.result.path,
+                "sha256": o.result.sha256,
+                "size": o.result.size,
+                "layout": o.detected.layout.name,
+                "table": o.detected.table,
+            }
+            for o in live
+        ]
+        try:
+            info = writer.commit_streaming(
+                sources=sources, chunks=_chunks(live, keys, now, report), report=report
+            )
+        except _FileFailed:
+            keys.rollback(mark)
+            continue
+        for o in live:
+            o.result.status, o.result.batch_id = "committed", info.batch_id
+        return info
+
+
+def _chunks(
+    live: list[_Opened], keys: references.KnownKeys, now: datetime | None, report: dict
+) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Validated rows and quarantined rows, buffered into chunks of about CHUNK_ROWS."""
+    buffered: dict[str, list[pl.DataFrame]] = {}
+    rows = 0
+    for o in live:
+        res, name = o.result, o.detected.table
+        try:
+            for raw in iter_batches(o.raw, rows=CHUNK_ROWS):
+                res.rows_read += raw.height
+                checked = validate(raw, o.detected, res.path, now=now)
+                good, bad_ref = references.check(name, checked.accepted, keys)
+                quarantined = (
+                    pl.concat([checked.quarantined, _quarantine_refs(bad_ref, name)])
+                    if bad_ref.height
+                    else checked.quarantined
+                )
+                res.accepted += good.height
+                res.quarantined += quarantined.height
+                for r, n in quarantined.group_by("reason").len().iter_rows():
+                    res.reasons[r] = res.reasons.get(r, 0) + n
+                keys.add_accepted(name, good)
+                buffered.setdefault(name, []).append(good)
+                buffered.setdefault("quarantine", []).append(quarantined)
+                rows += raw.height
+                if rows >= CHUNK_ROWS:
+                    yield from _flush(buffered)
+                    rows = 0
+        except UploadError as exc:
+            res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
+            raise _FileFailed from exc
+        report["files"].append({k: v for k, v in asdict(res).items() if k != "batch_id"})
+    yield from _flush(buffered)
+
+
+def _flush(buffered: dict[str, list[pl.DataFrame]]) -> Iterator[tuple[str, pl.DataFrame]]:
+    for name in list(buffered):
+        frames = [f for f in buffered.pop(name) if f.height]
+        if frames:
+            df = pl.concat(frames, how="diagonal_relaxed")
+            if name == "quarantine":
+                df = df.cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
+            yield name, df

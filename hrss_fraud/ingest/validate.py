@@ -1,0 +1,205 @@
+"""Validation against the canonical model: parse text into typed columns, and route each
+row either to the accepted set or to quarantine with a reason code.
+
+Every check is a vectorised expression; a row's reason is the first check it fails, its
+detail lists every check it fails. Reference checks (does the settlement, person,
+institution or original line exist?) are in ``references.py``: they need the lake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from hrss_fraud.ingest.layouts import Detected
+from hrss_fraud.model.schema import TABLES, Field
+
+#: Tolerance of det_item_fee_sumamt against cnt × pric: one fen plus 0.1 %.
+AMOUNT_TOLERANCE_ABS = 0.01
+AMOUNT_TOLERANCE_REL = 0.001
+_FLAG_FIELDS = {
+    "rx_circ_flag",
+    "dscg_tkdrug_flag",
+    "caution_elderly",
+    "caution_pregnancy",
+    "chronic",
+    "pregnancy",
+}
+_ID_FIELDS = {
+    "psn_no",
+    "certno",
+    "setl_id",
+    "mdtrt_id",
+    "feedetl_sn",
+    "init_feedetl_sn",
+    "fixmedins_code",
+    "emp_no",
+    "rxno",
+}
+
+#: Dates that are rightly in the future (an agreement runs for years).
+FUTURE_ALLOWED = frozenset({"agrmt_begn_date", "agrmt_end_date"})
+
+#: Extra columns carried from the file into the lake and the quarantine.
+SOURCE_COLUMNS = ("_source_file", "_line")
+
+
+@dataclass(frozen=True)
+class Checked:
+    accepted: pl.DataFrame  # canonical columns, canonical dtypes, plus _source_file, _line
+    quarantined: pl.DataFrame  # QUARANTINE_SCHEMA
+
+
+QUARANTINE_SCHEMA = {
+    "_source_file": pl.String,
+    "_line": pl.Int64,
+    "table": pl.String,
+    "reason": pl.String,
+    "detail": pl.String,
+    "raw": pl.String,
+}
+
+
+def _text(name: str) -> pl.Expr:
+    """Trimmed text, empty as null; IDs lose an Excel '.0' tail."""
+    e = pl.col(name).str.strip_chars()
+    e = pl.when(e == "").then(None).otherwise(e)
+    if name in _ID_FIELDS or name.endswith(("_codg", "_code")):
+        e = e.str.replace(r"^(\d+)\.0+$", "${1}")
+    return e
+
+
+def _code_map(name: str, detected: Detected) -> dict[str, str]:
+    maps = detected.layout.code_map
+    if name in _FLAG_FIELDS:
+        return maps.get("flag", {})
+    if name in ("refd_setl_flag",):
+        return maps.get("flag", {})
+    return maps.get(name, {})
+
+
+def _parse(f: Field, detected: Detected) -> pl.Expr:
+    e = pl.col(f"_t_{f.name}")
+    if isinstance(f.dtype, pl.Datetime):
+        fmts = detected.layout.datetime_formats
+        return pl.coalesce([e.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in fmts])
+    if isinstance(f.dtype, pl.Date):
+        fmts = [x for x in detected.layout.datetime_formats if "%H" not in x] + ["%Y-%m-%d"]
+        dt = pl.coalesce(
+            [e.str.strptime(pl.Date, fmt, strict=False) for fmt in fmts]
+            + [e.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False)]
+        )
+        return dt
+    if isinstance(f.dtype, pl.Decimal):
+        return e.str.replace_all(",", "").cast(f.dtype, strict=False)
+    if f.dtype.is_integer():
+        return e.str.replace(r"\.0+$", "").cast(f.dtype, strict=False)
+    mapping = _code_map(f.name, detected)
+    return e.replace(mapping) if mapping else e
+
+
+def _certno_ok(col: pl.Expr) -> pl.Expr:
+    """18-digit resident ID with a valid ISO 7064 check digit (or a 15-digit old one)."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    total = pl.sum_horizontal(
+        col.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(weights)
+    )
+    check = pl.lit("10X98765432").str.slice(total % 11, 1)
+    eighteen = col.str.contains(r"^\d{17}[\dXx]$") & (
+        col.str.slice(17, 1).str.to_uppercase() == check
+    )
+    return eighteen | col.str.contains(r"^\d{15}$")
+
+
+def validate(
+    raw: pl.DataFrame, detected: Detected, source_file: str, *, now: datetime | None = None
+) -> Checked:
+    """Type one chunk of a file's rows and split them into accepted and quarantined."""
+    table = TABLES[detected.table]
+    now = now or datetime.now()
+    df = raw.rename({k: f"_t_{v}" for k, v in detected.mapping.items()})
+    present = {f.name for f in table.fields if f"_t_{f.name}" in df.columns}
+    df = df.with_columns(
+        [_text(f"_t_{n}").alias(f"_t_{n}") for n in present]
+        + [
+            pl.lit(None, pl.String).alias(f"_t_{f.name}")
+            for f in table.fields
+            if f.name not in present
+        ]
+    )
+    df = df.with_columns([_parse(f, detected).alias(f.name) for f in table.fields])
+
+    checks: list[tuple[str, pl.Expr]] = []
+    for f in table.fields:
+        raw_col, typed = pl.col(f"_t_{f.name}"), pl.col(f.name)
+        if f.required:
+            checks.append((f"missing_required:{f.name}", raw_col.is_null()))
+        if not isinstance(f.dtype, pl.String):
+            checks.append((f"bad_value:{f.name}", raw_col.is_not_null() & typed.is_null()))
+        if f.codes is not None:
+            checks.append(
+                (f"bad_code:{f.name}", typed.is_not_null() & ~typed.is_in(f.codes.values()))
+            )
+        if isinstance(f.dtype, pl.Datetime | pl.Date) and f.name not in FUTURE_ALLOWED:
+            limit = now + timedelta(days=1)
+            lit = pl.lit(limit if isinstance(f.dtype, pl.Datetime) else limit.date())
+            checks.append((f"future_date:{f.name}", typed > lit))
+    if "certno" in table:
+        c = pl.col("certno")
+        checks.append(("bad_id:certno", c.is_not_null() & ~_certno_ok(c).fill_null(False)))
+    for ident in ("psn_no", "setl_id", "mdtrt_id", "feedetl_sn"):
+        if ident in table:
+            checks.append(
+                (
+                    f"bad_id:{ident}",
+                    pl.col(ident).str.contains(r"^\d(\.\d+)?[eE][+-]?\d+$").fill_null(False),
+                )
+            )
+    checks += _table_checks(detected.table)
+
+    reasons = [pl.when(cond.fill_null(False)).then(pl.lit(name)) for name, cond in checks]
+    df = df.with_columns(_why=pl.concat_list(reasons).list.drop_nulls())
+    bad = df.filter(pl.col("_why").list.len() > 0)
+    good = df.filter(pl.col("_why").list.len() == 0)
+    raw_bad = bad.select(
+        pl.lit(source_file).alias("_source_file"),
+        pl.col("_line").cast(pl.Int64),
+        pl.lit(detected.table).alias("table"),
+        pl.col("_why").list.first().str.split(":").list.first().alias("reason"),
+        pl.col("_why").list.join("; ").alias("detail"),
+        pl.struct([pl.col(f"_t_{detected.mapping[c]}").alias(c) for c in detected.mapping])
+        .struct.json_encode()
+        .alias("raw"),
+    )
+    accepted = good.select(
+        [pl.col(f.name).cast(f.dtype) for f in table.fields]
+        + [pl.lit(source_file).alias("_source_file"), pl.col("_line").cast(pl.Int64)]
+    )
+    return Checked(accepted, raw_bad)
+
+
+def _table_checks(table: str) -> list[tuple[str, pl.Expr]]:
+    f64 = pl.Float64
+    if table == "fee_detail":
+        det, cnt, pric = (pl.col(c).cast(f64) for c in ("det_item_fee_sumamt", "cnt", "pric"))
+        tol = AMOUNT_TOLERANCE_ABS + AMOUNT_TOLERANCE_REL * det.abs()
+        return [
+            ("amount_mismatch", (det - cnt * pric).abs() > tol),
+            ("refund_without_original", (det < 0) & pl.col("init_feedetl_sn").is_null()),
+        ]
+    if table == "settlement":
+        total = pl.col("medfee_sumamt").cast(f64)
+        paid = pl.sum_horizontal(
+            pl.col(c).cast(f64).fill_null(0)
+            for c in ("fund_pay_sumamt", "acct_pay", "psn_cash_pay")
+        )
+        return [
+            ("end_before_begin", pl.col("endtime") < pl.col("begntime")),
+            (
+                "amount_mismatch",
+                (total - paid).abs() > AMOUNT_TOLERANCE_ABS + AMOUNT_TOLERANCE_REL * total.abs(),
+            ),
+        ]
+    return []

@@ -1,0 +1,81 @@
+"""Atomic, durable file writes: temporary name, fsync, rename, fsync the folder.
+
+A rename within one folder is atomic, so a reader (or a crash) sees either the old file or
+the complete new one, never a torn one. Temporary files end in ``.tmp`` so recovery can
+recognise and delete them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import polars as pl
+
+TMP_SUFFIX = ".tmp"
+
+
+def checkpoint(name: str) -> None:
+    """Mark a point where a crash matters; a no-op that crash tests replace to kill the process."""
+
+
+def tmp_path_for(path: Path) -> Path:
+    """A unique temporary name beside ``path`` (same folder, so the rename stays atomic)."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or unlink in ``path`` durable (the entry lives in the folder's inode)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(tmp: Path, path: Path, label: str) -> None:
+    checkpoint(f"{label}.tmp_written")
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+    checkpoint(f"{label}.replaced")
+
+
+def write_bytes_atomic(path: Path, data: bytes, *, label: str = "file") -> None:
+    """Write ``data`` to ``path`` so that it is either absent/unchanged or complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path_for(path)
+    try:
+        with open(tmp, "wb") as fh:
+            half = len(data) // 2
+            fh.write(data[:half])
+            fh.flush()
+            checkpoint(f"{label}.tmp_partial")
+            fh.write(data[half:])
+            fh.flush()
+            os.fsync(fh.fileno())
+        _publish(tmp, path, label)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_parquet_atomic(path: Path, df: pl.DataFrame, *, label: str = "parquet") -> None:
+    """Write ``df`` as Parquet to ``path`` atomically and durably."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path_for(path)
+    try:
+        df.write_parquet(tmp, compression="zstd", statistics=True)
+        _fsync_file(tmp)
+        _publish(tmp, path, label)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,28 @@
+"""Where the policy folders live: ``ingest/``, ``analytics/``, ``dashboards/``.
+
+A workspace may hold its own copy (``WORKSPACE/ingest`` …) that overrides the defaults; the
+defaults are the checkout's top-level folders, or the copies shipped inside the wheel
+(``hrss_fraud/defaults``) when the package is installed without a checkout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+POLICY_FOLDERS = ("ingest", "analytics", "dashboards")
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def policy_dir(kind: str, workspace: Path | None = None) -> Path:
+    if kind not in POLICY_FOLDERS:
+        msg = f"unknown policy folder {kind!r}; expected one of {', '.join(POLICY_FOLDERS)}"
+        raise ValueError(msg)
+    candidates = []
+    if workspace is not None:
+        candidates.append(Path(workspace) / kind)
+    candidates += [_PACKAGE.parent / kind, _PACKAGE / "defaults" / kind]
+    for path in candidates:
+        if path.is_dir():
+            return path
+    msg = f"no {kind}/ folder found (looked in: {', '.join(str(p) for p in candidates)})"
+    raise FileNotFoundError(msg)
