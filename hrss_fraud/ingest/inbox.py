@@ -34,7 +34,8 @@ def inbox_files(inbox: Path) -> tuple[list[Path], list[FileResult]]:
                     path=str(p),
                     status="rejected",
                     reason=str(PATH_ESCAPES_INBOX),
-                    error=f"{p}: resolves to {target}, outside the inbox {root} ({PATH_ESCAPES_INBOX})",
+                    error=f"{p}: resolves to {target}, outside the inbox {root} "
+                    f"({PATH_ESCAPES_INBOX})",
                 )
             )
         else:

@@ -160,6 +160,8 @@ def _quarantine_refs(bad: pl.DataFrame, table: str) -> pl.DataFrame:
         pl.col("_source_file"),
         pl.col("_line"),
         pl.lit(table).alias("table"),
+        pl.col("fixmedins_code") if "fixmedins_code" in bad.columns
+        else pl.lit(None, pl.String).alias("fixmedins_code"),
         pl.col("_ref_reason").alias("reason"),
         pl.col("_ref_reason").alias("detail"),
         pl.struct([pl.col(c).cast(pl.String) for c in cols]).struct.json_encode().alias("raw"),

@@ -593,8 +593,8 @@ def _fix_numbers(
 
     calamine's string conversion prints an integral float exactly (1.301230000000003E17
     becomes ...304: binary noise that hides lost digits). Columns that hold only numbers
-    are re-read as floats; in mixed columns, only long integers that could be such noise
-    are checked cell by cell against the workbook (rare, so the slow reader is fine).
+    are re-read as floats; text columns holding 16+ digit strings may also hold such
+    numbers, so their numeric cells are looked up in the sheet XML (``_numeric_cells``).
     """
     if frame.height == 0:
         return frame
@@ -621,34 +621,15 @@ def _fix_numbers(
             suspects[absolute[j]] = name
     if fixes:
         frame = frame.with_columns(fixes)
-    if suspects and not _is_mixed(reader, idx, h, list(suspects)):
-        suspects = {}  # one strict load clears them all (the usual case: text-only IDs)
-    if len(suspects) > 1:
-        suspects = {a: n for a, n in suspects.items() if _is_mixed(reader, idx, h, [a])}
     if suspects:
         frame = _fix_mixed_columns(path, sheet_name, h, suspects, frame)
     return frame
 
 
-def _is_mixed(reader: Any, idx: int, h: int, absolute: list[int]) -> bool:
-    """Whether a column holds both text and numbers (strict coercion refuses those)."""
-    try:
-        reader.load_sheet(
-            idx,
-            header_row=h,
-            schema_sample_rows=None,
-            dtype_coercion="strict",
-            use_columns=absolute,
-        ).to_polars()
-    except Exception:
-        return True
-    return False
-
-
 def _fix_mixed_columns(
     path: Path, sheet_name: str, h: int, suspects: dict[int, str], frame: pl.DataFrame
 ) -> pl.DataFrame:
-    """For columns mixing text and numbers, re-render only the cells Excel stored as numbers."""
+    """In text columns, re-render only the cells Excel stored as numbers."""
     try:
         numbers = _numeric_cells(path, sheet_name, suspects)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, ET.ParseError):

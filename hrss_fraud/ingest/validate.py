@@ -52,10 +52,13 @@ class Checked:
     quarantined: pl.DataFrame  # QUARANTINE_SCHEMA
 
 
+#: One row per quarantined line: where it came from, why, and its original values (``raw``,
+#: JSON keyed by the file's own headers) so nothing that arrived is lost.
 QUARANTINE_SCHEMA = {
     "_source_file": pl.String,
     "_line": pl.Int64,
     "table": pl.String,
+    "fixmedins_code": pl.String,
     "reason": pl.String,
     "detail": pl.String,
     "raw": pl.String,
@@ -167,6 +170,8 @@ def validate(
         pl.lit(source_file).alias("_source_file"),
         pl.col("_line").cast(pl.Int64),
         pl.lit(detected.table).alias("table"),
+        (pl.col("_t_fixmedins_code") if "fixmedins_code" in table else pl.lit(None, pl.String))
+        .alias("fixmedins_code"),
         pl.col("_why").list.first().str.split(":").list.first().alias("reason"),
         pl.col("_why").list.join("; ").alias("detail"),
         pl.struct([pl.col(f"_t_{detected.mapping[c]}").alias(c) for c in detected.mapping])

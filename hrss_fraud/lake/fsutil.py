@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 from pathlib import Path
 
 import polars as pl
@@ -16,8 +17,15 @@ import polars as pl
 TMP_SUFFIX = ".tmp"
 
 
+#: Fault injection for crash drills: ``HRSS_FRAUD_FAULT_AT=before_manifest`` makes the process
+#: kill itself (SIGKILL, like a power cut) when it reaches that checkpoint.
+FAULT_ENV = "HRSS_FRAUD_FAULT_AT"
+
+
 def checkpoint(name: str) -> None:
-    """Mark a point where a crash matters; a no-op that crash tests replace to kill the process."""
+    """Mark a point where a crash matters; crash tests and drills kill the process here."""
+    if os.environ.get(FAULT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def tmp_path_for(path: Path) -> Path:

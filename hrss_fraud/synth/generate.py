@@ -4,9 +4,11 @@ injected schemes' truth kept apart, and a manifest with the totals to the fen.""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -231,28 +233,44 @@ def generate(cfg: SynthConfig, progress: Callable[[str], None] | None = None) ->
     stats_parts: list[pl.DataFrame] = []
     totals = {"settlement": {}, "fee_detail": {}}
     n_lines = n_setl = 0
-    for m in range(cfg.months):
-        world.rng = np.random.default_rng([cfg.seed, 1000 + m])
-        enc_m = enc.filter(pl.col("month") == m)
-        if enc_m.height == 0:
-            continue
-        lines = maker.make(enc_m)
-        lines = pl.concat([lines, schemes.extra_for(extra, enc_m)], how="diagonal_relaxed")
-        lines = schemes.line_phase(world, maker, enc_m, lines)
-        # Row order feeds the random draws that follow: make it independent of hashing.
-        lines = lines.sort("enc_key", "day", "item", "dscg", "scheme", "cnt", nulls_last=True)
-        fee, setl, truth, noise = build_month(world, maker, enc_m, lines, ids)
-        stats_parts.append(_stats(world, enc_m, fee, setl))
-        label = _month_label(world, m)
-        files += output.write_month(work, fee, "fee_detail", fmt, label)
-        files += output.write_month(work, setl, "settlement", fmt, label)
-        totals["fee_detail"][label] = int(fee["det_fen"].sum())
-        totals["settlement"][label] = int(setl["medfee_fen"].sum())
-        truth_parts.append(truth)
-        noise_parts.append(noise)
-        n_lines += fee.height
-        n_setl += setl.height
-        say(f"month {label}: {setl.height} settlements, {fee.height} fee lines")
+    writer = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    pending = None
+    try:
+        for m in range(cfg.months):
+            world.rng = np.random.default_rng([cfg.seed, 1000 + m])
+            enc_m = enc.filter(pl.col("month") == m)
+            if enc_m.height == 0:
+                continue
+            lines = maker.make(enc_m)
+            lines = pl.concat([lines, schemes.extra_for(extra, enc_m)], how="diagonal_relaxed")
+            lines = schemes.line_phase(world, maker, enc_m, lines)
+            # Row order feeds the random draws that follow: make it independent of hashing.
+            lines = lines.sort("enc_key", "day", "item", "dscg", "scheme", "cnt", nulls_last=True)
+            fee, setl, truth, noise = build_month(world, maker, enc_m, lines, ids)
+            stats_parts.append(_stats(world, enc_m, fee, setl))
+            label = _month_label(world, m)
+            # Rendering and writing run in a second process while the next month is made;
+            # at most one month waits, which bounds memory.
+            if pending is not None:
+                files += pending.result()
+            handoff = {}
+            for name, df in (("fee_detail", fee), ("settlement", setl)):
+                handoff[name] = work / f".{name}-{label}.parquet"
+                df.select(output.columns_of(name, df)).write_parquet(handoff[name],
+                                                                     compression="lz4")
+            pending = writer.submit(output.write_tables, work, label, fmt, handoff)
+            totals["fee_detail"][label] = int(fee["det_fen"].sum())
+            totals["settlement"][label] = int(setl["medfee_fen"].sum())
+            truth_parts.append(truth)
+            noise_parts.append(noise)
+            n_lines += fee.height
+            n_setl += setl.height
+            say(f"month {label}: {setl.height} settlements, {fee.height} fee lines")
+
+        if pending is not None:
+            files += pending.result()
+    finally:
+        writer.shutdown(wait=True)
 
     pl.concat(stats_parts).write_parquet(work / "profile_stats.parquet")
     write_truth(work, world, enc, truth_parts, noise_parts)

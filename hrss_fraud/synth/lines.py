@@ -71,17 +71,11 @@ class Pools:
         """Segment number of each group's pool, -1 where there is none. A group with no
         pool of its own in this setting borrows the GENERAL group's (an OTC cold remedy
         bought at a pharmacy is still a cold remedy)."""
-        uniq, inv = np.unique(groups, return_inverse=True)
-        seg = np.array(
-            [
-                self.keys.get(
-                    f"{setting}|{role}|{g}", self.keys.get(f"{setting}|{role}|GENERAL", -1)
-                )
-                for g in uniq
-            ],
-            dtype=np.int64,
-        )
-        return seg[inv] if len(groups) else np.zeros(0, dtype=np.int64)
+        series = pl.Series(groups, dtype=pl.String)
+        uniq = series.unique(maintain_order=True).to_list()
+        codes = {g: self.keys.get(f"{setting}|{role}|{g}",
+                                  self.keys.get(f"{setting}|{role}|GENERAL", -1)) for g in uniq}
+        return series.replace_strict(codes, return_dtype=pl.Int64).to_numpy()
 
     def sample(self, rng: np.random.Generator, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pos = np.searchsorted(self.cum, seg + rng.random(len(seg)), side="right")
