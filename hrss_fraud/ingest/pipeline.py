@@ -249,47 +249,77 @@ def _commit_group(writer, group: list[_Opened], keys: references.KnownKeys, now:
         return info
 
 
+def _layout_groups(live: list[_Opened]) -> Iterator[list[_Opened]]:
+    """Files of one table, layout and header, in processing order: validated together, so
+    a thousand small uploads cost about what one large one does."""
+    groups: dict[tuple, list[_Opened]] = {}
+    for o in live:
+        key = (o.detected.table, o.detected.layout.name, tuple(o.raw.header))
+        groups.setdefault(key, []).append(o)
+    yield from groups.values()
+
+
+def _rows_of(group: list[_Opened]) -> Iterator[tuple[_Opened, pl.DataFrame]]:
+    """Each file's rows in batches, tagged with the file they came from."""
+    for o in group:
+        try:
+            for raw in iter_batches(o.raw, rows=CHUNK_ROWS):
+                yield o, raw.with_columns(_source_file=pl.lit(o.result.path))
+        except UploadError as exc:
+            res = o.result
+            res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
+            raise _FileFailed from exc
+
+
+def _check(
+    frames: list[pl.DataFrame],
+    detected: Detected,
+    keys: references.KnownKeys,
+    now: datetime | None,
+    by_path: dict[str, FileResult],
+) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Validate one chunk of rows (of one layout), check references, count per file."""
+    name = detected.table
+    raw = pl.concat(frames, how="vertical_relaxed")
+    checked = validate(raw, detected, now=now)
+    good, bad_ref = references.check(name, checked.accepted, keys)
+    quarantined = (
+        pl.concat([checked.quarantined, _quarantine_refs(bad_ref, name)])
+        if bad_ref.height
+        else checked.quarantined
+    )
+    for path, n in raw.group_by("_source_file").len().iter_rows():
+        by_path[path].rows_read += n
+    for path, n in good.group_by("_source_file").len().iter_rows():
+        by_path[path].accepted += n
+    for path, r, n in quarantined.group_by("_source_file", "reason").len().iter_rows():
+        res = by_path[path]
+        res.quarantined += n
+        res.reasons[r] = res.reasons.get(r, 0) + n
+    keys.add_accepted(name, good)
+    if good.height:
+        yield name, good
+    if quarantined.height:
+        yield "quarantine", quarantined.cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
+
+
 def _chunks(
     live: list[_Opened], keys: references.KnownKeys, now: datetime | None, report: dict
 ) -> Iterator[tuple[str, pl.DataFrame]]:
     """Validated rows and quarantined rows, buffered into chunks of about CHUNK_ROWS."""
-    buffered: dict[str, list[pl.DataFrame]] = {}
-    rows = 0
+    by_path = {o.result.path: o.result for o in live}
+    for group in _layout_groups(live):
+        detected = group[0].detected
+        pending: list[pl.DataFrame] = []
+        size = 0
+
+        for _o, raw in _rows_of(group):
+            pending.append(raw)
+            size += raw.height
+            if size >= CHUNK_ROWS:
+                yield from _check(pending, detected, keys, now, by_path)
+                pending, size = [], 0
+        if pending:
+            yield from _check(pending, detected, keys, now, by_path)
     for o in live:
-        res, name = o.result, o.detected.table
-        try:
-            for raw in iter_batches(o.raw, rows=CHUNK_ROWS):
-                res.rows_read += raw.height
-                checked = validate(raw, o.detected, res.path, now=now)
-                good, bad_ref = references.check(name, checked.accepted, keys)
-                quarantined = (
-                    pl.concat([checked.quarantined, _quarantine_refs(bad_ref, name)])
-                    if bad_ref.height
-                    else checked.quarantined
-                )
-                res.accepted += good.height
-                res.quarantined += quarantined.height
-                for r, n in quarantined.group_by("reason").len().iter_rows():
-                    res.reasons[r] = res.reasons.get(r, 0) + n
-                keys.add_accepted(name, good)
-                buffered.setdefault(name, []).append(good)
-                buffered.setdefault("quarantine", []).append(quarantined)
-                rows += raw.height
-                if rows >= CHUNK_ROWS:
-                    yield from _flush(buffered)
-                    rows = 0
-        except UploadError as exc:
-            res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
-            raise _FileFailed from exc
-        report["files"].append({k: v for k, v in asdict(res).items() if k != "batch_id"})
-    yield from _flush(buffered)
-
-
-def _flush(buffered: dict[str, list[pl.DataFrame]]) -> Iterator[tuple[str, pl.DataFrame]]:
-    for name in list(buffered):
-        frames = [f for f in buffered.pop(name) if f.height]
-        if frames:
-            df = pl.concat(frames, how="diagonal_relaxed")
-            if name == "quarantine":
-                df = df.cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
-            yield name, df
+        report["files"].append({k: v for k, v in asdict(o.result).items() if k != "batch_id"})

@@ -35,7 +35,7 @@ def add_quality_views(con: duckdb.DuckDBPyConnection, *, late_days: int = LATE_D
             SELECT _batch_seq, 'settlement', count(*) FROM settlement_all GROUP BY ALL
         ),
         held AS (
-            SELECT _batch_seq, "table", count(*) AS quarantined,
+            SELECT _batch_seq, "table", sum(n) AS quarantined,
                    string_agg(reason || ':' || n, '; ' ORDER BY n DESC) AS by_reason
               FROM (SELECT _batch_seq, "table", reason, count(*) AS n
                       FROM dq_quarantine GROUP BY ALL)
@@ -72,7 +72,7 @@ def add_quality_views(con: duckdb.DuckDBPyConnection, *, late_days: int = LATE_D
               FROM fee_detail GROUP BY ALL
         ),
         q AS (
-            SELECT fixmedins_code, count(*) AS quarantined,
+            SELECT fixmedins_code, sum(n) AS quarantined,
                    string_agg(reason || ':' || n, '; ' ORDER BY n DESC) AS quarantined_by_reason
               FROM (SELECT fixmedins_code, reason, count(*) AS n FROM dq_quarantine
                      WHERE fixmedins_code IS NOT NULL GROUP BY ALL)

@@ -117,10 +117,16 @@ def _certno_ok(col: pl.Expr) -> pl.Expr:
 
 
 def validate(
-    raw: pl.DataFrame, detected: Detected, source_file: str, *, now: datetime | None = None
+    raw: pl.DataFrame,
+    detected: Detected,
+    source_file: str | None = None,
+    *,
+    now: datetime | None = None,
 ) -> Checked:
     """Type one chunk of a file's rows and split them into accepted and quarantined."""
     table = TABLES[detected.table]
+    # Rows of several files of one layout are validated together; each keeps its file.
+    source = pl.col("_source_file") if source_file is None else pl.lit(source_file)
     now = now or datetime.now()
     df = raw.rename({k: f"_t_{v}" for k, v in detected.mapping.items()})
     present = {f.name for f in table.fields if f"_t_{f.name}" in df.columns}
@@ -167,7 +173,7 @@ def validate(
     bad = df.filter(pl.col("_why").list.len() > 0)
     good = df.filter(pl.col("_why").list.len() == 0)
     raw_bad = bad.select(
-        pl.lit(source_file).alias("_source_file"),
+        source.alias("_source_file"),
         pl.col("_line").cast(pl.Int64),
         pl.lit(detected.table).alias("table"),
         (pl.col("_t_fixmedins_code") if "fixmedins_code" in table else pl.lit(None, pl.String))
@@ -180,7 +186,7 @@ def validate(
     )
     accepted = good.select(
         [pl.col(f.name).cast(f.dtype) for f in table.fields]
-        + [pl.lit(source_file).alias("_source_file"), pl.col("_line").cast(pl.Int64)]
+        + [source.alias("_source_file"), pl.col("_line").cast(pl.Int64)]
     )
     return Checked(accepted, raw_bad)
 
