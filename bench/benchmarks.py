@@ -98,3 +98,38 @@ REGISTRY.register(
         goal="< 300 s and < 8 GB peak on 2 cores",
     )
 )
+
+
+def _ingest(preset: str, encoding: str) -> Benchmark:
+    """Our ingest against bare DuckDB on the same uploads, one encoding at a time."""
+    split = "{workdir}/ingest-split-" + preset
+    ws = f"ws-ingest-{encoding}"
+    ours = Variant(
+        name="ours",
+        command=("{python}", "-m", "hrss_fraud", "--workspace", "{workdir}/" + ws, "ingest",
+                 "--quiet", f"{split}/{encoding}"),
+        clean=(ws,),
+        before=(("{python}", "-m", "hrss_fraud", "--workspace", "{workdir}/" + ws, "ingest",
+                 "--quiet", "{workdir}/ingest-" + preset + "/reference"),),
+    )
+    bare_in = f"{split}/{encoding}" if encoding == "utf8" else f"{split}/gbk-as-utf8"
+    bare = Variant(
+        name="bare-duckdb",
+        command=("{python}", "-m", "bench.bare_duckdb", bare_in, f"{{workdir}}/bare-{encoding}"),
+        clean=(f"bare-{encoding}",),
+    )
+    goal = "≤ 1.5× bare DuckDB" if encoding == "utf8" else "≤ 3× bare DuckDB (on UTF-8 copies)"
+    return Benchmark(
+        name=f"ingest-{preset}-{encoding}",
+        description=f"ingest the {preset} {encoding.upper()} uploads vs bare DuckDB CSV→Parquet",
+        variants=(ours, bare),
+        setup=("{python}", "-m", "bench.ingest_prep", "{workdir}", "--preset", preset),
+        repeat=3 if preset == "tiny" else 1,
+        goal=f"{goal}; peak < 4 GB",
+        default=preset != "tiny",
+    )
+
+
+for _preset in ("tiny", "county-year"):
+    for _enc in ("utf8", "gbk"):
+        REGISTRY.register(_ingest(_preset, _enc))
