@@ -143,16 +143,29 @@ def synth(
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--inbox", type=click.Path(file_okay=False, path_type=Path),
-              help="Take every file in this folder; move each to archive/ or rejected/.")
+@click.option(
+    "--inbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Take every file in this folder; move each to archive/ or rejected/.",
+)
 @click.option("--layout", help="Force a layout (see ingest/layouts) instead of detecting it.")
-@click.option("--table", type=click.Choice(sorted(TABLE_NAMES)),
-              help="Force the table instead of detecting it from the header.")
+@click.option(
+    "--table",
+    type=click.Choice(sorted(TABLE_NAMES)),
+    help="Force the table instead of detecting it from the header.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], inbox: Path | None, layout: str | None,
-           table: str | None, as_json: bool, quiet: bool) -> None:
+def ingest(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    inbox: Path | None,
+    layout: str | None,
+    table: str | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Load uploads (files or folders) into the claims lake; bad rows go to quarantine."""
     import json
 
@@ -177,8 +190,18 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], inbox: Path | None, layo
 
         bar = tqdm(total=len(targets), unit="file", desc="ingest", file=sys.stderr)
     try:
-        result = run_ingest(lake, targets, layout=layout, table=table,
-                            progress=(lambda _r: bar.update(1)) if bar else None)
+        from hrss_fraud.ingest.layouts import load_layouts
+        from hrss_fraud.resources import policy_dir
+
+        layouts = load_layouts(policy_dir("ingest", ctx.obj["workspace"]))
+        result = run_ingest(
+            lake,
+            targets,
+            layouts=layouts,
+            layout=layout,
+            table=table,
+            progress=(lambda _r: bar.update(1)) if bar else None,
+        )
     except LakeLockedError as exc:
         raise Fail(str(exc)) from None
     except (ValueError, OSError) as exc:
@@ -224,7 +247,13 @@ def profile(folder: str) -> None:
 )
 @click.pass_context
 def demo(ctx: click.Context, preset: str) -> None:
-    """Generate a sample county into the workspace and print its profile."""
+    """Generate a sample county, ingest it into the workspace's lake, and report on both."""
+    from hrss_fraud.ingest.pipeline import ingest as run_ingest
+    from hrss_fraud.ingest.quality import add_quality_views
+    from hrss_fraud.lake import Lake
+
+    ws = ctx.obj["workspace"]
+    county = ws / "synth"
     ctx.invoke(
         synth,
         preset=preset,
@@ -239,8 +268,26 @@ def demo(ctx: click.Context, preset: str) -> None:
         list_schemes=False,
         quiet=False,
     )
-    report = ctx.obj["workspace"] / "synth" / "profile.md"
-    click.echo(report.read_text(encoding="utf-8"))
+    lake = Lake(ws / "lake")
+    result = run_ingest(lake, [county / "reference", county / "uploads"])
+    s = result.summary()
+    click.echo(
+        f"ingest: {s['committed']} files committed, {s['duplicate']} duplicate, "
+        f"{s['rejected']} rejected; {s['accepted']} rows accepted, "
+        f"{s['quarantined']} quarantined"
+    )
+    con = lake.connect()
+    add_quality_views(con)
+    fee, amount = con.execute(
+        "SELECT count(*), sum(det_item_fee_sumamt) FROM fee_detail"
+    ).fetchone()
+    click.echo(f"lake {lake.root}: {fee} fee lines, ¥{amount:,.2f}")
+    worst = con.execute(
+        "SELECT fixmedins_name, round(missing_dise_codg, 2) FROM dq_institution "
+        "WHERE settlements > 0 ORDER BY missing_dise_codg DESC LIMIT 3"
+    ).fetchall()
+    click.echo("most diagnoses missing (数据质量): " + "; ".join(f"{n} {v:.0%}" for n, v in worst))
+    click.echo((county / "profile.md").read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":  # pragma: no cover

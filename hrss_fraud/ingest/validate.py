@@ -66,8 +66,8 @@ QUARANTINE_SCHEMA = {
 
 
 def _text(name: str) -> pl.Expr:
-    """Trimmed text, empty as null; IDs lose an Excel '.0' tail."""
-    e = pl.col(name).str.strip_chars()
+    """Trimmed text of field ``name``, empty as null; IDs lose an Excel '.0' tail."""
+    e = pl.col(f"_t_{name}").str.strip_chars()
     e = pl.when(e == "").then(None).otherwise(e)
     if name in _ID_FIELDS or name.endswith(("_codg", "_code")):
         e = e.str.replace(r"^(\d+)\.0+$", "${1}")
@@ -131,7 +131,7 @@ def validate(
     df = raw.rename({k: f"_t_{v}" for k, v in detected.mapping.items()})
     present = {f.name for f in table.fields if f"_t_{f.name}" in df.columns}
     df = df.with_columns(
-        [_text(f"_t_{n}").alias(f"_t_{n}") for n in present]
+        [_text(n).alias(f"_t_{n}") for n in present]
         + [
             pl.lit(None, pl.String).alias(f"_t_{f.name}")
             for f in table.fields

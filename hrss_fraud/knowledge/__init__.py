@@ -16,6 +16,7 @@ from hrss_fraud.knowledge._reader import read_table
 from hrss_fraud.model import codes as C
 from hrss_fraud.model import schema as S
 from hrss_fraud.model.codes import Code, CodeList
+from hrss_fraud.resources import policy_dir
 
 __all__ = [
     "PAIR_TYPES",
@@ -157,13 +158,18 @@ class Knowledge:
 
 
 def default_knowledge_dir() -> Path:
-    """The repository's ``analytics/knowledge`` folder."""
-    return Path(__file__).resolve().parents[2] / "analytics" / "knowledge"
+    """The ``analytics/knowledge`` policy folder (checkout, or the copy in the wheel)."""
+    return policy_dir("analytics") / "knowledge"
 
 
 def default_recipe_dir() -> Path:
-    """The repository's ``sample_data/recipe`` folder."""
-    return Path(__file__).resolve().parents[2] / "sample_data" / "recipe"
+    """The generator's recipe: the checkout's ``sample_data/recipe``, or the wheel's copy."""
+    package = Path(__file__).resolve().parents[1]
+    for path in (package.parent / "sample_data" / "recipe", package / "defaults" / "recipe"):
+        if path.is_dir():
+            return path
+    msg = f"no generator recipe found (looked in {package.parent / 'sample_data' / 'recipe'})"
+    raise FileNotFoundError(msg)
 
 
 def load_knowledge(root: Path | None = None) -> Knowledge:
