@@ -14,6 +14,10 @@ KEYS = {
 }
 
 
+def _hash(df: pl.DataFrame, cols: list[str]) -> pl.Series:
+    return df.select(pl.struct(cols).hash(seed=7)).to_series()
+
+
 class KnownKeys:
     """Keys seen in this run, backed by the lake for what earlier runs committed."""
 
@@ -27,7 +31,8 @@ class KnownKeys:
         }
 
     def add(self, kind: str, df: pl.DataFrame) -> None:
-        self.run[kind].append(df.select(KEYS[kind]).unique())
+        # Claims keys are kept as 64-bit hashes: a county-year of fee lines fits in ~130 MB.
+        self.run[kind].append(_hash(df, KEYS[kind]).unique().to_frame("h"))
 
     def add_accepted(self, table: str, df: pl.DataFrame) -> None:
         """Remember the keys of rows just accepted, so later files in the run can refer to them."""
@@ -41,6 +46,10 @@ class KnownKeys:
             self.add(kind, df)
 
     def mark(self) -> dict[str, int]:
+        """A point to roll back to; earlier keys are merged first (they are final)."""
+        for frames in self.run.values():
+            if len(frames) > 1:
+                frames[:] = [pl.concat(frames).unique()]
         return {k: len(v) for k, v in self.run.items()}
 
     def rollback(self, mark: dict[str, int]) -> None:
@@ -55,10 +64,14 @@ class KnownKeys:
         """The rows of ``wanted`` (key columns) that exist nowhere."""
         cols = KEYS[kind]
         wanted = wanted.select(cols).unique()
-        for seen in self.run[kind]:
-            wanted = wanted.join(seen, on=cols, how="anti")
-            if wanted.height == 0:
-                return wanted
+        seen = self.run[kind]
+        if seen and wanted.height:
+            hashes = _hash(wanted, cols)
+            for s in seen:
+                wanted = wanted.filter(~hashes.is_in(s["h"].implode()))
+                hashes = _hash(wanted, cols)
+                if wanted.height == 0:
+                    return wanted
         if kind in self._ref:
             return wanted.join(self._ref[kind], on=cols, how="anti")
         view = {"settlement": "settlement_all", "fee_line": "fee_detail_all"}[kind]
