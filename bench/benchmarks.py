@@ -133,3 +133,25 @@ def _ingest(preset: str, encoding: str) -> Benchmark:
 for _preset in ("tiny", "county-year"):
     for _enc in ("utf8", "gbk"):
         REGISTRY.register(_ingest(_preset, _enc))
+
+REGISTRY.register(
+    Benchmark(
+        name="ingest-2gb-file",
+        description="one 2 GB fee-detail upload streams through ingest (memory, not speed)",
+        variants=(
+            Variant(
+                name="ours",
+                command=("{python}", "-m", "hrss_fraud", "--workspace", "{workdir}/ws-big",
+                         "ingest", "--quiet", "{workdir}/ingest-big/fee_detail.csv"),
+                clean=("ws-big",),
+                before=(("{python}", "-m", "hrss_fraud", "--workspace", "{workdir}/ws-big",
+                         "ingest", "--quiet", "{workdir}/ingest-county-year/reference",
+                         "{workdir}/ingest-big/settlement.csv"),),
+            ),
+        ),
+        setup=("{python}", "-m", "bench.large_file", "{workdir}"),
+        repeat=1,
+        goal="peak < 4 GB whatever the file size",
+        default=False,
+    )
+)

@@ -8,6 +8,7 @@ layout file lists only the variants. A file's layout and table are detected from
 from __future__ import annotations
 
 import difflib
+import functools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,13 +30,19 @@ class Layout:
 
     def vocabulary(self) -> dict[str, str]:
         """Every header this layout understands → canonical field name (case-folded keys)."""
-        vocab: dict[str, str] = {}
-        for table in TABLES.values():
-            for f in table.fields:
-                vocab[_fold(f.name)] = f.name
-                vocab.setdefault(_fold(f.zh), f.name)
-        vocab.update({_fold(k): v for k, v in self.aliases.items()})
-        return vocab
+        return _vocabulary(self.name, tuple(sorted(self.aliases.items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _vocabulary(_name: str, aliases: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Built once per layout (detection runs for each of thousands of files); read-only."""
+    vocab: dict[str, str] = {}
+    for table in TABLES.values():
+        for f in table.fields:
+            vocab[_fold(f.name)] = f.name
+            vocab.setdefault(_fold(f.zh), f.name)
+    vocab.update({_fold(k): v for k, v in aliases})
+    return vocab
 
 
 @dataclass(frozen=True)

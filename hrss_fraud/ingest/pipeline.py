@@ -259,8 +259,19 @@ def _layout_groups(live: list[_Opened]) -> Iterator[list[_Opened]]:
     yield from groups.values()
 
 
-def _rows_of(group: list[_Opened]) -> Iterator[tuple[_Opened, pl.DataFrame]]:
-    """Each file's rows in batches, tagged with the file they came from."""
+def _rows_of(group: list[_Opened]) -> Iterator[tuple[_Opened | None, pl.DataFrame]]:
+    """The group's rows in batches, each tagged with the file it came from.
+
+    All files of the group are scanned as one query (hundreds of small uploads in one pass);
+    if that query fails, the files are read one by one so the failure is pinned on its file
+    (the batch is then redone without it)."""
+    lazies = [o.raw.frame.with_columns(_source_file=pl.lit(o.result.path)) for o in group]
+    try:
+        for batch in pl.concat(lazies, how="vertical").collect_batches(chunk_size=CHUNK_ROWS):
+            yield None, batch
+        return
+    except pl.exceptions.PolarsError:
+        pass
     for o in group:
         try:
             for raw in iter_batches(o.raw, rows=CHUNK_ROWS):
@@ -269,6 +280,9 @@ def _rows_of(group: list[_Opened]) -> Iterator[tuple[_Opened, pl.DataFrame]]:
             res = o.result
             res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
             raise _FileFailed from exc
+    # Every file read alone: the combined query failed for a reason no file shows.
+    msg = "the files of one layout could not be read together, though each reads alone"
+    raise RuntimeError(msg)
 
 
 def _check(

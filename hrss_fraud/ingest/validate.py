@@ -65,13 +65,18 @@ QUARANTINE_SCHEMA = {
 }
 
 
-def _text(name: str) -> pl.Expr:
-    """Trimmed text of field ``name``, empty as null; IDs lose an Excel '.0' tail."""
+def _text(name: str, *, excel_tail: bool) -> pl.Expr:
+    """Trimmed text of field ``name``, empty as null; IDs lose an Excel '.0' tail (only
+    where the column has one: the regex is the costliest step on clean files)."""
     e = pl.col(f"_t_{name}").str.strip_chars()
     e = pl.when(e == "").then(None).otherwise(e)
-    if name in _ID_FIELDS or name.endswith(("_codg", "_code")):
+    if excel_tail:
         e = e.str.replace(r"^(\d+)\.0+$", "${1}")
     return e
+
+
+def _is_id(name: str) -> bool:
+    return name in _ID_FIELDS or name.endswith(("_codg", "_code"))
 
 
 def _code_map(name: str, detected: Detected) -> dict[str, str]:
@@ -83,11 +88,22 @@ def _code_map(name: str, detected: Detected) -> dict[str, str]:
     return maps.get(name, {})
 
 
-def _parse(f: Field, detected: Detected) -> pl.Expr:
+def _time_formats(df: pl.DataFrame, name: str, fmts: tuple[str, ...]) -> tuple[str, ...]:
+    """The layout's formats with the one that parses a sample of this column first: a file
+    writes its times one way, so usually one strptime does the whole column."""
+    sample = df.select(pl.col(name).drop_nulls().head(200)).to_series()
+    for fmt in fmts:
+        parsed = sample.str.strptime(pl.Datetime("us"), fmt, strict=False)
+        if sample.len() and parsed.null_count() == 0:
+            return (fmt, *[f for f in fmts if f != fmt])
+    return fmts
+
+
+def _parse(f: Field, detected: Detected, formats: tuple[str, ...] | None = None) -> pl.Expr:
     e = pl.col(f"_t_{f.name}")
     if isinstance(f.dtype, pl.Datetime):
-        fmts = detected.layout.datetime_formats
-        return pl.coalesce([e.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in fmts])
+        fmts = formats or detected.layout.datetime_formats
+        return e.str.strptime(pl.Datetime("us"), fmts[0], strict=False)
     if isinstance(f.dtype, pl.Date):
         fmts = [x for x in detected.layout.datetime_formats if "%H" not in x] + ["%Y-%m-%d"]
         dt = pl.coalesce(
@@ -101,6 +117,20 @@ def _parse(f: Field, detected: Detected) -> pl.Expr:
         return e.str.replace(r"\.0+$", "").cast(f.dtype, strict=False)
     mapping = _code_map(f.name, detected)
     return e.replace(mapping) if mapping else e
+
+
+def _reparse_times(df: pl.DataFrame, table: object, times: dict[str, tuple[str, ...]]
+                   ) -> pl.DataFrame:
+    """Rows the column's main format missed get every other format of the layout."""
+    for name, fmts in times.items():
+        raw = pl.col(f"_t_{name}")
+        missed = raw.is_not_null() & pl.col(name).is_null()
+        if len(fmts) > 1 and df.select(missed.any()).item():
+            others = pl.coalesce([raw.str.strptime(pl.Datetime("us"), f, strict=False)
+                                  for f in fmts[1:]])
+            df = df.with_columns(pl.when(missed).then(others).otherwise(pl.col(name))
+                                 .alias(name))
+    return df
 
 
 def _certno_ok(col: pl.Expr) -> pl.Expr:
@@ -130,15 +160,26 @@ def validate(
     now = now or datetime.now()
     df = raw.rename({k: f"_t_{v}" for k, v in detected.mapping.items()})
     present = {f.name for f in table.fields if f"_t_{f.name}" in df.columns}
+    tails = {
+        n for n in present if _is_id(n)
+        and df.select(pl.col(f"_t_{n}").str.ends_with(".0").any()).item()
+    }
     df = df.with_columns(
-        [_text(n).alias(f"_t_{n}") for n in present]
+        [_text(n, excel_tail=n in tails).alias(f"_t_{n}") for n in present]
         + [
             pl.lit(None, pl.String).alias(f"_t_{f.name}")
             for f in table.fields
             if f.name not in present
         ]
     )
-    df = df.with_columns([_parse(f, detected).alias(f.name) for f in table.fields])
+    times = {
+        f.name: _time_formats(df, f"_t_{f.name}", detected.layout.datetime_formats)
+        for f in table.fields if isinstance(f.dtype, pl.Datetime)
+    }
+    df = df.with_columns(
+        [_parse(f, detected, times.get(f.name)).alias(f.name) for f in table.fields]
+    )
+    df = _reparse_times(df, table, times)
 
     checks: list[tuple[str, pl.Expr]] = []
     for f in table.fields:
