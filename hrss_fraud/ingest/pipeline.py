@@ -42,6 +42,9 @@ SKIP_SUFFIXES = (".md", ".reason.txt", ".partial")
 #: A batch closes once it holds this many input bytes; a bigger file is a batch alone.
 BATCH_BYTES = 256 << 20
 CHUNK_ROWS = 500_000
+#: Small files of one layout read per query: enough to amortise the per-query cost, few
+#: enough that the query stays cheap to plan and its output (held in memory) stays small.
+FILES_PER_SCAN = 64
 
 
 @dataclass
@@ -226,7 +229,7 @@ def _commit_group(writer, group: list[_Opened], keys: references.KnownKeys, now:
             o.result.rows_read = o.result.accepted = o.result.quarantined = 0
             o.result.reasons = {}
         mark = keys.mark()
-        report: dict = {"files": []}
+        report: dict = {}
         sources = [
             {
                 "path": o.result.path,
@@ -262,27 +265,31 @@ def _layout_groups(live: list[_Opened]) -> Iterator[list[_Opened]]:
 def _rows_of(group: list[_Opened]) -> Iterator[tuple[_Opened | None, pl.DataFrame]]:
     """The group's rows in batches, each tagged with the file it came from.
 
-    All files of the group are scanned as one query (hundreds of small uploads in one pass);
-    if that query fails, the files are read one by one so the failure is pinned on its file
-    (the batch is then redone without it)."""
-    lazies = [o.raw.frame.with_columns(_source_file=pl.lit(o.result.path)) for o in group]
-    try:
-        for batch in pl.concat(lazies, how="vertical").collect_batches(chunk_size=CHUNK_ROWS):
-            yield None, batch
-        return
-    except pl.exceptions.PolarsError:
-        pass
-    for o in group:
+    Files are scanned FILES_PER_SCAN at a time as one query (many small uploads in one
+    pass); if a query fails, its files are read one by one so the failure is pinned on its
+    file (the batch is then redone without it)."""
+    for start in range(0, len(group), FILES_PER_SCAN):
+        part = group[start : start + FILES_PER_SCAN]
+        lazies = [o.raw.frame.with_columns(_source_file=pl.lit(o.result.path)) for o in part]
         try:
-            for raw in iter_batches(o.raw, rows=CHUNK_ROWS):
-                yield o, raw.with_columns(_source_file=pl.lit(o.result.path))
-        except UploadError as exc:
-            res = o.result
-            res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
-            raise _FileFailed from exc
-    # Every file read alone: the combined query failed for a reason no file shows.
-    msg = "the files of one layout could not be read together, though each reads alone"
-    raise RuntimeError(msg)
+            batches = list(pl.concat(lazies, how="vertical").collect_batches(
+                chunk_size=CHUNK_ROWS))
+        except pl.exceptions.PolarsError:
+            batches = None
+        if batches is not None:
+            for batch in batches:
+                yield None, batch
+            continue
+        for o in part:
+            try:
+                for raw in iter_batches(o.raw, rows=CHUNK_ROWS):
+                    yield o, raw.with_columns(_source_file=pl.lit(o.result.path))
+            except UploadError as exc:
+                res = o.result
+                res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
+                raise _FileFailed from exc
+        msg = "files of one layout could not be read together, though each reads alone"
+        raise RuntimeError(msg)
 
 
 def _check(
@@ -335,5 +342,17 @@ def _chunks(
                 pending, size = [], 0
         if pending:
             yield from _check(pending, detected, keys, now, by_path)
+    # The batch report stays small (the manifest carries it); per-file detail is in the
+    # sources, the quarantine's _source_file and the lake rows' _source_file.
+    by_reason: dict[str, int] = {}
     for o in live:
-        report["files"].append({k: v for k, v in asdict(o.result).items() if k != "batch_id"})
+        for r, n in o.result.reasons.items():
+            by_reason[r] = by_reason.get(r, 0) + n
+    report.update(
+        files=len(live),
+        rows_read=sum(o.result.rows_read for o in live),
+        accepted=sum(o.result.accepted for o in live),
+        quarantined=sum(o.result.quarantined for o in live),
+        quarantined_by_reason=by_reason,
+        tables=sorted({o.detected.table for o in live}),
+    )

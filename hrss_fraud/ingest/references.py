@@ -49,7 +49,7 @@ class KnownKeys:
         """A point to roll back to; earlier keys are merged first (they are final)."""
         for frames in self.run.values():
             if len(frames) > 1:
-                frames[:] = [pl.concat(frames).unique()]
+                frames[:] = [pl.concat(frames)]
         return {k: len(v) for k, v in self.run.items()}
 
     def rollback(self, mark: dict[str, int]) -> None:

@@ -73,5 +73,6 @@ def read_manifest(root: Path) -> list[BatchInfo]:
 def write_manifest(root: Path, batches: list[BatchInfo]) -> None:
     """Replace the manifest atomically; once this returns the batches are committed."""
     doc = {"version": VERSION, "batches": [b.to_dict() for b in batches]}
-    data = json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    # Compact: the manifest is rewritten at every commit and grows with every source file.
+    data = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     write_bytes_atomic(root / MANIFEST, data, label="manifest")
