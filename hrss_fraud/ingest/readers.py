@@ -13,6 +13,7 @@ import codecs
 import csv
 import hashlib
 import json
+import logging
 import os
 import posixpath
 import re
@@ -48,6 +49,10 @@ _FOREIGN_MAGIC = {  # formats people upload by mistake: say what they are instea
     b"\xff\xfe": "UTF-16 text (save it as CSV UTF-8 instead)",
     b"\xfe\xff": "UTF-16 text (save it as CSV UTF-8 instead)",
 }
+# fastexcel logs a warning for every column it types as text because the column is empty
+# or mixed; text is what we ask for, so those warnings are noise on an operator's console.
+logging.getLogger("fastexcel.types.dtype").setLevel(logging.ERROR)
+
 _DELIMITERS = (",", "\t", "|")
 _SINGLE_COLUMN_SEP = "\x1f"  # a byte that never occurs in text: one column per line
 
