@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from hrss_fraud.knowledge._reader import read_table
@@ -265,3 +266,42 @@ def _check_known(
                     f"{path}: line {lines[i]}, column {column!r}: {code!r} is not in the catalogue"
                 )
                 raise ValueError(msg)
+
+
+#: Catalogue columns that restrict who, where or with what an item may be billed.
+RESTRICTION_COLUMNS = (
+    "lmt_gend",
+    "lmt_age_min_days",
+    "lmt_age_max_days",
+    "forbid_age_max_days",
+    "lmt_insutype",
+    "lmt_hosp_lv",
+    "lmt_dept",
+    "lmt_med_type",
+    "indications",
+    "contraindications",
+    "lmt_dise_catalog",
+    "herb_nopay",
+    "first_line_class",
+)
+
+
+def unrestricted(catalogue: pl.DataFrame) -> np.ndarray:
+    """Items any patient may get anywhere: no restriction, no caution, a first-tier
+    antibiotic at most. The generator bills these where a scheme must break nothing else."""
+    mask = pl.all_horizontal(pl.col(c).is_null() for c in RESTRICTION_COLUMNS)
+    mask &= pl.col("antibiotic_tier").fill_null("1").eq("1")
+    mask &= pl.col("caution_elderly").fill_null("0").eq("0")
+    mask &= pl.col("caution_pregnancy").fill_null("0").eq("0")
+    return catalogue.select(mask).to_series().to_numpy()
+
+
+def quantity_cap(catalogue: pl.DataFrame) -> np.ndarray:
+    """The tightest of each item's per-line, per-day and per-visit caps (inf where none)."""
+    caps = catalogue.select(
+        pl.min_horizontal(
+            pl.col(c).cast(pl.Float64).fill_null(float("inf"))
+            for c in ("max_cnt_line", "max_cnt_day", "max_cnt_visit")
+        )
+    )
+    return caps.to_series().to_numpy()

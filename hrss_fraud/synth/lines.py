@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from hrss_fraud.knowledge import unrestricted
 from hrss_fraud.synth.plan import SURGICAL
 from hrss_fraud.synth.world import World
 
@@ -141,14 +142,7 @@ class LineMaker:
         self.nursing = (named("Ⅱ级护理"), named("Ⅰ级护理"))
         self.ward_round = named("住院诊查费")
         # Imaging a county outpatient may get: unrestricted exams and CT.
-        free = (
-            cat["lmt_gend"].is_null()
-            & cat["lmt_age_max_days"].is_null()
-            & cat["lmt_hosp_lv"].is_null()
-            & cat["indications"].is_null()
-            & cat["lmt_med_type"].is_null()
-            & cat["lmt_dept"].is_null()
-        ).to_numpy()
+        free = unrestricted(cat)
         self.exams = np.flatnonzero(free & np.isin(self.group, ["exam", "CT"]))
 
     def scale(self, item: np.ndarray, cnt: np.ndarray, factor: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from hrss_fraud.knowledge import quantity_cap, unrestricted
 from hrss_fraud.synth import plan
 from hrss_fraud.synth.persons import CHRONIC_BITS
 from hrss_fraud.synth.world import EXTRA_SCHEMA, World
@@ -662,15 +663,7 @@ def _second_line(ctx: Ctx) -> None:
 
 
 def _caps(ctx: Ctx) -> np.ndarray:
-    """The tightest of an item's per-line, per-day and per-visit quantity caps."""
-    c = ctx.cat
-    caps = np.stack(
-        [
-            c[k].cast(pl.Float64).fill_null(np.inf).to_numpy()
-            for k in ("max_cnt_line", "max_cnt_day", "max_cnt_visit")
-        ]
-    )
-    return caps.min(axis=0)
+    return quantity_cap(ctx.cat)
 
 
 @scheme("quantity_over_cap", "超限量收费", R, I_, "fee_line", 0.03, CLINIC_KINDS)
@@ -1262,25 +1255,8 @@ def _high_cost(ctx: LineCtx) -> pl.DataFrame:
     """A few outpatient visits loaded with the dearest unrestricted drugs and exams."""
     rows = ctx.choose_enc("high_cost_outpatient", ctx.enc_mask("high_cost_outpatient", "op"))
     c = ctx.world.kb.catalogue
-    free = (
-        c["lmt_gend"].is_null()
-        & c["lmt_age_max_days"].is_null()
-        & c["lmt_age_min_days"].is_null()
-        & c["forbid_age_max_days"].is_null()
-        & c["lmt_hosp_lv"].is_null()
-        & c["lmt_dept"].is_null()
-        & c["lmt_med_type"].is_null()
-        & c["indications"].is_null()
-        & c["contraindications"].is_null()
-        & c["lmt_dise_catalog"].is_null()
-        & c["herb_nopay"].is_null()
-        & c["first_line_class"].is_null()
-        & c["lmt_insutype"].is_null()
-        & (c["chrgitm_lv"] != "03")
-        & c["item_group"].is_in(["drug", "exam", "CT", "treatment"])
-        & c["antibiotic_tier"].fill_null("1").eq("1")
-        & c["caution_elderly"].fill_null("0").eq("0")
-        & c["caution_pregnancy"].fill_null("0").eq("0")
+    free = unrestricted(c) & (
+        (c["chrgitm_lv"] != "03") & c["item_group"].is_in(["drug", "exam", "CT", "treatment"])
     ).to_numpy()
     items = np.flatnonzero(free)
     price = ctx.maker.pric_fen[items]
@@ -1356,14 +1332,7 @@ class LineCtx:
 
 
 def _caps_from(world: World) -> np.ndarray:
-    c = world.kb.catalogue
-    caps = np.stack(
-        [
-            c[k].cast(pl.Float64).fill_null(np.inf).to_numpy()
-            for k in ("max_cnt_line", "max_cnt_day", "max_cnt_visit")
-        ]
-    )
-    return caps.min(axis=0)
+    return quantity_cap(world.kb.catalogue)
 
 
 # --------------------------------------------------------------------------------------
