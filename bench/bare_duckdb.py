@@ -12,8 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-DELIMITER = {"utf8": ",", "utf8_bom_tab": "\t", "utf8_pipe": "|", "gbk_zh": ",",
-             "gb18030_zh": ","}
+DELIMITER = {"utf8": ",", "utf8_bom_tab": "\t", "utf8_pipe": "|", "gbk_zh": ",", "gb18030_zh": ","}
 
 
 def main(argv: list[str] | None = None) -> int:

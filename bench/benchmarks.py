@@ -73,8 +73,16 @@ def _synth(preset: str) -> Variant:
     return Variant(
         name="ours",
         command=(
-            "{python}", "-m", "hrss_fraud", "synth",
-            "--preset", preset, "--seed", "1", "--out", "{workdir}/" + out,
+            "{python}",
+            "-m",
+            "hrss_fraud",
+            "synth",
+            "--preset",
+            preset,
+            "--seed",
+            "1",
+            "--out",
+            "{workdir}/" + out,
         ),
         clean=(out,),
     )
@@ -106,11 +114,29 @@ def _ingest(preset: str, encoding: str) -> Benchmark:
     ws = f"ws-ingest-{encoding}"
     ours = Variant(
         name="ours",
-        command=("{python}", "-m", "hrss_fraud", "--workspace", "{workdir}/" + ws, "ingest",
-                 "--quiet", f"{split}/{encoding}"),
+        command=(
+            "{python}",
+            "-m",
+            "hrss_fraud",
+            "--workspace",
+            "{workdir}/" + ws,
+            "ingest",
+            "--quiet",
+            f"{split}/{encoding}",
+        ),
         clean=(ws,),
-        before=(("{python}", "-m", "hrss_fraud", "--workspace", "{workdir}/" + ws, "ingest",
-                 "--quiet", "{workdir}/ingest-" + preset + "/reference"),),
+        before=(
+            (
+                "{python}",
+                "-m",
+                "hrss_fraud",
+                "--workspace",
+                "{workdir}/" + ws,
+                "ingest",
+                "--quiet",
+                "{workdir}/ingest-" + preset + "/reference",
+            ),
+        ),
     )
     bare_in = f"{split}/{encoding}" if encoding == "utf8" else f"{split}/gbk-as-utf8"
     bare = Variant(
@@ -141,12 +167,30 @@ REGISTRY.register(
         variants=(
             Variant(
                 name="ours",
-                command=("{python}", "-m", "hrss_fraud", "--workspace", "{workdir}/ws-big",
-                         "ingest", "--quiet", "{workdir}/ingest-big/fee_detail.csv"),
+                command=(
+                    "{python}",
+                    "-m",
+                    "hrss_fraud",
+                    "--workspace",
+                    "{workdir}/ws-big",
+                    "ingest",
+                    "--quiet",
+                    "{workdir}/ingest-big/fee_detail.csv",
+                ),
                 clean=("ws-big",),
-                before=(("{python}", "-m", "hrss_fraud", "--workspace", "{workdir}/ws-big",
-                         "ingest", "--quiet", "{workdir}/ingest-county-year/reference",
-                         "{workdir}/ingest-big/settlement.csv"),),
+                before=(
+                    (
+                        "{python}",
+                        "-m",
+                        "hrss_fraud",
+                        "--workspace",
+                        "{workdir}/ws-big",
+                        "ingest",
+                        "--quiet",
+                        "{workdir}/ingest-county-year/reference",
+                        "{workdir}/ingest-big/settlement.csv",
+                    ),
+                ),
             ),
         ),
         setup=("{python}", "-m", "bench.large_file", "{workdir}"),

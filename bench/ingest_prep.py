@@ -24,9 +24,23 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     county = args.workdir / f"ingest-{args.preset}"
     if not (county / "manifest.json").exists():
-        subprocess.run([sys.executable, "-m", "hrss_fraud", "synth", "--preset", args.preset,
-                        "--seed", "1", "--out", str(county), "--no-malformed", "--quiet"],
-                       check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hrss_fraud",
+                "synth",
+                "--preset",
+                args.preset,
+                "--seed",
+                "1",
+                "--out",
+                str(county),
+                "--no-malformed",
+                "--quiet",
+            ],
+            check=True,
+        )
     split = args.workdir / f"ingest-split-{args.preset}"
     if (split / "done").exists():
         return 0

@@ -20,8 +20,13 @@ def test_every_command_has_help(args: list[str]) -> None:
 
 
 def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hrss_fraud", *args], capture_output=True,
-                          text=True, check=False, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "hrss_fraud", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+    )
 
 
 def test_bad_option_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
@@ -50,8 +55,9 @@ def test_ingest_without_paths_explains(tmp_path: Path) -> None:
 
 
 def test_ingest_json_summary(tiny_county: Path, tmp_path: Path) -> None:
-    done = _run("--workspace", str(tmp_path / "ws"), "ingest", "--json",
-                str(tiny_county / "reference"))
+    done = _run(
+        "--workspace", str(tmp_path / "ws"), "ingest", "--json", str(tiny_county / "reference")
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["rejected"] == 0 and summary["committed"] == summary["files"] > 0
@@ -63,8 +69,7 @@ def test_ingest_inbox_end_to_end(tiny_county: Path, tmp_path: Path) -> None:
     inbox.mkdir()
     for p in (tiny_county / "reference").iterdir():
         (inbox / p.name).write_bytes(p.read_bytes())
-    (inbox / "broken.xlsx").write_bytes(
-        (tiny_county / "malformed" / "truncated.xlsx").read_bytes())
+    (inbox / "broken.xlsx").write_bytes((tiny_county / "malformed" / "truncated.xlsx").read_bytes())
     done = _run("--workspace", str(tmp_path / "ws"), "ingest", "--quiet", "--inbox", str(inbox))
     assert done.returncode == 1 and "corrupt_xlsx" in done.stderr
     assert sorted(p.name for p in inbox.iterdir()) == ["archive", "rejected"]

@@ -21,7 +21,8 @@ def test_workspace_copy_overrides(tmp_path: Path) -> None:
     (mine / "codes").mkdir()
     (mine / "codes" / "default.toml").write_text("[med_type]\n")
     (mine / "layouts" / "his.toml").write_text(
-        'name = "his"\n[aliases]\n"流水" = "feedetl_sn"\n', encoding="utf-8")
+        'name = "his"\n[aliases]\n"流水" = "feedetl_sn"\n', encoding="utf-8"
+    )
     assert policy_dir("ingest", tmp_path) == mine
     assert list(load_layouts(policy_dir("ingest", tmp_path))) == ["his"]
 

@@ -163,7 +163,8 @@ def _quarantine_refs(bad: pl.DataFrame, table: str) -> pl.DataFrame:
         pl.col("_source_file"),
         pl.col("_line"),
         pl.lit(table).alias("table"),
-        pl.col("fixmedins_code") if "fixmedins_code" in bad.columns
+        pl.col("fixmedins_code")
+        if "fixmedins_code" in bad.columns
         else pl.lit(None, pl.String).alias("fixmedins_code"),
         pl.col("_ref_reason").alias("reason"),
         pl.col("_ref_reason").alias("detail"),
@@ -262,7 +263,7 @@ def _layout_groups(live: list[_Opened]) -> Iterator[list[_Opened]]:
     yield from groups.values()
 
 
-def _rows_of(group: list[_Opened]) -> Iterator[tuple[_Opened | None, pl.DataFrame]]:
+def _rows_of(group: list[_Opened]) -> Iterator[pl.DataFrame]:
     """The group's rows in batches, each tagged with the file it came from.
 
     Files are scanned FILES_PER_SCAN at a time as one query (many small uploads in one
@@ -272,18 +273,16 @@ def _rows_of(group: list[_Opened]) -> Iterator[tuple[_Opened | None, pl.DataFram
         part = group[start : start + FILES_PER_SCAN]
         lazies = [o.raw.frame.with_columns(_source_file=pl.lit(o.result.path)) for o in part]
         try:
-            batches = list(pl.concat(lazies, how="vertical").collect_batches(
-                chunk_size=CHUNK_ROWS))
+            batches = list(pl.concat(lazies, how="vertical").collect_batches(chunk_size=CHUNK_ROWS))
         except pl.exceptions.PolarsError:
             batches = None
         if batches is not None:
-            for batch in batches:
-                yield None, batch
+            yield from batches
             continue
         for o in part:
             try:
                 for raw in iter_batches(o.raw, rows=CHUNK_ROWS):
-                    yield o, raw.with_columns(_source_file=pl.lit(o.result.path))
+                    yield raw.with_columns(_source_file=pl.lit(o.result.path))
             except UploadError as exc:
                 res = o.result
                 res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
@@ -334,7 +333,7 @@ def _chunks(
         pending: list[pl.DataFrame] = []
         size = 0
 
-        for _o, raw in _rows_of(group):
+        for raw in _rows_of(group):
             pending.append(raw)
             size += raw.height
             if size >= CHUNK_ROWS:

@@ -11,7 +11,7 @@ LATE_DAYS = 7
 
 _EMPTY_QUARANTINE = (
     "SELECT NULL::BIGINT AS _batch_seq, NULL::VARCHAR AS fixmedins_code, "
-    "NULL::VARCHAR AS \"table\", NULL::VARCHAR AS reason WHERE false"
+    'NULL::VARCHAR AS "table", NULL::VARCHAR AS reason WHERE false'
 )
 
 

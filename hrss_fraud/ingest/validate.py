@@ -119,17 +119,18 @@ def _parse(f: Field, detected: Detected, formats: tuple[str, ...] | None = None)
     return e.replace(mapping) if mapping else e
 
 
-def _reparse_times(df: pl.DataFrame, table: object, times: dict[str, tuple[str, ...]]
-                   ) -> pl.DataFrame:
+def _reparse_times(
+    df: pl.DataFrame, table: object, times: dict[str, tuple[str, ...]]
+) -> pl.DataFrame:
     """Rows the column's main format missed get every other format of the layout."""
     for name, fmts in times.items():
         raw = pl.col(f"_t_{name}")
         missed = raw.is_not_null() & pl.col(name).is_null()
         if len(fmts) > 1 and df.select(missed.any()).item():
-            others = pl.coalesce([raw.str.strptime(pl.Datetime("us"), f, strict=False)
-                                  for f in fmts[1:]])
-            df = df.with_columns(pl.when(missed).then(others).otherwise(pl.col(name))
-                                 .alias(name))
+            others = pl.coalesce(
+                [raw.str.strptime(pl.Datetime("us"), f, strict=False) for f in fmts[1:]]
+            )
+            df = df.with_columns(pl.when(missed).then(others).otherwise(pl.col(name)).alias(name))
     return df
 
 
@@ -161,8 +162,9 @@ def validate(
     df = raw.rename({k: f"_t_{v}" for k, v in detected.mapping.items()})
     present = {f.name for f in table.fields if f"_t_{f.name}" in df.columns}
     tails = {
-        n for n in present if _is_id(n)
-        and df.select(pl.col(f"_t_{n}").str.ends_with(".0").any()).item()
+        n
+        for n in present
+        if _is_id(n) and df.select(pl.col(f"_t_{n}").str.ends_with(".0").any()).item()
     }
     df = df.with_columns(
         [_text(n, excel_tail=n in tails).alias(f"_t_{n}") for n in present]
@@ -174,7 +176,8 @@ def validate(
     )
     times = {
         f.name: _time_formats(df, f"_t_{f.name}", detected.layout.datetime_formats)
-        for f in table.fields if isinstance(f.dtype, pl.Datetime)
+        for f in table.fields
+        if isinstance(f.dtype, pl.Datetime)
     }
     df = df.with_columns(
         [_parse(f, detected, times.get(f.name)).alias(f.name) for f in table.fields]
@@ -217,8 +220,9 @@ def validate(
         source.alias("_source_file"),
         pl.col("_line").cast(pl.Int64),
         pl.lit(detected.table).alias("table"),
-        (pl.col("_t_fixmedins_code") if "fixmedins_code" in table else pl.lit(None, pl.String))
-        .alias("fixmedins_code"),
+        (
+            pl.col("_t_fixmedins_code") if "fixmedins_code" in table else pl.lit(None, pl.String)
+        ).alias("fixmedins_code"),
         pl.col("_why").list.first().str.split(":").list.first().alias("reason"),
         pl.col("_why").list.join("; ").alias("detail"),
         pl.struct([pl.col(f"_t_{detected.mapping[c]}").alias(c) for c in detected.mapping])

@@ -256,8 +256,9 @@ def generate(cfg: SynthConfig, progress: Callable[[str], None] | None = None) ->
             handoff = {}
             for name, df in (("fee_detail", fee), ("settlement", setl)):
                 handoff[name] = work / f".{name}-{label}.parquet"
-                df.select(output.columns_of(name, df)).write_parquet(handoff[name],
-                                                                     compression="lz4")
+                df.select(output.columns_of(name, df)).write_parquet(
+                    handoff[name], compression="lz4"
+                )
             pending = writer.submit(output.write_tables, work, label, fmt, handoff)
             totals["fee_detail"][label] = int(fee["det_fen"].sum())
             totals["settlement"][label] = int(setl["medfee_fen"].sum())

@@ -74,8 +74,12 @@ class Pools:
         bought at a pharmacy is still a cold remedy)."""
         series = pl.Series(groups, dtype=pl.String)
         uniq = series.unique(maintain_order=True).to_list()
-        codes = {g: self.keys.get(f"{setting}|{role}|{g}",
-                                  self.keys.get(f"{setting}|{role}|GENERAL", -1)) for g in uniq}
+        codes = {
+            g: self.keys.get(
+                f"{setting}|{role}|{g}", self.keys.get(f"{setting}|{role}|GENERAL", -1)
+            )
+            for g in uniq
+        }
         return series.replace_strict(codes, return_dtype=pl.Int64).to_numpy()
 
     def sample(self, rng: np.random.Generator, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -106,8 +106,9 @@ def _xlsx(text: pl.DataFrame, sheet: str) -> bytes:
 
 def render(df: pl.DataFrame, table_name: str, fmt: str) -> bytes:
     spec = FORMATS[fmt]
-    return _encode(_text_frame(df, TABLES[table_name], str(spec["time"]), bool(spec["zh"])),
-                   table_name, fmt)
+    return _encode(
+        _text_frame(df, TABLES[table_name], str(spec["time"]), bool(spec["zh"])), table_name, fmt
+    )
 
 
 def _encode(text: pl.DataFrame, table_name: str, fmt: str) -> bytes:
@@ -153,10 +154,15 @@ def write_month(
         table = TABLES[table_name]
         named = part.select(
             pl.col(f.name).round(4) if part.schema[f.name].is_float() else pl.col(f.name)
-            for f in table.fields if f.name in part.columns
+            for f in table.fields
+            if f.name in part.columns
         ).rename({f.name: f.zh for f in table.fields if f.name in part.columns and spec["zh"]})
-        csv = named.write_csv(separator=str(spec["sep"]), quote_style="necessary",
-                              datetime_format=str(spec["time"]), date_format="%Y-%m-%d")
+        csv = named.write_csv(
+            separator=str(spec["sep"]),
+            quote_style="necessary",
+            datetime_format=str(spec["time"]),
+            date_format="%Y-%m-%d",
+        )
         header, _, body = csv.partition("\n")
         rows = body.split("\n")
         start = 0

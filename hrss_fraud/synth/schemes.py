@@ -662,13 +662,9 @@ def _second_line(ctx: Ctx) -> None:
     )
 
 
-def _caps(ctx: Ctx) -> np.ndarray:
-    return quantity_cap(ctx.cat)
-
-
 @scheme("quantity_over_cap", "超限量收费", R, I_, "fee_line", 0.03, CLINIC_KINDS)
 def _quantity(ctx: Ctx) -> None:
-    cap = _caps(ctx)
+    cap = quantity_cap(ctx.cat)
     items = np.flatnonzero(np.isfinite(cap))
     rows = ctx.choose("quantity_over_cap", ctx.at("quantity_over_cap", ("op", "ip")))
     item = ctx.pick_items(rows, items)
@@ -680,30 +676,41 @@ def _quantity(ctx: Ctx) -> None:
 @scheme("frequency_over_cap", "超限定频次收费", R, I_, "fee_line", 0.3, CLINIC_KINDS)
 def _frequency(ctx: Ctx) -> None:
     """An item capped per period billed at more visits of one person than the cap allows."""
-    items = ctx.items(
-        pl.col("max_cnt_period").is_not_null() & pl.col("period_days").is_not_null()
-    )
+    items = ctx.items(pl.col("max_cnt_period").is_not_null() & pl.col("period_days").is_not_null())
     if not len(items):
         return
     cap_n = ctx.cat["max_cnt_period"].cast(pl.Float64).fill_null(0).to_numpy().astype(int)
     period = ctx.cat["period_days"].fill_null(0).to_numpy()
     m = ctx.at("frequency_over_cap", "op")
     visits = (
-        pl.DataFrame({"row": np.flatnonzero(m), "psn": ctx["psn"][m], "inst": ctx["inst"][m],
-                      "day": ctx["day"][m]})
+        pl.DataFrame(
+            {
+                "row": np.flatnonzero(m),
+                "psn": ctx["psn"][m],
+                "inst": ctx["inst"][m],
+                "day": ctx["day"][m],
+            }
+        )
         .sort("psn", "inst", "day")
-        .with_columns(run=(pl.col("psn").cast(pl.Int64) * 100_000 + pl.col("inst"))
-                      .rank("dense").cast(pl.Int64) - 1)
-        .with_columns(k=pl.int_range(pl.len()).over("run"),
-                      since=pl.col("day") - pl.col("day").first().over("run"))
+        .with_columns(
+            run=(pl.col("psn").cast(pl.Int64) * 100_000 + pl.col("inst"))
+            .rank("dense")
+            .cast(pl.Int64)
+            - 1
+        )
+        .with_columns(
+            k=pl.int_range(pl.len()).over("run"),
+            since=pl.col("day") - pl.col("day").first().over("run"),
+        )
     )
     run = visits["run"].to_numpy()
     n_runs = int(run.max()) + 1 if len(run) else 0
     first = visits.filter(pl.col("k") == 0)["row"].to_numpy()
     since = visits["since"].to_numpy()
     # Visits of each run within each item's period: the item fits when it exceeds the cap.
-    within = np.stack([np.bincount(run, weights=since < period[i], minlength=n_runs)
-                       for i in items], axis=1)
+    within = np.stack(
+        [np.bincount(run, weights=since < period[i], minlength=n_runs) for i in items], axis=1
+    )
     ok = ctx.compatible(first, items) & (within > cap_n[items][None, :])
     eligible = np.flatnonzero(ok.any(axis=1))
     picked = ctx.choose_rows("frequency_over_cap", first[eligible])
@@ -712,8 +719,11 @@ def _frequency(ctx: Ctx) -> None:
     item_of_run = np.full(n_runs, -1)
     item_of_run[runs] = items[(ctx.rng.random(sub.shape) * sub).argmax(axis=1)]
     it = item_of_run[run]
-    billed = (it >= 0) & (since < period[np.maximum(it, 0)]) & (
-        visits["k"].to_numpy() <= cap_n[np.maximum(it, 0)])
+    billed = (
+        (it >= 0)
+        & (since < period[np.maximum(it, 0)])
+        & (visits["k"].to_numpy() <= cap_n[np.maximum(it, 0)])
+    )
     over = billed & (visits["k"].to_numpy() == cap_n[np.maximum(it, 0)])
     rows = visits["row"].to_numpy()
     ctx.add_extra(rows[billed & ~over], it[billed & ~over], None)
@@ -1255,9 +1265,12 @@ def _high_cost(ctx: LineCtx) -> pl.DataFrame:
     """A few outpatient visits loaded with the dearest unrestricted drugs and exams."""
     rows = ctx.choose_enc("high_cost_outpatient", ctx.enc_mask("high_cost_outpatient", "op"))
     c = ctx.world.kb.catalogue
-    free = unrestricted(c) & (
-        (c["chrgitm_lv"] != "03") & c["item_group"].is_in(["drug", "exam", "CT", "treatment"])
-    ).to_numpy()
+    free = (
+        unrestricted(c)
+        & (
+            (c["chrgitm_lv"] != "03") & c["item_group"].is_in(["drug", "exam", "CT", "treatment"])
+        ).to_numpy()
+    )
     items = np.flatnonzero(free)
     price = ctx.maker.pric_fen[items]
     dear = items[price >= np.quantile(price, 0.85)] if len(items) else items
@@ -1281,7 +1294,7 @@ class LineCtx:
         self.maker = maker
         self.enc = enc
         self.lines = lines
-        self.caps = _caps_from(world)
+        self.caps = quantity_cap(world.kb.catalogue)
         self._inst_of_line: np.ndarray | None = None
 
     def enc_mask(self, name: str, setting: str | None = None) -> np.ndarray:
@@ -1329,10 +1342,6 @@ class LineCtx:
             schema={"enc_key": pl.Int64, "item": pl.Int32, "cnt": pl.Int32, "day": pl.Int32},
         ).with_columns(dscg=pl.lit(False), scheme=pl.lit(name))
         return pl.concat([self.lines, add], how="diagonal_relaxed")
-
-
-def _caps_from(world: World) -> np.ndarray:
-    return quantity_cap(world.kb.catalogue)
 
 
 # --------------------------------------------------------------------------------------

@@ -37,8 +37,10 @@ def loaded(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Lake:
 def test_every_generated_file_loads_to_the_fen(tiny_county: Path, loaded: Lake) -> None:
     manifest = json.loads((tiny_county / "manifest.json").read_text())
     fen = manifest["totals_fen"]
-    rows = {t: sum(f["rows"] for f in manifest["files"] if f["table"] == t)
-            for t in ("fee_detail", "settlement")}
+    rows = {
+        t: sum(f["rows"] for f in manifest["files"] if f["table"] == t)
+        for t in ("fee_detail", "settlement")
+    }
     totals = _totals(loaded)
     assert int(totals["fee"][0] * 100) == sum(fen["fee_detail"].values())
     assert int(totals["setl"][0] * 100) == sum(fen["settlement"].values())
@@ -63,9 +65,7 @@ def _first_upload(folder: Path, table: str) -> Path:
     return folder / entry["path"]
 
 
-def test_corrected_rows_supersede_and_both_versions_stay(
-    tiny_county: Path, tmp_path: Path
-) -> None:
+def test_corrected_rows_supersede_and_both_versions_stay(tiny_county: Path, tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake")
     ingest(lake, [tiny_county / "reference"])
     setl = _first_upload(tiny_county, "settlement")
@@ -80,10 +80,12 @@ def test_corrected_rows_supersede_and_both_versions_stay(
     fixed.write_csv(corrected)
     ingest(lake, [corrected])
     con = lake.connect()
-    latest = con.execute("SELECT medfee_sumamt FROM settlement WHERE setl_id = ?",
-                         [first["setl_id"]]).fetchall()
-    versions = con.execute("SELECT count(*) FROM settlement_all WHERE setl_id = ?",
-                           [first["setl_id"]]).fetchone()[0]
+    latest = con.execute(
+        "SELECT medfee_sumamt FROM settlement WHERE setl_id = ?", [first["setl_id"]]
+    ).fetchall()
+    versions = con.execute(
+        "SELECT count(*) FROM settlement_all WHERE setl_id = ?", [first["setl_id"]]
+    ).fetchone()[0]
     assert float(latest[0][0]) == pytest.approx(float(first["medfee_sumamt"]) + 1)
     assert versions == 2
     assert con.execute("SELECT count(*) FROM settlement").fetchone()[0] == df.height
@@ -113,8 +115,13 @@ def test_malformed_files_get_their_documented_outcome(tiny_county: Path, tmp_pat
 
 def test_rejected_messages_say_what_and_where(tiny_county: Path, tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake")
-    result = ingest(lake, [tiny_county / "malformed" / "ragged_row.csv",
-                           tiny_county / "malformed" / "unknown_layout.csv"])
+    result = ingest(
+        lake,
+        [
+            tiny_county / "malformed" / "ragged_row.csv",
+            tiny_county / "malformed" / "unknown_layout.csv",
+        ],
+    )
     ragged, unknown = result.files
     assert "line 4" in ragged.error and "ragged_row" in ragged.error
     assert "col_a" in unknown.error and "\n" not in unknown.error
@@ -140,8 +147,7 @@ def test_inbox_moves_files_and_refuses_escapes(tiny_county: Path, tmp_path: Path
     left = sorted(p.name for p in inbox.iterdir())
     assert left == ["archive", "rejected"]
     rejected = sorted(p.name for p in (inbox / "rejected").iterdir())
-    assert rejected == ["empty.csv", "empty.csv.reason.txt", "sneaky.csv",
-                        "sneaky.csv.reason.txt"]
+    assert rejected == ["empty.csv", "empty.csv.reason.txt", "sneaky.csv", "sneaky.csv.reason.txt"]
     assert "path_escapes_inbox" in (inbox / "rejected" / "sneaky.csv.reason.txt").read_text()
     assert outside.exists()
     archived = list((inbox / "archive").rglob("*.csv"))
@@ -157,10 +163,19 @@ def test_kill_9_mid_batch_leaves_the_lake_as_before(
     ingest(lake, [tiny_county / "reference"])
     before = (lake.root / "manifest.json").read_bytes()
     month = sorted((tiny_county / "uploads").iterdir())[0]
-    cmd = [sys.executable, "-m", "hrss_fraud", "--workspace", str(ws), "ingest", "--quiet",
-           str(month)]
-    crashed = subprocess.run(cmd, env={**os.environ, "HRSS_FRAUD_FAULT_AT": fault},
-                             capture_output=True, check=False)
+    cmd = [
+        sys.executable,
+        "-m",
+        "hrss_fraud",
+        "--workspace",
+        str(ws),
+        "ingest",
+        "--quiet",
+        str(month),
+    ]
+    crashed = subprocess.run(
+        cmd, env={**os.environ, "HRSS_FRAUD_FAULT_AT": fault}, capture_output=True, check=False
+    )
     assert crashed.returncode == -9
     assert (lake.root / "manifest.json").read_bytes() == before
     again = subprocess.run(cmd, capture_output=True, text=True, check=False)

@@ -32,11 +32,13 @@ def test_quality_views_report_completeness_and_quarantine(lake: Lake, tiny_count
     worst = rows[0]
     assert worst[3] == bad_rows and f"future_date:{bad_rows}" in worst[4]
     batches = con.execute(
-        "SELECT _batch_seq, \"table\", accepted, quarantined FROM dq_batch ORDER BY _batch_seq"
+        'SELECT _batch_seq, "table", accepted, quarantined FROM dq_batch ORDER BY _batch_seq'
     ).fetchall()
     assert batches[-1][2:] == (0, bad_rows)
-    assert sum(b[2] for b in batches if b[1] == "fee_detail") == con.execute(
-        "SELECT count(*) FROM fee_detail").fetchone()[0]
+    assert (
+        sum(b[2] for b in batches if b[1] == "fee_detail")
+        == con.execute("SELECT count(*) FROM fee_detail").fetchone()[0]
+    )
 
 
 def test_quality_views_work_before_any_quarantine(tmp_path: Path, tiny_county: Path) -> None:
@@ -45,6 +47,5 @@ def test_quality_views_work_before_any_quarantine(tmp_path: Path, tiny_county: P
     con = lake.connect()
     add_quality_views(con)
     assert con.execute("SELECT count(*) FROM dq_institution").fetchone()[0] > 0
-    missing_share = con.execute(
-        "SELECT max(missing_dise_codg) FROM dq_institution").fetchone()[0]
+    missing_share = con.execute("SELECT max(missing_dise_codg) FROM dq_institution").fetchone()[0]
     assert missing_share is None

@@ -16,17 +16,26 @@ NOW = datetime(2025, 6, 1)
 LAYOUTS = load_layouts()
 
 FEE = {
-    "feedetl_sn": "1", "setl_id": "S1", "mdtrt_id": "M1", "psn_no": "P1",
-    "fixmedins_code": "H1", "fee_ocur_time": "2025-05-01 08:00:00",
-    "med_list_codg": "X1", "cnt": "2", "pric": "3.50", "det_item_fee_sumamt": "7.00",
-    "inscp_amt": "7.00", "chrgitm_lv": "01", "vali_flag": "1", "init_feedetl_sn": "",
+    "feedetl_sn": "1",
+    "setl_id": "S1",
+    "mdtrt_id": "M1",
+    "psn_no": "P1",
+    "fixmedins_code": "H1",
+    "fee_ocur_time": "2025-05-01 08:00:00",
+    "med_list_codg": "X1",
+    "cnt": "2",
+    "pric": "3.50",
+    "det_item_fee_sumamt": "7.00",
+    "inscp_amt": "7.00",
+    "chrgitm_lv": "01",
+    "vali_flag": "1",
+    "init_feedetl_sn": "",
 }
 
 
 def check(rows: list[dict[str, str]], layout: str | None = None) -> tuple[pl.DataFrame, ...]:
     raw = pl.DataFrame(rows).with_row_index("_line", offset=2)
-    det = detect(Path("t.csv"), [c for c in raw.columns if c != "_line"], LAYOUTS,
-                 layout=layout)
+    det = detect(Path("t.csv"), [c for c in raw.columns if c != "_line"], LAYOUTS, layout=layout)
     out = validate(raw, det, "t.csv", now=NOW)
     return out.accepted, out.quarantined
 
@@ -86,8 +95,13 @@ def test_all_failures_are_listed_in_detail() -> None:
     assert "amount_mismatch" in bad["detail"][0] and "future_date" in bad["detail"][0]
 
 
-PERSON = {"psn_no": "P1", "gend": "男", "brdy": "1985-09-19", "insutype": "390",
-          "certno": "13012319850919003X"}
+PERSON = {
+    "psn_no": "P1",
+    "gend": "男",
+    "brdy": "1985-09-19",
+    "insutype": "390",
+    "certno": "13012319850919003X",
+}
 
 
 def test_identity_number_check_digit() -> None:
@@ -95,8 +109,14 @@ def test_identity_number_check_digit() -> None:
 
     from hrss_fraud.synth.names import certnos
 
-    good = str(certnos(np.array(["130123"]), np.array(["1985-09-19"], dtype="datetime64[D]"),
-                       np.array(["1"]), np.array([17]))[0])
+    good = str(
+        certnos(
+            np.array(["130123"]),
+            np.array(["1985-09-19"], dtype="datetime64[D]"),
+            np.array(["1"]),
+            np.array([17]),
+        )[0]
+    )
     ok, bad = check([{**PERSON, "certno": good}])
     assert bad.height == 0 and ok["gend"][0] == "1"
     wrong = good[:-1] + ("0" if good[-1] != "0" else "1")
@@ -105,11 +125,24 @@ def test_identity_number_check_digit() -> None:
 
 
 def test_settlement_end_before_begin_and_payment_sum() -> None:
-    setl = {"setl_id": "S1", "mdtrt_id": "M1", "psn_no": "P1", "fixmedins_code": "H1",
-            "med_type": "2101", "insutype": "390", "begntime": "2025-05-02 08:00:00",
-            "endtime": "2025-05-01 08:00:00", "setl_time": "2025-05-02 09:00:00",
-            "medfee_sumamt": "100", "inscp_amt": "90", "fund_pay_sumamt": "60",
-            "acct_pay": "0", "psn_cash_pay": "40", "refd_setl_flag": "0", "vali_flag": "1"}
+    setl = {
+        "setl_id": "S1",
+        "mdtrt_id": "M1",
+        "psn_no": "P1",
+        "fixmedins_code": "H1",
+        "med_type": "2101",
+        "insutype": "390",
+        "begntime": "2025-05-02 08:00:00",
+        "endtime": "2025-05-01 08:00:00",
+        "setl_time": "2025-05-02 09:00:00",
+        "medfee_sumamt": "100",
+        "inscp_amt": "90",
+        "fund_pay_sumamt": "60",
+        "acct_pay": "0",
+        "psn_cash_pay": "40",
+        "refd_setl_flag": "0",
+        "vali_flag": "1",
+    }
     _, bad = check([setl])
     assert bad["reason"][0] == "end_before_begin"
     ok, bad = check([{**setl, "endtime": "2025-05-05 08:00:00"}])
