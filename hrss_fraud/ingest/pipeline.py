@@ -45,6 +45,7 @@ CHUNK_ROWS = 500_000
 #: Small files of one layout read per query: enough to amortise the per-query cost, few
 #: enough that the query stays cheap to plan and its output (held in memory) stays small.
 FILES_PER_SCAN = 64
+SCAN_BYTES = 64 << 20
 
 
 @dataclass
@@ -263,32 +264,52 @@ def _layout_groups(live: list[_Opened]) -> Iterator[list[_Opened]]:
     yield from groups.values()
 
 
+def _parts(group: list[_Opened]) -> Iterator[list[_Opened]]:
+    """Consecutive files of a group, at most FILES_PER_SCAN and SCAN_BYTES together; a
+    file bigger than that is a part alone (and is streamed, never held whole)."""
+    part: list[_Opened] = []
+    size = 0
+    for o in group:
+        if part and (len(part) >= FILES_PER_SCAN or size + o.result.size > SCAN_BYTES):
+            yield part
+            part, size = [], 0
+        part.append(o)
+        size += o.result.size
+    if part:
+        yield part
+
+
+def _stream(o: _Opened) -> Iterator[pl.DataFrame]:
+    try:
+        for raw in iter_batches(o.raw, rows=CHUNK_ROWS):
+            yield raw.with_columns(_source_file=pl.lit(o.result.path))
+    except UploadError as exc:
+        res = o.result
+        res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
+        raise _FileFailed from exc
+
+
 def _rows_of(group: list[_Opened]) -> Iterator[pl.DataFrame]:
     """The group's rows in batches, each tagged with the file it came from.
 
-    Files are scanned FILES_PER_SCAN at a time as one query (many small uploads in one
-    pass); if a query fails, its files are read one by one so the failure is pinned on its
-    file (the batch is then redone without it)."""
-    for start in range(0, len(group), FILES_PER_SCAN):
-        part = group[start : start + FILES_PER_SCAN]
+    Small files are scanned together as one query (hundreds of uploads in one pass); if
+    that query fails, its files are read one by one so the failure is pinned on its file
+    (the batch is then redone without it). A large file streams alone."""
+    for part in _parts(group):
+        if len(part) == 1:
+            yield from _stream(part[0])
+            continue
         lazies = [o.raw.frame.with_columns(_source_file=pl.lit(o.result.path)) for o in part]
         try:
-            batches = list(pl.concat(lazies, how="vertical").collect_batches(chunk_size=CHUNK_ROWS))
+            # Held whole only because the part is small (SCAN_BYTES): a failure then
+            # yields nothing that must be taken back.
+            batches = pl.concat(lazies, how="vertical").collect()
         except pl.exceptions.PolarsError:
-            batches = None
-        if batches is not None:
-            yield from batches
-            continue
-        for o in part:
-            try:
-                for raw in iter_batches(o.raw, rows=CHUNK_ROWS):
-                    yield raw.with_columns(_source_file=pl.lit(o.result.path))
-            except UploadError as exc:
-                res = o.result
-                res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
-                raise _FileFailed from exc
-        msg = "files of one layout could not be read together, though each reads alone"
-        raise RuntimeError(msg)
+            for o in part:
+                yield from _stream(o)
+            msg = "files of one layout could not be read together, though each reads alone"
+            raise RuntimeError(msg) from None
+        yield batches
 
 
 def _check(
