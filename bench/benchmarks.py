@@ -108,35 +108,20 @@ REGISTRY.register(
 )
 
 
+def _hrss(ws: str, *args: str) -> Command:
+    """``hrss-fraud --workspace WORKDIR/ws ARGS`` with the benchmark's Python."""
+    return ("{python}", "-m", "hrss_fraud", "--workspace", "{workdir}/" + ws, *args)
+
+
 def _ingest(preset: str, encoding: str) -> Benchmark:
     """Our ingest against bare DuckDB on the same uploads, one encoding at a time."""
     split = "{workdir}/ingest-split-" + preset
     ws = f"ws-ingest-{encoding}"
     ours = Variant(
         name="ours",
-        command=(
-            "{python}",
-            "-m",
-            "hrss_fraud",
-            "--workspace",
-            "{workdir}/" + ws,
-            "ingest",
-            "--quiet",
-            f"{split}/{encoding}",
-        ),
+        command=_hrss(ws, "ingest", "--quiet", f"{split}/{encoding}"),
         clean=(ws,),
-        before=(
-            (
-                "{python}",
-                "-m",
-                "hrss_fraud",
-                "--workspace",
-                "{workdir}/" + ws,
-                "ingest",
-                "--quiet",
-                "{workdir}/ingest-" + preset + "/reference",
-            ),
-        ),
+        before=(_hrss(ws, "ingest", "--quiet", "{workdir}/ingest-" + preset + "/reference"),),
     )
     bare_in = f"{split}/{encoding}" if encoding == "utf8" else f"{split}/gbk-as-utf8"
     bare = Variant(
@@ -167,24 +152,11 @@ REGISTRY.register(
         variants=(
             Variant(
                 name="ours",
-                command=(
-                    "{python}",
-                    "-m",
-                    "hrss_fraud",
-                    "--workspace",
-                    "{workdir}/ws-big",
-                    "ingest",
-                    "--quiet",
-                    "{workdir}/ingest-big/fee_detail.csv",
-                ),
+                command=_hrss("ws-big", "ingest", "--quiet", "{workdir}/ingest-big/fee_detail.csv"),
                 clean=("ws-big",),
                 before=(
-                    (
-                        "{python}",
-                        "-m",
-                        "hrss_fraud",
-                        "--workspace",
-                        "{workdir}/ws-big",
+                    _hrss(
+                        "ws-big",
                         "ingest",
                         "--quiet",
                         "{workdir}/ingest-county-year/reference",

@@ -145,17 +145,22 @@ def _open(
     return res, _Opened(res, raw, det)
 
 
-def _batches(opened: list[_Opened]) -> Iterator[list[_Opened]]:
-    group: list[_Opened] = []
+def _chunked(
+    files: list[_Opened], max_bytes: int, max_files: int | None = None
+) -> Iterator[list[_Opened]]:
+    """Consecutive files up to ``max_bytes`` (and ``max_files``) together; a bigger file
+    makes a chunk alone."""
+    chunk: list[_Opened] = []
     size = 0
-    for o in opened:
-        if group and size + o.result.size > BATCH_BYTES:
-            yield group
-            group, size = [], 0
-        group.append(o)
+    for o in files:
+        full = max_files is not None and len(chunk) >= max_files
+        if chunk and (full or size + o.result.size > max_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(o)
         size += o.result.size
-    if group:
-        yield group
+    if chunk:
+        yield chunk
 
 
 def _quarantine_refs(bad: pl.DataFrame, table: str) -> pl.DataFrame:
@@ -203,7 +208,7 @@ def ingest(
         opened.sort(key=lambda o: TABLE_ORDER.index(o.detected.table))
         keys = references.KnownKeys(lake.connect())
         try:
-            for group in _batches(opened):
+            for group in _chunked(opened, BATCH_BYTES):
                 info = _commit_group(writer, group, keys, now)
                 if info is not None:
                     batch_ids.append(info.batch_id)
@@ -264,21 +269,6 @@ def _layout_groups(live: list[_Opened]) -> Iterator[list[_Opened]]:
     yield from groups.values()
 
 
-def _parts(group: list[_Opened]) -> Iterator[list[_Opened]]:
-    """Consecutive files of a group, at most FILES_PER_SCAN and SCAN_BYTES together; a
-    file bigger than that is a part alone (and is streamed, never held whole)."""
-    part: list[_Opened] = []
-    size = 0
-    for o in group:
-        if part and (len(part) >= FILES_PER_SCAN or size + o.result.size > SCAN_BYTES):
-            yield part
-            part, size = [], 0
-        part.append(o)
-        size += o.result.size
-    if part:
-        yield part
-
-
 def _stream(o: _Opened) -> Iterator[pl.DataFrame]:
     try:
         for raw in iter_batches(o.raw, rows=CHUNK_ROWS):
@@ -295,7 +285,8 @@ def _rows_of(group: list[_Opened]) -> Iterator[pl.DataFrame]:
     Small files are scanned together as one query (hundreds of uploads in one pass); if
     that query fails, its files are read one by one so the failure is pinned on its file
     (the batch is then redone without it). A large file streams alone."""
-    for part in _parts(group):
+    # A file bigger than SCAN_BYTES is a part alone, streamed, never held whole.
+    for part in _chunked(group, SCAN_BYTES, FILES_PER_SCAN):
         if len(part) == 1:
             yield from _stream(part[0])
             continue

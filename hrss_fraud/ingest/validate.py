@@ -42,9 +42,6 @@ _ID_FIELDS = {
 #: Dates that are rightly in the future (an agreement runs for years).
 FUTURE_ALLOWED = frozenset({"agrmt_begn_date", "agrmt_end_date"})
 
-#: Extra columns carried from the file into the lake and the quarantine.
-SOURCE_COLUMNS = ("_source_file", "_line")
-
 
 @dataclass(frozen=True)
 class Checked:

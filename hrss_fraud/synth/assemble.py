@@ -28,13 +28,14 @@ CHRONIC_OP_SHARE = 0.8
 def timed_lines(
     world: World, maker: LineMaker, enc: pl.DataFrame, lines: pl.DataFrame
 ) -> pl.DataFrame:
-    """Price each line at the institution's level, give it a time, and split long stays
-    into a mid-stay and a final settlement."""
+    """Price each line at the institution's level (keeping the level's cap), give it a
+    time, and split long stays into a mid-stay and a final settlement."""
     rng = world.rng
     e = enc.select("enc_key", "inst", "setting", "los", begin="t_begin")
     df = lines.join(e, on="enc_key", how="left", maintain_order="left")
     level = world.inst_level[df["inst"].to_numpy()]
-    honest = maker.price(df["item"].to_numpy(), level)
+    item = df["item"].to_numpy()
+    honest = maker.price(item, level)
     n = df.height
     jitter = rng.integers(0, 3600, n)
     begin = df["begin"].to_numpy()
@@ -47,6 +48,7 @@ def timed_lines(
     pric = np.where(pric > 0, pric, honest)
     return df.with_columns(
         pric_fen=pl.Series(pric, dtype=pl.Int64),
+        cap_fen=pl.Series(maker.cap_at(item, level), dtype=pl.Int64),
         t_fee=pl.Series(t, dtype=pl.Int64),
         part=pl.when(pl.col("setting").eq("ip") & (pl.col("los") > 20) & (pl.col("day") < 15))
         .then(1)

@@ -354,11 +354,6 @@ def build_month(
 ) -> tuple[pl.DataFrame, ...]:
     """The month's fee-detail and settlement tables plus the truth of their schemes."""
     lines = assemble.timed_lines(world, maker, enc, lines)
-    lv_idx = np.select([world.inst_level == "2", world.inst_level == "3"], [1, 2], 0)
-    inst_of = enc.select("enc_key", "inst")
-    lines = lines.join(inst_of, on="enc_key", how="left", maintain_order="left")
-    cap = maker.cap_fen[lv_idx[lines["inst"].to_numpy()], lines["item"].to_numpy()]
-    lines = lines.with_columns(cap_fen=pl.Series(cap)).drop("inst")
     fraud_tag = enc.filter(pl.col("kind") == "fraud").select("enc_key", enc_tag="tag")
     lines = (
         lines.join(fraud_tag, on="enc_key", how="left", maintain_order="left")

@@ -12,17 +12,6 @@ from hrss_fraud.knowledge import unrestricted
 from hrss_fraud.synth.plan import SURGICAL
 from hrss_fraud.synth.world import World
 
-LINE_SCHEMA = {
-    "enc_key": pl.Int64,
-    "item": pl.Int32,
-    "cnt": pl.Int32,
-    "day": pl.Int32,
-    "sec": pl.Int32,
-    "pric_fen": pl.Int64,
-    "dscg": pl.Boolean,
-    "scheme": pl.String,
-}
-
 
 @dataclass
 class Pools:
@@ -153,10 +142,14 @@ class LineMaker:
         """Multiply quantities without ever crossing an item's per-line or per-day cap."""
         return np.maximum(np.minimum(cnt * factor, self.cap_cnt[item]), cnt).astype(np.int64)
 
+    def cap_at(self, item: np.ndarray, level: np.ndarray) -> np.ndarray:
+        """Each item's price cap at the institution's level, in fen (-1 where none)."""
+        lv = np.select([level == "2", level == "3"], [1, 2], 0)
+        return self.cap_fen[lv, item]
+
     def price(self, item: np.ndarray, level: np.ndarray) -> np.ndarray:
         """What an honest institution charges: the cap at its level where there is one."""
-        lv = np.select([level == "2", level == "3"], [1, 2], 0)
-        cap = self.cap_fen[lv, item]
+        cap = self.cap_at(item, level)
         return np.where(cap > 0, cap, self.pric_fen[item])
 
     def _draw(

@@ -356,11 +356,12 @@ def _restriction(
 
 def _prefix_hit(ctx: Ctx, rows: np.ndarray, items: np.ndarray, column: str) -> np.ndarray:
     code = ctx.dx_code[np.maximum(ctx.enc["dise"].to_numpy()[rows], 0)]
-    out = np.zeros((len(rows), len(items)), dtype=bool)
-    for j, p in enumerate(ctx.cat[column].fill_null("").to_numpy().astype(str)[items]):
-        for x in p.split(";") if p else []:
-            out[:, j] |= np.char.startswith(code, x)
-    return out
+    prefixes = ctx.cat[column].fill_null("").to_numpy().astype(str)[items]
+    return (
+        np.stack([_starts(code, p) for p in prefixes], axis=1)
+        if len(items)
+        else (np.zeros((len(rows), 0), dtype=bool))
+    )
 
 
 R = "rule"
