@@ -290,5 +290,154 @@ def demo(ctx: click.Context, preset: str) -> None:
     click.echo((county / "profile.md").read_text(encoding="utf-8"))
 
 
+@main.command()
+@click.option("--rules", "rule_ids", help="Comma-separated rule ids (default: every rule).")
+@click.option("--memory-limit", default="6GB", show_default=True, help="DuckDB memory limit.")
+@click.option("--quiet", is_flag=True, help="No per-rule progress.")
+@click.pass_context
+def score(ctx: click.Context, rule_ids: str | None, memory_limit: str, quiet: bool) -> None:
+    """Run the rule catalogue over the lake and publish the findings as the latest run."""
+    from hrss_fraud.rules.catalogue import CatalogueError
+    from hrss_fraud.rules.runs import RunError
+    from hrss_fraud.rules.score import score as run_score
+
+    ids = [r.strip() for r in rule_ids.split(",") if r.strip()] if rule_ids else None
+    try:
+        run = run_score(
+            ctx.obj["workspace"], rule_ids=ids, progress=not quiet, memory_limit=memory_limit
+        )
+    except (CatalogueError, RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    m = run.manifest
+    click.echo(
+        f"run {run.run_id}: {m['findings']:,} findings, amount at risk ¥{m['amount_at_risk']:,.2f}"
+        f" ({len(m['rules'])} rules, {len(m['failed_rules'])} failed)"
+    )
+    if m["failed_rules"]:
+        for r in m["rules"]:
+            if r["status"] != "ok":
+                click.echo(f"  rule {r['rule_id']} failed: {r['error']}", err=True)
+        sys.exit(1)
+
+
+@main.group()
+def rules() -> None:
+    """The rule catalogue (规则库): list rules, change and review parameters."""
+
+
+@rules.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.pass_context
+def rules_list(ctx: click.Context, as_json: bool, lang: str) -> None:
+    """Every rule with its framework codes, template, severity and parameters."""
+    import json
+
+    from hrss_fraud.rules.catalogue import CatalogueError, load_catalogue
+    from hrss_fraud.rules.listing import catalogue_rows
+
+    ws = ctx.obj["workspace"]
+    try:
+        rows, coverage = catalogue_rows(load_catalogue(workspace=ws), ws)
+    except CatalogueError as e:
+        raise Fail(str(e)) from None
+    if as_json:
+        click.echo(json.dumps({"rules": rows, "coverage": coverage}, ensure_ascii=False, indent=1))
+        return
+    for r in rows:
+        name = r["name_zh"] if lang == "zh" else r["name_en"]
+        params = ", ".join(f"{k}={v:g}" for k, v in r["params"].items())
+        click.echo(
+            f"{r['id']:<30} v{r['version']:<3} {r['severity']:<10} {r['template']:<34} "
+            f"{name}  [{';'.join(r['framework']) or '-'}] {params}"
+        )
+    click.echo(
+        f"framework 1.0: {coverage['covered']} of {coverage['claim_supported']} claim-supported "
+        f"classes covered ({coverage['total']} classes; {len(coverage['not_claims'])} need "
+        f"data a claims extract does not hold)"
+    )
+    if coverage["missing"]:
+        click.echo("not covered: " + ", ".join(coverage["missing"]))
+
+
+@rules.command("set")
+@click.argument("rule_id")
+@click.argument("param")
+@click.argument("value", type=float)
+@click.option("--by", "changed_by", required=True, help="Who makes the change.")
+@click.option("--reason", required=True, help="Why (kept in the parameter log).")
+@click.pass_context
+def rules_set(
+    ctx: click.Context, rule_id: str, param: str, value: float, changed_by: str, reason: str
+) -> None:
+    """Change a rule parameter within its bounds; the change is logged with who and why."""
+    from hrss_fraud.rules.catalogue import CatalogueError, load_catalogue
+    from hrss_fraud.rules.params import changes, effective, set_param
+
+    ws = ctx.obj["workspace"]
+    try:
+        cat = load_catalogue(workspace=ws)
+        set_param(cat, ws, rule_id, param, value, changed_by, reason)
+        eff = effective(cat.rules[rule_id], changes(cat, ws))
+    except CatalogueError as e:
+        raise Fail(str(e)) from None
+    click.echo(f"{rule_id}.{param} = {value:g} (rule version {eff.version})")
+
+
+@rules.command("history")
+@click.argument("rule_id", required=False)
+@click.pass_context
+def rules_history(ctx: click.Context, rule_id: str | None) -> None:
+    """Every parameter change (who, when, why), optionally for one rule."""
+    from hrss_fraud.rules.catalogue import CatalogueError, load_catalogue
+    from hrss_fraud.rules.params import changes
+
+    ws = ctx.obj["workspace"]
+    try:
+        log = changes(load_catalogue(workspace=ws), ws)
+    except CatalogueError as e:
+        raise Fail(str(e)) from None
+    for c in log:
+        if rule_id is None or c.rule_id == rule_id:
+            click.echo(
+                f"{c.changed_at}  {c.rule_id}.{c.param} = {c.value:g}  "
+                f"by {c.changed_by}: {c.reason}"
+            )
+
+
+@main.group()
+def findings() -> None:
+    """Findings (疑点) of the scoring runs."""
+
+
+@findings.command("export")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output file: .parquet or .csv.",
+)
+@click.option("--run", "run_id", help="Run id (default: the latest complete run).")
+@click.option("--rules", "rule_ids", help="Comma-separated rule ids to keep.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.pass_context
+def findings_export(
+    ctx: click.Context, out: str, run_id: str | None, rule_ids: str | None, lang: str
+) -> None:
+    """Write a run's findings with the columns DESIGN.md fixes (Parquet or CSV by suffix)."""
+    from hrss_fraud.rules.export import export_frame, write_export
+    from hrss_fraud.rules.runs import RunError, open_run
+
+    ids = [r.strip() for r in rule_ids.split(",")] if rule_ids else None
+    try:
+        run = open_run(ctx.obj["workspace"], run_id)
+        df = export_frame(run, lang=lang, rule_ids=ids)
+        write_export(df, Path(out))
+    except (RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    click.echo(f"wrote {df.height:,} findings of run {run.run_id} to {out}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

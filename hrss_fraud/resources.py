@@ -26,3 +26,14 @@ def policy_dir(kind: str, workspace: Path | None = None) -> Path:
             return path
     msg = f"no {kind}/ folder found (looked in: {', '.join(str(p) for p in candidates)})"
     raise FileNotFoundError(msg)
+
+
+def policy_path(kind: str, sub: str, workspace: Path | None = None) -> Path:
+    """``kind/sub`` from the workspace if it holds one, else from the defaults.
+
+    Per subfolder, so a workspace that imported only its own knowledge base
+    (``WORKSPACE/analytics/knowledge``) still uses the shipped rule catalogue.
+    """
+    if workspace is not None and (Path(workspace) / kind / sub).exists():
+        return Path(workspace) / kind / sub
+    return policy_dir(kind) / sub

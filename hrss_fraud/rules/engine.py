@@ -1,0 +1,145 @@
+"""Run the catalogue's rules over a prepared scoring database.
+
+Each rule runs on its own: one that fails is recorded with its error and the others go on.
+Every hit is checked against the hit-line shape, filtered by the white lists and turned into
+findings with stable ids (:mod:`hrss_fraud.rules.hits`).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+
+import duckdb
+import polars as pl
+
+from hrss_fraud.rules import hits as H
+from hrss_fraud.rules.catalogue import Catalogue, Rule
+from hrss_fraud.rules.kernels import KERNELS
+from hrss_fraud.rules.params import Change, effective
+from hrss_fraud.rules.render import render
+from hrss_fraud.rules.whitelist import suppressed_keys
+
+
+@dataclass
+class RuleOutcome:
+    rule_id: str
+    version: int
+    params: dict[str, float]
+    status: str = "ok"
+    seconds: float = 0.0
+    n_findings: int = 0
+    n_lines: int = 0
+    n_whitelisted: int = 0
+    amount_at_risk: float = 0.0
+    error: str | None = None
+    trace: str | None = None
+    changes: list[dict[str, object]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class EngineResult:
+    findings: pl.DataFrame
+    lines: pl.DataFrame
+    outcomes: list[RuleOutcome]
+
+    @property
+    def failed(self) -> list[RuleOutcome]:
+        return [o for o in self.outcomes if o.status != "ok"]
+
+
+def hit_lines(
+    con: duckdb.DuckDBPyConnection, catalogue: Catalogue, rule: Rule, params: dict[str, float]
+) -> pl.DataFrame:
+    """The rule's raw hit lines, conformed to :data:`hits.HIT_COLUMNS`."""
+    values = {**rule.args, **params}
+    if rule.kernel:
+        df = KERNELS[rule.kernel](con, params, rule.args)
+    else:
+        sql = render(catalogue.sql_text(rule), values, where=f"rule {rule.id} ({rule.sql})")
+        df = con.sql(sql).pl()
+    return H.conform(df, rule.id)
+
+
+def run_rules(
+    con: duckdb.DuckDBPyConnection,
+    catalogue: Catalogue,
+    rules: list[Rule],
+    log: list[Change],
+    whitelist: pl.DataFrame,
+    run_id: str,
+    progress: bool = False,
+) -> EngineResult:
+    findings, lines, outcomes = [], [], []
+    for rule in rules:
+        eff = effective(rule, log)
+        out = RuleOutcome(
+            rule.id, eff.version, eff.values, changes=[asdict(c) for c in eff.changes]
+        )
+        t0 = time.perf_counter()
+        try:
+            raw = hit_lines(con, catalogue, rule, eff.values)
+            drop = suppressed_keys(con, rule.id, raw, whitelist)
+            out.n_whitelisted = len(drop)
+            if drop:
+                raw = raw.filter(~pl.col("hit_key").is_in(list(drop)))
+            f, fl = H.aggregate(
+                raw,
+                rule_id=rule.id,
+                rule_name=rule.name_zh,
+                rule_name_en=rule.name_en,
+                framework=rule.framework,
+                severity=rule.severity,
+                severity_zh=rule.severity_zh,
+                behaviour=rule.behaviour,
+                run_id=run_id,
+                version=eff.version,
+                params=eff.values,
+            )
+            findings.append(f)
+            lines.append(fl)
+            out.n_findings, out.n_lines = f.height, fl.height
+            out.amount_at_risk = round(float(f["amount_at_risk"].sum()), 2)
+        except Exception as e:
+            out.status = "failed"
+            out.error = f"{type(e).__name__}: {e}".splitlines()[0][:500]
+            out.trace = traceback.format_exc()[-4000:]
+        out.seconds = round(time.perf_counter() - t0, 3)
+        outcomes.append(out)
+        if progress:
+            mark = "✔" if out.status == "ok" else "✘"
+            print(
+                f"  {mark} {rule.id:<32} {out.n_findings:>8} findings {out.seconds:>7.1f} s",
+                flush=True,
+            )
+    empty_f = pl.DataFrame(schema=_finding_schema())
+    empty_l = pl.DataFrame(schema=_line_schema())
+    return EngineResult(
+        findings=pl.concat([empty_f, *findings], how="vertical_relaxed"),
+        lines=pl.concat([empty_l, *lines], how="vertical_relaxed"),
+        outcomes=outcomes,
+    )
+
+
+def _finding_schema() -> dict[str, pl.DataType]:
+    s = {c: pl.String() for c in H.FINDING_COLUMNS}
+    s.update(
+        period_start=pl.Date(),
+        period_end=pl.Date(),
+        amount_at_risk=pl.Float64(),
+        score=pl.Float64(),
+        n_lines=pl.Int64(),
+        n_violating=pl.Int64(),
+        rule_version=pl.Int64(),
+    )
+    return s
+
+
+def _line_schema() -> dict[str, pl.DataType]:
+    s = {c: pl.String() for c in H.LINE_COLUMNS}
+    s.update(line_time=pl.Datetime("us"), amount_at_risk=pl.Float64())
+    return s
