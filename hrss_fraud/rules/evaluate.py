@@ -1,0 +1,202 @@
+"""Judge a scoring run against a generated county's truth (DOMAIN.md §7).
+
+Truth stays apart from the detectors: only this module reads ``truth/``. A finding is
+*true* when one of its violating lines is an injected line, or (for a settlement-,
+person- or doctor-level finding) when its settlement, person or doctor is an injected
+entity. Data-quality rules are judged against the injected noise (missing diagnoses, late
+uploads) as well. Monitoring indicators (the ZB class) are judged at institution level
+only, apart from the rest. Recall is per scheme: the share of a scheme's injected entities
+that some finding's violating lines reach.
+
+    python -m hrss_fraud.rules.evaluate --workspace WS --truth COUNTY/truth [--rules a,b]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from hrss_fraud.rules.catalogue import load_catalogue
+from hrss_fraud.rules.runs import Run, open_run
+
+_KEY = pl.concat_str("fixmedins_code", "mdtrt_id", "feedetl_sn", separator="|")
+_SETL = pl.concat_str("fixmedins_code", "setl_id", separator="|")
+
+
+@dataclass(frozen=True)
+class Truth:
+    lines: pl.DataFrame
+    entities: pl.DataFrame
+    schemes: pl.DataFrame
+    noise: pl.DataFrame
+    lookalikes: pl.DataFrame
+    fraud_institutions: pl.DataFrame
+
+    @classmethod
+    def read(cls, folder: Path) -> Truth:
+        r = {n: pl.read_parquet(folder / f"{n}.parquet") for n in cls.__dataclass_fields__}
+        return cls(**r)
+
+
+def _violating(lines: pl.DataFrame) -> pl.DataFrame:
+    return lines.filter(pl.col("role") == "violating")
+
+
+def judge(
+    findings: pl.DataFrame, lines: pl.DataFrame, truth: Truth, dq_rules: set[str]
+) -> pl.DataFrame:
+    """Each finding with ``true`` (it touches the truth) and ``lookalike`` (a false one on a
+    legitimate look-alike)."""
+    t_lines = set(truth.lines.select(_KEY.alias("k"))["k"].to_list())
+    t_setl = set(truth.lines.select(_SETL.alias("k"))["k"].to_list())
+    ent = truth.entities
+    t_setl |= set(
+        ent.filter(pl.col("entity_type") == "settlement")
+        .select(pl.concat_str("fixmedins_code", "entity_id", separator="|").alias("k"))["k"]
+        .to_list()
+    )
+    t_persons = set(ent.filter(pl.col("entity_type") == "person")["entity_id"].to_list())
+    t_persons |= set(truth.lines["psn_no"].drop_nulls().to_list())
+    t_doctors = set(ent.filter(pl.col("entity_type") == "doctor")["entity_id"].to_list())
+    noise_setl = set(truth.noise.select(_SETL.alias("k"))["k"].to_list())
+    look = set(truth.lookalikes["mdtrt_id"].to_list())
+
+    v = _violating(lines).with_columns(k=_KEY, s=_SETL)
+    rule_of = findings.select("finding_id", "rule_id", "entity_type", "entity_id")
+    v = v.join(rule_of, on="finding_id", how="left")
+    hit = (
+        pl.col("k").is_in(list(t_lines))
+        | (pl.col("feedetl_sn").is_null() & pl.col("s").is_in(list(t_setl)))
+        | ((pl.col("entity_type") == "settlement") & pl.col("s").is_in(list(t_setl)))
+        | ((pl.col("entity_type") == "person") & pl.col("psn_no").is_in(list(t_persons)))
+        | ((pl.col("entity_type") == "doctor") & pl.col("entity_id").is_in(list(t_doctors)))
+        | (pl.col("rule_id").is_in(list(dq_rules)) & pl.col("s").is_in(list(noise_setl)))
+    )
+    per = v.group_by("finding_id").agg(true=hit.any())
+    touched_look = lines.filter(pl.col("mdtrt_id").is_in(list(look))).select("finding_id").unique()
+    return (
+        findings.join(per, on="finding_id", how="left")
+        .with_columns(pl.col("true").fill_null(False))
+        .with_columns(
+            lookalike=~pl.col("true")
+            & pl.col("finding_id").is_in(touched_look["finding_id"].to_list())
+        )
+    )
+
+
+def recall(findings: pl.DataFrame, lines: pl.DataFrame, truth: Truth) -> pl.DataFrame:
+    """Per rule-family scheme: injected entities, those found, and the rules that found them."""
+    v = _violating(lines).join(
+        findings.select("finding_id", "rule_id", "entity_type", "entity_id"),
+        on="finding_id",
+        how="left",
+    )
+    by_line = v.select(k=_KEY, rule_id="rule_id")
+    by_setl = v.select(k="setl_id", rule_id="rule_id")
+    by_person = v.select(k="psn_no", rule_id="rule_id")
+    by_doctor = v.filter(pl.col("entity_type") == "doctor").select(k="entity_id", rule_id="rule_id")
+    found = pl.concat(
+        [
+            by_line.with_columns(t=pl.lit("fee_line")),
+            by_setl.with_columns(t=pl.lit("settlement")),
+            by_person.with_columns(t=pl.lit("person")),
+            by_doctor.with_columns(t=pl.lit("doctor")),
+        ]
+    ).unique()
+    ent = truth.entities.join(
+        truth.schemes.select("scheme", "family"), on="scheme", how="left", suffix="_s"
+    )
+    matched = ent.join(found, left_on=["entity_type", "entity_id"], right_on=["t", "k"], how="left")
+    return (
+        matched.group_by("scheme", "family", "entity_type")
+        .agg(
+            injected=pl.col("entity_id").n_unique(),
+            found=pl.col("entity_id").filter(pl.col("rule_id").is_not_null()).n_unique(),
+            rules=pl.col("rule_id").drop_nulls().unique().sort().str.join(","),
+        )
+        .with_columns(recall=(pl.col("found") / pl.col("injected")).round(3))
+        .sort("family", "scheme")
+    )
+
+
+def evaluate(run: Run, truth: Truth, rule_ids: list[str] | None = None) -> dict[str, object]:
+    catalogue = load_catalogue()
+    findings, lines = run.findings(), run.lines()
+    if rule_ids:
+        findings = findings.filter(pl.col("rule_id").is_in(rule_ids))
+        lines = lines.filter(pl.col("finding_id").is_in(findings["finding_id"].to_list()))
+    monitoring = {r.id for r in catalogue.rules.values() if r.monitoring}
+    dq = {r.id for r in catalogue.rules.values() if r.family == "data_quality"}
+    leads = findings.filter(~pl.col("rule_id").is_in(list(monitoring)))
+    judged = judge(leads, lines, truth, dq)
+    per_rule = (
+        judged.group_by("rule_id")
+        .agg(
+            findings=pl.len(),
+            true=pl.col("true").sum(),
+            lookalike=pl.col("lookalike").sum(),
+        )
+        .with_columns(precision=(pl.col("true") / pl.col("findings")).round(4))
+        .sort("rule_id")
+    )
+    fraud = set(truth.fraud_institutions["fixmedins_code"].to_list())
+    mon = findings.filter(pl.col("rule_id").is_in(list(monitoring)))
+    rec = recall(leads, lines, truth)
+    rule_rec = rec.filter(pl.col("family") == "rule")
+    fraud_only = judged.filter(~pl.col("rule_id").is_in(list(dq)))
+    return {
+        "findings": judged.height,
+        "precision": round(judged["true"].mean(), 4) if judged.height else None,
+        "precision_fraud_rules": round(fraud_only["true"].mean(), 4) if fraud_only.height else None,
+        "lookalike_hits": int(judged["lookalike"].sum()),
+        "recall_rule_schemes": (
+            round(rule_rec["found"].sum() / rule_rec["injected"].sum(), 4)
+            if rule_rec.height
+            else None
+        ),
+        "monitoring": {
+            "flags": mon.height,
+            "institutions": mon["fixmedins_code"].n_unique(),
+            "fraud_institutions_flagged": len(set(mon["fixmedins_code"].to_list()) & fraud),
+        },
+        "per_rule": per_rule.to_dicts(),
+        "per_scheme": rec.to_dicts(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--workspace", required=True, type=Path)
+    ap.add_argument("--truth", required=True, type=Path)
+    ap.add_argument("--run", default=None)
+    ap.add_argument("--rules", default=None)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    ids = a.rules.split(",") if a.rules else None
+    result = evaluate(open_run(a.workspace, a.run), Truth.read(a.truth), ids)
+    if a.json:
+        print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+        return 0
+    pl.Config.set_tbl_rows(200)
+    pl.Config.set_tbl_width_chars(200)
+    pl.Config.set_fmt_str_lengths(80)
+    print(pl.DataFrame(result["per_rule"]))
+    print(pl.DataFrame(result["per_scheme"]))
+    for k in (
+        "findings",
+        "precision",
+        "precision_fraud_rules",
+        "lookalike_hits",
+        "recall_rule_schemes",
+        "monitoring",
+    ):
+        print(f"{k}: {result[k]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
