@@ -439,5 +439,25 @@ def findings_export(
     click.echo(f"wrote {df.height:,} findings of run {run.run_id} to {out}")
 
 
+@main.group()
+def knowledge() -> None:
+    """The knowledge base (知识库) the rules read."""
+
+
+@knowledge.command("load")
+@click.argument("source", type=click.Path(exists=True, file_okay=False))
+@click.pass_context
+def knowledge_load(ctx: click.Context, source: str) -> None:
+    """Import a knowledge base (CSV or XLSX, Chinese headers accepted) into the workspace."""
+    from hrss_fraud.knowledge.importer import import_knowledge
+
+    try:
+        kb, origin = import_knowledge(Path(source), ctx.obj["workspace"])
+    except ValueError as e:
+        raise Fail(str(e)) from None
+    for name, where in origin.items():
+        click.echo(f"{name}: {getattr(kb, name).height:,} rows from {where}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
