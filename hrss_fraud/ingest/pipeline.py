@@ -21,7 +21,13 @@ import polars as pl
 from hrss_fraud.ingest import references
 from hrss_fraud.ingest.errors import UploadError
 from hrss_fraud.ingest.layouts import Detected, Layout, detect, load_layouts
-from hrss_fraud.ingest.readers import RawUpload, file_sha256, iter_batches, open_upload
+from hrss_fraud.ingest.readers import (
+    RawUpload,
+    file_sha256,
+    iter_batches,
+    open_upload,
+    read_together,
+)
 from hrss_fraud.ingest.validate import QUARANTINE_SCHEMA, validate
 from hrss_fraud.lake import Lake
 from hrss_fraud.model.schema import TABLES
@@ -121,7 +127,10 @@ def _open(
     table: str | None,
     known: set[str],
     seen: set[str],
+    detected: dict[tuple[str, ...], Detected],
 ) -> tuple[FileResult, _Opened | None]:
+    """Open one file; ``detected`` caches the layout by header (thousands of uploads share
+    a few headers; a header that fails is not cached, so each such file says why)."""
     res = FileResult(path=str(path))
     try:
         raw = open_upload(path)
@@ -130,8 +139,11 @@ def _open(
         return res, None
     try:
         res.size = path.stat().st_size
-        res.sha256 = file_sha256(path)
-        det = detect(path, raw.header, layouts, layout=layout, table=table)
+        res.sha256 = raw.sha256 or file_sha256(path)
+        det = detected.get(tuple(raw.header))
+        if det is None:
+            det = detect(path, raw.header, layouts, layout=layout, table=table)
+            detected[tuple(raw.header)] = det
     except UploadError as exc:
         raw.close()
         res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
@@ -197,8 +209,9 @@ def ingest(
         known = lake.known_sha256()
         seen: set[str] = set()
         opened: list[_Opened] = []
+        detected: dict[tuple[str, ...], Detected] = {}
         for path in files:
-            res, o = _open(path, layouts, layout, table, known, seen)
+            res, o = _open(path, layouts, layout, table, known, seen, detected)
             results.append(res)
             if o is None:
                 if progress:
@@ -290,11 +303,10 @@ def _rows_of(group: list[_Opened]) -> Iterator[pl.DataFrame]:
         if len(part) == 1:
             yield from _stream(part[0])
             continue
-        lazies = [o.raw.frame.with_columns(_source_file=pl.lit(o.result.path)) for o in part]
         try:
             # Held whole only because the part is small (SCAN_BYTES): a failure then
             # yields nothing that must be taken back.
-            batches = pl.concat(lazies, how="vertical").collect()
+            batches = read_together([o.raw for o in part], "_source_file")
         except pl.exceptions.PolarsError:
             for o in part:
                 yield from _stream(o)

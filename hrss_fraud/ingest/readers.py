@@ -27,7 +27,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from hrss_fraud.ingest.errors import Reason, UploadError
 
@@ -68,8 +70,13 @@ class RawUpload:
     header: list[str]
     sheet: str | None
     frame: pl.LazyFrame
+    sha256: str | None = None  # hex digest, when opening already read the whole file
     _source: Path | None = field(default=None, repr=False)  # the UTF-8 file polars scans
     _tmp: Path | None = field(default=None, repr=False)  # transcoded copy to delete
+    #: CSV only: the bare scan (no ``_line``, blank rows kept) and the first data line, for
+    #: ``read_together``, which numbers and filters many small files at once.
+    _scan: pl.LazyFrame | None = field(default=None, repr=False)
+    _first_line: int = field(default=0, repr=False)
 
     def close(self) -> None:
         """Remove the temporary transcoded file, if any (safe to call twice)."""
@@ -101,8 +108,9 @@ def file_sha256(path: Path) -> str:
 def open_upload(path: Path, *, tmp_dir: Path | None = None) -> RawUpload:
     """Open ``path`` by its content (not only its suffix); raise UploadError if unreadable.
 
-    Cheap for UTF-8 CSV (one validation pass, no copy); GBK/GB18030 is transcoded to a
-    temporary file in ``tmp_dir`` (default: the system temp dir) that ``close()`` removes.
+    Cheap for UTF-8 CSV (one read that both hashes the file and validates it, no copy);
+    GBK/GB18030 is transcoded to a temporary file in ``tmp_dir`` (default: the system temp
+    dir) that ``close()`` removes. ``sha256`` is set for CSV (other kinds: ``file_sha256``).
     """
     path = Path(path)
     if not path.exists():
@@ -137,6 +145,32 @@ def iter_batches(raw: RawUpload, rows: int = 1_000_000) -> Iterator[pl.DataFrame
                 yield batch.slice(start, rows)
     except pl.exceptions.PolarsError as e:
         raise _translate(raw, e) from e
+
+
+def read_together(raws: list[RawUpload], source_column: str) -> pl.DataFrame:
+    """The rows of several uploads of one header, in order, each tagged with its path in
+    ``source_column``: what concatenating their ``frame``s gives, read in one parallel pass.
+
+    Per-file row numbering and blank-row filtering cost more than the parsing when files
+    are small, so CSV files are scanned bare and numbered and filtered here, all at once.
+    Raises PolarsError when any file cannot be read (``materialize`` says which and why).
+    """
+    csv_only = all(r._scan is not None for r in raws)
+    lazies = [r._scan if r._scan is not None and csv_only else r.frame for r in raws]
+    frames = pl.collect_all(lazies)  # type: ignore[arg-type]
+    if csv_only:
+        frames = [
+            f.with_row_index(LINE, offset=r._first_line) for f, r in zip(frames, raws, strict=True)
+        ]
+    out = pl.concat(frames, how="vertical", rechunk=False)
+    which = np.repeat(np.arange(len(raws), dtype=np.uint32), [f.height for f in frames])
+    paths = pl.Series(source_column, [str(r.path) for r in raws], dtype=pl.String)
+    out = out.with_columns(paths.gather(which))
+    if csv_only:
+        keep = out.select(pl.any_horizontal(pl.col(raws[0].header).is_not_null())).to_series()
+        if not keep.all():
+            out = out.filter(keep)
+    return out
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -201,6 +235,63 @@ class _Utf8Check:
 #: lines must hold before a decoding failure counts as "UTF-8 then something else": GBK text
 #: sometimes forms a valid UTF-8 pair by chance (医 = D2 BD), never whole lines of them.
 _UTF8_EVIDENCE = 4
+
+
+def _utf8_cut(data: bytes) -> int:
+    """Where to cut ``data`` so that no UTF-8 sequence is split: before a trailing lead byte
+    whose sequence is incomplete, else at the end (malformed tails are the validator's)."""
+    n = len(data)
+    i = n - 1
+    while i >= max(0, n - 4) and data[i] & 0xC0 == 0x80:
+        i -= 1
+    if i >= 0 and data[i] >= 0xC0:
+        need = 2 if data[i] < 0xE0 else 3 if data[i] < 0xF0 else 4
+        if n - i < need:
+            return i
+    return n
+
+
+def _is_utf8(data: bytes | memoryview) -> bool:
+    """Strict UTF-8 validation at memory speed (Arrow's validator; same verdict as
+    ``bytes.decode("utf-8")``: overlong forms, surrogates and > U+10FFFF are invalid)."""
+    offsets = (0).to_bytes(4, "little") + len(data).to_bytes(4, "little")  # one int32 string
+    arr = pa.StringArray.from_buffers(1, pa.py_buffer(offsets), pa.py_buffer(data))
+    try:
+        arr.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _hash_and_check(path: Path) -> tuple[str, _Utf8Check | None]:
+    """SHA-256 of the file and, in the same read, its UTF-8 verdict when it is valid UTF-8;
+    ``None`` when it is not (``_check_utf8`` then says where and how, on the rare path)."""
+    h = hashlib.sha256()
+    valid, bom, blank, first = True, False, True, True
+    carry = b""
+    with open(path, "rb", buffering=0) as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            if not valid:
+                continue
+            body = chunk
+            if first:
+                first = False
+                if chunk.startswith(_BOM):
+                    bom = True
+                    body = chunk[len(_BOM) :]
+            if blank and body.strip(_WS):
+                blank = False
+            data = carry + body if carry else body
+            if data.isascii():
+                carry = b""
+                continue
+            cut = _utf8_cut(data)
+            valid = _is_utf8(memoryview(data)[:cut])
+            carry = data[cut:]
+    if carry:
+        valid = False
+    return h.hexdigest(), _Utf8Check(valid=True, bom=bom, blank=blank) if valid else None
 
 
 def _check_utf8(path: Path) -> _Utf8Check:
@@ -301,9 +392,13 @@ def _line_bytes(path: Path, offset: int, limit: int = 1 << 16) -> bytes:
     return data[lo : hi if hi >= 0 else len(data)]
 
 
-def _resolve_encoding(path: Path, tmp_dir: Path | None) -> tuple[Path, str, Path | None]:
-    """(UTF-8 file to scan, encoding label, temp file to delete or None)."""
-    check = _check_utf8(path)
+def _resolve_encoding(
+    path: Path, tmp_dir: Path | None, check: _Utf8Check | None = None
+) -> tuple[Path, str, Path | None]:
+    """(UTF-8 file to scan, encoding label, temp file to delete or None); ``check`` is the
+    UTF-8 verdict when already known."""
+    if check is None:
+        check = _check_utf8(path)
     if check.valid:
         if check.blank:
             raise UploadError(path, Reason.EMPTY_FILE, "file holds only whitespace")
@@ -393,7 +488,8 @@ def _drop_blank_rows(lf: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
 
 
 def _open_csv(path: Path, tmp_dir: Path | None) -> RawUpload:
-    source, encoding, _ = _resolve_encoding(path, tmp_dir)
+    sha256, check = _hash_and_check(path)
+    source, encoding, _ = _resolve_encoding(path, tmp_dir, check)
     tmp = source if source != path else None
     try:
         line, blank_lines, end = _read_header_line(path, source)
@@ -407,7 +503,7 @@ def _open_csv(path: Path, tmp_dir: Path | None) -> RawUpload:
         if not _has_data_after(source, end):
             msg = "file has a header but no data rows"
             raise UploadError(path, Reason.NO_ROWS, msg, line=header_line_no)
-        lf = pl.scan_csv(
+        scan = pl.scan_csv(
             source,
             has_header=True,
             new_columns=names,
@@ -415,12 +511,10 @@ def _open_csv(path: Path, tmp_dir: Path | None) -> RawUpload:
             quote_char='"',
             skip_lines=blank_lines,
             infer_schema=False,
-            row_index_name=LINE,
-            row_index_offset=header_line_no + 1,
             truncate_ragged_lines=False,
             encoding="utf8",
         )
-        lf = _drop_blank_rows(lf, names)
+        lf = _drop_blank_rows(scan.with_row_index(LINE, offset=header_line_no + 1), names)
     except BaseException:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -433,8 +527,11 @@ def _open_csv(path: Path, tmp_dir: Path | None) -> RawUpload:
         header=names,
         sheet=None,
         frame=lf,
+        sha256=sha256,
         _source=source,
         _tmp=tmp,
+        _scan=scan,
+        _first_line=header_line_no + 1,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import io
@@ -441,6 +442,44 @@ def test_file_sha256(tmp_path: Path) -> None:
     data = b"x" * (3 << 20) + b"tail"
     src = write(tmp_path / "f.bin", data)
     assert file_sha256(src) == hashlib.sha256(data).hexdigest()
+
+
+_UTF8_CASES = [
+    b"",
+    b"   \n\t",
+    codecs.BOM_UTF8 + b"a,b\n",
+    codecs.BOM_UTF8 + b" \n",
+    "医,药\n1,阿莫西林\n".encode(),
+    "医,药\n1,阿莫西林\n".encode("gbk"),
+    b"a,b\n1,2\n" + "医".encode("gbk"),
+    "名称,😀\n".encode() + b"\xe4\xb8",  # truncated last character
+    b"a\xed\xa0\x80b",  # surrogate
+    b"a\xc0\x80",  # overlong
+    b"\xf4\x90\x80\x80",  # beyond U+10FFFF
+    b"\x80abc",
+    b"ab\xff",
+    "ab中文\n".encode() * 5 + b"\xe4\xb8\xad\xe4",
+]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 7, 1 << 20])
+def test_hash_and_utf8_check_in_one_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """The one-read check agrees with the exact check, whatever splits a character."""
+    from hrss_fraud.ingest import readers
+
+    monkeypatch.setattr(readers, "CHUNK", chunk)
+    for i, data in enumerate(_UTF8_CASES):
+        src = write(tmp_path / f"{i}.csv", data)
+        sha, check = readers._hash_and_check(src)
+        assert sha == hashlib.sha256(data).hexdigest()
+        exact = readers._check_utf8(src)
+        if check is None:
+            assert not exact.valid, data
+        else:
+            assert exact.valid, data
+            assert (check.bom, check.blank) == (exact.bom, exact.blank), data
 
 
 # --------------------------------------------------------------------------- synth's malformed set
