@@ -292,10 +292,18 @@ def demo(ctx: click.Context, preset: str) -> None:
 
 @main.command()
 @click.option("--rules", "rule_ids", help="Comma-separated rule ids (default: every rule).")
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="Re-score only what batches since the latest run can change (full if the rules, "
+    "parameters or knowledge changed).",
+)
 @click.option("--memory-limit", default="6GB", show_default=True, help="DuckDB memory limit.")
 @click.option("--quiet", is_flag=True, help="No per-rule progress.")
 @click.pass_context
-def score(ctx: click.Context, rule_ids: str | None, memory_limit: str, quiet: bool) -> None:
+def score(
+    ctx: click.Context, rule_ids: str | None, incremental: bool, memory_limit: str, quiet: bool
+) -> None:
     """Run the rule catalogue over the lake and publish the findings as the latest run."""
     from hrss_fraud.rules.catalogue import CatalogueError
     from hrss_fraud.rules.runs import RunError
@@ -304,7 +312,11 @@ def score(ctx: click.Context, rule_ids: str | None, memory_limit: str, quiet: bo
     ids = [r.strip() for r in rule_ids.split(",") if r.strip()] if rule_ids else None
     try:
         run = run_score(
-            ctx.obj["workspace"], rule_ids=ids, progress=not quiet, memory_limit=memory_limit
+            ctx.obj["workspace"],
+            rule_ids=ids,
+            incremental=incremental,
+            progress=not quiet,
+            memory_limit=memory_limit,
         )
     except (CatalogueError, RunError, ValueError) as e:
         raise Fail(str(e)) from None

@@ -13,7 +13,22 @@ from click.testing import CliRunner
 from hrss_fraud.cli import main
 
 
-@pytest.mark.parametrize("args", [[], ["synth"], ["ingest"], ["profile"], ["demo"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["synth"],
+        ["ingest"],
+        ["profile"],
+        ["demo"],
+        ["score"],
+        ["rules", "list"],
+        ["rules", "set"],
+        ["rules", "history"],
+        ["findings", "export"],
+        ["knowledge", "load"],
+    ],
+)
 def test_every_command_has_help(args: list[str]) -> None:
     result = CliRunner().invoke(main, [*args, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output

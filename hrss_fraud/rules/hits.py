@@ -83,6 +83,17 @@ LINE_COLUMNS = (
 )
 
 
+LINE_ORDER = (
+    "finding_id",
+    "role",
+    "fixmedins_code",
+    "setl_id",
+    "mdtrt_id",
+    "feedetl_sn",
+    "line_time",
+)
+
+
 class HitShapeError(ValueError):
     pass
 
@@ -179,7 +190,5 @@ def aggregate(
     )
     return (
         f.select(FINDING_COLUMNS).sort("finding_id"),
-        out_lines.sort(
-            "finding_id", "role", "fixmedins_code", "mdtrt_id", "feedetl_sn", nulls_last=True
-        ),
+        out_lines.sort(LINE_ORDER, nulls_last=True),
     )

@@ -1,24 +1,33 @@
-"""``hrss-fraud score``: prepare the scoring database, run the rules, publish the run."""
+"""``hrss-fraud score``: prepare the scoring database, run the rules, publish the run.
+
+A full run scores the whole lake. An incremental run (``--incremental``) scores only what
+the batches committed since the latest run can change (:mod:`hrss_fraud.rules.increment`)
+and carries the rest over; it falls back to a full run when there is no previous run, or
+when the catalogue, the knowledge base or a parameter changed since, and does nothing when
+no batch is new.
+"""
 
 from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from hrss_fraud.knowledge import load_knowledge
 from hrss_fraud.lake import Lake
 from hrss_fraud.resources import policy_path
-from hrss_fraud.rules import runs
-from hrss_fraud.rules.catalogue import Catalogue, CatalogueError, load_catalogue
+from hrss_fraud.rules import increment, runs
+from hrss_fraud.rules.catalogue import Catalogue, CatalogueError, Rule, load_catalogue
 from hrss_fraud.rules.engine import run_rules
-from hrss_fraud.rules.params import changes
+from hrss_fraud.rules.params import changes, effective
 from hrss_fraud.rules.prepare import build, open_scoring_db
 from hrss_fraud.rules.whitelist import load_whitelist
 
 
-def select_rules(catalogue: Catalogue, rule_ids: list[str] | None) -> list:
+def select_rules(catalogue: Catalogue, rule_ids: list[str] | None) -> list[Rule]:
     if not rule_ids:
         return list(catalogue.rules.values())
     unknown = [r for r in rule_ids if r not in catalogue.rules]
@@ -28,66 +37,131 @@ def select_rules(catalogue: Catalogue, rule_ids: list[str] | None) -> list:
     return [catalogue.rules[r] for r in rule_ids]
 
 
+@dataclass(frozen=True)
+class Policy:
+    """Everything a run's results depend on besides the claims, and its fingerprint."""
+
+    catalogue: Catalogue
+    knowledge_dir: Path
+    rules: list[Rule]
+    versions: dict[str, Any]
+
+    @classmethod
+    def load(cls, workspace: Path, rule_ids: list[str] | None) -> Policy:
+        catalogue = load_catalogue(workspace=workspace)
+        knowledge_dir = policy_path("analytics", "knowledge", workspace)
+        rules = select_rules(catalogue, rule_ids)
+        log = changes(catalogue, workspace)
+        root = catalogue.root
+        versions = {
+            "knowledge": runs.fingerprint(list(knowledge_dir.glob("*.csv"))),
+            "catalogue": runs.fingerprint(
+                [*root.glob("catalogue/*.toml"), *root.glob("sql/*.sql"), *root.glob("*.csv")]
+            ),
+            "whitelist": runs.fingerprint(list((Path(workspace) / "rules").glob("*.csv"))),
+            "rules": {r.id: effective(r, log).values for r in rules},
+        }
+        return cls(catalogue, knowledge_dir, rules, versions)
+
+
+def _plan(workspace: Path, policy: Policy, incremental: bool) -> tuple[runs.Run | None, str]:
+    """The previous run to build on (or None for a full run) and why."""
+    if not incremental:
+        return None, "full run requested"
+    try:
+        previous = runs.open_run(workspace)
+    except runs.RunError:
+        return None, "no previous run: full run"
+    if previous.manifest.get("policy") != policy.versions:
+        return None, "rules, parameters or knowledge changed since the last run: full run"
+    return previous, f"incremental on run {previous.run_id}"
+
+
 def score(
     workspace: Path,
     *,
     rule_ids: list[str] | None = None,
+    incremental: bool = False,
     progress: bool = False,
     memory_limit: str = "6GB",
 ) -> runs.Run:
-    """Score the whole lake with the catalogue and publish the run as the latest."""
+    """Score the lake and publish the run as the latest (or return the latest unchanged
+    when an incremental run finds no new batch)."""
     started = datetime.now(UTC)
     lake = Lake(Path(workspace) / "lake")
     batches = lake.batches()
     if not batches:
         msg = f"the lake {lake.root} is empty; ingest uploads first (`hrss-fraud ingest`)"
         raise runs.RunError(msg)
-    catalogue = load_catalogue(workspace=workspace)
-    knowledge_dir = policy_path("analytics", "knowledge", workspace)
-    kb = load_knowledge(knowledge_dir)
-    log = changes(catalogue, workspace)
-    wl = load_whitelist(catalogue, workspace)
-    rules = select_rules(catalogue, rule_ids)
+    policy = Policy.load(workspace, rule_ids)
+    previous, mode = _plan(workspace, policy, incremental and not rule_ids)
+    last_seq = max(b.seq for b in batches)
+    if previous is not None and previous.manifest["lake"]["last_seq"] >= last_seq:
+        if progress:
+            print(f"no batch since run {previous.run_id}: nothing to score", flush=True)
+        return previous
+    kb = load_knowledge(policy.knowledge_dir)
+    log = changes(policy.catalogue, workspace)
+    wl = load_whitelist(policy.catalogue, workspace)
     run_id = runs.new_run_id(started)
     work = runs.runs_dir(workspace) / f".{run_id}.work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
         con = open_scoring_db(work / "score.duckdb", memory_limit)
+        scope = None
+        if previous is not None:
+            lake.connect(con)
+            scope = increment.new_claims_scope(
+                con, previous.manifest["lake"]["last_seq"], policy.rules
+            )
         t0 = time.perf_counter()
-        counts = build(con, lake, kb)
+        counts = build(con, lake, kb, scope)
         prepare_s = time.perf_counter() - t0
         if progress:
             print(
-                f"prepared {counts['visit']:,} settlements, {counts['line']:,} lines "
+                f"{mode}: prepared {counts['visit']:,} settlements, {counts['line']:,} lines "
                 f"in {prepare_s:.1f} s",
                 flush=True,
             )
-        result = run_rules(con, catalogue, rules, log, wl, run_id, progress=progress)
+        result = run_rules(con, policy.catalogue, policy.rules, log, wl, run_id, progress)
         con.close()
+        findings, lines = result.findings, result.lines
+        if previous is not None and scope is not None:
+            findings, lines = increment.merge(
+                (previous.findings(), previous.lines()),
+                (findings, lines),
+                scope,
+                policy.catalogue.rules,
+                run_id,
+                {o.rule_id for o in result.failed},
+            )
         manifest = {
             "run_id": run_id,
-            "mode": "full",
+            "mode": "incremental" if scope is not None else "full",
+            "why": mode,
+            "previous_run": previous.run_id if previous is not None else None,
+            "scope": None
+            if scope is None
+            else {
+                "new_from": scope.new_from.isoformat(),
+                "window_start": scope.window_start.isoformat(),
+                "persons": scope.persons.height,
+                "institution_months": scope.inst_months.height,
+            },
             "started_at": started.isoformat(timespec="seconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "lake": {"batches": len(batches), "last_seq": max(b.seq for b in batches)},
+            "lake": {"batches": len(batches), "last_seq": last_seq},
             "scored": counts,
             "prepare_seconds": round(prepare_s, 2),
-            "knowledge": {
-                "dir": str(knowledge_dir),
-                "fingerprint": runs.fingerprint(list(knowledge_dir.glob("*.csv"))),
-            },
-            "catalogue": {
-                "dir": str(catalogue.root),
-                "fingerprint": runs.fingerprint(
-                    [*catalogue.root.glob("catalogue/*.toml"), *catalogue.root.glob("sql/*.sql")]
-                ),
-            },
-            "findings": result.findings.height,
-            "amount_at_risk": round(float(result.findings["amount_at_risk"].sum()), 2),
+            "knowledge_dir": str(policy.knowledge_dir),
+            "catalogue_dir": str(policy.catalogue.root),
+            "policy": policy.versions,
+            "findings": findings.height,
+            "amount_at_risk": round(float(findings["amount_at_risk"].sum()), 2),
             "rules": [o.to_dict() for o in result.outcomes],
             "failed_rules": [o.rule_id for o in result.failed],
         }
-        return runs.publish(workspace, run_id, result.findings, result.lines, manifest)
+        return runs.publish(workspace, run_id, findings, lines, manifest)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,102 @@
+"""Incremental scoring: re-score only what new uploads can change.
+
+The new uploads are the lake batches committed since the previous run. They name the
+persons with new claims and the institution-months that received claims. The scoring
+database then holds those persons' claims back to the earliest new date minus the longest
+look-back of any rule, plus every claim of the touched institution-months.
+
+A finding is *re-scored* by this run when it is a person-scope rule's finding of a touched
+person whose last line is on or after the earliest new date, or an institution-scope
+rule's finding in a touched institution-month. The run keeps the previous run's findings
+that are not re-scored and adds this run's re-scored ones; findings computed here but
+outside that reach (from incomplete history) are discarded. A rule's ``lookback_days`` is
+the history a finding needs before its last line; with it set right the result equals a
+full run's.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import polars as pl
+
+from hrss_fraud.rules.catalogue import Rule
+from hrss_fraud.rules.hits import LINE_ORDER
+from hrss_fraud.rules.prepare import Scope
+
+
+def new_claims_scope(
+    con: duckdb.DuckDBPyConnection, last_seq: int, rules: list[Rule]
+) -> Scope | None:
+    """The reach of the batches after ``last_seq`` (``con`` holds the lake views)."""
+    new = con.sql(f"""
+        SELECT psn_no, fixmedins_code, CAST(begntime AS DATE) AS d FROM settlement_all
+        WHERE _batch_seq > {int(last_seq)}
+        UNION ALL
+        SELECT psn_no, fixmedins_code, CAST(fee_ocur_time AS DATE) AS d FROM fee_detail_all
+        WHERE _batch_seq > {int(last_seq)}
+    """).pl()
+    new = new.filter(pl.col("d").is_not_null())
+    if new.is_empty():
+        return None
+    new_from: date = new["d"].min()  # type: ignore[assignment]
+    lookback = max((r.lookback_days for r in rules), default=0)
+    return Scope(
+        persons=new.select("psn_no").unique(),
+        inst_months=new.select("fixmedins_code", month=pl.col("d").dt.truncate("1mo")).unique(),
+        window_start=new_from - timedelta(days=lookback),
+        new_from=new_from,
+    )
+
+
+def rescored(findings: pl.DataFrame, scope: Scope, rules: dict[str, Rule]) -> pl.Series:
+    """True for each finding this incremental run is responsible for."""
+    by_scope = pl.col("rule_id").replace_strict(
+        {rid: r.scope for rid, r in rules.items()}, default="person", return_dtype=pl.String
+    )
+    persons = scope.persons["psn_no"].to_list()
+    months = scope.inst_months.select(
+        k=pl.concat_str("fixmedins_code", pl.col("month").cast(pl.String), separator="|")
+    )["k"].to_list()
+    month_key = pl.concat_str(
+        "fixmedins_code",
+        pl.col("period_start").dt.truncate("1mo").cast(pl.String),
+        separator="|",
+    )
+    person_hit = pl.col("psn_no").is_in(persons) & (pl.col("period_end") >= scope.new_from)
+    inst_hit = month_key.is_in(months)
+    return findings.select(
+        pl.when(by_scope == "institution").then(inst_hit).otherwise(person_hit).alias("r")
+    )["r"].fill_null(False)
+
+
+def merge(
+    previous: tuple[pl.DataFrame, pl.DataFrame],
+    current: tuple[pl.DataFrame, pl.DataFrame],
+    scope: Scope,
+    rules: dict[str, Rule],
+    run_id: str,
+    failed: set[str] = frozenset(),  # type: ignore[assignment]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The previous findings outside this run's reach plus this run's within it. A rule
+    that failed in this run keeps all its previous findings."""
+    old_f, old_l = previous
+    new_f, new_l = current
+    new_f = new_f.filter(rescored(new_f, scope, rules))
+    keep_old = pl.col("rule_id").is_in(list(failed)) | (
+        ~rescored(old_f, scope, rules) & ~pl.col("finding_id").is_in(new_f["finding_id"])
+    )
+    old_f = old_f.filter(keep_old)
+    findings = pl.concat([old_f, new_f], how="vertical_relaxed").with_columns(run_id=pl.lit(run_id))
+    lines = pl.concat(
+        [
+            old_l.filter(pl.col("finding_id").is_in(old_f["finding_id"])),
+            new_l.filter(pl.col("finding_id").is_in(new_f["finding_id"])),
+        ],
+        how="vertical_relaxed",
+    )
+    return (
+        findings.sort("finding_id"),
+        lines.sort(LINE_ORDER, nulls_last=True),
+    )

@@ -1,0 +1,221 @@
+"""Scoring runs end to end on the tiny county: stable ids, incremental = full, a failing
+rule recorded while the others run, exports, parameter changes, white lists."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from hrss_fraud.cli import main
+from hrss_fraud.ingest.pipeline import ingest
+from hrss_fraud.lake import Lake
+from hrss_fraud.rules.runs import latest_run, open_run
+from hrss_fraud.rules.score import score
+
+
+def _ingest(ws: Path, *paths: Path) -> None:
+    ingest(Lake(ws / "lake"), list(paths))
+
+
+def _months(county: Path) -> list[Path]:
+    return sorted((county / "uploads").iterdir())
+
+
+@pytest.fixture(scope="module")
+def full_ws(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ws = tmp_path_factory.mktemp("full")
+    _ingest(ws, tiny_county / "reference", *_months(tiny_county))
+    score(ws)
+    return ws
+
+
+def _comparable(df: pl.DataFrame) -> pl.DataFrame:
+    return df.drop("run_id", strict=False)
+
+
+def test_a_second_full_run_gives_the_same_findings_and_ids(full_ws: Path) -> None:
+    first = open_run(full_ws)
+    second = score(full_ws)
+    assert second.run_id != first.run_id
+    assert first.findings().height > 0
+    assert _comparable(second.findings()).equals(_comparable(first.findings()))
+    assert second.lines().equals(first.lines())
+
+
+def test_every_rule_ran_and_every_finding_has_lines_that_add_up(full_ws: Path) -> None:
+    run = open_run(full_ws)
+    assert run.manifest["failed_rules"] == []
+    f, lines = run.findings(), run.lines()
+    sums = lines.group_by("finding_id").agg(
+        amount=pl.col("amount_at_risk").sum(), n=pl.len(), v=(pl.col("role") == "violating").sum()
+    )
+    joined = f.join(sums, on="finding_id", how="left")
+    assert joined["n"].null_count() == 0
+    assert (joined["n"] == joined["n_lines"]).all() and (joined["v"] == joined["n_violating"]).all()
+    assert ((joined["amount"] - joined["amount_at_risk"]).abs() < 0.011).all()
+    assert f["finding_id"].n_unique() == f.height
+    assert f["evidence"].null_count() == 0 and f["evidence_en"].null_count() == 0
+
+
+def test_incremental_equals_full(tiny_county: Path, full_ws: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    months = _months(tiny_county)
+    _ingest(ws, tiny_county / "reference", *months[:-1])
+    base = score(ws, incremental=True)
+    assert base.manifest["mode"] == "full"
+    _ingest(ws, months[-1])
+    inc = score(ws, incremental=True)
+    assert inc.manifest["mode"] == "incremental", inc.manifest["why"]
+    assert inc.manifest["scored"]["line"] < open_run(full_ws).manifest["scored"]["line"]
+    full = open_run(full_ws)
+    a, b = _comparable(inc.findings()), _comparable(full.findings())
+    diff = pl.concat([a.join(b, on=a.columns, how="anti"), b.join(a, on=a.columns, how="anti")])
+    assert diff.is_empty(), diff.select("rule_id", "entity_id", "amount_at_risk")
+    assert inc.lines().equals(full.lines())
+    # nothing new: nothing happens
+    again = score(ws, incremental=True)
+    assert again.run_id == inc.run_id
+
+
+def test_a_failing_rule_is_recorded_and_the_others_run(full_ws: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(full_ws / "lake", ws / "lake")
+    rules = ws / "analytics" / "rules"
+    shutil.copytree(Path(__file__).parents[2] / "analytics" / "rules", rules)
+    (rules / "sql" / "broken.sql").write_text("SELECT no_such_column FROM line", encoding="utf-8")
+    (rules / "catalogue" / "zz_broken.toml").write_text(
+        '[[rule]]\nid = "broken"\nname_zh = "坏规则"\nname_en = "Broken"\n'
+        'severity = "suspicious"\nbehaviour = "测试"\nfamily = "test"\nlegal_basis = "无"\n'
+        'entity = "fee_line"\nsql = "broken.sql"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["--workspace", str(ws), "score", "--quiet"])
+    assert result.exit_code == 1
+    assert "rule broken failed" in result.output and "no_such_column" in result.output
+    run = open_run(ws)
+    assert run.manifest["failed_rules"] == ["broken"]
+    ok = [r for r in run.manifest["rules"] if r["status"] == "ok"]
+    assert len(ok) == len(run.manifest["rules"]) - 1
+    assert run.findings().height == open_run(full_ws).findings().height
+
+
+def test_findings_export_csv_and_parquet(full_ws: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    for suffix in ("csv", "parquet"):
+        out = tmp_path / f"f.{suffix}"
+        r = runner.invoke(
+            main, ["--workspace", str(full_ws), "findings", "export", "--out", str(out)]
+        )
+        assert r.exit_code == 0, r.output
+    csv = pl.read_csv(tmp_path / "f.csv", infer_schema=False)
+    pq = pl.read_parquet(tmp_path / "f.parquet")
+    required = [
+        *("finding_id", "run_id", "rule_id", "rule_name", "severity", "entity_type"),
+        *("entity_id", "fixmedins_code", "psn_no", "setl_id", "mdtrt_id", "feedetl_sn"),
+        *("period_start", "period_end", "amount_at_risk", "score", "evidence"),
+    ]
+    assert list(csv.columns[: len(required)]) == required
+    assert list(pq.columns[: len(required)]) == required
+    assert csv.height == pq.height == open_run(full_ws).findings().height
+    assert (tmp_path / "f.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    bad = runner.invoke(
+        main, ["--workspace", str(full_ws), "findings", "export", "--out", str(tmp_path / "f.txt")]
+    )
+    assert bad.exit_code == 1 and ".parquet or .csv" in bad.output
+    assert not (tmp_path / "f.txt").exists()
+
+
+def test_export_without_a_run_explains(tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        main, ["--workspace", str(tmp_path), "findings", "export", "--out", str(tmp_path / "x.csv")]
+    )
+    assert r.exit_code == 1 and "hrss-fraud score" in r.output
+
+
+def test_parameter_change_is_checked_logged_and_versions_the_rule(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ws = ["--workspace", str(tmp_path)]
+    r = runner.invoke(main, [*ws, "rules", "list", "--json"])
+    rules = json.loads(r.output)["rules"]
+    rule = next(x for x in rules if x["params"])
+    name, _value = next(iter(rule["params"].items()))
+    cat_param = next(
+        p
+        for p in __import__("hrss_fraud.rules.catalogue", fromlist=["x"])
+        .load_catalogue()
+        .rules[rule["id"]]
+        .params
+        if p.name == name
+    )
+    out_of_bounds = runner.invoke(
+        main,
+        [
+            *ws,
+            "rules",
+            "set",
+            rule["id"],
+            name,
+            str(cat_param.max + 1),
+            "--by",
+            "a",
+            "--reason",
+            "b",
+        ],
+    )
+    assert out_of_bounds.exit_code == 1 and "outside" in out_of_bounds.output
+    no_reason = runner.invoke(main, [*ws, "rules", "set", rule["id"], name, str(cat_param.min)])
+    assert no_reason.exit_code != 0
+    ok = runner.invoke(
+        main,
+        [
+            *ws,
+            "rules",
+            "set",
+            rule["id"],
+            name,
+            str(cat_param.min),
+            "--by",
+            "王审核",
+            "--reason",
+            "试行",
+        ],
+    )
+    assert ok.exit_code == 0 and "version 2" in ok.output
+    hist = runner.invoke(main, [*ws, "rules", "history", rule["id"]])
+    assert "王审核" in hist.output and "试行" in hist.output
+    listed = json.loads(runner.invoke(main, [*ws, "rules", "list", "--json"]).output)
+    again = next(x for x in listed["rules"] if x["id"] == rule["id"])
+    assert again["version"] == 2 and again["params"][name] == cat_param.min
+
+
+def test_rules_list_reports_framework_coverage() -> None:
+    r = CliRunner().invoke(main, ["rules", "list", "--json"])
+    cov = json.loads(r.output)["coverage"]
+    assert cov["total"] == 79 and cov["claim_supported"] == 76 and len(cov["not_claims"]) == 3
+
+
+def test_a_whitelist_entry_suppresses_the_hits_it_covers(full_ws: Path, tmp_path: Path) -> None:
+    run = open_run(full_ws)
+    f = run.findings().filter(pl.col("entity_type") == "fee_line")
+    target = f.row(0, named=True)
+    ws = tmp_path / "ws"
+    shutil.copytree(full_ws / "lake", ws / "lake")
+    (ws / "rules").mkdir()
+    (ws / "rules" / "whitelist.csv").write_text(
+        "rule_id,match,value,valid_from,valid_to,reason\n"
+        f"{target['rule_id']},fixmedins_code,{target['fixmedins_code']},2000-01-01,2099-12-31,"
+        "测试豁免\n",
+        encoding="utf-8",
+    )
+    new = score(ws, rule_ids=[target["rule_id"]])
+    outcome = new.manifest["rules"][0]
+    before = f.filter(pl.col("rule_id") == target["rule_id"])
+    gone = before.filter(pl.col("fixmedins_code") == target["fixmedins_code"]).height
+    assert outcome["n_whitelisted"] == gone > 0
+    assert new.findings().height == before.height - gone
+    assert latest_run(ws) == new.run_id
