@@ -3,7 +3,9 @@
 --
 -- Indicator: for each institution, month (of begntime) and care setting (op / ip / ph),
 --   share = Σ inscp_amt of the numerator lines / Σ inscp_amt of all lines
--- where the numerator lines are those whose column {{ident:num_col}} is in {{num_values}}.
+-- where the numerator lines are those whose column {{ident:num_col}} is in {{num_values}}:
+-- the catalogue's classification of the item (list_type, med_chrgitm_type, item_group), or
+-- the uploaded one for an item the catalogue does not know.
 -- Only institution-months with at least {{min_settlements}} settlements in the setting are
 -- assessed, and only those serve as peers.
 -- Peers: the other institutions of the same month and setting with the same medins_type and
@@ -21,16 +23,17 @@
 -- what the institution billed in this kind of item beyond a peer-typical mix.
 -- score = the highest flagged share.
 WITH s AS (
-    SELECT fixmedins_code, setl_id, setting,
-           any_value(mdtrt_id) AS mdtrt_id, any_value(psn_no) AS psn_no,
-           min(begntime) AS begntime,
-           any_value(medins_type) AS mt, any_value(hosp_lv) AS lv,
-           any_value(fixmedins_type) AS ft,
-           sum(inscp_amt) AS tot,
-           coalesce(sum(inscp_amt) FILTER (
-               WHERE list_contains({{num_values}}, {{ident:num_col}})), 0) AS num
-    FROM line
-    GROUP BY fixmedins_code, setl_id, setting
+    SELECT l.fixmedins_code, l.setl_id, l.setting,
+           any_value(l.mdtrt_id) AS mdtrt_id, any_value(l.psn_no) AS psn_no,
+           min(l.begntime) AS begntime,
+           any_value(l.medins_type) AS mt, any_value(l.hosp_lv) AS lv,
+           any_value(l.fixmedins_type) AS ft,
+           sum(l.inscp_amt) AS tot,
+           coalesce(sum(l.inscp_amt) FILTER (WHERE list_contains({{num_values}},
+               coalesce(c.{{ident:num_col}}, l.{{ident:num_col}}))), 0) AS num
+    FROM line l
+    LEFT JOIN kb_catalogue c ON c.med_list_codg = l.med_list_codg
+    GROUP BY l.fixmedins_code, l.setl_id, l.setting
 ),
 im AS (
     SELECT fixmedins_code, setting,
