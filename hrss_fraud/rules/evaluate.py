@@ -89,7 +89,7 @@ def judge(
 
 
 def recall(findings: pl.DataFrame, lines: pl.DataFrame, truth: Truth) -> pl.DataFrame:
-    """Per rule-family scheme: injected entities, those found, and the rules that found them."""
+    """Per scheme: injected entities, those found, and the rules that found them."""
     v = _violating(lines).join(
         findings.select("finding_id", "rule_id", "entity_type", "entity_id"),
         on="finding_id",
@@ -98,6 +98,9 @@ def recall(findings: pl.DataFrame, lines: pl.DataFrame, truth: Truth) -> pl.Data
     by_line = v.select(k=_KEY, rule_id="rule_id")
     by_setl = v.select(k="setl_id", rule_id="rule_id")
     by_person = v.select(k="psn_no", rule_id="rule_id")
+    by_institution = v.filter(pl.col("entity_type") == "institution").select(
+        k="entity_id", rule_id="rule_id"
+    )
     by_doctor = v.filter(pl.col("entity_type") == "doctor").select(k="entity_id", rule_id="rule_id")
     found = pl.concat(
         [
@@ -105,6 +108,7 @@ def recall(findings: pl.DataFrame, lines: pl.DataFrame, truth: Truth) -> pl.Data
             by_setl.with_columns(t=pl.lit("settlement")),
             by_person.with_columns(t=pl.lit("person")),
             by_doctor.with_columns(t=pl.lit("doctor")),
+            by_institution.with_columns(t=pl.lit("institution")),
         ]
     ).unique()
     ent = truth.entities.join(
@@ -145,7 +149,7 @@ def evaluate(run: Run, truth: Truth, rule_ids: list[str] | None = None) -> dict[
     )
     fraud = set(truth.fraud_institutions["fixmedins_code"].to_list())
     mon = findings.filter(pl.col("rule_id").is_in(list(monitoring)))
-    rec = recall(leads, lines, truth)
+    rec = recall(findings, lines, truth)  # indicators may find an institution's drift
     rule_rec = rec.filter(pl.col("family") == "rule")
     fraud_only = judged.filter(~pl.col("rule_id").is_in(list(dq)))
     return {

@@ -1,13 +1,14 @@
 """Incremental scoring: re-score only what new uploads can change.
 
 The new uploads are the lake batches committed since the previous run. They name the
-persons with new claims and the institution-months that received claims. The scoring
-database then holds those persons' claims back to the earliest new date minus the longest
-look-back of any rule, plus every claim of the touched institution-months.
+persons with new claims and the earliest date they touch. The scoring database then holds
+those persons' claims back to that date minus the longest look-back of a person-scope
+rule, plus every claim (of every institution: indicators compare peers) from the first day
+of the month holding that date minus the longest look-back of an institution-scope rule.
 
 A finding is *re-scored* by this run when it is a person-scope rule's finding of a touched
 person whose last line is on or after the earliest new date, or an institution-scope
-rule's finding in a touched institution-month. The run keeps the previous run's findings
+rule's finding starting in or after that first month. The run keeps the previous run's findings
 that are not re-scored and adds this run's re-scored ones; findings computed here but
 outside that reach (from incomplete history) are discarded. A rule's ``lookback_days`` is
 the history a finding needs before its last line; with it set right the result equals a
@@ -41,12 +42,16 @@ def new_claims_scope(
     if new.is_empty():
         return None
     new_from: date = new["d"].min()  # type: ignore[assignment]
-    lookback = max((r.lookback_days for r in rules), default=0)
+
+    def lookback(scope: str) -> int:
+        return max((r.lookback_days for r in rules if r.scope == scope), default=0)
+
+    months_from = new_from - timedelta(days=lookback("institution"))
     return Scope(
         persons=new.select("psn_no").unique(),
-        inst_months=new.select("fixmedins_code", month=pl.col("d").dt.truncate("1mo")).unique(),
-        window_start=new_from - timedelta(days=lookback),
+        window_start=new_from - timedelta(days=lookback("person")),
         new_from=new_from,
+        months_from=months_from.replace(day=1),
     )
 
 
@@ -56,16 +61,8 @@ def rescored(findings: pl.DataFrame, scope: Scope, rules: dict[str, Rule]) -> pl
         {rid: r.scope for rid, r in rules.items()}, default="person", return_dtype=pl.String
     )
     persons = scope.persons["psn_no"].to_list()
-    months = scope.inst_months.select(
-        k=pl.concat_str("fixmedins_code", pl.col("month").cast(pl.String), separator="|")
-    )["k"].to_list()
-    month_key = pl.concat_str(
-        "fixmedins_code",
-        pl.col("period_start").dt.truncate("1mo").cast(pl.String),
-        separator="|",
-    )
     person_hit = pl.col("psn_no").is_in(persons) & (pl.col("period_end") >= scope.new_from)
-    inst_hit = month_key.is_in(months)
+    inst_hit = pl.col("period_start") >= scope.months_from
     return findings.select(
         pl.when(by_scope == "institution").then(inst_hit).otherwise(person_hit).alias("r")
     )["r"].fill_null(False)

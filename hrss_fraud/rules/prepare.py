@@ -51,13 +51,14 @@ _CATALOGUE_SHARED = (
 
 @dataclass(frozen=True)
 class Scope:
-    """An incremental run's reach: the persons with new claims (and their history back to
-    ``window_start``) and the institution-months that received new claims."""
+    """An incremental run's reach: the persons with new claims, with their history back to
+    ``window_start``, and every claim from ``months_from`` (the first day of the earliest
+    month an institution-level rule must recompute, peers included)."""
 
     persons: pl.DataFrame  # psn_no
-    inst_months: pl.DataFrame  # fixmedins_code, month (first day)
     window_start: date
     new_from: date
+    months_from: date
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -73,18 +74,12 @@ def load_knowledge_tables(con: duckdb.DuckDBPyConnection, kb: Knowledge) -> None
 def _scope_filter(con: duckdb.DuckDBPyConnection, scope: Scope | None) -> str:
     if scope is None:
         return "true"
-    persons = scope.persons  # noqa: F841
-    inst_months = scope.inst_months  # noqa: F841
+    persons = scope.persons  # noqa: F841 - read by DuckDB's replacement scan
     con.execute("CREATE OR REPLACE TABLE scope_person AS SELECT DISTINCT psn_no FROM persons")
-    con.execute(
-        "CREATE OR REPLACE TABLE scope_inst_month AS "
-        "SELECT DISTINCT fixmedins_code, CAST(month AS DATE) AS month FROM inst_months"
-    )
     return (
         f"((s.psn_no IN (SELECT psn_no FROM scope_person) "
         f"AND s.begntime >= DATE '{scope.window_start.isoformat()}') "
-        f"OR (s.fixmedins_code, CAST(date_trunc('month', s.begntime) AS DATE)) IN "
-        f"(SELECT (fixmedins_code, month) FROM scope_inst_month))"
+        f"OR s.begntime >= DATE '{scope.months_from.isoformat()}')"
     )
 
 

@@ -146,8 +146,8 @@ def score(
             else {
                 "new_from": scope.new_from.isoformat(),
                 "window_start": scope.window_start.isoformat(),
+                "months_from": scope.months_from.isoformat(),
                 "persons": scope.persons.height,
-                "institution_months": scope.inst_months.height,
             },
             "started_at": started.isoformat(timespec="seconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
