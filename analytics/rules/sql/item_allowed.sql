@@ -57,7 +57,7 @@ hit AS (
       AND inscp_amt > 0
       AND NOT list_contains(string_split({{ident:restriction}}, ';'), {{ident:value}})
 ),
-allowed AS (  -- the restriction in words, per restricted item of the hits
+allowed AS (  -- the restriction in words, per restricted catalogue item (a few dozen)
     SELECT a.med_list_codg,
            string_agg(coalesce(n.zh, a.code) || '(' || a.code || ')', '、' ORDER BY a.code)
                AS allowed_zh,
@@ -65,7 +65,7 @@ allowed AS (  -- the restriction in words, per restricted item of the hits
                AS allowed_en
     FROM (SELECT med_list_codg, unnest(string_split({{ident:restriction}}, ';')) AS code
           FROM kb_catalogue
-          WHERE med_list_codg IN (SELECT med_list_codg FROM hit)) a
+          WHERE {{ident:restriction}} IS NOT NULL) a
     LEFT JOIN names n ON n.dim = {{dim}} AND n.code = a.code
     GROUP BY a.med_list_codg
 )
