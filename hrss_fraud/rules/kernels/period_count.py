@@ -97,7 +97,7 @@ def quantity_hits(
         "kind_en": args["kind_en"],
         "tolerance": params.get("tolerance", 0.0),
         "supply_factor": params.get("supply_factor", 1.0),
-        "day_by_institution": args.get("day_by_institution", []),
+        "day_by_visit": args.get("day_by_visit", []),
     }
     return con.sql(render(sql, values, where=f"kernel period_count ({QUANTITY_SQL})")).pl()
 
