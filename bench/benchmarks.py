@@ -171,3 +171,39 @@ REGISTRY.register(
         default=False,
     )
 )
+
+_SCORE_SETUP = ("{python}", "-m", "bench.score_prep", "{workdir}")
+
+REGISTRY.register(
+    Benchmark(
+        name="score-county-year",
+        description="the full rule catalogue over the county-year lake (16 M fee lines)",
+        variants=(
+            Variant(
+                name="ours",
+                command=_hrss("score-cy/full", "score", "--quiet"),
+                clean=("score-cy/full/runs",),
+            ),
+        ),
+        setup=_SCORE_SETUP,
+        repeat=1,
+        goal="< 5 minutes and < 8 GB peak",
+    )
+)
+
+REGISTRY.register(
+    Benchmark(
+        name="score-county-year-day",
+        description="one day's uploads scored incrementally on top of the county-year lake",
+        variants=(
+            Variant(
+                name="ours",
+                command=_hrss("score-cy/inc", "score", "--incremental", "--quiet"),
+                before=(("{python}", "-m", "bench.score_prep", "{workdir}", "--restore"),),
+            ),
+        ),
+        setup=_SCORE_SETUP,
+        repeat=3,
+        goal="< 30 s",
+    )
+)
