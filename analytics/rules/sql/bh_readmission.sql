@@ -1,0 +1,74 @@
+-- Template: readmission to the same institution within {{days}} days of discharge
+-- (分解住院). A stay is one mdtrt_id (a long stay may settle in several parts). The second
+-- stay's settlements are violating (amount at risk: their inscp_amt), the first stay's are
+-- involved. Planned chemotherapy, radiotherapy and dialysis cycles are white-listed
+-- (analytics/rules/whitelist.csv); a readmission after a planned session (first stay with a
+-- main diagnosis in {{planned_dise_prefixes}} or an item of {{planned_item_groups}}) is no
+-- split of that session either, and is left out here.
+WITH stay AS (
+    SELECT fixmedins_code, mdtrt_id, psn_no,
+           min(begntime) AS adm, max(endtime) AS dis,
+           arg_max(dise_codg, endtime) AS dise_codg, arg_max(dise_name, endtime) AS dise_name,
+           sum(inscp_amt) AS inscp,
+           bool_or(len(list_filter({{planned_dise_prefixes}},
+                                   lambda p: starts_with(coalesce(dise_codg, ''), p))) > 0) AS planned_dx
+    FROM visit
+    WHERE setting = 'ip'
+    GROUP BY fixmedins_code, mdtrt_id, psn_no
+),
+planned_items AS (
+    SELECT DISTINCT fixmedins_code, mdtrt_id FROM line
+    WHERE setting = 'ip' AND item_group IN {{planned_item_groups}}
+),
+stay_p AS (
+    SELECT s.*, s.planned_dx OR p.mdtrt_id IS NOT NULL AS planned
+    FROM stay s LEFT JOIN planned_items p USING (fixmedins_code, mdtrt_id)
+),
+seq AS (
+    SELECT *,
+           lag(mdtrt_id) OVER w AS prev_mdtrt_id,
+           lag(adm) OVER w AS prev_adm,
+           lag(dis) OVER w AS prev_dis,
+           lag(dise_codg) OVER w AS prev_dise_codg,
+           lag(dise_name) OVER w AS prev_dise_name,
+           lag(planned) OVER w AS prev_planned
+    FROM stay_p
+    WINDOW w AS (PARTITION BY psn_no, fixmedins_code ORDER BY adm, mdtrt_id)
+),
+hit AS (
+    SELECT *, date_diff('day', CAST(prev_dis AS DATE), CAST(adm AS DATE)) AS gap
+    FROM seq
+    WHERE prev_mdtrt_id IS NOT NULL AND NOT prev_planned
+      AND date_diff('day', CAST(prev_dis AS DATE), CAST(adm AS DATE)) BETWEEN 0 AND {{days}}
+),
+text AS (
+    SELECT *,
+           format('参保人{}出院后{}天内在同一机构再次住院：第一次{}至{}（{} {}），第二次{}至{}（{} {}），'
+                  || '间隔{}天，不超过{}天，疑似分解住院；第二次住院医保范围内金额{}。',
+                  psn_no, {{days}}, day_of(prev_adm), day_of(prev_dis), prev_dise_codg,
+                  prev_dise_name, day_of(adm), day_of(dis), dise_codg, dise_name, gap, {{days}},
+                  yuan(inscp)) AS evidence,
+           format('Person {} was readmitted to the same institution within {} days of discharge: '
+                  || 'first stay {} to {} ({} {}), second stay {} to {} ({} {}), {} days apart; '
+                  || 'suspected split admission; in-scope amount of the second stay {}.',
+                  psn_no, {{days}}, day_of(prev_adm), day_of(prev_dis), prev_dise_codg,
+                  prev_dise_name, day_of(adm), day_of(dis), dise_codg, dise_name, gap,
+                  yuan(inscp)) AS evidence_en
+    FROM hit
+),
+member AS (
+    SELECT *, mdtrt_id AS member_id, 'violating' AS role FROM text
+    UNION ALL
+    SELECT *, prev_mdtrt_id AS member_id, 'involved' AS role FROM text
+)
+SELECT m.fixmedins_code || '|' || m.mdtrt_id AS hit_key,
+       'settlement' AS entity_type,
+       m.fixmedins_code || '|' || m.mdtrt_id AS entity_id,
+       m.role,
+       v.fixmedins_code, v.psn_no, v.setl_id, v.mdtrt_id, NULL AS feedetl_sn,
+       v.begntime AS line_time,
+       CASE WHEN m.role = 'violating' THEN v.inscp_amt ELSE 0 END AS amount,
+       m.evidence, m.evidence_en,
+       CAST(m.gap AS DOUBLE) AS score
+FROM member m
+JOIN visit v ON v.fixmedins_code = m.fixmedins_code AND v.mdtrt_id = m.member_id
