@@ -11,10 +11,13 @@ again completes the work (committed files are then duplicates).
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -31,6 +34,8 @@ from hrss_fraud.ingest.readers import (
 from hrss_fraud.ingest.validate import QUARANTINE_SCHEMA, validate
 from hrss_fraud.lake import Lake
 from hrss_fraud.model.schema import TABLES
+
+T = TypeVar("T")
 
 #: Processing order: what later tables refer to comes first.
 TABLE_ORDER = (
@@ -347,24 +352,73 @@ def _check(
         yield "quarantine", quarantined.cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
 
 
+_DONE = object()
+
+
+def _read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """``items``, produced by a thread up to ``depth`` ahead of the consumer (polars reads
+    without the GIL, so reading overlaps validation). Errors reach the consumer in order;
+    a consumer that stops early stops the thread before returning."""
+    q: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object, err: BaseException | None = None) -> None:
+        while not stop.is_set():
+            try:
+                q.put((item, err), timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def run() -> None:
+        try:
+            for item in items:
+                put(item)
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(_DONE, exc)
+        else:
+            put(_DONE)
+
+    thread = threading.Thread(target=run, name="ingest-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, err = q.get()
+            if err is not None:
+                raise err
+            if item is _DONE:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _chunks(
     live: list[_Opened], keys: references.KnownKeys, now: datetime | None, report: dict
 ) -> Iterator[tuple[str, pl.DataFrame]]:
     """Validated rows and quarantined rows, buffered into chunks of about CHUNK_ROWS."""
     by_path = {o.result.path: o.result for o in live}
-    for group in _layout_groups(live):
-        detected = group[0].detected
-        pending: list[pl.DataFrame] = []
-        size = 0
-
-        for raw in _rows_of(group):
-            pending.append(raw)
-            size += raw.height
-            if size >= CHUNK_ROWS:
-                yield from _check(pending, detected, keys, now, by_path)
-                pending, size = [], 0
-        if pending:
-            yield from _check(pending, detected, keys, now, by_path)
+    groups = list(_layout_groups(live))
+    # Files are read one part ahead, in a thread, while the part before is validated.
+    parts = _read_ahead((i, raw) for i, group in enumerate(groups) for raw in _rows_of(group))
+    pending: list[pl.DataFrame] = []
+    size = 0
+    current = 0
+    for i, raw in parts:
+        if i != current and pending:
+            yield from _check(pending, groups[current][0].detected, keys, now, by_path)
+            pending, size = [], 0
+        current = i
+        pending.append(raw)
+        size += raw.height
+        if size >= CHUNK_ROWS:
+            yield from _check(pending, groups[current][0].detected, keys, now, by_path)
+            pending, size = [], 0
+    if pending:
+        yield from _check(pending, groups[current][0].detected, keys, now, by_path)
     # The batch report stays small (the manifest carries it); per-file detail is in the
     # sources, the quarantine's _source_file and the lake rows' _source_file.
     by_reason: dict[str, int] = {}

@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -243,9 +244,20 @@ class LakeWriter:
             (previous.seq if previous else 0) + 1,
             parts=parts,
         )
+        # Streamed chunks are written by one background thread, in order, while the next
+        # chunk is being prepared; at most one write is in flight (memory stays bounded).
+        pool = ThreadPoolExecutor(1, thread_name_prefix="lake-write") if parts else None
+        pending: Future[None] | None = None
         try:
             for table, df in chunks:
-                batch.add(table, df)
+                if pool is None:
+                    batch.add(table, df)
+                    continue
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(batch.add, table, df)
+            if pending is not None:
+                pending.result()
             batch.rows.setdefault(QUARANTINE, 0)
             data = json.dumps(report, ensure_ascii=False, indent=1, default=str).encode("utf-8")
             fsutil.write_bytes_atomic(
@@ -263,10 +275,15 @@ class LakeWriter:
             fsutil.checkpoint("before_manifest")
             write_manifest(self.lake.root, [*committed, info])
         except Exception:
+            if pool is not None:
+                pool.shutdown(wait=True)  # a write in flight ends before its files go
             # Not committed: remove what this batch wrote now rather than at the next writer.
             for rel in [*batch.files, report_path(batch.batch_id)]:
                 (self.lake.root / rel).unlink(missing_ok=True)
             raise
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
         return info
 
 

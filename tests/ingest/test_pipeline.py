@@ -186,3 +186,37 @@ def test_kill_9_mid_batch_leaves_the_lake_as_before(
     n_fee = con.execute("SELECT count(*) FROM fee_detail_all").fetchone()[0]
     n_latest = con.execute("SELECT count(*) FROM fee_detail").fetchone()[0]
     assert n_fee == n_latest > 0
+
+
+def test_read_ahead_keeps_order_passes_errors_and_stops_early() -> None:
+    import threading
+
+    from hrss_fraud.ingest.pipeline import _read_ahead
+
+    assert list(_read_ahead(iter(range(50)))) == list(range(50))
+
+    def broken():
+        yield 1
+        yield 2
+        raise ValueError("unreadable")
+
+    got = []
+    with pytest.raises(ValueError, match="unreadable"):
+        for x in _read_ahead(broken()):
+            got.append(x)
+    assert got == [1, 2]
+
+    produced = []
+
+    def endless():
+        i = 0
+        while True:
+            produced.append(i)
+            yield i
+            i += 1
+
+    for x in _read_ahead(endless(), depth=2):
+        if x == 3:
+            break
+    assert len(produced) <= 7  # stopped: at most depth + a few ahead
+    assert not [t for t in threading.enumerate() if t.name == "ingest-read"]

@@ -309,3 +309,29 @@ def test_source_without_checksum_is_rejected(lake: Lake, fee: pl.DataFrame) -> N
         w.commit(
             sources=[{"path": "a.csv"}], tables={"fee_detail": fee}, quarantine=None, report={}
         )
+
+
+def test_streaming_commit_that_fails_midway_leaves_nothing(lake: Lake, fee: pl.DataFrame) -> None:
+    """Chunks are written in the background: a failure in the producer or in a write still
+    waits for the write in flight, then removes every file of the batch."""
+
+    def producer_fails():
+        yield "fee_detail", fee
+        yield "quarantine", pl.DataFrame({"reason": ["x"]})
+        raise RuntimeError("producer broke")
+
+    def write_fails():
+        yield "fee_detail", fee
+        yield "fee_detail", pl.DataFrame({"feedetl_sn": ["1"], "cnt": ["one"]})
+        yield "fee_detail", fee
+
+    with lake.writer() as w:
+        with pytest.raises(RuntimeError, match="producer broke"):
+            w.commit_streaming(sources=[], chunks=producer_fails())
+        assert not list(lake.root.rglob("*.parquet"))
+        with pytest.raises(ValueError, match="cannot cast"):
+            w.commit_streaming(sources=[], chunks=write_fails())
+        assert not list(lake.root.rglob("*.parquet"))
+        info = w.commit_streaming(sources=[], chunks=iter([("fee_detail", fee)]))
+    assert info.seq == 1
+    assert read(lake, "fee_detail")["_row"].to_list() == [0, 1]
