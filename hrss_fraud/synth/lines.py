@@ -12,6 +12,8 @@ from hrss_fraud.knowledge import unrestricted
 from hrss_fraud.synth.plan import SURGICAL
 from hrss_fraud.synth.world import World
 
+REQUIRED_PAIRS = ("companion", "drug_service")
+
 
 @dataclass
 class Pools:
@@ -113,8 +115,19 @@ class LineMaker:
             item_a=pl.col("item_a").replace_strict(self.item_index, return_dtype=pl.Int32),
             item_b=pl.col("item_b").replace_strict(self.item_index, return_dtype=pl.Int32),
         )
-        self.forbidden = pairs.filter(pl.col("pair_type") != "companion").select("item_a", "item_b")
-        self.companion = pairs.filter(pl.col("pair_type") == "companion").select("item_a", "item_b")
+        needs = pl.col("pair_type").is_in(REQUIRED_PAIRS)
+        self.forbidden = pairs.filter(~needs).select("item_a", "item_b")
+        # An item that needs one of its partners gets the first unrestricted one (so an adult's
+        # infusion is not completed with the children's scalp-vein infusion).
+        required = pairs.filter(needs)
+        restricted = ~unrestricted(cat)[required["item_b"].to_numpy()]
+        self.companion = required.select(
+            "item_a",
+            "item_b",
+            rank=pl.struct(restricted=pl.Series(restricted), order=pl.int_range(pl.len())).rank(
+                "ordinal"
+            ),
+        )
         caps = np.stack(
             [
                 cat[k].cast(pl.Float64).fill_null(1e9).to_numpy()
@@ -323,7 +336,8 @@ class LineMaker:
 
     def clean(self, lines: pl.DataFrame) -> pl.DataFrame:
         """Honest care breaks no pair rule: one drug of a pharmacological class per visit,
-        never both items of a forbidden pair, and every companion billed beside its item."""
+        never both items of a forbidden pair, and an item that needs a companion service
+        (a consumable, or a drug its administering service) billed beside one of them."""
         one_per_class = (
             lines.with_columns(cls=pl.Series(self.drug_class[lines["item"].to_numpy()]))
             .with_columns(first=pl.col("item").first().over("enc_key", "cls"))
@@ -338,14 +352,17 @@ class LineMaker:
             .unique()
         )
         kept = one_per_class.join(clash, on=["enc_key", "item"], how="anti")
+        have = kept.select("enc_key", "item").unique()
+        wanted = kept.group_by("enc_key", "item", maintain_order=True).agg(pl.col("day").min())
+        wanted = wanted.join(self.companion, left_on="item", right_on="item_a")
+        satisfied = wanted.join(
+            have, left_on=["enc_key", "item_b"], right_on=["enc_key", "item"], how="semi"
+        ).select("enc_key", "item")
         need = (
-            kept.join(self.companion, left_on="item", right_on="item_a")
-            .join(
-                kept.select("enc_key", "item"),
-                left_on=["enc_key", "item_b"],
-                right_on=["enc_key", "item"],
-                how="anti",
-            )
+            wanted.join(satisfied, on=["enc_key", "item"], how="anti")
+            .sort("rank")
+            .group_by("enc_key", "item", maintain_order=True)
+            .agg(pl.col("item_b", "day").first())
             .group_by("enc_key", "item_b", maintain_order=True)
             .agg(pl.col("day").min())
         )

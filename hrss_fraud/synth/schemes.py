@@ -639,7 +639,8 @@ def _herbs(ctx: Ctx) -> None:
 
 @scheme("drug_service_mismatch", "药品与医疗服务项目不符", R, I_, "fee_line", 0.02, CLINIC_KINDS)
 def _drug_service(ctx: Ctx) -> None:
-    _pairs(ctx, "drug_service_mismatch", "drug_service")
+    """A drug billed without any of the services that administer it."""
+    _pairs(ctx, "drug_service_mismatch", "drug_service", tag_a=True, add_b=False)
 
 
 @scheme("companion_missing", "缺少必需伴随项目", R, I_, "fee_line", 0.02, CLINIC_KINDS)
@@ -766,10 +767,11 @@ def _amount_total(ctx: Ctx) -> None:
 
 @scheme("too_many_drugs", "药品种类超标", R, I_, "fee_line", 0.02, CLINIC_KINDS)
 def _too_many(ctx: Ctx) -> None:
-    """Four more drugs on an outpatient prescription (honest ones carry at most four)."""
+    """Six more drugs on an outpatient prescription, beyond the five 《处方管理办法》 allows
+    whatever the honest ones were (they carry at most four)."""
     rows = ctx.choose("too_many_drugs", ctx.at("too_many_drugs", "op"))
     drugs = ctx.items(pl.col("list_type").is_in(["101"]))
-    for _ in range(4):
+    for _ in range(6):
         ctx.add_extra(rows, ctx.pick_items(rows, drugs), "too_many_drugs")
 
 
