@@ -287,6 +287,7 @@ def demo(ctx: click.Context, preset: str) -> None:
         "WHERE settlements > 0 ORDER BY missing_dise_codg DESC LIMIT 3"
     ).fetchall()
     click.echo("most diagnoses missing (数据质量): " + "; ".join(f"{n} {v:.0%}" for n, v in worst))
+    _demo_score(ws)
     click.echo((county / "profile.md").read_text(encoding="utf-8"))
 
 
@@ -469,6 +470,31 @@ def knowledge_load(ctx: click.Context, source: str) -> None:
         raise Fail(str(e)) from None
     for name, where in origin.items():
         click.echo(f"{name}: {getattr(kb, name).height:,} rows from {where}")
+
+
+def _demo_score(ws: Path) -> None:
+    """Score the demo lake and show what an auditor would open first."""
+    import polars as pl
+
+    from hrss_fraud.rules.score import score as run_score
+
+    run = run_score(ws)
+    f = run.findings()
+    m = run.manifest
+    click.echo(
+        f"score: run {run.run_id}: {f.height:,} findings (疑点), ¥{m['amount_at_risk']:,.2f} at "
+        f"risk, {len(m['rules'])} rules, {len(m['failed_rules'])} failed"
+    )
+    top = (
+        f.group_by("rule_name")
+        .agg(n=pl.len(), amount=pl.col("amount_at_risk").sum())
+        .sort("amount", descending=True)
+        .head(8)
+    )
+    for r in top.iter_rows(named=True):
+        click.echo(f"  {r['rule_name']}: {r['n']:,} 条, ¥{r['amount']:,.2f}")
+    lead = f.sort("amount_at_risk", "finding_id", descending=[True, False]).row(0, named=True)
+    click.echo(f"  例 / e.g. [{lead['severity_zh']}] {lead['rule_name']}: {lead['evidence']}")
 
 
 if __name__ == "__main__":  # pragma: no cover
