@@ -11,18 +11,21 @@
 --   visit: max_cnt_visit on Σcnt of the item in one visit.
 -- Precedence: the narrowest cap claims first (line > day > visit); a wider level only
 -- claims what is left over its cap after the narrower levels' excess, so no unit is at
--- risk twice. Param supply_factor (arg 1 where not tuned): a line is reported for its
--- days' supply only beyond supply_factor × max_days_supply (long prescriptions 长处方);
--- the excess is still counted from max_days_supply. Param tolerance: excess units a group may have before it is reported
--- (what the narrower levels claim is subtracted all the same). Amount at risk: inscp_amt × (Σcnt − N) / Σcnt, spread over the group's
--- lines in proportion to their unclaimed quantity. Column `units` = excess units of the line.
+-- risk twice.
+-- Param supply_factor (an arg where not tuned): a line is reported for its days' supply
+-- only beyond supply_factor × max_days_supply (long prescriptions 长处方); its excess is
+-- still counted from max_days_supply. Param tolerance: excess units a line or group may
+-- have before it is reported (a line within its tolerances claims nothing: its excess is
+-- left to the wider levels). day_by_visit: item groups whose daily cap holds per visit.
+-- Amount at risk: inscp_amt × (Σcnt − N) / Σcnt, spread over the group's lines in
+-- proportion to their unclaimed quantity. Column `units` = excess units of the line.
 WITH b AS (
     SELECT line_key, fixmedins_code, psn_no, setl_id, mdtrt_id, feedetl_sn, fee_ocur_time,
            med_list_codg, med_list_name, setting, CAST(cnt AS DOUBLE) AS cnt,
            CAST(inscp_amt AS DOUBLE) AS inscp_amt,
            day_of(fee_ocur_time) AS d,
-           CASE WHEN list_contains({{day_by_visit}}, item_group) THEN fixmedins_code || '|' || mdtrt_id
-                ELSE '' END AS day_visit,
+           CASE WHEN list_contains({{day_by_visit}}, item_group)
+                THEN fixmedins_code || '|' || mdtrt_id ELSE '' END AS day_visit,
            CAST(max_cnt_line AS DOUBLE) AS cap_line,
            CAST(days_per_unit AS DOUBLE) AS dpu,
            max_days_supply,
@@ -45,8 +48,12 @@ l AS (
            CASE WHEN list_contains({{levels}}, 'line')
                 THEN greatest(0, cnt - least(coalesce(cap_line, 1e18),
                                              coalesce(cap_supply, 1e18)))
-                ELSE 0 END AS e_line
+                ELSE 0 END AS e_line_cap
     FROM b
+),
+l2 AS (
+    -- a line's excess is claimed at line level only when the line is reported
+    SELECT *, CASE WHEN line_over THEN e_line_cap ELSE 0 END AS e_line FROM l
 ),
 dd AS (
     SELECT *,
@@ -54,7 +61,7 @@ dd AS (
            count(*) OVER w AS d_lines,
            count(DISTINCT mdtrt_id) OVER w AS d_visits,
            sum(inscp_amt) OVER w AS d_inscp
-    FROM l
+    FROM l2
     WINDOW w AS (PARTITION BY psn_no, med_list_codg, d, day_visit)
 ),
 dl AS (
