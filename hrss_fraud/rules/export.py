@@ -14,26 +14,15 @@ from pathlib import Path
 import polars as pl
 
 from hrss_fraud.lake.fsutil import write_bytes_atomic, write_parquet_atomic
+from hrss_fraud.rules.hits import FINDING_COLUMNS
 from hrss_fraud.rules.runs import Run
 
-EXPORT_COLUMNS = (
-    "finding_id",
-    "run_id",
-    "rule_id",
-    "rule_name",
-    "severity",
-    "entity_type",
-    "entity_id",
-    "fixmedins_code",
-    "psn_no",
-    "setl_id",
-    "mdtrt_id",
-    "feedetl_sn",
-    "period_start",
-    "period_end",
-    "amount_at_risk",
-    "score",
-    "evidence",
+# DESIGN.md's interface first, in its order; then the explanatory extras.
+EXPORT_COLUMNS = tuple(
+    c
+    for c in FINDING_COLUMNS
+    if c not in ("rule_name_en", "framework_codes", "severity_zh", "behaviour")
+    and c not in ("evidence_en", "n_lines", "n_violating", "rule_version", "params")
 )
 EXTRA_COLUMNS = (
     "severity_zh",
