@@ -219,3 +219,16 @@ def test_a_whitelist_entry_suppresses_the_hits_it_covers(full_ws: Path, tmp_path
     assert outcome["n_whitelisted"] == gone > 0
     assert new.findings().height == before.height - gone
     assert latest_run(ws) == new.run_id
+
+
+def test_on_the_tiny_county_rules_find_the_rule_schemes_and_spare_the_lookalikes(
+    tiny_county: Path, full_ws: Path
+) -> None:
+    from hrss_fraud.rules.evaluate import Truth, evaluate
+
+    result = evaluate(open_run(full_ws), Truth.read(tiny_county / "truth"))
+    per_scheme = pl.DataFrame(result["per_scheme"]).filter(pl.col("family") == "rule")
+    weak = per_scheme.filter(pl.col("recall") < 0.95)
+    assert result["recall_rule_schemes"] >= 0.95, weak
+    assert result["precision"] >= 0.98, pl.DataFrame(result["per_rule"])
+    assert result["lookalike_hits"] == 0
