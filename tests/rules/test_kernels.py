@@ -1,0 +1,237 @@
+"""Behaviour kernels: frequent visits, purchases and admissions (``windows``), overlapping
+drug supply (``supply``) and card-swiping bursts (``bursts``); and each numba function
+against its plain pandas version (bench/kernels_reference.py) on random data."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rule_frames import PERSON, fee, run_rule, scoring_db, visit
+
+from hrss_fraud.rules.kernels.bursts import burst_flags
+from hrss_fraud.rules.kernels.supply import carry_over
+from hrss_fraud.rules.kernels.windows import window_flags
+
+LAB = "002501010010000"  # 白细胞计数 ¥2
+BED = "001109000010001"  # 普通病房床位费(三人间) ¥20
+AMLODIPINE = "XC08CAA001A001010110037"  # 苯磺酸氨氯地平片(5mg×28片) ¥22.5, CCB, 28 days
+NIFEDIPINE = "XC08CAA002A008010110074"  # 硝苯地平控释片(30mg×7片) ¥24, CCB, 7 days
+METFORMIN = "XA10BAA001A001010110629"  # 盐酸二甲双胍片 ¥3.9, biguanide
+SHOP = "P13012300029"
+T0 = datetime(2025, 3, 1, 9)
+
+
+def _visits(days: list[int], *, med_type: str = "11", dise: str = "K29.7", inst: str = "") -> tuple:
+    code = inst or "H13012300001"
+    setl = [
+        visit(
+            f"MD{i}",
+            med_type=med_type,
+            dise_codg=dise,
+            fixmedins_code=code,
+            begntime=T0 + timedelta(days=d),
+            endtime=T0 + timedelta(days=d, hours=1),
+            inscp_amt=10.0,
+        )
+        for i, d in enumerate(days)
+    ]
+    lines = [
+        fee(f"MD{i}", 1, LAB, cnt=5, fixmedins_code=code, fee_ocur_time=T0 + timedelta(days=d))
+        for i, d in enumerate(days)
+    ]
+    return setl, lines
+
+
+INSTS = [{}, {"fixmedins_code": SHOP, "fixmedins_type": "2", "medins_type": "D1"}]
+
+
+# --- windows --------------------------------------------------------------------------
+
+
+def test_more_visits_than_count_within_days_is_a_hit_on_the_excess() -> None:
+    con = scoring_db(*_visits([0, 2, 4, 6]))
+    f, lines = run_rule(con, "frequent_outpatient", count=3, days=7)
+    assert f.height == 1
+    row = f.row(0, named=True)
+    assert row["entity_id"] == PERSON and row["amount_at_risk"] == 10.0
+    assert "4次" in row["evidence"] and "最多4次" in row["evidence"]
+    assert sorted(lines["role"].to_list()) == ["involved"] * 3 + ["violating"]
+    assert lines.filter(lines["role"] == "violating")["mdtrt_id"].to_list() == ["MD3"]
+
+
+def test_visits_spread_beyond_the_window_or_at_the_count_are_no_hit() -> None:
+    con = scoring_db(*_visits([0, 2, 4, 7]))  # day 7 is outside days 1..7
+    assert run_rule(con, "frequent_outpatient", count=3, days=7)[0].height == 0
+    assert run_rule(con, "frequent_outpatient", count=3, days=8)[0].height == 1
+    con = scoring_db(*_visits([0, 2, 4, 6]))
+    assert run_rule(con, "frequent_outpatient", count=4, days=7)[0].height == 0
+
+
+def test_dialysis_sessions_are_not_counted() -> None:
+    con = scoring_db(*_visits(list(range(0, 28, 2)), med_type="14", dise="Z49.1"))
+    assert run_rule(con, "frequent_outpatient", count=3, days=7)[0].height == 0
+
+
+def test_frequent_purchases_and_admissions() -> None:
+    con = scoring_db(*_visits([0, 1, 2], med_type="41", inst=SHOP), institutions=INSTS)
+    assert run_rule(con, "frequent_purchase", count=2, days=30)[0].height == 1
+    assert run_rule(con, "frequent_purchase", count=3, days=30)[0].height == 0
+    setl = [
+        visit(
+            f"MD{i}",
+            med_type="21",
+            begntime=T0 + timedelta(days=d),
+            endtime=T0 + timedelta(days=d + 3),
+            inscp_amt=500.0,
+        )
+        for i, d in enumerate([0, 25, 50])
+    ]
+    lines = [
+        fee(f"MD{i}", 1, BED, fee_ocur_time=T0 + timedelta(days=d))
+        for i, d in enumerate([0, 25, 50])
+    ]
+    f, _ = run_rule(scoring_db(setl, lines), "frequent_admission")
+    assert f.height == 1 and f["amount_at_risk"][0] == 500.0
+    assert run_rule(scoring_db(setl, lines), "frequent_admission", days=50)[0].height == 0
+
+
+# --- supply ---------------------------------------------------------------------------
+
+
+def _purchases(days: list[int], items: list[str], cnts: list[float] | None = None) -> object:
+    cnts = cnts or [1.0] * len(days)
+    setl = [
+        visit(
+            f"MD{i}",
+            med_type="41",
+            fixmedins_code=SHOP,
+            begntime=T0 + timedelta(days=d),
+            endtime=T0 + timedelta(days=d),
+        )
+        for i, d in enumerate(days)
+    ]
+    lines = [
+        fee(
+            f"MD{i}",
+            1,
+            item,
+            cnt=c,
+            fixmedins_code=SHOP,
+            fee_ocur_time=T0 + timedelta(days=d),
+            prd_days=None,
+        )
+        for i, (d, item, c) in enumerate(zip(days, items, cnts, strict=True))
+    ]
+    return scoring_db(setl, lines, institutions=INSTS)
+
+
+def test_refill_with_supply_left_puts_the_overlapping_share_at_risk() -> None:
+    f, lines = run_rule(_purchases([0, 20], [AMLODIPINE, NIFEDIPINE]), "overlapping_supply")
+    assert f.height == 1
+    row = f.row(0, named=True)
+    assert row["mdtrt_id"] == "MD1"
+    assert row["amount_at_risk"] == pytest.approx(24.0 * 7 / 7)  # 8 days left ≥ 7-day supply
+    assert "尚余8天" in row["evidence"] or "尚余8.0天" in row["evidence"]
+    assert sorted(lines["role"].to_list()) == ["involved", "violating"]
+
+
+def test_refill_within_tolerance_or_of_another_class_is_no_hit() -> None:
+    assert (
+        run_rule(_purchases([0, 21], [AMLODIPINE, AMLODIPINE]), "overlapping_supply")[0].height == 0
+    )  # 7 days left: allowed
+    f, _ = run_rule(_purchases([0, 20], [AMLODIPINE, AMLODIPINE]), "overlapping_supply")
+    assert f.height == 1 and f["amount_at_risk"][0] == round(22.5 * 8 / 28, 2)
+    assert (
+        run_rule(_purchases([0, 5], [AMLODIPINE, METFORMIN]), "overlapping_supply")[0].height == 0
+    )
+
+
+def test_chronic_refills_every_30_to_33_days_never_overlap_but_carry_over_adds_up() -> None:
+    assert (
+        run_rule(_purchases([0, 30, 63, 93], [AMLODIPINE] * 4), "overlapping_supply")[0].height == 0
+    )
+    # Two packs (56 days) every 25 days: the left-over grows 31, 62, …
+    f, _ = run_rule(_purchases([0, 25, 50], [AMLODIPINE] * 3, [2, 2, 2]), "overlapping_supply")
+    assert f.height == 2
+
+
+# --- bursts ---------------------------------------------------------------------------
+
+
+def _swipes(secs: list[int], persons: list[int], cash: float = 0.0) -> object:
+    ids = [f"{PERSON[:-3]}{p:03d}" for p in persons]
+    setl = [
+        visit(
+            f"MD{i}",
+            med_type="41",
+            fixmedins_code=SHOP,
+            psn_no=psn,
+            begntime=T0 + timedelta(seconds=s),
+            endtime=T0 + timedelta(seconds=s),
+            inscp_amt=50.0,
+            acct_pay=50.0 - cash,
+            psn_cash_pay=cash,
+            medfee_sumamt=50.0,
+        )
+        for i, (s, psn) in enumerate(zip(secs, ids, strict=True))
+    ]
+    lines = [
+        fee(f"MD{i}", 1, AMLODIPINE, fixmedins_code=SHOP, psn_no=psn) for i, psn in enumerate(ids)
+    ]
+    persons = [{"psn_no": p} for p in sorted(set(ids))]
+    return scoring_db(setl, lines, persons=persons, institutions=INSTS)
+
+
+def test_three_cards_within_a_minute_are_a_burst() -> None:
+    f, lines = run_rule(_swipes([0, 20, 59], [1, 2, 3]), "card_swiping")
+    assert f.height == 1 and f["amount_at_risk"][0] == 150.0
+    assert lines.height == 3 and set(lines["role"]) == {"violating"}
+
+
+def test_family_proxy_collection_slow_or_cash_purchases_are_no_burst() -> None:
+    assert run_rule(_swipes([0, 20], [1, 2]), "card_swiping")[0].height == 0  # 代取药
+    assert run_rule(_swipes([0, 20, 40], [1, 2, 1]), "card_swiping")[0].height == 0
+    assert run_rule(_swipes([0, 20, 60], [1, 2, 3]), "card_swiping")[0].height == 0
+    assert (
+        run_rule(_swipes([0, 20, 60], [1, 2, 3]), "card_swiping", window_seconds=61)[0].height == 1
+    )
+    assert run_rule(_swipes([0, 20, 40], [1, 2, 3], cash=5.0), "card_swiping")[0].height == 0
+
+
+# --- numba against pandas -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reference():
+    pytest.importorskip("pandas")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from bench import kernels_reference
+
+    return kernels_reference
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kernels_match_their_pandas_versions(reference, seed: int) -> None:
+    ev = reference.random_events(1500, 60, 120, seed)
+    g, d = ev["group"].to_numpy(), ev["day"].to_numpy()
+    for fn in (window_flags, window_flags.py_func):
+        viol, episode, in_window = fn(g, d, 3, 10)
+        ref = reference.windows_reference(ev, 3, 10)
+        assert (viol == ref["viol"].to_numpy()).all()
+        assert (episode == ref["episode"].to_numpy()).all()
+        assert (in_window == ref["in_window"].to_numpy()).all()
+    for fn in (carry_over, carry_over.py_func):
+        remaining, early = fn(g, d.astype(np.float64), ev["supply"].to_numpy(), 7.0)
+        ref = reference.supply_reference(ev, 7.0)
+        assert np.allclose(remaining, ref["remaining"].to_numpy())
+        assert (early == ref["early"].to_numpy()).all()
+    sec, person = ev["sec"].to_numpy(), ev["person"].to_numpy()
+    for fn in (burst_flags, burst_flags.py_func):
+        burst = fn(g, sec, person, 3, 60)
+        ref = reference.bursts_reference(ev, 3, 60)
+        assert (burst == ref["burst"].to_numpy()).all()
+    assert (ref["burst"] >= 0).any() and (reference.windows_reference(ev, 3, 10)["viol"]).any()
