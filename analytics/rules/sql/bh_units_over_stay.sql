@@ -2,7 +2,8 @@
 -- one mdtrt_id; its length is the calendar days from admission to discharge. Cap N = stay
 -- days + {{tolerance_days}} (a day counted at both ends). Amount at risk on the group's lines:
 -- inscp_amt × (Σcnt − N) / Σcnt, spread over them in proportion. Args: item_groups,
--- kind_zh / kind_en per group (parallel lists).
+-- and per group (parallel lists) name_patterns (a regular expression picking the items
+-- billed once a day: the nursing grades 特/Ⅰ/Ⅱ/Ⅲ级护理, not 新生儿沐浴), kind_zh, kind_en.
 WITH stay AS (
     SELECT fixmedins_code, mdtrt_id,
            min(begntime) AS adm, max(endtime) AS dis,
@@ -17,6 +18,8 @@ grp AS (
            string_agg(DISTINCT l.med_list_name || '(' || l.med_list_codg || ')', '、') AS items
     FROM line l
     WHERE l.setting = 'ip' AND l.item_group IN {{item_groups}}
+      AND regexp_matches(coalesce(l.med_list_name, ''),
+                         {{name_patterns}}[list_position({{item_groups}}, l.item_group)])
     GROUP BY l.fixmedins_code, l.mdtrt_id, l.item_group
 ),
 hit AS (
@@ -51,3 +54,5 @@ SELECT h.fixmedins_code || '|' || h.mdtrt_id || '|' || h.item_group AS hit_key,
 FROM hit h
 JOIN line l ON l.fixmedins_code = h.fixmedins_code AND l.mdtrt_id = h.mdtrt_id
            AND l.item_group = h.item_group
+WHERE regexp_matches(coalesce(l.med_list_name, ''),
+                     {{name_patterns}}[list_position({{item_groups}}, l.item_group)])
