@@ -55,48 +55,47 @@ l2 AS (
     -- a line's excess is claimed at line level only when the line is reported
     SELECT *, CASE WHEN line_over THEN e_line_cap ELSE 0 END AS e_line FROM l
 ),
-dd AS (
-    SELECT *,
-           sum(cnt) OVER w AS d_sum, sum(e_line) OVER w AS d_claim,
-           count(*) OVER w AS d_lines,
-           count(DISTINCT mdtrt_id) OVER w AS d_visits,
-           sum(inscp_amt) OVER w AS d_inscp
+-- group totals by hash aggregation and joins (cheaper than windows on millions of lines)
+dg AS (
+    SELECT psn_no, med_list_codg, d, day_visit,
+           sum(cnt) AS d_sum, sum(e_line) AS d_claim, count(*) AS d_lines,
+           count(DISTINCT mdtrt_id) AS d_visits, sum(inscp_amt) AS d_inscp,
+           sum(inscp_amt * (cnt - e_line) / cnt) AS d_open_inscp,
+           CASE WHEN list_contains({{levels}}, 'day') AND any_value(cap_day) IS NOT NULL
+                THEN greatest(0, sum(cnt) - sum(e_line) - any_value(cap_day))
+                ELSE 0 END AS d_excess
     FROM l2
-    WINDOW w AS (PARTITION BY psn_no, med_list_codg, d, day_visit)
+    GROUP BY psn_no, med_list_codg, d, day_visit
 ),
 dl AS (
-    SELECT *,
-           CASE WHEN list_contains({{levels}}, 'day') AND cap_day IS NOT NULL
-                     AND d_sum - d_claim - cap_day > 1e-9
-                THEN (d_sum - d_claim - cap_day) * (cnt - e_line) / (d_sum - d_claim)
-                ELSE 0 END AS e_day
-    FROM dd
+    SELECT l2.*, dg.* EXCLUDE (psn_no, med_list_codg, d, day_visit),
+           CASE WHEN d_excess > 1e-9 THEN d_excess * (cnt - e_line) / (d_sum - d_claim)
+                ELSE 0 END AS e_day,
+           CASE WHEN d_excess > 1e-9 THEN d_excess * d_open_inscp / (d_sum - d_claim)
+                ELSE 0 END AS d_risk
+    FROM l2
+    JOIN dg USING (psn_no, med_list_codg, d, day_visit)
 ),
-vv AS (
-    SELECT *,
-           sum(cnt) OVER w AS v_sum, sum(e_line + e_day) OVER w AS v_claim,
-           count(*) OVER w AS v_lines,
-           sum(inscp_amt) OVER w AS v_inscp
+vg AS (
+    SELECT fixmedins_code, mdtrt_id, med_list_codg,
+           sum(cnt) AS v_sum, sum(e_line + e_day) AS v_claim, count(*) AS v_lines,
+           sum(inscp_amt) AS v_inscp,
+           sum(inscp_amt * (cnt - e_line - e_day) / cnt) AS v_open_inscp,
+           CASE WHEN list_contains({{levels}}, 'visit') AND any_value(cap_visit) IS NOT NULL
+                THEN greatest(0, sum(cnt) - sum(e_line + e_day) - any_value(cap_visit))
+                ELSE 0 END AS v_excess
     FROM dl
-    WINDOW w AS (PARTITION BY fixmedins_code, mdtrt_id, med_list_codg)
-),
-vl AS (
-    SELECT *,
-           CASE WHEN list_contains({{levels}}, 'visit') AND cap_visit IS NOT NULL
-                     AND v_sum - v_claim - cap_visit > 1e-9
-                THEN (v_sum - v_claim - cap_visit) * (cnt - e_line - e_day)
-                     / (v_sum - v_claim)
-                ELSE 0 END AS e_visit
-    FROM vv
+    GROUP BY fixmedins_code, mdtrt_id, med_list_codg
 ),
 g AS (
-    SELECT *,
-           sum(inscp_amt * e_day / cnt) OVER (PARTITION BY psn_no, med_list_codg, d, day_visit) AS d_risk,
-           sum(e_day) OVER (PARTITION BY psn_no, med_list_codg, d, day_visit) AS d_excess,
-           sum(inscp_amt * e_visit / cnt)
-               OVER (PARTITION BY fixmedins_code, mdtrt_id, med_list_codg) AS v_risk,
-           sum(e_visit) OVER (PARTITION BY fixmedins_code, mdtrt_id, med_list_codg) AS v_excess
-    FROM vl
+    SELECT dl.*, vg.* EXCLUDE (fixmedins_code, mdtrt_id, med_list_codg),
+           CASE WHEN v_excess > 1e-9
+                THEN v_excess * (cnt - e_line - e_day) / (v_sum - v_claim) ELSE 0 END
+               AS e_visit,
+           CASE WHEN v_excess > 1e-9 THEN v_excess * v_open_inscp / (v_sum - v_claim)
+                ELSE 0 END AS v_risk
+    FROM dl
+    JOIN vg USING (fixmedins_code, mdtrt_id, med_list_codg)
 ),
 hits AS (
     -- one line over its own cap
