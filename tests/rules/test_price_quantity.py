@@ -27,7 +27,8 @@ DIALYSIS = "003110000080000"  # 血液透析, 1 a day, 3 in 7 days
 HBA1C = "002503020030000"  # 糖化血红蛋白, 1 in 90 days
 EDARAVONE = "XN07XXA001B002010115439"  # 依达拉奉, course 14 days
 LENS = "C0301018185770001"  # 人工晶体, 2000 a year
-LITHOTRIPSY = "003110000140000"  # 体外冲击波碎石, 1500 a year
+LITHOTRIPSY = "003110000140000"  # 体外冲击波碎石, 1500 a year, 1 a day
+PLATE = "C0302020186830001"  # 锁定加压接骨板, 8000 a year, 2 a visit
 INST2 = "H13012300002"
 DAY0 = datetime(2025, 3, 1, 9)
 
@@ -348,13 +349,36 @@ def test_total_accumulates_over_stays_of_one_year_only() -> None:
     assert run_rule(scoring_db(stays, lines), "consumable_amount_total")[0].height == 0
 
 
-@pytest.mark.parametrize(("cnt", "expected"), [(1, []), (2, [900.0])])
-def test_service_total_over_the_yearly_cap(cnt: int, expected: list) -> None:
-    con = scoring_db(
-        [ip_visit("MD1", dise_codg="N20.0")], [fee("MD1", 1, LITHOTRIPSY, cnt=cnt, pric=1200.0)]
-    )
+@pytest.mark.parametrize(("days", "expected"), [([0], []), ([0, 5], [900.0])])
+def test_service_total_over_the_yearly_cap(days: list[int], expected: list) -> None:
+    lines = [
+        fee("MD1", i + 1, LITHOTRIPSY, pric=1200.0, fee_ocur_time=at(d)) for i, d in enumerate(days)
+    ]
+    con = scoring_db([ip_visit("MD1", dise_codg="N20.0")], lines)
     assert amounts(run_rule(con, "service_amount_total")[0]) == expected
     assert run_rule(con, "service_amount_total", tolerance=1000)[0].height == 0
+
+
+def test_quantity_caps_claim_before_the_total() -> None:
+    # two sessions on one day: the daily cap (1) claims the second, the total sees ¥1200
+    con = scoring_db(
+        [ip_visit("MD1", dise_codg="N20.0")],
+        [fee("MD1", 1, LITHOTRIPSY, cnt=2, pric=1200.0)],
+    )
+    assert run_rule(con, "service_amount_total")[0].height == 0
+    assert amounts(run_rule(con, "service_frequency")[0]) == [1200.0]
+    # three plates in one stay (2 a visit): ¥3300 is the quantity rule's, ¥6600 ≤ ¥8000
+    con = scoring_db([ip_visit("MD1")], [fee("MD1", 1, PLATE, cnt=3, pric=3300.0)])
+    assert run_rule(con, "consumable_amount_total")[0].height == 0
+    assert amounts(run_rule(con, "consumable_quantity_cap")[0]) == [3300.0]
+    # a second stay with one more plate takes the year to ¥9900: ¥1900 over the total
+    stays = [ip_visit("MD1"), visit("MD2", med_type="21", begntime=at(40), endtime=at(45))]
+    lines = [
+        fee("MD1", 1, PLATE, cnt=2, pric=3300.0),
+        fee("MD2", 1, PLATE, cnt=1, pric=3300.0, fee_ocur_time=at(41)),
+    ]
+    f, _ = run_rule(scoring_db(stays, lines), "consumable_amount_total")
+    assert amounts(f) == [1900.0] and f["mdtrt_id"][0] == "MD2"
 
 
 # -- the numba kernel against its pandas reference ------------------------------------

@@ -64,7 +64,7 @@ SELECT psn_no || '|' || med_list_codg || '|' || CAST(c_start AS VARCHAR) AS hit_
        fee_ocur_time AS line_time,
        round(amt, 4) AS amount,
        format('{}「{}」({}) 限支付疗程{}天；患者自{}起连续使用至{}（含供药共{}天，{}条明细），'
-              || '第{}天起的{}条明细超出疗程；疗程内医保范围内金额{}，疑点金额{}。',
+              || '第{}天起的{}条明细超出疗程；该疗程医保范围内金额{}，疑点金额{}。',
               {{kind_zh}}, med_list_name, med_list_codg, max_course_days, c_start, c_last,
               c_end - c_start, c_lines, max_course_days + 1, c_over_lines,
               yuan(c_inscp), yuan(c_risk)) AS evidence,

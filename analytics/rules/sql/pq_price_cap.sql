@@ -4,7 +4,8 @@
 -- Amount at risk: (pric − cap) × cnt, less what the institution already recorded as
 -- over-limit self-pay, and never more than the line's inscp_amt (the in-scope share).
 WITH priced AS (
-    SELECT *,
+    SELECT * REPLACE (CAST(cnt AS DOUBLE) AS cnt, CAST(pric AS DOUBLE) AS pric,
+                      CAST(inscp_amt AS DOUBLE) AS inscp_amt),
            CAST(CASE hosp_lv WHEN '2' THEN pric_uplmt_lv2 WHEN '3' THEN pric_uplmt_lv3
                              ELSE pric_uplmt_lv1 END AS DOUBLE) AS cap,
            CASE WHEN hosp_lv IN ('1', '2', '3') THEN hosp_lv ELSE '1' END AS cap_lv
@@ -29,11 +30,11 @@ SELECT line_key AS hit_key,
        round(at_risk, 2) AS amount,
        format('项目「{}」({}) 在{}级医疗机构的限定单价为{}，实际收费单价{}，数量{}；'
               || '超出限价部分{}计入医保范围（医保范围内金额{}）。',
-              med_list_name, med_list_codg, cap_lv, yuan(cap), yuan(pric), cnt,
+              med_list_name, med_list_codg, cap_lv, yuan(cap), yuan(pric), printf('%g', cnt),
               yuan(at_risk), yuan(inscp_amt)) AS evidence,
        format('Item "{}" ({}) is capped at {} per unit at a level-{} institution; billed '
               || 'at {} × {}; {} above the cap was claimed in scope (in-scope {}).',
-              med_list_name, med_list_codg, yuan(cap), cap_lv, yuan(pric), cnt,
+              med_list_name, med_list_codg, yuan(cap), cap_lv, yuan(pric), printf('%g', cnt),
               yuan(at_risk), yuan(inscp_amt)) AS evidence_en,
        round(pric / cap, 3) AS score
 FROM over
