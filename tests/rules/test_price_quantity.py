@@ -26,6 +26,7 @@ HEAD_CT = "002103000010001"  # 头颅CT平扫, 3 a visit
 DIALYSIS = "003110000080000"  # 血液透析, 1 a day, 3 in 7 days
 HBA1C = "002503020030000"  # 糖化血红蛋白, 1 in 90 days
 EDARAVONE = "XN07XXA001B002010115439"  # 依达拉奉, course 14 days
+EXERCISE = "003402000010000"  # 运动疗法, course 90 days
 LENS = "C0301018185770001"  # 人工晶体, 2000 a year
 LITHOTRIPSY = "003110000140000"  # 体外冲击波碎石, 1500 a year, 1 a day
 PLATE = "C0302020186830001"  # 锁定加压接骨板, 8000 a year, 2 a visit
@@ -314,6 +315,20 @@ def test_a_break_longer_than_gap_days_starts_a_new_course() -> None:
     f, _ = run_rule(con, "drug_course_cap", gap_days=10)
     # one course from day 0: days 14.. are beyond (the 8 uses on days 17–24)
     assert amounts(f) == [224.0]
+
+
+@pytest.mark.parametrize(("last", "expected"), [(87, []), (90, [30.0])])
+def test_service_course_over_its_payable_days(last: int, expected: list) -> None:
+    # 运动疗法 every third day: course 90 days, day 91 (index 90) is beyond
+    days = list(range(0, last + 1, 3))
+    lines = [
+        fee("MD1", i + 1, EXERCISE, pric=30.0, fee_ocur_time=at(d)) for i, d in enumerate(days)
+    ]
+    con = scoring_db([ip_visit("MD1", days=last + 1, adm_dept_codg="A21")], lines)
+    f, fl = run_rule(con, "service_course_cap")
+    assert amounts(f) == expected
+    if expected:
+        assert (fl["role"] == "violating").sum() == 1 and fl.height == len(days)
 
 
 # -- service_amount_total / consumable_amount_total -----------------------------------
