@@ -65,7 +65,18 @@ def add_refunds(world: World, lines: pl.DataFrame, rate: float = 0.01) -> pl.Dat
         init_feedetl_sn=pl.lit(None, pl.String),
     )
     pick = world.rng.random(lines.height) < rate
-    refunds = lines.filter(pl.Series(pick) & pl.col("scheme").is_null() & ~pl.col("dscg"))
+    # A service another item needs (infusion for a cannula, chemotherapy for its drug) is
+    # not refunded alone: that would leave its partner billed without it.
+    kb = world.kb
+    codes = kb.catalogue["med_list_codg"].to_list()
+    needed = kb.knowledge_pair.filter(pl.col("pair_type").is_in(["companion", "drug_service"]))
+    needed_idx = [codes.index(c) for c in needed["item_b"].unique().to_list()]
+    refunds = lines.filter(
+        pl.Series(pick)
+        & pl.col("scheme").is_null()
+        & ~pl.col("dscg")
+        & ~pl.col("item").is_in(needed_idx)
+    )
     last = lines.group_by("enc_key").agg(n=pl.len())
     refunds = (
         refunds.join(last, on="enc_key", maintain_order="left")

@@ -73,10 +73,17 @@ class Pools:
         }
         return series.replace_strict(codes, return_dtype=pl.Int64).to_numpy()
 
-    def sample(self, rng: np.random.Generator, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos = np.searchsorted(self.cum, seg + rng.random(len(seg)), side="right")
+    def sample(
+        self, rng: np.random.Generator, seg: np.ndarray, u: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """An item and a count per row; with ``u`` (uniforms fixed per person and slot) the
+        item is the person's usual one and the count the pool's full supply."""
+        draw = rng.random(len(seg)) if u is None else u
+        pos = np.searchsorted(self.cum, seg + draw, side="right")
         pos = np.minimum(pos, len(self.cum) - 1)
         lo, hi = self.cnt_min[pos], self.cnt_max[pos]
+        if u is not None:
+            return self.item[pos], hi
         cnt = lo + (rng.random(len(seg)) * (hi - lo + 1)).astype(np.int64)
         return self.item[pos], cnt
 
@@ -135,6 +142,12 @@ class LineMaker:
             ]
         )
         self.cap_cnt = np.floor(caps.min(axis=0)).astype(np.int64)
+        # Packs one outpatient prescription may supply: max_days_supply / days_per_unit.
+        days = cat["days_per_unit"].cast(pl.Float64).to_numpy()
+        most = cat["max_days_supply"].cast(pl.Float64).to_numpy()
+        self.cap_supply = np.where(
+            (days > 0) & (most > 0), np.floor(np.nan_to_num(most / days, nan=1e9)), 1e9
+        ).astype(np.int64)
         names = cat["med_list_name"].to_list()
 
         def named(word: str) -> int:
@@ -149,11 +162,21 @@ class LineMaker:
         self.ward_round = named("住院诊查费")
         # Imaging a county outpatient may get: unrestricted exams and CT.
         free = unrestricted(cat)
-        self.exams = np.flatnonzero(free & np.isin(self.group, ["exam", "CT"]))
+        # Not the ones capped per period (bone density once a year): a random draw would
+        # repeat them.
+        periodic = cat["max_cnt_period"].is_not_null().to_numpy()
+        self.exams = np.flatnonzero(free & np.isin(self.group, ["exam", "CT"]) & ~periodic)
+        self.periodic = periodic
 
-    def scale(self, item: np.ndarray, cnt: np.ndarray, factor: np.ndarray) -> np.ndarray:
-        """Multiply quantities without ever crossing an item's per-line or per-day cap."""
-        return np.maximum(np.minimum(cnt * factor, self.cap_cnt[item]), cnt).astype(np.int64)
+    def scale(
+        self, item: np.ndarray, cnt: np.ndarray, factor: np.ndarray, *, supply: bool = False
+    ) -> np.ndarray:
+        """Multiply quantities without ever crossing an item's per-line or per-day cap (and,
+        with ``supply``, the most days one outpatient prescription may supply)."""
+        cap = self.cap_cnt[item]
+        if supply:
+            cap = np.minimum(cap, np.maximum(self.cap_supply[item], 1))
+        return np.maximum(np.minimum(cnt * factor, cap), np.minimum(cnt, cap)).astype(np.int64)
 
     def cap_at(self, item: np.ndarray, level: np.ndarray) -> np.ndarray:
         """Each item's price cap at the institution's level, in fen (-1 where none)."""
@@ -172,13 +195,26 @@ class LineMaker:
         role: str,
         n_per: np.ndarray,
         day: np.ndarray | int = 0,
+        *,
+        regimen: bool = False,
     ) -> list[tuple[np.ndarray, ...]]:
-        """n_per lines per encounter drawn from its group's pool for (setting, role)."""
+        """n_per lines per encounter drawn from its group's pool for (setting, role).
+
+        ``regimen``: a person's k-th drug of a group is always the same one, in a full
+        supply, as refills at a pharmacy are (so an early refill overlaps its own drug)."""
         keys = enc["enc_key"].to_numpy()
         seg = self.pools.segment(setting, role, enc["group"].to_numpy())
         n_per = np.where(seg >= 0, n_per, 0)
         rows = np.repeat(np.arange(len(keys)), n_per)
-        item, cnt = self.pools.sample(self.world.rng, seg[rows])
+        u = None
+        if regimen:
+            slot = np.arange(len(rows)) - np.repeat(np.cumsum(n_per) - n_per, n_per)
+            psn = enc["psn"].to_numpy().astype(np.uint64)[rows]
+            h = (psn * np.uint64(2654435761) + slot.astype(np.uint64) * np.uint64(40503)) % (
+                np.uint64(1) << np.uint64(32)
+            )
+            u = h.astype(np.float64) / float(1 << 32)
+        item, cnt = self.pools.sample(self.world.rng, seg[rows], u)
         d = np.broadcast_to(day, len(keys))[rows] if np.ndim(day) else np.full(len(rows), day)
         return [(keys[rows], item, cnt, d)]
 
@@ -204,10 +240,10 @@ class LineMaker:
             )
         county = np.isin(kind, ["A1", "A2", "A3"])
         n_drug = 1 + rng.binomial(np.select([kind == "C1", county], [1, 3], 2), 0.5)
-        [(k, item, cnt, day)] = self._draw(enc, setting, "drug", n_drug)
+        [(k, item, cnt, day)] = self._draw(enc, setting, "drug", n_drug, regimen=setting == "ph")
         # County hospitals prescribe longer courses: more packs per drug.
         more = np.isin(k, keys[county])
-        parts.append((k, item, self.scale(item, cnt, np.where(more, 3, 1)), day))
+        parts.append((k, item, self.scale(item, cnt, np.where(more, 3, 1), supply=True), day))
         p_test = np.select(
             [kind == "C1", kind == "B1", kind == "C2", kind == "D1"], [0.05, 0.35, 0.1, 0.0], 0.7
         )

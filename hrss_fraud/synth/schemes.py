@@ -777,12 +777,27 @@ def _too_many(ctx: Ctx) -> None:
 
 @scheme("surgery_discount", "手术未按规定折价", R, I_, "fee_line", 0.5, INPATIENT_KINDS)
 def _surgery(ctx: Ctx) -> None:
+    """A second, cheaper surgery in the same session billed at full price (the dearest one
+    is the main surgery and keeps its price; the other should be at 50 %)."""
     items = ctx.items(pl.col("oprn_discount").is_not_null())
     m = ctx.at("surgery_discount", "ip") & np.isin(ctx["group"], plan.SURGICAL)
     rows = ctx.choose("surgery_discount", m)
+    price = ctx.cat["pric"].cast(pl.Float64).to_numpy()
+    main = (
+        ctx.world.usage.filter((pl.col("setting") == "ip") & (pl.col("role") == "surgery"))
+        .join(ctx.cat.select("med_list_codg", "pric"), on="med_list_codg")
+        .group_by("dise_group")
+        .agg(pl.col("pric").cast(pl.Float64).min())
+    )
+    cheapest = dict(zip(main["dise_group"].to_list(), main["pric"].to_list(), strict=True))
+    limit = np.array([cheapest.get(g, 0.0) for g in ctx["group"][rows]])
+
+    def cheaper(r: np.ndarray, it: np.ndarray) -> np.ndarray:  # r is rows
+        return price[it][None, :] < limit[:, None]
+
     ctx.add_extra(
         rows,
-        ctx.pick_items(rows, items),
+        ctx.pick_items(rows, items, violates=cheaper),
         "surgery_discount",
         day=np.minimum(1, ctx["los"][rows] - 1),
     )
@@ -841,7 +856,9 @@ def _new_visits(
     mode: str = "normal",
     sec: np.ndarray | None = None,
     dr: np.ndarray | None = None,
+    honest: bool = False,
 ) -> pl.DataFrame:
+    """New encounters for scheme ``name`` (``honest``: legitimate ones it builds on)."""
     w = ctx.world
     keep = (
         plan._alive(w, psn, day)
@@ -874,8 +891,8 @@ def _new_visits(
         sec=sec,
         los=los,
         group=group,
-        tag=name,
-        kind="fraud",
+        tag="" if honest else name,
+        kind="" if honest else "fraud",
         mode=mode,
     )
     return ctx.add_encounters(f)
@@ -1009,10 +1026,18 @@ def _after_death(ctx: Ctx) -> None:
 
 @scheme("overlapping_supply", "重复开药(药量重叠)", R, P_, "settlement", 0.03)
 def _overlap(ctx: Ctx) -> None:
-    """Chronic patients collecting a 30-day supply every 8–12 days, across pharmacies."""
+    """Chronic patients collecting a 30-day supply every 8–12 days, across pharmacies.
+
+    They are people without on-time refills of their own (whose refills would overlap the
+    scheme's purchases untagged), and their first purchase is an honest one: only the
+    refills that come while the previous supply lasts are the scheme's."""
     w = ctx.world
+    refilling = np.zeros(len(w.pop.chronic), dtype=bool)
+    refilling[ctx.enc.filter(pl.col("tag") == "chronic_refill")["psn"].to_numpy()] = True
     chronic = np.flatnonzero(
-        ((w.pop.chronic & (CHRONIC_BITS["HTN"] | CHRONIC_BITS["DM"])) > 0) & (w.pop.die_day < 0)
+        ((w.pop.chronic & (CHRONIC_BITS["HTN"] | CHRONIC_BITS["DM"])) > 0)
+        & (w.pop.die_day < 0)
+        & ~refilling
     )
     people = chronic[ctx.choose("overlapping_supply", np.ones(len(chronic), dtype=bool))]
     per = max(3, w.days // 10)
@@ -1024,8 +1049,13 @@ def _overlap(ctx: Ctx) -> None:
     )
     shops = w.insts("D1")
     inst = shops[ctx.rng.integers(0, len(shops), len(p))]
-    is_dm = (w.pop.chronic[p] & CHRONIC_BITS["DM"]) > 0
-    _new_visits(ctx, "overlapping_supply", p, day, inst, np.where(is_dm, "DM", "HTN"), "ph", "41")
+    group = np.where((w.pop.chronic[p] & CHRONIC_BITS["DM"]) > 0, "DM", "HTN")
+    first = (np.arange(len(p)) % per) == 0
+    for honest in (True, False):
+        m = first if honest else ~first
+        _new_visits(
+            ctx, "overlapping_supply", p[m], day[m], inst[m], group[m], "ph", "41", honest=honest
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -1199,12 +1229,13 @@ def _upcode(ctx: LineCtx) -> pl.DataFrame:
     item = lines["item"].to_numpy()
     grp = lm.group[item]
     at = ctx.line_mask("upcoding") & lines["scheme"].is_null().to_numpy()
-    m = at & np.isin(grp, ["nursing", "bed", "CT", "exam"])
+    # Items capped per period are left alone: another scheme may have set up their repeats.
+    m = at & np.isin(grp, ["nursing", "bed", "CT", "exam"]) & ~lm.periodic[item]
     rows = ctx.choose_lines("upcoding", m)
     price = lm.pric_fen
     new = item.copy()
     for g in ("nursing", "bed", "CT", "exam"):
-        members = np.flatnonzero(lm.group == g)
+        members = np.flatnonzero((lm.group == g) & ~lm.periodic)
         members = members[np.argsort(price[members], kind="stable")]
         if len(members) < 2:
             continue
