@@ -503,18 +503,21 @@ def _open_csv(path: Path, tmp_dir: Path | None) -> RawUpload:
         if not _has_data_after(source, end):
             msg = "file has a header but no data rows"
             raise UploadError(path, Reason.NO_ROWS, msg, line=header_line_no)
-        scan = pl.scan_csv(
-            source,
-            has_header=True,
-            new_columns=names,
-            separator=delimiter or _SINGLE_COLUMN_SEP,
-            quote_char='"',
-            skip_lines=blank_lines,
-            infer_schema=False,
-            truncate_ragged_lines=False,
-            encoding="utf8",
+        options: dict[str, Any] = {
+            "has_header": True,
+            "new_columns": names,
+            "separator": delimiter or _SINGLE_COLUMN_SEP,
+            "quote_char": '"',
+            "skip_lines": blank_lines,
+            "infer_schema": False,
+            "truncate_ragged_lines": False,
+            "encoding": "utf8",
+        }
+        scan = pl.scan_csv(source, **options)
+        lf = pl.scan_csv(
+            source, row_index_name=LINE, row_index_offset=header_line_no + 1, **options
         )
-        lf = _drop_blank_rows(scan.with_row_index(LINE, offset=header_line_no + 1), names)
+        lf = _drop_blank_rows(lf, names)
     except BaseException:
         if tmp is not None:
             tmp.unlink(missing_ok=True)

@@ -175,9 +175,13 @@ class _Batch:
             self._write(f"{QUARANTINE}/{name}", df)
         elif table in CLAIM_TABLES:
             month = pl.col(MONTH_COLUMN[table]).dt.strftime("%Y%m").fill_null(UNKNOWN_MONTH)
-            by_month = df.with_columns(month.alias("_month")).partition_by(
-                "_month", maintain_order=True, include_key=False, as_dict=True
-            )
+            months = df.select(month.alias("_month")).to_series()
+            if months.n_unique() == 1:  # one month (a monthly upload): no copy
+                by_month = {(months[0],): df}
+            else:
+                by_month = df.with_columns(months).partition_by(
+                    "_month", maintain_order=True, include_key=False, as_dict=True
+                )
             for (m,), part in by_month.items():
                 self._write(f"tables/{table}/month={m}/{name}", part)
         else:
