@@ -21,7 +21,7 @@ from hrss_fraud.rules.catalogue import (
 TESTS = Path(__file__).resolve().parents[2] / "tests" / "rules"
 
 
-def tests_by_rule(catalogue: Catalogue, tests_dir: Path = TESTS) -> dict[str, list[str]]:
+def rule_test_files(catalogue: Catalogue, tests_dir: Path = TESTS) -> dict[str, list[str]]:
     """Test files under ``tests/rules`` that name each rule id in quotes."""
     out: dict[str, list[str]] = {r: [] for r in catalogue.rules}
     for path in sorted(tests_dir.glob("test_*.py")):
@@ -35,7 +35,7 @@ def tests_by_rule(catalogue: Catalogue, tests_dir: Path = TESTS) -> dict[str, li
 def markdown(catalogue: Catalogue) -> str:
     classes = framework_classes(catalogue.root / "nhsa_rule_framework_1.0.csv")
     by_code = catalogue.framework_coverage()
-    tests = tests_by_rule(catalogue)
+    tests = rule_test_files(catalogue)
     supported = [c for c in classes if claim_supported(c)]
     covered = [c for c in supported if c["official_code"] in by_code]
     lines = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hrss_fraud.rules.catalogue import load_catalogue
-from hrss_fraud.rules.coverage import markdown, tests_by_rule
+from hrss_fraud.rules.coverage import markdown, rule_test_files
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "coverage.md"
 
@@ -22,7 +22,7 @@ def test_every_claim_supported_class_is_covered_and_every_rule_tested() -> None:
     text = markdown(cat)
     assert "**not covered**" not in text
     assert "**76 of the 76 classes" in text
-    untested = [r for r, files in tests_by_rule(cat).items() if not files]
+    untested = [r for r, files in rule_test_files(cat).items() if not files]
     assert untested == []
 
 
