@@ -394,30 +394,31 @@ _DONE = object()
 
 
 def _read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
-    """``items``, produced by a thread up to ``depth`` ahead of the consumer (polars reads
-    without the GIL, so reading overlaps validation). Errors reach the consumer in order;
-    a consumer that stops early stops the thread before returning."""
-    q: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=depth)
+    """``items``, produced by a thread at most ``depth`` ahead of the consumer (polars
+    reads without the GIL, so reading overlaps validation): the next item is begun only
+    once a slot is free, so at most ``depth`` items wait, finished or being read. Errors
+    reach the consumer in order; a consumer that stops early stops the thread first."""
+    q: queue.Queue[tuple[object, BaseException | None]] = queue.Queue()
+    slots = threading.Semaphore(depth)
     stop = threading.Event()
 
-    def put(item: object, err: BaseException | None = None) -> None:
-        while not stop.is_set():
-            try:
-                q.put((item, err), timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
     def run() -> None:
+        it = iter(items)
         try:
-            for item in items:
-                put(item)
+            while True:
+                while not slots.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
                 if stop.is_set():
                     return
+                try:
+                    item = next(it)
+                except StopIteration:
+                    q.put((_DONE, None))
+                    return
+                q.put((item, None))
         except BaseException as exc:  # handed to the consumer, raised there
-            put(_DONE, exc)
-        else:
-            put(_DONE)
+            q.put((_DONE, exc))
 
     thread = threading.Thread(target=run, name="ingest-read", daemon=True)
     thread.start()
@@ -428,6 +429,7 @@ def _read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
                 raise err
             if item is _DONE:
                 return
+            slots.release()
             yield item  # type: ignore[misc]
     finally:
         stop.set()
