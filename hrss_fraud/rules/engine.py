@@ -119,8 +119,10 @@ def run_rules(
     empty_f = pl.DataFrame(schema=_finding_schema())
     empty_l = pl.DataFrame(schema=_line_schema())
     return EngineResult(
-        findings=pl.concat([empty_f, *findings], how="vertical_relaxed"),
-        lines=pl.concat([empty_l, *lines], how="vertical_relaxed"),
+        findings=pl.concat([empty_f, *findings], how="vertical_relaxed").sort("finding_id"),
+        lines=pl.concat([empty_l, *lines], how="vertical_relaxed").sort(
+            H.LINE_ORDER, nulls_last=True
+        ),
         outcomes=outcomes,
     )
 

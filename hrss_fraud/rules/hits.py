@@ -91,7 +91,10 @@ LINE_ORDER = (
     "mdtrt_id",
     "feedetl_sn",
     "line_time",
+    "psn_no",
+    "amount_at_risk",
 )
+"""Every line column: a total order, so that equal runs write identical files."""
 
 
 class HitShapeError(ValueError):
@@ -152,12 +155,29 @@ def aggregate(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One finding per hit and its lines, both sorted by ``finding_id``."""
     violating = pl.col("role") == "violating"
+    # A finding names its earliest violating line with money at risk (a zero-amount
+    # violating line is the other side of a conflict, e.g. the stay a claim falls in);
+    # sorted first so that the choice does not depend on the order a rule's query happened
+    # to return its rows in.
+    lines = lines.sort(
+        "hit_key",
+        pl.col("amount").fill_null(0) <= 0,
+        "line_time",
+        "fixmedins_code",
+        "setl_id",
+        "mdtrt_id",
+        "feedetl_sn",
+        "entity_id",
+        nulls_last=True,
+    )
     first_v = {
         c: pl.col(c).filter(violating).first()
-        for c in ("fixmedins_code", "psn_no", "setl_id", "mdtrt_id", "feedetl_sn")
+        for c in (
+            *("entity_type", "entity_id", "evidence", "evidence_en"),
+            *("fixmedins_code", "psn_no", "setl_id", "mdtrt_id", "feedetl_sn"),
+        )
     }
     f = lines.group_by("hit_key").agg(
-        pl.col("entity_type", "entity_id", "evidence", "evidence_en").first(),
         **first_v,
         period_start=pl.col("line_time").min().dt.date(),
         period_end=pl.col("line_time").max().dt.date(),

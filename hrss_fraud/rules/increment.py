@@ -82,14 +82,14 @@ def merge(
     new_f, new_l = current
     new_f = new_f.filter(rescored(new_f, scope, rules))
     keep_old = pl.col("rule_id").is_in(list(failed)) | (
-        ~rescored(old_f, scope, rules) & ~pl.col("finding_id").is_in(new_f["finding_id"])
+        ~rescored(old_f, scope, rules) & ~pl.col("finding_id").is_in(new_f["finding_id"].implode())
     )
     old_f = old_f.filter(keep_old)
     findings = pl.concat([old_f, new_f], how="vertical_relaxed").with_columns(run_id=pl.lit(run_id))
     lines = pl.concat(
         [
-            old_l.filter(pl.col("finding_id").is_in(old_f["finding_id"])),
-            new_l.filter(pl.col("finding_id").is_in(new_f["finding_id"])),
+            old_l.filter(pl.col("finding_id").is_in(old_f["finding_id"].implode())),
+            new_l.filter(pl.col("finding_id").is_in(new_f["finding_id"].implode())),
         ],
         how="vertical_relaxed",
     )

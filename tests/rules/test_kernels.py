@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from rule_frames import PERSON, fee, run_rule, scoring_db, visit
 
+from hrss_fraud.rules.catalogue import load_catalogue
 from hrss_fraud.rules.kernels.bursts import burst_flags
 from hrss_fraud.rules.kernels.supply import carry_over
-from hrss_fraud.rules.kernels.windows import window_flags
+from hrss_fraud.rules.kernels.windows import window_flags, windows
 
 LAB = "002501010010000"  # 白细胞计数 ¥2
 BED = "001109000010001"  # 普通病房床位费(三人间) ¥20
@@ -61,6 +62,17 @@ def test_more_visits_than_count_within_days_is_a_hit_on_the_excess() -> None:
     assert "4次" in row["evidence"] and "最多4次" in row["evidence"]
     assert sorted(lines["role"].to_list()) == ["involved"] * 3 + ["violating"]
     assert lines.filter(lines["role"] == "violating")["mdtrt_id"].to_list() == ["MD3"]
+
+
+def test_the_evidence_names_the_excess_visits_amount_whichever_line_it_is_read_from() -> None:
+    setl, lines = _visits([0, 2, 4, 6])
+    for i, v in enumerate(setl):
+        v["inscp_amt"] = 10.0 * (i + 1)
+    rule = load_catalogue().rules["frequent_outpatient"]
+    out = windows(scoring_db(setl, lines), {"count": 3, "days": 7}, rule.args)
+    assert out["evidence"].n_unique() == 1  # the same text on every line of the hit
+    assert "超出的1次医保范围内金额¥40.00" in out["evidence"][0]
+    assert "carry an in-scope ¥40.00" in out["evidence_en"][0]
 
 
 def test_visits_spread_beyond_the_window_or_at_the_count_are_no_hit() -> None:

@@ -137,23 +137,24 @@ def test_drug_over_its_line_cap_is_a_hit_on_the_excess() -> None:
     f, _ = run_rule(con, "drug_supply_cap")
     # 30 days = 4.2857 packs: (6 − 30/7) / 6 of ¥144
     assert amounts(f) == [41.14]
-    assert run_rule(con, "drug_supply_cap", tolerance=1)[0].height == 0
+    assert run_rule(con, "drug_supply_cap", tolerance=1)[0].height == 1  # 6 > 5.29
+    assert run_rule(con, "drug_supply_cap", tolerance=2)[0].height == 0  # 6 ≤ 6.29
 
 
 @pytest.mark.parametrize(("cnt", "expected"), [(5, []), (6, [34.0])])
 def test_days_supplied_around_the_long_prescription_factor(cnt: int, expected: list) -> None:
     # amoxicillin: 4 days a pack, 7 days at most, ×3 tolerated = 21 days = 5.25 packs
     con = scoring_db([visit("MD1")], [fee("MD1", 1, AMOXICILLIN, cnt=cnt, pric=8.0)])
-    assert amounts(run_rule(con, "drug_supply_cap")[0]) == expected
+    assert amounts(run_rule(con, "drug_supply_cap", supply_factor=3)[0]) == expected
 
 
 def test_days_supplied_strictly_and_only_outside_hospital() -> None:
     con = scoring_db([visit("MD1")], [fee("MD1", 1, NIFEDIPINE, cnt=5)])  # 35 days
-    assert run_rule(con, "drug_supply_cap")[0].height == 0
-    f, _ = run_rule(con, "drug_supply_cap", supply_factor=1)
+    f, _ = run_rule(con, "drug_supply_cap")  # strict by default: 1 × 30 days
     assert amounts(f) == [17.14]  # ¥120 × (5 − 30/7) / 5
+    assert run_rule(con, "drug_supply_cap", supply_factor=2)[0].height == 0
     con = scoring_db([ip_visit("MD1")], [fee("MD1", 1, NIFEDIPINE, cnt=5)])
-    assert run_rule(con, "drug_supply_cap", supply_factor=1)[0].height == 0
+    assert run_rule(con, "drug_supply_cap")[0].height == 0
 
 
 def test_drug_over_its_daily_cap_across_institutions() -> None:
@@ -170,11 +171,12 @@ def test_drug_over_its_daily_cap_across_institutions() -> None:
 
 
 def test_line_and_daily_caps_do_not_claim_the_same_excess() -> None:
-    # 3 vials = 60 days (> 30 × 3 tolerated is not reached: 90) → the day cap takes 2
+    # 3 vials = 60 days > 30: the line claims 3 − 1.5 = 1.5 vials, the day (1 a day) the
+    # remaining 2 − 1.5 = 0.5
     con = scoring_db([visit("MD1")], [fee("MD1", 1, INSULIN, cnt=3)])
-    assert run_rule(con, "drug_supply_cap")[0].height == 0
-    assert amounts(run_rule(con, "drug_daily_cap")[0]) == [52.0]  # ¥78 × 2 / 3
-    # 5 vials = 100 days > 90: the line claims 5 − 1.5 = 3.5, the day the remaining 0.5
+    assert amounts(run_rule(con, "drug_supply_cap")[0]) == [39.0]  # ¥78 × 1.5 / 3
+    assert amounts(run_rule(con, "drug_daily_cap")[0]) == [13.0]  # ¥78 × 0.5 / 3
+    # 5 vials = 100 days: the line claims 5 − 1.5 = 3.5, the day the remaining 0.5
     con = scoring_db([visit("MD1")], [fee("MD1", 1, INSULIN, cnt=5)])
     assert amounts(run_rule(con, "drug_supply_cap")[0]) == [91.0]  # ¥130 × 3.5 / 5
     assert amounts(run_rule(con, "drug_daily_cap")[0]) == [13.0]  # ¥130 × 0.5 / 5

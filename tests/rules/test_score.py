@@ -71,10 +71,21 @@ def test_incremental_equals_full(tiny_county: Path, full_ws: Path, tmp_path: Pat
     _ingest(ws, months[-1])
     inc = score(ws, incremental=True)
     assert inc.manifest["mode"] == "incremental", inc.manifest["why"]
-    assert inc.manifest["scored"]["line"] < open_run(full_ws).manifest["scored"]["line"]
+    # the reach: the persons of the new uploads from their earliest date (late uploads
+    # included) back by the longest look-back; here, in three months, all of their history
+    reach = inc.manifest["scope"]
+    full_scope = open_run(full_ws).manifest["scored"]
+    assert 0 < reach["persons"] < base.manifest["scored"]["visit"]
+    assert reach["new_from"] < months[-1].name[:4] + "-" + months[-1].name[4:] + "-01"
+    assert inc.manifest["scored"]["line"] <= full_scope["line"]
     full = open_run(full_ws)
     a, b = _comparable(inc.findings()), _comparable(full.findings())
-    diff = pl.concat([a.join(b, on=a.columns, how="anti"), b.join(a, on=a.columns, how="anti")])
+    diff = pl.concat(
+        [
+            a.join(b, on=a.columns, how="anti", nulls_equal=True),
+            b.join(a, on=a.columns, how="anti", nulls_equal=True),
+        ]
+    )
     assert diff.is_empty(), diff.select("rule_id", "entity_id", "amount_at_risk")
     assert inc.lines().equals(full.lines())
     # nothing new: nothing happens

@@ -15,7 +15,8 @@ WITH stay AS (
 grp AS (
     SELECT l.fixmedins_code, l.mdtrt_id, l.item_group,
            sum(l.cnt) AS total_cnt, sum(l.inscp_amt) AS total_amt,
-           string_agg(DISTINCT l.med_list_name || '(' || l.med_list_codg || ')', '、') AS items
+           string_agg(DISTINCT l.med_list_name || '(' || l.med_list_codg || ')', '、'
+                      ORDER BY l.med_list_name || '(' || l.med_list_codg || ')') AS items
     FROM line l
     WHERE l.setting = 'ip' AND l.item_group IN {{item_groups}}
       AND regexp_matches(coalesce(l.med_list_name, ''),

@@ -23,8 +23,8 @@ ab AS (
 ),
 h AS (
     SELECT hit_key, sum(inscp_amt) AS total, max(day_of(fee_ocur_time)) AS last_day,
-           string_agg(DISTINCT med_list_name, '、') AS names_zh,
-           string_agg(DISTINCT med_list_name, ', ') AS names_en
+           string_agg(DISTINCT med_list_name, '、' ORDER BY med_list_name) AS names_zh,
+           string_agg(DISTINCT med_list_name, ', ' ORDER BY med_list_name) AS names_en
     FROM ab GROUP BY hit_key
 ),
 ev AS (

@@ -13,8 +13,8 @@ WITH d AS (
 g AS (
     SELECT hit_key, arg_min(med_list_codg, (fee_ocur_time, feedetl_sn)) AS first_item,
            count(DISTINCT med_list_codg) AS k,
-           string_agg(DISTINCT med_list_name, '、') AS names_zh,
-           string_agg(DISTINCT med_list_name, ', ') AS names_en
+           string_agg(DISTINCT med_list_name, '、' ORDER BY med_list_name) AS names_zh,
+           string_agg(DISTINCT med_list_name, ', ' ORDER BY med_list_name) AS names_en
     FROM d GROUP BY hit_key
     HAVING count(DISTINCT med_list_codg) > 1
 ),

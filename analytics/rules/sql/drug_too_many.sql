@@ -12,8 +12,8 @@ WITH d AS (
 ),
 rx AS (
     SELECT rx_key, count(DISTINCT med_list_codg) AS k, sum(inscp_amt) AS total,
-           string_agg(DISTINCT med_list_name, '、') AS names_zh,
-           string_agg(DISTINCT med_list_name, ', ') AS names_en
+           string_agg(DISTINCT med_list_name, '、' ORDER BY med_list_name) AS names_zh,
+           string_agg(DISTINCT med_list_name, ', ' ORDER BY med_list_name) AS names_en
     FROM d GROUP BY rx_key
     HAVING count(DISTINCT med_list_codg) > {{max_drugs}}
 )

@@ -62,7 +62,7 @@ inv AS (
 ),
 ia AS (
     SELECT hit_key, any_value(scope) AS scope, any_value(item_a) AS item_a,
-           any_value(a_name) AS a_name, string_agg(DISTINCT nullif(note, ''), '；') AS notes
+           any_value(a_name) AS a_name, string_agg(DISTINCT nullif(note, ''), '；' ORDER BY nullif(note, '')) AS notes
     FROM inv GROUP BY hit_key
 ),
 vb AS (

@@ -120,13 +120,14 @@ def windows(
         n=pl.len(),
         peak=pl.col("in_window").max(),
         n_viol=pl.col("viol").sum(),
-        amt=pl.col("amt").filter(pl.col("viol")).sum(),
+        viol_amt=pl.col("amt").filter(pl.col("viol")).sum(),
         n_inst=pl.col("fixmedins_code").n_unique(),
     )
     ev = ev.join(ep, on="episode")
     first = pl.col("first").dt.date().cast(pl.String)
     last = pl.col("last").dt.date().cast(pl.String)
-    amt = pl.col("amt").map_elements(lambda x: f"¥{x:.2f}", return_dtype=pl.String)
+    # the episode's excess encounters, not this row's own amount
+    amt = pl.col("viol_amt").map_elements(lambda x: f"¥{x:.2f}", return_dtype=pl.String)
     ev = ev.with_columns(
         hit_key=pl.format("{}|{}", "psn_no", first),
         evidence=pl.format(
