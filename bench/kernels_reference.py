@@ -3,16 +3,29 @@
 benchmark "numba kernel ≥ 10× faster than pandas", and ``tests/rules/test_kernels.py``
 checks on random data that both give identical hits.
 
-    python -m bench.kernels_reference [--rows 200000]
+    python -m bench.kernels_reference [--rows 20000] [--kernel windows] [--repeat 5]
+
+prints, per kernel, the median seconds of both implementations run side by side
+(interleaved) in one process, numba compiled beforehand; ``--json FILE`` records them.
+In-process, because the pandas versions of the light kernels run in less time than a
+Python process takes to start.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from bench.runner import machine_info
+
+KERNELS = ("windows", "supply", "bursts", "period_count")
 
 
 def windows_reference(ev: pd.DataFrame, count: int, days: int) -> pd.DataFrame:
@@ -53,7 +66,8 @@ def supply_reference(ev: pd.DataFrame, tolerance: float) -> pd.DataFrame:
         for day, sup in zip(g["day"], g["supply"], strict=True):
             left = 0.0 if end is None else max(0.0, end - day)
             remaining.append(left)
-            end = day + left + sup
+            claimed = min(left, sup) if left > tolerance else 0.0
+            end = day + left + sup - claimed
     out["remaining"] = remaining
     out["early"] = out["remaining"] > tolerance
     return out
@@ -90,17 +104,31 @@ def random_events(n: int, groups: int, span: int, seed: int = 0) -> pd.DataFrame
     return df.sort_values(["group", "day"], kind="stable").reset_index(drop=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _cases(rows: int) -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
+    """Each kernel as (numba, pandas) closures over the same random input."""
+    from bench.kernels_period import pandas_period_count
     from hrss_fraud.rules.kernels.bursts import burst_flags
+    from hrss_fraud.rules.kernels.period_count import period_excess
     from hrss_fraud.rules.kernels.supply import carry_over
     from hrss_fraud.rules.kernels.windows import window_flags
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rows", type=int, default=200_000)
-    a = ap.parse_args(argv)
-    ev = random_events(a.rows, a.rows // 40, 365)
+    ev = random_events(rows, max(rows // 40, 1), 365)
     g, d = ev["group"].to_numpy(), ev["day"].to_numpy()
-    cases = {
+    item = (ev["person"].to_numpy() % 3).astype(np.int64)
+    order = np.lexsort((d, item, g))
+    uses = pd.DataFrame(
+        {
+            "psn_no": g[order],
+            "med_list_codg": item[order],
+            "day": d[order],
+            "cnt": ((ev["supply"].to_numpy() // 7) % 3 + 1)[order],
+            "max_cnt_period": np.array([1.0, 3.0, 2.0])[item[order]],
+            "period_days": np.array([90, 7, 30])[item[order]],
+        }
+    )
+    ug = uses["psn_no"].to_numpy() * 10 + uses["med_list_codg"].to_numpy()
+    u = {c: uses[c].to_numpy() for c in uses.columns}
+    return {
         "windows": (
             lambda: window_flags(g, d, 3, 30),
             lambda: windows_reference(ev, 3, 30),
@@ -113,16 +141,45 @@ def main(argv: list[str] | None = None) -> int:
             lambda: burst_flags(g, ev["sec"].to_numpy(), ev["person"].to_numpy(), 3, 60),
             lambda: bursts_reference(ev, 3, 60),
         ),
+        "period_count": (
+            lambda: period_excess(ug, u["day"], u["cnt"], u["max_cnt_period"], u["period_days"], 0),
+            lambda: pandas_period_count(uses),
+        ),
     }
-    for name, (fast, slow) in cases.items():
-        fast()  # compile
-        t0 = time.perf_counter()
-        fast()
-        t1 = time.perf_counter()
-        slow()
-        t2 = time.perf_counter()
-        fast_s, slow_s = t1 - t0, t2 - t1
-        print(f"{name:<8} numba {fast_s:8.4f} s  pandas {slow_s:8.3f} s  ×{slow_s / fast_s:,.0f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=int, default=20_000)
+    ap.add_argument("--kernel", choices=KERNELS, action="append", help="default: all")
+    ap.add_argument("--repeat", type=int, default=5, help="repetitions of each, interleaved")
+    ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    a = ap.parse_args(argv)
+    cases = _cases(a.rows)
+    report: dict[str, dict[str, float]] = {}
+    for name in a.kernel or KERNELS:
+        fast, slow = cases[name]
+        fast()  # compile (or load numba's cache): not timed
+        fast_s, slow_s = [], []
+        for _ in range(a.repeat):
+            t0 = time.perf_counter()
+            fast()
+            t1 = time.perf_counter()
+            slow()
+            t2 = time.perf_counter()
+            fast_s.append(t1 - t0)
+            slow_s.append(t2 - t1)
+        f, s = statistics.median(fast_s), statistics.median(slow_s)
+        report[name] = {"numba_s": f, "pandas_s": s, "ratio": s / f}
+        print(f"{name:<13} numba {f:9.5f} s  pandas {s:9.3f} s  ×{s / f:,.0f}", flush=True)
+    if a.json:
+        meta = {
+            "rows": a.rows,
+            "repeat": a.repeat,
+            "statistic": "median",
+            "machine": machine_info(),
+        }
+        a.json.write_text(json.dumps({**meta, "kernels": report}, indent=2) + "\n", "utf-8")
     return 0
 
 

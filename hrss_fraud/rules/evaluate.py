@@ -3,10 +3,12 @@
 Truth stays apart from the detectors: only this module reads ``truth/``. A finding is
 *true* when one of its violating lines is an injected line, or (for a settlement-,
 person- or doctor-level finding) when its settlement, person or doctor is an injected
-entity. Data-quality rules are judged against the injected noise (missing diagnoses, late
-uploads) as well. Monitoring indicators (the ZB class) are judged at institution level
-only, apart from the rest. Recall is per scheme: the share of a scheme's injected entities
-that some finding's violating lines reach.
+entity, or when an injected line is among its involved lines (the other side of the
+conflict the finding shows: a refill flagged as early because a card-swiped purchase came
+before it leads the auditor to that purchase). Data-quality rules are judged against the
+injected noise (missing diagnoses, late uploads) as well. Monitoring indicators (the ZB
+class) are judged at institution level only, apart from the rest. Recall is per scheme:
+the share of a scheme's injected entities that some finding's violating lines reach.
 
     python -m hrss_fraud.rules.evaluate --workspace WS --truth COUNTY/truth [--rules a,b]
 """
@@ -77,6 +79,22 @@ def judge(
         | (pl.col("rule_id").is_in(list(dq_rules)) & pl.col("s").is_in(list(noise_setl)))
     )
     per = v.group_by("finding_id").agg(true=hit.any())
+    involved = (
+        lines.filter(pl.col("role") == "involved")
+        .with_columns(k=_KEY, s=_SETL)
+        .filter(
+            pl.col("k").is_in(list(t_lines))
+            | (pl.col("feedetl_sn").is_null() & pl.col("s").is_in(list(t_setl)))
+        )
+        .select("finding_id")
+        .unique()
+        .with_columns(inv=pl.lit(True))
+    )
+    per = (
+        per.join(involved, on="finding_id", how="full", coalesce=True)
+        .with_columns(true=pl.col("true").fill_null(False) | pl.col("inv").fill_null(False))
+        .drop("inv")
+    )
     touched_look = lines.filter(pl.col("mdtrt_id").is_in(list(look))).select("finding_id").unique()
     return (
         findings.join(per, on="finding_id", how="left")

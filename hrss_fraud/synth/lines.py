@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from hrss_fraud.knowledge import unrestricted
-from hrss_fraud.synth.plan import SURGICAL
+from hrss_fraud.synth.plan import REFILL_GROUPS, SURGICAL
 from hrss_fraud.synth.world import World
 
 REQUIRED_PAIRS = ("companion", "drug_service")
@@ -74,17 +74,22 @@ class Pools:
         return series.replace_strict(codes, return_dtype=pl.Int64).to_numpy()
 
     def sample(
-        self, rng: np.random.Generator, seg: np.ndarray, u: np.ndarray | None = None
+        self,
+        rng: np.random.Generator,
+        seg: np.ndarray,
+        u: np.ndarray | None = None,
+        fixed: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """An item and a count per row; with ``u`` (uniforms fixed per person and slot) the
-        item is the person's usual one and the count the pool's full supply."""
+        """An item and a count per row; where ``fixed``, ``u`` holds uniforms fixed per
+        person and slot: the item is the person's usual one and the count the pool's full
+        supply."""
         draw = rng.random(len(seg)) if u is None else u
         pos = np.searchsorted(self.cum, seg + draw, side="right")
         pos = np.minimum(pos, len(self.cum) - 1)
         lo, hi = self.cnt_min[pos], self.cnt_max[pos]
-        if u is not None:
-            return self.item[pos], hi
         cnt = lo + (rng.random(len(seg)) * (hi - lo + 1)).astype(np.int64)
+        if fixed is not None:
+            cnt = np.where(fixed, hi, cnt)
         return self.item[pos], cnt
 
 
@@ -196,25 +201,30 @@ class LineMaker:
         n_per: np.ndarray,
         day: np.ndarray | int = 0,
         *,
-        regimen: bool = False,
+        regimen: np.ndarray | None = None,
     ) -> list[tuple[np.ndarray, ...]]:
         """n_per lines per encounter drawn from its group's pool for (setting, role).
 
-        ``regimen``: a person's k-th drug of a group is always the same one, in a full
-        supply, as refills at a pharmacy are (so an early refill overlaps its own drug)."""
+        ``regimen`` (per encounter): a person's k-th drug of a group is always the same
+        one, in a full supply, as chronic refills at a pharmacy are (so an early refill
+        overlaps its own drug); other purchases are drawn afresh."""
         keys = enc["enc_key"].to_numpy()
         seg = self.pools.segment(setting, role, enc["group"].to_numpy())
         n_per = np.where(seg >= 0, n_per, 0)
         rows = np.repeat(np.arange(len(keys)), n_per)
+        fixed = None
         u = None
-        if regimen:
+        if regimen is not None and regimen.any():
+            fixed = regimen[rows]
             slot = np.arange(len(rows)) - np.repeat(np.cumsum(n_per) - n_per, n_per)
             psn = enc["psn"].to_numpy().astype(np.uint64)[rows]
             h = (psn * np.uint64(2654435761) + slot.astype(np.uint64) * np.uint64(40503)) % (
                 np.uint64(1) << np.uint64(32)
             )
-            u = h.astype(np.float64) / float(1 << 32)
-        item, cnt = self.pools.sample(self.world.rng, seg[rows], u)
+            u = np.where(
+                fixed, h.astype(np.float64) / float(1 << 32), self.world.rng.random(len(rows))
+            )
+        item, cnt = self.pools.sample(self.world.rng, seg[rows], u, fixed)
         d = np.broadcast_to(day, len(keys))[rows] if np.ndim(day) else np.full(len(rows), day)
         return [(keys[rows], item, cnt, d)]
 
@@ -240,7 +250,8 @@ class LineMaker:
             )
         county = np.isin(kind, ["A1", "A2", "A3"])
         n_drug = 1 + rng.binomial(np.select([kind == "C1", county], [1, 3], 2), 0.5)
-        [(k, item, cnt, day)] = self._draw(enc, setting, "drug", n_drug, regimen=setting == "ph")
+        refill = np.isin(enc["group"].to_numpy(), REFILL_GROUPS) & (setting == "ph")
+        [(k, item, cnt, day)] = self._draw(enc, setting, "drug", n_drug, regimen=refill)
         # County hospitals prescribe longer courses: more packs per drug.
         more = np.isin(k, keys[county])
         parts.append((k, item, self.scale(item, cnt, np.where(more, 3, 1), supply=True), day))

@@ -15,6 +15,9 @@ from hrss_fraud.knowledge import RECIPE_GROUP_MIN_HOSP_LV
 from hrss_fraud.synth.persons import CHRONIC_BITS
 from hrss_fraud.synth.world import ENCOUNTER_SCHEMA, World
 
+# Chronic conditions whose patients refill the same drugs at a pharmacy every month.
+REFILL_GROUPS = ("HTN", "DM", "CHD", "COPD")
+
 #: Seasonal weight of each calendar month (respiratory winters).
 SEASON = np.array([1.25, 1.1, 1.05, 0.95, 0.9, 0.85, 0.85, 0.85, 0.9, 0.95, 1.05, 1.2])
 
@@ -277,7 +280,7 @@ def pharmacy(world: World) -> tuple[pl.DataFrame, pl.DataFrame]:
         home[sel] = pool[rng.integers(0, len(pool), sel.sum())]
 
     refill_parts = []
-    for g in ("HTN", "DM", "CHD", "COPD"):
+    for g in REFILL_GROUPS:
         people = np.flatnonzero((pop.chronic & CHRONIC_BITS[g]) > 0)
         people = people[rng.random(len(people)) < 0.35]
         visits = int(np.ceil(world.days / 30)) + 1
@@ -301,6 +304,20 @@ def pharmacy(world: World) -> tuple[pl.DataFrame, pl.DataFrame]:
     d = rng.choice(world.days, len(p), p=day_weights(world))
     g = rng.choice(np.array(["URTI", "GASTR", "DERM", "GENERAL"]), len(p), p=[0.45, 0.25, 0.1, 0.2])
     keep = _alive(world, p, d)
+    p, d, g = p[keep], d[keep], g[keep]
+    # At most one purchase a month: an honest buyer does not buy again while the last
+    # pack lasts (that is the overlapping-supply scheme's pattern).
+    order = np.lexsort((d, p))
+    p, d, g = p[order], d[order], g[order]
+    keep = np.ones(len(p), dtype=bool)
+    last = -(10**9)
+    for i in range(len(p)):
+        if i and p[i] != p[i - 1]:
+            last = -(10**9)
+        if d[i] - last < 30:
+            keep[i] = False
+        else:
+            last = d[i]
     p, d, g = p[keep], d[keep], g[keep]
     otc = _encounters(world, p, d, home[p], g, "ph", np.full(len(p), "41"))
     return otc, refills
@@ -463,7 +480,7 @@ def proxy_collection(world: World, refills: pl.DataFrame) -> tuple[pl.DataFrame,
         relative,
         pick["day"].to_numpy(),
         pick["inst"].to_numpy(),
-        np.full(len(relative), "GENERAL"),
+        np.full(len(relative), "URTI"),  # a short course of their own: no supply to overlap
         "ph",
         np.full(len(relative), "41"),
         tag="proxy_collection",

@@ -79,10 +79,11 @@ def test_merge_keeps_what_the_new_uploads_cannot_change_and_replaces_the_rest() 
     assert rescored(old, scope, CAT.rules).to_list() == [False, False, True, False, True]
 
     def lines(f: pl.DataFrame) -> pl.DataFrame:
-        return f.select("finding_id", role=pl.lit("violating")).with_columns(
+        return f.select("finding_id", "psn_no", role=pl.lit("violating")).with_columns(
             *(pl.lit(None, pl.String).alias(c) for c in ("fixmedins_code", "setl_id")),
             *(pl.lit(None, pl.String).alias(c) for c in ("mdtrt_id", "feedetl_sn")),
             line_time=pl.lit(None, pl.Datetime),
+            amount_at_risk=pl.lit(1.0),
         )
 
     f, ln = merge((old, lines(old)), (new, lines(new)), scope, CAT.rules, "r2")

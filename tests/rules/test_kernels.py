@@ -5,7 +5,7 @@ against its plain pandas version (bench/kernels_reference.py) on random data."""
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +169,12 @@ def test_chronic_refills_every_30_to_33_days_never_overlap_but_carry_over_adds_u
     # Two packs (56 days) every 25 days: the left-over grows 31, 62, …
     f, _ = run_rule(_purchases([0, 25, 50], [AMLODIPINE] * 3, [2, 2, 2]), "overlapping_supply")
     assert f.height == 2
+
+
+def test_one_early_purchase_is_claimed_once_not_at_every_refill_after_it() -> None:
+    # 28-day packs: an extra pack on day 11 (17 days left), then on time every 30-31 days
+    f, _ = run_rule(_purchases([0, 11, 41, 72, 103], [AMLODIPINE] * 5), "overlapping_supply")
+    assert f.height == 1 and f["period_end"].to_list() == [date(2025, 3, 12)]
 
 
 # --- bursts ---------------------------------------------------------------------------

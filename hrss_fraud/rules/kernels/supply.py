@@ -6,9 +6,11 @@ the catalogue's ``days_per_unit``). Purchases are followed per person and drug c
 drug itself when it has no class), in time order, carrying the remaining days of earlier
 supplies over: a purchase made while more than ``tolerance_days`` of supply remain is an
 early refill. Its amount at risk is the overlapping share of its ``inscp_amt``:
-``inscp_amt × min(remaining, supply) / supply``. One hit per early-refill settlement; its
-drug lines of that class are violating, the previous purchase's lines involved. A chronic
-patient collecting a 30-day supply every 30–33 days never has supply left.
+``inscp_amt × min(remaining, supply) / supply``; those overlapping days are then dropped
+from the carry-over, so one early purchase is claimed once, not again at every on-time
+refill after it. One hit per early-refill settlement; its drug lines of that class are
+violating, the previous purchase's lines involved. A chronic patient collecting a 30-day
+supply every 30–33 days never has supply left.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ def carry_over(
         remaining[i] = left
         early[i] = left > tolerance
         end = day[i] + left + supply[i]
+        if early[i]:
+            # the overlap put at risk here is not carried forward to be claimed again
+            end -= min(left, supply[i])
     return remaining, early
 
 
