@@ -1,0 +1,62 @@
+"""The high-outpatient-cost detector on hand-made settlements with exact figures."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import pytest
+from rule_frames import fee, scoring_db, visit
+
+from hrss_fraud.detect.high_cost import high_cost
+from hrss_fraud.rules.hits import conform
+
+LAB = "002501010010000"  # 白细胞计数
+T0 = datetime(2025, 3, 1, 9)
+PARAMS = {"z": 3.5, "min_amount": 200.0, "min_peers": 30}
+
+
+def _county(costs: list[float]) -> object:
+    """One outpatient visit per cost, each with one fee line of that cost."""
+    setl, lines = [], []
+    for i, c in enumerate(costs):
+        t = T0 + timedelta(hours=i)
+        setl.append(
+            visit(f"MD{i}", begntime=t, endtime=t, medfee_sumamt=c, inscp_amt=c, dise_codg="I10")
+        )
+        lines.append(
+            fee(f"MD{i}", 1, LAB, pric=c, det_item_fee_sumamt=c, inscp_amt=c, fee_ocur_time=t)
+        )
+    return scoring_db(setl, lines)
+
+
+def _peers() -> list[float]:
+    # 40 visits around ¥100: log costs spread so that MAD × 1.4826 ≈ 0.1
+    return [100.0 * math.exp(0.1 * (k % 5 - 2) / 1.4826) for k in range(40)]
+
+
+def test_a_visit_far_above_its_peers_is_a_lead_on_its_excess() -> None:
+    con = _county([*_peers(), 2000.0])
+    out = conform(high_cost(con, PARAMS, {"settings": ["op"]}), "high_cost")
+    assert out["setl_id"].unique().to_list() == ["ST400"]
+    row = out.row(0, named=True)
+    assert row["entity_type"] == "settlement" and row["role"] == "violating"
+    median, sd = 100.0, 0.1  # the peers' log spread (MAD × 1.4826)
+    threshold = median * math.exp(3.5 * sd)
+    assert row["amount"] == pytest.approx(2000.0 - threshold, rel=1e-4)  # costs kept in fen
+    assert "中位数¥100.00的20.0倍" in row["evidence"] and "白细胞计数" in row["evidence"]
+    assert "20.0× the median ¥100.00" in row["evidence_en"]
+
+
+@pytest.mark.parametrize(("cost", "hit"), [(140.0, False), (150.0, True)])
+def test_either_side_of_the_threshold(cost: float, hit: bool) -> None:
+    # threshold: ¥100 × e^(3.5 × 0.1) = ¥141.91; min_amount lowered to let it count
+    con = _county([*_peers(), cost])
+    out = high_cost(con, {**PARAMS, "min_amount": 0.0}, {"settings": ["op"]})
+    assert (out.height > 0) == hit
+
+
+def test_a_dear_visit_below_the_minimum_amount_is_no_lead() -> None:
+    con = _county([*_peers(), 190.0])
+    assert high_cost(con, PARAMS, {"settings": ["op"]}).height == 0
+    assert high_cost(con, {**PARAMS, "min_amount": 150.0}, {"settings": ["op"]}).height == 1
