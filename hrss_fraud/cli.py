@@ -472,6 +472,35 @@ def knowledge_load(ctx: click.Context, source: str) -> None:
         click.echo(f"{name}: {getattr(kb, name).height:,} rows from {where}")
 
 
+@main.group()
+def models() -> None:
+    """Saved detection models (检测模型) the runs apply."""
+
+
+@models.command("train")
+@click.option("--memory-limit", default="6GB", show_default=True, help="DuckDB memory limit.")
+@click.pass_context
+def models_train(ctx: click.Context, memory_limit: str) -> None:
+    """Retrain every model on the whole lake; the next score is then a full run."""
+    from hrss_fraud.detect.frequency_model import ModelError
+    from hrss_fraud.detect.models import model_path
+    from hrss_fraud.detect.models import train as train_models
+    from hrss_fraud.rules.runs import RunError
+
+    ws = ctx.obj["workspace"]
+    try:
+        trained = train_models(ws, memory_limit)
+    except (ModelError, RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    for name, model in trained.items():
+        t = model.training
+        click.echo(
+            f"{name}: {t['persons']:,} persons, {t['person_months']:,} person-months, "
+            f"{t['visits']:,} visits ({t['first_month']} to {t['last_month']}) "
+            f"→ {model_path(ws, name)}"
+        )
+
+
 def _demo_score(ws: Path) -> None:
     """Score the demo lake and show what an auditor would open first."""
     import polars as pl

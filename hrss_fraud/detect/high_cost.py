@@ -129,10 +129,11 @@ def high_cost(
         """).pl()
     finally:
         con.unregister("_high_cost_hits")
+    named = pl.format("{}({})", "item", _money("line_cost")).head(3)
     top = (
-        lines.sort("line_cost", descending=True)
+        lines.sort(["line_cost", "item", "feedetl_sn"], descending=[True, False, False])
         .group_by("fixmedins_code", "setl_id", maintain_order=True)
-        .agg(top=pl.format("{}({})", "item", _money("line_cost")).head(3).str.join("、"))
+        .agg(top=named.str.join("、"), top_en=named.str.join(", "))
     )
     h = hits.join(top, on=["fixmedins_code", "setl_id"], how="left").with_columns(
         peers_zh=_peer_names(pl.col("peer_level"), "zh"),
@@ -170,7 +171,7 @@ def high_cost(
             "z_txt",
             _money("threshold_cost"),
             pl.lit(f"{z:g}"),
-            pl.col("top").fill_null("no lines"),
+            pl.col("top_en").fill_null("no lines"),
             _money("risk"),
         ),
     )

@@ -18,13 +18,17 @@ from hrss_fraud.rules.catalogue import (
     load_catalogue,
 )
 
-TESTS = Path(__file__).resolve().parents[2] / "tests" / "rules"
+_TESTS = Path(__file__).resolve().parents[2] / "tests"
+TESTS = (_TESTS / "rules", _TESTS / "detect")
 
 
-def rule_test_files(catalogue: Catalogue, tests_dir: Path = TESTS) -> dict[str, list[str]]:
-    """Test files under ``tests/rules`` that name each rule id in quotes."""
+def rule_test_files(
+    catalogue: Catalogue, tests_dirs: tuple[Path, ...] = TESTS
+) -> dict[str, list[str]]:
+    """Test files under ``tests/rules`` and ``tests/detect`` that name each rule id in
+    quotes."""
     out: dict[str, list[str]] = {r: [] for r in catalogue.rules}
-    for path in sorted(tests_dir.glob("test_*.py")):
+    for path in sorted(p for d in tests_dirs for p in d.glob("test_*.py")):
         text = path.read_text(encoding="utf-8")
         for rid in catalogue.rules:
             if re.search(rf"[\"']{re.escape(rid)}[\"']", text):

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hrss_fraud.detect import models
+from hrss_fraud.detect.frequency_model import ModelError
 from hrss_fraud.knowledge import load_knowledge
 from hrss_fraud.lake import Lake
 from hrss_fraud.resources import policy_path
@@ -59,15 +61,30 @@ class Policy:
                 [*root.glob("catalogue/*.toml"), *root.glob("sql/*.sql"), *root.glob("*.csv")]
             ),
             "whitelist": runs.fingerprint(list((Path(workspace) / "rules").glob("*.csv"))),
+            "models": _models_fingerprint(workspace, rules),
             "rules": {r.id: effective(r, log).values for r in rules},
         }
         return cls(catalogue, knowledge_dir, rules, versions)
+
+
+def _models_fingerprint(workspace: Path, rules: list[Rule]) -> str:
+    names = models.needed(r.kernel for r in rules)
+    return runs.fingerprint(
+        [
+            models.model_path(workspace, n)
+            for n in sorted(names)
+            if models.model_path(workspace, n).is_file()
+        ]
+    )
 
 
 def _plan(workspace: Path, policy: Policy, incremental: bool) -> tuple[runs.Run | None, str]:
     """The previous run to build on (or None for a full run) and why."""
     if not incremental:
         return None, "full run requested"
+    untrained = models.missing(workspace, models.needed(r.kernel for r in policy.rules))
+    if untrained:
+        return None, f"no saved model {', '.join(untrained)}: full run, training it first"
     try:
         previous = runs.open_run(workspace)
     except runs.RunError:
@@ -75,6 +92,22 @@ def _plan(workspace: Path, policy: Policy, incremental: bool) -> tuple[runs.Run 
     if previous.manifest.get("policy") != policy.versions:
         return None, "rules, parameters or knowledge changed since the last run: full run"
     return previous, f"incremental on run {previous.run_id}"
+
+
+def _prepare_models(con: Any, workspace: Path, policy: Policy, *, full: bool) -> list[str]:
+    """Load the saved models the rules need into the scoring database; a full run trains
+    (on the whole lake it has just loaded) and saves those not yet saved. Returns the names
+    trained. A model made by other code is refused with the reason."""
+    needed = models.needed(r.kernel for r in policy.rules)
+    untrained = models.missing(workspace, needed) if full else []
+    try:
+        models.train_into(con, workspace, untrained)
+        models.load_into(con, workspace, needed - set(untrained))
+    except ModelError as e:
+        raise runs.RunError(str(e)) from None
+    if untrained:
+        policy.versions["models"] = _models_fingerprint(workspace, policy.rules)
+    return untrained
 
 
 def score(
@@ -117,6 +150,7 @@ def score(
             )
         t0 = time.perf_counter()
         counts = build(con, lake, kb, scope)
+        trained = _prepare_models(con, workspace, policy, full=scope is None)
         prepare_s = time.perf_counter() - t0
         if progress:
             print(
@@ -153,6 +187,7 @@ def score(
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "lake": {"batches": len(batches), "last_seq": last_seq},
             "scored": counts,
+            "models_trained": trained,
             "prepare_seconds": round(prepare_s, 2),
             "knowledge_dir": str(policy.knowledge_dir),
             "catalogue_dir": str(policy.catalogue.root),

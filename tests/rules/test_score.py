@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from hrss_fraud.cli import main
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import Lake
+from hrss_fraud.rules.catalogue import load_catalogue
 from hrss_fraud.rules.runs import latest_run, open_run
 from hrss_fraud.rules.score import score
 
@@ -66,6 +67,8 @@ def test_incremental_equals_full(tiny_county: Path, full_ws: Path, tmp_path: Pat
     ws = tmp_path / "ws"
     months = _months(tiny_county)
     _ingest(ws, tiny_county / "reference", *months[:-1])
+    # the same saved models as the full run (trained there on the whole lake)
+    shutil.copytree(full_ws / "models", ws / "models")
     base = score(ws, incremental=True)
     assert base.manifest["mode"] == "full"
     _ingest(ws, months[-1])
@@ -242,4 +245,48 @@ def test_on_the_tiny_county_rules_find_the_rule_schemes_and_spare_the_lookalikes
     weak = per_scheme.filter(pl.col("recall") < 0.95)
     assert result["recall_rule_schemes"] >= 0.95, weak
     assert result["precision"] >= 0.98, pl.DataFrame(result["per_rule"])
-    assert result["lookalike_hits"] == 0
+    statistical = {r.id for r in load_catalogue().rules.values() if r.family == "statistical"}
+    per_rule = pl.DataFrame(result["per_rule"])
+    rules_only = per_rule.filter(~pl.col("rule_id").is_in(list(statistical)))
+    assert rules_only["lookalike"].sum() == 0, rules_only.filter(pl.col("lookalike") > 0)
+
+
+def test_the_first_full_run_trains_the_model_and_a_foreign_one_is_refused(
+    full_ws: Path, tmp_path: Path
+) -> None:
+    trained = open_run(full_ws).manifest
+    assert trained["models_trained"] == ["visit_frequency"]
+    assert (full_ws / "models" / "visit_frequency.json").is_file()
+    ws = tmp_path / "ws"
+    shutil.copytree(full_ws / "lake", ws / "lake")
+    runner = CliRunner()
+    r = runner.invoke(main, ["--workspace", str(ws), "models", "train"])
+    assert r.exit_code == 0, r.output
+    assert "visit_frequency:" in r.output and "person-months" in r.output
+    saved = json.loads((ws / "models" / "visit_frequency.json").read_text(encoding="utf-8"))
+    assert saved["training"]["data_sha256"] and saved["libraries"]["scikit-learn"]
+    saved["libraries"]["scikit-learn"] = "0.0.1"
+    (ws / "models" / "visit_frequency.json").write_text(json.dumps(saved), encoding="utf-8")
+    r = runner.invoke(main, ["--workspace", str(ws), "score", "--quiet"])
+    assert r.exit_code == 1 and "retrain with `hrss-fraud models train`" in r.output
+    assert not (ws / "runs" / "LATEST").exists()
+
+
+def test_on_the_tiny_county_the_detectors_find_what_rules_miss_and_spare_clean_persons(
+    tiny_county: Path, full_ws: Path
+) -> None:
+    from hrss_fraud.rules.evaluate import Truth, evaluate
+
+    truth = Truth.read(tiny_county / "truth")
+    run = open_run(full_ws)
+    per_scheme = pl.DataFrame(evaluate(run, truth)["per_scheme"])
+    targeted = per_scheme.filter(
+        pl.col("scheme").is_in(["abnormal_frequency", "high_cost_outpatient"])
+    )
+    assert targeted.height == 2 and (targeted["recall"] >= 0.8).all(), targeted
+    flagged = set(run.findings().filter(pl.col("rule_id") == "abnormal_visit_frequency")["psn_no"])
+    guilty = set(truth.entities.filter(pl.col("entity_type") == "person")["entity_id"])
+    guilty |= set(truth.lines["psn_no"].drop_nulls())
+    persons = Lake(full_ws / "lake").connect().sql("SELECT psn_no FROM person").pl()
+    clean = set(persons["psn_no"]) - guilty
+    assert len(flagged & clean) / len(clean) <= 0.005

@@ -34,3 +34,7 @@ def kernel(name: str) -> Callable[[Kernel], Kernel]:
 
 for _m in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_m.name}")
+
+# The statistical detectors' kernels live with the rest of detection (hrss_fraud.detect).
+for _m in ("high_cost", "frequency"):
+    importlib.import_module(f"hrss_fraud.detect.{_m}")
