@@ -501,6 +501,37 @@ def models_train(ctx: click.Context, memory_limit: str) -> None:
         )
 
 
+@main.group("export")
+def export_group() -> None:
+    """Lists for inspection rounds (检查名单)."""
+
+
+@export_group.command("inspection-list")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv or .parquet")
+@click.option("--top", "top", type=click.IntRange(min=1), help="Only the K riskiest institutions.")
+@click.option("--run", "run_id", help="A run id (default: the latest run).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.pass_context
+def export_inspection_list(
+    ctx: click.Context, out: str, top: int | None, run_id: str | None, lang: str
+) -> None:
+    """Institutions ranked by the share of their in-scope spending at risk, with reasons."""
+    from hrss_fraud.detect.ranking import COLUMNS, institution_ranking
+    from hrss_fraud.lake import Lake
+    from hrss_fraud.rules.export import write_export
+    from hrss_fraud.rules.runs import RunError, open_run
+
+    ws = ctx.obj["workspace"]
+    try:
+        ranking = institution_ranking(open_run(ws, run_id), Lake(ws / "lake"), lang)
+        if top:
+            ranking = ranking.head(top)
+        write_export(ranking.select(COLUMNS), Path(out), label="inspection list")
+    except (RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    click.echo(f"{ranking.height} institutions → {out}")
+
+
 def _demo_score(ws: Path) -> None:
     """Score the demo lake and show what an auditor would open first."""
     import polars as pl

@@ -47,7 +47,9 @@ def export_frame(run: Run, lang: str = "zh", rule_ids: list[str] | None = None) 
     )
 
 
-def write_export(df: pl.DataFrame, out: Path) -> None:
+def write_export(df: pl.DataFrame, out: Path, label: str = "findings export") -> None:
+    """Parquet or CSV (UTF-8 with a byte-order mark, for Excel) by ``out``'s suffix, written
+    atomically: a reader sees the old file or the whole new one."""
     suffix = out.suffix.lower()
     if suffix not in SUFFIXES:
         msg = f"{out}: the export file must end in {' or '.join(SUFFIXES)}"
@@ -56,7 +58,7 @@ def write_export(df: pl.DataFrame, out: Path) -> None:
         msg = f"{out.parent}: no such folder"
         raise ValueError(msg)
     if suffix == ".parquet":
-        write_parquet_atomic(out, df, label="findings export")
+        write_parquet_atomic(out, df, label=label)
     else:
         text = df.write_csv(datetime_format="%Y-%m-%d %H:%M:%S")
-        write_bytes_atomic(out, "\ufeff".encode() + text.encode("utf-8"), label="findings export")
+        write_bytes_atomic(out, "\ufeff".encode() + text.encode("utf-8"), label=label)

@@ -290,3 +290,34 @@ def test_on_the_tiny_county_the_detectors_find_what_rules_miss_and_spare_clean_p
     persons = Lake(full_ws / "lake").connect().sql("SELECT psn_no FROM person").pl()
     clean = set(persons["psn_no"]) - guilty
     assert len(flagged & clean) / len(clean) <= 0.005
+
+
+def test_the_inspection_list_ranks_the_fraudulent_institutions_first(
+    tiny_county: Path, full_ws: Path, tmp_path: Path
+) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from hrss_fraud.detect.ranking import COLUMNS, institution_ranking
+
+    out = tmp_path / "list.csv"
+    r = CliRunner().invoke(
+        main,
+        ["--workspace", str(full_ws), "export", "inspection-list", "--top", "3", "--out", str(out)],
+    )
+    assert r.exit_code == 0, r.output
+    top = pl.read_csv(out, infer_schema=False)
+    assert tuple(top.columns) == COLUMNS and top["rank"].to_list() == ["1", "2", "3"]
+    assert "条，¥" in top["reasons"][0]
+    run = open_run(full_ws)
+    ranking = institution_ranking(run, Lake(full_ws / "lake"))
+    # each claim line counted once: never more than the findings' sum, never above spending
+    by_inst = run.lines().group_by("fixmedins_code").agg(pl.col("amount_at_risk").sum())
+    both = ranking.join(by_inst, on="fixmedins_code", suffix="_lines")
+    assert (both["amount_at_risk"] <= both["amount_at_risk_lines"] + 0.01).all()
+    assert (both["amount_at_risk"] < both["amount_at_risk_lines"] - 0.01).any()
+    assert (ranking["risk_score"] <= 1).all()
+    fraud = pl.read_parquet(tiny_county / "truth" / "fraud_institutions.parquet")
+    y = ranking["fixmedins_code"].is_in(fraud["fixmedins_code"].implode()).to_numpy()
+    assert roc_auc_score(y, ranking["risk_score"].to_numpy()) >= 0.95
+    k = max(1, round(0.1 * ranking.height))
+    assert y[:k].mean() >= 0.8, ranking.head(k)
