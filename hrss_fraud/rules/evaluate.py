@@ -22,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
+from hrss_fraud.lake import Lake
 from hrss_fraud.rules.catalogue import load_catalogue
 from hrss_fraud.rules.runs import Run, open_run
 
@@ -190,6 +191,42 @@ def evaluate(run: Run, truth: Truth, rule_ids: list[str] | None = None) -> dict[
     }
 
 
+def ranking_metrics(run: Run, lake: Lake, truth: Truth, share: float = 0.1) -> dict[str, object]:
+    """The inspection list against the fraudulent institutions, and the false alarms among
+    clean persons and institutions (DOMAIN.md §7).
+
+    ``precision_at_k``: the share of fraudulent institutions among the top ``share`` of the
+    ranking (the institutions a round can visit); ``roc_auc`` of the risk score;
+    ``fp_rate_clean_persons``: clean persons (in no scheme) named by a person-level lead,
+    over all clean persons; ``fp_rate_clean_institutions``: clean institutions in the top
+    ``share``, over all clean institutions."""
+    from sklearn.metrics import roc_auc_score
+
+    from hrss_fraud.detect.ranking import institution_ranking
+
+    ranking = institution_ranking(run, lake)
+    fraud = truth.fraud_institutions["fixmedins_code"].implode()
+    y = ranking["fixmedins_code"].is_in(fraud).to_numpy()
+    k = max(1, round(share * ranking.height))
+    guilty = set(truth.entities.filter(pl.col("entity_type") == "person")["entity_id"])
+    guilty |= set(truth.lines["psn_no"].drop_nulls())
+    persons = lake.connect().sql("SELECT DISTINCT psn_no FROM person").pl()["psn_no"]
+    clean = set(persons) - guilty
+    named = set(run.findings().filter(pl.col("entity_type") == "person")["entity_id"].drop_nulls())
+    n_clean_inst = int((~y).sum())
+    return {
+        "institutions": ranking.height,
+        "fraudulent_institutions": int(y.sum()),
+        "k": k,
+        "precision_at_k": round(float(y[:k].mean()), 4),
+        "roc_auc": round(float(roc_auc_score(y, ranking["risk_score"].to_numpy())), 4)
+        if 0 < y.sum() < len(y)
+        else None,
+        "fp_rate_clean_persons": round(len(named & clean) / max(len(clean), 1), 5),
+        "fp_rate_clean_institutions": round(int((~y[:k]).sum()) / max(n_clean_inst, 1), 4),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workspace", required=True, type=Path)
@@ -199,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     ids = a.rules.split(",") if a.rules else None
-    result = evaluate(open_run(a.workspace, a.run), Truth.read(a.truth), ids)
+    run, truth = open_run(a.workspace, a.run), Truth.read(a.truth)
+    result = evaluate(run, truth, ids)
+    result["ranking"] = ranking_metrics(run, Lake(a.workspace / "lake"), truth)
     if a.json:
         print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
         return 0
@@ -215,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         "lookalike_hits",
         "recall_rule_schemes",
         "monitoring",
+        "ranking",
     ):
         print(f"{k}: {result[k]}")
     return 0
