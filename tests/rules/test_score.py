@@ -295,9 +295,8 @@ def test_on_the_tiny_county_the_detectors_find_what_rules_miss_and_spare_clean_p
 def test_the_inspection_list_ranks_the_fraudulent_institutions_first(
     tiny_county: Path, full_ws: Path, tmp_path: Path
 ) -> None:
-    from sklearn.metrics import roc_auc_score
-
     from hrss_fraud.detect.ranking import COLUMNS, institution_ranking
+    from hrss_fraud.rules.evaluate import Truth, ranking_metrics
 
     out = tmp_path / "list.csv"
     r = CliRunner().invoke(
@@ -316,8 +315,6 @@ def test_the_inspection_list_ranks_the_fraudulent_institutions_first(
     assert (both["amount_at_risk"] <= both["amount_at_risk_lines"] + 0.01).all()
     assert (both["amount_at_risk"] < both["amount_at_risk_lines"] - 0.01).any()
     assert (ranking["risk_score"] <= 1).all()
-    fraud = pl.read_parquet(tiny_county / "truth" / "fraud_institutions.parquet")
-    y = ranking["fixmedins_code"].is_in(fraud["fixmedins_code"].implode()).to_numpy()
-    assert roc_auc_score(y, ranking["risk_score"].to_numpy()) >= 0.95
-    k = max(1, round(0.1 * ranking.height))
-    assert y[:k].mean() >= 0.8, ranking.head(k)
+    m = ranking_metrics(run, Lake(full_ws / "lake"), Truth.read(tiny_county / "truth"))
+    assert m["roc_auc"] >= 0.95 and m["precision_at_k"] >= 0.8, m
+    assert m["fp_rate_clean_persons"] <= 0.005 and m["fp_rate_clean_institutions"] <= 0.1, m
