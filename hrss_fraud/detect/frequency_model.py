@@ -31,7 +31,9 @@ KIND = "visit_frequency"
 SETTINGS = ("op", "ph")
 AGE_BANDS = (0, 5, 15, 30, 45, 60, 75)
 """Lower bounds, in years, of the age bands."""
-CHRONIC_GROUPS = ("HTN", "DM", "CHD", "COPD", "CKD", "CANCER", "STROKE")
+CHRONIC_GROUPS = ("HTN", "DM", "CHD", "COPD", "CKD", "CANCER", "STROKE", "DIALYSIS", "CHEMO")
+"""Chronic diagnosis groups of the knowledge base; dialysis and chemotherapy patients visit
+several times a month by schedule, which the model must expect rather than flag."""
 FEATURES = (
     *(f"age_{a}" for a in AGE_BANDS[1:]),
     "female",
