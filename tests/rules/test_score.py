@@ -281,10 +281,11 @@ def test_on_the_tiny_county_the_detectors_find_what_rules_miss_and_spare_clean_p
     run = open_run(full_ws)
     per_scheme = pl.DataFrame(evaluate(run, truth)["per_scheme"])
     targeted = per_scheme.filter(
-        pl.col("scheme").is_in(["abnormal_frequency", "high_cost_outpatient"])
+        pl.col("scheme").is_in(["abnormal_frequency", "high_cost_outpatient", "ring"])
     )
-    assert targeted.height == 2 and (targeted["recall"] >= 0.8).all(), targeted
-    flagged = set(run.findings().filter(pl.col("rule_id") == "abnormal_visit_frequency")["psn_no"])
+    assert targeted.height == 3 and (targeted["recall"] >= 0.8).all(), targeted
+    person_detectors = ["abnormal_visit_frequency", "covisit_ring"]
+    flagged = set(run.findings().filter(pl.col("rule_id").is_in(person_detectors))["psn_no"])
     guilty = set(truth.entities.filter(pl.col("entity_type") == "person")["entity_id"])
     guilty |= set(truth.lines["psn_no"].drop_nulls())
     persons = Lake(full_ws / "lake").connect().sql("SELECT psn_no FROM person").pl()

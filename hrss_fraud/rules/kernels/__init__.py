@@ -36,5 +36,5 @@ for _m in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_m.name}")
 
 # The statistical detectors' kernels live with the rest of detection (hrss_fraud.detect).
-for _m in ("high_cost", "frequency"):
+for _m in ("high_cost", "frequency", "rings"):
     importlib.import_module(f"hrss_fraud.detect.{_m}")
