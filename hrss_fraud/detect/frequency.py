@@ -60,7 +60,7 @@ def visits(con: duckdb.DuckDBPyConnection, settings: list[str]) -> pl.DataFrame:
     """One row per encounter in these settings, with its month and in-scope amount."""
     wanted = ", ".join("'" + s.replace("'", "''") + "'" for s in settings)
     return con.sql(f"""
-        SELECT psn_no, setting, fixmedins_code, mdtrt_id, any_value(setl_id) AS setl_id,
+        SELECT psn_no, setting, fixmedins_code, mdtrt_id, min(setl_id) AS setl_id,
                min(begntime) AS t, date_trunc('month', min(begntime)) AS month,
                sum(CAST(inscp_amt AS DOUBLE)) AS inscp
         FROM visit WHERE setting IN ({wanted})

@@ -66,7 +66,7 @@ def person_month_features(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     df = con.sql(f"""
         WITH pm AS (
             SELECT psn_no, date_trunc('month', begntime) AS month,
-                   any_value(gend) AS gend, any_value(brdy) AS brdy,
+                   max(gend) AS gend, max(brdy) AS brdy,
                    list_distinct(list(dise_group) FILTER (
                        WHERE CAST(chronic AS VARCHAR) IN ('1', 'true')
                          AND dise_group IN ({groups}))) AS g
@@ -74,7 +74,7 @@ def person_month_features(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         ),
         pmb AS (SELECT psn_no, month, gend, brdy, {bits} AS b FROM pm),
         months AS (SELECT DISTINCT month FROM pmb)
-        SELECT p.psn_no, m.month, any_value(p.gend) AS gend, any_value(p.brdy) AS brdy,
+        SELECT p.psn_no, m.month, max(p.gend) AS gend, max(p.brdy) AS brdy,
                bit_or(p.b) AS chronic_bits
         FROM pmb p JOIN months m
           ON m.month >= p.month AND m.month < p.month + INTERVAL 12 MONTH

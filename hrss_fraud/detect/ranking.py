@@ -34,7 +34,7 @@ COLUMNS = (
 def _spending(lake: Lake) -> pl.DataFrame:
     con = lake.connect()
     return con.sql("""
-        SELECT s.fixmedins_code, any_value(i.fixmedins_name) AS fixmedins_name,
+        SELECT s.fixmedins_code, max(i.fixmedins_name) AS fixmedins_name,
                sum(CAST(s.inscp_amt AS DOUBLE)) AS inscp, count(*) AS n_settlements
         FROM settlement s LEFT JOIN institution i USING (fixmedins_code)
         WHERE coalesce(s.vali_flag, '1') = '1' AND coalesce(s.refd_setl_flag, '0') = '0'
