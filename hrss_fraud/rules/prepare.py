@@ -14,13 +14,17 @@ item's knowledge). Rules then read these two tables and the ``kb_*`` knowledge t
   ``cnt``/amounts net of refunds (a fully refunded line and the
   refund rows are gone), the visit's fields above, and the catalogue's knowledge columns
   (``item_group``, ``drug_class``, caps, restrictions; the catalogue name as
-  ``med_list_name`` and its reference price as ``ref_pric``).
+  ``med_list_name`` and its reference price as ``ref_pric``). ``line`` is a view: the
+  lines are stored once in ``line_base`` (fee and visit fields); the key and the
+  catalogue's columns (a few hundred items) are added as they are read.
 
 A :class:`Scope` restricts both tables for an incremental run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -47,6 +51,13 @@ _CATALOGUE_SHARED = (
     "pric",
     "med_list_name",
 )
+
+_LINE_VISIT_COLUMNS = (
+    *("med_type", "setting", "insutype", "begntime", "endtime", "dise_codg", "oprn_oprt_code"),
+    *("adm_dept_codg", "gend", "brdy", "die_date", "age_days", "hosp_lv", "fixmedins_type"),
+    *("medins_type", "dise_group", "dise_catalog", "pregnancy", "stay_days"),
+)
+_LINEAGE = ("_batch_seq", "_row")
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,38 @@ def _scope_filter(con: duckdb.DuckDBPyConnection, scope: Scope | None) -> str:
         f"AND s.begntime >= DATE '{scope.window_start.isoformat()}') "
         f"OR s.begntime >= DATE '{scope.months_from.isoformat()}')"
     )
+
+
+def _latest_rows(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The relation to read ``table``'s latest versions from.
+
+    The lake's ``table`` view ranks every stored version by its natural key in a window
+    that carries every column, which is several times slower on millions of rows than
+    ranking the lineage columns alone: so the view is asked only for the lineage of the
+    latest versions, and those rows are read from ``{table}_all``. Hand-made relations
+    without lineage are read as they are."""
+    names = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views()"
+        ).fetchall()
+    }
+    if f"{table}_all" not in names or not set(_LINEAGE) <= set(con.sql(f"FROM {table}").columns):
+        return table
+    lineage = ", ".join(_LINEAGE)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _latest_{table} AS SELECT {lineage} FROM {table}")
+    return f"(SELECT * FROM {table}_all SEMI JOIN _latest_{table} USING ({lineage}))"
+
+
+@contextmanager
+def _join_order_as_written(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Joins planned in the order the query writes them (each right side is built)."""
+    before = con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0]
+    con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET disabled_optimizers = '{before}'")
 
 
 MACROS = (
@@ -119,6 +162,7 @@ def build_from_views(
     add_macros(con)
     load_knowledge_tables(con, kb)
     where = _scope_filter(con, scope)
+    settlement = _latest_rows(con, "settlement")
     con.execute(f"""
         CREATE OR REPLACE TABLE visit AS
         SELECT s.fixmedins_code || '|' || s.setl_id AS visit_key, s.setl_id, s.mdtrt_id,
@@ -134,51 +178,66 @@ def build_from_views(
                i.hosp_lv, i.fixmedins_type, i.medins_type, i.admdvs, i.fixmedins_name,
                d.dise_group, d.chronic, d.catalog AS dise_catalog, d.pregnancy,
                date_diff('day', CAST(s.begntime AS DATE), CAST(s.endtime AS DATE)) AS stay_days
-        FROM settlement s
+        FROM {settlement} s
         LEFT JOIN person p ON p.psn_no = s.psn_no
         LEFT JOIN institution i ON i.fixmedins_code = s.fixmedins_code
         LEFT JOIN kb_diagnosis d ON d.dise_codg = s.dise_codg
         WHERE coalesce(s.vali_flag, '1') = '1' AND coalesce(s.refd_setl_flag, '0') = '0'
           AND {where}
     """)
+    fee = _latest_rows(con, "fee_detail")
+    # Refund rows (init_feedetl_sn names the line they refund), summed per refunded line.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _refund AS
+        SELECT fixmedins_code, mdtrt_id, init_feedetl_sn AS feedetl_sn,
+               sum(cnt) AS cnt, sum(det_item_fee_sumamt) AS det, sum(inscp_amt) AS inscp,
+               sum(fulamt_ownpay_amt) AS ful, sum(overlmt_selfpay) AS overlmt
+        FROM {fee}
+        WHERE coalesce(vali_flag, '1') = '1' AND init_feedetl_sn IS NOT NULL
+          AND (fixmedins_code, setl_id) IN (SELECT (fixmedins_code, setl_id) FROM visit)
+        GROUP BY ALL
+    """)
+    amounts = ("cnt", "det_item_fee_sumamt", "inscp_amt", "fulamt_ownpay_amt", "overlmt_selfpay")
+    fee_cols = ", ".join(f"f.{c}" for c in _FEE_COLUMNS.split(", ") if c not in amounts)
+    # Joined in the order written: the optimizer, misjudging the semi-join's size, would
+    # otherwise build its hash table on the millions of wide fee rows instead of the visits.
+    with _join_order_as_written(con):
+        con.execute(f"""
+            CREATE OR REPLACE TABLE line_base AS
+            SELECT {fee_cols},
+                   f.cnt + coalesce(r.cnt, 0) AS cnt,
+                   f.det_item_fee_sumamt + coalesce(r.det, 0) AS det_item_fee_sumamt,
+                   f.inscp_amt + coalesce(r.inscp, 0) AS inscp_amt,
+                   f.fulamt_ownpay_amt + coalesce(r.ful, 0) AS fulamt_ownpay_amt,
+                   f.overlmt_selfpay + coalesce(r.overlmt, 0) AS overlmt_selfpay,
+                   {", ".join(f"v.{c}" for c in _LINE_VISIT_COLUMNS)}
+            FROM {fee} f
+            LEFT JOIN _refund r USING (fixmedins_code, mdtrt_id, feedetl_sn)
+            JOIN visit v ON v.fixmedins_code = f.fixmedins_code AND v.setl_id = f.setl_id
+            WHERE coalesce(f.vali_flag, '1') = '1' AND f.init_feedetl_sn IS NULL
+              AND f.cnt + coalesce(r.cnt, 0) > 0
+        """)
+    con.execute("DROP TABLE _refund")
+    for t in ("fee_detail", "settlement"):
+        con.execute(f"DROP TABLE IF EXISTS _latest_{t}")
+    # The catalogue's knowledge is joined when read (a few hundred items), not stored on
+    # every line; the key likewise.
     catalogue = ", ".join(
         f"c.{c}"
         for c in pl.Series(con.sql("SELECT * FROM kb_catalogue LIMIT 0").columns)
         if c not in _CATALOGUE_SHARED
     )
     con.execute(f"""
-        CREATE OR REPLACE TABLE line AS
-        WITH f AS (
-            SELECT {_FEE_COLUMNS}, init_feedetl_sn FROM fee_detail
-            WHERE coalesce(vali_flag, '1') = '1'
-              AND (fixmedins_code, setl_id) IN (SELECT (fixmedins_code, setl_id) FROM visit)
-        ),
-        refund AS (
-            SELECT fixmedins_code, mdtrt_id, init_feedetl_sn AS feedetl_sn,
-                   sum(cnt) AS cnt, sum(det_item_fee_sumamt) AS det, sum(inscp_amt) AS inscp,
-                   sum(fulamt_ownpay_amt) AS ful, sum(overlmt_selfpay) AS overlmt
-            FROM f WHERE init_feedetl_sn IS NOT NULL GROUP BY ALL
-        )
-        SELECT f.fixmedins_code || '|' || f.mdtrt_id || '|' || f.feedetl_sn AS line_key,
-               f.* EXCLUDE (init_feedetl_sn, cnt, det_item_fee_sumamt, inscp_amt,
-                            fulamt_ownpay_amt, overlmt_selfpay),
-               f.cnt + coalesce(r.cnt, 0) AS cnt,
-               f.det_item_fee_sumamt + coalesce(r.det, 0) AS det_item_fee_sumamt,
-               f.inscp_amt + coalesce(r.inscp, 0) AS inscp_amt,
-               f.fulamt_ownpay_amt + coalesce(r.ful, 0) AS fulamt_ownpay_amt,
-               f.overlmt_selfpay + coalesce(r.overlmt, 0) AS overlmt_selfpay,
-               v.med_type, v.setting, v.insutype, v.begntime, v.endtime, v.dise_codg,
-               v.oprn_oprt_code, v.adm_dept_codg, v.gend, v.brdy, v.die_date, v.age_days,
-               v.hosp_lv, v.fixmedins_type, v.medins_type, v.dise_group, v.dise_catalog,
-               v.pregnancy, v.stay_days,
-               c.med_list_name, c.pric AS ref_pric, {catalogue}
-        FROM f
-        LEFT JOIN refund r USING (fixmedins_code, mdtrt_id, feedetl_sn)
-        JOIN visit v ON v.fixmedins_code = f.fixmedins_code AND v.setl_id = f.setl_id
-        LEFT JOIN kb_catalogue c ON c.med_list_codg = f.med_list_codg
-        WHERE f.init_feedetl_sn IS NULL AND f.cnt + coalesce(r.cnt, 0) > 0
+        CREATE OR REPLACE VIEW line AS
+        SELECT b.fixmedins_code || '|' || b.mdtrt_id || '|' || b.feedetl_sn AS line_key,
+               b.*, c.med_list_name, c.pric AS ref_pric, {catalogue}
+        FROM line_base b
+        LEFT JOIN kb_catalogue c ON c.med_list_codg = b.med_list_codg
     """)
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("visit", "line")}
+    return {
+        "visit": con.execute("SELECT count(*) FROM visit").fetchall()[0][0],
+        "line": con.execute("SELECT count(*) FROM line_base").fetchall()[0][0],
+    }
 
 
 def open_scoring_db(path: Path | None, memory_limit: str = "6GB") -> duckdb.DuckDBPyConnection:
