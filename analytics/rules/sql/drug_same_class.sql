@@ -3,25 +3,32 @@
 -- is involved; the lines of every other drug of the class are violating, amount at risk =
 -- their inscp_amt (the repeated charge). One hit per visit and class. Args: settings.
 WITH d AS (
-    SELECT line_key, fixmedins_code, psn_no, setl_id, mdtrt_id, feedetl_sn, fee_ocur_time,
+    SELECT fixmedins_code, psn_no, setl_id, mdtrt_id, feedetl_sn, fee_ocur_time,
            med_list_codg, med_list_name, drug_class, inscp_amt,
            fixmedins_code || '|' || mdtrt_id || '|' || drug_class AS hit_key
     FROM line
     WHERE drug_class IS NOT NULL AND item_group = 'drug' AND setting IN {{settings}}
       AND inscp_amt > 0
 ),
+-- the visits and classes with more than one drug first (few), then their texts; two
+-- different drugs = the least code below the greatest
+multi AS (
+    SELECT hit_key FROM d GROUP BY hit_key HAVING min(med_list_codg) < max(med_list_codg)
+),
+dm AS (
+    SELECT * FROM d SEMI JOIN multi USING (hit_key)
+),
 g AS (
     SELECT hit_key, arg_min(med_list_codg, (fee_ocur_time, feedetl_sn)) AS first_item,
            count(DISTINCT med_list_codg) AS k,
            string_agg(DISTINCT med_list_name, '、' ORDER BY med_list_name) AS names_zh,
            string_agg(DISTINCT med_list_name, ', ' ORDER BY med_list_name) AS names_en
-    FROM d GROUP BY hit_key
-    HAVING count(DISTINCT med_list_codg) > 1
+    FROM dm GROUP BY hit_key
 ),
 r AS (
-    SELECT d.*, g.first_item, g.k, g.names_zh, g.names_en,
-           CASE WHEN d.med_list_codg = g.first_item THEN 'involved' ELSE 'violating' END AS role
-    FROM d JOIN g USING (hit_key)
+    SELECT dm.*, g.first_item, g.k, g.names_zh, g.names_en,
+           CASE WHEN dm.med_list_codg = g.first_item THEN 'involved' ELSE 'violating' END AS role
+    FROM dm JOIN g USING (hit_key)
 ),
 t AS (
     SELECT hit_key, sum(inscp_amt) FILTER (WHERE role = 'violating') AS repeated FROM r GROUP BY hit_key

@@ -10,12 +10,18 @@ WITH d AS (
     FROM line
     WHERE item_group = 'drug' AND setting IN {{settings}} AND inscp_amt > 0
 ),
+-- the prescriptions over the limit first (few), then their texts
+big AS (
+    SELECT rx_key FROM d GROUP BY rx_key HAVING count(DISTINCT med_list_codg) > {{max_drugs}}
+),
+db AS (
+    SELECT * FROM d SEMI JOIN big USING (rx_key)
+),
 rx AS (
     SELECT rx_key, count(DISTINCT med_list_codg) AS k, sum(inscp_amt) AS total,
            string_agg(DISTINCT med_list_name, '、' ORDER BY med_list_name) AS names_zh,
            string_agg(DISTINCT med_list_name, ', ' ORDER BY med_list_name) AS names_en
-    FROM d GROUP BY rx_key
-    HAVING count(DISTINCT med_list_codg) > {{max_drugs}}
+    FROM db GROUP BY rx_key
 )
 SELECT rx.rx_key AS hit_key, 'settlement' AS entity_type, d.fixmedins_code || '|' || d.setl_id AS entity_id,
        'violating' AS role, d.fixmedins_code, d.psn_no, d.setl_id, d.mdtrt_id, d.feedetl_sn,
@@ -29,4 +35,4 @@ SELECT rx.rx_key AS hit_key, 'settlement' AS entity_type, d.fixmedins_code || '|
               rx.k, rx.names_en, {{max_drugs}}, yuan(rx.total),
               yuan(CAST(rx.total AS DOUBLE) * (rx.k - {{max_drugs}}) / rx.k)) AS evidence_en,
        CAST(rx.k AS DOUBLE) AS score
-FROM rx JOIN d USING (rx_key)
+FROM rx JOIN db AS d USING (rx_key)
