@@ -55,16 +55,24 @@ l2 AS (
     -- a line's excess is claimed at line level only when the line is reported
     SELECT *, CASE WHEN line_over THEN e_line_cap ELSE 0 END AS e_line FROM l
 ),
--- group totals by hash aggregation and joins (cheaper than windows on millions of lines)
+-- Group totals by hash aggregation on the lines of items capped at that level: first the
+-- totals that find the groups over their cap (few), then those groups' other figures;
+-- only the lines a report can name (or a wider level must count) go on.
+dsum AS (
+    SELECT psn_no, med_list_codg, d, day_visit
+    FROM l2
+    WHERE list_contains({{levels}}, 'day') AND cap_day IS NOT NULL
+    GROUP BY psn_no, med_list_codg, d, day_visit
+    HAVING greatest(0, sum(cnt) - sum(e_line) - any_value(cap_day)) > 1e-9
+),
 dg AS (
     SELECT psn_no, med_list_codg, d, day_visit,
            sum(cnt) AS d_sum, sum(e_line) AS d_claim, count(*) AS d_lines,
            count(DISTINCT mdtrt_id) AS d_visits, sum(inscp_amt) AS d_inscp,
            sum(inscp_amt * (cnt - e_line) / cnt) AS d_open_inscp,
-           CASE WHEN list_contains({{levels}}, 'day') AND any_value(cap_day) IS NOT NULL
-                THEN greatest(0, sum(cnt) - sum(e_line) - any_value(cap_day))
-                ELSE 0 END AS d_excess
+           greatest(0, sum(cnt) - sum(e_line) - any_value(cap_day)) AS d_excess
     FROM l2
+    SEMI JOIN dsum USING (psn_no, med_list_codg, d, day_visit)
     GROUP BY psn_no, med_list_codg, d, day_visit
 ),
 dl AS (
@@ -74,20 +82,26 @@ dl AS (
            CASE WHEN d_excess > 1e-9 THEN d_excess * d_open_inscp / (d_sum - d_claim)
                 ELSE 0 END AS d_risk
     FROM l2
-    JOIN dg USING (psn_no, med_list_codg, d, day_visit)
+    LEFT JOIN dg USING (psn_no, med_list_codg, d, day_visit)
+    -- a line without the keys of its day and visit groups is not judged
+    WHERE psn_no IS NOT NULL AND med_list_codg IS NOT NULL AND d IS NOT NULL
+      AND fixmedins_code IS NOT NULL AND mdtrt_id IS NOT NULL
+      AND ((e_line > 1e-9 AND line_over) OR d_excess IS NOT NULL
+           OR (list_contains({{levels}}, 'visit') AND cap_visit IS NOT NULL))
 ),
 vg AS (
     SELECT fixmedins_code, mdtrt_id, med_list_codg,
            sum(cnt) AS v_sum, sum(e_line + e_day) AS v_claim, count(*) AS v_lines,
            sum(inscp_amt) AS v_inscp,
            sum(inscp_amt * (cnt - e_line - e_day) / cnt) AS v_open_inscp,
-           CASE WHEN list_contains({{levels}}, 'visit') AND any_value(cap_visit) IS NOT NULL
-                THEN greatest(0, sum(cnt) - sum(e_line + e_day) - any_value(cap_visit))
-                ELSE 0 END AS v_excess
+           greatest(0, sum(cnt) - sum(e_line + e_day) - any_value(cap_visit)) AS v_excess
     FROM dl
+    WHERE list_contains({{levels}}, 'visit') AND cap_visit IS NOT NULL
     GROUP BY fixmedins_code, mdtrt_id, med_list_codg
+    HAVING greatest(0, sum(cnt) - sum(e_line + e_day) - any_value(cap_visit)) > 1e-9
 ),
 g AS (
+    -- only the lines a report below can name
     SELECT dl.*, vg.* EXCLUDE (fixmedins_code, mdtrt_id, med_list_codg),
            CASE WHEN v_excess > 1e-9
                 THEN v_excess * (cnt - e_line - e_day) / (v_sum - v_claim) ELSE 0 END
@@ -95,7 +109,8 @@ g AS (
            CASE WHEN v_excess > 1e-9 THEN v_excess * v_open_inscp / (v_sum - v_claim)
                 ELSE 0 END AS v_risk
     FROM dl
-    JOIN vg USING (fixmedins_code, mdtrt_id, med_list_codg)
+    LEFT JOIN vg USING (fixmedins_code, mdtrt_id, med_list_codg)
+    WHERE (e_line > 1e-9 AND line_over) OR d_excess IS NOT NULL OR v_excess IS NOT NULL
 ),
 hits AS (
     -- one line over its own cap
