@@ -12,15 +12,26 @@ WITH stay AS (
     WHERE setting = 'ip'
     GROUP BY fixmedins_code, mdtrt_id
 ),
+-- the names billed once a day, matched once per name (not on every line)
+-- (the pattern's position is an aggregate, so the match cannot be pushed down to the lines)
+daily AS (
+    SELECT item_group, med_list_name
+    FROM (SELECT item_group, med_list_name,
+                 any_value(list_position({{item_groups}}, item_group)) AS pos
+          FROM line
+          WHERE item_group IN {{item_groups}}
+          GROUP BY item_group, med_list_name)
+    WHERE regexp_matches(coalesce(med_list_name, ''), {{name_patterns}}[pos])
+),
 grp AS (
     SELECT l.fixmedins_code, l.mdtrt_id, l.item_group,
            sum(l.cnt) AS total_cnt, sum(l.inscp_amt) AS total_amt,
            string_agg(DISTINCT l.med_list_name || '(' || l.med_list_codg || ')', '、'
                       ORDER BY l.med_list_name || '(' || l.med_list_codg || ')') AS items
     FROM line l
+    SEMI JOIN daily n ON n.item_group = l.item_group
+                     AND n.med_list_name IS NOT DISTINCT FROM l.med_list_name
     WHERE l.setting = 'ip' AND l.item_group IN {{item_groups}}
-      AND regexp_matches(coalesce(l.med_list_name, ''),
-                         {{name_patterns}}[list_position({{item_groups}}, l.item_group)])
     GROUP BY l.fixmedins_code, l.mdtrt_id, l.item_group
 ),
 hit AS (
@@ -55,5 +66,5 @@ SELECT h.fixmedins_code || '|' || h.mdtrt_id || '|' || h.item_group AS hit_key,
 FROM hit h
 JOIN line l ON l.fixmedins_code = h.fixmedins_code AND l.mdtrt_id = h.mdtrt_id
            AND l.item_group = h.item_group
-WHERE regexp_matches(coalesce(l.med_list_name, ''),
-                     {{name_patterns}}[list_position({{item_groups}}, l.item_group)])
+SEMI JOIN daily n ON n.item_group = l.item_group
+                 AND n.med_list_name IS NOT DISTINCT FROM l.med_list_name
