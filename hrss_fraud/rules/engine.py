@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -43,13 +45,29 @@ class RuleOutcome:
 
 @dataclass
 class EngineResult:
-    findings: pl.DataFrame
-    lines: pl.DataFrame
+    """The rules' outcomes, and their findings and lines (each rule's part a frame, or a
+    Parquet file it was spilled to) put together and sorted when first asked for."""
+
     outcomes: list[RuleOutcome]
+    finding_parts: list[pl.DataFrame | Path] = field(default_factory=list)
+    line_parts: list[pl.DataFrame | Path] = field(default_factory=list)
 
     @property
     def failed(self) -> list[RuleOutcome]:
         return [o for o in self.outcomes if o.status != "ok"]
+
+    @cached_property
+    def findings(self) -> pl.DataFrame:
+        return _together(self.finding_parts, _finding_schema()).sort("finding_id")
+
+    @cached_property
+    def lines(self) -> pl.DataFrame:
+        return _together(self.line_parts, _line_schema()).sort(H.LINE_ORDER, nulls_last=True)
+
+
+def _together(parts: list[pl.DataFrame | Path], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    frames = [pl.read_parquet(p) if isinstance(p, Path) else p for p in parts]
+    return pl.concat([pl.DataFrame(schema=schema), *frames], how="vertical_relaxed")
 
 
 def hit_lines(
@@ -73,8 +91,13 @@ def run_rules(
     whitelist: pl.DataFrame,
     run_id: str,
     progress: bool = False,
+    spill: Path | None = None,
 ) -> EngineResult:
-    findings, lines, outcomes = [], [], []
+    """Run ``rules`` one by one. With ``spill`` (a folder), each rule's findings and lines
+    are written there as it finishes instead of held in memory while the others run."""
+    result = EngineResult(outcomes=[])
+    if spill is not None:
+        spill.mkdir(parents=True, exist_ok=True)
     for rule in rules:
         eff = effective(rule, log)
         out = RuleOutcome(
@@ -100,31 +123,28 @@ def run_rules(
                 version=eff.version,
                 params=eff.values,
             )
-            findings.append(f)
-            lines.append(fl)
             out.n_findings, out.n_lines = f.height, fl.height
             out.amount_at_risk = round(float(f["amount_at_risk"].sum()), 2)
+            if spill is not None:
+                n = len(result.outcomes)
+                f.write_parquet(spill / f"{n:03d}-findings.parquet", compression="lz4")
+                fl.write_parquet(spill / f"{n:03d}-lines.parquet", compression="lz4")
+                f, fl = spill / f"{n:03d}-findings.parquet", spill / f"{n:03d}-lines.parquet"
+            result.finding_parts.append(f)
+            result.line_parts.append(fl)
         except Exception as e:
             out.status = "failed"
             out.error = f"{type(e).__name__}: {e}".splitlines()[0][:500]
             out.trace = traceback.format_exc()[-4000:]
         out.seconds = round(time.perf_counter() - t0, 3)
-        outcomes.append(out)
+        result.outcomes.append(out)
         if progress:
             mark = "✔" if out.status == "ok" else "✘"
             print(
                 f"  {mark} {rule.id:<32} {out.n_findings:>8} findings {out.seconds:>7.1f} s",
                 flush=True,
             )
-    empty_f = pl.DataFrame(schema=_finding_schema())
-    empty_l = pl.DataFrame(schema=_line_schema())
-    return EngineResult(
-        findings=pl.concat([empty_f, *findings], how="vertical_relaxed").sort("finding_id"),
-        lines=pl.concat([empty_l, *lines], how="vertical_relaxed").sort(
-            H.LINE_ORDER, nulls_last=True
-        ),
-        outcomes=outcomes,
-    )
+    return result
 
 
 def _finding_schema() -> dict[str, pl.DataType]:

@@ -158,7 +158,9 @@ def score(
                 f"in {prepare_s:.1f} s",
                 flush=True,
             )
-        result = run_rules(con, policy.catalogue, policy.rules, log, wl, run_id, progress)
+        result = run_rules(
+            con, policy.catalogue, policy.rules, log, wl, run_id, progress, spill=work / "hits"
+        )
         con.close()
         findings, lines = result.findings, result.lines
         if previous is not None and scope is not None:
