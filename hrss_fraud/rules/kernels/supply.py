@@ -70,35 +70,56 @@ def purchases(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> pl.DataFr
     """).pl()
 
 
+_PURCHASE = ["psn_no", "drug_key", "fixmedins_code", "setl_id"]
+
+
 def events(lines: pl.DataFrame) -> pl.DataFrame:
     """One row per purchase of a drug class in a settlement, sorted for the kernel."""
-    return (
-        lines.group_by("psn_no", "drug_key", "fixmedins_code", "setl_id")
-        .agg(
-            t=pl.col("fee_ocur_time").min(),
-            supply=pl.col("supply").sum(),
-            amt=pl.col("inscp_amt").sum(),
-            names=pl.format("{}({})", "med_list_name", "med_list_codg")
-            .unique()
-            .sort()
-            .str.join("、"),
+    name = pl.format("{}({})", "med_list_name", "med_list_codg")
+    ev = lines.group_by(_PURCHASE).agg(
+        t=pl.col("fee_ocur_time").min(),
+        supply=pl.col("supply").sum(),
+        amt=pl.col("inscp_amt").sum(),
+        n=pl.len(),
+        names=name.first(),
+    )
+    # A purchase of one line is named by it; the names of the others (few) are listed.
+    several = ev.filter((pl.col("n") > 1) | pl.col("names").is_null()).select(_PURCHASE)
+    if several.height:
+        listed = (
+            lines.join(several, on=_PURCHASE, nulls_equal=True)
+            .group_by(_PURCHASE)
+            .agg(listed=name.unique().sort().str.join("、"))
         )
-        .sort("psn_no", "drug_key", "t", "fixmedins_code", "setl_id")
+        ev = ev.join(listed, on=_PURCHASE, how="left", nulls_equal=True).with_columns(
+            names=pl.coalesce("listed", "names")
+        )
+    return ev.select(*_PURCHASE, "t", "supply", "amt", "names").sort(
+        "psn_no", "drug_key", "t", "fixmedins_code", "setl_id"
     )
 
 
 def flag(ev: pl.DataFrame, tolerance: float) -> pl.DataFrame:
-    group = pl.concat_str("psn_no", "drug_key", separator="|").rank("dense")
-    g = ev.select(group.cast(pl.Int64))[:, 0].to_numpy()
+    # ev is sorted by person and class: a group starts where the key changes (each row
+    # without a key is a group of its own)
+    key = ev.select(pl.concat_str("psn_no", "drug_key", separator="|"))[:, 0]
+    starts = key.is_null() | key.shift(1).is_null() | (key != key.shift(1))
+    g = starts.fill_null(True).cum_sum().cast(pl.Int64).to_numpy()
     day = (ev["t"].dt.epoch("s").to_numpy() / 86400.0).astype(np.float64)
     remaining, early = carry_over(g, day, ev["supply"].to_numpy().astype(np.float64), tolerance)
+    # the previous purchase of the same person and class: the row before, within the group
+    first = (pl.int_range(pl.len()) == 0) | ~(
+        pl.col("psn_no").eq_missing(pl.col("psn_no").shift(1))
+        & pl.col("drug_key").eq_missing(pl.col("drug_key").shift(1))
+    )
+    prev = pl.when(~first).then(pl.int_range(pl.len()) - 1)
     return ev.with_columns(
         remaining=pl.Series(remaining),
         early=pl.Series(early),
-        prev_setl=pl.col("setl_id").shift(1).over("psn_no", "drug_key"),
-        prev_code=pl.col("fixmedins_code").shift(1).over("psn_no", "drug_key"),
-        prev_t=pl.col("t").shift(1).over("psn_no", "drug_key"),
-        prev_names=pl.col("names").shift(1).over("psn_no", "drug_key"),
+        prev_setl=pl.col("setl_id").gather(prev),
+        prev_code=pl.col("fixmedins_code").gather(prev),
+        prev_t=pl.col("t").gather(prev),
+        prev_names=pl.col("names").gather(prev),
     )
 
 
