@@ -62,7 +62,9 @@ class EngineResult:
 
     @cached_property
     def lines(self) -> pl.DataFrame:
-        return _together(self.line_parts, _line_schema()).sort(H.LINE_ORDER, nulls_last=True)
+        # each rule's lines are in LINE_ORDER and its finding ids its own (the rule id is
+        # part of them): ordering the parts by finding id, stably, puts all in LINE_ORDER
+        return _together(self.line_parts, _line_schema()).sort("finding_id", maintain_order=True)
 
 
 def _together(parts: list[pl.DataFrame | Path], schema: dict[str, pl.DataType]) -> pl.DataFrame:
