@@ -22,28 +22,27 @@
 -- risk = Σ over flagged settings of (share − peer median) × the setting's in-scope total:
 -- what the institution billed in this kind of item beyond a peer-typical mix.
 -- score = the highest flagged share.
-WITH s AS (
-    SELECT l.fixmedins_code, l.setl_id, l.setting,
-           any_value(l.mdtrt_id) AS mdtrt_id, any_value(l.psn_no) AS psn_no,
-           min(l.begntime) AS begntime,
-           any_value(l.medins_type) AS mt, any_value(l.hosp_lv) AS lv,
-           any_value(l.fixmedins_type) AS ft,
-           sum(l.inscp_amt) AS tot,
-           coalesce(sum(l.inscp_amt) FILTER (WHERE list_contains({{num_values}},
-               coalesce(c.{{ident:num_col}}, l.{{ident:num_col}}))), 0) AS num
+WITH l AS NOT MATERIALIZED (
+    -- each line with its settlement's month (of begntime) and whether it is a numerator line
+    SELECT l.fixmedins_code, l.setl_id, l.setting, l.mdtrt_id, l.psn_no, l.begntime,
+           CAST(date_trunc('month', l.begntime) AS DATE) AS month,
+           l.medins_type, l.hosp_lv, l.fixmedins_type, l.inscp_amt,
+           list_contains({{num_values}}, coalesce(c.{{ident:num_col}}, l.{{ident:num_col}}))
+               AS is_num
     FROM line l
     LEFT JOIN kb_catalogue c ON c.med_list_codg = l.med_list_codg
-    GROUP BY l.fixmedins_code, l.setl_id, l.setting
 ),
+-- institution-months straight from the lines (a settlement lies in one month and setting)
 im AS (
-    SELECT fixmedins_code, setting,
-           CAST(date_trunc('month', begntime) AS DATE) AS month,
-           any_value(mt) AS mt, any_value(lv) AS lv, any_value(ft) AS ft,
-           count(*) AS n_setl, sum(tot) AS tot, sum(num) AS num,
-           sum(num) / sum(tot) AS share
-    FROM s
+    SELECT fixmedins_code, setting, month,
+           any_value(medins_type) AS mt, any_value(hosp_lv) AS lv,
+           any_value(fixmedins_type) AS ft,
+           count(DISTINCT setl_id) AS n_setl, sum(inscp_amt) AS tot,
+           coalesce(sum(inscp_amt) FILTER (WHERE is_num), 0) AS num,
+           coalesce(sum(inscp_amt) FILTER (WHERE is_num), 0) / sum(inscp_amt) AS share
+    FROM l
     GROUP BY fixmedins_code, setting, month
-    HAVING sum(tot) > 0 AND count(*) >= {{min_settlements}}
+    HAVING sum(inscp_amt) > 0 AND count(DISTINCT setl_id) >= {{min_settlements}}
 ),
 pair AS (
     SELECT a.fixmedins_code, a.month, a.setting, b.share AS peer_share,
@@ -132,6 +131,17 @@ hit AS (
                yuan(excess), {{num_en}}), '; ' ORDER BY setting) AS evidence_en
     FROM flag
     GROUP BY fixmedins_code, month
+),
+-- the settlements of the flagged institution-months (few)
+s AS (
+    SELECT l.fixmedins_code, l.setl_id, l.setting,
+           any_value(l.mdtrt_id) AS mdtrt_id, any_value(l.psn_no) AS psn_no,
+           min(l.begntime) AS begntime,
+           coalesce(sum(l.inscp_amt) FILTER (WHERE l.is_num), 0) AS num
+    FROM l
+    SEMI JOIN flag f ON f.fixmedins_code = l.fixmedins_code AND f.setting = l.setting
+        AND f.month = l.month
+    GROUP BY l.fixmedins_code, l.setl_id, l.setting
 ),
 involved AS (
     SELECT h.hit_key, s.fixmedins_code, s.psn_no, s.setl_id, s.mdtrt_id,
