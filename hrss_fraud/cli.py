@@ -532,6 +532,40 @@ def export_inspection_list(
     click.echo(f"{ranking.height} institutions → {out}")
 
 
+@export_group.command("risk-ranking")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv or .parquet")
+@click.option(
+    "--level",
+    type=click.Choice(["institution", "doctor", "person"]),
+    default="institution",
+    show_default=True,
+    help="Rank institutions (机构), doctors (医师) or insured persons (参保人).",
+)
+@click.option("--top", "top", type=click.IntRange(min=1), help="Only the K riskiest.")
+@click.option("--run", "run_id", help="A run id (default: the latest run).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.pass_context
+def export_risk_ranking(
+    ctx: click.Context, out: str, level: str, top: int | None, run_id: str | None, lang: str
+) -> None:
+    """Institutions, doctors or persons ranked by the share of their spending at risk
+    (风险排名)."""
+    from hrss_fraud.detect.ranking import risk_ranking
+    from hrss_fraud.lake import Lake
+    from hrss_fraud.rules.export import write_export
+    from hrss_fraud.rules.runs import RunError, open_run
+
+    ws = ctx.obj["workspace"]
+    try:
+        ranking = risk_ranking(open_run(ws, run_id), Lake(ws / "lake"), level, lang)
+        if top:
+            ranking = ranking.head(top)
+        write_export(ranking, Path(out), label=f"{level} risk ranking")
+    except (RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    click.echo(f"{ranking.height} {level} rows → {out}")
+
+
 def _demo_score(ws: Path) -> None:
     """Score the demo lake and show what an auditor would open first."""
     import polars as pl

@@ -1,21 +1,37 @@
-"""One risk ranking of institutions from a run's findings, for choosing whom an inspection
-round visits (``hrss-fraud export inspection-list``).
+"""One risk ranking of institutions, doctors or persons from a run's findings: whom an
+inspection round visits (``hrss-fraud export inspection-list``), which doctors to talk
+to, which insured persons to call in (``hrss-fraud export risk-ranking``).
 
-An institution's risk score is the share of its in-scope spending (``inscp_amt`` of its
-valid settlements in the lake) that its findings put at risk, each finding weighted by its
-severity (definite 1, high 0.7, suspicious 0.4) and each claim line counted once however
-many findings flag it: a small clinic billing ¥50,000 of
-suspect lines out of ¥100,000 ranks above a county hospital with ¥200,000 out of ¥20
-million. Rule hits and detector leads count alike, since both are findings with lines.
-The reasons are the rules and detectors that weigh most, with their counts and amounts;
-every figure is a sum over findings, and so over the claim lines behind them.
+An entity's risk score is the share of its in-scope spending (``inscp_amt`` of its valid
+claims in the lake) that the findings put at risk, each finding weighted by its severity
+(definite 1, high 0.7, suspicious 0.4) and each claim line counted once however many
+findings flag it: a small clinic billing ¥50,000 of suspect lines out of ¥100,000 ranks
+above a county hospital with ¥200,000 out of ¥20 million. Rule hits and detector leads
+count alike, since both are findings with lines; given the review model's calibrated
+chance of each lead being confirmed (``weights``), a finding's weight is multiplied by it.
+
+Lines are attributed to the entity they belong to, not to the finding's headline entity:
+to the institution that billed them, to the doctor who billed them (``bilg_dr_codg``; a
+settlement-level line to the settlement's ``chfpdr_code``) and to the person they were
+billed for. Doctors answer only for line- and settlement-level leads and their own
+doctor-level leads; persons only for person-level leads and the rules tagged
+``person_conduct`` in the catalogue (claims after death, overlapping supply, claims
+during a stay) — an upcoded bed day is not the patient's doing. For doctors and persons
+the spending is floored at the median of their kind, so a patient with one ¥10 claim
+flagged in full does not top the list. The reasons are the rules and detectors that weigh
+most, with their counts and amounts; every figure is a sum over the claim lines behind
+the findings.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import duckdb
 import polars as pl
 
 from hrss_fraud.lake import Lake
+from hrss_fraud.rules.catalogue import load_catalogue
 from hrss_fraud.rules.runs import Run
 
 SEVERITY_WEIGHT = {"definite": 1.0, "high": 0.7, "suspicious": 0.4}
@@ -30,82 +46,209 @@ COLUMNS = (
 )
 """DESIGN.md's inspection-list interface, in its order."""
 
+_LINE = ("fixmedins_code", "setl_id", "mdtrt_id", "feedetl_sn")
 
-def _spending(lake: Lake) -> pl.DataFrame:
-    con = lake.connect()
-    return con.sql("""
-        SELECT s.fixmedins_code, max(i.fixmedins_name) AS fixmedins_name,
-               sum(CAST(s.inscp_amt AS DOUBLE)) AS inscp, count(*) AS n_settlements
-        FROM settlement s LEFT JOIN institution i USING (fixmedins_code)
-        WHERE coalesce(s.vali_flag, '1') = '1' AND coalesce(s.refd_setl_flag, '0') = '0'
-        GROUP BY s.fixmedins_code
+
+@dataclass(frozen=True)
+class Level:
+    """How one kind of entity is ranked."""
+
+    key: str
+    name: str
+    finding_entities: tuple[str, ...] | None
+    """Finding entity types that count against it (None: all); see the module doc."""
+    person_conduct: bool
+    """Also count the rules tagged ``person_conduct`` in the catalogue."""
+    floor_spending: bool
+    spending_sql: str
+
+
+LEVELS: dict[str, Level] = {
+    "institution": Level(
+        "fixmedins_code",
+        "fixmedins_name",
+        None,
+        False,
+        False,
+        """SELECT s.fixmedins_code, max(i.fixmedins_name) AS fixmedins_name,
+                  sum(CAST(s.inscp_amt AS DOUBLE)) AS inscp, count(*) AS n_settlements
+           FROM settlement s LEFT JOIN institution i USING (fixmedins_code)
+           WHERE coalesce(s.vali_flag, '1') = '1' AND coalesce(s.refd_setl_flag, '0') = '0'
+           GROUP BY s.fixmedins_code""",
+    ),
+    "doctor": Level(
+        "bilg_dr_codg",
+        "dr_name",
+        ("fee_line", "settlement", "doctor"),
+        False,
+        True,
+        """SELECT f.bilg_dr_codg, max(p.dr_name) AS dr_name,
+                  max(f.fixmedins_code) AS fixmedins_code,
+                  sum(CAST(f.inscp_amt AS DOUBLE)) AS inscp,
+                  count(DISTINCT f.setl_id) AS n_settlements
+           FROM fee_detail f
+           LEFT JOIN (SELECT dr_codg, max(dr_name) AS dr_name FROM practitioner GROUP BY 1) p
+                  ON p.dr_codg = f.bilg_dr_codg
+           WHERE f.bilg_dr_codg IS NOT NULL AND coalesce(f.vali_flag, '1') = '1'
+           GROUP BY f.bilg_dr_codg""",
+    ),
+    "person": Level(
+        "psn_no",
+        "psn_name",
+        ("person",),
+        True,
+        True,
+        """SELECT s.psn_no, max(p.psn_name) AS psn_name,
+                  sum(CAST(s.inscp_amt AS DOUBLE)) AS inscp, count(*) AS n_settlements
+           FROM settlement s
+           LEFT JOIN (SELECT psn_no, max(psn_name) AS psn_name FROM person GROUP BY 1) p
+                  USING (psn_no)
+           WHERE coalesce(s.vali_flag, '1') = '1' AND coalesce(s.refd_setl_flag, '0') = '0'
+           GROUP BY s.psn_no""",
+    ),
+}
+
+
+def _weight() -> pl.Expr:
+    return pl.col("severity").replace_strict(SEVERITY_WEIGHT, default=0.4, return_dtype=pl.Float64)
+
+
+def _counted_findings(run: Run, level: Level, weights: pl.DataFrame | None) -> pl.DataFrame:
+    """The findings that count against this kind of entity, with their weight."""
+    f = run.findings()
+    if level.finding_entities is not None:
+        keep = pl.col("entity_type").is_in(list(level.finding_entities))
+        if level.person_conduct:
+            person_rules = [
+                r.id for r in load_catalogue().rules.values() if "person_conduct" in r.tags
+            ]
+            keep = keep | pl.col("rule_id").is_in(person_rules)
+        f = f.filter(keep)
+    f = f.with_columns(weight=_weight())
+    if weights is not None:
+        f = f.join(weights.select("finding_id", "p_confirm"), on="finding_id", how="left")
+        f = f.with_columns(weight=pl.col("weight") * pl.col("p_confirm").fill_null(1.0))
+    return f.select("finding_id", "rule_id", "rule_name", "rule_name_en", "entity_id", "weight")
+
+
+def _attributed_lines(
+    run: Run, con: duckdb.DuckDBPyConnection, level: Level, findings: pl.DataFrame
+) -> pl.DataFrame:
+    """The counted findings' lines, each with the entity it belongs to in ``key``."""
+    lines = run.lines().join(findings, on="finding_id", how="inner")
+    if level.key != "bilg_dr_codg":
+        return lines.with_columns(key=pl.col(level.key))
+    con.register("ranked_lines", lines.select(*_LINE).unique())
+    doctors = con.sql("""
+        SELECT r.fixmedins_code, r.setl_id, r.mdtrt_id, r.feedetl_sn,
+               coalesce(f.bilg_dr_codg, s.chfpdr_code) AS key
+        FROM ranked_lines r
+        LEFT JOIN fee_detail f ON r.feedetl_sn IS NOT NULL
+             AND f.fixmedins_code = r.fixmedins_code AND f.mdtrt_id = r.mdtrt_id
+             AND f.feedetl_sn = r.feedetl_sn
+        LEFT JOIN settlement s ON r.feedetl_sn IS NULL
+             AND s.fixmedins_code = r.fixmedins_code AND s.setl_id = r.setl_id
     """).pl()
-
-
-def _line_amounts(run: Run, findings: pl.DataFrame) -> pl.DataFrame:
-    """Per institution, the amount at risk with each claim line counted once: a line that
-    several findings flag counts at its largest (severity-weighted) amount."""
-    weight = pl.col("severity").replace_strict(
-        SEVERITY_WEIGHT, default=0.4, return_dtype=pl.Float64
+    con.unregister("ranked_lines")
+    # a doctor-level lead's settlement rows belong to the doctor it names
+    lines = lines.join(doctors.unique(list(_LINE)), on=list(_LINE), how="left", nulls_equal=True)
+    own = pl.col("rule_id").is_in(
+        [r.id for r in load_catalogue().rules.values() if r.entity == "doctor"]
     )
-    lines = run.lines().join(
-        findings.select("finding_id", "severity"), on="finding_id", how="inner"
-    )
-    # group keys with nulls group together (a settlement-level line has no feedetl_sn)
-    per_line = lines.group_by("fixmedins_code", "setl_id", "mdtrt_id", "feedetl_sn").agg(
-        amount=pl.col("amount_at_risk").max(),
-        weighted=(pl.col("amount_at_risk") * weight).max(),
-    )
-    return per_line.group_by("fixmedins_code").agg(
-        amount_at_risk=pl.col("amount").sum().round(2),
-        weighted_at_risk=pl.col("weighted").sum(),
+    return lines.with_columns(
+        key=pl.when(own & pl.col("entity_id").is_not_null())
+        .then(pl.col("entity_id"))
+        .otherwise(pl.col("key"))
     )
 
 
-def institution_ranking(run: Run, lake: Lake, lang: str = "zh") -> pl.DataFrame:
-    """Every institution with claims in the lake, riskiest first, in :data:`COLUMNS` (plus
-    ``inscp``, ``weighted_at_risk`` and ``n_settlements`` that the score is made of)."""
+def _reasons(lines: pl.DataFrame, lang: str) -> pl.DataFrame:
     name = "rule_name_en" if lang == "en" else "rule_name"
-    f = run.findings().filter(pl.col("fixmedins_code").is_not_null())
-    weight = pl.col("severity").replace_strict(
-        SEVERITY_WEIGHT, default=0.4, return_dtype=pl.Float64
-    )
     per_rule = (
-        f.group_by("fixmedins_code", "rule_id", pl.col(name).alias("name"))
+        lines.group_by("key", "rule_id", pl.col(name).alias("name"))
         .agg(
-            n=pl.len(),
+            n=pl.col("finding_id").n_unique(),
             amount=pl.col("amount_at_risk").sum(),
-            weighted=(pl.col("amount_at_risk") * weight).sum(),
+            weighted=(pl.col("amount_at_risk") * pl.col("weight")).sum(),
         )
         .sort(["weighted", "n", "rule_id"], descending=[True, True, False])
     )
     money = pl.col("amount").map_elements(lambda x: f"¥{x:,.2f}", return_dtype=pl.String)
     if lang == "en":
-        reason = pl.format("{} ({} findings, {})", "name", "n", money)
-        sep = "; "
+        reason, sep = pl.format("{} ({} findings, {})", "name", "n", money), "; "
     else:
-        reason = pl.format("{}（{}条，{}）", "name", "n", money)
-        sep = "；"
-    per_inst = per_rule.group_by("fixmedins_code", maintain_order=True).agg(
-        n_findings=pl.col("n").sum(), reasons=reason.head(3).str.join(sep)
+        reason, sep = pl.format("{}（{}条，{}）", "name", "n", money), "；"
+    return per_rule.group_by("key", maintain_order=True).agg(reasons=reason.head(3).str.join(sep))
+
+
+def _amounts(lines: pl.DataFrame) -> pl.DataFrame:
+    """Per entity, each claim line counted once: a line that several findings flag counts
+    at its largest (weighted) amount. Null keys group together (a settlement row has no
+    ``feedetl_sn``)."""
+    per_line = lines.group_by("key", *_LINE).agg(
+        amount=pl.col("amount_at_risk").max(),
+        weighted=(pl.col("amount_at_risk") * pl.col("weight")).max(),
     )
-    per_inst = per_inst.join(_line_amounts(run, f), on="fixmedins_code", how="left")
+    return per_line.group_by("key").agg(
+        amount_at_risk=pl.col("amount").sum().round(2),
+        weighted_at_risk=pl.col("weighted").sum(),
+    )
+
+
+def risk_ranking(
+    run: Run,
+    lake: Lake,
+    level: str = "institution",
+    lang: str = "zh",
+    weights: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Every ``level`` entity with claims in the lake, riskiest first: ``rank``, its key
+    and name, ``risk_score``, ``amount_at_risk``, ``n_findings``, ``reasons``, and what the
+    score is made of (``inscp``, ``weighted_at_risk``, ``n_settlements``). ``weights``
+    (``finding_id``, ``p_confirm``) re-weights findings by the review model."""
+    if level not in LEVELS:
+        msg = f"unknown ranking level {level!r}; expected one of {', '.join(LEVELS)}"
+        raise ValueError(msg)
+    lv = LEVELS[level]
+    con = lake.connect()
+    lines = _attributed_lines(run, con, lv, _counted_findings(run, lv, weights))
+    lines = lines.filter(pl.col("key").is_not_null())
+    per = (
+        lines.group_by("key")
+        .agg(n_findings=pl.col("finding_id").n_unique())
+        .join(_amounts(lines), on="key", how="left")
+        .join(_reasons(lines, lang), on="key", how="left")
+        .rename({"key": lv.key})
+    )
+    spending = con.sql(lv.spending_sql).pl()
+    floor = spending["inscp"].median() if lv.floor_spending and spending.height else 0.0
+    none = "no findings" if lang == "en" else "无疑点"
     ranked = (
-        _spending(lake)
-        .join(per_inst, on="fixmedins_code", how="left")
+        spending.join(per, on=lv.key, how="left")
         .with_columns(
             pl.col("n_findings").fill_null(0),
             pl.col("amount_at_risk").fill_null(0.0),
             pl.col("weighted_at_risk").fill_null(0.0),
-            pl.col("reasons").fill_null("无疑点" if lang != "en" else "no findings"),
+            pl.col("reasons").fill_null(none),
+            base=pl.max_horizontal(pl.col("inscp").fill_null(0.0), pl.lit(floor or 0.0)),
         )
         .with_columns(
-            risk_score=pl.when(pl.col("inscp") > 0)
-            .then(pl.col("weighted_at_risk") / pl.col("inscp"))
+            risk_score=pl.when(pl.col("base") > 0)
+            .then(pl.col("weighted_at_risk") / pl.col("base"))
             .otherwise(0.0)
             .round(4)
         )
-        .sort(["risk_score", "amount_at_risk", "fixmedins_code"], descending=[True, True, False])
+        .sort(["risk_score", "amount_at_risk", lv.key], descending=[True, True, False])
         .with_row_index("rank", offset=1)
     )
-    return ranked.select(*COLUMNS, "inscp", "weighted_at_risk", "n_settlements")
+    head = (lv.key, lv.name, "fixmedins_code") if level == "doctor" else (lv.key, lv.name)
+    tail = ("risk_score", "amount_at_risk", "n_findings", "reasons")
+    return ranked.select("rank", *head, *tail, "inscp", "weighted_at_risk", "n_settlements")
+
+
+def institution_ranking(
+    run: Run, lake: Lake, lang: str = "zh", weights: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Every institution with claims in the lake, riskiest first, in :data:`COLUMNS` (plus
+    ``inscp``, ``weighted_at_risk`` and ``n_settlements`` that the score is made of)."""
+    return risk_ranking(run, lake, "institution", lang, weights)

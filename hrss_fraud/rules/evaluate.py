@@ -142,7 +142,41 @@ def recall(findings: pl.DataFrame, lines: pl.DataFrame, truth: Truth) -> pl.Data
             rules=pl.col("rule_id").drop_nulls().unique().sort().str.join(","),
         )
         .with_columns(recall=(pl.col("found") / pl.col("injected")).round(3))
+        .join(institution_recall(v, truth), on="scheme", how="left")
         .sort("family", "scheme")
+    )
+
+
+def institution_recall(violating: pl.DataFrame, truth: Truth) -> pl.DataFrame:
+    """Per scheme: its institutions, and those an institution-level lead names with the
+    scheme's own injected lines among its violating lines (a lead that names the right
+    institution for another reason does not count)."""
+    inst_leads = violating.filter(pl.col("entity_type") == "institution").select(
+        k=_KEY, fixmedins_code="fixmedins_code"
+    )
+    reached = (
+        truth.lines.select("scheme", "fixmedins_code", k=_KEY)
+        .join(inst_leads, on=["k", "fixmedins_code"])
+        .select("scheme", "fixmedins_code")
+        .unique()
+    )
+    carriers = (
+        truth.schemes.select("scheme", fixmedins_code=pl.col("institutions").str.split(";"))
+        .explode("fixmedins_code")
+        .filter(pl.col("fixmedins_code").is_not_null() & (pl.col("fixmedins_code") != ""))
+        .unique()
+    )
+    hit = reached.with_columns(hit=pl.lit(True))
+    return (
+        carriers.join(hit, on=["scheme", "fixmedins_code"], how="left")
+        .group_by("scheme")
+        .agg(
+            institutions=pl.len(),
+            institutions_found=pl.col("hit").fill_null(False).sum(),
+        )
+        .with_columns(
+            institution_recall=(pl.col("institutions_found") / pl.col("institutions")).round(3)
+        )
     )
 
 

@@ -319,3 +319,53 @@ def test_the_inspection_list_ranks_the_fraudulent_institutions_first(
     m = ranking_metrics(run, Lake(full_ws / "lake"), Truth.read(tiny_county / "truth"))
     assert m["roc_auc"] >= 0.95 and m["precision_at_k"] >= 0.8, m
     assert m["fp_rate_clean_persons"] <= 0.005 and m["fp_rate_clean_institutions"] <= 0.1, m
+
+
+def test_doctors_and_persons_are_ranked_on_their_own_lines(
+    tiny_county: Path, full_ws: Path, tmp_path: Path
+) -> None:
+    from hrss_fraud.detect.ranking import risk_ranking
+    from hrss_fraud.rules.evaluate import Truth
+
+    out = tmp_path / "persons.csv"
+    r = CliRunner().invoke(
+        main,
+        [
+            *("--workspace", str(full_ws), "export", "risk-ranking", "--level", "person"),
+            *("--top", "20", "--lang", "en", "--out", str(out)),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    top = pl.read_csv(out, infer_schema=False)
+    assert top.columns[:3] == ["rank", "psn_no", "psn_name"] and top.height == 20
+    assert " findings, ¥" in top["reasons"][0]
+    bad = CliRunner().invoke(
+        main,
+        [
+            *("--workspace", str(full_ws), "export", "risk-ranking", "--level", "ward"),
+            *("--out", str(tmp_path / "x.csv")),
+        ],
+    )
+    assert bad.exit_code != 0 and "ward" in bad.output
+
+    run, lake, truth = open_run(full_ws), Lake(full_ws / "lake"), Truth.read(tiny_county / "truth")
+    persons = risk_ranking(run, lake, "person")
+    # a person answers only for person-level leads and person-conduct rules
+    conduct = {r.id for r in load_catalogue().rules.values() if "person_conduct" in r.tags}
+    f = run.findings()
+    own = f.filter((pl.col("entity_type") == "person") | pl.col("rule_id").is_in(list(conduct)))
+    named = set(run.lines().join(own.select("finding_id"), on="finding_id")["psn_no"])
+    flagged = persons.filter(pl.col("n_findings") > 0)
+    assert set(flagged["psn_no"]) == named - {None}
+    only_line_leads = set(f["psn_no"].drop_nulls()) - named
+    assert only_line_leads, "the tiny county should have persons named only by line rules"
+    assert persons.filter(pl.col("psn_no").is_in(list(only_line_leads)))["n_findings"].max() == 0
+    guilty = set(truth.entities.filter(pl.col("entity_type") == "person")["entity_id"])
+    guilty |= set(truth.lines["psn_no"].drop_nulls())
+    assert persons.head(20)["psn_no"].is_in(list(guilty)).mean() >= 0.9
+
+    doctors = risk_ranking(run, lake, "doctor")
+    assert doctors.columns[:4] == ["rank", "bilg_dr_codg", "dr_name", "fixmedins_code"]
+    assert (doctors["amount_at_risk"] <= doctors["inscp"] + 0.01).all()
+    fraud = truth.fraud_institutions["fixmedins_code"].implode()
+    assert doctors.head(10)["fixmedins_code"].is_in(fraud).mean() >= 0.8
