@@ -1,0 +1,338 @@
+"""The case store: reviewers' decisions on leads, and the audit log (``WORKSPACE/cases.sqlite``).
+
+SQLite in WAL mode, so the dashboard and exports read while a reviewer or an import
+writes; every write takes the write lock up front (``BEGIN IMMEDIATE``) and waits up to
+``busy_timeout`` seconds for another writer instead of failing. Decisions are keyed by the
+lead's stable ``finding_id`` so they survive re-runs, are append-only (the database itself
+refuses an UPDATE or DELETE), and each one writes its audit-log row in the same
+transaction. A connection belongs to one thread: open one store per thread or process.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import polars as pl
+
+from hrss_fraud.cases.migrate import migrate
+from hrss_fraud.cases.vocab import DECISIONS, STEPS, normalise
+
+DB_NAME = "cases.sqlite"
+SNAPSHOT = ("rule_id", "fixmedins_code", "entity_type", "amount_at_risk", "run_id")
+"""The lead's columns copied onto each decision as the reviewer saw them."""
+
+DECISION_SCHEMA: dict[str, pl.DataType] = {
+    "decision_id": pl.Int64(),
+    "finding_id": pl.String(),
+    "step": pl.String(),
+    "decision": pl.String(),
+    "reason": pl.String(),
+    "decided_by": pl.String(),
+    "decided_at": pl.String(),
+    "batch_id": pl.String(),
+    "rule_id": pl.String(),
+    "fixmedins_code": pl.String(),
+    "entity_type": pl.String(),
+    "amount_at_risk": pl.Float64(),
+    "run_id": pl.String(),
+}
+AUDIT_SCHEMA: dict[str, pl.DataType] = {
+    "audit_id": pl.Int64(),
+    "at": pl.String(),
+    "actor": pl.String(),
+    "action": pl.String(),
+    "object_type": pl.String(),
+    "object_id": pl.String(),
+    "detail": pl.String(),
+}
+_MAX_ERRORS_SHOWN = 10
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be recorded; the message says every field that is wrong."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision to record: on which lead, at which step, what, why and by whom, with
+    the lead's snapshot (optional: a decision on a lead no run holds any more is allowed)."""
+
+    finding_id: str
+    step: str
+    decision: str
+    reason: str
+    by: str
+    rule_id: str | None = None
+    fixmedins_code: str | None = None
+    entity_type: str | None = None
+    amount_at_risk: float | None = None
+    run_id: str | None = None
+
+    def validated(self) -> Decision:
+        """This decision with its step and outcome as codes (Chinese labels accepted), or
+        :class:`DecisionError` naming everything that is wrong."""
+        problems = []
+        step, decision = self.step, self.decision
+        if not _text(self.finding_id):
+            problems.append("finding_id is empty")
+        try:
+            step = normalise(str(self.step or ""), STEPS, "step")
+        except ValueError as e:
+            problems.append(str(e))
+        try:
+            decision = normalise(str(self.decision or ""), DECISIONS, "decision")
+        except ValueError as e:
+            problems.append(str(e))
+        if not _text(self.reason):
+            problems.append("reason is empty: every decision needs one (决定须说明理由)")
+        if not _text(self.by):
+            problems.append("by is empty: say who decides")
+        amount = self.amount_at_risk
+        if amount is not None and not (isinstance(amount, int | float) and math.isfinite(amount)):
+            problems.append(f"amount_at_risk {amount!r} is not a finite number")
+        if problems:
+            raise DecisionError("; ".join(problems))
+        return replace(
+            self,
+            finding_id=self.finding_id.strip(),
+            step=step,
+            decision=decision,
+            reason=self.reason.strip(),
+            by=self.by.strip(),
+        )
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def store_path(workspace: Path) -> Path:
+    return Path(workspace) / DB_NAME
+
+
+def connect(path: Path, *, busy_timeout: float = 30.0, wal: bool = True) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), with foreign keys on
+    and WAL journaling unless ``wal=False`` (e.g. a network file system without shared
+    memory)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    con.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    con.execute("PRAGMA foreign_keys = ON")
+    if wal:
+        mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal":
+            con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe in WAL
+    return con
+
+
+class CaseStore:
+    """One connection to a migrated case store."""
+
+    def __init__(self, con: sqlite3.Connection, path: Path) -> None:
+        self._con = con
+        self.path = path
+
+    def __enter__(self) -> CaseStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def schema_version(self) -> int:
+        return int(self._con.execute("SELECT max(version) FROM schema_version").fetchone()[0])
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._con.execute("BEGIN IMMEDIATE")  # wait for the lock now, not at the first write
+        try:
+            yield self._con
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
+
+    def record_decision(
+        self,
+        finding_id: str,
+        *,
+        step: str,
+        decision: str,
+        reason: str,
+        by: str,
+        lead: Mapping[str, object] | None = None,
+    ) -> int:
+        """Record one decision and its audit row; return its ``decision_id``. ``lead``
+        gives the snapshot columns (:data:`SNAPSHOT`), e.g. the finding's row."""
+        snapshot = {k: (lead or {}).get(k) for k in SNAPSHOT}
+        d = Decision(finding_id, step, decision, reason, by, **snapshot).validated()  # type: ignore[arg-type]
+        with self._write() as con:
+            return self._insert(con, d, _now(), None)
+
+    def record_decisions(
+        self, decisions: Iterable[Decision], *, actor: str | None = None, source: str | None = None
+    ) -> list[int]:
+        """Record many decisions in one transaction, all or none, under one ``batch_id``.
+
+        Every decision is checked before anything is written; the error lists each bad one
+        by its position. ``actor`` (who ran the bulk action) defaults to the reviewers'
+        name when they are all the same person."""
+        items = list(decisions)
+        if not items:
+            return []
+        checked, problems = [], []
+        for i, d in enumerate(items, start=1):
+            try:
+                checked.append(d.validated())
+            except DecisionError as e:
+                problems.append(f"#{i} ({d.finding_id or 'no finding_id'}): {e}")
+        if problems:
+            shown = problems[:_MAX_ERRORS_SHOWN]
+            more = len(problems) - len(shown)
+            msg = (
+                f"{len(problems)} of {len(items)} decisions are invalid, none recorded: "
+                + " | ".join(shown)
+                + (f" | … and {more} more" if more else "")
+            )
+            raise DecisionError(msg)
+        reviewers = {d.by for d in checked}
+        actor = (actor or "").strip() or (reviewers.pop() if len(reviewers) == 1 else "")
+        if not actor:
+            msg = "decisions by several reviewers in one batch: say who records them (actor)"
+            raise DecisionError(msg)
+        batch_id, at = uuid.uuid4().hex, _now()
+        with self._write() as con:
+            ids = [self._insert(con, d, at, batch_id) for d in checked]
+            detail = {"decisions": len(ids), "source": source}
+            _audit(con, at, actor, "decision.import", "batch", batch_id, detail)
+        return ids
+
+    def _insert(self, con: sqlite3.Connection, d: Decision, at: str, batch_id: str | None) -> int:
+        cur = con.execute(
+            """INSERT INTO review_decision (finding_id, step, decision, reason, decided_by,
+                   decided_at, batch_id, rule_id, fixmedins_code, entity_type,
+                   amount_at_risk, run_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                d.finding_id,
+                d.step,
+                d.decision,
+                d.reason,
+                d.by,
+                at,
+                batch_id,
+                d.rule_id,
+                d.fixmedins_code,
+                d.entity_type,
+                None if d.amount_at_risk is None else float(d.amount_at_risk),
+                d.run_id,
+            ),
+        )
+        decision_id = int(cur.lastrowid or 0)
+        detail = {
+            "decision_id": decision_id,
+            "step": d.step,
+            "decision": d.decision,
+            "batch_id": batch_id,
+        }
+        _audit(con, at, d.by, "decision.record", "finding", d.finding_id, detail)
+        return decision_id
+
+    def _frame(self, sql: str, params: tuple, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+        rows = self._con.execute(sql, params).fetchall()
+        df = pl.DataFrame(rows, schema=schema, orient="row")
+        time_col = "decided_at" if "decided_at" in schema else "at"
+        return df.with_columns(
+            pl.col(time_col)
+            .str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us")
+            .dt.replace_time_zone("UTC")
+        )
+
+    def current_decisions(self) -> pl.DataFrame:
+        """One row per decided lead: its latest decision, with the step's and outcome's
+        Chinese labels and the lead's ``label`` (1 confirmed, 0 dismissed, null otherwise)."""
+        cols = ", ".join(f"d.{c}" for c in DECISION_SCHEMA)
+        df = self._frame(
+            f"SELECT {cols} FROM current_decision d ORDER BY d.finding_id", (), DECISION_SCHEMA
+        )
+        return df.with_columns(
+            step_zh=pl.col("step").replace_strict({k: v[0] for k, v in STEPS.items()}),
+            decision_zh=pl.col("decision").replace_strict({k: v[0] for k, v in DECISIONS.items()}),
+            label=pl.col("decision").replace_strict(
+                {k: v[2] for k, v in DECISIONS.items()}, return_dtype=pl.Int8
+            ),
+        )
+
+    def history(self, finding_id: str | None = None) -> pl.DataFrame:
+        """Every decision (of one lead, if given), oldest first."""
+        where, params = ("WHERE finding_id = ?", (finding_id,)) if finding_id else ("", ())
+        cols = ", ".join(DECISION_SCHEMA)
+        sql = f"SELECT {cols} FROM review_decision {where} ORDER BY decision_id"
+        return self._frame(sql, params, DECISION_SCHEMA)
+
+    def labels(self) -> pl.DataFrame:
+        """``finding_id, label`` of every lead whose latest decision is final (confirmed 1,
+        dismissed 0); pending and similar decisions give no label."""
+        return (
+            self.current_decisions()
+            .filter(pl.col("label").is_not_null())
+            .select("finding_id", "label")
+        )
+
+    def audit_log(self, object_id: str | None = None) -> pl.DataFrame:
+        """The audit log (rows about one object, if given), oldest first."""
+        where, params = ("WHERE object_id = ?", (object_id,)) if object_id else ("", ())
+        cols = ", ".join(AUDIT_SCHEMA)
+        return self._frame(
+            f"SELECT {cols} FROM audit_log {where} ORDER BY audit_id", params, AUDIT_SCHEMA
+        )
+
+
+def _audit(
+    con: sqlite3.Connection,
+    at: str,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    detail: dict[str, object],
+) -> None:
+    con.execute(
+        "INSERT INTO audit_log (at, actor, action, object_type, object_id, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (at, actor, action, object_type, object_id, json.dumps(detail, ensure_ascii=False)),
+    )
+
+
+def open_store(workspace: Path, *, busy_timeout: float = 30.0, wal: bool = True) -> CaseStore:
+    """The workspace's case store, created and migrated to this code's schema if needed;
+    :class:`~hrss_fraud.cases.migrate.SchemaError` if it was made by newer code."""
+    path = store_path(workspace)
+    con = connect(path, busy_timeout=busy_timeout, wal=wal)
+    try:
+        migrate(con, str(path))
+    except BaseException:
+        con.close()
+        raise
+    return CaseStore(con, path)
