@@ -566,6 +566,37 @@ def export_risk_ranking(
     click.echo(f"{ranking.height} {level} rows → {out}")
 
 
+@export_group.command("rule-shares")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv or .parquet")
+@click.option("--rule", "rule_id", required=True, help="A rule id, e.g. high_cost_outpatient.")
+@click.option(
+    "--by",
+    type=click.Choice(["institution", "person"]),
+    default="institution",
+    show_default=True,
+    help="Per institution (机构) or insured person (参保人).",
+)
+@click.option("--run", "run_id", help="A run id (default: the latest run).")
+@click.pass_context
+def export_rule_shares(
+    ctx: click.Context, out: str, rule_id: str, by: str, run_id: str | None
+) -> None:
+    """The share and amount of each institution's or person's claims a rule flags
+    (疑点占比), e.g. high-cost visits, patients with abnormal visit frequency."""
+    from hrss_fraud.detect.shares import rule_shares
+    from hrss_fraud.lake import Lake
+    from hrss_fraud.rules.export import write_export
+    from hrss_fraud.rules.runs import RunError, open_run
+
+    ws = ctx.obj["workspace"]
+    try:
+        shares = rule_shares(open_run(ws, run_id), Lake(ws / "lake"), rule_id, by)
+        write_export(shares, Path(out), label=f"{rule_id} shares")
+    except (RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    click.echo(f"{shares.height} {by} rows → {out}")
+
+
 def _demo_score(ws: Path) -> None:
     """Score the demo lake and show what an auditor would open first."""
     import polars as pl

@@ -369,3 +369,24 @@ def test_doctors_and_persons_are_ranked_on_their_own_lines(
     assert (doctors["amount_at_risk"] <= doctors["inscp"] + 0.01).all()
     fraud = truth.fraud_institutions["fixmedins_code"].implode()
     assert doctors.head(10)["fixmedins_code"].is_in(fraud).mean() >= 0.8
+
+
+def test_rule_shares_count_each_institutions_flagged_settlements_and_patients(
+    full_ws: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "shares.parquet"
+    args = ["--workspace", str(full_ws), "export", "rule-shares", "--out", str(out)]
+    r = CliRunner().invoke(main, [*args, "--rule", "abnormal_visit_frequency"])
+    assert r.exit_code == 0, r.output
+    shares = pl.read_parquet(out)
+    run = open_run(full_ws)
+    ids = run.findings().filter(pl.col("rule_id") == "abnormal_visit_frequency")["finding_id"]
+    lines = run.lines().filter(pl.col("finding_id").is_in(ids.implode()))
+    patients = lines.group_by("fixmedins_code").agg(n=pl.col("psn_no").n_unique())
+    both = shares.join(patients, on="fixmedins_code")
+    assert both.height == shares.height > 0
+    assert (both["flagged_persons"] == both["n"]).all()
+    assert (shares["person_share"] <= 1).all() and (shares["settlement_share"] <= 1).all()
+    assert shares["settlement_share"].is_sorted(descending=True)
+    bad = CliRunner().invoke(main, [*args, "--rule", "no_such_rule"])
+    assert bad.exit_code != 0 and "no_such_rule" in bad.output
