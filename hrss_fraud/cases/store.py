@@ -276,20 +276,15 @@ class CaseStore:
         df = self._frame(
             f"SELECT {cols} FROM current_decision d ORDER BY d.finding_id", (), DECISION_SCHEMA
         )
-        return df.with_columns(
-            step_zh=pl.col("step").replace_strict({k: v[0] for k, v in STEPS.items()}),
-            decision_zh=pl.col("decision").replace_strict({k: v[0] for k, v in DECISIONS.items()}),
-            label=pl.col("decision").replace_strict(
-                {k: v[2] for k, v in DECISIONS.items()}, return_dtype=pl.Int8
-            ),
-        )
+        return _with_labels(df)
 
     def history(self, finding_id: str | None = None) -> pl.DataFrame:
-        """Every decision (of one lead, if given), oldest first."""
+        """Every decision (of one lead, if given), oldest first, labelled as in
+        :meth:`current_decisions`."""
         where, params = ("WHERE finding_id = ?", (finding_id,)) if finding_id else ("", ())
         cols = ", ".join(DECISION_SCHEMA)
         sql = f"SELECT {cols} FROM review_decision {where} ORDER BY decision_id"
-        return self._frame(sql, params, DECISION_SCHEMA)
+        return _with_labels(self._frame(sql, params, DECISION_SCHEMA))
 
     def labels(self) -> pl.DataFrame:
         """``finding_id, label`` of every lead whose latest decision is final (confirmed 1,
@@ -307,6 +302,17 @@ class CaseStore:
         return self._frame(
             f"SELECT {cols} FROM audit_log {where} ORDER BY audit_id", params, AUDIT_SCHEMA
         )
+
+
+def _with_labels(decisions: pl.DataFrame) -> pl.DataFrame:
+    """The step's and outcome's Chinese labels, and the lead's learning ``label``."""
+    return decisions.with_columns(
+        step_zh=pl.col("step").replace_strict({k: v[0] for k, v in STEPS.items()}),
+        decision_zh=pl.col("decision").replace_strict({k: v[0] for k, v in DECISIONS.items()}),
+        label=pl.col("decision").replace_strict(
+            {k: v[2] for k, v in DECISIONS.items()}, return_dtype=pl.Int8
+        ),
+    )
 
 
 def _audit(
