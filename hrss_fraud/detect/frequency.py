@@ -24,7 +24,7 @@ import polars as pl
 from scipy.stats import poisson
 
 from hrss_fraud.detect.frequency_model import FEATURES, FrequencyModel, person_month_features
-from hrss_fraud.rules.hits import empty_hits
+from hrss_fraud.rules.hits import empty_hits, settlement_hits
 from hrss_fraud.rules.kernels import kernel
 
 MODEL_TABLE = "model_visit_frequency"
@@ -154,19 +154,13 @@ def visit_frequency(
             "risk_txt",
         ),
     )
-    return ev.select(
+    return settlement_hits(
+        ev,
         hit_key=pl.format("vf|{}|{}|{}", "setting", "psn_no", month),
-        entity_type=pl.lit("person"),
+        entity_type="person",
         entity_id="psn_no",
-        role=pl.when("viol").then(pl.lit("violating")).otherwise(pl.lit("involved")),
-        fixmedins_code="fixmedins_code",
-        psn_no="psn_no",
-        setl_id="setl_id",
-        mdtrt_id="mdtrt_id",
-        feedetl_sn=pl.lit(None, pl.String),
+        violating=pl.col("viol"),
+        amount=pl.col("inscp"),
         line_time="t",
-        amount=pl.when("viol").then(pl.col("inscp")).otherwise(0.0),
-        evidence="evidence",
-        evidence_en="evidence_en",
         score=-pl.col("p").log10(),
     )

@@ -20,7 +20,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from hrss_fraud.rules.hits import empty_hits
+from hrss_fraud.rules.hits import empty_hits, settlement_hits
 from hrss_fraud.rules.kernels import kernel
 
 
@@ -151,19 +151,12 @@ def covisit_rings(
             money,
         ),
     )
-    return rows.select(
+    return settlement_hits(
+        rows,
         hit_key=pl.format("ring|{}", "psn_no"),
-        entity_type=pl.lit("person"),
+        entity_type="person",
         entity_id="psn_no",
-        role=pl.lit("violating"),
-        fixmedins_code="fixmedins_code",
-        psn_no="psn_no",
-        setl_id="setl_id",
-        mdtrt_id="mdtrt_id",
-        feedetl_sn=pl.lit(None, pl.String),
-        line_time="begntime",
-        amount="inscp",
-        evidence="evidence",
-        evidence_en="evidence_en",
+        violating=True,
+        amount=pl.col("inscp"),
         score=pl.col("size").cast(pl.Float64),
     )

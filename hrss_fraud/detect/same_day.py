@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from hrss_fraud.rules.hits import empty_hits
+from hrss_fraud.rules.hits import empty_hits, settlement_hits
 from hrss_fraud.rules.kernels import kernel
 
 SETTING_ZH = {"op": "门诊", "ph": "药店购药"}
@@ -105,19 +105,12 @@ def same_day_visits(
             money,
         ),
     )
-    return rows.select(
+    return settlement_hits(
+        rows,
         hit_key=pl.format("same_day|{}", "key"),
-        entity_type=pl.lit("person"),
+        entity_type="person",
         entity_id="psn_no",
-        role=pl.when(repeat).then(pl.lit("violating")).otherwise(pl.lit("involved")),
-        fixmedins_code="fixmedins_code",
-        psn_no="psn_no",
-        setl_id="setl_id",
-        mdtrt_id="mdtrt_id",
-        feedetl_sn=pl.lit(None, pl.String),
-        line_time="begntime",
-        amount=pl.when(repeat).then(pl.col("inscp")).otherwise(0.0),
-        evidence="evidence",
-        evidence_en="evidence_en",
+        violating=repeat,
+        amount=pl.col("inscp"),
         score=pl.col("n").cast(pl.Float64),
     )

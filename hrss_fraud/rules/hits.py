@@ -101,6 +101,40 @@ class HitShapeError(ValueError):
     pass
 
 
+def settlement_hits(
+    df: pl.DataFrame,
+    *,
+    hit_key: str | pl.Expr,
+    entity_type: str,
+    entity_id: str,
+    violating: pl.Expr | bool,
+    amount: str | pl.Expr,
+    line_time: str = "begntime",
+    score: str | pl.Expr | None = None,
+) -> pl.DataFrame:
+    """Hit rows that stand for whole settlements (no fee line, ``feedetl_sn`` null), from
+    a frame with the settlement's keys and ``evidence``/``evidence_en``: the shape the
+    person- and settlement-level kernels share. A row is violating where ``violating``
+    holds (its ``amount`` at risk), else involved with amount 0."""
+    viol = pl.lit(violating) if isinstance(violating, bool) else violating
+    return df.select(
+        hit_key=hit_key,
+        entity_type=pl.lit(entity_type),
+        entity_id=entity_id,
+        role=pl.when(viol).then(pl.lit("violating")).otherwise(pl.lit("involved")),
+        fixmedins_code="fixmedins_code",
+        psn_no="psn_no",
+        setl_id="setl_id",
+        mdtrt_id="mdtrt_id",
+        feedetl_sn=pl.lit(None, pl.String),
+        line_time=line_time,
+        amount=pl.when(viol).then(amount).otherwise(0.0),
+        evidence="evidence",
+        evidence_en="evidence_en",
+        score=pl.lit(None, pl.Float64) if score is None else score,
+    )
+
+
 def empty_hits() -> pl.DataFrame:
     return pl.DataFrame(schema=HIT_COLUMNS)
 

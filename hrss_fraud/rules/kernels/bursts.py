@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 from numba import njit
 
-from hrss_fraud.rules.hits import empty_hits
+from hrss_fraud.rules.hits import empty_hits, settlement_hits
 from hrss_fraud.rules.kernels import kernel
 
 
@@ -145,19 +145,12 @@ def bursts(
             _yuan(pl.col("acct")),
         ),
     )
-    return s.select(
-        "hit_key",
-        entity_type=pl.lit("settlement"),
+    return settlement_hits(
+        s,
+        hit_key=pl.col("hit_key"),
+        entity_type="settlement",
         entity_id="hit_key",
-        role=pl.lit("violating"),
-        fixmedins_code="fixmedins_code",
-        psn_no="psn_no",
-        setl_id="setl_id",
-        mdtrt_id="mdtrt_id",
-        feedetl_sn=pl.lit(None, pl.String),
-        line_time="begntime",
-        amount="inscp_amt",
-        evidence="evidence",
-        evidence_en="evidence_en",
+        violating=True,
+        amount=pl.col("inscp_amt"),
         score=pl.col("n_psn").cast(pl.Float64),
     )

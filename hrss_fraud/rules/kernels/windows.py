@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 from numba import njit
 
-from hrss_fraud.rules.hits import empty_hits
+from hrss_fraud.rules.hits import empty_hits, settlement_hits
 from hrss_fraud.rules.kernels import kernel
 
 
@@ -172,19 +172,12 @@ def windows(
         "evidence_en",
         score=pl.col("peak").cast(pl.Float64),
     ).join(setl, on=["fixmedins_code", "mdtrt_id"])
-    return rows.select(
-        "hit_key",
-        entity_type=pl.lit("person"),
+    return settlement_hits(
+        rows,
+        hit_key=pl.col("hit_key"),
+        entity_type="person",
         entity_id="psn_no",
-        role=pl.when("viol").then(pl.lit("violating")).otherwise(pl.lit("involved")),
-        fixmedins_code="fixmedins_code",
-        psn_no="psn_no",
-        setl_id="setl_id",
-        mdtrt_id="mdtrt_id",
-        feedetl_sn=pl.lit(None, pl.String),
-        line_time="begntime",
-        amount=pl.when("viol").then(pl.col("inscp_amt")).otherwise(0.0),
-        evidence="evidence",
-        evidence_en="evidence_en",
-        score="score",
+        violating=pl.col("viol"),
+        amount=pl.col("inscp_amt"),
+        score=pl.col("score"),
     )
