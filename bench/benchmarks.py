@@ -193,6 +193,23 @@ REGISTRY.register(
 
 REGISTRY.register(
     Benchmark(
+        name="score-county-year-detectors",
+        description="the statistical and learned detectors alone over the county-year lake",
+        variants=(
+            Variant(
+                name="ours",
+                command=_hrss("score-cy/full", "score", "--family", "statistical", "--quiet"),
+                clean=("score-cy/full/runs",),
+            ),
+        ),
+        setup=_SCORE_SETUP,
+        repeat=1,
+        goal="< 5 minutes and < 8 GB peak",
+    )
+)
+
+REGISTRY.register(
+    Benchmark(
         name="score-county-year-day",
         description="one day's uploads scored incrementally on top of the county-year lake",
         variants=(

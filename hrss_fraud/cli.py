@@ -294,6 +294,11 @@ def demo(ctx: click.Context, preset: str) -> None:
 @main.command()
 @click.option("--rules", "rule_ids", help="Comma-separated rule ids (default: every rule).")
 @click.option(
+    "--family",
+    "families",
+    help="Comma-separated rule families, e.g. statistical (the detectors); with --rules, both.",
+)
+@click.option(
     "--incremental",
     is_flag=True,
     help="Re-score only what batches since the latest run can change (full if the rules, "
@@ -303,15 +308,31 @@ def demo(ctx: click.Context, preset: str) -> None:
 @click.option("--quiet", is_flag=True, help="No per-rule progress.")
 @click.pass_context
 def score(
-    ctx: click.Context, rule_ids: str | None, incremental: bool, memory_limit: str, quiet: bool
+    ctx: click.Context,
+    rule_ids: str | None,
+    families: str | None,
+    incremental: bool,
+    memory_limit: str,
+    quiet: bool,
 ) -> None:
     """Run the rule catalogue over the lake and publish the findings as the latest run."""
-    from hrss_fraud.rules.catalogue import CatalogueError
+    from hrss_fraud.rules.catalogue import CatalogueError, load_catalogue
     from hrss_fraud.rules.runs import RunError
     from hrss_fraud.rules.score import score as run_score
 
     ids = [r.strip() for r in rule_ids.split(",") if r.strip()] if rule_ids else None
     try:
+        if families:
+            wanted = {f.strip() for f in families.split(",") if f.strip()}
+            rules = load_catalogue(workspace=ctx.obj["workspace"]).rules.values()
+            known = {r.family for r in rules}
+            if wanted - known:
+                msg = (
+                    f"unknown rule family: {', '.join(sorted(wanted - known))}; "
+                    f"known: {', '.join(sorted(known))}"
+                )
+                raise CatalogueError(msg)
+            ids = list(dict.fromkeys([*(ids or []), *(r.id for r in rules if r.family in wanted)]))
         run = run_score(
             ctx.obj["workspace"],
             rule_ids=ids,

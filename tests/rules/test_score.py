@@ -390,3 +390,17 @@ def test_rule_shares_count_each_institutions_flagged_settlements_and_patients(
     assert shares["settlement_share"].is_sorted(descending=True)
     bad = CliRunner().invoke(main, [*args, "--rule", "no_such_rule"])
     assert bad.exit_code != 0 and "no_such_rule" in bad.output
+
+
+def test_score_by_family_runs_that_familys_rules(full_ws: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(full_ws / "lake", ws / "lake")
+    shutil.copytree(full_ws / "models", ws / "models")
+    args = ["--workspace", str(ws), "score", "--quiet"]
+    bad = CliRunner().invoke(main, [*args, "--family", "statistical,astrology"])
+    assert bad.exit_code != 0 and "unknown rule family: astrology" in bad.output
+    r = CliRunner().invoke(main, [*args, "--family", "statistical", "--rules", "item_sex"])
+    assert r.exit_code == 0, r.output
+    ran = {x["rule_id"] for x in open_run(ws).manifest["rules"]}
+    cat = load_catalogue()
+    assert ran == {r.id for r in cat.rules.values() if r.family == "statistical"} | {"item_sex"}
