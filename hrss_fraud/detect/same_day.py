@@ -19,13 +19,10 @@ import polars as pl
 
 from hrss_fraud.rules.hits import empty_hits, settlement_hits
 from hrss_fraud.rules.kernels import kernel
+from hrss_fraud.rules.sqltext import no_prefix, sql_array
 
 SETTING_ZH = {"op": "门诊", "ph": "药店购药"}
 SETTING_EN = {"op": "outpatient", "ph": "pharmacy"}
-
-
-def _sql_list(values: list[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
 
 
 def repeated_days(
@@ -35,7 +32,6 @@ def repeated_days(
     same problem, in time order within the day (``nth`` 1 is the first). An outpatient
     problem is the diagnosis (two problems seen on one day are two honest visits; a visit
     without one cannot be matched); pharmacy purchases carry none and all count."""
-    skip = " OR ".join(f"starts_with(coalesce(dise_codg, ''), '{p}')" for p in exclude) or "false"
     return con.sql(f"""
         WITH v AS (
             SELECT psn_no, fixmedins_code, fixmedins_name, setl_id, mdtrt_id, begntime,
@@ -43,8 +39,8 @@ def repeated_days(
                    CAST(inscp_amt AS DOUBLE) AS inscp,
                    CASE WHEN setting = 'ph' THEN '' ELSE dise_codg END AS problem
             FROM visit
-            WHERE setting IN ({_sql_list(settings)}) AND psn_no IS NOT NULL
-              AND (setting = 'ph' OR dise_codg IS NOT NULL) AND NOT ({skip})
+            WHERE setting IN {sql_array(settings)} AND psn_no IS NOT NULL
+              AND (setting = 'ph' OR dise_codg IS NOT NULL) AND {no_prefix("dise_codg", exclude)}
         ), d AS (
             SELECT *, count(*) OVER w AS n,
                    row_number() OVER (w ORDER BY begntime, setl_id) AS nth

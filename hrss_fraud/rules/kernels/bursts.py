@@ -21,6 +21,7 @@ from numba import njit
 
 from hrss_fraud.rules.hits import empty_hits, settlement_hits
 from hrss_fraud.rules.kernels import kernel
+from hrss_fraud.rules.sqltext import sql_array
 
 
 @njit(cache=True)
@@ -62,10 +63,6 @@ def burst_flags(
     return burst
 
 
-def _sql_list(values: list[str]) -> str:
-    return "[" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) + "]"
-
-
 def settlements(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> pl.DataFrame:
     """The settlements to scan; with ``card_paid_only`` only those paid wholly by card (some
     personal account, no cash): what a swiped card buys, unlike a cash purchase."""
@@ -74,7 +71,7 @@ def settlements(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> pl.Data
         SELECT fixmedins_code, fixmedins_name, setl_id, mdtrt_id, psn_no, begntime,
                inscp_amt, acct_pay, medfee_sumamt
         FROM visit
-        WHERE setting IN {_sql_list(args["settings"])} {card}
+        WHERE setting IN {sql_array(args["settings"])} {card}
         ORDER BY fixmedins_code, begntime, setl_id
     """).pl()
 

@@ -24,6 +24,7 @@ from numba import njit
 
 from hrss_fraud.rules.hits import empty_hits
 from hrss_fraud.rules.kernels import kernel
+from hrss_fraud.rules.sqltext import sql_array
 
 
 @njit(cache=True)
@@ -51,10 +52,6 @@ def carry_over(
     return remaining, early
 
 
-def _sql_list(values: list[str]) -> str:
-    return "[" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) + "]"
-
-
 def purchases(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> pl.DataFrame:
     """Drug lines with a known supply: one row per line, with its purchase key."""
     return con.sql(f"""
@@ -63,8 +60,8 @@ def purchases(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> pl.DataFr
                med_list_name, med_list_codg,
                CAST(coalesce(prd_days, cnt * days_per_unit) AS DOUBLE) AS supply
         FROM line
-        WHERE setting IN {_sql_list(args["settings"])}
-          AND item_group IN {_sql_list(args.get("drug_groups", ["drug"]))}
+        WHERE setting IN {sql_array(args["settings"])}
+          AND item_group IN {sql_array(args.get("drug_groups", ["drug"]))}
           AND coalesce(prd_days, cnt * days_per_unit) > 0
           AND coalesce(rx_circ_flag, '0') <> '1'
     """).pl()

@@ -22,6 +22,7 @@ from numba import njit
 
 from hrss_fraud.rules.hits import empty_hits, settlement_hits
 from hrss_fraud.rules.kernels import kernel
+from hrss_fraud.rules.sqltext import no_prefix, sql_array
 
 
 @njit(cache=True)
@@ -58,15 +59,11 @@ def window_flags(
     return viol, episode, in_window
 
 
-def _sql_list(values: list[str]) -> str:
-    return "[" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) + "]"
-
-
 def events(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> pl.DataFrame:
     """One row per counted encounter: psn_no, fixmedins_code, mdtrt_id, t, amt."""
-    settings = _sql_list(args["settings"])
-    prefixes = _sql_list(args.get("exclude_dise_prefixes", []))
-    groups = _sql_list(args.get("exclude_item_groups", []))
+    settings = sql_array(args["settings"])
+    no_excepted = no_prefix("v.dise_codg", args.get("exclude_dise_prefixes", []))
+    groups = sql_array(args.get("exclude_item_groups", []))
     return con.sql(f"""
         WITH planned AS (
             SELECT DISTINCT fixmedins_code, mdtrt_id FROM line
@@ -75,7 +72,7 @@ def events(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> pl.DataFrame
         SELECT psn_no, fixmedins_code, mdtrt_id, min(begntime) AS t, sum(inscp_amt) AS amt
         FROM visit v
         WHERE setting IN {settings}
-          AND len(list_filter({prefixes}, lambda p: starts_with(coalesce(v.dise_codg, ''), p))) = 0
+          AND {no_excepted}
           AND NOT EXISTS (SELECT 1 FROM planned p
                           WHERE p.fixmedins_code = v.fixmedins_code AND p.mdtrt_id = v.mdtrt_id)
         GROUP BY psn_no, fixmedins_code, mdtrt_id
