@@ -13,15 +13,18 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from hrss_fraud.detect import frequency, frequency_model
-from hrss_fraud.detect.frequency_model import FrequencyModel, ModelError
+from hrss_fraud.detect import frequency, frequency_model, outliers
+from hrss_fraud.detect.frequency_model import ModelError
 
 VISIT_FREQUENCY = "visit_frequency"
-KERNEL_MODELS = {"visit_frequency": VISIT_FREQUENCY}
-"""Which saved model each kernel reads."""
+OUTLIERS = ("outlier_institution", "outlier_doctor", "outlier_person")
+KERNEL_MODELS = {"visit_frequency": VISIT_FREQUENCY, **{k: k for k in OUTLIERS}}
+"""Which saved model each kernel reads (``outliers`` is still being imported when the
+kernels import this module, so its names are written out here)."""
 
 
 def models_dir(workspace: Path) -> Path:
@@ -46,31 +49,40 @@ def load_into(con: duckdb.DuckDBPyConnection, workspace: Path, names: Iterable[s
     made by other code."""
     for name in sorted(names):
         _check(name)
-        frequency.load_into(con, frequency_model.load(model_path(workspace, name)))
+        path = model_path(workspace, name)
+        if name in outliers.MODELS:
+            outliers.load_into(con, outliers.load(path, outliers.MODELS[name]))
+        else:
+            frequency.load_into(con, frequency_model.load(path))
 
 
 def train_into(
     con: duckdb.DuckDBPyConnection, workspace: Path, names: Iterable[str]
-) -> dict[str, FrequencyModel]:
+) -> dict[str, Any]:
     """Train each model on what ``con``'s ``visit`` table holds (the whole lake), save it,
     and load it into ``con``."""
     trained = {}
     for name in sorted(names):
         _check(name)
-        model = frequency_model.train(con)
-        frequency_model.save(model, model_path(workspace, name))
-        frequency.load_into(con, model)
+        if name in outliers.MODELS:
+            model = outliers.train(con, outliers.MODELS[name])
+            outliers.save(model, model_path(workspace, name))
+            outliers.load_into(con, model)
+        else:
+            model = frequency_model.train(con)
+            frequency_model.save(model, model_path(workspace, name))
+            frequency.load_into(con, model)
         trained[name] = model
     return trained
 
 
 def _check(name: str) -> None:
-    if name != VISIT_FREQUENCY:
-        msg = f"unknown model {name!r}; known: {VISIT_FREQUENCY}"
+    if name not in KERNEL_MODELS.values():
+        msg = f"unknown model {name!r}; known: {', '.join(sorted(KERNEL_MODELS.values()))}"
         raise ModelError(msg)
 
 
-def train(workspace: Path, memory_limit: str = "6GB") -> dict[str, FrequencyModel]:
+def train(workspace: Path, memory_limit: str = "6GB") -> dict[str, Any]:
     """``hrss-fraud models train``: every model, on the whole lake."""
     from hrss_fraud.knowledge import load_knowledge
     from hrss_fraud.lake import Lake
