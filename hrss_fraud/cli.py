@@ -537,14 +537,17 @@ def export_inspection_list(
     ctx: click.Context, out: str, top: int | None, run_id: str | None, lang: str
 ) -> None:
     """Institutions ranked by the share of their in-scope spending at risk, with reasons."""
-    from hrss_fraud.detect.ranking import COLUMNS, institution_ranking
+    from hrss_fraud.detect.ranking import COLUMNS, institution_ranking, review_weights
     from hrss_fraud.lake import Lake
     from hrss_fraud.rules.export import write_export
     from hrss_fraud.rules.runs import RunError, open_run
 
     ws = ctx.obj["workspace"]
     try:
-        ranking = institution_ranking(open_run(ws, run_id), Lake(ws / "lake"), lang)
+        run = open_run(ws, run_id)
+        weights, status = review_weights(run, ws)
+        click.echo(status.message(lang), err=True)
+        ranking = institution_ranking(run, Lake(ws / "lake"), lang, weights)
         if top:
             ranking = ranking.head(top)
         write_export(ranking.select(COLUMNS), Path(out), label="inspection list")
@@ -571,14 +574,17 @@ def export_risk_ranking(
 ) -> None:
     """Institutions, doctors or persons ranked by the share of their spending at risk
     (风险排名)."""
-    from hrss_fraud.detect.ranking import risk_ranking
+    from hrss_fraud.detect.ranking import review_weights, risk_ranking
     from hrss_fraud.lake import Lake
     from hrss_fraud.rules.export import write_export
     from hrss_fraud.rules.runs import RunError, open_run
 
     ws = ctx.obj["workspace"]
     try:
-        ranking = risk_ranking(open_run(ws, run_id), Lake(ws / "lake"), level, lang)
+        run = open_run(ws, run_id)
+        weights, status = review_weights(run, ws)
+        click.echo(status.message(lang), err=True)
+        ranking = risk_ranking(run, Lake(ws / "lake"), level, lang, weights)
         if top:
             ranking = ranking.head(top)
         write_export(ranking, Path(out), label=f"{level} risk ranking")
@@ -642,6 +648,11 @@ def _demo_score(ws: Path) -> None:
     lead = f.sort("amount_at_risk", "finding_id", descending=[True, False]).row(0, named=True)
     click.echo(f"  例 / e.g. [{lead['severity_zh']}] {lead['rule_name']}: {lead['evidence']}")
 
+
+# Imported last: the case store's commands report failures with this module's Fail.
+from hrss_fraud.cases.cli import cases  # noqa: E402
+
+main.add_command(cases)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

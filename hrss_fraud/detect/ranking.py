@@ -7,8 +7,9 @@ claims in the lake) that the findings put at risk, each finding weighted by its 
 (definite 1, high 0.7, suspicious 0.4) and each claim line counted once however many
 findings flag it: a small clinic billing ¥50,000 of suspect lines out of ¥100,000 ranks
 above a county hospital with ¥200,000 out of ¥20 million. Rule hits and detector leads
-count alike, since both are findings with lines; given the review model's calibrated
-chance of each lead being confirmed (``weights``), a finding's weight is multiplied by it.
+count alike, since both are findings with lines. Once reviewers have decided enough leads
+for the review model to be on (:mod:`hrss_fraud.detect.reviews`), each finding weighs its
+calibrated chance of being confirmed instead of the severity's fixed weight.
 
 Lines are attributed to the entity they belong to, not to the finding's headline entity:
 to the institution that billed them, to the doctor who billed them (``bilg_dr_codg``; a
@@ -26,10 +27,12 @@ the findings.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from hrss_fraud.detect.reviews import ReviewModelStatus, lead_weights
 from hrss_fraud.lake import Lake
 from hrss_fraud.rules.catalogue import load_catalogue
 from hrss_fraud.rules.runs import Run
@@ -126,8 +129,8 @@ def _counted_findings(run: Run, level: Level, weights: pl.DataFrame | None) -> p
         f = f.filter(keep)
     f = f.with_columns(weight=_weight())
     if weights is not None:
-        f = f.join(weights.select("finding_id", "p_confirm"), on="finding_id", how="left")
-        f = f.with_columns(weight=pl.col("weight") * pl.col("p_confirm").fill_null(1.0))
+        f = f.join(weights.select("finding_id", "p_confirmed"), on="finding_id", how="left")
+        f = f.with_columns(weight=pl.col("p_confirmed").fill_null(pl.col("weight")))
     return f.select("finding_id", "rule_id", "rule_name", "rule_name_en", "entity_id", "weight")
 
 
@@ -205,7 +208,8 @@ def risk_ranking(
     """Every ``level`` entity with claims in the lake, riskiest first: ``rank``, its key
     and name, ``risk_score``, ``amount_at_risk``, ``n_findings``, ``reasons``, and what the
     score is made of (``inscp``, ``weighted_at_risk``, ``n_settlements``). ``weights``
-    (``finding_id``, ``p_confirm``) re-weights findings by the review model."""
+    (``finding_id``, ``p_confirmed``, from :func:`review_weights`) replace the severity
+    weights of the findings they name."""
     if level not in LEVELS:
         msg = f"unknown ranking level {level!r}; expected one of {', '.join(LEVELS)}"
         raise ValueError(msg)
@@ -244,6 +248,12 @@ def risk_ranking(
     head = (lv.key, lv.name, "fixmedins_code") if level == "doctor" else (lv.key, lv.name)
     tail = ("risk_score", "amount_at_risk", "n_findings", "reasons")
     return ranked.select("rank", *head, *tail, "inscp", "weighted_at_risk", "n_settlements")
+
+
+def review_weights(run: Run, workspace: Path) -> tuple[pl.DataFrame | None, ReviewModelStatus]:
+    """The review model's chance of confirmation per finding of ``run``, or None and the
+    reason when the model is off (too few decisions, stale, none trained)."""
+    return lead_weights(run.findings(), workspace)
 
 
 def institution_ranking(

@@ -244,3 +244,32 @@ def test_lead_features_count_other_leads_never_the_lead_itself() -> None:
     assert f["log_amount"][2] == 0.0 and f["violating_share"][2] == 1.0
     assert f["severity_rank"].to_list() == [1, 2, 1, 1]
     assert f["score"].to_list() == [None, 3.0, None, None]
+
+
+def test_the_ranking_weighs_each_lead_by_its_chance_of_confirmation(
+    reviewed: Reviewed, scored_ws: Path, tiny_county: Path, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from hrss_fraud.cli import main
+    from hrss_fraud.detect.ranking import institution_ranking, review_weights
+    from hrss_fraud.lake import Lake
+
+    ws = tmp_path / "ws"
+    shutil.copytree(reviewed.ws, ws)
+    (ws / "lake").symlink_to(scored_ws / "lake", target_is_directory=True)
+    run, lake = open_run(ws), Lake(ws / "lake")
+    weights, status = review_weights(run, ws)
+    assert weights is not None and status.enabled
+    plain, learnt = institution_ranking(run, lake), institution_ranking(run, lake, weights=weights)
+    assert not plain["weighted_at_risk"].equals(learnt["weighted_at_risk"])
+    assert (learnt["weighted_at_risk"] <= learnt["amount_at_risk"] + 0.01).all()
+    fraud = Truth.read(tiny_county / "truth").fraud_institutions["fixmedins_code"].implode()
+    k = max(1, round(0.1 * learnt.height))
+    assert learnt.head(k)["fixmedins_code"].is_in(fraud).mean() >= 0.8
+
+    out = tmp_path / "list.csv"
+    args = ["--workspace", str(ws), "export", "inspection-list", "--lang", "en"]
+    r = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert status.message("en") in r.output
