@@ -75,7 +75,7 @@ def scheme_table(results: Sequence[SeedResult]) -> pl.DataFrame:
         r.per_scheme.select(
             seed=pl.lit(r.seed, dtype=pl.Int64),
             scheme="scheme",
-            scheme_zh=pl.col("scheme_zh") if "scheme_zh" in r.per_scheme.columns else None,
+            scheme_zh=pl.col("scheme_zh").cast(pl.String),
             family="family",
             unit="entity_type",
             injected="injected",
@@ -90,7 +90,6 @@ def scheme_table(results: Sequence[SeedResult]) -> pl.DataFrame:
     beyond = pl.col("family") == BEYOND
     return (
         pl.concat(frames, how="vertical_relaxed")
-        .with_columns(scheme_zh=pl.col("scheme_zh").cast(pl.String))
         .with_columns(
             goal=pl.when(beyond).then(pl.lit(SCHEME_RECALL.threshold)),
             meets_goal=pl.when(beyond).then(
