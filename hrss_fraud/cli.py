@@ -520,6 +520,13 @@ def models_train(ctx: click.Context, memory_limit: str) -> None:
             f"{t['visits']:,} visits ({t['first_month']} to {t['last_month']}) "
             f"→ {model_path(ws, name)}"
         )
+    # the review model learns from the latest run's decided leads (off below its minimum)
+    from hrss_fraud.detect.reviews import train_review_model
+
+    try:
+        click.echo(train_review_model(ws).message("zh"))
+    except RunError:
+        click.echo("审核学习模型：尚无评分结果，跳过 (review model: no run yet, skipped)")
 
 
 @main.group("export")
@@ -649,10 +656,12 @@ def _demo_score(ws: Path) -> None:
     click.echo(f"  例 / e.g. [{lead['severity_zh']}] {lead['rule_name']}: {lead['evidence']}")
 
 
-# Imported last: the case store's commands report failures with this module's Fail.
+# Imported last: these groups report failures with this module's Fail.
 from hrss_fraud.cases.cli import cases  # noqa: E402
+from hrss_fraud.evaluation.cli import evaluate_group  # noqa: E402
 
 main.add_command(cases)
+main.add_command(evaluate_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
