@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ import numpy as np
 import polars as pl
 import sklearn
 from sklearn.linear_model import PoissonRegressor
+
+from hrss_fraud.detect.modelfile import ModelError, read_checked, write_json
 
 KIND = "visit_frequency"
 SETTINGS = ("op", "ph")
@@ -40,10 +41,6 @@ FEATURES = (
     *(f"chronic_{g}" for g in CHRONIC_GROUPS),
 )
 """The design columns (age band 0–4 and male are the baseline)."""
-
-
-class ModelError(RuntimeError):
-    """A saved model that cannot be used: missing, corrupt, or made by other code."""
 
 
 def _libraries() -> dict[str, str]:
@@ -180,29 +177,16 @@ def train(con: duckdb.DuckDBPyConnection) -> FrequencyModel:
 
 def save(model: FrequencyModel, path: Path) -> None:
     """Write atomically: a reader sees the old model or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(model.to_json() + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, model.to_json(), label="visit_frequency_model")
 
 
 def load(path: Path) -> FrequencyModel:
     """The saved model, or :class:`ModelError` saying why it cannot be used."""
-    if not path.is_file():
-        msg = f"no visit-frequency model at {path}; train one with `hrss-fraud models train`"
-        raise ModelError(msg)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        msg = f"{path}: not a readable model file ({exc})"
-        raise ModelError(msg) from exc
-    if raw.get("kind") != KIND or raw.get("features") != list(FEATURES):
-        msg = f"{path}: made for other features; retrain with `hrss-fraud models train`"
-        raise ModelError(msg)
-    if raw.get("libraries") != _libraries():
-        msg = (
-            f"{path}: trained with {raw.get('libraries')}, this installation has "
-            f"{_libraries()}; retrain with `hrss-fraud models train`"
-        )
-        raise ModelError(msg)
+    raw = read_checked(
+        path,
+        what="visit-frequency model",
+        expect={"kind": KIND, "features": list(FEATURES)},
+        libraries=_libraries(),
+        retrain="hrss-fraud models train",
+    )
     return FrequencyModel(raw["coefficients"], raw["training"], raw["libraries"])

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ from sklearn.ensemble import IsolationForest
 
 from hrss_fraud.detect import hbos
 from hrss_fraud.detect.features import SETS, FeatureSet, behind_lines, compute
-from hrss_fraud.detect.frequency_model import ModelError
+from hrss_fraud.detect.modelfile import ModelError, read_checked, write_json
 from hrss_fraud.model.codes import FIXMEDINS_TYPE, HOSP_LV, MEDINS_TYPE
 from hrss_fraud.rules.hits import empty_hits
 from hrss_fraud.rules.kernels import kernel
@@ -362,10 +361,7 @@ def train(con: duckdb.DuckDBPyConnection, kind: str) -> OutlierModel:
 
 def save(model: OutlierModel, path: Path) -> None:
     """Write atomically: a reader sees the old model or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(model.to_json() + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, model.to_json(), label=f"outlier_{model.kind}_model")
 
 
 def load(path: Path, kind: str, *, data_sha256: str | None = None) -> OutlierModel:
@@ -373,25 +369,18 @@ def load(path: Path, kind: str, *, data_sha256: str | None = None) -> OutlierMod
     file, not JSON, other features, other library versions, a content that does not match
     its checksum, or (when ``data_sha256`` is given) other training data."""
     retrain = "; retrain with `hrss-fraud models train`"
-    if not path.is_file():
-        msg = f"no {kind} outlier model at {path}; train one with `hrss-fraud models train`"
-        raise ModelError(msg)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        msg = f"{path}: not a readable model file ({exc})"
-        raise ModelError(msg) from exc
-    if (
-        raw.get("kind") != MODEL_KIND
-        or raw.get("features_of") != kind
-        or raw.get("features") != list(SETS[kind].names)
-        or raw.get("peer_levels") != [list(c) for c in SETS[kind].peer_levels]
-    ):
-        msg = f"{path}: made for other features{retrain}"
-        raise ModelError(msg)
-    if raw.get("libraries") != _libraries():
-        msg = f"{path}: trained with {raw.get('libraries')}, this installation has {_libraries()}"
-        raise ModelError(msg + retrain)
+    raw = read_checked(
+        path,
+        what=f"{kind} outlier model",
+        expect={
+            "kind": MODEL_KIND,
+            "features_of": kind,
+            "features": list(SETS[kind].names),
+            "peer_levels": [list(c) for c in SETS[kind].peer_levels],
+        },
+        libraries=_libraries(),
+        retrain="hrss-fraud models train",
+    )
     if raw.get("content_sha256") != _digest(raw):
         msg = f"{path}: its content does not match its checksum (edited or damaged){retrain}"
         raise ModelError(msg)

@@ -36,7 +36,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
-from hrss_fraud.detect.frequency_model import ModelError
+from hrss_fraud.detect.modelfile import ModelError, read_checked
 from hrss_fraud.lake.fsutil import write_bytes_atomic
 
 KIND = "review_weights"
@@ -313,22 +313,15 @@ def load(workspace: Path, decisions_sha256: str) -> ReviewModel:
     """The saved model if it was trained by this code, these libraries and these decisions;
     :class:`ModelError` (:class:`StaleModelError` for other decisions) saying why not."""
     pkl, meta_path = model_files(workspace)
-    if not meta_path.is_file() or not pkl.is_file():
-        msg = f"no review model at {meta_path}; train one with `hrss-fraud cases train-model`"
-        raise ModelError(msg)
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        msg = f"{meta_path}: not a readable model description ({exc})"
-        raise ModelError(msg) from exc
-    if meta.get("kind") != KIND or meta.get("features") != list(FEATURES):
-        msg = f"{meta_path}: made for other features; retrain with `hrss-fraud cases train-model`"
-        raise ModelError(msg)
-    if meta.get("libraries") != _libraries():
-        msg = (
-            f"{meta_path}: trained with {meta.get('libraries')}, this installation has "
-            f"{_libraries()}; retrain with `hrss-fraud cases train-model`"
-        )
+    meta = read_checked(
+        meta_path,
+        what="review model",
+        expect={"kind": KIND, "features": list(FEATURES)},
+        libraries=_libraries(),
+        retrain="hrss-fraud cases train-model",
+    )
+    if not pkl.is_file():
+        msg = f"no review model at {pkl}; train one with `hrss-fraud cases train-model`"
         raise ModelError(msg)
     if meta.get("training", {}).get("decisions_sha256") != decisions_sha256:
         msg = f"{meta_path}: trained on other review decisions than the case store now holds"
