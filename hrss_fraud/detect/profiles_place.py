@@ -146,7 +146,11 @@ def hit_rows(
         lines = con.sql(lines_sql).pl().filter(pl.col("weight") > 0)
     finally:
         con.unregister("_pp_flag")
-    lines = lines.join(months.select(*UNIT_KEYS, "hit_key"), on=UNIT_KEYS)
+    # in a total order, and the shares rounded far below a fen: DuckDB's parallel sums and
+    # a query's row order otherwise move the last bits from one run to the next
+    lines = lines.join(months.select(*UNIT_KEYS, "hit_key"), on=UNIT_KEYS).sort(
+        "hit_key", "fixmedins_code", "mdtrt_id", "feedetl_sn", "setl_id", nulls_last=True
+    )
     total = pl.col("weight").sum().over("hit_key")
     lines = lines.join(
         hits.select("hit_key", "excess", "evidence", "evidence_en", "robust_z"), on="hit_key"
@@ -164,7 +168,7 @@ def hit_rows(
         mdtrt_id="mdtrt_id",
         feedetl_sn="feedetl_sn",
         line_time="line_time",
-        amount=claim * pl.col("weight") / total,
+        amount=(claim * pl.col("weight") / total).round(6),
         evidence="evidence",
         evidence_en="evidence_en",
         score="robust_z",
