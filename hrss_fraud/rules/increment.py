@@ -55,21 +55,23 @@ def new_claims_scope(
     )
 
 
-def rescored(findings: pl.DataFrame, scope: Scope, rules: dict[str, Rule]) -> pl.Series:
-    """True for each finding this incremental run is responsible for."""
+def _rescored(scope: Scope, rules: dict[str, Rule]) -> pl.Expr:
     by_scope = pl.col("rule_id").replace_strict(
         {rid: r.scope for rid, r in rules.items()}, default="person", return_dtype=pl.String
     )
-    persons = scope.persons["psn_no"].to_list()
+    persons = scope.persons["psn_no"].implode()
     person_hit = pl.col("psn_no").is_in(persons) & (pl.col("period_end") >= scope.new_from)
     inst_hit = pl.col("period_start") >= scope.months_from
-    return findings.select(
-        pl.when(by_scope == "institution").then(inst_hit).otherwise(person_hit).alias("r")
-    )["r"].fill_null(False)
+    return pl.when(by_scope == "institution").then(inst_hit).otherwise(person_hit).fill_null(False)
+
+
+def rescored(findings: pl.DataFrame, scope: Scope, rules: dict[str, Rule]) -> pl.Series:
+    """True for each finding this incremental run is responsible for."""
+    return findings.select(_rescored(scope, rules).alias("r"))["r"]
 
 
 def merge(
-    previous: tuple[pl.DataFrame, pl.DataFrame],
+    previous: tuple[pl.DataFrame | pl.LazyFrame, pl.DataFrame | pl.LazyFrame],
     current: tuple[pl.DataFrame, pl.DataFrame],
     scope: Scope,
     rules: dict[str, Rule],
@@ -77,19 +79,23 @@ def merge(
     failed: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The previous findings outside this run's reach plus this run's within it. A rule
-    that failed in this run keeps all its previous findings."""
-    old_f, old_l = previous
+    that failed in this run keeps all its previous findings.
+
+    ``previous`` may be lazy (scans of the previous run's files): only the findings kept
+    and their lines are then read, not the whole previous run beside this one's."""
     new_f, new_l = current
-    new_f = new_f.filter(rescored(new_f, scope, rules))
+    resc = _rescored(scope, rules)
+    new_f = new_f.filter(resc)
     keep_old = pl.col("rule_id").is_in(list(failed)) | (
-        ~rescored(old_f, scope, rules) & ~pl.col("finding_id").is_in(new_f["finding_id"].implode())
+        ~resc & ~pl.col("finding_id").is_in(new_f["finding_id"].implode())
     )
-    old_f = old_f.filter(keep_old)
+    old_f = previous[0].lazy().filter(keep_old).collect()
     findings = pl.concat([old_f, new_f], how="vertical_relaxed").with_columns(run_id=pl.lit(run_id))
+    kept = old_f.select("finding_id").lazy()
     lines = pl.concat(
         [
-            old_l.filter(pl.col("finding_id").is_in(old_f["finding_id"].implode())),
-            new_l.filter(pl.col("finding_id").is_in(new_f["finding_id"].implode())),
+            previous[1].lazy().join(kept, on="finding_id", how="semi").collect(),
+            new_l.join(new_f.select("finding_id"), on="finding_id", how="semi"),
         ],
         how="vertical_relaxed",
     )

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from hrss_fraud.detect import models
 from hrss_fraud.detect.frequency_model import ModelError
 from hrss_fraud.knowledge import load_knowledge
@@ -165,7 +167,10 @@ def score(
         findings, lines = result.findings, result.lines
         if previous is not None and scope is not None:
             findings, lines = increment.merge(
-                (previous.findings(), previous.lines()),
+                (
+                    pl.scan_parquet(previous.root / "findings.parquet"),
+                    pl.scan_parquet(previous.root / "finding_lines.parquet"),
+                ),
                 (findings, lines),
                 scope,
                 policy.catalogue.rules,
