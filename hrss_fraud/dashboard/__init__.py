@@ -1,0 +1,1 @@
+"""The auditors' Dash dashboard: pages, and the plain modules their callbacks call."""

@@ -1,0 +1,276 @@
+"""Everything the "open a lead" panel shows: the rule and the parameter values that fired,
+the reasoning, the claim lines behind it, and the person's and the institution's context.
+
+A lead is only a lead until a person has reviewed it (DOMAIN.md §3): the panel must show
+the lines and the reasoning, so the lines come with what the lake holds about them (item,
+quantity, price, amounts; the settlement for a settlement-level row).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import polars as pl
+
+from hrss_fraud.cases.store import DECISION_SCHEMA
+from hrss_fraud.dashboard.labels import family_labels, severity_labels
+from hrss_fraud.dashboard.leads import LeadFilter, count, lead_frame
+from hrss_fraud.detect.ranking import risk_ranking
+from hrss_fraud.lake.views import literal
+
+if TYPE_CHECKING:
+    from hrss_fraud.cases.store import CaseStore
+    from hrss_fraud.dashboard.runs_view import RunView
+
+CONTEXT_LEADS = 50
+"""How many of the person's or institution's other leads the panel lists (riskiest first);
+the counts and amounts cover them all."""
+
+_LINES_SQL = """
+WITH fee AS (
+    SELECT f.* FROM fee_detail_all f
+    SEMI JOIN lead_lines l ON f.fixmedins_code = l.fixmedins_code
+         AND f.mdtrt_id = l.mdtrt_id AND f.feedetl_sn = l.feedetl_sn
+    QUALIFY row_number() OVER (PARTITION BY f.fixmedins_code, f.mdtrt_id, f.feedetl_sn
+                               ORDER BY f._batch_seq DESC, f._row DESC) = 1
+), setl AS (
+    SELECT s.* FROM settlement_all s
+    SEMI JOIN lead_lines l ON s.fixmedins_code = l.fixmedins_code AND s.setl_id = l.setl_id
+    QUALIFY row_number() OVER (PARTITION BY s.fixmedins_code, s.setl_id
+                               ORDER BY s._batch_seq DESC, s._row DESC) = 1
+)
+SELECT l.role, l.fixmedins_code, l.psn_no, l.setl_id, l.mdtrt_id, l.feedetl_sn, l.line_time,
+       l.amount_at_risk,
+       fee.med_list_codg, fee.medins_list_name,
+       CAST(fee.cnt AS DOUBLE) AS cnt, CAST(fee.pric AS DOUBLE) AS pric,
+       CAST(fee.det_item_fee_sumamt AS DOUBLE) AS det_item_fee_sumamt,
+       CAST(fee.inscp_amt AS DOUBLE) AS line_inscp_amt, fee.bilg_dr_codg,
+       setl.med_type, setl.dise_codg, setl.dise_name, setl.begntime, setl.endtime,
+       CAST(setl.medfee_sumamt AS DOUBLE) AS medfee_sumamt,
+       CAST(setl.inscp_amt AS DOUBLE) AS setl_inscp_amt
+FROM lead_lines l
+LEFT JOIN fee ON fee.fixmedins_code = l.fixmedins_code AND fee.mdtrt_id = l.mdtrt_id
+     AND fee.feedetl_sn = l.feedetl_sn
+LEFT JOIN setl ON setl.fixmedins_code = l.fixmedins_code AND setl.setl_id = l.setl_id
+ORDER BY l.role = 'involved', l.line_time, l.fixmedins_code, l.mdtrt_id, l.feedetl_sn
+"""
+
+_VISITS_SQL = """
+WITH s AS (
+    SELECT * FROM settlement_all WHERE psn_no = ?
+    QUALIFY row_number() OVER (PARTITION BY fixmedins_code, setl_id
+                               ORDER BY _batch_seq DESC, _row DESC) = 1
+)
+SELECT count(DISTINCT mdtrt_id) AS n_visits, count(*) AS n_settlements,
+       count(DISTINCT fixmedins_code) AS n_institutions,
+       CAST(coalesce(sum(inscp_amt), 0) AS DOUBLE) AS inscp_amt,
+       min(setl_time) AS first_visit, max(setl_time) AS last_visit
+FROM s WHERE coalesce(vali_flag, '1') = '1' AND coalesce(refd_setl_flag, '0') = '0'
+"""
+
+
+@dataclass(frozen=True)
+class LeadDetail:
+    """One lead as the panel shows it; frames are ready for a grid, dicts for text."""
+
+    lead: dict[str, Any]
+    """The lead's queue row (``leads.ROW_COLUMNS``) plus ``entity_type``, ``entity_id``,
+    ``setl_id``, ``mdtrt_id``, ``feedetl_sn``, ``score``, ``n_lines``, ``n_violating``."""
+    rule: dict[str, Any]
+    """``rule_id``, names, severity and its label, behaviour, family, legal basis,
+    framework codes, version."""
+    params: pl.DataFrame
+    """The parameter values the lead was found with, beside the catalogue's default,
+    bounds, unit and description."""
+    evidence_zh: str
+    evidence_en: str
+    lines: pl.DataFrame
+    """The violating lines first, then the involved ones, with the lake's item, quantity,
+    price and amounts (``feedetl_sn`` null: the row stands for a whole settlement)."""
+    person: dict[str, Any] | None
+    """Visit counts and spending of the lead's person; None for a lead without one."""
+    person_leads: pl.DataFrame
+    institution: dict[str, Any]
+    """Its name and zone, number of leads and amount at risk in this run, and its place in
+    the risk ranking (``rank`` of ``n_ranked``, ``risk_score``, ``reasons``)."""
+    institution_leads: pl.DataFrame
+    history: pl.DataFrame
+    """The review decisions on this lead, oldest first (empty without a case store)."""
+
+
+def _finding(view: RunView, finding_id: str) -> dict[str, Any]:
+    con = duckdb.connect()
+    try:
+        cur = con.execute(
+            f"SELECT * FROM read_parquet({literal(str(view.findings_path))}) WHERE finding_id = ?",
+            [finding_id],
+        )
+        names = [c[0] for c in cur.description or []]
+        rows = cur.fetchall()
+    finally:
+        con.close()
+    if not rows:
+        msg = f"lead {finding_id} is not in run {view.run_id}"
+        raise LookupError(msg)
+    return dict(zip(names, rows[0], strict=True))
+
+
+def _rule(view: RunView, finding: dict[str, Any], lang: str) -> tuple[dict[str, Any], pl.DataFrame]:
+    """The rule as catalogued and the parameter values the finding carries (the run
+    manifest's values for a finding that carries none)."""
+    rule_id = finding["rule_id"]
+    entry = next((r for r in view.manifest.get("rules", []) if r.get("rule_id") == rule_id), {})
+    used = json.loads(finding.get("params") or "null") or entry.get("params") or {}
+    rule = view.catalogue.rules.get(rule_id)
+    family = rule.family if rule else None
+    info = {
+        "rule_id": rule_id,
+        "name_zh": finding["rule_name"],
+        "name_en": finding["rule_name_en"],
+        "severity": finding["severity"],
+        "severity_label": severity_labels(lang).get(finding["severity"], finding["severity"]),
+        "behaviour": finding["behaviour"],
+        "family": family,
+        "family_label": family_labels(lang).get(family or "", family),
+        "legal_basis": rule.legal_basis if rule else None,
+        "framework_codes": [c for c in (finding.get("framework_codes") or "").split(";") if c],
+        "version": finding.get("rule_version") or entry.get("version"),
+    }
+    declared = {p.name: p for p in rule.params} if rule else {}
+    params = pl.DataFrame(
+        [
+            {
+                "name": name,
+                "value": float(value),
+                "default": declared[name].default if name in declared else None,
+                "min": declared[name].min if name in declared else None,
+                "max": declared[name].max if name in declared else None,
+                "unit": declared[name].unit if name in declared else None,
+                "description": (
+                    (
+                        declared[name].description_en
+                        if lang == "en"
+                        else declared[name].description_zh
+                    )
+                    if name in declared
+                    else None
+                ),
+            }
+            for name, value in sorted(used.items())
+        ],
+        schema={
+            "name": pl.String,
+            "value": pl.Float64,
+            "default": pl.Float64,
+            "min": pl.Float64,
+            "max": pl.Float64,
+            "unit": pl.String,
+            "description": pl.String,
+        },
+    )
+    return info, params
+
+
+def _lines(view: RunView, con: duckdb.DuckDBPyConnection, finding_id: str) -> pl.DataFrame:
+    lines = con.sql(
+        f"SELECT * FROM read_parquet({literal(str(view.lines_path))}) WHERE finding_id = ?",
+        params=[finding_id],
+    ).pl()
+    con.register("lead_lines", lines)
+    try:
+        return con.sql(_LINES_SQL).pl()
+    finally:
+        con.unregister("lead_lines")
+
+
+def _person(con: duckdb.DuckDBPyConnection, psn_no: str) -> dict[str, Any]:
+    cur = con.execute(_VISITS_SQL, [psn_no])
+    names = [c[0] for c in cur.description or []]
+    return {"psn_no": psn_no, **dict(zip(names, cur.fetchall()[0], strict=True))}
+
+
+def _institution(view: RunView, code: str, lang: str) -> dict[str, Any]:
+    """Its leads in this run and its place in the run's risk ranking (computed once per run
+    and language: it reads every line of the run)."""
+    ranking = view.memo(
+        f"ranking:institution:{lang}",
+        lambda: risk_ranking(view.run, view.lake, "institution", lang),
+    )
+    con = duckdb.connect()
+    try:
+        n, amount = con.execute(
+            f"""SELECT count(*), round(coalesce(sum(amount_at_risk), 0), 2)
+                FROM read_parquet({literal(str(view.findings_path))}) WHERE fixmedins_code = ?""",
+            [code],
+        ).fetchall()[0]
+    finally:
+        con.close()
+    known = view.institutions.filter(pl.col("fixmedins_code") == code).to_dicts()
+    ranked = ranking.filter(pl.col("fixmedins_code") == code).to_dicts()
+    place = ranked[0] if ranked else {}
+    return {
+        "fixmedins_code": code,
+        "fixmedins_name": known[0]["fixmedins_name"] if known else None,
+        "zone": known[0]["zone"] if known else None,
+        "zone_name": known[0]["zone_name"] if known else None,
+        "n_findings": int(n),
+        "amount_at_risk": float(amount),
+        "rank": place.get("rank"),
+        "n_ranked": ranking.height,
+        "risk_score": place.get("risk_score"),
+        "reasons": place.get("reasons"),
+    }
+
+
+def lead_detail(
+    view: RunView,
+    finding_id: str,
+    case_store: CaseStore | None = None,
+    *,
+    lang: str = "zh",
+) -> LeadDetail:
+    """The panel's content for one lead of ``view``'s run; :class:`LookupError` if the run
+    has no such lead."""
+    finding = _finding(view, finding_id)
+    rule, params = _rule(view, finding, lang)
+    own = LeadFilter(finding_ids=(finding_id,))
+    row = lead_frame(view, own, case_store=case_store, lang=lang).to_dicts()[0]
+    for key in ("entity_type", "entity_id", "setl_id", "mdtrt_id", "feedetl_sn", "score"):
+        row[key] = finding[key]
+    row["n_lines"], row["n_violating"] = finding["n_lines"], finding["n_violating"]
+
+    def others(flt: LeadFilter) -> pl.DataFrame:
+        leads = lead_frame(view, flt, case_store=case_store, lang=lang, limit=CONTEXT_LEADS + 1)
+        return leads.filter(pl.col("finding_id") != finding_id).head(CONTEXT_LEADS)
+
+    con = view.lake.connect()
+    try:
+        lines = _lines(view, con, finding_id)
+        psn_no = finding["psn_no"]
+        person = _person(con, psn_no) if psn_no else None
+    finally:
+        con.close()
+    if person is not None:
+        person["n_findings"] = count(view, LeadFilter(psn_no=psn_no))
+    code = finding["fixmedins_code"]
+    history = (
+        case_store.history(finding_id)
+        if case_store is not None
+        else pl.DataFrame(schema=DECISION_SCHEMA)
+    )
+    return LeadDetail(
+        lead=row,
+        rule=rule,
+        params=params,
+        evidence_zh=finding["evidence"],
+        evidence_en=finding["evidence_en"],
+        lines=lines,
+        person=person,
+        person_leads=others(LeadFilter(psn_no=psn_no) if psn_no else LeadFilter(finding_ids=())),
+        institution=_institution(view, code, lang),
+        institution_leads=others(LeadFilter(fixmedins_codes=(code,))),
+        history=history,
+    )

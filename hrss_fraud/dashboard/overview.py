@@ -1,0 +1,279 @@
+"""The overview page's figures as polars frames: fund spending, leads by month, care type,
+zone and rule family, the last run's status, and what changed since the previous run.
+
+Every figure is traceable: spending rows carry the SQL condition over ``settlement`` that
+sums to them, lead rows carry the ``finding_ids`` behind them (``LeadFilter(finding_ids=…)``
+opens exactly those in the queue). Amounts are summed in whole fen, so the groups of a
+breakdown add up to the run's total to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from hrss_fraud.dashboard.labels import (
+    family_labels,
+    med_type_labels,
+    unattributed,
+)
+
+if TYPE_CHECKING:
+    from hrss_fraud.dashboard.runs_view import RunView
+
+BREAKDOWNS = ("month", "care_type", "zone", "family", "rule")
+"""What :func:`leads_by` can group by."""
+
+_VALID = "coalesce(vali_flag, '1') = '1' AND coalesce(refd_setl_flag, '0') = '0'"
+"""The settlements that count as spending: valid and not refunds, as the risk ranking
+counts them."""
+
+
+def _yuan(cents: pl.Expr) -> pl.Expr:
+    return (cents / 100).round(2)
+
+
+def _fen(amount: str) -> pl.Expr:
+    return (pl.col(amount) * 100).round().cast(pl.Int64)
+
+
+def fund_spending(view: RunView, *, lang: str = "zh") -> pl.DataFrame:
+    """Per settlement month and care type (``med_type``): ``n_settlements``, ``inscp_amt``
+    (in policy scope) and ``fund_pay_sumamt`` (paid by the fund), with the ``condition``
+    that selects those settlements. Computed once per run: it scans every settlement."""
+
+    def compute() -> pl.DataFrame:
+        con = view.lake.connect()
+        try:
+            return con.sql(
+                f"""SELECT strftime(setl_time, '%Y-%m') AS month, med_type,
+                           count(*) AS n_settlements,
+                           CAST(sum(inscp_amt) AS DOUBLE) AS inscp_amt,
+                           CAST(sum(fund_pay_sumamt) AS DOUBLE) AS fund_pay_sumamt
+                    FROM settlement WHERE {_VALID}
+                    GROUP BY ALL ORDER BY month, med_type"""
+            ).pl()
+        finally:
+            con.close()
+
+    spending = view.memo("fund_spending", compute)
+    names = med_type_labels(lang)
+    return spending.with_columns(
+        med_type_name=pl.col("med_type").replace_strict(names, default=pl.col("med_type")),
+        condition=pl.format(
+            "strftime(setl_time, '%Y-%m') = '{}' AND med_type = '{}' AND " + _VALID,
+            "month",
+            "med_type",
+        ),
+    ).select(
+        "month",
+        "med_type",
+        "med_type_name",
+        "n_settlements",
+        "inscp_amt",
+        "fund_pay_sumamt",
+        "condition",
+    )
+
+
+def _findings(view: RunView) -> pl.DataFrame:
+    """The columns every breakdown needs, with each lead's care type and zone."""
+
+    def compute() -> pl.DataFrame:
+        f = pl.scan_parquet(view.findings_path).select(
+            "finding_id",
+            "rule_id",
+            "fixmedins_code",
+            "setl_id",
+            "period_start",
+            "amount_at_risk",
+        )
+        con = view.lake.connect()
+        try:
+            care = con.sql(
+                "SELECT fixmedins_code, setl_id, any_value(med_type) AS med_type "
+                "FROM settlement GROUP BY ALL"
+            ).pl()
+        finally:
+            con.close()
+        zones = view.institutions.select("fixmedins_code", "zone")
+        families = pl.DataFrame(
+            list(view.rule_families().items()), schema=["rule_id", "family"], orient="row"
+        )
+        return (
+            f.join(care.lazy(), on=["fixmedins_code", "setl_id"], how="left")
+            .join(zones.lazy(), on="fixmedins_code", how="left")
+            .join(families.lazy(), on="rule_id", how="left")
+            .with_columns(
+                month=pl.col("period_start").dt.strftime("%Y-%m"), fen=_fen("amount_at_risk")
+            )
+            .collect()
+        )
+
+    return view.memo("overview_findings", compute)
+
+
+def leads_by(view: RunView, by: str, *, lang: str = "zh") -> pl.DataFrame:
+    """Leads of the run per ``by`` (one of :data:`BREAKDOWNS`; month is the month the
+    lead's period starts): ``key``, ``label``, ``n_findings``, ``amount_at_risk`` and the
+    ``finding_ids`` behind them. A lead without a value (no settlement: no care type) falls
+    in a group with a null key, so the groups always add up to the whole run."""
+    keys = {"month": "month", "care_type": "med_type", "zone": "zone", "family": "family"}
+    keys["rule"] = "rule_id"
+    if by not in keys:
+        msg = f"cannot break leads down by {by!r}; expected one of {', '.join(BREAKDOWNS)}"
+        raise ValueError(msg)
+    f = _findings(view)
+    grouped = (
+        f.group_by(pl.col(keys[by]).alias("key"))
+        .agg(
+            n_findings=pl.len(),
+            fen=pl.col("fen").sum(),
+            finding_ids=pl.col("finding_id").sort(),
+        )
+        .sort("key", nulls_last=True)
+    )
+    names: dict[str, str]
+    if by == "care_type":
+        names = med_type_labels(lang)
+    elif by == "family":
+        names = family_labels(lang)
+    elif by == "zone":
+        zones = view.institutions.drop_nulls("zone").unique("zone", keep="first")
+        names = dict(zip(zones["zone"], zones["zone_name"].fill_null(zones["zone"]), strict=True))
+    elif by == "rule":
+        rules = pl.scan_parquet(view.findings_path).select(
+            "rule_id", "rule_name_en" if lang == "en" else "rule_name"
+        )
+        pairs = rules.unique("rule_id").collect().rows()
+        names = dict(pairs)
+    else:
+        names = {}
+    return grouped.select(
+        "key",
+        label=pl.when(pl.col("key").is_null())
+        .then(pl.lit(unattributed(lang)))
+        .otherwise(pl.col("key").replace_strict(names, default=pl.col("key"))),
+        n_findings="n_findings",
+        amount_at_risk=_yuan(pl.col("fen")),
+        finding_ids="finding_ids",
+    )
+
+
+def lead_totals(view: RunView) -> dict[str, Any]:
+    """The run's number of leads and amount at risk, summed in fen like every breakdown."""
+    f = _findings(view)
+    return {"n_findings": f.height, "amount_at_risk": round(int(f["fen"].sum()) / 100, 2)}
+
+
+def run_status(view: RunView) -> dict[str, Any]:
+    """What the status box says about the run: mode and why, when it started and
+    finished, how long it took, how many findings, and which rules failed (with why)."""
+    m = view.manifest
+    started, finished = m.get("started_at"), m.get("finished_at")
+    seconds = None
+    if started and finished:
+        delta = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
+        seconds = delta.total_seconds()
+    rules = m.get("rules", [])
+    failed = [
+        {"rule_id": r.get("rule_id"), "error": r.get("error")}
+        for r in rules
+        if r.get("status") not in (None, "ok")
+    ]
+    listed = {r["rule_id"] for r in failed}
+    failed += [{"rule_id": r, "error": None} for r in m.get("failed_rules", []) if r not in listed]
+    return {
+        "run_id": view.run_id,
+        "mode": m.get("mode"),
+        "why": m.get("why"),
+        "started_at": started,
+        "finished_at": finished,
+        "seconds": seconds,
+        "findings": m.get("findings"),
+        "amount_at_risk": m.get("amount_at_risk"),
+        "n_rules": len(rules),
+        "failed_rules": failed,
+        "previous_run": m.get("previous_run"),
+    }
+
+
+@dataclass(frozen=True)
+class RunChanges:
+    """What changed from ``previous_run_id`` to ``run_id``, by the leads' stable ids."""
+
+    run_id: str
+    previous_run_id: str | None
+    new: pl.DataFrame
+    """``finding_id, rule_id, amount_at_risk`` of the leads only the latest run has."""
+    gone: pl.DataFrame
+    """The same for the leads only the previous run had."""
+    n_kept: int
+    amount_latest: float
+    amount_previous: float
+    by_rule: pl.DataFrame
+    """Per rule: ``n_new``, ``n_gone``, ``amount_latest``, ``amount_previous``, ``change``."""
+
+    @property
+    def amount_change(self) -> float:
+        return round(self.amount_latest - self.amount_previous, 2)
+
+
+def _ids(view: RunView | None) -> pl.DataFrame:
+    if view is None:
+        schema = {"finding_id": pl.String, "rule_id": pl.String, "fen": pl.Int64}
+        return pl.DataFrame(schema=schema)
+    return (
+        pl.scan_parquet(view.findings_path)
+        .select("finding_id", "rule_id", fen=_fen("amount_at_risk"))
+        .collect()
+    )
+
+
+def changes(latest: RunView, previous: RunView | None) -> RunChanges:
+    """New and gone leads and the change in amount at risk between two runs (everything
+    is new when there is no previous run)."""
+    now, before = _ids(latest), _ids(previous)
+    new = now.join(before, on="finding_id", how="anti")
+    gone = before.join(now, on="finding_id", how="anti")
+
+    def per_rule(df: pl.DataFrame, n: str, fen: str) -> pl.DataFrame:
+        return df.group_by("rule_id").agg(pl.len().alias(n), pl.col("fen").sum().alias(fen))
+
+    by_rule = (
+        per_rule(now, "n_latest", "fen_latest")
+        .join(
+            per_rule(before, "n_previous", "fen_previous"), on="rule_id", how="full", coalesce=True
+        )
+        .join(per_rule(new, "n_new", "fen_new"), on="rule_id", how="left")
+        .join(per_rule(gone, "n_gone", "fen_gone"), on="rule_id", how="left")
+        .fill_null(0)
+        .select(
+            "rule_id",
+            "n_new",
+            "n_gone",
+            amount_latest=_yuan(pl.col("fen_latest")),
+            amount_previous=_yuan(pl.col("fen_previous")),
+            change=_yuan(pl.col("fen_latest") - pl.col("fen_previous")),
+        )
+        .sort("rule_id")
+    )
+
+    def shown(df: pl.DataFrame) -> pl.DataFrame:
+        return df.select("finding_id", "rule_id", amount_at_risk=_yuan(pl.col("fen"))).sort(
+            "finding_id"
+        )
+
+    return RunChanges(
+        run_id=latest.run_id,
+        previous_run_id=previous.run_id if previous else None,
+        new=shown(new),
+        gone=shown(gone),
+        n_kept=now.height - new.height,
+        amount_latest=round(int(now["fen"].sum()) / 100, 2),
+        amount_previous=round(int(before["fen"].sum()) / 100, 2),
+        by_rule=by_rule,
+    )

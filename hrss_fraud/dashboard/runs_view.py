@@ -1,0 +1,167 @@
+"""The scoring run the dashboard shows: the latest complete one, opened once and kept while
+the nightly batch writes the next, replaced as soon as a newer run is published.
+
+A run folder appears only by the atomic rename in :func:`hrss_fraud.rules.runs.publish`, and
+the ``LATEST`` pointer moves after it; so a folder with a manifest whose name does not
+start with a dot is complete, and a half-written one (``.<run_id>.tmp``) is never read.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from hrss_fraud.lake import Lake
+from hrss_fraud.rules.catalogue import Catalogue, load_catalogue
+from hrss_fraud.rules.runs import LATEST, Run, RunError, open_run, runs_dir
+
+
+@dataclass
+class RunView:
+    """One complete run with what every page needs beside its Parquet: the institutions'
+    names and zones, the rule catalogue, and results worth computing once per run."""
+
+    workspace: Path
+    run: Run
+    institutions: pl.DataFrame
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.run.manifest
+
+    @property
+    def findings_path(self) -> Path:
+        return self.run.root / "findings.parquet"
+
+    @property
+    def lines_path(self) -> Path:
+        return self.run.root / "finding_lines.parquet"
+
+    @property
+    def lake(self) -> Lake:
+        return Lake(self.workspace / "lake")
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The rule catalogue the run was scored with (loaded on first use: it imports the
+        numba kernels, which the lead queue never needs)."""
+        return self.memo("catalogue", lambda: _catalogue(self.workspace, self.manifest))
+
+    def rule_families(self) -> dict[str, str]:
+        return {r.id: r.family for r in self.catalogue.rules.values()}
+
+    def memo(self, key: str, compute: Any) -> Any:
+        """``compute()`` once per run (e.g. the risk ranking), shared by every request."""
+        with self._lock:
+            if key not in self._memo:
+                self._memo[key] = compute()
+            return self._memo[key]
+
+
+def complete_runs(workspace: Path) -> list[str]:
+    """The ids of the complete runs, oldest first (run ids sort by time)."""
+    base = runs_dir(workspace)
+    if not base.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in base.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / "manifest.json").is_file()
+    )
+
+
+def latest_complete_run(workspace: Path) -> str | None:
+    """The run ``LATEST`` names; the newest complete folder if the pointer is missing or
+    names a run that is gone (e.g. deleted by hand)."""
+    pointer = runs_dir(workspace) / LATEST
+    if pointer.is_file():
+        run_id = pointer.read_text(encoding="utf-8").strip()
+        if run_id and (runs_dir(workspace) / run_id / "manifest.json").is_file():
+            return run_id
+    runs = complete_runs(workspace)
+    return runs[-1] if runs else None
+
+
+def previous_complete_run(workspace: Path, run_id: str) -> str | None:
+    """The complete run before ``run_id``: what "changed since the previous run" compares."""
+    earlier = [r for r in complete_runs(workspace) if r < run_id]
+    return earlier[-1] if earlier else None
+
+
+def load_institutions(lake: Lake) -> pl.DataFrame:
+    """Code, name and zone (``admdvs``) of every institution in the lake."""
+    con = lake.connect()
+    try:
+        return con.sql(
+            """SELECT fixmedins_code, max(fixmedins_name) AS fixmedins_name,
+                      max(admdvs) AS zone, max(admdvs_name) AS zone_name
+               FROM institution GROUP BY fixmedins_code ORDER BY fixmedins_code"""
+        ).pl()
+    finally:
+        con.close()
+
+
+def _catalogue(workspace: Path, manifest: dict[str, Any]) -> Catalogue:
+    """The catalogue the run was scored with, if its folder is still there."""
+    recorded = manifest.get("catalogue_dir")
+    if recorded and (Path(recorded) / "catalogue").is_dir():
+        return load_catalogue(Path(recorded))
+    return load_catalogue(workspace=workspace)
+
+
+def open_view(workspace: Path, run_id: str | None = None) -> RunView:
+    """Open ``run_id`` (default: the latest complete run) with its institutions and
+    catalogue; :class:`RunError` if there is none."""
+    workspace = Path(workspace)
+    run_id = run_id or latest_complete_run(workspace)
+    run = open_run(workspace, run_id)
+    institutions = load_institutions(Lake(workspace / "lake"))
+    return RunView(workspace, run, institutions)
+
+
+class RunCache:
+    """Opened runs by id, shared by the web process's threads: a request costs one small
+    file read (the pointer) until a new run is published, and the previous run stays
+    open for the run-to-run comparison."""
+
+    def __init__(self, workspace: Path, *, keep: int = 3) -> None:
+        self.workspace = Path(workspace)
+        self.keep = keep
+        self._views: OrderedDict[str, RunView] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, run_id: str) -> RunView:
+        with self._lock:
+            if run_id in self._views:
+                self._views.move_to_end(run_id)
+                return self._views[run_id]
+        view = open_view(self.workspace, run_id)  # outside the lock: the lake read is slow
+        with self._lock:
+            self._views.setdefault(run_id, view)
+            self._views.move_to_end(run_id)
+            while len(self._views) > self.keep:
+                self._views.popitem(last=False)
+            return self._views[run_id]
+
+    def latest(self) -> RunView:
+        """The latest complete run; :class:`RunError` if the workspace has none yet."""
+        run_id = latest_complete_run(self.workspace)
+        if run_id is None:
+            msg = f"no complete scoring run in {runs_dir(self.workspace)}; run `hrss-fraud score`"
+            raise RunError(msg)
+        return self.get(run_id)
+
+    def previous(self, view: RunView) -> RunView | None:
+        run_id = previous_complete_run(self.workspace, view.run_id)
+        return self.get(run_id) if run_id else None
