@@ -665,3 +665,4 @@ main.add_command(evaluate_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+from hrss_fraud.dashboard.users_cli import users  # noqa: E402, F401  (attaches itself)

@@ -115,8 +115,11 @@ def _text(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def timestamp(at: datetime | None = None) -> str:
+    """``at`` (default: now) as the store writes times: ISO-8601 UTC to the microsecond, so
+    text order is time order."""
+    at = datetime.now(UTC) if at is None else at.astimezone(UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def store_path(workspace: Path) -> Path:
@@ -164,7 +167,9 @@ class CaseStore:
         return int(self._con.execute("SELECT max(version) FROM schema_version").fetchone()[0])
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, for the modules that keep their own tables here (users,
+        workflow): commits on success, rolls back on any error."""
         self._con.execute("BEGIN IMMEDIATE")  # wait for the lock now, not at the first write
         try:
             yield self._con
@@ -187,8 +192,8 @@ class CaseStore:
         gives the snapshot columns (:data:`SNAPSHOT`), e.g. the finding's row."""
         snapshot = {k: (lead or {}).get(k) for k in SNAPSHOT}
         d = Decision(finding_id, step, decision, reason, by, **snapshot).validated()  # type: ignore[arg-type]
-        with self._write() as con:
-            return self._insert(con, d, _now(), None)
+        with self.transaction() as con:
+            return self._insert(con, d, timestamp(), None)
 
     def record_decisions(
         self, decisions: Iterable[Decision], *, actor: str | None = None, source: str | None = None
@@ -221,11 +226,11 @@ class CaseStore:
         if not actor:
             msg = "decisions by several reviewers in one batch: say who records them (actor)"
             raise DecisionError(msg)
-        batch_id, at = uuid.uuid4().hex, _now()
-        with self._write() as con:
+        batch_id, at = uuid.uuid4().hex, timestamp()
+        with self.transaction() as con:
             ids = [self._insert(con, d, at, batch_id) for d in checked]
             detail = {"decisions": len(ids), "source": source}
-            _audit(con, at, actor, "decision.import", "batch", batch_id, detail)
+            write_audit(con, at, actor, "decision.import", "batch", batch_id, detail)
         return ids
 
     def _insert(self, con: sqlite3.Connection, d: Decision, at: str, batch_id: str | None) -> int:
@@ -256,11 +261,17 @@ class CaseStore:
             "decision": d.decision,
             "batch_id": batch_id,
         }
-        _audit(con, at, d.by, "decision.record", "finding", d.finding_id, detail)
+        write_audit(con, at, d.by, "decision.record", "finding", d.finding_id, detail)
         return decision_id
 
-    def _frame(self, sql: str, params: tuple, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-        rows = self._con.execute(sql, params).fetchall()
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """The rows of one read-only statement."""
+        return self._con.execute(sql, params).fetchall()
+
+    def frame(self, sql: str, params: tuple, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+        """The rows of one read-only statement as a frame of ``schema``, its time column
+        (``decided_at`` or ``at``) as UTC datetimes."""
+        rows = self.query(sql, params)
         df = pl.DataFrame(rows, schema=schema, orient="row")
         time_col = "decided_at" if "decided_at" in schema else "at"
         return df.with_columns(
@@ -273,7 +284,7 @@ class CaseStore:
         """One row per decided lead: its latest decision, with the step's and outcome's
         Chinese labels and the lead's ``label`` (1 confirmed, 0 dismissed, null otherwise)."""
         cols = ", ".join(f"d.{c}" for c in DECISION_SCHEMA)
-        df = self._frame(
+        df = self.frame(
             f"SELECT {cols} FROM current_decision d ORDER BY d.finding_id", (), DECISION_SCHEMA
         )
         return _with_labels(df)
@@ -284,7 +295,7 @@ class CaseStore:
         where, params = ("WHERE finding_id = ?", (finding_id,)) if finding_id else ("", ())
         cols = ", ".join(DECISION_SCHEMA)
         sql = f"SELECT {cols} FROM review_decision {where} ORDER BY decision_id"
-        return _with_labels(self._frame(sql, params, DECISION_SCHEMA))
+        return _with_labels(self.frame(sql, params, DECISION_SCHEMA))
 
     def labels(self) -> pl.DataFrame:
         """``finding_id, label`` of every lead whose latest decision is final (confirmed 1,
@@ -299,7 +310,7 @@ class CaseStore:
         """The audit log (rows about one object, if given), oldest first."""
         where, params = ("WHERE object_id = ?", (object_id,)) if object_id else ("", ())
         cols = ", ".join(AUDIT_SCHEMA)
-        return self._frame(
+        return self.frame(
             f"SELECT {cols} FROM audit_log {where} ORDER BY audit_id", params, AUDIT_SCHEMA
         )
 
@@ -315,20 +326,23 @@ def _with_labels(decisions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _audit(
+def write_audit(
     con: sqlite3.Connection,
     at: str,
     actor: str,
     action: str,
     object_type: str,
     object_id: str,
-    detail: dict[str, object],
-) -> None:
-    con.execute(
+    detail: Mapping[str, object] | None,
+) -> int:
+    """Append one audit-log row inside the caller's transaction; return its ``audit_id``."""
+    text = None if detail is None else json.dumps(dict(detail), ensure_ascii=False, default=str)
+    cur = con.execute(
         "INSERT INTO audit_log (at, actor, action, object_type, object_id, detail) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (at, actor, action, object_type, object_id, json.dumps(detail, ensure_ascii=False)),
+        (at, actor, action, object_type, object_id, text),
     )
+    return int(cur.lastrowid or 0)
 
 
 def open_store(workspace: Path, *, busy_timeout: float = 30.0, wal: bool = True) -> CaseStore:
