@@ -198,10 +198,12 @@ _SORTABLE = {
 
 
 def _order(sort: SortModel | None) -> str:
-    """ORDER BY for ``sort`` (default: risk), ending in ``finding_id`` so that pages never
-    overlap or skip a row whatever the ties."""
+    """ORDER BY for ``sort``, then risk (:data:`DEFAULT_SORT`) among ties, then
+    ``finding_id``: a total order, so pages never overlap or skip a row."""
     keys = []
-    for item in sort or DEFAULT_SORT:
+    chosen = {_SORTABLE.get(str(item.get("colId"))) for item in sort or ()}
+    defaults = [d for d in DEFAULT_SORT if _SORTABLE[d["colId"]] not in chosen]
+    for item in [*(sort or ()), *defaults]:
         col, direction = item.get("colId"), str(item.get("sort") or "asc").lower()
         if col not in _SORTABLE:
             msg = f"cannot sort leads by {col!r}; sortable: {', '.join(_SORTABLE)}"

@@ -1,0 +1,35 @@
+"""Two workspaces: a hand-made run of five leads with exact expectations, and the tiny
+generated county scored once per session for the detail and overview checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from small_run import INSTITUTIONS, SMALL_RUN, publish_small, small_findings
+
+from hrss_fraud.dashboard.runs_view import RunView, open_view
+from hrss_fraud.ingest.pipeline import ingest
+from hrss_fraud.lake import Lake
+from hrss_fraud.rules.score import score
+
+
+@pytest.fixture(scope="session")
+def small_view(tmp_path_factory: pytest.TempPathFactory) -> RunView:
+    ws = tmp_path_factory.mktemp("small")
+    run = publish_small(ws, SMALL_RUN, small_findings())
+    return RunView(ws, run, INSTITUTIONS)
+
+
+@pytest.fixture(scope="session")
+def county_ws(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ws = tmp_path_factory.mktemp("county")
+    months = sorted((tiny_county / "uploads").iterdir())
+    ingest(Lake(ws / "lake"), [tiny_county / "reference", *months])
+    score(ws, progress=False)
+    return ws
+
+
+@pytest.fixture(scope="session")
+def county_view(county_ws: Path) -> RunView:
+    return open_view(county_ws)
