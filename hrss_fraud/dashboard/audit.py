@@ -1,0 +1,140 @@
+"""Write and read the audit trail: who saw or did what, when (PIPL: every access to a
+person's record is logged).
+
+The trail is the case store's ``audit_log`` table, which the database keeps append-only
+(triggers refuse UPDATE and DELETE); this module has :func:`record` and :func:`browse`
+and nothing else, by design. Actions come from :data:`ACTIONS`, so the admin's page can
+label and filter every row; a new kind of action is added there first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from hrss_fraud.cases.store import AUDIT_SCHEMA, CaseStore, timestamp, write_audit
+
+ACTIONS: dict[str, tuple[str, str]] = {
+    "login.success": ("登录成功", "logged in"),
+    "login.failure": ("登录失败", "failed login"),
+    "login.locked": ("账户锁定中尝试登录", "login while locked out"),
+    "logout": ("退出登录", "logged out"),
+    "user.add": ("新增用户", "user added"),
+    "user.disable": ("停用用户", "user disabled"),
+    "user.enable": ("启用用户", "user enabled"),
+    "user.password": ("修改密码", "password changed"),
+    "person.view": ("查看参保人信息", "viewed a person's record"),
+    "finding.view": ("查看疑点详情", "viewed a lead"),
+    "institution.view": ("查看机构详情", "viewed an institution"),
+    "export.download": ("导出数据", "exported data"),
+    "decision.record": ("记录审核结论", "decision recorded"),
+    "decision.import": ("批量审核结论", "bulk decisions recorded"),
+    "parameter.change": ("修改规则参数", "rule parameter changed"),
+    "deadline.change": ("修改审核时限", "review deadline changed"),
+    "audit.browse": ("查阅审计日志", "browsed the audit log"),
+}
+"""Action code → (Chinese, English). ``decision.*`` and ``deadline.change`` are written by
+the case store itself, in the transaction of the change they record."""
+
+BROWSE_SCHEMA: dict[str, pl.DataType] = {
+    **AUDIT_SCHEMA,
+    "action_zh": pl.String(),
+    "action_en": pl.String(),
+}
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What the admin's audit page narrows the log to; every field optional."""
+
+    actor: str | None = None
+    action: str | None = None
+    """An action code, or a prefix ending in ``.`` (``login.`` for every login row)."""
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    """Inclusive."""
+    until: datetime | None = None
+    """Exclusive."""
+
+
+def record(
+    store: CaseStore,
+    username: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    details: Mapping[str, object] | None = None,
+    *,
+    at: datetime | None = None,
+) -> int:
+    """Append one row to the audit log; return its ``audit_id``. ``details`` is stored as
+    JSON (not-JSON values as text); ``at`` defaults to now."""
+    if action not in ACTIONS:
+        msg = f"unknown audit action {action!r}: add it to ACTIONS in {__name__} first"
+        raise ValueError(msg)
+    actor = (username or "").strip()
+    if not actor:
+        msg = "an audit row needs the user name of whoever acted"
+        raise ValueError(msg)
+    if not (object_type or "").strip():
+        msg = "an audit row needs the type of object acted on (e.g. person, finding)"
+        raise ValueError(msg)
+    with store.transaction() as con:
+        return write_audit(
+            con, timestamp(at), actor, action, object_type.strip(), str(object_id), details
+        )
+
+
+def browse(
+    store: CaseStore,
+    filters: AuditFilter | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[pl.DataFrame, int]:
+    """One page of the log, newest first (:data:`BROWSE_SCHEMA`), and how many rows match
+    in all, for the page count. ``limit`` is capped at :data:`MAX_LIMIT`."""
+    f = filters or AuditFilter()
+    clauses, params = [], []
+    for column, value in (
+        ("actor", f.actor),
+        ("object_type", f.object_type),
+        ("object_id", f.object_id),
+    ):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value.strip())
+    if f.action:
+        if f.action.endswith("."):
+            clauses.append("action >= ? AND action < ?")
+            params += [f.action, f.action[:-1] + "/"]  # '/' sorts just after '.'
+        else:
+            clauses.append("action = ?")
+            params.append(f.action)
+    if f.since is not None:
+        clauses.append("at >= ?")
+        params.append(timestamp(f.since))
+    if f.until is not None:
+        clauses.append("at < ?")
+        params.append(timestamp(f.until))
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    (total,) = store.query(f"SELECT count(*) FROM audit_log {where}", tuple(params))[0]
+    limit = max(0, min(int(limit), MAX_LIMIT))
+    cols = ", ".join(AUDIT_SCHEMA)
+    page = store.frame(
+        f"SELECT {cols} FROM audit_log {where} ORDER BY audit_id DESC LIMIT ? OFFSET ?",
+        (*params, limit, max(0, int(offset))),
+        AUDIT_SCHEMA,
+    ).with_columns(
+        action_zh=pl.col("action").replace_strict(
+            {k: v[0] for k, v in ACTIONS.items()}, default=pl.col("action")
+        ),
+        action_en=pl.col("action").replace_strict(
+            {k: v[1] for k, v in ACTIONS.items()}, default=pl.col("action")
+        ),
+    )
+    return page, total

@@ -1,0 +1,117 @@
+"""The audit trail: recording, browsing with filters and pages, and no way to change it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hrss_fraud.cases import open_store
+from hrss_fraud.dashboard import audit
+
+T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+Filter = audit.AuditFilter
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    with open_store(tmp_path) as s:
+        yield s
+
+
+@pytest.fixture
+def logged(store):
+    rows = [
+        ("li", "login.success", "user", "li", None),
+        ("li", "person.view", "person", "P1", {"page": "lead_detail", "finding_id": "F1"}),
+        ("li", "finding.view", "finding", "F1", None),
+        ("wang", "login.failure", "user", "wang", {"reason": "wrong password"}),
+        ("admin", "audit.browse", "audit_log", "-", {"filters": {"actor": "li"}}),
+    ]
+    for i, (who, action, otype, oid, detail) in enumerate(rows):
+        audit.record(store, who, action, otype, oid, detail, at=T0 + timedelta(minutes=i))
+    store.record_decision("F1", step="first_review", decision="confirmed", reason="查实", by="li")
+    return store
+
+
+def test_record_writes_one_row_with_json_details(store) -> None:
+    audit_id = audit.record(
+        store, " li ", "person.view", "person", 42, {"当": "参保人", "at": T0}, at=T0
+    )
+    row = store.audit_log().row(0, named=True)
+    assert row["audit_id"] == audit_id
+    assert (row["actor"], row["action"], row["object_type"], row["object_id"]) == (
+        "li",
+        "person.view",
+        "person",
+        "42",
+    )
+    assert row["at"] == T0
+    assert json.loads(row["detail"]) == {"当": "参保人", "at": "2025-03-01 08:00:00+00:00"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("li", "person.peek", "person", "P1"), "unknown audit action 'person.peek'"),
+        ((" ", "person.view", "person", "P1"), "needs the user name"),
+        (("li", "person.view", "", "P1"), "needs the type of object"),
+    ],
+)
+def test_record_refuses_bad_rows(store, args: tuple[str, ...], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        audit.record(store, *args)
+    assert store.audit_log().is_empty()
+
+
+def test_browse_newest_first_with_labels_and_total(logged) -> None:
+    page, total = audit.browse(logged, limit=3)
+    assert total == 6  # five recorded here, one by the store with the decision
+    assert page.columns == list(audit.BROWSE_SCHEMA)
+    assert page["action"].to_list() == ["decision.record", "audit.browse", "login.failure"]
+    assert page["action_zh"].to_list() == ["记录审核结论", "查阅审计日志", "登录失败"]
+    assert page["action_en"][2] == "failed login"
+    second, _ = audit.browse(logged, limit=3, offset=3)
+    assert second["object_id"].to_list() == ["F1", "P1", "li"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (Filter(actor="li"), ["decision.record", "finding.view", "person.view", "login.success"]),
+        (Filter(action="login."), ["login.failure", "login.success"]),
+        (Filter(action="person.view"), ["person.view"]),
+        (Filter(object_type="finding", object_id="F1"), ["decision.record", "finding.view"]),
+        (
+            Filter(since=T0 + timedelta(minutes=1), until=T0 + timedelta(minutes=3)),
+            ["finding.view", "person.view"],
+        ),
+    ],
+)
+def test_browse_filters(logged, filters: audit.AuditFilter, expected: list[str]) -> None:
+    page, total = audit.browse(logged, filters)
+    assert page["action"].to_list() == expected and total == len(expected)
+
+
+def test_browse_caps_the_page(logged) -> None:
+    page, total = audit.browse(logged, limit=10**9)
+    assert page.height == total == 6
+    assert audit.MAX_LIMIT == 1000
+
+
+def test_the_log_cannot_be_changed(logged) -> None:
+    assert not [n for n in dir(audit) if n.startswith(("update", "delete", "remove", "edit"))]
+    for sql in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"), logged.transaction() as c:
+            c.execute(sql)
+    assert audit.browse(logged)[1] == 6
+
+
+def test_every_action_has_both_labels() -> None:
+    assert all(len(v) == 2 and all(v) for v in audit.ACTIONS.values())
+    assert {"person.view", "decision.record", "decision.import", "deadline.change"} <= set(
+        audit.ACTIONS
+    )
