@@ -30,7 +30,7 @@ def _hrss(ws: Path, *args: str) -> None:
     subprocess.run(cmd, check=True)
 
 
-def _export(full: Path, out_base: Path, out_day: Path) -> None:
+def export_last_day(full: Path, out_base: Path, out_day: Path) -> None:
     """Split the full lake's claims at the last day into two sets of UTF-8 uploads."""
     con = Lake(full / "lake").connect()
     last_day = con.execute("SELECT max(CAST(begntime AS DATE)) FROM settlement").fetchall()[0][0]
@@ -73,7 +73,7 @@ def prepare(workdir: Path) -> None:
     if not (base / "scored").exists():
         shutil.rmtree(base, ignore_errors=True)
         shutil.rmtree(day, ignore_errors=True)
-        _export(full, root / "base-uploads", day)
+        export_last_day(full, root / "base-uploads", day)
         _hrss(base, "ingest", "--quiet", str(county / "reference"), str(root / "base-uploads"))
         shutil.rmtree(root / "base-uploads")
         _hrss(base, "score", "--quiet")

@@ -24,6 +24,10 @@ SEVERITIES = {
 }
 ENTITY_TYPES = ("fee_line", "settlement", "person", "institution", "doctor")
 SCOPES = ("person", "institution")
+CADENCES = ("nightly", "monthly")
+"""How often an incremental run re-scores a rule: ``monthly`` rules (a year of every
+institution's claims behind each finding: drifts, rings) are re-scored when a month closes
+and stand as last computed between those runs (:mod:`hrss_fraud.rules.score`)."""
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _FRAMEWORK = re.compile(r"^(GZ|ZB)\d{14}$")
 
@@ -67,6 +71,7 @@ class Rule:
     scope: str
     family: str
     source: str = ""
+    cadence: str = "nightly"
     monitoring: bool = False
     tags: tuple[str, ...] = field(default=())
 
@@ -159,6 +164,10 @@ def _rule(entry: dict[str, Any], source: str, sql_root: Path, kernels: set[str])
     if scope not in SCOPES:
         msg = f"{where}: scope {scope!r} is not one of {', '.join(SCOPES)}"
         raise CatalogueError(msg)
+    cadence = entry.get("cadence", "nightly")
+    if cadence not in CADENCES:
+        msg = f"{where}: cadence {cadence!r} is not one of {', '.join(CADENCES)}"
+        raise CatalogueError(msg)
     framework = tuple(entry.get("framework", ()))
     bad = [c for c in framework if not _FRAMEWORK.match(str(c))]
     if bad:
@@ -196,6 +205,7 @@ def _rule(entry: dict[str, Any], source: str, sql_root: Path, kernels: set[str])
         scope=scope,
         family=_text(entry, "family", where),
         source=source,
+        cadence=cadence,
         monitoring=bool(entry.get("monitoring", False)),
         tags=tuple(entry.get("tags", ())),
     )

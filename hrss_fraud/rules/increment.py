@@ -76,17 +76,18 @@ def merge(
     scope: Scope,
     rules: dict[str, Rule],
     run_id: str,
-    failed: set[str] = frozenset(),  # type: ignore[assignment]
+    standing: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The previous findings outside this run's reach plus this run's within it. A rule
-    that failed in this run keeps all its previous findings.
+    """The previous findings outside this run's reach plus this run's within it. A rule in
+    ``standing`` (failed in this run, or a monthly rule not due) keeps all its previous
+    findings.
 
     ``previous`` may be lazy (scans of the previous run's files): only the findings kept
     and their lines are then read, not the whole previous run beside this one's."""
     new_f, new_l = current
     resc = _rescored(scope, rules)
     new_f = new_f.filter(resc)
-    keep_old = pl.col("rule_id").is_in(list(failed)) | (
+    keep_old = pl.col("rule_id").is_in(list(standing)) | (
         ~resc & ~pl.col("finding_id").is_in(new_f["finding_id"].implode())
     )
     old_f = previous[0].lazy().filter(keep_old).collect()

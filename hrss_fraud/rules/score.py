@@ -5,6 +5,14 @@ the batches committed since the latest run can change (:mod:`hrss_fraud.rules.in
 and carries the rest over; it falls back to a full run when there is no previous run, or
 when the catalogue, the knowledge base or a parameter changed since, and does nothing when
 no batch is new.
+
+Rules of ``cadence = "monthly"`` (each finding rests on a year of every institution's
+claims: drifts, rings) would make every night's reach the whole lake. An incremental run
+carries their findings over as last computed while the new claims stay within the month
+they were computed in (``monthly_as_of`` in the manifest: the lake's latest claim month
+then). The first run that sees a later month's claims, or claims dated in an earlier month
+(a late upload into a closed month), runs them too, its reach taken from every batch since
+they last ran (``monthly_last_seq``).
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +35,7 @@ from hrss_fraud.rules import increment, runs
 from hrss_fraud.rules.catalogue import Catalogue, CatalogueError, Rule, load_catalogue
 from hrss_fraud.rules.engine import run_rules
 from hrss_fraud.rules.params import changes, effective
-from hrss_fraud.rules.prepare import build, open_scoring_db
+from hrss_fraud.rules.prepare import Scope, build, open_scoring_db
 from hrss_fraud.rules.whitelist import load_whitelist
 
 
@@ -96,6 +104,54 @@ def _plan(workspace: Path, policy: Policy, incremental: bool) -> tuple[runs.Run 
     return previous, f"incremental on run {previous.run_id}"
 
 
+def _latest_month(con: Any) -> str | None:
+    """The month (``YYYY-MM``) of the lake's latest settlement (``con`` holds its views)."""
+    sql = "SELECT strftime(max(begntime), '%Y-%m') FROM settlement_all"
+    return con.execute(sql).fetchall()[0][0]
+
+
+def _monthly_due(manifest: dict[str, Any], new_from: date, latest: str | None) -> str | None:
+    """Why this incremental run must re-score the monthly rules, or None when their
+    previous findings stand."""
+    as_of = manifest.get("monthly_as_of")
+    if as_of is None:
+        return "the lake had no claims when they ran"
+    if latest is not None and latest > as_of:
+        return f"month {as_of} closed since they ran"
+    if new_from.strftime("%Y-%m") < as_of:
+        return f"new claims dated {new_from} fall in a closed month"
+    return None
+
+
+def _incremental_scope(
+    con: Any, previous: runs.Run, rules: list[Rule], latest: str | None
+) -> tuple[Scope | None, list[Rule], str]:
+    """The reach of an incremental run, the rules it runs and why: the nightly rules over
+    the batches since the previous run, and the monthly ones too (over the batches since
+    they last ran) when they are due. ``con`` holds the lake's views."""
+    last_seq = previous.manifest["lake"]["last_seq"]
+    nightly = [r for r in rules if r.cadence == "nightly"]
+    scope = increment.new_claims_scope(con, last_seq, nightly)
+    if scope is None or len(nightly) == len(rules):
+        return scope, rules if scope is None else nightly, ""
+    m = previous.manifest
+    if "monthly_last_seq" not in m:
+        return None, rules, "; the monthly rules were not scored by it: all rules, whole lake"
+    due = _monthly_due(m, scope.new_from, latest)
+    if due is None:
+        return scope, nightly, f"; monthly rules stand as of {m['monthly_as_of']}"
+    scope = increment.new_claims_scope(con, m["monthly_last_seq"], rules)
+    return scope, rules, f"; monthly rules re-scored: {due}"
+
+
+def _carried_outcomes(previous: runs.Run | None, carried: list[str]) -> list[dict[str, Any]]:
+    """The outcomes of the rules carried over, as the run that scored them recorded them."""
+    if previous is None or not carried:
+        return []
+    outcomes = [o for o in previous.manifest.get("rules", []) if o["rule_id"] in carried]
+    return [{**o, "carried_from": o.get("carried_from", previous.run_id)} for o in outcomes]
+
+
 def _prepare_models(con: Any, workspace: Path, policy: Policy, *, full: bool) -> list[str]:
     """Load the saved models the rules need into the scoring database; a full run trains
     (on the whole lake it has just loaded) and saves those not yet saved. Returns the names
@@ -144,12 +200,13 @@ def score(
     work.mkdir(parents=True)
     try:
         con = open_scoring_db(work / "score.duckdb", memory_limit)
-        scope = None
+        scope, to_run = None, policy.rules
         if previous is not None:
             lake.connect(con)
-            scope = increment.new_claims_scope(
-                con, previous.manifest["lake"]["last_seq"], policy.rules
-            )
+            scope, to_run, why = _incremental_scope(con, previous, policy.rules, _latest_month(con))
+            mode += why
+        running = {r.id for r in to_run}
+        carried = [r.id for r in policy.rules if r.id not in running]
         t0 = time.perf_counter()
         counts = build(con, lake, kb, scope)
         trained = _prepare_models(con, workspace, policy, full=scope is None)
@@ -160,8 +217,9 @@ def score(
                 f"in {prepare_s:.1f} s",
                 flush=True,
             )
+        latest = _latest_month(con)
         result = run_rules(
-            con, policy.catalogue, policy.rules, log, wl, run_id, progress, spill=work / "hits"
+            con, policy.catalogue, to_run, log, wl, run_id, progress, spill=work / "hits"
         )
         con.close()
         findings, lines = result.findings, result.lines
@@ -175,7 +233,7 @@ def score(
                 scope,
                 policy.catalogue.rules,
                 run_id,
-                {o.rule_id for o in result.failed},
+                {o.rule_id for o in result.failed} | set(carried),
             )
         manifest = {
             "run_id": run_id,
@@ -201,7 +259,10 @@ def score(
             "policy": policy.versions,
             "findings": findings.height,
             "amount_at_risk": round(float(findings["amount_at_risk"].sum()), 2),
-            "rules": [o.to_dict() for o in result.outcomes],
+            "monthly_as_of": previous.manifest["monthly_as_of"] if carried else latest,
+            "monthly_last_seq": previous.manifest["monthly_last_seq"] if carried else last_seq,
+            "carried_rules": carried,
+            "rules": [o.to_dict() for o in result.outcomes] + _carried_outcomes(previous, carried),
             "failed_rules": [o.rule_id for o in result.failed],
         }
         return runs.publish(workspace, run_id, findings, lines, manifest)

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import polars as pl
-import pytest
 from click.testing import CliRunner
 
 from hrss_fraud.cli import main
@@ -25,14 +24,6 @@ def _ingest(ws: Path, *paths: Path) -> None:
 
 def _months(county: Path) -> list[Path]:
     return sorted((county / "uploads").iterdir())
-
-
-@pytest.fixture(scope="module")
-def full_ws(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ws = tmp_path_factory.mktemp("full")
-    _ingest(ws, tiny_county / "reference", *_months(tiny_county))
-    score(ws)
-    return ws
 
 
 def _comparable(df: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,100 @@
+"""Monthly rules in incremental runs: they stand as last computed while the new claims stay
+in their month, and run again (over every batch since they last ran) when a month closes
+or a late upload lands in a closed month."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from bench.score_prep import export_last_day
+from hrss_fraud.ingest.pipeline import ingest
+from hrss_fraud.lake import Lake
+from hrss_fraud.rules.catalogue import CatalogueError, load_catalogue
+from hrss_fraud.rules.runs import open_run
+from hrss_fraud.rules.score import _monthly_due, score
+
+MONTHLY = sorted(r.id for r in load_catalogue().rules.values() if r.cadence == "monthly")
+
+
+def _by(df: pl.DataFrame, rule_ids: list[str], keep: bool) -> pl.DataFrame:
+    return df.filter(pl.col("rule_id").is_in(rule_ids) == keep).drop("run_id").sort("finding_id")
+
+
+def test_the_year_long_institution_rules_are_monthly() -> None:
+    assert MONTHLY == [
+        "covisit_ring",
+        "pd_cost_per_visit",
+        "pd_drugs_per_visit",
+        "pd_services_per_visit",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("latest", "new_from", "due"),
+    [
+        ("2025-06", date(2025, 6, 30), None),
+        ("2025-07", date(2025, 7, 1), "month 2025-06 closed since they ran"),
+        ("2025-06", date(2025, 5, 31), "new claims dated 2025-05-31 fall in a closed month"),
+        ("2025-06", date(2025, 6, 1), None),
+    ],
+)
+def test_when_the_monthly_rules_are_due(latest: str, new_from: date, due: str | None) -> None:
+    assert _monthly_due({"monthly_as_of": "2025-06"}, new_from, latest) == due
+
+
+def test_a_cadence_must_be_known(tmp_path: Path) -> None:
+    cat = tmp_path / "rules" / "catalogue"
+    cat.mkdir(parents=True)
+    (tmp_path / "rules" / "sql").mkdir()
+    (tmp_path / "rules" / "sql" / "x.sql").write_text("SELECT 1", encoding="utf-8")
+    (cat / "x.toml").write_text(
+        '[[rule]]\nid = "x"\nname_zh = "甲"\nname_en = "X"\nseverity = "suspicious"\n'
+        'behaviour = "测试"\nfamily = "test"\nlegal_basis = "无"\nentity = "fee_line"\n'
+        'sql = "x.sql"\ncadence = "weekly"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CatalogueError, match=r"x\.toml rule x: cadence 'weekly' is not one of"):
+        load_catalogue(tmp_path / "rules")
+
+
+def test_one_day_within_the_month_leaves_the_monthly_rules_standing(
+    tiny_county: Path, full_ws: Path, tmp_path: Path
+) -> None:
+    uploads, day = tmp_path / "uploads", tmp_path / "day"
+    export_last_day(full_ws, uploads, day)
+    ws = tmp_path / "ws"
+    ingest(Lake(ws / "lake"), [tiny_county / "reference", uploads])
+    shutil.copytree(full_ws / "models", ws / "models")
+    base = score(ws, incremental=True)
+    assert base.manifest["mode"] == "full"
+    assert base.manifest["monthly_last_seq"] == base.manifest["lake"]["last_seq"]
+    ingest(Lake(ws / "lake"), [day])
+    inc = score(ws, incremental=True)
+    m = inc.manifest
+    assert m["mode"] == "incremental", m["why"]
+    assert sorted(m["carried_rules"]) == MONTHLY
+    assert m["why"].endswith(f"monthly rules stand as of {base.manifest['monthly_as_of']}")
+    assert (m["monthly_as_of"], m["monthly_last_seq"]) == (
+        base.manifest["monthly_as_of"],
+        base.manifest["monthly_last_seq"],
+    )
+    carried = {o["rule_id"]: o for o in m["rules"] if "carried_from" in o}
+    assert sorted(carried) == MONTHLY
+    assert {o["carried_from"] for o in carried.values()} == {base.run_id}
+    # the nightly rules as a full run over the whole lake finds them; the monthly ones as
+    # the base run found them
+    full = open_run(full_ws)
+    assert _by(inc.findings(), MONTHLY, False).equals(_by(full.findings(), MONTHLY, False))
+    assert _by(inc.findings(), MONTHLY, True).equals(_by(base.findings(), MONTHLY, True))
+    assert _by(inc.findings(), MONTHLY, True).height > 0
+    ids = _by(base.findings(), MONTHLY, True).select("finding_id")
+    assert (
+        inc.lines()
+        .join(ids, on="finding_id", how="semi")
+        .equals(base.lines().join(ids, on="finding_id", how="semi"))
+    )
