@@ -665,4 +665,5 @@ main.add_command(evaluate_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+from hrss_fraud.dashboard.serve_cli import serve  # noqa: E402, F401  (attaches itself)
 from hrss_fraud.dashboard.users_cli import users  # noqa: E402, F401  (attaches itself)

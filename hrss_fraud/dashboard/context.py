@@ -1,0 +1,109 @@
+"""What every page and callback of the dashboard needs from the running app: the workspace,
+its runs, a case store for this request, the logged-in user and the chosen language.
+
+The app factory calls :func:`init` once; pages then import these functions instead of
+reaching into Flask, so a page never opens a second copy of the run cache. The case store
+is opened once per request and closed when it ends: an SQLite connection belongs to one
+thread, and the web server answers each request on a thread of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, current_app, g, has_app_context, has_request_context, session
+
+from hrss_fraud.cases.store import CaseStore, open_store
+from hrss_fraud.dashboard import auth
+from hrss_fraud.dashboard.labels import LANGS
+from hrss_fraud.dashboard.runs_view import RunCache
+from hrss_fraud.dashboard.users import User
+
+EXTENSION = "hrss_fraud_dashboard"
+DEFAULT_LANG = "zh"
+_LANG_KEY = "lang"
+
+
+@dataclass
+class DashboardState:
+    """The app's one workspace and the run cache its threads share."""
+
+    workspace: Path
+    runs: RunCache
+
+
+_default: DashboardState | None = None
+"""The last app set up, for code run outside a request (a test, a script)."""
+
+
+def init(server: Flask, workspace: Path) -> DashboardState:
+    """Attach ``workspace`` to the Flask ``server`` and close each request's case store at
+    its end; called by :func:`hrss_fraud.dashboard.app.create_app`."""
+    global _default
+    state = DashboardState(Path(workspace), RunCache(Path(workspace)))
+    server.extensions[EXTENSION] = state
+    server.teardown_appcontext(_close_store)
+    _default = state
+    return state
+
+
+def _state() -> DashboardState:
+    if has_app_context() and EXTENSION in current_app.extensions:
+        return current_app.extensions[EXTENSION]
+    if _default is None:
+        msg = "the dashboard is not set up: call create_app(workspace) first"
+        raise RuntimeError(msg)
+    return _default
+
+
+def workspace() -> Path:
+    return _state().workspace
+
+
+def runs() -> RunCache:
+    return _state().runs
+
+
+def store() -> CaseStore:
+    """The workspace's case store for the current request (opened on first use, closed
+    when the request ends); outside a request, a new one the caller must close."""
+    if not has_request_context():
+        return open_store(workspace())
+    if "case_store" not in g:
+        g.case_store = open_store(workspace())
+    return g.case_store
+
+
+def _close_store(_exc: BaseException | None) -> None:
+    opened = g.pop("case_store", None)
+    if opened is not None:
+        opened.close()
+
+
+def user() -> User | None:
+    """The logged-in user, read afresh from the store; ``None`` outside a request."""
+    if not has_request_context():
+        return None
+    return auth.current_user(store())
+
+
+def lang() -> str:
+    """The language the session chose: ``"zh"`` unless it switched to ``"en"``."""
+    if has_request_context():
+        chosen = session.get(_LANG_KEY)
+        if chosen in LANGS:
+            return chosen
+    return DEFAULT_LANG
+
+
+def set_lang(value: str) -> str:
+    """Remember ``value`` (``zh`` or ``en``; anything else means zh) in the session."""
+    chosen = value if value in LANGS else DEFAULT_LANG
+    session[_LANG_KEY] = chosen
+    return chosen
+
+
+def t(zh: str, en: str) -> str:
+    """``zh`` or ``en``, by the session's language."""
+    return en if lang() == "en" else zh

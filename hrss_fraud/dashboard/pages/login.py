@@ -1,0 +1,51 @@
+"""登录 Log in: the one page open without a session."""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, dcc, html
+
+from hrss_fraud.dashboard import auth, context
+
+dash.register_page(__name__, path="/login", name="登录", name_en="Log in", nav=False, order=99)
+
+
+def layout(**_query: str) -> html.Div:
+    t = context.t
+    return html.Div(
+        [
+            html.H1(t("登录", "Log in")),
+            html.Label(t("用户名", "User name"), htmlFor="login-username"),
+            dcc.Input(id="login-username", type="text", autoComplete="username", autoFocus=True),
+            html.Label(t("密码", "Password"), htmlFor="login-password"),
+            dcc.Input(
+                id="login-password", type="password", autoComplete="current-password", n_submit=0
+            ),
+            html.Button(t("登录", "Log in"), id="login-submit", n_clicks=0, className="primary"),
+            html.Div(id="login-message", className="error", role="alert"),
+            dcc.Location(id="login-redirect", refresh=True),
+        ],
+        className="login-box",
+    )
+
+
+@dash.callback(
+    Output("login-message", "children"),
+    Output("login-redirect", "href"),
+    Input("login-submit", "n_clicks"),
+    Input("login-password", "n_submit"),
+    State("login-username", "value"),
+    State("login-password", "value"),
+    prevent_initial_call=True,
+)
+def log_in(_clicks: int, _submits: int, username: str | None, password: str | None):
+    """Check the password (the audit log notes the attempt) and open the session,
+    keeping the language chosen before logging in."""
+    lang = context.lang()
+    try:
+        user = auth.login(context.store(), username or "", password or "")
+    except auth.LoginError as e:
+        return str(e), dash.no_update
+    auth.start_session(user)
+    context.set_lang(lang)
+    return "", "/"
