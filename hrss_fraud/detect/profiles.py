@@ -28,7 +28,12 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from hrss_fraud.detect.profiles_indicators import INDICATORS, Indicator, indicator_sql
+from hrss_fraud.detect.profiles_indicators import (
+    INDICATORS,
+    Indicator,
+    base_table,
+    indicator_sql,
+)
 from hrss_fraud.detect.profiles_place import (
     SETTING_EN,
     SETTING_ZH,
@@ -49,26 +54,37 @@ def peer_profile(
     con: duckdb.DuckDBPyConnection, params: dict[str, float], args: dict[str, Any]
 ) -> pl.DataFrame:
     ind = INDICATORS[str(args["indicator"])]
-    visits_sql, lines_sql = indicator_sql(ind.name, args)
+    visits_sql, lines_sql = indicator_sql(ind.name, args, base_table(con))
     placed = place(
         load_units(con, params, visits_sql),
         int(params.get("min_peers", 2)),
         float(params.get("rel_spread", 0.05)),
     )
+    # a unit held against a single other one is held against that one's habits, not a norm
+    placed = placed.filter(pl.col("peer_n") >= int(params.get("min_others", 1)))
     flagged = flag(placed, params)
     if flagged.is_empty():
         return empty_hits()
-    m = pl.col("month").dt.strftime("%Y-%m")
+    m = period_label(str(args.get("period", "month")))
     flagged = flagged.with_columns(
         hit_key=pl.format("pp|{}|{}|{}|{}", pl.lit(ind.name), "unit", "setting", m),
         months=m.sort().str.join("、").over("unit", "setting"),
         months_en=m.sort().str.join(", ").over("unit", "setting"),
     )
-    return hit_rows(con, lines_sql, flagged, _evidence(flagged, ind, params), ind)
+    return hit_rows(con, lines_sql, flagged, _evidence(flagged, ind, params, m), ind)
 
 
-def _evidence(flagged: pl.DataFrame, ind: Indicator, params: dict[str, float]) -> pl.DataFrame:
-    m = pl.col("month").dt.strftime("%Y-%m")
+def period_label(period: str) -> pl.Expr:
+    """A unit's period as people read it: ``2025-03``, or ``2025Q1`` for a quarter."""
+    if period == "quarter":
+        d = pl.col("month").dt
+        return pl.format("{}Q{}", d.year(), d.quarter())
+    return pl.col("month").dt.strftime("%Y-%m")
+
+
+def _evidence(
+    flagged: pl.DataFrame, ind: Indicator, params: dict[str, float], m: pl.Expr
+) -> pl.DataFrame:
     setting_zh = pl.col("setting").replace_strict(SETTING_ZH, default=pl.col("setting"))
     setting_en = pl.col("setting").replace_strict(SETTING_EN, default=pl.col("setting"))
     pct = (pl.col("percentile") * 100).round(0).cast(pl.Int64)

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from hrss_fraud.detect.profiles_indicators import INDICATORS, indicator_sql
+from hrss_fraud.detect.profiles_indicators import INDICATORS, base_table, indicator_sql
 from hrss_fraud.detect.profiles_place import (
     SETTING_EN,
     SETTING_ZH,
@@ -89,7 +89,7 @@ def profile_drift(
     if not ind.per_visit:
         msg = f"profile_drift needs a per-visit indicator; {ind.name} is not one"
         raise ValueError(msg)
-    visits_sql, lines_sql = indicator_sql(ind.name, args)
+    visits_sql, lines_sql = indicator_sql(ind.name, args, base_table(con))
     series = load_units(con, params, visits_sql)
     flagged = flag_drift(
         score_splits(splits(series, int(params.get("min_before", 1))), 4),

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
+
 DRUG_TYPES = ("101", "102", "103", "104")
 SERVICE_CHRGITM = ("03", "04", "05")
 """检查费, 化验费, 治疗费: the services a phantom or induced line is usually billed as."""
@@ -52,6 +54,14 @@ INDICATORS: dict[str, Indicator] = {
             True,
         ),
         Indicator(
+            "services_casemix",
+            "病种调整后检查检验治疗项目数指数",
+            "exam, lab and treatment lines against the peers' for the same diagnoses",
+            "",
+            "",
+            False,
+        ),
+        Indicator(
             "drugs_per_visit", "次均药品品种数", "distinct drugs per visit", "种", "drugs", True
         ),
         Indicator(
@@ -67,6 +77,14 @@ INDICATORS: dict[str, Indicator] = {
             "price_mix_index",
             "同组项目价格指数",
             "price-mix index (billed item's price against the usual item of its group)",
+            "",
+            "",
+            False,
+        ),
+        Indicator(
+            "price_casemix",
+            "病种调整后同组项目价格比",
+            "mean price relative against the peers' items of the same group for the same diagnoses",
             "",
             "",
             False,
@@ -107,27 +125,63 @@ _PERIOD = (
     "CAST(date_trunc(CASE WHEN setting = 'ip' THEN 'quarter' ELSE 'month' END, begntime) AS DATE)"
 )
 """Inpatient stays are compared by quarter: a township centre has a handful a month."""
+PERIODS = ("month", "quarter")
+
+
+def period_sql(period: str = "month") -> str:
+    """The unit's period: ``month`` (inpatient stays by quarter, as :data:`_PERIOD`) or
+    ``quarter`` for every setting (a small unit's months pooled: fewer, firmer figures)."""
+    if period == "month":
+        return _PERIOD
+    if period == "quarter":
+        return "CAST(date_trunc('quarter', begntime) AS DATE)"
+    msg = f"unknown peer-profile period {period!r}; choose one of {', '.join(PERIODS)}"
+    raise ValueError(msg)
 
 
 def _in(values: tuple[str, ...] | list[str]) -> str:
     return "(" + ", ".join("'" + str(v).replace("'", "''") + "'" for v in values) + ")"
 
 
-def _base(settings: list[str]) -> str:
-    """The lines of the chosen settings with their unit keys (a CTE body); an item's
-    classification is the catalogue's, the uploaded one for an item it does not know."""
-    return f"""
-        SELECT l.fixmedins_code AS unit, l.fixmedins_code, l.setting,
-               {_PERIOD} AS month,
+BASE_TABLE = "_pp_base"
+"""The scoring database's lines with their unit keys, made once per database by
+:func:`base_table` and read by every peer-profile rule."""
+
+
+def base_sql() -> str:
+    """The lines of every setting with their unit keys and the visit's diagnosis group; an
+    item's classification is the catalogue's, the uploaded one for an item it does not
+    know."""
+    return """
+        SELECT l.fixmedins_code, l.setting, l.begntime,
                coalesce(medins_type, '') AS medins_type, coalesce(hosp_lv, '') AS hosp_lv,
+               coalesce(dise_group, '') AS dise_group,
                setl_id, mdtrt_id, psn_no, feedetl_sn, fee_ocur_time AS line_time,
                CAST(l.inscp_amt AS DOUBLE) AS inscp, CAST(l.cnt AS DOUBLE) AS cnt,
                l.med_list_codg, l.item_group,
                coalesce(c.list_type, l.list_type) AS list_type,
                coalesce(c.med_chrgitm_type, l.med_chrgitm_type) AS med_chrgitm_type,
                CAST(coalesce(l.ref_pric, l.pric) AS DOUBLE) AS price
-        FROM line l LEFT JOIN kb_catalogue c ON c.med_list_codg = l.med_list_codg
-        WHERE l.setting IN {_in(settings)}"""
+        FROM line l LEFT JOIN kb_catalogue c ON c.med_list_codg = l.med_list_codg"""
+
+
+def base_table(con: duckdb.DuckDBPyConnection) -> str:
+    """:func:`base_sql` made a table once per scoring database (the rules each read it
+    twice, for their units and for the flagged units' lines), named for the number of lines
+    it was made from so that a database rebuilt in place is not read stale."""
+    n = con.execute("SELECT count(*) FROM line").fetchone()
+    name = f"{BASE_TABLE}_{int(n[0]) if n else 0}"
+    con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS {base_sql()}")
+    return name
+
+
+def _base(settings: list[str], period: str = "month", source: str | None = None) -> str:
+    """The lines of the chosen settings with their unit keys and period (a CTE body), from
+    the table ``source`` (:func:`base_table`) or else computed in place."""
+    src = source or f"({base_sql()})"
+    return f"""
+        SELECT fixmedins_code AS unit, *, {period_sql(period)} AS month
+        FROM {src} WHERE setting IN {_in(settings)}"""
 
 
 _KEYS = "unit, fixmedins_code, setting, month, medins_type, hosp_lv, setl_id"
@@ -138,28 +192,28 @@ _JOINED_LINE = (
 )
 
 
-def _simple(settings: list[str], num: str, basis: str, cand: str) -> tuple[str, str]:
+def _simple(base: str, num: str, basis: str, cand: str) -> tuple[str, str]:
     """A per-visit count of the lines matching ``cand`` (``num`` may count them another
     way); the excess lies in those lines."""
     visits = f"""
-        WITH b AS ({_base(settings)})
+        WITH b AS ({base})
         SELECT {_KEYS}, {num} AS v_num, 1.0 AS v_den, {basis} AS v_basis
         FROM b GROUP BY ALL"""
     lines = f"""
-        WITH b AS ({_base(settings)})
+        WITH b AS ({base})
         SELECT {_LINE_OUT}, inscp AS weight FROM b {_FLAGGED} WHERE {cand}"""
     return visits, lines
 
 
-def _cost(settings: list[str]) -> tuple[str, str]:
+def _cost(base: str) -> tuple[str, str]:
     visits = f"""
-        WITH b AS ({_base(settings)})
+        WITH b AS ({base})
         SELECT {_KEYS}, sum(inscp) AS v_num, 1.0 AS v_den, sum(inscp) AS v_basis
         FROM b GROUP BY ALL"""
     # the lines of the visits dearer than the peers' mean visit, each its share of the part
     # of its visit's cost above that
     lines = f"""
-        WITH b AS ({_base(settings)}),
+        WITH b AS ({base}),
         s AS (SELECT b.*, sum(inscp) OVER (PARTITION BY fixmedins_code, setl_id) AS vc
               FROM b {_FLAGGED})
         SELECT {_LINE_OUT}, s.inscp * (s.vc - f.peer_median) / s.vc AS weight
@@ -168,10 +222,10 @@ def _cost(settings: list[str]) -> tuple[str, str]:
     return visits, lines
 
 
-def _quantity(settings: list[str], factor: float) -> tuple[str, str]:
+def _quantity(base: str, factor: float) -> tuple[str, str]:
     eligible = f"(list_type IN {_in(DRUG_TYPES)} OR med_chrgitm_type = '05')"
     usual = f"""
-        b AS ({_base(settings)}),
+        b AS ({base}),
         q AS (SELECT setting, hosp_lv, med_list_codg, median(cnt) AS usual
               FROM b WHERE {eligible} GROUP BY ALL),
         x AS (SELECT b.*, q.usual FROM b JOIN q USING (setting, hosp_lv, med_list_codg)
@@ -188,9 +242,9 @@ def _quantity(settings: list[str], factor: float) -> tuple[str, str]:
     return visits, lines
 
 
-def _price(settings: list[str], groups: list[str], dearest: bool) -> tuple[str, str]:
+def _price(base: str, groups: list[str], dearest: bool) -> tuple[str, str]:
     usual = f"""
-        b AS ({_base(settings)}),
+        b AS ({base}),
         g AS (SELECT setting, hosp_lv, item_group, median(price) AS usual,
                      max(price) AS top
               FROM b WHERE item_group IN {_in(groups)} AND price > 0 GROUP BY ALL),
@@ -214,11 +268,11 @@ def _price(settings: list[str], groups: list[str], dearest: bool) -> tuple[str, 
     return visits, lines
 
 
-def _visit_level(settings: list[str], flag: str, kind: str) -> tuple[str, str]:
+def _visit_level(settings: list[str], period: str, flag: str, kind: str) -> tuple[str, str]:
     """Indicators of whole visits (``flag`` marks the visits in the numerator)."""
     v = f"""
         v AS (SELECT fixmedins_code AS unit, fixmedins_code, setting,
-                     {_PERIOD} AS month,
+                     {period_sql(period)} AS month,
                      coalesce(medins_type, '') AS medins_type,
                      coalesce(hosp_lv, '') AS hosp_lv, setl_id, psn_no, begntime,
                      CAST(inscp_amt AS DOUBLE) AS inscp
@@ -243,11 +297,11 @@ def _visit_level(settings: list[str], flag: str, kind: str) -> tuple[str, str]:
     return visits, lines
 
 
-def _doctor_days(settings: list[str]) -> tuple[str, str]:
+def _doctor_days(settings: list[str], period: str) -> tuple[str, str]:
     """One row per doctor and working day (the day, not the visit, is what varies)."""
     d = f"""
         v AS (SELECT fixmedins_code || '|' || chfpdr_code AS unit, fixmedins_code, setting,
-                     {_PERIOD} AS month,
+                     {period_sql(period)} AS month,
                      coalesce(medins_type, '') AS medins_type,
                      coalesce(hosp_lv, '') AS hosp_lv, setl_id, CAST(begntime AS DATE) AS day
               FROM visit WHERE setting IN {_in(settings)} AND chfpdr_code IS NOT NULL),
@@ -270,37 +324,119 @@ def _doctor_days(settings: list[str]) -> tuple[str, str]:
     return visits, lines
 
 
-def indicator_sql(name: str, args: dict[str, Any]) -> tuple[str, str]:
-    """The ``visits`` and ``lines`` SQL of indicator ``name`` (see the module docstring)."""
+def _expected(src: str, fine: list[str], coarse: list[str], num: str, den: str, min_n: int) -> str:
+    """CTEs ending in ``e``: for each institution and ``fine`` cell of ``src`` (period,
+    setting, level and the case-mix keys), Σ ``num`` / Σ ``den`` over the *other*
+    institutions of the cell — what a peer of the same level bills for the same case mix —
+    or over the ``coarse`` cell where fewer than ``min_n`` of their rows share the fine
+    one."""
+    f, c = ", ".join(fine), ", ".join(coarse)
+    return f"""
+        own AS (SELECT {f}, fixmedins_code, sum({num}) AS s, sum({den}) AS n, count(*) AS k
+                FROM {src} GROUP BY ALL),
+        cel AS (SELECT {f}, sum(s) AS s, sum(n) AS n, sum(k) AS k FROM own GROUP BY ALL),
+        own_c AS (SELECT {c}, fixmedins_code, sum(s) AS s, sum(n) AS n FROM own GROUP BY ALL),
+        cel_c AS (SELECT {c}, sum(s) AS s, sum(n) AS n FROM own_c GROUP BY ALL),
+        e AS (SELECT {", ".join("own." + k for k in fine)}, own.fixmedins_code,
+                     CAST(CASE WHEN cel.k - own.k >= {int(min_n)} AND cel.n > own.n
+                               THEN (cel.s - own.s) / (cel.n - own.n)
+                               WHEN cel_c.n > own_c.n
+                               THEN (cel_c.s - own_c.s) / (cel_c.n - own_c.n) END AS DOUBLE)
+                         AS expected
+              FROM own JOIN cel USING ({f}) JOIN own_c USING ({c}, fixmedins_code)
+              JOIN cel_c USING ({c}))"""
+
+
+_CELL = ["month", "setting", "hosp_lv"]
+
+
+def _services_casemix(base: str, cand: str, min_n: int) -> tuple[str, str]:
+    """Observed against expected service lines per visit: each visit expects the mean count
+    of the other institutions' visits of its level, setting, period and diagnosis group."""
+    common = f"""
+        WITH b AS ({base}),
+        v AS (SELECT {_KEYS}, any_value(dise_group) AS dise_group,
+                     count(*) FILTER (WHERE {cand}) AS obs,
+                     coalesce(sum(inscp) FILTER (WHERE {cand}), 0) AS basis
+              FROM b GROUP BY {_KEYS}),
+        {_expected("v", [*_CELL, "dise_group"], _CELL, "obs", "1", min_n)}"""
+    visits = f"""{common}
+        SELECT {", ".join("v." + k for k in _KEYS.split(", "))}, CAST(v.obs AS DOUBLE) AS v_num,
+               e.expected AS v_den, v.basis AS v_basis
+        FROM v JOIN e USING ({", ".join(_CELL)}, dise_group, fixmedins_code)
+        WHERE e.expected IS NOT NULL"""
+    lines = f"""
+        WITH b AS ({base})
+        SELECT {_LINE_OUT}, inscp AS weight FROM b {_FLAGGED} WHERE {cand}"""
+    return visits, lines
+
+
+def _price_casemix(base: str, groups: list[str], min_n: int) -> tuple[str, str]:
+    """The mean price relative of the lines of ``groups`` (each unit billed weighs the same):
+    a line's price over the mean price (weighted by quantity) of the same group's lines at
+    the other institutions of its level, setting and period, for visits of the same
+    diagnosis group — a bed a day counts as much as a CT, so a dearer ward shows beside the
+    exams. The peers' sums are exact decimals, so the expectation does not move with the
+    order DuckDB adds them in."""
+    cell = [*_CELL, "item_group"]
+    common = f"""
+        WITH b AS ({base}),
+        x0 AS (SELECT *, CAST(cnt AS DECIMAL(18, 4)) AS q,
+                      CAST(cnt AS DECIMAL(18, 4)) * CAST(price AS DECIMAL(18, 4)) AS paid
+               FROM b WHERE item_group IN {_in(groups)} AND price > 0),
+        {_expected("x0", [*cell, "dise_group"], cell, "paid", "q", min_n)},
+        x AS (SELECT x0.*, e.expected AS usual
+              FROM x0 JOIN e USING ({", ".join(_CELL)}, item_group, dise_group, fixmedins_code)
+              WHERE e.expected > 0)"""
+    visits = f"""{common}
+        SELECT {_KEYS}, sum(cnt * price / usual) AS v_num, sum(cnt) AS v_den,
+               sum(inscp) AS v_basis
+        FROM x GROUP BY {_KEYS}"""
+    lines = f"""{common}
+        SELECT {_LINE_OUT}, inscp * (1 - usual / price) AS weight
+        FROM x {_FLAGGED} WHERE price > usual"""
+    return visits, lines
+
+
+def indicator_sql(name: str, args: dict[str, Any], source: str | None = None) -> tuple[str, str]:
+    """The ``visits`` and ``lines`` SQL of indicator ``name`` (see the module docstring),
+    reading the lines from the table ``source`` (:func:`base_table`) when given."""
     settings = list(args.get("settings", ["op", "ip", "ph"]))
+    period = str(args.get("period", "month"))
+    base = _base(settings, period, source)
+    services = f"med_chrgitm_type IN {_in(SERVICE_CHRGITM)}"
+    groups = list(args.get("groups", ["nursing", "bed", "CT", "exam"]))
+    min_n = int(args.get("min_cell", 30))
     if name == "cost_per_visit":
-        return _cost(settings)
+        return _cost(base)
     if name == "services_per_visit":
-        cand = f"med_chrgitm_type IN {_in(SERVICE_CHRGITM)}"
-        basis = f"coalesce(sum(inscp) FILTER (WHERE {cand}), 0)"
-        return _simple(settings, f"count(*) FILTER (WHERE {cand})", basis, cand)
+        basis = f"coalesce(sum(inscp) FILTER (WHERE {services}), 0)"
+        return _simple(base, f"count(*) FILTER (WHERE {services})", basis, services)
+    if name == "services_casemix":
+        return _services_casemix(base, services, min_n)
     if name == "drugs_per_visit":
         cand = f"list_type IN {_in(DRUG_TYPES)}"
         num = f"count(DISTINCT med_list_codg) FILTER (WHERE {cand})"
-        return _simple(settings, num, f"coalesce(sum(inscp) FILTER (WHERE {cand}), 0)", cand)
+        return _simple(base, num, f"coalesce(sum(inscp) FILTER (WHERE {cand}), 0)", cand)
     if name == "quantity_index":
-        return _quantity(settings, float(args.get("factor", 1.5)))
+        return _quantity(base, float(args.get("factor", 1.5)))
     if name in ("price_mix_index", "max_price_share"):
-        groups = list(args.get("groups", ["nursing", "bed", "CT", "exam"]))
-        return _price(settings, groups, name == "max_price_share")
+        return _price(base, groups, name == "max_price_share")
+    if name == "price_casemix":
+        return _price_casemix(base, groups, min_n)
     if name == "visits_per_patient":
         repeat = (
             "row_number() OVER (PARTITION BY unit, setting, month, psn_no "
             "ORDER BY begntime, setl_id) > 1"
         )
-        return _visit_level(settings, repeat, "repeat")
+        return _visit_level(settings, period, repeat, "repeat")
     if name == "night_weekend_share":
         night = (
             f"(hour(begntime) < {int(args.get('day_start', 7))} "
             f"OR hour(begntime) >= {int(args.get('day_end', 19))} OR isodow(begntime) >= 6)"
         )
-        return _visit_level(settings, night, "share")
+        return _visit_level(settings, period, night, "share")
     if name == "patients_per_doctor_day":
-        return _doctor_days(settings)
+        return _doctor_days(settings, period)
     msg = f"unknown peer-profile indicator {name!r}; choose one of {', '.join(INDICATORS)}"
     raise ValueError(msg)

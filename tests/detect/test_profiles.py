@@ -286,3 +286,106 @@ def test_a_township_centre_billing_single_rooms_has_the_dearest_bed_share() -> N
     # six single rooms at ¥50 where peers bill ¥20: ¥30 each
     assert f["amount_at_risk"][0] == pytest.approx(180.0)
     assert f["n_violating"][0] == 6
+
+
+# Case-mix-adjusted profiles (profiles_casemix.toml): a quarter's visits, each expecting
+# what the other institutions of its level bill for the same diagnosis group.
+URTI, PAIN = "J06.9", "M54.2"  # diagnosis groups URTI and TCM_PAIN
+
+
+def _casemix_clinics(extra: int, *, all_urti: bool = False) -> object:
+    """Three village clinics, 40 visits each in March with a drug line: 20 for URTI with a
+    lab test, 20 for back pain without; the third adds a lab test to ``extra`` of its pain
+    visits (``all_urti``: its 40 visits are all URTI with a lab test, none added)."""
+    setl, lines = [], []
+    for c, code in enumerate(CLINICS):
+        for i in range(40):
+            md, t = f"MD{c}{i:03d}", T0 + timedelta(hours=i)
+            urti = i < 20 or (c == 2 and all_urti)
+            kw = {"fixmedins_code": code, "fee_ocur_time": t}
+            setl.append(visit(md, begntime=t, endtime=t, dise_codg=URTI if urti else PAIN, **kw))
+            lines.append(fee(md, 1, DRUG, cnt=2, pric=10.0, **kw))
+            if urti or (c == 2 and i - 20 < extra):
+                lines.append(fee(md, 2, LAB, pric=10.0, **kw))
+    return scoring_db(setl, lines, institutions=_insts())
+
+
+def test_a_clinic_billing_lab_tests_its_peers_do_not_bill_for_the_diagnosis_is_a_lead() -> None:
+    f, _ = run_rule(_casemix_clinics(8), "pp_services_casemix", min_visits=30)
+    assert f["entity_id"].to_list() == [CLINICS[2]]
+    row = f.row(0, named=True)
+    assert row["evidence"].startswith("2025Q1 门诊")  # the quarter
+    # observed 28 lab lines against 20 expected (1.4); the peers 20 against 24 (0.833);
+    # the excess share of the ¥280 of lab lines is (1.4 - 0.833) / 1.4
+    assert row["amount_at_risk"] == round(280 * (1.4 - 20 / 24) / 1.4, 2)
+    assert row["n_violating"] == 28
+    assert "病种调整后检查检验治疗项目数指数：1.4" in row["evidence"]
+    assert "median 0.83" in row["evidence_en"]
+
+
+def test_a_clinic_seeing_only_diagnoses_that_need_tests_is_no_lead() -> None:
+    # raw: 1 lab line a visit against 0.5 at the peers; for the same diagnoses: as usual
+    assert run_rule(_casemix_clinics(0, all_urti=True), "pp_services_casemix", min_visits=30)[
+        0
+    ].is_empty()
+    assert run_rule(_casemix_clinics(0), "pp_services_casemix", min_visits=30)[0].is_empty()
+
+
+@pytest.mark.parametrize(("extra", "hit"), [(6, False), (7, True)])
+def test_either_side_of_the_case_mix_z_threshold(extra: int, hit: bool) -> None:
+    # value 1 + e/20, its sampling error sqrt(20 (e/20)^2 + e) / 20, the peers' median
+    # 20 / (20 + e/2) with a 5% floor: z = 2.94 at 6 extra lab tests, 3.13 at 7
+    f, _ = run_rule(_casemix_clinics(extra), "pp_services_casemix", min_visits=30)
+    assert (f.height == 1) == hit
+
+
+def test_a_higher_case_mix_floor_or_a_small_quarter_is_no_lead() -> None:
+    # 1.4 against 0.833 is 68% above: not 100%; 40 visits are fewer than 90 in a quarter
+    assert run_rule(_casemix_clinics(8), "pp_services_casemix", min_visits=30, min_excess=1)[
+        0
+    ].is_empty()
+    assert run_rule(_casemix_clinics(8), "pp_services_casemix")[0].is_empty()
+
+
+def _wards(single: int) -> object:
+    """Three township centres with 12 one-night URTI stays each, a ¥20 three-bed ward a
+    night; the third bills the ¥50 single room on ``single`` of them."""
+    setl, lines = [], []
+    insts = [{"fixmedins_code": c, "medins_type": "B1", "hosp_lv": "1"} for c in CLINICS]
+    for c, code in enumerate(CLINICS):
+        for i in range(12):
+            md, t = f"MD{c}{i:03d}", datetime(2025, 2, 1 + i, 9)
+            kw = {"fixmedins_code": code, "fee_ocur_time": t}
+            end = t + timedelta(days=1)
+            setl.append(visit(md, begntime=t, endtime=end, med_type="21", dise_codg=URTI, **kw))
+            lines.append(fee(md, 1, BEDS[1] if c == 2 and i < single else BEDS[0], **kw))
+    return scoring_db(setl, lines, institutions=insts)
+
+
+def test_a_township_centre_billing_dearer_rooms_for_the_same_diagnoses_is_a_lead() -> None:
+    f, lines = run_rule(_wards(4), "pp_price_casemix")
+    assert f["entity_id"].to_list() == [CLINICS[2]]
+    row = f.row(0, named=True)
+    # 4 of 12 nights at 2.5 × the ¥20 the peers bill: mean price relative 1.5 against
+    # 20 / 25 = 0.8 at the peers (their expectation includes its single rooms); the
+    # excess share of its ¥360 is ¥168, at most the single rooms' own ¥30 above ¥20 each
+    assert row["amount_at_risk"] == pytest.approx(120.0)
+    assert row["n_violating"] == 4
+    assert set(lines.filter(pl.col("role") == "violating")["amount_at_risk"]) == {30.0}
+    assert "病种调整后同组项目价格比：1.5" in row["evidence"]
+
+
+@pytest.mark.parametrize(("single", "hit"), [(0, False), (3, False), (4, True)])
+def test_either_side_of_the_price_z_threshold(single: int, hit: bool) -> None:
+    # value 1 + k/8, sampling error sqrt(k (2.5 - v)^2 + (12 - k)(1 - v)^2) / 12, peers'
+    # median 20 / (20 + 1.25 k): z = 2.77 at 3 single rooms, 3.37 at 4
+    f, _ = run_rule(_wards(single), "pp_price_casemix")
+    assert (f.height == 1) == hit
+    assert run_rule(_wards(4), "pp_price_casemix", z=3.5)[0].is_empty()
+
+
+@pytest.mark.parametrize(("others", "hit"), [(2, True), (3, False)])
+def test_a_unit_needs_enough_other_peers_for_a_case_mix_lead(others: int, hit: bool) -> None:
+    # the third clinic has two other clinics beside it
+    f, _ = run_rule(_casemix_clinics(8), "pp_services_casemix", min_visits=30, min_others=others)
+    assert (f.height == 1) == hit
