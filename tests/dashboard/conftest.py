@@ -33,3 +33,19 @@ def county_ws(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 @pytest.fixture(scope="session")
 def county_view(county_ws: Path) -> RunView:
     return open_view(county_ws)
+
+
+@pytest.fixture(scope="session")
+def profile_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-made lake of three peer hospitals and its run (profile_lake.py)."""
+    from profile_lake import publish_run, write_lake
+
+    ws = tmp_path_factory.mktemp("profiles")
+    write_lake(ws)
+    publish_run(ws)
+    return ws
+
+
+@pytest.fixture(scope="session")
+def profile_view(profile_ws: Path) -> RunView:
+    return open_view(profile_ws)

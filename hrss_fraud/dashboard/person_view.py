@@ -1,0 +1,163 @@
+"""The insured person's timeline (参保人): visits, pharmacy purchases and stays on one time
+axis with the leads that name them, and who the person is, masked for roles that may not
+see identities.
+
+Opening a person's record is logged (PIPL, DOMAIN.md §1): :func:`open_person` writes the
+``person.view`` audit row before it returns anything, so no page can show a record
+without leaving its trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from hrss_fraud.dashboard import audit
+from hrss_fraud.dashboard.labels import med_type_labels
+from hrss_fraud.dashboard.leads import LeadFilter, lead_frame
+from hrss_fraud.dashboard.masking import mask_frame
+from hrss_fraud.dashboard.profile_data import SETTING_SQL, SETTINGS, by_rule, lake_frame, pick
+
+if TYPE_CHECKING:
+    from hrss_fraud.cases.store import CaseStore
+    from hrss_fraud.dashboard.runs_view import RunView
+    from hrss_fraud.dashboard.users import User
+
+IDENTITY_COLUMNS = (
+    "psn_no",
+    "psn_name",
+    "certno",
+    "gend",
+    "brdy",
+    "insutype",
+    "psn_type",
+    "emp_name",
+    "insu_admdvs",
+    "tel",
+    "addr",
+    "die_date",
+)
+
+_TIMELINE_SQL = f"""
+WITH s AS (
+    SELECT * FROM settlement WHERE psn_no = ?
+), n AS (
+    SELECT fixmedins_code, setl_id, count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines
+    FROM fee_detail WHERE psn_no = ? GROUP BY ALL
+)
+SELECT s.setl_id, s.mdtrt_id, s.fixmedins_code, i.fixmedins_name, s.med_type,
+       {SETTING_SQL} AS setting, s.begntime,
+       coalesce(s.endtime, s.begntime) AS endtime, s.setl_time, s.dise_codg, s.dise_name,
+       s.chfpdr_code, CAST(s.medfee_sumamt AS DOUBLE) AS medfee_sumamt,
+       CAST(s.inscp_amt AS DOUBLE) AS inscp_amt,
+       CAST(s.fund_pay_sumamt AS DOUBLE) AS fund_pay_sumamt,
+       coalesce(s.vali_flag, '1') = '1' AND coalesce(s.refd_setl_flag, '0') = '0' AS valid,
+       coalesce(n.n_lines, 0) AS n_lines
+FROM s
+LEFT JOIN (SELECT fixmedins_code, max(fixmedins_name) AS fixmedins_name
+           FROM institution GROUP BY ALL) i USING (fixmedins_code)
+LEFT JOIN n USING (fixmedins_code, setl_id)
+ORDER BY s.begntime, s.fixmedins_code, s.setl_id
+"""
+
+
+def identity(view: RunView, psn_no: str, role: str | None) -> dict[str, Any] | None:
+    """The person's record as ``role`` may see it (:func:`masking.mask_frame`); None if the
+    lake holds no person ``psn_no``."""
+    cols = ", ".join(IDENTITY_COLUMNS)
+    found = lake_frame(view, f"SELECT {cols} FROM person WHERE psn_no = ? LIMIT 1", [psn_no])
+    rows = mask_frame(found, role).to_dicts()
+    return rows[0] if rows else None
+
+
+def timeline(view: RunView, psn_no: str, *, lang: str = "zh") -> pl.DataFrame:
+    """One row per settlement of the person, in time order: where, which setting (门诊,
+    住院, 药店购药; ``setting_label``), from ``begntime`` to ``endtime`` (a visit's own
+    time when it has no end), diagnosis, amounts, whether it counts (``valid``), and the
+    leads whose lines name it (``n_findings``, ``amount_at_risk`` on its lines,
+    ``finding_ids``)."""
+    settlements = lake_frame(view, _TIMELINE_SQL, [psn_no, psn_no])
+    lines = (
+        pl.scan_parquet(view.lines_path)
+        .filter(pl.col("psn_no") == psn_no, pl.col("setl_id").is_not_null())
+        .group_by("fixmedins_code", "setl_id")
+        .agg(
+            finding_ids=pl.col("finding_id").unique().sort(),
+            fen=(pl.col("amount_at_risk") * 100).round().cast(pl.Int64).sum(),
+        )
+        .collect()
+    )
+    care = med_type_labels(lang)
+    settings = {k: pick(v, lang) for k, v in SETTINGS.items()}
+    return (
+        settlements.join(lines, on=["fixmedins_code", "setl_id"], how="left")
+        .with_columns(
+            med_type_name=pl.col("med_type").replace_strict(care, default=pl.col("med_type")),
+            setting_label=pl.col("setting").replace_strict(settings, default=pl.col("setting")),
+            finding_ids=pl.col("finding_ids").fill_null([]),
+            amount_at_risk=(pl.col("fen").fill_null(0) / 100).round(2),
+        )
+        .with_columns(n_findings=pl.col("finding_ids").list.len())
+        .drop("fen")
+    )
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """What the person page shows, as the viewing user may see it."""
+
+    psn_no: str
+    identity: dict[str, Any] | None
+    masked: bool
+    timeline: pl.DataFrame
+    leads: pl.DataFrame
+    leads_by_rule: pl.DataFrame
+    audit_id: int
+
+
+def open_person(
+    view: RunView,
+    case_store: CaseStore,
+    psn_no: str,
+    user: User,
+    *,
+    lang: str = "zh",
+) -> PersonRecord:
+    """The person's record for ``user``, after logging the view (``person.view``, with
+    the run and whether identities were masked). ``PermissionError`` for a user who may
+    not view leads; :class:`LookupError` when neither the lake nor the run knows the
+    person (logged too: looking someone up is an access)."""
+    if not user.can("view_leads"):
+        msg = f"{user.username} ({user.role}) may not view persons' records"
+        raise PermissionError(msg)
+    masked = not user.can("view_identity")
+    who = identity(view, psn_no, user.role)
+    events = timeline(view, psn_no, lang=lang)
+    leads = lead_frame(view, LeadFilter(psn_no=psn_no), case_store=case_store, lang=lang)
+    audit_id = audit.record(
+        case_store,
+        user.username,
+        "person.view",
+        "person",
+        psn_no,
+        {
+            "run_id": view.run_id,
+            "masked": masked,
+            "found": who is not None or events.height > 0,
+            "n_findings": leads.height,
+        },
+    )
+    if who is None and events.is_empty() and leads.is_empty():
+        msg = f"person {psn_no!r} is neither in the lake nor in run {view.run_id}"
+        raise LookupError(msg)
+    return PersonRecord(
+        psn_no=psn_no,
+        identity=who,
+        masked=masked,
+        timeline=events,
+        leads=leads,
+        leads_by_rule=by_rule(leads),
+        audit_id=audit_id,
+    )
