@@ -1,14 +1,188 @@
-"""总览 Overview: fund spending, leads and amounts at risk, the last run and its changes."""
+"""总览 Overview: fund spending, leads and amounts at risk by month, care type, zone and rule
+family, the last run's status, and what changed since the previous run.
+
+The figures come from :mod:`hrss_fraud.dashboard.overview` (computed once per run); this
+module only draws them.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
-from dash import html
+import plotly.graph_objects as go
+import polars as pl
+from dash import dcc, html
 
 from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import overview as data
+from hrss_fraud.dashboard.components import kv
+from hrss_fraud.rules.runs import RunError
 
-dash.register_page(__name__, path="/", name="总览", name_en="Overview", order=0)
+dash.register_page(
+    __name__, path="/", name="总览", name_en="Overview", order=0, permission="view_leads"
+)
+
+_BREAKDOWNS = {
+    "month": ("按月份", "by month"),
+    "care_type": ("按医疗类别", "by care type"),
+    "zone": ("按乡镇", "by zone"),
+    "family": ("按规则类别", "by rule family"),
+}
 
 
 def layout(**_query: str) -> html.Div:
-    return html.Div([html.H1(context.t("总览", "Overview"))])
+    t, lang = context.t, context.lang()
+    try:
+        view = context.runs().latest()
+    except RunError as e:
+        return html.Div([html.H1(t("总览", "Overview")), html.P(str(e), className="error")])
+    totals = data.lead_totals(view)
+    status = data.run_status(view)
+    changes = data.changes(view, context.runs().previous(view))
+    cards = [
+        (t("疑点数", "Leads"), f"{totals['n_findings']:,}"),
+        (t("疑点金额", "Amount at risk"), f"¥{totals['amount_at_risk']:,.2f}"),
+        (t("新增疑点", "New since previous run"), f"{changes.new.height:,}"),
+        (t("消失疑点", "Gone since previous run"), f"{changes.gone.height:,}"),
+    ]
+    charts = [_spending(data.fund_spending(view, lang=lang), t)] + [
+        _leads_chart(data.leads_by(view, by, lang=lang), t(*title), by)
+        for by, title in _BREAKDOWNS.items()
+    ]
+    return html.Div(
+        [
+            html.H1(t("总览", "Overview")),
+            html.Div(
+                [
+                    html.Div(
+                        [html.Div(k, className="label"), html.Div(v, className="value")],
+                        className="card",
+                    )
+                    for k, v in cards
+                ],
+                className="cards",
+            ),
+            html.Div(
+                [
+                    html.Div(dcc.Graph(figure=f, config={"displaylogo": False}), className="panel")
+                    for f in charts
+                ],
+                className="grid2",
+                id="overview-charts",
+            ),
+            html.Div(
+                [_status(status, t), _changes(changes, t)],
+                className="grid2",
+                style={"marginTop": "12px"},
+            ),
+        ]
+    )
+
+
+def _layout(title: str) -> dict[str, Any]:
+    return {
+        "title": {"text": title, "font": {"size": 14}},
+        "margin": {"l": 60, "r": 10, "t": 40, "b": 60},
+        "height": 300,
+        "legend": {"orientation": "h", "y": -0.25},
+        "font": {"family": "Noto Sans CJK SC, sans-serif"},
+    }
+
+
+def _spending(spend: pl.DataFrame, t: Any) -> go.Figure:
+    """Fund payments per month, stacked by care type."""
+    fig = go.Figure()
+    for (name,), part in spend.sort("month").group_by("med_type_name", maintain_order=True):
+        fig.add_bar(
+            x=part["month"].to_list(),
+            y=part["fund_pay_sumamt"].to_list(),
+            name=str(name or "—"),
+            customdata=part["n_settlements"].to_list(),
+            hovertemplate="%{x}: ¥%{y:,.2f} (%{customdata} " + t("笔", "settlements") + ")",
+        )
+    fig.update_layout(
+        barmode="stack", **_layout(t("基金支付（元）按月份", "Fund paid (yuan) by month"))
+    )
+    return fig
+
+
+def _leads_chart(leads: pl.DataFrame, title: str, by: str) -> go.Figure:
+    """Amount at risk per group, with the number of leads on hover."""
+    leads = leads.sort("key" if by == "month" else "amount_at_risk", descending=by != "month")
+    labels = [str(v) if v is not None else "—" for v in leads["label"].to_list()]
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=leads["amount_at_risk"].to_list(),
+            customdata=leads["n_findings"].to_list(),
+            hovertemplate="%{x}: ¥%{y:,.2f} · %{customdata}",
+            marker_color="#0b5394",
+        )
+    )
+    fig.update_xaxes(type="category")
+    fig.update_layout(**_layout(f"{context.t('疑点金额（元）', 'Amount at risk (yuan)')} {title}"))
+    return fig
+
+
+def _status(status: dict[str, Any], t: Any) -> html.Div:
+    failed = status.get("failed_rules") or []
+    rows = [
+        (t("批次", "Run"), status["run_id"]),
+        (t("方式", "Mode"), f"{status['mode']} · {status.get('why') or ''}"),
+        (t("开始", "Started"), status.get("started_at") or "—"),
+        (t("结束", "Finished"), status.get("finished_at") or "—"),
+        (t("耗时", "Took"), f"{status.get('seconds') or 0:,.0f} s"),
+        (t("规则数", "Rules"), str(status.get("n_rules"))),
+        (t("失败规则", "Failed rules"), "; ".join(map(str, failed)) or t("无", "none")),
+    ]
+    return html.Div(
+        [html.H2(t("最近一次运行", "Last run")), kv(rows)], className="panel", id="run-status"
+    )
+
+
+def _changes(changes: data.RunChanges, t: Any) -> html.Div:
+    delta = changes.amount_latest - changes.amount_previous
+    rows = [
+        (t("上一批次", "Previous run"), changes.previous_run_id or t("无", "none")),
+        (
+            t("新增 / 消失 / 保留", "New / gone / kept"),
+            f"{changes.new.height:,} / {changes.gone.height:,} / {changes.n_kept:,}",
+        ),
+        (t("疑点金额变化", "Change in amount at risk"), f"¥{delta:+,.2f}"),
+    ]
+    top = changes.by_rule.sort(pl.col("change").abs(), descending=True).head(8)
+    table = html.Table(
+        [
+            html.Tr(
+                [
+                    html.Th(t("规则", "Rule")),
+                    html.Th(t("新增", "New")),
+                    html.Th(t("消失", "Gone")),
+                    html.Th(t("金额变化", "Change")),
+                ]
+            )
+        ]
+        + [
+            html.Tr(
+                [
+                    html.Td(r["rule_id"]),
+                    html.Td(r["n_new"]),
+                    html.Td(r["n_gone"]),
+                    html.Td(f"¥{r['change']:+,.2f}"),
+                ]
+            )
+            for r in top.iter_rows(named=True)
+        ],
+        className="kv",
+    )
+    return html.Div(
+        [
+            html.H2(t("与上一批次相比", "Since the previous run")),
+            kv(rows),
+            html.H3(t("变化最大的规则", "Rules that changed most")),
+            table,
+        ],
+        className="panel",
+        id="run-changes",
+    )

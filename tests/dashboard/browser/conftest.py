@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from hrss_fraud.dashboard.screenshots import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, login, running
+
 ROLES = ("auditor", "reviewer", "supervisor", "admin")
 
 pytestmark = pytest.mark.skipif(
@@ -41,13 +33,8 @@ class LiveDashboard:
     accounts: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def login(self, page, role: str) -> None:
-        """Log ``page`` in as the account of ``role`` and wait for the overview."""
-        username, password = self.accounts[role]
-        page.goto(f"{self.url}/login")
-        page.fill("#login-username", username)
-        page.fill("#login-password", password)
-        page.click("#login-submit")
-        page.wait_for_selector("#current-user")
+        """Log ``page`` in as the account of ``role`` and wait for the top bar."""
+        login(page, self.url, *self.accounts[role])
 
 
 def _password() -> str:
@@ -60,10 +47,7 @@ def live_dashboard(
 ) -> Iterator[LiveDashboard]:
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium: run `make system-deps`")
-    from werkzeug.serving import make_server
-
     from hrss_fraud.cases.store import open_store
-    from hrss_fraud.dashboard.app import create_app
     from hrss_fraud.dashboard.users import add_user
 
     ws = tmp_path_factory.mktemp("live") / "ws"
@@ -76,15 +60,8 @@ def live_dashboard(
             accounts[role] = (f"{role}1", password)
         add_user(store, "reviewer2", role="reviewer", password=(p := _password()), by="test")
         accounts["reviewer2"] = ("reviewer2", p)
-    app = create_app(ws)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield LiveDashboard(f"http://127.0.0.1:{server.server_port}", ws, accounts)
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with running(ws) as url:
+        yield LiveDashboard(url, ws, accounts)
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +79,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser) -> Iterator[object]:
     """A fresh browser context (no cookies) and page per test, at a desk-sized window."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
     pg = context.new_page()
     pg.set_default_timeout(20_000)
     yield pg

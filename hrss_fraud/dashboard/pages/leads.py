@@ -1,0 +1,454 @@
+"""疑点审核 Lead review: the queue (ag-grid, infinite rows from the server), Excel export,
+the opened lead with its evidence and context, and single and bulk decisions.
+
+The callbacks only fetch the request's run, store, user and language and hand them to
+:mod:`hrss_fraud.dashboard.queue_callbacks`; this module draws what those return.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_ag_grid as dag
+from dash import Input, Output, State, dcc, html
+
+from hrss_fraud.cases.store import DecisionError
+from hrss_fraud.cases.vocab import STEPS
+from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import queue_callbacks as qc
+from hrss_fraud.dashboard.components import kv
+from hrss_fraud.dashboard.labels import column_label
+from hrss_fraud.dashboard.users import may_decide as can_decide
+from hrss_fraud.rules.runs import RunError
+
+dash.register_page(
+    __name__,
+    path="/leads",
+    name="疑点审核",
+    name_en="Lead review",
+    order=10,
+    permission="view_leads",
+)
+
+GRID = "leads-grid"
+PARAM_HEADERS = {
+    "name": ("参数", "parameter"),
+    "value": ("本次取值", "value used"),
+    "default": ("默认值", "default"),
+    "min": ("下限", "min"),
+    "max": ("上限", "max"),
+    "unit": ("单位", "unit"),
+    "description": ("说明", "meaning"),
+}
+
+
+def layout(**_query: str) -> html.Div:
+    t, lang = context.t, context.lang()
+    try:
+        view = context.runs().latest()
+    except RunError as e:
+        return html.Div([html.H1(t("疑点审核", "Lead review")), html.P(str(e), className="error")])
+    user = context.user()
+    may_decide = bool(user and any(can_decide(user.role, s) for s in STEPS))
+    return html.Div(
+        [
+            html.H1(t("疑点审核", "Lead review")),
+            html.P(
+                t(
+                    f"批次 {view.run_id}：点击一行查看疑点详情并记录审核结论。",
+                    f"Run {view.run_id}: click a row to open the lead and record a decision.",
+                ),
+                className="muted",
+            ),
+            html.Div(
+                [
+                    html.Button(
+                        t("导出Excel", "Export to Excel"), id="leads-export", className="secondary"
+                    ),
+                    dcc.Download(id="leads-download"),
+                    html.Span(id="leads-message", className="error"),
+                ],
+                className="toolbar",
+            ),
+            dag.AgGrid(
+                id=GRID,
+                rowModelType="infinite",
+                columnDefs=qc.column_defs(lang),
+                defaultColDef={"resizable": True, "floatingFilter": False},
+                getRowId="params.data.finding_id",
+                dashGridOptions={
+                    "rowSelection": {
+                        "mode": "multiRow",
+                        "checkboxes": True,
+                        "headerCheckbox": False,
+                        "enableClickSelection": False,
+                    },
+                    "cacheBlockSize": 100,
+                    "maxBlocksInCache": 20,
+                    "infiniteInitialRowCount": 100,
+                    "localeText": _grid_locale(lang),
+                },
+                style={"height": "460px"},
+            ),
+            _bulk_form(t, lang) if may_decide else html.Div(),
+            dcc.Store(id="leads-refresh", data=0),
+            dcc.Store(id="lead-open"),
+            html.Div(id="lead-panel", className="panel", style={"marginTop": "12px"}),
+        ]
+    )
+
+
+def _grid_locale(lang: str) -> dict[str, str]:
+    if lang != "zh":
+        return {}
+    return {
+        "equals": "等于",
+        "contains": "包含",
+        "greaterThan": "大于",
+        "lessThan": "小于",
+        "greaterThanOrEqual": "大于等于",
+        "lessThanOrEqual": "小于等于",
+        "inRange": "介于",
+        "filterOoo": "筛选…",
+        "applyFilter": "应用",
+        "resetFilter": "重置",
+        "noRowsToShow": "无数据",
+        "loadingOoo": "加载中…",
+        "andCondition": "且",
+        "orCondition": "或",
+    }
+
+
+def _bulk_form(t: Any, lang: str) -> html.Div:
+    return html.Div(
+        [
+            html.Span(
+                t("批量审核（勾选的行）", "Bulk decision on the ticked rows"), className="muted"
+            ),
+            _decision_fields("bulk", t, lang, qc.step_options(lang)),
+            html.Button(
+                t("批量记录", "Record for all ticked"), id="bulk-submit", className="primary"
+            ),
+            html.Div(id="bulk-message"),
+        ],
+        className="toolbar decision-form",
+    )
+
+
+def _decision_fields(
+    prefix: str, t: Any, lang: str, steps: list[dict[str, str]], reason: str = ""
+) -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Label(t("审核环节", "Step")),
+                    dcc.Dropdown(
+                        id=f"{prefix}-step",
+                        options=steps,
+                        value=steps[0]["value"] if len(steps) == 1 else None,
+                        clearable=False,
+                    ),
+                ]
+            ),
+            html.Div(
+                [
+                    html.Label(t("审核结论", "Decision")),
+                    dcc.Dropdown(
+                        id=f"{prefix}-decision", options=qc.decision_options(lang), clearable=False
+                    ),
+                ]
+            ),
+            html.Div(
+                [
+                    html.Label(t("理由（必填）", "Reason (required)")),
+                    dcc.Textarea(id=f"{prefix}-reason", value=reason),
+                ]
+            ),
+        ],
+        className="decision-form",
+    )
+
+
+@dash.callback(
+    Output(GRID, "getRowsResponse"),
+    Output("leads-message", "children"),
+    Input(GRID, "getRowsRequest"),
+)
+def load_rows(request: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+    return qc.rows(context.runs().latest(), request, context.store(), lang=context.lang())
+
+
+dash.clientside_callback(
+    """function(n) {
+        if (n) { dash_ag_grid.getApiAsync("leads-grid").then(api => api.refreshInfiniteCache()); }
+        return window.dash_clientside.no_update;
+    }""",
+    Output(GRID, "id"),
+    Input("leads-refresh", "data"),
+    prevent_initial_call=True,
+)
+
+
+@dash.callback(
+    Output("leads-download", "data"),
+    Input("leads-export", "n_clicks"),
+    State(GRID, "getRowsRequest"),
+    prevent_initial_call=True,
+)
+def export(_clicks: int, request: dict[str, Any] | None) -> dict[str, Any]:
+    view = context.runs().latest()
+    data = qc.export(view, request, context.store(), context.user(), lang=context.lang())
+    return dcc.send_bytes(data, qc.export_name(view))
+
+
+@dash.callback(
+    Output("lead-panel", "children", allow_duplicate=True),
+    Output("lead-open", "data"),
+    Input(GRID, "cellClicked"),
+    prevent_initial_call=True,
+)
+def open_lead(cell: dict[str, Any] | None) -> tuple[Any, str | None]:
+    finding_id = (cell or {}).get("rowId")
+    if not finding_id or (cell or {}).get("colId") in (None, "ag-Grid-SelectionColumn"):
+        return dash.no_update, dash.no_update
+    return _panel(finding_id), finding_id
+
+
+@dash.callback(
+    Output("lead-panel", "children", allow_duplicate=True),
+    Output("leads-refresh", "data", allow_duplicate=True),
+    Input("lead-submit", "n_clicks"),
+    State("lead-open", "data"),
+    State("lead-step", "value"),
+    State("lead-decision", "value"),
+    State("lead-reason", "value"),
+    State("leads-refresh", "data"),
+    prevent_initial_call=True,
+)
+def decide_one(n: int | None, finding_id: str, step: str, decision: str, reason: str, seq: int):
+    if not n:  # the button was just drawn with a new panel, not clicked
+        return dash.no_update, dash.no_update
+    try:
+        done = qc.record(
+            context.runs().latest(),
+            context.store(),
+            context.user(),
+            [finding_id],
+            step=step,
+            decision=decision,
+            reason=reason,
+        )
+    except DecisionError as e:
+        return _panel(finding_id, message=str(e), error=True, reason=reason), dash.no_update
+    return _panel(finding_id, message=done), (seq or 0) + 1
+
+
+@dash.callback(
+    Output("bulk-message", "children"),
+    Output("leads-refresh", "data", allow_duplicate=True),
+    Input("bulk-submit", "n_clicks"),
+    State(GRID, "selectedRows"),
+    State("bulk-step", "value"),
+    State("bulk-decision", "value"),
+    State("bulk-reason", "value"),
+    State("leads-refresh", "data"),
+    prevent_initial_call=True,
+)
+def decide_many(
+    n: int | None, selected: list[dict] | None, step: str, decision: str, reason: str, seq: int
+):
+    if not n:
+        return dash.no_update, dash.no_update
+    ids = [r.get("finding_id") for r in selected or []]
+    try:
+        done = qc.record(
+            context.runs().latest(),
+            context.store(),
+            context.user(),
+            ids,
+            step=step,
+            decision=decision,
+            reason=reason,
+        )
+    except DecisionError as e:
+        return html.Span(str(e), className="error"), dash.no_update
+    return html.Span(done, className="ok"), (seq or 0) + 1
+
+
+def _panel(finding_id: str, *, message: str = "", error: bool = False, reason: str = "") -> Any:
+    """The opened lead, drawn from :func:`queue_callbacks.open_lead`."""
+    t, lang = context.t, context.lang()
+    try:
+        p = qc.open_lead(
+            context.runs().latest(), finding_id, context.store(), context.user(), lang=lang
+        )
+    except LookupError as e:
+        return html.P(str(e), className="error")
+    d, lead, rule = p.detail, p.detail.lead, p.detail.rule
+    due = p.due.get("due_at")
+    due_text = [t("时限 ", "due ") + (due or "—")]
+    if p.due.get("overdue"):
+        due_text.append(html.Span(t(" 已逾期", " overdue"), className="overdue"))
+    name = rule["name_zh"] if lang == "zh" else rule["name_en"]
+    return html.Div(
+        [
+            html.H2(
+                [f"{name} ", html.Span(f"[{rule['severity_label']}]", className="muted")],
+                id="lead-title",
+            ),
+            html.P(
+                [
+                    f"{t('疑点编号', 'Lead')} {finding_id} · ¥{lead['amount_at_risk']:,.2f} · "
+                    f"{lead.get('status_label') or ''} {lead.get('step_label') or ''} · ",
+                    *due_text,
+                ]
+            ),
+            html.H3(t("疑点说明", "Reasoning")),
+            html.P(d.evidence_zh if lang == "zh" else d.evidence_en, id="lead-evidence"),
+            html.P([t("依据：", "Basis: "), rule.get("legal_basis") or "—"], className="muted"),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.H3(t("触发参数", "Parameter values that fired")),
+                            _table(qc.records(d.params), lang, PARAM_HEADERS),
+                        ]
+                    ),
+                    html.Div([html.H3(t("机构", "Institution")), _institution(d.institution, t)]),
+                ],
+                className="grid2",
+            ),
+            html.H3(t("参保人", "Person")),
+            _person(p.identity, d.person, t),
+            html.H3(t("违规及相关明细", "Violating and involved lines")),
+            dag.AgGrid(
+                id="lead-lines",
+                rowData=qc.records(d.lines),
+                columnDefs=[
+                    {"field": c, "headerName": column_label(c, lang)} for c in d.lines.columns
+                ],
+                defaultColDef={"resizable": True, "sortable": True, "width": 130},
+                style={"height": "240px"},
+            ),
+            html.H3(t("审核记录", "Review history")),
+            _history(qc.records(d.history), t),
+            _decision_form(p, t, lang, message, error, reason),
+        ]
+    )
+
+
+def _institution(inst: dict[str, Any], t: Any) -> html.Table:
+    code = inst["fixmedins_code"]
+    rank = f"{inst['rank']} / {inst['n_ranked']}" if inst.get("rank") else "—"
+    rows = [
+        (
+            t("机构", "Institution"),
+            dcc.Link(
+                f"{inst.get('fixmedins_name') or code} ({code})",
+                href=f"/institution/{code}",
+                id="lead-institution-link",
+            ),
+        ),
+        (t("乡镇", "Zone"), inst.get("zone_name") or "—"),
+        (
+            t("本批疑点", "Leads in this run"),
+            f"{inst['n_findings']:,} · ¥{inst['amount_at_risk']:,.2f}",
+        ),
+        (t("风险排名", "Risk rank"), rank),
+        (t("主要原因", "Main reasons"), inst.get("reasons") or "—"),
+    ]
+    return kv(rows)
+
+
+def _person(identity: dict[str, Any] | None, stats: dict[str, Any] | None, t: Any) -> Any:
+    if not stats:
+        return html.P(
+            t("该疑点不涉及具体参保人", "No single person behind this lead"), className="muted"
+        )
+    psn_no = stats["psn_no"]
+    ident = identity or {}
+    rows = [
+        (
+            t("人员编号", "Person number"),
+            dcc.Link(psn_no, href=f"/person/{psn_no}", id="lead-person-link"),
+        ),
+        (t("姓名", "Name"), html.Span(ident.get("psn_name") or "—", id="lead-person-name")),
+        (
+            t("证件号码", "ID number"),
+            html.Span(ident.get("certno") or "—", id="lead-person-certno"),
+        ),
+        (t("联系电话", "Phone"), html.Span(ident.get("tel") or "—", id="lead-person-tel")),
+        (
+            t("就诊次数", "Visits"),
+            f"{stats.get('n_visits', 0)} · {stats.get('n_institutions', 0)} "
+            + t("家机构", "institutions"),
+        ),
+        (t("医保范围内金额", "In-scope amount"), f"¥{stats.get('inscp_amt') or 0:,.2f}"),
+        (t("疑点数", "Leads"), str(stats.get("n_findings", 0))),
+    ]
+    return kv(rows)
+
+
+def _history(rows: list[dict[str, Any]], t: Any) -> Any:
+    if not rows:
+        return html.P(t("尚无审核记录", "Not reviewed yet"), className="muted", id="lead-history")
+    head = [
+        t("时间", "When"),
+        t("环节", "Step"),
+        t("结论", "Decision"),
+        t("理由", "Reason"),
+        t("审核人", "By"),
+    ]
+    body = [
+        html.Tr(
+            [
+                html.Td(r["decided_at"]),
+                html.Td(r.get("step_zh") or r["step"]),
+                html.Td(r.get("decision_zh") or r["decision"]),
+                html.Td(r["reason"]),
+                html.Td(r["decided_by"]),
+            ]
+        )
+        for r in rows
+    ]
+    return html.Table(
+        [html.Tr([html.Th(h) for h in head]), *body], className="kv", id="lead-history"
+    )
+
+
+def _decision_form(
+    p: qc.LeadPanel, t: Any, lang: str, message: str, error: bool, reason: str
+) -> Any:
+    result = html.Div(message, id="lead-message", className="error" if error else "ok")
+    if not p.steps:
+        why = t(
+            "当前角色无权在此环节作出决定，或疑点已办结。",
+            "Your role may not decide at this step, or the lead is closed.",
+        )
+        return html.Div(
+            [html.H3(t("审核结论", "Decision")), html.P(why, className="muted"), result]
+        )
+    steps = [o for o in qc.step_options(lang) if o["value"] in p.steps]
+    fields = _decision_fields("lead", t, lang, steps, reason)
+    return html.Div(
+        [
+            html.H3(t("记录审核结论", "Record a decision")),
+            fields,
+            html.Button(t("记录", "Record"), id="lead-submit", className="primary"),
+            result,
+        ]
+    )
+
+
+def _table(rows: list[dict[str, Any]], lang: str, headers: dict[str, tuple[str, str]]) -> Any:
+    if not rows:
+        return html.P("—")
+    cols = list(rows[0])
+    pick = 0 if lang == "zh" else 1
+    return html.Table(
+        [html.Tr([html.Th(headers[c][pick] if c in headers else c) for c in cols])]
+        + [html.Tr([html.Td("" if r[c] is None else str(r[c])) for c in cols]) for r in rows],
+        className="kv",
+    )

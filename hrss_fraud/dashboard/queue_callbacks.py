@@ -1,0 +1,303 @@
+"""What the lead queue page (疑点审核) does when the grid asks for rows, the user exports,
+opens a lead or records a decision: plain functions over a run, a case store and a user,
+so the page's callbacks stay one line each and these can be tested without a browser.
+
+Every opened lead and every view of a person's record leaves an audit row before
+anything is returned; identities are masked for roles that may not see them
+(:func:`masking.mask_frame`); a decision goes through :func:`workflow.decide`, which
+checks the step and the second pair of eyes and writes its own audit row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from hrss_fraud.cases.store import SNAPSHOT, CaseStore, DecisionError
+from hrss_fraud.cases.vocab import DECISIONS, STEPS
+from hrss_fraud.cases.workflow import CLOSED, decide, queue
+from hrss_fraud.dashboard import audit
+from hrss_fraud.dashboard.excel_export import export_leads_bytes
+from hrss_fraud.dashboard.labels import column_label
+from hrss_fraud.dashboard.lead_detail import LeadDetail, lead_detail
+from hrss_fraud.dashboard.leads import (
+    FILTER_OPTIONS,
+    FilterError,
+    LeadFilter,
+    SortModel,
+    describe,
+    filter_from_ag_grid,
+    page,
+)
+from hrss_fraud.dashboard.masking import mask_frame
+from hrss_fraud.dashboard.runs_view import RunView
+from hrss_fraud.dashboard.users import User, may_decide
+
+GRID_COLUMNS = (
+    "severity_label",
+    "rule_name",
+    "rule_id",
+    "fixmedins_name",
+    "fixmedins_code",
+    "zone_name",
+    "psn_no",
+    "period_start",
+    "period_end",
+    "amount_at_risk",
+    "status_label",
+    "step_label",
+    "due_at",
+    "evidence",
+)
+"""The queue's columns, left to right; ``finding_id`` is the row id, shown in the panel."""
+_FILTERS = {"amount_at_risk": "agNumberColumnFilter", "period_start": "agDateColumnFilter"}
+_FILTERS["period_end"] = "agDateColumnFilter"
+_UNSORTABLE = frozenset({"due_at"})
+IDENTITY_COLUMNS = ("psn_no", "psn_name", "certno", "gend", "brdy", "tel")
+"""What the lead panel shows about who the person is (masked by role)."""
+
+
+def records(df: pl.DataFrame) -> list[dict[str, Any]]:
+    """``df``'s rows as JSON-ready dicts for a grid: dates and times as text."""
+    temporal = pl.col(pl.Date, pl.Datetime, pl.Time, pl.Duration)
+    return df.with_columns(temporal.cast(pl.String)).to_dicts()
+
+
+def column_defs(lang: str = "zh") -> list[dict[str, Any]]:
+    """ag-grid column definitions: a filter only where the queue can apply it
+    (:data:`leads.FILTER_OPTIONS`), with only the operators it supports."""
+    defs = []
+    for col in GRID_COLUMNS:
+        header = ("时限" if lang == "zh" else "due") if col == "due_at" else column_label(col, lang)
+        d: dict[str, Any] = {"field": col, "headerName": header, "sortable": col not in _UNSORTABLE}
+        options = FILTER_OPTIONS.get(col)
+        if options:
+            d["filter"] = _FILTERS.get(col, "agTextColumnFilter")
+            d["filterParams"] = {"filterOptions": list(options), "maxNumConditions": 1}
+        if col == "amount_at_risk":
+            d["type"] = "rightAligned"
+            d["valueFormatter"] = {"function": "d3.format(',.2f')(params.value)"}
+        if col == "due_at":
+            d["cellClassRules"] = {"overdue": "params.data && params.data.overdue"}
+        d["width"] = {"evidence": 420, "rule_name": 200, "fixmedins_name": 200}.get(col, 120)
+        defs.append(d)
+    return defs
+
+
+def run_time(view: RunView) -> datetime:
+    """When the run finished: the first-review clock of leads nobody has decided yet."""
+    stamp = view.manifest.get("finished_at") or view.manifest.get("started_at")
+    if stamp:
+        return datetime.fromisoformat(stamp).astimezone(UTC)
+    return datetime.strptime(view.run_id[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+
+
+def due_marks(
+    store: CaseStore, view: RunView, finding_ids: list[str], *, now: datetime | None = None
+) -> dict[str, dict[str, Any]]:
+    """``finding_id -> {due_at, overdue, step}`` by the review workflow's deadlines; a lead
+    nobody has decided waits at first review since the run finished."""
+    if not finding_ids:
+        return {}
+    new = pl.DataFrame(
+        {"finding_id": finding_ids, "since": [run_time(view)] * len(finding_ids)},
+        schema={"finding_id": pl.String, "since": pl.Datetime("us", "UTC")},
+    )
+    q = queue(store, now=now, new_leads=new).filter(pl.col("finding_id").is_in(finding_ids))
+    return {
+        r["finding_id"]: {
+            "due_at": r["due_at"].strftime("%Y-%m-%d") if r["due_at"] else None,
+            "overdue": bool(r["overdue"]),
+            "waiting": r["step"],
+        }
+        for r in q.iter_rows(named=True)
+    }
+
+
+def grid_request(request: dict[str, Any] | None) -> tuple[LeadFilter, SortModel | None]:
+    """The filter and sort of an ag-grid ``getRowsRequest`` (:class:`FilterError` if the
+    queue cannot apply them)."""
+    request = request or {}
+    return filter_from_ag_grid(request.get("filterModel")), request.get("sortModel") or None
+
+
+def rows(
+    view: RunView,
+    request: dict[str, Any] | None,
+    store: CaseStore,
+    *,
+    lang: str = "zh",
+    now: datetime | None = None,
+) -> tuple[dict[str, Any], str]:
+    """The infinite row model's answer (``{"rowData", "rowCount"}``) for one request, each
+    row with its due date and overdue mark, and a message for a filter the queue cannot
+    apply (then no rows)."""
+    request = request or {}
+    try:
+        flt, sort = grid_request(request)
+    except FilterError as e:
+        return {"rowData": [], "rowCount": 0}, str(e)
+    start = int(request.get("startRow") or 0)
+    end = int(request.get("endRow") or start + 100)
+    data, n = page(view, flt, sort, start, end, store, lang=lang)
+    marks = due_marks(store, view, [r["finding_id"] for r in data], now=now)
+    for r in data:
+        r.update(marks.get(r["finding_id"], {}))
+        for key in ("period_start", "period_end"):
+            if r.get(key) is not None:
+                r[key] = str(r[key])
+    return {"rowData": data, "rowCount": n}, ""
+
+
+def export(
+    view: RunView, request: dict[str, Any] | None, store: CaseStore, user: User, *, lang: str
+) -> bytes:
+    """The queue as filtered and sorted now, as .xlsx bytes; the download is audited
+    with the filter that produced it."""
+    flt, sort = grid_request(request)
+    data = export_leads_bytes(view, flt, sort, store, lang=lang)
+    audit.record(
+        store,
+        user.username,
+        "export.download",
+        "run",
+        view.run_id,
+        {"what": "leads", "filter": describe(flt)},
+    )
+    return data
+
+
+def export_name(view: RunView) -> str:
+    return f"leads_{view.run_id}.xlsx"
+
+
+@dataclass(frozen=True)
+class LeadPanel:
+    """An opened lead: its detail, who the person is (masked by role), its due date,
+    the steps the user may decide at now, and whether they may decide at all."""
+
+    detail: LeadDetail
+    identity: dict[str, Any] | None
+    due: dict[str, Any]
+    steps: list[str]
+
+
+def identity(view: RunView, psn_no: str, role: str | None) -> dict[str, Any] | None:
+    """The person's record (:data:`IDENTITY_COLUMNS`) as ``role`` may see it."""
+    cols = ", ".join(IDENTITY_COLUMNS)
+    con = view.lake.connect()
+    try:
+        found = con.sql(f"SELECT {cols} FROM person WHERE psn_no = ? LIMIT 1", params=[psn_no]).pl()
+    finally:
+        con.close()
+    masked = mask_frame(found, role).to_dicts()
+    return masked[0] if masked else None
+
+
+def open_lead(
+    view: RunView,
+    finding_id: str,
+    store: CaseStore,
+    user: User,
+    *,
+    lang: str = "zh",
+    now: datetime | None = None,
+) -> LeadPanel:
+    """Everything the panel shows for one lead; the view of the lead, and of its person's
+    record when it has one, is audited first. :class:`LookupError` for an unknown lead."""
+    detail = lead_detail(view, finding_id, store, lang=lang)
+    audit.record(store, user.username, "finding.view", "finding", finding_id, {"run": view.run_id})
+    person = None
+    psn_no = detail.lead.get("psn_no")
+    if psn_no:
+        masked = not user.can("view_identity")
+        audit.record(
+            store,
+            user.username,
+            "person.view",
+            "person",
+            psn_no,
+            {"finding_id": finding_id, "masked": masked},
+        )
+        person = identity(view, psn_no, user.role)
+    due = due_marks(store, view, [finding_id], now=now).get(finding_id, {})
+    return LeadPanel(detail, person, due, decidable_steps(user, due.get("waiting")))
+
+
+def decidable_steps(user: User, waiting: str | None) -> list[str]:
+    """The steps ``user`` may record a decision at for a lead waiting at ``waiting``: that
+    step, if their role decides it (a closed lead has none)."""
+    step = waiting or "first_review"
+    if step == CLOSED or not may_decide(user.role, step):
+        return []
+    return [step]
+
+
+def step_options(lang: str = "zh") -> list[dict[str, str]]:
+    return [
+        {"label": zh if lang == "zh" else en, "value": code} for code, (zh, en) in STEPS.items()
+    ]
+
+
+def decision_options(lang: str = "zh") -> list[dict[str, str]]:
+    return [
+        {"label": zh if lang == "zh" else en, "value": code}
+        for code, (zh, en, _label) in DECISIONS.items()
+    ]
+
+
+def record(
+    view: RunView,
+    store: CaseStore,
+    user: User,
+    finding_ids: list[str],
+    *,
+    step: str | None,
+    decision: str | None,
+    reason: str | None,
+) -> str:
+    """Record ``decision`` at ``step`` with ``reason`` on the leads, all or none, as
+    ``user``; the leads' rows as the reviewer saw them are kept with the decision.
+    :class:`DecisionError` (message fit to show) when it cannot be recorded."""
+    ids = [f for f in dict.fromkeys(finding_ids) if f]
+    problems = []
+    if not ids:
+        problems.append("请先选择疑点 (select at least one lead)")
+    if not step:
+        problems.append("请选择审核环节 (choose the step)")
+    if not decision:
+        problems.append("请选择审核结论 (choose the decision)")
+    if not (reason or "").strip():
+        problems.append("须填写理由 (a reason is required)")
+    if problems:
+        raise DecisionError("；".join(problems))
+    if not may_decide(user.role, step):  # type: ignore[arg-type]
+        zh = STEPS.get(step, (step,))[0]  # type: ignore[arg-type]
+        msg = f"{user.role_zh}无权作出“{zh}”决定 ({user.role} may not decide {step})"
+        raise DecisionError(msg)
+    snapshot = {r["finding_id"]: r for r in _snapshots(view, ids).to_dicts()}
+    decide(
+        store,
+        ids,
+        step=step,  # type: ignore[arg-type]
+        decision=decision,  # type: ignore[arg-type]
+        reason=reason.strip(),  # type: ignore[union-attr]
+        by=user.username,
+        leads=snapshot,
+    )
+    zh, en, _ = DECISIONS[decision]  # type: ignore[index]
+    return f"已记录 {len(ids)} 条：{zh} (recorded {len(ids)}: {en})"
+
+
+def _snapshots(view: RunView, finding_ids: list[str]) -> pl.DataFrame:
+    """The leads' columns as the run holds them (``store.SNAPSHOT``), kept with each
+    decision so it says what the reviewer saw."""
+    return (
+        pl.scan_parquet(view.findings_path)
+        .filter(pl.col("finding_id").is_in(finding_ids))
+        .select("finding_id", *SNAPSHOT)
+        .collect()
+    )

@@ -1,0 +1,163 @@
+"""Screenshots of the dashboard's pages for the documentation (docs/screenshots/), taken
+with headless Chromium from a workspace with a scored run.
+
+    python -m hrss_fraud.dashboard.screenshots [--workspace DIR] [--out docs/screenshots]
+
+It starts the app on a free port, adds a throw-away supervisor account if the workspace
+has none it can use, logs in, and saves one PNG per page (the lead page with a lead
+opened). The browser tests reuse :func:`running` and :func:`take`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+
+
+def _quiet_handler() -> type:
+    from werkzeug.serving import WSGIRequestHandler
+
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            """One line per request drowns a test's output: only errors are logged."""
+
+    return Quiet
+
+
+@contextmanager
+def running(workspace: Path) -> Iterator[str]:
+    """The dashboard over ``workspace`` in a background thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    from hrss_fraud.dashboard.app import create_app
+
+    app = create_app(workspace)
+    server = make_server(
+        "127.0.0.1", 0, app.server, threaded=True, request_handler=_quiet_handler()
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+def login(page: Any, url: str, username: str, password: str) -> None:
+    """Log ``page`` in and wait for the top bar to name the user."""
+    page.goto(f"{url}/login")
+    page.fill("#login-username", username)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
+    page.wait_for_selector("#current-user")
+
+
+FIRST_RULE_CELL = ".ag-row[row-index='0'] .ag-cell[col-id='rule_name']"
+
+
+def wait_for_rows(page: Any) -> None:
+    """Wait until the queue's first row holds a lead (the infinite model draws empty
+    placeholder rows while the server answers)."""
+    page.wait_for_function(
+        f'() => {{ const c = document.querySelector("{FIRST_RULE_CELL}");'
+        " return c && c.innerText.trim().length > 0; }"
+    )
+
+
+def open_first_lead(page: Any, url: str) -> None:
+    """The lead queue with its first lead opened in the panel."""
+    page.goto(f"{url}/leads")
+    wait_for_rows(page)
+    page.click(FIRST_RULE_CELL)
+    page.wait_for_selector("#lead-title")
+
+
+def _overview(page: Any, url: str) -> None:
+    page.goto(f"{url}/")
+    page.wait_for_selector("#overview-charts .js-plotly-plot")
+
+
+SHOTS: dict[str, Callable[[Any, str], None]] = {
+    "login": lambda page, url: None,
+    "overview": _overview,
+    "leads": open_first_lead,
+}
+"""File name → how to get the page there (after logging in; ``login`` is taken before)."""
+
+
+def take(
+    page: Any, url: str, out: Path, names: dict[str, Callable[[Any, str], None]]
+) -> list[Path]:
+    """Go to each page and save a full-page PNG in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for name, go in names.items():
+        go(page, url)
+        page.wait_for_load_state("networkidle")
+        path = out / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        saved.append(path)
+    return saved
+
+
+def _account(workspace: Path) -> tuple[str, str]:
+    """A supervisor account for the screenshots (created once, named ``screenshots``)."""
+    from hrss_fraud.cases.store import open_store
+    from hrss_fraud.dashboard.users import add_user, get_user, set_password
+
+    password = f"{secrets.token_urlsafe(12)}-7a"
+    with open_store(workspace) as store:
+        if get_user(store, "screenshots") is None:
+            add_user(store, "screenshots", role="supervisor", password=password, by="screenshots")
+        else:
+            set_password(store, "screenshots", password, by="screenshots")
+    return "screenshots", password
+
+
+def main(argv: list[str] | None = None) -> int:
+    from playwright.sync_api import sync_playwright
+
+    from hrss_fraud import workspace as workspace_mod
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    args = parser.parse_args(argv)
+    ws = Path(args.workspace or workspace_mod.resolve(None))
+    username, password = _account(ws)
+    with running(ws) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=VIEWPORT, locale="zh-CN")
+        page.set_default_timeout(30_000)
+        page.goto(f"{url}/login")
+        page.wait_for_selector("#login-username")
+        login_shot = take(page, url, args.out, {"login": lambda page, url: None})
+        login(page, url, username, password)
+        saved = login_shot + take(
+            page, url, args.out, {k: v for k, v in SHOTS.items() if k != "login"}
+        )
+        browser.close()
+    for path in saved:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
