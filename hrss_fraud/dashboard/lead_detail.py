@@ -17,7 +17,7 @@ import polars as pl
 
 from hrss_fraud.cases.store import DECISION_SCHEMA
 from hrss_fraud.dashboard.labels import family_labels, severity_labels
-from hrss_fraud.dashboard.leads import LeadFilter, count, lead_frame
+from hrss_fraud.dashboard.leads import LeadFilter, count, finding, lead_frame, totals
 from hrss_fraud.detect.ranking import risk_ranking
 from hrss_fraud.lake.views import literal
 
@@ -102,20 +102,11 @@ class LeadDetail:
 
 
 def _finding(view: RunView, finding_id: str) -> dict[str, Any]:
-    con = duckdb.connect()
-    try:
-        cur = con.execute(
-            f"SELECT * FROM read_parquet({literal(str(view.findings_path))}) WHERE finding_id = ?",
-            [finding_id],
-        )
-        names = [c[0] for c in cur.description or []]
-        rows = cur.fetchall()
-    finally:
-        con.close()
-    if not rows:
+    row = finding(view, finding_id)
+    if row is None:
         msg = f"lead {finding_id} is not in run {view.run_id}"
         raise LookupError(msg)
-    return dict(zip(names, rows[0], strict=True))
+    return row
 
 
 def _rule(view: RunView, finding: dict[str, Any], lang: str) -> tuple[dict[str, Any], pl.DataFrame]:
@@ -199,15 +190,7 @@ def _institution(view: RunView, code: str, lang: str) -> dict[str, Any]:
         f"ranking:institution:{lang}",
         lambda: risk_ranking(view.run, view.lake, "institution", lang),
     )
-    con = duckdb.connect()
-    try:
-        n, amount = con.execute(
-            f"""SELECT count(*), round(coalesce(sum(amount_at_risk), 0), 2)
-                FROM read_parquet({literal(str(view.findings_path))}) WHERE fixmedins_code = ?""",
-            [code],
-        ).fetchall()[0]
-    finally:
-        con.close()
+    n, amount = totals(view, LeadFilter(fixmedins_codes=(code,)))
     known = view.institutions.filter(pl.col("fixmedins_code") == code).to_dicts()
     ranked = ranking.filter(pl.col("fixmedins_code") == code).to_dicts()
     place = ranked[0] if ranked else {}

@@ -2,20 +2,25 @@
 review status, in the shape dash-ag-grid's infinite row model asks for.
 
 The grid sends ``startRow``, ``endRow``, ``sortModel`` and ``filterModel``; the callback
-answers ``{"rowData": rows, "rowCount": n}`` with :func:`page`. Each call opens its own
-in-memory DuckDB connection that reads the run's Parquet (a connection must not be shared
-across threads), so a million findings page in a fraction of a second without loading
-them into the web process.
+answers ``{"rowData": rows, "rowCount": n}`` with :func:`page`. A million findings page in
+well under a second because the run's filter and sort columns are held once, narrow and
+as numbers, in a :class:`LeadIndex` kept with the run's view: a page is a mask and a
+(cached) sort order over them, and only the page's rows, with their long evidence text,
+are read from the run's Parquet, each call on its own DuckDB connection (a connection
+must not be shared across threads). Nothing is written next to the run.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from hrss_fraud.dashboard.labels import (
@@ -29,6 +34,8 @@ from hrss_fraud.lake.views import literal
 from hrss_fraud.rules.catalogue import SEVERITIES
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from hrss_fraud.cases.store import CaseStore
     from hrss_fraud.dashboard.runs_view import RunView
 
@@ -121,46 +128,19 @@ class LeadFilter:
         return LeadFilter(**out)
 
 
-def _where(flt: LeadFilter) -> tuple[str, list[Any]]:
-    """The SQL condition over the joined lead row and its parameters."""
-    conds, params = ["true"], []
-    for attr, col in (
-        ("rule_ids", "f.rule_id"),
-        ("severities", "f.severity"),
-        ("fixmedins_codes", "f.fixmedins_code"),
-        ("zones", "i.zone"),
-        ("statuses", "coalesce(d.decision, 'new')"),
-        ("finding_ids", "f.finding_id"),
-    ):
-        values = getattr(flt, attr)
-        if values is not None:
-            conds.append(f"list_contains(?::VARCHAR[], {col})")
-            params.append(list(values))
-    for value, cond in (
-        (flt.psn_no, "f.psn_no = ?"),
-        (flt.amount_min, "f.amount_at_risk >= ?"),
-        (flt.amount_max, "f.amount_at_risk <= ?"),
-        (flt.date_from, "f.period_end >= ?"),
-        (flt.date_to, "f.period_start <= ?"),
-    ):
-        if value is not None:
-            conds.append(cond)
-            params.append(value)
-    if flt.text:
-        conds.append("(contains(lower(f.evidence), ?) OR contains(lower(f.evidence_en), ?))")
-        params += [flt.text.lower()] * 2
-    return " AND ".join(conds), params
-
-
 def _case(expr: str, mapping: dict[str, str]) -> str:
     whens = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in mapping.items())
     return f"CASE {expr} {whens} ELSE {expr} END"
 
 
-def _select(lang: str) -> str:
+def _check_lang(lang: str) -> None:
     if lang not in LANGS:
         msg = f"unknown language {lang!r}; expected one of {', '.join(LANGS)}"
         raise ValueError(msg)
+
+
+def _select(lang: str) -> str:
+    _check_lang(lang)
     en = "_en" if lang == "en" else ""
     status = "coalesce(d.decision, 'new')"
     return f"""
@@ -176,30 +156,45 @@ def _select(lang: str) -> str:
 
 
 _SORTABLE = {
-    "finding_id": "f.finding_id",
-    "rule_id": "f.rule_id",
+    "finding_id": "finding_id",
+    "rule_id": "rule_id",
     "rule_name": "rule_name",
     "severity": "severity_rank",
     "severity_label": "severity_rank",
-    "fixmedins_code": "f.fixmedins_code",
-    "fixmedins_name": "i.fixmedins_name",
-    "zone": "i.zone",
-    "zone_name": "i.zone_name",
-    "psn_no": "f.psn_no",
-    "period_start": "f.period_start",
-    "period_end": "f.period_end",
-    "amount_at_risk": "f.amount_at_risk",
+    "fixmedins_code": "fixmedins_code",
+    "fixmedins_name": "fixmedins_name",
+    "zone": "zone",
+    "zone_name": "zone_name",
+    "psn_no": "psn_no",
+    "period_start": "period_start",
+    "period_end": "period_end",
+    "amount_at_risk": "amount_at_risk",
     "status": "status",
     "status_label": "status_label",
-    "step": "d.step",
+    "step": "step",
     "step_label": "step_label",
     "evidence": "evidence",
 }
+"""Each sortable column → the key it sorts by (severity and its label both by
+:data:`SEVERITY_RANK`; names, labels and evidence in the requested language)."""
+
+_BY_DECISION = ("status", "status_label", "step", "step_label")
+"""Keys that come from the case store, so an order by them is not kept between calls."""
+
+_TEXT_SQL = """SELECT file_row_number FROM read_parquet(?, file_row_number = true)
+               WHERE contains(lower(evidence), ?) OR contains(lower(evidence_en), ?)"""
+
+_ROWS_SQL = """SELECT {select} FROM (
+                   SELECT q.*, w.pos FROM read_parquet({path}, file_row_number = true) AS q
+                   JOIN wanted AS w ON q.file_row_number = w.rn) AS f
+               LEFT JOIN institutions AS i ON i.fixmedins_code = f.fixmedins_code
+               LEFT JOIN decisions AS d ON d.finding_id = f.finding_id
+               ORDER BY f.pos"""
 
 
-def _order(sort: SortModel | None) -> str:
-    """ORDER BY for ``sort``, then risk (:data:`DEFAULT_SORT`) among ties, then
-    ``finding_id``: a total order, so pages never overlap or skip a row."""
+def _sort_keys(sort: SortModel | None) -> tuple[tuple[str, bool], ...]:
+    """``(key, descending)`` for ``sort``, then risk (:data:`DEFAULT_SORT`) among ties;
+    ``finding_id`` breaks the remaining ties, so pages never overlap or skip a row."""
     keys = []
     chosen = {_SORTABLE.get(str(item.get("colId"))) for item in sort or ()}
     defaults = [d for d in DEFAULT_SORT if _SORTABLE[d["colId"]] not in chosen]
@@ -211,8 +206,8 @@ def _order(sort: SortModel | None) -> str:
         if direction not in ("asc", "desc"):
             msg = f"sort direction {direction!r} of {col!r} is neither asc nor desc"
             raise FilterError(msg)
-        keys.append(f"{_SORTABLE[col]} {direction.upper()} NULLS LAST")
-    return ", ".join([*keys, "f.finding_id ASC"])
+        keys.append((_SORTABLE[col], direction == "desc"))
+    return tuple(keys)
 
 
 def review_status(case_store: CaseStore | None) -> pl.DataFrame:
@@ -225,39 +220,376 @@ def review_status(case_store: CaseStore | None) -> pl.DataFrame:
     return case_store.current_decisions().select("finding_id", "decision", "step")
 
 
-def _connect(view: RunView, case_store: CaseStore | None) -> duckdb.DuckDBPyConnection:
+def _dense(values: pl.Series) -> np.ndarray:
+    """Each value's place among the distinct values in ascending order (0, 1, …), -1 for
+    null: a sort key that orders like the values themselves (strings by their bytes, as
+    DuckDB compares them)."""
+    return (values.rank("dense") - 1).fill_null(-1).cast(pl.Int32).to_numpy()
+
+
+def _directed(key: np.ndarray, descending: bool) -> np.ndarray:
+    """``key`` (-1 for null) turned so that ascending order is the wanted one, nulls last."""
+    top = int(key.max(initial=-1)) + 1
+    return np.where(key < 0, top, top - 1 - key if descending else key)
+
+
+@dataclass(frozen=True)
+class _Coded:
+    """A column as sorted distinct ``values`` and each lead's index into them (-1: null)."""
+
+    values: pl.Series
+    keys: np.ndarray
+
+    @classmethod
+    def of(cls, column: pl.Series) -> _Coded:
+        return cls(column.drop_nulls().unique().sort(), _dense(column))
+
+    def codes(self, wanted: tuple[str, ...] | list[str]) -> np.ndarray:
+        """The codes of the ``wanted`` values this column holds."""
+        asked = pl.Series(list(wanted), dtype=pl.String).drop_nulls()
+        at = self.values.search_sorted(asked).to_numpy()
+        ok = at < self.values.len()
+        found = at[ok]
+        return found[self.values.gather(found).to_numpy() == asked.to_numpy()[ok]]
+
+    def isin(self, wanted: tuple[str, ...] | list[str]) -> np.ndarray:
+        return np.isin(self.keys, self.codes(wanted))
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """The review status of every lead, as codes into sorted vocabularies."""
+
+    statuses: list[str]
+    status: np.ndarray
+    steps: list[str]
+    step: np.ndarray
+    fingerprint: int
+
+    def key(self, name: str, lang: str) -> np.ndarray:
+        if name.startswith("status"):
+            names, codes = self.statuses, self.status
+            labels = status_labels(lang)
+        else:
+            names, codes = self.steps, self.step
+            labels = step_labels(lang)
+        if name.endswith("_label"):
+            names = [labels.get(n, n) for n in names]
+        ranks = _dense(pl.Series(names, dtype=pl.String))
+        return np.where(codes < 0, -1, ranks[codes]) if len(ranks) else codes
+
+
+class LeadIndex:
+    """A run's leads as narrow in-memory arrays, in ``finding_id`` order: the filter and
+    sort columns as numbers, built once per run (:func:`lead_index`). A page is a mask
+    and a cached sort order over them; only the page's rows are read from the Parquet,
+    so the long evidence text is never carried through a sort.
+
+    Everything is read-only after it is built except the small caches, which a lock
+    guards; so the web process's threads share one index."""
+
+    MAX_ORDERS = 8
+    MAX_TEXTS = 16
+
+    def __init__(self, path: Path, findings: pl.DataFrame, institutions: pl.DataFrame) -> None:
+        f = (
+            findings.join(institutions, on="fixmedins_code", how="left")
+            .sort("finding_id", "rn")
+            .with_columns(
+                severity_rank=pl.col("severity").replace_strict(
+                    SEVERITY_RANK, default=None, return_dtype=pl.Int32
+                )
+            )
+        )
+        self.path = path
+        self.n = f.height
+        self.finding_id = f["finding_id"]
+        self.rn = f["rn"].cast(pl.Int64).to_numpy()
+        self.position = np.empty(self.n, dtype=np.int64)
+        self.position[self.rn] = np.arange(self.n)
+        self.amount = f["amount_at_risk"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        self.period = {
+            c: f[c].cast(pl.Date).cast(pl.Int32).fill_null(_NO_DAY).to_numpy()
+            for c in ("period_start", "period_end")
+        }
+        self.coded = {
+            c: _Coded.of(f[c])
+            for c in (
+                "rule_id",
+                "severity",
+                "fixmedins_code",
+                "zone",
+                "psn_no",
+                "rule_name",
+                "rule_name_en",
+                "fixmedins_name",
+                "zone_name",
+            )
+        }
+        self.keys: dict[str, np.ndarray] = {
+            "finding_id": np.arange(self.n),
+            "severity_rank": _dense(f["severity_rank"]),
+            "amount_at_risk": _dense(f["amount_at_risk"]),
+            "period_start": _dense(f["period_start"]),
+            "period_end": _dense(f["period_end"]),
+        }
+        self._orders: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+        self._texts: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def build(cls, view: RunView) -> LeadIndex:
+        columns = [
+            "finding_id",
+            "rule_id",
+            "rule_name",
+            "rule_name_en",
+            "severity",
+            "fixmedins_code",
+            "psn_no",
+            "period_start",
+            "period_end",
+            "amount_at_risk",
+        ]
+        findings = pl.scan_parquet(view.findings_path).select(columns).with_row_index("rn")
+        return cls(view.findings_path, findings.collect(), view.institutions)
+
+    # --- which leads --------------------------------------------------------------------
+
+    def decided(self, decisions: pl.DataFrame) -> _Decided:
+        """Every lead's status (``new`` unless decided) and step, from ``decisions``."""
+        at = self.positions(decisions["finding_id"])
+        mine = at >= 0
+        statuses = sorted({"new", *decisions["decision"].drop_nulls()})
+        steps = sorted(set(decisions["step"].drop_nulls()))
+        status = np.full(self.n, statuses.index("new"), dtype=np.int32)
+        step = np.full(self.n, -1, dtype=np.int32)
+        lookup = {s: i for i, s in enumerate(statuses)}
+        picked = pl.Series(mine)
+        status[at[mine]] = [
+            lookup[s] if s else lookup["new"] for s in decisions["decision"].filter(picked)
+        ]
+        step_of = {s: i for i, s in enumerate(steps)}
+        step[at[mine]] = [step_of.get(s, -1) if s else -1 for s in decisions["step"].filter(picked)]
+        fingerprint = hash(tuple(decisions.select("finding_id", "decision", "step").rows()))
+        return _Decided(statuses, status, steps, step, fingerprint)
+
+    def positions(self, finding_ids: pl.Series) -> np.ndarray:
+        """Each id's position in the index, -1 where the run has no such lead."""
+        ids = finding_ids.cast(pl.String)
+        at = self.finding_id.search_sorted(ids).to_numpy().astype(np.int64)
+        inside = at < self.n
+        hit = np.zeros(len(at), dtype=bool)
+        hit[inside] = self.finding_id.gather(at[inside]).to_numpy() == ids.to_numpy()[inside]
+        return np.where(hit, at, -1)
+
+    def _text(self, text: str) -> np.ndarray:
+        """Where ``text`` occurs in either evidence, case-insensitively (scans the
+        evidence once per text; kept for the next pages)."""
+        needle = text.lower()
+        with self._lock:
+            if needle in self._texts:
+                self._texts.move_to_end(needle)
+                return self._texts[needle]
+        con = duckdb.connect()
+        try:
+            rows = con.execute(_TEXT_SQL, [str(self.path), needle, needle]).fetchnumpy()
+        finally:
+            con.close()
+        hit = np.zeros(self.n, dtype=bool)
+        hit[self.position[rows["file_row_number"].astype(np.int64)]] = True
+        with self._lock:
+            self._texts[needle] = hit
+            while len(self._texts) > self.MAX_TEXTS:
+                self._texts.popitem(last=False)
+        return hit
+
+    def mask(self, flt: LeadFilter, decided: _Decided | None) -> np.ndarray | None:
+        """The leads ``flt`` keeps (None: all of them); ``decided`` is needed for a
+        status filter."""
+        if flt == LeadFilter():
+            return None
+        keep = np.ones(self.n, dtype=bool)
+        for attr, column in (
+            ("rule_ids", "rule_id"),
+            ("severities", "severity"),
+            ("fixmedins_codes", "fixmedins_code"),
+            ("zones", "zone"),
+        ):
+            values = getattr(flt, attr)
+            if values is not None:
+                keep &= self.coded[column].isin(values)
+        if flt.statuses is not None:
+            assert decided is not None
+            codes = [i for i, s in enumerate(decided.statuses) if s in flt.statuses]
+            keep &= np.isin(decided.status, codes)
+        if flt.finding_ids is not None:
+            at = self.positions(pl.Series(flt.finding_ids, dtype=pl.String))
+            chosen = np.zeros(self.n, dtype=bool)
+            chosen[at[at >= 0]] = True
+            keep &= chosen
+        if flt.psn_no is not None:
+            keep &= self.coded["psn_no"].isin((flt.psn_no,))
+        with np.errstate(invalid="ignore"):
+            if flt.amount_min is not None:
+                keep &= self.amount >= flt.amount_min
+            if flt.amount_max is not None:
+                keep &= self.amount <= flt.amount_max
+        if flt.date_from is not None:
+            end = self.period["period_end"]
+            keep &= (end != _NO_DAY) & (end >= _days(flt.date_from))
+        if flt.date_to is not None:
+            start = self.period["period_start"]
+            keep &= (start != _NO_DAY) & (start <= _days(flt.date_to))
+        if flt.text:
+            keep &= self._text(flt.text)
+        return keep
+
+    # --- in which order -----------------------------------------------------------------
+
+    def _evidence_key(self, lang: str) -> np.ndarray:
+        """Sort key of the evidence (read from the Parquet on first use per language)."""
+        column = "evidence_en" if lang == "en" else "evidence"
+        with self._lock:
+            if column in self.keys:
+                return self.keys[column]
+        text = pl.read_parquet(self.path, columns=[column])[column]
+        key = _dense(text)[self.rn]
+        with self._lock:
+            self.keys[column] = key
+        return key
+
+    def _key(self, name: str, lang: str, decided: _Decided | None) -> np.ndarray:
+        if name in _BY_DECISION:
+            assert decided is not None
+            return decided.key(name, lang)
+        if name == "evidence":
+            return self._evidence_key(lang)
+        if name == "rule_name" and lang == "en":
+            name = "rule_name_en"
+        if name in self.coded:
+            return self.coded[name].keys
+        return self.keys[name]
+
+    def order(
+        self, keys: tuple[tuple[str, bool], ...], lang: str, decided: _Decided | None
+    ) -> np.ndarray:
+        """Positions of every lead in the order of ``keys`` (:func:`_sort_keys`), kept for
+        the next pages unless it depends on review decisions that have changed since."""
+        by_decision = any(name in _BY_DECISION for name, _ in keys)
+        label = any(
+            name.endswith("_label") or name in ("rule_name", "evidence") for name, _ in keys
+        )
+        cache_key = (
+            keys,
+            lang if label else None,
+            decided.fingerprint if by_decision and decided is not None else None,
+        )
+        with self._lock:
+            if cache_key in self._orders:
+                self._orders.move_to_end(cache_key)
+                return self._orders[cache_key]
+        # np.lexsort is stable and its last key is the first: ties keep finding_id order
+        columns = [_directed(self._key(name, lang, decided), desc) for name, desc in keys]
+        order = np.lexsort(columns[::-1]) if columns else np.arange(self.n)
+        with self._lock:
+            self._orders[cache_key] = order
+            while len(self._orders) > self.MAX_ORDERS:
+                self._orders.popitem(last=False)
+        return order
+
+    def select(
+        self,
+        flt: LeadFilter,
+        sort: SortModel | None,
+        lang: str,
+        decisions: pl.DataFrame,
+    ) -> np.ndarray:
+        """Positions of the leads ``flt`` keeps, in ``sort`` order."""
+        _check_lang(lang)
+        keys = _sort_keys(sort)
+        needs = flt.statuses is not None or any(name in _BY_DECISION for name, _ in keys)
+        decided = self.decided(decisions) if needs else None
+        order = self.order(keys, lang, decided)
+        keep = self.mask(flt, decided)
+        return order if keep is None else order[keep[order]]
+
+    # --- the rows -----------------------------------------------------------------------
+
+    def rows(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        chosen: np.ndarray,
+        lang: str,
+    ) -> duckdb.DuckDBPyRelation:
+        """The :data:`ROW_COLUMNS` of the leads at ``chosen`` positions, in that order; only
+        their rows are read from the Parquet (``con`` has ``institutions`` and
+        ``decisions``)."""
+        wanted = pl.DataFrame(
+            {"rn": self.rn[chosen], "pos": np.arange(len(chosen))},
+            schema={"rn": pl.Int64, "pos": pl.Int64},
+        )
+        con.register("wanted", wanted)
+        return con.sql(_ROWS_SQL.format(select=_select(lang), path=literal(str(self.path))))
+
+    def finding(self, finding_id: str) -> dict[str, Any] | None:
+        """Every column of one lead as the run wrote it; None if the run has none."""
+        at = int(self.positions(pl.Series([finding_id], dtype=pl.String))[0])
+        if at < 0:
+            return None
+        con = duckdb.connect()
+        try:
+            cur = con.execute(
+                "SELECT * EXCLUDE (file_row_number) FROM read_parquet(?, file_row_number = true) "
+                "WHERE file_row_number = ?",
+                [str(self.path), int(self.rn[at])],
+            )
+            names = [c[0] for c in cur.description or []]
+            return dict(zip(names, cur.fetchall()[0], strict=True))
+        finally:
+            con.close()
+
+
+_NO_DAY = np.iinfo(np.int32).min
+"""A null period day in :attr:`LeadIndex.period` (no comparison keeps it)."""
+
+
+def _days(day: date) -> int:
+    return (day - date(1970, 1, 1)).days
+
+
+def lead_index(view: RunView) -> LeadIndex:
+    """The run's :class:`LeadIndex`, built on first use and kept with the run's view."""
+    return view.memo("lead_index", lambda: LeadIndex.build(view))
+
+
+def _connect(view: RunView, decisions: pl.DataFrame) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.register("institutions", view.institutions)
-    con.register("decisions", review_status(case_store))
+    con.register("decisions", decisions)
     return con
 
 
-def _from(view: RunView) -> str:
-    ranks = _case("severity", {k: str(v) for k, v in SEVERITY_RANK.items()})
-    return f"""(SELECT *, CAST({ranks} AS INTEGER) AS severity_rank
-                FROM read_parquet({literal(str(view.findings_path))})) AS f
-        LEFT JOIN institutions AS i ON i.fixmedins_code = f.fixmedins_code
-        LEFT JOIN decisions AS d ON d.finding_id = f.finding_id"""
-
-
-def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    names = [c[0] for c in cur.description or []]
+def _rows(cur: duckdb.DuckDBPyRelation) -> list[dict[str, Any]]:
+    names = cur.columns
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def count(view: RunView, flt: LeadFilter | None = None, case_store: CaseStore | None = None) -> int:
     """How many leads ``flt`` keeps."""
-    where, params = _where(flt or LeadFilter())
-    con = _connect(view, case_store)
-    try:
-        return _count(con, view, where, params)
-    finally:
-        con.close()
+    return totals(view, flt, case_store)[0]
 
 
-def _count(con: duckdb.DuckDBPyConnection, view: RunView, where: str, params: list[Any]) -> int:
-    sql = f"SELECT count(*) FROM {_from(view)} WHERE {where}"
-    return int(con.execute(sql, params).fetchall()[0][0])
+def totals(
+    view: RunView, flt: LeadFilter | None = None, case_store: CaseStore | None = None
+) -> tuple[int, float]:
+    """How many leads ``flt`` keeps and their amount at risk (rounded to the fen)."""
+    flt = flt or LeadFilter()
+    index = lead_index(view)
+    decided = index.decided(review_status(case_store)) if flt.statuses is not None else None
+    keep = index.mask(flt, decided)
+    amounts = index.amount if keep is None else index.amount[keep]
+    return len(amounts), round(float(np.nansum(amounts)), 2)
 
 
 def page(
@@ -275,17 +607,12 @@ def page(
     if start_row < 0 or end_row < start_row:
         msg = f"rows {start_row}..{end_row}: need 0 <= startRow <= endRow"
         raise FilterError(msg)
-    where, params = _where(flt or LeadFilter())
-    order = _order(sort)
-    con = _connect(view, case_store)
+    index = lead_index(view)
+    decisions = review_status(case_store)
+    chosen = index.select(flt or LeadFilter(), sort, lang, decisions)
+    con = _connect(view, decisions)
     try:
-        total = _count(con, view, where, params)
-        cur = con.execute(
-            f"SELECT {_select(lang)} FROM {_from(view)} WHERE {where} ORDER BY {order} "
-            f"LIMIT {int(end_row - start_row)} OFFSET {int(start_row)}",
-            params,
-        )
-        return _rows(cur), total
+        return _rows(index.rows(con, chosen[start_row:end_row], lang)), len(chosen)
     finally:
         con.close()
 
@@ -301,14 +628,20 @@ def lead_frame(
 ) -> pl.DataFrame:
     """Every lead ``flt`` keeps (up to ``limit``), sorted, in :data:`ROW_COLUMNS`: what an
     export or an overview breakdown works on."""
-    where, params = _where(flt or LeadFilter())
-    tail = f" LIMIT {int(limit)}" if limit is not None else ""
-    con = _connect(view, case_store)
+    index = lead_index(view)
+    decisions = review_status(case_store)
+    chosen = index.select(flt or LeadFilter(), sort, lang, decisions)
+    con = _connect(view, decisions)
     try:
-        sql = f"SELECT {_select(lang)} FROM {_from(view)} WHERE {where} ORDER BY {_order(sort)}"
-        return con.sql(sql + tail, params=params).pl()
+        return index.rows(con, chosen[:limit], lang).pl()
     finally:
         con.close()
+
+
+def finding(view: RunView, finding_id: str) -> dict[str, Any] | None:
+    """Every column of one lead of ``view``'s run as scoring wrote it; None if the run
+    has no such lead."""
+    return lead_index(view).finding(finding_id)
 
 
 # --- ag-grid's filterModel -------------------------------------------------------------

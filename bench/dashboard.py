@@ -1,0 +1,277 @@
+"""Time what one dashboard session asks of the data layer, call by call, on a scored
+workspace: open the run, the overview's figures, the lead queue's first page, pages with
+random sorts and filters, and the detail panel of random leads.
+
+    python -m bench.dashboard WORKSPACE [--out FILE] [--seed 1] [--pages 20] [--details 20]
+    python -m bench.dashboard WORKSPACE --replicate 100 --prepare-only
+    python -m bench.dashboard WORKSPACE --score-prep WORKDIR --prepare-only
+
+Without a run in WORKSPACE, ``--replicate N`` builds a synthetic one (the tiny county,
+generated, ingested and scored there, then its findings and lines copied N times with
+fresh ids as a newer run: about 10,000 × N leads without the county-year lake), and
+otherwise ``hrss-fraud score`` scores the workspace's lake (after ``bench.score_prep
+WORKDIR`` with ``--score-prep``). Preparing is untimed.
+
+Each call is timed in this process with ``time.perf_counter``, as the web process would
+serve it (the run opened once, its memo kept between calls). The report gives the median
+and p95 (nearest rank) per kind of call in milliseconds; ``--out`` writes them with every
+sample as JSON. The script uses only the data layer's public functions, so the same
+script times an older checkout (``PYTHONPATH=that/checkout``) side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from hrss_fraud.cases.store import Decision, open_store
+from hrss_fraud.dashboard import overview
+from hrss_fraud.dashboard.lead_detail import lead_detail
+from hrss_fraud.dashboard.leads import LeadFilter, page
+from hrss_fraud.dashboard.runs_view import latest_complete_run, open_view, previous_complete_run
+from hrss_fraud.rules.runs import new_run_id, publish
+
+PAGE_ROWS = 100
+"""ag-grid's default ``cacheBlockSize``: the rows one infinite-model request asks for."""
+
+SORTABLE = (
+    "rule_id",
+    "rule_name",
+    "severity",
+    "fixmedins_code",
+    "fixmedins_name",
+    "zone",
+    "psn_no",
+    "period_start",
+    "period_end",
+    "amount_at_risk",
+    "status",
+)
+
+
+def _hrss(ws: Path, *args: str) -> None:
+    cmd = [sys.executable, "-m", "hrss_fraud", "--workspace", str(ws), *args]
+    subprocess.run(cmd, check=True)
+
+
+def _fresh_ids(ids: list[str], copy: int) -> list[str]:
+    if copy == 0:
+        return ids
+    return [hashlib.blake2b(f"{i}:{copy}".encode(), digest_size=10).hexdigest() for i in ids]
+
+
+def replicate(ws: Path, copies: int) -> str:
+    """Publish the workspace's latest run's findings and lines ``copies`` times over (fresh
+    ids, the same lake rows) as a newer run; return its id."""
+    source = open_view(ws)
+    findings, lines = source.run.findings(), source.run.lines()
+    run_id = new_run_id()
+    f_parts, l_parts = [], []
+    for k in range(copies):
+        ids = pl.DataFrame(
+            {
+                "finding_id": findings["finding_id"],
+                "new_id": _fresh_ids(findings["finding_id"].to_list(), k),
+            }
+        )
+        f_parts.append(
+            findings.join(ids, on="finding_id")
+            .with_columns(finding_id="new_id", run_id=pl.lit(run_id))
+            .drop("new_id")
+        )
+        l_parts.append(
+            lines.join(ids, on="finding_id").with_columns(finding_id="new_id").drop("new_id")
+        )
+    all_findings = pl.concat(f_parts).select(findings.columns)
+    manifest = {
+        **source.manifest,
+        "run_id": run_id,
+        "previous_run": source.run_id,
+        "findings": all_findings.height,
+        "amount_at_risk": round(
+            int((all_findings["amount_at_risk"] * 100).round().cast(pl.Int64).sum()) / 100, 2
+        ),
+        "replicated": {"from": source.run_id, "copies": copies},
+    }
+    publish(ws, run_id, all_findings, pl.concat(l_parts).select(lines.columns), manifest)
+    return run_id
+
+
+def prepare(ws: Path, *, copies: int | None, score_prep: Path | None) -> None:
+    """Make sure ``ws`` has a complete run (untimed)."""
+    if score_prep is not None:
+        subprocess.run([sys.executable, "-m", "bench.score_prep", str(score_prep)], check=True)
+    if latest_complete_run(ws) is not None:
+        return
+    if copies is None:
+        _hrss(ws, "score", "--quiet")
+        return
+    county = ws / "synth"
+    if not (county / "manifest.json").is_file():
+        cmd = [sys.executable, "-m", "hrss_fraud", "synth", "--preset", "tiny", "--seed", "11"]
+        subprocess.run([*cmd, "--out", str(county), "--quiet"], check=True)
+    _hrss(ws, "ingest", "--quiet", str(county / "reference"), str(county / "uploads"))
+    _hrss(ws, "score", "--quiet")
+    replicate(ws, copies)
+
+
+class Timer:
+    """Wall time of each call, by kind of call."""
+
+    def __init__(self) -> None:
+        self.samples: dict[str, list[float]] = defaultdict(list)
+
+    def __call__(self, kind: str, call: Callable[..., Any], *args: Any) -> Any:
+        start = time.perf_counter()
+        out = call(*args)
+        self.samples[kind].append((time.perf_counter() - start) * 1000)
+        return out
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        def p95(xs: list[float]) -> float:
+            return sorted(xs)[max(0, math.ceil(0.95 * len(xs)) - 1)]
+
+        return {
+            kind: {
+                "n": len(xs),
+                "median_ms": round(statistics.median(xs), 1),
+                "p95_ms": round(p95(xs), 1),
+                "max_ms": round(max(xs), 1),
+            }
+            for kind, xs in self.samples.items()
+        }
+
+
+def _random_filter(rng: random.Random, sample: pl.DataFrame) -> LeadFilter:
+    """None, or one or two constraints with values taken from the run's leads."""
+    lead = sample.row(rng.randrange(sample.height), named=True)
+    start = lead["period_start"]
+    month = date(start.year, start.month, 1)
+    menu: list[Callable[[], LeadFilter]] = [
+        lambda: LeadFilter(rule_ids=(lead["rule_id"],)),
+        lambda: LeadFilter(severities=tuple(rng.sample(["definite", "high", "suspicious"], 2))),
+        lambda: LeadFilter(fixmedins_codes=(lead["fixmedins_code"],)),
+        lambda: LeadFilter(zones=(lead["zone"],)) if lead["zone"] else LeadFilter(),
+        lambda: LeadFilter(statuses=(rng.choice(["new", "confirmed", "pending"]),)),
+        lambda: LeadFilter(amount_min=round(float(lead["amount_at_risk"]), 2)),
+        lambda: LeadFilter(date_from=month, date_to=month + timedelta(days=27)),
+        lambda: LeadFilter(text=lead["evidence"][:4]),
+        lambda: LeadFilter(psn_no=lead["psn_no"]) if lead["psn_no"] else LeadFilter(),
+    ]
+    flt = LeadFilter()
+    for make in rng.sample(menu, rng.choice([0, 1, 1, 2])):
+        flt = flt.narrowed(make())
+    return flt
+
+
+def _random_sort(rng: random.Random) -> list[dict[str, str]] | None:
+    keys = rng.sample(SORTABLE, rng.choice([0, 1, 1, 2]))
+    return [{"colId": k, "sort": rng.choice(["asc", "desc"])} for k in keys] or None
+
+
+def _decide(store: Any, sample: pl.DataFrame, rng: random.Random, n: int) -> None:
+    """Decisions on ``n`` of the sampled leads, so status filters and sorts have work."""
+    picked = sample.sample(min(n, sample.height), seed=rng.randrange(1 << 30))
+    outcomes = ["confirmed", "dismissed", "pending"]
+    store.record_decisions(
+        [
+            Decision(fid, "first_review", rng.choice(outcomes), reason="bench", by="bench")
+            for fid in picked["finding_id"]
+        ]
+    )
+
+
+def session(ws: Path, *, seed: int, pages: int, details: int, decisions: int) -> Timer:
+    rng = random.Random(seed)
+    timer = Timer()
+    view = timer("open_view", lambda: open_view(ws))
+    prev_id = previous_complete_run(ws, view.run_id)
+    previous = open_view(ws, prev_id) if prev_id else None
+    start = time.perf_counter()
+    timer("overview.run_status", lambda: overview.run_status(view))
+    timer("overview.lead_totals", lambda: overview.lead_totals(view))
+    timer("overview.fund_spending", lambda: overview.fund_spending(view))
+    for by in overview.BREAKDOWNS:
+        timer(f"overview.leads_by.{by}", lambda by=by: overview.leads_by(view, by))
+    timer("overview.changes", lambda: overview.changes(view, previous))
+    timer.samples["overview.first_load"].append((time.perf_counter() - start) * 1000)
+    timer.samples["overview.first_load+open_view"].append(
+        timer.samples["overview.first_load"][0] + timer.samples["open_view"][0]
+    )
+    columns = ["finding_id", "rule_id", "fixmedins_code", "psn_no", "period_start"]
+    sample = pl.read_parquet(view.findings_path, columns=[*columns, "amount_at_risk", "evidence"])
+    sample = sample.sample(min(5000, sample.height), seed=seed).join(
+        view.institutions.select("fixmedins_code", "zone"), on="fixmedins_code", how="left"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(Path(tmp))
+        try:
+            _decide(store, sample, rng, decisions)
+            timer("leads.first_page", lambda: page(view, None, None, 0, PAGE_ROWS, store))
+            for _ in range(pages // 2 or 1):
+                flt, sort = _random_filter(rng, sample), _random_sort(rng)
+                _, n = timer("leads.page", page, view, flt, sort, 0, PAGE_ROWS, store)
+                at = rng.randrange(max(1, math.ceil(n / PAGE_ROWS))) * PAGE_ROWS
+                timer("leads.page", page, view, flt, sort, at, at + PAGE_ROWS, store)
+            for fid in sample["finding_id"].sample(details, seed=seed + 1, with_replacement=True):
+                timer("lead_detail", lead_detail, view, fid, store)
+        finally:
+            store.close()
+    return timer
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("workspace", type=Path)
+    ap.add_argument("--replicate", type=int, metavar="N", help="synthetic run: tiny county × N")
+    ap.add_argument("--score-prep", type=Path, metavar="WORKDIR", help="run bench.score_prep")
+    ap.add_argument("--prepare-only", action="store_true", help="prepare the run, time nothing")
+    ap.add_argument("--out", type=Path, help="write the figures as JSON here")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--pages", type=int, default=20)
+    ap.add_argument("--details", type=int, default=20)
+    ap.add_argument("--decisions", type=int, default=500, help="review decisions to record")
+    args = ap.parse_args(argv)
+    prepare(args.workspace, copies=args.replicate, score_prep=args.score_prep)
+    if args.prepare_only:
+        return 0
+    timer = session(
+        args.workspace,
+        seed=args.seed,
+        pages=args.pages,
+        details=args.details,
+        decisions=args.decisions,
+    )
+    summary = timer.summary()
+    print("| call | n | median ms | p95 ms | max ms |\n|---|---|---|---|---|")
+    for kind, s in summary.items():
+        print(f"| {kind} | {s['n']} | {s['median_ms']} | {s['p95_ms']} | {s['max_ms']} |")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        report = {
+            "workspace": str(args.workspace),
+            "seed": args.seed,
+            "summary": summary,
+            "samples_ms": {k: [round(x, 2) for x in v] for k, v in timer.samples.items()},
+        }
+        args.out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
