@@ -1,0 +1,227 @@
+"""The lead queue page's logic without a browser: rows for the grid, due marks, opening a
+lead (audited, masked by role), decisions (reason required, permissions, workflow) and
+the audited export. Decisions go to a fresh case store per test, never the county's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from hrss_fraud.cases.store import CaseStore, DecisionError, open_store
+from hrss_fraud.dashboard import queue_callbacks as qc
+from hrss_fraud.dashboard.leads import FILTER_OPTIONS, count
+from hrss_fraud.dashboard.runs_view import RunView
+from hrss_fraud.dashboard.users import User
+
+
+def _user(role: str, name: str | None = None) -> User:
+    return User(name or role, name or role, role, True, "", "")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> CaseStore:
+    with open_store(tmp_path) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def person_lead(county_view: RunView) -> dict:
+    """The riskiest lead that names a person."""
+    lead = (
+        pl.scan_parquet(county_view.findings_path)
+        .filter(pl.col("psn_no").is_not_null())
+        .sort("amount_at_risk", "finding_id", descending=[True, False])
+        .head(1)
+        .collect()
+    )
+    return lead.row(0, named=True)
+
+
+def _audit(store: CaseStore, action: str) -> list[tuple]:
+    return store.query(
+        "SELECT actor, object_id, detail FROM audit_log WHERE action = ? ORDER BY audit_id",
+        (action,),
+    )
+
+
+def test_column_filters_only_where_the_queue_applies_them() -> None:
+    defs = {d["field"]: d for d in qc.column_defs("en")}
+    assert list(defs) == list(qc.GRID_COLUMNS)
+    for field, d in defs.items():
+        if field in FILTER_OPTIONS:
+            assert d["filterParams"]["filterOptions"] == list(FILTER_OPTIONS[field])
+        else:
+            assert "filter" not in d
+    assert defs["amount_at_risk"]["filter"] == "agNumberColumnFilter"
+    assert defs["rule_name"]["headerName"] == "rule"
+    assert qc.column_defs("zh")[1]["headerName"] == "规则名称"
+
+
+def test_rows_answer_the_infinite_model_with_due_marks(
+    county_view: RunView, store: CaseStore
+) -> None:
+    answer, message = qc.rows(county_view, {"startRow": 0, "endRow": 20}, store)
+    assert message == ""
+    assert answer["rowCount"] == count(county_view)
+    assert len(answer["rowData"]) == 20
+    first = answer["rowData"][0]
+    due = (qc.run_time(county_view) + timedelta(days=15)).strftime("%Y-%m-%d")
+    assert (first["due_at"], first["waiting"]) == (due, "first_review")
+    amounts = [r["amount_at_risk"] for r in answer["rowData"]]
+    assert amounts == sorted(amounts, reverse=True)  # risk first by default
+
+
+def test_rows_apply_the_grid_filter(county_view: RunView, store: CaseStore, person_lead) -> None:
+    rule = person_lead["rule_id"]
+    request = {
+        "startRow": 0,
+        "endRow": 500,
+        "filterModel": {"rule_id": {"filterType": "text", "type": "equals", "filter": rule}},
+    }
+    answer, _ = qc.rows(county_view, request, store)
+    assert answer["rowCount"] > 0
+    assert {r["rule_id"] for r in answer["rowData"]} == {rule}
+
+
+def test_rows_say_why_a_filter_cannot_apply(county_view: RunView, store: CaseStore) -> None:
+    bad = {"filterModel": {"rule_name": {"filterType": "text", "type": "equals", "filter": "x"}}}
+    answer, message = qc.rows(county_view, bad, store)
+    assert answer == {"rowData": [], "rowCount": 0}
+    assert "rule_name" in message
+
+
+def test_overdue_after_the_first_review_deadline(
+    county_view: RunView, store: CaseStore, person_lead
+) -> None:
+    fid = person_lead["finding_id"]
+    start = qc.run_time(county_view)
+    assert not qc.due_marks(store, county_view, [fid], now=start + timedelta(days=14))[fid][
+        "overdue"
+    ]
+    assert qc.due_marks(store, county_view, [fid], now=start + timedelta(days=16))[fid]["overdue"]
+
+
+@pytest.mark.parametrize(
+    ("role", "masked"), [("auditor", True), ("reviewer", False), ("admin", True)]
+)
+def test_opening_a_lead_is_audited_and_masked_by_role(
+    county_view: RunView, store: CaseStore, person_lead, role: str, masked: bool
+) -> None:
+    panel = qc.open_lead(county_view, person_lead["finding_id"], store, _user(role))
+    assert panel.detail.lead["finding_id"] == person_lead["finding_id"]
+    certno = panel.identity["certno"]
+    assert ("*" in certno) is masked
+    assert [r[:2] for r in _audit(store, "finding.view")] == [(role, person_lead["finding_id"])]
+    (actor, psn_no, detail), *_ = _audit(store, "person.view")
+    assert (actor, psn_no) == (role, person_lead["psn_no"])
+    assert f'"masked": {str(masked).lower()}' in detail
+
+
+def test_steps_a_role_may_decide_now() -> None:
+    assert qc.decidable_steps(_user("reviewer"), None) == ["first_review"]
+    assert qc.decidable_steps(_user("reviewer"), "second_review") == []
+    assert qc.decidable_steps(_user("supervisor"), "second_review") == ["second_review"]
+    assert qc.decidable_steps(_user("auditor"), "first_review") == []
+    assert qc.decidable_steps(_user("supervisor"), "closed") == []
+
+
+def test_a_decision_needs_a_reason(county_view: RunView, store: CaseStore, person_lead) -> None:
+    with pytest.raises(DecisionError, match="reason is required"):
+        qc.record(
+            county_view,
+            store,
+            _user("reviewer"),
+            [person_lead["finding_id"]],
+            step="first_review",
+            decision="confirmed",
+            reason="  ",
+        )
+    assert store.current_decisions().height == 0
+
+
+def test_an_auditor_may_not_decide(county_view: RunView, store: CaseStore, person_lead) -> None:
+    with pytest.raises(DecisionError, match="auditor may not decide"):
+        qc.record(
+            county_view,
+            store,
+            _user("auditor"),
+            [person_lead["finding_id"]],
+            step="first_review",
+            decision="confirmed",
+            reason="looks wrong",
+        )
+
+
+def test_a_decision_is_recorded_with_the_lead_as_seen(
+    county_view: RunView, store: CaseStore, person_lead
+) -> None:
+    fid = person_lead["finding_id"]
+    message = qc.record(
+        county_view,
+        store,
+        _user("reviewer", "li"),
+        [fid],
+        step="first_review",
+        decision="confirmed",
+        reason="重复收费，核实病历",
+    )
+    assert "1" in message
+    row = store.current_decisions().row(0, named=True)
+    assert (row["finding_id"], row["decision"], row["decided_by"]) == (fid, "confirmed", "li")
+    assert (row["rule_id"], row["run_id"]) == (person_lead["rule_id"], county_view.run_id)
+    assert row["entity_type"] == person_lead["entity_type"]
+    assert [r[:2] for r in _audit(store, "decision.record")] == [("li", fid)]
+    marks = qc.due_marks(store, county_view, [fid])[fid]
+    assert marks["waiting"] == "second_review"
+    with pytest.raises(DecisionError, match="needs someone else"):
+        qc.record(
+            county_view,
+            store,
+            _user("supervisor", "li"),
+            [fid],
+            step="second_review",
+            decision="confirmed",
+            reason="同意",
+        )
+
+
+def test_bulk_decision_is_all_or_none(county_view: RunView, store: CaseStore) -> None:
+    ids = [r["finding_id"] for r in qc.rows(county_view, {"endRow": 3}, store)[0]["rowData"]]
+    qc.record(
+        county_view,
+        store,
+        _user("reviewer"),
+        ids,
+        step="first_review",
+        decision="dismissed",
+        reason="合理用药",
+    )
+    batch = store.current_decisions()
+    assert sorted(batch["finding_id"]) == sorted(ids)
+    assert batch["batch_id"].n_unique() == 1
+    fresh = qc.rows(county_view, {"startRow": 3, "endRow": 4}, store)[0]["rowData"][0]
+    with pytest.raises(DecisionError, match="waits at"):  # the new lead is not at 复审
+        qc.record(
+            county_view,
+            store,
+            _user("supervisor"),
+            [ids[0], fresh["finding_id"]],
+            step="second_review",
+            decision="confirmed",
+            reason="复核",
+        )
+    assert store.history().height == 3
+
+
+def test_export_is_a_workbook_and_audited(county_view: RunView, store: CaseStore) -> None:
+    request = {
+        "filterModel": {"severity": {"filterType": "text", "type": "equals", "filter": "high"}}
+    }
+    data = qc.export(county_view, request, store, _user("auditor"), lang="zh")
+    assert data[:2] == b"PK"
+    (actor, run_id, detail), *_ = _audit(store, "export.download")
+    assert (actor, run_id) == ("auditor", county_view.run_id)
+    assert "high" in detail
