@@ -1,0 +1,299 @@
+"""机构画像 Institution profile: a picker, and one institution's indicators among its peers,
+monthly trend, top items and doctors, leads with their review decisions, data quality.
+
+Every figure comes from :mod:`hrss_fraud.dashboard.institution_view`; this module draws.
+"""
+
+from __future__ import annotations
+
+import dash
+import plotly.graph_objects as go
+import polars as pl
+from dash import Input, Output, callback, dcc, html
+from plotly.subplots import make_subplots
+
+from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import institution_view as iv
+from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.rules.runs import RunError
+
+dash.register_page(
+    "institution_picker",
+    path="/institution",
+    name="机构画像",
+    name_en="Institutions",
+    order=20,
+    permission="view_leads",
+    layout=lambda **_q: picker(),
+)
+dash.register_page(
+    __name__,
+    path_template="/institution/<fixmedins_code>",
+    name="机构画像",
+    name_en="Institution",
+    nav=False,
+    permission="view_leads",
+)
+
+
+def _denied() -> html.Div | None:
+    user = context.user()
+    if user is None or not user.can("view_leads"):
+        return html.Div(pc.message(context.t("无权查看", "Not permitted"), error=True))
+    return None
+
+
+def picker() -> html.Div:
+    t = context.t
+    denied = _denied()
+    if denied:
+        return denied
+    try:
+        view = context.runs().latest()
+    except RunError as e:
+        return html.Div([html.H1(t("机构画像", "Institutions")), pc.message(str(e), error=True)])
+    return html.Div(
+        [
+            html.H1(t("机构画像", "Institutions")),
+            dcc.Dropdown(
+                id="institution-pick",
+                options=iv.choices(view),
+                placeholder=t("选择定点医药机构…", "Choose an institution…"),
+            ),
+            dcc.Location(id="institution-go", refresh="callback-nav"),
+        ]
+    )
+
+
+@callback(Output("institution-go", "pathname"), Input("institution-pick", "value"))
+def _go(code: str | None) -> str:
+    if not code:
+        raise dash.exceptions.PreventUpdate
+    return f"/institution/{code}"
+
+
+def _peer_figure(profile: iv.InstitutionProfile, lang: str) -> go.Figure:
+    """One box per indicator of the peer group, the institution as a red diamond."""
+    names = list(iv.INDICATORS)
+    fig = make_subplots(
+        rows=1,
+        cols=len(names),
+        subplot_titles=[pc.cell(lbl) for lbl in profile.peers["label"]],
+    )
+    values = profile.peer_values
+    for i, name in enumerate(names, start=1):
+        group = values.filter(values["indicator"] == name)
+        fig.add_trace(
+            go.Box(
+                y=group["value"].to_list(),
+                text=group["fixmedins_name"].to_list(),
+                boxpoints="all",
+                jitter=0.4,
+                marker={"color": "#7a8ca3", "size": 5},
+                name="",
+                showlegend=False,
+            ),
+            row=1,
+            col=i,
+        )
+        own = group.filter(group["is_self"])
+        fig.add_trace(
+            go.Scatter(
+                x=[""] * own.height,
+                y=own["value"].to_list(),
+                mode="markers",
+                marker={"color": "#c0392b", "size": 13, "symbol": "diamond"},
+                name=profile.header["fixmedins_name"] or "",
+                showlegend=i == 1,
+            ),
+            row=1,
+            col=i,
+        )
+    fig.update_annotations(font_size=11)
+    title = context.t("同类机构指标分布（红色为本机构）", "Peer group (red: this institution)")
+    return pc.figure_layout(fig, title, height=380)
+
+
+def _trend_figure(profile: iv.InstitutionProfile) -> go.Figure:
+    t, trend = context.t, profile.trend
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(
+        go.Bar(
+            x=trend["month"].to_list(),
+            y=trend["inscp_amt"].to_list(),
+            name=t("符合范围金额(元)", "in-scope amount (yuan)"),
+            marker_color="#7a8ca3",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=trend["month"].to_list(),
+            y=trend["amount_at_risk"].to_list(),
+            name=t("疑点金额(元)", "amount at risk (yuan)"),
+            mode="lines+markers",
+            marker_color="#c0392b",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=trend["month"].to_list(),
+            y=trend["cost_per_visit"].to_list(),
+            name=t("次均费用(元)", "cost per visit (yuan)"),
+            mode="lines+markers",
+            line={"dash": "dot"},
+        ),
+        secondary_y=True,
+    )
+    fig.update_xaxes(type="category")
+    return pc.figure_layout(fig, t("月度趋势", "Monthly trend"))
+
+
+def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
+    t, lang = context.t, context.lang()
+    denied = _denied()
+    if denied:
+        return denied
+    try:
+        view = context.runs().latest()
+        profile = iv.institution_profile(view, fixmedins_code, context.store(), lang=lang)
+    except (RunError, LookupError) as e:
+        return html.Div([html.H1(t("机构画像", "Institution")), pc.message(str(e), error=True)])
+    h = profile.header
+    quality = profile.quality or {}
+    doctor_link = {"dr_codg": lambda r: f"/doctor/{fixmedins_code}/{r['dr_codg']}"}
+    return html.Div(
+        [
+            dcc.Link(t("← 选择其他机构", "← other institutions"), href="/institution"),
+            html.H1(f"{h['fixmedins_name']}（{h['fixmedins_code']}）", id="institution-title"),
+            pc.message(
+                t(
+                    f"{h['admdvs_name'] or ''} · 同类组 {h['peer_group']} · "
+                    f"{'、'.join(h['setting_labels'])} · 协议 {h['agrmt_no'] or '—'} · "
+                    f"批次 {view.run_id}",
+                    f"{h['admdvs_name'] or ''} · peer group {h['peer_group']} · "
+                    f"{', '.join(h['setting_labels'])} · agreement {h['agrmt_no'] or '—'} · "
+                    f"run {view.run_id}",
+                )
+            ),
+            pc.graph(_peer_figure(profile, lang), "institution-peers"),
+            pc.table(
+                profile.peers,
+                [
+                    "label",
+                    "value",
+                    "numerator",
+                    "denominator",
+                    "n_peers",
+                    "peer_median",
+                    "p90",
+                    "percentile",
+                ],
+                lang,
+                labels=PEER_LABELS,
+                table_id="institution-peer-table",
+            ),
+            pc.graph(_trend_figure(profile), "institution-trend"),
+            pc.table(
+                profile.trend,
+                [
+                    "month",
+                    "n_settlements",
+                    "inscp_amt",
+                    "cost_per_visit",
+                    "n_findings",
+                    "amount_at_risk",
+                ],
+                lang,
+                labels=PEER_LABELS,
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.H2(t("金额最高的项目", "Top items")),
+                            pc.table(
+                                profile.items,
+                                [
+                                    "med_list_codg",
+                                    "item_name",
+                                    "n_lines",
+                                    "inscp_amt",
+                                    "share",
+                                    "n_findings",
+                                ],
+                                lang,
+                                labels=PEER_LABELS,
+                            ),
+                        ]
+                    ),
+                    html.Div(
+                        [
+                            html.H2(t("金额最高的医师", "Top doctors")),
+                            pc.table(
+                                profile.doctors,
+                                ["dr_codg", "dr_name", "n_settlements", "inscp_amt", "n_findings"],
+                                lang,
+                                labels=PEER_LABELS,
+                                links=doctor_link,
+                                table_id="institution-doctors",
+                            ),
+                        ]
+                    ),
+                ],
+                className="two-columns",
+            ),
+            *pc.leads_section(profile.leads_by_rule, profile.leads, lang, "institution-leads"),
+            html.H2(t("数据质量", "Data quality")),
+            pc.table(
+                _quality_rows(quality, lang),
+                ["measure", "value"],
+                lang,
+                labels=PEER_LABELS,
+            ),
+        ]
+    )
+
+
+PEER_LABELS: dict[str, tuple[str, str]] = {
+    "label": ("指标", "indicator"),
+    "value": ("本机构", "this institution"),
+    "numerator": ("分子", "numerator"),
+    "denominator": ("分母", "denominator"),
+    "n_peers": ("同类机构数", "peers"),
+    "peer_median": ("同类中位数", "peer median"),
+    "p90": ("同类P90", "peer P90"),
+    "percentile": ("百分位", "percentile"),
+    "cost_per_visit": ("次均费用(元)", "cost per visit (yuan)"),
+    "n_patients": ("人数", "patients"),
+    "med_list_codg": ("医疗目录编码", "item code"),
+    "item_name": ("项目名称", "item"),
+    "n_lines": ("明细条数", "lines"),
+    "share": ("金额占比", "share"),
+    "dr_codg": ("医师编码", "doctor code"),
+    "dr_name": ("医师姓名", "doctor"),
+    "n_confirmed": ("确认违规", "confirmed"),
+    "n_dismissed": ("排除疑点", "dismissed"),
+    "n_open": ("未结", "open"),
+    "measure": ("项目", "measure"),
+}
+
+QUALITY: dict[str, tuple[str, str]] = {
+    "settlements": ("结算笔数", "settlements"),
+    "fee_lines": ("费用明细条数", "fee lines"),
+    "missing_dise_codg": ("主诊断缺失比例", "main diagnosis missing"),
+    "missing_chfpdr_code": ("主诊医师缺失比例", "attending doctor missing"),
+    "missing_bilg_dr_codg": ("开单医师缺失比例", "ordering doctor missing"),
+    "late_settlement_share": ("结算延迟上传比例", "settlements uploaded late"),
+    "late_line_share": ("明细延迟上传比例", "lines uploaded late"),
+    "quarantined": ("隔离行数", "rows quarantined"),
+    "quarantined_by_reason": ("隔离原因", "quarantined by reason"),
+}
+
+
+def _quality_rows(quality: dict, lang: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "measure": [v[1] if lang == "en" else v[0] for v in QUALITY.values()],
+            "value": [pc.cell(quality.get(k)) for k in QUALITY],
+        }
+    )

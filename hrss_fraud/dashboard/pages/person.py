@@ -1,0 +1,192 @@
+"""参保人 Person timeline: a search box, and one insured person's visits, purchases and
+stays on a time axis with their leads, identity fields masked for roles that may not see
+them. Every opening is written to the audit log by :func:`person_view.open_person`."""
+
+from __future__ import annotations
+
+import dash
+import plotly.graph_objects as go
+import polars as pl
+from dash import Input, Output, State, callback, dcc, html
+
+from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import person_view as pv
+from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard.profile_data import SETTINGS, pick
+from hrss_fraud.rules.runs import RunError
+
+dash.register_page(
+    "person_search",
+    path="/person",
+    name="参保人",
+    name_en="Persons",
+    order=30,
+    permission="view_leads",
+    layout=lambda **_q: search(),
+)
+dash.register_page(
+    __name__,
+    path_template="/person/<psn_no>",
+    name="参保人",
+    name_en="Person",
+    nav=False,
+    permission="view_leads",
+)
+
+IDENTITY: dict[str, tuple[str, str]] = {
+    "psn_name": ("姓名", "name"),
+    "certno": ("证件号码", "ID number"),
+    "gend": ("性别", "sex"),
+    "brdy": ("出生日期", "born"),
+    "insutype": ("险种类型", "insurance"),
+    "emp_name": ("单位名称", "employer"),
+    "tel": ("联系电话", "telephone"),
+    "addr": ("地址", "address"),
+    "die_date": ("死亡日期", "died"),
+}
+LABELS: dict[str, tuple[str, str]] = {
+    "setting_label": ("就医方式", "setting"),
+    "begntime": ("开始时间", "from"),
+    "endtime": ("结束时间", "to"),
+    "dise_name": ("诊断", "diagnosis"),
+    "valid": ("有效", "valid"),
+}
+COLORS = {"op": "#2e86c1", "ip": "#8e44ad", "ph": "#16a085"}
+
+
+def search() -> html.Div:
+    t = context.t
+    return html.Div(
+        [
+            html.H1(t("参保人", "Persons")),
+            pc.message(
+                t(
+                    "输入人员编号查看就医时间线（每次查看均记入审计日志）。",
+                    "Enter a person number to open the timeline (every view is logged).",
+                )
+            ),
+            dcc.Input(id="person-psn", type="text", placeholder=t("人员编号", "person number")),
+            html.Button(t("查看", "Open"), id="person-open"),
+            dcc.Location(id="person-go", refresh="callback-nav"),
+        ]
+    )
+
+
+@callback(
+    Output("person-go", "pathname"),
+    Input("person-open", "n_clicks"),
+    State("person-psn", "value"),
+    prevent_initial_call=True,
+)
+def _go(_n: int | None, psn_no: str | None) -> str:
+    if not (psn_no or "").strip():
+        raise dash.exceptions.PreventUpdate
+    return f"/person/{psn_no.strip()}"
+
+
+def _timeline_figure(events: pl.DataFrame, lang: str) -> go.Figure:
+    """Each setting a row; a stay a bar from admission to discharge, a visit or purchase a
+    dot; settlements with leads ringed in red and their lead ids in the hover text."""
+    fig = go.Figure()
+    for setting, pair in SETTINGS.items():
+        rows = events.filter(pl.col("setting") == setting)
+        if rows.is_empty():
+            continue
+        label = pick(pair, lang)
+        if setting == "ip":
+            xs, ys = [], []
+            for b, e in rows.select("begntime", "endtime").iter_rows():
+                xs += [b, e, None]
+                ys += [label, label, None]
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    line={"width": 10, "color": COLORS[setting]},
+                    name=label,
+                    hoverinfo="skip",
+                )
+            )
+        flagged = rows["n_findings"] > 0
+        hover = [
+            f"{r['begntime']:%Y-%m-%d %H:%M} {r['fixmedins_name'] or r['fixmedins_code']}<br>"
+            f"{r['dise_name'] or ''} ¥{r['inscp_amt']:,.2f}<br>"
+            + (", ".join(r["finding_ids"]) if r["finding_ids"] else "")
+            for r in rows.iter_rows(named=True)
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=rows["begntime"].to_list(),
+                y=[label] * rows.height,
+                mode="markers",
+                marker={
+                    "size": 11,
+                    "color": COLORS[setting],
+                    "line": {
+                        "width": [3 if f else 0 for f in flagged],
+                        "color": "#c0392b",
+                    },
+                },
+                text=hover,
+                hoverinfo="text",
+                name=label,
+                showlegend=setting != "ip",
+            )
+        )
+    title = context.t("就医时间线（红圈：有疑点）", "Timeline (red ring: has leads)")
+    return pc.figure_layout(fig, title, height=300)
+
+
+def layout(psn_no: str = "", **_query: str) -> html.Div:
+    t, lang, user = context.t, context.lang(), context.user()
+    if user is None:
+        return html.Div()
+    try:
+        view = context.runs().latest()
+        rec = pv.open_person(view, context.store(), psn_no, user, lang=lang)
+    except (RunError, LookupError, PermissionError) as e:
+        return html.Div([html.H1(t("参保人", "Person")), pc.message(str(e), error=True)])
+    who = rec.identity or {}
+    identity = pl.DataFrame(
+        {
+            "field": [pick(v, lang) for v in IDENTITY.values()],
+            "value": [pc.cell(who.get(k)) for k in IDENTITY],
+        }
+    )
+    masked = t("（已脱敏）", " (masked)") if rec.masked else ""
+    return html.Div(
+        [
+            dcc.Link(t("← 查找其他参保人", "← other persons"), href="/person"),
+            html.H1(f"{t('参保人', 'Person')} {psn_no}{masked}", id="person-title"),
+            pc.table(
+                identity,
+                ["field", "value"],
+                lang,
+                labels={"field": ("字段", "field"), "value": ("值", "value")},
+                table_id="person-identity",
+            ),
+            pc.graph(_timeline_figure(rec.timeline, lang), "person-timeline"),
+            html.H2(t(f"结算（{rec.timeline.height}笔）", f"Settlements ({rec.timeline.height})")),
+            pc.table(
+                rec.timeline,
+                [
+                    "setl_id",
+                    "fixmedins_name",
+                    "setting_label",
+                    "begntime",
+                    "endtime",
+                    "dise_name",
+                    "inscp_amt",
+                    "valid",
+                    "finding_ids",
+                    "amount_at_risk",
+                ],
+                lang,
+                labels=LABELS,
+                links={"fixmedins_name": lambda r: f"/institution/{r['fixmedins_code']}"},
+            ),
+            html.H2(t(f"疑点（{rec.leads.height}条）", f"Leads ({rec.leads.height})")),
+            pc.lead_grid(rec.leads, lang, "person-leads"),
+        ]
+    )

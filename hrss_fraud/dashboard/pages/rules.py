@@ -1,0 +1,180 @@
+"""规则目录 Rule catalogue: every rule with its parameters in force, hits and amounts in the
+latest run and the share of its reviewed leads confirmed; one rule's parameters (default,
+bounds, value) and history, and, for roles allowed to, the form that changes one — through
+:func:`rule_catalogue_view.change_parameter`, as ``hrss-fraud rules set`` does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard import rule_catalogue_view as rc
+from hrss_fraud.rules.runs import RunError
+
+dash.register_page(
+    __name__, path="/rules", name="规则目录", name_en="Rules", order=40, permission="view_leads"
+)
+
+LABELS: dict[str, tuple[str, str]] = {
+    "family_label": ("规则类别", "family"),
+    "version": ("版本", "version"),
+    "params": ("参数", "parameters"),
+    "n_confirmed": ("确认违规", "confirmed"),
+    "n_dismissed": ("排除疑点", "dismissed"),
+    "confirmed_share": ("确认率", "confirmed share"),
+    "name": ("参数", "parameter"),
+    "description": ("说明", "description"),
+    "unit": ("单位", "unit"),
+    "default": ("默认值", "default"),
+    "min": ("下限", "min"),
+    "max": ("上限", "max"),
+    "value": ("当前值", "value in force"),
+    "n_changes": ("修改次数", "changes"),
+    "param": ("参数", "parameter"),
+    "changed_by": ("修改人", "by"),
+    "changed_at": ("修改时间", "when"),
+    "reason": ("理由", "reason"),
+}
+
+
+def layout(rule: str = "", **_query: str) -> html.Div:
+    t, lang = context.t, context.lang()
+    ws = context.workspace()
+    try:
+        view = context.runs().latest()
+    except RunError:
+        view = None
+    catalogue = rc.current_catalogue(ws)
+    table = rc.rule_table(catalogue, ws, view, context.store(), lang=lang)
+    options = [
+        {"label": f"{r['rule_id']} {r['rule_name']}", "value": r["rule_id"]}
+        for r in table.select("rule_id", "rule_name").to_dicts()
+    ]
+    return html.Div(
+        [
+            html.H1(t("规则目录", "Rule catalogue")),
+            pc.message(
+                t(
+                    f"疑点数与金额取自批次 {view.run_id if view else '—'}；确认率 = 确认违规 /"
+                    "（确认违规 + 排除疑点），取自审核记录。",
+                    f"Leads and amounts from run {view.run_id if view else '—'}; confirmed "
+                    "share = confirmed / (confirmed + dismissed), from the review records.",
+                )
+            ),
+            dcc.Dropdown(
+                id="rules-pick",
+                options=options,
+                value=rule or None,
+                placeholder=t("选择规则查看参数…", "Choose a rule to see its parameters…"),
+            ),
+            html.Div(id="rules-detail"),
+            pc.table(
+                table,
+                [
+                    "rule_id",
+                    "rule_name",
+                    "family_label",
+                    "severity_label",
+                    "version",
+                    "params",
+                    "n_findings",
+                    "amount_at_risk",
+                    "n_confirmed",
+                    "n_dismissed",
+                    "confirmed_share",
+                ],
+                lang,
+                labels=LABELS,
+                links={"rule_id": lambda r: f"/rules?rule={r['rule_id']}"},
+                table_id="rules-table",
+            ),
+        ]
+    )
+
+
+def _detail(rule_id: str, note: Any = None) -> html.Div:
+    t, lang, user = context.t, context.lang(), context.user()
+    ws = context.workspace()
+    catalogue = rc.current_catalogue(ws)
+    if rule_id not in catalogue.rules:
+        return html.Div()
+    params = rc.rule_params(catalogue, ws, rule_id, lang=lang)
+    history = rc.rule_history(catalogue, ws, rule_id)
+    form: Any = pc.message(
+        t("修改参数需“审核负责人”角色。", "Changing a parameter needs the supervisor role.")
+    )
+    if user is not None and user.can(rc.CHANGE_PERMISSION) and params.height:
+        form = html.Div(
+            [
+                dcc.Dropdown(
+                    id="rules-param",
+                    options=params["name"].to_list(),
+                    value=params["name"][0],
+                    clearable=False,
+                ),
+                dcc.Input(id="rules-value", type="number", placeholder=t("新值", "new value")),
+                dcc.Textarea(
+                    id="rules-reason",
+                    placeholder=t("修改理由（必填）", "reason (required)"),
+                    style={"width": "100%"},
+                ),
+                html.Button(t("保存修改", "Save change"), id="rules-save"),
+            ],
+            className="form",
+        )
+    return html.Div(
+        [
+            html.H2(f"{rule_id}"),
+            pc.table(
+                params,
+                ["name", "description", "unit", "default", "min", "max", "value", "n_changes"],
+                lang,
+                labels=LABELS,
+                table_id="rules-params",
+            ),
+            form,
+            html.Div(note, id="rules-message"),
+            html.H3(t("修改记录", "Change history")),
+            pc.table(
+                history,
+                ["param", "value", "changed_by", "changed_at", "reason"],
+                lang,
+                labels=LABELS,
+            ),
+        ]
+    )
+
+
+@callback(Output("rules-detail", "children"), Input("rules-pick", "value"))
+def _show(rule_id: str | None) -> html.Div:
+    return _detail(rule_id) if rule_id else html.Div()
+
+
+@callback(
+    Output("rules-detail", "children", allow_duplicate=True),
+    Input("rules-save", "n_clicks"),
+    State("rules-pick", "value"),
+    State("rules-param", "value"),
+    State("rules-value", "value"),
+    State("rules-reason", "value"),
+    prevent_initial_call=True,
+)
+def _save(_n: int | None, rule_id: str, param: str, value: Any, reason: str | None) -> html.Div:
+    t, user = context.t, context.user()
+    if user is None or not _n:  # the button appearing with the detail is not a click
+        raise dash.exceptions.PreventUpdate
+    try:
+        change = rc.change_parameter(
+            context.store(), context.workspace(), user, rule_id, param, value, reason or ""
+        )
+    except rc.ParameterChangeError as e:
+        return _detail(rule_id, pc.message(str(e), error=True))
+    done = t(
+        f"已保存：{change.param} = {change.value:g}，下次评分时生效。",
+        f"Saved: {change.param} = {change.value:g}; applies from the next scoring run.",
+    )
+    return _detail(rule_id, pc.message(done))

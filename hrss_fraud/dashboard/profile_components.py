@@ -1,0 +1,151 @@
+"""Pieces the profile, rule and audit pages draw alike: a table from a frame with its
+headers in the chosen language, a lead list whose rows link to the people and leads
+behind them, and a figure with the dashboard's look.
+
+Plain functions of frames, so a page's callback stays a line or two and every number a
+table shows is a value of the frame the logic module returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import dash_ag_grid as dag
+import plotly.graph_objects as go
+import polars as pl
+from dash import dcc, html
+
+from hrss_fraud.dashboard.labels import column_label
+
+CJK_FONT = "Noto Sans CJK SC, WenQuanYi Zen Hei, sans-serif"
+
+
+def cell(value: Any) -> str:
+    """A value as a table shows it: money and ratios to two or three places, lists of ids
+    joined (they are what a count rests on), nothing for null."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.3f}"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def table(
+    df: pl.DataFrame,
+    columns: Sequence[str],
+    lang: str,
+    *,
+    labels: Mapping[str, tuple[str, str]] | None = None,
+    links: Mapping[str, Callable[[dict[str, Any]], str | None]] | None = None,
+    table_id: str | None = None,
+) -> html.Table:
+    """``columns`` of ``df`` as an HTML table; ``labels`` overrides the shared column
+    labels, ``links`` maps a column to the address its cell links to."""
+
+    def head(col: str) -> str:
+        if labels and col in labels:
+            return labels[col][1] if lang == "en" else labels[col][0]
+        return column_label(col, lang)
+
+    rows = []
+    for row in df.to_dicts():
+        cells = []
+        for col in columns:
+            text = cell(row[col])
+            href = links[col](row) if links and col in links else None
+            cells.append(html.Td(dcc.Link(text, href=href) if href else text))
+        rows.append(html.Tr(cells))
+    kwargs = {"id": table_id} if table_id else {}
+    return html.Table(
+        [html.Thead(html.Tr([html.Th(head(c)) for c in columns])), html.Tbody(rows)],
+        className="data-table",
+        **kwargs,
+    )
+
+
+LEAD_COLUMNS = (
+    "finding_id",
+    "rule_name",
+    "severity_label",
+    "psn_no",
+    "period_start",
+    "amount_at_risk",
+    "status_label",
+    "step_label",
+)
+
+
+def lead_grid(leads: pl.DataFrame, lang: str, grid_id: str) -> dag.AgGrid:
+    """The leads of a profile (each with its review status), sortable and filterable in
+    the browser; a person's number links to their timeline."""
+    rows = leads.select([c for c in LEAD_COLUMNS if c in leads.columns]).to_dicts()
+    for r in rows:
+        psn = r.get("psn_no")
+        r["psn_no"] = f"[{psn}](/person/{psn})" if psn else ""
+    defs = [
+        {
+            "field": c,
+            "headerName": column_label(c, lang),
+            "filter": True,
+            "sortable": True,
+            **({"cellRenderer": "markdown"} if c == "psn_no" else {}),
+            **({"type": "numericColumn"} if c == "amount_at_risk" else {}),
+        }
+        for c in LEAD_COLUMNS
+        if c in leads.columns
+    ]
+    return dag.AgGrid(
+        id=grid_id,
+        rowData=rows,
+        columnDefs=defs,
+        defaultColDef={"resizable": True},
+        dashGridOptions={"pagination": True, "paginationPageSize": 20},
+        style={"height": "420px"},
+    )
+
+
+BY_RULE_LABELS: dict[str, tuple[str, str]] = {
+    "n_confirmed": ("确认违规", "confirmed"),
+    "n_dismissed": ("排除疑点", "dismissed"),
+    "n_open": ("未结", "open"),
+}
+
+
+def leads_section(by_rule: pl.DataFrame, leads: pl.DataFrame, lang: str, grid_id: str) -> list:
+    """A profile's leads: per rule with their review outcomes, then each lead."""
+    en = lang == "en"
+    return [
+        html.H2("Leads by rule" if en else "疑点（按规则）"),
+        table(
+            by_rule,
+            ["rule_name", "n_findings", "amount_at_risk", "n_confirmed", "n_dismissed", "n_open"],
+            lang,
+            labels=BY_RULE_LABELS,
+        ),
+        html.H2(f"Leads ({leads.height})" if en else f"疑点明细（{leads.height}条）"),
+        lead_grid(leads, lang, grid_id),
+    ]
+
+
+def figure_layout(fig: go.Figure, title: str, *, height: int = 360) -> go.Figure:
+    """The dashboard's figure look: a title, a CJK font, no plotly logo link."""
+    fig.update_layout(
+        title={"text": title, "x": 0, "font": {"size": 15}},
+        font={"family": CJK_FONT, "size": 12},
+        height=height,
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+        plot_bgcolor="white",
+        legend={"orientation": "h", "y": -0.15},
+    )
+    return fig
+
+
+def graph(fig: go.Figure, graph_id: str) -> dcc.Graph:
+    return dcc.Graph(id=graph_id, figure=fig, config={"displaylogo": False})
+
+
+def message(text: str, *, error: bool = False) -> html.P:
+    return html.P(text, className="error" if error else "muted")
