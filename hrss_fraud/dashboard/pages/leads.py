@@ -288,7 +288,9 @@ def _panel(finding_id: str, *, message: str = "", error: bool = False, reason: s
         return html.P(str(e), className="error")
     d, lead, rule = p.detail, p.detail.lead, p.detail.rule
     due = p.due.get("due_at")
-    due_text = [t("时限 ", "due ") + (due or "—")]
+    waiting = p.due.get("waiting") or "first_review"
+    step_zh, step_en = STEPS.get(waiting, ("已办结", "closed"))
+    due_text = [t(f"待{step_zh} · 时限 ", f"waiting at {step_en} · due ") + (due or "—")]
     if p.due.get("overdue"):
         due_text.append(html.Span(t(" 已逾期", " overdue"), className="overdue"))
     name = rule["name_zh"] if lang == "zh" else rule["name_en"]
