@@ -242,7 +242,12 @@ class _Coded:
 
     @classmethod
     def of(cls, column: pl.Series) -> _Coded:
-        return cls(column.drop_nulls().unique().sort(), _dense(column))
+        # a hash unique and a binary search: far cheaper than ranking by a full sort
+        values = column.drop_nulls().unique().sort()
+        keys = values.search_sorted(column.fill_null(values[0] if values.len() else ""))
+        keys = keys.cast(pl.Int32).to_numpy().copy()
+        keys[column.is_null().to_numpy()] = -1
+        return cls(values, keys)
 
     def codes(self, wanted: tuple[str, ...] | list[str]) -> np.ndarray:
         """The codes of the ``wanted`` values this column holds."""

@@ -110,6 +110,7 @@ def _findings(view: RunView) -> pl.DataFrame:
             .with_columns(
                 month=pl.col("period_start").dt.strftime("%Y-%m"), fen=_fen("amount_at_risk")
             )
+            .sort("finding_id")  # so each group's finding_ids come out sorted
             .collect()
         )
 
@@ -126,14 +127,14 @@ def leads_by(view: RunView, by: str, *, lang: str = "zh") -> pl.DataFrame:
     if by not in keys:
         msg = f"cannot break leads down by {by!r}; expected one of {', '.join(BREAKDOWNS)}"
         raise ValueError(msg)
+    return view.memo(f"leads_by:{by}:{lang}", lambda: _leads_by(view, by, keys[by], lang))
+
+
+def _leads_by(view: RunView, by: str, key: str, lang: str) -> pl.DataFrame:
     f = _findings(view)
     grouped = (
-        f.group_by(pl.col(keys[by]).alias("key"))
-        .agg(
-            n_findings=pl.len(),
-            fen=pl.col("fen").sum(),
-            finding_ids=pl.col("finding_id").sort(),
-        )
+        f.group_by(pl.col(key).alias("key"))
+        .agg(n_findings=pl.len(), fen=pl.col("fen").sum(), finding_ids=pl.col("finding_id"))
         .sort("key", nulls_last=True)
     )
     names: dict[str, str]
@@ -226,16 +227,24 @@ def _ids(view: RunView | None) -> pl.DataFrame:
     if view is None:
         schema = {"finding_id": pl.String, "rule_id": pl.String, "fen": pl.Int64}
         return pl.DataFrame(schema=schema)
-    return (
-        pl.scan_parquet(view.findings_path)
-        .select("finding_id", "rule_id", fen=_fen("amount_at_risk"))
-        .collect()
+    return view.memo(
+        "finding_fen",
+        lambda: (
+            pl.scan_parquet(view.findings_path)
+            .select("finding_id", "rule_id", fen=_fen("amount_at_risk"))
+            .collect()
+        ),
     )
 
 
 def changes(latest: RunView, previous: RunView | None) -> RunChanges:
     """New and gone leads and the change in amount at risk between two runs (everything
-    is new when there is no previous run)."""
+    is new when there is no previous run). Computed once per pair of runs."""
+    key = f"changes:{previous.run_id if previous else ''}"
+    return latest.memo(key, lambda: _changes(latest, previous))
+
+
+def _changes(latest: RunView, previous: RunView | None) -> RunChanges:
     now, before = _ids(latest), _ids(previous)
     new = now.join(before, on="finding_id", how="anti")
     gone = before.join(now, on="finding_id", how="anti")
