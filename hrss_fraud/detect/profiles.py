@@ -66,10 +66,10 @@ def peer_profile(
     if flagged.is_empty():
         return empty_hits()
     m = period_label(str(args.get("period", "month")))
+    # a lead speaks of its own period only: naming the unit's other flagged periods would
+    # make it change with claims outside its reach (an increment reads only its period)
     flagged = flagged.with_columns(
-        hit_key=pl.format("pp|{}|{}|{}|{}", pl.lit(ind.name), "unit", "setting", m),
-        months=m.sort().str.join("、").over("unit", "setting"),
-        months_en=m.sort().str.join(", ").over("unit", "setting"),
+        hit_key=pl.format("pp|{}|{}|{}|{}", pl.lit(ind.name), "unit", "setting", m)
     )
     return hit_rows(con, lines_sql, flagged, _evidence(flagged, ind, params, m), ind)
 
@@ -98,7 +98,7 @@ def _evidence(
     return flagged.with_columns(
         evidence=pl.format(
             "{} {}{}：{}{}，同类{}（{}，{}个）中位数{}，位于第{}百分位，稳健Z值{}"
-            "（阈值：第{}百分位、Z≥{}且高出中位数{}%以上）；超出阈值的期间：{}；"
+            "（阈值：第{}百分位、Z≥{}且高出中位数{}%以上）；"
             "按同类中位数计超出部分的医保范围内金额{}。",
             m,
             setting_zh,
@@ -112,13 +112,12 @@ def _evidence(
             pct,
             z,
             *thresholds,
-            "months",
             money("excess"),
         ),
         evidence_en=pl.format(
             "{} {} {}: {} {}, peers ({}, {}) median {}, percentile {}, robust z {} "
-            "(thresholds: percentile {}, z >= {}, at least {}% above the median); periods "
-            "over the thresholds: {}; in-scope amount beyond the peers' median {}.",
+            "(thresholds: percentile {}, z >= {}, at least {}% above the median); "
+            "in-scope amount beyond the peers' median {}.",
             m,
             setting_en,
             pl.lit(ind.en),
@@ -130,7 +129,6 @@ def _evidence(
             pct,
             z,
             *thresholds,
-            "months_en",
             money("excess"),
         ),
     )
