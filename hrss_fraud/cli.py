@@ -245,9 +245,11 @@ def profile(folder: str) -> None:
     default="small",
     show_default=True,
 )
+@click.option("--serve/--no-serve", "then_serve", default=True, help="Then serve the dashboard.")
 @click.pass_context
-def demo(ctx: click.Context, preset: str) -> None:
-    """Generate a sample county, ingest it into the workspace's lake, and report on both."""
+def demo(ctx: click.Context, preset: str, then_serve: bool) -> None:
+    """Generate a sample county, ingest and score it, report on it, then serve the dashboard
+    with a demo account (supervisor) and an auditor account (masked identities)."""
     from hrss_fraud.ingest.pipeline import ingest as run_ingest
     from hrss_fraud.ingest.quality import add_quality_views
     from hrss_fraud.lake import Lake
@@ -289,6 +291,10 @@ def demo(ctx: click.Context, preset: str) -> None:
     click.echo("most diagnoses missing (数据质量): " + "; ".join(f"{n} {v:.0%}" for n, v in worst))
     _demo_score(ws)
     click.echo((county / "profile.md").read_text(encoding="utf-8"))
+    if then_serve:
+        from hrss_fraud.dashboard.serve_cli import serve_demo
+
+        serve_demo(ctx)
 
 
 @main.command()

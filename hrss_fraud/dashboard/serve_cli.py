@@ -6,6 +6,9 @@ module (its last lines), so the main CLI needs one import line and no other edit
 
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
 import click
 
 from hrss_fraud.cases.cli import _fail, _workspace
@@ -29,6 +32,39 @@ def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:
         run(ws, host=host, port=port, debug=debug)
     except (SecretKeyError, OSError) as e:
         _fail(str(e))
+
+
+DEMO_ACCOUNTS = {"demo": "supervisor", "auditor": "auditor"}
+"""Accounts ``hrss-fraud demo`` creates when absent: one that may decide, one that sees
+masked identities only."""
+
+
+def demo_accounts(ws: Path) -> dict[str, str | None]:
+    """Create the demo accounts that do not exist yet, each with a new random password;
+    ``username -> password`` (``None`` for an account that already existed)."""
+    from hrss_fraud.cases import open_store
+    from hrss_fraud.dashboard.users import add_user, get_user
+
+    made: dict[str, str | None] = {}
+    with open_store(ws) as store:
+        for username, role in DEMO_ACCOUNTS.items():
+            if get_user(store, username) is not None:
+                made[username] = None
+                continue
+            password = f"{secrets.token_urlsafe(9)}-{secrets.randbelow(90) + 10}"
+            add_user(store, username, role=role, password=password, by="demo")
+            made[username] = password
+    return made
+
+
+def serve_demo(ctx: click.Context, host: str = "127.0.0.1", port: int = 8050) -> None:
+    """The end of ``hrss-fraud demo``: the accounts, the address, then the dashboard."""
+    ws = _workspace(ctx)
+    for username, password in demo_accounts(ws).items():
+        role = DEMO_ACCOUNTS[username]
+        shown = password or "(已存在，密码不变 exists, password unchanged)"
+        click.echo(f"account {username} ({role}): {shown}")
+    ctx.invoke(serve, host=host, port=port, debug=False)
 
 
 def _attach() -> None:
