@@ -224,3 +224,36 @@ REGISTRY.register(
         goal="< 30 s",
     )
 )
+
+REGISTRY.register(
+    Benchmark(
+        name="dashboard-county-year",
+        description="one dashboard session's data-layer calls on the scored county year "
+        "(per-call median and p95 in dashboard-county-year.json)",
+        variants=(
+            Variant(
+                name="ours",
+                command=(
+                    "{python}",
+                    "-m",
+                    "bench.dashboard",
+                    "{workdir}/score-cy/full",
+                    "--out",
+                    "{workdir}/dashboard-county-year.json",
+                ),
+                clean=("dashboard-county-year.json",),
+            ),
+        ),
+        setup=(
+            "{python}",
+            "-m",
+            "bench.dashboard",
+            "{workdir}/score-cy/full",
+            "--score-prep",
+            "{workdir}",
+            "--prepare-only",
+        ),
+        repeat=1,
+        goal="server time per call p95 ≤ 300 ms; first page load ≤ 2 s",
+    )
+)
