@@ -1,0 +1,44 @@
+"""On-site violation notices (现场监督检查违约通知单): drafting, numbered issuance as DOCX
+and PDF, and tracking until the rectification is verified (DOMAIN.md §5)."""
+
+from hrss_fraud.notices.content import ContentError, Handling, Item, NoticeContent
+from hrss_fraud.notices.render import RenderError, docx_bytes, layout, pdf_bytes
+from hrss_fraud.notices.store import (
+    Issued,
+    Notice,
+    NoticeError,
+    acknowledge,
+    close,
+    create,
+    get,
+    issue,
+    notices,
+    overdue,
+    rectify,
+    statement,
+    verify,
+)
+
+__all__ = [
+    "ContentError",
+    "Handling",
+    "Issued",
+    "Item",
+    "Notice",
+    "NoticeContent",
+    "NoticeError",
+    "RenderError",
+    "acknowledge",
+    "close",
+    "create",
+    "docx_bytes",
+    "get",
+    "issue",
+    "layout",
+    "notices",
+    "overdue",
+    "pdf_bytes",
+    "rectify",
+    "statement",
+    "verify",
+]

@@ -1,0 +1,612 @@
+"""Violation notices in the case store: drafts, issuance with numbering, and their life
+until the rectification is verified (tables of migration 0004).
+
+Issuing is three steps, so that a number is never handed out twice nor reused: (1) a
+write transaction takes the year's next serial and records it as *allocated*; (2) the
+documents are rendered and written (temporary name, fsync, rename) under
+``WORKSPACE/notices/<number>/``; (3) a second transaction records them, their SHA-256 and
+the exact content, and marks the notice issued. If (2) or (3) fails the number is marked
+*void* with the reason, its files are removed, and the draft stays a draft: issuing it
+again takes the next number. The serials of a year are therefore consecutive, and each
+names one attempt.
+
+Status: issued → acknowledged (签收) → rectified (整改报告已提交) → closed (验收办结).
+Statements and review requests (陈述、申请复核) are events beside the status, accepted
+within ``statement_days`` (10) of the issue date; a later one is refused, or recorded
+with ``late = 1`` when the caller says so. Deadlines and overdue marks are computed from
+the dates each time they are asked for, never stored twice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from hrss_fraud.cases.store import CaseStore, timestamp, write_audit
+from hrss_fraud.notices.content import Handling, Item, NoticeContent
+from hrss_fraud.notices.render import docx_bytes, pdf_bytes, sha256, write_atomic
+
+STATUSES: dict[str, tuple[str, str]] = {
+    "draft": ("草稿", "draft"),
+    "issued": ("已下达", "issued"),
+    "acknowledged": ("机构已签收", "acknowledged"),
+    "rectified": ("已提交整改报告", "rectification submitted"),
+    "closed": ("整改验收，已办结", "verified and closed"),
+}
+"""Status → Chinese and English label, as migration 0004 seeds ``notice_status``."""
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "acknowledged": ("issued",),
+    "rectified": ("acknowledged",),
+    "closed": ("rectified",),
+}
+"""Target status → the statuses it may be reached from."""
+OPEN = ("issued", "acknowledged")
+"""Statuses in which the rectification is still awaited (so may be overdue)."""
+FOLDER = "notices"
+_NUMBER = re.compile(r"^(\d{4})-(\d{4,})$")
+
+LIST_SCHEMA: dict[str, pl.DataType] = {
+    "number": pl.String(),
+    "notice_id": pl.Int64(),
+    "status": pl.String(),
+    "status_zh": pl.String(),
+    "fixmedins_code": pl.String(),
+    "fixmedins_name": pl.String(),
+    "round_ref": pl.String(),
+    "issue_date": pl.Date(),
+    "statement_due": pl.Date(),
+    "rectify_due": pl.Date(),
+    "items": pl.Int64(),
+    "amount_involved": pl.Float64(),
+    "statements": pl.Int64(),
+    "late_statements": pl.Int64(),
+    "statement_open": pl.Boolean(),
+    "overdue": pl.Boolean(),
+    "days_overdue": pl.Int64(),
+}
+
+
+class NoticeError(ValueError):
+    """A notice action refused: the message says why and leaves nothing half-written."""
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A notice just issued: its number and the documents written."""
+
+    notice_id: int
+    number: str
+    docx: Path
+    pdf: Path
+    docx_sha256: str
+    pdf_sha256: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice as stored: its content (frozen at issue), status and events."""
+
+    notice_id: int
+    number: str | None
+    status: str
+    content: NoticeContent
+    docx_path: str | None
+    docx_sha256: str | None
+    pdf_path: str | None
+    pdf_sha256: str | None
+    content_sha256: str | None
+    events: pl.DataFrame
+
+
+def _today(on: date | None) -> date:
+    return date.today() if on is None else on
+
+
+def _by(by: str) -> str:
+    if not by or not by.strip():
+        msg = "say who records this (by)"
+        raise NoticeError(msg)
+    return by.strip()
+
+
+def create(
+    store: CaseStore, content: NoticeContent, *, by: str, require_confirmed: bool = True
+) -> int:
+    """Record a draft notice; return its ``notice_id``.
+
+    Its findings must be leads whose latest review decision is *confirmed* (a notice
+    reports violations, not suspicions) and, where the decision names an institution,
+    that institution; ``require_confirmed=False`` allows a notice on on-site facts alone."""
+    by = _by(by)
+    try:
+        content = replace(content, number="", issue_date="").validate()
+    except ValueError as e:
+        raise NoticeError(str(e)) from e
+    if require_confirmed:
+        _check_findings(store, content)
+    at = timestamp()
+    with store.transaction() as con:
+        cur = con.execute(
+            """INSERT INTO notice (fixmedins_code, fixmedins_name, agreement_no, round_ref,
+                   target_ref, inspection_date, onsite_facts, inspectors, representative,
+                   issuing_unit, requirements, rectify_days, statement_days, created_by,
+                   created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                content.fixmedins_code.strip(),
+                content.fixmedins_name or None,
+                content.agreement_no or None,
+                content.round_ref or None,
+                content.target_ref or None,
+                content.inspection_date,
+                content.onsite_facts.strip(),
+                json.dumps(list(content.inspectors), ensure_ascii=False),
+                content.representative or None,
+                content.issuing_unit.strip(),
+                content.requirements.strip(),
+                content.rectify_days,
+                content.statement_days,
+                by,
+                at,
+            ),
+        )
+        notice_id = int(cur.lastrowid or 0)
+        con.executemany(
+            "INSERT INTO notice_finding (notice_id, finding_id) VALUES (?, ?)",
+            [(notice_id, f) for f in dict.fromkeys(content.findings)],
+        )
+        for seq, item in enumerate(content.items, start=1):
+            con.execute(
+                "INSERT INTO notice_item (notice_id, seq, rule, facts, legal_basis, "
+                "amount_involved) VALUES (?, ?, ?, ?, ?, ?)",
+                (notice_id, seq, item.rule, item.facts, item.legal_basis, item.amount_involved),
+            )
+            con.executemany(
+                "INSERT INTO notice_handling (notice_id, item_seq, measure, amount, detail) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(notice_id, seq, h.measure, h.amount, h.detail or None) for h in item.handling],
+            )
+        detail = {"fixmedins_code": content.fixmedins_code, "findings": len(content.findings)}
+        write_audit(con, at, by, "notice.create", "notice", f"#{notice_id}", detail)
+    return notice_id
+
+
+def _check_findings(store: CaseStore, content: NoticeContent) -> None:
+    ids = list(dict.fromkeys(content.findings))
+    if not ids:
+        msg = "no finding named: a notice is built from confirmed leads (--findings)"
+        raise NoticeError(msg)
+    marks = ",".join("?" * len(ids))
+    rows = store.query(
+        f"SELECT finding_id, decision, fixmedins_code FROM current_decision "
+        f"WHERE finding_id IN ({marks})",
+        tuple(ids),
+    )
+    state = {f: (d, code) for f, d, code in rows}
+    problems = []
+    for f in ids:
+        decision, code = state.get(f, (None, None))
+        if decision != "confirmed":
+            problems.append(f"{f} is not a confirmed lead ({decision or 'never decided'})")
+        elif code and code != content.fixmedins_code.strip():
+            problems.append(f"{f} is a lead on {code}, not {content.fixmedins_code}")
+    if problems:
+        msg = f"{len(problems)} finding(s) refused, nothing recorded: " + "; ".join(problems[:10])
+        raise NoticeError(msg)
+
+
+def resolve(store: CaseStore, ref: str | int) -> int:
+    """The ``notice_id`` of ``ref``: a number (2026-0001), or a draft's id (12 or #12)."""
+    text = str(ref).strip()
+    if _NUMBER.match(text):
+        row = store.query("SELECT notice_id FROM notice WHERE number = ?", (text,))
+        if not row:
+            voided = store.query(
+                "SELECT void_reason FROM notice_number WHERE number = ? AND status = 'void'",
+                (text,),
+            )
+            why = f" (void: {voided[0][0]})" if voided else ""
+            msg = f"no issued notice {text}{why}"
+            raise NoticeError(msg)
+        return int(row[0][0])
+    digits = text.removeprefix("#")
+    if digits.isdigit():
+        row = store.query("SELECT notice_id FROM notice WHERE notice_id = ?", (int(digits),))
+        if row:
+            return int(row[0][0])
+    msg = f"no notice {text!r}: give a number like 2026-0001 or a draft id like #3"
+    raise NoticeError(msg)
+
+
+def draft_content(store: CaseStore, notice_id: int) -> NoticeContent:
+    """A notice's content as its tables hold it (the draft; for an issued notice use
+    :func:`get`, whose content is the one frozen at issue)."""
+    (row,) = store.query(
+        """SELECT fixmedins_code, fixmedins_name, agreement_no, round_ref, target_ref,
+                  inspection_date, onsite_facts, inspectors, representative, issuing_unit,
+                  requirements, rectify_days, statement_days
+           FROM notice WHERE notice_id = ?""",
+        (notice_id,),
+    )
+    handling: dict[int, list[Handling]] = {}
+    for seq, measure, amount, detail in store.query(
+        "SELECT h.item_seq, h.measure, h.amount, h.detail FROM notice_handling h "
+        "JOIN notice_measure m USING (measure) WHERE h.notice_id = ? ORDER BY h.item_seq, m.seq",
+        (notice_id,),
+    ):
+        handling.setdefault(seq, []).append(Handling(measure, amount, detail or ""))
+    items = tuple(
+        Item(rule, facts, basis, amount, tuple(handling.get(seq, ())))
+        for seq, rule, facts, basis, amount in store.query(
+            "SELECT seq, rule, facts, legal_basis, amount_involved FROM notice_item "
+            "WHERE notice_id = ? ORDER BY seq",
+            (notice_id,),
+        )
+    )
+    findings = tuple(
+        f
+        for (f,) in store.query(
+            "SELECT finding_id FROM notice_finding WHERE notice_id = ? ORDER BY finding_id",
+            (notice_id,),
+        )
+    )
+    return NoticeContent(
+        fixmedins_code=row[0],
+        fixmedins_name=row[1] or "",
+        agreement_no=row[2] or "",
+        round_ref=row[3] or "",
+        target_ref=row[4] or "",
+        inspection_date=row[5],
+        onsite_facts=row[6],
+        inspectors=tuple(json.loads(row[7])),
+        representative=row[8] or "",
+        issuing_unit=row[9],
+        requirements=row[10],
+        rectify_days=row[11],
+        statement_days=row[12],
+        items=items,
+        findings=findings,
+    )
+
+
+def issue(
+    store: CaseStore,
+    ref: str | int,
+    workspace: Path,
+    *,
+    by: str,
+    on: date | None = None,
+    lang: str = "zh",
+    render: Callable[[NoticeContent], tuple[bytes, bytes]] | None = None,
+) -> Issued:
+    """Give a draft the year's next number, render and write its DOCX and PDF, and record
+    them (see the module's docstring); :class:`NoticeError` if it fails, with the number
+    then void. ``render`` (content → DOCX bytes, PDF bytes) replaces the renderers."""
+    by = _by(by)
+    notice_id = resolve(store, ref)
+    day = _today(on)
+    at = timestamp()
+    try:  # an incomplete draft is refused before it costs a number
+        draft_content(store, notice_id).validate()
+    except ValueError as e:
+        raise NoticeError(f"notice #{notice_id}: {e}") from e
+    with store.transaction() as con:
+        (status,) = con.execute(
+            "SELECT status FROM notice WHERE notice_id = ?", (notice_id,)
+        ).fetchone()
+        if status != "draft":
+            msg = f"notice #{notice_id} is {status} ({STATUSES[status][0]}), not a draft"
+            raise NoticeError(msg)
+        # an attempt that died between allocating and recording left its number allocated
+        con.execute(
+            "UPDATE notice_number SET status = 'void', void_reason = ? "
+            "WHERE notice_id = ? AND status = 'allocated'",
+            ("签发中断 issuance interrupted", notice_id),
+        )
+        (serial,) = con.execute(
+            "SELECT coalesce(max(serial), 0) + 1 FROM notice_number WHERE year = ?", (day.year,)
+        ).fetchone()
+        number = f"{day.year}-{serial:04d}"
+        con.execute(
+            "INSERT INTO notice_number (number, year, serial, notice_id, status, allocated_at, "
+            "allocated_by) VALUES (?, ?, ?, ?, 'allocated', ?, ?)",
+            (number, day.year, serial, notice_id, at, by),
+        )
+        write_audit(con, at, by, "notice.number", "notice", number, {"notice_id": notice_id})
+    folder = Path(workspace) / FOLDER / number
+    try:
+        content = replace(
+            draft_content(store, notice_id), number=number, issue_date=day.isoformat(), lang=lang
+        ).validate()
+        if render is None:
+            docx, pdf = docx_bytes(content, lang), pdf_bytes(content, lang)
+        else:
+            docx, pdf = render(content)
+        docx_path, pdf_path = folder / f"{number}.docx", folder / f"{number}.pdf"
+        write_atomic(docx_path, docx)
+        write_atomic(pdf_path, pdf)
+        text = content.to_json()
+        rel = Path(FOLDER) / number
+        with store.transaction() as con:
+            con.execute(
+                """UPDATE notice SET number = ?, status = 'issued', issue_date = ?,
+                       statement_due = ?, rectify_due = ?, content_json = ?, content_sha256 = ?,
+                       docx_path = ?, docx_sha256 = ?, pdf_path = ?, pdf_sha256 = ?
+                   WHERE notice_id = ? AND status = 'draft'""",
+                (
+                    number,
+                    content.issue_date,
+                    content.statement_due,
+                    content.rectify_due,
+                    text,
+                    sha256(text.encode("utf-8")),
+                    str(rel / docx_path.name),
+                    sha256(docx),
+                    str(rel / pdf_path.name),
+                    sha256(pdf),
+                    notice_id,
+                ),
+            )
+            con.execute(
+                "UPDATE notice_number SET status = 'issued' WHERE number = ? "
+                "AND status = 'allocated'",
+                (number,),
+            )
+            con.execute(
+                "INSERT INTO notice_event (notice_id, kind, on_date, at, actor) "
+                "VALUES (?, 'issued', ?, ?, ?)",
+                (notice_id, content.issue_date, at, by),
+            )
+            detail = {"notice_id": notice_id, "pdf": sha256(pdf), "docx": sha256(docx)}
+            write_audit(con, timestamp(), by, "notice.issue", "notice", number, detail)
+    except BaseException as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        reason = f"{type(e).__name__}: {e}"[:500]
+        with store.transaction() as con:
+            con.execute(
+                "UPDATE notice_number SET status = 'void', void_reason = ? WHERE number = ?",
+                (reason, number),
+            )
+            write_audit(con, timestamp(), by, "notice.void", "notice", number, {"reason": reason})
+        if not isinstance(e, Exception):
+            raise
+        msg = f"issuing notice #{notice_id} failed, number {number} is void: {reason}"
+        raise NoticeError(msg) from e
+    return Issued(notice_id, number, docx_path, pdf_path, sha256(docx), sha256(pdf))
+
+
+def _issued(store: CaseStore, ref: str | int) -> tuple[int, str, str, str]:
+    notice_id = resolve(store, ref)
+    number, status, issue_date = store.query(
+        "SELECT number, status, issue_date FROM notice WHERE notice_id = ?",
+        (notice_id,),
+    )[0]
+    if status == "draft":
+        msg = f"notice #{notice_id} is a draft: issue it first"
+        raise NoticeError(msg)
+    return notice_id, number, status, issue_date
+
+
+def _event(
+    store: CaseStore,
+    ref: str | int,
+    kind: str,
+    *,
+    by: str,
+    on: date | None,
+    person: str | None = None,
+    text: str | None = None,
+    to_status: str | None = None,
+    late_ok: bool = False,
+) -> int:
+    by = _by(by)
+    day = _today(on).isoformat()
+    at = timestamp()
+    with store.transaction() as con:  # read and write under one lock: no race on status
+        notice_id, number, status, issue_date = _issued(store, ref)
+        last = con.execute(
+            "SELECT max(on_date) FROM notice_event WHERE notice_id = ?", (notice_id,)
+        ).fetchone()[0]
+        if day < issue_date:
+            msg = f"{number}: {kind} dated {day}, before the notice was issued ({issue_date})"
+            raise NoticeError(msg)
+        if to_status is not None:
+            if status not in TRANSITIONS[to_status]:
+                allowed = " / ".join(TRANSITIONS[to_status])
+                msg = (
+                    f"{number} is {status} ({STATUSES[status][0]}): it can become {to_status} "
+                    f"({STATUSES[to_status][0]}) only from {allowed}"
+                )
+                raise NoticeError(msg)
+            if last and day < last:
+                msg = f"{number}: {kind} dated {day}, before its last event ({last})"
+                raise NoticeError(msg)
+        late = 0
+        if kind in ("statement", "review_request"):
+            if status == "closed":
+                msg = f"{number} is closed: no statement can be recorded"
+                raise NoticeError(msg)
+            (due,) = con.execute(
+                "SELECT statement_due FROM notice WHERE notice_id = ?", (notice_id,)
+            ).fetchone()
+            if day > due:
+                if not late_ok:
+                    msg = (
+                        f"{number}: {kind} received {day}, after the {due} deadline "
+                        "(10 days from issue); refused — record it as late if it is to be kept"
+                    )
+                    raise NoticeError(msg)
+                late = 1
+        cur = con.execute(
+            "INSERT INTO notice_event (notice_id, kind, on_date, at, actor, person, text, late) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (notice_id, kind, day, at, by, person or None, text or None, late),
+        )
+        if to_status is not None:
+            con.execute("UPDATE notice SET status = ? WHERE notice_id = ?", (to_status, notice_id))
+        detail = {"on": day, "late": bool(late), "person": person, "status": to_status or status}
+        write_audit(con, at, by, f"notice.{kind}", "notice", number, detail)
+        return int(cur.lastrowid or 0)
+
+
+def acknowledge(
+    store: CaseStore, ref: str | int, *, by: str, person: str, on: date | None = None
+) -> int:
+    """The institution signed for the notice (签收); ``person`` signed."""
+    if not person.strip():
+        msg = "say who signed for the institution (person)"
+        raise NoticeError(msg)
+    return _event(store, ref, "acknowledged", by=by, on=on, person=person, to_status="acknowledged")
+
+
+def statement(
+    store: CaseStore,
+    ref: str | int,
+    *,
+    by: str,
+    text: str,
+    person: str = "",
+    review: bool = False,
+    on: date | None = None,
+    late_ok: bool = False,
+) -> int:
+    """Record the institution's statement (陈述) or, with ``review``, its review request
+    (申请复核), received ``on``; refused after the deadline unless ``late_ok`` (then flagged
+    late)."""
+    if not text.strip():
+        msg = "a statement needs its text (or a summary of it)"
+        raise NoticeError(msg)
+    kind = "review_request" if review else "statement"
+    return _event(store, ref, kind, by=by, on=on, person=person, text=text, late_ok=late_ok)
+
+
+def rectify(
+    store: CaseStore,
+    ref: str | int,
+    *,
+    by: str,
+    text: str,
+    person: str = "",
+    on: date | None = None,
+) -> int:
+    """The institution submitted its rectification report (整改报告)."""
+    if not text.strip():
+        msg = "say what the rectification report contains (text)"
+        raise NoticeError(msg)
+    return _event(
+        store, ref, "rectified", by=by, on=on, person=person, text=text, to_status="rectified"
+    )
+
+
+def close(store: CaseStore, ref: str | int, *, by: str, text: str, on: date | None = None) -> int:
+    """The centre verified the rectification (整改验收) and closes the notice."""
+    if not text.strip():
+        msg = "say how the rectification was verified (text)"
+        raise NoticeError(msg)
+    return _event(store, ref, "closed", by=by, on=on, text=text, to_status="closed")
+
+
+def get(store: CaseStore, ref: str | int) -> Notice:
+    """One notice, with the content it was issued with (a draft's current content)."""
+    notice_id = resolve(store, ref)
+    (row,) = store.query(
+        "SELECT number, status, content_json, content_sha256, docx_path, docx_sha256, "
+        "pdf_path, pdf_sha256 FROM notice WHERE notice_id = ?",
+        (notice_id,),
+    )
+    number, status, content_json, content_sha, docx_path, docx_sha, pdf_path, pdf_sha = row
+    content = (
+        NoticeContent.from_json(content_json) if content_json else draft_content(store, notice_id)
+    )
+    events = pl.DataFrame(
+        store.query(
+            "SELECT event_id, kind, on_date, actor, person, text, late = 1 FROM notice_event "
+            "WHERE notice_id = ? ORDER BY event_id",
+            (notice_id,),
+        ),
+        schema={
+            "event_id": pl.Int64(),
+            "kind": pl.String(),
+            "on_date": pl.String(),
+            "actor": pl.String(),
+            "person": pl.String(),
+            "text": pl.String(),
+            "late": pl.Boolean(),
+        },
+        orient="row",
+    )
+    return Notice(
+        notice_id,
+        number,
+        status,
+        content,
+        docx_path,
+        docx_sha,
+        pdf_path,
+        pdf_sha,
+        content_sha,
+        events,
+    )
+
+
+def verify(store: CaseStore, ref: str | int, workspace: Path) -> list[str]:
+    """What differs between an issued notice's stored hashes and its files and content
+    (empty: the files are what was issued)."""
+    n = get(store, ref)
+    if n.number is None:
+        return [f"notice #{n.notice_id} is a draft"]
+    problems = []
+    for rel, expected in ((n.docx_path, n.docx_sha256), (n.pdf_path, n.pdf_sha256)):
+        path = Path(workspace) / str(rel)
+        if not path.is_file():
+            problems.append(f"{rel} is missing")
+        elif sha256(path.read_bytes()) != expected:
+            problems.append(f"{rel} differs from what was issued (SHA-256)")
+    if sha256(n.content.to_json().encode("utf-8")) != n.content_sha256:
+        problems.append("the stored content differs from its SHA-256")
+    return problems
+
+
+def notices(store: CaseStore, *, today: date | None = None) -> pl.DataFrame:
+    """One row per notice (:data:`LIST_SCHEMA`), newest first, with its deadlines, whether
+    the statement window is still open, and whether its rectification is overdue."""
+    day = _today(today).isoformat()
+    rows = store.query(
+        """SELECT n.number, n.notice_id, n.status, s.label_zh, n.fixmedins_code,
+                  n.fixmedins_name, n.round_ref, n.issue_date, n.statement_due, n.rectify_due,
+                  (SELECT count(*) FROM notice_item i WHERE i.notice_id = n.notice_id),
+                  (SELECT coalesce(sum(amount_involved), 0) FROM notice_item i
+                    WHERE i.notice_id = n.notice_id),
+                  (SELECT count(*) FROM notice_event e WHERE e.notice_id = n.notice_id
+                    AND e.kind IN ('statement', 'review_request')),
+                  (SELECT count(*) FROM notice_event e WHERE e.notice_id = n.notice_id
+                    AND e.kind IN ('statement', 'review_request') AND e.late = 1),
+                  n.status <> 'draft' AND n.status <> 'closed' AND ? <= n.statement_due,
+                  n.status IN ('issued', 'acknowledged') AND ? > n.rectify_due,
+                  CASE WHEN n.status IN ('issued', 'acknowledged') AND ? > n.rectify_due
+                       THEN CAST(julianday(?) - julianday(n.rectify_due) AS INTEGER) END
+           FROM notice n JOIN notice_status s USING (status)
+           ORDER BY n.issue_date IS NULL DESC, n.number DESC, n.notice_id DESC""",
+        (day, day, day, day),
+    )
+    raw = {k: (pl.String() if isinstance(v, pl.Date) else v) for k, v in LIST_SCHEMA.items()}
+    df = pl.DataFrame(rows, schema=raw, orient="row")
+    return df.with_columns(
+        pl.col(c).str.to_date("%Y-%m-%d") for c in ("issue_date", "statement_due", "rectify_due")
+    ).with_columns(pl.col("statement_open", "overdue").fill_null(False))
+
+
+def overdue(store: CaseStore, *, today: date | None = None) -> pl.DataFrame:
+    """The issued notices whose rectification is past its deadline, most overdue first."""
+    return (
+        notices(store, today=today)
+        .filter(pl.col("overdue"))
+        .sort("days_overdue", "number", descending=[True, False])
+    )
