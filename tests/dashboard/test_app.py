@@ -51,7 +51,7 @@ def test_only_the_login_page_calls_back_without_a_session(client) -> None:
     assert not _serves_login(router)
 
 
-def test_nav_lists_pages_by_order_and_permission() -> None:
+def test_nav_lists_pages_by_order_and_permission(client) -> None:
     paths = [p["path"] for p in nav_pages("reviewer")]
     assert paths[:2] == ["/", "/leads"]
     assert "/login" not in paths
