@@ -16,12 +16,15 @@ demo: $(STAMP) system-deps
 	$(BIN)/hrss-fraud demo
 
 # Debian packages the browser tests, screenshots and Chinese documents need: a headless
-# browser and a CJK font (without one, Chinese renders as empty boxes).
+# browser and a CJK font (without one, Chinese renders as empty boxes); the PDF notices
+# embed a TrueType one (fonts-wqy-zenhei: Noto CJK is CFF, which extractors misread).
 system-deps:
-	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { \
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . \
+	  && [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk; }
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk \
+	    fonts-wqy-zenhei; }
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .

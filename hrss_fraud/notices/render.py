@@ -104,7 +104,10 @@ def layout(c: NoticeContent, lang: str = "zh") -> Layout:
     unit = c.issuing_unit
     if zh:
         facts_heading = "一、现场检查发现的问题"
-        facts = f"经现场检查，发现你单位存在以下违反医疗保障定点服务协议的行为。现场检查情况：{c.onsite_facts}"
+        facts = (
+            "经现场检查，发现你单位存在以下违反医疗保障定点服务协议的行为。"
+            f"现场检查情况：{c.onsite_facts}"
+        )
         header = ("序号", "违约事实", "违反条款（依据）", "涉及金额（元）", "处理意见")
         total = f"以上违约事项共{len(c.items)}项，涉及金额合计 {money(c.total_involved)} {yuan}。"
         sections = (
