@@ -674,3 +674,4 @@ if __name__ == "__main__":  # pragma: no cover
 from hrss_fraud.dashboard.serve_cli import serve  # noqa: E402, F401  (attaches itself)
 from hrss_fraud.dashboard.users_cli import users  # noqa: E402, F401  (attaches itself)
 from hrss_fraud.complaints.cli import complaints  # noqa: E402, F401  (attaches itself)
+from hrss_fraud.inspection.cli import rounds  # noqa: E402, F401  (attaches itself)
