@@ -125,12 +125,17 @@ def create(
     reports violations, not suspicions) and, where the decision names an institution,
     that institution; ``require_confirmed=False`` allows a notice on on-site facts alone."""
     by = _by(by)
+    content = replace(content, number="", issue_date="")
+    problems = []
     try:
-        content = replace(content, number="", issue_date="").validate()
+        content.validate()
     except ValueError as e:
-        raise NoticeError(str(e)) from e
+        problems.append(str(e))
     if require_confirmed:
-        _check_findings(store, content)
+        problems += _finding_problems(store, content)
+    if problems:
+        msg = "nothing recorded: " + "; ".join(problems)
+        raise NoticeError(msg)
     at = timestamp()
     with store.transaction() as con:
         cur = con.execute(
@@ -178,11 +183,10 @@ def create(
     return notice_id
 
 
-def _check_findings(store: CaseStore, content: NoticeContent) -> None:
+def _finding_problems(store: CaseStore, content: NoticeContent) -> list[str]:
     ids = list(dict.fromkeys(content.findings))
     if not ids:
-        msg = "no finding named: a notice is built from confirmed leads (--findings)"
-        raise NoticeError(msg)
+        return ["no finding named: a notice is built from confirmed leads (--findings)"]
     marks = ",".join("?" * len(ids))
     rows = store.query(
         f"SELECT finding_id, decision, fixmedins_code FROM current_decision "
@@ -197,9 +201,7 @@ def _check_findings(store: CaseStore, content: NoticeContent) -> None:
             problems.append(f"{f} is not a confirmed lead ({decision or 'never decided'})")
         elif code and code != content.fixmedins_code.strip():
             problems.append(f"{f} is a lead on {code}, not {content.fixmedins_code}")
-    if problems:
-        msg = f"{len(problems)} finding(s) refused, nothing recorded: " + "; ".join(problems[:10])
-        raise NoticeError(msg)
+    return problems[:10] + ([f"… {len(problems) - 10} more"] if len(problems) > 10 else [])
 
 
 def resolve(store: CaseStore, ref: str | int) -> int:

@@ -1,0 +1,154 @@
+"""``hrss-fraud notice``: create → issue → ack → statement → rectify → close, list, show,
+and errors that exit non-zero with one line and write nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from hrss_fraud.cases import open_store
+from hrss_fraud.cli import main
+
+
+def _cli(ws: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--workspace", str(ws), "notice", *args])
+
+
+def _create(ws: Path, *extra: str) -> Result:
+    return _cli(
+        ws,
+        *("create", "--institution", "H0001", "--name", "城关镇卫生院"),
+        *("--findings", "F-001,F-002", "--facts", "抽查住院病历30份，5份无检查报告"),
+        *("--inspection-date", "2026-03-02", "--inspectors", "李明、王芳"),
+        *("--recover", "1534.5", "--interview", "--by", "li"),
+        *extra,
+    )
+
+
+def _counts(ws: Path) -> tuple[int, int, int]:
+    with open_store(ws) as s:
+        return tuple(
+            s.query(f"SELECT count(*) FROM {t}")[0][0]
+            for t in ("notice", "notice_number", "notice_event")
+        )  # type: ignore[return-value]
+
+
+def test_help_lists_the_commands(ws: Path) -> None:
+    out = _cli(ws, "--help").output
+    assert "现场监督检查违约通知单" in out
+    for cmd in ("create", "issue", "ack", "statement", "rectify", "close", "list", "show"):
+        assert cmd in out
+
+
+def test_a_notice_from_draft_to_closed(ws: Path) -> None:
+    r = _create(ws)
+    assert r.exit_code == 0, r.output
+    assert "draft #1" in r.output and "¥1,534.50" in r.output  # the leads' amounts summed
+    r = _cli(ws, "issue", "1", "--on", "2026-03-05", "--by", "li")
+    assert r.exit_code == 0, r.output
+    assert "notice 2026-0001 issued" in r.output
+    assert (ws / "notices/2026-0001/2026-0001.pdf").is_file()
+    steps = [
+        ("ack", "2026-0001", "--person", "张院长", "--on", "2026-03-06"),
+        ("statement", "2026-0001", "--text", "对第1项有异议", "--review", "--on", "2026-03-12"),
+        ("rectify", "2026-0001", "--text", "已退回费用", "--on", "2026-03-30"),
+    ]
+    for step in steps:
+        r = _cli(ws, *step, "--by", "li")
+        assert r.exit_code == 0, r.output
+    r = _cli(ws, "list", "--today", "2026-04-01")
+    assert "2026-0001\t已提交整改报告\tH0001 城关镇卫生院" in r.output
+    r = _cli(ws, "close", "2026-0001", "--text", "复查到位", "--on", "2026-04-08", "--by", "wang")
+    assert r.exit_code == 0 and "status closed" in r.output
+    show = _cli(ws, "show", "2026-0001").output
+    assert "编号：2026-0001" not in show  # show prints the number in its header line
+    assert "现场监督检查违约通知单  2026-0001" in show
+    assert "2026-03-12 review_request: 对第1项有异议 — li" in show
+    assert "files match (一致)" in show
+    assert "追回医保基金 1,534.50 元；约谈" in show
+
+
+def test_create_from_a_file_of_items(ws: Path, tmp_path: Path) -> None:
+    spec = {
+        "fixmedins_code": "H0001",
+        "inspection_date": "2026-03-02",
+        "inspectors": ["李明", "王芳"],
+        "onsite_facts": "现场核查",
+        "findings": ["F-001"],
+        "rectify_days": 15,
+        "items": [
+            {
+                "rule": "串换项目",
+                "facts": "将自费耗材串换为医保耗材",
+                "amount_involved": 800,
+                "handling": [
+                    {"measure": "拒付", "amount": 800},
+                    {"measure": "暂停结算", "detail": "1个月"},
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "notice.json"
+    path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    r = _cli(ws, "create", "--from", str(path), "--by", "li")
+    assert r.exit_code == 0, r.output
+    show = _cli(ws, "show", "#1").output
+    assert "拒付费用 800.00 元；暂停医保结算（1个月）" in show and "草稿 draft" in show
+
+
+def test_errors_exit_non_zero_with_one_line_and_write_nothing(ws: Path) -> None:
+    before = _counts(ws)
+    r = _cli(
+        ws,
+        "create",
+        "--institution",
+        "H0001",
+        "--findings",
+        "F-005",
+        "--facts",
+        "x",
+        "--inspection-date",
+        "2026-03-02",
+        "--inspectors",
+        "李明,王芳",
+        "--by",
+        "li",
+    )
+    assert r.exit_code == 1
+    assert r.output.strip().count("\n") == 0
+    assert "F-005 is not a confirmed lead" in r.output
+    assert _counts(ws) == before
+    assert _create(ws).exit_code == 0
+    r = _cli(ws, "close", "#1", "--text", "x")
+    assert r.exit_code == 1 and "is a draft: issue it first" in r.output
+    r = _cli(ws, "ack", "2026-0042", "--person", "x")
+    assert r.exit_code == 1 and "no issued notice 2026-0042" in r.output
+    assert _cli(ws, "issue", "1", "--on", "2026-03-05").exit_code == 0
+    r = _cli(ws, "statement", "2026-0001", "--text", "迟到", "--on", "2026-03-20")
+    assert r.exit_code == 1 and "after the 2026-03-15 deadline" in r.output
+    r = _cli(ws, "statement", "2026-0001", "--text", "迟到", "--on", "2026-03-20", "--late")
+    assert r.exit_code == 0 and "flagged late" in r.output
+
+
+def test_list_overdue(ws: Path) -> None:
+    assert _create(ws).exit_code == 0
+    assert _cli(ws, "issue", "1", "--on", "2026-03-05").exit_code == 0
+    assert (
+        _cli(ws, "list", "--overdue", "--today", "2026-04-04").output.strip() == "no notices (无)"
+    )
+    out = _cli(ws, "list", "--overdue", "--today", "2026-04-06").output
+    assert "2026-0001" in out and "OVERDUE 2d" in out
+
+
+def test_no_cjk_font_fails_the_issuance_and_voids_its_number(ws: Path, monkeypatch) -> None:
+    assert _create(ws).exit_code == 0
+    monkeypatch.setenv("HRSS_FRAUD_PDF_FONT", str(ws / "no-such-font.ttf"))
+    r = _cli(ws, "issue", "1", "--on", "2026-03-05")
+    assert r.exit_code == 1 and r.output.strip().count("\n") == 0
+    assert "number 2026-0001 is void" in r.output and "fonts-wqy-zenhei" in r.output
+    assert not (ws / "notices" / "2026-0001").exists()
+    monkeypatch.delenv("HRSS_FRAUD_PDF_FONT")
+    r = _cli(ws, "issue", "1", "--on", "2026-03-05")
+    assert r.exit_code == 0 and "notice 2026-0002 issued" in r.output
