@@ -198,7 +198,7 @@ def _summaries(
     # Settlements of a linked person at a linked institution are counted once per side;
     # the summary states each side's figures rather than a sum that would double them.
     parts_zh, parts_en = [], []
-    for label_zh, label_en, part in (("机构", "institutions", inst), ("参保人", "persons", psn)):
+    for label_zh, label_en, part in (("机构", "institution", inst), ("参保人", "person", psn)):
         if part.height:
             n, amount = int(part["n_settlements"].sum()), float(part["medfee_sumamt"].sum())
             fund, lines = float(part["fund_pay_sumamt"].sum()), int(part["n_lines"].sum())
@@ -206,8 +206,9 @@ def _summaries(
                 f"{part.height}个{label_zh}结算{n:,}笔、医疗费¥{amount:,.2f}（基金支付"
                 f"¥{fund:,.2f}）、明细{lines:,}条"
             )
+            plural = "s" if part.height > 1 else ""
             parts_en.append(
-                f"{part.height} {label_en}: {n:,} settlements, ¥{amount:,.2f} billed "
+                f"{part.height} {label_en}{plural}: {n:,} settlements, ¥{amount:,.2f} billed "
                 f"(¥{fund:,.2f} from the fund), {lines:,} fee lines"
             )
     head_zh = f"{start}至{end}，" + "；".join(parts_zh) + "。"
