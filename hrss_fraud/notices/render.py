@@ -249,7 +249,8 @@ def pdf_font() -> Path:
 def pdf_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
     """The notice as a PDF with its CJK font embedded (subset)."""
     from fpdf import FPDF
-    from fpdf.enums import WrapMode
+    from fpdf.enums import TextEmphasis, WrapMode
+    from fpdf.fonts import FontFace
 
     lay = layout(c, lang)
     font = pdf_font()
@@ -258,8 +259,7 @@ def pdf_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 18, 20)
     pdf.set_auto_page_break(True, margin=18)
-    for style in ("", "B"):  # one face: the table headings ask for bold
-        pdf.add_font("cjk", style, str(font))
+    pdf.add_font("cjk", "", str(font))
     pdf.set_title(f"{lay.title} {c.number}".strip())
     pdf.set_author(c.issuing_unit)
     pdf.set_creator("hrss_fraud")
@@ -285,6 +285,8 @@ def pdf_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
         col_widths=(8, 52, 38, 20, 42),
         text_align=("CENTER", "LEFT", "LEFT", "RIGHT", "LEFT"),
         wrapmode=WrapMode.CHAR,
+        # the font has one face: shade the headings instead of asking for bold
+        headings_style=FontFace(emphasis=TextEmphasis.NONE, fill_color=(235, 235, 235)),
         line_height=5,
         padding=1.2,
     ) as table:
@@ -314,6 +316,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o644)  # mkstemp's 0600 would hide the document from readers
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
