@@ -35,11 +35,16 @@ def _counts(ws: Path) -> tuple[int, int, int]:
         )  # type: ignore[return-value]
 
 
+COMMANDS = ("create", "issue", "ack", "statement", "rectify", "close", "list", "show")
+
+
 def test_help_lists_the_commands(ws: Path) -> None:
     out = _cli(ws, "--help").output
     assert "现场监督检查违约通知单" in out
-    for cmd in ("create", "issue", "ack", "statement", "rectify", "close", "list", "show"):
+    for cmd in COMMANDS:
         assert cmd in out
+        r = _cli(ws, cmd, "--help")
+        assert r.exit_code == 0 and "Usage" in r.output
 
 
 def test_a_notice_from_draft_to_closed(ws: Path) -> None:
