@@ -1,0 +1,255 @@
+"""举报投诉 Complaints and tips: the list with overdue marks, a register form, and one
+complaint's detail with its targeted check, linked leads and closing form.
+
+Every value comes from :mod:`hrss_fraud.dashboard.complaints_view`; this module draws.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from hrss_fraud.cases.migrate import SchemaError
+from hrss_fraud.complaints.register import OUTCOMES, SOURCES, STATUSES, ComplaintError
+from hrss_fraud.dashboard import complaints_view as cv
+from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.rules.runs import RunError
+
+dash.register_page(
+    __name__,
+    path="/complaints",
+    name="举报投诉",
+    name_en="Complaints",
+    order=50,
+    permission="view_leads",
+)
+
+_ERRORS = (ComplaintError, PermissionError, SchemaError, RunError)
+MAX_LEADS_SHOWN = 200
+LEAD_COLUMNS = ("finding_id", "rule_id", "fixmedins_code", "psn_no", "amount_at_risk", "run_id")
+
+
+def layout(number: str | None = None, **_query: str) -> html.Div:
+    t, lang = context.t, context.lang()
+    user = context.user()
+    if user is None or not user.can(cv.VIEW):
+        return html.Div(
+            pc.message(t("无权查看", "Not permitted"), error=True), id="complaints-denied"
+        )
+    return html.Div(
+        [
+            html.H1(t("举报投诉", "Complaints and tips")),
+            dcc.Store(id="complaints-number", data=number),
+            dcc.Store(id="complaints-changed", data=0),
+            html.Div(id="complaints-detail"),
+            html.Div(id="complaint-action-result"),
+            html.H2(t("登记", "Register")),
+            html.Div(
+                [
+                    dcc.Input(
+                        id="complaint-received",
+                        placeholder=t("收到日期", "received") + " YYYY-MM-DD",
+                    ),
+                    dcc.Dropdown(
+                        id="complaint-source",
+                        options=cv.source_options(lang),
+                        placeholder=t("来源", "source"),
+                    ),
+                    dcc.Input(
+                        id="complaint-complainant",
+                        placeholder=t("举报人（可空）", "complainant (optional)"),
+                    ),
+                    dcc.Input(id="complaint-contact", placeholder=t("联系电话", "phone")),
+                    dcc.Input(
+                        id="complaint-institutions", placeholder=t("机构编号", "institution codes")
+                    ),
+                    dcc.Input(id="complaint-persons", placeholder=t("人员编号", "person numbers")),
+                    dcc.Textarea(id="complaint-content", placeholder=t("举报内容", "what it says")),
+                    html.Button(t("登记", "Register"), id="complaint-register"),
+                ],
+                className="form",
+            ),
+            html.Div(id="complaint-register-result"),
+            html.H2(t("列表", "List")),
+            dcc.Checklist(
+                id="complaints-overdue",
+                options=[{"label": t("只看逾期", "overdue only"), "value": "overdue"}],
+                value=[],
+            ),
+            html.Div(id="complaints-list"),
+        ]
+    )
+
+
+@callback(
+    Output("complaints-list", "children"),
+    Input("complaints-overdue", "value"),
+    Input("complaints-changed", "data"),
+)
+def _list(overdue: list[str], _changed: Any) -> html.Div:
+    lang = context.lang()
+    try:
+        rows = cv.complaint_rows(
+            context.store(), context.user(), overdue_only=bool(overdue), lang=lang
+        )
+    except _ERRORS as e:
+        return html.Div(pc.message(str(e), error=True))
+    if rows.is_empty():
+        return html.Div(pc.message(context.t("暂无举报投诉", "No complaints")))
+    return html.Div(
+        pc.table(
+            rows,
+            cv.LIST_COLUMNS,
+            lang,
+            labels=cv.LABELS,
+            links={"number": lambda r: f"/complaints?number={r['number']}"},
+            table_id="complaints-table",
+        )
+    )
+
+
+@callback(
+    Output("complaint-register-result", "children"),
+    Output("complaints-changed", "data"),
+    Input("complaint-register", "n_clicks"),
+    State("complaint-received", "value"),
+    State("complaint-source", "value"),
+    State("complaint-content", "value"),
+    State("complaint-complainant", "value"),
+    State("complaint-contact", "value"),
+    State("complaint-institutions", "value"),
+    State("complaint-persons", "value"),
+    State("complaints-changed", "data"),
+    prevent_initial_call=True,
+)
+def _register(
+    _n: Any,
+    received: str,
+    source: str,
+    content: str,
+    complainant: str,
+    contact: str,
+    institutions: str,
+    persons: str,
+    changed: int,
+) -> tuple[html.P, int]:
+    try:
+        number = cv.register_from_form(
+            context.store(),
+            context.user(),
+            received=received,
+            source=source,
+            content=content,
+            complainant=complainant,
+            contact=contact,
+            institutions=institutions,
+            persons=persons,
+        )
+    except _ERRORS as e:
+        return pc.message(str(e), error=True), changed
+    return pc.message(context.t(f"已登记 {number}", f"Registered {number}")), (changed or 0) + 1
+
+
+@callback(
+    Output("complaints-detail", "children"),
+    Input("complaints-number", "data"),
+    Input("complaints-changed", "data"),
+)
+def _detail(number: str | None, _changed: Any) -> html.Div | None:
+    if not number:
+        return None
+    t, lang = context.t, context.lang()
+    try:
+        d = cv.detail(context.store(), context.user(), number, lang=lang)
+    except _ERRORS as e:
+        return html.Div(pc.message(str(e), error=True))
+    c = d.complaint
+    rows = [
+        (t("编号", "number"), c.number),
+        (t("收到日期", "received"), str(c.received_on)),
+        (t("办结时限", "due"), str(c.due_on)),
+        (t("来源", "source"), cv.label(SOURCES, c.source, lang)),
+        (t("状态", "status"), cv.label(STATUSES, c.status, lang)),
+        (
+            t("举报人", "complainant"),
+            f"{c.complainant or t('匿名', 'anonymous')} {c.contact or ''}",
+        ),
+        (t("被举报机构", "institutions"), ", ".join(c.institutions)),
+        (t("参保人", "persons"), ", ".join(c.persons)),
+        (t("内容", "content"), c.content),
+        (
+            t("办理结果", "outcome"),
+            f"{cv.label(OUTCOMES, c.outcome, lang)} {c.outcome_text or ''}".strip(),
+        ),
+    ]
+    parts: list[Any] = [
+        html.H2(t(f"举报投诉 {c.number}", f"Complaint {c.number}")),
+        html.Table([html.Tr([html.Th(k), html.Td(v)]) for k, v in rows], className="kv"),
+    ]
+    if c.status != "handled":
+        parts += [
+            html.Button(t("针对性数据核查", "Run the targeted check"), id="complaint-check"),
+            html.Div(
+                [
+                    dcc.Dropdown(
+                        id="complaint-outcome",
+                        options=cv.outcome_options(lang),
+                        placeholder=t("办理结果", "outcome"),
+                    ),
+                    dcc.Input(
+                        id="complaint-outcome-text", placeholder=t("办理情况", "what was done")
+                    ),
+                    html.Button(t("办结", "Close"), id="complaint-close"),
+                ],
+                className="form",
+            ),
+        ]
+    if d.summary:
+        parts += [
+            html.H3(t("核查结果", "Check result")),
+            pc.message(d.summary),
+            pc.table(
+                d.by_rule,
+                ["rule_id", "rule_name", "n_findings", "amount_at_risk"],
+                lang,
+                labels=cv.LABELS,
+            ),
+        ]
+    if d.leads.height:
+        parts += [
+            html.H3(t(f"关联疑点 {d.leads.height} 条", f"{d.leads.height} linked leads")),
+            pc.table(d.leads.head(MAX_LEADS_SHOWN), LEAD_COLUMNS, lang),
+        ]
+    return html.Div(parts, id="complaint-detail")
+
+
+@callback(
+    Output("complaint-action-result", "children"),
+    Output("complaints-changed", "data", allow_duplicate=True),
+    Input("complaint-check", "n_clicks"),
+    Input("complaint-close", "n_clicks"),
+    State("complaints-number", "data"),
+    State("complaint-outcome", "value"),
+    State("complaint-outcome-text", "value"),
+    State("complaints-changed", "data"),
+    prevent_initial_call=True,
+)
+def _act(
+    _check: Any, _close: Any, number: str, outcome: str, text: str, changed: int
+) -> tuple[html.P, int]:
+    t = context.t
+    try:
+        if dash.ctx.triggered_id == "complaint-close":
+            c = cv.close_from_page(
+                context.store(), context.user(), number, outcome=outcome, text=text
+            )
+            done = t(f"已办结 {c.number}", f"Closed {c.number}")
+        else:
+            r = cv.check_from_page(context.store(), context.workspace(), context.user(), number)
+            done = r.summary_en if context.lang() == "en" else r.summary_zh
+    except _ERRORS as e:
+        return pc.message(str(e), error=True), changed
+    return pc.message(done), (changed or 0) + 1

@@ -1,0 +1,134 @@
+"""The complaints page's logic: permissions, masking by role, deadline marks, the register
+form, a complaint's detail with its check and leads, closing."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from hrss_fraud.cases import CaseStore, open_store
+from hrss_fraud.complaints.register import ComplaintError, assign, get, record_outcome
+from hrss_fraud.dashboard import complaints_view as cv
+from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard.app import create_app, nav_pages, page_name
+from hrss_fraud.dashboard.users import User
+from hrss_fraud.rules.runs import open_run
+
+
+def _user(role: str) -> User:
+    return User(role, role, role, True, "", "")
+
+
+AUDITOR, REVIEWER = _user("auditor"), _user("reviewer")
+
+
+def _form(store: CaseStore, user: User | None = AUDITOR, **kw: str) -> str:
+    fields = {"received": "2025-03-01", "source": "phone", "content": "挂床住院"} | kw
+    return cv.register_from_form(store, user, **fields)
+
+
+@pytest.mark.parametrize(
+    ("overdue", "late", "days_left", "zh", "en"),
+    [
+        (True, False, -3, "逾期 3 天", "overdue 3 d"),
+        (False, True, None, "超期办结", "handled late"),
+        (False, False, None, "按期办结", "handled in time"),
+        (False, False, 0, "剩 0 天", "0 d left"),
+    ],
+)
+def test_deadline_marks(overdue: bool, late: bool, days_left: int | None, zh: str, en: str) -> None:
+    assert cv.deadline_text(overdue, late, days_left, "zh") == zh
+    assert cv.deadline_text(overdue, late, days_left, "en") == en
+
+
+def test_the_form_registers_with_codes_split_on_any_separator(store: CaseStore) -> None:
+    n = _form(store, institutions="H1，H2 H3", persons="P1、P2", complainant="张伟")
+    c = get(store, n)
+    assert (c.institutions, c.persons, c.registered_by) == (
+        ("H1", "H2", "H3"),
+        ("P1", "P2"),
+        "auditor",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"received": "3/1/2025"}, "YYYY-MM-DD"),
+        ({"source": ""}, "source '' is not one of"),
+        ({"content": ""}, "content"),
+    ],
+)
+def test_a_bad_form_registers_nothing(store: CaseStore, fields: dict, message: str) -> None:
+    with pytest.raises(ComplaintError, match=message):
+        _form(store, **fields)
+    assert store.query("SELECT count(*) FROM complaint") == [(0,)]
+
+
+def test_rows_are_masked_for_an_auditor_and_marked_overdue(store: CaseStore) -> None:
+    _form(store, complainant="张伟", contact="13812345678")
+    rows = cv.complaint_rows(store, AUDITOR, today=date(2025, 4, 2), lang="en")
+    r = rows.row(0, named=True)
+    assert (r["complainant"], r["contact"]) == ("张*", "138****5678")
+    assert (r["deadline"], r["source_label"], r["status_label"]) == (
+        "overdue 2 d",
+        "phone",
+        "registered",
+    )
+    shown = cv.complaint_rows(store, REVIEWER, today=date(2025, 4, 2))
+    assert shown.row(0, named=True)["complainant"] == "张伟"
+    assert shown.row(0, named=True)["deadline"] == "逾期 2 天"
+    assert cv.complaint_rows(store, AUDITOR, today=date(2025, 3, 5), overdue_only=True).is_empty()
+
+
+def test_permissions(store: CaseStore) -> None:
+    with pytest.raises(PermissionError, match="未登录用户"):
+        cv.complaint_rows(store, None)
+    with pytest.raises(PermissionError, match="not allowed to register"):
+        _form(store, User("gone", "gone", "auditor", False, "", ""))  # disabled account
+    n = _form(store)
+    assign(store, n, "王五", by="admin")
+    with pytest.raises(PermissionError, match="not allowed to close"):
+        cv.close_from_page(store, AUDITOR, n, outcome="属实", text="x")
+    c = cv.close_from_page(store, REVIEWER, n, outcome="unfounded", text="查无实据")
+    assert (c.status, c.outcome, c.handled_on) == ("handled", "unfounded", date.today())
+
+
+def test_detail_shows_the_latest_check_and_the_linked_leads(ws: Path) -> None:
+    inst = open_run(ws).findings().sort("finding_id").item(0, "fixmedins_code")
+    with open_store(ws) as store:
+        n = _form(store, institutions=inst, complainant="欧阳小明")
+        empty = cv.detail(store, AUDITOR, n)
+        assert (empty.summary, empty.by_rule.height, empty.leads.height) == (None, 0, 0)
+        result = cv.check_from_page(store, ws, AUDITOR, n)
+        d = cv.detail(store, AUDITOR, n, lang="en")
+        full = cv.detail(store, REVIEWER, n)
+        record_outcome(
+            store, n, outcome="属实", text="查实", by="王五", handled_on=date(2025, 3, 20)
+        )
+    assert d.complaint.complainant == "欧阳**" and full.complaint.complainant == "欧阳小明"
+    assert d.summary == result.summary_en and full.summary == result.summary_zh
+    assert d.by_rule.rows() == result.by_rule.rows()
+    assert d.leads.height == result.leads.height > 0
+    assert d.checks["fingerprint"].to_list() == [result.fingerprint]
+    assert d.complaint.status == "checking"
+
+
+def test_the_page_is_listed_and_draws_the_list_and_a_detail(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(ws)
+    page = next(p for p in nav_pages("auditor") if p["path"] == "/complaints")
+    assert (page_name(page, "zh"), page_name(page, "en")) == ("举报投诉", "Complaints")
+    from hrss_fraud.dashboard.pages import complaints as pg  # registers itself: after the app
+
+    monkeypatch.setattr(context, "user", lambda: AUDITOR)
+    with app.server.test_request_context("/complaints"):
+        n = _form(context.store(), institutions="H1", complainant="张伟")
+        assert "complaints-overdue" in str(pg.layout(number=n))
+        listed = str(pg._list([], 0))
+        assert n in listed and "张伟" not in listed
+        detail = str(pg._detail(n, 0))
+        assert "complaint-check" in detail and "张*" in detail
