@@ -322,6 +322,10 @@ def run_check(
     }
     at = timestamp()
     with store.transaction() as con:
+        c = get(store, number)  # again under the write lock: it may have closed meanwhile
+        if c.status == "handled":
+            msg = f"complaint {c.number} was handled while the check ran: not stored"
+            raise ComplaintError(msg)
         cur = con.execute(
             """INSERT INTO complaint_check (complaint_id, checked_by, checked_at, date_from,
                    date_to, run_id, fingerprint, summary_zh, summary_en, detail)

@@ -260,8 +260,6 @@ def link(
     fixmedins_code, psn_no, amount_at_risk, run_id``) kept as they are now. Linking
     something already linked changes nothing."""
     by = _required(by, "by (操作人)")
-    c = get(store, number)
-    _open(c, "link to it")
     insts, psns = _codes(institutions), _codes(persons)
     lead_rows = [] if leads is None else leads.to_dicts()
     if not (insts or psns or lead_rows):
@@ -269,6 +267,8 @@ def link(
         raise ComplaintError(msg)
     at = timestamp()
     with store.transaction() as con:
+        c = get(store, number)  # read under the write lock: no one closes it meanwhile
+        _open(c, "link to it")
         added = {
             "institutions": _insert_targets(con, c.complaint_id, "institution", insts, by, at),
             "persons": _insert_targets(con, c.complaint_id, "person", psns, by, at),
@@ -320,10 +320,10 @@ def assign(store: CaseStore, number: str, handler: str, *, by: str) -> None:
     """Give the complaint a handler (承办人); a registered complaint starts its check."""
     handler = _required(handler, "handler (承办人)")
     by = _required(by, "by (操作人)")
-    c = get(store, number)
-    _open(c, "reassign it")
     at = timestamp()
     with store.transaction() as con:
+        c = get(store, number)
+        _open(c, "reassign it")
         con.execute(
             "UPDATE complaint SET handler = ?, status = 'checking', updated_at = ? "
             "WHERE complaint_id = ?",
@@ -342,6 +342,19 @@ def start_check(con: sqlite3.Connection, c: Complaint, at: str) -> None:
         )
 
 
+def _closable(c: Complaint, outcome: str, handled_on: date) -> None:
+    _open(c, "close it again")
+    if c.status == "registered" and outcome != "referred":
+        msg = (
+            f"complaint {c.number} is still registered: check it first (`complaints check "
+            f"{c.number}` or assign a handler), or close it as 转办 (referred)"
+        )
+        raise ComplaintError(msg)
+    if handled_on < c.received_on:
+        msg = f"handled date {handled_on} precedes the receipt date {c.received_on}"
+        raise ComplaintError(msg)
+
+
 def record_outcome(
     store: CaseStore,
     number: str,
@@ -358,20 +371,11 @@ def record_outcome(
     outcome = _code(outcome, OUTCOMES, "outcome")
     text = _required(text, "outcome text (办理结果)")
     by = _required(by, "by (操作人)")
-    c = get(store, number)
-    _open(c, "close it again")
-    if c.status == "registered" and outcome != "referred":
-        msg = (
-            f"complaint {c.number} is still registered: check it first (`complaints check "
-            f"{c.number}` or assign a handler), or close it as 转办 (referred)"
-        )
-        raise ComplaintError(msg)
     handled_on = handled_on or date.today()
-    if handled_on < c.received_on:
-        msg = f"handled date {handled_on} precedes the receipt date {c.received_on}"
-        raise ComplaintError(msg)
     at = timestamp()
     with store.transaction() as con:
+        c = get(store, number)
+        _closable(c, outcome, handled_on)
         con.execute(
             """UPDATE complaint SET status = 'handled', outcome = ?, outcome_text = ?,
                    handled_on = ?, handler = coalesce(handler, ?), updated_at = ?
