@@ -50,7 +50,7 @@ EVIDENCE: tuple[tuple[tuple[str, ...], str, str], ...] = (
         "interviews with insured persons",
     ),
     (
-        ("收费", "超标准", "限价", "分解", "重复", "频次", "天数"),
+        ("收费", "超标准", "限价", "重复", "频次", "天数"),
         "收费票据与价格公示",
         "receipts and posted prices",
     ),
@@ -99,6 +99,8 @@ LINE_COLUMNS = (
     ("amount_at_risk", "疑点金额（元）", "Amount at risk (¥)"),
     ("evidence", "疑点说明", "Evidence"),
 )
+MAX_LINES_PER_FINDING = 20
+"""Lines printed per finding; the rest of its lines are one row with their total."""
 _HEADER_ROW = 4
 """The institution sheets' table header: below the title, reasons, amount and evidence."""
 _ROLE = {"violating": ("违规", "violating"), "involved": ("关联", "involved")}
@@ -145,10 +147,16 @@ def evidence_to_collect(behaviours: list[str], lang: str = "zh") -> list[str]:
 
 
 def institution_lines(
-    workspace: Path, run_id: str, codes: list[str], lang: str = "zh"
+    workspace: Path,
+    run_id: str,
+    codes: list[str],
+    lang: str = "zh",
+    *,
+    max_lines_per_finding: int = MAX_LINES_PER_FINDING,
 ) -> pl.DataFrame:
     """The run's finding lines billed by these institutions, with each finding's rule,
-    severity, behaviour and evidence, and the fee line's item, quantity and price."""
+    severity, behaviour and evidence, and the fee line's item, quantity and price; past
+    ``max_lines_per_finding`` a finding's smaller lines are folded into one row."""
     from hrss_fraud.lake import Lake
     from hrss_fraud.rules.runs import RunError, open_run
 
@@ -187,18 +195,46 @@ def institution_lines(
     con.unregister("export_lines")
     keys = ["fixmedins_code", "mdtrt_id", "feedetl_sn"]
     role = {k: v[1 if en else 0] for k, v in _ROLE.items()}
-    return (
+    lines = (
         lines.join(items, on=keys, how="left")
         .with_columns(role=pl.col("role").replace_strict(role, default=pl.col("role")))
         .sort(
-            ["fixmedins_code", "rule", "finding_id", "line_time", "feedetl_sn"],
+            ["fixmedins_code", "rule", "finding_id", "amount_at_risk", "line_time", "feedetl_sn"],
+            descending=[False, False, False, True, False, False],
             nulls_last=True,
         )
+        .with_columns(n=pl.int_range(pl.len()).over("fixmedins_code", "finding_id"))
     )
+    return _fold_rest(lines, max_lines_per_finding, en).drop("n")
+
+
+def _fold_rest(lines: pl.DataFrame, keep: int, en: bool) -> pl.DataFrame:
+    """Each finding's ``keep`` largest lines, then one row carrying the number and amount of
+    the rest: an institution-level lead can span thousands of settlements, too many to
+    print, and the amounts must still add up to the finding's."""
+    rest = (
+        lines.filter(pl.col("n") >= keep)
+        .group_by("fixmedins_code", "finding_id", maintain_order=True)
+        .agg(
+            pl.col("rule", "severity", "behaviour", "evidence").first(),
+            role=pl.format("其余 {} 条明细" if not en else "{} more lines", pl.len()),
+            amount_at_risk=pl.col("amount_at_risk").sum(),
+            n=pl.lit(keep, dtype=pl.Int64),
+        )
+    )
+    shown = lines.filter(pl.col("n") < keep)
+    both = pl.concat([shown, rest], how="diagonal_relaxed")
+    return both.sort(["fixmedins_code", "rule", "finding_id", "n"], maintain_order=True)
 
 
 def export_round(
-    store: CaseStore, workspace: Path, round_id: int, out_dir: Path, *, lang: str = "zh"
+    store: CaseStore,
+    workspace: Path,
+    round_id: int,
+    out_dir: Path,
+    *,
+    lang: str = "zh",
+    max_lines_per_finding: int = MAX_LINES_PER_FINDING,
 ) -> list[Path]:
     """One workbook per group of the round in ``out_dir``; return their paths."""
     if lang not in ("zh", "en"):
