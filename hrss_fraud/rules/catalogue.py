@@ -25,9 +25,10 @@ SEVERITIES = {
 ENTITY_TYPES = ("fee_line", "settlement", "person", "institution", "doctor")
 SCOPES = ("person", "institution")
 CADENCES = ("nightly", "monthly")
-"""How often an incremental run re-scores a rule: ``monthly`` rules (a year of every
-institution's claims behind each finding: drifts, rings) are re-scored when a month closes
-and stand as last computed between those runs (:mod:`hrss_fraud.rules.score`)."""
+"""How often an incremental run re-scores a rule: ``monthly`` rules (whole months of every
+institution's claims behind each finding: peer profiles, drifts, rings) are re-scored when
+a month closes and stand as last computed between those runs; a nightly institution rule's
+findings rest on single days (:mod:`hrss_fraud.rules.score`, :mod:`~.increment`)."""
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _FRAMEWORK = re.compile(r"^(GZ|ZB)\d{14}$")
 

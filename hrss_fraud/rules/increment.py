@@ -3,12 +3,13 @@
 The new uploads are the lake batches committed since the previous run. They name the
 persons with new claims and the earliest date they touch. The scoring database then holds
 those persons' claims back to that date minus the longest look-back of a person-scope
-rule, plus every claim (of every institution: indicators compare peers) from the first day
-of the month holding that date minus the longest look-back of an institution-scope rule.
+rule, plus every claim (of every institution: indicators compare peers) from that date
+minus the longest look-back of an institution-scope rule (back to the first of its month
+for a monthly rule, whose findings rest on whole months: :func:`institution_start`).
 
 A finding is *re-scored* by this run when it is a person-scope rule's finding of a touched
 person whose last line is on or after the earliest new date, or an institution-scope
-rule's finding starting in or after that first month. The run keeps the previous run's findings
+rule's finding starting on or after that first day. The run keeps the previous run's findings
 that are not re-scored and adds this run's re-scored ones; findings computed here but
 outside that reach (from incomplete history) are discarded. A rule's ``lookback_days`` is
 the history a finding needs before its last line; with it set right the result equals a
@@ -43,16 +44,25 @@ def new_claims_scope(
         return None
     new_from: date = new["d"].min()  # type: ignore[assignment]
 
-    def lookback(scope: str) -> int:
-        return max((r.lookback_days for r in rules if r.scope == scope), default=0)
-
-    months_from = new_from - timedelta(days=lookback("institution"))
+    person_lookback = max((r.lookback_days for r in rules if r.scope == "person"), default=0)
     return Scope(
         persons=new.select("psn_no").unique(),
-        window_start=new_from - timedelta(days=lookback("person")),
+        window_start=new_from - timedelta(days=person_lookback),
         new_from=new_from,
-        months_from=months_from.replace(day=1),
+        months_from=min(
+            (institution_start(r, new_from) for r in rules if r.scope == "institution"),
+            default=new_from,
+        ),
     )
+
+
+def institution_start(rule: Rule, new_from: date) -> date:
+    """The first day an institution-level rule must recompute for claims from ``new_from``:
+    a nightly rule's findings rest on whole days (a doctor's day, a pharmacy's burst), a
+    monthly rule's on whole months (or quarters, through its look-back) of every
+    institution."""
+    start = new_from - timedelta(days=rule.lookback_days)
+    return start if rule.cadence == "nightly" else start.replace(day=1)
 
 
 def _rescored(scope: Scope, rules: dict[str, Rule]) -> pl.Expr:

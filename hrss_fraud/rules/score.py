@@ -6,8 +6,9 @@ and carries the rest over; it falls back to a full run when there is no previous
 when the catalogue, the knowledge base or a parameter changed since, and does nothing when
 no batch is new.
 
-Rules of ``cadence = "monthly"`` (each finding rests on a year of every institution's
-claims: drifts, rings) would make every night's reach the whole lake. An incremental run
+Rules of ``cadence = "monthly"`` (each finding rests on whole months of every
+institution's claims: peer profiles, drifts, rings) would make every night's reach every
+institution's month or year. An incremental run
 carries their findings over as last computed while the new claims stay within the month
 they were computed in (``monthly_as_of`` in the manifest: the lake's latest claim month
 then). The first run that sees a later month's claims, or claims dated in an earlier month

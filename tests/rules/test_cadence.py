@@ -15,6 +15,7 @@ from bench.score_prep import export_last_day
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import Lake
 from hrss_fraud.rules.catalogue import CatalogueError, load_catalogue
+from hrss_fraud.rules.increment import institution_start
 from hrss_fraud.rules.runs import open_run
 from hrss_fraud.rules.score import _monthly_due, score
 
@@ -25,14 +26,23 @@ def _by(df: pl.DataFrame, rule_ids: list[str], keep: bool) -> pl.DataFrame:
     return df.filter(pl.col("rule_id").is_in(rule_ids) == keep).drop("run_id").sort("finding_id")
 
 
-def test_the_institution_rules_with_a_look_back_are_monthly() -> None:
-    """Every institution-level rule whose finding needs more than its own month of every
-    institution's claims (inpatient quarters, readmissions, drifts, rings): a nightly run
-    then reads only the current month of claims beside the new claims' persons."""
+def test_only_day_grained_institution_rules_are_nightly() -> None:
+    """An institution-level rule comparing months or quarters of every institution is
+    monthly; what stays nightly rests on single days (a doctor's day, a pharmacy's burst),
+    so a nightly run reads only the new days' claims beside the new claims' persons."""
     rules = load_catalogue().rules.values()
-    wide = sorted(r.id for r in rules if r.scope == "institution" and r.lookback_days > 0)
-    assert wide == MONTHLY
-    assert "covisit_ring" in MONTHLY and "zb_readmission" in MONTHLY
+    nightly = sorted(r.id for r in rules if r.scope == "institution" and r.cadence == "nightly")
+    assert nightly == ["card_swiping", "doctor_volume"]
+    assert {"covisit_ring", "high_cost_outpatient", "pp_cost_per_visit"} <= set(MONTHLY)
+    assert all(r.scope == "institution" for r in rules if r.id in MONTHLY)
+
+
+def test_a_nightly_reach_starts_on_the_day_and_a_monthly_one_on_the_month() -> None:
+    rules = load_catalogue().rules
+    day = date(2025, 6, 17)
+    assert institution_start(rules["doctor_volume"], day) == date(2025, 6, 16)
+    assert institution_start(rules["pp_services_per_visit"], day) == date(2025, 6, 1)
+    assert institution_start(rules["pp_cost_per_visit"], day) == date(2025, 3, 1)
 
 
 @pytest.mark.parametrize(
