@@ -3,6 +3,7 @@ workspace: open the run, the overview's figures, the lead queue's first page, pa
 random sorts and filters, and the detail panel of random leads.
 
     python -m bench.dashboard WORKSPACE [--out FILE] [--seed 1] [--pages 20] [--details 20]
+    python -m bench.dashboard WORKSPACE --marts both|on|off [--out FILE]
     python -m bench.dashboard WORKSPACE --replicate 100 --prepare-only
     python -m bench.dashboard WORKSPACE --score-prep WORKDIR --prepare-only
 
@@ -17,6 +18,10 @@ serve it (the run opened once, its memo kept between calls). The report gives th
 and p95 (nearest rank) per kind of call in milliseconds; ``--out`` writes them with every
 sample as JSON. The script uses only the data layer's public functions, so the same
 script times an older checkout (``PYTHONPATH=that/checkout``) side by side.
+
+``--marts`` (default ``both``): ``off`` computes everything on the fly, ``on`` builds the
+run's dashboard marts first if missing (timed apart, as ``marts.build``) and reads them,
+``both`` runs each in its own fresh process, off first, and prints them side by side.
 """
 
 from __future__ import annotations
@@ -196,12 +201,20 @@ def _decide(store: Any, sample: pl.DataFrame, rng: random.Random, n: int) -> Non
     )
 
 
-def session(ws: Path, *, seed: int, pages: int, details: int, decisions: int) -> Timer:
+def _open(ws: Path, run_id: str | None, marts: bool) -> Any:
+    view = open_view(ws, run_id)
+    view.use_marts = marts  # an older checkout's view just carries the attribute
+    return view
+
+
+def session(
+    ws: Path, *, seed: int, pages: int, details: int, decisions: int, marts: bool = False
+) -> Timer:
     rng = random.Random(seed)
     timer = Timer()
-    view = timer("open_view", lambda: open_view(ws))
+    view = timer("open_view", lambda: _open(ws, None, marts))
     prev_id = previous_complete_run(ws, view.run_id)
-    previous = open_view(ws, prev_id) if prev_id else None
+    previous = _open(ws, prev_id, marts) if prev_id else None
     start = time.perf_counter()
     timer("overview.run_status", lambda: overview.run_status(view))
     timer("overview.lead_totals", lambda: overview.lead_totals(view))
@@ -223,6 +236,10 @@ def session(ws: Path, *, seed: int, pages: int, details: int, decisions: int) ->
         try:
             _decide(store, sample, rng, decisions)
             timer("leads.first_page", lambda: page(view, None, None, 0, PAGE_ROWS, store))
+            timer.samples["first_page_load"].append(
+                timer.samples["overview.first_load+open_view"][0]
+                + timer.samples["leads.first_page"][0]
+            )
             for _ in range(pages // 2 or 1):
                 flt, sort = _random_filter(rng, sample), _random_sort(rng)
                 _, n = timer("leads.page", page, view, flt, sort, 0, PAGE_ROWS, store)
@@ -233,6 +250,30 @@ def session(ws: Path, *, seed: int, pages: int, details: int, decisions: int) ->
         finally:
             store.close()
     return timer
+
+
+def _build_marts(ws: Path) -> float:
+    """Build the latest run's marts if missing (untimed by the session); its seconds."""
+    from hrss_fraud.dashboard.marts import build_marts  # absent from older checkouts
+
+    start = time.perf_counter()
+    build_marts(ws)
+    return time.perf_counter() - start
+
+
+def _table(columns: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Median / p95 per call, one pair of columns per variant."""
+    names = list(columns)
+    head = "| call | " + " | ".join(f"{n} median ms | {n} p95 ms" for n in names) + " |"
+    lines = [head, "|---|" + "---|---|" * len(names)]
+    kinds = list(dict.fromkeys(k for summary in columns.values() for k in summary))
+    for kind in kinds:
+        cells = []
+        for n in names:
+            s = columns[n].get(kind)
+            cells.append(f"{s['median_ms']} | {s['p95_ms']}" if s else "– | –")
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,29 +287,59 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=20)
     ap.add_argument("--details", type=int, default=20)
     ap.add_argument("--decisions", type=int, default=500, help="review decisions to record")
+    ap.add_argument(
+        "--marts", choices=("both", "on", "off"), default="both", help="with, without or both"
+    )
     args = ap.parse_args(argv)
     prepare(args.workspace, copies=args.replicate, score_prep=args.score_prep)
     if args.prepare_only:
         return 0
+    if args.marts == "both":
+        return _both(args)
+    build_seconds = _build_marts(args.workspace) if args.marts == "on" else None
     timer = session(
         args.workspace,
         seed=args.seed,
         pages=args.pages,
         details=args.details,
         decisions=args.decisions,
+        marts=args.marts == "on",
     )
     summary = timer.summary()
-    print("| call | n | median ms | p95 ms | max ms |\n|---|---|---|---|---|")
-    for kind, s in summary.items():
-        print(f"| {kind} | {s['n']} | {s['median_ms']} | {s['p95_ms']} | {s['max_ms']} |")
+    print(_table({f"marts {args.marts}": summary}))
+    if build_seconds is not None:
+        print(f"\nmarts.build: {build_seconds:.1f} s (0 if they were built already)")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         report = {
             "workspace": str(args.workspace),
             "seed": args.seed,
+            "marts": args.marts,
+            "marts_build_seconds": build_seconds,
             "summary": summary,
             "samples_ms": {k: [round(x, 2) for x in v] for k, v in timer.samples.items()},
         }
+        args.out.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return 0
+
+
+def _both(args: argparse.Namespace) -> int:
+    """Each variant in a fresh process (no memo or import shared), off first."""
+    reports = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in ("off", "on"):
+            out = Path(tmp) / f"{mode}.json"
+            cmd = [sys.executable, "-m", "bench.dashboard", str(args.workspace), "--marts", mode]
+            cmd += ["--seed", str(args.seed), "--pages", str(args.pages)]
+            cmd += ["--details", str(args.details), "--decisions", str(args.decisions)]
+            subprocess.run([*cmd, "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
+            reports[mode] = json.loads(out.read_text(encoding="utf-8"))
+    print(_table({f"marts {m}": r["summary"] for m, r in reports.items()}))
+    build = reports["on"]["marts_build_seconds"]
+    print(f"\nmarts.build (before the 'on' session): {build:.1f} s (0 if built already)")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        report = {"workspace": str(args.workspace), "seed": args.seed, "variants": reports}
         args.out.write_text(json.dumps(report, indent=1), encoding="utf-8")
     return 0
 

@@ -50,7 +50,10 @@ FROM named GROUP BY ALL ORDER BY fixmedins_code, dr_codg, day
 def doctor_days(view: RunView) -> pl.DataFrame:
     """Every doctor's working days (a day with at least one outpatient visit):
     ``fixmedins_code, dr_codg, day, n_visits, n_patients``. Computed once per run."""
-    return view.memo("doctor:days", lambda: lake_frame(view, _DOCTOR_DAYS_SQL))
+    return view.memo(
+        "doctor:days",
+        lambda: view.from_mart("doctor_days", lambda: lake_frame(view, _DOCTOR_DAYS_SQL)),
+    )
 
 
 def _peer_codes(view: RunView, code: str) -> list[str]:

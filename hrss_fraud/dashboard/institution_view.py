@@ -113,7 +113,9 @@ def unit_indicators(view: RunView) -> pl.DataFrame:
             )
         )
 
-    return view.memo("institution:indicators", compute)
+    return view.memo(
+        "institution:indicators", lambda: view.from_mart("institution_indicators", compute)
+    )
 
 
 def peer_values(view: RunView, code: str) -> pl.DataFrame:

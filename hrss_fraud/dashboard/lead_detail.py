@@ -17,7 +17,7 @@ import polars as pl
 
 from hrss_fraud.cases.store import DECISION_SCHEMA
 from hrss_fraud.dashboard.labels import family_labels, severity_labels
-from hrss_fraud.dashboard.leads import LeadFilter, count, finding, lead_frame, totals
+from hrss_fraud.dashboard.leads import LeadFilter, count, finding, lead_frames, totals
 from hrss_fraud.detect.ranking import risk_ranking
 from hrss_fraud.lake.views import literal
 
@@ -42,8 +42,8 @@ WITH fee AS (
     QUALIFY row_number() OVER (PARTITION BY s.fixmedins_code, s.setl_id
                                ORDER BY s._batch_seq DESC, s._row DESC) = 1
 )
-SELECT l.role, l.fixmedins_code, l.psn_no, l.setl_id, l.mdtrt_id, l.feedetl_sn, l.line_time,
-       l.amount_at_risk,
+SELECT {finding_id}l.role, l.fixmedins_code, l.psn_no, l.setl_id, l.mdtrt_id, l.feedetl_sn,
+       l.line_time, l.amount_at_risk,
        fee.med_list_codg, fee.medins_list_name,
        CAST(fee.cnt AS DOUBLE) AS cnt, CAST(fee.pric AS DOUBLE) AS pric,
        CAST(fee.det_item_fee_sumamt AS DOUBLE) AS det_item_fee_sumamt,
@@ -55,21 +55,42 @@ FROM lead_lines l
 LEFT JOIN fee ON fee.fixmedins_code = l.fixmedins_code AND fee.mdtrt_id = l.mdtrt_id
      AND fee.feedetl_sn = l.feedetl_sn
 LEFT JOIN setl ON setl.fixmedins_code = l.fixmedins_code AND setl.setl_id = l.setl_id
-ORDER BY l.role = 'involved', l.line_time, l.fixmedins_code, l.mdtrt_id, l.feedetl_sn
+ORDER BY {by}l.role = 'involved', l.line_time, l.fixmedins_code, l.mdtrt_id, l.feedetl_sn
 """
+
+LINES_ORDER = "role = 'involved', line_time, fixmedins_code, mdtrt_id, feedetl_sn"
+"""The order of a lead's lines: violating first, then by time and line."""
+
+
+def lines_sql(*, all_leads: bool = False) -> str:
+    """The lines of ``lead_lines`` with the lake's item and settlement context; with
+    ``all_leads``, also their ``finding_id``, first in the order (the ``lead_lines`` mart)."""
+    if all_leads:
+        return _LINES_SQL.format(finding_id="l.finding_id, ", by="l.finding_id, ")
+    return _LINES_SQL.format(finding_id="", by="")
+
 
 _VISITS_SQL = """
 WITH s AS (
-    SELECT * FROM settlement_all WHERE psn_no = ?
+    SELECT * FROM settlement_all WHERE {where}
     QUALIFY row_number() OVER (PARTITION BY fixmedins_code, setl_id
                                ORDER BY _batch_seq DESC, _row DESC) = 1
 )
-SELECT count(DISTINCT mdtrt_id) AS n_visits, count(*) AS n_settlements,
+SELECT {psn_no}count(DISTINCT mdtrt_id) AS n_visits, count(*) AS n_settlements,
        count(DISTINCT fixmedins_code) AS n_institutions,
        CAST(coalesce(sum(inscp_amt), 0) AS DOUBLE) AS inscp_amt,
        min(setl_time) AS first_visit, max(setl_time) AS last_visit
 FROM s WHERE coalesce(vali_flag, '1') = '1' AND coalesce(refd_setl_flag, '0') = '0'
-"""
+{group}"""
+
+
+def visits_sql(*, all_persons: bool = False) -> str:
+    """One person's (``?``) visits and spending; with ``all_persons``, those of every
+    person of the run's leads (``run_persons``), by ``psn_no`` (the ``person_visits`` mart)."""
+    if all_persons:
+        where = "psn_no IN (SELECT psn_no FROM run_persons)"
+        return _VISITS_SQL.format(where=where, psn_no="psn_no, ", group="GROUP BY psn_no")
+    return _VISITS_SQL.format(where="psn_no = ?", psn_no="", group="")
 
 
 @dataclass(frozen=True)
@@ -166,33 +187,69 @@ def _rule(view: RunView, finding: dict[str, Any], lang: str) -> tuple[dict[str, 
 
 
 def _lines(view: RunView, con: duckdb.DuckDBPyConnection, finding_id: str) -> pl.DataFrame:
+    """The lead's lines with their context: a pruned read of the ``lead_lines`` mart
+    (sorted by lead), else the run's lines joined with the lake."""
+    mart = view.mart("lead_lines")
+    if mart is not None:
+        return con.sql(
+            f"SELECT * EXCLUDE (finding_id) FROM read_parquet({literal(str(mart))}) "
+            f"WHERE finding_id = ? ORDER BY {LINES_ORDER}",
+            params=[finding_id],
+        ).pl()
     lines = con.sql(
         f"SELECT * FROM read_parquet({literal(str(view.lines_path))}) WHERE finding_id = ?",
         params=[finding_id],
     ).pl()
     con.register("lead_lines", lines)
     try:
-        return con.sql(_LINES_SQL).pl()
+        return con.sql(lines_sql()).pl()
     finally:
         con.unregister("lead_lines")
 
 
-def _person(con: duckdb.DuckDBPyConnection, psn_no: str) -> dict[str, Any]:
-    cur = con.execute(_VISITS_SQL, [psn_no])
+def _person(view: RunView, con: duckdb.DuckDBPyConnection, psn_no: str) -> dict[str, Any]:
+    """The person's visits: from the ``person_visits`` mart if it has the person, else
+    from the lake."""
+    mart = view.mart("person_visits")
+    if mart is not None:
+        sql = f"SELECT * FROM read_parquet({literal(str(mart))}) WHERE psn_no = ?"
+        cur = con.execute(sql, [psn_no])
+        names = [c[0] for c in cur.description or []]
+        found = cur.fetchall()
+        if found:
+            return dict(zip(names, found[0], strict=True))
+        lake = view.lake.connect()  # no valid settlement in the mart: the lake says why
+        try:
+            return _person_from(lake, psn_no)
+        finally:
+            lake.close()
+    return _person_from(con, psn_no)
+
+
+def _person_from(con: duckdb.DuckDBPyConnection, psn_no: str) -> dict[str, Any]:
+    cur = con.execute(visits_sql(), [psn_no])
     names = [c[0] for c in cur.description or []]
     return {"psn_no": psn_no, **dict(zip(names, cur.fetchall()[0], strict=True))}
+
+
+def ranking(view: RunView, level: str, lang: str) -> pl.DataFrame:
+    """The run's risk ranking of ``level`` (its mart, else computed once per run and
+    language: it reads every line of the run)."""
+    return view.memo(
+        f"ranking:{level}:{lang}",
+        lambda: view.from_mart(
+            f"ranking_{level}_{lang}", lambda: risk_ranking(view.run, view.lake, level, lang)
+        ),
+    )
 
 
 def _institution(view: RunView, code: str, lang: str) -> dict[str, Any]:
     """Its leads in this run and its place in the run's risk ranking (computed once per run
     and language: it reads every line of the run)."""
-    ranking = view.memo(
-        f"ranking:institution:{lang}",
-        lambda: risk_ranking(view.run, view.lake, "institution", lang),
-    )
+    ranked_all = ranking(view, "institution", lang)
     n, amount = totals(view, LeadFilter(fixmedins_codes=(code,)))
     known = view.institutions.filter(pl.col("fixmedins_code") == code).to_dicts()
-    ranked = ranking.filter(pl.col("fixmedins_code") == code).to_dicts()
+    ranked = ranked_all.filter(pl.col("fixmedins_code") == code).to_dicts()
     place = ranked[0] if ranked else {}
     return {
         "fixmedins_code": code,
@@ -202,7 +259,7 @@ def _institution(view: RunView, code: str, lang: str) -> dict[str, Any]:
         "n_findings": int(n),
         "amount_at_risk": float(amount),
         "rank": place.get("rank"),
-        "n_ranked": ranking.height,
+        "n_ranked": ranked_all.height,
         "risk_score": place.get("risk_score"),
         "reasons": place.get("reasons"),
     }
@@ -219,26 +276,37 @@ def lead_detail(
     has no such lead."""
     finding = _finding(view, finding_id)
     rule, params = _rule(view, finding, lang)
+    psn_no, code = finding["psn_no"], finding["fixmedins_code"]
     own = LeadFilter(finding_ids=(finding_id,))
-    row = lead_frame(view, own, case_store=case_store, lang=lang).to_dicts()[0]
+    theirs = LeadFilter(psn_no=psn_no) if psn_no else LeadFilter(finding_ids=())
+    mine, by_person, by_institution = lead_frames(
+        view,
+        [
+            (own, None),
+            (theirs, CONTEXT_LEADS + 1),
+            (LeadFilter(fixmedins_codes=(code,)), CONTEXT_LEADS + 1),
+        ],
+        case_store,
+        lang=lang,
+    )
+    row = mine.to_dicts()[0]
     for key in ("entity_type", "entity_id", "setl_id", "mdtrt_id", "feedetl_sn", "score"):
         row[key] = finding[key]
     row["n_lines"], row["n_violating"] = finding["n_lines"], finding["n_violating"]
 
-    def others(flt: LeadFilter) -> pl.DataFrame:
-        leads = lead_frame(view, flt, case_store=case_store, lang=lang, limit=CONTEXT_LEADS + 1)
+    def others(leads: pl.DataFrame) -> pl.DataFrame:
         return leads.filter(pl.col("finding_id") != finding_id).head(CONTEXT_LEADS)
 
-    con = view.lake.connect()
+    # with the marts, no lake views are needed (setting them up costs tens of ms)
+    marts = view.mart("lead_lines") is not None and view.mart("person_visits") is not None
+    con = duckdb.connect() if marts else view.lake.connect()
     try:
         lines = _lines(view, con, finding_id)
-        psn_no = finding["psn_no"]
-        person = _person(con, psn_no) if psn_no else None
+        person = _person(view, con, psn_no) if psn_no else None
     finally:
         con.close()
     if person is not None:
         person["n_findings"] = count(view, LeadFilter(psn_no=psn_no))
-    code = finding["fixmedins_code"]
     history = (
         case_store.history(finding_id)
         if case_store is not None
@@ -252,8 +320,8 @@ def lead_detail(
         evidence_en=finding["evidence_en"],
         lines=lines,
         person=person,
-        person_leads=others(LeadFilter(psn_no=psn_no) if psn_no else LeadFilter(finding_ids=())),
+        person_leads=others(by_person),
         institution=_institution(view, code, lang),
-        institution_leads=others(LeadFilter(fixmedins_codes=(code,))),
+        institution_leads=others(by_institution),
         history=history,
     )

@@ -7,11 +7,14 @@ well under a second because the run's filter and sort columns are held once, nar
 as numbers, in a :class:`LeadIndex` kept with the run's view: a page is a mask and a
 (cached) sort order over them, and only the page's rows, with their long evidence text,
 are read from the run's Parquet, each call on its own DuckDB connection (a connection
-must not be shared across threads). Nothing is written next to the run.
+must not be shared across threads). When the run has dashboard marts
+(:mod:`hrss_fraud.dashboard.marts`) the index is loaded from them instead of built, and
+evidence searches scan their pre-lowered text; without them everything is computed here.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, fields
@@ -184,9 +187,12 @@ _BY_DECISION = ("status", "status_label", "step", "step_label")
 _TEXT_SQL = """SELECT file_row_number FROM read_parquet(?, file_row_number = true)
                WHERE contains(lower(evidence), ?) OR contains(lower(evidence_en), ?)"""
 
+_MART_TEXT_SQL = """SELECT file_row_number FROM read_parquet(?, file_row_number = true)
+                    WHERE contains(zh, ?) OR contains(en, ?)"""
+
 _ROWS_SQL = """SELECT {select} FROM (
                    SELECT q.*, w.pos FROM read_parquet({path}, file_row_number = true) AS q
-                   JOIN wanted AS w ON q.file_row_number = w.rn) AS f
+                   JOIN wanted AS w ON q.file_row_number = w.rn {where}) AS f
                LEFT JOIN institutions AS i ON i.fixmedins_code = f.fixmedins_code
                LEFT JOIN decisions AS d ON d.finding_id = f.finding_id
                ORDER BY f.pos"""
@@ -338,9 +344,73 @@ class LeadIndex:
             "period_start": _dense(f["period_start"]),
             "period_end": _dense(f["period_end"]),
         }
+        self._init_caches()
+
+    def _init_caches(self, text_path: Path | None = None) -> None:
+        self.text_path = text_path
         self._orders: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._texts: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    # --- kept as a mart -----------------------------------------------------------------
+
+    def to_frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The index as two frames a mart keeps: one row per lead (codes, keys, and the
+        default order's positions) and the coded columns' vocabularies (``column, value``,
+        in code order). Both evidence keys are computed first so none is left to build."""
+        for lang in LANGS:
+            self._evidence_key(lang)
+        default = self.order(_sort_keys(None), "zh", None)
+        cols: dict[str, Any] = {
+            "finding_id": self.finding_id,
+            "rn": self.rn,
+            "amount": self.amount,
+            "day_start": self.period["period_start"],
+            "day_end": self.period["period_end"],
+            "default_order": default,
+        }
+        cols |= {f"key_{k}": v for k, v in self.keys.items() if k != "finding_id"}
+        cols |= {f"code_{k}": c.keys for k, c in self.coded.items()}
+        vocab = pl.concat(
+            [
+                pl.DataFrame({"column": [k] * c.values.len(), "value": c.values})
+                for k, c in self.coded.items()
+            ],
+            how="vertical",
+        ).cast({"column": pl.String, "value": pl.String})
+        return pl.DataFrame(cols), vocab
+
+    @classmethod
+    def from_frames(
+        cls, path: Path, index: pl.DataFrame, vocab: pl.DataFrame, text_path: Path | None = None
+    ) -> LeadIndex:
+        """The index :meth:`to_frames` wrote, without sorting or ranking anything."""
+        self = cls.__new__(cls)
+        self.path = path
+        self.n = index.height
+        self.finding_id = index["finding_id"]
+        self.rn = index["rn"].to_numpy().astype(np.int64)
+        self.position = np.empty(self.n, dtype=np.int64)
+        self.position[self.rn] = np.arange(self.n)
+        self.amount = index["amount"].to_numpy().astype(np.float64)
+        self.period = {
+            "period_start": index["day_start"].to_numpy(),
+            "period_end": index["day_end"].to_numpy(),
+        }
+        values = vocab.partition_by("column", as_dict=True, maintain_order=True)
+        self.coded = {}
+        for c in (n.removeprefix("code_") for n in index.columns if n.startswith("code_")):
+            part = values.get((c,))
+            vals = part["value"] if part is not None else pl.Series("value", [], pl.String)
+            self.coded[c] = _Coded(vals, index[f"code_{c}"].to_numpy().astype(np.int32))
+        self.keys = {"finding_id": np.arange(self.n)}
+        for n in index.columns:
+            if n.startswith("key_"):
+                self.keys[n.removeprefix("key_")] = index[n].to_numpy()
+        self._init_caches(text_path)
+        default = index["default_order"].to_numpy().astype(np.int64)
+        self._orders[(_sort_keys(None), None, None)] = default
+        return self
 
     @classmethod
     def build(cls, view: RunView) -> LeadIndex:
@@ -398,11 +468,16 @@ class LeadIndex:
                 return self._texts[needle]
         con = duckdb.connect()
         try:
-            rows = con.execute(_TEXT_SQL, [str(self.path), needle, needle]).fetchnumpy()
+            if self.text_path is not None:  # pre-lowered, in index order: rows are positions
+                rows = con.execute(_MART_TEXT_SQL, [str(self.text_path), needle, needle])
+                at = rows.fetchnumpy()["file_row_number"].astype(np.int64)
+            else:
+                rows = con.execute(_TEXT_SQL, [str(self.path), needle, needle])
+                at = self.position[rows.fetchnumpy()["file_row_number"].astype(np.int64)]
         finally:
             con.close()
         hit = np.zeros(self.n, dtype=bool)
-        hit[self.position[rows["file_row_number"].astype(np.int64)]] = True
+        hit[at] = True
         with self._lock:
             self._texts[needle] = hit
             while len(self._texts) > self.MAX_TEXTS:
@@ -494,9 +569,8 @@ class LeadIndex:
             if cache_key in self._orders:
                 self._orders.move_to_end(cache_key)
                 return self._orders[cache_key]
-        # np.lexsort is stable and its last key is the first: ties keep finding_id order
         columns = [_directed(self._key(name, lang, decided), desc) for name, desc in keys]
-        order = np.lexsort(columns[::-1]) if columns else np.arange(self.n)
+        order = _stable_order(columns, self.n)
         with self._lock:
             self._orders[cache_key] = order
             while len(self._orders) > self.MAX_ORDERS:
@@ -535,7 +609,11 @@ class LeadIndex:
             schema={"rn": pl.Int64, "pos": pl.Int64},
         )
         con.register("wanted", wanted)
-        return con.sql(_ROWS_SQL.format(select=_select(lang), path=literal(str(self.path))))
+        where = ""
+        if len(chosen) <= _PUSHED_ROWS:  # a literal list prunes the Parquet's row groups
+            where = f"WHERE q.file_row_number IN ({', '.join(map(str, self.rn[chosen])) or -1})"
+        sql = _ROWS_SQL.format(select=_select(lang), path=literal(str(self.path)), where=where)
+        return con.sql(sql)
 
     def finding(self, finding_id: str) -> dict[str, Any] | None:
         """Every column of one lead as the run wrote it; None if the run has none."""
@@ -555,6 +633,25 @@ class LeadIndex:
             con.close()
 
 
+def _stable_order(columns: list[np.ndarray], n: int) -> np.ndarray:
+    """Positions in the order of ``columns`` (first key first, each ascending from 0),
+    ties in position (``finding_id``) order. Keys that fit together in 63 bits are packed
+    into one integer and sorted once, several times faster than ``np.lexsort``."""
+    if not columns:
+        return np.arange(n)
+    widths = [int(c.max(initial=0)).bit_length() for c in columns]
+    if sum(widths) > 63:  # np.lexsort is stable and its last key is the first
+        return np.lexsort(columns[::-1])
+    packed = np.zeros(n, dtype=np.int64)
+    for column, width in zip(columns, widths, strict=True):
+        packed = (packed << width) | column.astype(np.int64)
+    return np.argsort(packed, kind="stable")
+
+
+_PUSHED_ROWS = 1000
+"""Up to this many rows are fetched by a literal ``file_row_number IN (…)``, which DuckDB
+pushes into the Parquet scan; more are joined (a page is 100 rows)."""
+
 _NO_DAY = np.iinfo(np.int32).min
 """A null period day in :attr:`LeadIndex.period` (no comparison keeps it)."""
 
@@ -564,8 +661,17 @@ def _days(day: date) -> int:
 
 
 def lead_index(view: RunView) -> LeadIndex:
-    """The run's :class:`LeadIndex`, built on first use and kept with the run's view."""
-    return view.memo("lead_index", lambda: LeadIndex.build(view))
+    """The run's :class:`LeadIndex`, loaded from its marts or built on first use, and kept
+    with the run's view."""
+
+    def load() -> LeadIndex:
+        index, vocab = view.mart("lead_index"), view.mart("lead_vocab")
+        if index is None or vocab is None:
+            return LeadIndex.build(view)
+        frames = pl.read_parquet(index), pl.read_parquet(vocab)
+        return LeadIndex.from_frames(view.findings_path, *frames, view.mart("lead_text"))
+
+    return view.memo("lead_index", load)
 
 
 def _connect(view: RunView, decisions: pl.DataFrame) -> duckdb.DuckDBPyConnection:
@@ -641,6 +747,27 @@ def lead_frame(
         return index.rows(con, chosen[:limit], lang).pl()
     finally:
         con.close()
+
+
+def lead_frames(
+    view: RunView,
+    wanted: list[tuple[LeadFilter, int | None]],
+    case_store: CaseStore | None = None,
+    *,
+    lang: str = "zh",
+) -> list[pl.DataFrame]:
+    """:func:`lead_frame` of each ``(filter, limit)`` in default order, with one read of
+    the run's Parquet for all of them (what the lead panel asks for at once)."""
+    index = lead_index(view)
+    decisions = review_status(case_store)
+    parts = [index.select(flt, None, lang, decisions)[:limit] for flt, limit in wanted]
+    con = _connect(view, decisions)
+    try:
+        rows = index.rows(con, np.concatenate(parts) if parts else np.arange(0), lang).pl()
+    finally:
+        con.close()
+    bounds = np.cumsum([0, *(len(p) for p in parts)])
+    return [rows.slice(int(a), int(b - a)) for a, b in itertools.pairwise(bounds)]
 
 
 def finding(view: RunView, finding_id: str) -> dict[str, Any] | None:

@@ -27,6 +27,15 @@ if TYPE_CHECKING:
 BREAKDOWNS = ("month", "care_type", "zone", "family", "rule")
 """What :func:`leads_by` can group by."""
 
+_KEYS = {
+    "month": "month",
+    "care_type": "med_type",
+    "zone": "zone",
+    "family": "family",
+    "rule": "rule_id",
+}
+"""Each breakdown's column in :func:`_findings`."""
+
 _VALID = "coalesce(vali_flag, '1') = '1' AND coalesce(refd_setl_flag, '0') = '0'"
 """The settlements that count as spending: valid and not refunds, as the risk ranking
 counts them."""
@@ -59,7 +68,7 @@ def fund_spending(view: RunView, *, lang: str = "zh") -> pl.DataFrame:
         finally:
             con.close()
 
-    spending = view.memo("fund_spending", compute)
+    spending = view.memo("fund_spending", lambda: view.from_mart("fund_spending", compute))
     names = med_type_labels(lang)
     return spending.with_columns(
         med_type_name=pl.col("med_type").replace_strict(names, default=pl.col("med_type")),
@@ -122,21 +131,40 @@ def leads_by(view: RunView, by: str, *, lang: str = "zh") -> pl.DataFrame:
     lead's period starts): ``key``, ``label``, ``n_findings``, ``amount_at_risk`` and the
     ``finding_ids`` behind them. A lead without a value (no settlement: no care type) falls
     in a group with a null key, so the groups always add up to the whole run."""
-    keys = {"month": "month", "care_type": "med_type", "zone": "zone", "family": "family"}
-    keys["rule"] = "rule_id"
-    if by not in keys:
+    if by not in _KEYS:
         msg = f"cannot break leads down by {by!r}; expected one of {', '.join(BREAKDOWNS)}"
         raise ValueError(msg)
-    return view.memo(f"leads_by:{by}:{lang}", lambda: _leads_by(view, by, keys[by], lang))
+    return view.memo(f"leads_by:{by}:{lang}", lambda: _leads_by(view, by, _KEYS[by], lang))
+
+
+def grouped_leads(view: RunView, by: str) -> pl.DataFrame:
+    """``key, n_findings, fen, finding_ids`` per ``by`` group, before labels: what the
+    ``leads_by_<by>`` mart keeps."""
+    key = _KEYS[by]
+
+    def compute() -> pl.DataFrame:
+        return (
+            _findings(view)
+            .group_by(pl.col(key).alias("key"))
+            .agg(n_findings=pl.len(), fen=pl.col("fen").sum(), finding_ids=pl.col("finding_id"))
+            .sort("key", nulls_last=True)
+        )
+
+    return view.from_mart(f"leads_by_{by}", compute)
+
+
+def rule_names(view: RunView) -> pl.DataFrame:
+    """``rule_id, rule_name, rule_name_en`` of every rule with leads in the run."""
+
+    def compute() -> pl.DataFrame:
+        names = pl.scan_parquet(view.findings_path).select("rule_id", "rule_name", "rule_name_en")
+        return names.unique("rule_id", keep="first").sort("rule_id").collect()
+
+    return view.memo("rule_names", lambda: view.from_mart("rule_names", compute))
 
 
 def _leads_by(view: RunView, by: str, key: str, lang: str) -> pl.DataFrame:
-    f = _findings(view)
-    grouped = (
-        f.group_by(pl.col(key).alias("key"))
-        .agg(n_findings=pl.len(), fen=pl.col("fen").sum(), finding_ids=pl.col("finding_id"))
-        .sort("key", nulls_last=True)
-    )
+    grouped = grouped_leads(view, by)
     names: dict[str, str]
     if by == "care_type":
         names = med_type_labels(lang)
@@ -146,11 +174,8 @@ def _leads_by(view: RunView, by: str, key: str, lang: str) -> pl.DataFrame:
         zones = view.institutions.drop_nulls("zone").unique("zone", keep="first")
         names = dict(zip(zones["zone"], zones["zone_name"].fill_null(zones["zone"]), strict=True))
     elif by == "rule":
-        rules = pl.scan_parquet(view.findings_path).select(
-            "rule_id", "rule_name_en" if lang == "en" else "rule_name"
-        )
-        pairs = rules.unique("rule_id").collect().rows()
-        names = dict(pairs)
+        rules = rule_names(view).select("rule_id", "rule_name_en" if lang == "en" else "rule_name")
+        names = dict(rules.rows())
     else:
         names = {}
     return grouped.select(
@@ -166,8 +191,13 @@ def _leads_by(view: RunView, by: str, key: str, lang: str) -> pl.DataFrame:
 
 def lead_totals(view: RunView) -> dict[str, Any]:
     """The run's number of leads and amount at risk, summed in fen like every breakdown."""
-    f = _findings(view)
-    return {"n_findings": f.height, "amount_at_risk": round(int(f["fen"].sum()) / 100, 2)}
+
+    def compute() -> pl.DataFrame:
+        f = _findings(view)
+        return pl.DataFrame({"n_findings": [f.height], "fen": [int(f["fen"].sum())]})
+
+    row = view.memo("lead_totals", lambda: view.from_mart("lead_totals", compute)).row(0)
+    return {"n_findings": int(row[0]), "amount_at_risk": round(int(row[1]) / 100, 2)}
 
 
 def run_status(view: RunView) -> dict[str, Any]:
@@ -241,7 +271,54 @@ def changes(latest: RunView, previous: RunView | None) -> RunChanges:
     """New and gone leads and the change in amount at risk between two runs (everything
     is new when there is no previous run). Computed once per pair of runs."""
     key = f"changes:{previous.run_id if previous else ''}"
-    return latest.memo(key, lambda: _changes(latest, previous))
+    return latest.memo(key, lambda: _stored_changes(latest, previous) or _changes(latest, previous))
+
+
+CHANGE_MARTS = ("changes_new", "changes_gone", "changes_by_rule", "changes_summary")
+"""The marts :func:`changes` reads when they compare the same two runs."""
+
+
+def change_frames(c: RunChanges) -> dict[str, pl.DataFrame]:
+    """``c`` as the :data:`CHANGE_MARTS` frames."""
+    summary = pl.DataFrame(
+        {
+            "run_id": [c.run_id],
+            "previous_run_id": [c.previous_run_id],
+            "n_kept": [c.n_kept],
+            "amount_latest": [c.amount_latest],
+            "amount_previous": [c.amount_previous],
+        },
+        schema={
+            "run_id": pl.String,
+            "previous_run_id": pl.String,
+            "n_kept": pl.Int64,
+            "amount_latest": pl.Float64,
+            "amount_previous": pl.Float64,
+        },
+    )
+    frames = {"changes_new": c.new, "changes_gone": c.gone, "changes_by_rule": c.by_rule}
+    return {**frames, "changes_summary": summary}
+
+
+def _stored_changes(latest: RunView, previous: RunView | None) -> RunChanges | None:
+    """The changes kept in ``latest``'s marts, if they compare it with ``previous``."""
+    paths = [latest.mart(name) for name in CHANGE_MARTS]
+    if any(p is None for p in paths):
+        return None
+    new, gone, by_rule, summary = (pl.read_parquet(p) for p in paths if p is not None)
+    s = summary.row(0, named=True)
+    if s["previous_run_id"] != (previous.run_id if previous else None):
+        return None
+    return RunChanges(
+        run_id=latest.run_id,
+        previous_run_id=s["previous_run_id"],
+        new=new,
+        gone=gone,
+        n_kept=int(s["n_kept"]),
+        amount_latest=float(s["amount_latest"]),
+        amount_previous=float(s["amount_previous"]),
+        by_rule=by_rule,
+    )
 
 
 def _changes(latest: RunView, previous: RunView | None) -> RunChanges:

@@ -80,7 +80,7 @@ def peer_groups(view: RunView) -> pl.DataFrame:
             .otherwise(pl.format("*|{}", "hosp_lv"))
         )
 
-    return view.memo("profile:peer_groups", compute)
+    return view.memo("profile:peer_groups", lambda: view.from_mart("peer_groups", compute))
 
 
 def by_rule(leads: pl.DataFrame) -> pl.DataFrame:

@@ -4,12 +4,19 @@ the nightly batch writes the next, replaced as soon as a newer run is published.
 A run folder appears only by the atomic rename in :func:`hrss_fraud.rules.runs.publish`, and
 the ``LATEST`` pointer moves after it; so a folder with a manifest whose name does not
 start with a dot is complete, and a half-written one (``.<run_id>.tmp``) is never read.
+
+A run's dashboard marts (:mod:`hrss_fraud.dashboard.marts`) live beside it in
+``<run_id>.marts/``, which appears by the same kind of rename, complete with its
+``marts.json``; :meth:`RunView.mart` names a mart only then, so every reader falls back to
+computing on the fly while they are missing or being built.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +38,9 @@ class RunView:
     institutions: pl.DataFrame
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    use_marts: bool = True
+    """False to compute everything on the fly (what :func:`build_marts` itself does)."""
+    _marts: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -61,12 +71,55 @@ class RunView:
     def rule_families(self) -> dict[str, str]:
         return {r.id: r.family for r in self.catalogue.rules.values()}
 
+    def mart(self, name: str) -> Path | None:
+        """The Parquet file of mart ``name`` if the run's marts are complete, else None
+        (one ``stat`` per call until they appear, so a build finishing while the
+        dashboard runs is picked up)."""
+        if not self.use_marts:
+            return None
+        if self._marts is None:
+            self._marts = read_marts_manifest(self.workspace, self.run_id)
+            if self._marts is None:
+                return None
+        file = self._marts.get(name)
+        return marts_dir(self.workspace, self.run_id) / file if file else None
+
+    def from_mart(self, name: str, compute: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+        """Mart ``name`` if the run's marts are built, else ``compute()`` (the same frame)."""
+        path = self.mart(name)
+        return pl.read_parquet(path) if path is not None else compute()
+
     def memo(self, key: str, compute: Any) -> Any:
         """``compute()`` once per run (e.g. the risk ranking), shared by every request."""
         with self._lock:
             if key not in self._memo:
                 self._memo[key] = compute()
             return self._memo[key]
+
+
+MARTS_VERSION = 1
+"""Bumped whenever a mart's content or layout changes: older marts are then ignored (and
+rebuilt by ``hrss-fraud marts build`` or ``serve``)."""
+
+MARTS_MANIFEST = "marts.json"
+
+
+def marts_dir(workspace: Path, run_id: str) -> Path:
+    """Where a run's marts live: beside the run folder, never inside it."""
+    return runs_dir(workspace) / f"{run_id}.marts"
+
+
+def read_marts_manifest(workspace: Path, run_id: str) -> dict[str, str] | None:
+    """Mart name → file name of the run's complete marts of this :data:`MARTS_VERSION`;
+    None when they are missing, incomplete or of another version."""
+    path = marts_dir(workspace, run_id) / MARTS_MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if manifest.get("version") != MARTS_VERSION or manifest.get("run_id") != run_id:
+        return None
+    return dict(manifest.get("files", {}))
 
 
 def complete_runs(workspace: Path) -> list[str]:

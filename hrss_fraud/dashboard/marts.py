@@ -1,0 +1,267 @@
+"""Dashboard marts: what the dashboard's first page and callbacks need, computed once per
+run after scoring and kept as Parquet beside the run, so no request waits for a sort of a
+million leads, a scan of the lake or a risk ranking.
+
+``build_marts`` opens the run with marts off and calls the data layer's own functions
+(:mod:`~hrss_fraud.dashboard.leads`, :mod:`~hrss_fraud.dashboard.overview`, …), so a mart
+holds exactly what those functions would compute on the fly; the readers
+(:meth:`RunView.mart <hrss_fraud.dashboard.runs_view.RunView.mart>`) use a mart when the
+run's marts are complete and compute on the fly otherwise.
+
+The marts are written into ``runs/.<run_id>.marts.<pid>.tmp/`` and renamed to
+``runs/<run_id>.marts/`` with their ``marts.json`` last: a crash leaves only a dot-folder
+that no reader looks at (removed by the next build), and the published run folder is
+never touched. Marts of another :data:`MARTS_VERSION` are ignored and rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from hrss_fraud.dashboard import overview
+from hrss_fraud.dashboard.doctor_view import doctor_days
+from hrss_fraud.dashboard.institution_view import unit_indicators
+from hrss_fraud.dashboard.lead_detail import lines_sql, ranking, visits_sql
+from hrss_fraud.dashboard.leads import LeadIndex
+from hrss_fraud.dashboard.profile_data import peer_groups
+from hrss_fraud.dashboard.runs_view import (
+    MARTS_MANIFEST,
+    MARTS_VERSION,
+    RunView,
+    latest_complete_run,
+    marts_dir,
+    open_view,
+    previous_complete_run,
+    read_marts_manifest,
+)
+from hrss_fraud.lake.fsutil import fsync_dir, write_bytes_atomic
+from hrss_fraud.lake.views import literal
+from hrss_fraud.rules.runs import RunError, runs_dir
+
+RANKING_LEVELS = ("institution", "doctor", "person")
+LANGS = ("zh", "en")
+
+LINES_ROW_GROUP = 8192
+"""Rows per row group of the ``lead_lines`` mart: sorted by lead, so one lead's lines are
+in one or two row groups, which DuckDB picks by their ``finding_id`` min/max."""
+
+PERSONS_ROW_GROUP = 8192
+
+
+class _Writer:
+    """Writes marts into the temporary folder and remembers their names and times."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: dict[str, str] = {}
+        self.seconds: dict[str, float] = {}
+
+    def frame(self, name: str, df: pl.DataFrame, row_group_size: int | None = None) -> None:
+        start = time.perf_counter()
+        path = self.folder / f"{name}.parquet"
+        df.write_parquet(path, statistics=True, row_group_size=row_group_size)
+        self._done(name, path, start)
+
+    def query(self, name: str, con: duckdb.DuckDBPyConnection, sql: str, row_group: int) -> None:
+        """``sql``'s rows, in its order, written by DuckDB without passing through Python."""
+        start = time.perf_counter()
+        path = self.folder / f"{name}.parquet"
+        con.execute(
+            f"COPY ({sql}) TO {literal(str(path))} "
+            f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {row_group})"
+        )
+        self._done(name, path, start)
+
+    def _done(self, name: str, path: Path, start: float) -> None:
+        with path.open("rb") as f:
+            os.fsync(f.fileno())
+        self.files[name] = path.name
+        self.seconds[name] = round(time.perf_counter() - start, 3)
+
+
+def _memoised(view: RunView, key: str) -> Any:
+    """What the data layer memoised under ``key`` (it has just been computed)."""
+
+    def missing() -> Any:
+        msg = f"the dashboard did not compute {key!r}"
+        raise KeyError(msg)
+
+    return view.memo(key, missing)
+
+
+def _lead_marts(view: RunView, out: _Writer) -> None:
+    index = LeadIndex.build(view)
+    frame, vocab = index.to_frames()
+    out.frame("lead_index", frame)
+    out.frame("lead_vocab", vocab)
+    con = duckdb.connect()
+    try:  # the evidence lowered once, in index order, so a search's rows are positions
+        order = pl.DataFrame({"rn": index.rn, "pos": range(index.n)})
+        con.register("index_order", order)
+        sql = f"""SELECT lower(q.evidence) AS zh, lower(q.evidence_en) AS en
+                  FROM read_parquet({literal(str(view.findings_path))}, file_row_number = true) q
+                  JOIN index_order o ON q.file_row_number = o.rn ORDER BY o.pos"""
+        out.query("lead_text", con, sql, 65536)
+    finally:
+        con.close()
+
+
+def _overview_marts(view: RunView, previous: RunView | None, out: _Writer) -> None:
+    overview.fund_spending(view)
+    out.frame("fund_spending", _memoised(view, "fund_spending"))
+    for by in overview.BREAKDOWNS:
+        out.frame(f"leads_by_{by}", overview.grouped_leads(view, by))
+    out.frame("rule_names", overview.rule_names(view))
+    overview.lead_totals(view)
+    out.frame("lead_totals", _memoised(view, "lead_totals"))
+    for name, df in overview.change_frames(overview.changes(view, previous)).items():
+        out.frame(name, df)
+
+
+def _detail_marts(view: RunView, out: _Writer) -> None:
+    for level in RANKING_LEVELS:
+        for lang in LANGS:
+            out.frame(f"ranking_{level}_{lang}", ranking(view, level, lang))
+    con = view.lake.connect()
+    try:
+        tmp = literal(str(out.folder))
+        con.execute(f"SET temp_directory = {tmp}")  # sorting the run's lines may spill
+        lines = literal(str(view.lines_path))
+        con.execute(f"CREATE VIEW lead_lines AS SELECT * FROM read_parquet({lines})")
+        out.query("lead_lines", con, lines_sql(all_leads=True), LINES_ROW_GROUP)
+        persons = literal(str(view.findings_path))
+        con.execute(
+            f"CREATE VIEW run_persons AS SELECT DISTINCT psn_no FROM read_parquet({persons}) "
+            "WHERE psn_no IS NOT NULL"
+        )
+        sql = f"{visits_sql(all_persons=True)} ORDER BY psn_no"
+        out.query("person_visits", con, sql, PERSONS_ROW_GROUP)
+    finally:
+        con.close()
+
+
+def _profile_marts(view: RunView, out: _Writer) -> None:
+    out.frame("peer_groups", peer_groups(view))
+    out.frame("institution_indicators", unit_indicators(view))
+    out.frame("doctor_days", doctor_days(view))
+
+
+def _clean_stale(workspace: Path, run_id: str) -> None:
+    """Remove temporary folders of earlier builds of ``run_id`` whose process is gone."""
+    for tmp in runs_dir(workspace).glob(f".{run_id}.marts.*.tmp"):
+        pid = tmp.name.split(".")[-2]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def build_marts(workspace: Path, run_id: str | None = None, *, force: bool = False) -> Path:
+    """Build the marts of ``run_id`` (default: the latest complete run) unless they are
+    complete already (``force``: rebuild anyway); return their folder. Atomic: readers see
+    all of them or none. :class:`RunError` if there is no such run."""
+    workspace = Path(workspace)
+    run_id = run_id or latest_complete_run(workspace)
+    if run_id is None:
+        msg = f"no complete scoring run in {runs_dir(workspace)}; run `hrss-fraud score`"
+        raise RunError(msg)
+    final = marts_dir(workspace, run_id)
+    if not force and read_marts_manifest(workspace, run_id) is not None:
+        return final
+    started = time.perf_counter()
+    view = open_view(workspace, run_id)
+    view.use_marts = False
+    prev_id = previous_complete_run(workspace, run_id)
+    previous = open_view(workspace, prev_id) if prev_id else None
+    if previous is not None:
+        previous.use_marts = False
+    _clean_stale(workspace, run_id)
+    tmp = runs_dir(workspace) / f".{run_id}.marts.{os.getpid()}.{threading.get_ident()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        out = _Writer(tmp)
+        _lead_marts(view, out)
+        _overview_marts(view, previous, out)
+        _detail_marts(view, out)
+        _profile_marts(view, out)
+        manifest = {
+            "version": MARTS_VERSION,
+            "run_id": run_id,
+            "previous_run_id": prev_id,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seconds": round(time.perf_counter() - started, 1),
+            "files": out.files,
+            "seconds_per_mart": out.seconds,
+        }
+        data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
+        write_bytes_atomic(tmp / MARTS_MANIFEST, data, label="marts manifest")
+        fsync_dir(tmp)
+        _publish(tmp, final, replace=force)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _publish(tmp: Path, final: Path, *, replace: bool) -> None:
+    """Rename ``tmp`` to ``final``. Complete marts already there (another build won the
+    race) are kept unless ``replace``; older ones are moved aside first, removed after."""
+    old = None
+    if final.exists():
+        workspace, run_id = final.parent.parent, final.name.removesuffix(".marts")
+        if not replace and read_marts_manifest(workspace, run_id) is not None:
+            return
+        old = final.with_name(f".{final.name}.{os.getpid()}.old")
+        os.replace(final, old)
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def ensure_marts(workspace: Path, run_id: str | None = None) -> Path | None:
+    """The marts of ``run_id`` (default: the latest run), built if missing; None when the
+    workspace has no run yet."""
+    run_id = run_id or latest_complete_run(Path(workspace))
+    return build_marts(workspace, run_id) if run_id else None
+
+
+def build_in_background(workspace: Path) -> threading.Thread:
+    """Build the latest run's missing marts in a daemon thread (what ``serve`` does at
+    start); the dashboard computes on the fly until they are published. A failure is
+    reported on standard error and never stops the server."""
+
+    def work() -> None:
+        try:
+            run_id = latest_complete_run(Path(workspace))
+            if run_id is None or read_marts_manifest(Path(workspace), run_id) is not None:
+                return
+            started = time.perf_counter()
+            folder = build_marts(workspace, run_id)
+            took = time.perf_counter() - started
+            print(f"marts: built {folder} in {took:.1f} s", file=sys.stderr, flush=True)
+        except Exception as e:  # the server keeps serving on the fly
+            print(f"marts: not built ({e}); computing on the fly", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=work, name="build-marts", daemon=True)
+    thread.start()
+    return thread
