@@ -35,6 +35,13 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "parameter.change": ("修改规则参数", "rule parameter changed"),
     "deadline.change": ("修改审核时限", "review deadline changed"),
     "audit.browse": ("查阅审计日志", "browsed the audit log"),
+    "zones.sync": ("同步检查区域", "inspection zones synced"),
+    "inspector.add": ("新增检查人员", "inspector added"),
+    "inspector.enable": ("启用检查人员", "inspector enabled"),
+    "inspector.disable": ("停用检查人员", "inspector disabled"),
+    "group.add": ("新增检查组", "inspection group added"),
+    "conflict.add": ("登记回避关系", "conflict of interest declared"),
+    "round.plan": ("抽取检查轮次", "inspection round drawn"),
 }
 """Action code → (Chinese, English). ``decision.*`` and ``deadline.change`` are written by
 the case store itself, in the transaction of the change they record."""
