@@ -153,7 +153,8 @@ def gather_inputs(
     complaints: Sequence[tuple[str, str]] = (),
 ) -> DrawInputs:
     """The draw's inputs: the zoned institutions with the ranking's figures, the groups
-    with their active members and last round's zones, the conflicts."""
+    with their active members and the zones that they or any of their members inspected
+    in the previous round, the conflicts."""
     institutions = store.query(
         "SELECT fixmedins_code, fixmedins_name, admdvs FROM inspection_institution"
     )
@@ -190,11 +191,18 @@ def gather_inputs(
     previous = store.query(
         "SELECT max(round_id) FROM inspection_round WHERE status <> 'cancelled'"
     )[0][0]
+    # rotation is by group and by person: a group formed anew for this round must not send
+    # an inspector back to a zone they inspected in the previous round either
     last_zones: dict[str, set[str]] = {}
-    for g, z in store.query(
-        "SELECT DISTINCT group_code, admdvs FROM round_target WHERE round_id = ?", (previous,)
+    for who, z in store.query(
+        """SELECT t.group_code, t.admdvs FROM round_target t WHERE t.round_id = ?
+           UNION
+           SELECT 'inspector:' || m.inspector_code, t.admdvs
+           FROM round_target t JOIN inspection_group_member m USING (group_code)
+           WHERE t.round_id = ?""",
+        (previous, previous),
     ):
-        last_zones.setdefault(g, set()).add(z)
+        last_zones.setdefault(who, set()).add(z)
     members: dict[str, list[str]] = {}
     for g, m in store.query(
         """SELECT g.group_code, m.inspector_code
@@ -227,7 +235,18 @@ def gather_inputs(
         previous_round=previous,
         candidates=tuple(candidates),
         groups=tuple(
-            Group(g, tuple(m), tuple(sorted(last_zones.get(g, ())))) for g, m in members.items()
+            Group(
+                g,
+                tuple(m),
+                tuple(
+                    sorted(
+                        last_zones.get(g, set()).union(
+                            *(last_zones.get(f"inspector:{i}", set()) for i in m)
+                        )
+                    )
+                ),
+            )
+            for g, m in members.items()
         ),
         conflicts=conflicts,
         complaints=tuple(complaints),

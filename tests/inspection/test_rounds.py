@@ -101,6 +101,22 @@ def test_consecutive_rounds_rotate_groups_across_zones(staffed: Path) -> None:
     assert not before & after
 
 
+def test_a_group_formed_for_one_round_rotates_by_its_members(staffed: Path) -> None:
+    with open_store(staffed) as store:
+        first = plan_round(store, staffed, name="一", top=5, n_random=4, by="t", seed=1)
+        registry.add_inspector(store, "I9", "新人", by="t")
+        registry.add_group(store, "N1", "临时组", ["I0", "I9"], by="t", round_name="二")
+        groups = ["N1", "G1", "G2"]
+        second = plan_round(
+            store, staffed, name="二", top=5, n_random=4, by="t", seed=2, groups=groups
+        )
+        with pytest.raises(RoundError, match="groups N1 do not exist"):
+            plan_round(store, staffed, name="三", top=1, n_random=0, by="t", groups=["N1"])
+    was_g0 = set(first.targets.filter(pl.col("group_code") == "G0")["admdvs"])
+    now_n1 = set(second.targets.filter(pl.col("group_code") == "N1")["admdvs"])
+    assert now_n1 and not was_g0 & now_n1  # I0 was in G0
+
+
 def test_the_draw_reproduces_from_the_store_alone(staffed: Path) -> None:
     with open_store(staffed) as store:
         rnd = plan_round(store, staffed, name="审计", top=3, n_random=5, by="t")
