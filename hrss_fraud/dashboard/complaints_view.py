@@ -29,6 +29,7 @@ from hrss_fraud.complaints.register import (
     get,
     record_outcome,
     register,
+    reveal_complainant,
 )
 from hrss_fraud.dashboard.masking import mask_name, mask_phone
 
@@ -65,6 +66,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rule_name": ("规则名称", "rule name"),
     "n_findings": ("疑点数", "leads"),
     "amount_at_risk": ("疑点金额", "amount at risk"),
+    "run_id": ("评分批次", "run"),
 }
 
 
@@ -179,9 +181,13 @@ class Detail:
 
 
 def detail(store: CaseStore, user: User | None, number: str, *, lang: str = "zh") -> Detail:
+    """One complaint for the page; showing an unmasked complainant writes an audit row."""
     user = _allow(user, VIEW, "查看举报投诉", "view complaints")
     c = get(store, number)
-    if not user.can("view_identity"):
+    if user.can("view_identity"):
+        if c.complainant or c.contact:
+            reveal_complainant(store, number, by=user.username)  # audited, as person views are
+    else:
         c = Complaint(
             **{
                 **c.__dict__,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from hrss_fraud.cases import CaseStore, open_store
@@ -109,6 +110,9 @@ def test_detail_shows_the_latest_check_and_the_linked_leads(ws: Path) -> None:
             store, n, outcome="属实", text="查实", by="王五", handled_on=date(2025, 3, 20)
         )
     assert d.complaint.complainant == "欧阳**" and full.complaint.complainant == "欧阳小明"
+    with open_store(ws) as store:
+        reveals = store.audit_log(n).filter(pl.col("action") == "complaint.reveal")
+    assert reveals["actor"].to_list() == ["reviewer"]  # the auditor saw it masked
     assert d.summary == result.summary_en and full.summary == result.summary_zh
     assert d.by_rule.rows() == result.by_rule.rows()
     assert d.leads.height == result.leads.height > 0

@@ -10,6 +10,7 @@ from typing import Any
 
 import dash
 from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
 
 from hrss_fraud.cases.migrate import SchemaError
 from hrss_fraud.complaints.register import OUTCOMES, SOURCES, STATUSES, ComplaintError
@@ -28,7 +29,8 @@ dash.register_page(
 )
 
 _ERRORS = (ComplaintError, PermissionError, SchemaError, RunError)
-MAX_LEADS_SHOWN = 200
+MAX_LEADS_SHOWN = 20
+"""The largest linked leads shown; the lead review page has them all."""
 LEAD_COLUMNS = ("finding_id", "rule_id", "fixmedins_code", "psn_no", "amount_at_risk", "run_id")
 
 
@@ -44,8 +46,8 @@ def layout(number: str | None = None, **_query: str) -> html.Div:
             html.H1(t("举报投诉", "Complaints and tips")),
             dcc.Store(id="complaints-number", data=number),
             dcc.Store(id="complaints-changed", data=0),
-            html.Div(id="complaints-detail"),
             html.Div(id="complaint-action-result"),
+            html.Div(id="complaints-detail"),
             html.H2(t("登记", "Register")),
             html.Div(
                 [
@@ -219,9 +221,15 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
             ),
         ]
     if d.leads.height:
+        k = min(d.leads.height, MAX_LEADS_SHOWN)
         parts += [
-            html.H3(t(f"关联疑点 {d.leads.height} 条", f"{d.leads.height} linked leads")),
-            pc.table(d.leads.head(MAX_LEADS_SHOWN), LEAD_COLUMNS, lang),
+            html.H3(
+                t(
+                    f"关联疑点 {d.leads.height} 条（金额最大的 {k} 条）",
+                    f"{d.leads.height} linked leads (the {k} largest)",
+                )
+            ),
+            pc.table(d.leads.head(MAX_LEADS_SHOWN), LEAD_COLUMNS, lang, labels=cv.LABELS),
         ]
     return html.Div(parts, id="complaint-detail")
 
@@ -238,11 +246,14 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
     prevent_initial_call=True,
 )
 def _act(
-    _check: Any, _close: Any, number: str, outcome: str, text: str, changed: int
+    check_clicks: Any, close_clicks: Any, number: str, outcome: str, text: str, changed: int
 ) -> tuple[html.P, int]:
     t = context.t
+    closing = dash.ctx.triggered_id == "complaint-close"
+    if not (close_clicks if closing else check_clicks):
+        raise PreventUpdate  # the buttons were just drawn (the detail redraws), not clicked
     try:
-        if dash.ctx.triggered_id == "complaint-close":
+        if closing:
             c = cv.close_from_page(
                 context.store(), context.user(), number, outcome=outcome, text=text
             )
