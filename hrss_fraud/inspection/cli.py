@@ -116,6 +116,19 @@ def inspectors_list(ctx: click.Context) -> None:
         click.echo(f"{code}\t{name}\t{state}\t{groups}")
 
 
+@inspectors_group.command("disable")
+@click.argument("code")
+@_by
+@click.pass_context
+def inspectors_disable(ctx: click.Context, code: str, by: str) -> None:
+    """停用检查人员（不删除，以往轮次仍指向此人）。Make an inspector inactive; never deleted."""
+    from hrss_fraud.inspection.registry import set_inspector_active
+
+    with _store(ctx) as store:
+        set_inspector_active(store, code, False, by=by)
+    click.echo(f"inspector {code} disabled")
+
+
 @rounds.group("groups")
 def groups_group() -> None:
     """检查组。Inspection groups."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import openpyxl
 from click.testing import CliRunner, Result
 from conftest import CONFLICTED
@@ -76,6 +77,10 @@ def test_refusals_are_one_line_and_write_nothing(ws: Path, tmp_path: Path) -> No
     _ok(ws, "inspectors", "add", "I1", "--name", "张明")
     assert "unknown inspectors I9" in _fails(ws, "groups", "add", "G1", "--members", "I1,I9")
     assert "no inspector I9" in _fails(ws, "conflicts", "add", "I9", "H1", "--reason", "亲属")
+    _ok(ws, "inspectors", "add", "I2", "--name", "李华")
+    _ok(ws, "inspectors", "disable", "I2")
+    assert "inactive inspectors I2" in _fails(ws, "groups", "add", "G2", "--members", "I2")
+    assert "no inspector I7" in _fails(ws, "inspectors", "disable", "I7")
     assert "no inspection group" in _fails(ws, "plan", "--name", "x", "--top", "1", "--random", "0")
     _ok(ws, "groups", "add", "G1", "--members", "I1")
     _ok(ws, "conflicts", "add", "I1", CONFLICTED, "--reason", "亲属")
@@ -88,3 +93,23 @@ def test_refusals_are_one_line_and_write_nothing(ws: Path, tmp_path: Path) -> No
     assert not (tmp_path / "o").exists()
     with open_store(ws) as store:
         assert store.query("SELECT count(*) FROM inspection_round")[0][0] == 0
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = [path]
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            out.extend(_commands(cmd, (*path, name)))
+        else:
+            out.append((*path, name))
+    return out
+
+
+def test_every_rounds_command_has_help(tmp_path: Path) -> None:
+    from hrss_fraud.inspection.cli import rounds
+
+    paths = _commands(rounds)
+    assert ("plan",) in paths and ("zones", "sync") in paths and ("conflicts", "add") in paths
+    for path in paths:
+        result = _cli(tmp_path, *path, "--help")
+        assert result.exit_code == 0 and "Usage" in result.output, path
