@@ -17,12 +17,15 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from hrss_fraud.cases.store import CaseStore
 from hrss_fraud.inspection.rounds import SOURCES, Round, group_members, load_round
@@ -283,7 +286,7 @@ def _workbook(
     t: _Lang,
 ) -> None:
     en = t.lang == "en"
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    wb = xlsxwriter.Workbook(str(path))
     fmt = {
         "head": wb.add_format(
             {"bold": True, "bg_color": "#DDE4EE", "border": 1, "text_wrap": True, "valign": "top"}
@@ -299,7 +302,7 @@ def _workbook(
     header = f"&C{_escape(rnd.name)}  {t('group')} {_escape(group)}"
     footer = f"&L{t('printed')} {date.today().isoformat()}&C{t('page')}"
 
-    def page_setup(ws: xlsxwriter.worksheet.Worksheet, header_row: int) -> None:
+    def page_setup(ws: Worksheet, header_row: int) -> None:
         ws.set_paper(9)  # A4
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
@@ -349,8 +352,8 @@ def _workbook(
 
 def _institution_sheet(
     wb: xlsxwriter.Workbook,
-    page_setup: object,
-    fmt: dict[str, xlsxwriter.format.Format],
+    page_setup: Callable[[Worksheet, int], None],
+    fmt: dict[str, Format],
     t: _Lang,
     seq: int,
     values: dict[str, object],
@@ -358,7 +361,7 @@ def _institution_sheet(
 ) -> None:
     code = str(values["fixmedins_code"])
     ws = wb.add_worksheet(_safe(f"{seq:02d}_{code}")[:31])
-    page_setup(ws, _HEADER_ROW)  # type: ignore[operator]
+    page_setup(ws, _HEADER_ROW)
     last = len(LINE_COLUMNS) - 1
     ws.merge_range(
         0,
