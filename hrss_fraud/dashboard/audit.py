@@ -42,6 +42,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "group.add": ("新增检查组", "inspection group added"),
     "conflict.add": ("登记回避关系", "conflict of interest declared"),
     "round.plan": ("抽取检查轮次", "inspection round drawn"),
+    "round.status": ("变更检查轮次状态", "inspection round status changed"),
 }
 """Action code → (Chinese, English). ``decision.*`` and ``deadline.change`` are written by
 the case store itself, in the transaction of the change they record."""

@@ -253,6 +253,21 @@ def show(ctx: click.Context, round_id: int) -> None:
     _print_targets(rnd.targets.iter_rows(named=True), click.echo)
 
 
+@rounds.command("status")
+@click.argument("round_id", type=int)
+@click.argument("status", type=click.Choice(["in_progress", "closed", "cancelled"]))
+@click.option("--reason", required=True, help="理由 Why.")
+@_by
+@click.pass_context
+def status_cmd(ctx: click.Context, round_id: int, status: str, reason: str, by: str) -> None:
+    """检查中、已结束或取消（取消的轮次不参与轮换）。Move a round on, or cancel it."""
+    from hrss_fraud.inspection.rounds import set_status
+
+    with _store(ctx) as store:
+        set_status(store, round_id, status, by=by, reason=reason)
+    click.echo(f"round {round_id} {status}")
+
+
 @rounds.command("reproduce")
 @click.argument("round_id", type=int)
 @click.pass_context

@@ -401,6 +401,40 @@ def group_members(store: CaseStore, group_codes: Sequence[str]) -> dict[str, lis
     return out
 
 
+STATUS_MOVES = {
+    "planned": ("in_progress", "cancelled"),
+    "in_progress": ("closed", "cancelled"),
+    "closed": (),
+    "cancelled": (),
+}
+"""Forward only: a round is never planned again once it started, nor reopened once closed."""
+
+
+def set_status(store: CaseStore, round_id: int, status: str, *, by: str, reason: str) -> None:
+    """Move a round on (检查中, 已结束) or cancel it; a cancelled round no longer counts as
+    the previous round for rotation."""
+    if not (reason or "").strip():
+        msg = "a status change needs a reason"
+        raise RoundError(msg)
+    at = timestamp()
+    with store.transaction() as con:
+        row = con.execute(
+            "SELECT status FROM inspection_round WHERE round_id = ?", (int(round_id),)
+        ).fetchone()
+        if not row:
+            msg = f"no inspection round {round_id}"
+            raise RoundError(msg)
+        if status not in STATUS_MOVES[row[0]]:
+            allowed = ", ".join(STATUS_MOVES[row[0]]) or "none"
+            msg = f"round {round_id} is {row[0]}: it can move to {allowed}, not {status}"
+            raise RoundError(msg)
+        con.execute(
+            "UPDATE inspection_round SET status = ? WHERE round_id = ?", (status, int(round_id))
+        )
+        detail = {"from": row[0], "to": status, "reason": reason.strip()}
+        write_audit(con, at, by, "round.status", "inspection_round", str(round_id), detail)
+
+
 def reproduce(store: CaseStore, round_id: int) -> Reproduction:
     """Recompute a round's draw from its stored seed and inputs and compare it with the
     stored result and the round's targets; every difference is a problem."""

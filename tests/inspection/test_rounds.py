@@ -20,6 +20,7 @@ from hrss_fraud.inspection.rounds import (
     parse_complaints,
     plan_round,
     reproduce,
+    set_status,
 )
 from hrss_fraud.lake import Lake
 from hrss_fraud.rules.runs import open_run
@@ -115,6 +116,25 @@ def test_a_group_formed_for_one_round_rotates_by_its_members(staffed: Path) -> N
     was_g0 = set(first.targets.filter(pl.col("group_code") == "G0")["admdvs"])
     now_n1 = set(second.targets.filter(pl.col("group_code") == "N1")["admdvs"])
     assert now_n1 and not was_g0 & now_n1  # I0 was in G0
+
+
+def test_a_cancelled_round_does_not_count_for_rotation(staffed: Path) -> None:
+    with open_store(staffed) as store:
+        first = plan_round(store, staffed, name="一", top=5, n_random=4, by="t", seed=1)
+        second = plan_round(store, staffed, name="二", top=5, n_random=4, by="t", seed=2)
+        set_status(store, second.round_id, "cancelled", by="t", reason="人员调整")
+        with pytest.raises(RoundError, match="is cancelled: it can move to none, not closed"):
+            set_status(store, second.round_id, "closed", by="t", reason="x")
+        set_status(store, first.round_id, "in_progress", by="t", reason="出发")
+        with pytest.raises(RoundError, match="needs a reason"):
+            set_status(store, first.round_id, "closed", by="t", reason=" ")
+        third = plan_round(store, staffed, name="三", top=1, n_random=0, by="t", seed=3)
+        inputs = store.query(
+            "SELECT inputs FROM inspection_draw WHERE round_id = ?", (third.round_id,)
+        )[0][0]
+        statuses = store.query("SELECT status FROM inspection_round ORDER BY round_id")
+    assert json.loads(inputs)["previous_round"] == first.round_id
+    assert statuses == [("in_progress",), ("cancelled",), ("planned",)]
 
 
 def test_the_draw_reproduces_from_the_store_alone(staffed: Path) -> None:

@@ -62,13 +62,18 @@ def test_rounds_from_zones_to_lists(ws: Path, tmp_path: Path) -> None:
     shown = _ok(ws, "show", "1")
     assert "seed 42" in shown and "risk 3" in shown and "complaint 1" in shown
     assert _ok(ws, "reproduce", "1").startswith("round 1 reproduces: seed 42")
+    _ok(ws, "status", "1", "in_progress", "--reason", "出发检查")
+    assert "[in_progress]" in _ok(ws, "show", "1")
+    assert "can move to closed, cancelled" in _fails(
+        ws, "status", "1", "in_progress", "--reason", "x"
+    )
     written = _ok(ws, "export", "1", "--out", str(tmp_path / "lists"), "--lang", "en")
     paths = [Path(p) for p in written.split()]
     assert [p.name for p in paths] == ["001_2025Q1_G1.xlsx", "001_2025Q1_G2.xlsx"]
     assert openpyxl.load_workbook(paths[0]).sheetnames[0] == "Summary"
     with open_store(ws) as store:
         actions = store.audit_log()["action"].to_list()
-    assert actions.count("inspector.add") == 4 and actions[-1] == "round.plan"
+    assert actions.count("inspector.add") == 4 and actions[-2:] == ["round.plan", "round.status"]
 
 
 def test_refusals_are_one_line_and_write_nothing(ws: Path, tmp_path: Path) -> None:
