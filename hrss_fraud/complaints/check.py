@@ -23,9 +23,9 @@ from hrss_fraud.cases.store import CaseStore, timestamp, write_audit
 from hrss_fraud.complaints.register import (
     Complaint,
     ComplaintError,
-    _insert_leads,
-    _required,
     get,
+    insert_leads,
+    required_text,
     start_check,
 )
 from hrss_fraud.lake import Lake
@@ -73,10 +73,6 @@ class CheckResult:
     summary_en: str
     fingerprint: str
     check_id: int | None = None
-
-    @property
-    def amount_at_risk(self) -> float:
-        return float(self.leads["amount_at_risk"].sum() or 0.0)
 
 
 _NAMES: dict[str, pl.DataType] = {"code": pl.String(), "name": pl.String()}
@@ -310,7 +306,7 @@ def run_check(
     """Check an open complaint and store the result in one transaction: the check row with
     its fingerprint and figures, its leads linked to the complaint, the complaint moved to
     checking, and the audit row."""
-    by = _required(by, "by (核查人)")
+    by = required_text(by, "by (核查人)")
     c = get(store, number)
     if c.status == "handled":
         msg = f"complaint {c.number} is handled and final: no further checks"
@@ -344,7 +340,7 @@ def run_check(
             ),
         )
         check_id = int(cur.lastrowid or 0)
-        linked = _insert_leads(con, c.complaint_id, result.leads.to_dicts(), check_id, by, at)
+        linked = insert_leads(con, c.complaint_id, result.leads.to_dicts(), check_id, by, at)
         start_check(con, c, at)
         audit = {
             "check_id": check_id,

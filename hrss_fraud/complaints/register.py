@@ -99,12 +99,9 @@ class Complaint:
     institutions: tuple[str, ...]
     persons: tuple[str, ...]
 
-    def overdue(self, today: date) -> bool:
-        """Open past its deadline."""
-        return self.status != "handled" and today > self.due_on
 
-
-def _required(value: str | None, what: str) -> str:
+def required_text(value: str | None, what: str) -> str:
+    """``value`` stripped; :class:`ComplaintError` naming ``what`` if it is empty."""
     if value is None or not str(value).strip():
         msg = f"{what} is empty"
         raise ComplaintError(msg)
@@ -167,8 +164,8 @@ def register(
     ``source`` is a code or its Chinese label (电话, 信件, …). The serial is taken inside
     the write transaction, so two registrations at once never share a number."""
     source = _code(source, SOURCES, "source")
-    content = _required(content, "content (举报内容)")
-    by = _required(by, "by (登记人)")
+    content = required_text(content, "content (举报内容)")
+    by = required_text(by, "by (登记人)")
     if received_on > (today or date.today()):
         msg = f"received date {received_on} is in the future"
         raise ComplaintError(msg)
@@ -259,7 +256,7 @@ def link(
     ``leads`` holds finding rows (``finding_id`` and, if present, ``rule_id,
     fixmedins_code, psn_no, amount_at_risk, run_id``) kept as they are now. Linking
     something already linked changes nothing."""
-    by = _required(by, "by (操作人)")
+    by = required_text(by, "by (操作人)")
     insts, psns = _codes(institutions), _codes(persons)
     lead_rows = [] if leads is None else leads.to_dicts()
     if not (insts or psns or lead_rows):
@@ -272,7 +269,7 @@ def link(
         added = {
             "institutions": _insert_targets(con, c.complaint_id, "institution", insts, by, at),
             "persons": _insert_targets(con, c.complaint_id, "person", psns, by, at),
-            "leads": _insert_leads(con, c.complaint_id, lead_rows, check_id, by, at),
+            "leads": insert_leads(con, c.complaint_id, lead_rows, check_id, by, at),
         }
         if any(added.values()):
             sql = "UPDATE complaint SET updated_at = ? WHERE complaint_id = ?"
@@ -282,7 +279,7 @@ def link(
     return added
 
 
-def _insert_leads(
+def insert_leads(
     con: sqlite3.Connection,
     complaint_id: int,
     rows: list[dict],
@@ -290,6 +287,8 @@ def _insert_leads(
     by: str,
     at: str,
 ) -> list[str]:
+    """Inside the caller's transaction: link the finding rows not yet linked; return
+    their ids."""
     added = []
     for r in rows:
         amount = r.get("amount_at_risk")
@@ -318,8 +317,8 @@ def _insert_leads(
 
 def assign(store: CaseStore, number: str, handler: str, *, by: str) -> None:
     """Give the complaint a handler (承办人); a registered complaint starts its check."""
-    handler = _required(handler, "handler (承办人)")
-    by = _required(by, "by (操作人)")
+    handler = required_text(handler, "handler (承办人)")
+    by = required_text(by, "by (操作人)")
     at = timestamp()
     with store.transaction() as con:
         c = get(store, number)
@@ -369,8 +368,8 @@ def record_outcome(
     Only a complaint under check may be found true or not; one still registered may only
     be referred on (转办). ``handled_on`` (default today) may not precede receipt."""
     outcome = _code(outcome, OUTCOMES, "outcome")
-    text = _required(text, "outcome text (办理结果)")
-    by = _required(by, "by (操作人)")
+    text = required_text(text, "outcome text (办理结果)")
+    by = required_text(by, "by (操作人)")
     handled_on = handled_on or date.today()
     at = timestamp()
     with store.transaction() as con:
@@ -436,7 +435,7 @@ def complaints(
 def reveal_complainant(store: CaseStore, number: str, *, by: str) -> tuple[str | None, str | None]:
     """The complainant's name and contact unmasked, for the handler who must reply; the
     view is written to the audit log (PIPL: every access to personal data is logged)."""
-    by = _required(by, "by (查看人)")
+    by = required_text(by, "by (查看人)")
     c = get(store, number)
     with store.transaction() as con:
         write_audit(con, timestamp(), by, "complaint.reveal", "complaint", c.number, None)
