@@ -299,7 +299,7 @@ def lead_detail(
 
     # with the marts, no lake views are needed (setting them up costs tens of ms)
     marts = view.mart("lead_lines") is not None and view.mart("person_visits") is not None
-    con = duckdb.connect() if marts else view.lake.connect()
+    con = view.cursor() if marts else view.lake.connect()
     try:
         lines = _lines(view, con, finding_id)
         person = _person(view, con, psn_no) if psn_no else None

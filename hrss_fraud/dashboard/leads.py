@@ -37,6 +37,7 @@ from hrss_fraud.lake.views import literal
 from hrss_fraud.rules.catalogue import SEVERITIES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from hrss_fraud.cases.store import CaseStore
@@ -348,6 +349,7 @@ class LeadIndex:
 
     def _init_caches(self, text_path: Path | None = None) -> None:
         self.text_path = text_path
+        self.connect: Callable[[], duckdb.DuckDBPyConnection] = duckdb.connect
         self._orders: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._texts: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -466,7 +468,7 @@ class LeadIndex:
             if needle in self._texts:
                 self._texts.move_to_end(needle)
                 return self._texts[needle]
-        con = duckdb.connect()
+        con = self.connect()
         try:
             if self.text_path is not None:  # pre-lowered, in index order: rows are positions
                 rows = con.execute(_MART_TEXT_SQL, [str(self.text_path), needle, needle])
@@ -620,7 +622,7 @@ class LeadIndex:
         at = int(self.positions(pl.Series([finding_id], dtype=pl.String))[0])
         if at < 0:
             return None
-        con = duckdb.connect()
+        con = self.connect()
         try:
             cur = con.execute(
                 "SELECT * EXCLUDE (file_row_number) FROM read_parquet(?, file_row_number = true) "
@@ -671,11 +673,16 @@ def lead_index(view: RunView) -> LeadIndex:
         frames = pl.read_parquet(index), pl.read_parquet(vocab)
         return LeadIndex.from_frames(view.findings_path, *frames, view.mart("lead_text"))
 
-    return view.memo("lead_index", load)
+    def loaded() -> LeadIndex:
+        index = load()
+        index.connect = view.cursor  # the run's footers cached across requests
+        return index
+
+    return view.memo("lead_index", loaded)
 
 
 def _connect(view: RunView, decisions: pl.DataFrame) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    con = view.cursor()
     con.register("institutions", view.institutions)
     con.register("decisions", decisions)
     return con

@@ -159,8 +159,8 @@ def _profile_marts(view: RunView, out: _Writer) -> None:
 
 def _clean_stale(workspace: Path, run_id: str) -> None:
     """Remove temporary folders of earlier builds of ``run_id`` whose process is gone."""
-    for tmp in runs_dir(workspace).glob(f".{run_id}.marts.*.tmp"):
-        pid = tmp.name.split(".")[-2]
+    for tmp in runs_dir(workspace).glob(f".{run_id}.marts.*.*.tmp"):
+        pid = tmp.name.split(".")[-3]  # .<run_id>.marts.<pid>.<thread>.tmp
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             shutil.rmtree(tmp, ignore_errors=True)
 

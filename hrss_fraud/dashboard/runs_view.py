@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from hrss_fraud.lake import Lake
@@ -88,6 +89,19 @@ class RunView:
         """Mart ``name`` if the run's marts are built, else ``compute()`` (the same frame)."""
         path = self.mart(name)
         return pl.read_parquet(path) if path is not None else compute()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own for one request (close it after), to an in-memory
+        database kept with the run, so the Parquet footers read once (a big mart's is
+        megabytes) serve every later request: DuckDB's cursors share the database's
+        metadata cache, and each thread still gets its own connection."""
+
+        def database() -> duckdb.DuckDBPyConnection:
+            con = duckdb.connect()
+            con.execute("SET parquet_metadata_cache = true")
+            return con
+
+        return self.memo("duckdb", database).cursor()
 
     def memo(self, key: str, compute: Any) -> Any:
         """``compute()`` once per run (e.g. the risk ranking), shared by every request."""

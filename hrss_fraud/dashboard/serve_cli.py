@@ -25,8 +25,10 @@ def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:
     """启动看板。Serve the dashboard (log in with an account from `hrss-fraud users add`)."""
     from hrss_fraud.dashboard.app import serve as run
     from hrss_fraud.dashboard.auth import SecretKeyError
+    from hrss_fraud.dashboard.marts import build_in_background
 
     ws = _workspace(ctx)
+    build_in_background(ws)  # the latest run's missing marts; pages compute on the fly until then
     click.echo(f"dashboard: http://{host}:{port}/  (workspace {ws}; Ctrl-C stops)")
     try:
         run(ws, host=host, port=port, debug=debug)
