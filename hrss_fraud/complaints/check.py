@@ -378,23 +378,21 @@ LEAD_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+def _of_complaint(
+    store: CaseStore, number: str, table: str, schema: dict[str, pl.DataType], order: str
+) -> pl.DataFrame:
+    c = get(store, number)
+    cols = ", ".join(schema)
+    sql = f"SELECT {cols} FROM {table} WHERE complaint_id = ? ORDER BY {order}"
+    return pl.DataFrame(store.query(sql, (c.complaint_id,)), schema=schema, orient="row")
+
+
 def checks(store: CaseStore, number: str) -> pl.DataFrame:
     """The complaint's stored checks, newest first."""
-    c = get(store, number)
-    rows = store.query(
-        f"SELECT {', '.join(CHECK_SCHEMA)} FROM complaint_check WHERE complaint_id = ? "
-        "ORDER BY check_id DESC",
-        (c.complaint_id,),
-    )
-    return pl.DataFrame(rows, schema=CHECK_SCHEMA, orient="row")
+    return _of_complaint(store, number, "complaint_check", CHECK_SCHEMA, "check_id DESC")
 
 
 def linked_leads(store: CaseStore, number: str) -> pl.DataFrame:
     """The leads linked to the complaint, largest amount at risk first."""
-    c = get(store, number)
-    rows = store.query(
-        f"SELECT {', '.join(LEAD_SCHEMA)} FROM complaint_lead WHERE complaint_id = ? "
-        "ORDER BY amount_at_risk DESC, finding_id",
-        (c.complaint_id,),
-    )
-    return pl.DataFrame(rows, schema=LEAD_SCHEMA, orient="row")
+    order = "amount_at_risk DESC, finding_id"
+    return _of_complaint(store, number, "complaint_lead", LEAD_SCHEMA, order)
