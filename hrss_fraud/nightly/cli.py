@@ -1,7 +1,8 @@
 """``hrss-fraud nightly``: the nightly batch (see :mod:`hrss_fraud.nightly.runner`).
 
 Exit codes: 0 ok, 1 a stage failed, 2 usage, 3 another live instance holds the lock,
-4 too little free disk. The command attaches itself to the main CLI when
+4 too little free disk. ``backup`` and ``restore`` (:mod:`hrss_fraud.nightly.backup`) come
+along. The commands attach themselves to the main CLI when
 ``hrss_fraud.cli`` imports this module (its last line).
 """
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from hrss_fraud.nightly.backup import backup_command, restore_command
 from hrss_fraud.nightly.runner import DEFAULT_MIN_FREE_GB, OK, run_nightly
 
 MIN_FREE_ENV = "HRSS_NIGHTLY_MIN_FREE_GB"
@@ -49,6 +51,8 @@ def _attach() -> None:
     from hrss_fraud.cli import main
 
     main.add_command(nightly)
+    main.add_command(backup_command)
+    main.add_command(restore_command)
 
 
 _attach()

@@ -1,0 +1,156 @@
+"""The nightly batch in-process: two nights on the tiny county, a no-op third night, a
+failed stage, the lock and the disk check."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import psutil
+import pytest
+from click.testing import CliRunner
+
+from hrss_fraud.cli import main
+from hrss_fraud.nightly import last_runs, run_nightly
+from hrss_fraud.nightly.exports import FILES, exports_dir, exports_fresh
+from hrss_fraud.nightly.journal import LOG, read_lines
+from hrss_fraud.nightly.runner import LOCK
+from hrss_fraud.rules.runs import latest_run, runs_dir
+
+from .conftest import fill_inbox, months
+
+
+@pytest.fixture(scope="module")
+def two_nights(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Night 1: the reference tables and the first month; night 2: the next month."""
+    ws = tmp_path_factory.mktemp("nightly") / "ws"
+    inbox = ws / "inbox"
+    ms = months(tiny_county)
+    fill_inbox(tiny_county, inbox, ms[:1], reference=True)
+    first = run_nightly(ws, min_free_gb=0)
+    run1 = latest_run(ws)
+    fill_inbox(tiny_county, inbox, ms[1:2], reference=False)
+    second = run_nightly(ws, min_free_gb=0)
+    return {"ws": ws, "first": first, "second": second, "run1": run1}
+
+
+def _snapshot(ws: Path) -> dict[str, object]:
+    files = sorted(p for p in (ws / "exports").rglob("*") if p.is_file())
+    return {
+        "runs": sorted(p.name for p in runs_dir(ws).iterdir()),
+        "latest": latest_run(ws),
+        "records": (ws / "nightly" / "runs.jsonl").read_bytes(),
+        "exports": {str(p): (p.stat().st_mtime_ns, p.read_bytes()) for p in files},
+    }
+
+
+def test_two_nights_ingest_score_and_export(two_nights: dict) -> None:
+    ws, first, second = two_nights["ws"], two_nights["first"], two_nights["second"]
+    assert (first.code, second.code) == (0, 0), (first.line, second.line)
+    assert first.record["stages"]["score"]["counts"]["mode"] == "full"
+    assert second.record["stages"]["score"]["counts"]["mode"] == "incremental"
+    assert second.record["stages"]["ingest"]["counts"]["committed"] > 0
+    run2 = latest_run(ws)
+    assert run2 != two_nights["run1"]
+    assert exports_fresh(ws, run2)
+    folder = exports_dir(ws, run2)
+    assert sorted(p.name for p in folder.iterdir() if p.name in FILES) == sorted(FILES)
+    inspection = pl.read_parquet(folder / "inspection_list.parquet")
+    assert inspection.columns[:3] == ["rank", "fixmedins_code", "fixmedins_name"]
+    html = (folder / "summary.html").read_text(encoding="utf-8")
+    assert run2 in html and "新增疑点" in html and "拒收文件" in html
+    assert not [p for p in (ws / "inbox").iterdir() if p.is_file()]  # all filed away
+
+
+def test_logs_are_json_lines_with_stage_and_counts(two_nights: dict) -> None:
+    events = read_lines(two_nights["ws"] / LOG)
+    assert events and all(
+        {"ts", "level", "stage", "run", "message", "counts"} <= e.keys() for e in events
+    )
+    done = [e for e in events if e["stage"] == "score" and e["message"] == "done"]
+    assert done[-1]["counts"]["findings"] > 0 and "seconds" in done[-1]["counts"]
+
+
+def test_last_runs_newest_first(two_nights: dict) -> None:
+    runs = last_runs(two_nights["ws"], 5)
+    assert [r["status"] for r in runs] == ["ok", "ok"]
+    assert runs[0]["run"] == two_nights["second"].record["run"]
+    assert set(runs[0]["stages"]) == {"ingest", "score", "marts", "exports"}
+    assert last_runs(two_nights["ws"], 1) == runs[:1]
+
+
+def test_second_run_with_nothing_new_changes_nothing(two_nights: dict) -> None:
+    ws = two_nights["ws"]
+    before = _snapshot(ws)
+    again = run_nightly(ws, min_free_gb=0)
+    assert again.code == 0, again.line
+    assert "run unchanged" in again.line and "exports up to date" in again.line
+    assert _snapshot(ws) == before
+
+
+def test_failed_stage_keeps_yesterdays_results(
+    two_nights: dict, tiny_county: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hrss_fraud.rules import runs, score
+
+    ws = two_nights["ws"]
+    latest = latest_run(ws)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        msg = "catalogue unreadable"
+        raise runs.RunError(msg)
+
+    monkeypatch.setattr(score, "score", broken)
+    outcome = run_nightly(ws, min_free_gb=0)
+    assert outcome.code == 1
+    assert (
+        outcome.line.count("\n") == 0 and "stage score failed: catalogue unreadable" in outcome.line
+    )
+    assert latest_run(ws) == latest and exports_fresh(ws, latest)
+    assert last_runs(ws, 1)[0]["status"] == "failed"
+
+
+def _lock_payload(pid: int) -> dict[str, object]:
+    return {
+        "pid": pid,
+        "host": socket.gethostname(),
+        "started": "2026-01-01T02:00:00+00:00",
+        "create_time": psutil.Process(pid).create_time() if psutil.pid_exists(pid) else 0.0,
+        "token": "x",
+    }
+
+
+def test_live_lock_is_refused_with_exit_3(tmp_path: Path) -> None:
+    (tmp_path / LOCK).parent.mkdir(parents=True)
+    (tmp_path / LOCK).write_text(json.dumps(_lock_payload(os.getpid())), encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["--workspace", str(tmp_path), "nightly", "--min-free-gb", "0"]
+    )
+    assert result.exit_code == 3
+    assert f"another instance is running (pid {os.getpid()}" in result.output
+    assert (tmp_path / LOCK).exists()
+
+
+def test_stale_lock_is_taken_over_and_logged(tmp_path: Path) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    (tmp_path / LOCK).parent.mkdir(parents=True)
+    (tmp_path / LOCK).write_text(json.dumps(_lock_payload(child.pid)), encoding="utf-8")
+    outcome = run_nightly(tmp_path, min_free_gb=0)
+    assert outcome.code == 0, outcome.line
+    warnings = [e for e in read_lines(tmp_path / LOG) if e["stage"] == "lock"]
+    assert f"stale lock of pid {child.pid}" in warnings[0]["message"]
+    assert not (tmp_path / LOCK).exists()
+
+
+def test_low_disk_is_refused_with_exit_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HRSS_NIGHTLY_MIN_FREE_GB", "1e9")
+    result = CliRunner().invoke(main, ["--workspace", str(tmp_path), "nightly"])
+    assert result.exit_code == 4
+    assert "below the minimum 1e+09 GB" in result.output
+    assert not (tmp_path / "lake").exists()
