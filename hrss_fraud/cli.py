@@ -677,3 +677,4 @@ from hrss_fraud.complaints.cli import complaints  # noqa: E402, F401  (attaches 
 from hrss_fraud.inspection.cli import rounds  # noqa: E402, F401  (attaches itself)
 from hrss_fraud.notices.cli import notice  # noqa: E402, F401  (attaches itself)
 from hrss_fraud.dashboard.marts_cli import marts  # noqa: E402, F401  (attaches itself)
+from hrss_fraud.nightly.cli import nightly  # noqa: E402, F401  (attaches itself)
