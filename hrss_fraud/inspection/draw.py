@@ -133,6 +133,34 @@ class Target:
     group_code: str
 
 
+class Stream:
+    """Uniform draws from the raw PCG64 stream of ``numpy.random.default_rng(seed)``.
+
+    The ``Generator``'s own methods (``choice``, ``permutation``) may change their output
+    between numpy versions (NEP 19); the bit generator's raw stream and the seeding may
+    not. Drawing from the raw stream here keeps a round reproducible for an audit after
+    numpy is upgraded."""
+
+    def __init__(self, seed: int) -> None:
+        self._bits = np.random.default_rng(seed).bit_generator
+
+    def below(self, n: int) -> int:
+        """An integer in ``[0, n)``; rejection, not modulo, so every value is as likely."""
+        limit = (1 << 64) // n * n
+        while True:
+            x = int(self._bits.random_raw())
+            if x < limit:
+                return x % n
+
+    def sample(self, n: int, k: int) -> list[int]:
+        """``k`` distinct indices of ``range(n)`` in draw order (partial Fisher–Yates)."""
+        idx = list(range(n))
+        for i in range(k):
+            j = i + self.below(n - i)
+            idx[i], idx[j] = idx[j], idx[i]
+        return idx[:k]
+
+
 def _code(c: Candidate) -> str:
     return c.fixmedins_code
 
@@ -155,7 +183,7 @@ def draw(inputs: DrawInputs, params: DrawParams, seed: int) -> tuple[Target, ...
     if params.top < 0 or params.random < 0:
         msg = "--top and --random must be 0 or more"
         raise DrawError(msg)
-    rng = np.random.default_rng(seed)
+    rng = Stream(seed)
     by_code = {c.fixmedins_code: c for c in inputs.candidates}
     chosen = _choose(inputs, params, by_code, rng)
     if not chosen:
@@ -172,7 +200,7 @@ def _choose(
     inputs: DrawInputs,
     params: DrawParams,
     by_code: dict[str, Candidate],
-    rng: np.random.Generator,
+    rng: Stream,
 ) -> list[tuple[str, str, str | None]]:
     unknown = [code for code, _ in inputs.complaints if code not in by_code]
     if unknown:
@@ -210,8 +238,7 @@ def _choose(
             f"after {len(taken)} risk and complaint targets; ask for at most {len(pool)}"
         )
         raise DrawError(msg)
-    picks = rng.choice(len(pool), size=params.random, replace=False) if params.random else []
-    chosen.extend((pool[int(i)], "random", None) for i in picks)
+    chosen.extend((pool[i], "random", None) for i in rng.sample(len(pool), params.random))
     return chosen
 
 
@@ -239,7 +266,7 @@ def _assign(
     inputs: DrawInputs,
     params: DrawParams,
     by_code: dict[str, Candidate],
-    rng: np.random.Generator,
+    rng: Stream,
 ) -> list[str]:
     """A group for each target: a maximum matching with capacities, searched in a random
     order so that which allowed group gets which target is drawn, not fixed."""
@@ -267,8 +294,10 @@ def _assign(
     if stuck:
         msg = "no group may visit " + " | ".join(stuck)
         raise DrawError(msg)
-    order = rng.permutation(len(codes))
-    prefs = {int(t): [allowed[t][int(i)] for i in rng.permutation(len(allowed[t]))] for t in order}
+    order = rng.sample(len(codes), len(codes))
+    prefs = {
+        t: [allowed[t][i] for i in rng.sample(len(allowed[t]), len(allowed[t]))] for t in order
+    }
     holders: list[list[int]] = [[] for _ in groups]
     owner = [-1] * len(codes)
 
@@ -291,8 +320,8 @@ def _assign(
 
     for t in order:
         seen: set[int] = set()
-        if not place(int(t), seen):
-            _explain_full(codes[int(t)], seen, groups, holders, codes, capacity)
+        if not place(t, seen):
+            _explain_full(codes[t], seen, groups, holders, codes, capacity)
     return [groups[g].group_code for g in owner]
 
 

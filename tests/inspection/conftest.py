@@ -14,7 +14,9 @@ from hrss_fraud.lake import Lake
 from hrss_fraud.rules.score import score
 
 CONFLICTED = "H13012300017"
-"""An institution of the seed-11 county that the risk ranking puts first."""
+"""An institution of the seed-11 county that the risk ranking puts first, alone in its zone
+among the top five: a first round of the top five alone leaves a second round, whatever it
+draws, a group that may visit it (neither conflicted nor there last round)."""
 
 
 @pytest.fixture(scope="session")

@@ -91,7 +91,7 @@ def test_a_round_takes_the_riskiest_complaints_and_a_random_draw(staffed: Path) 
 
 def test_consecutive_rounds_rotate_groups_across_zones(staffed: Path) -> None:
     with open_store(staffed) as store:
-        first = plan_round(store, staffed, name="一", top=5, n_random=4, by="t", seed=1)
+        first = plan_round(store, staffed, name="一", top=5, n_random=0, by="t", seed=1)
         second = plan_round(store, staffed, name="二", top=5, n_random=4, by="t", seed=2)
         inputs = store.query(
             "SELECT inputs FROM inspection_draw WHERE round_id = ?", (second.round_id,)
@@ -104,7 +104,7 @@ def test_consecutive_rounds_rotate_groups_across_zones(staffed: Path) -> None:
 
 def test_a_group_formed_for_one_round_rotates_by_its_members(staffed: Path) -> None:
     with open_store(staffed) as store:
-        first = plan_round(store, staffed, name="一", top=5, n_random=4, by="t", seed=1)
+        first = plan_round(store, staffed, name="一", top=5, n_random=0, by="t", seed=1)
         registry.add_inspector(store, "I9", "新人", by="t")
         registry.add_group(store, "N1", "临时组", ["I0", "I9"], by="t", round_name="二")
         groups = ["N1", "G1", "G2"]
@@ -120,7 +120,7 @@ def test_a_group_formed_for_one_round_rotates_by_its_members(staffed: Path) -> N
 
 def test_a_cancelled_round_does_not_count_for_rotation(staffed: Path) -> None:
     with open_store(staffed) as store:
-        first = plan_round(store, staffed, name="一", top=5, n_random=4, by="t", seed=1)
+        first = plan_round(store, staffed, name="一", top=5, n_random=0, by="t", seed=1)
         second = plan_round(store, staffed, name="二", top=5, n_random=4, by="t", seed=2)
         set_status(store, second.round_id, "cancelled", by="t", reason="人员调整")
         with pytest.raises(RoundError, match="is cancelled: it can move to none, not closed"):
