@@ -3,13 +3,14 @@
 Which institutions a round visits and which group visits each is decided here and
 nowhere else, from nothing but :class:`DrawInputs`, :class:`DrawParams` and an integer
 seed, so an audit can recompute a stored draw and find the same result (双随机: the
-random targets *and* the random assignment of groups both come from one numpy
-``Generator``). The rules it enforces:
+random targets *and* the random assignment of groups both come from one seeded
+:class:`Stream`). The rules it enforces:
 
 - the ``top`` riskiest institutions with findings (重点检查), then every complaint target
   (投诉), then ``random`` institutions drawn from all the others (抽查);
-- rotation: a group never gets an institution in a zone it inspected in the previous
-  round; conflicts: never one that a member of the group is conflicted with;
+- rotation: a group never gets an institution in a zone it (or one of its members, as the
+  caller gathers ``previous_zones``) inspected in the previous round; conflicts: never
+  one that a member of the group is conflicted with;
 - no group gets more than ``capacity`` targets (default: an even share, rounded up).
 
 When the rules cannot all be met, :class:`DrawError` says which institutions cannot be
