@@ -191,3 +191,25 @@ def test_parse_complaints() -> None:
         ("H1", "TS-1"),
         ("H2", "complaint"),
     ]
+
+
+def test_a_round_planned_meanwhile_by_another_process_is_not_overlooked(
+    staffed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rotation reads the previous round when the inputs are gathered; if another process
+    records a round before this one is written, this one is refused, not misrotated."""
+    from hrss_fraud.inspection import rounds as rounds_mod
+
+    real_draw = rounds_mod.draw
+
+    def draw_while_another_plans(*args: object) -> object:
+        monkeypatch.setattr(rounds_mod, "draw", real_draw)
+        with open_store(staffed) as other:
+            plan_round(other, staffed, name="别处", top=1, n_random=0, by="other", seed=5)
+        return real_draw(*args)
+
+    monkeypatch.setattr(rounds_mod, "draw", draw_while_another_plans)
+    with open_store(staffed) as store:
+        with pytest.raises(RoundError, match="another round was planned meanwhile"):
+            plan_round(store, staffed, name="这里", top=2, n_random=1, by="t", seed=6)
+        assert store.query("SELECT name FROM inspection_round") == [("别处",)]
