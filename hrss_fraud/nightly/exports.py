@@ -105,15 +105,19 @@ def summary_tables(workspace: Path, run: Run, ranking: pl.DataFrame) -> dict[str
         "rank", "fixmedins_code", "fixmedins_name", "risk_score", "amount_at_risk", "n_findings"
     )
     since_seq = before.manifest["lake"]["last_seq"] if before is not None else 0
+    last_seq = int(run.manifest["lake"]["last_seq"])
     con = Lake(Path(workspace) / "lake").connect()
     try:
-        quarantined = con.execute(
-            'SELECT "table", reason, count(*) AS n_rows FROM quarantine '
-            "WHERE _batch_seq > ? AND _batch_seq <= ? GROUP BY ALL ORDER BY n_rows DESC, 1, 2",
-            [since_seq, run.manifest["lake"]["last_seq"]],
-        ).pl()
-    except Exception:  # an empty quarantine view has no reason column
-        quarantined = pl.DataFrame(schema=QUARANTINED_SCHEMA)
+        columns = {r[0] for r in con.execute("DESCRIBE quarantine").fetchall()}
+        quarantined = (
+            con.sql(
+                'SELECT "table", reason, count(*) AS n_rows FROM quarantine '
+                f"WHERE _batch_seq > {int(since_seq)} AND _batch_seq <= {last_seq} "
+                "GROUP BY ALL ORDER BY n_rows DESC, 1, 2"
+            ).pl()
+            if "reason" in columns  # an empty lake's quarantine view has lineage only
+            else pl.DataFrame(schema=QUARANTINED_SCHEMA)
+        )
     finally:
         con.close()
     since = before.manifest.get("started_at", "") if before is not None else ""

@@ -50,7 +50,7 @@ def lake_fingerprint(workspace: Path) -> dict[str, tuple[int, int]]:
     out = {}
     try:
         for name in [*TABLES, QUARANTINE]:
-            df = con.execute(f"SELECT * FROM {ident(name)}").pl()
+            df = con.sql(f"SELECT * FROM {ident(name)}").pl()
             df = df.drop([c for c in df.columns if c in LINEAGE or c == "_source_file"])
             df = df.sort(df.columns, nulls_last=True) if df.height else df
             out[name] = (df.height, int(df.hash_rows(seed=1).sum()) if df.height else 0)
