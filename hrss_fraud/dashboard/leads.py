@@ -553,26 +553,51 @@ class LeadIndex:
             return self.coded[name].keys
         return self.keys[name]
 
+    @staticmethod
+    def _order_key(
+        keys: tuple[tuple[str, bool], ...], lang: str, decided: _Decided | None
+    ) -> tuple[Any, ...]:
+        by_decision = any(name in _BY_DECISION for name, _ in keys)
+        label = any(
+            name.endswith("_label") or name in ("rule_name", "evidence") for name, _ in keys
+        )
+        return (
+            keys,
+            lang if label else None,
+            decided.fingerprint if by_decision and decided is not None else None,
+        )
+
+    def _cached_order(self, cache_key: tuple[Any, ...]) -> np.ndarray | None:
+        with self._lock:
+            if cache_key in self._orders:
+                self._orders.move_to_end(cache_key)
+                return self._orders[cache_key]
+        return None
+
+    def _sorted(
+        self,
+        keys: tuple[tuple[str, bool], ...],
+        lang: str,
+        decided: _Decided | None,
+        at: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Positions ``at`` (ascending; None: every lead) in the order of ``keys``."""
+        if at is None:
+            columns = [_directed(self._key(name, lang, decided), desc) for name, desc in keys]
+            return _stable_order(columns, self.n)
+        columns = [_directed(self._key(name, lang, decided)[at], desc) for name, desc in keys]
+        return at[_stable_order(columns, len(at))]
+
     def order(
         self, keys: tuple[tuple[str, bool], ...], lang: str, decided: _Decided | None
     ) -> np.ndarray:
         """Positions of every lead in the order of ``keys`` (:func:`_sort_keys`), kept for
         the next pages unless it depends on review decisions that have changed since."""
-        by_decision = any(name in _BY_DECISION for name, _ in keys)
-        label = any(
-            name.endswith("_label") or name in ("rule_name", "evidence") for name, _ in keys
-        )
-        cache_key = (
-            keys,
-            lang if label else None,
-            decided.fingerprint if by_decision and decided is not None else None,
-        )
-        with self._lock:
-            if cache_key in self._orders:
-                self._orders.move_to_end(cache_key)
-                return self._orders[cache_key]
-        columns = [_directed(self._key(name, lang, decided), desc) for name, desc in keys]
-        order = _stable_order(columns, self.n)
+        cache_key = self._order_key(keys, lang, decided)
+        cached = self._cached_order(cache_key)
+        if cached is not None:
+            return cached
+        order = self._sorted(keys, lang, decided)
         with self._lock:
             self._orders[cache_key] = order
             while len(self._orders) > self.MAX_ORDERS:
@@ -591,8 +616,12 @@ class LeadIndex:
         keys = _sort_keys(sort)
         needs = flt.statuses is not None or any(name in _BY_DECISION for name, _ in keys)
         decided = self.decided(decisions) if needs else None
-        order = self.order(keys, lang, decided)
         keep = self.mask(flt, decided)
+        if keep is not None and self._cached_order(self._order_key(keys, lang, decided)) is None:
+            at = np.flatnonzero(keep)
+            if len(at) * _SUBSET_SORT < self.n:  # sort only the few leads kept
+                return self._sorted(keys, lang, decided, at)
+        order = self.order(keys, lang, decided)
         return order if keep is None else order[keep[order]]
 
     # --- the rows -----------------------------------------------------------------------
@@ -649,6 +678,10 @@ def _stable_order(columns: list[np.ndarray], n: int) -> np.ndarray:
         packed = (packed << width) | column.astype(np.int64)
     return np.argsort(packed, kind="stable")
 
+
+_SUBSET_SORT = 4
+"""A filter keeping fewer than 1/this of the leads sorts just them (in the same stable
+order) rather than sorting, and caching, the whole run."""
 
 _PUSHED_ROWS = 1000
 """Up to this many rows are fetched by a literal ``file_row_number IN (…)``, which DuckDB
