@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,11 +33,15 @@ def two_nights(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     inbox = ws / "inbox"
     ms = months(tiny_county)
     fill_inbox(tiny_county, inbox, ms[:1], reference=True)
+    for bad in (tiny_county / "malformed").iterdir():
+        if bad.suffix not in (".md", ".json"):
+            shutil.copy2(bad, inbox / f"bad_{bad.name}")
     first = run_nightly(ws, min_free_gb=0)
     run1 = latest_run(ws)
+    summary1 = (exports_dir(ws, run1) / "summary.html").read_text(encoding="utf-8")
     fill_inbox(tiny_county, inbox, ms[1:2], reference=False)
     second = run_nightly(ws, min_free_gb=0)
-    return {"ws": ws, "first": first, "second": second, "run1": run1}
+    return {"ws": ws, "first": first, "second": second, "run1": run1, "summary1": summary1}
 
 
 def _snapshot(ws: Path) -> dict[str, object]:
@@ -65,6 +70,18 @@ def test_two_nights_ingest_score_and_export(two_nights: dict) -> None:
     html = (folder / "summary.html").read_text(encoding="utf-8")
     assert run2 in html and "新增疑点" in html and "拒收文件" in html
     assert not [p for p in (ws / "inbox").iterdir() if p.is_file()]  # all filed away
+
+
+def test_rejections_and_quarantine_reach_the_summary_as_warnings(two_nights: dict) -> None:
+    first = two_nights["first"]
+    assert first.code == 0
+    ingest = first.record["stages"]["ingest"]["counts"]
+    assert ingest["rejected"] > 0 and ingest["quarantined"] > 0
+    assert any("bad_empty.csv" in w for w in first.record["warnings"])
+    assert "bad_empty.csv" in two_nights["summary1"]
+    assert "隔离行" in two_nights["summary1"]
+    rejected = two_nights["ws"] / "inbox" / "rejected"
+    assert (rejected / "bad_empty.csv.reason.txt").is_file()
 
 
 def test_logs_are_json_lines_with_stage_and_counts(two_nights: dict) -> None:

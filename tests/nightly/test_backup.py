@@ -1,0 +1,73 @@
+"""Backup and restore: a round trip gives back the same lake, findings and case store;
+restore refuses a non-empty workspace unless forced, and a damaged backup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hrss_fraud.cases.store import open_store, timestamp, write_audit
+from hrss_fraud.cli import main
+from hrss_fraud.nightly import run_nightly
+from hrss_fraud.nightly.backup import BackupError, backup, restore
+
+from .conftest import cases_dump, fill_inbox, findings_fingerprint, lake_fingerprint, months
+
+
+@pytest.fixture(scope="module")
+def scored(small_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ws = tmp_path_factory.mktemp("backup") / "ws"
+    fill_inbox(small_county, ws / "inbox", months(small_county), reference=True)
+    assert run_nightly(ws, min_free_gb=0).code == 0
+    _audit(ws, "backup-drill")
+    return ws
+
+
+def _audit(ws: Path, action: str) -> None:
+    with open_store(ws) as store, store.transaction() as con:
+        write_audit(con, timestamp(), "test", action, "drill", "1", None)
+
+
+def test_round_trip_restores_lake_findings_and_case_store(scored: Path, tmp_path: Path) -> None:
+    out = tmp_path / "backup"
+    result = CliRunner().invoke(main, ["--workspace", str(scored), "backup", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    target = tmp_path / "restored"
+    result = CliRunner().invoke(main, ["--workspace", str(target), "restore", "--from", str(out)])
+    assert result.exit_code == 0, result.output
+    assert lake_fingerprint(target) == lake_fingerprint(scored)
+    assert findings_fingerprint(target).equals(findings_fingerprint(scored))
+    assert cases_dump(target) and cases_dump(target) == cases_dump(scored)
+    again = run_nightly(target, inbox=tmp_path / "empty", min_free_gb=0)
+    assert again.code == 0 and "run unchanged" in again.line
+
+
+def test_restore_refuses_a_non_empty_workspace_unless_forced(scored: Path, tmp_path: Path) -> None:
+    out = tmp_path / "backup"
+    backup(scored, out)
+    backed_up = cases_dump(scored), lake_fingerprint(scored)
+    _audit(scored, "after-the-backup")
+    result = CliRunner().invoke(main, ["--workspace", str(scored), "restore", "--from", str(out)])
+    assert result.exit_code == 1
+    assert "is not empty" in result.output and "--force" in result.output
+    assert cases_dump(scored) != backed_up[0]
+    restore(out, scored, force=True)
+    assert (cases_dump(scored), lake_fingerprint(scored)) == backed_up
+
+
+def test_backup_refuses_a_non_empty_folder_and_restore_a_damaged_backup(
+    scored: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(BackupError, match="not empty"):
+        backup(scored, tmp_path / "full")
+    out = tmp_path / "backup"
+    backup(scored, out)
+    manifest = next((out / "lake").glob("manifest.json"))
+    manifest.write_text("[]", encoding="utf-8")
+    with pytest.raises(BackupError, match="missing or changed"):
+        restore(out, tmp_path / "target")
+    assert not (tmp_path / "target" / "lake").exists()
