@@ -130,7 +130,9 @@ def backup(workspace: Path, out: Path) -> dict[str, Any]:
         for name in PLAIN:
             if (workspace / name).is_dir():
                 shutil.copytree(
-                    workspace / name, tmp / name, ignore=shutil.ignore_patterns("*.lock")
+                    workspace / name,
+                    tmp / name,
+                    ignore=shutil.ignore_patterns("*.lock", "current.json"),
                 )
         manifest = {
             "format": FORMAT,
