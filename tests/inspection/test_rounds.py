@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import CONFLICTED, staff
+from inspection_staff import CONFLICTED, staff
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.detect.ranking import institution_ranking

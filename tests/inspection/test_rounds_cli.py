@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import openpyxl
 from click.testing import CliRunner, Result
-from conftest import CONFLICTED
+from inspection_staff import CONFLICTED
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.cli import main
