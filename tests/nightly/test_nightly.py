@@ -123,11 +123,11 @@ def test_failed_stage_keeps_yesterdays_results(
         raise runs.RunError(msg)
 
     monkeypatch.setattr(score, "score", broken)
-    outcome = run_nightly(ws, min_free_gb=0)
-    assert outcome.code == 1
-    assert (
-        outcome.line.count("\n") == 0 and "stage score failed: catalogue unreadable" in outcome.line
-    )
+    result = CliRunner().invoke(main, ["--workspace", str(ws), "nightly", "--min-free-gb", "0"])
+    assert result.exit_code == 1
+    assert result.output.startswith("hrss-fraud: error: nightly failed")
+    assert result.output.count("\n") == 1
+    assert "stage score failed: catalogue unreadable" in result.output
     assert latest_run(ws) == latest and exports_fresh(ws, latest)
     assert last_runs(ws, 1)[0]["status"] == "failed"
 
