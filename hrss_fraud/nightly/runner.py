@@ -39,6 +39,9 @@ _MIDDLE_CHECKPOINT = {
     "marts": "marts manifest.tmp_written",  # every mart written, the folder not yet published
 }
 DEFAULT_MIN_FREE_GB = 5.0
+#: A scoring run's temporary folders (``runs/.<id>.work``, ``.<id>.tmp``) older than this
+#: were left by a killed run (no scoring run lasts this long) and are removed.
+LEFTOVER_AGE_S = 24 * 3600
 
 OK, FAILED, LOCKED, LOW_DISK = 0, 1, 3, 4
 
@@ -125,9 +128,35 @@ def _stage_ingest(ctx: _Context) -> dict[str, Any]:
     } | {"batches": len(result.batches)}
 
 
+def sweep_leftovers(workspace: Path, *, older_than_s: float = LEFTOVER_AGE_S) -> list[str]:
+    """Remove the temporary folders killed scoring runs left in ``runs/`` (the scoring
+    database of a county can take gigabytes); a folder younger than ``older_than_s`` may
+    belong to a ``score`` running now, outside the nightly's lock, and is kept."""
+    from hrss_fraud.rules.runs import runs_dir
+
+    folder = runs_dir(workspace)
+    if not folder.is_dir():
+        return []
+    cutoff = time.time() - older_than_s
+    removed = []
+    for p in folder.glob(".*"):
+        if p.is_dir() and p.name.endswith((".work", ".tmp")) and p.stat().st_mtime < cutoff:
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p.name)
+    return removed
+
+
 def _stage_score(ctx: _Context) -> dict[str, Any]:
     from hrss_fraud.rules import runs
     from hrss_fraud.rules.score import score
+
+    swept = sweep_leftovers(ctx.workspace)
+    if swept:
+        ctx.journal.event(
+            f"removed {len(swept)} folder(s) left by killed scoring runs: {', '.join(swept)}",
+            stage="score",
+            level="warning",
+        )
 
     if not Lake(ctx.workspace / "lake").batches():
         ctx.journal.event("the lake is empty: nothing to score", stage="score", level="warning")

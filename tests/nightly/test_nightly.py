@@ -20,7 +20,7 @@ from hrss_fraud.cli import main
 from hrss_fraud.nightly import last_runs, run_nightly
 from hrss_fraud.nightly.exports import FILES, exports_dir, exports_fresh
 from hrss_fraud.nightly.journal import LOG, read_lines
-from hrss_fraud.nightly.runner import LOCK
+from hrss_fraud.nightly.runner import LOCK, sweep_leftovers
 from hrss_fraud.rules.runs import latest_run, runs_dir
 
 from .conftest import fill_inbox, months
@@ -171,3 +171,14 @@ def test_low_disk_is_refused_with_exit_4(tmp_path: Path, monkeypatch: pytest.Mon
     assert result.exit_code == 4
     assert "below the minimum 1e+09 GB" in result.output
     assert not (tmp_path / "lake").exists()
+
+
+def test_sweep_removes_only_old_leftovers_of_killed_scoring_runs(tmp_path: Path) -> None:
+    runs = runs_dir(tmp_path)
+    old, young, published = runs / ".20260101T000000000Z.work", runs / ".x.tmp", runs / "r1"
+    for p in (old, young, published):
+        p.mkdir(parents=True)
+    os.utime(old, (0, 0))
+    os.utime(published, (0, 0))
+    assert sweep_leftovers(tmp_path) == [old.name]
+    assert sorted(p.name for p in runs.iterdir()) == [young.name, published.name]
