@@ -78,9 +78,21 @@ def _all_sql(table: Table, paths: list[Path]) -> str:
 
 def _latest_sql(table: Table) -> str:
     """The latest version per natural key: highest batch, then the last row within it."""
+    return latest_sql(table)
+
+
+def latest_sql(table: Table, columns: str = "*", keys_where: str | None = None) -> str:
+    """``columns`` of the latest version per natural key (highest batch, then the last row
+    within it) of ``{table}_all``; with ``keys_where``, only of the keys that have a stored
+    version matching it (every version of those keys is ranked, so a later version that no
+    longer matches still wins): much less to rank when few keys are wanted."""
     keys = ", ".join(ident(k) for k in table.key)
+    source = ident(table.name + "_all")
+    where = ""
+    if keys_where is not None:
+        where = f" WHERE ({keys}) IN (SELECT ({keys}) FROM {source} WHERE {keys_where})"
     return (
-        f"SELECT * FROM {ident(table.name + '_all')} QUALIFY row_number() OVER "
+        f"SELECT {columns} FROM {source}{where} QUALIFY row_number() OVER "
         f"(PARTITION BY {keys} ORDER BY _batch_seq DESC, _row DESC) = 1"
     )
 

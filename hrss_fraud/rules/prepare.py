@@ -34,7 +34,9 @@ import polars as pl
 
 from hrss_fraud.knowledge import Knowledge
 from hrss_fraud.lake import Lake
+from hrss_fraud.lake.views import latest_sql
 from hrss_fraud.model.codes import INPATIENT_MED_TYPES, PHARMACY_MED_TYPES
+from hrss_fraud.model.schema import TABLES
 
 _FEE_COLUMNS = (
     "fixmedins_code, mdtrt_id, setl_id, feedetl_sn, psn_no, fee_ocur_time, med_list_codg, "
@@ -94,14 +96,15 @@ def _scope_filter(con: duckdb.DuckDBPyConnection, scope: Scope | None) -> str:
     )
 
 
-def _latest_rows(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """The relation to read ``table``'s latest versions from.
+def _latest_rows(con: duckdb.DuckDBPyConnection, table: str, keys_where: str | None = None) -> str:
+    """The relation to read ``table``'s latest versions from (of the keys with a version
+    matching ``keys_where``, when given: an incremental run's few visits).
 
     The lake's ``table`` view ranks every stored version by its natural key in a window
     that carries every column, which is several times slower on millions of rows than
-    ranking the lineage columns alone: so the view is asked only for the lineage of the
-    latest versions, and those rows are read from ``{table}_all``. Hand-made relations
-    without lineage are read as they are."""
+    ranking the lineage columns alone: so only the lineage of the latest versions is
+    ranked, and those rows are read from ``{table}_all``. Hand-made relations without
+    lineage are read as they are."""
     names = {
         r[0]
         for r in con.execute(
@@ -111,7 +114,8 @@ def _latest_rows(con: duckdb.DuckDBPyConnection, table: str) -> str:
     if f"{table}_all" not in names or not set(_LINEAGE) <= set(con.sql(f"FROM {table}").columns):
         return table
     lineage = ", ".join(_LINEAGE)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _latest_{table} AS SELECT {lineage} FROM {table}")
+    latest = latest_sql(TABLES[table], lineage, keys_where)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _latest_{table} AS {latest}")
     return f"(SELECT * FROM {table}_all SEMI JOIN _latest_{table} USING ({lineage}))"
 
 
@@ -185,7 +189,14 @@ def build_from_views(
         WHERE coalesce(s.vali_flag, '1') = '1' AND coalesce(s.refd_setl_flag, '0') = '0'
           AND {where}
     """)
-    fee = _latest_rows(con, "fee_detail")
+    # an incremental run needs the lines of its visits only: rank just their versions
+    fee = _latest_rows(
+        con,
+        "fee_detail",
+        None
+        if scope is None
+        else "(fixmedins_code, setl_id) IN (SELECT (fixmedins_code, setl_id) FROM visit)",
+    )
     # Refund rows (init_feedetl_sn names the line they refund), summed per refunded line.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _refund AS
