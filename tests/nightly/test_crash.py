@@ -18,6 +18,7 @@ import pytest
 from hrss_fraud.lake.fsutil import FAULT_ENV
 from hrss_fraud.nightly import last_runs
 from hrss_fraud.nightly.exports import exports_fresh
+from hrss_fraud.nightly.journal import LOG, read_lines
 from hrss_fraud.nightly.runner import KILL_ENV
 from hrss_fraud.rules.runs import latest_run
 
@@ -29,11 +30,13 @@ CHAIN = [
     (KILL_ENV, "ingest:before"),
     (FAULT_ENV, "before_manifest"),
     (KILL_ENV, "ingest:middle"),  # committed, files still in the inbox
+    (KILL_ENV, "ingest:after"),
     (KILL_ENV, "score:middle"),  # findings written in the unpublished run folder
     (KILL_ENV, "score:after"),
     (KILL_ENV, "marts:middle"),
+    (KILL_ENV, "marts:after"),
     (KILL_ENV, "exports:middle"),
-    (KILL_ENV, "record:before"),
+    (KILL_ENV, "exports:after"),  # all done but the run record
 ]
 
 
@@ -87,6 +90,8 @@ def test_killed_at_every_stage_then_resumed_matches_uninterrupted(
     assert cases_dump(ws) == cases_dump(reference)
     assert not [p for p in inbox.iterdir() if p.is_file()]
     assert exports_fresh(ws, latest_run(ws))
+    takeovers = [e for e in read_lines(ws / LOG) if e["stage"] == "lock"]
+    assert len(takeovers) == len(CHAIN)  # every killed process left its lock behind
     record = last_runs(ws, 1)[0]
     assert record["status"] == "ok" and record["resumed"]
     again = _nightly(ws, inbox)
