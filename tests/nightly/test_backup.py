@@ -15,6 +15,8 @@ from hrss_fraud.nightly.backup import BackupError, backup, restore
 
 from .conftest import cases_dump, fill_inbox, findings_fingerprint, lake_fingerprint, months
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def scored(small_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:

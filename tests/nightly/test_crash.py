@@ -24,6 +24,8 @@ from hrss_fraud.rules.runs import latest_run
 
 from .conftest import cases_dump, fill_inbox, findings_fingerprint, lake_fingerprint, months
 
+pytestmark = pytest.mark.slow
+
 #: (env var, value) of each killed process, in order. ``before_manifest`` is the lake's own
 #: checkpoint: a batch's files written, the manifest not yet (the middle of a commit).
 CHAIN = [
