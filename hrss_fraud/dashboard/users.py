@@ -31,6 +31,10 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
     "decide_first_review": ("初审决定", "decide first review"),
     "decide_second_review": ("复审及后续环节决定", "decide second review and later steps"),
     "change_parameters": ("修改规则参数与时限", "change rule parameters and deadlines"),
+    "manage_inspections": (
+        "安排现场检查、下达违约通知单",
+        "plan inspection rounds and issue violation notices",
+    ),
     "browse_audit": ("查阅审计日志", "browse the audit log"),
     "manage_users": ("管理用户", "manage users"),
 }
@@ -46,6 +50,7 @@ GRANTS: dict[str, frozenset[str]] = {
             "decide_first_review",
             "decide_second_review",
             "change_parameters",
+            "manage_inspections",
         }
     ),
     # The administrator runs the system, not the cases: no identities, no decisions, so

@@ -38,6 +38,7 @@ def test_the_permission_table() -> None:
             "change_parameters",
             "decide_first_review",
             "decide_second_review",
+            "manage_inspections",
             "view_identity",
             "view_leads",
         ],
