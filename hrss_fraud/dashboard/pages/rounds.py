@@ -1,0 +1,258 @@
+"""检查轮次 Inspection rounds: the rounds, one round's targets, planning a round, reproducing
+its draw and downloading each group's Excel list.
+
+Every value comes from :mod:`hrss_fraud.dashboard.rounds_view`; this module draws.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import ALL, Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from hrss_fraud.cases.migrate import SchemaError
+from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard import rounds_view as rv
+from hrss_fraud.inspection.draw import DrawError
+from hrss_fraud.inspection.exports import ExportError
+from hrss_fraud.inspection.rounds import RoundError
+from hrss_fraud.rules.runs import RunError
+
+dash.register_page(
+    __name__,
+    path="/rounds",
+    name="检查轮次",
+    name_en="Inspection rounds",
+    order=60,
+    permission="view_leads",
+)
+
+_ERRORS = (RoundError, DrawError, ExportError, PermissionError, SchemaError, RunError)
+
+
+def layout(round: str | None = None, **_query: str) -> html.Div:
+    t = context.t
+    user = context.user()
+    if user is None or not user.can(rv.VIEW):
+        return html.Div(pc.message(t("无权查看", "Not permitted"), error=True), id="rounds-denied")
+    plan: list[Any] = []
+    if user.can(rv.MANAGE):
+        plan = [
+            html.H2(t("抽取新轮次", "Plan a round")),
+            html.Div(
+                [
+                    dcc.Input(id="round-name", placeholder=t("轮次名称", "round name")),
+                    dcc.Input(
+                        id="round-top", type="number", min=0, placeholder=t("重点检查家数", "top K")
+                    ),
+                    dcc.Input(
+                        id="round-random",
+                        type="number",
+                        min=0,
+                        placeholder=t("随机抽查家数", "random N"),
+                    ),
+                    dcc.Input(
+                        id="round-seed", placeholder=t("随机种子（可空）", "seed (optional)")
+                    ),
+                    dcc.Checklist(
+                        id="round-complaints",
+                        options=[
+                            {
+                                "label": t("纳入投诉举报机构", "include complaint institutions"),
+                                "value": "yes",
+                            }
+                        ],
+                        value=["yes"],
+                    ),
+                    html.Button(t("抽取", "Draw"), id="round-plan"),
+                ],
+                className="decision-form",
+            ),
+            html.Div(id="round-plan-result"),
+        ]
+    return html.Div(
+        [
+            html.H1(t("检查轮次", "Inspection rounds")),
+            dcc.Store(id="rounds-selected", data=round),
+            dcc.Store(id="rounds-changed", data=0),
+            dcc.Download(id="round-download"),
+            html.Div(id="round-detail"),
+            *plan,
+            html.H2(t("轮次列表", "Rounds")),
+            html.Div(id="rounds-list"),
+        ]
+    )
+
+
+@callback(Output("rounds-list", "children"), Input("rounds-changed", "data"))
+def _list(_changed: Any) -> html.Div:
+    lang = context.lang()
+    try:
+        rows = rv.round_rows(context.store(), context.user(), lang=lang)
+    except _ERRORS as e:
+        return html.Div(pc.message(str(e), error=True))
+    if rows.is_empty():
+        return html.Div(pc.message(context.t("暂无检查轮次", "No rounds yet")))
+    return html.Div(
+        pc.table(
+            rows,
+            rv.LIST_COLUMNS,
+            lang,
+            labels=rv.LABELS,
+            links={
+                "round_id": lambda r: f"/rounds?round={r['round_id']}",
+                "name": lambda r: f"/rounds?round={r['round_id']}",
+            },
+            table_id="rounds-table",
+        )
+    )
+
+
+@callback(
+    Output("round-plan-result", "children"),
+    Output("rounds-selected", "data"),
+    Output("rounds-changed", "data"),
+    Input("round-plan", "n_clicks"),
+    State("round-name", "value"),
+    State("round-top", "value"),
+    State("round-random", "value"),
+    State("round-seed", "value"),
+    State("round-complaints", "value"),
+    State("rounds-selected", "data"),
+    State("rounds-changed", "data"),
+    prevent_initial_call=True,
+)
+def _plan(
+    n: Any,
+    name: str,
+    top: Any,
+    n_random: Any,
+    seed: Any,
+    complaints: list[str],
+    selected: Any,
+    changed: int,
+) -> tuple[html.P, Any, int]:
+    if not n:
+        raise PreventUpdate
+    t = context.t
+    try:
+        rnd = rv.plan_from_form(
+            context.store(),
+            context.workspace(),
+            context.user(),
+            name=name,
+            top=top,
+            n_random=n_random,
+            seed=seed,
+            with_complaints=bool(complaints),
+        )
+    except _ERRORS as e:
+        return pc.message(str(e), error=True), selected, changed
+    done = t(
+        f"已抽取 {rnd.name}（编号 {rnd.round_id}，{rnd.targets.height} 家，种子 {rnd.seed}）",
+        f"Drew {rnd.name} (id {rnd.round_id}, {rnd.targets.height} institutions, seed {rnd.seed})",
+    )
+    return pc.message(done), str(rnd.round_id), (changed or 0) + 1
+
+
+@callback(
+    Output("round-detail", "children"),
+    Input("rounds-selected", "data"),
+    Input("rounds-changed", "data"),
+)
+def _detail(selected: Any, _changed: Any) -> html.Div | None:
+    if not selected:
+        return None
+    t, lang = context.t, context.lang()
+    store, user = context.store(), context.user()
+    try:
+        rnd = rv.targets(store, user, int(selected), lang=lang)
+        groups = rv.groups(store, rnd.round_id)
+    except (*_ERRORS, ValueError) as e:
+        return html.Div(pc.message(str(e), error=True))
+    status = rv.STATUSES.get(rnd.status, (rnd.status, rnd.status))[1 if lang == "en" else 0]
+    rows = [
+        (t("轮次", "round"), f"{rnd.round_id} {rnd.name}"),
+        (t("状态", "status"), status),
+        (t("评分批次", "run"), rnd.run_id),
+        (t("随机种子", "seed"), str(rnd.seed)),
+        (t("抽取", "drawn"), f"{rnd.created_by} {rnd.created_at}"),
+    ]
+    downloads: list[Any] = []
+    if user is not None and user.can(rv.MANAGE):
+        downloads = [
+            html.Span(t("下载检查清单：", "Download the lists: ")),
+            *[
+                html.Button(
+                    f"{g} Excel",
+                    id={"type": "round-xlsx", "group": g},
+                    className="round-xlsx",
+                )
+                for g in groups
+            ],
+        ]
+    return html.Div(
+        [
+            html.H2(t(f"检查轮次 {rnd.name}", f"Round {rnd.name}")),
+            html.Table([html.Tr([html.Th(k), html.Td(v)]) for k, v in rows], className="kv"),
+            html.Div(
+                [
+                    html.Button(t("复核抽取结果", "Reproduce the draw"), id="round-reproduce"),
+                    *downloads,
+                ],
+                className="decision-form",
+            ),
+            html.Div(id="round-reproduce-result"),
+            html.H3(t(f"检查对象 {rnd.targets.height} 家", f"{rnd.targets.height} targets")),
+            pc.table(
+                rnd.targets, rv.TARGET_COLUMNS, lang, labels=rv.LABELS, table_id="round-targets"
+            ),
+        ],
+        id="round-detail-body",
+    )
+
+
+@callback(
+    Output("round-reproduce-result", "children"),
+    Input("round-reproduce", "n_clicks"),
+    State("rounds-selected", "data"),
+    prevent_initial_call=True,
+)
+def _reproduce(n: Any, selected: Any) -> html.P:
+    if not n:
+        raise PreventUpdate
+    try:
+        check = rv.reproduce_text(
+            context.store(), context.user(), int(selected), lang=context.lang()
+        )
+    except _ERRORS as e:
+        return pc.message(str(e), error=True)
+    return pc.message(check.text, error=not check.ok)
+
+
+@callback(
+    Output("round-download", "data"),
+    Output("round-reproduce-result", "children", allow_duplicate=True),
+    Input({"type": "round-xlsx", "group": ALL}, "n_clicks"),
+    State("rounds-selected", "data"),
+    prevent_initial_call=True,
+)
+def _download(clicks: list[Any], selected: Any) -> tuple[Any, Any]:
+    trigger = dash.ctx.triggered_id
+    if not trigger or not any(clicks):
+        raise PreventUpdate  # the buttons were just drawn, not clicked
+    try:
+        name, data = rv.group_workbook(
+            context.store(),
+            context.workspace(),
+            context.user(),
+            int(selected),
+            trigger["group"],
+            lang=context.lang(),
+        )
+    except _ERRORS as e:
+        return dash.no_update, pc.message(str(e), error=True)
+    return dcc.send_bytes(data, name), dash.no_update
