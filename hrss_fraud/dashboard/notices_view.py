@@ -1,0 +1,404 @@
+"""The notices page's logic (违约通知单): the list with deadlines and overdue marks, the
+institutions with confirmed leads, a draft from the form, issuing, the documents, and
+every later step (签收, 陈述/申请复核, 整改报告, 验收办结).
+
+Plain functions of a case store and the logged-in user, so the page's callbacks stay a
+line or two and tests need no browser. Anyone who may view leads sees the notices and
+downloads their documents; drafting, issuing and recording the steps needs
+``manage_inspections`` (审核负责人). The store (:mod:`hrss_fraud.notices.store`) checks
+every step and writes its audit row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from hrss_fraud.dashboard.audit import record
+from hrss_fraud.dashboard.rounds_view import allow
+from hrss_fraud.notices.content import (
+    DEFAULT_BASIS,
+    ContentError,
+    Handling,
+    Item,
+    NoticeContent,
+)
+from hrss_fraud.notices.store import (
+    STATUSES,
+    Issued,
+    Notice,
+    NoticeError,
+    acknowledge,
+    close,
+    create,
+    get,
+    issue,
+    notices,
+    rectify,
+    statement,
+)
+
+if TYPE_CHECKING:
+    from hrss_fraud.cases.store import CaseStore
+    from hrss_fraud.dashboard.users import User
+
+VIEW = "view_leads"
+MANAGE = "manage_inspections"
+DEFAULT_UNIT = "县医疗保障中心"
+DEFAULT_REQUIREMENTS = "立即纠正上述违约行为，退回违规费用，健全医保基金使用内部管理制度"
+DEFAULT_RECTIFY_DAYS = 30
+STEPS: dict[str, tuple[str, str]] = {
+    "acknowledged": ("机构签收", "acknowledged"),
+    "statement": ("陈述", "statement"),
+    "review_request": ("申请复核", "review request"),
+    "rectified": ("提交整改报告", "rectification submitted"),
+    "closed": ("整改验收办结", "verified and closed"),
+}
+"""What the step form records → its label; the store names the same kinds."""
+LIST_COLUMNS = (
+    "ref",
+    "status_label",
+    "fixmedins_code",
+    "fixmedins_name",
+    "issue_date",
+    "statement_due",
+    "rectify_due",
+    "deadline",
+    "items",
+    "amount_involved",
+    "statements",
+)
+LEAD_COLUMNS = ("finding_id", "rule_id", "amount_at_risk", "decided_by", "decided_at")
+LABELS: dict[str, tuple[str, str]] = {
+    "ref": ("编号", "number"),
+    "status_label": ("状态", "status"),
+    "fixmedins_code": ("机构编号", "institution"),
+    "fixmedins_name": ("机构名称", "name"),
+    "issue_date": ("下达日期", "issued"),
+    "statement_due": ("陈述期限", "statement due"),
+    "rectify_due": ("整改期限", "rectify by"),
+    "deadline": ("时限状态", "deadline"),
+    "items": ("违约事项", "items"),
+    "amount_involved": ("涉及金额", "amount involved"),
+    "statements": ("陈述/复核", "statements"),
+    "finding_id": ("疑点编号", "lead"),
+    "rule_id": ("规则", "rule"),
+    "amount_at_risk": ("疑点金额", "amount at risk"),
+    "decided_by": ("确认人", "confirmed by"),
+    "decided_at": ("确认时间", "confirmed at"),
+    "kind_label": ("事项", "event"),
+    "on_date": ("日期", "date"),
+    "actor": ("经办人", "recorded by"),
+    "person": ("机构人员", "person"),
+    "text": ("内容", "text"),
+}
+
+
+def status_label(status: str, lang: str = "zh") -> str:
+    return STATUSES.get(status, (status, status))[1 if lang == "en" else 0]
+
+
+def deadline_text(row: dict, lang: str = "zh") -> str:
+    """The mark a notice's row carries: overdue, the statement window, or nothing."""
+    en = lang == "en"
+    if row["overdue"]:
+        d = row["days_overdue"]
+        return f"overdue {d} d" if en else f"整改逾期 {d} 天"
+    parts = []
+    if row["statement_open"]:
+        parts.append("statement window open" if en else "陈述期内")
+    if row["late_statements"]:
+        n = row["late_statements"]
+        parts.append(f"{n} late statement(s)" if en else f"逾期陈述 {n} 件")
+    return "; ".join(parts) if en else "；".join(parts)
+
+
+def notice_rows(
+    store: CaseStore, user: User | None, *, today: date | None = None, lang: str = "zh"
+) -> pl.DataFrame:
+    """Every notice, newest first: ``ref`` (its number, or ``#id`` for a draft), status
+    in ``lang``, deadlines and the ``deadline`` mark."""
+    allow(user, VIEW, "查看违约通知单", "view notices")
+    df = notices(store, today=today)
+    return df.with_columns(
+        ref=pl.coalesce("number", pl.format("#{}", pl.col("notice_id"))),
+        status_label=pl.col("status").map_elements(
+            lambda s: status_label(s, lang), return_dtype=pl.String
+        ),
+        deadline=pl.struct(
+            "overdue", "days_overdue", "statement_open", "late_statements"
+        ).map_elements(lambda r: deadline_text(r, lang), return_dtype=pl.String),
+    )
+
+
+def institutions_with_leads(store: CaseStore, names: dict[str, str] | None = None) -> pl.DataFrame:
+    """Institutions with confirmed leads (their latest decision): code, name, count and
+    amount at risk, most leads first."""
+    rows = store.query(
+        """SELECT fixmedins_code, count(*), coalesce(sum(amount_at_risk), 0)
+           FROM current_decision
+           WHERE decision = 'confirmed' AND fixmedins_code IS NOT NULL
+           GROUP BY fixmedins_code ORDER BY count(*) DESC, fixmedins_code"""
+    )
+    names = names or {}
+    return pl.DataFrame(
+        [(c, names.get(c, ""), n, a) for c, n, a in rows],
+        schema={
+            "fixmedins_code": pl.String,
+            "fixmedins_name": pl.String,
+            "n_leads": pl.Int64,
+            "amount_at_risk": pl.Float64,
+        },
+        orient="row",
+    )
+
+
+def institution_options(store: CaseStore, names: dict[str, str] | None = None) -> list[dict]:
+    """The institution dropdown: ``code 名称（N 条，金额）``."""
+    return [
+        {
+            "label": f"{r['fixmedins_code']} {r['fixmedins_name']}（{r['n_leads']}，"
+            f"{r['amount_at_risk']:,.2f}）",
+            "value": r["fixmedins_code"],
+        }
+        for r in institutions_with_leads(store, names).iter_rows(named=True)
+    ]
+
+
+def confirmed_leads(store: CaseStore, user: User | None, code: str) -> pl.DataFrame:
+    """An institution's confirmed leads as their latest decision recorded them."""
+    allow(user, VIEW, "查看违约通知单", "view notices")
+    rows = store.query(
+        """SELECT finding_id, rule_id, amount_at_risk, decided_by, decided_at
+           FROM current_decision WHERE decision = 'confirmed' AND fixmedins_code = ?
+           ORDER BY amount_at_risk DESC, finding_id""",
+        ((code or "").strip(),),
+    )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "finding_id": pl.String,
+            "rule_id": pl.String,
+            "amount_at_risk": pl.Float64,
+            "decided_by": pl.String,
+            "decided_at": pl.String,
+        },
+        orient="row",
+    )
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(n for n in re.split(r"[\s,，、;；]+", text or "") if n)
+
+
+def _amount(text: str | float | None, what: str) -> float | None:
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        value = float(str(text).replace(",", "").strip())
+    except ValueError:
+        msg = f"{what} 应为金额 (not a number: {text!r})"
+        raise NoticeError(msg) from None
+    return value
+
+
+@dataclass(frozen=True)
+class DraftForm:
+    """What the draft form holds; text as typed (amounts too)."""
+
+    fixmedins_code: str | None
+    findings: list[str] | None
+    inspection_date: str | None
+    inspectors: str | None
+    onsite_facts: str | None
+    fixmedins_name: str | None = None
+    agreement_no: str | None = None
+    representative: str | None = None
+    round_ref: str | None = None
+    rule: str | None = None
+    item_facts: str | None = None
+    legal_basis: str | None = None
+    amount: str | float | None = None
+    recover: str | float | None = None
+    refuse: str | float | None = None
+    penalty: str | float | None = None
+    suspend: str | None = None
+    interview: bool = False
+    requirements: str | None = None
+    rectify_days: str | int | None = None
+    issuing_unit: str | None = None
+
+
+def draft_from_form(store: CaseStore, user: User | None, form: DraftForm) -> int:
+    """Record a draft from the form as one item built from the chosen confirmed leads
+    (their rules and total, unless typed) and the handling given; return its id."""
+    user = allow(user, MANAGE, "起草违约通知单", "draft notices")
+    code = (form.fixmedins_code or "").strip()
+    chosen = list(form.findings or [])
+    leads = confirmed_leads(store, user, code).filter(pl.col("finding_id").is_in(chosen))
+    rules = sorted({r for r in leads["rule_id"].to_list() if r})
+    amount = _amount(form.amount, "涉及金额")
+    if amount is None:
+        amount = round(float(leads["amount_at_risk"].fill_null(0).sum()), 2)
+    handling = [
+        Handling(m, v)
+        for m, text, zh in (
+            ("recover", form.recover, "追回金额"),
+            ("refuse", form.refuse, "拒付金额"),
+            ("penalty", form.penalty, "违约金"),
+        )
+        if (v := _amount(text, zh)) is not None
+    ]
+    if (form.suspend or "").strip():
+        handling.append(Handling("suspend", None, form.suspend.strip()))
+    if form.interview:
+        handling.append(Handling("interview"))
+    try:
+        days = int(str(form.rectify_days or DEFAULT_RECTIFY_DAYS).strip())
+    except ValueError:
+        msg = f"整改期限应为天数 (rectify days: not a number {form.rectify_days!r})"
+        raise NoticeError(msg) from None
+    facts = (form.onsite_facts or "").strip()
+    content = NoticeContent(
+        fixmedins_code=code,
+        fixmedins_name=(form.fixmedins_name or "").strip(),
+        agreement_no=(form.agreement_no or "").strip(),
+        inspection_date=(form.inspection_date or "").strip()[:10],
+        inspectors=_names(form.inspectors),
+        onsite_facts=facts,
+        items=(
+            Item(
+                rule=(form.rule or "").strip() or "、".join(rules),
+                facts=(form.item_facts or "").strip() or facts,
+                legal_basis=(form.legal_basis or "").strip() or DEFAULT_BASIS,
+                amount_involved=float(amount),
+                handling=tuple(handling),
+            ),
+        ),
+        requirements=(form.requirements or "").strip() or DEFAULT_REQUIREMENTS,
+        rectify_days=days,
+        issuing_unit=(form.issuing_unit or "").strip() or DEFAULT_UNIT,
+        representative=(form.representative or "").strip(),
+        round_ref=(form.round_ref or "").strip(),
+        findings=tuple(chosen),
+    )
+    return create(store, content, by=user.username)
+
+
+def issue_from_page(
+    store: CaseStore,
+    workspace: Path,
+    user: User | None,
+    ref: str,
+    *,
+    on: str | None = None,
+    lang: str = "zh",
+) -> Issued:
+    """Number the draft and render its DOCX and PDF (dated ``on``, default today)."""
+    user = allow(user, MANAGE, "下达违约通知单", "issue notices")
+    return issue(store, ref, workspace, by=user.username, on=_day(on), lang=lang)
+
+
+def _day(text: str | None) -> date | None:
+    if not (text or "").strip():
+        return None
+    try:
+        return date.fromisoformat(str(text).strip()[:10])
+    except ValueError:
+        msg = f"日期应为 YYYY-MM-DD ({text!r} is not a date)"
+        raise NoticeError(msg) from None
+
+
+def record_step(
+    store: CaseStore,
+    user: User | None,
+    ref: str,
+    step: str | None,
+    *,
+    on: str | None = None,
+    text: str | None = None,
+    person: str | None = None,
+    late: bool = False,
+) -> int:
+    """Record one step of an issued notice (see :data:`STEPS`) dated ``on`` (default
+    today); the store refuses a step out of order, a missing text or signer, or a late
+    statement unless ``late``. Return the event id."""
+    user = allow(user, MANAGE, "登记违约通知单办理情况", "record notice steps")
+    day, by, text, person = _day(on), user.username, text or "", (person or "").strip()
+    if step == "acknowledged":
+        return acknowledge(store, ref, by=by, person=person, on=day)
+    if step in ("statement", "review_request"):
+        return statement(
+            store,
+            ref,
+            by=by,
+            text=text,
+            person=person,
+            review=step == "review_request",
+            on=day,
+            late_ok=late,
+        )
+    if step == "rectified":
+        return rectify(store, ref, by=by, text=text, person=person, on=day)
+    if step == "closed":
+        return close(store, ref, by=by, text=text, on=day)
+    msg = f"选择办理事项 (choose a step: {', '.join(STEPS)})"
+    raise NoticeError(msg)
+
+
+def next_steps(status: str) -> list[str]:
+    """The steps a notice in ``status`` may take next (statements until it is closed)."""
+    move = {"issued": "acknowledged", "acknowledged": "rectified", "rectified": "closed"}
+    out = [move[status]] if status in move else []
+    if status not in ("draft", "closed"):
+        out += ["statement", "review_request"]
+    return out
+
+
+def step_options(status: str, lang: str = "zh") -> list[dict[str, str]]:
+    i = 1 if lang == "en" else 0
+    return [{"label": STEPS[s][i], "value": s} for s in next_steps(status)]
+
+
+def notice(
+    store: CaseStore, user: User | None, ref: str, *, lang: str = "zh"
+) -> tuple[Notice, pl.DataFrame]:
+    """One notice and its events with their labels in ``lang``."""
+    allow(user, VIEW, "查看违约通知单", "view notices")
+    n = get(store, ref)
+    i = 1 if lang == "en" else 0
+    labels = {k: v[i] for k, v in STEPS.items()} | {"issued": ("下达", "issued")[i]}
+    events = n.events.with_columns(
+        kind_label=pl.col("kind").replace_strict(labels, default=pl.col("kind"))
+        + pl.when(pl.col("late")).then(pl.lit(" (late)" if i else "（逾期）")).otherwise(pl.lit(""))
+    )
+    return n, events
+
+
+def document(
+    store: CaseStore, workspace: Path, user: User | None, ref: str, kind: str
+) -> tuple[str, bytes]:
+    """An issued notice's DOCX or PDF: file name and bytes, as written when it was issued."""
+    user = allow(user, VIEW, "下载违约通知单", "download notices")
+    n = get(store, ref)
+    rel = n.pdf_path if kind == "pdf" else n.docx_path
+    if not rel:
+        msg = f"notice #{n.notice_id} is a draft: it has no document yet"
+        raise NoticeError(msg)
+    path = Path(workspace) / rel
+    if not path.is_file():
+        msg = f"{rel} is missing from the workspace"
+        raise NoticeError(msg)
+    data = path.read_bytes()
+    detail = {"file": path.name}
+    record(store, user.username, "export.download", "notice", str(n.number), detail)
+    return path.name, data
+
+
+ERRORS = (NoticeError, ContentError, PermissionError)
+"""What the page shows as a message instead of failing."""

@@ -1,0 +1,475 @@
+"""违约通知单 Violation notices: the list with deadlines and overdue marks, a draft from an
+institution's confirmed leads, issuing, the DOCX and PDF, and each later step.
+
+Every value comes from :mod:`hrss_fraud.dashboard.notices_view`; this module draws.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from hrss_fraud.cases.migrate import SchemaError
+from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import notices_view as nv
+from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard.runs_view import load_institutions
+from hrss_fraud.lake import Lake
+from hrss_fraud.notices.render import RenderError
+
+dash.register_page(
+    __name__,
+    path="/notices",
+    name="违约通知单",
+    name_en="Notices",
+    order=70,
+    permission="view_leads",
+)
+
+_ERRORS = (*nv.ERRORS, SchemaError, RenderError)
+
+
+def _names() -> dict[str, str]:
+    """Institution code → name from the lake (empty if it cannot be read)."""
+    try:
+        df = load_institutions(Lake(context.workspace() / "lake"))
+    except Exception:  # names are a convenience: the code is what counts
+        return {}
+    return dict(zip(df["fixmedins_code"], df["fixmedins_name"].fill_null(""), strict=True))
+
+
+def _field(label: str, component: Any) -> html.Label:
+    return html.Label([html.Span(label, className="muted"), component])
+
+
+def _draft_form() -> list[Any]:
+    t = context.t
+    inp = dcc.Input
+    return [
+        html.H2(t("起草通知单", "Draft a notice")),
+        html.Div(
+            [
+                _field(
+                    t("机构（有已确认疑点）", "institution (with confirmed leads)"),
+                    dcc.Dropdown(
+                        id="notice-institution",
+                        options=nv.institution_options(context.store(), _names()),
+                        style={"minWidth": "360px"},
+                    ),
+                ),
+                _field(t("机构名称", "name"), inp(id="notice-name")),
+                _field(t("协议编号", "agreement no."), inp(id="notice-agreement")),
+                _field(
+                    t("检查日期", "inspection date"),
+                    inp(id="notice-date", placeholder="YYYY-MM-DD"),
+                ),
+                _field(
+                    t("检查人员（≥2人，逗号分隔）", "inspectors (≥ 2, comma-separated)"),
+                    inp(id="notice-inspectors"),
+                ),
+                _field(t("机构在场人员", "representative"), inp(id="notice-representative")),
+                _field(t("检查轮次", "round"), inp(id="notice-round")),
+            ],
+            className="decision-form",
+        ),
+        html.Div(id="notice-leads"),
+        _field(
+            t("纳入通知单的疑点", "leads on the notice"),
+            dcc.Checklist(id="notice-findings", options=[], value=[], inline=True),
+        ),
+        html.Div(
+            [
+                _field(
+                    t("现场检查情况", "on-site facts"),
+                    dcc.Textarea(id="notice-facts"),
+                ),
+                _field(
+                    t("违约事项（默认：疑点规则）", "breach (default: the rules)"),
+                    inp(id="notice-rule"),
+                ),
+                _field(
+                    t("违约事实（默认同上）", "facts of the breach"),
+                    dcc.Textarea(id="notice-item-facts"),
+                ),
+                _field(t("违反条款", "clause broken"), inp(id="notice-basis")),
+                _field(
+                    t("涉及金额（默认：疑点合计）", "amount (default: leads' total)"),
+                    inp(id="notice-amount"),
+                ),
+            ],
+            className="decision-form",
+        ),
+        html.Div(
+            [
+                _field(t("追回金额", "recover"), inp(id="notice-recover")),
+                _field(t("拒付金额", "refuse"), inp(id="notice-refuse")),
+                _field(t("违约金", "penalty"), inp(id="notice-penalty")),
+                _field(
+                    t("暂停结算", "suspend settlement"),
+                    inp(id="notice-suspend", placeholder="3个月"),
+                ),
+                dcc.Checklist(
+                    id="notice-interview",
+                    options=[{"label": t("约谈", "interview"), "value": "yes"}],
+                    value=[],
+                ),
+                _field(t("整改要求", "rectification required"), inp(id="notice-requirements")),
+                _field(
+                    t("整改期限（天）", "rectify within (days)"),
+                    inp(id="notice-rectify-days", value=str(nv.DEFAULT_RECTIFY_DAYS)),
+                ),
+                _field(t("下达单位", "issuing unit"), inp(id="notice-unit", value=nv.DEFAULT_UNIT)),
+                html.Button(t("保存草稿", "Save draft"), id="notice-create"),
+            ],
+            className="decision-form",
+        ),
+        html.Div(id="notice-create-result"),
+    ]
+
+
+def layout(notice: str | None = None, **_query: str) -> html.Div:
+    t = context.t
+    user = context.user()
+    if user is None or not user.can(nv.VIEW):
+        return html.Div(pc.message(t("无权查看", "Not permitted"), error=True), id="notices-denied")
+    return html.Div(
+        [
+            html.H1(t("现场监督检查违约通知单", "On-site violation notices")),
+            dcc.Store(id="notices-selected", data=notice),
+            dcc.Store(id="notices-changed", data=0),
+            dcc.Download(id="notice-download"),
+            html.Div(id="notice-action-result"),
+            html.Div(id="notice-detail"),
+            *(_draft_form() if user.can(nv.MANAGE) else []),
+            html.H2(t("通知单列表", "Notices")),
+            dcc.Checklist(
+                id="notices-overdue",
+                options=[{"label": t("只看整改逾期", "overdue only"), "value": "overdue"}],
+                value=[],
+            ),
+            html.Div(id="notices-list"),
+        ]
+    )
+
+
+@callback(
+    Output("notices-list", "children"),
+    Input("notices-overdue", "value"),
+    Input("notices-changed", "data"),
+)
+def _list(overdue: list[str], _changed: Any) -> html.Div:
+    lang = context.lang()
+    try:
+        rows = nv.notice_rows(context.store(), context.user(), lang=lang)
+    except _ERRORS as e:
+        return html.Div(pc.message(str(e), error=True))
+    if overdue:
+        rows = rows.filter(rows["overdue"])
+    if rows.is_empty():
+        return html.Div(pc.message(context.t("暂无通知单", "No notices")))
+    return html.Div(
+        pc.table(
+            rows,
+            nv.LIST_COLUMNS,
+            lang,
+            labels=nv.LABELS,
+            links={"ref": lambda r: f"/notices?notice={r['number'] or r['notice_id']}"},
+            table_id="notices-table",
+        )
+    )
+
+
+@callback(
+    Output("notice-leads", "children"),
+    Output("notice-findings", "options"),
+    Output("notice-findings", "value"),
+    Output("notice-name", "value"),
+    Input("notice-institution", "value"),
+    prevent_initial_call=True,
+)
+def _leads(code: str | None) -> tuple[Any, Any, Any, Any]:
+    if not code:
+        return None, [], [], ""
+    t, lang = context.t, context.lang()
+    try:
+        leads = nv.confirmed_leads(context.store(), context.user(), code)
+    except _ERRORS as e:
+        return pc.message(str(e), error=True), [], [], dash.no_update
+    ids = leads["finding_id"].to_list()
+    shown = html.Div(
+        [
+            html.H3(t(f"已确认疑点 {len(ids)} 条", f"{len(ids)} confirmed leads")),
+            pc.table(leads, nv.LEAD_COLUMNS, lang, labels=nv.LABELS, table_id="notice-lead-table"),
+        ]
+    )
+    options = [{"label": f, "value": f} for f in ids]
+    return shown, options, ids, _names().get(code, "")
+
+
+@callback(
+    Output("notice-create-result", "children"),
+    Output("notices-selected", "data"),
+    Output("notices-changed", "data"),
+    Input("notice-create", "n_clicks"),
+    State("notice-institution", "value"),
+    State("notice-findings", "value"),
+    State("notice-date", "value"),
+    State("notice-inspectors", "value"),
+    State("notice-facts", "value"),
+    State("notice-name", "value"),
+    State("notice-agreement", "value"),
+    State("notice-representative", "value"),
+    State("notice-round", "value"),
+    State("notice-rule", "value"),
+    State("notice-item-facts", "value"),
+    State("notice-basis", "value"),
+    State("notice-amount", "value"),
+    State("notice-recover", "value"),
+    State("notice-refuse", "value"),
+    State("notice-penalty", "value"),
+    State("notice-suspend", "value"),
+    State("notice-interview", "value"),
+    State("notice-requirements", "value"),
+    State("notice-rectify-days", "value"),
+    State("notice-unit", "value"),
+    State("notices-selected", "data"),
+    State("notices-changed", "data"),
+    prevent_initial_call=True,
+)
+def _create(n: Any, *values: Any) -> tuple[html.P, Any, int]:
+    if not n:
+        raise PreventUpdate
+    *fields, interview, requirements, days, unit, selected, changed = values
+    form = nv.DraftForm(
+        *fields,
+        interview=bool(interview),
+        requirements=requirements,
+        rectify_days=days,
+        issuing_unit=unit,
+    )
+    t = context.t
+    try:
+        notice_id = nv.draft_from_form(context.store(), context.user(), form)
+    except _ERRORS as e:
+        return pc.message(str(e), error=True), selected, changed
+    done = t(f"已保存草稿 #{notice_id}", f"Saved draft #{notice_id}")
+    return pc.message(done), str(notice_id), (changed or 0) + 1
+
+
+def _kv(rows: list[tuple[str, str]]) -> html.Table:
+    return html.Table([html.Tr([html.Th(k), html.Td(v)]) for k, v in rows], className="kv")
+
+
+@callback(
+    Output("notice-detail", "children"),
+    Input("notices-selected", "data"),
+    Input("notices-changed", "data"),
+)
+def _detail(selected: str | None, _changed: Any) -> html.Div | None:
+    if not selected:
+        return None
+    t, lang = context.t, context.lang()
+    user = context.user()
+    try:
+        n, events = nv.notice(context.store(), user, selected, lang=lang)
+    except _ERRORS as e:
+        return html.Div(pc.message(str(e), error=True))
+    c = n.content
+    ref = n.number or f"#{n.notice_id}"
+    head = [
+        (t("编号", "number"), ref),
+        (t("状态", "status"), nv.status_label(n.status, lang)),
+        (t("机构", "institution"), f"{c.fixmedins_code} {c.fixmedins_name}"),
+        (t("协议编号", "agreement"), c.agreement_no),
+        (t("检查日期 / 人员", "inspected / by"), f"{c.inspection_date} {'、'.join(c.inspectors)}"),
+        (t("现场检查情况", "on-site facts"), c.onsite_facts),
+        (t("疑点", "leads"), ", ".join(c.findings)),
+        (t("整改要求", "required"), f"{c.requirements}（{c.rectify_days} {t('天', 'days')}）"),
+    ]
+    if n.number:
+        head += [
+            (t("下达日期", "issued"), c.issue_date),
+            (t("陈述期限", "statement due"), c.statement_due),
+            (t("整改期限", "rectify by"), c.rectify_due),
+        ]
+    items = [
+        html.Li(
+            f"{i.rule}：{i.facts}（{i.legal_basis}；{i.amount_involved:,.2f}）"
+            + "；".join(h.label(lang) for h in i.handling)
+        )
+        for i in c.items
+    ]
+    parts: list[Any] = [
+        html.H2(t(f"违约通知单 {ref}", f"Notice {ref}")),
+        _kv(head),
+        html.H3(t("违约事项及处理", "Breaches and handling")),
+        html.Ol(items),
+    ]
+    manage = user is not None and user.can(nv.MANAGE)
+    if n.status == "draft" and manage:
+        parts.append(
+            html.Div(
+                [
+                    _field(
+                        t("下达日期（默认今天）", "issue date (default today)"),
+                        dcc.Input(id="notice-issue-on"),
+                    ),
+                    html.Button(t("编号下达", "Issue"), id="notice-issue"),
+                ],
+                className="decision-form",
+            )
+        )
+    if n.number:
+        parts.append(
+            html.Div(
+                [
+                    html.Button(t("下载 DOCX", "Download DOCX"), id="notice-docx"),
+                    html.Button(t("下载 PDF", "Download PDF"), id="notice-pdf"),
+                ],
+                className="decision-form",
+            )
+        )
+    steps = nv.step_options(n.status, lang)
+    if steps and manage:
+        parts += [
+            html.H3(t("登记办理情况", "Record a step")),
+            html.Div(
+                [
+                    _field(
+                        t("事项", "step"),
+                        dcc.Dropdown(
+                            id="notice-step",
+                            options=steps,
+                            value=steps[0]["value"],
+                            clearable=False,
+                            style={"minWidth": "200px"},
+                        ),
+                    ),
+                    _field(
+                        t("日期（默认今天）", "date (default today)"),
+                        dcc.Input(id="notice-step-on", placeholder="YYYY-MM-DD"),
+                    ),
+                    _field(
+                        t("机构人员（签收人）", "person (who signed)"),
+                        dcc.Input(id="notice-step-person"),
+                    ),
+                    _field(
+                        t("内容（整改、验收、陈述须填）", "text (required for most steps)"),
+                        dcc.Textarea(id="notice-step-text"),
+                    ),
+                    dcc.Checklist(
+                        id="notice-step-late",
+                        options=[
+                            {
+                                "label": t("逾期陈述仍登记", "record a late statement"),
+                                "value": "late",
+                            }
+                        ],
+                        value=[],
+                    ),
+                    html.Button(t("登记", "Record"), id="notice-step-record"),
+                ],
+                className="decision-form",
+            ),
+        ]
+    if events.height:
+        parts += [
+            html.H3(t("办理记录", "History")),
+            pc.table(
+                events,
+                ["on_date", "kind_label", "person", "text", "actor"],
+                lang,
+                labels=nv.LABELS,
+                table_id="notice-events",
+            ),
+        ]
+    return html.Div(parts, id="notice-detail-body")
+
+
+@callback(
+    Output("notice-action-result", "children"),
+    Output("notices-selected", "data", allow_duplicate=True),
+    Output("notices-changed", "data", allow_duplicate=True),
+    Input("notice-issue", "n_clicks"),
+    State("notice-issue-on", "value"),
+    State("notices-selected", "data"),
+    State("notices-changed", "data"),
+    prevent_initial_call=True,
+)
+def _issue(n: Any, on: str | None, selected: str, changed: int) -> tuple[html.P, Any, Any]:
+    if not n:
+        raise PreventUpdate
+    t = context.t
+    try:
+        done = nv.issue_from_page(
+            context.store(),
+            context.workspace(),
+            context.user(),
+            selected,
+            on=on,
+            lang=context.lang(),
+        )
+    except _ERRORS as e:
+        return pc.message(str(e), error=True), selected, changed
+    done_text = t(f"已下达 {done.number}", f"Issued {done.number}")
+    return pc.message(done_text), done.number, (changed or 0) + 1
+
+
+@callback(
+    Output("notice-download", "data"),
+    Output("notice-action-result", "children", allow_duplicate=True),
+    Input("notice-docx", "n_clicks"),
+    Input("notice-pdf", "n_clicks"),
+    State("notices-selected", "data"),
+    prevent_initial_call=True,
+)
+def _download(docx: Any, pdf: Any, selected: str) -> tuple[Any, Any]:
+    kind = "pdf" if dash.ctx.triggered_id == "notice-pdf" else "docx"
+    if not (pdf if kind == "pdf" else docx):
+        raise PreventUpdate
+    try:
+        name, data = nv.document(
+            context.store(), context.workspace(), context.user(), selected, kind
+        )
+    except _ERRORS as e:
+        return dash.no_update, pc.message(str(e), error=True)
+    return dcc.send_bytes(data, name), dash.no_update
+
+
+@callback(
+    Output("notice-action-result", "children", allow_duplicate=True),
+    Output("notices-changed", "data", allow_duplicate=True),
+    Input("notice-step-record", "n_clicks"),
+    State("notice-step", "value"),
+    State("notice-step-on", "value"),
+    State("notice-step-person", "value"),
+    State("notice-step-text", "value"),
+    State("notice-step-late", "value"),
+    State("notices-selected", "data"),
+    State("notices-changed", "data"),
+    prevent_initial_call=True,
+)
+def _step(
+    n: Any, step: str, on: str, person: str, text: str, late: list[str], selected: str, changed: int
+) -> tuple[html.P, Any]:
+    if not n:
+        raise PreventUpdate
+    t, lang = context.t, context.lang()
+    try:
+        nv.record_step(
+            context.store(),
+            context.user(),
+            selected,
+            step,
+            on=on,
+            text=text,
+            person=person,
+            late=bool(late),
+        )
+    except _ERRORS as e:
+        return pc.message(str(e), error=True), changed
+    label = nv.STEPS[step][1 if lang == "en" else 0]
+    return pc.message(t(f"已登记：{label}", f"Recorded: {label}")), (changed or 0) + 1

@@ -1,0 +1,136 @@
+"""The notices page's logic on a case store with confirmed leads: institutions and leads
+to draft from, a draft from the form, issuing, documents, every step, marks, roles."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from hrss_fraud.cases.store import open_store
+from hrss_fraud.dashboard import notices_view as nv
+from hrss_fraud.dashboard.users import User
+from hrss_fraud.notices.store import NoticeError
+
+LEADS = {"F-1": ("H0001", 1000.0, "dup_billing"), "F-2": ("H0001", 234.5, "upcoding")}
+
+
+def _user(role: str) -> User:
+    return User(f"{role}1", role, role, True, "", "")
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    """F-1 and F-2 confirmed on H0001 (初审 then 复审 by someone else), F-3 dismissed."""
+    with open_store(tmp_path) as store:
+        for f, (code, amount, rule) in LEADS.items():
+            lead = {"fixmedins_code": code, "rule_id": rule, "amount_at_risk": amount}
+            for step, by in (("first_review", "li"), ("second_review", "wang")):
+                store.record_decision(
+                    f, step=step, decision="confirmed", reason="查实", by=by, lead=lead
+                )
+        store.record_decision(
+            "F-3",
+            step="first_review",
+            decision="dismissed",
+            reason="有病历",
+            by="li",
+            lead={"fixmedins_code": "H0001", "rule_id": "x", "amount_at_risk": 9.0},
+        )
+    return tmp_path
+
+
+def _form(**changes: object) -> nv.DraftForm:
+    fields: dict[str, object] = {
+        "fixmedins_code": "H0001",
+        "findings": ["F-1", "F-2"],
+        "inspection_date": "2026-03-02",
+        "inspectors": "李明，王芳",
+        "onsite_facts": "抽查住院病历30份，5份无检查报告",
+        "fixmedins_name": "城关镇卫生院",
+        "recover": "1,234.50",
+        "interview": True,
+    }
+    fields.update(changes)
+    return nv.DraftForm(**fields)  # type: ignore[arg-type]
+
+
+def test_draft_issue_and_every_step(ws: Path) -> None:
+    boss = _user("supervisor")
+    with open_store(ws) as store:
+        (inst,) = nv.institution_options(store, {"H0001": "城关镇卫生院"})
+        assert inst["value"] == "H0001" and "城关镇卫生院（2，1,234.50）" in inst["label"]
+        leads = nv.confirmed_leads(store, boss, "H0001")
+        assert leads["finding_id"].to_list() == ["F-1", "F-2"]
+        notice_id = nv.draft_from_form(store, boss, _form())
+        n, _ = nv.notice(store, boss, str(notice_id))
+        (item,) = n.content.items
+        assert item.rule == "dup_billing、upcoding" and item.amount_involved == 1234.5
+        assert [h.measure for h in item.handling] == ["recover", "interview"]
+        assert n.content.inspectors == ("李明", "王芳")
+        assert nv.next_steps("draft") == []
+        issued = nv.issue_from_page(store, ws, boss, str(notice_id), on="2026-03-05")
+        assert issued.number == "2026-0001"
+        name, data = nv.document(store, ws, _user("auditor"), issued.number, "pdf")
+        assert name == "2026-0001.pdf" and data.startswith(b"%PDF")
+        assert nv.next_steps("issued") == ["acknowledged", "statement", "review_request"]
+        with pytest.raises(NoticeError, match="only from acknowledged"):
+            nv.record_step(store, boss, issued.number, "rectified", on="2026-03-06", text="x")
+        nv.record_step(store, boss, issued.number, "acknowledged", on="2026-03-05", person="张院长")
+        nv.record_step(store, boss, issued.number, "review_request", on="2026-03-10", text="异议")
+        with pytest.raises(NoticeError, match="after the 2026-03-15 deadline"):
+            nv.record_step(store, boss, issued.number, "statement", on="2026-03-20", text="迟")
+        nv.record_step(
+            store, boss, issued.number, "statement", on="2026-03-20", text="迟", late=True
+        )
+        row = nv.notice_rows(store, boss, today=date(2026, 4, 10)).row(0, named=True)
+        assert (row["ref"], row["status_label"]) == ("2026-0001", "机构已签收")
+        assert row["deadline"] == "整改逾期 6 天"
+        with pytest.raises(NoticeError, match="text"):
+            nv.record_step(store, boss, issued.number, "rectified", on="2026-04-01", text=" ")
+        nv.record_step(store, boss, issued.number, "rectified", on="2026-04-01", text="已退回")
+        nv.record_step(store, boss, issued.number, "closed", on="2026-04-20", text="验收合格")
+        row = nv.notice_rows(store, boss, lang="en").row(0, named=True)
+        assert (row["status_label"], row["deadline"]) == (
+            "verified and closed",
+            "1 late statement(s)",
+        )
+        _, events = nv.notice(store, boss, issued.number)
+        assert events["kind_label"].to_list() == [
+            "下达",
+            "机构签收",
+            "申请复核",
+            "陈述（逾期）",
+            "提交整改报告",
+            "整改验收办结",
+        ]
+        actions = [
+            a for (a,) in store.query("SELECT action FROM audit_log WHERE object_type = 'notice'")
+        ]
+        assert actions.count("notice.issue") == 1 and "notice.closed" in actions
+        assert "export.download" in actions
+
+
+def test_refusals_and_roles(ws: Path) -> None:
+    boss = _user("supervisor")
+    with open_store(ws) as store:
+        with pytest.raises(NoticeError, match="F-3 is not a confirmed lead"):
+            nv.draft_from_form(store, boss, _form(findings=["F-3"]))
+        with pytest.raises(NoticeError, match="two inspectors"):
+            nv.draft_from_form(store, boss, _form(inspectors="李明"))
+        with pytest.raises(NoticeError, match="金额"):
+            nv.draft_from_form(store, boss, _form(recover="lots"))
+        with pytest.raises(PermissionError, match="审核员无权起草"):
+            nv.draft_from_form(store, _user("reviewer"), _form())
+        notice_id = nv.draft_from_form(store, boss, _form())
+        with pytest.raises(NoticeError, match="draft"):
+            nv.document(store, ws, boss, str(notice_id), "docx")
+        with pytest.raises(NoticeError, match="YYYY-MM-DD"):
+            nv.issue_from_page(store, ws, boss, str(notice_id), on="5 March")
+        with pytest.raises(PermissionError):
+            nv.issue_from_page(store, ws, _user("auditor"), str(notice_id))
+        with pytest.raises(NoticeError, match="choose a step"):
+            nv.record_step(store, boss, str(notice_id), None)
+        row = nv.notice_rows(store, _user("auditor")).row(0, named=True)
+        assert (row["ref"], row["status_label"], row["deadline"]) == (f"#{notice_id}", "草稿", "")
