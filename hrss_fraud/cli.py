@@ -669,12 +669,20 @@ from hrss_fraud.evaluation.cli import evaluate_group  # noqa: E402
 main.add_command(cases)
 main.add_command(evaluate_group)
 
+# Command groups kept in their own packages (each imports nothing from here).
+from hrss_fraud.complaints.cli import complaints  # noqa: E402
+from hrss_fraud.dashboard.marts_cli import marts  # noqa: E402
+from hrss_fraud.dashboard.serve_cli import serve  # noqa: E402
+from hrss_fraud.dashboard.users_cli import users  # noqa: E402
+from hrss_fraud.inspection.cli import rounds  # noqa: E402
+from hrss_fraud.nightly.backup import backup_command, restore_command  # noqa: E402
+from hrss_fraud.nightly.cli import nightly  # noqa: E402
+from hrss_fraud.notices.cli import notice  # noqa: E402
+
+for _command in (complaints, marts, serve, users, rounds, notice, nightly):
+    main.add_command(_command)
+main.add_command(backup_command)
+main.add_command(restore_command)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-from hrss_fraud.dashboard.serve_cli import serve  # noqa: E402, F401  (attaches itself)
-from hrss_fraud.dashboard.users_cli import users  # noqa: E402, F401  (attaches itself)
-from hrss_fraud.complaints.cli import complaints  # noqa: E402, F401  (attaches itself)
-from hrss_fraud.inspection.cli import rounds  # noqa: E402, F401  (attaches itself)
-from hrss_fraud.notices.cli import notice  # noqa: E402, F401  (attaches itself)
-from hrss_fraud.dashboard.marts_cli import marts  # noqa: E402, F401  (attaches itself)
-from hrss_fraud.nightly.cli import nightly  # noqa: E402, F401  (attaches itself)

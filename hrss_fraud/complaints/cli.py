@@ -322,12 +322,3 @@ def show_cmd(ctx: click.Context, number: str, as_json: bool, reveal: bool, by: s
     if leads.height:
         total = float(leads["amount_at_risk"].sum() or 0.0)
         click.echo(f"  关联疑点 {leads.height:,} 条, ¥{total:,.2f}")
-
-
-def _attach() -> None:
-    from hrss_fraud.cli import main  # at import time of hrss_fraud.cli, `main` exists
-
-    main.add_command(complaints)
-
-
-_attach()

@@ -35,12 +35,3 @@ def build(ctx: click.Context, run_id: str | None, force: bool) -> None:
     except (RunError, OSError) as e:
         _fail(str(e))
     click.echo(f"marts: {folder} ({time.perf_counter() - start:.1f} s)")
-
-
-def _attach() -> None:
-    from hrss_fraud.cli import main
-
-    main.add_command(marts)
-
-
-_attach()

@@ -67,12 +67,3 @@ def serve_demo(ctx: click.Context, host: str = "127.0.0.1", port: int = 8050) ->
         shown = password or "(已存在，密码不变 exists, password unchanged)"
         click.echo(f"account {username} ({role}): {shown}")
     ctx.invoke(serve, host=host, port=port, debug=False)
-
-
-def _attach() -> None:
-    from hrss_fraud.cli import main
-
-    main.add_command(serve)
-
-
-_attach()

@@ -134,12 +134,3 @@ def passwd(ctx: click.Context, username: str, password_stdin: bool, by: str) -> 
     except (UserError, SchemaError) as e:
         _fail(str(e))
     click.echo(f"password of {username} changed")
-
-
-def _attach() -> None:
-    from hrss_fraud.cli import main  # at import time of hrss_fraud.cli, `main` exists
-
-    main.add_command(users)
-
-
-_attach()

@@ -297,12 +297,3 @@ def export(ctx: click.Context, round_id: int, out: str, lang: str) -> None:
         paths = export_round(store, _workspace(ctx), round_id, Path(out), lang=lang)
     for p in paths:
         click.echo(str(p))
-
-
-def _attach() -> None:
-    from hrss_fraud.cli import main  # at import time of hrss_fraud.cli, `main` exists
-
-    main.add_command(rounds)
-
-
-_attach()

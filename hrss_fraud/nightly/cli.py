@@ -14,7 +14,6 @@ from pathlib import Path
 
 import click
 
-from hrss_fraud.nightly.backup import backup_command, restore_command
 from hrss_fraud.nightly.runner import DEFAULT_MIN_FREE_GB, OK, run_nightly
 
 MIN_FREE_ENV = "HRSS_NIGHTLY_MIN_FREE_GB"
@@ -45,14 +44,3 @@ def nightly(ctx: click.Context, inbox: Path | None, min_free_gb: float) -> None:
     else:
         click.echo(f"hrss-fraud: error: {outcome.line}", err=True)
     sys.exit(outcome.code)
-
-
-def _attach() -> None:
-    from hrss_fraud.cli import main
-
-    main.add_command(nightly)
-    main.add_command(backup_command)
-    main.add_command(restore_command)
-
-
-_attach()

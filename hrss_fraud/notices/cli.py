@@ -410,12 +410,3 @@ def show_cmd(ctx: click.Context, ref: str) -> None:
     if n.number:
         click.echo(f"  files: {n.docx_path} {n.pdf_path}")
         click.echo("  校验 check: " + ("; ".join(problems) if problems else "files match (一致)"))
-
-
-def _attach() -> None:
-    from hrss_fraud.cli import main  # at import time of hrss_fraud.cli, `main` exists
-
-    main.add_command(notice)
-
-
-_attach()
