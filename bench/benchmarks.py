@@ -227,6 +227,24 @@ REGISTRY.register(
 
 REGISTRY.register(
     Benchmark(
+        name="nightly-county-year-day",
+        description="`hrss-fraud nightly` on one day's uploads on top of the scored county "
+        "year: ingest, incremental score, dashboard marts, exports",
+        variants=(
+            Variant(
+                name="ours",
+                command=_hrss("score-cy/inc", "nightly"),
+                before=(("{python}", "-m", "bench.score_prep", "{workdir}", "--restore-inbox"),),
+            ),
+        ),
+        setup=_SCORE_SETUP,
+        repeat=3,
+        goal="< 2 minutes",
+    )
+)
+
+REGISTRY.register(
+    Benchmark(
         name="dashboard-county-year",
         description="one dashboard session's data-layer calls on the scored county year "
         "(per-call median and p95 in dashboard-county-year.json)",

@@ -10,7 +10,8 @@ From the county-year uploads (``bench.ingest_prep``) it builds, under ``WORKDIR/
   UTF-8 CSV uploads, and ``base/``: a workspace holding everything else, fully scored;
 - ``--restore`` re-creates ``inc/`` from ``base/`` (hard links: lake and run files are never
   rewritten in place) and ingests the day into it, so the timed command is only
-  ``score --incremental``.
+  ``score --incremental``; ``--restore-inbox`` puts the day in ``inc/inbox`` instead, for
+  the nightly batch to take in.
 """
 
 from __future__ import annotations
@@ -80,20 +81,27 @@ def prepare(workdir: Path) -> None:
         (base / "scored").touch()
 
 
-def restore(workdir: Path) -> None:
+def restore(workdir: Path, *, inbox: bool = False) -> None:
     root = workdir / "score-cy"
     inc = root / "inc"
     shutil.rmtree(inc, ignore_errors=True)
     subprocess.run(["cp", "-al", str(root / "base"), str(inc)], check=True)
-    _hrss(inc, "ingest", "--quiet", str(root / "day"))
+    if inbox:  # the nightly batch ingests it itself
+        shutil.copytree(root / "day", inc / "inbox")
+    else:
+        _hrss(inc, "ingest", "--quiet", str(root / "day"))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("workdir", type=Path)
     ap.add_argument("--restore", action="store_true")
+    ap.add_argument("--restore-inbox", action="store_true")
     a = ap.parse_args(argv)
-    (restore if a.restore else prepare)(a.workdir.resolve())
+    if a.restore or a.restore_inbox:
+        restore(a.workdir.resolve(), inbox=a.restore_inbox)
+    else:
+        prepare(a.workdir.resolve())
     return 0
 
 
