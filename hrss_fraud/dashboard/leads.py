@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import duckdb
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from hrss_fraud.dashboard.labels import (
     LANGS,
@@ -191,6 +193,11 @@ _TEXT_SQL = """SELECT file_row_number FROM read_parquet(?, file_row_number = tru
 _MART_TEXT_SQL = """SELECT file_row_number FROM read_parquet(?, file_row_number = true)
                     WHERE contains(zh, ?) OR contains(en, ?)"""
 
+_PICKED_SQL = """SELECT {select} FROM picked AS f
+                 LEFT JOIN institutions AS i ON i.fixmedins_code = f.fixmedins_code
+                 LEFT JOIN decisions AS d ON d.finding_id = f.finding_id
+                 ORDER BY f.pos"""
+
 _ROWS_SQL = """SELECT {select} FROM (
                    SELECT q.*, w.pos FROM read_parquet({path}, file_row_number = true) AS q
                    JOIN wanted AS w ON q.file_row_number = w.rn {where}) AS f
@@ -347,8 +354,9 @@ class LeadIndex:
         }
         self._init_caches()
 
-    def _init_caches(self, text_path: Path | None = None) -> None:
+    def _init_caches(self, text_path: Path | None = None, rows_path: Path | None = None) -> None:
         self.text_path = text_path
+        self.rows_file = _RowsFile(rows_path) if rows_path is not None else None
         self.connect: Callable[[], duckdb.DuckDBPyConnection] = duckdb.connect
         self._orders: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._texts: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -384,7 +392,12 @@ class LeadIndex:
 
     @classmethod
     def from_frames(
-        cls, path: Path, index: pl.DataFrame, vocab: pl.DataFrame, text_path: Path | None = None
+        cls,
+        path: Path,
+        index: pl.DataFrame,
+        vocab: pl.DataFrame,
+        text_path: Path | None = None,
+        rows_path: Path | None = None,
     ) -> LeadIndex:
         """The index :meth:`to_frames` wrote, without sorting or ranking anything."""
         self = cls.__new__(cls)
@@ -409,7 +422,7 @@ class LeadIndex:
         for n in index.columns:
             if n.startswith("key_"):
                 self.keys[n.removeprefix("key_")] = index[n].to_numpy()
-        self._init_caches(text_path)
+        self._init_caches(text_path, rows_path)
         default = index["default_order"].to_numpy().astype(np.int64)
         self._orders[(_sort_keys(None), None, None)] = default
         return self
@@ -639,6 +652,10 @@ class LeadIndex:
             {"rn": self.rn[chosen], "pos": np.arange(len(chosen))},
             schema={"rn": pl.Int64, "pos": pl.Int64},
         )
+        if self.rows_file is not None and len(chosen) <= _PUSHED_ROWS:
+            picked = self.rows_file.take(chosen)
+            con.register("picked", picked.append_column("pos", pa.array(np.arange(len(chosen)))))
+            return con.sql(_PICKED_SQL.format(select=_select(lang)))
         con.register("wanted", wanted)
         where = ""
         if len(chosen) <= _PUSHED_ROWS:  # a literal list prunes the Parquet's row groups
@@ -651,6 +668,8 @@ class LeadIndex:
         at = int(self.positions(pl.Series([finding_id], dtype=pl.String))[0])
         if at < 0:
             return None
+        if self.rows_file is not None:
+            return self.rows_file.take(np.array([at])).to_pylist()[0]
         con = self.connect()
         try:
             cur = con.execute(
@@ -662,6 +681,30 @@ class LeadIndex:
             return dict(zip(names, cur.fetchall()[0], strict=True))
         finally:
             con.close()
+
+
+class _RowsFile:
+    """The ``lead_rows`` mart: the run's findings in index order in small row groups,
+    read by position with the footer parsed once. A page's hundred rows decode a hundred
+    small groups instead of the run's whole evidence columns."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = pq.ParquetFile(path)
+        meta = self.file.metadata
+        self.sizes = np.array([meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+        self._lock = threading.Lock()  # one reader of the file object at a time
+
+    def take(self, positions: np.ndarray) -> pa.Table:
+        """The rows at ``positions``, in that order."""
+        positions = np.asarray(positions, dtype=np.int64)
+        groups = np.searchsorted(self.starts, positions, side="right") - 1
+        used = np.unique(groups)
+        with self._lock:
+            table = self.file.read_row_groups(used.tolist())
+        base = np.concatenate([[0], np.cumsum(self.sizes[used])[:-1]]).astype(np.int64)
+        local = positions - self.starts[groups] + base[np.searchsorted(used, groups)]
+        return table.take(pa.array(local))
 
 
 def _stable_order(columns: list[np.ndarray], n: int) -> np.ndarray:
@@ -704,7 +747,8 @@ def lead_index(view: RunView) -> LeadIndex:
         if index is None or vocab is None:
             return LeadIndex.build(view)
         frames = pl.read_parquet(index), pl.read_parquet(vocab)
-        return LeadIndex.from_frames(view.findings_path, *frames, view.mart("lead_text"))
+        text, rows = view.mart("lead_text"), view.mart("lead_rows")
+        return LeadIndex.from_frames(view.findings_path, *frames, text, rows)
 
     def loaded() -> LeadIndex:
         index = load()

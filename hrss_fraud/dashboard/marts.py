@@ -58,6 +58,10 @@ in one or two row groups, which DuckDB picks by their ``finding_id`` min/max."""
 
 PERSONS_ROW_GROUP = 8192
 
+ROWS_ROW_GROUP = 512
+"""Rows per row group of the ``lead_rows`` mart: a page's rows are scattered over the run,
+so each costs the decoding of its group."""
+
 
 class _Writer:
     """Writes marts into the temporary folder and remembers their names and times."""
@@ -105,6 +109,9 @@ def _lead_marts(view: RunView, out: _Writer) -> None:
     frame, vocab = index.to_frames()
     out.frame("lead_index", frame)
     out.frame("lead_vocab", vocab)
+    rows = pl.read_parquet(view.findings_path)[index.rn]  # every column, in index order
+    out.frame("lead_rows", rows, row_group_size=ROWS_ROW_GROUP)
+    del rows
     con = duckdb.connect()
     try:  # the evidence lowered once, in index order, so a search's rows are positions
         order = pl.DataFrame({"rn": index.rn, "pos": range(index.n)})
