@@ -94,10 +94,22 @@ def _overview(page: Any, url: str) -> None:
     page.wait_for_selector("#overview-charts .js-plotly-plot")
 
 
+def _listing(path: str, list_id: str) -> Callable[[Any, str], None]:
+    """A page whose list is drawn by a callback: wait for it."""
+
+    def go(page: Any, url: str) -> None:
+        page.goto(f"{url}{path}")
+        page.wait_for_selector(f"#{list_id} > div")
+
+    return go
+
+
 SHOTS: dict[str, Callable[[Any, str], None]] = {
     "login": lambda page, url: None,
     "overview": _overview,
     "leads": open_first_lead,
+    "rounds": _listing("/rounds", "rounds-list"),
+    "notices": _listing("/notices", "notices-list"),
 }
 """File name → how to get the page there (after logging in; ``login`` is taken before)."""
 

@@ -16,6 +16,7 @@ from hrss_fraud.cases.migrate import SchemaError
 from hrss_fraud.dashboard import context
 from hrss_fraud.dashboard import notices_view as nv
 from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard.forms import field
 from hrss_fraud.dashboard.runs_view import load_institutions
 from hrss_fraud.lake import Lake
 from hrss_fraud.notices.render import RenderError
@@ -41,10 +42,6 @@ def _names() -> dict[str, str]:
     return dict(zip(df["fixmedins_code"], df["fixmedins_name"].fill_null(""), strict=True))
 
 
-def _field(label: str, component: Any) -> html.Label:
-    return html.Label([html.Span(label, className="muted"), component])
-
-
 def _draft_form() -> list[Any]:
     t = context.t
     inp = dcc.Input
@@ -52,50 +49,53 @@ def _draft_form() -> list[Any]:
         html.H2(t("起草通知单", "Draft a notice")),
         html.Div(
             [
-                _field(
+                field(
                     t("机构（有已确认疑点）", "institution (with confirmed leads)"),
                     dcc.Dropdown(
                         id="notice-institution",
                         options=nv.institution_options(context.store(), _names()),
-                        style={"minWidth": "360px"},
                     ),
+                    "420px",
                 ),
-                _field(t("机构名称", "name"), inp(id="notice-name")),
-                _field(t("协议编号", "agreement no."), inp(id="notice-agreement")),
-                _field(
+                field(t("机构名称", "name"), inp(id="notice-name")),
+                field(t("协议编号", "agreement no."), inp(id="notice-agreement")),
+                field(
                     t("检查日期", "inspection date"),
                     inp(id="notice-date", placeholder="YYYY-MM-DD"),
                 ),
-                _field(
+                field(
                     t("检查人员（≥2人，逗号分隔）", "inspectors (≥ 2, comma-separated)"),
                     inp(id="notice-inspectors"),
                 ),
-                _field(t("机构在场人员", "representative"), inp(id="notice-representative")),
-                _field(t("检查轮次", "round"), inp(id="notice-round")),
+                field(t("机构在场人员", "representative"), inp(id="notice-representative")),
+                field(t("检查轮次", "round"), inp(id="notice-round")),
             ],
             className="decision-form",
         ),
         html.Div(id="notice-leads"),
-        _field(
+        field(
             t("纳入通知单的疑点", "leads on the notice"),
             dcc.Checklist(id="notice-findings", options=[], value=[], inline=True),
         ),
         html.Div(
             [
-                _field(
+                field(
                     t("现场检查情况", "on-site facts"),
                     dcc.Textarea(id="notice-facts"),
+                    "380px",
                 ),
-                _field(
+                field(
                     t("违约事项（默认：疑点规则）", "breach (default: the rules)"),
                     inp(id="notice-rule"),
+                    "220px",
                 ),
-                _field(
+                field(
                     t("违约事实（默认同上）", "facts of the breach"),
                     dcc.Textarea(id="notice-item-facts"),
+                    "380px",
                 ),
-                _field(t("违反条款", "clause broken"), inp(id="notice-basis")),
-                _field(
+                field(t("违反条款", "clause broken"), inp(id="notice-basis"), "260px"),
+                field(
                     t("涉及金额（默认：疑点合计）", "amount (default: leads' total)"),
                     inp(id="notice-amount"),
                 ),
@@ -104,10 +104,10 @@ def _draft_form() -> list[Any]:
         ),
         html.Div(
             [
-                _field(t("追回金额", "recover"), inp(id="notice-recover")),
-                _field(t("拒付金额", "refuse"), inp(id="notice-refuse")),
-                _field(t("违约金", "penalty"), inp(id="notice-penalty")),
-                _field(
+                field(t("追回金额", "recover"), inp(id="notice-recover")),
+                field(t("拒付金额", "refuse"), inp(id="notice-refuse")),
+                field(t("违约金", "penalty"), inp(id="notice-penalty")),
+                field(
                     t("暂停结算", "suspend settlement"),
                     inp(id="notice-suspend", placeholder="3个月"),
                 ),
@@ -116,12 +116,18 @@ def _draft_form() -> list[Any]:
                     options=[{"label": t("约谈", "interview"), "value": "yes"}],
                     value=[],
                 ),
-                _field(t("整改要求", "rectification required"), inp(id="notice-requirements")),
-                _field(
+                field(
+                    t("整改要求", "rectification required"), inp(id="notice-requirements"), "320px"
+                ),
+                field(
                     t("整改期限（天）", "rectify within (days)"),
                     inp(id="notice-rectify-days", value=str(nv.DEFAULT_RECTIFY_DAYS)),
                 ),
-                _field(t("下达单位", "issuing unit"), inp(id="notice-unit", value=nv.DEFAULT_UNIT)),
+                field(
+                    t("下达单位", "issuing unit"),
+                    inp(id="notice-unit", value=nv.DEFAULT_UNIT),
+                    "180px",
+                ),
                 html.Button(t("保存草稿", "Save draft"), id="notice-create"),
             ],
             className="decision-form",
@@ -313,7 +319,7 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
         parts.append(
             html.Div(
                 [
-                    _field(
+                    field(
                         t("下达日期（默认今天）", "issue date (default today)"),
                         dcc.Input(id="notice-issue-on"),
                     ),
@@ -338,7 +344,7 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
             html.H3(t("登记办理情况", "Record a step")),
             html.Div(
                 [
-                    _field(
+                    field(
                         t("事项", "step"),
                         dcc.Dropdown(
                             id="notice-step",
@@ -348,15 +354,15 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
                             style={"minWidth": "200px"},
                         ),
                     ),
-                    _field(
+                    field(
                         t("日期（默认今天）", "date (default today)"),
                         dcc.Input(id="notice-step-on", placeholder="YYYY-MM-DD"),
                     ),
-                    _field(
+                    field(
                         t("机构人员（签收人）", "person (who signed)"),
                         dcc.Input(id="notice-step-person"),
                     ),
-                    _field(
+                    field(
                         t("内容（整改、验收、陈述须填）", "text (required for most steps)"),
                         dcc.Textarea(id="notice-step-text"),
                     ),

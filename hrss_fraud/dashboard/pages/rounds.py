@@ -16,6 +16,7 @@ from hrss_fraud.cases.migrate import SchemaError
 from hrss_fraud.dashboard import context
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard import rounds_view as rv
+from hrss_fraud.dashboard.forms import field
 from hrss_fraud.inspection.draw import DrawError
 from hrss_fraud.inspection.exports import ExportError
 from hrss_fraud.inspection.rounds import RoundError
@@ -44,19 +45,10 @@ def layout(round: str | None = None, **_query: str) -> html.Div:
             html.H2(t("抽取新轮次", "Plan a round")),
             html.Div(
                 [
-                    dcc.Input(id="round-name", placeholder=t("轮次名称", "round name")),
-                    dcc.Input(
-                        id="round-top", type="number", min=0, placeholder=t("重点检查家数", "top K")
-                    ),
-                    dcc.Input(
-                        id="round-random",
-                        type="number",
-                        min=0,
-                        placeholder=t("随机抽查家数", "random N"),
-                    ),
-                    dcc.Input(
-                        id="round-seed", placeholder=t("随机种子（可空）", "seed (optional)")
-                    ),
+                    field(t("轮次名称", "round name"), dcc.Input(id="round-name"), "220px"),
+                    field(t("重点检查家数", "top K"), dcc.Input(id="round-top")),
+                    field(t("随机抽查家数", "random N"), dcc.Input(id="round-random")),
+                    field(t("随机种子（可空）", "seed (optional)"), dcc.Input(id="round-seed")),
                     dcc.Checklist(
                         id="round-complaints",
                         options=[

@@ -1,0 +1,177 @@
+"""违约通知单 and 检查轮次 in the browser: a supervisor drafts a notice from an
+institution's confirmed leads, issues it, downloads the PDF (its text names the number
+and the institution), records the acknowledgement and the rectification, and closes it;
+and plans a round, reproduces its draw and downloads a group's Excel list.
+
+Set ``HRSS_FRAUD_SCREENSHOTS=docs/screenshots`` to keep the pages' pictures."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+from pypdf import PdfReader
+
+from hrss_fraud.cases.store import open_store
+from hrss_fraud.cases.workflow import decide
+from hrss_fraud.dashboard.runs_view import load_institutions
+from hrss_fraud.inspection import registry
+from hrss_fraud.lake import Lake
+from hrss_fraud.notices.store import get
+from hrss_fraud.rules.runs import open_run
+
+STEPS = {"acknowledged": "机构签收", "rectified": "提交整改报告", "closed": "整改验收办结"}
+
+
+def _shot(page, tmp_path: Path, name: str) -> None:
+    """A full-page PNG, kept in the folder ``HRSS_FRAUD_SCREENSHOTS`` names, if any."""
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    out = os.environ.get("HRSS_FRAUD_SCREENSHOTS")
+    if out:
+        shutil.copy(path, Path(out) / path.name)
+
+
+def _choose(page, dropdown: str, text: str) -> None:
+    page.click(dropdown)
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"{dropdown}:has-text('{text}')")
+
+
+def _confirm_two_leads(ws: Path) -> tuple[str, list[str]]:
+    """Two of the smallest leads with an amount of one institution (the lead tests use the
+    largest),
+    confirmed at 初审 by reviewer1 and 复审 by supervisor1."""
+    findings = (
+        open_run(ws)
+        .findings()
+        .filter(
+            pl.col("fixmedins_code").is_not_null()
+            & (pl.col("amount_at_risk") > 0)
+            & ~pl.col("rule_id").str.starts_with("dq_")
+        )
+    )
+    code = findings.sort("amount_at_risk", "finding_id").item(0, "fixmedins_code")
+    mine = findings.filter(pl.col("fixmedins_code") == code).sort("amount_at_risk", "finding_id")
+    rows = mine.head(2).to_dicts()
+    leads = {r["finding_id"]: r for r in rows}
+    with open_store(ws) as store:
+        for step, by in (("first_review", "reviewer1"), ("second_review", "supervisor1")):
+            decide(
+                store,
+                list(leads),
+                step=step,
+                decision="confirmed",
+                reason="现场查实",
+                by=by,
+                leads=leads,
+            )
+    return code, list(leads)
+
+
+def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
+    ws = live_dashboard.workspace
+    code, ids = _confirm_two_leads(ws)
+    names = load_institutions(Lake(ws / "lake"))
+    name = names.filter(pl.col("fixmedins_code") == code).item(0, "fixmedins_name")
+    live_dashboard.login(page, "supervisor")
+    page.click("a.nav-link:has-text('违约通知单')")
+    page.wait_for_selector("#notice-institution")
+    _choose(page, "#notice-institution", code)
+    page.wait_for_selector(f"#notice-lead-table:has-text('{ids[0]}')")
+    assert page.input_value("#notice-name") == name
+    page.fill("#notice-date", "2026-03-02")
+    page.fill("#notice-inspectors", "李明、王芳")
+    page.fill("#notice-representative", "张院长")
+    page.fill("#notice-facts", "抽查住院病历30份，其中5份无对应检查报告")
+    page.fill("#notice-recover", "500")
+    page.check("#notice-interview input")
+    page.click("#notice-create")
+    page.wait_for_selector("#notice-create-result:has-text('已保存草稿')")
+    page.wait_for_selector("#notice-issue")
+    page.fill("#notice-issue-on", "2026-03-05")
+    page.click("#notice-issue")
+    page.wait_for_selector("#notice-action-result:has-text('已下达')")
+    number = page.inner_text("#notice-action-result").split()[-1]
+    page.wait_for_selector(f"#notice-detail-body h2:has-text('{number}')")
+    with page.expect_download() as pdf:
+        page.click("#notice-pdf")
+    text = "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(Path(pdf.value.path()).read_bytes())).pages
+    )
+    assert number in text and name in text and code in text
+    steps = [
+        ("acknowledged", "2026-03-05", "张院长", ""),
+        ("rectified", "2026-03-30", "", "已退回违规费用，修订收费制度"),
+        ("closed", "2026-04-10", "", "复查收费记录，整改到位"),
+    ]
+    for step, on, person, text in steps:
+        page.wait_for_selector(f"#notice-step:has-text('{STEPS[step]}')")
+        page.fill("#notice-step-on", on)
+        page.fill("#notice-step-person", person)
+        page.fill("#notice-step-text", text)
+        page.click("#notice-step-record")
+        page.wait_for_selector("#notice-action-result:has-text('已登记')")
+        page.wait_for_function(
+            "(n) => document.querySelectorAll('#notice-events tbody tr').length === n",
+            arg=1 + list(STEPS).index(step) + 1,
+        )
+    row = page.locator(f"#notices-table tr:has-text('{number}')")
+    assert "已办结" in row.inner_text()
+    _shot(page, tmp_path, "notices")
+    with open_store(ws) as store:
+        n = get(store, number)
+        assert (n.status, n.content.fixmedins_code, list(n.content.findings)) == (
+            "closed",
+            code,
+            sorted(ids),
+        )
+        actions = {
+            a
+            for (a,) in store.query(
+                "SELECT action FROM audit_log WHERE object_id = ? AND actor = 'supervisor1'",
+                (number,),
+            )
+        }
+    assert {"notice.issue", "notice.acknowledged", "notice.rectified", "notice.closed"} <= actions
+
+
+def test_plan_a_round_and_download_its_lists(live_dashboard, page, tmp_path) -> None:
+    ws = live_dashboard.workspace
+    with open_store(ws) as store:
+        registry.sync_zones(store, Lake(ws / "lake"), by="test")
+        for i in range(4):
+            registry.add_inspector(store, f"B{i}", f"检查员{i}", by="test")
+        for g in range(2):
+            registry.add_group(
+                store, f"BG{g}", f"第{g + 1}组", [f"B{2 * g}", f"B{2 * g + 1}"], by="t"
+            )
+    live_dashboard.login(page, "supervisor")
+    page.goto(f"{live_dashboard.url}/rounds")
+    page.fill("#round-name", "浏览器轮次")
+    page.fill("#round-top", "3")
+    page.fill("#round-random", "2")
+    page.fill("#round-seed", "2025")
+    page.click("#round-plan")
+    page.wait_for_selector("#round-plan-result:has-text('已抽取 浏览器轮次')")
+    page.wait_for_selector("#round-targets tbody tr")
+    assert page.locator("#round-targets tbody tr").count() >= 5
+    assert "浏览器轮次" in page.inner_text("#rounds-table")
+    page.click("#round-reproduce")
+    page.wait_for_selector("#round-reproduce-result:has-text('可复现')")
+    _shot(page, tmp_path, "rounds")
+    with page.expect_download() as xlsx:
+        page.locator("button.round-xlsx").first.click()
+    assert xlsx.value.suggested_filename.endswith(".xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(Path(xlsx.value.path()).read_bytes()))
+    assert wb.sheetnames[0] == "汇总" and len(wb.sheetnames) >= 2
+    page.context.clear_cookies()
+    live_dashboard.login(page, "reviewer")
+    page.goto(f"{live_dashboard.url}/rounds")
+    page.wait_for_selector("#rounds-table")
+    assert page.locator("#round-plan").count() == 0  # a reviewer sees rounds, plans none
