@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from hrss_fraud.dashboard.audit import record
+from hrss_fraud.dashboard.complaints_view import _allow as allow
 from hrss_fraud.inspection.exports import _safe, export_round
 from hrss_fraud.inspection.rounds import (
     SOURCES,
@@ -81,15 +82,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "amount_at_risk": ("疑点金额", "amount at risk"),
     "reasons_shown": ("理由", "reasons"),
 }
-
-
-def allow(user: User | None, permission: str, what_zh: str, what_en: str) -> User:
-    """``user``, or ``PermissionError`` naming what they may not do."""
-    if user is None or not user.can(permission):
-        who = "未登录用户" if user is None else user.role_zh
-        msg = f"{who}无权{what_zh} (not allowed to {what_en})"
-        raise PermissionError(msg)
-    return user
 
 
 def round_rows(store: CaseStore, user: User | None, *, lang: str = "zh") -> pl.DataFrame:

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from inspection_setup import staff
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.complaints.register import register
 from hrss_fraud.dashboard import rounds_view as rv
 from hrss_fraud.dashboard.users import User
-from hrss_fraud.inspection import registry
 from hrss_fraud.inspection.rounds import RoundError
-from hrss_fraud.lake import Lake
 
 
 def _user(role: str) -> User:
@@ -30,14 +29,7 @@ def ws(county_ws: Path, tmp_path: Path) -> Path:
     out.mkdir()
     for name in ("lake", "runs"):
         (out / name).symlink_to(county_ws / name, target_is_directory=True)
-    with open_store(out) as store:
-        registry.sync_zones(store, Lake(out / "lake"), by="t")
-        for i in range(6):
-            registry.add_inspector(store, f"I{i}", f"检查员{i}", by="t")
-        for g in range(3):
-            registry.add_group(
-                store, f"G{g}", f"第{g + 1}组", [f"I{2 * g}", f"I{2 * g + 1}"], by="t"
-            )
+    staff(out)
     return out
 
 

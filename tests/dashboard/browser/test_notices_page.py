@@ -14,12 +14,12 @@ from pathlib import Path
 
 import openpyxl
 import polars as pl
+from inspection_setup import staff
 from pypdf import PdfReader
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.cases.workflow import decide
 from hrss_fraud.dashboard.runs_view import load_institutions
-from hrss_fraud.inspection import registry
 from hrss_fraud.lake import Lake
 from hrss_fraud.notices.store import get
 from hrss_fraud.rules.runs import open_run
@@ -85,11 +85,15 @@ def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
     _choose(page, "#notice-institution", code)
     page.wait_for_selector(f"#notice-lead-table:has-text('{ids[0]}')")
     assert page.input_value("#notice-name") == name
-    page.fill("#notice-date", "2026-03-02")
-    page.fill("#notice-inspectors", "李明、王芳")
-    page.fill("#notice-representative", "张院长")
-    page.fill("#notice-facts", "抽查住院病历30份，其中5份无对应检查报告")
-    page.fill("#notice-recover", "500")
+    form = {
+        "date": "2026-03-02",
+        "inspectors": "李明、王芳",
+        "representative": "张院长",
+        "facts": "抽查住院病历30份，其中5份无对应检查报告",
+        "recover": "500",
+    }
+    for field, value in form.items():
+        page.fill(f"#notice-{field}", value)
     page.check("#notice-interview input")
     page.click("#notice-create")
     page.wait_for_selector("#notice-create-result:has-text('已保存草稿')")
@@ -142,21 +146,12 @@ def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
 
 
 def test_plan_a_round_and_download_its_lists(live_dashboard, page, tmp_path) -> None:
-    ws = live_dashboard.workspace
-    with open_store(ws) as store:
-        registry.sync_zones(store, Lake(ws / "lake"), by="test")
-        for i in range(4):
-            registry.add_inspector(store, f"B{i}", f"检查员{i}", by="test")
-        for g in range(2):
-            registry.add_group(
-                store, f"BG{g}", f"第{g + 1}组", [f"B{2 * g}", f"B{2 * g + 1}"], by="t"
-            )
+    staff(live_dashboard.workspace, groups=2, prefix="B")
     live_dashboard.login(page, "supervisor")
     page.goto(f"{live_dashboard.url}/rounds")
-    page.fill("#round-name", "浏览器轮次")
-    page.fill("#round-top", "3")
-    page.fill("#round-random", "2")
-    page.fill("#round-seed", "2025")
+    form = {"name": "浏览器轮次", "top": "3", "random": "2", "seed": "2025"}
+    for field, value in form.items():
+        page.fill(f"#round-{field}", value)
     page.click("#round-plan")
     page.wait_for_selector("#round-plan-result:has-text('已抽取 浏览器轮次')")
     page.wait_for_selector("#round-targets tbody tr")
