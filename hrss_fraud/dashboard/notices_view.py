@@ -21,6 +21,7 @@ import polars as pl
 
 from hrss_fraud.dashboard.audit import record
 from hrss_fraud.dashboard.rounds_view import allow
+from hrss_fraud.notices.cli import DEFAULT_RECTIFY_DAYS, DEFAULT_REQUIREMENTS, DEFAULT_UNIT
 from hrss_fraud.notices.content import (
     DEFAULT_BASIS,
     ContentError,
@@ -49,9 +50,6 @@ if TYPE_CHECKING:
 
 VIEW = "view_leads"
 MANAGE = "manage_inspections"
-DEFAULT_UNIT = "县医疗保障中心"
-DEFAULT_REQUIREMENTS = "立即纠正上述违约行为，退回违规费用，健全医保基金使用内部管理制度"
-DEFAULT_RECTIFY_DAYS = 30
 STEPS: dict[str, tuple[str, str]] = {
     "acknowledged": ("机构签收", "acknowledged"),
     "statement": ("陈述", "statement"),
