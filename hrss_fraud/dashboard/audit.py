@@ -43,6 +43,15 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "conflict.add": ("登记回避关系", "conflict of interest declared"),
     "round.plan": ("抽取检查轮次", "inspection round drawn"),
     "round.status": ("变更检查轮次状态", "inspection round status changed"),
+    "notice.create": ("起草违约通知单", "violation notice drafted"),
+    "notice.number": ("分配通知单编号", "notice number allocated"),
+    "notice.issue": ("下达违约通知单", "violation notice issued"),
+    "notice.void": ("作废通知单编号", "notice number voided"),
+    "notice.acknowledged": ("登记通知单签收", "notice acknowledged"),
+    "notice.statement": ("登记陈述意见", "statement recorded"),
+    "notice.review_request": ("登记复核申请", "review request recorded"),
+    "notice.rectified": ("登记整改报告", "rectification report recorded"),
+    "notice.closed": ("整改验收办结", "rectification verified, notice closed"),
 }
 """Action code → (Chinese, English). ``decision.*`` and ``deadline.change`` are written by
 the case store itself, in the transaction of the change they record."""

@@ -10,6 +10,7 @@ import pytest
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.dashboard import notices_view as nv
+from hrss_fraud.dashboard.audit import ACTIONS
 from hrss_fraud.dashboard.users import User
 from hrss_fraud.notices.store import NoticeError
 
@@ -110,6 +111,7 @@ def test_draft_issue_and_every_step(ws: Path) -> None:
         ]
         assert actions.count("notice.issue") == 1 and "notice.closed" in actions
         assert "export.download" in actions
+        assert set(actions) <= set(ACTIONS)  # the audit page names every one
 
 
 def test_refusals_and_roles(ws: Path) -> None:
