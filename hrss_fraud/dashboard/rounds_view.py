@@ -22,12 +22,14 @@ from hrss_fraud.dashboard.complaints_view import _allow as allow
 from hrss_fraud.inspection.exports import _safe, export_round
 from hrss_fraud.inspection.rounds import (
     SOURCES,
+    STATUS_MOVES,
     Round,
     RoundError,
     load_round,
     plan_round,
     reproduce,
     rounds,
+    set_status,
 )
 
 if TYPE_CHECKING:
@@ -170,6 +172,24 @@ def plan_from_form(
         complaints=complaint_targets(store) if with_complaints else (),
         by=user.username,
     )
+
+
+def status_options(status: str, lang: str = "zh") -> list[dict[str, str]]:
+    """The statuses a round in ``status`` may move to, labelled in ``lang``."""
+    i = 1 if lang == "en" else 0
+    return [{"label": STATUSES[s][i], "value": s} for s in STATUS_MOVES.get(status, ())]
+
+
+def status_from_page(
+    store: CaseStore, user: User | None, round_id: int, status: str | None, reason: str | None
+) -> str:
+    """Move the round on (or cancel it) with the reason given; return the new status."""
+    user = allow(user, MANAGE, "变更检查轮次状态", "change a round's status")
+    if not status:
+        msg = "选择新状态 (choose the new status)"
+        raise RoundError(msg)
+    set_status(store, int(round_id), status, by=user.username, reason=reason or "")
+    return status
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,14 @@ def test_plan_list_show_reproduce_and_download(ws: Path) -> None:
             "SELECT actor, object_id FROM audit_log WHERE action = 'export.download'"
         )
         assert audit == [("supervisor1", str(rnd.round_id))]
+        assert [o["value"] for o in rv.status_options("planned")] == ["in_progress", "cancelled"]
+        with pytest.raises(RoundError, match="reason"):
+            rv.status_from_page(store, boss, rnd.round_id, "in_progress", " ")
+        with pytest.raises(PermissionError):
+            rv.status_from_page(store, _user("reviewer"), rnd.round_id, "in_progress", "开始")
+        rv.status_from_page(store, boss, rnd.round_id, "in_progress", "检查组已出发")
+        assert rv.round_rows(store, boss, lang="en").item(0, "status_label") == "in progress"
+        assert rv.status_options("closed") == []
 
 
 def test_bad_form_values_and_roles_are_refused(ws: Path) -> None:

@@ -186,6 +186,22 @@ def _detail(selected: Any, _changed: Any) -> html.Div | None:
                 for g in groups
             ],
         ]
+    moves = rv.status_options(rnd.status, lang)
+    status_form: list[Any] = []
+    if moves and user is not None and user.can(rv.MANAGE):
+        status_form = [
+            html.Div(
+                [
+                    field(
+                        t("新状态", "new status"),
+                        dcc.Dropdown(id="round-status", options=moves, value=moves[0]["value"]),
+                    ),
+                    field(t("理由", "reason"), dcc.Input(id="round-status-reason"), "320px"),
+                    html.Button(t("变更状态", "Change status"), id="round-status-change"),
+                ],
+                className="decision-form",
+            )
+        ]
     return html.Div(
         [
             html.H2(t(f"检查轮次 {rnd.name}", f"Round {rnd.name}")),
@@ -198,6 +214,7 @@ def _detail(selected: Any, _changed: Any) -> html.Div | None:
                 className="decision-form",
             ),
             html.Div(id="round-reproduce-result"),
+            *status_form,
             html.H3(t(f"检查对象 {rnd.targets.height} 家", f"{rnd.targets.height} targets")),
             pc.table(
                 rnd.targets, rv.TARGET_COLUMNS, lang, labels=rv.LABELS, table_id="round-targets"
@@ -248,3 +265,25 @@ def _download(clicks: list[Any], selected: Any) -> tuple[Any, Any]:
     except _ERRORS as e:
         return dash.no_update, pc.message(str(e), error=True)
     return dcc.send_bytes(data, name), dash.no_update
+
+
+@callback(
+    Output("round-reproduce-result", "children", allow_duplicate=True),
+    Output("rounds-changed", "data", allow_duplicate=True),
+    Input("round-status-change", "n_clicks"),
+    State("round-status", "value"),
+    State("round-status-reason", "value"),
+    State("rounds-selected", "data"),
+    State("rounds-changed", "data"),
+    prevent_initial_call=True,
+)
+def _status(n: Any, status: str, reason: str, selected: Any, changed: int) -> tuple[Any, Any]:
+    if not n:
+        raise PreventUpdate
+    t, lang = context.t, context.lang()
+    try:
+        done = rv.status_from_page(context.store(), context.user(), int(selected), status, reason)
+    except _ERRORS as e:
+        return pc.message(str(e), error=True), changed
+    label = rv.STATUSES[done][1 if lang == "en" else 0]
+    return pc.message(t(f"已变更为 {label}", f"Now {label}")), (changed or 0) + 1

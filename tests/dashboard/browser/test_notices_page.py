@@ -1,7 +1,7 @@
 """违约通知单 and 检查轮次 in the browser: a supervisor drafts a notice from an
 institution's confirmed leads, issues it, downloads the PDF (its text names the number
 and the institution), records the acknowledgement and the rectification, and closes it;
-and plans a round, reproduces its draw and downloads a group's Excel list.
+and plans a round, reproduces its draw, downloads a group's Excel list and starts it.
 
 Set ``HRSS_FRAUD_SCREENSHOTS=docs/screenshots`` to keep the pages' pictures."""
 
@@ -165,6 +165,10 @@ def test_plan_a_round_and_download_its_lists(live_dashboard, page, tmp_path) -> 
     assert xlsx.value.suggested_filename.endswith(".xlsx")
     wb = openpyxl.load_workbook(io.BytesIO(Path(xlsx.value.path()).read_bytes()))
     assert wb.sheetnames[0] == "汇总" and len(wb.sheetnames) >= 2
+    page.fill("#round-status-reason", "检查组已出发")
+    page.click("#round-status-change")
+    page.wait_for_selector("#round-reproduce-result:has-text('已变更为 检查中')")
+    page.wait_for_selector("#rounds-table:has-text('检查中')")
     page.context.clear_cookies()
     live_dashboard.login(page, "reviewer")
     page.goto(f"{live_dashboard.url}/rounds")
