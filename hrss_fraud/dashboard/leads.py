@@ -193,6 +193,19 @@ _TEXT_SQL = """SELECT file_row_number FROM read_parquet(?, file_row_number = tru
 _MART_TEXT_SQL = """SELECT file_row_number FROM read_parquet(?, file_row_number = true)
                     WHERE contains(zh, ?) OR contains(en, ?)"""
 
+_ROW_SOURCE = (
+    "finding_id",
+    "rule_id",
+    "severity",
+    "fixmedins_code",
+    "psn_no",
+    "period_start",
+    "period_end",
+    "amount_at_risk",
+)
+"""The findings' columns a queue row is made of, besides the rule name and evidence in
+the requested language (:func:`_select`)."""
+
 _PICKED_SQL = """SELECT {select} FROM picked AS f
                  LEFT JOIN institutions AS i ON i.fixmedins_code = f.fixmedins_code
                  LEFT JOIN decisions AS d ON d.finding_id = f.finding_id
@@ -653,7 +666,8 @@ class LeadIndex:
             schema={"rn": pl.Int64, "pos": pl.Int64},
         )
         if self.rows_file is not None and len(chosen) <= _PUSHED_ROWS:
-            picked = self.rows_file.take(chosen)
+            en = "_en" if lang == "en" else ""
+            picked = self.rows_file.take(chosen, [*_ROW_SOURCE, f"rule_name{en}", f"evidence{en}"])
             con.register("picked", picked.append_column("pos", pa.array(np.arange(len(chosen)))))
             return con.sql(_PICKED_SQL.format(select=_select(lang)))
         con.register("wanted", wanted)
@@ -695,13 +709,14 @@ class _RowsFile:
         self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
         self._lock = threading.Lock()  # one reader of the file object at a time
 
-    def take(self, positions: np.ndarray) -> pa.Table:
-        """The rows at ``positions``, in that order."""
+    def take(self, positions: np.ndarray, columns: list[str] | None = None) -> pa.Table:
+        """The rows at ``positions``, in that order (only ``columns``, if given: each
+        column costs its decoding in every group read)."""
         positions = np.asarray(positions, dtype=np.int64)
         groups = np.searchsorted(self.starts, positions, side="right") - 1
         used = np.unique(groups)
         with self._lock:
-            table = self.file.read_row_groups(used.tolist())
+            table = self.file.read_row_groups(used.tolist(), columns=columns)
         base = np.concatenate([[0], np.cumsum(self.sizes[used])[:-1]]).astype(np.int64)
         local = positions - self.starts[groups] + base[np.searchsorted(used, groups)]
         return table.take(pa.array(local))
