@@ -86,8 +86,10 @@ def restore(workdir: Path, *, inbox: bool = False) -> None:
     inc = root / "inc"
     shutil.rmtree(inc, ignore_errors=True)
     subprocess.run(["cp", "-al", str(root / "base"), str(inc)], check=True)
-    if inbox:  # the nightly batch ingests it itself
-        shutil.copytree(root / "day", inc / "inbox")
+    if inbox:  # the nightly batch ingests it itself: its files, flat in the inbox
+        (inc / "inbox").mkdir()
+        for f in sorted((root / "day").rglob("*.csv")):
+            shutil.copy2(f, inc / "inbox" / f.name)
     else:
         _hrss(inc, "ingest", "--quiet", str(root / "day"))
 
