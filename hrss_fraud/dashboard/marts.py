@@ -47,6 +47,7 @@ from hrss_fraud.dashboard.runs_view import (
 )
 from hrss_fraud.lake.fsutil import fsync_dir, write_bytes_atomic
 from hrss_fraud.lake.views import literal
+from hrss_fraud.rules.catalogue import load_catalogue
 from hrss_fraud.rules.runs import RunError, runs_dir
 
 RANKING_LEVELS = ("institution", "doctor", "person")
@@ -254,11 +255,14 @@ def ensure_marts(workspace: Path, run_id: str | None = None) -> Path | None:
 
 def build_in_background(workspace: Path) -> threading.Thread:
     """Build the latest run's missing marts in a daemon thread (what ``serve`` does at
-    start); the dashboard computes on the fly until they are published. A failure is
-    reported on standard error and never stops the server."""
+    start; it also imports the rule catalogue's kernels, which the first lead panel
+    would otherwise wait for); the dashboard computes on the fly until they are
+    published. A failure is reported on standard error and never stops the server."""
 
     def work() -> None:
         try:
+            # import the rule kernels now, not in the first lead panel's request
+            load_catalogue(workspace=Path(workspace))
             run_id = latest_complete_run(Path(workspace))
             if run_id is None or read_marts_manifest(Path(workspace), run_id) is not None:
                 return
