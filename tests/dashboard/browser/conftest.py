@@ -19,6 +19,7 @@ from hrss_fraud.dashboard.screenshots import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, 
 
 ROLES = ("auditor", "reviewer", "supervisor", "admin")
 
+
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="no /usr/bin/chromium: run `make system-deps`"
 )

@@ -8,14 +8,13 @@ Set ``HRSS_FRAUD_SCREENSHOTS=docs/screenshots`` to keep the pages' pictures."""
 from __future__ import annotations
 
 import io
-import os
-import shutil
 from pathlib import Path
 
 import openpyxl
 import polars as pl
 from inspection_setup import staff
 from pypdf import PdfReader
+from shots import shot
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.cases.workflow import decide
@@ -25,15 +24,6 @@ from hrss_fraud.notices.store import get
 from hrss_fraud.rules.runs import open_run
 
 STEPS = {"acknowledged": "机构签收", "rectified": "提交整改报告", "closed": "整改验收办结"}
-
-
-def _shot(page, tmp_path: Path, name: str) -> None:
-    """A full-page PNG, kept in the folder ``HRSS_FRAUD_SCREENSHOTS`` names, if any."""
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    out = os.environ.get("HRSS_FRAUD_SCREENSHOTS")
-    if out:
-        shutil.copy(path, Path(out) / path.name)
 
 
 def _choose(page, dropdown: str, text: str) -> None:
@@ -127,7 +117,7 @@ def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
         )
     row = page.locator(f"#notices-table tr:has-text('{number}')")
     assert "已办结" in row.inner_text()
-    _shot(page, tmp_path, "notices")
+    shot(page, tmp_path, "notices")
     with open_store(ws) as store:
         n = get(store, number)
         assert (n.status, n.content.fixmedins_code, list(n.content.findings)) == (
@@ -159,7 +149,7 @@ def test_plan_a_round_and_download_its_lists(live_dashboard, page, tmp_path) -> 
     assert "浏览器轮次" in page.inner_text("#rounds-table")
     page.click("#round-reproduce")
     page.wait_for_selector("#round-reproduce-result:has-text('可复现')")
-    _shot(page, tmp_path, "rounds")
+    shot(page, tmp_path, "rounds")
     with page.expect_download() as xlsx:
         page.locator("button.round-xlsx").first.click()
     assert xlsx.value.suggested_filename.endswith(".xlsx")

@@ -4,19 +4,11 @@ saves a screenshot of its page to docs/screenshots/."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
+from shots import shot
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.rules.runs import open_run
-
-SHOTS = Path(__file__).parents[3] / "docs" / "screenshots"
-
-
-def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def _busiest(live_dashboard, column: str) -> str:
@@ -24,7 +16,7 @@ def _busiest(live_dashboard, column: str) -> str:
     return findings[column].mode().sort()[0]
 
 
-def test_institution_profile_draws_its_charts(live_dashboard, page) -> None:
+def test_institution_profile_draws_its_charts(live_dashboard, page, tmp_path) -> None:
     live_dashboard.login(page, "auditor")
     page.goto(f"{live_dashboard.url}/institution")
     page.wait_for_selector("#institution-pick")
@@ -37,35 +29,39 @@ def test_institution_profile_draws_its_charts(live_dashboard, page) -> None:
     assert page.locator("#institution-trend .main-svg g.trace.bars path").count() > 0
     assert page.locator("#institution-peer-table tbody tr").count() == 6
     page.wait_for_selector("#institution-leads .ag-row")
-    _shot(page, "institution_profile")
+    shot(page, tmp_path, "institution_profile")
     page.locator("#institution-doctors a").first.click()
     page.wait_for_selector("#doctor-volume .main-svg g.trace.bars path")
-    _shot(page, "doctor_profile")
+    shot(page, tmp_path, "doctor_profile")
 
 
-def test_person_timeline_is_masked_for_an_auditor_and_logged(live_dashboard, page) -> None:
+def test_person_timeline_is_masked_for_an_auditor_and_logged(
+    live_dashboard, page, tmp_path
+) -> None:
     psn = _busiest(live_dashboard, "psn_no")
     live_dashboard.login(page, "auditor")
     page.goto(f"{live_dashboard.url}/person/{psn}")
     page.wait_for_selector("#person-timeline .main-svg g.trace.scatter path.point")
     assert "已脱敏" in page.inner_text("#person-title")
     assert "*" in page.inner_text("#person-identity")
-    _shot(page, "person_timeline")
+    shot(page, tmp_path, "person_timeline")
     with open_store(live_dashboard.workspace) as store:
         log = store.audit_log(psn).filter(pl.col("action") == "person.view")
     assert live_dashboard.accounts["auditor"][0] in log["actor"].to_list()
 
 
-def test_rule_catalogue_lists_rules_and_hides_the_form_from_auditors(live_dashboard, page) -> None:
+def test_rule_catalogue_lists_rules_and_hides_the_form_from_auditors(
+    live_dashboard, page, tmp_path
+) -> None:
     live_dashboard.login(page, "auditor")
     page.goto(f"{live_dashboard.url}/rules?rule=split_admission")
     page.wait_for_selector("#rules-params tbody tr")
     assert page.locator("#rules-table tbody tr").count() > 50
     assert page.locator("#rules-save").count() == 0
-    _shot(page, "rule_catalogue")
+    shot(page, tmp_path, "rule_catalogue")
 
 
-def test_a_supervisor_changes_a_parameter_with_a_reason(live_dashboard, page) -> None:
+def test_a_supervisor_changes_a_parameter_with_a_reason(live_dashboard, page, tmp_path) -> None:
     live_dashboard.login(page, "supervisor")
     page.goto(f"{live_dashboard.url}/rules?rule=split_admission")
     page.wait_for_selector("#rules-save")
@@ -81,7 +77,7 @@ def test_a_supervisor_changes_a_parameter_with_a_reason(live_dashboard, page) ->
     assert log["action"].to_list()[-1] == "parameter.change"
 
 
-def test_the_audit_log_is_for_admins_only(live_dashboard, page) -> None:
+def test_the_audit_log_is_for_admins_only(live_dashboard, page, tmp_path) -> None:
     live_dashboard.login(page, "auditor")
     page.goto(f"{live_dashboard.url}/audit")
     page.wait_for_selector("#audit-denied")
@@ -92,4 +88,4 @@ def test_the_audit_log_is_for_admins_only(live_dashboard, page) -> None:
     page.goto(f"{live_dashboard.url}/audit")
     page.wait_for_selector("#audit-table tbody tr")
     assert "登录成功" in page.inner_text("#audit-table")
-    _shot(page, "audit_log")
+    shot(page, tmp_path, "audit_log")
