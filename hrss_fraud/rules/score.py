@@ -8,12 +8,12 @@ no batch is new.
 
 Rules of ``cadence = "monthly"`` (each finding rests on whole months of every
 institution's claims: peer profiles, drifts, rings) would make every night's reach every
-institution's month or year. An incremental run
-carries their findings over as last computed while the new claims stay within the month
-they were computed in (``monthly_as_of`` in the manifest: the lake's latest claim month
-then). The first run that sees a later month's claims, or claims dated in an earlier month
-(a late upload into a closed month), runs them too, its reach taken from every batch since
-they last ran (``monthly_last_seq``).
+institution's month or year. An incremental run carries their findings over as last
+computed while the new claims stay within the month they were computed in
+(``monthly_as_of`` in the manifest: the lake's latest claim month then). The first run
+that sees a later month's claims, or claims dated in an earlier month (a late upload into
+a closed month), runs them too, its reach taken from every batch since they last ran
+(``monthly_last_seq``).
 """
 
 from __future__ import annotations
