@@ -120,11 +120,10 @@ def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
     shot(page, tmp_path, "notices")
     with open_store(ws) as store:
         n = get(store, number)
-        assert (n.status, n.content.fixmedins_code, list(n.content.findings)) == (
-            "closed",
-            code,
-            sorted(ids),
-        )
+        assert (n.status, n.content.fixmedins_code) == ("closed", code)
+        # the draft takes every confirmed lead of the institution: other browser tests of
+        # the session may have confirmed more of them than this test did
+        assert set(ids) <= set(n.content.findings)
         actions = {
             a
             for (a,) in store.query(
