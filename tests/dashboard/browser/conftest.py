@@ -85,3 +85,13 @@ def page(browser) -> Iterator[object]:
     pg.set_default_timeout(20_000)
     yield pg
     context.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every browser test on one xdist worker (`--dist loadgroup` in the Makefile): one
+    live server and one Chromium at a time leave the other core to the rest of the suite
+    and keep the pages' callbacks within the tests' waits."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))

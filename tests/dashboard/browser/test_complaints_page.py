@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from ui import choose
+
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.complaints.check import checks
 from hrss_fraud.complaints.register import get, register
@@ -16,21 +18,13 @@ def _checks(ws, number: str) -> int:
         return checks(store, number).height
 
 
-def _choose(page, dropdown: str, label: str) -> None:
-    """Pick ``label`` in a dropdown, and wait until it shows as chosen."""
-    page.click(dropdown)
-    page.keyboard.type(label)
-    page.keyboard.press("Enter")
-    page.wait_for_selector(f"{dropdown}:has-text('{label}')")
-
-
 def test_register_check_and_close_a_complaint(live_dashboard, page) -> None:
     ws = live_dashboard.workspace
     inst = open_run(ws).findings().sort("finding_id").item(0, "fixmedins_code")
     live_dashboard.login(page, "reviewer")
     page.goto(f"{live_dashboard.url}/complaints")
     page.fill("#complaint-received", "2025-03-10")
-    _choose(page, "#complaint-source", "来访")
+    choose(page, "#complaint-source", "来访")
     page.fill("#complaint-complainant", "李小明")
     page.fill("#complaint-institutions", inst)
     page.fill("#complaint-content", "浏览器登记：挂床住院")
@@ -45,7 +39,7 @@ def test_register_check_and_close_a_complaint(live_dashboard, page) -> None:
     page.wait_for_selector("#complaint-detail:has-text('核查结果')")
     assert _checks(ws, number) == 1
     page.fill("#complaint-outcome-text", "查实挂床2人次")
-    _choose(page, "#complaint-outcome", "部分属实")
+    choose(page, "#complaint-outcome", "部分属实")
     page.click("#complaint-close")
     page.wait_for_selector(f"#complaint-action-result:has-text('已办结 {number}')")
     with open_store(ws) as store:

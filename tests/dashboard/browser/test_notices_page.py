@@ -14,7 +14,7 @@ import openpyxl
 import polars as pl
 from inspection_setup import staff
 from pypdf import PdfReader
-from shots import shot
+from ui import choose, shot
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.cases.workflow import decide
@@ -24,13 +24,6 @@ from hrss_fraud.notices.store import get
 from hrss_fraud.rules.runs import open_run
 
 STEPS = {"acknowledged": "机构签收", "rectified": "提交整改报告", "closed": "整改验收办结"}
-
-
-def _choose(page, dropdown: str, text: str) -> None:
-    page.click(dropdown)
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
-    page.wait_for_selector(f"{dropdown}:has-text('{text}')")
 
 
 def _confirm_two_leads(ws: Path) -> tuple[str, list[str]]:
@@ -72,7 +65,7 @@ def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
     live_dashboard.login(page, "supervisor")
     page.click("a.nav-link:has-text('违约通知单')")
     page.wait_for_selector("#notice-institution")
-    _choose(page, "#notice-institution", code)
+    choose(page, "#notice-institution", code)
     page.wait_for_selector(f"#notice-lead-table:has-text('{ids[0]}')")
     assert page.input_value("#notice-name") == name
     form = {
@@ -115,8 +108,8 @@ def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
             "(n) => document.querySelectorAll('#notice-events tbody tr').length === n",
             arg=1 + list(STEPS).index(step) + 1,
         )
-    row = page.locator(f"#notices-table tr:has-text('{number}')")
-    assert "已办结" in row.inner_text()
+    # the list is redrawn after the step is recorded
+    page.wait_for_selector(f"#notices-table tr:has-text('{number}'):has-text('已办结')")
     shot(page, tmp_path, "notices")
     with open_store(ws) as store:
         n = get(store, number)
