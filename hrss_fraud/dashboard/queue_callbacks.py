@@ -32,7 +32,7 @@ from hrss_fraud.dashboard.leads import (
     filter_from_ag_grid,
     page,
 )
-from hrss_fraud.dashboard.masking import mask_frame
+from hrss_fraud.dashboard.person_view import identity
 from hrss_fraud.dashboard.runs_view import RunView
 from hrss_fraud.dashboard.users import User, may_decide
 
@@ -56,8 +56,6 @@ GRID_COLUMNS = (
 _FILTERS = {"amount_at_risk": "agNumberColumnFilter", "period_start": "agDateColumnFilter"}
 _FILTERS["period_end"] = "agDateColumnFilter"
 _UNSORTABLE = frozenset({"due_at"})
-IDENTITY_COLUMNS = ("psn_no", "psn_name", "certno", "gend", "brdy", "tel")
-"""What the lead panel shows about who the person is (masked by role)."""
 
 
 def records(df: pl.DataFrame) -> list[dict[str, Any]]:
@@ -183,18 +181,6 @@ class LeadPanel:
     identity: dict[str, Any] | None
     due: dict[str, Any]
     steps: list[str]
-
-
-def identity(view: RunView, psn_no: str, role: str | None) -> dict[str, Any] | None:
-    """The person's record (:data:`IDENTITY_COLUMNS`) as ``role`` may see it."""
-    cols = ", ".join(IDENTITY_COLUMNS)
-    con = view.lake.connect()
-    try:
-        found = con.sql(f"SELECT {cols} FROM person WHERE psn_no = ? LIMIT 1", params=[psn_no]).pl()
-    finally:
-        con.close()
-    masked = mask_frame(found, role).to_dicts()
-    return masked[0] if masked else None
 
 
 def open_lead(
