@@ -45,7 +45,7 @@ from hrss_fraud.dashboard.runs_view import (
     previous_complete_run,
     read_marts_manifest,
 )
-from hrss_fraud.lake.fsutil import fsync_dir, write_bytes_atomic
+from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
 from hrss_fraud.lake.views import literal
 from hrss_fraud.rules.catalogue import load_catalogue
 from hrss_fraud.rules.runs import RunError, runs_dir
@@ -233,17 +233,11 @@ def build_marts(workspace: Path, run_id: str | None = None, *, force: bool = Fal
 def _publish(tmp: Path, final: Path, *, replace: bool) -> None:
     """Rename ``tmp`` to ``final``. Complete marts already there (another build won the
     race) are kept unless ``replace``; older ones are moved aside first, removed after."""
-    old = None
     if final.exists():
         workspace, run_id = final.parent.parent, final.name.removesuffix(".marts")
         if not replace and read_marts_manifest(workspace, run_id) is not None:
             return
-        old = final.with_name(f".{final.name}.{os.getpid()}.old")
-        os.replace(final, old)
-    os.replace(tmp, final)
-    fsync_dir(final.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, final)
 
 
 def ensure_marts(workspace: Path, run_id: str | None = None) -> Path | None:

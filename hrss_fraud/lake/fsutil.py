@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 from pathlib import Path
 
@@ -88,3 +89,17 @@ def write_parquet_atomic(path: Path, df: pl.DataFrame, *, label: str = "parquet"
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def replace_dir(tmp: Path, final: Path) -> None:
+    """Swap the finished folder ``tmp`` in for ``final``: an existing ``final`` is moved
+    aside first and removed after, so a reader sees the old folder or the new, never a
+    mix (the old one's name starts with a dot: readers skip it)."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.{os.getpid()}.old.tmp")
+        os.replace(final, old)
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

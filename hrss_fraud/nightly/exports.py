@@ -23,7 +23,7 @@ import polars as pl
 import xlsxwriter
 
 from hrss_fraud.lake import Lake
-from hrss_fraud.lake.fsutil import fsync_dir, write_bytes_atomic
+from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
 from hrss_fraud.nightly.journal import REJECTIONS, read_lines
 from hrss_fraud.rules.runs import Run, open_run, runs_dir
 
@@ -218,19 +218,7 @@ def build_exports(workspace: Path, run: Run, *, between: Callable[[], None] | No
             tmp / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"), label="exports manifest"
         )
         fsync_dir(tmp)
-        _publish(tmp, final)
+        replace_dir(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final
-
-
-def _publish(tmp: Path, final: Path) -> None:
-    """Swap ``tmp`` in for ``final``; the old folder is moved aside first, removed after."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.{os.getpid()}.old.tmp")
-        os.replace(final, old)
-    os.replace(tmp, final)
-    fsync_dir(final.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
