@@ -13,6 +13,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 from inspection_setup import staff
+from playwright.sync_api import expect
 from pypdf import PdfReader
 from ui import choose, shot
 
@@ -153,6 +154,9 @@ def test_plan_a_round_and_download_its_lists(live_dashboard, page, tmp_path) -> 
     page.wait_for_selector("#rounds-table:has-text('检查中')")
     page.context.clear_cookies()
     live_dashboard.login(page, "reviewer")
+    page.wait_for_selector("#current-user:has-text('reviewer1')")
     page.goto(f"{live_dashboard.url}/rounds")
-    page.wait_for_selector("#rounds-table")
-    assert page.locator("#round-plan").count() == 0  # a reviewer sees rounds, plans none
+    page.wait_for_selector("#rounds-table:has-text('浏览器轮次')")
+    # a reviewer sees rounds, plans none (retried until the page has settled)
+    expect(page.locator("#round-plan")).to_have_count(0)
+    expect(page.locator("#current-user")).to_contain_text("reviewer1")
