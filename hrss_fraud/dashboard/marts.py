@@ -32,7 +32,7 @@ import polars as pl
 from hrss_fraud.dashboard import overview
 from hrss_fraud.dashboard.doctor_view import doctor_days
 from hrss_fraud.dashboard.institution_view import unit_indicators
-from hrss_fraud.dashboard.lead_detail import lines_sql, ranking, visits_sql
+from hrss_fraud.dashboard.lead_detail import lines_sql, visits_sql
 from hrss_fraud.dashboard.leads import LeadIndex
 from hrss_fraud.dashboard.profile_data import peer_groups
 from hrss_fraud.dashboard.runs_view import (
@@ -45,6 +45,7 @@ from hrss_fraud.dashboard.runs_view import (
     previous_complete_run,
     read_marts_manifest,
 )
+from hrss_fraud.detect.ranking import risk_rankings
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
 from hrss_fraud.lake.views import literal
 from hrss_fraud.rules.catalogue import load_catalogue
@@ -139,8 +140,8 @@ def _overview_marts(view: RunView, previous: RunView | None, out: _Writer) -> No
 
 def _detail_marts(view: RunView, out: _Writer) -> None:
     for level in RANKING_LEVELS:
-        for lang in LANGS:
-            out.frame(f"ranking_{level}_{lang}", ranking(view, level, lang))
+        for lang, ranked in risk_rankings(view.run, view.lake, level, LANGS).items():
+            out.frame(f"ranking_{level}_{lang}", ranked)
     con = view.lake.connect()
     try:
         tmp = literal(str(out.folder))

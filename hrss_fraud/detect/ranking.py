@@ -210,6 +210,18 @@ def risk_ranking(
     score is made of (``inscp``, ``weighted_at_risk``, ``n_settlements``). ``weights``
     (``finding_id``, ``p_confirmed``, from :func:`review_weights`) replace the severity
     weights of the findings they name."""
+    return risk_rankings(run, lake, level, (lang,), weights)[lang]
+
+
+def risk_rankings(
+    run: Run,
+    lake: Lake,
+    level: str,
+    langs: tuple[str, ...] = ("zh", "en"),
+    weights: pl.DataFrame | None = None,
+) -> dict[str, pl.DataFrame]:
+    """:func:`risk_ranking` in each of ``langs``, from one read of the run's lines (only
+    the reasons' wording differs between languages)."""
     if level not in LEVELS:
         msg = f"unknown ranking level {level!r}; expected one of {', '.join(LEVELS)}"
         raise ValueError(msg)
@@ -221,19 +233,21 @@ def risk_ranking(
         lines.group_by("key")
         .agg(n_findings=pl.col("finding_id").n_unique())
         .join(_amounts(lines), on="key", how="left")
-        .join(_reasons(lines, lang), on="key", how="left")
-        .rename({"key": lv.key})
     )
+    for lang in langs:
+        per = per.join(
+            _reasons(lines, lang).rename({"reasons": f"reasons_{lang}"}), on="key", how="left"
+        )
+    per = per.rename({"key": lv.key})
+    del lines
     spending = con.sql(lv.spending_sql).pl()
     floor = spending["inscp"].median() if lv.floor_spending and spending.height else 0.0
-    none = "no findings" if lang == "en" else "无疑点"
     ranked = (
         spending.join(per, on=lv.key, how="left")
         .with_columns(
             pl.col("n_findings").fill_null(0),
             pl.col("amount_at_risk").fill_null(0.0),
             pl.col("weighted_at_risk").fill_null(0.0),
-            pl.col("reasons").fill_null(none),
             base=pl.max_horizontal(pl.col("inscp").fill_null(0.0), pl.lit(floor or 0.0)),
         )
         .with_columns(
@@ -246,8 +260,15 @@ def risk_ranking(
         .with_row_index("rank", offset=1)
     )
     head = (lv.key, lv.name, "fixmedins_code") if level == "doctor" else (lv.key, lv.name)
-    tail = ("risk_score", "amount_at_risk", "n_findings", "reasons")
-    return ranked.select("rank", *head, *tail, "inscp", "weighted_at_risk", "n_settlements")
+    tail = ("risk_score", "amount_at_risk", "n_findings")
+    out = {}
+    for lang in langs:
+        none = "no findings" if lang == "en" else "无疑点"
+        reasons = pl.col(f"reasons_{lang}").fill_null(none).alias("reasons")
+        out[lang] = ranked.select(
+            "rank", *head, *tail, reasons, "inscp", "weighted_at_risk", "n_settlements"
+        )
+    return out
 
 
 def review_weights(run: Run, workspace: Path) -> tuple[pl.DataFrame | None, ReviewModelStatus]:
