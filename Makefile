@@ -17,14 +17,17 @@ demo: $(STAMP) system-deps
 
 # Debian packages the browser tests, screenshots and Chinese documents need: a headless
 # browser and a CJK font (without one, Chinese renders as empty boxes); the PDF notices
-# embed a TrueType one (fonts-wqy-zenhei: Noto CJK is CFF, which extractors misread).
+# embed a TrueType one (fonts-wqy-zenhei: Noto CJK is CFF, which extractors misread);
+# LibreOffice Writer and Calc, headless, and poppler-utils (pdftoppm, pdftotext), to open
+# the issued notices and exported lists as a user would and render them for the docs.
 system-deps:
 	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . \
-	  && [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || { \
+	  && [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] \
+	  && command -v soffice >/dev/null && command -v pdftoppm >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk \
-	    fonts-wqy-zenhei; }
+	    fonts-wqy-zenhei libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils; }
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ together or not at all.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -276,6 +277,17 @@ def _escape(text: str) -> str:
     return text.replace("&", "&&")
 
 
+def _row_height(values: list[object], widths: tuple[int, ...]) -> float:
+    """Points for a row whose wrapped cells all show in full: a Chinese character takes
+    about two units of column width. Set explicitly because LibreOffice keeps the
+    default height of an .xlsx row on opening, cutting wrapped reasons to one line."""
+    lines = max(
+        math.ceil(sum(2 if ord(ch) > 0x2E7F else 1 for ch in str(v)) / w)
+        for v, w in zip(values, widths, strict=True)
+    )
+    return 15.0 * max(lines, 1)
+
+
 def _workbook(
     path: Path,
     rnd: Round,
@@ -320,11 +332,13 @@ def _workbook(
         f"{rnd.name} — {t('group')} {group}（{t('members')}: {', '.join(members)}）",
         fmt["title"],
     )
-    for col, label in enumerate(t.head(SUMMARY_COLUMNS)):
-        summary.write(1, col, label, fmt["head"])
-    widths = (5, 15, 24, 12, 8, 10, 8, 14, 8, 50, 36)
+    widths = (5, 15, 24, 16, 8, 10, 8, 14, 8, 50, 36)
     for col, w in enumerate(widths):
         summary.set_column(col, col, w)
+    labels = t.head(SUMMARY_COLUMNS)
+    summary.set_row(1, _row_height(labels, widths))
+    for col, label in enumerate(labels):
+        summary.write(1, col, label, fmt["head"])
     for i, r in enumerate(targets.iter_rows(named=True), start=1):
         code = r["fixmedins_code"]
         own = lines.filter(pl.col("fixmedins_code") == code)
@@ -343,6 +357,7 @@ def _workbook(
             "reasons": r["reasons_en"] if en else r["reasons"],
             "evidence_to_collect": ("; " if en else "；").join(collect),
         }
+        summary.set_row(i + 1, _row_height([values[k] for k, _, _ in SUMMARY_COLUMNS], widths))
         for col, (key, _, _) in enumerate(SUMMARY_COLUMNS):
             style = fmt["money"] if key == "amount_at_risk" else fmt["cell"]
             summary.write(i + 1, col, values[key], style)

@@ -113,6 +113,18 @@ def _lead_snapshots(ws: Path, ids: list[str]) -> list[tuple[str, str | None, flo
         )
 
 
+def _lake_name(ws: Path, code: str) -> str:
+    """The institution's name in the workspace's lake, or "" if the lake does not hold it,
+    so that a notice drafted without ``--name`` still names the institution (the
+    dashboard's form fills it the same way)."""
+    from hrss_fraud.dashboard.runs_view import load_institutions
+    from hrss_fraud.lake import Lake
+
+    names = load_institutions(Lake(ws / "lake"))
+    found = names.filter(names["fixmedins_code"] == code)["fixmedins_name"]
+    return str(found[0] or "") if found.len() else ""
+
+
 @click.group("notice")
 def notice() -> None:
     """现场监督检查违约通知单：起草、编号下达、跟踪整改。On-site violation notices."""
@@ -163,6 +175,8 @@ def create_cmd(
     spec.update({k: v for k, v in given.items() if k in NoticeContent.__dataclass_fields__})
     if "institution" in given:
         spec["fixmedins_code"] = given["institution"]
+    if spec.get("fixmedins_code") and not spec.get("fixmedins_name"):
+        spec["fixmedins_name"] = _lake_name(ws, str(spec["fixmedins_code"]))
     findings = _split(given["findings"]) if "findings" in given else list(spec.get("findings", []))
     inspectors = spec.get("inspectors", [])
     if isinstance(inspectors, str):
@@ -213,8 +227,9 @@ def create_cmd(
             notice_id = create(store, content, by=by, require_confirmed=not allow_unconfirmed)
     except _errors() as e:
         _fail(str(e))
+    institution = f"{content.fixmedins_code} {content.fixmedins_name}".strip()
     click.echo(
-        f"draft #{notice_id} (草稿): {content.fixmedins_code}, {len(content.items)} item(s), "
+        f"draft #{notice_id} (草稿): {institution}, {len(content.items)} item(s), "
         f"¥{money(content.total_involved)}; issue it with: hrss-fraud notice issue {notice_id}"
     )
 

@@ -34,6 +34,12 @@ PDF_FONTS = (
 DOCX_BODY_FONT = "宋体"
 DOCX_TITLE_FONT = "黑体"
 TITLE = {"zh": "现场监督检查违约通知单", "en": "On-site Inspection Violation Notice"}
+A4_MM = (210, 297)
+MARGINS_MM = (20, 18)
+"""Left and right, top and bottom page margins of both documents."""
+TABLE_WIDTHS_MM = (8, 52, 38, 20, 42)
+"""The items table's columns in both documents: the facts and the handling need the room,
+the item's number very little (Word's default would make all five as wide)."""
 
 
 class RenderError(RuntimeError):
@@ -180,10 +186,14 @@ def docx_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
-    from docx.shared import Pt
+    from docx.shared import Mm, Pt
 
     lay = layout(c, lang)
     doc = Document()
+    section = doc.sections[0]  # python-docx's template is US Letter
+    section.page_width, section.page_height = Mm(A4_MM[0]), Mm(A4_MM[1])
+    section.left_margin = section.right_margin = Mm(MARGINS_MM[0])
+    section.top_margin = section.bottom_margin = Mm(MARGINS_MM[1])
 
     def east_asian(run_or_style: object, name: str) -> None:
         rpr = run_or_style.element.get_or_add_rPr()  # type: ignore[attr-defined]
@@ -218,6 +228,11 @@ def docx_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
     for row in lay.table_rows:
         for cell, text in zip(table.add_row().cells, row, strict=True):
             cell.text = text
+    table.autofit = False
+    for column, width in zip(table.columns, TABLE_WIDTHS_MM, strict=True):
+        column.width = Mm(width)  # the grid, which LibreOffice reads
+        for cell in column.cells:
+            cell.width = Mm(width)  # each cell's, which Word reads
     doc.add_paragraph(lay.total)
     for heading, text in lay.sections:
         doc.add_paragraph().add_run(heading).bold = True
@@ -257,8 +272,8 @@ def pdf_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
     # fontTools reports each table it leaves out of the subset (the font's bitmaps): noise
     logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
     pdf = FPDF(format="A4")
-    pdf.set_margins(20, 18, 20)
-    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_margins(MARGINS_MM[0], MARGINS_MM[1], MARGINS_MM[0])
+    pdf.set_auto_page_break(True, margin=MARGINS_MM[1])
     pdf.add_font("cjk", "", str(font))
     pdf.set_title(f"{lay.title} {c.number}".strip())
     pdf.set_author(c.issuing_unit)
@@ -282,7 +297,7 @@ def pdf_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
     para(lay.facts)
     pdf.set_font("cjk", size=9.5)
     with pdf.table(
-        col_widths=(8, 52, 38, 20, 42),
+        col_widths=TABLE_WIDTHS_MM,
         text_align=("CENTER", "LEFT", "LEFT", "RIGHT", "LEFT"),
         wrapmode=WrapMode.CHAR,
         # the font has one face: shade the headings instead of asking for bold

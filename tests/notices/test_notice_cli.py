@@ -157,3 +157,26 @@ def test_no_cjk_font_fails_the_issuance_and_voids_its_number(ws: Path, monkeypat
     monkeypatch.delenv("HRSS_FRAUD_PDF_FONT")
     r = _cli(ws, "issue", "1", "--on", "2026-03-05")
     assert r.exit_code == 0 and "notice 2026-0002 issued" in r.output
+
+
+def test_create_without_a_name_takes_the_institutions_name_from_the_lake(
+    ws: Path, tiny_county: Path
+) -> None:
+    """Regression: a notice drafted without --name named the institution by its code only."""
+    from hrss_fraud.ingest.pipeline import ingest
+    from hrss_fraud.lake import Lake
+    from hrss_fraud.notices import get
+
+    ingest(Lake(ws / "lake"), [tiny_county / "reference"])
+    r = _cli(
+        ws,
+        *("create", "--institution", "H13012300002", "--allow-unconfirmed"),
+        *("--facts", "现场查见超量开药", "--inspection-date", "2026-03-02"),
+        *("--inspectors", "李明、王芳", "--rule", "超量开药", "--amount", "80", "--by", "li"),
+    )
+    assert r.exit_code == 0, r.output
+    assert "draft #1 (草稿): H13012300002 永宁县中医医院," in r.output
+    with open_store(ws) as store:
+        assert get(store, 1).content.fixmedins_name == "永宁县中医医院"
+    r = _create(ws)  # a name given is kept as given
+    assert "H0001 城关镇卫生院," in r.output

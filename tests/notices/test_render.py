@@ -128,3 +128,19 @@ def test_vocabularies_match_the_migration(store: CaseStore) -> None:
     assert {m: (zh, en, bool(a)) for m, zh, en, a in measures} == MEASURES
     statuses = store.query("SELECT status, label_zh, label_en FROM notice_status")
     assert {s: (zh, en) for s, zh, en in statuses} == STATUSES
+
+
+def test_docx_is_a4_with_the_pdfs_table_columns(store: CaseStore, ws: Path) -> None:
+    """Regression: the DOCX was US Letter with five equal columns, so LibreOffice wrapped the
+    violation facts every few characters beside a wide, empty number column."""
+
+    def mm(lengths: list) -> list[int]:
+        return [round(length.mm) for length in lengths]
+
+    d = docx.Document(str(_issue(store, ws).docx))
+    section = d.sections[0]
+    assert mm([section.page_width, section.page_height]) == [210, 297]
+    (table,) = d.tables
+    assert mm([c.width for c in table.columns]) == [8, 52, 38, 20, 42]
+    for row in table.rows:
+        assert mm([c.width for c in row.cells]) == [8, 52, 38, 20, 42]
