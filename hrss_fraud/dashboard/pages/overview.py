@@ -1,8 +1,10 @@
 """总览 Overview: fund spending, leads and amounts at risk by month, care type, zone and rule
-family, the last run's status, and what changed since the previous run.
+family, the last run's status, what changed since the previous run, and the nightly batch's
+last runs.
 
-The figures come from :mod:`hrss_fraud.dashboard.overview` (computed once per run); this
-module only draws them.
+The figures come from :mod:`hrss_fraud.dashboard.overview` (computed once per run) and
+:mod:`hrss_fraud.dashboard.nightly_view` (a few small JSON-lines files); this module only
+draws them.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import plotly.graph_objects as go
 import polars as pl
 from dash import dcc, html
 
-from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import context, nightly_view
 from hrss_fraud.dashboard import overview as data
+from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.components import kv
 from hrss_fraud.rules.runs import RunError
 
@@ -36,7 +39,9 @@ def layout(**_query: str) -> html.Div:
     try:
         view = context.runs().latest()
     except RunError as e:
-        return html.Div([html.H1(t("总览", "Overview")), html.P(str(e), className="error")])
+        return html.Div(
+            [html.H1(t("总览", "Overview")), html.P(str(e), className="error"), _nightly(t, lang)]
+        )
     totals = data.lead_totals(view)
     status = data.run_status(view)
     changes = data.changes(view, context.runs().previous(view))
@@ -76,6 +81,7 @@ def layout(**_query: str) -> html.Div:
                 className="grid2",
                 style={"marginTop": "12px"},
             ),
+            _nightly(t, lang),
         ]
     )
 
@@ -186,3 +192,44 @@ def _changes(changes: data.RunChanges, t: Any) -> html.Div:
         className="panel",
         id="run-changes",
     )
+
+
+_RUN_COLUMNS = [
+    "started",
+    "finished",
+    "seconds",
+    "status_label",
+    "score_run",
+    *(f"{s}_seconds" for s in nightly_view.STAGES),
+    "n_warnings",
+    "error",
+    "resumed",
+]
+
+
+def _nightly(t: Any, lang: str) -> html.Div:
+    """The nightly batch: the latest run in a line (a warning when it failed or last night's
+    did not run), the last ten runs and the last upload files it rejected."""
+    ws = context.workspace()
+    status = nightly_view.nightly_status(ws, lang=lang)
+    runs = nightly_view.runs_frame(ws, 10, lang=lang)
+    rejected = nightly_view.rejections_frame(ws, 10)
+    labels = nightly_view.COLUMN_LABELS
+    parts = [
+        html.H2(t("夜间批处理", "Nightly batch")),
+        html.Div(pc.message(status.headline, error=status.alert), id="nightly-headline"),
+    ]
+    if runs.height:
+        parts.append(pc.table(runs, _RUN_COLUMNS, lang, labels=labels, table_id="nightly-runs"))
+    if rejected.height:
+        parts += [
+            html.H3(t("最近被拒收的上传文件", "Upload files rejected lately")),
+            pc.table(
+                rejected,
+                ["time", "file", "reason", "error"],
+                lang,
+                labels=labels,
+                table_id="nightly-rejections",
+            ),
+        ]
+    return html.Div(parts, className="panel", id="nightly-batch", style={"marginTop": "12px"})

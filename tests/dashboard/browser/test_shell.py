@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.request
 
 from hrss_fraud.dashboard.app import remote_assets
+from hrss_fraud.nightly import journal
 
 
 def test_pages_redirect_to_login_without_a_session(live_dashboard, page) -> None:
@@ -24,8 +25,13 @@ def test_wrong_password_is_refused(live_dashboard, page) -> None:
 
 
 def test_login_then_switch_to_english_and_log_out(live_dashboard, page) -> None:
+    started = journal.now_iso()
+    record = {"run": "n-shell-test", "status": "ok", "started": started, "finished": started}
+    journal.record_run(live_dashboard.workspace, {**record, "seconds": 95.0, "stages": {}})
     live_dashboard.login(page, "reviewer")
     assert "审核员" in page.inner_text("#current-user")
+    page.wait_for_selector("#nightly-headline:has-text('最近一次夜间批处理：成功')")
+    assert started[:10] in page.inner_text("#nightly-runs")
     page.click("#lang-en")
     page.wait_for_selector("#current-user:has-text('reviewer')")
     assert "Overview" in page.inner_text("header")
