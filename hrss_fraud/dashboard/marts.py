@@ -22,6 +22,8 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,13 @@ from hrss_fraud.dashboard.doctor_view import doctor_days
 from hrss_fraud.dashboard.institution_view import unit_indicators
 from hrss_fraud.dashboard.lead_detail import lines_sql, visits_sql
 from hrss_fraud.dashboard.leads import LeadIndex
+from hrss_fraud.dashboard.marts_carry import (
+    Carry,
+    carried_rows,
+    fresh_lines,
+    merge_into,
+    plan_carry,
+)
 from hrss_fraud.dashboard.profile_data import peer_groups
 from hrss_fraud.dashboard.runs_view import (
     MARTS_MANIFEST,
@@ -75,25 +84,45 @@ class _Writer:
 
     def frame(self, name: str, df: pl.DataFrame, row_group_size: int | None = None) -> None:
         start = time.perf_counter()
-        path = self.folder / f"{name}.parquet"
+        path = self.path(name)
         df.write_parquet(path, statistics=True, row_group_size=row_group_size)
         self._done(name, path, start)
 
     def query(self, name: str, con: duckdb.DuckDBPyConnection, sql: str, row_group: int) -> None:
         """``sql``'s rows, in its order, written by DuckDB without passing through Python."""
         start = time.perf_counter()
-        path = self.folder / f"{name}.parquet"
+        path = self.path(name)
         con.execute(
             f"COPY ({sql}) TO {literal(str(path))} "
             f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {row_group})"
         )
         self._done(name, path, start)
 
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.parquet"
+
+    def merge(self, name: str, carried: pl.LazyFrame, fresh: str, key: str, row_group: int) -> None:
+        """Mart ``name``: ``carried`` rows merged in ``key`` order with the mart ``fresh``
+        just written (which is then dropped: it is part of ``name``)."""
+        start = time.perf_counter()
+        fresh_path = self.path(fresh)
+        merge_into(carried, pl.scan_parquet(fresh_path), key, self.path(name), row_group)
+        fresh_path.unlink()
+        del self.files[fresh]
+        self._done(name, self.path(name), start)
+
     def _done(self, name: str, path: Path, start: float) -> None:
         with path.open("rb") as f:
             os.fsync(f.fileno())
         self.files[name] = path.name
         self.seconds[name] = round(time.perf_counter() - start, 3)
+
+
+@contextmanager
+def _timed(into: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    into[name] = round(time.perf_counter() - start, 1)
 
 
 def _memoised(view: RunView, key: str) -> Any:
@@ -138,26 +167,96 @@ def _overview_marts(view: RunView, previous: RunView | None, out: _Writer) -> No
         out.frame(name, df)
 
 
-def _detail_marts(view: RunView, out: _Writer) -> None:
-    for level in RANKING_LEVELS:
-        for lang, ranked in risk_rankings(view.run, view.lake, level, LANGS).items():
-            out.frame(f"ranking_{level}_{lang}", ranked)
+def _detail_marts(view: RunView, out: _Writer, carry: Carry | None) -> None:
     con = view.lake.connect()
     try:
         tmp = literal(str(out.folder))
         con.execute(f"SET temp_directory = {tmp}")  # sorting the run's lines may spill
-        lines = literal(str(view.lines_path))
-        con.execute(f"CREATE VIEW lead_lines AS SELECT * FROM read_parquet({lines})")
-        out.query("lead_lines", con, lines_sql(all_leads=True), LINES_ROW_GROUP)
-        persons = literal(str(view.findings_path))
-        con.execute(
-            f"CREATE VIEW run_persons AS SELECT DISTINCT psn_no FROM read_parquet({persons}) "
-            "WHERE psn_no IS NOT NULL"
-        )
-        sql = f"{visits_sql(all_persons=True)} ORDER BY psn_no"
-        out.query("person_visits", con, sql, PERSONS_ROW_GROUP)
+        _lead_lines(view, con, out, carry)
+        _person_visits(view, con, out, carry)
+        doctors = con.sql(_LINE_DOCTORS_SQL.format(mart=literal(str(out.path("lead_lines"))))).pl()
     finally:
         con.close()
+    for level in RANKING_LEVELS:
+        attributed = doctors if level == "doctor" else None
+        for lang, ranked in risk_rankings(
+            view.run, view.lake, level, LANGS, doctors=attributed
+        ).items():
+            out.frame(f"ranking_{level}_{lang}", ranked)
+
+
+_LINE_DOCTORS_SQL = """
+WITH r AS (
+    SELECT DISTINCT fixmedins_code, setl_id, mdtrt_id, feedetl_sn FROM read_parquet({mart})
+    WHERE feedetl_sn IS NULL
+), s AS (
+    SELECT s.fixmedins_code, s.setl_id, s.chfpdr_code FROM settlement_all s
+    SEMI JOIN r USING (fixmedins_code, setl_id)
+    QUALIFY row_number() OVER (PARTITION BY s.fixmedins_code, s.setl_id
+                               ORDER BY s._batch_seq DESC, s._row DESC) = 1
+)
+SELECT DISTINCT fixmedins_code, setl_id, mdtrt_id, feedetl_sn, bilg_dr_codg AS key
+FROM read_parquet({mart}) WHERE feedetl_sn IS NOT NULL
+UNION ALL
+SELECT r.fixmedins_code, r.setl_id, r.mdtrt_id, r.feedetl_sn, s.chfpdr_code AS key
+FROM r LEFT JOIN s USING (fixmedins_code, setl_id)
+"""
+"""Who each lead line belongs to for the doctor ranking, read off the ``lead_lines`` mart
+(which has joined every line with the lake's fee line already): the billing doctor of a
+fee line, the attending doctor of a settlement row."""
+
+
+def _lead_lines(
+    view: RunView, con: duckdb.DuckDBPyConnection, out: _Writer, carry: Carry | None
+) -> None:
+    """Every lead's lines with the lake's context, sorted by lead (see :mod:`marts_carry`
+    for what an increment copies from the previous run's mart)."""
+    sql = lines_sql(all_leads=True)
+    if carry is None:
+        lines = literal(str(view.lines_path))
+        con.execute(f"CREATE VIEW lead_lines AS SELECT * FROM read_parquet({lines})")
+        out.query("lead_lines", con, sql, LINES_ROW_GROUP)
+        return
+    fresh_lines(view, con, carry.fresh)
+    out.query("lead_lines.fresh", con, sql, LINES_ROW_GROUP)
+    ids = pl.read_parquet(view.findings_path, columns=["finding_id"])
+    keep = ids.join(carry.fresh, on="finding_id", how="anti")
+    out.merge(
+        "lead_lines",
+        carried_rows(carry, "lead_lines", "finding_id", keep),
+        "lead_lines.fresh",
+        "finding_id",
+        LINES_ROW_GROUP,
+    )
+
+
+def _person_visits(
+    view: RunView, con: duckdb.DuckDBPyConnection, out: _Writer, carry: Carry | None
+) -> None:
+    """Visit counts and spending of every person of the run's leads, sorted by person; an
+    increment copies the persons no upload since the previous run touched."""
+    findings = literal(str(view.findings_path))
+    persons = con.sql(
+        f"SELECT DISTINCT psn_no FROM read_parquet({findings}) WHERE psn_no IS NOT NULL"
+    ).pl()
+    keep = None
+    if carry is not None:
+        before = carried_rows(carry, "person_visits", "psn_no", persons).select("psn_no")
+        keep = before.join(carry.touched_persons.lazy(), on="psn_no", how="anti").collect()
+        persons = persons.join(keep, on="psn_no", how="anti")
+    con.register("run_persons", persons)
+    sql = f"{visits_sql(all_persons=True)} ORDER BY psn_no"
+    if keep is None:
+        out.query("person_visits", con, sql, PERSONS_ROW_GROUP)
+        return
+    out.query("person_visits.fresh", con, sql, PERSONS_ROW_GROUP)
+    out.merge(
+        "person_visits",
+        carried_rows(carry, "person_visits", "psn_no", keep),
+        "person_visits.fresh",
+        "psn_no",
+        PERSONS_ROW_GROUP,
+    )
 
 
 def _profile_marts(view: RunView, out: _Writer) -> None:
@@ -209,17 +308,27 @@ def build_marts(workspace: Path, run_id: str | None = None, *, force: bool = Fal
     tmp.mkdir()
     try:
         out = _Writer(tmp)
-        _lead_marts(view, out)
-        _overview_marts(view, previous, out)
-        _detail_marts(view, out)
-        _profile_marts(view, out)
+        phases: dict[str, float] = {}
+        with _timed(phases, "leads"):
+            _lead_marts(view, out)
+        with _timed(phases, "overview"):
+            _overview_marts(view, previous, out)
+        with _timed(phases, "carry_plan"):
+            carry = plan_carry(view, previous)
+        with _timed(phases, "detail"):
+            _detail_marts(view, out, carry)
+        with _timed(phases, "profiles"):
+            _profile_marts(view, out)
         manifest = {
             "version": MARTS_VERSION,
             "run_id": run_id,
             "previous_run_id": prev_id,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - started, 1),
+            "carried_from": carry.previous.run_id if carry else None,
+            "fresh_leads": carry.fresh.height if carry else None,
             "files": out.files,
+            "seconds_per_phase": phases,
             "seconds_per_mart": out.seconds,
         }
         data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")

@@ -135,12 +135,34 @@ def _counted_findings(run: Run, level: Level, weights: pl.DataFrame | None) -> p
 
 
 def _attributed_lines(
-    run: Run, con: duckdb.DuckDBPyConnection, level: Level, findings: pl.DataFrame
+    run: Run,
+    con: duckdb.DuckDBPyConnection,
+    level: Level,
+    findings: pl.DataFrame,
+    doctors: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The counted findings' lines, each with the entity it belongs to in ``key``."""
+    """The counted findings' lines, each with the entity it belongs to in ``key``
+    (``doctors``: each line's doctor, if known already, else looked up in the lake)."""
     lines = run.lines().join(findings, on="finding_id", how="inner")
     if level.key != "bilg_dr_codg":
         return lines.with_columns(key=pl.col(level.key))
+    if doctors is None:
+        doctors = _line_doctors(con, lines)
+    # a doctor-level lead's settlement rows belong to the doctor it names
+    lines = lines.join(doctors.unique(list(_LINE)), on=list(_LINE), how="left", nulls_equal=True)
+    own = pl.col("rule_id").is_in(
+        [r.id for r in load_catalogue().rules.values() if r.entity == "doctor"]
+    )
+    return lines.with_columns(
+        key=pl.when(own & pl.col("entity_id").is_not_null())
+        .then(pl.col("entity_id"))
+        .otherwise(pl.col("key"))
+    )
+
+
+def _line_doctors(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame) -> pl.DataFrame:
+    """``_LINE`` and ``key``: the billing doctor of each fee line, the attending doctor of
+    each settlement row, from the lake."""
     con.register("ranked_lines", lines.select(*_LINE).unique())
     doctors = con.sql("""
         SELECT r.fixmedins_code, r.setl_id, r.mdtrt_id, r.feedetl_sn,
@@ -153,16 +175,7 @@ def _attributed_lines(
              AND s.fixmedins_code = r.fixmedins_code AND s.setl_id = r.setl_id
     """).pl()
     con.unregister("ranked_lines")
-    # a doctor-level lead's settlement rows belong to the doctor it names
-    lines = lines.join(doctors.unique(list(_LINE)), on=list(_LINE), how="left", nulls_equal=True)
-    own = pl.col("rule_id").is_in(
-        [r.id for r in load_catalogue().rules.values() if r.entity == "doctor"]
-    )
-    return lines.with_columns(
-        key=pl.when(own & pl.col("entity_id").is_not_null())
-        .then(pl.col("entity_id"))
-        .otherwise(pl.col("key"))
-    )
+    return doctors
 
 
 def _reasons(lines: pl.DataFrame, lang: str) -> pl.DataFrame:
@@ -219,15 +232,19 @@ def risk_rankings(
     level: str,
     langs: tuple[str, ...] = ("zh", "en"),
     weights: pl.DataFrame | None = None,
+    doctors: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     """:func:`risk_ranking` in each of ``langs``, from one read of the run's lines (only
-    the reasons' wording differs between languages)."""
+    the reasons' wording differs between languages). ``doctors`` (``fixmedins_code,
+    setl_id, mdtrt_id, feedetl_sn, key``) names each line's doctor when the caller has
+    looked them up already (the dashboard marts have)."""
     if level not in LEVELS:
         msg = f"unknown ranking level {level!r}; expected one of {', '.join(LEVELS)}"
         raise ValueError(msg)
     lv = LEVELS[level]
     con = lake.connect()
-    lines = _attributed_lines(run, con, lv, _counted_findings(run, lv, weights))
+    counted = _counted_findings(run, lv, weights)
+    lines = _attributed_lines(run, con, lv, counted, doctors)
     lines = lines.filter(pl.col("key").is_not_null())
     per = (
         lines.group_by("key")

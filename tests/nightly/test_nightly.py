@@ -182,3 +182,31 @@ def test_sweep_removes_only_old_leftovers_of_killed_scoring_runs(tmp_path: Path)
     os.utime(published, (0, 0))
     assert sweep_leftovers(tmp_path) == [old.name]
     assert sorted(p.name for p in runs.iterdir()) == [young.name, published.name]
+
+
+def test_the_second_nights_marts_carry_the_first_nights_and_equal_a_full_build(
+    two_nights: dict, tmp_path: Path
+) -> None:
+    from polars.testing import assert_frame_equal
+
+    from hrss_fraud.dashboard.marts import build_marts
+    from hrss_fraud.dashboard.runs_view import MARTS_MANIFEST, marts_dir
+
+    ws, run1 = two_nights["ws"], two_nights["run1"]
+    run2 = latest_run(ws)
+    carried = json.loads((marts_dir(ws, run2) / MARTS_MANIFEST).read_text(encoding="utf-8"))
+    assert carried["carried_from"] == run1
+    assert (
+        0 < carried["fresh_leads"] < len(pl.read_parquet(runs_dir(ws) / run2 / "findings.parquet"))
+    )
+    full_ws = tmp_path / "ws"
+    for part in ("lake", "runs"):
+        shutil.copytree(ws / part, full_ws / part)
+    shutil.rmtree(marts_dir(full_ws, run1))  # nothing to carry: a full build
+    build_marts(full_ws, run2, force=True)
+    full = json.loads((marts_dir(full_ws, run2) / MARTS_MANIFEST).read_text(encoding="utf-8"))
+    assert full["carried_from"] is None
+    assert full["files"] == carried["files"]
+    for file in full["files"].values():
+        carried_mart = pl.read_parquet(marts_dir(ws, run2) / file)
+        assert_frame_equal(carried_mart, pl.read_parquet(marts_dir(full_ws, run2) / file))

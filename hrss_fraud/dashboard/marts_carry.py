@@ -1,0 +1,139 @@
+"""Carrying marts over from the previous run: a nightly increment re-scores a day's reach
+and keeps every other lead as it was, so most of a lead-keyed mart is the previous run's,
+row for row. Rebuilding it whole (every lead line joined with the lake's fee lines) took
+most of the nightly's mart time.
+
+A lead is *fresh* when this run's lead differs from the previous run's (its row or its
+lines) or is new, or when one of its lines points into a visit or settlement that an
+upload since the previous run touched (a correction changes what the lake says about the
+line). Everything else is copied from the previous run's mart; the fresh part is computed
+as a full build would and the two, each sorted by the mart's key, are merged in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from hrss_fraud.dashboard.runs_view import RunView, marts_dir, read_marts_manifest
+from hrss_fraud.lake.views import literal
+
+_MOD = 1_000_000_007  # keeps a lead's summed line hashes far below 2**63
+
+
+@dataclass(frozen=True)
+class Carry:
+    """What may be copied from the previous run's marts."""
+
+    previous: RunView
+    marts: dict[str, str]
+    """Mart name → file of the previous run's complete marts."""
+    fresh: pl.DataFrame
+    """``finding_id`` of this run's leads whose mart rows are computed anew."""
+    touched_persons: pl.DataFrame
+    """``psn_no`` of every person with a settlement uploaded since the previous run (any
+    version of a touched settlement, so a person a correction moved away is included)."""
+
+    def mart(self, name: str) -> Path | None:
+        file = self.marts.get(name)
+        return marts_dir(self.previous.workspace, self.previous.run_id) / file if file else None
+
+
+def _finding_hashes(view: RunView) -> pl.LazyFrame:
+    """Per lead, a hash of its row (the run id aside) and of its lines."""
+    findings = pl.scan_parquet(view.findings_path)
+    columns = [c for c in findings.collect_schema().names() if c not in ("run_id",)]
+    rows = findings.select(
+        "finding_id", row_hash=pl.struct([c for c in columns if c != "finding_id"]).hash()
+    )
+    lines = pl.scan_parquet(view.lines_path)
+    line_cols = [c for c in lines.collect_schema().names() if c != "finding_id"]
+    per_lead = lines.group_by("finding_id").agg(
+        lines_hash=(pl.struct(line_cols).hash() % _MOD).cast(pl.Int64).sum(), n=pl.len()
+    )
+    return rows.join(per_lead, on="finding_id", how="left")
+
+
+def _touched(view: RunView, since: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Visits (``fixmedins_code, mdtrt_id``) and settlements (``fixmedins_code, setl_id``)
+    with a row in a batch after ``since``, and every person any version of those
+    settlements names."""
+    con = view.lake.connect()
+    try:
+        visits = con.sql(
+            f"""SELECT DISTINCT fixmedins_code, mdtrt_id FROM fee_detail_all
+                WHERE _batch_seq > {int(since)}
+                UNION SELECT DISTINCT fixmedins_code, mdtrt_id FROM settlement_all
+                WHERE _batch_seq > {int(since)}"""
+        ).pl()
+        settlements = con.sql(
+            f"""SELECT DISTINCT fixmedins_code, setl_id FROM settlement_all
+                WHERE _batch_seq > {int(since)}"""
+        ).pl()
+        con.register("touched_settlements", settlements)
+        persons = con.sql(
+            """SELECT DISTINCT s.psn_no FROM settlement_all s
+               SEMI JOIN touched_settlements t USING (fixmedins_code, setl_id)
+               WHERE s.psn_no IS NOT NULL"""
+        ).pl()
+    finally:
+        con.close()
+    return visits, settlements, persons
+
+
+def plan_carry(view: RunView, previous: RunView | None) -> Carry | None:
+    """What this run's marts may copy from ``previous``'s, or None for a full build: the
+    previous run must be the one this run was scored on top of, with complete marts."""
+    if previous is None or view.manifest.get("previous_run") != previous.run_id:
+        return None
+    marts = read_marts_manifest(previous.workspace, previous.run_id)
+    if marts is None:
+        return None
+    since = int(previous.manifest["lake"]["last_seq"])
+    visits, settlements, persons = _touched(view, since)
+    now, before = _finding_hashes(view), _finding_hashes(previous)
+    changed = now.join(before, on=["finding_id", "row_hash", "lines_hash", "n"], how="anti")
+    lines = pl.scan_parquet(view.lines_path).select("finding_id", *_KEYS)
+    hit = pl.concat(
+        [
+            lines.join(visits.lazy(), on=["fixmedins_code", "mdtrt_id"], how="semi"),
+            lines.join(settlements.lazy(), on=["fixmedins_code", "setl_id"], how="semi"),
+        ]
+    ).select("finding_id")
+    fresh = pl.concat([changed.select("finding_id"), hit]).unique().collect()
+    return Carry(previous, marts, fresh.sort("finding_id"), persons)
+
+
+_KEYS = ("fixmedins_code", "setl_id", "mdtrt_id")
+
+
+def merge_into(
+    carried: pl.LazyFrame, fresh: pl.LazyFrame, key: str, path: Path, row_group: int
+) -> None:
+    """Write ``carried`` and ``fresh`` (each sorted by ``key``, no key in both) to ``path``
+    in ``key`` order, streaming."""
+    carried.merge_sorted(fresh, key).sink_parquet(
+        path, compression="zstd", row_group_size=row_group, statistics=True
+    )
+
+
+def carried_rows(carry: Carry, mart: str, key: str, keep: pl.DataFrame) -> pl.LazyFrame:
+    """The previous run's mart ``mart``, in its order, restricted to ``keep``'s ``key``s."""
+    path = carry.mart(mart)
+    if path is None:
+        msg = f"the previous run's marts have no {mart!r}"
+        raise KeyError(msg)
+    return pl.scan_parquet(path).filter(pl.col(key).is_in(keep[key].implode()))
+
+
+def fresh_lines(view: RunView, con: duckdb.DuckDBPyConnection, fresh: pl.DataFrame) -> None:
+    """Define ``lead_lines`` on ``con`` as this run's lines of the ``fresh`` leads."""
+    con.register("fresh_ids", fresh)
+    lines = literal(str(view.lines_path))
+    con.execute(
+        f"CREATE OR REPLACE VIEW lead_lines AS SELECT * FROM read_parquet({lines}) "
+        "SEMI JOIN fresh_ids USING (finding_id)"
+    )
