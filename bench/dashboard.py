@@ -49,6 +49,7 @@ from hrss_fraud.dashboard import overview
 from hrss_fraud.dashboard.lead_detail import lead_detail
 from hrss_fraud.dashboard.leads import LeadFilter, page
 from hrss_fraud.dashboard.runs_view import latest_complete_run, open_view, previous_complete_run
+from hrss_fraud.rules.catalogue import load_catalogue
 from hrss_fraud.rules.runs import new_run_id, publish
 
 PAGE_ROWS = 100
@@ -212,6 +213,9 @@ def session(
 ) -> Timer:
     rng = random.Random(seed)
     timer = Timer()
+    # untimed, as `serve` does at start: import the rule kernels the lead panel's rule
+    # section needs (hrss_fraud.dashboard.marts.build_in_background)
+    load_catalogue(workspace=ws)
     view = timer("open_view", lambda: _open(ws, None, marts))
     prev_id = previous_complete_run(ws, view.run_id)
     previous = _open(ws, prev_id, marts) if prev_id else None

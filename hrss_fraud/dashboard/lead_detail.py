@@ -190,12 +190,14 @@ def _lines(view: RunView, con: duckdb.DuckDBPyConnection, finding_id: str) -> pl
     """The lead's lines with their context: a pruned read of the ``lead_lines`` mart
     (sorted by lead), else the run's lines joined with the lake."""
     mart = view.mart("lead_lines")
-    if mart is not None:
-        return con.sql(
-            f"SELECT * EXCLUDE (finding_id) FROM read_parquet({literal(str(mart))}) "
-            f"WHERE finding_id = ? ORDER BY {LINES_ORDER}",
-            params=[finding_id],
-        ).pl()
+    if mart is not None:  # in LINES_ORDER within a lead; polars skips the other row
+        # groups by their finding_id statistics (several times faster than DuckDB here)
+        return (
+            pl.scan_parquet(mart)
+            .filter(pl.col("finding_id") == finding_id)
+            .drop("finding_id")
+            .collect()
+        )
     lines = con.sql(
         f"SELECT * FROM read_parquet({literal(str(view.lines_path))}) WHERE finding_id = ?",
         params=[finding_id],
