@@ -68,9 +68,14 @@ def previous_run(workspace: Path, run: Run) -> Run | None:
 def summary_tables(workspace: Path, run: Run, ranking: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """The daily summary's tables, by sheet name (pure reads: the run, the lake, the
     nightly's rejection log)."""
-    findings = run.findings()
+    used = ["finding_id", "rule_id", "rule_name", "amount_at_risk"]
+    findings = pl.read_parquet(run.root / "findings.parquet", columns=used)
     before = previous_run(workspace, run)
-    old_ids = before.findings()["finding_id"] if before is not None else []
+    old_ids = (
+        pl.read_parquet(before.root / "findings.parquet", columns=["finding_id"])["finding_id"]
+        if before is not None
+        else []
+    )
     new = findings.filter(
         ~pl.col("finding_id").is_in(pl.Series(old_ids, dtype=pl.String).implode())
     )
@@ -186,6 +191,16 @@ def _workbook(path: Path, sheets: dict[str, pl.DataFrame]) -> None:
     wb.close()
 
 
+def _marts_ranking(workspace: Path, run_id: str) -> pl.DataFrame | None:
+    """The run's institution ranking as its dashboard marts hold it (the same function,
+    without review weights), or None without marts: the ranking re-reads every lead line."""
+    from hrss_fraud.dashboard.runs_view import marts_dir, read_marts_manifest
+
+    files = read_marts_manifest(workspace, run_id) or {}
+    file = files.get("ranking_institution_zh")
+    return pl.read_parquet(marts_dir(workspace, run_id) / file) if file else None
+
+
 def build_exports(workspace: Path, run: Run, *, between: Callable[[], None] | None = None) -> Path:
     """Write the exports of ``run`` and publish their folder atomically; ``between`` is
     called after the first file (the crash drills' mid-stage point)."""
@@ -199,7 +214,9 @@ def build_exports(workspace: Path, run: Run, *, between: Callable[[], None] | No
     tmp.mkdir()
     try:
         weights, _status = review_weights(run, workspace)
-        ranking = institution_ranking(run, Lake(Path(workspace) / "lake"), "zh", weights)
+        ranking = _marts_ranking(workspace, run.run_id) if weights is None else None
+        if ranking is None:
+            ranking = institution_ranking(run, Lake(Path(workspace) / "lake"), "zh", weights)
         inspection = ranking.select(COLUMNS)
         inspection.write_parquet(tmp / "inspection_list.parquet")
         if between is not None:

@@ -210,3 +210,19 @@ def test_the_second_nights_marts_carry_the_first_nights_and_equal_a_full_build(
     for file in full["files"].values():
         carried_mart = pl.read_parquet(marts_dir(ws, run2) / file)
         assert_frame_equal(carried_mart, pl.read_parquet(marts_dir(full_ws, run2) / file))
+
+
+def test_the_inspection_list_is_the_run_s_institution_ranking(two_nights: dict) -> None:
+    """Without a review model the exports take the ranking the marts computed: it must be
+    the one the ranking function gives."""
+    from polars.testing import assert_frame_equal
+
+    from hrss_fraud.detect.ranking import COLUMNS, institution_ranking
+    from hrss_fraud.lake import Lake
+    from hrss_fraud.rules.runs import open_run
+
+    ws = two_nights["ws"]
+    run = open_run(ws, latest_run(ws))
+    expected = institution_ranking(run, Lake(ws / "lake"), "zh").select(COLUMNS)
+    listed = pl.read_parquet(exports_dir(ws, run.run_id) / "inspection_list.parquet")
+    assert_frame_equal(listed, expected)
