@@ -81,16 +81,22 @@ def _latest_sql(table: Table) -> str:
     return latest_sql(table)
 
 
-def latest_sql(table: Table, columns: str = "*", keys_where: str | None = None) -> str:
+def latest_sql(
+    table: Table, columns: str = "*", keys_where: str | None = None, key_filter: str | None = None
+) -> str:
     """``columns`` of the latest version per natural key (highest batch, then the last row
     within it) of ``{table}_all``; with ``keys_where``, only of the keys that have a stored
     version matching it (every version of those keys is ranked, so a later version that no
-    longer matches still wins): much less to rank when few keys are wanted."""
+    longer matches still wins): much less to rank when few keys are wanted. ``key_filter``
+    is a condition on key columns alone (every version of a key shares them), applied
+    before ranking: the cheapest way to one institution's rows."""
     keys = ", ".join(ident(k) for k in table.key)
     source = ident(table.name + "_all")
     where = ""
     if keys_where is not None:
         where = f" WHERE ({keys}) IN (SELECT ({keys}) FROM {source} WHERE {keys_where})"
+    if key_filter is not None:
+        where += f" {'AND' if where else 'WHERE'} ({key_filter})"
     return (
         f"SELECT {columns} FROM {source}{where} QUALIFY row_number() OVER "
         f"(PARTITION BY {keys} ORDER BY _batch_seq DESC, _row DESC) = 1"
