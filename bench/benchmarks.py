@@ -256,6 +256,8 @@ REGISTRY.register(
                     "-m",
                     "bench.dashboard",
                     "{workdir}/score-cy/full",
+                    "--profiles",
+                    "10",
                     "--out",
                     "{workdir}/dashboard-county-year.json",
                 ),

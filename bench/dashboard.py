@@ -208,8 +208,34 @@ def _open(ws: Path, run_id: str | None, marts: bool) -> Any:
     return view
 
 
+def _profiles(timer: Timer, view: Any, store: Any, sample: pl.DataFrame, n: int, seed: int) -> None:
+    """``n`` institution profiles, person timelines and doctor profiles of random leads'
+    institutions, persons and billing doctors (each page's callback computes one)."""
+    if n <= 0:
+        return
+    from hrss_fraud.dashboard.doctor_view import doctor_days, doctor_profile
+    from hrss_fraud.dashboard.institution_view import institution_profile
+    from hrss_fraud.dashboard.person_view import timeline
+
+    picked = sample.sample(n, seed=seed + 2, with_replacement=True)
+    for code in picked["fixmedins_code"]:
+        timer("profile.institution", institution_profile, view, code, store)
+    for psn_no in picked["psn_no"].drop_nulls():
+        timer("profile.person_timeline", timeline, view, psn_no)
+    doctors = doctor_days(view).select("fixmedins_code", "dr_codg").unique()
+    for code, dr in doctors.sort(doctors.columns).sample(n, seed=seed + 3).rows():
+        timer("profile.doctor", doctor_profile, view, code, dr, store)
+
+
 def session(
-    ws: Path, *, seed: int, pages: int, details: int, decisions: int, marts: bool = False
+    ws: Path,
+    *,
+    seed: int,
+    pages: int,
+    details: int,
+    decisions: int,
+    marts: bool = False,
+    profiles: int = 0,
 ) -> Timer:
     rng = random.Random(seed)
     timer = Timer()
@@ -251,6 +277,7 @@ def session(
                 timer("leads.page", page, view, flt, sort, at, at + PAGE_ROWS, store)
             for fid in sample["finding_id"].sample(details, seed=seed + 1, with_replacement=True):
                 timer("lead_detail", lead_detail, view, fid, store)
+            _profiles(timer, view, store, sample, profiles, seed)
         finally:
             store.close()
     return timer
@@ -290,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pages", type=int, default=20)
     ap.add_argument("--details", type=int, default=20)
+    ap.add_argument(
+        "--profiles", type=int, default=0, help="institution, person and doctor pages to time"
+    )
     ap.add_argument("--decisions", type=int, default=500, help="review decisions to record")
     ap.add_argument(
         "--marts", choices=("both", "on", "off"), default="both", help="with, without or both"
@@ -306,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         pages=args.pages,
         details=args.details,
+        profiles=args.profiles,
         decisions=args.decisions,
         marts=args.marts == "on",
     )
@@ -336,6 +367,7 @@ def _both(args: argparse.Namespace) -> int:
             cmd = [sys.executable, "-m", "bench.dashboard", str(args.workspace), "--marts", mode]
             cmd += ["--seed", str(args.seed), "--pages", str(args.pages)]
             cmd += ["--details", str(args.details), "--decisions", str(args.decisions)]
+            cmd += ["--profiles", str(args.profiles)]
             subprocess.run([*cmd, "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
             reports[mode] = json.loads(out.read_text(encoding="utf-8"))
     print(_table({f"marts {m}": r["summary"] for m, r in reports.items()}))
