@@ -14,6 +14,7 @@ import duckdb
 import polars as pl
 
 from hrss_fraud.lake.manifest import BatchInfo
+from hrss_fraud.lake.superseded import ensure_index
 from hrss_fraud.model.schema import TABLES, Table
 
 #: Columns the writer adds to every stored row: which batch, and the row's place in it.
@@ -74,6 +75,16 @@ def _all_sql(table: Table, paths: list[Path]) -> str:
     excluded = ", ".join(ident(n) for n, _ in typed)
     lineage = ", ".join(ident(c) for c in LINEAGE)
     return f"SELECT {canonical}, * EXCLUDE ({excluded}), {lineage} FROM {_read_files(paths)}"
+
+
+def _unsuperseded_sql(name: str, index: Path) -> str:
+    """The latest version per natural key as the stored rows no later version replaced
+    (:mod:`~hrss_fraud.lake.superseded`): the same rows as :func:`latest_sql`."""
+    gone = (
+        f"SELECT _batch_seq, _row FROM read_parquet({literal(str(index))}) "
+        f'WHERE "table" = {literal(name)}'
+    )
+    return f"SELECT * FROM {ident(name + '_all')} ANTI JOIN ({gone}) USING (_batch_seq, _row)"
 
 
 def _latest_sql(table: Table) -> str:
@@ -150,7 +161,10 @@ def create_views(
         con.execute(
             f"CREATE OR REPLACE VIEW {ident(name + '_all')} AS {_all_sql(table, files[name])}"
         )
-        con.execute(f"CREATE OR REPLACE VIEW {ident(name)} AS {_latest_sql(table)}")
+    index = ensure_index(con, root.resolve(), batches)
+    for name, table in TABLES.items():
+        latest = _latest_sql(table) if index is None else _unsuperseded_sql(name, index)
+        con.execute(f"CREATE OR REPLACE VIEW {ident(name)} AS {latest}")
     con.execute(f"CREATE OR REPLACE VIEW {QUARANTINE} AS {_quarantine_sql(files[QUARANTINE])}")
     con.execute(f"CREATE OR REPLACE VIEW batches AS {_batches_sql(batches)}")
     return con

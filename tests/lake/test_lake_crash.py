@@ -17,6 +17,7 @@ import pytest
 from lake_frames import fee_line, frame
 
 from hrss_fraud.lake import Lake
+from hrss_fraud.lake.superseded import FOLDER
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = """
@@ -76,10 +77,12 @@ def state(lake: Lake) -> dict[str, object]:
 
 
 def files_on_disk(lake: Lake) -> set[str]:
+    """The lake's files but its lock and the superseded-rows index (derived from the
+    committed batches, rebuilt by any reader: lake.superseded)."""
     return {
         p.relative_to(lake.root).as_posix()
         for p in lake.root.rglob("*")
-        if p.is_file() and p.name != "writer.lock"
+        if p.is_file() and p.name != "writer.lock" and p.parent.name != FOLDER
     }
 
 

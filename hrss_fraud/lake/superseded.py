@@ -1,0 +1,85 @@
+"""Which stored rows a later version replaced, kept beside the lake so the latest views
+need not rank every version of every key on each read.
+
+A latest view as a window (``row_number() OVER (PARTITION BY key …) = 1``) ranks all 16 M
+fee-line versions of a county's year each time a query reads it (~5 s), even when no key
+was ever corrected. The superseded rows (every version of a key but its latest) are few;
+with them listed, the latest view is the stored rows minus those (an anti-join: ~0.2 s),
+and filters on any column reach the Parquet scan.
+
+The list is derived state: one Parquet file per set of committed batches, named by their
+fingerprint, written atomically by the first connection that finds it missing (4–5 s on a
+county year) and ignored once a batch is added. When it cannot be written (a read-only
+lake) or is missing, the views rank versions as before; both give the same rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import time
+from pathlib import Path
+
+import duckdb
+
+from hrss_fraud.lake.fsutil import TMP_SUFFIX
+from hrss_fraud.lake.manifest import BatchInfo
+from hrss_fraud.model.schema import TABLES
+
+log = logging.getLogger(__name__)
+
+FOLDER = "_superseded"
+KEEP_OLD_S = 24 * 3600
+"""An index of earlier batches is removed a day after it was replaced: a connection opened
+before the new batch may still read it (its views are a snapshot)."""
+
+
+def fingerprint(batches: list[BatchInfo]) -> str:
+    """Names the committed batches (seq and id of each, in order)."""
+    text = "\n".join(f"{b.seq}:{b.batch_id}" for b in batches)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def index_path(root: Path, batches: list[BatchInfo]) -> Path:
+    return Path(root) / FOLDER / f"{fingerprint(batches)}.parquet"
+
+
+def _superseded_sql(table: str) -> str:
+    keys = ", ".join(TABLES[table].key)
+    return (
+        f"SELECT '{table}' AS \"table\", _batch_seq, _row FROM {table}_all "
+        f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _batch_seq DESC, _row DESC) > 1"
+    )
+
+
+def ensure_index(
+    con: duckdb.DuckDBPyConnection, root: Path, batches: list[BatchInfo]
+) -> Path | None:
+    """The index of ``batches`` (``con`` holds their ``<table>_all`` views), written if
+    missing; None when it cannot be written (the views then rank versions)."""
+    if not batches:
+        return None
+    path = index_path(root, batches)
+    if path.is_file():
+        return path
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+    try:
+        path.parent.mkdir(exist_ok=True)
+        union = " UNION ALL ".join(_superseded_sql(t) for t in TABLES)
+        target = str(tmp).replace("'", "''")
+        con.execute(f"COPY ({union}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except (OSError, duckdb.Error) as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        log.warning("lake: no superseded-rows index written under %s (%s)", path.parent, e)
+        return None
+    cutoff = time.time() - KEEP_OLD_S
+    for old in path.parent.glob("*.parquet"):  # earlier sets of batches, no longer read
+        if old != path and old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    return path
