@@ -47,6 +47,20 @@ def test_the_index_gives_the_ranked_rows_through_corrections(tmp_path: Path) -> 
     assert [r[:3] for r in second] == [("1", "M1", 12), ("2", "M1", 21), ("3", "M2", 30)]
     assert index_path(lake.root, lake.batches()).is_file()
     assert len(list((lake.root / FOLDER).glob("*.parquet"))) == 2  # the older one kept a day
+    # built on the second one: a third batch correcting a line the first batch repeated
+    _commit(lake, "c", [fee_line("2", T, "22"), fee_line("4", T, "40")])
+    third, ranked = _both(lake)
+    assert third == ranked
+    assert [r[:3] for r in third] == [
+        ("1", "M1", 12),
+        ("2", "M1", 22),
+        ("3", "M2", 30),
+        ("4", "M1", 40),
+    ]
+    gone = lake.connect().execute(
+        f"SELECT count(*) FROM read_parquet('{index_path(lake.root, lake.batches())}')"
+    )
+    assert gone.fetchall() == [(3,)]  # 1 of batch a, both 2s of batch a
 
 
 def test_without_a_writable_index_folder_the_views_rank_versions(tmp_path: Path) -> None:
