@@ -20,12 +20,10 @@ from hrss_fraud.dashboard.profile_data import (
     VALID,
     by_rule,
     lake_frame,
-    latest_of_institution,
     peer_groups,
 )
-from hrss_fraud.lake.views import latest_sql, literal
+from hrss_fraud.lake.views import literal
 from hrss_fraud.model.codes import MED_CHRGITM_TYPE
-from hrss_fraud.model.schema import TABLES
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
@@ -89,12 +87,12 @@ def daily_volume(view: RunView, code: str, dr_codg: str) -> tuple[pl.DataFrame, 
     return own, usual
 
 
-def _mix_sql(source: str, where: str) -> str:
+def _mix_sql(where: str) -> str:
     return f"""
         SELECT coalesce(med_chrgitm_type, '') AS med_chrgitm_type,
                count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines,
                CAST(sum(CAST(inscp_amt AS DECIMAL(38, 2))) AS DOUBLE) AS inscp_amt
-        FROM {source}
+        FROM fee_detail
         WHERE coalesce(vali_flag, '1') = '1' AND bilg_dr_codg IS NOT NULL AND {where}
         GROUP BY ALL"""
 
@@ -106,15 +104,12 @@ def item_mix(view: RunView, code: str, dr_codg: str, *, lang: str = "zh") -> pl.
     peers = ", ".join(literal(c) for c in _peer_codes(view, code)) or "''"
     own = lake_frame(
         view,
-        _mix_sql(latest_of_institution("fee_detail"), "bilg_dr_codg = ?"),
+        _mix_sql("fixmedins_code = ? AND bilg_dr_codg = ?"),
         [code, dr_codg],
     )
     others = lake_frame(
         view,
-        _mix_sql(
-            f"({latest_sql(TABLES['fee_detail'], key_filter=f'fixmedins_code IN ({peers})')})",
-            "NOT (fixmedins_code = ? AND bilg_dr_codg = ?)",
-        ),
+        _mix_sql(f"fixmedins_code IN ({peers}) AND NOT (fixmedins_code = ? AND bilg_dr_codg = ?)"),
         [code, dr_codg],
     )
     labels = MED_CHRGITM_TYPE.en_names() if lang == "en" else MED_CHRGITM_TYPE.zh_names()
@@ -148,18 +143,18 @@ def doctor_finding_ids(view: RunView, code: str, dr_codg: str) -> list[str]:
         .select("finding_id", "fixmedins_code", "setl_id", "mdtrt_id", "feedetl_sn")
         .collect()
     )
-    con = view.lake.connect()
+    con = view.lake_cursor()
     try:
         con.register("run_lines", lines)
         billed = con.execute(
-            f"""SELECT DISTINCT r.finding_id FROM run_lines r
-               LEFT JOIN {latest_of_institution("fee_detail")} f ON r.feedetl_sn IS NOT NULL
+            """SELECT DISTINCT r.finding_id FROM run_lines r
+               LEFT JOIN fee_detail f ON r.feedetl_sn IS NOT NULL
                     AND f.fixmedins_code = r.fixmedins_code AND f.mdtrt_id = r.mdtrt_id
                     AND f.feedetl_sn = r.feedetl_sn
-               LEFT JOIN {latest_of_institution("settlement")} s ON r.feedetl_sn IS NULL
+               LEFT JOIN settlement s ON r.feedetl_sn IS NULL
                     AND s.fixmedins_code = r.fixmedins_code AND s.setl_id = r.setl_id
                WHERE coalesce(f.bilg_dr_codg, s.chfpdr_code) = ?""",
-            [code, code, dr_codg],
+            [dr_codg],
         ).fetchall()
     finally:
         con.close()

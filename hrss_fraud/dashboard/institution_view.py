@@ -21,7 +21,6 @@ from hrss_fraud.dashboard.profile_data import (
     VALID,
     by_rule,
     lake_frame,
-    latest_of_institution,
     peer_groups,
     pick,
 )
@@ -187,7 +186,7 @@ def monthly_trend(view: RunView, code: str) -> pl.DataFrame:
         f"""SELECT strftime(setl_time, '%Y-%m') AS month, count(*) AS n_settlements,
                    count(DISTINCT psn_no) AS n_patients,
                    CAST(sum(CAST(inscp_amt AS DECIMAL(38, 2))) AS DOUBLE) AS inscp_amt
-            FROM {latest_of_institution("settlement")} WHERE {VALID}
+            FROM settlement WHERE fixmedins_code = ? AND {VALID}
             GROUP BY month ORDER BY month""",
         [code],
     )
@@ -244,7 +243,7 @@ def _line_findings(view: RunView, code: str) -> pl.DataFrame:
 
 def _with_flagged(view: RunView, code: str, sql: str, params: list[Any]) -> pl.DataFrame:
     """``sql`` over the lake with the institution's flagged lines as ``flagged``."""
-    con = view.lake.connect()
+    con = view.lake_cursor()
     try:
         con.register("flagged", _line_findings(view, code))
         return con.sql(sql, params=params).pl()
@@ -259,9 +258,9 @@ def top_items(view: RunView, code: str, *, limit: int = 10) -> pl.DataFrame:
     return _with_flagged(
         view,
         code,
-        f"""WITH f AS (
-                   SELECT * FROM {latest_of_institution("fee_detail")}
-                   WHERE coalesce(vali_flag, '1') = '1'
+        """WITH f AS (
+                   SELECT * FROM fee_detail
+                   WHERE fixmedins_code = ? AND coalesce(vali_flag, '1') = '1'
                ), per AS (
                    SELECT med_list_codg, max(medins_list_name) AS item_name,
                           count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines,
@@ -289,9 +288,10 @@ def top_doctors(view: RunView, code: str, *, limit: int = 10) -> pl.DataFrame:
     return _with_flagged(
         view,
         code,
-        f"""WITH f AS (
-                   SELECT * FROM {latest_of_institution("fee_detail")}
-                   WHERE coalesce(vali_flag, '1') = '1' AND bilg_dr_codg IS NOT NULL
+        """WITH f AS (
+                   SELECT * FROM fee_detail
+                   WHERE fixmedins_code = ? AND coalesce(vali_flag, '1') = '1'
+                         AND bilg_dr_codg IS NOT NULL
                ), per AS (
                    SELECT bilg_dr_codg AS dr_codg, count(DISTINCT setl_id) AS n_settlements,
                           count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines,
@@ -318,7 +318,7 @@ def top_doctors(view: RunView, code: str, *, limit: int = 10) -> pl.DataFrame:
 def data_quality(view: RunView, code: str) -> dict[str, Any] | None:
     """The institution's row of the lake's ``dq_institution`` view (missing fields, late
     uploads, quarantined rows by reason); None if the lake does not know it."""
-    con = view.lake.connect()
+    con = view.lake_cursor()
     try:
         add_quality_views(con)
         rows = con.sql(
@@ -340,10 +340,10 @@ def header(view: RunView, code: str, *, lang: str = "zh") -> dict[str, Any]:
         f"""SELECT i.fixmedins_code, i.fixmedins_name, i.fixmedins_type, i.medins_type,
                    i.hosp_lv, i.admdvs, i.admdvs_name, i.agrmt_no,
                    i.agrmt_begn_date, i.agrmt_end_date,
-                   (SELECT list_sort(list(DISTINCT {SETTING_SQL}))
-                    FROM {latest_of_institution("settlement")} s) AS settings
+                   (SELECT list_sort(list(DISTINCT {SETTING_SQL})) FROM settlement s
+                    WHERE s.fixmedins_code = i.fixmedins_code) AS settings
             FROM institution i WHERE i.fixmedins_code = ?""",
-        [code, code],
+        [code],
     ).to_dicts()
     if not rows:
         msg = f"institution {code!r} is not in the lake"

@@ -220,7 +220,7 @@ def _person(view: RunView, con: duckdb.DuckDBPyConnection, psn_no: str) -> dict[
         found = cur.fetchall()
         if found:
             return dict(zip(names, found[0], strict=True))
-        lake = view.lake.connect()  # no valid settlement in the mart: the lake says why
+        lake = view.lake_cursor()  # no valid settlement in the mart: the lake says why
         try:
             return _person_from(lake, psn_no)
         finally:
@@ -301,7 +301,7 @@ def lead_detail(
 
     # with the marts, no lake views are needed (setting them up costs tens of ms)
     marts = view.mart("lead_lines") is not None and view.mart("person_visits") is not None
-    con = view.cursor() if marts else view.lake.connect()
+    con = view.cursor() if marts else view.lake_cursor()
     try:
         lines = _lines(view, con, finding_id)
         person = _person(view, con, psn_no) if psn_no else None

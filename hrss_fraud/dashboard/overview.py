@@ -55,7 +55,7 @@ def fund_spending(view: RunView, *, lang: str = "zh") -> pl.DataFrame:
     that selects those settlements. Computed once per run: it scans every settlement."""
 
     def compute() -> pl.DataFrame:
-        con = view.lake.connect()
+        con = view.lake_cursor()
         try:
             return con.sql(
                 f"""SELECT strftime(setl_time, '%Y-%m') AS month, med_type,
@@ -100,7 +100,7 @@ def _findings(view: RunView) -> pl.DataFrame:
             "period_start",
             "amount_at_risk",
         )
-        con = view.lake.connect()
+        con = view.lake_cursor()
         try:
             care = con.sql(
                 "SELECT fixmedins_code, setl_id, any_value(med_type) AS med_type "

@@ -18,14 +18,7 @@ from hrss_fraud.dashboard import audit
 from hrss_fraud.dashboard.labels import med_type_labels
 from hrss_fraud.dashboard.leads import LeadFilter, lead_frame
 from hrss_fraud.dashboard.masking import mask_frame
-from hrss_fraud.dashboard.profile_data import (
-    SETTING_SQL,
-    SETTINGS,
-    by_rule,
-    lake_frame,
-    latest_where,
-    pick,
-)
+from hrss_fraud.dashboard.profile_data import SETTING_SQL, SETTINGS, by_rule, lake_frame, pick
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
@@ -49,10 +42,10 @@ IDENTITY_COLUMNS = (
 
 _TIMELINE_SQL = f"""
 WITH s AS (
-    SELECT * FROM {latest_where("settlement", "psn_no = ?")}
+    SELECT * FROM settlement WHERE psn_no = ?
 ), n AS (
     SELECT fixmedins_code, setl_id, count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines
-    FROM {latest_where("fee_detail", "psn_no = ?")} GROUP BY ALL
+    FROM fee_detail WHERE psn_no = ? GROUP BY ALL
 )
 SELECT s.setl_id, s.mdtrt_id, s.fixmedins_code, i.fixmedins_name, s.med_type,
        {SETTING_SQL} AS setting, s.begntime,
@@ -85,7 +78,7 @@ def timeline(view: RunView, psn_no: str, *, lang: str = "zh") -> pl.DataFrame:
     time when it has no end), diagnosis, amounts, whether it counts (``valid``), and the
     leads whose lines name it (``n_findings``, ``amount_at_risk`` on its lines,
     ``finding_ids``)."""
-    settlements = lake_frame(view, _TIMELINE_SQL, [psn_no] * 4)
+    settlements = lake_frame(view, _TIMELINE_SQL, [psn_no, psn_no])
     lines = (
         pl.scan_parquet(view.lines_path)
         .filter(pl.col("psn_no") == psn_no, pl.col("setl_id").is_not_null())

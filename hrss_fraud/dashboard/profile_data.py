@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from hrss_fraud.dashboard.labels import LANGS
-from hrss_fraud.lake.views import latest_sql
 from hrss_fraud.model.codes import INPATIENT_MED_TYPES, PHARMACY_MED_TYPES
-from hrss_fraud.model.schema import TABLES
 
 if TYPE_CHECKING:
     from hrss_fraud.dashboard.runs_view import RunView
@@ -52,27 +50,10 @@ def pick(pair: tuple[str, str], lang: str) -> str:
     return pair[1] if lang == "en" else pair[0]
 
 
-def latest_where(table: str, where: str) -> str:
-    """A subquery of the latest versions of ``table``'s rows that match ``where`` (a
-    condition with ``?`` parameters: give them twice). The lake's views rank every version
-    of every key before a filter on a non-key column (a person's ``psn_no``) applies:
-    seconds on a county's year. This ranks only the keys ``where`` names, then keeps the
-    latest versions that still match it."""
-    ranked = latest_sql(TABLES[table], "*", keys_where=where)
-    return f"(SELECT * FROM ({ranked}) WHERE {where})"
-
-
-def latest_of_institution(table: str) -> str:
-    """A subquery of the latest versions of ``table``'s rows at one institution (``?``):
-    ``fixmedins_code`` is part of every key, so filtering by it before ranking is exact,
-    and far cheaper than the lake's view, which ranks every key first."""
-    return f"({latest_sql(TABLES[table], key_filter='fixmedins_code = ?')})"
-
-
 def lake_frame(view: RunView, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
     """One query over the lake's views on a connection of its own (one per call: a DuckDB
     connection must not be shared across the web server's threads)."""
-    con = view.lake.connect()
+    con = view.lake_cursor()
     try:
         return con.sql(sql, params=params or None).pl()
     finally:

@@ -103,6 +103,13 @@ class RunView:
 
         return self.memo("duckdb", database).cursor()
 
+    def lake_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own for one request (close it after) to one lake connection
+        kept with the run: the lake's views, and the check of its superseded-rows index,
+        are set up once per run instead of once per query (~0.1 s each). Its batches are
+        those committed when the run was first read, as the run's own findings are."""
+        return self.memo("lake", self.lake.connect).cursor()
+
     def memo(self, key: str, compute: Any) -> Any:
         """``compute()`` once per run (e.g. the risk ranking), shared by every request."""
         with self._lock:

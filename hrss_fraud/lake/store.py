@@ -63,12 +63,18 @@ class Lake:
         """Checksums of every source file of a committed batch, to detect re-uploads."""
         return {s["sha256"] for b in self.batches() for s in b.sources if s.get("sha256")}
 
-    def connect(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+    def connect(
+        self, con: duckdb.DuckDBPyConnection | None = None, *, index: bool = True
+    ) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection (or ``con``) with views over the committed batches.
 
-        The views are a snapshot: call again to see batches committed since.
+        The views are a snapshot: call again to see batches committed since. With
+        ``index`` (the default) the latest views read through the superseded-rows index
+        (:mod:`~hrss_fraud.lake.superseded`); scoring asks for the ranking views, whose row
+        order (by key) its results have always been computed from.
         """
-        return create_views(con if con is not None else duckdb.connect(), self.root, self.batches())
+        target = con if con is not None else duckdb.connect()
+        return create_views(target, self.root, self.batches(), index=index)
 
     def snapshot_totals(self) -> dict[str, int]:
         """Rows per table (latest versions) and quarantined rows, for tests and reports."""

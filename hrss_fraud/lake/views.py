@@ -92,22 +92,16 @@ def _latest_sql(table: Table) -> str:
     return latest_sql(table)
 
 
-def latest_sql(
-    table: Table, columns: str = "*", keys_where: str | None = None, key_filter: str | None = None
-) -> str:
+def latest_sql(table: Table, columns: str = "*", keys_where: str | None = None) -> str:
     """``columns`` of the latest version per natural key (highest batch, then the last row
     within it) of ``{table}_all``; with ``keys_where``, only of the keys that have a stored
     version matching it (every version of those keys is ranked, so a later version that no
-    longer matches still wins): much less to rank when few keys are wanted. ``key_filter``
-    is a condition on key columns alone (every version of a key shares them), applied
-    before ranking: the cheapest way to one institution's rows."""
+    longer matches still wins): much less to rank when few keys are wanted."""
     keys = ", ".join(ident(k) for k in table.key)
     source = ident(table.name + "_all")
     where = ""
     if keys_where is not None:
         where = f" WHERE ({keys}) IN (SELECT ({keys}) FROM {source} WHERE {keys_where})"
-    if key_filter is not None:
-        where += f" {'AND' if where else 'WHERE'} ({key_filter})"
     return (
         f"SELECT {columns} FROM {source}{where} QUALIFY row_number() OVER "
         f"(PARTITION BY {keys} ORDER BY _batch_seq DESC, _row DESC) = 1"
@@ -153,17 +147,18 @@ def files_by_table(root: Path, batches: Iterable[BatchInfo]) -> dict[str, list[P
 
 
 def create_views(
-    con: duckdb.DuckDBPyConnection, root: Path, batches: list[BatchInfo]
+    con: duckdb.DuckDBPyConnection, root: Path, batches: list[BatchInfo], *, index: bool = True
 ) -> duckdb.DuckDBPyConnection:
-    """(Re)create every lake view in ``con`` over exactly ``batches``."""
+    """(Re)create every lake view in ``con`` over exactly ``batches`` (``index``: the latest
+    views through the superseded-rows index when it can be had)."""
     files = files_by_table(root.resolve(), batches)
     for name, table in TABLES.items():
         con.execute(
             f"CREATE OR REPLACE VIEW {ident(name + '_all')} AS {_all_sql(table, files[name])}"
         )
-    index = ensure_index(con, root.resolve(), batches)
+    listed = ensure_index(con, root.resolve(), batches) if index else None
     for name, table in TABLES.items():
-        latest = _latest_sql(table) if index is None else _unsuperseded_sql(name, index)
+        latest = _latest_sql(table) if listed is None else _unsuperseded_sql(name, listed)
         con.execute(f"CREATE OR REPLACE VIEW {ident(name)} AS {latest}")
     con.execute(f"CREATE OR REPLACE VIEW {QUARANTINE} AS {_quarantine_sql(files[QUARANTINE])}")
     con.execute(f"CREATE OR REPLACE VIEW batches AS {_batches_sql(batches)}")

@@ -154,7 +154,7 @@ def build(
     con: duckdb.DuckDBPyConnection, lake: Lake, kb: Knowledge, scope: Scope | None = None
 ) -> dict[str, int]:
     """Create ``visit``, ``line`` and ``kb_*`` in ``con`` from the lake; return row counts."""
-    lake.connect(con)
+    lake.connect(con, index=False)
     return build_from_views(con, kb, scope)
 
 

@@ -203,7 +203,7 @@ def score(
         con = open_scoring_db(work / "score.duckdb", memory_limit)
         scope, to_run = None, policy.rules
         if previous is not None:
-            lake.connect(con)
+            lake.connect(con, index=False)
             scope, to_run, why = _incremental_scope(con, previous, policy.rules, _latest_month(con))
             mode += why
         running = {r.id for r in to_run}

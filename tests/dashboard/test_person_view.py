@@ -87,30 +87,3 @@ def test_county_person_timeline_carries_every_lead_line(
     assert on_timeline == set(own["finding_id"])
     assert rec.timeline["begntime"].is_sorted()
     assert rec.identity is not None and "*" in (rec.identity["certno"] or "*")
-
-
-def test_latest_where_keeps_what_the_latest_view_keeps_for_a_person() -> None:
-    """A correction that moved settlement S1 from person A to B, and one that only changed
-    S2's amount: A keeps S2 at its new amount and loses S1; B gets S1 (its later version)."""
-    import duckdb
-
-    from hrss_fraud.dashboard.profile_data import latest_where
-
-    con = duckdb.connect()
-    con.execute("""
-        CREATE TABLE settlement_all AS SELECT * FROM (VALUES
-            ('H1', 'S1', 'A', 10, 1, 0),
-            ('H1', 'S1', 'B', 10, 2, 0),   -- S1 corrected: it was B's
-            ('H1', 'S2', 'A', 20, 1, 1),
-            ('H1', 'S2', 'A', 25, 2, 1),   -- S2's amount corrected
-            ('H1', 'S3', 'C', 30, 1, 2)
-        ) AS t(fixmedins_code, setl_id, psn_no, amt, _batch_seq, _row)
-    """)
-
-    def of(person: str) -> list[tuple]:
-        sql = f"SELECT setl_id, psn_no, amt FROM {latest_where('settlement', 'psn_no = ?')}"
-        return con.execute(sql + " ORDER BY ALL", [person, person]).fetchall()
-
-    assert of("A") == [("S2", "A", 25)]
-    assert of("B") == [("S1", "B", 10)]
-    assert of("C") == [("S3", "C", 30)]

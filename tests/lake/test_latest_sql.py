@@ -36,16 +36,3 @@ def test_keys_matched_by_an_old_version_still_get_their_latest() -> None:
     sql = latest_sql(TABLES["fee_detail"], "mdtrt_id, feedetl_sn, setl_id", "setl_id = 'S1'")
     rows = _con().execute(sql + " ORDER BY ALL").fetchall()
     assert rows == [("M1", "1", "S9"), ("M1", "2", "S1")]
-
-
-def test_a_key_filter_applies_before_ranking_and_keeps_the_latest() -> None:
-    """A condition on key columns (one visit) keeps that visit's keys' latest versions."""
-    sql = latest_sql(
-        TABLES["fee_detail"], "mdtrt_id, feedetl_sn, setl_id", key_filter="mdtrt_id = 'M1'"
-    )
-    rows = _con().execute(sql + " ORDER BY ALL").fetchall()
-    assert rows == [("M1", "1", "S9"), ("M1", "2", "S1")]
-    both = latest_sql(
-        TABLES["fee_detail"], "feedetl_sn, setl_id", "setl_id = 'S1'", "feedetl_sn = '2'"
-    )
-    assert _con().execute(both).fetchall() == [("2", "S1")]
