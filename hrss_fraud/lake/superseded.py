@@ -28,6 +28,7 @@ import duckdb
 
 from hrss_fraud.lake.fsutil import TMP_SUFFIX
 from hrss_fraud.lake.manifest import BatchInfo
+from hrss_fraud.lake.views import latest_sql
 from hrss_fraud.model.schema import TABLES
 
 log = logging.getLogger(__name__)
@@ -68,14 +69,9 @@ def _base(root: Path, batches: list[BatchInfo]) -> tuple[Path, int] | None:
 def _superseded_sql(table: str, since: int | None) -> str:
     """The rows of ``table`` a later version replaced; with ``since``, only among the keys
     the batches after ``since`` touched (the others' are in the base index already)."""
-    keys = ", ".join(TABLES[table].key)
-    where = ""
-    if since is not None:
-        where = f" WHERE ({keys}) IN (SELECT ({keys}) FROM {table}_all WHERE _batch_seq > {since})"
-    return (
-        f"SELECT '{table}' AS \"table\", _batch_seq, _row FROM {table}_all{where} "
-        f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _batch_seq DESC, _row DESC) > 1"
-    )
+    touched = None if since is None else f"_batch_seq > {int(since)}"
+    columns = f"'{table}' AS \"table\", _batch_seq, _row"
+    return latest_sql(TABLES[table], columns, touched, superseded=True)
 
 
 def _quoted(path: Path) -> str:

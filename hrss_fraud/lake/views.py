@@ -14,7 +14,6 @@ import duckdb
 import polars as pl
 
 from hrss_fraud.lake.manifest import BatchInfo
-from hrss_fraud.lake.superseded import ensure_index
 from hrss_fraud.model.schema import TABLES, Table
 
 #: Columns the writer adds to every stored row: which batch, and the row's place in it.
@@ -92,19 +91,23 @@ def _latest_sql(table: Table) -> str:
     return latest_sql(table)
 
 
-def latest_sql(table: Table, columns: str = "*", keys_where: str | None = None) -> str:
+def latest_sql(
+    table: Table, columns: str = "*", keys_where: str | None = None, *, superseded: bool = False
+) -> str:
     """``columns`` of the latest version per natural key (highest batch, then the last row
     within it) of ``{table}_all``; with ``keys_where``, only of the keys that have a stored
     version matching it (every version of those keys is ranked, so a later version that no
-    longer matches still wins): much less to rank when few keys are wanted."""
+    longer matches still wins): much less to rank when few keys are wanted. With
+    ``superseded``, every version *but* the latest (what :mod:`.superseded` lists)."""
     keys = ", ".join(ident(k) for k in table.key)
     source = ident(table.name + "_all")
     where = ""
     if keys_where is not None:
         where = f" WHERE ({keys}) IN (SELECT ({keys}) FROM {source} WHERE {keys_where})"
+    kept = "> 1" if superseded else "= 1"
     return (
         f"SELECT {columns} FROM {source}{where} QUALIFY row_number() OVER "
-        f"(PARTITION BY {keys} ORDER BY _batch_seq DESC, _row DESC) = 1"
+        f"(PARTITION BY {keys} ORDER BY _batch_seq DESC, _row DESC) {kept}"
     )
 
 
@@ -156,6 +159,8 @@ def create_views(
         con.execute(
             f"CREATE OR REPLACE VIEW {ident(name + '_all')} AS {_all_sql(table, files[name])}"
         )
+    from hrss_fraud.lake.superseded import ensure_index  # it builds on latest_sql
+
     listed = ensure_index(con, root.resolve(), batches) if index else None
     for name, table in TABLES.items():
         latest = _latest_sql(table) if listed is None else _unsuperseded_sql(name, listed)
