@@ -367,6 +367,7 @@ class LeadIndex:
     def _init_caches(self, text_path: Path | None = None, rows_path: Path | None = None) -> None:
         self.text_path = text_path
         self._text_frame: pl.DataFrame | None = None
+        self._text_lock = threading.Lock()
         self.rows_file = _RowsFile(rows_path) if rows_path is not None else None
         self.connect: Callable[[], duckdb.DuckDBPyConnection] = duckdb.connect
         self._orders: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
@@ -518,7 +519,7 @@ class LeadIndex:
         """The ``lead_text`` mart in memory, read on the first search: a scan of the
         Parquet per search took most of a second on a million leads, a search of the
         loaded text a tenth of that (the price: its size in memory, ~330 bytes a lead)."""
-        with self._lock:
+        with self._text_lock:  # not the cache lock: other requests' sorts need not wait
             if self._text_frame is None:
                 assert self.text_path is not None
                 self._text_frame = pl.read_parquet(self.text_path, columns=["zh", "en"])
@@ -623,16 +624,17 @@ class LeadIndex:
         default order's tail of ``keys`` is one ready key, each lead's place in the default
         order: it breaks every tie the same way, and saves packing two or three keys."""
         head = _head_before_default(keys)
+        picked = slice(None) if at is None else at
+
+        def directed(by: tuple[tuple[str, bool], ...]) -> list[np.ndarray]:
+            return [_directed(self._key(n, lang, decided)[picked], d) for n, d in by]
+
         # (the default order itself is sorted key by key: it is what the rank is made of)
         if len(head) == len(keys) or (not head and at is None):
-            picked = at if at is not None else slice(None)
-            columns = [_directed(self._key(n, lang, decided)[picked], d) for n, d in keys]
-            order = _stable_order(columns, self.n if at is None else len(at))
+            order = _stable_order(directed(keys), self.n if at is None else len(at))
             return order if at is None else at[order]
         rank, default = self._default_rank()
-        picked = at if at is not None else slice(None)
-        columns = [_directed(self._key(n, lang, decided)[picked], d) for n, d in head]
-        return default[_ranks_in_order(columns, rank[picked])]
+        return default[_ranks_in_order(directed(head), rank[picked])]
 
     def _default_rank(self) -> tuple[np.ndarray, np.ndarray]:
         """Each lead's place in the default order, and that order (computed once)."""

@@ -189,17 +189,12 @@ _LINE_DOCTORS_SQL = """
 WITH r AS (
     SELECT DISTINCT fixmedins_code, setl_id, mdtrt_id, feedetl_sn FROM read_parquet({mart})
     WHERE feedetl_sn IS NULL
-), s AS (
-    SELECT s.fixmedins_code, s.setl_id, s.chfpdr_code FROM settlement_all s
-    SEMI JOIN r USING (fixmedins_code, setl_id)
-    QUALIFY row_number() OVER (PARTITION BY s.fixmedins_code, s.setl_id
-                               ORDER BY s._batch_seq DESC, s._row DESC) = 1
 )
 SELECT DISTINCT fixmedins_code, setl_id, mdtrt_id, feedetl_sn, bilg_dr_codg AS key
 FROM read_parquet({mart}) WHERE feedetl_sn IS NOT NULL
 UNION ALL
 SELECT r.fixmedins_code, r.setl_id, r.mdtrt_id, r.feedetl_sn, s.chfpdr_code AS key
-FROM r LEFT JOIN s USING (fixmedins_code, setl_id)
+FROM r LEFT JOIN settlement s USING (fixmedins_code, setl_id)
 """
 """Who each lead line belongs to for the doctor ranking, read off the ``lead_lines`` mart
 (which has joined every line with the lake's fee line already): the billing doctor of a

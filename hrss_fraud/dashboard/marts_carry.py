@@ -22,6 +22,7 @@ from hrss_fraud.dashboard.runs_view import RunView, marts_dir, read_marts_manife
 from hrss_fraud.lake.views import literal
 
 _MOD = 1_000_000_007  # keeps a lead's summed line hashes far below 2**63
+_KEYS = ("fixmedins_code", "setl_id", "mdtrt_id")
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,8 @@ class Carry:
 def _finding_hashes(view: RunView) -> pl.LazyFrame:
     """Per lead, a hash of its row (the run id aside) and of its lines."""
     findings = pl.scan_parquet(view.findings_path)
-    columns = [c for c in findings.collect_schema().names() if c not in ("run_id",)]
-    rows = findings.select(
-        "finding_id", row_hash=pl.struct([c for c in columns if c != "finding_id"]).hash()
-    )
+    columns = [c for c in findings.collect_schema().names() if c not in ("finding_id", "run_id")]
+    rows = findings.select("finding_id", row_hash=pl.struct(columns).hash())
     lines = pl.scan_parquet(view.lines_path)
     line_cols = [c for c in lines.collect_schema().names() if c != "finding_id"]
     per_lead = lines.group_by("finding_id").agg(
@@ -105,9 +104,6 @@ def plan_carry(view: RunView, previous: RunView | None) -> Carry | None:
     ).select("finding_id")
     fresh = pl.concat([changed.select("finding_id"), hit]).unique().collect()
     return Carry(previous, marts, fresh.sort("finding_id"), persons)
-
-
-_KEYS = ("fixmedins_code", "setl_id", "mdtrt_id")
 
 
 def merge_into(
