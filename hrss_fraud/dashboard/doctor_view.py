@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from hrss_fraud.dashboard.leads import LeadFilter, lead_frame
+from hrss_fraud.dashboard.leads import LeadFilter, lead_frame, lead_tally
 from hrss_fraud.dashboard.profile_data import (
+    PROFILE_LEADS,
     SETTING_SQL,
     VALID,
     by_rule,
@@ -87,37 +88,50 @@ def daily_volume(view: RunView, code: str, dr_codg: str) -> tuple[pl.DataFrame, 
     return own, usual
 
 
-def _mix_sql(where: str) -> str:
-    return f"""
-        SELECT coalesce(med_chrgitm_type, '') AS med_chrgitm_type,
-               count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines,
-               CAST(sum(CAST(inscp_amt AS DECIMAL(38, 2))) AS DOUBLE) AS inscp_amt
-        FROM fee_detail
-        WHERE coalesce(vali_flag, '1') = '1' AND bilg_dr_codg IS NOT NULL AND {where}
-        GROUP BY ALL"""
+_MIX_SQL = """
+    SELECT fixmedins_code, bilg_dr_codg AS dr_codg,
+           coalesce(med_chrgitm_type, '') AS med_chrgitm_type,
+           count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines,
+           sum(CAST(inscp_amt AS DECIMAL(38, 2))) AS inscp_amt
+    FROM fee_detail
+    WHERE coalesce(vali_flag, '1') = '1' AND bilg_dr_codg IS NOT NULL AND {where}
+    GROUP BY ALL ORDER BY ALL"""
+
+
+def mix_rows(view: RunView, codes: list[str] | None = None) -> pl.DataFrame:
+    """Lines and in-scope amount (a decimal: sums of it are exact) per institution, doctor
+    and charge class, at ``codes`` or everywhere (the ``doctor_mix`` mart)."""
+    where = "TRUE" if codes is None else f"fixmedins_code IN ({_listed(codes)})"
+    return lake_frame(view, _MIX_SQL.format(where=where))
+
+
+def _listed(codes: list[str]) -> str:
+    return ", ".join(literal(c) for c in codes) or "NULL"
 
 
 def item_mix(view: RunView, code: str, dr_codg: str, *, lang: str = "zh") -> pl.DataFrame:
     """The doctor's lines by charge class (``med_chrgitm_type`` and its label):
     ``n_lines``, ``inscp_amt``, its ``share`` of the doctor's in-scope amount, and
     ``peer_share``, the same share over every other doctor at the peer institutions."""
-    peers = ", ".join(literal(c) for c in _peer_codes(view, code)) or "''"
-    own = lake_frame(
-        view,
-        _mix_sql("fixmedins_code = ? AND bilg_dr_codg = ?"),
-        [code, dr_codg],
-    )
-    others = lake_frame(
-        view,
-        _mix_sql(f"fixmedins_code IN ({peers}) AND NOT (fixmedins_code = ? AND bilg_dr_codg = ?)"),
-        [code, dr_codg],
-    )
-    labels = MED_CHRGITM_TYPE.en_names() if lang == "en" else MED_CHRGITM_TYPE.zh_names()
+    peers = _peer_codes(view, code)
+    path = view.mart("doctor_mix")
+    if path is None:
+        rows = mix_rows(view, peers)
+    else:
+        rows = pl.scan_parquet(path).filter(pl.col("fixmedins_code").is_in(peers)).collect()
+    mine = (pl.col("fixmedins_code") == code) & (pl.col("dr_codg") == dr_codg)
+
+    def by_class(df: pl.DataFrame) -> pl.DataFrame:
+        return df.group_by("med_chrgitm_type").agg(
+            pl.col("n_lines").sum(), pl.col("inscp_amt").sum().cast(pl.Float64)
+        )
 
     def share(df: pl.DataFrame) -> pl.Expr:
         total = df["inscp_amt"].sum()
         return pl.col("inscp_amt") / total if total else pl.lit(None, pl.Float64)
 
+    own, others = by_class(rows.filter(mine)), by_class(rows.filter(~mine))
+    labels = MED_CHRGITM_TYPE.en_names() if lang == "en" else MED_CHRGITM_TYPE.zh_names()
     theirs = others.select("med_chrgitm_type", peer_share=share(others))
     return (
         own.with_columns(share=share(own))
@@ -131,6 +145,35 @@ def item_mix(view: RunView, code: str, dr_codg: str, *, lang: str = "zh") -> pl.
         .sort(["inscp_amt", "med_chrgitm_type"], descending=[True, False])
         .select("med_chrgitm_type", "label", "n_lines", "inscp_amt", "share", "peer_share")
     )
+
+
+DOCTOR_LEADS_SQL = """
+SELECT fixmedins_code, bilg_dr_codg AS dr_codg, finding_id FROM lead_context
+WHERE feedetl_sn IS NOT NULL AND bilg_dr_codg IS NOT NULL
+UNION
+SELECT l.fixmedins_code, s.chfpdr_code, l.finding_id
+FROM (SELECT DISTINCT fixmedins_code, setl_id, finding_id FROM lead_context
+      WHERE feedetl_sn IS NULL) l
+JOIN settlement s USING (fixmedins_code, setl_id)
+WHERE s.chfpdr_code IS NOT NULL
+UNION
+SELECT fixmedins_code, entity_id, finding_id FROM read_parquet({findings})
+WHERE entity_type = 'doctor' AND entity_id IS NOT NULL
+ORDER BY ALL
+"""
+"""Who answers for which lead (the ``doctor_leads`` mart), over the ``lead_lines`` mart as
+``lead_context``: as :func:`doctor_finding_ids` finds them for one doctor."""
+
+
+def doctor_lead_ids(view: RunView, code: str, dr_codg: str) -> list[str]:
+    """:func:`doctor_finding_ids`, from the ``doctor_leads`` mart when it is built."""
+    path = view.mart("doctor_leads")
+    if path is None:
+        return doctor_finding_ids(view, code, dr_codg)
+    found = pl.scan_parquet(path).filter(
+        pl.col("fixmedins_code") == code, pl.col("dr_codg") == dr_codg
+    )
+    return found.select("finding_id").collect()["finding_id"].to_list()
 
 
 def doctor_finding_ids(view: RunView, code: str, dr_codg: str) -> list[str]:
@@ -208,6 +251,8 @@ class DoctorProfile:
     usual: dict[str, Any]
     mix: pl.DataFrame
     leads: pl.DataFrame
+    """The :data:`PROFILE_LEADS` riskiest of the leads the doctor answers for."""
+    n_leads: int
     leads_by_rule: pl.DataFrame
 
 
@@ -222,13 +267,14 @@ def doctor_profile(
     """The profile of doctor ``dr_codg`` at ``code``; :class:`LookupError` if unknown."""
     head = header(view, code, dr_codg)
     days, usual = daily_volume(view, code, dr_codg)
-    ids = tuple(doctor_finding_ids(view, code, dr_codg))
-    leads = lead_frame(view, LeadFilter(finding_ids=ids), case_store=case_store, lang=lang)
+    flt = LeadFilter(finding_ids=tuple(doctor_lead_ids(view, code, dr_codg)))
+    tally = lead_tally(view, flt, case_store, lang=lang)
     return DoctorProfile(
         header=head,
         days=days,
         usual=usual,
         mix=item_mix(view, code, dr_codg, lang=lang),
-        leads=leads,
-        leads_by_rule=by_rule(leads),
+        leads=lead_frame(view, flt, case_store=case_store, lang=lang, limit=PROFILE_LEADS),
+        n_leads=tally.height,
+        leads_by_rule=by_rule(tally),
     )

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from hrss_fraud.dashboard.leads import LeadFilter, lead_frame
+from hrss_fraud.dashboard.lead_detail import lines_sql
+from hrss_fraud.dashboard.leads import LeadFilter, lead_frame, lead_tally
 from hrss_fraud.dashboard.profile_data import (
+    PROFILE_LEADS,
     SETTING_SQL,
     SETTINGS,
     VALID,
@@ -26,6 +28,7 @@ from hrss_fraud.dashboard.profile_data import (
 )
 from hrss_fraud.detect.profiles_indicators import DRUG_TYPES, SERVICE_CHRGITM
 from hrss_fraud.ingest.quality import add_quality_views
+from hrss_fraud.lake.views import literal
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
@@ -177,23 +180,27 @@ def peer_comparison(view: RunView, code: str, *, lang: str = "zh") -> pl.DataFra
     )
 
 
-def monthly_trend(view: RunView, code: str) -> pl.DataFrame:
-    """Per settlement month: ``n_settlements``, ``n_patients``, ``inscp_amt``,
-    ``cost_per_visit``, and the leads whose period starts in the month
-    (``n_findings``, ``amount_at_risk``, ``finding_ids``)."""
+def _where(code: str | None) -> str:
+    """The SQL condition of one institution's rows, or of every institution's (None)."""
+    return "TRUE" if code is None else f"fixmedins_code = {literal(code)}"
+
+
+def trends(view: RunView, code: str | None = None) -> pl.DataFrame:
+    """:func:`monthly_trend` of ``code``, or of every institution (``fixmedins_code``
+    first: the ``institution_trend`` mart), by institution and month."""
     spend = lake_frame(
         view,
-        f"""SELECT strftime(setl_time, '%Y-%m') AS month, count(*) AS n_settlements,
-                   count(DISTINCT psn_no) AS n_patients,
+        f"""SELECT fixmedins_code, strftime(setl_time, '%Y-%m') AS month,
+                   count(*) AS n_settlements, count(DISTINCT psn_no) AS n_patients,
                    CAST(sum(CAST(inscp_amt AS DECIMAL(38, 2))) AS DOUBLE) AS inscp_amt
-            FROM settlement WHERE fixmedins_code = ? AND {VALID}
-            GROUP BY month ORDER BY month""",
-        [code],
+            FROM settlement WHERE {_where(code)} AND {VALID}
+            GROUP BY ALL""",
     )
+    findings = pl.scan_parquet(view.findings_path)
+    if code is not None:
+        findings = findings.filter(pl.col("fixmedins_code") == code)
     leads = (
-        pl.scan_parquet(view.findings_path)
-        .filter(pl.col("fixmedins_code") == code)
-        .group_by(month=pl.col("period_start").dt.strftime("%Y-%m"))
+        findings.group_by("fixmedins_code", month=pl.col("period_start").dt.strftime("%Y-%m"))
         .agg(
             n_findings=pl.len(),
             fen=(pl.col("amount_at_risk") * 100).round().cast(pl.Int64).sum(),
@@ -202,7 +209,7 @@ def monthly_trend(view: RunView, code: str) -> pl.DataFrame:
         .collect()
     )
     return (
-        spend.join(leads, on="month", how="full", coalesce=True)
+        spend.join(leads, on=["fixmedins_code", "month"], how="full", coalesce=True)
         .with_columns(
             pl.col("n_settlements", "n_patients").fill_null(0),
             pl.col("inscp_amt").fill_null(0.0),
@@ -215,8 +222,9 @@ def monthly_trend(view: RunView, code: str) -> pl.DataFrame:
                 (pl.col("inscp_amt") / pl.col("n_settlements")).round(2)
             )
         )
-        .sort("month")
+        .sort("fixmedins_code", "month", nulls_last=True)
         .select(
+            "fixmedins_code",
             "month",
             "n_settlements",
             "n_patients",
@@ -229,107 +237,159 @@ def monthly_trend(view: RunView, code: str) -> pl.DataFrame:
     )
 
 
-def _line_findings(view: RunView, code: str) -> pl.DataFrame:
-    """The run's fee lines at ``code`` that some lead names: ``mdtrt_id, feedetl_sn,
-    finding_id``."""
-    return (
-        pl.scan_parquet(view.lines_path)
-        .filter(pl.col("fixmedins_code") == code, pl.col("feedetl_sn").is_not_null())
-        .select("mdtrt_id", "feedetl_sn", "finding_id")
-        .unique()
-        .collect()
+def monthly_trend(view: RunView, code: str) -> pl.DataFrame:
+    """Per settlement month: ``n_settlements``, ``n_patients``, ``inscp_amt``,
+    ``cost_per_visit``, and the leads whose period starts in the month
+    (``n_findings``, ``amount_at_risk``, ``finding_ids``)."""
+    return view.mart_rows(
+        "institution_trend",
+        lambda: trends(view, code).drop("fixmedins_code"),
+        fixmedins_code=code,
     )
 
 
-def _with_flagged(view: RunView, code: str, sql: str, params: list[Any]) -> pl.DataFrame:
-    """``sql`` over the lake with the institution's flagged lines as ``flagged``."""
+TOP = 10
+"""How many items and doctors a profile lists (the marts keep as many per institution)."""
+
+_TOP_SQL = """
+WITH per AS ({per}), top AS (
+    SELECT *, inscp_amt / nullif(sum(inscp_amt) OVER (PARTITION BY fixmedins_code), 0) AS share
+    FROM per
+    QUALIFY row_number() OVER (PARTITION BY fixmedins_code
+                               ORDER BY inscp_amt DESC, {key}) <= {limit}
+), hit AS (
+    SELECT l.fixmedins_code, l.{line_key} AS {key},
+           list_sort(list(DISTINCT l.finding_id)) AS finding_ids
+    FROM lead_context l JOIN top ON top.fixmedins_code = l.fixmedins_code
+         AND top.{key} = l.{line_key}
+    WHERE l.feedetl_sn IS NOT NULL AND l.line_valid
+    GROUP BY ALL
+)
+SELECT top.* EXCLUDE (share), {extra}top.share,
+       coalesce(len(hit.finding_ids), 0) AS n_findings,
+       coalesce(hit.finding_ids, []::VARCHAR[]) AS finding_ids
+FROM top LEFT JOIN hit USING (fixmedins_code, {key}){join}
+ORDER BY fixmedins_code, inscp_amt DESC, {key}
+"""
+"""The ``limit`` largest of ``per`` by in-scope amount in each institution, with their share
+of its amount and the leads naming their lines: the lines as the lead panel shows them
+(``lead_context``: the ``lead_lines`` mart or :func:`lines_sql`), still valid in the lake."""
+
+_ITEMS_PER = """
+    SELECT fixmedins_code, med_list_codg, max(medins_list_name) AS item_name,
+           count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines,
+           CAST(sum(cnt) AS DOUBLE) AS cnt,
+           CAST(sum(CAST(inscp_amt AS DECIMAL(38, 2))) AS DOUBLE) AS inscp_amt
+    FROM fee_detail WHERE coalesce(vali_flag, '1') = '1' AND {where}
+    GROUP BY ALL"""
+
+_DOCTORS_PER = """
+    SELECT fixmedins_code, bilg_dr_codg AS dr_codg, count(DISTINCT setl_id) AS n_settlements,
+           count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines,
+           CAST(sum(CAST(inscp_amt AS DECIMAL(38, 2))) AS DOUBLE) AS inscp_amt
+    FROM fee_detail
+    WHERE coalesce(vali_flag, '1') = '1' AND bilg_dr_codg IS NOT NULL AND {where}
+    GROUP BY ALL"""
+
+_DOCTOR_NAMES = """
+LEFT JOIN (SELECT fixmedins_code, dr_codg, max(dr_name) AS dr_name FROM practitioner
+           WHERE {where} GROUP BY ALL) names USING (fixmedins_code, dr_codg)"""
+
+
+def top_sql(kind: str, code: str | None = None, *, limit: int = TOP) -> str:
+    """The top ``kind`` (``items`` or ``doctors``) of ``code`` or of every institution,
+    over a connection with the lake's views and ``lead_context``."""
+    where = _where(code)
+    if kind == "items":
+        return _TOP_SQL.format(
+            per=_ITEMS_PER.format(where=where),
+            key="med_list_codg",
+            line_key="med_list_codg",
+            limit=int(limit),
+            extra="",
+            join="",
+        )
+    return _TOP_SQL.format(
+        per=_DOCTORS_PER.format(where=where),
+        key="dr_codg",
+        line_key="bilg_dr_codg",
+        limit=int(limit),
+        extra="names.dr_name, ",
+        join=_DOCTOR_NAMES.format(where=where),
+    )
+
+
+def _top_on_the_fly(view: RunView, kind: str, code: str, limit: int) -> pl.DataFrame:
+    """:func:`top_sql` of one institution, its leads' lines put in context here."""
     con = view.lake_cursor()
     try:
-        con.register("flagged", _line_findings(view, code))
-        return con.sql(sql, params=params).pl()
+        lines = literal(str(view.lines_path))
+        con.execute(
+            f"CREATE TEMP VIEW lead_lines AS SELECT * FROM read_parquet({lines}) "
+            f"WHERE {_where(code)}"
+        )
+        con.execute(f"CREATE TEMP VIEW lead_context AS {lines_sql(all_leads=True)}")
+        return con.sql(top_sql(kind, code, limit=limit)).pl().drop("fixmedins_code")
     finally:
         con.close()
 
 
-def top_items(view: RunView, code: str, *, limit: int = 10) -> pl.DataFrame:
+_TOP_COLUMNS = {
+    "items": ("med_list_codg", "item_name", "n_lines", "cnt", "inscp_amt", "share"),
+    "doctors": ("dr_codg", "dr_name", "n_settlements", "n_lines", "inscp_amt"),
+}
+
+
+def _top(view: RunView, kind: str, code: str, limit: int) -> pl.DataFrame:
+    if limit <= TOP:
+        found = view.mart_rows(
+            f"institution_{kind}",
+            lambda: _top_on_the_fly(view, kind, code, TOP),
+            fixmedins_code=code,
+        )
+        found = found.head(limit)
+    else:
+        found = _top_on_the_fly(view, kind, code, limit)
+    return found.select(*_TOP_COLUMNS[kind], "n_findings", "finding_ids")
+
+
+def top_items(view: RunView, code: str, *, limit: int = TOP) -> pl.DataFrame:
     """The items with the largest in-scope amount: ``med_list_codg``, ``item_name``,
     ``n_lines``, ``cnt``, ``inscp_amt``, its ``share`` of the institution's, and the leads
     naming its lines (``n_findings``, ``finding_ids``)."""
-    return _with_flagged(
-        view,
-        code,
-        """WITH f AS (
-                   SELECT * FROM fee_detail
-                   WHERE fixmedins_code = ? AND coalesce(vali_flag, '1') = '1'
-               ), per AS (
-                   SELECT med_list_codg, max(medins_list_name) AS item_name,
-                          count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines,
-                          CAST(sum(cnt) AS DOUBLE) AS cnt,
-                          CAST(sum(CAST(inscp_amt AS DECIMAL(38, 2))) AS DOUBLE) AS inscp_amt
-                   FROM f GROUP BY med_list_codg
-               ), hit AS (
-                   SELECT f.med_list_codg, list_sort(list(DISTINCT g.finding_id)) AS finding_ids
-                   FROM f JOIN flagged g USING (mdtrt_id, feedetl_sn)
-                   GROUP BY f.med_list_codg
-               )
-               SELECT per.*, per.inscp_amt / nullif(sum(per.inscp_amt) OVER (), 0) AS share,
-                      coalesce(len(hit.finding_ids), 0) AS n_findings,
-                      coalesce(hit.finding_ids, []::VARCHAR[]) AS finding_ids
-               FROM per LEFT JOIN hit USING (med_list_codg)
-               ORDER BY inscp_amt DESC, med_list_codg LIMIT ?""",
-        [code, int(limit)],
-    )
+    return _top(view, "items", code, limit)
 
 
-def top_doctors(view: RunView, code: str, *, limit: int = 10) -> pl.DataFrame:
+def top_doctors(view: RunView, code: str, *, limit: int = TOP) -> pl.DataFrame:
     """The billing doctors (``bilg_dr_codg``) with the largest in-scope amount:
     ``dr_codg``, ``dr_name``, ``n_settlements``, ``n_lines``, ``inscp_amt``, and the leads
     naming their lines (``n_findings``, ``finding_ids``)."""
-    return _with_flagged(
-        view,
-        code,
-        """WITH f AS (
-                   SELECT * FROM fee_detail
-                   WHERE fixmedins_code = ? AND coalesce(vali_flag, '1') = '1'
-                         AND bilg_dr_codg IS NOT NULL
-               ), per AS (
-                   SELECT bilg_dr_codg AS dr_codg, count(DISTINCT setl_id) AS n_settlements,
-                          count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines,
-                          CAST(sum(CAST(inscp_amt AS DECIMAL(38, 2))) AS DOUBLE) AS inscp_amt
-                   FROM f GROUP BY bilg_dr_codg
-               ), hit AS (
-                   SELECT f.bilg_dr_codg AS dr_codg,
-                          list_sort(list(DISTINCT g.finding_id)) AS finding_ids
-                   FROM f JOIN flagged g USING (mdtrt_id, feedetl_sn)
-                   GROUP BY f.bilg_dr_codg
-               ), names AS (
-                   SELECT dr_codg, max(dr_name) AS dr_name FROM practitioner
-                   WHERE fixmedins_code = ? GROUP BY dr_codg
-               )
-               SELECT per.dr_codg, names.dr_name, per.n_settlements, per.n_lines,
-                      per.inscp_amt, coalesce(len(hit.finding_ids), 0) AS n_findings,
-                      coalesce(hit.finding_ids, []::VARCHAR[]) AS finding_ids
-               FROM per LEFT JOIN hit USING (dr_codg) LEFT JOIN names USING (dr_codg)
-               ORDER BY inscp_amt DESC, dr_codg LIMIT ?""",
-        [code, code, int(limit)],
-    )
+    return _top(view, "doctors", code, limit)
 
 
-def data_quality(view: RunView, code: str) -> dict[str, Any] | None:
-    """The institution's row of the lake's ``dq_institution`` view (missing fields, late
-    uploads, quarantined rows by reason); None if the lake does not know it."""
+def quality_rows(view: RunView, code: str | None = None) -> pl.DataFrame:
+    """The lake's ``dq_institution`` view (missing fields, late uploads, quarantined rows
+    by reason) of ``code`` or of every institution (the ``institution_quality`` mart)."""
     con = view.lake_cursor()
     try:
         add_quality_views(con)
-        rows = con.sql(
+        return con.sql(
             "SELECT * REPLACE (CAST(quarantined AS BIGINT) AS quarantined) "
-            "FROM dq_institution WHERE fixmedins_code = ?",
-            params=[code],
-        )
-        found = rows.pl().to_dicts()
+            f"FROM dq_institution WHERE {_where(code)} ORDER BY fixmedins_code"
+        ).pl()
     finally:
         con.close()
-    return found[0] if found else None
+
+
+def data_quality(view: RunView, code: str) -> dict[str, Any] | None:
+    """The institution's row of the lake's ``dq_institution`` view; None if the lake does
+    not know it."""
+    found = view.mart_rows(
+        "institution_quality",
+        lambda: quality_rows(view, code).drop("fixmedins_code"),
+        fixmedins_code=code,
+    )
+    return {"fixmedins_code": code, **found.row(0, named=True)} if found.height else None
 
 
 def header(view: RunView, code: str, *, lang: str = "zh") -> dict[str, Any]:
@@ -375,6 +435,8 @@ class InstitutionProfile:
     items: pl.DataFrame
     doctors: pl.DataFrame
     leads: pl.DataFrame
+    """Its :data:`PROFILE_LEADS` riskiest leads."""
+    n_leads: int
     leads_by_rule: pl.DataFrame
     quality: dict[str, Any] | None
 
@@ -384,7 +446,8 @@ def institution_profile(
 ) -> InstitutionProfile:
     """The profile of ``code``; :class:`LookupError` if the lake does not know it."""
     head = header(view, code, lang=lang)
-    leads = lead_frame(view, LeadFilter(fixmedins_codes=(code,)), case_store=case_store, lang=lang)
+    flt = LeadFilter(fixmedins_codes=(code,))
+    tally = lead_tally(view, flt, case_store, lang=lang)
     return InstitutionProfile(
         header=head,
         peers=peer_comparison(view, code, lang=lang),
@@ -392,7 +455,8 @@ def institution_profile(
         trend=monthly_trend(view, code),
         items=top_items(view, code),
         doctors=top_doctors(view, code),
-        leads=leads,
-        leads_by_rule=by_rule(leads),
+        leads=lead_frame(view, flt, case_store=case_store, lang=lang, limit=PROFILE_LEADS),
+        n_leads=tally.height,
+        leads_by_rule=by_rule(tally),
         quality=data_quality(view, code),
     )

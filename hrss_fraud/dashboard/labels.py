@@ -34,6 +34,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "feedetl_sn": ("费用明细流水号", "fee line serial"),
     "role": ("明细角色", "line role"),
     "line_time": ("发生时间", "time"),
+    "line_valid": ("明细有效", "line valid"),
     "month": ("月份", "month"),
     "med_type": ("医疗类别", "care type"),
     "family": ("规则类别", "rule family"),

@@ -48,6 +48,8 @@ SELECT {finding_id}l.role, l.fixmedins_code, l.psn_no, l.setl_id, l.mdtrt_id, l.
        CAST(fee.cnt AS DOUBLE) AS cnt, CAST(fee.pric AS DOUBLE) AS pric,
        CAST(fee.det_item_fee_sumamt AS DOUBLE) AS det_item_fee_sumamt,
        CAST(fee.inscp_amt AS DOUBLE) AS line_inscp_amt, fee.bilg_dr_codg,
+       CASE WHEN fee.fixmedins_code IS NOT NULL THEN coalesce(fee.vali_flag, '1') = '1' END
+           AS line_valid,
        setl.med_type, setl.dise_codg, setl.dise_name, setl.begntime, setl.endtime,
        CAST(setl.medfee_sumamt AS DOUBLE) AS medfee_sumamt,
        CAST(setl.inscp_amt AS DOUBLE) AS setl_inscp_amt

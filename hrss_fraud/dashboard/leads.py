@@ -910,6 +910,42 @@ def lead_frame(
         con.close()
 
 
+def lead_tally(
+    view: RunView,
+    flt: LeadFilter | None = None,
+    case_store: CaseStore | None = None,
+    *,
+    lang: str = "zh",
+) -> pl.DataFrame:
+    """``finding_id, rule_id, rule_name, amount_at_risk, status`` of every lead ``flt``
+    keeps, in ``finding_id`` order, from the in-memory index alone: what a profile counts
+    per rule, for a hospital's hundreds of thousands of leads without reading their rows."""
+    _check_lang(lang)
+    index = lead_index(view)
+    decided = index.decided(review_status(case_store))
+    keep = index.mask(flt or LeadFilter(), decided)
+    at = np.arange(index.n) if keep is None else np.flatnonzero(keep)
+
+    def decode(column: str) -> pl.Series:
+        coded = index.coded[column]
+        keys = coded.keys[at]
+        values = coded.values.gather(np.where(keys < 0, 0, keys)) if coded.values.len() else None
+        if values is None:
+            return pl.Series(column, [None] * len(at), dtype=pl.String)
+        return values.set(pl.Series(keys < 0), None)
+
+    statuses = pl.Series(decided.statuses, dtype=pl.String)
+    return pl.DataFrame(
+        {
+            "finding_id": index.finding_id.gather(at),
+            "rule_id": decode("rule_id"),
+            "rule_name": decode("rule_name_en" if lang == "en" else "rule_name"),
+            "amount_at_risk": pl.Series(index.amount[at]).fill_nan(None),
+            "status": statuses.gather(decided.status[at]),
+        }
+    )
+
+
 def lead_frames(
     view: RunView,
     wanted: list[tuple[LeadFilter, int | None]],

@@ -32,8 +32,8 @@ import duckdb
 import polars as pl
 
 from hrss_fraud.dashboard import overview
-from hrss_fraud.dashboard.doctor_view import doctor_days
-from hrss_fraud.dashboard.institution_view import unit_indicators
+from hrss_fraud.dashboard.doctor_view import DOCTOR_LEADS_SQL, doctor_days, mix_rows
+from hrss_fraud.dashboard.institution_view import quality_rows, top_sql, trends, unit_indicators
 from hrss_fraud.dashboard.lead_detail import lines_sql, visits_sql
 from hrss_fraud.dashboard.leads import LeadIndex
 from hrss_fraud.dashboard.marts_carry import (
@@ -42,7 +42,9 @@ from hrss_fraud.dashboard.marts_carry import (
     fresh_lines,
     merge_into,
     plan_carry,
+    timeline_redo,
 )
+from hrss_fraud.dashboard.person_view import timeline_sql
 from hrss_fraud.dashboard.profile_data import peer_groups
 from hrss_fraud.dashboard.runs_view import (
     MARTS_MANIFEST,
@@ -69,6 +71,10 @@ in one or two row groups, which DuckDB picks by their ``finding_id`` min/max."""
 
 PERSONS_ROW_GROUP = 8192
 
+PROFILE_ROW_GROUP = 64
+"""Rows per row group of the per-institution marts (a month, an item or a doctor a row,
+some with a long list of lead ids): one institution's rows span one or two groups."""
+
 ROWS_ROW_GROUP = 512
 """Rows per row group of the ``lead_rows`` mart: a page's rows are scattered over the run,
 so each costs the decoding of its group."""
@@ -81,6 +87,8 @@ class _Writer:
         self.folder = folder
         self.files: dict[str, str] = {}
         self.seconds: dict[str, float] = {}
+        self.fresh_persons: int | None = None
+        """Persons whose ``person_timeline`` rows were recomputed (None: all of them)."""
 
     def frame(self, name: str, df: pl.DataFrame, row_group_size: int | None = None) -> None:
         start = time.perf_counter()
@@ -254,10 +262,47 @@ def _person_visits(
     )
 
 
-def _profile_marts(view: RunView, out: _Writer) -> None:
+def _person_timeline(
+    view: RunView, con: duckdb.DuckDBPyConnection, out: _Writer, carry: Carry | None
+) -> None:
+    """Every person's settlements, sorted by person; an increment recomputes the persons
+    :func:`timeline_redo` names and copies the others' rows."""
+    redo = None
+    if carry is not None and carry.mart("person_timeline") is not None:
+        redo = timeline_redo(view, carry)
+    if redo is None:
+        out.query("person_timeline", con, timeline_sql(view), PERSONS_ROW_GROUP)
+        return
+    con.register("redo_persons", redo)
+    out.fresh_persons = redo.height
+    sql = timeline_sql(view, among="redo_persons")
+    out.query("person_timeline.fresh", con, sql, PERSONS_ROW_GROUP)
+    path = carry.mart("person_timeline")
+    assert path is not None
+    redone = pl.col("psn_no").is_in(redo["psn_no"].implode()).fill_null(False)
+    kept = pl.scan_parquet(path).filter(~redone)
+    out.merge("person_timeline", kept, "person_timeline.fresh", "psn_no", PERSONS_ROW_GROUP)
+
+
+def _profile_marts(view: RunView, out: _Writer, carry: Carry | None) -> None:
     out.frame("peer_groups", peer_groups(view))
     out.frame("institution_indicators", unit_indicators(view))
     out.frame("doctor_days", doctor_days(view))
+    out.frame("institution_trend", trends(view), row_group_size=PROFILE_ROW_GROUP)
+    out.frame("institution_quality", quality_rows(view), row_group_size=PROFILE_ROW_GROUP)
+    out.frame("doctor_mix", mix_rows(view), row_group_size=PERSONS_ROW_GROUP)
+    con = view.lake.connect()
+    try:
+        con.execute(f"SET temp_directory = {literal(str(out.folder))}")
+        _person_timeline(view, con, out, carry)
+        lines = literal(str(out.path("lead_lines")))
+        con.execute(f"CREATE VIEW lead_context AS SELECT * FROM read_parquet({lines})")
+        for kind in ("items", "doctors"):
+            out.query(f"institution_{kind}", con, top_sql(kind), PROFILE_ROW_GROUP)
+        findings = literal(str(view.findings_path))
+        out.query("doctor_leads", con, DOCTOR_LEADS_SQL.format(findings=findings), 65536)
+    finally:
+        con.close()
 
 
 def _clean_stale(workspace: Path, run_id: str) -> None:
@@ -313,7 +358,7 @@ def build_marts(workspace: Path, run_id: str | None = None, *, force: bool = Fal
         with _timed(phases, "detail"):
             _detail_marts(view, out, carry)
         with _timed(phases, "profiles"):
-            _profile_marts(view, out)
+            _profile_marts(view, out, carry)
         manifest = {
             "version": MARTS_VERSION,
             "run_id": run_id,
@@ -322,6 +367,7 @@ def build_marts(workspace: Path, run_id: str | None = None, *, force: bool = Fal
             "seconds": round(time.perf_counter() - started, 1),
             "carried_from": carry.previous.run_id if carry else None,
             "fresh_leads": carry.fresh.height if carry else None,
+            "fresh_persons": out.fresh_persons,
             "files": out.files,
             "seconds_per_phase": phases,
             "seconds_per_mart": out.seconds,

@@ -133,3 +133,35 @@ def fresh_lines(view: RunView, con: duckdb.DuckDBPyConnection, fresh: pl.DataFra
         f"CREATE OR REPLACE VIEW lead_lines AS SELECT * FROM read_parquet({lines}) "
         "SEMI JOIN fresh_ids USING (finding_id)"
     )
+
+
+def timeline_redo(view: RunView, carry: Carry) -> pl.DataFrame | None:
+    """``psn_no`` of the persons whose ``person_timeline`` rows must be computed anew, or
+    None when every person's must (an institution's record changed since: its name is on
+    every row there). A person's rows change with a settlement or fee line of theirs
+    uploaded since the previous run, or with a lead on their lines that is fresh or gone."""
+    since = int(carry.previous.manifest["lake"]["last_seq"])
+    con = view.lake.connect()
+    try:
+        registry = con.sql(f"SELECT count(*) FROM institution_all WHERE _batch_seq > {since}")
+        if registry.fetchall()[0][0]:
+            return None
+        billed = con.sql(  # every version's person: a correction may move a line
+            f"""SELECT DISTINCT psn_no FROM fee_detail_all
+                SEMI JOIN (SELECT fixmedins_code, mdtrt_id, feedetl_sn FROM fee_detail_all
+                           WHERE _batch_seq > {since})
+                     USING (fixmedins_code, mdtrt_id, feedetl_sn)"""
+        ).pl()
+    finally:
+        con.close()
+    ids = pl.scan_parquet(view.findings_path).select("finding_id")
+    gone = pl.scan_parquet(carry.previous.findings_path).select("finding_id")
+    gone = gone.join(ids, on="finding_id", how="anti")
+    led = [
+        pl.scan_parquet(view.lines_path).join(carry.fresh.lazy(), on="finding_id", how="semi"),
+        pl.scan_parquet(carry.previous.lines_path).join(gone, on="finding_id", how="semi"),
+    ]
+    persons = pl.concat(
+        [carry.touched_persons.lazy(), billed.lazy(), *(p.select("psn_no") for p in led)]
+    )
+    return persons.drop_nulls().unique().sort("psn_no").collect()

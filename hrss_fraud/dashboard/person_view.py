@@ -16,9 +16,17 @@ import polars as pl
 
 from hrss_fraud.dashboard import audit
 from hrss_fraud.dashboard.labels import med_type_labels
-from hrss_fraud.dashboard.leads import LeadFilter, lead_frame
+from hrss_fraud.dashboard.leads import LeadFilter, lead_frame, lead_tally
 from hrss_fraud.dashboard.masking import mask_frame
-from hrss_fraud.dashboard.profile_data import SETTING_SQL, SETTINGS, by_rule, lake_frame, pick
+from hrss_fraud.dashboard.profile_data import (
+    PROFILE_LEADS,
+    SETTING_SQL,
+    SETTINGS,
+    by_rule,
+    lake_frame,
+    pick,
+)
+from hrss_fraud.lake.views import literal
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
@@ -42,25 +50,46 @@ IDENTITY_COLUMNS = (
 
 _TIMELINE_SQL = f"""
 WITH s AS (
-    SELECT * FROM settlement WHERE psn_no = ?
+    SELECT * FROM settlement WHERE {{where}}
 ), n AS (
-    SELECT fixmedins_code, setl_id, count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines
-    FROM fee_detail WHERE psn_no = ? GROUP BY ALL
+    SELECT psn_no, fixmedins_code, setl_id,
+           count(*) FILTER (WHERE init_feedetl_sn IS NULL) AS n_lines
+    FROM fee_detail WHERE {{where}} GROUP BY ALL
+), leads AS (
+    SELECT psn_no, fixmedins_code, setl_id,
+           list_sort(list(DISTINCT finding_id)) AS finding_ids,
+           sum(CAST(round(amount_at_risk * 100) AS BIGINT)) AS fen
+    FROM read_parquet({{lines}}) WHERE setl_id IS NOT NULL AND {{where}} GROUP BY ALL
 )
-SELECT s.setl_id, s.mdtrt_id, s.fixmedins_code, i.fixmedins_name, s.med_type,
+SELECT s.psn_no, s.setl_id, s.mdtrt_id, s.fixmedins_code, i.fixmedins_name, s.med_type,
        {SETTING_SQL} AS setting, s.begntime,
        coalesce(s.endtime, s.begntime) AS endtime, s.setl_time, s.dise_codg, s.dise_name,
        s.chfpdr_code, CAST(s.medfee_sumamt AS DOUBLE) AS medfee_sumamt,
        CAST(s.inscp_amt AS DOUBLE) AS inscp_amt,
        CAST(s.fund_pay_sumamt AS DOUBLE) AS fund_pay_sumamt,
        coalesce(s.vali_flag, '1') = '1' AND coalesce(s.refd_setl_flag, '0') = '0' AS valid,
-       coalesce(n.n_lines, 0) AS n_lines
+       coalesce(n.n_lines, 0) AS n_lines,
+       coalesce(leads.finding_ids, []::VARCHAR[]) AS finding_ids,
+       round(coalesce(leads.fen, 0) / 100, 2) AS amount_at_risk
 FROM s
 LEFT JOIN (SELECT fixmedins_code, max(fixmedins_name) AS fixmedins_name
            FROM institution GROUP BY ALL) i USING (fixmedins_code)
-LEFT JOIN n USING (fixmedins_code, setl_id)
-ORDER BY s.begntime, s.fixmedins_code, s.setl_id
+LEFT JOIN n USING (psn_no, fixmedins_code, setl_id)
+LEFT JOIN leads USING (psn_no, fixmedins_code, setl_id)
+ORDER BY s.psn_no, s.begntime, s.fixmedins_code, s.setl_id
 """
+
+
+def timeline_sql(view: RunView, psn_no: str | None = None, *, among: str | None = None) -> str:
+    """The settlements of ``psn_no`` (or of everyone, by person: the ``person_timeline``
+    mart; or of the persons of the table ``among``), each with its lines and the leads
+    whose lines name it (``finding_ids``, and ``amount_at_risk`` summed in fen), before
+    labelling: what :func:`timeline` shows."""
+    if among is not None:
+        where = f"psn_no IN (SELECT psn_no FROM {among})"
+    else:
+        where = "TRUE" if psn_no is None else f"psn_no = {literal(psn_no)}"
+    return _TIMELINE_SQL.format(where=where, lines=literal(str(view.lines_path)))
 
 
 def identity(view: RunView, psn_no: str, role: str | None) -> dict[str, Any] | None:
@@ -78,29 +107,17 @@ def timeline(view: RunView, psn_no: str, *, lang: str = "zh") -> pl.DataFrame:
     time when it has no end), diagnosis, amounts, whether it counts (``valid``), and the
     leads whose lines name it (``n_findings``, ``amount_at_risk`` on its lines,
     ``finding_ids``)."""
-    settlements = lake_frame(view, _TIMELINE_SQL, [psn_no, psn_no])
-    lines = (
-        pl.scan_parquet(view.lines_path)
-        .filter(pl.col("psn_no") == psn_no, pl.col("setl_id").is_not_null())
-        .group_by("fixmedins_code", "setl_id")
-        .agg(
-            finding_ids=pl.col("finding_id").unique().sort(),
-            fen=(pl.col("amount_at_risk") * 100).round().cast(pl.Int64).sum(),
-        )
-        .collect()
+    rows = view.mart_rows(
+        "person_timeline",
+        lambda: lake_frame(view, timeline_sql(view, psn_no)).drop("psn_no"),
+        psn_no=psn_no,
     )
     care = med_type_labels(lang)
     settings = {k: pick(v, lang) for k, v in SETTINGS.items()}
-    return (
-        settlements.join(lines, on=["fixmedins_code", "setl_id"], how="left")
-        .with_columns(
-            med_type_name=pl.col("med_type").replace_strict(care, default=pl.col("med_type")),
-            setting_label=pl.col("setting").replace_strict(settings, default=pl.col("setting")),
-            finding_ids=pl.col("finding_ids").fill_null([]),
-            amount_at_risk=(pl.col("fen").fill_null(0) / 100).round(2),
-        )
-        .with_columns(n_findings=pl.col("finding_ids").list.len())
-        .drop("fen")
+    return rows.with_columns(
+        med_type_name=pl.col("med_type").replace_strict(care, default=pl.col("med_type")),
+        setting_label=pl.col("setting").replace_strict(settings, default=pl.col("setting")),
+        n_findings=pl.col("finding_ids").list.len(),
     )
 
 
@@ -113,6 +130,8 @@ class PersonRecord:
     masked: bool
     timeline: pl.DataFrame
     leads: pl.DataFrame
+    """The person's :data:`PROFILE_LEADS` riskiest leads."""
+    n_leads: int
     leads_by_rule: pl.DataFrame
     audit_id: int
 
@@ -135,7 +154,8 @@ def open_person(
     masked = not user.can("view_identity")
     who = identity(view, psn_no, user.role)
     events = timeline(view, psn_no, lang=lang)
-    leads = lead_frame(view, LeadFilter(psn_no=psn_no), case_store=case_store, lang=lang)
+    flt = LeadFilter(psn_no=psn_no)
+    tally = lead_tally(view, flt, case_store, lang=lang)
     audit_id = audit.record(
         case_store,
         user.username,
@@ -146,10 +166,10 @@ def open_person(
             "run_id": view.run_id,
             "masked": masked,
             "found": who is not None or events.height > 0,
-            "n_findings": leads.height,
+            "n_findings": tally.height,
         },
     )
-    if who is None and events.is_empty() and leads.is_empty():
+    if who is None and events.is_empty() and tally.is_empty():
         msg = f"person {psn_no!r} is neither in the lake nor in run {view.run_id}"
         raise LookupError(msg)
     return PersonRecord(
@@ -157,7 +177,8 @@ def open_person(
         identity=who,
         masked=masked,
         timeline=events,
-        leads=leads,
-        leads_by_rule=by_rule(leads),
+        leads=lead_frame(view, flt, case_store=case_store, lang=lang, limit=PROFILE_LEADS),
+        n_leads=tally.height,
+        leads_by_rule=by_rule(tally),
         audit_id=audit_id,
     )

@@ -114,8 +114,22 @@ BY_RULE_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def leads_section(by_rule: pl.DataFrame, leads: pl.DataFrame, lang: str, grid_id: str) -> list:
-    """A profile's leads: per rule with their review outcomes, then each lead."""
+def leads_heading(n_leads: int, shown: int, lang: str) -> str:
+    """ "Leads (N)", or how many of them the grid lists when it lists the riskiest only."""
+    if lang == "en":
+        if shown < n_leads:
+            return f"Leads ({n_leads}; the {shown} riskiest listed, the lead queue has all)"
+        return f"Leads ({n_leads})"
+    if shown < n_leads:
+        return f"疑点明细（共{n_leads}条，列出风险最高的{shown}条，全部见疑点审核）"
+    return f"疑点明细（{n_leads}条）"
+
+
+def leads_section(
+    by_rule: pl.DataFrame, leads: pl.DataFrame, n_leads: int, lang: str, grid_id: str
+) -> list:
+    """A profile's leads: per rule with their review outcomes (all of them), then the
+    riskiest ``leads`` of the ``n_leads``."""
     en = lang == "en"
     return [
         html.H2("Leads by rule" if en else "疑点（按规则）"),
@@ -125,7 +139,7 @@ def leads_section(by_rule: pl.DataFrame, leads: pl.DataFrame, lang: str, grid_id
             lang,
             labels=BY_RULE_LABELS,
         ),
-        html.H2(f"Leads ({leads.height})" if en else f"疑点明细（{leads.height}条）"),
+        html.H2(leads_heading(n_leads, leads.height, lang)),
         lead_grid(leads, lang, grid_id),
     ]
 

@@ -90,6 +90,18 @@ class RunView:
         path = self.mart(name)
         return pl.read_parquet(path) if path is not None else compute()
 
+    def mart_rows(
+        self, name: str, compute: Callable[[], pl.DataFrame], **equal: str
+    ) -> pl.DataFrame:
+        """The rows of mart ``name`` whose columns equal ``equal``, without those columns,
+        if the run's marts are built, else ``compute()`` (the same frame). The profile marts
+        are sorted by their keys, so a scan reads only the row groups that hold one key."""
+        path = self.mart(name)
+        if path is None:
+            return compute()
+        keep = [pl.col(column) == value for column, value in equal.items()]
+        return pl.scan_parquet(path).filter(*keep).drop(*equal).collect()
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for one request (close it after), to an in-memory
         database kept with the run, so the Parquet footers read once (a big mart's is
@@ -118,7 +130,7 @@ class RunView:
             return self._memo[key]
 
 
-MARTS_VERSION = 2
+MARTS_VERSION = 3
 """Bumped whenever a mart's content or layout changes: older marts are then ignored (and
 rebuilt by ``hrss-fraud marts build`` or ``serve``)."""
 

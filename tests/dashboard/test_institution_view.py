@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from hrss_fraud.dashboard import institution_view as iv
-from hrss_fraud.dashboard.profile_data import MIN_PEERS
+from hrss_fraud.dashboard.leads import LeadFilter, lead_frame
+from hrss_fraud.dashboard.profile_data import MIN_PEERS, PROFILE_LEADS, by_rule
 from hrss_fraud.dashboard.runs_view import RunView
 
 
@@ -86,8 +88,12 @@ def test_county_profile_agrees_with_the_run(county_view: RunView) -> None:
     code = findings["fixmedins_code"].mode().sort()[0]
     p = iv.institution_profile(county_view, code)
     own = findings.filter(pl.col("fixmedins_code") == code)
-    assert p.leads.height == own.height
+    assert p.n_leads == own.height and p.leads.height == min(own.height, PROFILE_LEADS)
+    # the listed leads are the riskiest, as the lead queue filtered on the institution
+    queue = lead_frame(county_view, LeadFilter(fixmedins_codes=(code,)))
+    assert p.leads["finding_id"].to_list() == queue["finding_id"].head(PROFILE_LEADS).to_list()
     assert p.leads_by_rule["n_findings"].sum() == own.height
+    assert_frame_equal(p.leads_by_rule, by_rule(queue))
     assert sum(len(ids) for ids in p.trend["finding_ids"]) == own.height
     fen = int((own["amount_at_risk"] * 100).round().sum())
     assert round(p.leads_by_rule["amount_at_risk"].sum() * 100) == fen

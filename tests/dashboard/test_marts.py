@@ -17,10 +17,16 @@ from polars.testing import assert_frame_equal
 
 from hrss_fraud.cli import main as cli
 from hrss_fraud.dashboard import marts, overview
-from hrss_fraud.dashboard.doctor_view import doctor_days
-from hrss_fraud.dashboard.institution_view import unit_indicators
+from hrss_fraud.dashboard.doctor_view import (
+    doctor_days,
+    doctor_finding_ids,
+    doctor_lead_ids,
+    doctor_profile,
+)
+from hrss_fraud.dashboard.institution_view import institution_profile, top_items, unit_indicators
 from hrss_fraud.dashboard.lead_detail import lead_detail, ranking
 from hrss_fraud.dashboard.leads import LeadFilter, finding, lead_frame, page, totals
+from hrss_fraud.dashboard.person_view import timeline
 from hrss_fraud.dashboard.profile_data import peer_groups
 from hrss_fraud.dashboard.runs_view import (
     MARTS_MANIFEST,
@@ -211,3 +217,60 @@ def test_the_cli_builds_the_marts(two_runs: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--workspace", str(ws), "marts", "build", "--run", "nope"])
     assert result.exit_code == 1 and "nope" in result.output
     assert os.listdir(runs_dir(ws)).count("nope.marts") == 0
+
+
+PROFILE_MARTS = (
+    "institution_trend",
+    "institution_items",
+    "institution_doctors",
+    "institution_quality",
+    "doctor_mix",
+    "doctor_leads",
+    "person_timeline",
+)
+
+
+def _profiled(view: RunView) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """Institutions (the one with most leads, one with none), doctors (with and without
+    leads) and persons (with leads, and one without) to open on both views."""
+    findings = pl.read_parquet(view.findings_path, columns=["fixmedins_code", "psn_no"])
+    counts = findings["fixmedins_code"].value_counts().sort("count", descending=True)
+    codes = [counts["fixmedins_code"][0], counts["fixmedins_code"][-1]]
+    codes += (
+        view.institutions.join(counts, on="fixmedins_code", how="anti")["fixmedins_code"]
+        .head(1)
+        .to_list()
+    )
+    days = doctor_days(view).select("fixmedins_code", "dr_codg").unique().sort("dr_codg")
+    doctors = list(days.filter(pl.col("fixmedins_code") == codes[0]).head(3).iter_rows())
+    doctors += list(days.filter(pl.col("fixmedins_code") != codes[0]).head(2).iter_rows())
+    persons = findings["psn_no"].drop_nulls().unique().sort().head(3).to_list()
+    persons.append("no-such-person")
+    return codes, doctors, persons
+
+
+def test_profile_pages_are_the_same_with_marts(pair: tuple[RunView, RunView]) -> None:
+    plain, fast = pair
+    for name in PROFILE_MARTS:
+        assert fast.mart(name) is not None and plain.mart(name) is None
+    codes, doctors, persons = _profiled(plain)
+    for code in codes:
+        for lang in ("zh", "en"):
+            a = institution_profile(plain, code, lang=lang)
+            b = institution_profile(fast, code, lang=lang)
+            for field in a.__dataclass_fields__:
+                _same(getattr(a, field), getattr(b, field))
+        for limit in (3, 12):  # fewer than the marts keep; more: computed on the fly
+            _same(top_items(plain, code, limit=limit), top_items(fast, code, limit=limit))
+    found = 0
+    for code, dr in doctors:
+        assert doctor_finding_ids(plain, code, dr) == doctor_lead_ids(fast, code, dr)
+        found += len(doctor_lead_ids(fast, code, dr))
+        a, b = doctor_profile(plain, code, dr), doctor_profile(fast, code, dr)
+        for field in a.__dataclass_fields__:
+            _same(getattr(a, field), getattr(b, field))
+    assert found > 0
+    for psn_no in persons:
+        for lang in ("zh", "en"):
+            _same(timeline(plain, psn_no, lang=lang), timeline(fast, psn_no, lang=lang))
+    assert timeline(fast, persons[0])["n_findings"].sum() > 0

@@ -199,13 +199,15 @@ def test_the_second_nights_marts_carry_the_first_nights_and_equal_a_full_build(
     assert (
         0 < carried["fresh_leads"] < len(pl.read_parquet(runs_dir(ws) / run2 / "findings.parquet"))
     )
+    timeline = pl.read_parquet(marts_dir(ws, run2) / carried["files"]["person_timeline"])
+    assert 0 < carried["fresh_persons"] < timeline["psn_no"].n_unique()
     full_ws = tmp_path / "ws"
     for part in ("lake", "runs"):
         shutil.copytree(ws / part, full_ws / part)
     shutil.rmtree(marts_dir(full_ws, run1))  # nothing to carry: a full build
     build_marts(full_ws, run2, force=True)
     full = json.loads((marts_dir(full_ws, run2) / MARTS_MANIFEST).read_text(encoding="utf-8"))
-    assert full["carried_from"] is None
+    assert full["carried_from"] is None and full["fresh_persons"] is None
     assert full["files"] == carried["files"]
     for file in full["files"].values():
         carried_mart = pl.read_parquet(marts_dir(ws, run2) / file)

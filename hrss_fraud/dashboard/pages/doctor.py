@@ -104,6 +104,6 @@ def layout(fixmedins_code: str = "", dr_codg: str = "", **_query: str) -> html.D
             pc.table(
                 p.mix, ["label", "n_lines", "inscp_amt", "share", "peer_share"], lang, labels=LABELS
             ),
-            *pc.leads_section(p.leads_by_rule, p.leads, lang, "doctor-leads"),
+            *pc.leads_section(p.leads_by_rule, p.leads, p.n_leads, lang, "doctor-leads"),
         ]
     )

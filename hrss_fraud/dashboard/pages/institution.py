@@ -242,7 +242,9 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
                 ],
                 className="two-columns",
             ),
-            *pc.leads_section(profile.leads_by_rule, profile.leads, lang, "institution-leads"),
+            *pc.leads_section(
+                profile.leads_by_rule, profile.leads, profile.n_leads, lang, "institution-leads"
+            ),
             html.H2(t("数据质量", "Data quality")),
             pc.table(
                 _quality_rows(quality, lang),

@@ -186,7 +186,7 @@ def layout(psn_no: str = "", **_query: str) -> html.Div:
                 labels=LABELS,
                 links={"fixmedins_name": lambda r: f"/institution/{r['fixmedins_code']}"},
             ),
-            html.H2(t(f"疑点（{rec.leads.height}条）", f"Leads ({rec.leads.height})")),
+            html.H2(pc.leads_heading(rec.n_leads, rec.leads.height, lang)),
             pc.lead_grid(rec.leads, lang, "person-leads"),
         ]
     )
