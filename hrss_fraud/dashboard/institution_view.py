@@ -392,19 +392,32 @@ def data_quality(view: RunView, code: str) -> dict[str, Any] | None:
     return {"fixmedins_code": code, **found.row(0, named=True)} if found.height else None
 
 
-def header(view: RunView, code: str, *, lang: str = "zh") -> dict[str, Any]:
-    """Name, kind, level, zone, agreement and the settings it has settled, for the page's
-    title; :class:`LookupError` for a code the lake does not hold."""
-    rows = lake_frame(
+def header_rows(view: RunView, code: str | None = None) -> pl.DataFrame:
+    """The institution record and the settings it has settled, of ``code`` or of every
+    institution (the ``institution_headers`` mart)."""
+    return lake_frame(
         view,
         f"""SELECT i.fixmedins_code, i.fixmedins_name, i.fixmedins_type, i.medins_type,
                    i.hosp_lv, i.admdvs, i.admdvs_name, i.agrmt_no,
-                   i.agrmt_begn_date, i.agrmt_end_date,
-                   (SELECT list_sort(list(DISTINCT {SETTING_SQL})) FROM settlement s
-                    WHERE s.fixmedins_code = i.fixmedins_code) AS settings
-            FROM institution i WHERE i.fixmedins_code = ?""",
-        [code],
-    ).to_dicts()
+                   i.agrmt_begn_date, i.agrmt_end_date, s.settings
+            FROM institution i
+            LEFT JOIN (SELECT fixmedins_code, list_sort(list(DISTINCT {SETTING_SQL})) AS settings
+                       FROM settlement WHERE {_where(code)} GROUP BY ALL) s
+                 USING (fixmedins_code)
+            WHERE {_where(code).replace("fixmedins_code", "i.fixmedins_code")}
+            ORDER BY i.fixmedins_code""",
+    )
+
+
+def header(view: RunView, code: str, *, lang: str = "zh") -> dict[str, Any]:
+    """Name, kind, level, zone, agreement and the settings it has settled, for the page's
+    title; :class:`LookupError` for a code the lake does not hold."""
+    found = view.mart_rows(
+        "institution_headers",
+        lambda: header_rows(view, code).drop("fixmedins_code"),
+        fixmedins_code=code,
+    )
+    rows = [{"fixmedins_code": code, **r} for r in found.to_dicts()]
     if not rows:
         msg = f"institution {code!r} is not in the lake"
         raise LookupError(msg)

@@ -33,7 +33,13 @@ import polars as pl
 
 from hrss_fraud.dashboard import overview
 from hrss_fraud.dashboard.doctor_view import DOCTOR_LEADS_SQL, doctor_days, mix_rows
-from hrss_fraud.dashboard.institution_view import quality_rows, top_sql, trends, unit_indicators
+from hrss_fraud.dashboard.institution_view import (
+    header_rows,
+    quality_rows,
+    top_sql,
+    trends,
+    unit_indicators,
+)
 from hrss_fraud.dashboard.lead_detail import lines_sql, visits_sql
 from hrss_fraud.dashboard.leads import LeadIndex
 from hrss_fraud.dashboard.marts_carry import (
@@ -288,6 +294,7 @@ def _profile_marts(view: RunView, out: _Writer, carry: Carry | None) -> None:
     out.frame("peer_groups", peer_groups(view))
     out.frame("institution_indicators", unit_indicators(view))
     out.frame("doctor_days", doctor_days(view))
+    out.frame("institution_headers", header_rows(view), row_group_size=PROFILE_ROW_GROUP)
     out.frame("institution_trend", trends(view), row_group_size=PROFILE_ROW_GROUP)
     out.frame("institution_quality", quality_rows(view), row_group_size=PROFILE_ROW_GROUP)
     out.frame("doctor_mix", mix_rows(view), row_group_size=PERSONS_ROW_GROUP)

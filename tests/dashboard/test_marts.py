@@ -220,6 +220,7 @@ def test_the_cli_builds_the_marts(two_runs: Path, tmp_path: Path) -> None:
 
 
 PROFILE_MARTS = (
+    "institution_headers",
     "institution_trend",
     "institution_items",
     "institution_doctors",
