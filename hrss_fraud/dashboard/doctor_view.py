@@ -148,21 +148,16 @@ def item_mix(view: RunView, code: str, dr_codg: str, *, lang: str = "zh") -> pl.
 
 
 DOCTOR_LEADS_SQL = """
-SELECT fixmedins_code, bilg_dr_codg AS dr_codg, finding_id FROM lead_context
-WHERE feedetl_sn IS NOT NULL AND bilg_dr_codg IS NOT NULL
-UNION
-SELECT l.fixmedins_code, s.chfpdr_code, l.finding_id
-FROM (SELECT DISTINCT fixmedins_code, setl_id, finding_id FROM lead_context
-      WHERE feedetl_sn IS NULL) l
-JOIN settlement s USING (fixmedins_code, setl_id)
-WHERE s.chfpdr_code IS NOT NULL
+SELECT DISTINCT fixmedins_code, doctor AS dr_codg, finding_id FROM line_doctors
+WHERE doctor IS NOT NULL
 UNION
 SELECT fixmedins_code, entity_id, finding_id FROM read_parquet({findings})
 WHERE entity_type = 'doctor' AND entity_id IS NOT NULL
 ORDER BY ALL
 """
-"""Who answers for which lead (the ``doctor_leads`` mart), over the ``lead_lines`` mart as
-``lead_context``: as :func:`doctor_finding_ids` finds them for one doctor."""
+"""Who answers for which lead (the ``doctor_leads`` mart), over the run's lines with the
+doctor each belongs to (``line_doctors``, as the doctor ranking attributes them): as
+:func:`doctor_finding_ids` finds them for one doctor."""
 
 
 def doctor_lead_ids(view: RunView, code: str, dr_codg: str) -> list[str]:

@@ -62,7 +62,7 @@ from hrss_fraud.dashboard.runs_view import (
     previous_complete_run,
     read_marts_manifest,
 )
-from hrss_fraud.detect.ranking import risk_rankings
+from hrss_fraud.detect.ranking import LINE_COLUMNS, risk_rankings
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
 from hrss_fraud.lake.views import literal
 from hrss_fraud.rules.catalogue import load_catalogue
@@ -188,31 +188,28 @@ def _detail_marts(view: RunView, out: _Writer, carry: Carry | None) -> None:
         con.execute(f"SET temp_directory = {tmp}")  # sorting the run's lines may spill
         _lead_lines(view, con, out, carry)
         _person_visits(view, con, out, carry)
-        doctors = con.sql(_LINE_DOCTORS_SQL.format(mart=literal(str(out.path("lead_lines"))))).pl()
+        lines = con.sql(_LINE_DOCTORS_SQL.format(mart=literal(str(out.path("lead_lines"))))).pl()
+        con.register("line_doctors", lines)
+        findings = literal(str(view.findings_path))
+        out.query("doctor_leads", con, DOCTOR_LEADS_SQL.format(findings=findings), 65536)
     finally:
         con.close()
     for level in RANKING_LEVELS:
-        attributed = doctors if level == "doctor" else None
-        for lang, ranked in risk_rankings(
-            view.run, view.lake, level, LANGS, doctors=attributed
-        ).items():
+        for lang, ranked in risk_rankings(view.run, view.lake, level, LANGS, lines=lines).items():
             out.frame(f"ranking_{level}_{lang}", ranked)
 
 
-_LINE_DOCTORS_SQL = """
-WITH r AS (
-    SELECT DISTINCT fixmedins_code, setl_id, mdtrt_id, feedetl_sn FROM read_parquet({mart})
-    WHERE feedetl_sn IS NULL
-)
-SELECT DISTINCT fixmedins_code, setl_id, mdtrt_id, feedetl_sn, bilg_dr_codg AS key
-FROM read_parquet({mart}) WHERE feedetl_sn IS NOT NULL
+_LINE_DOCTORS_SQL = f"""
+SELECT {", ".join(LINE_COLUMNS)}, bilg_dr_codg AS doctor
+FROM read_parquet({{mart}}) WHERE feedetl_sn IS NOT NULL
 UNION ALL
-SELECT r.fixmedins_code, r.setl_id, r.mdtrt_id, r.feedetl_sn, s.chfpdr_code AS key
-FROM r LEFT JOIN settlement s USING (fixmedins_code, setl_id)
+SELECT {", ".join(f"l.{c}" for c in LINE_COLUMNS)}, s.chfpdr_code AS doctor
+FROM read_parquet({{mart}}) l LEFT JOIN settlement s USING (fixmedins_code, setl_id)
+WHERE l.feedetl_sn IS NULL
 """
-"""Who each lead line belongs to for the doctor ranking, read off the ``lead_lines`` mart
-(which has joined every line with the lake's fee line already): the billing doctor of a
-fee line, the attending doctor of a settlement row."""
+"""The run's lines read off the ``lead_lines`` mart (which has joined every line with the
+lake's fee line already) for the risk rankings, with the doctor each belongs to: the
+billing doctor of a fee line, the attending doctor of a settlement row."""
 
 
 def _lead_lines(
@@ -306,8 +303,6 @@ def _profile_marts(view: RunView, out: _Writer, carry: Carry | None) -> None:
         con.execute(f"CREATE VIEW lead_context AS SELECT * FROM read_parquet({lines})")
         for kind in ("items", "doctors"):
             out.query(f"institution_{kind}", con, top_sql(kind), PROFILE_ROW_GROUP)
-        findings = literal(str(view.findings_path))
-        out.query("doctor_leads", con, DOCTOR_LEADS_SQL.format(findings=findings), 65536)
     finally:
         con.close()
 

@@ -50,6 +50,8 @@ COLUMNS = (
 """DESIGN.md's inspection-list interface, in its order."""
 
 _LINE = ("fixmedins_code", "setl_id", "mdtrt_id", "feedetl_sn")
+LINE_COLUMNS = ("finding_id", *_LINE, "psn_no", "amount_at_risk")
+"""What a ranking reads of the run's lines (plus ``doctor`` for the doctor ranking)."""
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,24 @@ def _weight() -> pl.Expr:
     return pl.col("severity").replace_strict(SEVERITY_WEIGHT, default=0.4, return_dtype=pl.Float64)
 
 
-def _counted_findings(run: Run, level: Level, weights: pl.DataFrame | None) -> pl.DataFrame:
-    """The findings that count against this kind of entity, with their weight."""
-    f = run.findings()
+FINDING_COLUMNS = (
+    "finding_id",
+    "rule_id",
+    "rule_name",
+    "rule_name_en",
+    "entity_type",
+    "entity_id",
+    "severity",
+)
+"""What a ranking reads of the run's findings."""
+
+
+def _counted_findings(
+    run: Run, level: Level, weights: pl.DataFrame | None, findings: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The findings (``findings``, else the run's) that count against this kind of
+    entity, with their weight."""
+    f = run.findings().select(*FINDING_COLUMNS) if findings is None else findings
     if level.finding_entities is not None:
         keep = pl.col("entity_type").is_in(list(level.finding_entities))
         if level.person_conduct:
@@ -139,34 +156,38 @@ def _attributed_lines(
     con: duckdb.DuckDBPyConnection,
     level: Level,
     findings: pl.DataFrame,
-    doctors: pl.DataFrame | None = None,
+    lines: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The counted findings' lines, each with the entity it belongs to in ``key``
-    (``doctors``: each line's doctor, if known already, else looked up in the lake)."""
-    lines = run.lines().join(findings, on="finding_id", how="inner")
+    (``lines``: the run's lines with each line's ``doctor`` already looked up; else read
+    here, and the doctors looked up in the lake)."""
+    if lines is not None:
+        lines = lines.join(findings, on="finding_id", how="inner")
+    else:
+        lines = run.lines().select(*LINE_COLUMNS).join(findings, on="finding_id", how="inner")
+        if level.key == "bilg_dr_codg":
+            doctors = _line_doctors(con, lines).unique(list(_LINE))
+            lines = lines.join(doctors, on=list(_LINE), how="left", nulls_equal=True)
     if level.key != "bilg_dr_codg":
         return lines.with_columns(key=pl.col(level.key))
-    if doctors is None:
-        doctors = _line_doctors(con, lines)
     # a doctor-level lead's settlement rows belong to the doctor it names
-    lines = lines.join(doctors.unique(list(_LINE)), on=list(_LINE), how="left", nulls_equal=True)
     own = pl.col("rule_id").is_in(
         [r.id for r in load_catalogue().rules.values() if r.entity == "doctor"]
     )
     return lines.with_columns(
         key=pl.when(own & pl.col("entity_id").is_not_null())
         .then(pl.col("entity_id"))
-        .otherwise(pl.col("key"))
+        .otherwise(pl.col("doctor"))
     )
 
 
 def _line_doctors(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame) -> pl.DataFrame:
-    """``_LINE`` and ``key``: the billing doctor of each fee line, the attending doctor of
-    each settlement row, from the lake."""
+    """``_LINE`` and ``doctor``: the billing doctor of each fee line, the attending doctor
+    of each settlement row, from the lake."""
     con.register("ranked_lines", lines.select(*_LINE).unique())
     doctors = con.sql("""
         SELECT r.fixmedins_code, r.setl_id, r.mdtrt_id, r.feedetl_sn,
-               coalesce(f.bilg_dr_codg, s.chfpdr_code) AS key
+               coalesce(f.bilg_dr_codg, s.chfpdr_code) AS doctor
         FROM ranked_lines r
         LEFT JOIN fee_detail f ON r.feedetl_sn IS NOT NULL
              AND f.fixmedins_code = r.fixmedins_code AND f.mdtrt_id = r.mdtrt_id
@@ -232,19 +253,22 @@ def risk_rankings(
     level: str,
     langs: tuple[str, ...] = ("zh", "en"),
     weights: pl.DataFrame | None = None,
-    doctors: pl.DataFrame | None = None,
+    lines: pl.DataFrame | None = None,
+    findings: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     """:func:`risk_ranking` in each of ``langs``, from one read of the run's lines (only
-    the reasons' wording differs between languages). ``doctors`` (``fixmedins_code,
-    setl_id, mdtrt_id, feedetl_sn, key``) names each line's doctor when the caller has
-    looked them up already (the dashboard marts have)."""
+    the reasons' wording differs between languages). ``lines`` are the run's lines
+    (:data:`LINE_COLUMNS` and each line's ``doctor``) when the caller has them already:
+    the dashboard marts read them once for the three rankings, off the ``lead_lines``
+    mart that has joined every line with the lake; ``findings`` likewise the run's
+    findings' :data:`FINDING_COLUMNS`."""
     if level not in LEVELS:
         msg = f"unknown ranking level {level!r}; expected one of {', '.join(LEVELS)}"
         raise ValueError(msg)
     lv = LEVELS[level]
     con = lake.connect()
-    counted = _counted_findings(run, lv, weights)
-    lines = _attributed_lines(run, con, lv, counted, doctors)
+    counted = _counted_findings(run, lv, weights, findings)
+    lines = _attributed_lines(run, con, lv, counted, lines)
     lines = lines.filter(pl.col("key").is_not_null())
     per = (
         lines.group_by("key")
