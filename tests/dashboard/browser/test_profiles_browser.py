@@ -8,6 +8,7 @@ import polars as pl
 from ui import shot
 
 from hrss_fraud.cases.store import open_store
+from hrss_fraud.dashboard.profile_data import PROFILE_LEADS
 from hrss_fraud.rules.runs import open_run
 
 
@@ -29,6 +30,11 @@ def test_institution_profile_draws_its_charts(live_dashboard, page, tmp_path) ->
     assert page.locator("#institution-trend .main-svg g.trace.bars path").count() > 0
     assert page.locator("#institution-peer-table tbody tr").count() == 6
     page.wait_for_selector("#institution-leads .ag-row")
+    n = open_run(live_dashboard.workspace).findings().filter(pl.col("fixmedins_code") == code)
+    assert n.height > PROFILE_LEADS  # the grid lists the riskiest; the heading says so
+    assert page.locator(f"h2:has-text('共{n.height}条，列出风险最高的{PROFILE_LEADS}条')").count()
+    page.locator("#institution-leads .ag-row").first.scroll_into_view_if_needed()
+    page.locator("#institution-leads .ag-row").first.wait_for(state="visible")
     shot(page, tmp_path, "institution_profile")
     page.locator("#institution-doctors a").first.click()
     page.wait_for_selector("#doctor-volume .main-svg g.trace.bars path")
