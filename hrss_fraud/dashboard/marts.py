@@ -62,7 +62,7 @@ from hrss_fraud.dashboard.runs_view import (
     previous_complete_run,
     read_marts_manifest,
 )
-from hrss_fraud.detect.ranking import LINE_COLUMNS, risk_rankings
+from hrss_fraud.detect.ranking import FINDING_COLUMNS, LINE_COLUMNS, risk_rankings
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
 from hrss_fraud.lake.views import literal
 from hrss_fraud.rules.catalogue import load_catalogue
@@ -193,13 +193,15 @@ def _detail_marts(view: RunView, out: _Writer, carry: Carry | None) -> None:
         # ten million lines ran ~30 % slower on them
         lines = con.sql(_LINE_DOCTORS_SQL.format(mart=mart)).pl().rechunk()
         con.register("line_doctors", lines)
-        findings = literal(str(view.findings_path))
-        out.query("doctor_leads", con, DOCTOR_LEADS_SQL.format(findings=findings), 65536)
+        file = literal(str(view.findings_path))
+        out.query("doctor_leads", con, DOCTOR_LEADS_SQL.format(findings=file), 65536)
     finally:
         con.close()
+    findings = pl.read_parquet(view.findings_path, columns=list(FINDING_COLUMNS))
     for level in RANKING_LEVELS:
-        for lang, ranked in risk_rankings(view.run, view.lake, level, LANGS, lines=lines).items():
-            out.frame(f"ranking_{level}_{lang}", ranked)
+        ranked = risk_rankings(view.run, view.lake, level, LANGS, lines=lines, findings=findings)
+        for lang, frame in ranked.items():
+            out.frame(f"ranking_{level}_{lang}", frame)
 
 
 _LINE_DOCTORS_SQL = f"""
