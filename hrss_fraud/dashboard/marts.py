@@ -306,8 +306,9 @@ def _profile_marts(view: RunView, out: _Writer, carry: Carry | None) -> None:
         _person_timeline(view, con, out, carry)
         lines = literal(str(out.path("lead_lines")))
         con.execute(f"CREATE VIEW lead_context AS SELECT * FROM read_parquet({lines})")
-        for kind in ("items", "doctors"):
-            out.query(f"institution_{kind}", con, top_sql(kind), PROFILE_ROW_GROUP)
+        for kind in ("items", "doctors"):  # small: DuckDB would write one row group
+            top = con.sql(top_sql(kind)).pl()
+            out.frame(f"institution_{kind}", top, row_group_size=PROFILE_ROW_GROUP)
     finally:
         con.close()
 

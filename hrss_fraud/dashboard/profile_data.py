@@ -24,7 +24,7 @@ MIN_PEERS = 3
 """A kind of institution with fewer units than this (itself included) is compared with
 every institution of its level instead, as the peer-profile rules pool it."""
 
-PROFILE_LEADS = 100
+PROFILE_LEADS = 50
 """How many of a unit's leads a profile lists, riskiest first; its per-rule counts cover
 them all, and the lead queue filtered on the unit lists the rest."""
 
