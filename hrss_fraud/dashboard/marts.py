@@ -46,6 +46,7 @@ from hrss_fraud.dashboard.marts_carry import (
     Carry,
     carried_rows,
     fresh_lines,
+    lead_hashes,
     merge_into,
     plan_carry,
     timeline_redo,
@@ -362,7 +363,9 @@ def build_marts(workspace: Path, run_id: str | None = None, *, force: bool = Fal
         with _timed(phases, "overview"):
             _overview_marts(view, previous, out)
         with _timed(phases, "carry_plan"):
-            carry = plan_carry(view, previous)
+            hashes = lead_hashes(view)
+            out.frame("lead_hashes", hashes)
+            carry = plan_carry(view, previous, hashes)
         with _timed(phases, "detail"):
             _detail_marts(view, out, carry)
         with _timed(phases, "profiles"):

@@ -43,6 +43,13 @@ class Carry:
         return marts_dir(self.previous.workspace, self.previous.run_id) / file if file else None
 
 
+def lead_hashes(view: RunView) -> pl.DataFrame:
+    """Per lead, a hash of its row (the run id aside) and of its lines: kept as the
+    ``lead_hashes`` mart, so the next night compares its leads with these instead of
+    hashing this run again."""
+    return _finding_hashes(view).sort("finding_id").collect()
+
+
 def _finding_hashes(view: RunView) -> pl.LazyFrame:
     """Per lead, a hash of its row (the run id aside) and of its lines."""
     findings = pl.scan_parquet(view.findings_path)
@@ -83,9 +90,10 @@ def _touched(view: RunView, since: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.
     return visits, settlements, persons
 
 
-def plan_carry(view: RunView, previous: RunView | None) -> Carry | None:
+def plan_carry(view: RunView, previous: RunView | None, hashes: pl.DataFrame) -> Carry | None:
     """What this run's marts may copy from ``previous``'s, or None for a full build: the
-    previous run must be the one this run was scored on top of, with complete marts."""
+    previous run must be the one this run was scored on top of, with complete marts.
+    ``hashes`` are this run's :func:`lead_hashes`."""
     if previous is None or view.manifest.get("previous_run") != previous.run_id:
         return None
     marts = read_marts_manifest(previous.workspace, previous.run_id)
@@ -93,8 +101,14 @@ def plan_carry(view: RunView, previous: RunView | None) -> Carry | None:
         return None
     since = int(previous.manifest["lake"]["last_seq"])
     visits, settlements, persons = _touched(view, since)
-    now, before = _finding_hashes(view), _finding_hashes(previous)
-    changed = now.join(before, on=["finding_id", "row_hash", "lines_hash", "n"], how="anti")
+    kept = marts.get("lead_hashes")
+    before = (
+        pl.scan_parquet(marts_dir(previous.workspace, previous.run_id) / kept)
+        if kept
+        else _finding_hashes(previous)
+    )
+    key = ["finding_id", "row_hash", "lines_hash", "n"]
+    changed = hashes.lazy().join(before, on=key, how="anti")
     lines = pl.scan_parquet(view.lines_path).select("finding_id", *_KEYS)
     hit = pl.concat(
         [
