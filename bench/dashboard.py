@@ -31,6 +31,7 @@ import hashlib
 import json
 import math
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -227,6 +228,40 @@ def _profiles(timer: Timer, view: Any, store: Any, sample: pl.DataFrame, n: int,
         timer("profile.doctor", doctor_profile, view, code, dr, store)
 
 
+BENCH_USER = "bench-pages"
+
+
+def _pages(timer: Timer, ws: Path, sample: pl.DataFrame, n: int, seed: int) -> None:
+    """The profile pages' whole callbacks (data, figures, tables, grid: the layout the
+    dashboard sends) as a supervisor opens them, for the institutions, persons and
+    doctors :func:`_profiles` picks. The app's run is warmed by one untimed page first,
+    as a server that has answered requests before is."""
+    import flask
+
+    from hrss_fraud.dashboard.app import create_app
+    from hrss_fraud.dashboard.doctor_view import doctor_days
+    from hrss_fraud.dashboard.pages import doctor, institution, person
+    from hrss_fraud.dashboard.users import add_user, get_user
+
+    with open_store(ws) as store:
+        if get_user(store, BENCH_USER) is None:
+            password = f"{secrets.token_urlsafe(12)}-7a"
+            add_user(store, BENCH_USER, role="supervisor", password=password, by="bench")
+    app = create_app(ws)
+    picked = sample.sample(n, seed=seed + 2, with_replacement=True)
+    with app.server.test_request_context():
+        flask.session["username"] = BENCH_USER
+        institution.layout(picked["fixmedins_code"][0])
+        for code in picked["fixmedins_code"]:
+            timer("page.institution", institution.layout, code)
+        for psn_no in picked["psn_no"].drop_nulls():
+            timer("page.person", person.layout, psn_no)
+        view = open_view(ws)
+        doctors = doctor_days(view).select("fixmedins_code", "dr_codg").unique()
+        for code, dr in doctors.sort(doctors.columns).sample(n, seed=seed + 3).rows():
+            timer("page.doctor", doctor.layout, code, dr)
+
+
 def session(
     ws: Path,
     *,
@@ -280,6 +315,8 @@ def session(
             _profiles(timer, view, store, sample, profiles, seed)
         finally:
             store.close()
+    if profiles > 0:
+        _pages(timer, ws, sample, profiles, seed)
     return timer
 
 

@@ -6,11 +6,11 @@ Every figure comes from :mod:`hrss_fraud.dashboard.institution_view`; this modul
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
-import plotly.graph_objects as go
 import polars as pl
 from dash import Input, Output, callback, dcc, html
-from plotly.subplots import make_subplots
 
 from hrss_fraud.dashboard import context
 from hrss_fraud.dashboard import institution_view as iv
@@ -72,80 +72,79 @@ def _go(code: str | None) -> str:
     return f"/institution/{code}"
 
 
-def _peer_figure(profile: iv.InstitutionProfile, lang: str) -> go.Figure:
+def _peer_figure(profile: iv.InstitutionProfile, lang: str) -> dict[str, Any]:
     """One box per indicator of the peer group, the institution as a red diamond."""
-    names = list(iv.INDICATORS)
-    fig = make_subplots(
-        rows=1,
-        cols=len(names),
-        subplot_titles=[pc.cell(lbl) for lbl in profile.peers["label"]],
-    )
     values = profile.peer_values
-    for i, name in enumerate(names, start=1):
+    data: list[dict[str, Any]] = []
+    for i, name in enumerate(iv.INDICATORS, start=1):
+        axes = {"xaxis": f"x{i if i > 1 else ''}", "yaxis": f"y{i if i > 1 else ''}"}
         group = values.filter(values["indicator"] == name)
-        fig.add_trace(
-            go.Box(
-                y=group["value"].to_list(),
-                text=group["fixmedins_name"].to_list(),
-                boxpoints="all",
-                jitter=0.4,
-                marker={"color": "#7a8ca3", "size": 5},
-                name="",
-                showlegend=False,
-            ),
-            row=1,
-            col=i,
+        data.append(
+            {
+                "type": "box",
+                "y": group["value"].to_list(),
+                "text": group["fixmedins_name"].to_list(),
+                "boxpoints": "all",
+                "jitter": 0.4,
+                "marker": {"color": "#7a8ca3", "size": 5},
+                "name": "",
+                "showlegend": False,
+                **axes,
+            }
         )
         own = group.filter(group["is_self"])
-        fig.add_trace(
-            go.Scatter(
-                x=[""] * own.height,
-                y=own["value"].to_list(),
-                mode="markers",
-                marker={"color": "#c0392b", "size": 13, "symbol": "diamond"},
-                name=profile.header["fixmedins_name"] or "",
-                showlegend=i == 1,
-            ),
-            row=1,
-            col=i,
+        data.append(
+            {
+                "type": "scatter",
+                "x": [""] * own.height,
+                "y": own["value"].to_list(),
+                "mode": "markers",
+                "marker": {"color": "#c0392b", "size": 13, "symbol": "diamond"},
+                "name": profile.header["fixmedins_name"] or "",
+                "showlegend": i == 1,
+                **axes,
+            }
         )
-    fig.update_annotations(font_size=11)
+    titles = [pc.cell(lbl) for lbl in profile.peers["label"]]
     title = context.t("同类机构指标分布（红色为本机构）", "Peer group (red: this institution)")
-    return pc.figure_layout(fig, title, height=380)
+    return pc.plain_figure(data, pc.side_by_side(titles), title, height=380)
 
 
-def _trend_figure(profile: iv.InstitutionProfile) -> go.Figure:
+def _trend_figure(profile: iv.InstitutionProfile) -> dict[str, Any]:
     t, trend = context.t, profile.trend
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(
-        go.Bar(
-            x=trend["month"].to_list(),
-            y=trend["inscp_amt"].to_list(),
-            name=t("符合范围金额(元)", "in-scope amount (yuan)"),
-            marker_color="#7a8ca3",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=trend["month"].to_list(),
-            y=trend["amount_at_risk"].to_list(),
-            name=t("疑点金额(元)", "amount at risk (yuan)"),
-            mode="lines+markers",
-            marker_color="#c0392b",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=trend["month"].to_list(),
-            y=trend["cost_per_visit"].to_list(),
-            name=t("次均费用(元)", "cost per visit (yuan)"),
-            mode="lines+markers",
-            line={"dash": "dot"},
-        ),
-        secondary_y=True,
-    )
-    fig.update_xaxes(type="category")
-    return pc.figure_layout(fig, t("月度趋势", "Monthly trend"))
+    months = trend["month"].to_list()
+    data = [
+        {
+            "type": "bar",
+            "x": months,
+            "y": trend["inscp_amt"].to_list(),
+            "name": t("符合范围金额(元)", "in-scope amount (yuan)"),
+            "marker": {"color": "#7a8ca3"},
+        },
+        {
+            "type": "scatter",
+            "x": months,
+            "y": trend["amount_at_risk"].to_list(),
+            "name": t("疑点金额(元)", "amount at risk (yuan)"),
+            "mode": "lines+markers",
+            "marker": {"color": "#c0392b"},
+        },
+        {
+            "type": "scatter",
+            "x": months,
+            "y": trend["cost_per_visit"].to_list(),
+            "name": t("次均费用(元)", "cost per visit (yuan)"),
+            "mode": "lines+markers",
+            "line": {"dash": "dot"},
+            "yaxis": "y2",
+        },
+    ]
+    layout = {  # as make_subplots lays out a secondary y axis
+        "xaxis": {"anchor": "y", "domain": [0.0, 0.94], "type": "category"},
+        "yaxis": {"anchor": "x", "domain": [0.0, 1.0]},
+        "yaxis2": {"anchor": "x", "overlaying": "y", "side": "right"},
+    }
+    return pc.plain_figure(data, layout, t("月度趋势", "Monthly trend"))
 
 
 def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
