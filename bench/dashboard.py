@@ -240,7 +240,6 @@ def _pages(timer: Timer, ws: Path, sample: pl.DataFrame, n: int, seed: int) -> N
 
     from hrss_fraud.dashboard.app import create_app
     from hrss_fraud.dashboard.doctor_view import doctor_days
-    from hrss_fraud.dashboard.pages import doctor, institution, person
     from hrss_fraud.dashboard.users import add_user, get_user
 
     with open_store(ws) as store:
@@ -248,6 +247,8 @@ def _pages(timer: Timer, ws: Path, sample: pl.DataFrame, n: int, seed: int) -> N
             password = f"{secrets.token_urlsafe(12)}-7a"
             add_user(store, BENCH_USER, role="supervisor", password=password, by="bench")
     app = create_app(ws)
+    from hrss_fraud.dashboard.pages import doctor, institution, person  # after the app
+
     picked = sample.sample(n, seed=seed + 2, with_replacement=True)
     with app.server.test_request_context():
         flask.session["username"] = BENCH_USER
