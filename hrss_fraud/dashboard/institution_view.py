@@ -180,9 +180,9 @@ def peer_comparison(view: RunView, code: str, *, lang: str = "zh") -> pl.DataFra
     )
 
 
-def _where(code: str | None) -> str:
+def _where(code: str | None, column: str = "fixmedins_code") -> str:
     """The SQL condition of one institution's rows, or of every institution's (None)."""
-    return "TRUE" if code is None else f"fixmedins_code = {literal(code)}"
+    return "TRUE" if code is None else f"{column} = {literal(code)}"
 
 
 def trends(view: RunView, code: str | None = None) -> pl.DataFrame:
@@ -404,7 +404,7 @@ def header_rows(view: RunView, code: str | None = None) -> pl.DataFrame:
             LEFT JOIN (SELECT fixmedins_code, list_sort(list(DISTINCT {SETTING_SQL})) AS settings
                        FROM settlement WHERE {_where(code)} GROUP BY ALL) s
                  USING (fixmedins_code)
-            WHERE {_where(code).replace("fixmedins_code", "i.fixmedins_code")}
+            WHERE {_where(code, "i.fixmedins_code")}
             ORDER BY i.fixmedins_code""",
     )
 
