@@ -52,6 +52,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "notice.review_request": ("登记复核申请", "review request recorded"),
     "notice.rectified": ("登记整改报告", "rectification report recorded"),
     "notice.closed": ("整改验收办结", "rectification verified, notice closed"),
+    "notice.review_decision": ("复核决定", "review request decided"),
 }
 """Action code → (Chinese, English). ``decision.*`` and ``deadline.change`` are written by
 the case store itself, in the transaction of the change they record."""

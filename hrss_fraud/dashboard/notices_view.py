@@ -30,6 +30,7 @@ from hrss_fraud.notices.content import (
     NoticeContent,
 )
 from hrss_fraud.notices.store import (
+    REVIEW_OUTCOMES,
     STATUSES,
     Issued,
     Notice,
@@ -37,6 +38,7 @@ from hrss_fraud.notices.store import (
     acknowledge,
     close,
     create,
+    decide_review,
     get,
     issue,
     notices,
@@ -56,8 +58,13 @@ STEPS: dict[str, tuple[str, str]] = {
     "review_request": ("申请复核", "review request"),
     "rectified": ("提交整改报告", "rectification submitted"),
     "closed": ("整改验收办结", "verified and closed"),
+    **{
+        f"review_{outcome}": (f"复核决定：{zh}", f"review decided: {en}")
+        for outcome, (zh, en) in REVIEW_OUTCOMES.items()
+    },
 }
-"""What the step form records → its label; the store names the same kinds."""
+"""What the step form records → its label; the store names the same kinds (a review
+decision is ``review_<outcome>``)."""
 LIST_COLUMNS = (
     "ref",
     "status_label",
@@ -102,7 +109,8 @@ def status_label(status: str, lang: str = "zh") -> str:
 
 
 def deadline_text(row: dict, lang: str = "zh") -> str:
-    """The mark a notice's row carries: overdue, the statement window, or nothing."""
+    """The mark a notice's row carries: overdue, the statement window, a review decision
+    awaited (overdue after 15 days), or nothing."""
     en = lang == "en"
     if row["overdue"]:
         d = row["days_overdue"]
@@ -113,6 +121,14 @@ def deadline_text(row: dict, lang: str = "zh") -> str:
     if row["late_statements"]:
         n = row["late_statements"]
         parts.append(f"{n} late statement(s)" if en else f"逾期陈述 {n} 件")
+    if row["reviews_pending"]:
+        due, late = row["review_due"], row["review_overdue"]
+        if en:
+            parts.append(f"review decision {'overdue since' if late else 'due'} {due}")
+        else:
+            parts.append(
+                f"复核决定{'已逾期（期限' if late else '期限'} {due}{'）' if late else ''}"
+            )
     return "; ".join(parts) if en else "；".join(parts)
 
 
@@ -129,7 +145,13 @@ def notice_rows(
             lambda s: status_label(s, lang), return_dtype=pl.String
         ),
         deadline=pl.struct(
-            "overdue", "days_overdue", "statement_open", "late_statements"
+            "overdue",
+            "days_overdue",
+            "statement_open",
+            "late_statements",
+            "reviews_pending",
+            pl.col("review_due").cast(pl.String),
+            "review_overdue",
         ).map_elements(lambda r: deadline_text(r, lang), return_dtype=pl.String),
     )
 
@@ -345,22 +367,36 @@ def record_step(
         return rectify(store, ref, by=by, text=text, person=person, on=day)
     if step == "closed":
         return close(store, ref, by=by, text=text, on=day)
+    if step is not None and step.removeprefix("review_") in REVIEW_OUTCOMES:
+        outcome = step.removeprefix("review_")
+        return decide_review(store, ref, by=by, outcome=outcome, text=text, on=day)
     msg = f"选择办理事项 (choose a step: {', '.join(STEPS)})"
     raise NoticeError(msg)
 
 
-def next_steps(status: str) -> list[str]:
-    """The steps a notice in ``status`` may take next (statements until it is closed)."""
+def next_steps(status: str, *, review_pending: bool = False) -> list[str]:
+    """The steps a notice in ``status`` may take next (statements until it is closed or
+    revoked; a decision while a review request awaits one)."""
     move = {"issued": "acknowledged", "acknowledged": "rectified", "rectified": "closed"}
     out = [move[status]] if status in move else []
-    if status not in ("draft", "closed"):
+    if status not in ("draft", "closed", "revoked"):
         out += ["statement", "review_request"]
+    if review_pending:
+        out += [f"review_{o}" for o in REVIEW_OUTCOMES if o != "revoked" or status != "closed"]
     return out
 
 
-def step_options(status: str, lang: str = "zh") -> list[dict[str, str]]:
+def step_options(
+    status: str, lang: str = "zh", *, review_pending: bool = False
+) -> list[dict[str, str]]:
     i = 1 if lang == "en" else 0
-    return [{"label": STEPS[s][i], "value": s} for s in next_steps(status)]
+    steps = next_steps(status, review_pending=review_pending)
+    return [{"label": STEPS[s][i], "value": s} for s in steps]
+
+
+def review_pending(n: Notice) -> bool:
+    """Whether a review request of ``n`` awaits the centre's decision."""
+    return bool(n.reviews["outcome"].is_null().any())
 
 
 def notice(
@@ -371,9 +407,24 @@ def notice(
     n = get(store, ref)
     i = 1 if lang == "en" else 0
     labels = {k: v[i] for k, v in STEPS.items()} | {"issued": ("下达", "issued")[i]}
-    events = n.events.with_columns(
-        kind_label=pl.col("kind").replace_strict(labels, default=pl.col("kind"))
-        + pl.when(pl.col("late")).then(pl.lit(" (late)" if i else "（逾期）")).otherwise(pl.lit(""))
+    decided = n.reviews.filter(pl.col("outcome").is_not_null()).select(
+        event_id=pl.lit(None, pl.Int64),
+        kind=pl.format("review_{}", "outcome"),
+        on_date="decided_on",
+        actor="decided_by",
+        person=pl.lit(None, pl.String),
+        text="text",
+        late="late",
+    )
+    events = (
+        pl.concat([n.events, decided])
+        .sort("on_date", maintain_order=True)
+        .with_columns(
+            kind_label=pl.col("kind").replace_strict(labels, default=pl.col("kind"))
+            + pl.when(pl.col("late"))
+            .then(pl.lit(" (late)" if i else "（逾期）"))
+            .otherwise(pl.lit(""))
+        )
     )
     return n, events
 

@@ -274,7 +274,11 @@ def _record(ctx: click.Context, action: str, **kwargs: Any) -> None:
         _fail(str(e))
     from hrss_fraud.notices.store import STATUSES
 
-    late = bool(n.events["late"][-1]) if n.events.height else False
+    if action == "decide_review":
+        decided = n.reviews.filter(n.reviews["outcome"].is_not_null())
+        late = bool(decided["late"][-1]) if decided.height else False
+    else:
+        late = bool(n.events["late"][-1]) if n.events.height else False
     click.echo(
         f"notice {n.number}: {action} recorded; status {n.status} ({STATUSES[n.status][0]})"
         + ("; 逾期提出 flagged late" if late else "")
@@ -325,6 +329,25 @@ def statement_cmd(
     )
 
 
+@notice.command("review-decision")
+@click.argument("number")
+@click.option(
+    "--outcome",
+    type=click.Choice(["upheld", "amended", "revoked"]),
+    required=True,
+    help="复核结论：upheld 维持 / amended 变更 / revoked 撤销.",
+)
+@click.option("--text", required=True, help="复核决定及理由 The decision and its reasons.")
+@_on
+@_by
+@click.pass_context
+def review_decision_cmd(
+    ctx: click.Context, number: str, outcome: str, text: str, on: datetime | None, by: str
+) -> None:
+    """登记复核决定（申请之日起15日内）。Decide the oldest pending review request."""
+    _record(ctx, "decide_review", ref=number, outcome=outcome, text=text, on=_day(on), by=by)
+
+
 @notice.command("rectify")
 @click.argument("number")
 @click.option("--text", required=True, help="整改报告摘要 What the report says.")
@@ -352,7 +375,7 @@ def close_cmd(ctx: click.Context, number: str, text: str, on: datetime | None, b
 
 @notice.command("list")
 @click.option("--overdue", "only_overdue", is_flag=True, help="只列整改逾期 Overdue only.")
-@click.option("--status", help="状态 draft, issued, acknowledged, rectified, closed.")
+@click.option("--status", help="状态 draft, issued, acknowledged, rectified, closed, revoked.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="以此日计算 As of.")
 @click.pass_context
 def list_cmd(
@@ -381,6 +404,9 @@ def list_cmd(
             marks.append(f"陈述期至 {r['statement_due']}")
         if r["late_statements"]:
             marks.append(f"{r['late_statements']} late statement(s)")
+        if r["reviews_pending"]:
+            late = "，已逾期 OVERDUE" if r["review_overdue"] else ""
+            marks.append(f"待复核决定 review due {r['review_due']}{late}")
         click.echo(
             f"{ref}\t{r['status_zh']}\t{r['fixmedins_code']} {r['fixmedins_name'] or ''}\t"
             f"¥{money(r['amount_involved'])}\t下达 {r['issue_date'] or '—'}\t"
@@ -422,6 +448,15 @@ def show_cmd(ctx: click.Context, ref: str) -> None:
         text = f": {e['text']}" if e["text"] else ""
         late = " (逾期 late)" if e["late"] else ""
         click.echo(f"  {e['on_date']} {e['kind']}{who}{text}{late} — {e['actor']}")
+    for r in n.reviews.iter_rows(named=True):
+        if r["outcome"] is None:
+            click.echo(f"  复核 review of {r['requested_on']}: 待决定 due {r['decision_due']}")
+        else:
+            late = " (逾期 late)" if r["late"] else ""
+            click.echo(
+                f"  复核 review of {r['requested_on']}: {r['outcome_zh']} {r['outcome']} "
+                f"{r['decided_on']}{late}: {r['text']} — {r['decided_by']}"
+            )
     if n.number:
         click.echo(f"  files: {n.docx_path} {n.pdf_path}")
         click.echo("  校验 check: " + ("; ".join(problems) if problems else "files match (一致)"))

@@ -39,16 +39,26 @@ STATUSES: dict[str, tuple[str, str]] = {
     "acknowledged": ("机构已签收", "acknowledged"),
     "rectified": ("已提交整改报告", "rectification submitted"),
     "closed": ("整改验收，已办结", "verified and closed"),
+    "revoked": ("复核撤销", "revoked on review"),
 }
-"""Status → Chinese and English label, as migration 0004 seeds ``notice_status``."""
+"""Status → Chinese and English label, as migrations 0004 and 0006 seed ``notice_status``."""
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "acknowledged": ("issued",),
     "rectified": ("acknowledged",),
     "closed": ("rectified",),
+    "revoked": ("issued", "acknowledged", "rectified"),
 }
 """Target status → the statuses it may be reached from."""
 OPEN = ("issued", "acknowledged")
 """Statuses in which the rectification is still awaited (so may be overdue)."""
+REVIEW_OUTCOMES: dict[str, tuple[str, str]] = {
+    "upheld": ("维持原通知", "notice upheld"),
+    "amended": ("变更处理", "handling amended"),
+    "revoked": ("撤销通知", "notice revoked"),
+}
+"""Outcome of a review request → labels, as migration 0006 seeds them."""
+REVIEW_DAYS = 15
+"""Days from a review request to its decision (DOMAIN.md §1)."""
 FOLDER = "notices"
 _NUMBER = re.compile(r"^(\d{4})-(\d{4,})$")
 
@@ -70,6 +80,9 @@ LIST_SCHEMA: dict[str, pl.DataType] = {
     "statement_open": pl.Boolean(),
     "overdue": pl.Boolean(),
     "days_overdue": pl.Int64(),
+    "reviews_pending": pl.Int64(),
+    "review_due": pl.Date(),
+    "review_overdue": pl.Boolean(),
 }
 
 
@@ -103,6 +116,9 @@ class Notice:
     pdf_sha256: str | None
     content_sha256: str | None
     events: pl.DataFrame
+    reviews: pl.DataFrame
+    """One row per review request (:data:`REVIEW_SCHEMA`): when it came, its decision's
+    deadline, and the decision once recorded."""
 
 
 def _today(on: date | None) -> date:
@@ -432,8 +448,8 @@ def _event(
                 raise NoticeError(msg)
         late = 0
         if kind in ("statement", "review_request"):
-            if status == "closed":
-                msg = f"{number} is closed: no statement can be recorded"
+            if status in ("closed", "revoked"):
+                msg = f"{number} is {status}: no statement can be recorded"
                 raise NoticeError(msg)
             (due,) = con.execute(
                 "SELECT statement_due FROM notice WHERE notice_id = ?", (notice_id,)
@@ -555,7 +571,91 @@ def get(store: CaseStore, ref: str | int) -> Notice:
         pdf_sha,
         content_sha,
         events,
+        _reviews(store, notice_id),
     )
+
+
+REVIEW_SCHEMA: dict[str, pl.DataType] = {
+    "request_event_id": pl.Int64(),
+    "requested_on": pl.String(),
+    "decision_due": pl.String(),
+    "outcome": pl.String(),
+    "outcome_zh": pl.String(),
+    "decided_on": pl.String(),
+    "decided_by": pl.String(),
+    "text": pl.String(),
+    "late": pl.Boolean(),
+}
+
+
+def _reviews(store: CaseStore, notice_id: int) -> pl.DataFrame:
+    rows = store.query(
+        f"""SELECT e.event_id, e.on_date, date(e.on_date, '+{REVIEW_DAYS} days'),
+                   d.outcome, o.label_zh, d.on_date, d.actor, d.text, d.late = 1
+            FROM notice_event e
+            LEFT JOIN notice_review_decision d ON d.request_event_id = e.event_id
+            LEFT JOIN notice_review_outcome o USING (outcome)
+            WHERE e.notice_id = ? AND e.kind = 'review_request'
+            ORDER BY e.event_id""",
+        (notice_id,),
+    )
+    return pl.DataFrame(rows, schema=REVIEW_SCHEMA, orient="row")
+
+
+def decide_review(
+    store: CaseStore,
+    ref: str | int,
+    *,
+    by: str,
+    outcome: str,
+    text: str,
+    on: date | None = None,
+) -> int:
+    """Record the centre's decision (复核决定) on the notice's oldest undecided review
+    request: ``upheld``, ``amended`` (the handling changed: ``text`` says how) or
+    ``revoked`` (the notice is withdrawn: status ``revoked``, no rectification awaited).
+    A decision after the :data:`REVIEW_DAYS` deadline is recorded and flagged late: the
+    delay is the centre's. Returns the request's event id."""
+    by = _by(by)
+    if outcome not in REVIEW_OUTCOMES:
+        msg = f"unknown review outcome {outcome!r}; expected one of {', '.join(REVIEW_OUTCOMES)}"
+        raise NoticeError(msg)
+    if not text.strip():
+        msg = "a review decision needs its text: what was decided and why"
+        raise NoticeError(msg)
+    day = _today(on).isoformat()
+    at = timestamp()
+    with store.transaction() as con:
+        notice_id, number, status, _issue = _issued(store, ref)
+        pending = con.execute(
+            f"""SELECT e.event_id, e.on_date, date(e.on_date, '+{REVIEW_DAYS} days')
+                FROM notice_event e
+                WHERE e.notice_id = ? AND e.kind = 'review_request'
+                  AND e.event_id NOT IN (SELECT request_event_id FROM notice_review_decision)
+                ORDER BY e.event_id LIMIT 1""",
+            (notice_id,),
+        ).fetchone()
+        if pending is None:
+            msg = f"{number}: no review request awaits a decision"
+            raise NoticeError(msg)
+        request_id, requested_on, due = pending
+        if day < requested_on:
+            msg = f"{number}: decision dated {day}, before the review request ({requested_on})"
+            raise NoticeError(msg)
+        if outcome == "revoked" and status not in TRANSITIONS["revoked"]:
+            msg = f"{number} is {status} ({STATUSES[status][0]}): it can no longer be revoked"
+            raise NoticeError(msg)
+        late = int(day > due)
+        con.execute(
+            "INSERT INTO notice_review_decision (request_event_id, notice_id, outcome, "
+            "on_date, at, actor, text, late) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (request_id, notice_id, outcome, day, at, by, text.strip(), late),
+        )
+        if outcome == "revoked":
+            con.execute("UPDATE notice SET status = 'revoked' WHERE notice_id = ?", (notice_id,))
+        detail = {"on": day, "outcome": outcome, "request": request_id, "late": bool(late)}
+        write_audit(con, at, by, "notice.review_decision", "notice", number, detail)
+        return int(request_id)
 
 
 def verify(store: CaseStore, ref: str | int, workspace: Path) -> list[str]:
@@ -578,10 +678,16 @@ def verify(store: CaseStore, ref: str | int, workspace: Path) -> list[str]:
 
 def notices(store: CaseStore, *, today: date | None = None) -> pl.DataFrame:
     """One row per notice (:data:`LIST_SCHEMA`), newest first, with its deadlines, whether
-    the statement window is still open, and whether its rectification is overdue."""
+    the statement window is still open, whether its rectification is overdue, and its
+    undecided review requests with the earliest decision deadline."""
     day = _today(today).isoformat()
     rows = store.query(
-        """SELECT n.number, n.notice_id, n.status, s.label_zh, n.fixmedins_code,
+        f"""WITH pending_review AS (
+               SELECT e.notice_id, date(e.on_date, '+{REVIEW_DAYS} days') AS due
+               FROM notice_event e
+               WHERE e.kind = 'review_request'
+                 AND e.event_id NOT IN (SELECT request_event_id FROM notice_review_decision))
+           SELECT n.number, n.notice_id, n.status, s.label_zh, n.fixmedins_code,
                   n.fixmedins_name, n.round_ref, n.issue_date, n.statement_due, n.rectify_due,
                   (SELECT count(*) FROM notice_item i WHERE i.notice_id = n.notice_id),
                   (SELECT coalesce(sum(amount_involved), 0) FROM notice_item i
@@ -590,19 +696,23 @@ def notices(store: CaseStore, *, today: date | None = None) -> pl.DataFrame:
                     AND e.kind IN ('statement', 'review_request')),
                   (SELECT count(*) FROM notice_event e WHERE e.notice_id = n.notice_id
                     AND e.kind IN ('statement', 'review_request') AND e.late = 1),
-                  n.status <> 'draft' AND n.status <> 'closed' AND ? <= n.statement_due,
+                  n.status NOT IN ('draft', 'closed', 'revoked') AND ? <= n.statement_due,
                   n.status IN ('issued', 'acknowledged') AND ? > n.rectify_due,
                   CASE WHEN n.status IN ('issued', 'acknowledged') AND ? > n.rectify_due
-                       THEN CAST(julianday(?) - julianday(n.rectify_due) AS INTEGER) END
+                       THEN CAST(julianday(?) - julianday(n.rectify_due) AS INTEGER) END,
+                  (SELECT count(*) FROM pending_review p WHERE p.notice_id = n.notice_id),
+                  (SELECT min(p.due) FROM pending_review p WHERE p.notice_id = n.notice_id),
+                  (SELECT min(p.due) FROM pending_review p WHERE p.notice_id = n.notice_id) < ?
            FROM notice n JOIN notice_status s USING (status)
            ORDER BY n.issue_date IS NULL DESC, n.number DESC, n.notice_id DESC""",
-        (day, day, day, day),
+        (day, day, day, day, day),
     )
     raw = {k: (pl.String() if isinstance(v, pl.Date) else v) for k, v in LIST_SCHEMA.items()}
     df = pl.DataFrame(rows, schema=raw, orient="row")
-    return df.with_columns(
-        pl.col(c).str.to_date("%Y-%m-%d") for c in ("issue_date", "statement_due", "rectify_due")
-    ).with_columns(pl.col("statement_open", "overdue").fill_null(False))
+    dates = ("issue_date", "statement_due", "rectify_due", "review_due")
+    return df.with_columns(pl.col(c).str.to_date("%Y-%m-%d") for c in dates).with_columns(
+        pl.col("statement_open", "overdue", "review_overdue").fill_null(False)
+    )
 
 
 def overdue(store: CaseStore, *, today: date | None = None) -> pl.DataFrame:

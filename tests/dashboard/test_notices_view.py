@@ -80,6 +80,21 @@ def test_draft_issue_and_every_step(ws: Path) -> None:
             nv.record_step(store, boss, issued.number, "rectified", on="2026-03-06", text="x")
         nv.record_step(store, boss, issued.number, "acknowledged", on="2026-03-05", person="张院长")
         nv.record_step(store, boss, issued.number, "review_request", on="2026-03-10", text="异议")
+        n, _ = nv.notice(store, boss, issued.number)
+        assert nv.review_pending(n)
+        options = nv.step_options(n.status, review_pending=True)
+        assert [o["value"] for o in options][-3:] == [
+            "review_upheld",
+            "review_amended",
+            "review_revoked",
+        ]
+        assert options[-1]["label"] == "复核决定：撤销通知"
+        row = nv.notice_rows(store, boss, today=date(2026, 3, 26)).row(0, named=True)
+        assert row["deadline"] == "复核决定已逾期（期限 2026-03-25）"
+        row = nv.notice_rows(store, boss, today=date(2026, 3, 20), lang="en").row(0, named=True)
+        assert row["deadline"] == "review decision due 2026-03-25"
+        nv.record_step(store, boss, issued.number, "review_upheld", on="2026-03-24", text="维持")
+        assert not nv.review_pending(nv.notice(store, boss, issued.number)[0])
         with pytest.raises(NoticeError, match="after the 2026-03-15 deadline"):
             nv.record_step(store, boss, issued.number, "statement", on="2026-03-20", text="迟")
         nv.record_step(
@@ -103,6 +118,7 @@ def test_draft_issue_and_every_step(ws: Path) -> None:
             "机构签收",
             "申请复核",
             "陈述（逾期）",
+            "复核决定：维持原通知",
             "提交整改报告",
             "整改验收办结",
         ]

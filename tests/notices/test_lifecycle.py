@@ -15,6 +15,7 @@ from hrss_fraud.notices import (
     acknowledge,
     close,
     create,
+    decide_review,
     get,
     issue,
     notices,
@@ -132,3 +133,55 @@ def test_draft_content_round_trips(store: CaseStore) -> None:
     assert get(store, f"#{notice_id}").notice_id == notice_id
     with pytest.raises(NoticeError, match="no issued notice 2026-0099"):
         get(store, "2026-0099")
+
+
+def test_a_review_request_is_decided_within_fifteen_days(store: CaseStore, number: str) -> None:
+    with pytest.raises(NoticeError, match="no review request awaits a decision"):
+        decide_review(store, number, by="wang", outcome="upheld", text="维持", on=ISSUED)
+    statement(store, number, by="li", text="申请复核第1项", review=True, on=date(2026, 3, 10))
+    row = notices(store, today=date(2026, 3, 25)).row(0, named=True)
+    assert row["reviews_pending"] == 1 and row["review_due"] == date(2026, 3, 25)
+    assert not row["review_overdue"]
+    assert notices(store, today=date(2026, 3, 26))["review_overdue"][0]
+    with pytest.raises(NoticeError, match="unknown review outcome 'maybe'"):
+        decide_review(store, number, by="wang", outcome="maybe", text="x", on=date(2026, 3, 20))
+    with pytest.raises(NoticeError, match="needs its text"):
+        decide_review(store, number, by="wang", outcome="upheld", text=" ", on=date(2026, 3, 20))
+    with pytest.raises(NoticeError, match="before the review request"):
+        decide_review(store, number, by="wang", outcome="upheld", text="维持", on=date(2026, 3, 9))
+    decide_review(
+        store,
+        number,
+        by="wang",
+        outcome="upheld",
+        text="经复核，事实清楚，维持",
+        on=date(2026, 3, 27),
+    )
+    reviews = get(store, number).reviews
+    assert reviews.select("requested_on", "decision_due", "outcome", "decided_on").rows() == [
+        ("2026-03-10", "2026-03-25", "upheld", "2026-03-27")
+    ]
+    assert reviews["late"].to_list() == [True] and reviews["outcome_zh"][0] == "维持原通知"
+    row = notices(store, today=date(2026, 3, 28)).row(0, named=True)
+    assert (row["reviews_pending"], row["review_due"], row["review_overdue"]) == (0, None, False)
+    assert get(store, number).status == "issued"  # upheld: the rectification is still due
+    assert store.audit_log(number)["action"].to_list()[-1] == "notice.review_decision"
+    with pytest.raises(NoticeError, match="no review request awaits a decision"):
+        decide_review(store, number, by="wang", outcome="upheld", text="维持", on=date(2026, 3, 28))
+
+
+def test_a_notice_revoked_on_review_awaits_nothing(store: CaseStore, number: str) -> None:
+    acknowledge(store, number, by="li", person="张院长", on=date(2026, 3, 6))
+    statement(store, number, by="li", text="申请复核", review=True, on=date(2026, 3, 8))
+    decide_review(
+        store, number, by="wang", outcome="revoked", text="证据不足，撤销", on=date(2026, 3, 12)
+    )
+    n = get(store, number)
+    assert n.status == "revoked" and n.reviews["late"].to_list() == [False]
+    assert overdue(store, today=date(2026, 5, 1)).is_empty()
+    row = notices(store, today=date(2026, 3, 13)).row(0, named=True)
+    assert row["status_zh"] == "复核撤销" and not row["statement_open"]
+    with pytest.raises(NoticeError, match="revoked: no statement can be recorded"):
+        statement(store, number, by="li", text="补充", on=date(2026, 3, 13))
+    with pytest.raises(NoticeError, match="only from acknowledged"):
+        rectify(store, number, by="li", text="整改报告", on=date(2026, 3, 20))

@@ -35,7 +35,17 @@ def _counts(ws: Path) -> tuple[int, int, int]:
         )  # type: ignore[return-value]
 
 
-COMMANDS = ("create", "issue", "ack", "statement", "rectify", "close", "list", "show")
+COMMANDS = (
+    "create",
+    "issue",
+    "ack",
+    "statement",
+    "review-decision",
+    "rectify",
+    "close",
+    "list",
+    "show",
+)
 
 
 def test_help_lists_the_commands(ws: Path) -> None:
@@ -60,9 +70,19 @@ def test_a_notice_from_draft_to_closed(ws: Path) -> None:
         ("statement", "2026-0001", "--text", "对第1项有异议", "--review", "--on", "2026-03-12"),
         ("rectify", "2026-0001", "--text", "已退回费用", "--on", "2026-03-30"),
     ]
-    for step in steps:
+    for step in steps[:2]:
         r = _cli(ws, *step, "--by", "li")
         assert r.exit_code == 0, r.output
+    r = _cli(ws, "list", "--today", "2026-03-28")
+    assert "待复核决定 review due 2026-03-27，已逾期 OVERDUE" in r.output
+    decide = ("review-decision", "2026-0001", "--outcome", "upheld", "--text", "维持原处理")
+    r = _cli(ws, *decide, "--on", "2026-03-20", "--by", "wang")
+    assert r.exit_code == 0 and "decide_review recorded; status issued" not in r.output
+    assert "status acknowledged" in r.output and "late" not in r.output
+    r = _cli(ws, *decide, "--on", "2026-03-21", "--by", "wang")
+    assert r.exit_code == 1 and "no review request awaits a decision" in r.output
+    r = _cli(ws, *steps[2], "--by", "li")
+    assert r.exit_code == 0, r.output
     r = _cli(ws, "list", "--today", "2026-04-01")
     assert "2026-0001\t已提交整改报告\tH0001 城关镇卫生院" in r.output
     r = _cli(ws, "close", "2026-0001", "--text", "复查到位", "--on", "2026-04-08", "--by", "wang")
@@ -71,6 +91,7 @@ def test_a_notice_from_draft_to_closed(ws: Path) -> None:
     assert "编号：2026-0001" not in show  # show prints the number in its header line
     assert "现场监督检查违约通知单  2026-0001" in show
     assert "2026-03-12 review_request: 对第1项有异议 — li" in show
+    assert "复核 review of 2026-03-12: 维持原通知 upheld 2026-03-20: 维持原处理 — wang" in show
     assert "files match (一致)" in show
     assert "追回医保基金 1,534.50 元；约谈" in show
 

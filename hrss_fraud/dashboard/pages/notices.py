@@ -338,7 +338,7 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
                 className="decision-form",
             )
         )
-    steps = nv.step_options(n.status, lang)
+    steps = nv.step_options(n.status, lang, review_pending=nv.review_pending(n))
     if steps and manage:
         parts += [
             html.H3(t("登记办理情况", "Record a step")),
