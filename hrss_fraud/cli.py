@@ -4,7 +4,9 @@ failure and writes nothing partial."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -450,6 +452,53 @@ def findings() -> None:
     """Findings (疑点) of the scoring runs."""
 
 
+def _listed(text: str | None) -> list[str] | None:
+    return [v.strip() for v in text.split(",") if v.strip()] if text else None
+
+
+def _finding_filters(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``findings export`` and ``findings list`` keep findings by."""
+    for option in reversed(
+        [
+            click.option("--run", "run_id", help="Run id (default: the latest complete run)."),
+            click.option("--rules", "rule_ids", help="Comma-separated rule ids to keep."),
+            click.option(
+                "--institution", "institutions", help="机构编号 Comma-separated fixmedins_code."
+            ),
+            click.option("--person", "persons", help="人员编号 Comma-separated psn_no."),
+            click.option(
+                "--severity", "severities", help="definite, high, suspicious (comma-separated)."
+            ),
+            click.option("--min-amount", type=float, help="疑点金额下限 At least this many yuan."),
+            click.option(
+                "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def _findings_frame(ctx: click.Context, run_id: str | None, lang: str, **filters: Any) -> Any:
+    from hrss_fraud.rules.export import export_frame
+    from hrss_fraud.rules.runs import RunError, open_run
+
+    try:
+        run = open_run(ctx.obj["workspace"], run_id)
+        df = export_frame(
+            run,
+            lang=lang,
+            rule_ids=_listed(filters["rule_ids"]),
+            institutions=_listed(filters["institutions"]),
+            persons=_listed(filters["persons"]),
+            severities=_listed(filters["severities"]),
+            min_amount=filters["min_amount"],
+        )
+    except (RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    return run, df
+
+
 @findings.command("export")
 @click.option(
     "--out",
@@ -458,25 +507,50 @@ def findings() -> None:
     type=click.Path(dir_okay=False),
     help="Output file: .parquet or .csv.",
 )
-@click.option("--run", "run_id", help="Run id (default: the latest complete run).")
-@click.option("--rules", "rule_ids", help="Comma-separated rule ids to keep.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@_finding_filters
 @click.pass_context
 def findings_export(
-    ctx: click.Context, out: str, run_id: str | None, rule_ids: str | None, lang: str
+    ctx: click.Context, out: str, run_id: str | None, lang: str, **filters: Any
 ) -> None:
     """Write a run's findings with the columns DESIGN.md fixes (Parquet or CSV by suffix)."""
-    from hrss_fraud.rules.export import export_frame, write_export
-    from hrss_fraud.rules.runs import RunError, open_run
+    from hrss_fraud.rules.export import write_export
 
-    ids = [r.strip() for r in rule_ids.split(",")] if rule_ids else None
+    run, df = _findings_frame(ctx, run_id, lang, **filters)
     try:
-        run = open_run(ctx.obj["workspace"], run_id)
-        df = export_frame(run, lang=lang, rule_ids=ids)
         write_export(df, Path(out))
-    except (RunError, ValueError) as e:
+    except ValueError as e:
         raise Fail(str(e)) from None
     click.echo(f"wrote {df.height:,} findings of run {run.run_id} to {out}")
+
+
+@findings.command("list")
+@_finding_filters
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.pass_context
+def findings_list(
+    ctx: click.Context, run_id: str | None, lang: str, limit: int, **filters: Any
+) -> None:
+    """疑点清单：按金额从大到小。A run's findings, largest amount first (ids for `cases`)."""
+    from hrss_fraud.notices.content import money
+
+    run, df = _findings_frame(ctx, run_id, lang, **filters)
+    en = lang == "en"
+    total = money(df["amount_at_risk"].sum() or 0.0)
+    if en:
+        click.echo(f"run {run.run_id}: {df.height:,} findings, ¥{total} at risk")
+    else:
+        click.echo(f"批次 {run.run_id}：疑点 {df.height:,} 条，疑点金额 ¥{total}")
+    severity = "severity" if en else "severity_zh"
+    for r in df.head(limit).iter_rows(named=True):
+        period = f"{r['period_start'] or ''}~{r['period_end'] or ''}"
+        click.echo(
+            f"{r['finding_id']}\t{r['rule_id']}\t{r[severity]}\t{r['fixmedins_code'] or ''}\t"
+            f"{r['psn_no'] or ''}\t{period}\t¥{money(r['amount_at_risk'] or 0.0)}\t"
+            f"{r['rule_name']}"
+        )
+    if df.height > limit:
+        more = df.height - limit
+        click.echo(f"… {more:,} more (--limit)" if en else f"… 另有 {more:,} 条（--limit）")
 
 
 @main.group()

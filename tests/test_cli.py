@@ -26,6 +26,7 @@ from hrss_fraud.cli import main
         ["rules", "set"],
         ["rules", "history"],
         ["findings", "export"],
+        ["findings", "list"],
         ["knowledge", "load"],
     ],
 )

@@ -36,10 +36,37 @@ EXTRA_COLUMNS = (
 SUFFIXES = (".parquet", ".csv")
 
 
-def export_frame(run: Run, lang: str = "zh", rule_ids: list[str] | None = None) -> pl.DataFrame:
+SEVERITIES = ("definite", "high", "suspicious")
+
+
+def export_frame(
+    run: Run,
+    lang: str = "zh",
+    rule_ids: list[str] | None = None,
+    *,
+    institutions: list[str] | None = None,
+    persons: list[str] | None = None,
+    severities: list[str] | None = None,
+    min_amount: float | None = None,
+) -> pl.DataFrame:
+    """The run's findings in :data:`EXPORT_COLUMNS` and :data:`EXTRA_COLUMNS`, largest
+    amount first, kept to the rules, institutions (``fixmedins_code``), persons
+    (``psn_no``) and severities given, and to ``min_amount`` yuan at risk or more."""
+    unknown = sorted(set(severities or ()) - set(SEVERITIES))
+    if unknown:
+        msg = f"unknown severity {', '.join(unknown)}; expected {', '.join(SEVERITIES)}"
+        raise ValueError(msg)
     f = run.findings()
-    if rule_ids:
-        f = f.filter(pl.col("rule_id").is_in(rule_ids))
+    for column, values in (
+        ("rule_id", rule_ids),
+        ("fixmedins_code", institutions),
+        ("psn_no", persons),
+        ("severity", severities),
+    ):
+        if values:
+            f = f.filter(pl.col(column).is_in(values))
+    if min_amount is not None:
+        f = f.filter(pl.col("amount_at_risk") >= min_amount)
     if lang == "en":
         f = f.with_columns(rule_name=pl.col("rule_name_en"), evidence=pl.col("evidence_en"))
     return f.select(*EXPORT_COLUMNS, *EXTRA_COLUMNS).sort(

@@ -135,6 +135,40 @@ def test_findings_export_csv_and_parquet(full_ws: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "f.txt").exists()
 
 
+def test_findings_are_kept_by_institution_person_severity_and_amount(
+    full_ws: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    findings = open_run(full_ws).findings()
+    code = findings["fixmedins_code"].drop_nulls().mode().sort()[0]
+    psn = findings["psn_no"].drop_nulls().mode().sort()[0]
+    ws = ["--workspace", str(full_ws), "findings"]
+    out = tmp_path / "kept.parquet"
+    args = ["--institution", code, "--severity", "high,definite", "--min-amount", "10"]
+    r = runner.invoke(main, [*ws, "export", "--out", str(out), *args])
+    assert r.exit_code == 0, r.output
+    kept = findings.filter(
+        pl.col("fixmedins_code") == code,
+        pl.col("severity").is_in(["high", "definite"]),
+        pl.col("amount_at_risk") >= 10,
+    )
+    assert kept.height > 0
+    assert sorted(pl.read_parquet(out)["finding_id"]) == sorted(kept["finding_id"])
+    r = runner.invoke(main, [*ws, "list", "--person", psn, "--limit", "2"])
+    assert r.exit_code == 0, r.output
+    mine = findings.filter(pl.col("psn_no") == psn).sort(
+        "amount_at_risk", "finding_id", descending=[True, False]
+    )
+    lines = r.output.splitlines()
+    assert f"疑点 {mine.height:,} 条" in lines[0]
+    assert [line.split("\t")[0] for line in lines[1:3]] == mine["finding_id"].head(2).to_list()
+    assert all(line.split("\t")[4] == psn for line in lines[1:3])
+    if mine.height > 2:
+        assert f"另有 {mine.height - 2:,} 条" in lines[-1]
+    r = runner.invoke(main, [*ws, "list", "--severity", "grave"])
+    assert r.exit_code == 1 and "unknown severity grave" in r.output
+
+
 def test_export_without_a_run_explains(tmp_path: Path) -> None:
     r = CliRunner().invoke(
         main, ["--workspace", str(tmp_path), "findings", "export", "--out", str(tmp_path / "x.csv")]
