@@ -505,14 +505,15 @@ def _findings_frame(ctx: click.Context, run_id: str | None, lang: str, **filters
     "out",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Output file: .parquet or .csv.",
+    help="Output file: .parquet, .csv or .xlsx.",
 )
 @_finding_filters
 @click.pass_context
 def findings_export(
     ctx: click.Context, out: str, run_id: str | None, lang: str, **filters: Any
 ) -> None:
-    """Write a run's findings with the columns DESIGN.md fixes (Parquet or CSV by suffix)."""
+    """Write a run's findings with the columns DESIGN.md fixes (Parquet, CSV or Excel by
+    suffix)."""
     from hrss_fraud.rules.export import write_export
 
     run, df = _findings_frame(ctx, run_id, lang, **filters)
@@ -615,7 +616,9 @@ def export_group() -> None:
 
 
 @export_group.command("inspection-list")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv or .parquet")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv, .parquet or .xlsx"
+)
 @click.option("--top", "top", type=click.IntRange(min=1), help="Only the K riskiest institutions.")
 @click.option("--run", "run_id", help="A run id (default: the latest run).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
@@ -644,7 +647,9 @@ def export_inspection_list(
 
 
 @export_group.command("risk-ranking")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv or .parquet")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv, .parquet or .xlsx"
+)
 @click.option(
     "--level",
     type=click.Choice(["institution", "doctor", "person"]),
@@ -681,7 +686,9 @@ def export_risk_ranking(
 
 
 @export_group.command("rule-shares")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv or .parquet")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv, .parquet or .xlsx"
+)
 @click.option("--rule", "rule_id", required=True, help="A rule id, e.g. high_cost_outpatient.")
 @click.option(
     "--by",

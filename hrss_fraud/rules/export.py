@@ -1,14 +1,17 @@
-"""``hrss-fraud findings export``: a run's findings as Parquet or CSV, by the file's suffix.
+"""``hrss-fraud findings export``: a run's findings as Parquet, CSV or Excel, by the file's
+suffix.
 
 The columns are the interface DESIGN.md fixes (``finding_id, run_id, rule_id, rule_name,
 severity, entity_type, entity_id, fixmedins_code, psn_no, setl_id, mdtrt_id, feedetl_sn,
 period_start, period_end, amount_at_risk, score, evidence``) followed by the explanatory
 extras. ``lang="en"`` swaps in the English rule names and evidence. CSV is UTF-8 with a
-byte-order mark, so Excel shows the Chinese text.
+byte-order mark, so Excel shows the Chinese text; an .xlsx file is one sheet, refused
+beyond Excel's row limit (filter the findings, or write Parquet or CSV).
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import polars as pl
@@ -33,7 +36,9 @@ EXTRA_COLUMNS = (
     "rule_version",
     "params",
 )
-SUFFIXES = (".parquet", ".csv")
+SUFFIXES = (".parquet", ".csv", ".xlsx")
+EXCEL_ROWS = 1_048_575
+"""Rows an Excel sheet holds below its header."""
 
 
 SEVERITIES = ("definite", "high", "suspicious")
@@ -75,17 +80,37 @@ def export_frame(
 
 
 def write_export(df: pl.DataFrame, out: Path, label: str = "findings export") -> None:
-    """Parquet or CSV (UTF-8 with a byte-order mark, for Excel) by ``out``'s suffix, written
-    atomically: a reader sees the old file or the whole new one."""
+    """Parquet, CSV (UTF-8 with a byte-order mark, for Excel) or Excel by ``out``'s suffix,
+    written atomically: a reader sees the old file or the whole new one."""
     suffix = out.suffix.lower()
     if suffix not in SUFFIXES:
-        msg = f"{out}: the export file must end in {' or '.join(SUFFIXES)}"
+        msg = f"{out}: the export file must end in {', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}"
         raise ValueError(msg)
     if not out.parent.is_dir():
         msg = f"{out.parent}: no such folder"
         raise ValueError(msg)
+    if suffix == ".xlsx" and df.height > EXCEL_ROWS:
+        msg = (
+            f"{out}: {df.height:,} rows do not fit in an Excel sheet ({EXCEL_ROWS:,} at most); "
+            "keep fewer (--top, --rules, --institution …) or write .parquet or .csv"
+        )
+        raise ValueError(msg)
     if suffix == ".parquet":
         write_parquet_atomic(out, df, label=label)
+    elif suffix == ".xlsx":
+        write_bytes_atomic(out, _excel_bytes(df), label=label)
     else:
         text = df.write_csv(datetime_format="%Y-%m-%d %H:%M:%S")
         write_bytes_atomic(out, "\ufeff".encode() + text.encode("utf-8"), label=label)
+
+
+def _excel_bytes(df: pl.DataFrame) -> bytes:
+    """``df`` as one sheet, header row frozen; lists (e.g. framework codes) joined."""
+    flat = df.with_columns(
+        pl.col(c).cast(pl.List(pl.String)).list.join(", ")
+        for c, dtype in df.schema.items()
+        if isinstance(dtype, pl.List)
+    )
+    buffer = io.BytesIO()
+    flat.write_excel(buffer, worksheet="export", autofit=True, freeze_panes=(1, 0))
+    return buffer.getvalue()

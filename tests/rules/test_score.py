@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import polars as pl
+import pytest
 from click.testing import CliRunner
 
 from hrss_fraud.cli import main
@@ -128,10 +129,16 @@ def test_findings_export_csv_and_parquet(full_ws: Path, tmp_path: Path) -> None:
     assert list(pq.columns[: len(required)]) == required
     assert csv.height == pq.height == open_run(full_ws).findings().height
     assert (tmp_path / "f.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    xlsx = tmp_path / "f.xlsx"
+    r = runner.invoke(main, ["--workspace", str(full_ws), "findings", "export", "--out", str(xlsx)])
+    assert r.exit_code == 0, r.output
+    sheet = pl.read_excel(xlsx, infer_schema_length=0)
+    assert list(sheet.columns) == list(pq.columns) and sheet.height == pq.height
+    assert sheet["finding_id"].to_list() == pq["finding_id"].to_list()
     bad = runner.invoke(
         main, ["--workspace", str(full_ws), "findings", "export", "--out", str(tmp_path / "f.txt")]
     )
-    assert bad.exit_code == 1 and ".parquet or .csv" in bad.output
+    assert bad.exit_code == 1 and ".parquet, .csv or .xlsx" in bad.output
     assert not (tmp_path / "f.txt").exists()
 
 
@@ -336,6 +343,14 @@ def test_the_inspection_list_ranks_the_fraudulent_institutions_first(
     top = pl.read_csv(out, infer_schema=False)
     assert tuple(top.columns) == COLUMNS and top["rank"].to_list() == ["1", "2", "3"]
     assert "条，¥" in top["reasons"][0]
+    xlsx = tmp_path / "list.xlsx"
+    args = ["--workspace", str(full_ws), "export", "inspection-list", "--top", "3"]
+    r = CliRunner().invoke(main, [*args, "--out", str(xlsx)])
+    assert r.exit_code == 0, r.output
+    sheet = pl.read_excel(xlsx, infer_schema_length=0)
+    assert tuple(sheet.columns) == COLUMNS
+    assert sheet["fixmedins_code"].to_list() == top["fixmedins_code"].to_list()
+    assert sheet["reasons"].to_list() == top["reasons"].to_list()
     run = open_run(full_ws)
     ranking = institution_ranking(run, Lake(full_ws / "lake"))
     # each claim line counted once: never more than the findings' sum, never above spending
@@ -432,3 +447,18 @@ def test_score_by_family_runs_that_familys_rules(full_ws: Path, tmp_path: Path) 
     ran = {x["rule_id"] for x in open_run(ws).manifest["rules"]}
     cat = load_catalogue()
     assert ran == {r.id for r in cat.rules.values() if r.family == "statistical"} | {"item_sex"}
+
+
+def test_an_excel_export_beyond_a_sheet_is_refused_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hrss_fraud.rules import export
+
+    monkeypatch.setattr(export, "EXCEL_ROWS", 2)
+    df = pl.DataFrame({"finding_id": ["a", "b", "c"], "codes": [["x", "y"], [], None]})
+    with pytest.raises(ValueError, match=r"3 rows do not fit in an Excel sheet \(2 at most\)"):
+        export.write_export(df, tmp_path / "big.xlsx")
+    assert list(tmp_path.iterdir()) == []
+    export.write_export(df.head(2), tmp_path / "ok.xlsx")
+    sheet = pl.read_excel(tmp_path / "ok.xlsx", infer_schema_length=0)
+    assert sheet.rows() == [("a", "x, y"), ("b", None)]
