@@ -212,6 +212,20 @@ def test_the_second_nights_marts_carry_the_first_nights_and_equal_a_full_build(
     for file in full["files"].values():
         carried_mart = pl.read_parquet(marts_dir(ws, run2) / file)
         assert_frame_equal(carried_mart, pl.read_parquet(marts_dir(full_ws, run2) / file))
+    # previous marts without their lead hashes (built by older code): hashed again, same
+    older_ws = tmp_path / "older"
+    for part in ("lake", "runs"):
+        shutil.copytree(ws / part, older_ws / part)
+    manifest_path = marts_dir(older_ws, run1) / MARTS_MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    (marts_dir(older_ws, run1) / manifest["files"].pop("lead_hashes")).unlink()
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    build_marts(older_ws, run2, force=True)
+    older = json.loads((marts_dir(older_ws, run2) / MARTS_MANIFEST).read_text(encoding="utf-8"))
+    assert older["carried_from"] == run1 and older["fresh_leads"] == carried["fresh_leads"]
+    for file in older["files"].values():
+        rebuilt = pl.read_parquet(marts_dir(older_ws, run2) / file)
+        assert_frame_equal(rebuilt, pl.read_parquet(marts_dir(full_ws, run2) / file))
 
 
 def test_the_inspection_list_is_the_run_s_institution_ranking(two_nights: dict) -> None:
