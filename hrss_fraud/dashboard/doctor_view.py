@@ -162,13 +162,16 @@ doctor each belongs to (``line_doctors``, as the doctor ranking attributes them)
 
 def doctor_lead_ids(view: RunView, code: str, dr_codg: str) -> list[str]:
     """:func:`doctor_finding_ids`, from the ``doctor_leads`` mart when it is built."""
-    path = view.mart("doctor_leads")
-    if path is None:
-        return doctor_finding_ids(view, code, dr_codg)
-    found = pl.scan_parquet(path).filter(
-        pl.col("fixmedins_code") == code, pl.col("dr_codg") == dr_codg
+    found = view.mart_rows(
+        "doctor_leads",
+        lambda: pl.DataFrame(
+            {"finding_id": doctor_finding_ids(view, code, dr_codg)},
+            schema={"finding_id": pl.String},
+        ),
+        fixmedins_code=code,
+        dr_codg=dr_codg,
     )
-    return found.select("finding_id").collect()["finding_id"].to_list()
+    return found["finding_id"].to_list()
 
 
 def doctor_finding_ids(view: RunView, code: str, dr_codg: str) -> list[str]:

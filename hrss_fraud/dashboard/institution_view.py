@@ -296,26 +296,38 @@ LEFT JOIN (SELECT fixmedins_code, dr_codg, max(dr_name) AS dr_name FROM practiti
            WHERE {where} GROUP BY ALL) names USING (fixmedins_code, dr_codg)"""
 
 
+_TOP_KINDS: dict[str, dict[str, str]] = {
+    "items": {
+        "per": _ITEMS_PER,
+        "key": "med_list_codg",
+        "line_key": "med_list_codg",
+        "extra": "",
+        "join": "",
+    },
+    "doctors": {
+        "per": _DOCTORS_PER,
+        "key": "dr_codg",
+        "line_key": "bilg_dr_codg",
+        "extra": "names.dr_name, ",
+        "join": _DOCTOR_NAMES,
+    },
+}
+"""What :data:`_TOP_SQL` ranks for each kind: its amounts per unit, the key, the lead
+line's column naming it, and (doctors) the names joined."""
+
+
 def top_sql(kind: str, code: str | None = None, *, limit: int = TOP) -> str:
     """The top ``kind`` (``items`` or ``doctors``) of ``code`` or of every institution,
     over a connection with the lake's views and ``lead_context``."""
+    parts = _TOP_KINDS[kind]
     where = _where(code)
-    if kind == "items":
-        return _TOP_SQL.format(
-            per=_ITEMS_PER.format(where=where),
-            key="med_list_codg",
-            line_key="med_list_codg",
-            limit=int(limit),
-            extra="",
-            join="",
-        )
     return _TOP_SQL.format(
-        per=_DOCTORS_PER.format(where=where),
-        key="dr_codg",
-        line_key="bilg_dr_codg",
+        per=parts["per"].format(where=where),
+        key=parts["key"],
+        line_key=parts["line_key"],
         limit=int(limit),
-        extra="names.dr_name, ",
-        join=_DOCTOR_NAMES.format(where=where),
+        extra=parts["extra"],
+        join=parts["join"].format(where=where),
     )
 
 
