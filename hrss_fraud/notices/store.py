@@ -57,8 +57,6 @@ REVIEW_OUTCOMES: dict[str, tuple[str, str]] = {
     "revoked": ("撤销通知", "notice revoked"),
 }
 """Outcome of a review request → labels, as migration 0006 seeds them."""
-REVIEW_DAYS = 15
-"""Days from a review request to its decision (DOMAIN.md §1)."""
 FOLDER = "notices"
 _NUMBER = re.compile(r"^(\d{4})-(\d{4,})$")
 
@@ -590,13 +588,10 @@ REVIEW_SCHEMA: dict[str, pl.DataType] = {
 
 def _reviews(store: CaseStore, notice_id: int) -> pl.DataFrame:
     rows = store.query(
-        f"""SELECT e.event_id, e.on_date, date(e.on_date, '+{REVIEW_DAYS} days'),
-                   d.outcome, o.label_zh, d.on_date, d.actor, d.text, d.late = 1
-            FROM notice_event e
-            LEFT JOIN notice_review_decision d ON d.request_event_id = e.event_id
-            LEFT JOIN notice_review_outcome o USING (outcome)
-            WHERE e.notice_id = ? AND e.kind = 'review_request'
-            ORDER BY e.event_id""",
+        """SELECT r.request_event_id, r.requested_on, r.decision_due, r.outcome, o.label_zh,
+                  r.decided_on, r.decided_by, r.text, r.late = 1
+           FROM notice_review r LEFT JOIN notice_review_outcome o USING (outcome)
+           WHERE r.notice_id = ? ORDER BY r.request_event_id""",
         (notice_id,),
     )
     return pl.DataFrame(rows, schema=REVIEW_SCHEMA, orient="row")
@@ -614,8 +609,8 @@ def decide_review(
     """Record the centre's decision (复核决定) on the notice's oldest undecided review
     request: ``upheld``, ``amended`` (the handling changed: ``text`` says how) or
     ``revoked`` (the notice is withdrawn: status ``revoked``, no rectification awaited).
-    A decision after the :data:`REVIEW_DAYS` deadline is recorded and flagged late: the
-    delay is the centre's. Returns the request's event id."""
+    A decision after its deadline (``notice_review.decision_due``, 15 days) is flagged
+    late: the delay is the centre's. Returns the request's event id."""
     by = _by(by)
     if outcome not in REVIEW_OUTCOMES:
         msg = f"unknown review outcome {outcome!r}; expected one of {', '.join(REVIEW_OUTCOMES)}"
@@ -628,11 +623,8 @@ def decide_review(
     with store.transaction() as con:
         notice_id, number, status, _issue = _issued(store, ref)
         pending = con.execute(
-            f"""SELECT e.event_id, e.on_date, date(e.on_date, '+{REVIEW_DAYS} days')
-                FROM notice_event e
-                WHERE e.notice_id = ? AND e.kind = 'review_request'
-                  AND e.event_id NOT IN (SELECT request_event_id FROM notice_review_decision)
-                ORDER BY e.event_id LIMIT 1""",
+            """SELECT request_event_id, requested_on, decision_due FROM notice_review
+               WHERE notice_id = ? AND outcome IS NULL ORDER BY request_event_id LIMIT 1""",
             (notice_id,),
         ).fetchone()
         if pending is None:
@@ -682,11 +674,9 @@ def notices(store: CaseStore, *, today: date | None = None) -> pl.DataFrame:
     undecided review requests with the earliest decision deadline."""
     day = _today(today).isoformat()
     rows = store.query(
-        f"""WITH pending_review AS (
-               SELECT e.notice_id, date(e.on_date, '+{REVIEW_DAYS} days') AS due
-               FROM notice_event e
-               WHERE e.kind = 'review_request'
-                 AND e.event_id NOT IN (SELECT request_event_id FROM notice_review_decision))
+        """WITH pending AS (
+               SELECT notice_id, count(*) AS n, min(decision_due) AS due FROM notice_review
+               WHERE outcome IS NULL GROUP BY notice_id)
            SELECT n.number, n.notice_id, n.status, s.label_zh, n.fixmedins_code,
                   n.fixmedins_name, n.round_ref, n.issue_date, n.statement_due, n.rectify_due,
                   (SELECT count(*) FROM notice_item i WHERE i.notice_id = n.notice_id),
@@ -700,10 +690,9 @@ def notices(store: CaseStore, *, today: date | None = None) -> pl.DataFrame:
                   n.status IN ('issued', 'acknowledged') AND ? > n.rectify_due,
                   CASE WHEN n.status IN ('issued', 'acknowledged') AND ? > n.rectify_due
                        THEN CAST(julianday(?) - julianday(n.rectify_due) AS INTEGER) END,
-                  (SELECT count(*) FROM pending_review p WHERE p.notice_id = n.notice_id),
-                  (SELECT min(p.due) FROM pending_review p WHERE p.notice_id = n.notice_id),
-                  (SELECT min(p.due) FROM pending_review p WHERE p.notice_id = n.notice_id) < ?
+                  coalesce(p.n, 0), p.due, p.due < ?
            FROM notice n JOIN notice_status s USING (status)
+           LEFT JOIN pending p USING (notice_id)
            ORDER BY n.issue_date IS NULL DESC, n.number DESC, n.notice_id DESC""",
         (day, day, day, day, day),
     )

@@ -35,6 +35,16 @@ CREATE TABLE notice_review_decision (
 
 CREATE INDEX notice_review_decision_notice ON notice_review_decision (notice_id);
 
+-- Every review request with its decision deadline and, once decided, its decision: the
+-- one place the 15 days are counted.
+CREATE VIEW notice_review AS
+SELECT e.notice_id, e.event_id AS request_event_id, e.on_date AS requested_on,
+       date(e.on_date, '+15 days') AS decision_due,
+       d.outcome, d.on_date AS decided_on, d.actor AS decided_by, d.text, d.late
+FROM notice_event e
+LEFT JOIN notice_review_decision d ON d.request_event_id = e.event_id
+WHERE e.kind = 'review_request';
+
 CREATE TRIGGER notice_review_decision_no_update BEFORE UPDATE ON notice_review_decision
 BEGIN
     SELECT RAISE(ABORT, 'review decisions are append-only');
