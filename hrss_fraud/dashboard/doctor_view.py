@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from hrss_fraud.dashboard.leads import LeadFilter, lead_frame, lead_tally
+from hrss_fraud.dashboard.leads import LeadFilter
 from hrss_fraud.dashboard.profile_data import (
-    PROFILE_LEADS,
     SETTING_SQL,
     VALID,
-    by_rule,
     lake_frame,
     peer_groups,
+    unit_leads,
 )
 from hrss_fraud.lake.views import literal
 from hrss_fraud.model.codes import MED_CHRGITM_TYPE
@@ -266,13 +265,13 @@ def doctor_profile(
     head = header(view, code, dr_codg)
     days, usual = daily_volume(view, code, dr_codg)
     flt = LeadFilter(finding_ids=tuple(doctor_lead_ids(view, code, dr_codg)))
-    tally = lead_tally(view, flt, case_store, lang=lang)
+    leads, n_leads, leads_by_rule = unit_leads(view, flt, case_store, lang=lang)
     return DoctorProfile(
         header=head,
         days=days,
         usual=usual,
         mix=item_mix(view, code, dr_codg, lang=lang),
-        leads=lead_frame(view, flt, case_store=case_store, lang=lang, limit=PROFILE_LEADS),
-        n_leads=tally.height,
-        leads_by_rule=by_rule(tally),
+        leads=leads,
+        n_leads=n_leads,
+        leads_by_rule=leads_by_rule,
     )

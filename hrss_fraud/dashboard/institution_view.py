@@ -15,16 +15,15 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from hrss_fraud.dashboard.lead_detail import lines_sql
-from hrss_fraud.dashboard.leads import LeadFilter, lead_frame, lead_tally
+from hrss_fraud.dashboard.leads import LeadFilter
 from hrss_fraud.dashboard.profile_data import (
-    PROFILE_LEADS,
     SETTING_SQL,
     SETTINGS,
     VALID,
-    by_rule,
     lake_frame,
     peer_groups,
     pick,
+    unit_leads,
 )
 from hrss_fraud.detect.profiles_indicators import DRUG_TYPES, SERVICE_CHRGITM
 from hrss_fraud.ingest.quality import add_quality_views
@@ -472,7 +471,7 @@ def institution_profile(
     """The profile of ``code``; :class:`LookupError` if the lake does not know it."""
     head = header(view, code, lang=lang)
     flt = LeadFilter(fixmedins_codes=(code,))
-    tally = lead_tally(view, flt, case_store, lang=lang)
+    leads, n_leads, leads_by_rule = unit_leads(view, flt, case_store, lang=lang)
     return InstitutionProfile(
         header=head,
         peers=peer_comparison(view, code, lang=lang),
@@ -480,8 +479,8 @@ def institution_profile(
         trend=monthly_trend(view, code),
         items=top_items(view, code),
         doctors=top_doctors(view, code),
-        leads=lead_frame(view, flt, case_store=case_store, lang=lang, limit=PROFILE_LEADS),
-        n_leads=tally.height,
-        leads_by_rule=by_rule(tally),
+        leads=leads,
+        n_leads=n_leads,
+        leads_by_rule=leads_by_rule,
         quality=data_quality(view, code),
     )

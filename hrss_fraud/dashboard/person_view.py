@@ -16,15 +16,14 @@ import polars as pl
 
 from hrss_fraud.dashboard import audit
 from hrss_fraud.dashboard.labels import med_type_labels
-from hrss_fraud.dashboard.leads import LeadFilter, lead_frame, lead_tally
+from hrss_fraud.dashboard.leads import LeadFilter
 from hrss_fraud.dashboard.masking import mask_frame
 from hrss_fraud.dashboard.profile_data import (
-    PROFILE_LEADS,
     SETTING_SQL,
     SETTINGS,
-    by_rule,
     lake_frame,
     pick,
+    unit_leads,
 )
 from hrss_fraud.lake.views import literal
 
@@ -155,7 +154,7 @@ def open_person(
     who = identity(view, psn_no, user.role)
     events = timeline(view, psn_no, lang=lang)
     flt = LeadFilter(psn_no=psn_no)
-    tally = lead_tally(view, flt, case_store, lang=lang)
+    leads, n_leads, leads_by_rule = unit_leads(view, flt, case_store, lang=lang)
     audit_id = audit.record(
         case_store,
         user.username,
@@ -166,10 +165,10 @@ def open_person(
             "run_id": view.run_id,
             "masked": masked,
             "found": who is not None or events.height > 0,
-            "n_findings": tally.height,
+            "n_findings": n_leads,
         },
     )
-    if who is None and events.is_empty() and tally.is_empty():
+    if who is None and events.is_empty() and n_leads == 0:
         msg = f"person {psn_no!r} is neither in the lake nor in run {view.run_id}"
         raise LookupError(msg)
     return PersonRecord(
@@ -177,8 +176,8 @@ def open_person(
         identity=who,
         masked=masked,
         timeline=events,
-        leads=lead_frame(view, flt, case_store=case_store, lang=lang, limit=PROFILE_LEADS),
-        n_leads=tally.height,
-        leads_by_rule=by_rule(tally),
+        leads=leads,
+        n_leads=n_leads,
+        leads_by_rule=leads_by_rule,
         audit_id=audit_id,
     )

@@ -120,7 +120,8 @@ BY_RULE_LABELS: dict[str, tuple[str, str]] = {
 
 
 def leads_heading(n_leads: int, shown: int, lang: str) -> str:
-    """ "Leads (N)", or how many of them the grid lists when it lists the riskiest only."""
+    """The heading of a profile's lead grid: the number of leads, and how many the grid
+    lists when it lists the riskiest only."""
     if lang == "en":
         if shown < n_leads:
             return f"Leads ({n_leads}; the {shown} riskiest listed, the lead queue has all)"

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from hrss_fraud.dashboard.labels import LANGS
+from hrss_fraud.dashboard.leads import LeadFilter, lead_frame, lead_tally
 from hrss_fraud.model.codes import INPATIENT_MED_TYPES, PHARMACY_MED_TYPES
 
 if TYPE_CHECKING:
+    from hrss_fraud.cases.store import CaseStore
     from hrss_fraud.dashboard.runs_view import RunView
 
 VALID = "coalesce(vali_flag, '1') = '1' AND coalesce(refd_setl_flag, '0') = '0'"
@@ -133,3 +135,14 @@ def by_rule(leads: pl.DataFrame) -> pl.DataFrame:
             "finding_ids",
         )
     )
+
+
+def unit_leads(
+    view: RunView, flt: LeadFilter, case_store: CaseStore | None, *, lang: str = "zh"
+) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    """A unit's leads as its profile shows them: the :data:`PROFILE_LEADS` riskiest
+    (rows read), how many there are and the per-rule counts of all of them (from the
+    in-memory index alone, so a hospital's hundreds of thousands cost no row read)."""
+    tally = lead_tally(view, flt, case_store, lang=lang)
+    riskiest = lead_frame(view, flt, case_store=case_store, lang=lang, limit=PROFILE_LEADS)
+    return riskiest, tally.height, by_rule(tally)
