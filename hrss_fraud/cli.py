@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from hrss_fraud import workspace
+from hrss_fraud.cli_lists import split_list
 from hrss_fraud.model.schema import TABLES
 
 TABLE_NAMES = set(TABLES)
@@ -328,10 +329,10 @@ def score(
     from hrss_fraud.rules.runs import RunError
     from hrss_fraud.rules.score import score as run_score
 
-    ids = [r.strip() for r in rule_ids.split(",") if r.strip()] if rule_ids else None
+    ids = split_list(rule_ids) or None
     try:
         if families:
-            wanted = {f.strip() for f in families.split(",") if f.strip()}
+            wanted = set(split_list(families))
             rules = load_catalogue(workspace=ctx.obj["workspace"]).rules.values()
             known = {r.family for r in rules}
             if wanted - known:
@@ -452,10 +453,6 @@ def findings() -> None:
     """Findings (疑点) of the scoring runs."""
 
 
-def _listed(text: str | None) -> list[str] | None:
-    return [v.strip() for v in text.split(",") if v.strip()] if text else None
-
-
 def _finding_filters(f: Callable[..., Any]) -> Callable[..., Any]:
     """The options ``findings export`` and ``findings list`` keep findings by."""
     for option in reversed(
@@ -488,10 +485,10 @@ def _findings_frame(ctx: click.Context, run_id: str | None, lang: str, **filters
         df = export_frame(
             run,
             lang=lang,
-            rule_ids=_listed(filters["rule_ids"]),
-            institutions=_listed(filters["institutions"]),
-            persons=_listed(filters["persons"]),
-            severities=_listed(filters["severities"]),
+            rule_ids=split_list(filters["rule_ids"]) or None,
+            institutions=split_list(filters["institutions"]) or None,
+            persons=split_list(filters["persons"]) or None,
+            severities=split_list(filters["severities"]) or None,
             min_amount=filters["min_amount"],
         )
     except (RunError, ValueError) as e:

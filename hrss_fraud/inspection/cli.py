@@ -15,6 +15,7 @@ import click
 
 from hrss_fraud.cases.cli import _fail, _workspace
 from hrss_fraud.cases.store import CaseStore
+from hrss_fraud.cli_lists import split_list
 from hrss_fraud.dashboard.users_cli import _operator
 
 
@@ -33,10 +34,6 @@ def _store(ctx: click.Context) -> Iterator[CaseStore]:
             yield store
     except (SchemaError, RegistryError, RoundError, DrawError, ExportError, RunError) as e:
         _fail(str(e))
-
-
-def _codes(text: str) -> list[str]:
-    return [c.strip() for c in text.split(",") if c.strip()]
 
 
 _by = click.option(
@@ -150,7 +147,7 @@ def groups_add(
     from hrss_fraud.inspection.registry import add_group
 
     with _store(ctx) as store:
-        add_group(store, code, name or code, _codes(members), by=by, round_name=round_name)
+        add_group(store, code, name or code, split_list(members), by=by, round_name=round_name)
     click.echo(f"group {code} added")
 
 
@@ -217,7 +214,7 @@ def plan(
             by=by,
             seed=seed,
             complaints=parse_complaints(complaint_institutions, default_ref="complaint"),
-            groups=None if groups is None else _codes(groups),
+            groups=None if groups is None else split_list(groups),
             capacity=capacity,
             run_id=run_id,
         )

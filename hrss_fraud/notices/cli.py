@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from hrss_fraud.cases.cli import _fail, _workspace
+from hrss_fraud.cli_lists import split_list
 from hrss_fraud.dashboard.users_cli import _operator
 from hrss_fraud.notices.content import (
     DEFAULT_BASIS,
@@ -51,12 +52,6 @@ def _errors() -> tuple[type[BaseException], ...]:
     from hrss_fraud.notices.store import NoticeError
 
     return (NoticeError, ContentError, RenderError, SchemaError)
-
-
-def _split(text: str | None) -> list[str]:
-    if not text:
-        return []
-    return [p.strip() for p in text.replace("，", ",").replace("、", ",").split(",") if p.strip()]
 
 
 def _read_spec(path: Path) -> dict[str, Any]:
@@ -177,10 +172,12 @@ def create_cmd(
         spec["fixmedins_code"] = given["institution"]
     if spec.get("fixmedins_code") and not spec.get("fixmedins_name"):
         spec["fixmedins_name"] = _lake_name(ws, str(spec["fixmedins_code"]))
-    findings = _split(given["findings"]) if "findings" in given else list(spec.get("findings", []))
+    findings = (
+        split_list(given["findings"]) if "findings" in given else list(spec.get("findings", []))
+    )
     inspectors = spec.get("inspectors", [])
     if isinstance(inspectors, str):
-        inspectors = _split(inspectors)
+        inspectors = split_list(inspectors)
     if "items" in spec and not {"rule", "amount", "recover", "refuse", "penalty"} & set(given):
         items = _items(spec["items"])
     else:
