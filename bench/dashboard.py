@@ -231,7 +231,7 @@ def _profiles(timer: Timer, view: Any, store: Any, sample: pl.DataFrame, n: int,
 BENCH_USER = "bench-pages"
 
 
-def _pages(timer: Timer, ws: Path, sample: pl.DataFrame, n: int, seed: int) -> None:
+def _pages(timer: Timer, ws: Path, view: Any, sample: pl.DataFrame, n: int, seed: int) -> None:
     """The profile pages' whole callbacks (data, figures, tables, grid: the layout the
     dashboard sends) as a supervisor opens them, for the institutions, persons and
     doctors :func:`_profiles` picks. The app's run is warmed by one untimed page first,
@@ -257,7 +257,6 @@ def _pages(timer: Timer, ws: Path, sample: pl.DataFrame, n: int, seed: int) -> N
             timer("page.institution", institution.layout, code)
         for psn_no in picked["psn_no"].drop_nulls():
             timer("page.person", person.layout, psn_no)
-        view = open_view(ws)
         doctors = doctor_days(view).select("fixmedins_code", "dr_codg").unique()
         for code, dr in doctors.sort(doctors.columns).sample(n, seed=seed + 3).rows():
             timer("page.doctor", doctor.layout, code, dr)
@@ -317,7 +316,7 @@ def session(
         finally:
             store.close()
     if profiles > 0:
-        _pages(timer, ws, sample, profiles, seed)
+        _pages(timer, ws, view, sample, profiles, seed)
     return timer
 
 
