@@ -23,6 +23,7 @@ from types import TracebackType
 
 import polars as pl
 
+from hrss_fraud.cases import chain
 from hrss_fraud.cases.migrate import migrate
 from hrss_fraud.cases.vocab import DECISIONS, STEPS, normalise
 
@@ -134,6 +135,8 @@ def connect(path: Path, *, busy_timeout: float = 30.0, wal: bool = True) -> sqli
     con = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
     con.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     con.execute("PRAGMA foreign_keys = ON")
+    con.execute("PRAGMA recursive_triggers = ON")  # a REPLACE's delete fires delete triggers
+    chain.register(con)
     if wal:
         mode = con.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
