@@ -2,34 +2,45 @@
 top bar (pages, language, user, logout) and every script and stylesheet served locally.
 
 Pages live in ``pages/`` and register themselves with ``dash.register_page``; besides
-Dash's own keywords they may pass ``name_en`` (the English name in the bar), ``nav=False``
-(reachable by link only, e.g. one institution's page) and ``permission`` (the bar hides
-the page from roles without it; the page still checks for itself).
+Dash's own keywords they pass ``permission`` (required: who may open the page, or
+``guard.PUBLIC``), and may pass ``name_en`` (the English name in the bar) and ``nav=False``
+(reachable by link only, e.g. one institution's page). Every layout and callback checks
+its permission itself (:mod:`hrss_fraud.dashboard.guard`).
 
-The login wall is a Flask ``before_request`` hook: a page URL without a session goes to
-``/login``, and a callback without one is refused unless it serves the login page, so a
-page's data cannot be fetched by calling its callback directly.
+In front of them, three Flask hooks:
+
+- the login wall: a page URL without a session goes to ``/login``; a callback without
+  one is refused (403) unless Dash would dispatch it to a public callback or the page
+  router, judged by the output key Dash dispatches on, never by input values;
+- the origin check: a state-changing request (POST and the like) must come from a page
+  of this site (``Origin``, or ``Referer`` when a browser sends no ``Origin``);
+- errors: a callback's unexpected error is logged and answered with a message in the
+  page's message bar, never a 500 page; a busy case store is answered "try again".
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import dash
+import waitress
 from dash import dcc, html
-from flask import Response, redirect, request
+from dash.exceptions import DashException
+from flask import Response, current_app, redirect, request
 
-from hrss_fraud.dashboard import auth, context
+from hrss_fraud.dashboard import auth, context, guard
 
 HERE = Path(__file__).parent
 PAGES = HERE / "pages"
 ASSETS = HERE / "assets"
-LOGIN_PATH = "/login"
-LOGIN_PREFIX = "login-"
-"""Component ids of the login page start with this: its callbacks run without a session."""
+LOGIN_PATH = guard.LOGIN_PATH
+MESSAGE_BAR = "app-message"
+"""Where an unexpected error or a busy case store is told to the user, on every page."""
 _OPEN_PREFIXES = (
     "/_dash-layout",
     "/_dash-dependencies",
@@ -40,10 +51,19 @@ _OPEN_PREFIXES = (
     "/lang/",
 )
 """What the login page itself needs: the app's code and styles, never its data."""
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger(__name__)
 
 
-def create_app(workspace: Path) -> dash.Dash:
-    """The dashboard for ``workspace`` (its Flask server is ``app.server``)."""
+def create_app(
+    workspace: Path,
+    *,
+    secure_cookies: bool = False,
+    allowed_origins: tuple[str, ...] = (),
+) -> dash.Dash:
+    """The dashboard for ``workspace`` (its Flask server is ``app.server``).
+    ``secure_cookies``: served behind TLS (``Secure``, ``__Host-`` cookie);
+    ``allowed_origins``: other ``scheme://host[:port]`` a reverse proxy serves it under."""
     app = dash.Dash(
         "hrss_fraud.dashboard",
         use_pages=True,
@@ -53,47 +73,91 @@ def create_app(workspace: Path) -> dash.Dash:
         suppress_callback_exceptions=True,  # page layouts need a request (user, language)
         title="医保基金智能监管 Fund supervision",
         update_title=None,
+        on_error=_callback_error,
     )
     server = app.server
-    auth.configure(server, Path(workspace))
+    auth.configure(server, Path(workspace), secure_cookies=secure_cookies)
     context.init(server, Path(workspace))
-    server.before_request(_login_wall)
+    server.config["HRSS_ALLOWED_ORIGINS"] = tuple(o.rstrip("/").lower() for o in allowed_origins)
+    server.before_request(_same_origin)
+    server.before_request(lambda: _login_wall(app))
+    server.register_error_handler(sqlite3.OperationalError, _store_error)
+    server.register_error_handler(DashException, _bad_callback_request)
+    server.register_error_handler(KeyError, _bad_callback_request)
     server.add_url_rule("/lang/<code>", "set_lang", _set_lang)
     server.add_url_rule("/logout", "logout", _logout, methods=["POST"])
     app.layout = shell
     return app
 
 
-def _login_wall() -> Response | tuple[str, int] | None:
+def _login_wall(app: dash.Dash) -> Response | tuple[str, int] | None:
     path = request.path
     if path == LOGIN_PATH or path.startswith(_OPEN_PREFIXES):
         return None
     if context.user() is not None:
         return None
     if path.startswith("/_dash-update-component"):
-        if _serves_login(request.get_json(silent=True) or {}):
+        payload = request.get_json(silent=True)
+        output = payload.get("output") if isinstance(payload, dict) else None
+        if guard.open_without_session(app.callback_map, output):
             return None
         return "请先登录 (log in first)", 403
-    return redirect(f"{LOGIN_PATH}")
+    return redirect(LOGIN_PATH)
 
 
-def _serves_login(payload: dict[str, Any]) -> bool:
-    """Whether a callback request only updates the login page: its own components, or
-    the page router rendering ``/login``."""
-    outputs = payload.get("outputs")
-    items = outputs if isinstance(outputs, list) else [outputs]
-    ids = [str((o or {}).get("id", "")) for o in items if isinstance(o, dict)]
-    if ids and all(i.startswith(LOGIN_PREFIX) for i in ids):
-        return True
-    if "_pages_content" in ids:
-        return any(
-            i.get("id") == "_pages_location"
-            and i.get("property") == "pathname"
-            and i.get("value") == LOGIN_PATH
-            for i in payload.get("inputs", [])
-            if isinstance(i, dict)
+def _same_origin() -> tuple[str, int] | None:
+    """Refuse a state-changing request that does not come from this site's own pages
+    (cross-site request forgery): its ``Origin`` (or, without one, ``Referer``) must be
+    this host or one of the allowed origins."""
+    if request.method in _SAFE_METHODS:
+        return None
+    origin = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    parts = urlsplit(origin)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        if parts.netloc.lower() == request.host.lower():
+            return None
+        allowed = current_app.config.get("HRSS_ALLOWED_ORIGINS", ())
+        if f"{parts.scheme}://{parts.netloc}".lower() in allowed:
+            return None
+    log.warning("refused %s %s from origin %r", request.method, request.path, origin)
+    return "请求来源不符 (request from another site refused)", 403
+
+
+def _callback_error(err: Exception) -> None:
+    """Dash's handler for an exception a callback raised: a refusal stays a 403; anything
+    else is logged with its traceback and told in the message bar; the outputs are left
+    as they were."""
+    if isinstance(err, auth.AccessDenied):
+        raise err
+    t = context.t
+    if _busy(err):
+        text = t("案件库正忙，请稍后重试。", "The case store is busy: please try again.")
+    else:
+        log.exception("callback failed", exc_info=err)
+        text = t(
+            "处理出错，已记录日志；请重试或联系系统管理员。",
+            "Something went wrong and was logged: try again or ask the administrator.",
         )
-    return False
+    dash.set_props(MESSAGE_BAR, {"children": text, "className": "app-message error"})
+
+
+def _busy(err: BaseException) -> bool:
+    return isinstance(err, sqlite3.OperationalError) and "locked" in str(err).lower()
+
+
+def _bad_callback_request(err: Exception) -> tuple[str, int]:
+    """A callback request Dash cannot match to a callback (wrong inputs, unknown output):
+    a client's mistake or a probe, answered 400 and logged without a traceback page."""
+    log.warning("bad callback request to %s: %s", request.path, err)
+    return "请求格式不正确 (malformed request)", 400
+
+
+def _store_error(err: sqlite3.OperationalError) -> tuple[str, int]:
+    """A plain request (logout, language) that met a busy or broken case store."""
+    if _busy(err):
+        return "案件库正忙，请稍后重试 (the case store is busy: try again)", 503
+    log.exception("case store error", exc_info=err)
+    return "处理出错，已记录日志 (an error occurred and was logged)", 500
 
 
 def _back() -> str:
@@ -183,16 +247,42 @@ def top_bar() -> html.Header:
 
 def shell() -> html.Div:
     """The layout of every page: the top bar above the page's own content."""
-    return html.Div([top_bar(), html.Main(dash.page_container, className="page")])
+    return html.Div(
+        [
+            top_bar(),
+            html.Div(id=MESSAGE_BAR, className="app-message", role="alert"),
+            html.Main(dash.page_container, className="page"),
+        ]
+    )
 
 
 def serve(
-    workspace: Path, *, host: str = "127.0.0.1", port: int = 8050, debug: bool = False
+    workspace: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8050,
+    debug: bool = False,
+    secure_cookies: bool = False,
+    allowed_origins: tuple[str, ...] = (),
+    threads: int = 8,
 ) -> None:
-    """Serve the dashboard with Flask's threaded server (no production WSGI server is
-    installed here; put one in front for many users, see docs/dashboard.md)."""
-    app = create_app(workspace)
-    app.run(host=host, port=port, debug=debug, threaded=True)
+    """Serve the dashboard with waitress, a production WSGI server (Flask's own server
+    only with ``debug``, for development)."""
+    app = create_app(workspace, secure_cookies=secure_cookies, allowed_origins=allowed_origins)
+    if debug:
+        app.run(host=host, port=port, debug=True, threaded=True)
+        return
+    # behind a TLS proxy: trust its X-Forwarded-* headers from loopback only
+    waitress.serve(
+        app.server,
+        host=host,
+        port=port,
+        threads=threads,
+        trusted_proxy="127.0.0.1" if secure_cookies else None,
+        trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-host"} if secure_cookies else None,
+        clear_untrusted_proxy_headers=True,
+        ident="hrss-fraud",
+    )
 
 
 def remote_assets(html_text: str, base_url: str) -> list[str]:

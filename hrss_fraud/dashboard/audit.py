@@ -26,6 +26,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "user.disable": ("停用用户", "user disabled"),
     "user.enable": ("启用用户", "user enabled"),
     "user.password": ("修改密码", "password changed"),
+    "user.role": ("变更用户角色", "role changed"),
     "person.view": ("查看参保人信息", "viewed a person's record"),
     "finding.view": ("查看疑点详情", "viewed a lead"),
     "institution.view": ("查看机构详情", "viewed an institution"),

@@ -1,5 +1,4 @@
-"""Log in, keep a session, and check permissions, for the Dash dashboard without
-Flask-Login (one package fewer on a network that downloads nothing).
+"""Log in, keep a session, and check permissions, for the Dash dashboard.
 
 A login compares the password through werkzeug's hash check, which is constant-time;
 an unknown user name is checked against a dummy hash so that it takes as long as a wrong
@@ -7,23 +6,33 @@ password and the reply never says which it was. After :data:`LOCKOUT_ATTEMPTS` f
 within :data:`LOCKOUT_WINDOW` the account is locked until the oldest of them leaves the
 window. The failures are counted from the audit log itself (``login.failure`` rows since
 the last success or password change), so the log is the one record and every process
-serving the dashboard sees the same count. The session is Flask's signed cookie; its key
-lives in the workspace, created on first start and readable by its owner only.
+serving the dashboard sees the same count; the lock check, the password check and the
+failure's row are one write transaction, so parallel guesses queue instead of slipping
+past the count.
+
+Sessions are server-side (:mod:`hrss_fraud.dashboard.sessions`): Flask-Login keeps the
+logged-in user for the request, its user loader resumes the session row named by the
+random token in Flask's signed cookie, and a revoked or timed-out row ends the session
+at once. The cookie's signing key lives in the workspace, created on first start and
+readable by its owner only.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from flask import Flask, current_app, session
+import flask_login
+from flask import Flask, current_app, g, has_request_context, request, session
 from werkzeug.exceptions import Forbidden
 from werkzeug.security import check_password_hash
 
-from hrss_fraud.cases.store import CaseStore, open_store, timestamp
+from hrss_fraud.cases.store import CaseStore, open_store, timestamp, write_audit
+from hrss_fraud.dashboard import sessions
 from hrss_fraud.dashboard.audit import record
 from hrss_fraud.dashboard.users import (
     PERMISSIONS,
@@ -36,11 +45,17 @@ from hrss_fraud.dashboard.users import (
 
 LOCKOUT_ATTEMPTS = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
-SESSION_LIFETIME = timedelta(hours=8)
+SESSION_LIFETIME = sessions.SessionPolicy().absolute
 """A working day: a session left open overnight asks for the password again."""
 SECRET_FILE = "dashboard_secret.key"
 WORKSPACE_KEY = "HRSS_FRAUD_WORKSPACE"
 """Where :func:`configure` leaves the workspace in ``app.config`` for :func:`require`."""
+SETTINGS_KEY = "HRSS_FRAUD_SECURITY"
+"""Where :func:`configure` leaves the :class:`~sessions.Settings` in ``app.config``."""
+COOKIE_NAME = "hrss_session"
+SECURE_COOKIE_NAME = "__Host-hrss_session"
+"""Behind TLS: ``Secure``, host-only, path ``/`` (the ``__Host-`` prefix makes browsers
+refuse it otherwise)."""
 _RESETS = ("login.success", "user.password", "user.enable")
 """Audit actions after which earlier failures no longer count."""
 
@@ -96,29 +111,54 @@ def login(
     window: timedelta = LOCKOUT_WINDOW,
 ) -> User:
     """The user if ``password`` is theirs and the account is active and not locked out;
-    otherwise :class:`LoginError`. Either way the attempt goes to the audit log."""
-    now = datetime.now(UTC) if now is None else now.astimezone(UTC)
+    otherwise :class:`LoginError`. Either way the attempt goes to the audit log, in the
+    same transaction as the lockout check (see the module's docstring)."""
     name = (username or "").strip()
     if not name:
         msg = "请输入用户名 (enter your user name)"
         raise LoginError(msg)
-    user = get_user(store, name)
-    key = user.username if user else name
-    until = _locked_until(store, key, now, attempts, window)
-    if until is not None:
-        record(store, key, "login.locked", "user", key, {"until": timestamp(until)}, at=now)
-        msg = (
-            f"登录失败次数过多，账户已锁定至 {until:%Y-%m-%d %H:%M} UTC "
-            f"(too many failed logins: locked until then)"
-        )
-        raise LoginError(msg, locked_until=until)
+    with store.transaction() as con:
+        # the time is read once the lock is held: an attempt that waited for it must see
+        # the failures written meanwhile as earlier than itself
+        now = datetime.now(UTC) if now is None else now.astimezone(UTC)
+        user = get_user(store, name)
+        key = user.username if user else name
+        until = _locked_until(store, key, now, attempts, window)
+        if until is not None:
+            detail = {"until": timestamp(until)}
+            write_audit(con, timestamp(now), key, "login.locked", "user", key, detail)
+            refused = LoginError(
+                f"登录失败次数过多，账户已锁定至 {until:%Y-%m-%d %H:%M} UTC "
+                f"(too many failed logins: locked until then)",
+                locked_until=until,
+            )
+        else:
+            refused = _check_password(con, store, user, key, password, now, attempts, window)
+    if refused is not None:
+        raise refused
+    return user  # type: ignore[return-value]
+
+
+def _check_password(
+    con: sqlite3.Connection,
+    store: CaseStore,
+    user: User | None,
+    key: str,
+    password: str,
+    now: datetime,
+    attempts: int,
+    window: timedelta,
+) -> LoginError | None:
+    """Check the password inside :func:`login`'s transaction and write its audit row;
+    the refusal to raise once the row is committed, or ``None`` for a success."""
     stored = password_hash(store, key) if user else None
     matches = check_password_hash(stored or _dummy_hash(), password or "")
+    at = timestamp(now)
     if user is not None and matches and user.active:
-        record(store, key, "login.success", "user", key, {"role": user.role}, at=now)
-        return user
+        write_audit(con, at, key, "login.success", "user", key, {"role": user.role})
+        return None
     reason = "unknown user" if user is None else ("disabled" if matches else "wrong password")
-    record(store, key, "login.failure", "user", key, {"reason": reason}, at=now)
+    write_audit(con, at, key, "login.failure", "user", key, {"reason": reason})
     until = _locked_until(store, key, now, attempts, window)
     if reason == "disabled":
         msg = "账户已停用，请联系系统管理员 (account disabled: ask the administrator)"
@@ -126,7 +166,7 @@ def login(
         msg = "用户名或密码错误 (wrong user name or password)"
     if until is not None:
         msg += f"；账户已锁定至 {until:%Y-%m-%d %H:%M} UTC (locked until then)"
-    raise LoginError(msg, locked_until=until)
+    return LoginError(msg, locked_until=until)
 
 
 def secret_key(workspace: Path) -> str:
@@ -159,55 +199,135 @@ def secret_key(workspace: Path) -> str:
     return key
 
 
-def configure(app: Flask, workspace: Path) -> None:
-    """Give the dashboard's Flask server (``dash_app.server``) its session key and
-    cookie settings, and the workspace for :func:`require`."""
+class SignedIn(flask_login.UserMixin):
+    """What Flask-Login keeps for the request: the account and its session token (the
+    only thing the cookie names)."""
+
+    def __init__(self, user: User, token: str) -> None:
+        self.user = user
+        self.token = token
+
+    def get_id(self) -> str:
+        return self.token
+
+    @property
+    def is_active(self) -> bool:
+        return self.user.active
+
+
+def configure(
+    app: Flask,
+    workspace: Path,
+    *,
+    secure_cookies: bool = False,
+    settings: sessions.Settings | None = None,
+) -> None:
+    """Give the dashboard's Flask server (``dash_app.server``) its session key, cookie
+    settings and Flask-Login, and the workspace for :func:`require`. ``secure_cookies``:
+    served behind TLS, so the cookie is ``Secure`` and ``__Host-`` prefixed."""
+    settings = settings or sessions.load_settings(workspace)
     app.secret_key = secret_key(workspace)
     app.config.update(
         {
             WORKSPACE_KEY: str(workspace),
+            SETTINGS_KEY: settings,
+            "SESSION_COOKIE_NAME": SECURE_COOKIE_NAME if secure_cookies else COOKIE_NAME,
+            "SESSION_COOKIE_SECURE": secure_cookies,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
-            "PERMANENT_SESSION_LIFETIME": SESSION_LIFETIME,
+            "SESSION_COOKIE_PATH": "/",
+            "PERMANENT_SESSION_LIFETIME": settings.sessions.absolute,
+            "REMEMBER_COOKIE_SECURE": secure_cookies,
+            "REMEMBER_COOKIE_HTTPONLY": True,
         }
     )
+    manager = flask_login.LoginManager()
+    manager.session_protection = "basic"
+    manager.user_loader(_load_user)
+    manager.init_app(app)
+    app.teardown_appcontext(_close_request_store)
 
 
-def start_session(user: User) -> None:
-    """Remember ``user`` in the session (call after :func:`login`); any earlier session
-    content is dropped, so nothing carries over from before the login."""
-    session.clear()
-    session.permanent = True
-    session["username"] = user.username
-    session["login_at"] = timestamp()
+def settings() -> sessions.Settings:
+    """The security settings of the running app (defaults outside one)."""
+    if has_request_context() and SETTINGS_KEY in current_app.config:
+        return current_app.config[SETTINGS_KEY]
+    return sessions.Settings()
 
 
-def current_user(store: CaseStore) -> User | None:
-    """The session's user, read afresh from the store: a disabled account or a changed
-    role takes effect at its next request. ``None`` (and the session cleared) otherwise."""
-    name = session.get("username")
+def request_store() -> CaseStore:
+    """The configured workspace's case store for this request: opened on first use with
+    the bounded busy wait of the settings, closed when the request ends."""
+    if "case_store" not in g:
+        g.case_store = open_store(
+            Path(current_app.config[WORKSPACE_KEY]), busy_timeout=settings().busy_wait
+        )
+    return g.case_store
+
+
+def _close_request_store(_exc: BaseException | None) -> None:
+    opened = g.pop("case_store", None)
+    if opened is not None:
+        opened.close()
+
+
+def _load_user(token: str) -> SignedIn | None:
+    """Flask-Login's user loader: the live session ``token`` names, with its account if
+    that is still active; ``None`` ends the session."""
+    store = request_store()
+    name = sessions.resume(store, token, settings().sessions)
     user = get_user(store, name) if name else None
     if user is None or not user.active:
-        session.clear()
         return None
-    return user
+    return SignedIn(user, token)
 
 
-def end_session(store: CaseStore) -> None:
-    """Log out: the audit log notes it and the session is cleared."""
-    name = session.get("username")
-    if name:
-        record(store, name, "logout", "user", name)
+def start_session(user: User, store: CaseStore | None = None) -> str:
+    """Open a server-side session for ``user`` (call after :func:`login`) and log it in
+    with Flask-Login; earlier session content is dropped (no fixation) except the chosen
+    language. Returns the token."""
+    store = store or request_store()
+    lang = session.get("lang")
+    session.clear()
+    token = sessions.open_session(
+        store,
+        user.username,
+        remote_addr=request.remote_addr if has_request_context() else None,
+        user_agent=request.headers.get("User-Agent") if has_request_context() else None,
+    )
+    session.permanent = True
+    flask_login.login_user(SignedIn(user, token))
+    if lang:
+        session["lang"] = lang
+    return token
+
+
+def current_user(store: CaseStore | None = None) -> User | None:
+    """The session's user, its session row and account read afresh at each request: a
+    revoked session, a disabled account or a changed role takes effect at once. ``None``
+    without a live session. (``store`` is accepted for older callers; the request's own
+    store is used.)"""
+    del store
+    signed = flask_login.current_user
+    if signed is None or not signed.is_authenticated:
+        return None
+    return signed.user
+
+
+def end_session(store: CaseStore | None = None) -> None:
+    """Log out: the session row is revoked, the audit log notes it, the cookie cleared."""
+    store = store or request_store()
+    signed = flask_login.current_user
+    if signed is not None and signed.is_authenticated:
+        sessions.revoke(store, signed.token, "logout")
+        record(store, signed.user.username, "logout", "user", signed.user.username)
+    flask_login.logout_user()
     session.clear()
 
 
 def require(permission: str, store: CaseStore | None = None) -> User:
-    """The session's user if their role has ``permission``, else :class:`AccessDenied`.
-    Without ``store`` the workspace given to :func:`configure` is opened for the check."""
+    """The session's user if their role has ``permission``, else :class:`AccessDenied`."""
     known_permission(permission)
-    if store is None:
-        with open_store(Path(current_app.config[WORKSPACE_KEY])) as opened:
-            return require(permission, opened)
     user = current_user(store)
     if user is None:
         raise AccessDenied("请先登录 (log in first)")

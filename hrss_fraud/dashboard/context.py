@@ -3,8 +3,9 @@ its runs, a case store for this request, the logged-in user and the chosen langu
 
 The app factory calls :func:`init` once; pages then import these functions instead of
 reaching into Flask, so a page never opens a second copy of the run cache. The case store
-is opened once per request and closed when it ends: an SQLite connection belongs to one
-thread, and the web server answers each request on a thread of its own.
+is opened once per request and closed when it ends (:func:`auth.request_store`): an SQLite
+connection belongs to one thread, and the web server answers each request on a thread of
+its own.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, current_app, g, has_app_context, has_request_context, session
+from flask import Flask, current_app, has_app_context, has_request_context, session
 
 from hrss_fraud.cases.store import CaseStore, open_store
 from hrss_fraud.dashboard import auth
@@ -43,7 +44,6 @@ def init(server: Flask, workspace: Path) -> DashboardState:
     global _default
     state = DashboardState(Path(workspace), RunCache(Path(workspace)))
     server.extensions[EXTENSION] = state
-    server.teardown_appcontext(_close_store)
     _default = state
     return state
 
@@ -70,22 +70,14 @@ def store() -> CaseStore:
     when the request ends); outside a request, a new one the caller must close."""
     if not has_request_context():
         return open_store(workspace())
-    if "case_store" not in g:
-        g.case_store = open_store(workspace())
-    return g.case_store
-
-
-def _close_store(_exc: BaseException | None) -> None:
-    opened = g.pop("case_store", None)
-    if opened is not None:
-        opened.close()
+    return auth.request_store()
 
 
 def user() -> User | None:
     """The logged-in user, read afresh from the store; ``None`` outside a request."""
     if not has_request_context():
         return None
-    return auth.current_user(store())
+    return auth.current_user()
 
 
 def lang() -> str:

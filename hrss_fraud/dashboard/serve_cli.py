@@ -20,19 +20,48 @@ from hrss_fraud.cases.cli import _fail, _workspace
 )
 @click.option("--port", default=8050, show_default=True, type=int, help="端口 Port.")
 @click.option("--debug", is_flag=True, help="调试模式（仅开发用）Dash debug mode, for development.")
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    help="经HTTPS反向代理提供服务时使用：Cookie仅经HTTPS发送 Behind a TLS reverse proxy: "
+    "Secure, __Host- session cookie (docs/security.md).",
+)
+@click.option(
+    "--allowed-origin",
+    "allowed_origins",
+    multiple=True,
+    metavar="URL",
+    help="反向代理对外地址，如 https://jg.example.gov.cn Another scheme://host[:port] the "
+    "proxy serves the dashboard under (repeatable).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    debug: bool,
+    secure_cookies: bool = False,
+    allowed_origins: tuple[str, ...] = (),
+) -> None:
     """启动看板。Serve the dashboard (log in with an account from `hrss-fraud users add`)."""
     from hrss_fraud.dashboard.app import serve as run
     from hrss_fraud.dashboard.auth import SecretKeyError
     from hrss_fraud.dashboard.marts import build_in_background
+    from hrss_fraud.dashboard.sessions import SettingsError
 
     ws = _workspace(ctx)
     build_in_background(ws)  # the latest run's missing marts; pages compute on the fly until then
     click.echo(f"dashboard: http://{host}:{port}/  (workspace {ws}; Ctrl-C stops)")
     try:
-        run(ws, host=host, port=port, debug=debug)
-    except (SecretKeyError, OSError) as e:
+        run(
+            ws,
+            host=host,
+            port=port,
+            debug=debug,
+            secure_cookies=secure_cookies,
+            allowed_origins=allowed_origins,
+        )
+    except (SecretKeyError, SettingsError, OSError) as e:
         _fail(str(e))
 
 

@@ -16,6 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from hrss_fraud.cases.store import CaseStore, timestamp, write_audit
 from hrss_fraud.cases.vocab import STEPS, normalise
+from hrss_fraud.dashboard.sessions import revoke_user
 
 ROLES: dict[str, tuple[str, str]] = {
     "auditor": ("稽核员", "auditor"),
@@ -257,7 +258,18 @@ def set_active(
     """Disable (or enable again) an account; a disabled one cannot log in and its open
     sessions end at their next request."""
     action = "user.enable" if active else "user.disable"
-    name = _update(store, username, "active", int(active), action, by, now)
+    name = _update(
+        store, username, "active", int(active), action, by, now, None if active else "disable"
+    )
+    return get_user(store, name)  # type: ignore[return-value]
+
+
+def set_role(
+    store: CaseStore, username: str, role: str, *, by: str, now: datetime | None = None
+) -> User:
+    """Give an account another role; its open sessions end, so the new role's rights (and
+    the loss of the old one's) apply from its next login."""
+    name = _update(store, username, "role", _role(role), "user.role", by, now, "role")
     return get_user(store, name)  # type: ignore[return-value]
 
 
@@ -267,7 +279,16 @@ def set_password(
     """Replace an account's password (refusing a weak one); this also lifts a login
     lockout, since whoever set it knows the new one."""
     check_password(password, username.strip())
-    _update(store, username, "password_hash", hash_password(password), "user.password", by, now)
+    _update(
+        store,
+        username,
+        "password_hash",
+        hash_password(password),
+        "user.password",
+        by,
+        now,
+        "password",
+    )
 
 
 def _update(
@@ -278,9 +299,11 @@ def _update(
     action: str,
     by: str,
     now: datetime | None,
+    revoke: str | None,
 ) -> str:
-    """Set one column of an existing account and audit it; return the stored name (names
-    match in any case)."""
+    """Set one column of an existing account and audit it; with ``revoke`` (the reason)
+    its open sessions end in the same transaction. Return the stored name (names match
+    in any case)."""
     actor, at = _actor(by), timestamp(now)
     with store.transaction() as con:
         row = con.execute(
@@ -293,5 +316,9 @@ def _update(
             f"UPDATE users SET {column} = ?, updated_at = ? WHERE username = ?",
             (value, at, row[0]),
         )
-        write_audit(con, at, actor, action, "user", row[0], None)
+        ended = revoke_user(con, row[0], revoke, at) if revoke else 0
+        detail = {"column": column, "value": value} if column == "role" else {}
+        if ended:
+            detail["sessions_ended"] = ended
+        write_audit(con, at, actor, action, "user", row[0], detail or None)
     return row[0]

@@ -10,14 +10,21 @@ from click.testing import CliRunner
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.cli import main
-from hrss_fraud.dashboard.app import _serves_login, create_app, nav_pages, page_name, remote_assets
+from hrss_fraud.dashboard import guard
+from hrss_fraud.dashboard.app import create_app, nav_pages, page_name, remote_assets
 from hrss_fraud.dashboard.serve_cli import DEMO_ACCOUNTS, demo_accounts
 from hrss_fraud.dashboard.users import get_user
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory):
+def app(tmp_path_factory: pytest.TempPathFactory):
     app = create_app(tmp_path_factory.mktemp("app"))
+    app.server.test_client().get("/login")  # Dash gathers its callbacks at first request
+    return app
+
+
+@pytest.fixture(scope="module")
+def client(app):
     return app.server.test_client()
 
 
@@ -37,18 +44,18 @@ def test_nothing_is_loaded_from_outside(client) -> None:
     ]
 
 
-def test_only_the_login_page_calls_back_without_a_session(client) -> None:
-    grid = {"outputs": {"id": "leads-grid", "property": "getRowsResponse"}, "inputs": []}
-    assert client.post("/_dash-update-component", json=grid).status_code == 403
-    login = {"outputs": [{"id": "login-message", "property": "children"}]}
-    assert _serves_login(login)
-    router = {
-        "outputs": [{"id": "_pages_content", "property": "children"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/login"}],
-    }
-    assert _serves_login(router)
-    router["inputs"][0]["value"] = "/leads"
-    assert not _serves_login(router)
+def test_only_the_login_page_calls_back_without_a_session(app, client) -> None:
+    grid = {"output": "..leads-grid.getRowsResponse...leads-message.children.."}
+    reply = client.post(
+        "/_dash-update-component", json=grid, headers={"Origin": "http://localhost"}
+    )
+    assert reply.status_code == 403
+    login = "..login-message.children...login-redirect.href.."
+    assert guard.open_without_session(app.callback_map, login)
+    router = next(k for k in app.callback_map if guard.ROUTER_OUTPUT in k)
+    assert guard.open_without_session(app.callback_map, router)  # its layouts check
+    for probe in ("leads-grid.getRowsResponse", "", None, ["login-message.children"], router + "x"):
+        assert not guard.open_without_session(app.callback_map, probe)
 
 
 def test_nav_lists_pages_by_order_and_permission(client) -> None:

@@ -125,43 +125,69 @@ def app(store) -> Flask:
     def manage() -> str:
         return auth.require("manage_users").username
 
+    @app.route("/as/<name>")
+    def sign_in(name: str) -> str:
+        auth.start_session(auth.login(auth.request_store(), name, PW))
+        return "ok"
+
+    @app.route("/out")
+    def sign_out() -> str:
+        auth.end_session()
+        return "bye"
+
     return app
 
 
 def test_configure_sets_the_key_and_cookie(app: Flask, store) -> None:
     assert app.secret_key == auth.secret_key(store.path.parent)
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["SESSION_COOKIE_NAME"] == auth.COOKIE_NAME
     assert app.config["PERMANENT_SESSION_LIFETIME"] == auth.SESSION_LIFETIME
 
 
 def test_session_helpers_and_require(app: Flask, store) -> None:
-    li = auth.login(store, "li", PW)
     with app.test_request_context():
         with pytest.raises(auth.AccessDenied, match="log in first"):
             auth.require("view_leads", store)
+        li = auth.login(store, "li", PW)
         auth.start_session(li)
         assert auth.current_user(store) == li
         assert auth.require("decide_first_review", store) == li
-        assert auth.require("view_leads") == li  # opens the configured workspace's store
         with pytest.raises(auth.AccessDenied, match=r"审核员无“管理用户”权限 \(reviewer may not"):
             auth.require("manage_users", store)
         with pytest.raises(ValueError, match="unknown permission"):
             auth.require("everything", store)
-        set_active(store, "li", False, by="zhao")
-        assert auth.current_user(store) is None  # disabled: the session ends now
-        set_active(store, "li", True, by="zhao")
-        auth.start_session(li)
         auth.end_session(store)
         assert auth.current_user(store) is None
     assert store.audit_log("li")["action"].to_list()[-1] == "logout"
 
 
+def test_a_disabled_account_loses_its_session_at_its_next_request(app: Flask, store) -> None:
+    client = app.test_client()
+    assert client.get("/as/li").status_code == 200
+    assert client.get("/users").status_code == 403  # a reviewer: no user management
+    set_active(store, "li", False, by="zhao")
+    set_active(store, "li", True, by="zhao")
+    with client.session_transaction() as s:
+        assert "_user_id" in s  # the old token is still in the cookie, and worth nothing
+    reply = client.get("/users")
+    assert reply.status_code == 403 and "log in first" in reply.text
+
+
 def test_a_route_answers_403_without_the_permission(app: Flask, store) -> None:
     client = app.test_client()
-    with client.session_transaction() as s:
-        s["username"] = "li"
+    client.get("/as/li")
     assert client.get("/users").status_code == 403
-    with client.session_transaction() as s:
-        s["username"] = "zhao"
+    client.get("/out")
+    client.get("/as/zhao")
     reply = client.get("/users")
     assert reply.status_code == 200 and reply.text == "zhao"
+
+
+def test_a_forged_cookie_with_a_user_name_is_no_session(app: Flask, store) -> None:
+    client = app.test_client()
+    with client.session_transaction() as s:
+        s["username"] = "zhao"  # what the old signed-cookie session trusted
+        s["_user_id"] = "zhao"
+    assert client.get("/users").status_code == 403

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 
-from hrss_fraud.dashboard import audit_view, context
+from hrss_fraud.dashboard import audit_view, context, guard
 from hrss_fraud.dashboard import profile_components as pc
 
 dash.register_page(
@@ -31,6 +31,7 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+@guard.layout
 def layout(**_query: str) -> html.Div:
     t, lang, user = context.t, context.lang(), context.user()
     if user is None or not user.can("browse_audit"):
@@ -77,7 +78,7 @@ def layout(**_query: str) -> html.Div:
     )
 
 
-@callback(
+@guard.callback(
     Output("audit-results", "children"),
     Output("audit-page", "data"),
     Input("audit-search", "n_clicks"),
@@ -89,6 +90,7 @@ def layout(**_query: str) -> html.Div:
     State("audit-object", "value"),
     State("audit-from", "value"),
     State("audit-to", "value"),
+    permission="browse_audit",
 )
 def _results(
     _s: Any, _p: Any, _n: Any, page: int, actor: str, action: str, obj: str, start: str, end: str

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from hrss_fraud.cases.migrate import SchemaError
 from hrss_fraud.complaints.register import OUTCOMES, SOURCES, STATUSES, ComplaintError
 from hrss_fraud.dashboard import complaints_view as cv
-from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.rules.runs import RunError
 
@@ -34,6 +34,7 @@ MAX_LEADS_SHOWN = 20
 LEAD_COLUMNS = ("finding_id", "rule_id", "fixmedins_code", "psn_no", "amount_at_risk", "run_id")
 
 
+@guard.layout
 def layout(number: str | None = None, **_query: str) -> html.Div:
     t, lang = context.t, context.lang()
     user = context.user()
@@ -86,10 +87,11 @@ def layout(number: str | None = None, **_query: str) -> html.Div:
     )
 
 
-@callback(
+@guard.callback(
     Output("complaints-list", "children"),
     Input("complaints-overdue", "value"),
     Input("complaints-changed", "data"),
+    permission="view_leads",
 )
 def _list(overdue: list[str], _changed: Any) -> html.Div:
     lang = context.lang()
@@ -113,7 +115,7 @@ def _list(overdue: list[str], _changed: Any) -> html.Div:
     )
 
 
-@callback(
+@guard.callback(
     Output("complaint-register-result", "children"),
     Output("complaints-changed", "data"),
     Input("complaint-register", "n_clicks"),
@@ -126,6 +128,7 @@ def _list(overdue: list[str], _changed: Any) -> html.Div:
     State("complaint-persons", "value"),
     State("complaints-changed", "data"),
     prevent_initial_call=True,
+    permission="view_leads",
 )
 def _register(
     _n: Any,
@@ -155,10 +158,11 @@ def _register(
     return pc.message(context.t(f"已登记 {number}", f"Registered {number}")), (changed or 0) + 1
 
 
-@callback(
+@guard.callback(
     Output("complaints-detail", "children"),
     Input("complaints-number", "data"),
     Input("complaints-changed", "data"),
+    permission="view_leads",
 )
 def _detail(number: str | None, _changed: Any) -> html.Div | None:
     if not number:
@@ -234,7 +238,7 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
     return html.Div(parts, id="complaint-detail")
 
 
-@callback(
+@guard.callback(
     Output("complaint-action-result", "children"),
     Output("complaints-changed", "data", allow_duplicate=True),
     Input("complaint-check", "n_clicks"),
@@ -244,6 +248,7 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
     State("complaint-outcome-text", "value"),
     State("complaints-changed", "data"),
     prevent_initial_call=True,
+    permission="view_leads",
 )
 def _act(
     check_clicks: Any, close_clicks: Any, number: str, outcome: str, text: str, changed: int

@@ -11,7 +11,7 @@ import dash
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import doctor_view as dv
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.rules.runs import RunError
@@ -72,6 +72,7 @@ def _mix_figure(p: dv.DoctorProfile) -> go.Figure:
     return pc.figure_layout(fig, t("收费类别构成", "Item mix by charge class"))
 
 
+@guard.layout
 def layout(fixmedins_code: str = "", dr_codg: str = "", **_query: str) -> html.Div:
     t, lang, user = context.t, context.lang(), context.user()
     if user is None or not user.can("view_leads"):

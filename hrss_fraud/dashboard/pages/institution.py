@@ -10,9 +10,9 @@ from typing import Any
 
 import dash
 import polars as pl
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, dcc, html
 
-from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import institution_view as iv
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.rules.runs import RunError
@@ -24,7 +24,7 @@ dash.register_page(
     name_en="Institutions",
     order=20,
     permission="view_leads",
-    layout=lambda **_q: picker(),
+    layout=guard.guarded_layout("view_leads", lambda **_q: picker()),
 )
 dash.register_page(
     __name__,
@@ -65,7 +65,11 @@ def picker() -> html.Div:
     )
 
 
-@callback(Output("institution-go", "pathname"), Input("institution-pick", "value"))
+@guard.callback(
+    Output("institution-go", "pathname"),
+    Input("institution-pick", "value"),
+    permission="view_leads",
+)
 def _go(code: str | None) -> str:
     if not code:
         raise dash.exceptions.PreventUpdate
@@ -147,6 +151,7 @@ def _trend_figure(profile: iv.InstitutionProfile) -> dict[str, Any]:
     return pc.plain_figure(data, layout, t("月度趋势", "Monthly trend"))
 
 
+@guard.layout
 def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
     t, lang = context.t, context.lang()
     denied = _denied()

@@ -15,7 +15,7 @@ from dash import Input, Output, State, dcc, html
 
 from hrss_fraud.cases.store import DecisionError
 from hrss_fraud.cases.vocab import STEPS
-from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import queue_callbacks as qc
 from hrss_fraud.dashboard.components import kv
 from hrss_fraud.dashboard.labels import column_label
@@ -43,6 +43,7 @@ PARAM_HEADERS = {
 }
 
 
+@guard.layout
 def layout(**_query: str) -> html.Div:
     t, lang = context.t, context.lang()
     try:
@@ -171,10 +172,11 @@ def _decision_fields(
     )
 
 
-@dash.callback(
+@guard.callback(
     Output(GRID, "getRowsResponse"),
     Output("leads-message", "children"),
     Input(GRID, "getRowsRequest"),
+    permission="view_leads",
 )
 def load_rows(request: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
     return qc.rows(context.runs().latest(), request, context.store(), lang=context.lang())
@@ -191,11 +193,12 @@ dash.clientside_callback(
 )
 
 
-@dash.callback(
+@guard.callback(
     Output("leads-download", "data"),
     Input("leads-export", "n_clicks"),
     State(GRID, "getRowsRequest"),
     prevent_initial_call=True,
+    permission="view_leads",
 )
 def export(_clicks: int, request: dict[str, Any] | None) -> dict[str, Any]:
     view = context.runs().latest()
@@ -203,11 +206,12 @@ def export(_clicks: int, request: dict[str, Any] | None) -> dict[str, Any]:
     return dcc.send_bytes(data, qc.export_name(view))
 
 
-@dash.callback(
+@guard.callback(
     Output("lead-panel", "children", allow_duplicate=True),
     Output("lead-open", "data"),
     Input(GRID, "cellClicked"),
     prevent_initial_call=True,
+    permission="view_leads",
 )
 def open_lead(cell: dict[str, Any] | None) -> tuple[Any, str | None]:
     finding_id = (cell or {}).get("rowId")
@@ -216,7 +220,7 @@ def open_lead(cell: dict[str, Any] | None) -> tuple[Any, str | None]:
     return _panel(finding_id), finding_id
 
 
-@dash.callback(
+@guard.callback(
     Output("lead-panel", "children", allow_duplicate=True),
     Output("leads-refresh", "data", allow_duplicate=True),
     Input("lead-submit", "n_clicks"),
@@ -226,6 +230,7 @@ def open_lead(cell: dict[str, Any] | None) -> tuple[Any, str | None]:
     State("lead-reason", "value"),
     State("leads-refresh", "data"),
     prevent_initial_call=True,
+    permission="view_leads",
 )
 def decide_one(n: int | None, finding_id: str, step: str, decision: str, reason: str, seq: int):
     if not n:  # the button was just drawn with a new panel, not clicked
@@ -245,7 +250,7 @@ def decide_one(n: int | None, finding_id: str, step: str, decision: str, reason:
     return _panel(finding_id, message=done), (seq or 0) + 1
 
 
-@dash.callback(
+@guard.callback(
     Output("bulk-message", "children"),
     Output("leads-refresh", "data", allow_duplicate=True),
     Input("bulk-submit", "n_clicks"),
@@ -255,6 +260,7 @@ def decide_one(n: int | None, finding_id: str, step: str, decision: str, reason:
     State("bulk-reason", "value"),
     State("leads-refresh", "data"),
     prevent_initial_call=True,
+    permission="view_leads",
 )
 def decide_many(
     n: int | None, selected: list[dict] | None, step: str, decision: str, reason: str, seq: int

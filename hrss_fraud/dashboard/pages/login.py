@@ -5,11 +5,20 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, dcc, html
 
-from hrss_fraud.dashboard import auth, context
+from hrss_fraud.dashboard import auth, context, guard
 
-dash.register_page(__name__, path="/login", name="登录", name_en="Log in", nav=False, order=99)
+dash.register_page(
+    __name__,
+    path="/login",
+    name="登录",
+    name_en="Log in",
+    nav=False,
+    order=99,
+    permission=guard.PUBLIC,
+)
 
 
+@guard.layout
 def layout(**_query: str) -> html.Div:
     t = context.t
     return html.Div(
@@ -29,7 +38,7 @@ def layout(**_query: str) -> html.Div:
     )
 
 
-@dash.callback(
+@guard.callback(
     Output("login-message", "children"),
     Output("login-redirect", "href"),
     Input("login-submit", "n_clicks"),
@@ -37,6 +46,7 @@ def layout(**_query: str) -> html.Div:
     State("login-username", "value"),
     State("login-password", "value"),
     prevent_initial_call=True,
+    permission=guard.PUBLIC,
 )
 def log_in(_clicks: int, _submits: int, username: str | None, password: str | None):
     """Check the password (the audit log notes the attempt) and open the session,

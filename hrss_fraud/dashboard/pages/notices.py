@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from hrss_fraud.cases.migrate import SchemaError
-from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import notices_view as nv
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.forms import field
@@ -136,6 +136,7 @@ def _draft_form() -> list[Any]:
     ]
 
 
+@guard.layout
 def layout(notice: str | None = None, **_query: str) -> html.Div:
     t = context.t
     user = context.user()
@@ -161,10 +162,11 @@ def layout(notice: str | None = None, **_query: str) -> html.Div:
     )
 
 
-@callback(
+@guard.callback(
     Output("notices-list", "children"),
     Input("notices-overdue", "value"),
     Input("notices-changed", "data"),
+    permission="view_leads",
 )
 def _list(overdue: list[str], _changed: Any) -> html.Div:
     lang = context.lang()
@@ -188,13 +190,14 @@ def _list(overdue: list[str], _changed: Any) -> html.Div:
     )
 
 
-@callback(
+@guard.callback(
     Output("notice-leads", "children"),
     Output("notice-findings", "options"),
     Output("notice-findings", "value"),
     Output("notice-name", "value"),
     Input("notice-institution", "value"),
     prevent_initial_call=True,
+    permission="view_leads",
 )
 def _leads(code: str | None) -> tuple[Any, Any, Any, Any]:
     if not code:
@@ -215,7 +218,7 @@ def _leads(code: str | None) -> tuple[Any, Any, Any, Any]:
     return shown, options, ids, _names().get(code, "")
 
 
-@callback(
+@guard.callback(
     Output("notice-create-result", "children"),
     Output("notices-selected", "data"),
     Output("notices-changed", "data"),
@@ -244,6 +247,7 @@ def _leads(code: str | None) -> tuple[Any, Any, Any, Any]:
     State("notices-selected", "data"),
     State("notices-changed", "data"),
     prevent_initial_call=True,
+    permission=nv.MANAGE,
 )
 def _create(n: Any, *values: Any) -> tuple[html.P, Any, int]:
     if not n:
@@ -269,10 +273,11 @@ def _kv(rows: list[tuple[str, str]]) -> html.Table:
     return html.Table([html.Tr([html.Th(k), html.Td(v)]) for k, v in rows], className="kv")
 
 
-@callback(
+@guard.callback(
     Output("notice-detail", "children"),
     Input("notices-selected", "data"),
     Input("notices-changed", "data"),
+    permission="view_leads",
 )
 def _detail(selected: str | None, _changed: Any) -> html.Div | None:
     if not selected:
@@ -395,7 +400,7 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
     return html.Div(parts, id="notice-detail-body")
 
 
-@callback(
+@guard.callback(
     Output("notice-action-result", "children"),
     Output("notices-selected", "data", allow_duplicate=True),
     Output("notices-changed", "data", allow_duplicate=True),
@@ -404,6 +409,7 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
     State("notices-selected", "data"),
     State("notices-changed", "data"),
     prevent_initial_call=True,
+    permission=nv.MANAGE,
 )
 def _issue(n: Any, on: str | None, selected: str, changed: int) -> tuple[html.P, Any, Any]:
     if not n:
@@ -424,13 +430,14 @@ def _issue(n: Any, on: str | None, selected: str, changed: int) -> tuple[html.P,
     return pc.message(done_text), done.number, (changed or 0) + 1
 
 
-@callback(
+@guard.callback(
     Output("notice-download", "data"),
     Output("notice-action-result", "children", allow_duplicate=True),
     Input("notice-docx", "n_clicks"),
     Input("notice-pdf", "n_clicks"),
     State("notices-selected", "data"),
     prevent_initial_call=True,
+    permission="view_leads",
 )
 def _download(docx: Any, pdf: Any, selected: str) -> tuple[Any, Any]:
     kind = "pdf" if dash.ctx.triggered_id == "notice-pdf" else "docx"
@@ -445,7 +452,7 @@ def _download(docx: Any, pdf: Any, selected: str) -> tuple[Any, Any]:
     return dcc.send_bytes(data, name), dash.no_update
 
 
-@callback(
+@guard.callback(
     Output("notice-action-result", "children", allow_duplicate=True),
     Output("notices-changed", "data", allow_duplicate=True),
     Input("notice-step-record", "n_clicks"),
@@ -457,6 +464,7 @@ def _download(docx: Any, pdf: Any, selected: str) -> tuple[Any, Any]:
     State("notices-selected", "data"),
     State("notices-changed", "data"),
     prevent_initial_call=True,
+    permission="view_leads",
 )
 def _step(
     n: Any, step: str, on: str, person: str, text: str, late: list[str], selected: str, changed: int

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import polars as pl
 from dash import dcc, html
 
-from hrss_fraud.dashboard import context, nightly_view
+from hrss_fraud.dashboard import context, guard, nightly_view
 from hrss_fraud.dashboard import overview as data
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.components import kv
@@ -34,6 +34,7 @@ _BREAKDOWNS = {
 }
 
 
+@guard.layout
 def layout(**_query: str) -> html.Div:
     t, lang = context.t, context.lang()
     try:

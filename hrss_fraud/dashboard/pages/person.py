@@ -7,9 +7,9 @@ from __future__ import annotations
 import dash
 import plotly.graph_objects as go
 import polars as pl
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 
-from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import person_view as pv
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.profile_data import SETTINGS, pick
@@ -22,7 +22,7 @@ dash.register_page(
     name_en="Persons",
     order=30,
     permission="view_leads",
-    layout=lambda **_q: search(),
+    layout=guard.guarded_layout("view_leads", lambda **_q: search()),
 )
 dash.register_page(
     __name__,
@@ -72,11 +72,12 @@ def search() -> html.Div:
     )
 
 
-@callback(
+@guard.callback(
     Output("person-go", "pathname"),
     Input("person-open", "n_clicks"),
     State("person-psn", "value"),
     prevent_initial_call=True,
+    permission="view_leads",
 )
 def _go(_n: int | None, psn_no: str | None) -> str:
     if not (psn_no or "").strip():
@@ -138,6 +139,7 @@ def _timeline_figure(events: pl.DataFrame, lang: str) -> go.Figure:
     return pc.figure_layout(fig, title, height=300)
 
 
+@guard.layout
 def layout(psn_no: str = "", **_query: str) -> html.Div:
     t, lang, user = context.t, context.lang(), context.user()
     if user is None:

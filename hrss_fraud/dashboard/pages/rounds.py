@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import ALL, Input, Output, State, callback, dcc, html
+from dash import ALL, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from hrss_fraud.cases.migrate import SchemaError
-from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard import rounds_view as rv
 from hrss_fraud.dashboard.forms import field
@@ -34,6 +34,7 @@ dash.register_page(
 _ERRORS = (RoundError, DrawError, ExportError, PermissionError, SchemaError, RunError)
 
 
+@guard.layout
 def layout(round: str | None = None, **_query: str) -> html.Div:
     t = context.t
     user = context.user()
@@ -79,7 +80,9 @@ def layout(round: str | None = None, **_query: str) -> html.Div:
     )
 
 
-@callback(Output("rounds-list", "children"), Input("rounds-changed", "data"))
+@guard.callback(
+    Output("rounds-list", "children"), Input("rounds-changed", "data"), permission="view_leads"
+)
 def _list(_changed: Any) -> html.Div:
     lang = context.lang()
     try:
@@ -103,7 +106,7 @@ def _list(_changed: Any) -> html.Div:
     )
 
 
-@callback(
+@guard.callback(
     Output("round-plan-result", "children"),
     Output("rounds-selected", "data"),
     Output("rounds-changed", "data"),
@@ -116,6 +119,7 @@ def _list(_changed: Any) -> html.Div:
     State("rounds-selected", "data"),
     State("rounds-changed", "data"),
     prevent_initial_call=True,
+    permission=rv.MANAGE,
 )
 def _plan(
     n: Any,
@@ -150,10 +154,11 @@ def _plan(
     return pc.message(done), str(rnd.round_id), (changed or 0) + 1
 
 
-@callback(
+@guard.callback(
     Output("round-detail", "children"),
     Input("rounds-selected", "data"),
     Input("rounds-changed", "data"),
+    permission="view_leads",
 )
 def _detail(selected: Any, _changed: Any) -> html.Div | None:
     if not selected:
@@ -224,11 +229,12 @@ def _detail(selected: Any, _changed: Any) -> html.Div | None:
     )
 
 
-@callback(
+@guard.callback(
     Output("round-reproduce-result", "children"),
     Input("round-reproduce", "n_clicks"),
     State("rounds-selected", "data"),
     prevent_initial_call=True,
+    permission="view_leads",
 )
 def _reproduce(n: Any, selected: Any) -> html.P:
     if not n:
@@ -242,12 +248,13 @@ def _reproduce(n: Any, selected: Any) -> html.P:
     return pc.message(check.text, error=not check.ok)
 
 
-@callback(
+@guard.callback(
     Output("round-download", "data"),
     Output("round-reproduce-result", "children", allow_duplicate=True),
     Input({"type": "round-xlsx", "group": ALL}, "n_clicks"),
     State("rounds-selected", "data"),
     prevent_initial_call=True,
+    permission="view_leads",
 )
 def _download(clicks: list[Any], selected: Any) -> tuple[Any, Any]:
     trigger = dash.ctx.triggered_id
@@ -267,7 +274,7 @@ def _download(clicks: list[Any], selected: Any) -> tuple[Any, Any]:
     return dcc.send_bytes(data, name), dash.no_update
 
 
-@callback(
+@guard.callback(
     Output("round-reproduce-result", "children", allow_duplicate=True),
     Output("rounds-changed", "data", allow_duplicate=True),
     Input("round-status-change", "n_clicks"),
@@ -276,6 +283,7 @@ def _download(clicks: list[Any], selected: Any) -> tuple[Any, Any]:
     State("rounds-selected", "data"),
     State("rounds-changed", "data"),
     prevent_initial_call=True,
+    permission=rv.MANAGE,
 )
 def _status(n: Any, status: str, reason: str, selected: Any, changed: int) -> tuple[Any, Any]:
     if not n:

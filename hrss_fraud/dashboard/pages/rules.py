@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 
-from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard import rule_catalogue_view as rc
 from hrss_fraud.rules.runs import RunError
@@ -41,6 +41,7 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+@guard.layout
 def layout(rule: str = "", **_query: str) -> html.Div:
     t, lang = context.t, context.lang()
     ws = context.workspace()
@@ -149,12 +150,14 @@ def _detail(rule_id: str, note: Any = None) -> html.Div:
     )
 
 
-@callback(Output("rules-detail", "children"), Input("rules-pick", "value"))
+@guard.callback(
+    Output("rules-detail", "children"), Input("rules-pick", "value"), permission="view_leads"
+)
 def _show(rule_id: str | None) -> html.Div:
     return _detail(rule_id) if rule_id else html.Div()
 
 
-@callback(
+@guard.callback(
     Output("rules-detail", "children", allow_duplicate=True),
     Input("rules-save", "n_clicks"),
     State("rules-pick", "value"),
@@ -162,6 +165,7 @@ def _show(rule_id: str | None) -> html.Div:
     State("rules-value", "value"),
     State("rules-reason", "value"),
     prevent_initial_call=True,
+    permission=rc.CHANGE_PERMISSION,
 )
 def _save(_n: int | None, rule_id: str, param: str, value: Any, reason: str | None) -> html.Div:
     t, user = context.t, context.user()
