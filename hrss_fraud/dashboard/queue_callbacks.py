@@ -115,11 +115,66 @@ def due_marks(
     }
 
 
+DEFAULT_PAGE_CAP = 500
+"""Most rows one grid request may ask for (the grid asks 100 at a time); the dashboard's
+``grid.page_cap`` setting replaces it."""
+
+
 def grid_request(request: dict[str, Any] | None) -> tuple[LeadFilter, SortModel | None]:
     """The filter and sort of an ag-grid ``getRowsRequest`` (:class:`FilterError` if the
-    queue cannot apply them)."""
+    queue cannot apply them, or they are not what a grid sends)."""
     request = request or {}
-    return filter_from_ag_grid(request.get("filterModel")), request.get("sortModel") or None
+    if not isinstance(request, dict):
+        raise FilterError("表格请求格式不正确 (the grid request is not an object)")
+    sort = _sort_model(request.get("sortModel"))
+    model = request.get("filterModel")
+    if model is not None and not isinstance(model, dict):
+        raise FilterError("筛选条件格式不正确 (filterModel is not an object)")
+    try:
+        flt = filter_from_ag_grid(model)
+    except FilterError:
+        raise
+    except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError) as e:
+        msg = f"筛选条件无法识别 (a filter value the queue cannot read: {e})"
+        raise FilterError(msg) from e
+    return flt, sort
+
+
+def _sort_model(sort: Any) -> SortModel | None:
+    """ag-grid's sort model, each column one the grid offers for sorting, each direction
+    ``asc`` or ``desc``."""
+    if not sort:
+        return None
+    if not isinstance(sort, list) or len(sort) > len(GRID_COLUMNS):
+        raise FilterError("排序条件格式不正确 (sortModel is not a list of columns)")
+    for item in sort:
+        col = item.get("colId") if isinstance(item, dict) else None
+        if col not in GRID_COLUMNS or col in _UNSORTABLE:
+            msg = f"不能按此列排序 (cannot sort the queue by {col!r})"
+            raise FilterError(msg)
+        if item.get("sort") not in ("asc", "desc"):
+            msg = f"排序方向应为 asc 或 desc (sort direction {item.get('sort')!r})"
+            raise FilterError(msg)
+    return sort
+
+
+def row_range(request: dict[str, Any], cap: int = DEFAULT_PAGE_CAP) -> tuple[int, int]:
+    """``startRow``, ``endRow`` of a grid request: whole numbers, ``0 <= start <= end``,
+    at most ``cap`` rows (:class:`FilterError` otherwise, never every row at once)."""
+    start, end = request.get("startRow", 0), request.get("endRow")
+    start = 0 if start is None else start
+    end = start + 100 if end is None else end
+    for name, value in (("startRow", start), ("endRow", end)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            msg = f"{name} 应为整数 ({name} must be a whole number, got {value!r})"
+            raise FilterError(msg)
+    if not 0 <= start <= end:
+        msg = f"行号范围不正确 (rows {start}..{end}: need 0 <= startRow <= endRow)"
+        raise FilterError(msg)
+    if end - start > cap:
+        msg = f"一次最多取 {cap} 行 (at most {cap} rows per request, asked {end - start})"
+        raise FilterError(msg)
+    return start, end
 
 
 def rows(
@@ -129,17 +184,18 @@ def rows(
     *,
     lang: str = "zh",
     now: datetime | None = None,
+    cap: int = DEFAULT_PAGE_CAP,
 ) -> tuple[dict[str, Any], str]:
     """The infinite row model's answer (``{"rowData", "rowCount"}``) for one request, each
-    row with its due date and overdue mark, and a message for a filter the queue cannot
-    apply (then no rows)."""
+    row with its due date and overdue mark, and a message for a request the queue cannot
+    answer (then no rows): a filter it cannot apply, a bad sort, a bad or too large row
+    range."""
     request = request or {}
     try:
         flt, sort = grid_request(request)
+        start, end = row_range(request, cap)
     except FilterError as e:
         return {"rowData": [], "rowCount": 0}, str(e)
-    start = int(request.get("startRow") or 0)
-    end = int(request.get("endRow") or start + 100)
     data, n = page(view, flt, sort, start, end, store, lang=lang)
     marks = due_marks(store, view, [r["finding_id"] for r in data], now=now)
     for r in data:

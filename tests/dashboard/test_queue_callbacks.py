@@ -225,3 +225,43 @@ def test_export_is_a_workbook_and_audited(county_view: RunView, store: CaseStore
     (actor, run_id, detail), *_ = _audit(store, "export.download")
     assert (actor, run_id) == ("auditor", county_view.run_id)
     assert "high" in detail
+
+
+@pytest.mark.parametrize(
+    ("request_", "says"),
+    [
+        ({"startRow": 0, "endRow": 10**9}, "at most 500 rows"),
+        ({"startRow": "0", "endRow": 100}, "startRow must be a whole number"),
+        ({"startRow": 0, "endRow": 1.5}, "endRow must be a whole number"),
+        ({"startRow": 50, "endRow": 10}, "need 0 <= startRow <= endRow"),
+        ({"sortModel": [{"colId": "certno", "sort": "asc"}]}, "cannot sort the queue by 'certno'"),
+        ({"sortModel": [{"colId": "rule_name", "sort": "sideways"}]}, "sort direction"),
+        ({"sortModel": "amount_at_risk"}, "sortModel is not a list"),
+        ({"filterModel": ["x"]}, "filterModel is not an object"),
+        (
+            {
+                "filterModel": {
+                    "amount_at_risk": {
+                        "filterType": "number",
+                        "type": "greaterThan",
+                        "filter": "lots",
+                    }
+                }
+            },
+            "a filter value the queue cannot read",
+        ),
+    ],
+)
+def test_a_bad_grid_request_gets_a_message_and_no_rows(
+    county_view: RunView, store: CaseStore, request_: dict, says: str
+) -> None:
+    answer, message = qc.rows(county_view, request_, store)
+    assert answer == {"rowData": [], "rowCount": 0}
+    assert says in message
+
+
+def test_the_page_cap_is_a_setting(county_view: RunView, store: CaseStore) -> None:
+    answer, message = qc.rows(county_view, {"startRow": 0, "endRow": 20}, store, cap=10)
+    assert answer["rowData"] == [] and "at most 10 rows" in message
+    answer, message = qc.rows(county_view, {"startRow": 0, "endRow": 10}, store, cap=10)
+    assert message == "" and len(answer["rowData"]) == 10

@@ -259,3 +259,76 @@ def test_a_malformed_callback_request_is_a_clear_400_not_a_500(app) -> None:
     assert unknown.status_code == 400
     garbage = client.post("/_dash-update-component", data=b"not json", headers={"Origin": HOST})
     assert garbage.status_code in (400, 415)
+
+
+AUDIT = [("audit-results", "children"), ("audit-page", "data")]
+AUDIT_IN = [("audit-search", "n_clicks", 1), ("audit-prev", "n_clicks", 0)]
+AUDIT_IN += [("audit-next", "n_clicks", 0)]
+AUDIT_STATE = [("audit-page", "data", 0)] + [
+    (f"audit-{k}", "value", None) for k in ("actor", "action", "object", "from", "to")
+]
+
+
+def test_an_unexpected_callback_error_is_a_logged_message_not_a_500(
+    app, monkeypatch, caplog
+) -> None:
+    from hrss_fraud.dashboard import audit_view
+
+    client = fresh(app)
+    log_in(client, "boss")
+    assert call(client, AUDIT, AUDIT_IN, AUDIT_STATE).status_code == 200
+
+    def broken(*_a, **_k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(audit_view, "audit_page", broken)
+    reply = call(client, AUDIT, AUDIT_IN, AUDIT_STATE)
+    assert reply.status_code == 200
+    body = json.loads(reply.get_data(as_text=True))
+    bar = body["sideUpdate"]["app-message"]["children"]
+    assert bar.startswith("处理出错，已记录日志")
+    assert "disk on fire" not in reply.get_data(as_text=True)  # logged, not shown
+    assert "disk on fire" in caplog.text
+
+
+def test_a_busy_case_store_answers_try_again_after_a_bounded_wait(workspace: Path) -> None:
+    import sqlite3
+
+    settings = workspace / "dashboards" / "security.toml"
+    settings.parent.mkdir(exist_ok=True)
+    settings.write_text("[case_store]\nbusy_wait_seconds = 0.5\n", encoding="utf-8")
+    try:
+        app = create_app(workspace)
+    finally:
+        settings.unlink()
+    assert app.server.config[auth.SETTINGS_KEY].busy_wait == 0.5
+    client = fresh(app)
+    log_in(client, "boss")
+    blocker = sqlite3.connect(workspace / "cases.sqlite", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another process holds the store
+    try:
+        reply = log_in(fresh(app), "aud")
+        assert reply.status_code == 200
+        body = json.loads(reply.get_data(as_text=True))
+        assert "案件库正忙，请稍后重试" in body["sideUpdate"]["app-message"]["children"]
+        out = client.post("/logout", headers={"Origin": HOST})
+        assert out.status_code == 503 and "try again" in out.get_data(as_text=True)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert log_in(fresh(app), "aud").status_code == 200
+
+
+def test_security_settings_are_checked_with_the_file_and_key_named(tmp_path: Path) -> None:
+    assert sessions.load_settings(tmp_path) == sessions.Settings()  # the shipped file
+    own = tmp_path / "dashboards" / "security.toml"
+    own.parent.mkdir()
+    own.write_text("[session]\nidle_minutes = 0\n", encoding="utf-8")
+    with pytest.raises(sessions.SettingsError, match=r"security.toml: session.idle_minutes = 0"):
+        sessions.load_settings(tmp_path)
+    own.write_text("[session\n", encoding="utf-8")
+    with pytest.raises(sessions.SettingsError, match="not valid TOML"):
+        sessions.load_settings(tmp_path)
+    own.write_text("[session]\nidle_minutes = 15\n[grid]\npage_cap = 200\n", encoding="utf-8")
+    loaded = sessions.load_settings(tmp_path)
+    assert loaded.sessions.idle == timedelta(minutes=15) and loaded.grid_page_cap == 200

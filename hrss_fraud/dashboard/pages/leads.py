@@ -15,7 +15,7 @@ from dash import Input, Output, State, dcc, html
 
 from hrss_fraud.cases.store import DecisionError
 from hrss_fraud.cases.vocab import STEPS
-from hrss_fraud.dashboard import context, guard
+from hrss_fraud.dashboard import auth, context, guard
 from hrss_fraud.dashboard import queue_callbacks as qc
 from hrss_fraud.dashboard.components import kv
 from hrss_fraud.dashboard.labels import column_label
@@ -179,7 +179,8 @@ def _decision_fields(
     permission="view_leads",
 )
 def load_rows(request: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
-    return qc.rows(context.runs().latest(), request, context.store(), lang=context.lang())
+    cap = auth.settings().grid_page_cap
+    return qc.rows(context.runs().latest(), request, context.store(), lang=context.lang(), cap=cap)
 
 
 dash.clientside_callback(
