@@ -327,8 +327,13 @@ def end_session(store: CaseStore | None = None) -> None:
 
 def require(permission: str, store: CaseStore | None = None) -> User:
     """The session's user if their role has ``permission``, else :class:`AccessDenied`."""
+    return check(current_user(store), permission)
+
+
+def check(user: User | None, permission: str) -> User:
+    """``user`` if it is someone whose role has ``permission``, else :class:`AccessDenied`
+    saying why (no session, or which right the role lacks)."""
     known_permission(permission)
-    user = current_user(store)
     if user is None:
         raise AccessDenied("请先登录 (log in first)")
     if not user.can(permission):

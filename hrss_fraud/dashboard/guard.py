@@ -83,7 +83,7 @@ def callback(*args: Any, permission: str, **kwargs: Any) -> Callable[..., Any]:
         @functools.wraps(fn)
         def guarded(*a: Any, **k: Any) -> Any:
             if permission != PUBLIC:
-                auth.require(permission)
+                auth.check(context.user(), permission)
             return fn(*a, **k)
 
         guarded.permission = permission  # type: ignore[attr-defined]
