@@ -86,7 +86,7 @@ def test_a_supervisor_changes_a_parameter_with_a_reason(live_dashboard, page, tm
 def test_the_audit_log_is_for_admins_only(live_dashboard, page, tmp_path) -> None:
     live_dashboard.login(page, "auditor")
     page.goto(f"{live_dashboard.url}/audit")
-    page.wait_for_selector("#audit-denied")
+    page.wait_for_selector("#guard-refused:has-text('查阅审计日志')")
     assert page.locator("#audit-table").count() == 0
     assert "审计日志" not in page.inner_text("header")
     page.click("#logout")
