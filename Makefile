@@ -4,13 +4,31 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench sample clean system-deps
+.PHONY: demo test lint bench sample clean system-deps lock
 
-$(STAMP): pyproject.toml
+# Installs the exact versions in constraints.txt (pyproject.toml only gives floors), so a
+# fresh machine gets what the tests passed with; a changed constraints.txt reinstalls.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# Refresh constraints.txt: the newest releases pyproject.toml allows, installed without the
+# old pins into a throw-away venv in a temp folder, then frozen (pip included; the project,
+# setuptools and wheel left out). Then `make test` and commit constraints.txt.
+lock:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/pip" install --quiet --upgrade pip && \
+	"$$tmp/venv/bin/pip" install --quiet -e '.[dev]' && \
+	{ echo "# The exact versions the tests passed with, frozen on Python" \
+	    "$$("$$tmp/venv/bin/python" -c 'import sys; print(sys.version.split()[0])'); make lock refreshes them."; \
+	  echo "# make installs with pip install -c constraints.txt; pyproject.toml has the floors."; \
+	  "$$tmp/venv/bin/pip" freeze --all --exclude-editable \
+	    | grep -v -i -E '^(setuptools|wheel|distribute)=='; } > "$$tmp/constraints.txt" && \
+	mv "$$tmp/constraints.txt" constraints.txt && \
+	echo "constraints.txt: $$(grep -c '==' constraints.txt) pinned packages"
 
 demo: $(STAMP) system-deps
 	$(BIN)/hrss-fraud demo
