@@ -30,12 +30,18 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from hrss_fraud.ingest.errors import Reason, UploadError
 
 LINE = "_line"
+#: Set on a CSV row that has fewer fields than the header: how many it has (else absent or
+#: null). polars pads such a row with nulls; validation quarantines it as ``ragged_row``.
+FIELDS = "_fields"
 CHUNK = 4 << 20  # 4 MiB: large enough for C-speed decoding, small enough for bounded memory
 JSON_MAX_BYTES = 512 << 20
+#: Block that Arrow parses at a time when counting fields (see ``_short_records``).
+SHORT_ROW_BLOCK = 16 << 20
 HEADER_MAX_BYTES = 16 << 20
 
 _BOM = codecs.BOM_UTF8
@@ -77,6 +83,8 @@ class RawUpload:
     #: ``read_together``, which numbers and filters many small files at once.
     _scan: pl.LazyFrame | None = field(default=None, repr=False)
     _first_line: int = field(default=0, repr=False)
+    #: CSV only: (``_line``, ``_fields``) of the rows shorter than the header, found once.
+    _short: pl.DataFrame | None = field(default=None, repr=False)
 
     def close(self) -> None:
         """Remove the temporary transcoded file, if any (safe to call twice)."""
@@ -130,21 +138,94 @@ def open_upload(path: Path, *, tmp_dir: Path | None = None) -> RawUpload:
 
 
 def materialize(raw: RawUpload) -> pl.DataFrame:
-    """Collect the whole upload, translating polars parse errors into UploadError."""
+    """Collect the whole upload, translating polars parse errors into UploadError; rows
+    shorter than the header carry ``_fields`` (see ``mark_short_rows``)."""
     try:
-        return raw.frame.collect()
+        return mark_short_rows(raw, raw.frame.collect())
     except pl.exceptions.PolarsError as e:
         raise _translate(raw, e) from e
 
 
 def iter_batches(raw: RawUpload, rows: int = 1_000_000) -> Iterator[pl.DataFrame]:
-    """Stream the upload in batches of at most ``rows`` rows (errors as in materialize)."""
+    """Stream the upload in batches of at most ``rows`` rows (errors and ``_fields`` as in
+    materialize)."""
     try:
         for batch in raw.frame.collect_batches(chunk_size=rows):
             for start in range(0, batch.height, rows):
-                yield batch.slice(start, rows)
+                yield mark_short_rows(raw, batch.slice(start, rows))
     except pl.exceptions.PolarsError as e:
         raise _translate(raw, e) from e
+
+
+def mark_short_rows(raw: RawUpload, rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` of ``raw`` (with ``_line``), with ``_fields`` set on those shorter than the
+    header.
+
+    polars pads a short CSV row with nulls (it has no option to refuse one): a row cut by
+    a truncated upload would be accepted with its last fields empty. A short row always
+    has a null in the last column, so the file is searched (once) only when some row has.
+    """
+    if raw.kind != "csv" or raw.delimiter is None or rows.height == 0 or not raw.header:
+        return rows
+    if rows.get_column(raw.header[-1]).null_count() == 0:
+        return rows
+    if raw._short is None:
+        raw._short = _short_records(raw)
+    if raw._short.height == 0:
+        return rows
+    short = raw._short.with_columns(pl.col(LINE).cast(rows.schema[LINE]))
+    return rows.join(short, on=LINE, how="left", maintain_order="left")
+
+
+def _short_records(raw: RawUpload) -> pl.DataFrame:
+    """(``_line``, ``_fields``) of every record with fewer fields than the header.
+
+    Arrow's CSV parser counts the fields of each record the way polars splits them
+    (quotes, doubled quotes, line breaks inside quotes) and calls back only for records of
+    the wrong width, with their 1-based record number, which is polars' ``_line``. It runs
+    single-threaded (numbers are only known then), streaming, converting one column.
+    """
+    assert raw._source is not None and raw.delimiter is not None
+    width = len(raw.header)
+    lines: list[int] = []
+    counts: list[int] = []
+
+    def short(row: Any) -> str:
+        if row.actual_columns < width and row.text.strip():
+            lines.append(row.number)
+            counts.append(row.actual_columns)
+        return "skip"
+
+    names = [f"c{i}" for i in range(width)]
+    parse = pa_csv.ParseOptions(
+        delimiter=raw.delimiter,
+        quote_char='"',
+        double_quote=True,
+        newlines_in_values=True,
+        ignore_empty_lines=False,
+        invalid_row_handler=short,
+    )
+    convert = pa_csv.ConvertOptions(include_columns=names[:1], column_types={names[0]: pa.string()})
+    # A record must fit in one block: a huge field (refused later, by validation) needs a
+    # block as large as the file, tried only when the usual size fails.
+    whole = min(raw._source.stat().st_size + 1, (1 << 31) - 1)
+    for block in sorted({SHORT_ROW_BLOCK, whole}):
+        lines.clear()
+        counts.clear()
+        options = pa_csv.ReadOptions(
+            use_threads=False, skip_rows=raw._first_line - 1, column_names=names, block_size=block
+        )
+        try:
+            for _ in pa_csv.open_csv(
+                raw._source, read_options=options, parse_options=parse, convert_options=convert
+            ):
+                pass
+            break
+        except pa.ArrowInvalid as e:
+            if block >= whole:
+                msg = f"cannot count the fields of each row: {_first_line(e)}"
+                raise UploadError(raw.path, Reason.BAD_CSV, msg) from e
+    return pl.DataFrame({LINE: lines, FIELDS: counts}, schema={LINE: pl.UInt32, FIELDS: pl.Int32})
 
 
 def read_together(raws: list[RawUpload], source_column: str) -> pl.DataFrame:
@@ -162,7 +243,12 @@ def read_together(raws: list[RawUpload], source_column: str) -> pl.DataFrame:
         frames = [
             f.with_row_index(LINE, offset=r._first_line) for f, r in zip(frames, raws, strict=True)
         ]
-    out = pl.concat(frames, how="vertical", rechunk=False)
+    try:
+        frames = [mark_short_rows(r, f) for f, r in zip(frames, raws, strict=True)]
+    except UploadError as e:  # the caller reads the files one by one to pin it on its file
+        raise pl.exceptions.ComputeError(str(e)) from e
+    ragged = any(FIELDS in f.columns for f in frames)
+    out = pl.concat(frames, how="diagonal" if ragged else "vertical", rechunk=False)
     which = np.repeat(np.arange(len(raws), dtype=np.uint32), [f.height for f in frames])
     paths = pl.Series(source_column, [str(r.path) for r in raws], dtype=pl.String)
     out = out.with_columns(paths.gather(which))

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import NamedTuple
 
+import numpy as np
 import polars as pl
 
 from hrss_fraud.ingest.layouts import Detected
-from hrss_fraud.model.schema import TABLES, Field
+from hrss_fraud.ingest.readers import FIELDS
+from hrss_fraud.model.schema import TABLES, Field, Table
 
 #: Tolerance of det_item_fee_sumamt against cnt × pric: one fen plus 0.1 %.
 AMOUNT_TOLERANCE_ABS = 0.01
@@ -41,6 +45,50 @@ _ID_FIELDS = {
 
 #: Dates that are rightly in the future (an agreement runs for years).
 FUTURE_ALLOWED = frozenset({"agrmt_begn_date", "agrmt_end_date"})
+
+#: Longest value, in characters, per kind of field. Generous on purpose: they refuse the
+#: megabyte field of a broken or hostile export, not an unusual but real value. Codes and
+#: IDs are under 40 characters on the platform (national catalogue codes 27, settlement IDs
+#: about 30); names and short descriptions (a drug with its pack, several diagnoses in one
+#: field) stay under a few hundred; free text (addresses, notes, lists of codes) under a few
+#: thousand; a number or a date as text under 30.
+MAX_CHARS = {"code": 128, "name": 512, "text": 4000, "value": 64}
+#: Fields that hold free text or lists rather than one name.
+_FREE_TEXT = frozenset(
+    {
+        "addr",
+        "note",
+        "indications",
+        "contraindications",
+        "lmt_dept",
+        "lmt_med_type",
+        "lmt_insutype",
+        "lmt_dise_catalog",
+        "dise_prefixes",
+    }
+)
+#: Control characters refused in names and free text: every C0 control and DEL except TAB,
+#: LF and CR (a line break typed in an Excel cell with Alt+Enter is real text).
+_CONTROL_IN_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+#: In codes, IDs, numbers and dates no control character at all: one would break joins.
+_CONTROL_IN_CODE = r"[\x00-\x1f\x7f]"
+_TEXT_WHITESPACE = np.array([0x09, 0x0A, 0x0D], np.uint8)
+#: How far below zero the cash part may be (the fund's share rounds; one fen).
+_CASH_FLOOR = pl.lit(-Decimal(str(AMOUNT_TOLERANCE_ABS)))
+#: A date or time cut short: ending in a separator (``2025-03-01 15:``), in a one-digit
+#: minute or second (``15:3``, ``15:30:0``), in a one-digit day after a two-digit month
+#: (``2025-03-1``) or in a lone hour (``2025-03-01 1``); in compact form, digits that are
+#: neither a date (8) nor a date and time (14). strptime reads the digits it finds (``15:3``
+#: as 15:03, ``2025030115300`` as 15:30:00), so these would otherwise be completed silently.
+_INCOMPLETE_TIME = r"(?:[-/:.T年月]|:\d|[-/]\d{2}[-/]\d|\s\d{1,2})$|^(?:\d{7}|\d{9,13})$"
+
+
+class Check(NamedTuple):
+    """One row check: ``name`` is ``reason:field``; ``detail`` (optional) says the values."""
+
+    name: str
+    cond: pl.Expr
+    detail: pl.Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -216,28 +264,30 @@ def validate(
     )
     df = _reparse_times(df, table, times)
 
-    checks: list[tuple[str, pl.Expr]] = []
+    checks = _ragged_check(df, detected) + _text_checks(df, table, present)
     for f in table.fields:
         raw_col, typed = pl.col(f"_t_{f.name}"), pl.col(f.name)
         if f.required:
-            checks.append((f"missing_required:{f.name}", raw_col.is_null()))
+            checks.append(Check(f"missing_required:{f.name}", raw_col.is_null()))
         if not isinstance(f.dtype, pl.String):
-            checks.append((f"bad_value:{f.name}", raw_col.is_not_null() & typed.is_null()))
+            checks.append(Check(f"bad_value:{f.name}", raw_col.is_not_null() & typed.is_null()))
+        if isinstance(f.dtype, pl.Datetime | pl.Date) and f.name in present:
+            checks.append(_incomplete_time(f.name))
         if f.codes is not None:
             checks.append(
-                (f"bad_code:{f.name}", typed.is_not_null() & ~typed.is_in(f.codes.values()))
+                Check(f"bad_code:{f.name}", typed.is_not_null() & ~typed.is_in(f.codes.values()))
             )
         if isinstance(f.dtype, pl.Datetime | pl.Date) and f.name not in FUTURE_ALLOWED:
             limit = now + timedelta(days=1)
             lit = pl.lit(limit if isinstance(f.dtype, pl.Datetime) else limit.date())
-            checks.append((f"future_date:{f.name}", typed > lit))
+            checks.append(Check(f"future_date:{f.name}", typed > lit))
     if "certno" in table:
         c = pl.col("certno")
-        checks.append(("bad_id:certno", c.is_not_null() & ~_certno_ok(c).fill_null(False)))
+        checks.append(Check("bad_id:certno", c.is_not_null() & ~_certno_ok(c).fill_null(False)))
     for ident in ("psn_no", "setl_id", "mdtrt_id", "feedetl_sn"):
         if ident in table:
             checks.append(
-                (
+                Check(
                     f"bad_id:{ident}",
                     pl.col(ident).str.contains(r"^\d(\.\d+)?[eE][+-]?\d+$").fill_null(False),
                 )
@@ -245,9 +295,14 @@ def validate(
     checks += _table_checks(detected.table)
 
     # Most rows pass: find the failing ones first, then list reasons for those alone.
-    failed = df.select(pl.any_horizontal(c.fill_null(False) for _, c in checks)).to_series()
+    failed = df.select(pl.any_horizontal(c.cond.fill_null(False) for c in checks)).to_series()
     if failed.any():
-        reasons = [pl.when(cond.fill_null(False)).then(pl.lit(name)) for name, cond in checks]
+        reasons = [
+            pl.when(c.cond.fill_null(False)).then(
+                pl.lit(c.name) if c.detail is None else pl.coalesce(c.detail, pl.lit(c.name))
+            )
+            for c in checks
+        ]
         bad = df.filter(failed).with_columns(_why=pl.concat_list(reasons).list.drop_nulls())
         good = df.filter(~failed)
     else:
@@ -273,26 +328,209 @@ def validate(
     return Checked(accepted, raw_bad)
 
 
-def _table_checks(table: str) -> list[tuple[str, pl.Expr]]:
-    f64 = pl.Float64
+def _ragged_check(df: pl.DataFrame, detected: Detected) -> list[Check]:
+    """A CSV row with fewer fields than the header (the reader marks it in ``_fields``,
+    see ``readers.mark_short_rows``): its missing fields were never sent, so it is not
+    padded with empty values but quarantined, with the row kept as it arrived."""
+    if FIELDS not in df.columns:
+        return []
+    width = len(detected.mapping) + len(detected.ignored)
+    n = pl.col(FIELDS)
+    detail = pl.format("ragged_row:row has {} fields but the header has {}", n, pl.lit(width))
+    return [Check("ragged_row", n.is_not_null(), detail)]
+
+
+def _kind(f: Field) -> str:
+    """Which length cap and which control characters apply to a field (see MAX_CHARS)."""
+    if not isinstance(f.dtype, pl.String):
+        return "value"
+    if _is_id(f.name) or f.codes is not None:
+        return "code"
+    return "text" if f.name in _FREE_TEXT else "name"
+
+
+def _with_controls(df: pl.DataFrame, fields: list[Field]) -> set[str]:
+    """Names of the fields whose column holds a control byte its kind refuses.
+
+    A regex over every value costs more than the rest of validation; the bytes of a whole
+    column, scanned at once, cost a few milliseconds. A hit (or a false one, from bytes an
+    Arrow slice does not show) is confirmed per row by the check itself."""
+    table = df.select(f"_t_{f.name}" for f in fields).to_arrow(compat_level=pl.CompatLevel.oldest())
+    found: set[str] = set()
+    for f, column in zip(fields, table.columns, strict=True):
+        text = _kind(f) in ("name", "text")
+        for chunk in column.chunks:
+            data = chunk.buffers()[-1]
+            if data is None:
+                continue
+            b = np.frombuffer(data, np.uint8)
+            ctl = b[(b < 0x20) | (b == 0x7F)]
+            if ctl.size and (not text or np.isin(ctl, _TEXT_WHITESPACE, invert=True).any()):
+                found.add(f.name)
+                break
+    return found
+
+
+def _text_checks(df: pl.DataFrame, table: Table, present: set[str]) -> list[Check]:
+    """Values over their kind's length cap, and control characters (a NUL from a broken
+    export, a stray escape code): each quarantined with the field named. One cheap pass
+    finds the columns that hold any; only those get a per-row check."""
+    fields = [f for f in table.fields if f.name in present]
+    # Bytes bound characters from above: a value under the cap in bytes is under it.
+    long = _which(
+        df, {f.name: pl.col(f"_t_{f.name}").str.len_bytes() > MAX_CHARS[_kind(f)] for f in fields}
+    )
+    # A control character in a number, a date or a listed code already fails to parse
+    # (bad_value, bad_code): only free text, names and IDs need looking at.
+    free = [f for f in fields if isinstance(f.dtype, pl.String) and f.codes is None]
+    controls = _with_controls(df, free) if free and df.height else set()
+    checks: list[Check] = []
+    for f in fields:
+        raw, kind = pl.col(f"_t_{f.name}"), _kind(f)
+        cap = MAX_CHARS[kind]
+        if f.name in long:
+            n = raw.str.len_chars()
+            detail = pl.format(
+                "too_long:{} has {} characters, more than the {} allowed for a {}",
+                pl.lit(f.name),
+                n,
+                pl.lit(cap),
+                pl.lit(kind),
+            )
+            checks.append(Check(f"too_long:{f.name}", n > cap, detail))
+        if f.name in controls:
+            ctl = _CONTROL_IN_TEXT if kind in ("name", "text") else _CONTROL_IN_CODE
+            code = raw.str.extract(f"({ctl})", 1).str.encode("hex").str.to_uppercase()
+            detail = pl.format("control_char:{} holds control character 0x{}", pl.lit(f.name), code)
+            checks.append(Check(f"control_char:{f.name}", raw.str.contains(ctl), detail))
+    return checks
+
+
+def _incomplete_time(name: str) -> Check:
+    """A date or time that strptime completed from a cut value is a bad value (one that
+    does not parse at all is one already)."""
+    raw = pl.col(f"_t_{name}")
+    cut = pl.col(name).is_not_null() & raw.str.contains(_INCOMPLETE_TIME)
+    detail = pl.format("bad_value:{} is incomplete ('{}')", pl.lit(name), raw.str.slice(0, 40))
+    return Check(f"bad_value:{name}", cut, detail)
+
+
+def _tolerance(whole: pl.Expr) -> pl.Expr:
+    """How far an amount may miss its relation: one fen plus 0.1 % of the whole."""
+    return AMOUNT_TOLERANCE_ABS + AMOUNT_TOLERANCE_REL * whole.abs()
+
+
+def _num(name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.Float64)
+
+
+def _shown(name: str) -> pl.Expr:
+    """``name=value`` for a detail (the value as the lake stores it)."""
+    return pl.format("{}={}", pl.lit(name), pl.col(name).cast(pl.String).fill_null("∅"))
+
+
+def _sign_checks(fields: tuple[str, ...], rows: pl.Expr, *, refuse: str, what: str) -> list[Check]:
+    """On ``rows``, the values of ``fields`` of the sign ``refuse`` ("negative" on a row
+    that is not a refund, "positive" on a refund, which is negative); ``what`` says in the
+    detail why. Compared as stored (decimals): ten times cheaper than through floats."""
+    checks = []
+    for name in fields:
+        v = pl.col(name)
+        if refuse == "negative":
+            # The cash part balances the others: rounding of the fund's share can leave -0.01.
+            wrong = v < (_CASH_FLOOR if name == "psn_cash_pay" else 0)
+        else:
+            wrong = v > 0
+        detail = pl.format("bad_sign:{} {}", _shown(name), pl.lit(what))
+        checks.append(Check(f"bad_sign:{name}", wrong & rows, detail))
+    return checks
+
+
+def _part_checks(parts: tuple[str, ...], whole: str) -> list[Check]:
+    """A part larger than the whole it belongs to (in size: refunds are negative)."""
+    checks = []
+    w = _num(whole)
+    for name in parts:
+        over = _num(name).abs() > w.abs() + _tolerance(w)
+        detail = pl.format("amount_exceeds_total:{} > {}", _shown(name), _shown(whole))
+        checks.append(Check(f"amount_exceeds_total:{name}", over, detail))
+    return checks
+
+
+#: Fee-line amounts and quantities: never negative on an ordinary line.
+_FEE_SIGNED = ("cnt", "pric", "inscp_amt", "fulamt_ownpay_amt", "overlmt_selfpay")
+_FEE_SIGNED_ORDINARY = (*_FEE_SIGNED, "pric_uplmt_amt", "prd_days")
+#: Parts of a fee line's amount (each at most the line's total, whatever the province's
+#: convention for the co-pay; their sum is not checked, since conventions differ).
+_FEE_PARTS = ("inscp_amt", "fulamt_ownpay_amt", "overlmt_selfpay")
+#: Settlement amounts, all of one sign.
+_SETL_AMOUNTS = (
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_amt",
+    "fund_pay_sumamt",
+    "hifp_pay",
+    "acct_pay",
+    "psn_cash_pay",
+)
+_SETL_PARTS = ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_amt")
+
+
+def _fee_checks() -> list[Check]:
+    """A fee line: ``det ≈ cnt × pric``; a refund (a row with ``init_feedetl_sn``, as the
+    data model marks it) is negative, any other line is not; in-scope and self-paid parts
+    are at most the line. Whether a refund exceeds its original is in references.py."""
+    det, cnt, pric = _num("det_item_fee_sumamt"), _num("cnt"), _num("pric")
+    refund = pl.col("init_feedetl_sn").is_not_null()
+    mismatch = (det - cnt * pric).abs() > _tolerance(det)
+    shown = (_shown(c) for c in ("det_item_fee_sumamt", "cnt", "pric"))
+    mismatch_detail = pl.format("amount_mismatch:{} but {} × {}", *shown)
+    ordinary = "on an ordinary line (not a refund: init_feedetl_sn is empty)"
+    refund_sign = "on a refund line (init_feedetl_sn is set): a refund is negative"
+    return [
+        Check("amount_mismatch", mismatch, mismatch_detail),
+        Check("refund_without_original", (det < 0) & ~refund),
+        *_sign_checks(_FEE_SIGNED_ORDINARY, ~refund, refuse="negative", what=ordinary),
+        *_sign_checks(
+            ("det_item_fee_sumamt", *_FEE_PARTS), refund, refuse="positive", what=refund_sign
+        ),
+        *_part_checks(_FEE_PARTS, "det_item_fee_sumamt"),
+    ]
+
+
+def _settlement_checks() -> list[Check]:
+    """A settlement: end not before begin; the payments (fund, account, cash) add up to the
+    total; an ordinary settlement has no negative amount, a refund settlement
+    (``refd_setl_flag`` 1) has all its amounts of one sign; the in-scope and self-paid
+    parts are at most the total, the pooled fund at most the whole fund payment."""
+    total = _num("medfee_sumamt")
+    paid = pl.sum_horizontal(
+        _num(c).fill_null(0) for c in ("fund_pay_sumamt", "acct_pay", "psn_cash_pay")
+    )
+    mismatch_detail = pl.format(
+        "amount_mismatch:{} but fund + account + cash = {}", _shown("medfee_sumamt"), paid.round(2)
+    )
+    refund, medfee = pl.col("refd_setl_flag") == "1", pl.col("medfee_sumamt")
+    ordinary = "on an ordinary settlement (refd_setl_flag 0)"
+    refund_what = "against the sign of medfee_sumamt on a refund settlement (refd_setl_flag 1)"
+    checks = [
+        Check("end_before_begin", pl.col("endtime") < pl.col("begntime")),
+        Check("amount_mismatch", (total - paid).abs() > _tolerance(total), mismatch_detail),
+        *_sign_checks((*_SETL_AMOUNTS, "ipt_days"), ~refund, refuse="negative", what=ordinary),
+        *_sign_checks(_SETL_AMOUNTS, refund & (medfee > 0), refuse="negative", what=refund_what),
+        *_sign_checks(_SETL_AMOUNTS, refund & (medfee < 0), refuse="positive", what=refund_what),
+        *_part_checks(_SETL_PARTS, "medfee_sumamt"),
+        *_part_checks(("hifp_pay",), "fund_pay_sumamt"),
+    ]
+    return checks
+
+
+def _table_checks(table: str) -> list[Check]:
+    """The checks of one table across its fields (amount relations and signs)."""
     if table == "fee_detail":
-        det, cnt, pric = (pl.col(c).cast(f64) for c in ("det_item_fee_sumamt", "cnt", "pric"))
-        tol = AMOUNT_TOLERANCE_ABS + AMOUNT_TOLERANCE_REL * det.abs()
-        return [
-            ("amount_mismatch", (det - cnt * pric).abs() > tol),
-            ("refund_without_original", (det < 0) & pl.col("init_feedetl_sn").is_null()),
-        ]
+        return _fee_checks()
     if table == "settlement":
-        total = pl.col("medfee_sumamt").cast(f64)
-        paid = pl.sum_horizontal(
-            pl.col(c).cast(f64).fill_null(0)
-            for c in ("fund_pay_sumamt", "acct_pay", "psn_cash_pay")
-        )
-        return [
-            ("end_before_begin", pl.col("endtime") < pl.col("begntime")),
-            (
-                "amount_mismatch",
-                (total - paid).abs() > AMOUNT_TOLERANCE_ABS + AMOUNT_TOLERANCE_REL * total.abs(),
-            ),
-        ]
+        return _settlement_checks()
     return []

@@ -24,6 +24,7 @@ from hrss_fraud.ingest.readers import (
     iter_batches,
     materialize,
     open_upload,
+    read_together,
 )
 
 HEADER_CN = "费用明细流水号,人员编号,医药机构目录名称,金额"
@@ -182,12 +183,62 @@ def test_ragged_row_names_its_physical_line(tmp_path: Path) -> None:
     assert (info.value.reason, info.value.line) == ("ragged_row", 5)
 
 
-def test_short_rows_are_padded_and_blank_lines_dropped(tmp_path: Path) -> None:
+def test_short_rows_are_marked_and_blank_lines_dropped(tmp_path: Path) -> None:
+    """A row with fewer fields than the header is padded by polars: it carries ``_fields``
+    (how many it had) so validation quarantines it instead of accepting the padding."""
     src = write(tmp_path / "short.csv", b"\na,b,c\n1,2,3\n\n4,5\n")
     with open_upload(src) as raw:
         df = materialize(raw)
     assert df["_line"].to_list() == [3, 5]
-    assert df.row(1) == (5, "4", "5", None)
+    assert df.row(0) == (3, "1", "2", "3", None)
+    assert df.row(1) == (5, "4", "5", None, 2)
+
+
+def test_rows_of_full_width_are_not_marked(tmp_path: Path) -> None:
+    """Empty last fields (``6,,``) are values, not missing fields; no ``_fields`` column."""
+    src = write(tmp_path / "full.csv", b"a,b,c\n1,2,3\n6,,\n")
+    with open_upload(src) as raw:
+        df = materialize(raw)
+    assert "_fields" not in df.columns and df.height == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "short"),
+    [
+        # a line break inside quotes is one record; the short row after it is still found
+        (b'a,b,c\n"x\ny",2,3\n4,5\n', {3: 2}),
+        # CRLF, a blank line, a doubled quote, a quote inside an unquoted field
+        (b'a,b,c\r\n1,"p""q",3\r\n\r\n4\r\n5,a"b,c"d\r\n', {4: 1}),
+        # the last line cut short, without its newline
+        (b"a|b|c\n1|2|3\n4|5", {3: 2}),
+        # a field far longer than a parse block (refused later, by validation)
+        (b"a,b,c\n1,2," + b"x" * (17 << 20) + b"\n3,4\n", {3: 2}),
+    ],
+)
+def test_short_rows_are_found_where_polars_puts_them(
+    tmp_path: Path, data: bytes, short: dict[int, int]
+) -> None:
+    src = write(tmp_path / "s.csv", data)
+    with open_upload(src) as raw:
+        df = materialize(raw)
+        batches = pl.concat(list(iter_batches(raw, rows=1)), how="diagonal")
+    for frame in (df, batches):
+        marked = frame.filter(pl.col("_fields").is_not_null())
+        assert dict(zip(marked["_line"], marked["_fields"], strict=True)) == short
+
+
+def test_short_rows_are_marked_when_read_together(tmp_path: Path) -> None:
+    a = write(tmp_path / "a.csv", b"a,b,c\n1,2,3\n")
+    b = write(tmp_path / "b.csv", b"a,b,c\n1,2,3\n4\n")
+    raws = [open_upload(a), open_upload(b)]
+    try:
+        df = read_together(raws, "_file")
+    finally:
+        for r in raws:
+            r.close()
+    assert df.filter(pl.col("_fields").is_not_null()).select(
+        "_file", "_line", "_fields"
+    ).rows() == [(str(b), 3, 1)]
 
 
 def test_iter_batches_streams_a_file_larger_than_one_batch(tmp_path: Path) -> None:

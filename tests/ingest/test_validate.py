@@ -161,3 +161,198 @@ def test_missing_required_column_names_it() -> None:
     row = {k: v for k, v in FEE.items() if k != "psn_no"}
     with pytest.raises(UploadError, match="psn_no"):
         check([row])
+
+
+# --------------------------------------------------------------------------- amounts, signs
+
+SETL = {
+    "setl_id": "S1",
+    "mdtrt_id": "M1",
+    "psn_no": "P1",
+    "fixmedins_code": "H1",
+    "med_type": "11",
+    "insutype": "390",
+    "begntime": "2025-05-02 08:00:00",
+    "endtime": "2025-05-02 09:00:00",
+    "setl_time": "2025-05-02 09:00:00",
+    "ipt_days": "0",
+    "medfee_sumamt": "100",
+    "fulamt_ownpay_amt": "5",
+    "overlmt_selfpay": "5",
+    "preselfpay_amt": "2",
+    "inscp_amt": "88",
+    "fund_pay_sumamt": "60",
+    "hifp_pay": "55",
+    "acct_pay": "10",
+    "psn_cash_pay": "30",
+    "refd_setl_flag": "0",
+    "vali_flag": "1",
+}
+
+
+def test_clean_settlement_is_accepted() -> None:
+    ok, bad = check([SETL])
+    assert bad.height == 0 and ok.height == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "field"),
+    [
+        ({"cnt": "-2", "pric": "-3.50"}, "bad_sign", "cnt"),
+        ({"inscp_amt": "-5000"}, "bad_sign", "inscp_amt"),
+        ({"fulamt_ownpay_amt": "-1"}, "bad_sign", "fulamt_ownpay_amt"),
+        ({"prd_days": "-3"}, "bad_sign", "prd_days"),
+        ({"inscp_amt": "5000"}, "amount_exceeds_total", "inscp_amt"),
+        ({"overlmt_selfpay": "7.10"}, "amount_exceeds_total", "overlmt_selfpay"),
+        # a refund is negative: a positive line pointing to an original is not one
+        ({"init_feedetl_sn": "9"}, "bad_sign", "det_item_fee_sumamt"),
+        (
+            {"init_feedetl_sn": "9", "cnt": "-2", "det_item_fee_sumamt": "-7", "inscp_amt": "7"},
+            "bad_sign",
+            "inscp_amt",
+        ),
+        (
+            {"init_feedetl_sn": "9", "cnt": "-2", "det_item_fee_sumamt": "-7", "inscp_amt": "-9"},
+            "amount_exceeds_total",
+            "inscp_amt",
+        ),
+    ],
+)
+def test_fee_line_signs_and_parts(change: dict[str, str], reason: str, field: str) -> None:
+    ok, bad = check([{**FEE, **change}])
+    assert ok.height == 0 and bad["reason"][0] == reason
+    assert f"{reason}:{field}=" in bad["detail"][0]
+
+
+def test_refund_line_within_its_own_amount_is_accepted() -> None:
+    refund = {**FEE, "init_feedetl_sn": "9", "cnt": "-2", "det_item_fee_sumamt": "-7.00"}
+    ok, bad = check([{**refund, "inscp_amt": "-7.00"}])
+    assert bad.height == 0 and ok.height == 1
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "medfee_sumamt",
+        "fulamt_ownpay_amt",
+        "overlmt_selfpay",
+        "preselfpay_amt",
+        "inscp_amt",
+        "fund_pay_sumamt",
+        "hifp_pay",
+        "acct_pay",
+        "psn_cash_pay",
+        "ipt_days",
+    ],
+)
+def test_negative_amount_on_an_ordinary_settlement(field: str) -> None:
+    ok, bad = check([{**SETL, field: "-1"}])
+    assert ok.height == 0
+    assert f"bad_sign:{field}=-1" in bad["detail"][0]
+    assert "ordinary settlement" in bad["detail"][0]
+
+
+def test_refund_settlement_is_negative_throughout() -> None:
+    amounts = [k for k in SETL if k.endswith(("amt", "_pay", "selfpay"))]
+    negative = {**SETL, **{k: f"-{SETL[k]}" for k in amounts}}
+    refund = {**negative, "refd_setl_flag": "1"}
+    ok, bad = check([refund])
+    assert bad.height == 0 and ok["medfee_sumamt"][0] < 0
+    _, bad = check([{**refund, "acct_pay": "10", "psn_cash_pay": "-50"}])
+    assert bad["reason"][0] == "bad_sign" and "bad_sign:acct_pay=10" in bad["detail"][0]
+
+
+def test_cash_may_be_a_fen_below_zero_from_rounding() -> None:
+    row = {**SETL, "fund_pay_sumamt": "90.01", "hifp_pay": "90.01", "acct_pay": "10"}
+    ok, bad = check([{**row, "psn_cash_pay": "-0.01"}])
+    assert bad.height == 0 and ok.height == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "whole"),
+    [
+        ({"inscp_amt": "100.50"}, "inscp_amt", "medfee_sumamt"),
+        ({"preselfpay_amt": "120"}, "preselfpay_amt", "medfee_sumamt"),
+        ({"hifp_pay": "61"}, "hifp_pay", "fund_pay_sumamt"),
+    ],
+)
+def test_settlement_part_larger_than_its_whole(
+    change: dict[str, str], field: str, whole: str
+) -> None:
+    _, bad = check([{**SETL, **change}])
+    assert bad["reason"][0] == "amount_exceeds_total"
+    assert (
+        f"amount_exceeds_total:{field}=" in bad["detail"][0] and f"> {whole}=" in bad["detail"][0]
+    )
+
+
+def test_payment_mismatch_says_the_sums() -> None:
+    _, bad = check([{**SETL, "psn_cash_pay": "20"}])
+    assert bad["detail"][0].startswith("amount_mismatch:medfee_sumamt=100.00 but")
+    assert "= 90.0" in bad["detail"][0]
+
+
+# --------------------------------------------------------------------------- text, times, rows
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"medins_list_name": "阿莫西林" + "\x00" + "胶囊"}, "control_char"),
+        ({"medins_list_name": "a\x1bb"}, "control_char"),
+        ({"med_list_codg": "X\t1"}, "control_char"),
+        ({"psn_no": "P\n1"}, "control_char"),
+        ({"medins_list_name": "名" * 513}, "too_long"),
+        ({"medins_list_name": "x" * (1 << 20)}, "too_long"),
+        ({"feedetl_sn": "1" * 129}, "too_long"),
+        ({"pric": "3" * 65}, "too_long"),
+    ],
+)
+def test_controls_and_length_caps(change: dict[str, str], reason: str) -> None:
+    ok, bad = check([{**FEE, **change}])
+    assert ok.height == 0 and bad["reason"][0] == reason
+    field = next(iter(change))
+    assert bad["detail"][0].startswith(f"{reason}:{field} ")
+    assert len(bad["detail"][0]) < 500  # the detail names the value, never repeats it
+
+
+def test_text_allows_tabs_and_line_breaks_and_values_up_to_the_cap() -> None:
+    ok, bad = check([{**FEE, "medins_list_name": "阿莫西林\t胶囊\n0.25g" + "名" * 490}])
+    assert bad.height == 0 and ok.height == 1
+    person = {k: v for k, v in PERSON.items() if k != "certno"}
+    ok, bad = check([{**person, "addr": "永宁县\r\n城关镇" + "x" * 3900}])
+    assert bad.height == 0
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2025-05-01 15:", "2025-05-01 15:3", "2025-05-01 15:30:0", "2025-05-1", "2025-05-01 1"],
+)
+def test_cut_times_are_bad_values_not_completed(value: str) -> None:
+    ok, bad = check([{**FEE, "crte_time": value}])
+    assert ok.height == 0 and bad["reason"][0] == "bad_value"
+    assert "bad_value:crte_time" in bad["detail"][0]
+
+
+@pytest.mark.parametrize("value", ["2025-05-01 15:30", "2025-05-01", "2025-05-01T15:30:00"])
+def test_complete_times_still_parse(value: str) -> None:
+    ok, bad = check([{**FEE, "crte_time": value}])
+    assert bad.height == 0 and ok["crte_time"][0] is not None
+
+
+def test_cut_compact_time_and_cut_date() -> None:
+    _, bad = check([{**FEE, "crte_time": "2025050115300"}])
+    assert "bad_value:crte_time is incomplete" in bad["detail"][0]
+    _, bad = check([{**PERSON, "brdy": "1985-09-19 00:"}])
+    assert bad["reason"][0] == "bad_value"
+
+
+def test_short_row_marked_by_the_reader_is_ragged() -> None:
+    raw = pl.DataFrame([FEE, FEE]).with_row_index("_line", offset=2)
+    raw = raw.with_columns(_fields=pl.Series([None, 5], dtype=pl.Int32))
+    det = detect(Path("t.csv"), list(FEE), LAYOUTS)
+    out = validate(raw, det, "t.csv", now=NOW)
+    assert out.accepted.height == 1
+    bad = out.quarantined
+    assert bad["reason"].to_list() == ["ragged_row"] and bad["_line"].to_list() == [3]
+    assert bad["detail"][0].startswith(f"ragged_row:row has 5 fields but the header has {len(FEE)}")
