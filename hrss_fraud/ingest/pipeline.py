@@ -226,7 +226,7 @@ def _quarantine_refs(bad: pl.DataFrame, table: str) -> pl.DataFrame:
         if "fixmedins_code" in bad.columns
         else pl.lit(None, pl.String).alias("fixmedins_code"),
         pl.col("_ref_reason").alias("reason"),
-        pl.col("_ref_reason").alias("detail"),
+        pl.col("_ref_detail").alias("detail"),
         pl.struct([pl.col(c).cast(pl.String) for c in cols]).struct.json_encode().alias("raw"),
     )
 
@@ -268,7 +268,7 @@ def ingest(
                 info = _commit_group(writer, group, keys, now)
                 if info is not None:
                     batch_ids.append(info.batch_id)
-                    keys.reconnect(lake.connect())
+                    keys.committed(lake.connect())
                 if progress:
                     for o in group:
                         progress(o.result)
