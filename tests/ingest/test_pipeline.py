@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -152,6 +153,47 @@ def test_inbox_moves_files_and_refuses_escapes(tiny_county: Path, tmp_path: Path
     assert outside.exists()
     archived = list((inbox / "archive").rglob("*.csv"))
     assert [p.name for p in archived] == [good.name]
+
+
+def test_inbox_takes_files_in_sub_folders_and_files_them_by_their_path(
+    tiny_county: Path, tmp_path: Path
+) -> None:
+    """A folder dropped in the inbox (one per month, per institution) is ingested, not
+    skipped unseen: its files are committed, filed under the same sub-folder path, and the
+    emptied folder removed; archive/ and rejected/ are never read."""
+    inbox = tmp_path / "inbox"
+    good = _first_upload(tiny_county, "settlement")
+    (inbox / "202501" / "H1").mkdir(parents=True)
+    shutil.copy(good, inbox / "202501" / "H1" / good.name)
+    shutil.copy(tiny_county / "malformed" / "empty.csv", inbox / "202501" / "empty.csv")
+    (inbox / "archive" / "old").mkdir(parents=True)
+    shutil.copy(good, inbox / "archive" / "old" / "kept.csv")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (inbox / "linked").symlink_to(outside, target_is_directory=True)
+    lake = Lake(tmp_path / "lake")
+    ingest(lake, [tiny_county / "reference"])
+    waiting, refused = inbox_files(inbox)
+    assert [p.relative_to(inbox).as_posix() for p in waiting] == [
+        "202501/empty.csv",
+        f"202501/H1/{good.name}",
+    ]
+    assert [(Path(r.path).name, r.reason) for r in refused] == [("linked", "path_escapes_inbox")]
+    result = ingest(lake, waiting)
+    by_name = {Path(f.path).name: f for f in result.files}
+    assert by_name[good.name].status == "committed" and by_name[good.name].accepted > 0
+    assert by_name["empty.csv"].status == "rejected"
+    result.files[:0] = refused
+    file_away(inbox, result, today=date(2025, 3, 1))
+    assert sorted(p.name for p in inbox.iterdir()) == ["archive", "rejected"]
+    assert (inbox / "archive" / "2025-03-01" / "202501" / "H1" / good.name).is_file()
+    assert (
+        (inbox / "rejected" / "202501" / "empty.csv.reason.txt")
+        .read_text()
+        .startswith("empty_file")
+    )
+    assert (inbox / "rejected" / "linked").is_symlink() and outside.is_dir()
+    assert (inbox / "archive" / "old" / "kept.csv").is_file()
 
 
 @pytest.mark.parametrize("fault", ["data_file_written", "before_manifest"])
