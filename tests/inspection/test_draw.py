@@ -1,13 +1,16 @@
-"""The draw's rules as properties: rotation, conflicts, capacity, reproducibility."""
+"""The draw's rules as properties: rotation, conflicts, capacity, reproducibility, and a
+refusal only when brute force finds the round impossible (a draw that refused every round
+would pass no property here)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from hrss_fraud.inspection.draw import (
@@ -21,7 +24,6 @@ from hrss_fraud.inspection.draw import (
     Target,
     canonical_json,
     draw,
-    exclusions,
 )
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -73,7 +75,9 @@ def rounds(draw_: st.DrawFn, *, max_institutions: int = 25, max_groups: int = 5)
     ranked = sum(c.n_findings > 0 for c in cands)
     top = draw_(st.integers(0, ranked))
     n_random = draw_(st.integers(0, max(0, n - top - len(complaints))))
-    return inputs, DrawParams(top=top, random=n_random), draw_(st.integers(0, 2**64 - 1))
+    capacity = draw_(st.none() | st.integers(1, 4))
+    params = DrawParams(top=top, random=n_random, capacity=capacity)
+    return inputs, params, draw_(st.integers(0, 2**64 - 1))
 
 
 def check_rules(inputs: DrawInputs, params: DrawParams, targets: tuple[Target, ...]) -> None:
@@ -99,56 +103,127 @@ def check_rules(inputs: DrawInputs, params: DrawParams, targets: tuple[Target, .
         assert sum(t.group_code == g for t in targets) <= capacity
 
 
-def feasible(inputs: DrawInputs, codes: list[str], capacity: int) -> bool:
-    """Brute force: is there any assignment of these targets that keeps every rule?"""
-    by_code = {c.fixmedins_code: c for c in inputs.candidates}
-    allowed = [
-        [
-            g.group_code
-            for g in inputs.groups
-            if g.group_code not in exclusions(c, by_code[c].admdvs, inputs.groups, inputs.conflicts)
-        ]
-        for c in codes
+def allowed_groups(inputs: DrawInputs, code: str) -> list[int]:
+    """The groups (by position) that may visit ``code``: none of them inspected its zone
+    in the previous round, none of their members is conflicted with it. Worked out here
+    from the inputs, apart from the draw's own ``exclusions``."""
+    zone = next(c.admdvs for c in inputs.candidates if c.fixmedins_code == code)
+    conflicted = {c.inspector_code for c in inputs.conflicts if c.fixmedins_code == code}
+    return [
+        i
+        for i, g in enumerate(inputs.groups)
+        if zone not in g.previous_zones and not conflicted & set(g.members)
     ]
-    for choice in itertools.product(*allowed):
-        if all(choice.count(g) <= capacity for g in set(choice)):
+
+
+def feasible(inputs: DrawInputs, codes: list[str], capacity: int) -> bool:
+    """Exhaustive search: is there any assignment of these targets, each to a group that
+    may visit it, no group over ``capacity``? Every choice is tried, target after target,
+    remembering only how many targets each group already has (so 25 targets stay cheap)."""
+    allowed = [allowed_groups(inputs, code) for code in codes]
+
+    @functools.cache
+    def place(t: int, load: tuple[int, ...]) -> bool:
+        if t == len(codes):
             return True
-    return False
+        return any(
+            place(t + 1, (*load[:g], load[g] + 1, *load[g + 1 :]))
+            for g in allowed[t]
+            if load[g] < capacity
+        )
+
+    return place(0, (0,) * len(inputs.groups))
+
+
+def feasible_by_enumeration(inputs: DrawInputs, codes: list[str], capacity: int) -> bool:
+    """The same question by listing every assignment (small rounds only)."""
+    allowed = [allowed_groups(inputs, code) for code in codes]
+    return any(
+        all(choice.count(g) <= capacity for g in set(choice))
+        for choice in itertools.product(*allowed)
+    )
+
+
+def expected_targets(inputs: DrawInputs, params: DrawParams, seed: int) -> list[str] | None:
+    """The institutions the round must visit, in order, from the inputs alone: the
+    ``top`` ranked institutions with findings, then the complaint targets not among them,
+    then ``random`` of the others (sorted by code) in the order the seed's stream samples
+    them; None when the counts cannot be met (too few ranked or left, or no target at
+    all), a refusal whatever the groups."""
+    by_code = {c.fixmedins_code for c in inputs.candidates}
+    if any(code not in by_code for code, _ in inputs.complaints):
+        return None
+    ranked = sorted(
+        (c for c in inputs.candidates if c.n_findings > 0 and c.risk_rank is not None),
+        key=lambda c: (c.risk_rank, c.fixmedins_code),
+    )
+    if len(ranked) < params.top:
+        return None
+    codes = [c.fixmedins_code for c in ranked[: params.top]]
+    codes += [
+        code for code in dict.fromkeys(code for code, _ in inputs.complaints) if code not in codes
+    ]
+    pool = sorted(by_code - set(codes))
+    if len(pool) < params.random:
+        return None
+    codes += [pool[i] for i in Stream(seed).sample(len(pool), params.random)]
+    return codes or None
+
+
+def capacity_of(inputs: DrawInputs, params: DrawParams, codes: list[str]) -> int:
+    return params.capacity or math.ceil(len(codes) / len(inputs.groups))
+
+
+def possible(inputs: DrawInputs, params: DrawParams, seed: int) -> bool:
+    """Whether the round can be drawn at all: its counts can be met and brute force finds
+    an assignment of its targets that keeps every rule."""
+    codes = expected_targets(inputs, params, seed)
+    ok = codes is not None and feasible(inputs, codes, capacity_of(inputs, params, codes))
+    event("possible" if ok else "impossible")
+    return ok
+
+
+ASSIGNMENT_REFUSALS = ("no group may visit", "cannot place", "raise --capacity or add groups")
+COUNT_REFUSALS = ("--top", "--random", "the round has no targets")
 
 
 @SETTINGS
 @given(rounds())
-def test_a_draw_keeps_every_rule_or_says_why(case: tuple) -> None:
+def test_a_draw_keeps_every_rule_and_refuses_only_an_impossible_round(case: tuple) -> None:
     inputs, params, seed = case
+    can = possible(inputs, params, seed)
     try:
         targets = draw(inputs, params, seed)
     except DrawError as e:
+        assert not can, f"refused a round brute force can draw: {e}"
         assert str(e)
         return
+    assert can, "drew a round brute force finds impossible"
+    assert [t.fixmedins_code for t in targets] == expected_targets(inputs, params, seed)
     check_rules(inputs, params, targets)
 
 
 @SETTINGS
 @given(rounds(max_institutions=7, max_groups=3))
-def test_refused_assignments_are_really_impossible(case: tuple) -> None:
+def test_a_refusal_is_really_impossible_and_says_why(case: tuple) -> None:
+    """Small rounds, so every assignment can also be listed."""
     inputs, params, seed = case
+    codes, can = expected_targets(inputs, params, seed), False
+    if codes is not None:
+        capacity = capacity_of(inputs, params, codes)
+        can = feasible(inputs, codes, capacity)
+        assert can == feasible_by_enumeration(inputs, codes, capacity)
+    event("counts cannot be met" if codes is None else ("possible" if can else "impossible"))
     try:
         draw(inputs, params, seed)
     except DrawError as e:
-        if "no group may visit" not in str(e) and "cannot place" not in str(e):
-            return  # refused before assigning (counts), not an assignment verdict
-        # the same targets, drawn without rotation or conflicts (choosing ignores both)
-        free = DrawInputs(
-            inputs.run_id,
-            None,
-            inputs.candidates,
-            tuple(Group(g.group_code, g.members) for g in inputs.groups),
-            (),
-            inputs.complaints,
-        )
-        codes = [t.fixmedins_code for t in draw(free, params, seed)]
-        capacity = math.ceil(len(codes) / len(inputs.groups))
-        assert not feasible(inputs, codes, capacity)
+        if codes is None:  # the counts: refused before assigning
+            assert any(s in str(e) for s in COUNT_REFUSALS), str(e)
+        else:  # an assignment verdict, and a true one
+            assert not can, f"refused a round brute force can draw: {e}"
+            assert any(s in str(e) for s in ASSIGNMENT_REFUSALS), str(e)
+        return
+    assert codes is not None and can, "drew a round brute force finds impossible"
 
 
 @SETTINGS
@@ -156,9 +231,11 @@ def test_refused_assignments_are_really_impossible(case: tuple) -> None:
 def test_the_same_seed_and_stored_inputs_give_the_same_draw(case: tuple) -> None:
     inputs, params, seed = case
     stored = json.loads(canonical_json(inputs.canonical()))
+    can = possible(inputs, params, seed)
     try:
         first = draw(inputs, params, seed)
     except DrawError as e:
+        assert not can, f"refused a round brute force can draw: {e}"
         with pytest.raises(DrawError) as again:
             draw(DrawInputs.from_canonical(stored), params, seed)
         assert str(again.value) == str(e)
@@ -191,10 +268,13 @@ def test_no_group_inspects_a_zone_in_consecutive_rounds(case: tuple, n_rounds: i
             for g in inputs.groups
         )
         this = DrawInputs("run1", k or None, inputs.candidates, groups, inputs.conflicts)
+        can = possible(this, params, seed + k)
         try:
             targets = draw(this, params, seed + k)
-        except DrawError:
-            return
+        except DrawError as e:
+            assert not can, f"round {k + 1}: refused a round brute force can draw: {e}"
+            return  # the next round would rotate from this one's assignment
+        assert can, f"round {k + 1}: drew a round brute force finds impossible"
         now: dict[str, set[str]] = {}
         for t in targets:
             assert zone[t.fixmedins_code] not in previous.get(t.group_code, set())
