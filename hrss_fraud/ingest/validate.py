@@ -457,9 +457,17 @@ def _part_checks(parts: tuple[str, ...], whole: str) -> list[Check]:
     return checks
 
 
-#: Fee-line amounts and quantities: never negative on an ordinary line.
-_FEE_SIGNED = ("cnt", "pric", "inscp_amt", "fulamt_ownpay_amt", "overlmt_selfpay")
-_FEE_SIGNED_ORDINARY = (*_FEE_SIGNED, "pric_uplmt_amt", "prd_days")
+#: Fee-line amounts and quantities never negative on an ordinary line (a negative amount
+#: is ``refund_without_original``).
+_FEE_NOT_NEGATIVE = (
+    "cnt",
+    "pric",
+    "inscp_amt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "pric_uplmt_amt",
+    "prd_days",
+)
 #: Parts of a fee line's amount (each at most the line's total, whatever the province's
 #: convention for the co-pay; their sum is not checked, since conventions differ).
 _FEE_PARTS = ("inscp_amt", "fulamt_ownpay_amt", "overlmt_selfpay")
@@ -492,7 +500,7 @@ def _fee_checks() -> list[Check]:
     return [
         Check("amount_mismatch", mismatch, mismatch_detail),
         Check("refund_without_original", (det < 0) & ~refund),
-        *_sign_checks(_FEE_SIGNED_ORDINARY, ~refund, refuse="negative", what=ordinary),
+        *_sign_checks(_FEE_NOT_NEGATIVE, ~refund, refuse="negative", what=ordinary),
         *_sign_checks(
             ("det_item_fee_sumamt", *_FEE_PARTS), refund, refuse="positive", what=refund_sign
         ),

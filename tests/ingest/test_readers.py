@@ -209,6 +209,8 @@ def test_rows_of_full_width_are_not_marked(tmp_path: Path) -> None:
         (b'a,b,c\n"x\ny",2,3\n4,5\n', {3: 2}),
         # CRLF, a blank line, a doubled quote, a quote inside an unquoted field
         (b'a,b,c\r\n1,"p""q",3\r\n\r\n4\r\n5,a"b,c"d\r\n', {4: 1}),
+        # blank lines before the header shift every line number
+        (b"\n  \na,b,c\n1,2,3\n4,5\n", {5: 2}),
         # the last line cut short, without its newline
         (b"a|b|c\n1|2|3\n4|5", {3: 2}),
         # a field far longer than a parse block (refused later, by validation)
