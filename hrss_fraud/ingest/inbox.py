@@ -1,10 +1,11 @@
 """Inbox mode: take every file dropped in a folder, ingest it, then move it to
 ``archive/DATE/`` (committed or duplicate) or ``rejected/`` with a reason file beside it.
 
-Files in sub-folders are taken too (an institution often drops a folder per month): they
-are ingested like the others and filed under the same sub-folder path in ``archive/DATE/``
-or ``rejected/``; a sub-folder left empty is removed. Only ``archive/``, ``rejected/`` and
-hidden entries are never read.
+Files in sub-folders are taken too (an institution often drops a folder per month, or
+uploads into a folder of its own): they are ingested like the others and filed under the
+same sub-folder path in ``archive/DATE/`` or ``rejected/``. The sub-folders themselves stay
+(an uploader may be set up to write into one). Only ``archive/``, ``rejected/`` and hidden
+entries are never read.
 
 Files move only after their batch is committed, so a crash leaves them in the inbox and
 the next run finds them again (committed ones then count as duplicates and are archived).
@@ -83,23 +84,10 @@ def _in_inbox(inbox: Path, src: Path) -> Path | None:
     return None if rel.parts[0] in (ARCHIVE, REJECTED) else rel
 
 
-def _prune(inbox: Path, folders: set[Path]) -> None:
-    """Remove the sub-folders whose files were filed away, once empty (deepest first)."""
-    base = Path(os.path.abspath(inbox))
-    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-        while folder != base and folder.is_relative_to(base):
-            try:
-                folder.rmdir()  # only an empty folder: anything else stays
-            except OSError:
-                break
-            folder = folder.parent
-
-
 def file_away(inbox: Path, result: IngestResult, today: date | None = None) -> None:
     """Move each processed file out of the inbox, keeping its sub-folder path; write a
-    reason file for each rejection; remove sub-folders left empty."""
+    reason file for each rejection."""
     today = today or date.today()
-    emptied: set[Path] = set()
     for f in result.files:
         src = Path(f.path)
         rel = _in_inbox(inbox, src)
@@ -116,8 +104,3 @@ def file_away(inbox: Path, result: IngestResult, today: date | None = None) -> N
             dest = _free(inbox / ARCHIVE / today.isoformat() / rel)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(src), dest)
-        else:
-            continue
-        if len(rel.parts) > 1:
-            emptied.add(Path(os.path.abspath(src)).parent)
-    _prune(inbox, emptied)

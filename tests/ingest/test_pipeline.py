@@ -159,8 +159,8 @@ def test_inbox_takes_files_in_sub_folders_and_files_them_by_their_path(
     tiny_county: Path, tmp_path: Path
 ) -> None:
     """A folder dropped in the inbox (one per month, per institution) is ingested, not
-    skipped unseen: its files are committed, filed under the same sub-folder path, and the
-    emptied folder removed; archive/ and rejected/ are never read."""
+    skipped unseen: its files are committed and filed under the same sub-folder path; the
+    folders stay (an uploader may write into them); archive/ and rejected/ are never read."""
     inbox = tmp_path / "inbox"
     good = _first_upload(tiny_county, "settlement")
     (inbox / "202501" / "H1").mkdir(parents=True)
@@ -185,7 +185,8 @@ def test_inbox_takes_files_in_sub_folders_and_files_them_by_their_path(
     assert by_name["empty.csv"].status == "rejected"
     result.files[:0] = refused
     file_away(inbox, result, today=date(2025, 3, 1))
-    assert sorted(p.name for p in inbox.iterdir()) == ["archive", "rejected"]
+    assert sorted(p.name for p in inbox.iterdir()) == ["202501", "archive", "rejected"]
+    assert [p for p in (inbox / "202501").rglob("*") if not p.is_dir()] == []
     assert (inbox / "archive" / "2025-03-01" / "202501" / "H1" / good.name).is_file()
     assert (
         (inbox / "rejected" / "202501" / "empty.csv.reason.txt")
