@@ -1,8 +1,10 @@
-"""``hrss-fraud cases``: record reviewers' decisions on leads, list them, and train the model
-that learns from them. Attached to the main command by ``hrss_fraud.cli``."""
+"""``hrss-fraud cases``: record reviewers' decisions on leads, list them, verify the case
+store's hash chain, and train the model that learns from them. Attached to the main
+command by ``hrss_fraud.cli``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import NoReturn
 
@@ -247,6 +249,44 @@ def list_decisions(
     if not finding_id:
         counts = df.group_by("decision_zh").len().sort("len", descending=True).iter_rows()
         click.echo("；".join(f"{d} {n}" for d, n in counts) or "尚无审核结论 no decisions yet")
+
+
+@cases.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="JSON 输出 Machine-readable report.")
+@click.option(
+    "--anchor",
+    metavar="HASH",
+    help="先前记录的链头 A head printed earlier (kept elsewhere): it must still be in the chain.",
+)
+@click.pass_context
+def verify_cmd(ctx: click.Context, as_json: bool, anchor: str | None) -> None:
+    """核验案件库哈希链。Verify the hash chain over decisions, the audit log, notice events,
+    notice review decisions and issued notices: exit 0 with the head hash when intact,
+    1 with one line per problem otherwise."""
+    from hrss_fraud.cases import SchemaError, open_store, store_path
+    from hrss_fraud.cases.chain import verify
+
+    ws = _workspace(ctx)
+    if not store_path(ws).is_file():
+        _fail(f"no case store at {store_path(ws)}")
+    try:
+        with open_store(ws) as store:
+            report = verify(store, anchor=anchor)
+    except SchemaError as e:
+        _fail(str(e))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+    elif report.ok:
+        counts = ", ".join(f"{t} {c['links']}" for t, c in report.tables.items())
+        click.echo(f"案件库哈希链完整 chain intact: head {report.head or '(empty)'}")
+        click.echo(f"{report.links} links: {counts}")
+    else:
+        for problem in report.problems:
+            click.echo(problem.line())
+        n = len(report.problems)
+        click.echo(f"hrss-fraud: error: 案件库哈希链不完整 {n} problem(s) in the chain", err=True)
+    if not report.ok:
+        ctx.exit(1)
 
 
 @cases.command("train-model")

@@ -181,6 +181,17 @@ class CaseStore:
             raise
         self._con.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every query inside sees the same committed state (WAL
+        keeps it while writers go on), for a check that reads many tables and must not
+        see a write land between two of its queries (:func:`hrss_fraud.cases.chain.verify`)."""
+        self._con.execute("BEGIN")
+        try:
+            yield self._con
+        finally:
+            self._con.execute("ROLLBACK")
+
     def record_decision(
         self,
         finding_id: str,
