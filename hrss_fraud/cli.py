@@ -1,8 +1,20 @@
 """The ``hrss-fraud`` command. Each subcommand exits non-zero with a one-line reason on
-failure and writes nothing partial."""
+failure and writes nothing partial.
+
+Two things hold for every subcommand, so they are set once here, at the entry: the
+process umask is 077 while the command runs, so whatever it creates — the case store,
+the lake's Parquet and quarantine files, runs, exports, backups, the dashboard's files
+when ``serve`` runs — is readable by the service account only (0600 files, 0700
+folders; the library writers set those modes explicitly too, see
+:mod:`hrss_fraud.lake.fsutil`); and a case store that another process keeps locked
+beyond the busy timeout ends the command with one line, never a traceback
+(:mod:`hrss_fraud.cases.busy`).
+"""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +36,22 @@ class Fail(click.ClickException):
         click.echo(f"hrss-fraud: error: {self.format_message()}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The root group: whatever subcommand runs, a case store still locked by another
+    writer after the busy timeout becomes the one-line :class:`Fail`."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from hrss_fraud.cases.busy import busy_message, is_busy
+
+        try:
+            return super().invoke(ctx)
+        except sqlite3.OperationalError as e:
+            if is_busy(e):
+                raise Fail(busy_message()) from None
+            raise
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--workspace",
     "workspace_dir",
@@ -34,6 +61,10 @@ class Fail(click.ClickException):
 @click.pass_context
 def main(ctx: click.Context, workspace_dir: str | None) -> None:
     """hrss_fraud — 医保基金监管: supervise the claims a county's institutions upload."""
+    from hrss_fraud.lake.fsutil import PRIVATE_UMASK
+
+    previous = os.umask(PRIVATE_UMASK)  # personal data: nothing created is for others
+    ctx.call_on_close(lambda: os.umask(previous))
     ctx.obj = {"workspace": workspace.resolve(workspace_dir)}
 
 
@@ -352,13 +383,17 @@ def score(
     except (CatalogueError, RunError, ValueError) as e:
         raise Fail(str(e)) from None
     m = run.manifest
+    inactive = m.get("inactive_rules", [])
     click.echo(
         f"run {run.run_id}: {m['findings']:,} findings, amount at risk ¥{m['amount_at_risk']:,.2f}"
-        f" ({len(m['rules'])} rules, {len(m['failed_rules'])} failed)"
+        f" ({len(m['rules'])} rules, {len(m['failed_rules'])} failed, {len(inactive)} inactive)"
     )
+    for r in m["rules"]:
+        if r["status"] == "inactive":
+            click.echo(f"  rule {r['rule_id']} {r['reason']}")
     if m["failed_rules"]:
         for r in m["rules"]:
-            if r["status"] != "ok":
+            if r["status"] == "failed":
                 click.echo(f"  rule {r['rule_id']} failed: {r['error']}", err=True)
         sys.exit(1)
 
@@ -376,31 +411,26 @@ def rules_list(ctx: click.Context, as_json: bool, lang: str) -> None:
     """Every rule with its framework codes, template, severity and parameters."""
     import json
 
+    from hrss_fraud.knowledge import load_knowledge
+    from hrss_fraud.resources import policy_path
     from hrss_fraud.rules.catalogue import CatalogueError, load_catalogue
-    from hrss_fraud.rules.listing import catalogue_rows
+    from hrss_fraud.rules.listing import catalogue_rows, listing_lines
 
     ws = ctx.obj["workspace"]
     try:
-        rows, coverage = catalogue_rows(load_catalogue(workspace=ws), ws)
+        kb = load_knowledge(policy_path("analytics", "knowledge", ws))
+    except ValueError as e:
+        kb = None
+        click.echo(f"knowledge base not readable, rule status unknown: {e}", err=True)
+    try:
+        rows, coverage = catalogue_rows(load_catalogue(workspace=ws), ws, kb)
     except CatalogueError as e:
         raise Fail(str(e)) from None
     if as_json:
         click.echo(json.dumps({"rules": rows, "coverage": coverage}, ensure_ascii=False, indent=1))
         return
-    for r in rows:
-        name = r["name_zh"] if lang == "zh" else r["name_en"]
-        params = ", ".join(f"{k}={v:g}" for k, v in r["params"].items())
-        click.echo(
-            f"{r['id']:<30} v{r['version']:<3} {r['severity']:<10} {r['template']:<34} "
-            f"{name}  [{';'.join(r['framework']) or '-'}] {params}"
-        )
-    click.echo(
-        f"framework 1.0: {coverage['covered']} of {coverage['claim_supported']} claim-supported "
-        f"classes covered ({coverage['total']} classes; {len(coverage['not_claims'])} need "
-        f"data a claims extract does not hold)"
-    )
-    if coverage["missing"]:
-        click.echo("not covered: " + ", ".join(coverage["missing"]))
+    for line in listing_lines(rows, coverage, lang):
+        click.echo(line)
 
 
 @rules.command("set")
@@ -569,6 +599,14 @@ def knowledge_load(ctx: click.Context, source: str) -> None:
         raise Fail(str(e)) from None
     for name, where in origin.items():
         click.echo(f"{name}: {getattr(kb, name).height:,} rows from {where}")
+        if kb.absent.get(name):
+            click.echo(f"  columns left empty (not in the file): {', '.join(kb.absent[name])}")
+    from hrss_fraud.rules.catalogue import load_catalogue
+    from hrss_fraud.rules.needs import inactive_rules
+
+    rules = list(load_catalogue(workspace=ctx.obj["workspace"]).rules.values())
+    for off in inactive_rules(rules, kb).values():
+        click.echo(f"rule {off.rule_id} {off.reason_zh}")
 
 
 @main.group()

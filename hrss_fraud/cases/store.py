@@ -2,10 +2,11 @@
 
 SQLite in WAL mode, so the dashboard and exports read while a reviewer or an import
 writes; every write takes the write lock up front (``BEGIN IMMEDIATE``) and waits up to
-``busy_timeout`` seconds for another writer instead of failing. Decisions are keyed by the
-lead's stable ``finding_id`` so they survive re-runs, are append-only (the database itself
-refuses an UPDATE or DELETE), and each one writes its audit-log row in the same
-transaction. A connection belongs to one thread: open one store per thread or process.
+``busy_timeout`` seconds (:mod:`hrss_fraud.cases.busy`) for another writer before
+failing. Decisions are keyed by the lead's stable ``finding_id`` so they survive re-runs,
+are append-only (the database itself refuses an UPDATE or DELETE), and each one writes its
+audit-log row in the same transaction. A connection belongs to one thread: open one store
+per thread or process.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from types import TracebackType
 
 import polars as pl
 
-from hrss_fraud.cases import chain
+from hrss_fraud.cases import busy, chain
 from hrss_fraud.cases.migrate import migrate
 from hrss_fraud.cases.vocab import DECISIONS, STEPS, normalise
+from hrss_fraud.lake import fsutil
 
 DB_NAME = "cases.sqlite"
 SNAPSHOT = ("rule_id", "fixmedins_code", "entity_type", "amount_at_risk", "run_id")
@@ -127,13 +129,24 @@ def store_path(workspace: Path) -> Path:
     return Path(workspace) / DB_NAME
 
 
-def connect(path: Path, *, busy_timeout: float = 30.0, wal: bool = True) -> sqlite3.Connection:
+def connect(
+    path: Path, *, busy_timeout: float | None = None, wal: bool = True
+) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), with foreign keys on
     and WAL journaling unless ``wal=False`` (e.g. a network file system without shared
-    memory)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
-    con.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    memory). A write waits ``busy_timeout`` seconds (default: :func:`busy.busy_timeout`)
+    for another writer, then fails with "database is locked".
+
+    The store holds personal data: a new one is created 0600 in a 0700 folder (SQLite
+    would make it 0644), and an existing one readable by others is made 0600; SQLite
+    gives its -wal and -shm files the database's mode."""
+    timeout = busy.busy_timeout() if busy_timeout is None else busy_timeout
+    fsutil.create_private(path)
+    for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if part.exists():
+            fsutil.make_private(part)
+    con = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     con.execute("PRAGMA foreign_keys = ON")
     con.execute("PRAGMA recursive_triggers = ON")  # a REPLACE's delete fires delete triggers
     chain.register(con)
@@ -359,7 +372,9 @@ def write_audit(
     return int(cur.lastrowid or 0)
 
 
-def open_store(workspace: Path, *, busy_timeout: float = 30.0, wal: bool = True) -> CaseStore:
+def open_store(
+    workspace: Path, *, busy_timeout: float | None = None, wal: bool = True
+) -> CaseStore:
     """The workspace's case store, created and migrated to this code's schema if needed;
     :class:`~hrss_fraud.cases.migrate.SchemaError` if it was made by newer code."""
     path = store_path(workspace)

@@ -272,16 +272,23 @@ def serve(
     if debug:
         app.run(host=host, port=port, debug=True, threaded=True)
         return
-    # behind a TLS proxy: trust its X-Forwarded-* headers from loopback only
-    waitress.serve(
-        app.server,
-        host=host,
-        port=port,
-        threads=threads,
-        trusted_proxy="127.0.0.1" if secure_cookies else None,
-        trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-host"} if secure_cookies else None,
-        clear_untrusted_proxy_headers=True,
-        ident="hrss-fraud",
+    wsgi_server(app, host=host, port=port, behind_proxy=secure_cookies, threads=threads).run()
+
+
+def wsgi_server(
+    app: dash.Dash, *, host: str, port: int, behind_proxy: bool = False, threads: int = 8
+) -> Any:
+    """The waitress server for ``app`` (``.run()`` serves, ``.close()`` stops). Behind a
+    TLS proxy it trusts the proxy's ``X-Forwarded-Proto``/``-Host`` from loopback only."""
+    proxy: dict[str, Any] = {}
+    if behind_proxy:
+        proxy = {
+            "trusted_proxy": "127.0.0.1",
+            "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-host"},
+            "clear_untrusted_proxy_headers": True,
+        }
+    return waitress.create_server(
+        app.server, host=host, port=port, threads=threads, ident="hrss-fraud", **proxy
     )
 
 

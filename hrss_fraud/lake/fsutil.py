@@ -3,10 +3,18 @@
 A rename within one folder is atomic, so a reader (or a crash) sees either the old file or
 the complete new one, never a torn one. Temporary files end in ``.tmp`` so recovery can
 recognise and delete them.
+
+Private by default: what these writers store (claims, findings, exports) is personal data,
+so files are created 0600 and folders 0700 (:data:`FILE_MODE`, :data:`DIR_MODE`) whatever
+the process umask. The command line also sets umask 077 once at its entry, which covers
+files that other libraries create (DuckDB, openpyxl); the explicit modes here keep the
+library calls private when they run outside the command line (tests, notebooks, the
+dashboard's own process).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -16,6 +24,11 @@ from pathlib import Path
 import polars as pl
 
 TMP_SUFFIX = ".tmp"
+FILE_MODE = 0o600
+"""Files: read and written by the account that runs the service, nobody else."""
+DIR_MODE = 0o700
+PRIVATE_UMASK = 0o077
+"""The umask that gives :data:`FILE_MODE` and :data:`DIR_MODE` to whatever a process creates."""
 
 
 #: Fault injection for crash drills: ``HRSS_FRAUD_FAULT_AT=before_manifest`` makes the process
@@ -27,6 +40,46 @@ def checkpoint(name: str) -> None:
     """Mark a point where a crash matters; crash tests and drills kill the process here."""
     if os.environ.get(FAULT_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def private_dirs(path: Path) -> None:
+    """Create ``path`` and any missing parents as :data:`DIR_MODE` folders (``mkdir -p``
+    would give the parents the umask's mode); folders that exist keep theirs."""
+    path = Path(path)
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        if path.parent == path:
+            break
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=DIR_MODE, exist_ok=True)
+
+
+def make_private(path: Path) -> None:
+    """Take group and other permissions off ``path`` and, for a folder, everything under
+    it (a copy keeps its source's mode: backups and restores run this). An entry owned by
+    another account is left as it is."""
+    path = Path(path)
+    entries = [path, *path.rglob("*")] if path.is_dir() else [path]
+    for p in entries:
+        if p.is_symlink():
+            continue
+        mode = DIR_MODE if p.is_dir() else FILE_MODE
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if p.stat().st_mode & 0o777 != mode:
+                os.chmod(p, mode)
+
+
+def create_private(path: Path) -> None:
+    """Create the empty file ``path`` as :data:`FILE_MODE` if it does not exist, so that
+    a program which then opens it (SQLite: 0644 otherwise) keeps that mode."""
+    private_dirs(Path(path).parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def tmp_path_for(path: Path) -> Path:
@@ -60,10 +113,11 @@ def _publish(tmp: Path, path: Path, label: str) -> None:
 
 def write_bytes_atomic(path: Path, data: bytes, *, label: str = "file") -> None:
     """Write ``data`` to ``path`` so that it is either absent/unchanged or complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dirs(path.parent)
     tmp = tmp_path_for(path)
     try:
-        with open(tmp, "wb") as fh:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
             half = len(data) // 2
             fh.write(data[:half])
             fh.flush()
@@ -79,11 +133,13 @@ def write_bytes_atomic(path: Path, data: bytes, *, label: str = "file") -> None:
 
 def write_parquet_atomic(path: Path, df: pl.DataFrame, *, label: str = "parquet") -> None:
     """Write ``df`` as Parquet to ``path`` atomically and durably."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dirs(path.parent)
     tmp = tmp_path_for(path)
     try:
+        create_private(tmp)  # polars writes into it and keeps the mode
         # snappy: fast to write, and every Parquet reader (DuckDB, Spark) knows it.
         df.write_parquet(tmp, compression="snappy", statistics=True)
+        os.chmod(tmp, FILE_MODE)
         _fsync_file(tmp)
         _publish(tmp, path, label)
     except BaseException:

@@ -21,6 +21,8 @@ from typing import Any
 
 import psutil
 
+from hrss_fraud.lake.fsutil import FILE_MODE, private_dirs
+
 log = logging.getLogger(__name__)
 
 #: A lock file still empty or unreadable after this long was left by a crash mid-write.
@@ -87,7 +89,7 @@ def _describe(holder: dict[str, Any] | None) -> str:
 
 def _try_create(path: Path, payload: dict[str, Any]) -> bool:
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
     except FileExistsError:
         return False
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -108,7 +110,7 @@ def _breaker(path: Path) -> Iterator[bool]:
         if time.time() - guard.stat().st_mtime > UNREADABLE_GRACE_S:
             guard.unlink()  # left by a crash while breaking a lock
     try:
-        fd = os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        fd = os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
     except FileExistsError:
         yield False
         return
@@ -147,7 +149,7 @@ def _break_if_stale(path: Path) -> tuple[bool, dict[str, Any] | None]:
 @contextlib.contextmanager
 def writer_lock(path: Path) -> Iterator[dict[str, Any]]:
     """Hold the exclusive writer lock at ``path``; LakeLockedError if a live process has it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dirs(path.parent)
     payload = _own_payload()
     if not _try_create(path, payload):
         free, holder = _break_if_stale(path)

@@ -46,7 +46,7 @@ class Lake:
     @contextlib.contextmanager
     def writer(self) -> Iterator[LakeWriter]:
         """Hold the exclusive writer lock, clean up after any crashed writer, then write."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        fsutil.private_dirs(self.root)
         with writer_lock(self.root / LOCK):
             self._recover()
             writer = LakeWriter(self)

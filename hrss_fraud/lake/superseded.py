@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from hrss_fraud.lake.fsutil import TMP_SUFFIX
+from hrss_fraud.lake.fsutil import DIR_MODE, FILE_MODE, TMP_SUFFIX
 from hrss_fraud.lake.manifest import BatchInfo
 from hrss_fraud.lake.views import latest_sql
 from hrss_fraud.model.schema import TABLES
@@ -90,7 +90,7 @@ def ensure_index(
         return path
     tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
     try:
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(mode=DIR_MODE, exist_ok=True)
         base = _base(root, batches)
         since = base[1] if base is not None else None
         parts = [_superseded_sql(t, since) for t in TABLES]
@@ -98,6 +98,7 @@ def ensure_index(
             parts.append(f"SELECT * FROM read_parquet('{_quoted(base[0])}')")
         union = " UNION ".join(parts)
         con.execute(f"COPY ({union}) TO '{_quoted(tmp)}' (FORMAT parquet, COMPRESSION zstd)")
+        os.chmod(tmp, FILE_MODE)  # DuckDB creates it by the umask; the keys are personal
         with tmp.open("rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -18,6 +20,7 @@ from hrss_fraud.cases import (
     Decision,
     DecisionError,
     SchemaError,
+    busy,
     open_store,
     store_path,
 )
@@ -306,3 +309,56 @@ def test_threads_with_their_own_connections_record_at_once(tmp_path: Path) -> No
     with open_store(tmp_path) as store:
         assert store.current_decisions().height == 4 * 40 * 3
         assert store.audit_log().filter(pl.col("action") == "decision.import").height == 4 * 40
+
+
+def test_a_new_store_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        with open_store(tmp_path / "ws") as store:
+            _decide(store)
+            parts = [store_path(tmp_path / "ws"), *(tmp_path / "ws").glob("cases.sqlite-*")]
+            modes = {stat.S_IMODE(p.stat().st_mode) for p in parts}
+        assert len(parts) == 3 and modes == {0o600}  # the database, its -wal and -shm
+        assert stat.S_IMODE((tmp_path / "ws").stat().st_mode) == 0o700
+    finally:
+        os.umask(previous)
+
+
+def test_a_store_readable_by_others_is_made_private_when_opened(tmp_path: Path) -> None:
+    open_store(tmp_path).close()
+    os.chmod(store_path(tmp_path), 0o644)
+    open_store(tmp_path).close()
+    assert stat.S_IMODE(store_path(tmp_path).stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [(None, 30.0), ("2.5", 2.5), ("0", 30.0), ("soon", 30.0)]
+)
+def test_the_busy_timeout_is_bounded_and_set_by_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, seconds: float
+) -> None:
+    if value is None:
+        monkeypatch.delenv(busy.BUSY_TIMEOUT_ENV, raising=False)
+    else:
+        monkeypatch.setenv(busy.BUSY_TIMEOUT_ENV, value)
+    assert busy.busy_timeout() == seconds
+
+
+def test_a_write_behind_another_gives_up_after_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(busy.BUSY_TIMEOUT_ENV, "0.2")
+    open_store(tmp_path).close()
+    holder = sqlite3.connect(store_path(tmp_path), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with open_store(tmp_path) as store, pytest.raises(sqlite3.OperationalError) as err:
+            _decide(store)
+        assert time.monotonic() - started < 5
+        assert busy.is_busy(err.value)
+        assert not busy.is_busy(sqlite3.OperationalError("no such table: x"))
+        assert "0.2 s" in busy.busy_message() and "案件库正忙" in busy.busy_message()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -79,3 +79,24 @@ def test_demo_accounts_are_made_once(tmp_path: Path) -> None:
 def test_serve_has_help() -> None:
     result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0 and "--port" in result.output
+
+
+@pytest.mark.parametrize("behind_proxy", [False, True])
+def test_served_by_waitress(tmp_path: Path, behind_proxy: bool) -> None:
+    import threading
+    import urllib.request
+
+    from hrss_fraud.dashboard.app import wsgi_server
+
+    app = create_app(tmp_path, secure_cookies=behind_proxy)
+    server = wsgi_server(app, host="127.0.0.1", port=0, behind_proxy=behind_proxy, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        port = server.effective_port
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=30) as reply:
+            assert reply.status == 200
+            assert reply.headers["Server"] == "hrss-fraud"
+    finally:
+        server.close()
+        thread.join(30)
