@@ -383,17 +383,13 @@ def score(
     except (CatalogueError, RunError, ValueError) as e:
         raise Fail(str(e)) from None
     m = run.manifest
-    inactive = m.get("inactive_rules", [])
     click.echo(
         f"run {run.run_id}: {m['findings']:,} findings, amount at risk ¥{m['amount_at_risk']:,.2f}"
-        f" ({len(m['rules'])} rules, {len(m['failed_rules'])} failed, {len(inactive)} inactive)"
+        f" ({len(m['rules'])} rules, {len(m['failed_rules'])} failed)"
     )
-    for r in m["rules"]:
-        if r["status"] == "inactive":
-            click.echo(f"  rule {r['rule_id']} {r['reason']}")
     if m["failed_rules"]:
         for r in m["rules"]:
-            if r["status"] == "failed":
+            if r["status"] != "ok":
                 click.echo(f"  rule {r['rule_id']} failed: {r['error']}", err=True)
         sys.exit(1)
 
@@ -411,26 +407,31 @@ def rules_list(ctx: click.Context, as_json: bool, lang: str) -> None:
     """Every rule with its framework codes, template, severity and parameters."""
     import json
 
-    from hrss_fraud.knowledge import load_knowledge
-    from hrss_fraud.resources import policy_path
     from hrss_fraud.rules.catalogue import CatalogueError, load_catalogue
-    from hrss_fraud.rules.listing import catalogue_rows, listing_lines
+    from hrss_fraud.rules.listing import catalogue_rows
 
     ws = ctx.obj["workspace"]
     try:
-        kb = load_knowledge(policy_path("analytics", "knowledge", ws))
-    except ValueError as e:
-        kb = None
-        click.echo(f"knowledge base not readable, rule status unknown: {e}", err=True)
-    try:
-        rows, coverage = catalogue_rows(load_catalogue(workspace=ws), ws, kb)
+        rows, coverage = catalogue_rows(load_catalogue(workspace=ws), ws)
     except CatalogueError as e:
         raise Fail(str(e)) from None
     if as_json:
         click.echo(json.dumps({"rules": rows, "coverage": coverage}, ensure_ascii=False, indent=1))
         return
-    for line in listing_lines(rows, coverage, lang):
-        click.echo(line)
+    for r in rows:
+        name = r["name_zh"] if lang == "zh" else r["name_en"]
+        params = ", ".join(f"{k}={v:g}" for k, v in r["params"].items())
+        click.echo(
+            f"{r['id']:<30} v{r['version']:<3} {r['severity']:<10} {r['template']:<34} "
+            f"{name}  [{';'.join(r['framework']) or '-'}] {params}"
+        )
+    click.echo(
+        f"framework 1.0: {coverage['covered']} of {coverage['claim_supported']} claim-supported "
+        f"classes covered ({coverage['total']} classes; {len(coverage['not_claims'])} need "
+        f"data a claims extract does not hold)"
+    )
+    if coverage["missing"]:
+        click.echo("not covered: " + ", ".join(coverage["missing"]))
 
 
 @rules.command("set")
@@ -599,14 +600,6 @@ def knowledge_load(ctx: click.Context, source: str) -> None:
         raise Fail(str(e)) from None
     for name, where in origin.items():
         click.echo(f"{name}: {getattr(kb, name).height:,} rows from {where}")
-        if kb.absent.get(name):
-            click.echo(f"  columns left empty (not in the file): {', '.join(kb.absent[name])}")
-    from hrss_fraud.rules.catalogue import load_catalogue
-    from hrss_fraud.rules.needs import inactive_rules
-
-    rules = list(load_catalogue(workspace=ctx.obj["workspace"]).rules.values())
-    for off in inactive_rules(rules, kb).values():
-        click.echo(f"rule {off.rule_id} {off.reason_zh}")
 
 
 @main.group()
