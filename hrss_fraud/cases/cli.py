@@ -1,18 +1,26 @@
 """``hrss-fraud cases``: record reviewers' decisions on leads, list them, verify the case
 store's hash chain, and train the model that learns from them. Attached to the main
-command by ``hrss_fraud.cli``."""
+command by ``hrss_fraud.cli``.
+
+A decision's reviewer (``--by``, or the file's 审核人 column) must be an enabled account
+whose role may decide at that step, and a second review (复审) someone other than whoever
+recorded the first (:mod:`hrss_fraud.cases.operators`, :mod:`hrss_fraud.cases.workflow`).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 import polars as pl
 
 from hrss_fraud import workspace as workspace_mod
 from hrss_fraud.cases.vocab import DECISIONS, STEPS, help_list
+
+if TYPE_CHECKING:
+    from hrss_fraud.cases.store import CaseStore, Decision
 
 IMPORT_ALIASES = {
     "疑点编号": "finding_id",
@@ -41,6 +49,17 @@ def _fail(message: str) -> NoReturn:
     from hrss_fraud.cli import Fail  # at call time: hrss_fraud.cli imports this module
 
     raise Fail(message)
+
+
+def _operator(store: CaseStore, by: str | None, permission: str | None = None) -> str:
+    """The stored name of the operator ``by`` (an enabled account holding ``permission``),
+    for the command-line groups that record who acts; the one-line failure otherwise."""
+    from hrss_fraud.cases.operators import OperatorError, resolve_operator
+
+    try:
+        return resolve_operator(store, by, permission=permission).username
+    except OperatorError as e:
+        _fail(str(e))
 
 
 def _workspace(ctx: click.Context) -> Path:
@@ -89,7 +108,12 @@ def cases() -> None:
     help=f"审核结论 Decision: {help_list(DECISIONS)} (code or Chinese).",
 )
 @click.option("--reason", required=True, help="理由（必填） Why: required, never empty.")
-@click.option("--by", "by", required=True, help="审核人 Who decides.")
+@click.option(
+    "--by",
+    "by",
+    required=True,
+    help="审核人 Who decides: an enabled account that may decide the step.",
+)
 @click.option("--run", "run_id", help="疑点所在批次 Run holding the lead (default: latest).")
 @click.pass_context
 def decide(
@@ -102,7 +126,7 @@ def decide(
     run_id: str | None,
 ) -> None:
     """记录一条审核结论。Record one decision on one lead (FINDING_ID from a findings export)."""
-    from hrss_fraud.cases import DecisionError, SchemaError, open_store
+    from hrss_fraud.cases import Decision, DecisionError, SchemaError, open_store
 
     ws = _workspace(ctx)
     run, findings = _findings(ws, run_id)
@@ -110,13 +134,46 @@ def decide(
         _fail(problem)
     lead = findings.filter(pl.col("finding_id") == finding_id).row(0, named=True)
     try:
+        d = Decision(finding_id, step, decision, reason, by).validated()
         with open_store(ws) as store:
+            (d,) = _reviewed(store, [(None, d)])
             decision_id = store.record_decision(
-                finding_id, step=step, decision=decision, reason=reason, by=by, lead=lead
+                finding_id, step=d.step, decision=d.decision, reason=d.reason, by=d.by, lead=lead
             )
     except (DecisionError, SchemaError) as e:
         _fail(str(e))
     click.echo(f"decision {decision_id} recorded for {finding_id} → {ws / 'cases.sqlite'}")
+
+
+def _reviewed(store: CaseStore, items: list[tuple[int | None, Decision]]) -> list[Decision]:
+    """The validated decisions with each reviewer as the stored account, after checking
+    that each may decide its step and that no one records a second review of a lead
+    whose first they recorded; :class:`DecisionError` naming every refusal (by the file's
+    line, when ``items`` give one)."""
+    from dataclasses import replace
+
+    from hrss_fraud.cases import DecisionError
+    from hrss_fraud.cases.operators import OperatorError, resolve_operator, step_permission
+    from hrss_fraud.cases.workflow import second_reviewer_problems
+
+    out, problems = [], []
+    known: dict[tuple[str, str], str] = {}  # (name, permission) → stored name: one query each
+    for line, d in items:
+        where = "--by" if line is None else f"line {line}: by"
+        key = (d.by.strip().casefold(), step_permission(d.step))
+        if key not in known:
+            try:
+                known[key] = resolve_operator(store, d.by, permission=key[1], option=where).username
+            except OperatorError as e:
+                problems.append(str(e))
+                continue
+        out.append(replace(d, by=known[key]))
+    if not problems:
+        problems = second_reviewer_problems(store, out)
+    if problems:
+        more = f" | … and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise DecisionError(" | ".join(problems[:5]) + more)
+    return out
 
 
 def _read_decisions(path: Path, step: str | None, by: str | None) -> pl.DataFrame:
@@ -147,7 +204,9 @@ def _read_decisions(path: Path, step: str | None, by: str | None) -> pl.DataFram
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--step", help="文件无“审核环节”列时使用 Step for every row, if the file has none.")
 @click.option("--by", "by", help="文件无“审核人”列时使用 Reviewer for every row, if none.")
-@click.option("--actor", help="导入人 Who imports (default: the reviewer, when only one).")
+@click.option(
+    "--actor", help="导入人 Who imports, an enabled account (default: the reviewer, when only one)."
+)
 @click.option("--run", "run_id", help="疑点所在批次 Run holding the leads (default: latest).")
 @click.pass_context
 def import_decisions(
@@ -159,8 +218,10 @@ def import_decisions(
     run_id: str | None,
 ) -> None:
     """批量导入审核结论（全部成功或全部不写入）。Record many decisions from a CSV, Excel or
-    Parquet file with columns finding_id, step, decision, reason, by — all or none."""
+    Parquet file with columns finding_id, step, decision, reason, by — all or none. Each
+    reviewer must be an account that may decide the row's step."""
     from hrss_fraud.cases import Decision, DecisionError, SchemaError, open_store
+    from hrss_fraud.cases.operators import OperatorError, resolve_operator
 
     ws = _workspace(ctx)
     rows = _read_decisions(file, step, by)
@@ -182,7 +243,7 @@ def import_decisions(
             **{k: v for k, v in lead.items() if k != "finding_id"},
         )
         try:
-            decisions.append(d.validated())
+            decisions.append((r["_line"], d.validated()))
         except DecisionError as e:
             problems.append(f"line {r['_line']}: {e}")
     if problems:
@@ -194,8 +255,11 @@ def import_decisions(
         )
     try:
         with open_store(ws) as store:
-            ids = store.record_decisions(decisions, actor=actor, source=str(file))
-    except (DecisionError, SchemaError) as e:
+            checked = _reviewed(store, decisions)
+            if actor is not None:
+                actor = resolve_operator(store, actor, option="--actor").username
+            ids = store.record_decisions(checked, actor=actor, source=str(file))
+    except (DecisionError, OperatorError, SchemaError) as e:
         _fail(f"{file}: {e}")
     click.echo(f"{len(ids)} decisions recorded from {file} → {ws / 'cases.sqlite'}")
 

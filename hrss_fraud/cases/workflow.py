@@ -161,38 +161,62 @@ def check(store: CaseStore, decisions: Iterable[Decision]) -> list[Decision]:
     """The decisions validated against the workflow, or :class:`WorkflowError` naming
     each refused one: a lead is decided at the step it waits at (or, to correct a
     decision, at the step of its latest one), and its second review by someone other than
-    whoever recorded its first."""
+    whoever recorded its first (:func:`second_reviewer_problems`)."""
     checked = [d.validated() for d in decisions]
     ids = sorted({d.finding_id for d in checked})
     state: dict[str, tuple[str, str]] = {}
-    first_by: dict[str, set[str]] = {}
     if ids:
         marks = ",".join("?" * len(ids))
         rows = store.query(
-            f"SELECT finding_id, step, decision, decided_by FROM review_decision "
+            f"SELECT finding_id, step, decision FROM review_decision "
             f"WHERE finding_id IN ({marks}) ORDER BY decision_id",
             tuple(ids),
         )
-        for finding_id, step, decision, by in rows:
+        for finding_id, step, decision in rows:
             state[finding_id] = (step, next_step(step, decision))
-            if step == "first_review":
-                first_by.setdefault(finding_id, set()).add(by)
-    problems = []
+    problems, in_order = [], []
     for d in checked:
         last_step, waiting = state.get(d.finding_id, ("first_review", "first_review"))
         allowed = {waiting, last_step} - {CLOSED}
         if d.step not in allowed:
             shown = " / ".join(f"{s} {STEPS[s][0]}" for s in sorted(allowed, key=_ORDER.index))
             problems.append(f"{d.finding_id}: waits at {shown}, not {d.step} {STEPS[d.step][0]}")
-        elif d.step == "second_review" and d.by in first_by.get(d.finding_id, set()):
-            problems.append(
-                f"{d.finding_id}: {d.by} recorded its first review; 复审须由他人进行 "
-                "(the second review needs someone else)"
-            )
+        else:
+            in_order.append(d)
+    problems += second_reviewer_problems(store, in_order)
     if problems:
         msg = f"{len(problems)} decision(s) refused, none recorded: " + " | ".join(problems[:10])
         raise WorkflowError(msg)
     return checked
+
+
+def second_reviewer_problems(store: CaseStore, decisions: Iterable[Decision]) -> list[str]:
+    """One line per second review (复审) recorded by whoever recorded the lead's first
+    review — stored, or earlier among ``decisions`` (an import may hold both). Names
+    compare in any case, as accounts match: ``ADM`` is ``adm``."""
+    items = list(decisions)
+    ids = sorted({d.finding_id for d in items if d.step == "second_review"})
+    first_by: dict[str, set[str]] = {}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        rows = store.query(
+            f"SELECT finding_id, decided_by FROM review_decision "
+            f"WHERE step = 'first_review' AND finding_id IN ({marks})",
+            tuple(ids),
+        )
+        for finding_id, by in rows:
+            first_by.setdefault(finding_id, set()).add(by.strip().casefold())
+    problems = []
+    for d in items:
+        who = d.by.strip().casefold()
+        if d.step == "first_review":
+            first_by.setdefault(d.finding_id, set()).add(who)
+        elif d.step == "second_review" and who in first_by.get(d.finding_id, set()):
+            problems.append(
+                f"{d.finding_id}: {d.by} recorded its first review; 复审须由他人进行 "
+                "(the second review needs someone else)"
+            )
+    return problems
 
 
 def decide(

@@ -1,6 +1,11 @@
 """``hrss-fraud complaints``: register complaints and tips, link their targets, run the
 targeted data check, close them with an outcome, and list them with their deadlines.
 
+Whoever acts (``--by``, default the login name) must be an enabled account with the
+permission the dashboard asks for the same step: any user who may view leads registers,
+links, assigns and checks; closing needs ``decide_first_review``; ``show --reveal``
+needs ``view_identity``.
+
 The group attaches itself to the main command when ``hrss_fraud.cli`` imports this module
 (its last line), so the main CLI needs one import line and no other edit.
 """
@@ -14,10 +19,13 @@ from pathlib import Path
 import click
 import polars as pl
 
-from hrss_fraud.cases.cli import _fail, _workspace
+from hrss_fraud.cases.cli import _fail, _operator, _workspace
+from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cases.vocab import help_list
 from hrss_fraud.complaints.register import OUTCOMES, SOURCES, ComplaintError
-from hrss_fraud.dashboard.users_cli import _operator
+
+VIEW, CLOSE, IDENTITY = "view_leads", "decide_first_review", "view_identity"
+"""The permissions of the dashboard's complaint steps, which these commands mirror."""
 
 LIST_COLUMNS = (
     "number",
@@ -35,7 +43,11 @@ LIST_COLUMNS = (
 )
 
 _by = click.option(
-    "--by", "by", default=_operator, show_default="login name", help="操作人 Who does it."
+    "--by",
+    "by",
+    default=login_name,
+    show_default="login name",
+    help="操作人 Who does it: an enabled account.",
 )
 _inst = click.option(
     "--institution",
@@ -86,14 +98,15 @@ def add(
     from hrss_fraud.complaints.register import DEADLINE_DAYS, get, register
 
     received_on = _date(received, "--received")
+    ws = _workspace(ctx)
     try:
-        with open_store(_workspace(ctx)) as store:
+        with open_store(ws) as store:
             number = register(
                 store,
                 received_on=received_on,  # type: ignore[arg-type]
                 source=source,
                 content=content,
-                by=by,
+                by=_operator(store, by, VIEW),
                 complainant=complainant,
                 contact=contact,
                 institutions=institutions,
@@ -138,8 +151,9 @@ def link_cmd(
         leads = leads.join(psn, on="finding_id", how="left")
     try:
         with open_store(ws) as store:
+            actor = _operator(store, by, VIEW)
             added = link(
-                store, number, by=by, institutions=institutions, persons=persons, leads=leads
+                store, number, by=actor, institutions=institutions, persons=persons, leads=leads
             )
     except (ComplaintError, SchemaError) as e:
         _fail(str(e))
@@ -167,7 +181,7 @@ def assign_cmd(ctx: click.Context, number: str, handler: str, by: str) -> None:
 
     try:
         with open_store(_workspace(ctx)) as store:
-            assign(store, number, handler, by=by)
+            assign(store, number, handler, by=_operator(store, by, VIEW))
     except (ComplaintError, SchemaError) as e:
         _fail(str(e))
     click.echo(f"complaint {number}: handler {handler}, checking")
@@ -200,7 +214,13 @@ def check_cmd(
     try:
         with open_store(ws) as store:
             result = run_check(
-                store, ws, number, by=by, date_from=start, date_to=end, run_id=run_id
+                store,
+                ws,
+                number,
+                by=_operator(store, by, VIEW),
+                date_from=start,
+                date_to=end,
+                run_id=run_id,
             )
     except (ComplaintError, SchemaError, RunError) as e:
         _fail(str(e))
@@ -228,7 +248,8 @@ def close_cmd(
     on = _date(handled_on, "--on")
     try:
         with open_store(_workspace(ctx)) as store:
-            c = record_outcome(store, number, outcome=outcome, text=text, by=by, handled_on=on)
+            actor = _operator(store, by, CLOSE)
+            c = record_outcome(store, number, outcome=outcome, text=text, by=actor, handled_on=on)
     except (ComplaintError, SchemaError) as e:
         _fail(str(e))
     late = f" (late: due {c.due_on})" if c.handled_on and c.handled_on > c.due_on else ""
@@ -294,7 +315,8 @@ def show_cmd(ctx: click.Context, number: str, as_json: bool, reveal: bool, by: s
             leads = linked_leads(store, number)
             c = row.row(0, named=True)
             if reveal:
-                c["complainant"], c["contact"] = reveal_complainant(store, number, by=by)
+                actor = _operator(store, by, IDENTITY)
+                c["complainant"], c["contact"] = reveal_complainant(store, number, by=actor)
     except (ComplaintError, SchemaError) as e:
         _fail(str(e))
     if as_json:

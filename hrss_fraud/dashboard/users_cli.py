@@ -1,4 +1,10 @@
-"""``hrss-fraud users``: add, list, disable dashboard accounts and set their passwords.
+"""``hrss-fraud users``: add, list, disable, enable dashboard accounts and set their
+passwords.
+
+Every change is made by an operator (``--by``, default the shell's login name) who must
+be an enabled account that may manage users (:mod:`hrss_fraud.cases.operators`); while no
+such account exists, ``users add`` may add an administrator as the bootstrap, recorded as
+``os:<login name>``.
 
 The group attaches itself to the main command when ``hrss_fraud.cli`` imports this module
 (its last line), so the main CLI needs one import line and no other edit.
@@ -6,21 +12,40 @@ The group attaches itself to the main command when ``hrss_fraud.cli`` imports th
 
 from __future__ import annotations
 
-import getpass
 import sys
 
 import click
 
 from hrss_fraud.cases.cli import _fail, _workspace
+from hrss_fraud.cases.operators import (
+    BOOTSTRAP_PREFIX,
+    BOOTSTRAP_ROLE,
+    OperatorError,
+    operator_or_bootstrap,
+)
+from hrss_fraud.cases.store import CaseStore
 from hrss_fraud.dashboard.users import ROLES
 
+MANAGE = "manage_users"
 
-def _operator() -> str:
-    """Who runs the command, for the audit log: the login name at the shell."""
+
+def _manager(store: CaseStore, by: str | None, role: str | None = None) -> str:
+    """Who changes an account: an enabled account that may manage users, or — while there
+    is none and no --by was given — the shell login (the bootstrap), which may add an
+    administrator only (``role``: the role of an account being added)."""
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        return "cli"
+        actor = operator_or_bootstrap(store, by, permission=MANAGE)
+    except OperatorError as e:
+        _fail(str(e))
+    if actor.startswith(BOOTSTRAP_PREFIX) and (role or "").strip() not in (
+        BOOTSTRAP_ROLE,
+        *ROLES[BOOTSTRAP_ROLE],
+    ):
+        _fail(
+            "尚无系统管理员 no enabled administrator yet: add one first "
+            f"(hrss-fraud users add NAME --role {BOOTSTRAP_ROLE}), then the other accounts"
+        )
+    return actor
 
 
 def _password(from_stdin: bool) -> str:
@@ -44,7 +69,10 @@ def users() -> None:
 
 
 _by = click.option(
-    "--by", "by", default=_operator, show_default="login name", help="操作人 Who makes the change."
+    "--by",
+    "by",
+    show_default="login name",
+    help="操作人 Who makes the change: an enabled account that may manage users.",
 )
 
 
@@ -61,21 +89,26 @@ def add(
     role: str,
     display_name: str | None,
     password_stdin: bool,
-    by: str,
+    by: str | None,
 ) -> None:
-    """新增用户（密码提示输入两次）。Add an account; the password is asked for twice."""
+    """新增用户（密码提示输入两次）。Add an account; the password is asked for twice.
+
+    The first administrator of a workspace is added by the shell login (recorded as
+    os:LOGIN); every other account by an administrator (--by)."""
     from hrss_fraud.cases import SchemaError, open_store
     from hrss_fraud.dashboard.users import UserError, add_user
 
-    password = _password(password_stdin)
     try:
         with open_store(_workspace(ctx)) as store:
+            actor = _manager(store, by, role)
+            password = _password(password_stdin)
             user = add_user(
-                store, username, role=role, password=password, by=by, display_name=display_name
+                store, username, role=role, password=password, by=actor, display_name=display_name
             )
     except (UserError, SchemaError) as e:
         _fail(str(e))
-    click.echo(f"user {user.username} added ({user.role} {user.role_zh})")
+    bootstrap = f"; bootstrap, recorded as {actor}" if actor.startswith(BOOTSTRAP_PREFIX) else ""
+    click.echo(f"user {user.username} added ({user.role} {user.role_zh}){bootstrap}")
 
 
 @users.command("list")
@@ -104,17 +137,38 @@ def list_accounts(ctx: click.Context) -> None:
 @click.argument("username")
 @_by
 @click.pass_context
-def disable(ctx: click.Context, username: str, by: str) -> None:
+def disable(ctx: click.Context, username: str, by: str | None) -> None:
     """停用用户（不删除，审核记录仍指向此用户）。Disable an account; it is never deleted."""
     from hrss_fraud.cases import SchemaError, open_store
     from hrss_fraud.dashboard.users import UserError, set_active
 
     try:
         with open_store(_workspace(ctx)) as store:
-            user = set_active(store, username, False, by=by)
+            user = set_active(store, username, False, by=_manager(store, by))
     except (UserError, SchemaError) as e:
         _fail(str(e))
     click.echo(f"user {user.username} disabled")
+
+
+@users.command("enable")
+@click.argument("username")
+@_by
+@click.pass_context
+def enable(ctx: click.Context, username: str, by: str | None) -> None:
+    """重新启用已停用的用户。Enable a disabled account again; it logs in with its password."""
+    from hrss_fraud.cases import SchemaError, open_store
+    from hrss_fraud.dashboard.users import UserError, get_user, set_active
+
+    try:
+        with open_store(_workspace(ctx)) as store:
+            actor = _manager(store, by)
+            current = get_user(store, username)
+            if current is not None and current.active:
+                _fail(f"user {current.username} is already enabled")
+            user = set_active(store, username, True, by=actor)
+    except (UserError, SchemaError) as e:
+        _fail(str(e))
+    click.echo(f"user {user.username} enabled")
 
 
 @users.command("passwd")
@@ -122,15 +176,16 @@ def disable(ctx: click.Context, username: str, by: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="从标准输入读取密码 Read it from stdin.")
 @_by
 @click.pass_context
-def passwd(ctx: click.Context, username: str, password_stdin: bool, by: str) -> None:
+def passwd(ctx: click.Context, username: str, password_stdin: bool, by: str | None) -> None:
     """设置新密码（同时解除登录锁定）。Set a new password; this also lifts a login lockout."""
     from hrss_fraud.cases import SchemaError, open_store
     from hrss_fraud.dashboard.users import UserError, set_password
 
-    password = _password(password_stdin)
     try:
         with open_store(_workspace(ctx)) as store:
-            set_password(store, username, password, by=by)
+            actor = _manager(store, by)
+            password = _password(password_stdin)
+            set_password(store, username, password, by=actor)
     except (UserError, SchemaError) as e:
         _fail(str(e))
     click.echo(f"password of {username} changed")

@@ -1,6 +1,9 @@
 """``hrss-fraud rounds``: zones, inspectors, groups and conflicts; plan a round, show it,
 reproduce its draw for an audit, export each group's list.
 
+Whoever changes something (``--by``, default the login name) must be an enabled account
+that may plan inspections (``manage_inspections``, as in the dashboard).
+
 The group attaches itself to the main command when ``hrss_fraud.cli`` imports this module
 (its last line), so the main CLI needs one import line and no other edit.
 """
@@ -13,10 +16,13 @@ from pathlib import Path
 
 import click
 
-from hrss_fraud.cases.cli import _fail, _workspace
+from hrss_fraud.cases.cli import _fail, _operator, _workspace
+from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cases.store import CaseStore
 from hrss_fraud.cli_lists import split_list
-from hrss_fraud.dashboard.users_cli import _operator
+
+MANAGE = "manage_inspections"
+"""The permission every write of this group needs."""
 
 
 @contextmanager
@@ -37,7 +43,11 @@ def _store(ctx: click.Context) -> Iterator[CaseStore]:
 
 
 _by = click.option(
-    "--by", "by", default=_operator, show_default="login name", help="操作人 Who makes the change."
+    "--by",
+    "by",
+    default=login_name,
+    show_default="login name",
+    help="操作人 Who makes the change: an enabled account that may plan inspections.",
 )
 
 
@@ -60,7 +70,7 @@ def zones_sync(ctx: click.Context, by: str) -> None:
     from hrss_fraud.lake import Lake
 
     with _store(ctx) as store:
-        done = sync_zones(store, Lake(_workspace(ctx) / "lake"), by=by)
+        done = sync_zones(store, Lake(_workspace(ctx) / "lake"), by=_operator(store, by, MANAGE))
     click.echo(
         f"{done.zones} zones, {done.institutions} institutions "
         f"({done.new_institutions} new, {done.moved_institutions} moved zone)"
@@ -94,7 +104,7 @@ def inspectors_add(ctx: click.Context, code: str, name: str, by: str) -> None:
     from hrss_fraud.inspection.registry import add_inspector
 
     with _store(ctx) as store:
-        add_inspector(store, code, name, by=by)
+        add_inspector(store, code, name, by=_operator(store, by, MANAGE))
     click.echo(f"inspector {code} added")
 
 
@@ -122,7 +132,7 @@ def inspectors_disable(ctx: click.Context, code: str, by: str) -> None:
     from hrss_fraud.inspection.registry import set_inspector_active
 
     with _store(ctx) as store:
-        set_inspector_active(store, code, False, by=by)
+        set_inspector_active(store, code, False, by=_operator(store, by, MANAGE))
     click.echo(f"inspector {code} disabled")
 
 
@@ -147,7 +157,8 @@ def groups_add(
     from hrss_fraud.inspection.registry import add_group
 
     with _store(ctx) as store:
-        add_group(store, code, name or code, split_list(members), by=by, round_name=round_name)
+        actor = _operator(store, by, MANAGE)
+        add_group(store, code, name or code, split_list(members), by=actor, round_name=round_name)
     click.echo(f"group {code} added")
 
 
@@ -169,7 +180,7 @@ def conflicts_add(
     from hrss_fraud.inspection.registry import add_conflict
 
     with _store(ctx) as store:
-        add_conflict(store, inspector, institution, reason, by=by)
+        add_conflict(store, inspector, institution, reason, by=_operator(store, by, MANAGE))
     click.echo(f"conflict {inspector} × {institution} recorded")
 
 
@@ -211,7 +222,7 @@ def plan(
             name=name,
             top=top,
             n_random=n_random,
-            by=by,
+            by=_operator(store, by, MANAGE),
             seed=seed,
             complaints=parse_complaints(complaint_institutions, default_ref="complaint"),
             groups=None if groups is None else split_list(groups),
@@ -261,7 +272,7 @@ def status_cmd(ctx: click.Context, round_id: int, status: str, reason: str, by: 
     from hrss_fraud.inspection.rounds import set_status
 
     with _store(ctx) as store:
-        set_status(store, round_id, status, by=by, reason=reason)
+        set_status(store, round_id, status, by=_operator(store, by, MANAGE), reason=reason)
     click.echo(f"round {round_id} {status}")
 
 

@@ -1,5 +1,8 @@
 """``hrss-fraud notice``: draft, issue and track on-site violation notices.
 
+Whoever records a step (``--by``, default the login name) must be an enabled account
+that may issue notices (``manage_inspections``, as in the dashboard).
+
 The group attaches itself to the main command when ``hrss_fraud.cli`` imports this module
 (its last line), so the main CLI needs one import line and no other edit.
 """
@@ -14,9 +17,9 @@ from typing import Any
 
 import click
 
-from hrss_fraud.cases.cli import _fail, _workspace
+from hrss_fraud.cases.cli import _fail, _operator, _workspace
+from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cli_lists import split_list
-from hrss_fraud.dashboard.users_cli import _operator
 from hrss_fraud.notices.content import (
     DEFAULT_BASIS,
     ContentError,
@@ -31,8 +34,15 @@ DEFAULT_UNIT = "县医疗保障中心"
 DEFAULT_REQUIREMENTS = "立即纠正上述违约行为，退回违规费用，健全医保基金使用内部管理制度"
 DEFAULT_RECTIFY_DAYS = 30
 
+MANAGE = "manage_inspections"
+"""The permission every write of this group needs."""
+
 _by = click.option(
-    "--by", "by", default=_operator, show_default="login name", help="经办人 Who records it."
+    "--by",
+    "by",
+    default=login_name,
+    show_default="login name",
+    help="经办人 Who records it: an enabled account that may issue notices.",
 )
 _on = click.option(
     "--on",
@@ -221,7 +231,8 @@ def create_cmd(
             findings=tuple(findings),
         )
         with open_store(ws) as store:
-            notice_id = create(store, content, by=by, require_confirmed=not allow_unconfirmed)
+            actor = _operator(store, by, MANAGE)
+            notice_id = create(store, content, by=actor, require_confirmed=not allow_unconfirmed)
     except _errors() as e:
         _fail(str(e))
     institution = f"{content.fixmedins_code} {content.fixmedins_name}".strip()
@@ -251,7 +262,7 @@ def issue_cmd(ctx: click.Context, ref: str, lang: str, on: datetime | None, by: 
     ws = _workspace(ctx)
     try:
         with open_store(ws) as store:
-            out = issue(store, ref, ws, by=by, on=_day(on), lang=lang)
+            out = issue(store, ref, ws, by=_operator(store, by, MANAGE), on=_day(on), lang=lang)
     except _errors() as e:
         _fail(str(e))
     click.echo(f"notice {out.number} issued (已下达): {out.docx} {out.pdf}")
@@ -265,6 +276,7 @@ def _record(ctx: click.Context, action: str, **kwargs: Any) -> None:
     ws = _workspace(ctx)
     try:
         with open_store(ws) as store:
+            kwargs["by"] = _operator(store, kwargs["by"], MANAGE)
             getattr(notices_store, action)(store, **kwargs)
             n = notices_store.get(store, kwargs["ref"])
     except _errors() as e:

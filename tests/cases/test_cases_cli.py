@@ -6,11 +6,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from accounts import add_accounts
 from click.testing import CliRunner, Result
 
 from hrss_fraud.cases import open_store, store_path
 from hrss_fraud.cases.cli import cases
 from hrss_fraud.rules.runs import open_run
+
+REVIEWERS = {"li": "reviewer", "wang": "supervisor", "李明": "reviewer", "zhao": "supervisor"}
 
 
 def _cli(ws: Path, *args: str) -> Result:
@@ -19,6 +22,7 @@ def _cli(ws: Path, *args: str) -> Result:
 
 @pytest.fixture
 def leads(run_ws: Path) -> pl.DataFrame:
+    add_accounts(run_ws, REVIEWERS)
     return open_run(run_ws).findings().sort("finding_id").head(6)
 
 
@@ -124,7 +128,8 @@ def test_import_parquet_keeps_history(run_ws: Path, leads: pl.DataFrame, tmp_pat
     }
     first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
     pl.DataFrame(rows).write_parquet(first)
-    pl.DataFrame(rows | {"step": ["appeal"], "decision": ["dismissed"]}).write_parquet(second)
+    appeal = {"step": ["appeal"], "decision": ["dismissed"], "by": ["wang"]}  # a supervisor's
+    pl.DataFrame(rows | appeal).write_parquet(second)
     assert _cli(run_ws, "import", str(first)).exit_code == 0
     assert _cli(run_ws, "import", str(second)).exit_code == 0
     r = _cli(run_ws, "list", "--history", fid)
@@ -204,3 +209,103 @@ def test_train_model_below_the_minimum_says_why(run_ws: Path, leads: pl.DataFram
     r = _cli(run_ws, "train-model", "--lang", "en", "--min-labels", "2", "--min-per-class", "1")
     assert "it needs at least 2, with at least 1 of each" in r.output  # no dismissed lead yet
     assert not (run_ws / "models" / "review_weights.json").exists()
+
+
+def _decide(ws: Path, finding: str, step: str, by: str) -> Result:
+    args = ("decide", finding, "--step", step, "--decision", "confirmed", "--reason", "查实")
+    return _cli(ws, *args, "--by", by)
+
+
+def test_decide_records_the_account_as_stored_whatever_the_case(
+    run_ws: Path, leads: pl.DataFrame
+) -> None:
+    r = _decide(run_ws, leads["finding_id"][0], "first_review", "LI")
+    assert r.exit_code == 0, r.output
+    with open_store(run_ws) as store:
+        assert store.history()["decided_by"].to_list() == ["li"]
+        assert store.audit_log()["actor"].to_list() == ["li"]
+
+
+@pytest.mark.parametrize(
+    ("step", "by", "message"),
+    [
+        ("first_review", "nobody", "--by 'nobody': no such account"),
+        ("second_review", "li", "li (reviewer 审核员) may not decide second review"),
+        ("first_review", "gone", "the account gone is disabled"),
+        ("first_review", "auditor1", "may not decide first review"),
+    ],
+)
+def test_decide_refuses_an_operator_who_may_not_decide(
+    run_ws: Path, leads: pl.DataFrame, step: str, by: str, message: str
+) -> None:
+    add_accounts(run_ws, {"gone": "reviewer", "auditor1": "auditor"})
+    with open_store(run_ws) as store, store.transaction() as con:
+        con.execute("UPDATE users SET active = 0 WHERE username = 'gone'")
+    r = _decide(run_ws, leads["finding_id"][0], step, by)
+    assert r.exit_code == 1 and message in r.output, r.output
+    assert len(r.output.strip().splitlines()) == 1
+    with open_store(run_ws) as store:
+        assert store.history().is_empty()
+
+
+def test_the_second_review_needs_someone_else_in_any_case(
+    run_ws: Path, leads: pl.DataFrame
+) -> None:
+    fid = leads["finding_id"][0]
+    assert _decide(run_ws, fid, "first_review", "zhao").exit_code == 0
+    r = _decide(run_ws, fid, "second_review", "ZHAO")
+    assert r.exit_code == 1 and "复审须由他人进行" in r.output
+    assert _decide(run_ws, fid, "second_review", "wang").exit_code == 0
+
+
+def test_import_names_the_lines_of_reviewers_who_may_not_decide(
+    run_ws: Path, leads: pl.DataFrame, tmp_path: Path
+) -> None:
+    ids = leads["finding_id"].to_list()
+    f = tmp_path / "who.csv"
+    f.write_text(
+        "finding_id,step,decision,reason,by\n"
+        f"{ids[0]},first_review,confirmed,ok,li\n"
+        f"{ids[1]},first_review,confirmed,ok,ghost\n"
+        f"{ids[2]},second_review,confirmed,ok,li\n",
+        encoding="utf-8",
+    )
+    r = _cli(run_ws, "import", str(f))
+    assert r.exit_code == 1
+    assert "line 3: by 'ghost': no such account" in r.output
+    assert "line 4: by 'li': li (reviewer 审核员) may not decide second review" in r.output
+    with open_store(run_ws) as store:
+        assert store.history().is_empty()
+
+
+def test_import_refuses_a_first_and_second_review_by_one_person(
+    run_ws: Path, leads: pl.DataFrame, tmp_path: Path
+) -> None:
+    fid = leads["finding_id"][0]
+    f = tmp_path / "both.csv"
+    f.write_text(
+        "finding_id,step,decision,reason,by\n"
+        f"{fid},first_review,confirmed,ok,wang\n"
+        f"{fid},second_review,confirmed,ok,Wang\n",
+        encoding="utf-8",
+    )
+    r = _cli(run_ws, "import", str(f))
+    assert r.exit_code == 1 and "复审须由他人进行" in r.output
+
+
+def test_import_checks_the_actor_and_records_the_stored_names(
+    run_ws: Path, leads: pl.DataFrame, tmp_path: Path
+) -> None:
+    f = tmp_path / "ok.csv"
+    f.write_text(
+        f"finding_id,step,decision,reason,by\n{leads['finding_id'][0]},初审,确认违规,ok,LI\n",
+        encoding="utf-8",
+    )
+    r = _cli(run_ws, "import", str(f), "--actor", "intruder")
+    assert r.exit_code == 1 and "--actor 'intruder': no such account" in r.output
+    r = _cli(run_ws, "import", str(f), "--actor", "WANG")
+    assert r.exit_code == 0, r.output
+    with open_store(run_ws) as store:
+        assert store.history()["decided_by"].to_list() == ["li"]
+        batch = store.audit_log().filter(pl.col("action") == "decision.import")
+        assert batch["actor"].to_list() == ["wang"]

@@ -6,11 +6,21 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
+from accounts import add_accounts
 from click.testing import CliRunner, Result
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.cli import main
 from hrss_fraud.rules.runs import open_run
+
+STAFF = {"张三": "auditor", "王五": "reviewer", "赵六": "reviewer"}
+"""Who registers (an auditor may: any user who views leads), who checks and closes."""
+
+
+@pytest.fixture(autouse=True)
+def staff(ws: Path) -> None:
+    add_accounts(ws, STAFF)
 
 
 def _cli(ws: Path, *args: str) -> Result:
@@ -62,6 +72,8 @@ def test_a_complaint_through_its_life(ws: Path) -> None:
         "查实2人次",
         "--on",
         "2025-04-20",
+        "--by",
+        "王五",
     )
     assert r.exit_code == 0, r.output
     assert "部分属实 (late: due 2025-04-09)" in r.output
@@ -88,28 +100,56 @@ def test_link_takes_leads_from_the_run_with_their_person(ws: Path) -> None:
         .row(0, named=True)
     )
     assert _add(ws).exit_code == 0
-    r = _cli(ws, "link", "2025-0001", "--finding", lead["finding_id"], "--person", "P1")
+    r = _cli(
+        ws, "link", "2025-0001", "--finding", lead["finding_id"], "--person", lead["psn_no"],
+        "--by", "张三",
+    )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "0 institutions, 1 persons, 1 leads" in r.output
     with open_store(ws) as store:
         row = store.query("SELECT finding_id, psn_no, rule_id FROM complaint_lead")
     assert row == [(lead["finding_id"], lead["psn_no"], lead["rule_id"])]
-    _one_line_error(_cli(ws, "link", "2025-0001", "--finding", "nope"), "not a finding of run")
+    _one_line_error(
+        _cli(ws, "link", "2025-0001", "--finding", "nope", "--by", "张三"), "not a finding of run"
+    )
 
 
 def test_errors_are_one_line_and_write_nothing(ws: Path) -> None:
     _one_line_error(
-        _cli(ws, "add", "--received", "2025-13-01", "--source", "电话", "--content", "x"),
+        _cli(
+            ws,
+            "add",
+            "--received",
+            "2025-13-01",
+            "--source",
+            "电话",
+            "--content",
+            "x",
+            "--by",
+            "张三",
+        ),
         "is not a date",
     )
     _one_line_error(
-        _cli(ws, "add", "--received", "2025-03-01", "--source", "微信", "--content", "x"),
+        _cli(
+            ws,
+            "add",
+            "--received",
+            "2025-03-01",
+            "--source",
+            "微信",
+            "--content",
+            "x",
+            "--by",
+            "张三",
+        ),
         "source '微信' is not one of",
     )
     assert _add(ws).exit_code == 0
-    _one_line_error(_cli(ws, "check", "2025-0001"), "names no institution or person")
+    _one_line_error(_cli(ws, "check", "2025-0001", "--by", "王五"), "names no institution")
     _one_line_error(
-        _cli(ws, "close", "2025-0001", "--outcome", "属实", "--text", "x"), "still registered"
+        _cli(ws, "close", "2025-0001", "--outcome", "属实", "--text", "x", "--by", "王五"),
+        "still registered",
     )
     _one_line_error(_cli(ws, "show", "2025-0042"), "no complaint numbered '2025-0042'")
     _one_line_error(_cli(ws, "list", "--status", "open"), "status 'open' is not one of")
@@ -121,9 +161,24 @@ def test_errors_are_one_line_and_write_nothing(ws: Path) -> None:
 
 def test_assign_then_list_as_csv(ws: Path, tmp_path: Path) -> None:
     assert _add(ws, "--complainant", "王大锤").exit_code == 0
-    r = _cli(ws, "assign", "2025-0001", "--handler", "赵六")
+    r = _cli(ws, "assign", "2025-0001", "--handler", "赵六", "--by", "张三")
     assert r.exit_code == 0 and "checking" in r.output
     out = tmp_path / "list.csv"
     assert _cli(ws, "list", "--out", str(out)).exit_code == 0
     df = pl.read_csv(out)
     assert df.select("number", "handler", "complainant").rows() == [("2025-0001", "赵六", "王**")]
+
+
+def test_the_operator_must_be_an_account_with_the_steps_permission(ws: Path) -> None:
+    _one_line_error(_add(ws, "--by", "nobody"), "--by 'nobody': no such account")
+    assert _add(ws).exit_code == 0
+    _one_line_error(
+        _cli(ws, "close", "2025-0001", "--outcome", "转办", "--text", "转卫健委", "--by", "张三"),
+        "张三 (auditor 稽核员) may not decide first review",
+    )
+    _one_line_error(
+        _cli(ws, "show", "2025-0001", "--reveal", "--by", "张三"),
+        "may not view unmasked identities",
+    )
+    r = _cli(ws, "close", "2025-0001", "--outcome", "转办", "--text", "转卫健委", "--by", "王五")
+    assert r.exit_code == 0, r.output

@@ -6,13 +6,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from accounts import add_accounts
 from click.testing import CliRunner, Result
 
 from hrss_fraud.cases import open_store, store_path
+from hrss_fraud.cases.operators import bootstrap_actor, login_name
 from hrss_fraud.dashboard import users as u
 from hrss_fraud.dashboard.users_cli import users as users_group
 
 GOOD = "Shenhe-2025!"
+BOOT = bootstrap_actor()
 
 
 @pytest.fixture
@@ -153,24 +156,31 @@ def _cli(ws: Path, *args: str, stdin: str | None = None) -> Result:
 
 
 def test_cli_add_list_disable_passwd(tmp_path: Path) -> None:
+    r = _cli(tmp_path, "add", "boss", "--role", "admin", "--password-stdin", stdin=GOOD + "\n")
+    assert r.exit_code == 0, r.output
+    assert r.output == f"user boss added (admin 系统管理员); bootstrap, recorded as {BOOT}\n"
     r = _cli(tmp_path, "add", "li", "--role", "reviewer", "--name", "李伟", "--password-stdin",
-             "--by", "root", stdin=GOOD + "\n")  # fmt: skip
+             "--by", "BOSS", stdin=GOOD + "\n")  # fmt: skip
     assert r.exit_code == 0, r.output
     assert r.output == "user li added (reviewer 审核员)\n"
-    r = _cli(tmp_path, "add", "wang", "--role", "supervisor", stdin=f"{GOOD}\n{GOOD}\n")
+    r = _cli(tmp_path, "add", "wang", "--role", "supervisor", "--by", "boss",
+             stdin=f"{GOOD}\n{GOOD}\n")  # fmt: skip
     assert r.exit_code == 0, r.output
     assert r.output.count("Password") == 1 and "Repeat password" in r.output
     lines = _cli(tmp_path, "list").output.splitlines()
     assert [ln.split("\t")[:4] for ln in lines] == [
         ["li", "李伟", "reviewer 审核员", "启用 active"],
         ["wang", "wang", "supervisor 审核负责人", "启用 active"],
+        ["boss", "boss", "admin 系统管理员", "启用 active"],
     ]
-    assert _cli(tmp_path, "disable", "li").output == "user li disabled\n"
+    assert _cli(tmp_path, "disable", "li", "--by", "boss").output == "user li disabled\n"
     assert "停用 disabled" in _cli(tmp_path, "list").output.splitlines()[0]
-    r = _cli(tmp_path, "passwd", "wang", "--password-stdin", stdin="Brand-new-pass-1\n")
+    r = _cli(tmp_path, "passwd", "wang", "--password-stdin", "--by", "boss",
+             stdin="Brand-new-pass-1\n")  # fmt: skip
     assert r.exit_code == 0 and r.output == "password of wang changed\n"
     with open_store(tmp_path) as store:
-        assert store.audit_log("li")["actor"].to_list()[0] == "root"
+        assert store.audit_log("boss")["actor"].to_list() == [BOOT]
+        assert store.audit_log("li")["actor"].to_list() == ["boss", "boss"]
 
 
 @pytest.mark.parametrize(
@@ -181,6 +191,8 @@ def test_cli_add_list_disable_passwd(tmp_path: Path) -> None:
         (("add", "li", "--role", "admin", "--password-stdin"), "", "no password on standard"),
         (("add", "wang", "--role", "admin", "--password-stdin"), GOOD, "already exists"),
         (("disable", "ghost"), None, "no user 'ghost'"),
+        (("enable", "ghost"), None, "no user 'ghost'"),
+        (("enable", "WANG"), None, "user wang is already enabled"),
         (("passwd", "ghost", "--password-stdin"), GOOD, "no user 'ghost'"),
     ],
 )
@@ -188,16 +200,70 @@ def test_cli_errors_exit_1_with_one_line(
     tmp_path: Path, args: tuple[str, ...], stdin: str | None, message: str
 ) -> None:
     _cli(tmp_path, "add", "wang", "--role", "admin", "--password-stdin", stdin=GOOD)
-    r = _cli(tmp_path, *args, stdin=None if stdin is None else stdin + "\n")
+    r = _cli(tmp_path, *args, "--by", "wang", stdin=None if stdin is None else stdin + "\n")
     assert r.exit_code == 1
     assert r.stderr.startswith("hrss-fraud: error: ") and message in r.stderr
     assert r.stderr.count("\n") == 1
 
 
 def test_cli_prompts_until_the_two_entries_match(tmp_path: Path) -> None:
-    r = _cli(tmp_path, "add", "li", "--role", "auditor", stdin=f"{GOOD}\nother\n{GOOD}\n{GOOD}\n")
+    r = _cli(tmp_path, "add", "li", "--role", "admin", stdin=f"{GOOD}\nother\n{GOOD}\n{GOOD}\n")
     assert r.exit_code == 0, r.output
     assert "Error: The two entered values do not match." in r.output
+
+
+def test_cli_enable_gives_a_disabled_account_back(tmp_path: Path) -> None:
+    _cli(tmp_path, "add", "boss", "--role", "admin", "--password-stdin", stdin=GOOD)
+    _cli(tmp_path, "add", "li", "--role", "reviewer", "--password-stdin", "--by", "boss",
+         stdin=GOOD)  # fmt: skip
+    assert _cli(tmp_path, "disable", "li", "--by", "boss").exit_code == 0
+    r = _cli(tmp_path, "enable", "LI", "--by", "Boss")
+    assert r.exit_code == 0 and r.output == "user li enabled\n"
+    with open_store(tmp_path) as store:
+        assert u.get_user(store, "li").active
+        log = store.audit_log("li").select("actor", "action").rows()
+    assert log == [("boss", "user.add"), ("boss", "user.disable"), ("boss", "user.enable")]
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ((), ("add", "li", "--role", "reviewer"), "no enabled administrator yet: add one first"),
+        ((), ("add", "li", "--role", "admin", "--by", "root"), "--by 'root': no such account"),
+        ((), ("disable", "li"), "no enabled administrator yet"),
+        (("boss",), ("add", "li", "--role", "admin", "--by", "nobody"), "'nobody': no such"),
+        (("boss",), ("add", "li", "--role", "admin", "--by", "sup"), "may not manage users"),
+        (("boss",), ("add", "li", "--role", "admin", "--by", "old"), "old is disabled"),
+        (("boss",), ("enable", "old", "--by", "sup"), "may not manage users"),
+        (("boss",), ("passwd", "sup", "--by", "sup"), "may not manage users"),
+    ],
+)
+def test_cli_operators_must_be_enabled_user_managers(
+    tmp_path: Path, setup: tuple[str, ...], args: tuple[str, ...], message: str
+) -> None:
+    if setup:
+        add_accounts(tmp_path, {"boss": "admin", "sup": "supervisor", "old": "admin"})
+        with open_store(tmp_path) as store, store.transaction() as con:
+            con.execute("UPDATE users SET active = 0 WHERE username = 'old'")
+    before = _users_and_log(tmp_path)
+    stdin = "--password-stdin" if args[0] in ("add", "passwd") else None
+    r = _cli(tmp_path, *args, *([stdin] if stdin else []), stdin=GOOD + "\n")
+    assert r.exit_code == 1, r.output
+    assert message in r.stderr and r.stderr.count("\n") == 1
+    assert _users_and_log(tmp_path) == before
+
+
+def _users_and_log(ws: Path) -> tuple[list, int]:
+    with open_store(ws) as store:
+        return store.query("SELECT username, active FROM users"), store.audit_log().height
+
+
+def test_cli_the_login_name_is_the_default_operator(tmp_path: Path) -> None:
+    add_accounts(tmp_path, {login_name(): "admin"})
+    r = _cli(tmp_path, "add", "li", "--role", "auditor", "--password-stdin", stdin=GOOD + "\n")
+    assert r.exit_code == 0, r.output
+    with open_store(tmp_path) as store:
+        assert store.audit_log("li")["actor"].to_list() == [login_name()]
 
 
 def test_the_main_command_has_the_group() -> None:

@@ -6,11 +6,21 @@ from pathlib import Path
 
 import click
 import openpyxl
+import pytest
+from accounts import add_accounts
 from click.testing import CliRunner, Result
 from inspection_staff import CONFLICTED
 
 from hrss_fraud.cases import open_store
+from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cli import main
+
+
+@pytest.fixture(autouse=True)
+def planners(ws: Path) -> None:
+    """Supervisors plan rounds: 管理员, and the shell login that runs the commands without
+    --by (the default operator is the login, and it must be an account too)."""
+    add_accounts(ws, {"管理员": "supervisor", login_name(): "supervisor", "审核员": "reviewer"})
 
 
 def _cli(ws: Path, *args: str) -> Result:
@@ -108,6 +118,15 @@ def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str,
         else:
             out.append((*path, name))
     return out
+
+
+def test_only_an_account_that_may_plan_inspections_changes_anything(ws: Path) -> None:
+    assert "--by 'nobody': no such account" in _fails(ws, "zones", "sync", "--by", "nobody")
+    refused = _fails(ws, "inspectors", "add", "I1", "--name", "张明", "--by", "审核员")
+    assert "审核员 (reviewer 审核员) may not plan inspection rounds" in refused
+    _ok(ws, "inspectors", "add", "I1", "--name", "张明", "--by", "管理员")
+    with open_store(ws) as store:
+        assert store.audit_log()[["actor", "action"]].rows() == [("管理员", "inspector.add")]
 
 
 def test_every_rounds_command_has_help(tmp_path: Path) -> None:

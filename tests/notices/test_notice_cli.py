@@ -6,10 +6,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from accounts import add_accounts
 from click.testing import CliRunner, Result
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.cli import main
+
+STAFF = {"li": "supervisor", "wang": "supervisor", "an": "reviewer"}
+"""Who records the notices' steps: supervisors may issue notices (manage_inspections)."""
+
+
+@pytest.fixture(autouse=True)
+def staff(ws: Path) -> None:
+    add_accounts(ws, STAFF)
 
 
 def _cli(ws: Path, *args: str) -> Result:
@@ -147,20 +157,22 @@ def test_errors_exit_non_zero_with_one_line_and_write_nothing(ws: Path) -> None:
     assert "F-005 is not a confirmed lead" in r.output
     assert _counts(ws) == before
     assert _create(ws).exit_code == 0
-    r = _cli(ws, "close", "#1", "--text", "x")
+    r = _cli(ws, "close", "#1", "--text", "x", "--by", "li")
     assert r.exit_code == 1 and "is a draft: issue it first" in r.output
-    r = _cli(ws, "ack", "2026-0042", "--person", "x")
+    r = _cli(ws, "ack", "2026-0042", "--person", "x", "--by", "li")
     assert r.exit_code == 1 and "no issued notice 2026-0042" in r.output
-    assert _cli(ws, "issue", "1", "--on", "2026-03-05").exit_code == 0
-    r = _cli(ws, "statement", "2026-0001", "--text", "迟到", "--on", "2026-03-20")
+    assert _cli(ws, "issue", "1", "--on", "2026-03-05", "--by", "li").exit_code == 0
+    r = _cli(ws, "statement", "2026-0001", "--text", "迟到", "--on", "2026-03-20", "--by", "li")
     assert r.exit_code == 1 and "after the 2026-03-15 deadline" in r.output
-    r = _cli(ws, "statement", "2026-0001", "--text", "迟到", "--on", "2026-03-20", "--late")
+    r = _cli(
+        ws, "statement", "2026-0001", "--text", "迟到", "--on", "2026-03-20", "--late", "--by", "li"
+    )
     assert r.exit_code == 0 and "flagged late" in r.output
 
 
 def test_list_overdue(ws: Path) -> None:
     assert _create(ws).exit_code == 0
-    assert _cli(ws, "issue", "1", "--on", "2026-03-05").exit_code == 0
+    assert _cli(ws, "issue", "1", "--on", "2026-03-05", "--by", "li").exit_code == 0
     assert (
         _cli(ws, "list", "--overdue", "--today", "2026-04-04").output.strip() == "no notices (无)"
     )
@@ -171,12 +183,12 @@ def test_list_overdue(ws: Path) -> None:
 def test_no_cjk_font_fails_the_issuance_and_voids_its_number(ws: Path, monkeypatch) -> None:
     assert _create(ws).exit_code == 0
     monkeypatch.setenv("HRSS_FRAUD_PDF_FONT", str(ws / "no-such-font.ttf"))
-    r = _cli(ws, "issue", "1", "--on", "2026-03-05")
+    r = _cli(ws, "issue", "1", "--on", "2026-03-05", "--by", "li")
     assert r.exit_code == 1 and r.output.strip().count("\n") == 0
     assert "number 2026-0001 is void" in r.output and "fonts-wqy-zenhei" in r.output
     assert not (ws / "notices" / "2026-0001").exists()
     monkeypatch.delenv("HRSS_FRAUD_PDF_FONT")
-    r = _cli(ws, "issue", "1", "--on", "2026-03-05")
+    r = _cli(ws, "issue", "1", "--on", "2026-03-05", "--by", "li")
     assert r.exit_code == 0 and "notice 2026-0002 issued" in r.output
 
 
@@ -201,3 +213,19 @@ def test_create_without_a_name_takes_the_institutions_name_from_the_lake(
         assert get(store, 1).content.fixmedins_name == "永宁县中医医院"
     r = _create(ws)  # a name given is kept as given
     assert "H0001 城关镇卫生院," in r.output
+
+
+def test_only_an_account_that_may_issue_notices_records_them(ws: Path) -> None:
+    before = _counts(ws)
+    for by, message in (
+        ("nobody", "--by 'nobody': no such account"),
+        ("an", "an (reviewer 审核员) may not plan inspection rounds and issue violation notices"),
+    ):
+        r = _create(ws, "--by", by)
+        assert r.exit_code == 1 and message in r.output and r.output.strip().count("\n") == 0
+    assert _counts(ws) == before
+    assert _create(ws, "--by", "LI").exit_code == 0
+    r = _cli(ws, "issue", "1", "--on", "2026-03-05", "--by", "an")
+    assert r.exit_code == 1 and "may not plan inspection rounds" in r.output
+    with open_store(ws) as store:
+        assert store.query("SELECT created_by FROM notice") == [("li",)]
