@@ -4,7 +4,8 @@ targeted data check, close them with an outcome, and list them with their deadli
 Whoever acts (``--by``, default the login name) must be an enabled account with the
 permission the dashboard asks for the same step: any user who may view leads registers,
 links, assigns and checks; closing needs ``decide_first_review``; ``show --reveal``
-needs ``view_identity``.
+needs ``view_identity``. Codes are checked against the lake when it holds the
+institution or person table (:mod:`hrss_fraud.complaints.fields`).
 
 The group attaches itself to the main command when ``hrss_fraud.cli`` imports this module
 (its last line), so the main CLI needs one import line and no other edit.
@@ -22,6 +23,7 @@ import polars as pl
 from hrss_fraud.cases.cli import _fail, _operator, _workspace
 from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cases.vocab import help_list
+from hrss_fraud.complaints import fields
 from hrss_fraud.complaints.register import OUTCOMES, SOURCES, ComplaintError
 
 VIEW, CLOSE, IDENTITY = "view_leads", "decide_first_review", "view_identity"
@@ -67,6 +69,16 @@ def _date(value: str | None, what: str) -> date | None:
         _fail(f"{what} {value!r} is not a date: write YYYY-MM-DD")
 
 
+def _in_lake(ws: Path, institutions: tuple[str, ...], persons: tuple[str, ...]) -> None:
+    """Refuse codes of the right form that the workspace's lake does not know."""
+    for kind, codes in (
+        ("institution", fields.institution_codes(institutions)),
+        ("person", fields.person_codes(persons)),
+    ):
+        if unknown := fields.lake_unknown(ws, kind, codes):
+            _fail(f"{kind} {', '.join(unknown)}: not in the lake's {kind} table (数据湖中无此编号)")
+
+
 @click.group("complaints")
 def complaints() -> None:
     """举报投诉：登记、核查、办结（30日内）。Complaints and tips: register, check, close."""
@@ -100,6 +112,7 @@ def add(
     received_on = _date(received, "--received")
     ws = _workspace(ctx)
     try:
+        _in_lake(ws, institutions, persons)
         with open_store(ws) as store:
             number = register(
                 store,
@@ -150,6 +163,7 @@ def link_cmd(
         psn = _psn_of(ws, run, list(findings))
         leads = leads.join(psn, on="finding_id", how="left")
     try:
+        _in_lake(ws, institutions, persons)
         with open_store(ws) as store:
             actor = _operator(store, by, VIEW)
             added = link(

@@ -19,6 +19,8 @@ import polars as pl
 
 from hrss_fraud.cases.store import CaseStore, timestamp, write_audit
 from hrss_fraud.cases.vocab import normalise
+from hrss_fraud.complaints import fields
+from hrss_fraud.complaints.fields import ComplaintError
 from hrss_fraud.dashboard.masking import mask_frame
 
 DEADLINE_DAYS = 30
@@ -74,10 +76,6 @@ LIST_SCHEMA: dict[str, pl.DataType] = {c: pl.String() for c in COMPLAINT_COLUMNS
 }
 
 
-class ComplaintError(ValueError):
-    """A complaint change that cannot be made; the message says why and what to do."""
-
-
 @dataclass(frozen=True)
 class Complaint:
     """One complaint as stored, with its targets (codes)."""
@@ -101,15 +99,15 @@ class Complaint:
 
 
 def required_text(value: str | None, what: str) -> str:
-    """``value`` stripped; :class:`ComplaintError` naming ``what`` if it is empty."""
-    if value is None or not str(value).strip():
-        msg = f"{what} is empty"
-        raise ComplaintError(msg)
-    return str(value).strip()
+    """``value`` stripped; :class:`ComplaintError` naming ``what`` if it is empty, longer
+    than a name may be or holds a control character (:mod:`hrss_fraud.complaints.fields`)."""
+    return fields.required(None if value is None else str(value), what)
 
 
-def _codes(values: Iterable[str] | None) -> list[str]:
-    return sorted({v.strip() for v in values or () if v and v.strip()})
+def long_text(value: str | None, what: str) -> str:
+    """A required text of several lines (the content, the outcome), at most
+    :data:`~hrss_fraud.complaints.fields.MAX_TEXT` characters."""
+    return fields.required(value, what, limit=fields.MAX_TEXT, lines=True)
 
 
 def _code(value: str, vocabulary: dict[str, tuple[str, str]], what: str) -> str:
@@ -164,12 +162,15 @@ def register(
     ``source`` is a code or its Chinese label (电话, 信件, …). The serial is taken inside
     the write transaction, so two registrations at once never share a number."""
     source = _code(source, SOURCES, "source")
-    content = required_text(content, "content (举报内容)")
+    content = long_text(content, "content (举报内容)")
     by = required_text(by, "by (登记人)")
+    complainant = fields.text(complainant, "complainant (举报人)") or None
+    contact = fields.text(contact, "contact (联系方式)") or None
     if received_on > (today or date.today()):
         msg = f"received date {received_on} is in the future"
         raise ComplaintError(msg)
-    insts, psns = _codes(institutions), _codes(persons)
+    insts = fields.institution_codes(institutions)
+    psns = fields.person_codes(persons)
     at = timestamp()
     with store.transaction() as con:
         serial = con.execute(
@@ -188,8 +189,8 @@ def register(
                 received_on.isoformat(),
                 (received_on + timedelta(days=DEADLINE_DAYS)).isoformat(),
                 source,
-                (complainant or "").strip() or None,
-                (contact or "").strip() or None,
+                complainant,
+                contact,
                 content,
                 by,
                 at,
@@ -257,7 +258,8 @@ def link(
     fixmedins_code, psn_no, amount_at_risk, run_id``) kept as they are now. Linking
     something already linked changes nothing."""
     by = required_text(by, "by (操作人)")
-    insts, psns = _codes(institutions), _codes(persons)
+    insts = fields.institution_codes(institutions)
+    psns = fields.person_codes(persons)
     lead_rows = [] if leads is None else leads.to_dicts()
     if not (insts or psns or lead_rows):
         msg = "nothing to link: give institutions, persons or leads"
@@ -368,7 +370,7 @@ def record_outcome(
     Only a complaint under check may be found true or not; one still registered may only
     be referred on (转办). ``handled_on`` (default today) may not precede receipt."""
     outcome = _code(outcome, OUTCOMES, "outcome")
-    text = required_text(text, "outcome text (办理结果)")
+    text = long_text(text, "outcome text (办理结果)")
     by = required_text(by, "by (操作人)")
     handled_on = handled_on or date.today()
     at = timestamp()

@@ -124,7 +124,12 @@ def test_without_a_scoring_run_the_check_gives_lake_figures_only(ws: Path) -> No
     shutil.rmtree(ws / "runs")
     with open_store(ws) as store:
         n = register(
-            store, received_on=RECEIVED, source="letter", content="x", by="张三", persons=["nobody"]
+            store,
+            received_on=RECEIVED,
+            source="letter",
+            content="x",
+            by="张三",
+            persons=["130123009999999999"],
         )
         result = run_check(store, ws, n, by="王五")
     assert result.run_id is None and result.leads.is_empty()
@@ -137,7 +142,7 @@ def test_checks_are_refused_without_targets_on_an_empty_range_and_once_handled(w
         n = register(store, received_on=RECEIVED, source="media", content="x", by="张三")
         with pytest.raises(ComplaintError, match="names no institution or person"):
             run_check(store, ws, n, by="王五")
-        link(store, n, institutions=["H1"], by="张三")
+        link(store, n, institutions=["H13012300001"], by="张三")
         c = get(store, n)
         with pytest.raises(ComplaintError, match=r"range .* is empty"):
             targeted_check(ws, c, date_from=date(2025, 5, 1))

@@ -169,6 +169,15 @@ def test_assign_then_list_as_csv(ws: Path, tmp_path: Path) -> None:
     assert df.select("number", "handler", "complainant").rows() == [("2025-0001", "赵六", "王**")]
 
 
+def test_codes_the_lake_does_not_hold_are_refused(ws: Path) -> None:
+    _one_line_error(_add(ws, "--institution", "H99999999999"), "institution H99999999999: not in")
+    _one_line_error(_add(ws, "--person", "999999999999999999"), "person 999999999999999999: not")
+    _one_line_error(_add(ws, "--institution", "H1"), "institution (机构编号) 'H1' is not a code")
+    _one_line_error(_add(ws, "--content", "x" * 4001), "content (举报内容): 4,001 characters")
+    with open_store(ws) as store:
+        assert store.query("SELECT count(*) FROM complaint") == [(0,)]
+
+
 def test_the_operator_must_be_an_account_with_the_steps_permission(ws: Path) -> None:
     _one_line_error(_add(ws, "--by", "nobody"), "--by 'nobody': no such account")
     assert _add(ws).exit_code == 0

@@ -45,11 +45,16 @@ def test_deadline_marks(overdue: bool, late: bool, days_left: int | None, zh: st
 
 
 def test_the_form_registers_with_codes_split_on_any_separator(store: CaseStore) -> None:
-    n = _form(store, institutions="H1，H2 H3", persons="P1、P2", complainant="张伟")
+    n = _form(
+        store,
+        institutions="H13012300001，H13012300002 H13012300003",
+        persons="130123000000000001、130123000000000002",
+        complainant="张伟",
+    )
     c = get(store, n)
     assert (c.institutions, c.persons, c.registered_by) == (
-        ("H1", "H2", "H3"),
-        ("P1", "P2"),
+        ("H13012300001", "H13012300002", "H13012300003"),
+        ("130123000000000001", "130123000000000002"),
         "auditor",
     )
 
@@ -130,7 +135,7 @@ def test_the_page_is_listed_and_draws_the_list_and_a_detail(
 
     monkeypatch.setattr(context, "user", lambda: AUDITOR)
     with app.server.test_request_context("/complaints"):
-        n = _form(context.store(), institutions="H1", complainant="张伟")
+        n = _form(context.store(), institutions="H13012300001", complainant="张伟")
         assert "complaints-overdue" in str(pg.layout(number=n))
         listed = str(pg._list([], 0))
         assert n in listed and "张伟" not in listed

@@ -71,7 +71,7 @@ def test_overdue_only_after_the_due_day(
 
 
 def test_a_handled_complaint_is_never_overdue_but_may_be_late(store: CaseStore) -> None:
-    n = _add(store, date(2025, 3, 1), institutions=["H1"])
+    n = _add(store, date(2025, 3, 1), institutions=["H13012300001"])
     assign(store, n, "王五", by="张三")
     record_outcome(
         store, n, outcome="不属实", text="查无实据", by="王五", handled_on=date(2025, 4, 2)
@@ -91,7 +91,7 @@ def test_the_status_moves_forward_and_a_handled_complaint_is_final(store: CaseSt
     assert (c.status, c.outcome, c.handler) == ("handled", "partly", "王五")
     for change in (
         lambda: assign(store, n, "赵六", by="张三"),
-        lambda: link(store, n, institutions=["H9"], by="张三"),
+        lambda: link(store, n, institutions=["H13012300009"], by="张三"),
         lambda: record_outcome(store, n, outcome="属实", text="再办", by="王五"),
     ):
         with pytest.raises(ComplaintError, match="is final"):
@@ -152,11 +152,18 @@ def test_invalid_outcomes_and_dates_are_refused(store: CaseStore) -> None:
 
 
 def test_links_add_only_what_is_new_and_are_audited(store: CaseStore) -> None:
-    n = _add(store, institutions=["H2", "H1"], persons=["P1"])
+    n = _add(store, institutions=["H13012300002", "H13012300001"], persons=["130123000000000001"])
     leads = pl.DataFrame({"finding_id": ["f1"], "rule_id": ["r"], "amount_at_risk": [5.0]})
-    added = link(store, n, institutions=["H1", "H3"], persons=["P1"], leads=leads, by="王五")
-    assert added == {"institutions": ["H3"], "persons": [], "leads": ["f1"]}
-    assert get(store, n).institutions == ("H1", "H2", "H3")
+    added = link(
+        store,
+        n,
+        institutions=["H13012300001", "H13012300003"],
+        persons=["130123000000000001"],
+        leads=leads,
+        by="王五",
+    )
+    assert added == {"institutions": ["H13012300003"], "persons": [], "leads": ["f1"]}
+    assert get(store, n).institutions == ("H13012300001", "H13012300002", "H13012300003")
     with pytest.raises(ComplaintError, match="nothing to link"):
         link(store, n, by="王五")
     actions = store.audit_log(n)["action"].to_list()
@@ -178,15 +185,15 @@ def test_the_complainant_is_masked_unless_the_role_may_see_and_revealing_is_audi
 
 
 def test_institutions_for_round_lists_open_complaints_targets(store: CaseStore) -> None:
-    a = _add(store, date(2025, 3, 1), institutions=["H1", "H2"])
-    b = _add(store, date(2025, 3, 5), institutions=["H2"])
-    c = _add(store, date(2025, 3, 6), institutions=["H3"], persons=["P1"])
+    a = _add(store, date(2025, 3, 1), institutions=["H13012300001", "H13012300002"])
+    b = _add(store, date(2025, 3, 5), institutions=["H13012300002"])
+    c = _add(store, date(2025, 3, 6), institutions=["H13012300003"], persons=["130123000000000001"])
     record_outcome(store, c, outcome="转办", text="转办", by="王五", handled_on=TODAY)
     got = institutions_for_round(store)
-    assert got["fixmedins_code"].to_list() == ["H2", "H1"]
+    assert got["fixmedins_code"].to_list() == ["H13012300002", "H13012300001"]
     assert got["complaint_numbers"].to_list() == [[a, b], [a]]
     assert got["due_on"].to_list() == [date(2025, 3, 31)] * 2
-    assert round_targets(store) == [("H2", f"{a}, {b}"), ("H1", a)]
+    assert round_targets(store) == [("H13012300002", f"{a}, {b}"), ("H13012300001", a)]
 
 
 def test_the_vocabularies_equal_the_migration_seeds(store: CaseStore) -> None:
@@ -219,3 +226,47 @@ def test_registrations_at_once_never_share_a_number(tmp_path: Path) -> None:
     with ThreadPoolExecutor(4) as pool:
         numbers = [n for batch in pool.map(add_five, range(4)) for n in batch]
     assert sorted(numbers) == [f"2025-{i:04d}" for i in range(1, 21)]
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"content": "举" * 2_000_000}, "content (举报内容): 2,000,000 characters, at most 4,000"),
+        (
+            {"content": "挂床\x07住院"},
+            "content (举报内容): control character U+0007 at character 3",
+        ),
+        ({"content": "\u202e院医民人"}, "control character U+202E"),
+        ({"complainant": "李" * 101}, "complainant (举报人): 101 characters, at most 100"),
+        ({"contact": "138\n1234"}, "contact (联系方式): control character U+000A"),
+        ({"by": "张\x00三"}, "by (登记人): control character U+0000"),
+        ({"institutions": ["H1"]}, "institution (机构编号) 'H1' is not a code: a capital letter"),
+        ({"institutions": ["H1301230000４"]}, "is not a code"),
+        ({"institutions": ["H13012300001; DROP"]}, "is not a code"),
+        ({"persons": ["nobody"]}, "person (人员编号) 'nobody' is not a code: 10 to 30 digits"),
+        ({"persons": ["1" * 31]}, "is not a code"),
+        ({"source": "wechat"}, "source 'wechat' is not one of"),
+    ],
+)
+def test_fields_are_checked_before_anything_is_written(
+    store: CaseStore, kw: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ComplaintError) as err:
+        _add(store, **kw)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert store.query("SELECT count(*) FROM complaint") == [(0,)]
+    assert store.audit_log().is_empty()
+
+
+def test_long_texts_keep_their_lines_and_codes_are_upper_cased(store: CaseStore) -> None:
+    content = "第一段\n第二段\t附表\r\n" + "字" * (4000 - 12)
+    n = _add(store, content=content, institutions=["h13012300001"], persons=["13012300000000000x"])
+    c = get(store, n)
+    assert c.content == content.strip() and len(c.content) == 4000
+    assert (c.institutions, c.persons) == (("H13012300001",), ("13012300000000000X",))
+    with pytest.raises(ComplaintError, match="outcome text"):
+        record_outcome(store, n, outcome="转办", text="x" * 4001, by="王五", handled_on=TODAY)
+    with pytest.raises(ComplaintError, match="handler"):
+        assign(store, n, "王\x1b[31m五", by="张三")
+    with pytest.raises(ComplaintError, match="is not a code"):
+        link(store, n, institutions=["H-1"], by="张三")
