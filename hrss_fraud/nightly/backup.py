@@ -9,6 +9,13 @@ between) is a snapshot; the case store is copied with SQLite's online backup API
 gives a consistent copy while the dashboard keeps writing. The backup is built beside
 ``DIR`` and renamed into place, with ``backup.json`` listing every file's SHA-256, which
 restore checks before touching the workspace.
+
+Both hold personal data: the backup is written 0700/0600 whatever the modes of what it
+copies (a copy keeps its source's mode), and so is what a restore puts in the workspace.
+A restore is done by an operator (``--by``, an account that may manage users in the
+store it replaces — or, without one, in the backup's) and leaves a ``store.restore``
+audit row in the restored store naming them, the backup, and the SHA-256 and chain head
+of the case store it replaced.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from typing import Any
 import click
 
 from hrss_fraud.cases.store import store_path
+from hrss_fraud.lake import fsutil
 from hrss_fraud.lake.lock import LakeLockedError, writer_lock
 from hrss_fraud.lake.manifest import MANIFEST, read_manifest, report_path
 from hrss_fraud.lake.store import LOCK as LAKE_LOCK
@@ -50,7 +58,7 @@ def _sha256(path: Path) -> str:
 
 
 def _copy(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    fsutil.private_dirs(dest.parent)
     shutil.copy2(src, dest)
 
 
@@ -73,6 +81,7 @@ def _copy_cases(src: Path, dest: Path) -> dict[str, int]:
     if not src.is_file():
         return {}
     source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+    fsutil.create_private(dest)  # SQLite would create it 0644
     target = sqlite3.connect(dest)
     try:
         source.backup(target)
@@ -118,7 +127,7 @@ def backup(workspace: Path, out: Path) -> dict[str, Any]:
         raise BackupError(msg)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    fsutil.private_dirs(tmp)
     try:
         try:
             lake = _copy_lake(workspace / LAKE, tmp / LAKE)
@@ -146,6 +155,7 @@ def backup(workspace: Path, out: Path) -> dict[str, Any]:
         (tmp / BACKUP_MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
+        fsutil.make_private(tmp)
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
@@ -181,10 +191,18 @@ def _occupied(workspace: Path) -> list[str]:
     ]
 
 
-def restore(source: Path, workspace: Path, *, force: bool = False) -> dict[str, Any]:
+def restore(
+    source: Path, workspace: Path, *, force: bool = False, by: str | None = None
+) -> dict[str, Any]:
     """Restore the backup ``source`` into ``workspace``. Refuses a workspace that already
     holds data unless ``force`` (then that data is replaced). Holds the nightly lock so no
-    nightly run writes meanwhile."""
+    nightly run writes meanwhile.
+
+    ``by`` (default: the shell login) must be an enabled account that may manage users in
+    the case store being replaced, or in the backup's when the workspace has none; while
+    neither holds such an account and ``by`` is not given, the shell login acts (see
+    :func:`hrss_fraud.cases.operators.operator_or_bootstrap`). The restored store gets the
+    ``store.restore`` audit row."""
     source, workspace = Path(source), Path(workspace)
     manifest = _verify(source)
     present = _occupied(workspace)
@@ -194,22 +212,29 @@ def restore(source: Path, workspace: Path, *, force: bool = False) -> dict[str, 
             "or pass --force to replace its data"
         )
         raise BackupError(msg)
-    (workspace / NIGHTLY_LOCK).parent.mkdir(parents=True, exist_ok=True)
+    fsutil.private_dirs((workspace / NIGHTLY_LOCK).parent)
     try:
         with writer_lock(workspace / NIGHTLY_LOCK):
-            _swap_in(source, workspace)
+            staging = _stage(source, workspace)
+            try:
+                replaced = _replaced(workspace, staging)
+                actor = _restorer(workspace if replaced else staging, by)
+                _swap_in(staging, workspace)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            _audit_restore(workspace, actor, source, manifest, replaced, force)
     except LakeLockedError as e:
         msg = f"a nightly run holds the workspace ({e}); retry when it has finished"
         raise BackupError(msg) from None
     return manifest
 
 
-def _swap_in(source: Path, workspace: Path) -> None:
-    """Copy the backup beside the workspace's data, then swap each part in by rename."""
+def _stage(source: Path, workspace: Path) -> Path:
+    """The backup copied beside the workspace's data (same file system: renames swap it
+    in), private whatever the backup's modes."""
     staging = workspace / f".restore.{os.getpid()}"
-    old = workspace / f".restore-old.{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    fsutil.private_dirs(staging)
     try:
         for name in [LAKE, CASES, RUNS, *PLAIN]:
             src = source / name
@@ -217,7 +242,73 @@ def _swap_in(source: Path, workspace: Path) -> None:
                 shutil.copytree(src, staging / name)
             elif src.is_file():
                 _copy(src, staging / name)
-        old.mkdir(exist_ok=True)
+        fsutil.make_private(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _replaced(workspace: Path, staging: Path) -> dict[str, object] | None:
+    """The SHA-256 of a consistent copy of the case store about to be replaced, and its
+    chain head (None when the workspace has no case store)."""
+    from hrss_fraud.cases.chain import verify
+
+    current = store_path(workspace)
+    if not current.is_file():
+        return None
+    copy = staging / ".replaced.sqlite"
+    _copy_cases(current, copy)
+    con = sqlite3.connect(copy)
+    try:
+        report = verify(con)
+    finally:
+        con.close()
+    digest = _sha256(copy)
+    copy.unlink()
+    return {"sha256": digest, "chain_head": report.head, "chain_intact": report.ok}
+
+
+def _restorer(where: Path, by: str | None) -> str:
+    """The restore's operator, checked in the case store under ``where`` (a workspace or
+    the staged backup); BackupError naming the refusal."""
+    from hrss_fraud.cases.operators import OperatorError, operator_or_bootstrap
+    from hrss_fraud.cases.store import open_store
+
+    try:
+        with open_store(where) as store:
+            return operator_or_bootstrap(store, by, permission="manage_users")
+    except OperatorError as e:
+        raise BackupError(f"restore refused: {e}") from None
+
+
+def _audit_restore(
+    workspace: Path,
+    actor: str,
+    source: Path,
+    manifest: dict[str, Any],
+    replaced: dict[str, object] | None,
+    force: bool,
+) -> None:
+    """The ``store.restore`` row, in the restored store (a new one if the backup had none)."""
+    from hrss_fraud.cases.store import open_store, timestamp, write_audit
+
+    detail = {
+        "backup": str(source.resolve()),
+        "backup_created": manifest.get("created"),
+        "backup_manifest_sha256": _sha256(source / BACKUP_MANIFEST),
+        "force": force,
+        "replaced": replaced,
+    }
+    with open_store(workspace) as store, store.transaction() as con:
+        write_audit(con, timestamp(), actor, "store.restore", "store", CASES, detail)
+
+
+def _swap_in(staging: Path, workspace: Path) -> None:
+    """Swap each staged part in for the workspace's by rename; the old parts are removed."""
+    old = workspace / f".restore-old.{os.getpid()}"
+    try:
+        fsutil.private_dirs(old)
         for name in [LAKE, CASES, RUNS, *PLAIN]:
             target = workspace / name
             if name == "nightly" and target.is_dir():
@@ -233,8 +324,14 @@ def _swap_in(source: Path, workspace: Path) -> None:
             for p in (staging / "nightly").iterdir():
                 os.replace(p, workspace / "nightly" / p.name)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _one_line(e: BaseException) -> str:
+    """The failure as the command line says it; a locked case store in its own words."""
+    from hrss_fraud.cases.busy import busy_message, is_busy
+
+    return busy_message() if is_busy(e) else str(e)
 
 
 @click.command("backup")
@@ -252,7 +349,7 @@ def backup_command(ctx: click.Context, out: Path) -> None:
     try:
         m = backup(ctx.obj["workspace"], out)
     except (BackupError, OSError, sqlite3.Error) as e:
-        raise Fail(str(e)) from None
+        raise Fail(_one_line(e)) from None
     click.echo(
         f"backup {out}: {m['lake']['batches']} lake batches, {len(m['cases'])} case-store "
         f"tables, {len(m['runs'])} runs, {len(m['files'])} files"
@@ -268,13 +365,20 @@ def backup_command(ctx: click.Context, out: Path) -> None:
     help="备份目录 Backup folder.",
 )
 @click.option("--force", is_flag=True, help="Replace the data of a non-empty workspace.")
+@click.option(
+    "--by",
+    "by",
+    show_default="login name",
+    help="操作人 Who restores: an enabled account that may manage users.",
+)
 @click.pass_context
-def restore_command(ctx: click.Context, source: Path, force: bool) -> None:
-    """恢复。Restore a backup into the workspace (refuses a non-empty one unless --force)."""
+def restore_command(ctx: click.Context, source: Path, force: bool, by: str | None) -> None:
+    """恢复。Restore a backup into the workspace (refuses a non-empty one unless --force);
+    the restored case store records who did it and what it replaced."""
     from hrss_fraud.cli import Fail
 
     try:
-        m = restore(source, ctx.obj["workspace"], force=force)
+        m = restore(source, ctx.obj["workspace"], force=force, by=by)
     except (BackupError, OSError, sqlite3.Error) as e:
-        raise Fail(str(e)) from None
+        raise Fail(_one_line(e)) from None
     click.echo(f"restored {source} (made {m['created']}) into {ctx.obj['workspace']}")
