@@ -438,21 +438,37 @@ def rules_list(ctx: click.Context, as_json: bool, lang: str) -> None:
 @click.argument("rule_id")
 @click.argument("param")
 @click.argument("value", type=float)
-@click.option("--by", "changed_by", required=True, help="Who makes the change.")
+@click.option(
+    "--by",
+    "changed_by",
+    required=True,
+    help="Who makes the change: an enabled account that may change parameters.",
+)
 @click.option("--reason", required=True, help="Why (kept in the parameter log).")
 @click.pass_context
 def rules_set(
     ctx: click.Context, rule_id: str, param: str, value: float, changed_by: str, reason: str
 ) -> None:
-    """Change a rule parameter within its bounds; the change is logged with who and why."""
+    """Change a rule parameter within its bounds; the change is logged with who and why, and
+    audited (parameter.change) as the dashboard does."""
+    from hrss_fraud.cases import open_store
+    from hrss_fraud.cases.cli import _operator
+    from hrss_fraud.dashboard import audit
     from hrss_fraud.rules.catalogue import CatalogueError, load_catalogue
     from hrss_fraud.rules.params import changes, effective, set_param
 
     ws = ctx.obj["workspace"]
     try:
         cat = load_catalogue(workspace=ws)
-        set_param(cat, ws, rule_id, param, value, changed_by, reason)
-        eff = effective(cat.rules[rule_id], changes(cat, ws))
+        with open_store(ws) as store:
+            actor = _operator(store, changed_by, "change_parameters")
+            rule = cat.rules.get(rule_id)
+            old = effective(rule, changes(cat, ws)).values.get(param) if rule else None
+            change = set_param(cat, ws, rule_id, param, value, actor, reason)
+            eff = effective(cat.rules[rule_id], changes(cat, ws))
+            detail = {"param": param, "old": old, "new": value, "reason": change.reason}
+            detail |= {"version": eff.version, "changed_at": change.changed_at}
+            audit.record(store, actor, "parameter.change", "rule", rule_id, detail)
     except CatalogueError as e:
         raise Fail(str(e)) from None
     click.echo(f"{rule_id}.{param} = {value:g} (rule version {eff.version})")

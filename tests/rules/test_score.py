@@ -9,8 +9,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from accounts import add_accounts
 from click.testing import CliRunner
 
+from hrss_fraud.cases import open_store
 from hrss_fraud.cli import main
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import Lake
@@ -186,6 +188,7 @@ def test_export_without_a_run_explains(tmp_path: Path) -> None:
 def test_parameter_change_is_checked_logged_and_versions_the_rule(tmp_path: Path) -> None:
     runner = CliRunner()
     ws = ["--workspace", str(tmp_path)]
+    add_accounts(tmp_path, {"王审核": "supervisor", "li": "reviewer"})
     r = runner.invoke(main, [*ws, "rules", "list", "--json"])
     rules = json.loads(r.output)["rules"]
     rule = next(x for x in rules if x["params"])
@@ -208,12 +211,16 @@ def test_parameter_change_is_checked_logged_and_versions_the_rule(tmp_path: Path
             name,
             str(cat_param.max + 1),
             "--by",
-            "a",
+            "王审核",
             "--reason",
             "b",
         ],
     )
     assert out_of_bounds.exit_code == 1 and "outside" in out_of_bounds.output
+    for by, refusal in (("nobody", "no such account"), ("li", "may not change rule parameters")):
+        args = [*ws, "rules", "set", rule["id"], name, str(cat_param.min), "--reason", "b"]
+        r = runner.invoke(main, [*args, "--by", by])
+        assert r.exit_code == 1 and refusal in r.output
     no_reason = runner.invoke(main, [*ws, "rules", "set", rule["id"], name, str(cat_param.min)])
     assert no_reason.exit_code != 0
     ok = runner.invoke(
@@ -234,6 +241,9 @@ def test_parameter_change_is_checked_logged_and_versions_the_rule(tmp_path: Path
     assert ok.exit_code == 0 and "version 2" in ok.output
     hist = runner.invoke(main, [*ws, "rules", "history", rule["id"]])
     assert "王审核" in hist.output and "试行" in hist.output
+    with open_store(tmp_path) as store:
+        audited = store.audit_log().select("actor", "action", "object_id").rows()
+    assert audited == [("王审核", "parameter.change", rule["id"])]
     listed = json.loads(runner.invoke(main, [*ws, "rules", "list", "--json"]).output)
     again = next(x for x in listed["rules"] if x["id"] == rule["id"])
     assert again["version"] == 2 and again["params"][name] == cat_param.min
