@@ -232,3 +232,57 @@ ALL: dict[str, CodeList] = {
         REFD_SETL_FLAG,
     )
 }
+
+#: Fields whose code list *describes* a row rather than decides whether or how it counts:
+#: a value outside the list is kept and reported as a data-quality flag, never a reason to
+#: quarantine the row (a department, a charge class or type, an institution's level). The
+#: lists that decide how a row counts stay strict: ``vali_flag`` (whether it counts at all),
+#: ``refd_setl_flag`` (the sign of a refund), and a claim's ``med_type`` and ``insutype``
+#: (which care setting, fund and rules apply). In the registers (person, institution,
+#: practitioner) every code list is descriptive: see ``hrss_fraud.ingest.validate``.
+DESCRIPTIVE_FIELDS = frozenset(
+    {
+        "adm_dept_codg",
+        "bilg_dept_codg",
+        "dept_codg",
+        "list_type",
+        "med_chrgitm_type",
+        "chrgitm_lv",
+        "hosp_lv",
+        "medins_type",
+        "rx_circ_flag",
+        "dscg_tkdrug_flag",
+    }
+)
+
+#: Department fields: values from the national department list, with its sub-specialties.
+DEPT_FIELDS = ("adm_dept_codg", "bilg_dept_codg", "dept_codg")
+#: Separator of a sub-specialty: ``A03.05`` is a sub-specialty of ``A03`` (内科).
+DEPT_SUB_SEP = "."
+
+
+def dept_parent(code: str | None) -> str | None:
+    """The department a (sub-)department code belongs to: ``A03.05`` → ``A03``; a parent
+    code is its own parent. Rules that compare departments compare parents."""
+    if code is None:
+        return None
+    return code.split(DEPT_SUB_SEP, 1)[0]
+
+
+def dept_parent_sql(expr: str) -> str:
+    """:func:`dept_parent` as a DuckDB expression over ``expr`` (NULL stays NULL), for rule
+    SQL: ``WHERE {dept_parent_sql('f.bilg_dept_codg')} = 'A52'``."""
+    return f"split_part({expr}, '{DEPT_SUB_SEP}', 1)"
+
+
+def in_list(field: str, code: str | None) -> bool:
+    """Whether ``code`` belongs to the code list of ``field`` (a department by its parent);
+    a field without a code list accepts anything, an empty value is not judged here."""
+    cl = (
+        DEPT
+        if field in DEPT_FIELDS
+        else ALL.get(field, FLAG if field in ("rx_circ_flag", "dscg_tkdrug_flag") else None)
+    )
+    if cl is None or code is None:
+        return True
+    return (dept_parent(code) if field in DEPT_FIELDS else code) in cl
