@@ -190,6 +190,18 @@ def synth(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Reject a file with a column the data model does not use (default: set it aside, "
+    "keep it with each row and name it in the report).",
+)
+@click.option(
+    "--retry-quarantine",
+    is_flag=True,
+    help="Re-check the rows held for an unknown institution, person or settlement and "
+    "release those now known (done anyway after loading a register); PATH... optional.",
+)
 @click.pass_context
 def ingest(
     ctx: click.Context,
@@ -199,6 +211,8 @@ def ingest(
     table: str | None,
     as_json: bool,
     quiet: bool,
+    strict: bool,
+    retry_quarantine: bool,
 ) -> None:
     """Load uploads (files or folders) into the claims lake; bad rows go to quarantine."""
     import json
@@ -206,10 +220,11 @@ def ingest(
     from hrss_fraud.ingest import inbox as inbox_mod
     from hrss_fraud.ingest.pipeline import expand
     from hrss_fraud.ingest.pipeline import ingest as run_ingest
+    from hrss_fraud.ingest.summary import text_lines
     from hrss_fraud.lake import Lake, LakeLockedError
 
-    if not paths and inbox is None:
-        raise Fail("give PATH... to ingest, or --inbox DIR")
+    if not paths and inbox is None and not retry_quarantine:
+        raise Fail("give PATH... to ingest, or --inbox DIR, or --retry-quarantine")
     if inbox is not None and not inbox.is_dir():
         raise Fail(f"--inbox {inbox}: no such folder")
     refused = []
@@ -235,6 +250,8 @@ def ingest(
             layout=layout,
             table=table,
             progress=(lambda _r: bar.update(1)) if bar else None,
+            strict=strict,
+            retry_quarantine=retry_quarantine,
         )
     except LakeLockedError as exc:
         raise Fail(str(exc)) from None
@@ -249,13 +266,11 @@ def ingest(
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=1))
+        for w in summary["warnings"]:  # and loudly where a person reads
+            click.echo(f"{w['zh']}\n{w['en']}", err=True)
     else:
-        click.echo(
-            f"{summary['files']} file(s): {summary['committed']} committed, "
-            f"{summary['duplicate']} duplicate, {summary['rejected']} rejected; "
-            f"{summary['rows_read']} rows read, {summary['accepted']} accepted, "
-            f"{summary['quarantined']} quarantined; batches: {', '.join(result.batches) or '-'}"
-        )
+        for line in text_lines(summary, result.batches):
+            click.echo(line)
     for f in result.rejected:
         click.echo(f"hrss-fraud: rejected: {f.error}", err=True)
     if result.rejected:

@@ -6,6 +6,12 @@ every one accounted for), a duplicate of a committed file (no-op), or rejected w
 reason. Reference tables go first, then settlements, then fee lines, so references resolve
 within one run. A crash leaves the lake as it was before the batch being written; running
 again completes the work (committed files are then duplicates).
+
+Columns the data model does not use are set aside, kept with each row (``_set_aside``) and
+named in the reports; a file is rejected for its header only when a required field cannot
+be found (``strict``: also when a column is set aside). A run that loaded a register (or
+settlements) then re-checks the rows held as ``unknown_institution``, ``unknown_person`` or
+``orphan_line`` and releases those that now pass (:mod:`hrss_fraud.ingest.release`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from hrss_fraud.ingest import references
+from hrss_fraud.ingest import references, release
 from hrss_fraud.ingest.errors import UploadError
 from hrss_fraud.ingest.layouts import Detected, Layout, detect, load_layouts
 from hrss_fraud.ingest.readers import (
@@ -32,7 +38,7 @@ from hrss_fraud.ingest.readers import (
     open_upload,
     read_together,
 )
-from hrss_fraud.ingest.validate import QUARANTINE_SCHEMA, validate
+from hrss_fraud.ingest.validate import QUARANTINE_SCHEMA, SET_ASIDE, code_flags, validate
 from hrss_fraud.lake import Lake
 from hrss_fraud.model.schema import TABLES
 
@@ -78,32 +84,73 @@ class FileResult:
     error: str | None = None
     reason: str | None = None
     batch_id: str | None = None
+    #: Columns the data model does not use: kept with each row (``_set_aside``), named here.
+    set_aside: list[dict[str, str]] = field(default_factory=list)
+    #: Headers matched by the tolerant step (开单医师代码 → bilg_dr_codg), header → field.
+    tolerant: dict[str, str] = field(default_factory=dict)
+    #: Accepted rows with a descriptive code outside its list, by ``bad_code:<field>``.
+    flags: dict[str, int] = field(default_factory=dict)
+
+
+#: Above this share of the rows read quarantined, the summary warns first and loudly.
+QUARANTINE_ALARM = 0.5
 
 
 @dataclass
 class IngestResult:
     files: list[FileResult]
     batches: list[str]
+    #: What re-checking the quarantine released (None: not re-checked in this run).
+    released: release.Released | None = None
 
     @property
     def rejected(self) -> list[FileResult]:
         return [f for f in self.files if f.status == "rejected"]
 
     def summary(self) -> dict:
+        """Counts, per-file details and, first, the warnings (see :mod:`.summary`)."""
+        from hrss_fraud.ingest.summary import warnings
+
         by = {
             s: sum(f.status == s for f in self.files)
             for s in ("committed", "duplicate", "rejected")
         }
-        return {
+        reasons: dict[str, int] = {}
+        flags: dict[str, int] = {}
+        aside: dict[str, int] = {}
+        for f in self.files:
+            for r, n in f.reasons.items():
+                reasons[r] = reasons.get(r, 0) + n
+            for r, n in f.flags.items():
+                flags[r] = flags.get(r, 0) + n
+            for c in f.set_aside:
+                aside[c["column"]] = aside.get(c["column"], 0) + 1
+        out = {
+            "warnings": [],
             "files": len(self.files),
             **by,
             "batches": self.batches,
             "rows_read": sum(f.rows_read for f in self.files),
             "accepted": sum(f.accepted for f in self.files),
             "quarantined": sum(f.quarantined for f in self.files),
+            "quarantined_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+            "set_aside_columns": aside,
+            "code_flags": flags,
+            "released": None if self.released is None else self.released.as_dict(),
             # asdict() deep-copies field by field: slow for thousands of files.
-            "details": [{**vars(f), "reasons": dict(f.reasons)} for f in self.files],
+            "details": [
+                {
+                    **vars(f),
+                    "reasons": dict(f.reasons),
+                    "set_aside": list(f.set_aside),
+                    "tolerant": dict(f.tolerant),
+                    "flags": dict(f.flags),
+                }
+                for f in self.files
+            ],
         }
+        out["warnings"] = warnings(out)
+        return out
 
 
 def expand(paths: list[Path]) -> list[Path]:
@@ -172,6 +219,7 @@ def _open(
     known: set[str],
     seen: set[str],
     detected: dict[tuple[str, ...], Detected],
+    strict: bool = False,
 ) -> tuple[FileResult, _Opened | None]:
     """Judge one opened file; ``detected`` caches the layout by header (thousands of uploads
     share a few headers; a header that fails is not cached, so each such file says why)."""
@@ -183,13 +231,15 @@ def _open(
     try:
         det = detected.get(tuple(raw.header))
         if det is None:
-            det = detect(path, raw.header, layouts, layout=layout, table=table)
+            det = detect(path, raw.header, layouts, layout=layout, table=table, strict=strict)
             detected[tuple(raw.header)] = det
     except UploadError as exc:
         raw.close()
         res.status, res.reason, res.error = "rejected", str(exc.reason), str(exc)
         return res, None
     res.table, res.layout, res.encoding = det.table, det.layout.name, raw.encoding
+    res.set_aside = [{"column": a.column, "why": a.why, "detail": a.detail} for a in det.set_aside]
+    res.tolerant = dict(det.tolerant)
     if res.sha256 in known or res.sha256 in seen:
         raw.close()
         res.status = "duplicate"
@@ -217,7 +267,13 @@ def _chunked(
 
 
 def _quarantine_refs(bad: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Rows that failed a reference check, their typed values as text in ``raw`` (keyed
+    by field name, with the set-aside columns under ``_set_aside``): what a release reads."""
     cols = [f.name for f in TABLES[table].fields]
+    raw = pl.struct([pl.col(c).cast(pl.String) for c in cols]).struct.json_encode()
+    if SET_ASIDE in bad.columns:
+        nested = raw.str.head(-1) + pl.lit(f',"{SET_ASIDE}":') + pl.col(SET_ASIDE) + pl.lit("}")
+        raw = pl.when(pl.col(SET_ASIDE).is_null()).then(raw).otherwise(nested)
     return bad.select(
         pl.col("_source_file"),
         pl.col("_line"),
@@ -227,7 +283,7 @@ def _quarantine_refs(bad: pl.DataFrame, table: str) -> pl.DataFrame:
         else pl.lit(None, pl.String).alias("fixmedins_code"),
         pl.col("_ref_reason").alias("reason"),
         pl.col("_ref_detail").alias("detail"),
-        pl.struct([pl.col(c).cast(pl.String) for c in cols]).struct.json_encode().alias("raw"),
+        raw.alias("raw"),
     )
 
 
@@ -240,12 +296,17 @@ def ingest(
     layouts: dict[str, Layout] | None = None,
     progress: Callable[[FileResult], None] | None = None,
     now: datetime | None = None,
+    strict: bool = False,
+    retry_quarantine: bool = False,
 ) -> IngestResult:
-    """Ingest files and folders into the lake; see the module docstring."""
+    """Ingest files and folders into the lake; see the module docstring. ``strict``
+    rejects a file with a column the data model does not use (instead of setting it aside);
+    ``retry_quarantine`` re-checks the held rows even when no register was loaded."""
     layouts = layouts or load_layouts()
     files = expand(paths)
     results: list[FileResult] = []
     batch_ids: list[str] = []
+    released = None
     with lake.writer() as writer:
         known = lake.known_sha256()
         seen: set[str] = set()
@@ -254,7 +315,7 @@ def ingest(
         try:
             for path, raw, size, sha256 in _open_all(files):
                 res, o = _open(
-                    path, raw, size, sha256, layouts, layout, table, known, seen, detected
+                    path, raw, size, sha256, layouts, layout, table, known, seen, detected, strict
                 )
                 results.append(res)
                 if o is None:
@@ -275,7 +336,12 @@ def ingest(
         finally:
             for o in opened:
                 o.raw.close()
-    return IngestResult(results, batch_ids)
+        loaded = {r.table for r in results if r.status == "committed" and r.accepted}
+        if retry_quarantine or loaded & release.CURES:
+            released = release.release(lake, writer, now=now)
+            if released.batch_id:
+                batch_ids.append(released.batch_id)
+    return IngestResult(results, batch_ids, released)
 
 
 class _FileFailed(Exception):
@@ -290,7 +356,7 @@ def _commit_group(writer, group: list[_Opened], keys: references.KnownKeys, now:
             return None
         for o in live:
             o.result.rows_read = o.result.accepted = o.result.quarantined = 0
-            o.result.reasons = {}
+            o.result.reasons, o.result.flags = {}, {}
         mark = keys.mark()
         report: dict = {}
         sources = [
@@ -301,6 +367,11 @@ def _commit_group(writer, group: list[_Opened], keys: references.KnownKeys, now:
                 "layout": o.detected.layout.name,
                 "table": o.detected.table,
             }
+            | (
+                {"set_aside": [a.column for a in o.detected.set_aside]}
+                if o.detected.set_aside
+                else {}
+            )
             for o in live
         ]
         try:
@@ -384,6 +455,9 @@ def _check(
         res = by_path[path]
         res.quarantined += n
         res.reasons[r] = res.reasons.get(r, 0) + n
+    for path, flag, n in code_flags(good, name).iter_rows():
+        res = by_path[path]
+        res.flags[flag] = res.flags.get(flag, 0) + n
     keys.add_accepted(name, good)
     if good.height:
         yield name, good
@@ -463,9 +537,19 @@ def _chunks(
     # The batch report stays small (the manifest carries it); per-file detail is in the
     # sources, the quarantine's _source_file and the lake rows' _source_file.
     by_reason: dict[str, int] = {}
+    flags: dict[str, int] = {}
+    aside: dict[str, int] = {}
     for o in live:
         for r, n in o.result.reasons.items():
             by_reason[r] = by_reason.get(r, 0) + n
+        for r, n in o.result.flags.items():
+            flags[r] = flags.get(r, 0) + n
+        for a in o.detected.set_aside:
+            aside[a.column] = aside.get(a.column, 0) + 1
+    if aside:  # column → files that had it (which files: the sources)
+        report["set_aside_columns"] = aside
+    if flags:
+        report["code_flags"] = flags
     report.update(
         files=len(live),
         rows_read=sum(o.result.rows_read for o in live),

@@ -1,10 +1,29 @@
 """Data-quality views of the lake, per batch and per institution: completeness of key
-fields, lines quarantined by reason, and late uploads. The dashboard shows them; they are
-tables you can query, not log lines."""
+fields, lines quarantined by reason, and late uploads; descriptive codes outside their list
+(kept, flagged); columns set aside. The dashboard shows them; they are tables you can
+query, not log lines.
+
+- ``quarantine_held``: the rows still held — the quarantine without its released rows and
+  their release records (:mod:`hrss_fraud.ingest.release`). Count this, not ``quarantine``,
+  to know what is held: nothing released is counted twice.
+- ``dq_code``: per table, field, institution and value, the latest rows whose descriptive
+  code is outside its list (a department by its parent: ``A03.05`` is in the list when
+  ``A03`` is), with the count.
+- ``dq_set_aside``: per table, batch and column, the rows that carry a set-aside column (a
+  column of the upload the data model does not use, kept in ``_set_aside``).
+- ``dq_batch``, ``dq_institution``: as before, their quarantine counts from
+  ``quarantine_held``.
+"""
 
 from __future__ import annotations
 
 import duckdb
+
+from hrss_fraud.ingest.release import held_sql
+from hrss_fraud.ingest.validate import SET_ASIDE, descriptive
+from hrss_fraud.lake.views import ident, literal
+from hrss_fraud.model import codes as C
+from hrss_fraud.model.schema import TABLES
 
 #: An upload more than this many days after its settlement counts as late (a local choice).
 LATE_DAYS = 7
@@ -18,12 +37,57 @@ _EMPTY_QUARANTINE = (
 def _quarantine_source(con: duckdb.DuckDBPyConnection) -> str:
     cols = {r[0] for r in con.execute("DESCRIBE quarantine").fetchall()}
     if {"reason", "fixmedins_code", "table"} <= cols:
-        return 'SELECT _batch_seq, fixmedins_code, "table", reason FROM quarantine'
+        return 'SELECT _batch_seq, fixmedins_code, "table", reason FROM quarantine_held'
     return _EMPTY_QUARANTINE
 
 
+#: Tables with descriptive code lists that ``dq_code`` looks at.
+_CODED = ("settlement", "fee_detail", "person", "institution", "practitioner")
+
+
+def _code_sql() -> str:
+    parts = []
+    for name in _CODED:
+        t = TABLES[name]
+        inst = "fixmedins_code" if "fixmedins_code" in t else "NULL::VARCHAR"
+        for f in t.fields:
+            if f.codes is None or not descriptive(name, f.name):
+                continue
+            col = ident(f.name)
+            value = C.dept_parent_sql(col) if f.name in C.DEPT_FIELDS else col
+            listed = ", ".join(literal(v) for v in f.codes.values())
+            parts.append(
+                f'SELECT {literal(name)} AS "table", {literal(f.name)} AS field, '
+                f"{inst} AS fixmedins_code, {col} AS value, count(*) AS n "
+                f"FROM {ident(name)} WHERE {col} IS NOT NULL AND {value} NOT IN ({listed}) "
+                "GROUP BY ALL"
+            )
+    return " UNION ALL ".join(parts)
+
+
+def _set_aside_sql(con: duckdb.DuckDBPyConnection) -> str:
+    parts = []
+    for name in TABLES:
+        cols = {r[0] for r in con.execute(f"DESCRIBE {ident(name + '_all')}").fetchall()}
+        if SET_ASIDE in cols:
+            parts.append(
+                f'SELECT {literal(name)} AS "table", _batch_seq, k AS "column", '
+                f"count(*) AS n FROM (SELECT _batch_seq, unnest(json_keys({SET_ASIDE})) AS k "
+                f"FROM {ident(name + '_all')} WHERE {SET_ASIDE} IS NOT NULL) GROUP BY ALL"
+            )
+    empty = (
+        'SELECT NULL::VARCHAR AS "table", NULL::BIGINT AS _batch_seq, '
+        'NULL::VARCHAR AS "column", NULL::BIGINT AS n WHERE false'
+    )
+    return " UNION ALL ".join(parts) if parts else empty
+
+
 def add_quality_views(con: duckdb.DuckDBPyConnection, *, late_days: int = LATE_DAYS) -> None:
-    """Create ``dq_batch`` and ``dq_institution`` on a lake connection."""
+    """Create ``quarantine_held``, ``dq_batch``, ``dq_institution``, ``dq_code`` and
+    ``dq_set_aside`` on a lake connection."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW quarantine_held AS {held_sql(con)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW dq_code AS {_code_sql()}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW dq_set_aside AS {_set_aside_sql(con)}")
     q = _quarantine_source(con)
     con.execute(f"CREATE OR REPLACE TEMP VIEW dq_quarantine AS {q}")
     con.execute("""

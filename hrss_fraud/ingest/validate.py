@@ -18,6 +18,7 @@ import polars as pl
 
 from hrss_fraud.ingest.layouts import Detected
 from hrss_fraud.ingest.readers import FIELDS
+from hrss_fraud.model import codes as C
 from hrss_fraud.model.schema import TABLES, Field, Table
 
 #: Tolerance of det_item_fee_sumamt against cnt × pric: one fen plus 0.1 %.
@@ -42,6 +43,32 @@ _ID_FIELDS = {
     "emp_no",
     "rxno",
 }
+
+#: The column that keeps, with each accepted row, the values of the file's columns that the
+#: data model does not use (set aside by the layout): a JSON object keyed by the file's own
+#: headers, so nothing that arrived is lost. Absent when a file has no such column.
+SET_ASIDE = "_set_aside"
+
+#: Registers: quarantining one of their rows would turn every claim naming it into
+#: ``unknown_person`` or ``unknown_institution``, so their code lists are all descriptive.
+REGISTER_TABLES = frozenset({"person", "institution", "practitioner"})
+
+
+def descriptive(table: str, name: str) -> bool:
+    """Whether a value outside ``name``'s code list is kept with a data-quality flag
+    (``bad_code:<field>`` counted per file, ``dq_code`` in the lake) rather than
+    quarantining the row (see ``codes.DESCRIPTIVE_FIELDS``)."""
+    return name in C.DESCRIPTIVE_FIELDS or table in REGISTER_TABLES
+
+
+def in_list(f: Field, typed: pl.Expr) -> pl.Expr:
+    """Whether each value of ``typed`` is in ``f``'s code list (a department by its parent:
+    ``A03.05`` is a sub-specialty of ``A03``)."""
+    assert f.codes is not None
+    if f.name in C.DEPT_FIELDS:
+        typed = typed.str.split(C.DEPT_SUB_SEP).list.first()
+    return typed.is_in(f.codes.values())
+
 
 #: Dates that are rightly in the future (an agreement runs for years).
 FUTURE_ALLOWED = frozenset({"agrmt_begn_date", "agrmt_end_date"})
@@ -94,6 +121,7 @@ class Check(NamedTuple):
 @dataclass(frozen=True)
 class Checked:
     accepted: pl.DataFrame  # canonical columns, canonical dtypes, plus _source_file, _line
+    # (and SET_ASIDE when the file has columns the model does not use)
     quarantined: pl.DataFrame  # QUARANTINE_SCHEMA
 
 
@@ -231,13 +259,20 @@ def validate(
     source_file: str | None = None,
     *,
     now: datetime | None = None,
+    carry: tuple[str, ...] = (),
 ) -> Checked:
-    """Type one chunk of a file's rows and split them into accepted and quarantined."""
+    """Type one chunk of a file's rows and split them into accepted and quarantined;
+    ``carry`` names columns of ``raw`` passed to the accepted rows unchanged."""
     table = TABLES[detected.table]
     # Rows of several files of one layout are validated together; each keeps its file.
     source = pl.col("_source_file") if source_file is None else pl.lit(source_file)
     now = now or datetime.now()
-    df = raw.rename({k: f"_t_{v}" for k, v in detected.mapping.items()})
+    # Set-aside columns get internal names: a header may be anything, even a field's name.
+    extra = {
+        s.column: f"_x_{i}" for i, s in enumerate(detected.set_aside) if s.column in raw.columns
+    }
+    header = [c for c in raw.columns if c in detected.mapping or c in extra]
+    df = raw.rename({k: f"_t_{v}" for k, v in detected.mapping.items()} | extra)
     present = {f.name for f in table.fields if f"_t_{f.name}" in df.columns}
     df = _texts(df, present)
     absent = [f.name for f in table.fields if f.name not in present]
@@ -264,7 +299,11 @@ def validate(
     )
     df = _reparse_times(df, table, times)
 
-    checks = _ragged_check(df, detected) + _text_checks(df, table, present)
+    checks = (
+        _ragged_check(df, detected)
+        + _text_checks(df, table, present)
+        + _set_aside_checks(df, extra)
+    )
     for f in table.fields:
         raw_col, typed = pl.col(f"_t_{f.name}"), pl.col(f.name)
         if f.required:
@@ -273,10 +312,8 @@ def validate(
             checks.append(Check(f"bad_value:{f.name}", raw_col.is_not_null() & typed.is_null()))
         if isinstance(f.dtype, pl.Datetime | pl.Date) and f.name in present:
             checks.append(_incomplete_time(f.name))
-        if f.codes is not None:
-            checks.append(
-                Check(f"bad_code:{f.name}", typed.is_not_null() & ~typed.is_in(f.codes.values()))
-            )
+        if f.codes is not None and not descriptive(detected.table, f.name):
+            checks.append(Check(f"bad_code:{f.name}", typed.is_not_null() & ~in_list(f, typed)))
         if isinstance(f.dtype, pl.Datetime | pl.Date) and f.name not in FUTURE_ALLOWED:
             limit = now + timedelta(days=1)
             lit = pl.lit(limit if isinstance(f.dtype, pl.Datetime) else limit.date())
@@ -317,15 +354,54 @@ def validate(
         ).alias("fixmedins_code"),
         pl.col("_why").list.first().str.split(":").list.first().alias("reason"),
         pl.col("_why").list.join("; ").alias("detail"),
-        pl.struct([pl.col(f"_t_{detected.mapping[c]}").alias(c) for c in detected.mapping])
+        pl.struct(
+            [
+                pl.col(f"_t_{detected.mapping[c]}" if c in detected.mapping else extra[c]).alias(c)
+                for c in header
+            ]
+        )
         .struct.json_encode()
         .alias("raw"),
     )
+    kept = []
+    if extra:
+        kept.append(
+            pl.struct([pl.col(x).alias(c) for c, x in extra.items()])
+            .struct.json_encode()
+            .alias(SET_ASIDE)
+        )
     accepted = good.select(
         [pl.col(f.name).cast(f.dtype) for f in table.fields]
         + [source.alias("_source_file"), pl.col("_line").cast(pl.Int64)]
+        + kept
+        + [pl.col(c) for c in carry]
     )
     return Checked(accepted, raw_bad)
+
+
+def code_flags(df: pl.DataFrame, table: str) -> pl.DataFrame:
+    """(``_source_file``, ``flag``, ``n``): accepted rows of ``df`` (typed) that hold a
+    descriptive code outside its list, per file and ``bad_code:<field>`` — kept, and
+    reported as data-quality flags."""
+    t = TABLES[table]
+    tests = {
+        f"bad_code:{f.name}": pl.col(f.name).is_not_null() & ~in_list(f, pl.col(f.name))
+        for f in t.fields
+        if f.codes is not None and descriptive(table, f.name) and f.name in df.columns
+    }
+    empty = pl.DataFrame(schema={"_source_file": pl.String, "flag": pl.String, "n": pl.UInt32})
+    hits = _which(df, tests)
+    if not hits:
+        return empty
+    return pl.concat(
+        [
+            df.filter(tests[name])
+            .group_by("_source_file")
+            .agg(n=pl.len())
+            .select("_source_file", flag=pl.lit(name), n="n")
+            for name in sorted(hits)
+        ]
+    )
 
 
 def _ragged_check(df: pl.DataFrame, detected: Detected) -> list[Check]:
@@ -334,7 +410,7 @@ def _ragged_check(df: pl.DataFrame, detected: Detected) -> list[Check]:
     padded with empty values but quarantined, with the row kept as it arrived."""
     if FIELDS not in df.columns:
         return []
-    width = len(detected.mapping) + len(detected.ignored)
+    width = len(detected.mapping) + len(detected.ignored) + len(detected.set_aside)
     n = pl.col(FIELDS)
     detail = pl.format("ragged_row:row has {} fields but the header has {}", n, pl.lit(width))
     return [Check("ragged_row", n.is_not_null(), detail)]
@@ -403,6 +479,24 @@ def _text_checks(df: pl.DataFrame, table: Table, present: set[str]) -> list[Chec
             code = raw.str.extract(f"({ctl})", 1).str.encode("hex").str.to_uppercase()
             detail = pl.format("control_char:{} holds control character 0x{}", pl.lit(f.name), code)
             checks.append(Check(f"control_char:{f.name}", raw.str.contains(ctl), detail))
+    return checks
+
+
+def _set_aside_checks(df: pl.DataFrame, extra: dict[str, str]) -> list[Check]:
+    """A set-aside value is kept as it arrived, under the free-text cap: a megabyte field
+    of a broken or hostile export is refused there as anywhere else."""
+    cap = MAX_CHARS["text"]
+    long = _which(df, {c: pl.col(x).str.len_bytes() > cap for c, x in extra.items()})
+    checks = []
+    for c in sorted(long):
+        n = pl.col(extra[c]).str.len_chars()
+        detail = pl.format(
+            "too_long:{} has {} characters, more than the {} allowed for a set-aside column",
+            pl.lit(c),
+            n,
+            pl.lit(cap),
+        )
+        checks.append(Check(f"too_long:{c}", n > cap, detail))
     return checks
 
 

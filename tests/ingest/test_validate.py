@@ -33,9 +33,12 @@ FEE = {
 }
 
 
-def check(rows: list[dict[str, str]], layout: str | None = None) -> tuple[pl.DataFrame, ...]:
+def check(
+    rows: list[dict[str, str]], layout: str | None = None, *, strict: bool = False
+) -> tuple[pl.DataFrame, ...]:
     raw = pl.DataFrame(rows).with_row_index("_line", offset=2)
-    det = detect(Path("t.csv"), [c for c in raw.columns if c != "_line"], LAYOUTS, layout=layout)
+    header = [c for c in raw.columns if c != "_line"]
+    det = detect(Path("t.csv"), header, LAYOUTS, layout=layout, strict=strict)
     out = validate(raw, det, "t.csv", now=NOW)
     return out.accepted, out.quarantined
 
@@ -54,7 +57,7 @@ def test_clean_line_is_accepted_with_types() -> None:
         ({"fee_ocur_time": "2025-07-01 08:00:00"}, "future_date"),
         ({"psn_no": ""}, "missing_required"),
         ({"cnt": "two"}, "bad_value"),
-        ({"chrgitm_lv": "09"}, "bad_code"),
+        ({"vali_flag": "7"}, "bad_code"),  # strict: whether the row counts at all
         ({"det_item_fee_sumamt": "-7.00", "cnt": "-2"}, "refund_without_original"),
         ({"psn_no": "1.30123E+17"}, "bad_id"),
         ({"fee_ocur_time": "2025-13-45"}, "bad_value"),
@@ -151,10 +154,16 @@ def test_settlement_end_before_begin_and_payment_sum() -> None:
     assert bad["reason"][0] == "amount_mismatch"
 
 
-def test_unknown_columns_name_the_nearest_known() -> None:
+def test_unknown_columns_name_the_nearest_known_when_strict() -> None:
     with pytest.raises(UploadError, match="nearest: det_item_fee_sumamt") as err:
-        check([{**FEE, "det_item_fee_sumam": "1"}])
+        check([{**FEE, "det_item_fee_sumam": "1"}], strict=True)
     assert err.value.reason == "unknown_layout"
+
+
+def test_unknown_columns_are_set_aside_and_kept_with_the_row() -> None:
+    ok, bad = check([{**FEE, "det_item_fee_sumam": "1"}])
+    assert bad.height == 0 and ok.height == 1
+    assert ok["_set_aside"][0] == '{"det_item_fee_sumam":"1"}'
 
 
 def test_missing_required_column_names_it() -> None:
