@@ -1,5 +1,5 @@
-"""``hrss-fraud users``: add, list, disable, enable dashboard accounts and set their
-passwords.
+"""``hrss-fraud users``: add, list, disable, enable dashboard accounts, change their role
+and set their passwords.
 
 Every change is made by an operator (``--by``, default the shell's login name) who must
 be an enabled account that may manage users (:mod:`hrss_fraud.cases.operators`); while no
@@ -189,3 +189,28 @@ def passwd(ctx: click.Context, username: str, password_stdin: bool, by: str | No
     except (UserError, SchemaError) as e:
         _fail(str(e))
     click.echo(f"password of {username} changed")
+
+
+@users.command("role")
+@click.argument("username")
+@click.argument("role")
+@_by
+@click.pass_context
+def change_role(ctx: click.Context, username: str, role: str, by: str | None) -> None:
+    """变更用户角色（其已登录会话随即失效）。Give an account another role; its open
+    sessions end, so the new rights apply from its next login."""
+    from hrss_fraud.cases import SchemaError, open_store
+    from hrss_fraud.dashboard.users import UserError, get_user, set_role
+
+    try:
+        with open_store(_workspace(ctx)) as store:
+            actor = _manager(store, by)
+            current = get_user(store, username)
+            if current is None:
+                _fail(f"no user {username!r}; 'users list' shows the accounts")
+            if actor.casefold() == current.username.casefold():
+                _fail("不能变更自己的角色 (an operator may not change their own role)")
+            user = set_role(store, username, role, by=actor)
+    except (UserError, SchemaError) as e:
+        _fail(str(e))
+    click.echo(f"user {user.username}: role {user.role} ({user.role_zh})")

@@ -270,3 +270,26 @@ def test_the_main_command_has_the_group() -> None:
     from hrss_fraud.cli import main
 
     assert main.commands["users"] is users_group
+
+
+def test_cli_role_changes_the_role_and_ends_the_sessions(tmp_path: Path) -> None:
+    from hrss_fraud.dashboard import sessions
+
+    add_accounts(tmp_path, {"boss": "admin", "li": "reviewer"})
+    with open_store(tmp_path) as store:
+        sessions.open_session(store, "li")
+    r = _cli(tmp_path, "role", "LI", "supervisor", "--by", "boss")
+    assert r.exit_code == 0 and r.output == "user li: role supervisor (审核负责人)\n"
+    with open_store(tmp_path) as store:
+        assert u.get_user(store, "li").role == "supervisor"
+        assert sessions.open_sessions(store, "li") == 0
+        row = store.audit_log("li").filter(action="user.role").row(0, named=True)
+    assert row["actor"] == "boss" and '"sessions_ended": 1' in row["detail"]
+    for args, message in (
+        (("role", "li", "boss", "--by", "boss"), "role 'boss' is not one of"),
+        (("role", "ghost", "auditor", "--by", "boss"), "no user 'ghost'"),
+        (("role", "boss", "auditor", "--by", "boss"), "may not change their own role"),
+        (("role", "li", "admin", "--by", "li"), "may not manage users"),
+    ):
+        r = _cli(tmp_path, *args)
+        assert r.exit_code == 1 and message in r.stderr, (args, r.stderr)
