@@ -116,8 +116,6 @@ def normalise(name: str) -> str:
     return _SPACE.sub("", text).casefold()
 
 
-
-
 def _loose(key: str) -> str:
     """A normalised key with bracketed parts dropped (``单价(元)`` → ``单价``)."""
     while True:

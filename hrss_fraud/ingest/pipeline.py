@@ -92,10 +92,6 @@ class FileResult:
     flags: dict[str, int] = field(default_factory=dict)
 
 
-#: Above this share of the rows read quarantined, the summary warns first and loudly.
-QUARANTINE_ALARM = 0.5
-
-
 @dataclass
 class IngestResult:
     files: list[FileResult]
