@@ -481,12 +481,29 @@ def test_malformed_catalogue_names_file_line_and_column(
     assert problem in str(err.value)
 
 
-def test_missing_header_is_reported(kb_copy: Path) -> None:
+def test_missing_required_header_is_reported(kb_copy: Path) -> None:
     path = kb_copy / "diagnosis.csv"
-    frame = pl.read_csv(path, infer_schema=False).drop("chronic")
+    frame = pl.read_csv(path, infer_schema=False).drop("dise_name")
     frame.write_csv(path)
-    with pytest.raises(ValueError, match=r"diagnosis\.csv: line 1: missing column\(s\) chronic"):
+    with pytest.raises(
+        ValueError, match=r"diagnosis\.csv: line 1: missing column\(s\) dise_name \(诊断名称\)"
+    ):
         load_knowledge(kb_copy)
+
+
+def test_missing_optional_columns_are_read_empty_and_named(kb_copy: Path) -> None:
+    """A centre's own catalogue has the platform's columns, not our internal groupings: the
+    file loads, the columns are empty, and the knowledge base says which were left out (the
+    rules that need them are then listed inactive)."""
+    path = kb_copy / "catalogue.csv"
+    pl.read_csv(path, infer_schema=False).drop("item_group", "drug_class").write_csv(path)
+    path = kb_copy / "diagnosis.csv"
+    pl.read_csv(path, infer_schema=False).drop("chronic").write_csv(path)
+    kb = load_knowledge(kb_copy)
+    assert kb.absent == {"catalogue": ("item_group", "drug_class"), "diagnosis": ("chronic",)}
+    assert kb.catalogue["item_group"].null_count() == kb.catalogue.height
+    assert kb.catalogue.columns == load_knowledge().catalogue.columns
+    assert load_knowledge().absent == {}
 
 
 def test_pair_with_unknown_item_is_reported(kb_copy: Path) -> None:

@@ -7,7 +7,7 @@ first bad one instead of letting a typo switch a rule off silently.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -150,12 +150,17 @@ _PAIR_CODES = {"pair_type": PAIR_TYPES, "scope": PAIR_SCOPES}
 
 @dataclass(frozen=True)
 class Knowledge:
-    """The four knowledge tables, each typed as its canonical schema table."""
+    """The four knowledge tables, each typed as its canonical schema table.
+
+    ``absent`` names, per table, the optional columns its file left out (read as empty):
+    a centre's own catalogue has the platform's columns but not our internal groupings.
+    Rules that need what is missing say so (:mod:`hrss_fraud.rules.needs`)."""
 
     catalogue: pl.DataFrame
     knowledge_pair: pl.DataFrame
     diagnosis: pl.DataFrame
     procedure: pl.DataFrame
+    absent: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def default_knowledge_dir() -> Path:
@@ -178,12 +183,16 @@ def load_knowledge(root: Path | None = None) -> Knowledge:
 
     ``root`` is the folder holding the four files (default: :func:`default_knowledge_dir`).
     Besides each cell, checks that keys are unique and that every pair names catalogue items.
+    A file may leave out optional columns (a centre's catalogue without our item groups):
+    they are read as empty and listed in :attr:`Knowledge.absent`; every required column
+    must be there.
 
     Raises:
         ValueError: naming the file, line and column of the first problem.
     """
     root = Path(root) if root is not None else default_knowledge_dir()
     frames: dict[str, pl.DataFrame] = {}
+    absent: dict[str, tuple[str, ...]] = {}
     pair_lines: list[int] = []
     for table in (S.CATALOGUE, S.KNOWLEDGE_PAIR, S.DIAGNOSIS, S.PROCEDURE):
         path = root / f"{table.name}.csv"
@@ -192,15 +201,18 @@ def load_knowledge(root: Path | None = None) -> Knowledge:
             raise ValueError(msg)
         codes = {"catalogue": _CATALOGUE_CODES, "knowledge_pair": _PAIR_CODES}.get(table.name)
         list_codes = _CATALOGUE_LIST_CODES if table is S.CATALOGUE else None
-        frame, lines = read_table(path, table, codes=codes, list_codes=list_codes)
+        left_out: list[str] = []
+        frame, lines = read_table(path, table, codes=codes, list_codes=list_codes, absent=left_out)
         _check_unique(path, lines, frame, table.key)
         frames[table.name] = frame
+        if left_out:
+            absent[table.name] = tuple(left_out)
         if table is S.KNOWLEDGE_PAIR:
             pair_lines = lines
     known = set(frames["catalogue"]["med_list_codg"].to_list())
     pair_path = root / "knowledge_pair.csv"
     _check_known(pair_path, pair_lines, frames["knowledge_pair"], ("item_a", "item_b"), known)
-    return Knowledge(**frames)
+    return Knowledge(**frames, absent=absent)
 
 
 def load_usage(root: Path | None = None, *, catalogue: pl.DataFrame | None = None) -> pl.DataFrame:

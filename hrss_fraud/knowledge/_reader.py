@@ -25,6 +25,7 @@ def read_table(
     *,
     codes: Mapping[str, CodeList] | None = None,
     list_codes: Mapping[str, frozenset[str]] | None = None,
+    absent: list[str] | None = None,
 ) -> tuple[pl.DataFrame, list[int]]:
     """Read ``path`` as ``table``: headers by field name or Chinese label, values cast to dtype.
 
@@ -33,14 +34,23 @@ def read_table(
     ``list_codes`` maps a ';'-separated column (e.g. ``lmt_med_type``) to its allowed codes.
     Returns the frame and, for each row, its line number in the file (for later checks).
 
+    With ``absent`` (a list), the file may leave out optional columns: they are read as
+    empty and their names appended to ``absent``, so that the caller can say what is
+    missing (a centre's catalogue has no internal item groups, for instance). Without it,
+    every column must be present.
+
     Raises:
-        ValueError: the file is not UTF-8, a header is missing or unknown, a required
-            value is empty, a value does not parse as the column's dtype, or a code is not
-            in the column's code list. The message names the file, line and column.
+        ValueError: the file is not UTF-8, a header is unknown or a required one (every one
+            without ``absent``) is missing, a required value is empty, a value does not
+            parse as the column's dtype, or a code is not in the column's code list. The
+            message names the file, line and column.
     """
     header, lines, rows = _read_rows(path)
-    names = _map_header(path, header, table)
-    columns: dict[str, list[str | None]] = {name: [] for name in names}
+    names = _map_header(path, header, table, optional_absent=absent is not None)
+    if absent is not None:
+        absent.extend(n for n in table.names if n not in names)
+    columns: dict[str, list[str | None]] = {name: [None] * len(rows) for name in table.names}
+    columns.update({name: [] for name in names})
     for row in rows:
         for name, value in zip(names, row, strict=False):
             value = value.strip()
@@ -84,8 +94,11 @@ def _read_rows(path: Path) -> tuple[list[str], list[int], list[list[str]]]:
     return header, lines, rows
 
 
-def _map_header(path: Path, header: list[str], table: Table) -> list[str]:
-    """Map each header cell (field name or Chinese label) to a field name."""
+def _map_header(
+    path: Path, header: list[str], table: Table, *, optional_absent: bool = False
+) -> list[str]:
+    """Map each header cell (field name or Chinese label) to a field name; every field must
+    have a column, or every required one with ``optional_absent``."""
     by_label = {f.name: f.name for f in table.fields} | {f.zh: f.name for f in table.fields}
     names: list[str] = []
     for cell in header:
@@ -100,7 +113,11 @@ def _map_header(path: Path, header: list[str], table: Table) -> list[str]:
             msg = f"{path}: line 1: column {name!r} appears twice"
             raise ValueError(msg)
         names.append(name)
-    missing = [f"{n} ({table[n].zh})" for n in table.names if n not in names]
+    missing = [
+        f"{n} ({table[n].zh})"
+        for n in table.names
+        if n not in names and not (optional_absent and not table[n].required)
+    ]
     if missing:
         msg = f"{path}: line 1: missing column(s) {', '.join(missing)}"
         raise ValueError(msg)
