@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from hrss_fraud.detect.diagnosis_groups import group_sql
+
 DRUG = "l.med_chrgitm_type IN ('09', '10', '11')"
 SERVICE = "l.med_chrgitm_type IN ('03', '04', '05')"
 OUTPATIENT = "l.setting IN ('op', 'ph')"
@@ -337,7 +339,7 @@ PERSON = FeatureSet(
                    CAST(v.begntime AS DATE) AS d, {_QUARTER} AS period,
                    CAST(v.inscp_amt AS DOUBLE) AS inscp,
                    CAST(v.chronic AS VARCHAR) IN ('1', 'true') AS chronic,
-                   v.dise_group IN {_SCHEDULED} AS scheduled
+                   {group_sql("v.dise_group", "v.dise_codg")} IN {_SCHEDULED} AS scheduled
             FROM visit v WHERE v.setting IN ('op', 'ph')
         ),
         drug AS (

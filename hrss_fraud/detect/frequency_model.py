@@ -26,6 +26,7 @@ import polars as pl
 import sklearn
 from sklearn.linear_model import PoissonRegressor
 
+from hrss_fraud.detect.diagnosis_groups import group_sql
 from hrss_fraud.detect.modelfile import ModelError, read_checked, write_json
 
 KIND = "visit_frequency"
@@ -33,8 +34,10 @@ SETTINGS = ("op", "ph")
 AGE_BANDS = (0, 5, 15, 30, 45, 60, 75)
 """Lower bounds, in years, of the age bands."""
 CHRONIC_GROUPS = ("HTN", "DM", "CHD", "COPD", "CKD", "CANCER", "STROKE", "DIALYSIS", "CHEMO")
-"""Chronic diagnosis groups of the knowledge base; dialysis and chemotherapy patients visit
-several times a month by schedule, which the model must expect rather than flag."""
+"""Chronic diagnosis groups of the knowledge base (or, for a code it does not group, of the
+code's ICD-10 prefix: :mod:`hrss_fraud.detect.diagnosis_groups`); dialysis and chemotherapy
+patients visit several times a month by schedule, which the model must expect rather than
+flag."""
 FEATURES = (
     *(f"age_{a}" for a in AGE_BANDS[1:]),
     "female",
@@ -56,6 +59,8 @@ def person_month_features(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     whether the run sees the whole lake or only the recent history an incremental run
     loads."""
     groups = ", ".join(f"'{g}'" for g in CHRONIC_GROUPS)
+    # a code the knowledge base does not group is grouped by its ICD-10 prefix
+    group = group_sql("dise_group", "dise_codg")
     bits = " + ".join(
         f"CASE WHEN list_contains(g, '{g}') THEN {1 << i} ELSE 0 END"
         for i, g in enumerate(CHRONIC_GROUPS)
@@ -64,9 +69,9 @@ def person_month_features(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         WITH pm AS (
             SELECT psn_no, date_trunc('month', begntime) AS month,
                    max(gend) AS gend, max(brdy) AS brdy,
-                   list_distinct(list(dise_group) FILTER (
-                       WHERE CAST(chronic AS VARCHAR) IN ('1', 'true')
-                         AND dise_group IN ({groups}))) AS g
+                   list_distinct(list({group}) FILTER (
+                       WHERE (CAST(chronic AS VARCHAR) IN ('1', 'true') OR dise_group IS NULL)
+                         AND {group} IN ({groups}))) AS g
             FROM visit GROUP BY ALL
         ),
         pmb AS (SELECT psn_no, month, gend, brdy, {bits} AS b FROM pm),

@@ -3,8 +3,9 @@
 
 Each settlement's total cost (``medfee_sumamt``, on a log scale, where costs are roughly
 normal) is compared with the settlements of the same month, setting, institution kind,
-level and diagnosis; a group with fewer than ``min_peers`` is pooled into the diagnosis group, then
-the institution kind and level, then the setting
+level and diagnosis; a group with fewer than ``min_peers`` is pooled into the diagnosis group
+(the knowledge base's ``dise_group``, or the ICD-10 category of the code where the diagnosis
+table has no groups), then the institution kind and level, then the setting
 (:func:`hrss_fraud.detect.peers.peer_stats`). A visit is
 a lead when its robust z-score exceeds ``z`` and it costs at least ``min_amount``. The
 amount at risk is the in-scope share of what it costs above the flag threshold (the peers'
@@ -44,7 +45,8 @@ def settlements(con: duckdb.DuckDBPyConnection, settings: list[str]) -> pl.DataF
         SELECT fixmedins_code, setl_id, mdtrt_id, psn_no, setting, begntime,
                strftime(begntime, '%Y-%m') AS month,
                coalesce(medins_type, '') AS medins_type, coalesce(hosp_lv, '') AS hosp_lv,
-               coalesce(dise_group, '') AS dise_group, coalesce(dise_codg, '') AS dise_codg,
+               coalesce(dise_group, left(trim(dise_codg), 3), '') AS dise_group,
+               coalesce(dise_codg, '') AS dise_codg,
                coalesce(dise_name, '') AS dise_name,
                CAST(medfee_sumamt AS DOUBLE) AS cost, CAST(inscp_amt AS DOUBLE) AS inscp
         FROM visit

@@ -151,14 +151,22 @@ BASE_TABLE = "_pp_base"
 def base_sql() -> str:
     """The lines of every setting with their unit keys and the visit's diagnosis group; an
     item's classification is the catalogue's, the uploaded one for an item it does not
-    know."""
+    know.
+
+    Where the knowledge base lacks our groupings (a centre's own catalogue and diagnoses),
+    an item's group is its charge item type (``chrgitm_07`` 护理费, ``chrgitm_01`` 床位费,
+    ``chrgitm_03`` 检查费: the price groups can name them) and a visit's diagnosis group is
+    the ICD-10 category of its main diagnosis (``I10``, first three characters)."""
     return """
         SELECT l.fixmedins_code, l.setting, l.begntime,
                coalesce(medins_type, '') AS medins_type, coalesce(hosp_lv, '') AS hosp_lv,
-               coalesce(dise_group, '') AS dise_group,
+               coalesce(dise_group, left(trim(dise_codg), 3), '') AS dise_group,
                setl_id, mdtrt_id, psn_no, feedetl_sn, fee_ocur_time AS line_time,
                CAST(l.inscp_amt AS DOUBLE) AS inscp, CAST(l.cnt AS DOUBLE) AS cnt,
-               l.med_list_codg, l.item_group,
+               l.med_list_codg,
+               coalesce(l.item_group,
+                        'chrgitm_' || coalesce(c.med_chrgitm_type, l.med_chrgitm_type))
+                   AS item_group,
                coalesce(c.list_type, l.list_type) AS list_type,
                coalesce(c.med_chrgitm_type, l.med_chrgitm_type) AS med_chrgitm_type,
                CAST(coalesce(l.ref_pric, l.pric) AS DOUBLE) AS price
