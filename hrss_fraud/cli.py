@@ -398,13 +398,17 @@ def score(
     except (CatalogueError, RunError, ValueError) as e:
         raise Fail(str(e)) from None
     m = run.manifest
+    inactive = m.get("inactive_rules", [])
     click.echo(
         f"run {run.run_id}: {m['findings']:,} findings, amount at risk ¥{m['amount_at_risk']:,.2f}"
-        f" ({len(m['rules'])} rules, {len(m['failed_rules'])} failed)"
+        f" ({len(m['rules'])} rules, {len(m['failed_rules'])} failed, {len(inactive)} inactive)"
     )
+    for r in m["rules"]:
+        if r["status"] == "inactive":
+            click.echo(f"  rule {r['rule_id']} {r['reason']}")
     if m["failed_rules"]:
         for r in m["rules"]:
-            if r["status"] != "ok":
+            if r["status"] == "failed":
                 click.echo(f"  rule {r['rule_id']} failed: {r['error']}", err=True)
         sys.exit(1)
 
@@ -422,31 +426,26 @@ def rules_list(ctx: click.Context, as_json: bool, lang: str) -> None:
     """Every rule with its framework codes, template, severity and parameters."""
     import json
 
+    from hrss_fraud.knowledge import load_knowledge
+    from hrss_fraud.resources import policy_path
     from hrss_fraud.rules.catalogue import CatalogueError, load_catalogue
-    from hrss_fraud.rules.listing import catalogue_rows
+    from hrss_fraud.rules.listing import catalogue_rows, listing_lines
 
     ws = ctx.obj["workspace"]
     try:
-        rows, coverage = catalogue_rows(load_catalogue(workspace=ws), ws)
+        kb = load_knowledge(policy_path("analytics", "knowledge", ws))
+    except ValueError as e:
+        kb = None
+        click.echo(f"knowledge base not readable, rule status unknown: {e}", err=True)
+    try:
+        rows, coverage = catalogue_rows(load_catalogue(workspace=ws), ws, kb)
     except CatalogueError as e:
         raise Fail(str(e)) from None
     if as_json:
         click.echo(json.dumps({"rules": rows, "coverage": coverage}, ensure_ascii=False, indent=1))
         return
-    for r in rows:
-        name = r["name_zh"] if lang == "zh" else r["name_en"]
-        params = ", ".join(f"{k}={v:g}" for k, v in r["params"].items())
-        click.echo(
-            f"{r['id']:<30} v{r['version']:<3} {r['severity']:<10} {r['template']:<34} "
-            f"{name}  [{';'.join(r['framework']) or '-'}] {params}"
-        )
-    click.echo(
-        f"framework 1.0: {coverage['covered']} of {coverage['claim_supported']} claim-supported "
-        f"classes covered ({coverage['total']} classes; {len(coverage['not_claims'])} need "
-        f"data a claims extract does not hold)"
-    )
-    if coverage["missing"]:
-        click.echo("not covered: " + ", ".join(coverage["missing"]))
+    for line in listing_lines(rows, coverage, lang):
+        click.echo(line)
 
 
 @rules.command("set")
@@ -624,6 +623,8 @@ def knowledge() -> None:
 def knowledge_load(ctx: click.Context, source: str) -> None:
     """Import a knowledge base (CSV or XLSX, Chinese headers accepted) into the workspace."""
     from hrss_fraud.knowledge.importer import import_knowledge
+    from hrss_fraud.rules.catalogue import load_catalogue
+    from hrss_fraud.rules.needs import inactive_rules
 
     try:
         kb, origin = import_knowledge(Path(source), ctx.obj["workspace"])
@@ -631,6 +632,12 @@ def knowledge_load(ctx: click.Context, source: str) -> None:
         raise Fail(str(e)) from None
     for name, where in origin.items():
         click.echo(f"{name}: {getattr(kb, name).height:,} rows from {where}")
+        if kb.absent.get(name):
+            click.echo(f"  columns left empty (not in the file): {', '.join(kb.absent[name])}")
+    # what the rules cannot do with this knowledge base, said now rather than found later
+    rules = list(load_catalogue(workspace=ctx.obj["workspace"]).rules.values())
+    for off in inactive_rules(rules, kb).values():
+        click.echo(f"rule {off.rule_id} {off.reason_zh}")
 
 
 @main.group()

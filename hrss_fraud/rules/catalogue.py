@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hrss_fraud.model.schema import TABLES
 from hrss_fraud.resources import policy_path
+from hrss_fraud.rules.render import RenderError, render
 
 SEVERITIES = {
     "definite": ("明确违规", "definite violation"),
@@ -54,6 +56,24 @@ class Param:
         return value
 
 
+KNOWLEDGE_TABLES = ("catalogue", "knowledge_pair", "diagnosis", "procedure")
+
+
+@dataclass(frozen=True)
+class Need:
+    """Knowledge a rule cannot work without: a row of ``table`` with a value in one of
+    ``columns`` (and matching ``where``, SQL over that table with the rule's arguments
+    filled in). A knowledge base without such a row leaves the rule inactive: it would
+    find nothing, and saying nothing would pass that off as a clean result
+    (:mod:`hrss_fraud.rules.needs`)."""
+
+    table: str
+    columns: tuple[str, ...]
+    where: str | None = None
+    what_zh: str | None = None
+    what_en: str | None = None
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -75,6 +95,7 @@ class Rule:
     cadence: str = "nightly"
     monitoring: bool = False
     tags: tuple[str, ...] = field(default=())
+    needs: tuple[Need, ...] = field(default=())
 
     @property
     def template(self) -> str:
@@ -147,6 +168,39 @@ def _param(entry: dict[str, Any], where: str) -> Param:
     return p
 
 
+def _need(entry: dict[str, Any], where: str, args: dict[str, Any]) -> Need:
+    """One ``[[rule.needs]]`` entry: ``column`` (``table.column``, or a list of them in one
+    table, any of which will do), optional ``where``, ``what_zh`` and ``what_en``."""
+    columns = entry.get("column")
+    columns = [columns] if isinstance(columns, str) else columns
+    if not columns or not all(isinstance(c, str) and "." in c for c in columns):
+        msg = f"{where}: a need's 'column' must be 'table.column' or a list of them"
+        raise CatalogueError(msg)
+    tables = {c.split(".", 1)[0] for c in columns}
+    table = tables.pop()
+    if tables or table not in KNOWLEDGE_TABLES:
+        msg = f"{where}: a need names one knowledge table of {', '.join(KNOWLEDGE_TABLES)}"
+        raise CatalogueError(msg)
+    names = tuple(c.split(".", 1)[1] for c in columns)
+    unknown = [n for n in names if n not in TABLES[table].names]
+    if unknown:
+        msg = f"{where}: knowledge table {table} has no column {', '.join(unknown)}"
+        raise CatalogueError(msg)
+    condition = entry.get("where")
+    if condition is not None:
+        try:
+            condition = render(str(condition), args, where=f"{where} need")
+        except RenderError as e:
+            raise CatalogueError(str(e)) from None
+    return Need(
+        table=table,
+        columns=names,
+        where=condition,
+        what_zh=entry.get("what_zh"),
+        what_en=entry.get("what_en"),
+    )
+
+
 def _rule(entry: dict[str, Any], source: str, sql_root: Path, kernels: set[str]) -> Rule:
     rid = entry.get("id")
     if not isinstance(rid, str) or not _ID.match(rid):
@@ -189,6 +243,8 @@ def _rule(entry: dict[str, Any], source: str, sql_root: Path, kernels: set[str])
     if len(set(names)) != len(names):
         msg = f"{where}: a parameter is declared twice ({names})"
         raise CatalogueError(msg)
+    args = dict(entry.get("args", {}))
+    needs = tuple(_need(n, where, args) for n in entry.get("needs", ()))
     return Rule(
         id=rid,
         name_zh=_text(entry, "name_zh", where),
@@ -200,7 +256,7 @@ def _rule(entry: dict[str, Any], source: str, sql_root: Path, kernels: set[str])
         framework=framework,
         sql=sql,
         kernel=kernel,
-        args=dict(entry.get("args", {})),
+        args=args,
         params=params,
         lookback_days=int(entry.get("lookback_days", 0)),
         scope=scope,
@@ -209,6 +265,7 @@ def _rule(entry: dict[str, Any], source: str, sql_root: Path, kernels: set[str])
         cadence=cadence,
         monitoring=bool(entry.get("monitoring", False)),
         tags=tuple(entry.get("tags", ())),
+        needs=needs,
     )
 
 

@@ -38,6 +38,9 @@ class RuleOutcome:
     error: str | None = None
     trace: str | None = None
     changes: list[dict[str, object]] = field(default_factory=list)
+    reason: str | None = None
+    """Why an ``inactive`` rule did not run (the knowledge it lacks), in Chinese."""
+    reason_en: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -54,7 +57,7 @@ class EngineResult:
 
     @property
     def failed(self) -> list[RuleOutcome]:
-        return [o for o in self.outcomes if o.status != "ok"]
+        return [o for o in self.outcomes if o.status == "failed"]
 
     @cached_property
     def findings(self) -> pl.DataFrame:

@@ -34,7 +34,8 @@ from hrss_fraud.lake import Lake
 from hrss_fraud.resources import policy_path
 from hrss_fraud.rules import increment, runs
 from hrss_fraud.rules.catalogue import Catalogue, CatalogueError, Rule, load_catalogue
-from hrss_fraud.rules.engine import run_rules
+from hrss_fraud.rules.engine import RuleOutcome, run_rules
+from hrss_fraud.rules.needs import Inactive, inactive_rules
 from hrss_fraud.rules.params import changes, effective
 from hrss_fraud.rules.prepare import Scope, build, open_scoring_db
 from hrss_fraud.rules.whitelist import load_whitelist
@@ -153,11 +154,28 @@ def _carried_outcomes(previous: runs.Run | None, carried: list[str]) -> list[dic
     return [{**o, "carried_from": o.get("carried_from", previous.run_id)} for o in outcomes]
 
 
-def _prepare_models(con: Any, workspace: Path, policy: Policy, *, full: bool) -> list[str]:
-    """Load the saved models the rules need into the scoring database; a full run trains
+def _inactive_outcomes(
+    inactive: dict[str, Inactive], policy: Policy, workspace: Path
+) -> list[RuleOutcome]:
+    """The outcomes of the rules skipped for want of knowledge, with the reason."""
+    log = changes(policy.catalogue, workspace)
+    out = []
+    for r in policy.rules:
+        if r.id in inactive:
+            eff = effective(r, log)
+            o = RuleOutcome(r.id, eff.version, eff.values, status="inactive")
+            o.reason, o.reason_en = inactive[r.id].reason_zh, inactive[r.id].reason_en
+            out.append(o)
+    return out
+
+
+def _prepare_models(
+    con: Any, workspace: Path, policy: Policy, rules: list[Rule], *, full: bool
+) -> list[str]:
+    """Load the saved models ``rules`` need into the scoring database; a full run trains
     (on the whole lake it has just loaded) and saves those not yet saved. Returns the names
     trained. A model made by other code is refused with the reason."""
-    needed = models.needed(r.kernel for r in policy.rules)
+    needed = models.needed(r.kernel for r in rules)
     untrained = models.missing(workspace, needed) if full else []
     try:
         models.train_into(con, workspace, untrained)
@@ -193,6 +211,9 @@ def score(
             print(f"no batch since run {previous.run_id}: nothing to score", flush=True)
         return previous
     kb = load_knowledge(policy.knowledge_dir)
+    # rules the knowledge base cannot drive are skipped, with the reason in the manifest
+    inactive = inactive_rules(policy.rules, kb)
+    active = [r for r in policy.rules if r.id not in inactive]
     log = changes(policy.catalogue, workspace)
     wl = load_whitelist(policy.catalogue, workspace)
     run_id = runs.new_run_id(started)
@@ -201,23 +222,26 @@ def score(
     work.mkdir(parents=True)
     try:
         con = open_scoring_db(work / "score.duckdb", memory_limit)
-        scope, to_run = None, policy.rules
+        scope, to_run = None, active
         if previous is not None:
             lake.connect(con, index=False)
-            scope, to_run, why = _incremental_scope(con, previous, policy.rules, _latest_month(con))
+            scope, to_run, why = _incremental_scope(con, previous, active, _latest_month(con))
             mode += why
         running = {r.id for r in to_run}
-        carried = [r.id for r in policy.rules if r.id not in running]
+        carried = [r.id for r in active if r.id not in running]
         t0 = time.perf_counter()
         counts = build(con, lake, kb, scope)
-        trained = _prepare_models(con, workspace, policy, full=scope is None)
+        trained = _prepare_models(con, workspace, policy, active, full=scope is None)
         prepare_s = time.perf_counter() - t0
+        skipped = _inactive_outcomes(inactive, policy, workspace)
         if progress:
             print(
                 f"{mode}: prepared {counts['visit']:,} settlements, {counts['line']:,} lines "
                 f"in {prepare_s:.1f} s",
                 flush=True,
             )
+            for o in skipped:
+                print(f"  – {o.rule_id:<32} {o.reason}", flush=True)
         latest = _latest_month(con)
         result = run_rules(
             con, policy.catalogue, to_run, log, wl, run_id, progress, spill=work / "hits"
@@ -263,8 +287,10 @@ def score(
             "monthly_as_of": previous.manifest["monthly_as_of"] if carried else latest,
             "monthly_last_seq": previous.manifest["monthly_last_seq"] if carried else last_seq,
             "carried_rules": carried,
-            "rules": [o.to_dict() for o in result.outcomes] + _carried_outcomes(previous, carried),
+            "rules": [o.to_dict() for o in result.outcomes + skipped]
+            + _carried_outcomes(previous, carried),
             "failed_rules": [o.rule_id for o in result.failed],
+            "inactive_rules": [o.rule_id for o in skipped],
         }
         return runs.publish(workspace, run_id, findings, lines, manifest)
     finally:
