@@ -14,9 +14,10 @@ item's knowledge). Rules then read these two tables and the ``kb_*`` knowledge t
   ``cnt``/amounts net of refunds (a fully refunded line and the
   refund rows are gone), the visit's fields above, and the catalogue's knowledge columns
   (``item_group``, ``drug_class``, caps, restrictions; the catalogue name as
-  ``med_list_name`` and its reference price as ``ref_pric``). ``line`` is a view: the
-  lines are stored once in ``line_base`` (fee and visit fields); the key and the
-  catalogue's columns (a few hundred items) are added as they are read.
+  ``med_list_name``, its reference price as ``ref_pric`` and its charge item type as
+  ``item_chrgitm_type``, the uploaded one for an item the catalogue does not know).
+  ``line`` is a view: the lines are stored once in ``line_base`` (fee and visit fields);
+  the key and the catalogue's columns (a few hundred items) are added as they are read.
 
 A :class:`Scope` restricts both tables for an incremental run.
 """
@@ -241,7 +242,9 @@ def build_from_views(
     con.execute(f"""
         CREATE OR REPLACE VIEW line AS
         SELECT b.fixmedins_code || '|' || b.mdtrt_id || '|' || b.feedetl_sn AS line_key,
-               b.*, c.med_list_name, c.pric AS ref_pric, {catalogue}
+               b.*, c.med_list_name, c.pric AS ref_pric,
+               coalesce(c.med_chrgitm_type, b.med_chrgitm_type) AS item_chrgitm_type,
+               {catalogue}
         FROM line_base b
         LEFT JOIN kb_catalogue c ON c.med_list_codg = b.med_list_codg
     """)

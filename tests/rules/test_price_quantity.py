@@ -17,7 +17,8 @@ LAP_CHOLE = "003310050080001"  # 腹腔镜下胆囊切除术, second_50, cap lv1
 APPENDIX = "003310030040000"  # 阑尾切除术, second_50, cap 900/1000/1100
 NIFEDIPINE = "XC08CAA002A008010110074"  # 7 days a pack, 30 days max, 5 a line
 AMOXICILLIN = "XJ01CAA001A009010111739"  # 4 days a pack, 7 days max
-INSULIN = "XA10ABA001B002010110999"  # 20 days a vial, 30 days max, 1 a day
+INSULIN = "XA10ABA001B002010110999"  # 20 days a vial, 30 days max, 1 a day; no price cap
+AMLODIPINE = "XC08CAA001A001010110037"  # 集采: capped at ¥22.50 a pack at every level
 STRIPS = "C0203009181000001"  # 血糖试纸, 100 a line
 DRAIN = "C0204011182060001"  # 负压引流器, 3 a visit
 CANNULA = "C0201001176760001"  # 静脉留置针, 2 a day
@@ -82,6 +83,47 @@ def test_price_cap_follows_the_institution_level_and_self_paid_excess() -> None:
     line = fee("MD1", 1, LAP_CHOLE, pric=2500.0, overlmt_selfpay=300.0, inscp_amt=2200.0)
     con = scoring_db([ip_visit("MD1")], [line])
     assert run_rule(con, "price_over_cap")[0].height == 0
+
+
+# -- drug_price_over_cap --------------------------------------------------------------
+
+
+def test_drug_above_its_payment_standard_is_a_hit_for_the_excess() -> None:
+    con = scoring_db([visit("MD1")], [fee("MD1", 1, AMLODIPINE, cnt=2, pric=30.0)])
+    f, lines = run_rule(con, "drug_price_over_cap")
+    assert f.height == 1 and f["amount_at_risk"][0] == 15.0  # (30 − 22.50) × 2
+    assert f["evidence"][0].startswith("药品「苯磺酸氨氯地平片") and "¥22.50" in f["evidence"][0]
+    assert f["evidence_en"][0].startswith('Drug "') and lines["role"].to_list() == ["violating"]
+    # the services' rule leaves drug lines alone
+    assert run_rule(con, "price_over_cap")[0].height == 0
+
+
+@pytest.mark.parametrize(("pric", "expected"), [(22.5, []), (22.51, []), (22.52, [0.02])])
+def test_drug_price_around_the_cap_and_tolerance(pric: float, expected: list) -> None:
+    con = scoring_db([visit("MD1")], [fee("MD1", 1, AMLODIPINE, pric=pric)])
+    assert amounts(run_rule(con, "drug_price_over_cap")[0]) == expected
+
+
+def test_drug_cap_is_the_same_at_every_level_and_self_paid_excess_is_not_at_risk() -> None:
+    for lv in ("1", "3", "9"):
+        con = scoring_db(
+            [visit("MD1")],
+            [fee("MD1", 1, AMLODIPINE, pric=25.0)],
+            institutions=[{"hosp_lv": lv}],
+        )
+        assert amounts(run_rule(con, "drug_price_over_cap")[0]) == [2.5]
+    # the pharmacy recorded the excess as over-limit self-pay: nothing claimed above the cap
+    line = fee("MD1", 1, AMLODIPINE, pric=25.0, overlmt_selfpay=2.5, inscp_amt=22.5)
+    assert run_rule(scoring_db([visit("MD1")], [line]), "drug_price_over_cap")[0].height == 0
+
+
+def test_a_drug_without_a_cap_or_a_capped_service_is_not_the_drug_rules() -> None:
+    con = scoring_db(
+        [ip_visit("MD1")],
+        [fee("MD1", 1, INSULIN, pric=500.0), fee("MD1", 2, LAP_CHOLE, pric=2500.0)],
+    )
+    assert run_rule(con, "drug_price_over_cap")[0].height == 0
+    assert amounts(run_rule(con, "price_over_cap")[0]) == [300.0]
 
 
 # -- surgery_discount -----------------------------------------------------------------

@@ -1,9 +1,12 @@
 -- Template: low-threshold admission (无指征住院/低标准入院): a stay of at most {{max_days}}
 -- days whose every fee line is a fixed fee, a test or a non-injectable drug — nothing that
--- needed a bed (no injection, infusion, treatment, surgery). Day surgery (med_type in
--- {{exclude_med_types}}) is excluded. Args: allowed_groups (item groups a stay may hold),
--- drug_groups (which of them are drugs), injectable_pattern (regular expression on drug
--- names that need a nurse, e.g. 注射). Amount at risk: the stay's inscp_amt; its settlements are violating.
+-- needed a bed (no injection, infusion, treatment, surgery, consumable). Day surgery
+-- (med_type in {{exclude_med_types}}) is excluded. The kinds of line are the items' charge
+-- item types (med_chrgitm_type), which every catalogue carries. Args: allowed_types (the
+-- types a stay may hold), drug_types (which of them are drugs), fixed_types (the fixed fees:
+-- bed, consultation, nursing, general fee, registration), injectable_pattern (regular
+-- expression on drug names that need a nurse, e.g. 注射). Amount at risk: the stay's
+-- inscp_amt; its settlements are violating.
 WITH stay AS (
     SELECT fixmedins_code, mdtrt_id, psn_no,
            min(begntime) AS adm, max(endtime) AS dis,
@@ -20,14 +23,14 @@ short AS (
 ),
 content AS (
     SELECT l.fixmedins_code, l.mdtrt_id,
-           bool_and(coalesce(l.item_group IN {{allowed_groups}}, false)
-                    AND NOT (l.item_group IN {{drug_groups}}
+           bool_and(coalesce(l.item_chrgitm_type IN {{allowed_types}}, false)
+                    AND NOT (l.item_chrgitm_type IN {{drug_types}}
                              AND regexp_matches(coalesce(l.med_list_name, ''),
                                                 {{injectable_pattern}}))) AS only_light,
-           count(*) FILTER (l.item_group IN {{drug_groups}}) AS n_drug,
-           count(*) FILTER (l.item_group NOT IN {{drug_groups}}
-                            AND l.item_group NOT IN {{fixed_groups}}) AS n_test,
-           sum(l.inscp_amt) FILTER (l.item_group IN {{drug_groups}}) AS drug_amt
+           count(*) FILTER (l.item_chrgitm_type IN {{drug_types}}) AS n_drug,
+           count(*) FILTER (l.item_chrgitm_type NOT IN {{drug_types}}
+                            AND l.item_chrgitm_type NOT IN {{fixed_types}}) AS n_test,
+           sum(l.inscp_amt) FILTER (l.item_chrgitm_type IN {{drug_types}}) AS drug_amt
     FROM line l
     JOIN short s ON s.fixmedins_code = l.fixmedins_code AND s.mdtrt_id = l.mdtrt_id
     GROUP BY l.fixmedins_code, l.mdtrt_id

@@ -1,9 +1,12 @@
 -- Template: daily items (bed, nursing) billed for more days than the stay lasted. A stay is
 -- one mdtrt_id; its length is the calendar days from admission to discharge. Cap N = stay
--- days + {{tolerance_days}} (a day counted at both ends). Amount at risk on the group's lines:
--- inscp_amt × (Σcnt − N) / Σcnt, spread over them in proportion. Args: item_groups,
--- and per group (parallel lists) name_patterns (a regular expression picking the items
--- billed once a day: the nursing grades 特/Ⅰ/Ⅱ/Ⅲ级护理, not 新生儿沐浴), kind_zh, kind_en.
+-- days + {{tolerance_days}} (a day counted at both ends). Amount at risk on the kind's lines:
+-- inscp_amt × (Σcnt − N) / Σcnt, spread over them in proportion. The kinds are the items'
+-- charge item types (med_chrgitm_type 01 床位费, 07 护理费), so a centre's catalogue without
+-- our item groups serves as well. Args, parallel lists per kind: chrgitm_types, keys (the
+-- kind's name in the hit key), name_patterns (a regular expression on the item's name
+-- picking the items billed once a day: the nursing grades 特/Ⅰ/Ⅱ/Ⅲ级护理, not 新生儿沐浴),
+-- kind_zh, kind_en.
 WITH stay AS (
     SELECT fixmedins_code, mdtrt_id,
            min(begntime) AS adm, max(endtime) AS dis,
@@ -15,35 +18,36 @@ WITH stay AS (
 -- the names billed once a day, matched once per name (not on every line)
 -- (the pattern's position is an aggregate, so the match cannot be pushed down to the lines)
 daily AS (
-    SELECT item_group, med_list_name
-    FROM (SELECT item_group, med_list_name,
-                 any_value(list_position({{item_groups}}, item_group)) AS pos
+    SELECT item_chrgitm_type, med_list_name
+    FROM (SELECT item_chrgitm_type, med_list_name,
+                 any_value(list_position({{chrgitm_types}}, item_chrgitm_type)) AS pos
           FROM line
-          WHERE item_group IN {{item_groups}}
-          GROUP BY item_group, med_list_name)
+          WHERE item_chrgitm_type IN {{chrgitm_types}}
+          GROUP BY item_chrgitm_type, med_list_name)
     WHERE regexp_matches(coalesce(med_list_name, ''), {{name_patterns}}[pos])
 ),
 grp AS (
-    SELECT l.fixmedins_code, l.mdtrt_id, l.item_group,
+    SELECT l.fixmedins_code, l.mdtrt_id, l.item_chrgitm_type,
            sum(l.cnt) AS total_cnt, sum(l.inscp_amt) AS total_amt,
            string_agg(DISTINCT l.med_list_name || '(' || l.med_list_codg || ')', '、'
                       ORDER BY l.med_list_name || '(' || l.med_list_codg || ')') AS items
     FROM line l
-    SEMI JOIN daily n ON n.item_group = l.item_group
+    SEMI JOIN daily n ON n.item_chrgitm_type = l.item_chrgitm_type
                      AND n.med_list_name IS NOT DISTINCT FROM l.med_list_name
-    WHERE l.setting = 'ip' AND l.item_group IN {{item_groups}}
-    GROUP BY l.fixmedins_code, l.mdtrt_id, l.item_group
+    WHERE l.setting = 'ip' AND l.item_chrgitm_type IN {{chrgitm_types}}
+    GROUP BY l.fixmedins_code, l.mdtrt_id, l.item_chrgitm_type
 ),
 hit AS (
     SELECT g.*, s.adm, s.dis, s.days, s.days + {{tolerance_days}} AS cap,
-           {{kind_zh}}[list_position({{item_groups}}, g.item_group)] AS kind_zh,
-           {{kind_en}}[list_position({{item_groups}}, g.item_group)] AS kind_en,
+           {{keys}}[list_position({{chrgitm_types}}, g.item_chrgitm_type)] AS kind_key,
+           {{kind_zh}}[list_position({{chrgitm_types}}, g.item_chrgitm_type)] AS kind_zh,
+           {{kind_en}}[list_position({{chrgitm_types}}, g.item_chrgitm_type)] AS kind_en,
            g.total_amt * (g.total_cnt - (s.days + {{tolerance_days}})) / g.total_cnt AS risk
     FROM grp g
     JOIN stay s ON s.fixmedins_code = g.fixmedins_code AND s.mdtrt_id = g.mdtrt_id
     WHERE g.total_cnt > s.days + {{tolerance_days}}
 )
-SELECT h.fixmedins_code || '|' || h.mdtrt_id || '|' || h.item_group AS hit_key,
+SELECT h.fixmedins_code || '|' || h.mdtrt_id || '|' || h.kind_key AS hit_key,
        'settlement' AS entity_type,
        h.fixmedins_code || '|' || h.mdtrt_id AS entity_id,
        'violating' AS role,
@@ -65,6 +69,6 @@ SELECT h.fixmedins_code || '|' || h.mdtrt_id || '|' || h.item_group AS hit_key,
        CAST(h.total_cnt - h.cap AS DOUBLE) AS score
 FROM hit h
 JOIN line l ON l.fixmedins_code = h.fixmedins_code AND l.mdtrt_id = h.mdtrt_id
-           AND l.item_group = h.item_group
-SEMI JOIN daily n ON n.item_group = l.item_group
+           AND l.item_chrgitm_type = h.item_chrgitm_type
+SEMI JOIN daily n ON n.item_chrgitm_type = l.item_chrgitm_type
                  AND n.med_list_name IS NOT DISTINCT FROM l.med_list_name

@@ -1,13 +1,15 @@
 -- Template: two or more different drugs of the same pharmacological class (catalogue
--- drug_class) in one outpatient visit (重复开药). The drug prescribed first (earliest line)
--- is involved; the lines of every other drug of the class are violating, amount at risk =
--- their inscp_amt (the repeated charge). One hit per visit and class. Args: settings.
+-- drug_class, whatever classification the catalogue uses) in one outpatient visit (重复开药).
+-- The drug prescribed first (earliest line) is involved; the lines of every other drug of the
+-- class are violating, amount at risk = their inscp_amt (the repeated charge). One hit per
+-- visit and class. Args: settings, drug_list_types (the drugs: 101, 103, 104; herbal pieces
+-- are prescribed together by design).
 WITH d AS (
     SELECT fixmedins_code, psn_no, setl_id, mdtrt_id, feedetl_sn, fee_ocur_time,
            med_list_codg, med_list_name, drug_class, inscp_amt,
            fixmedins_code || '|' || mdtrt_id || '|' || drug_class AS hit_key
     FROM line
-    WHERE drug_class IS NOT NULL AND item_group = 'drug' AND setting IN {{settings}}
+    WHERE drug_class IS NOT NULL AND list_type IN {{drug_list_types}} AND setting IN {{settings}}
       AND inscp_amt > 0
 ),
 -- the visits and classes with more than one drug first (few), then their texts; two

@@ -1,14 +1,16 @@
 -- Template: too many different drugs on one outpatient prescription (rxno; the visit when the
--- prescription number is missing). Western and patent drugs count (item_group drug); herbal
--- pieces are a prescription of their own. K different drugs > {{max_drugs}}: every drug line
+-- prescription number is missing). Western and patent drugs count (list_type in
+-- {{drug_list_types}}: 101 西药中成药, 103 自制剂, 104 民族药); herbal pieces (102) are a
+-- prescription of their own. K different drugs > {{max_drugs}}: every drug line
 -- of the prescription is violating, with amount at risk inscp_amt × (K − max) / K (the share
--- of the prescription beyond the limit, spread in proportion). Args: settings. Param: max_drugs.
+-- of the prescription beyond the limit, spread in proportion). Args: settings,
+-- drug_list_types. Param: max_drugs.
 WITH d AS (
     SELECT line_key, fixmedins_code, psn_no, setl_id, mdtrt_id, feedetl_sn, fee_ocur_time,
            med_list_codg, med_list_name, inscp_amt,
            fixmedins_code || '|' || mdtrt_id || '|' || coalesce(rxno, '') AS rx_key
     FROM line
-    WHERE item_group = 'drug' AND setting IN {{settings}} AND inscp_amt > 0
+    WHERE list_type IN {{drug_list_types}} AND setting IN {{settings}} AND inscp_amt > 0
 ),
 -- the prescriptions over the limit first (few), then their texts
 big AS (

@@ -1,8 +1,12 @@
 -- Template: an item with indications (catalogue.indications, ICD-10 prefixes of the main
 -- diagnosis) billed on a settlement whose main diagnosis matches none of them.
--- Args: list_types (catalogue kinds), item_groups (only these groups; [] = any),
--- except_groups (never these groups), kind_zh / kind_en (wording), what_zh / what_en
--- (how the restriction is named). A settlement without a main diagnosis is left to the
+-- Args: list_types (catalogue kinds), chrgitm_types (only these charge item types; [] = any),
+-- except_chrgitm_types (never these), sessions ('exclude': never a planned-session item;
+-- 'keep': a planned-session item is kept even when its charge type is excepted; 'any'),
+-- session_groups (the item groups of planned sessions: dialysis, chemotherapy and
+-- radiotherapy are charged as treatments (05) but judged with the other services where the
+-- catalogue has our item groups), kind_zh / kind_en (wording), what_zh / what_en (how the
+-- restriction is named). A settlement without a main diagnosis is left to the
 -- data-quality rule (医保结算清单信息异常): nothing can be said about its indications.
 -- One hit per settlement and item (an inpatient drug billed daily is one lead, all its
 -- lines violating). Amount at risk: the lines' inscp_amt.
@@ -13,8 +17,12 @@ WITH l AS (
     WHERE indications IS NOT NULL
       AND nullif(trim(dise_codg), '') IS NOT NULL
       AND list_contains({{list_types}}, list_type)
-      AND (len({{item_groups}}) = 0 OR list_contains({{item_groups}}, item_group))
-      AND NOT list_contains({{except_groups}}, coalesce(item_group, ''))
+      AND (len({{chrgitm_types}}) = 0 OR list_contains({{chrgitm_types}}, item_chrgitm_type))
+      AND NOT (list_contains({{except_chrgitm_types}}, coalesce(item_chrgitm_type, ''))
+               AND NOT ({{sessions}} = 'keep'
+                        AND list_contains({{session_groups}}, coalesce(item_group, ''))))
+      AND NOT ({{sessions}} = 'exclude'
+               AND list_contains({{session_groups}}, coalesce(item_group, '')))
       AND inscp_amt > 0
 ),
 bad AS (

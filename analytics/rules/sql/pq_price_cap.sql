@@ -1,6 +1,6 @@
 -- Template: a line priced above the catalogue's price cap for the institution's level
 -- (pric_uplmt_lv1/2/3; an institution without level 1-3 is held to the level-1 cap).
--- Args: list_types. Param: tolerance (¥ per unit, rounding).
+-- Args: list_types, kind_zh / kind_en (wording). Param: tolerance (¥ per unit, rounding).
 -- Amount at risk: (pric − cap) × cnt, less what the institution already recorded as
 -- over-limit self-pay, and never more than the line's inscp_amt (the in-scope share).
 WITH priced AS (
@@ -28,13 +28,13 @@ SELECT line_key AS hit_key,
        fixmedins_code, psn_no, setl_id, mdtrt_id, feedetl_sn,
        fee_ocur_time AS line_time,
        round(at_risk, 2) AS amount,
-       format('项目「{}」({}) 在{}级医疗机构的限定单价为{}，实际收费单价{}，数量{}；'
+       format('{}「{}」({}) 在{}级医疗机构的限定单价为{}，实际收费单价{}，数量{}；'
               || '超出限价部分{}计入医保范围（医保范围内金额{}）。',
-              med_list_name, med_list_codg, cap_lv, yuan(cap), yuan(pric), printf('%g', cnt),
+              {{kind_zh}}, med_list_name, med_list_codg, cap_lv, yuan(cap), yuan(pric), printf('%g', cnt),
               yuan(at_risk), yuan(inscp_amt)) AS evidence,
-       format('Item "{}" ({}) is capped at {} per unit at a level-{} institution; billed '
+       format('{} "{}" ({}) is capped at {} per unit at a level-{} institution; billed '
               || 'at {} × {}; {} above the cap was claimed in scope (in-scope {}).',
-              med_list_name, med_list_codg, yuan(cap), cap_lv, yuan(pric), printf('%g', cnt),
+              {{kind_en}}, med_list_name, med_list_codg, yuan(cap), cap_lv, yuan(pric), printf('%g', cnt),
               yuan(at_risk), yuan(inscp_amt)) AS evidence_en,
        round(pric / cap, 3) AS score
 FROM over

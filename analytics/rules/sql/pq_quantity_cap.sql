@@ -5,7 +5,8 @@
 --   line:  max_cnt_line (any setting) and, for outpatient and pharmacy drug lines,
 --          max_days_supply / days_per_unit units (days supplied = cnt × days_per_unit);
 --   day:   max_cnt_day on Σcnt of the person's lines of the item on one calendar day
---          (within one visit for the item groups in day_by_visit: a visit fee, a bed or
+--          (within one visit for the charge item types in day_by_visit_types and the
+--          item groups in day_by_visit, where the catalogue has them: a visit fee, a bed or
 --          nursing day is due once a day of a visit or stay; two visits on one day each
 --          pay their own, which other rules judge);
 --   visit: max_cnt_visit on Σcnt of the item in one visit.
@@ -16,7 +17,8 @@
 -- only beyond supply_factor × max_days_supply (long prescriptions 长处方); its excess is
 -- still counted from max_days_supply. Param tolerance: excess units a line or group may
 -- have before it is reported (a line within its tolerances claims nothing: its excess is
--- left to the wider levels). day_by_visit: item groups whose daily cap holds per visit.
+-- left to the wider levels). day_by_visit_types (charge item types) and day_by_visit (item
+-- groups): the items whose daily cap holds per visit.
 -- Amount at risk: inscp_amt × (Σcnt − N) / Σcnt, spread over the group's lines in
 -- proportion to their unclaimed quantity. Column `units` = excess units of the line.
 WITH b AS (
@@ -24,7 +26,8 @@ WITH b AS (
            med_list_codg, med_list_name, setting, CAST(cnt AS DOUBLE) AS cnt,
            CAST(inscp_amt AS DOUBLE) AS inscp_amt,
            day_of(fee_ocur_time) AS d,
-           CASE WHEN list_contains({{day_by_visit}}, item_group)
+           CASE WHEN list_contains({{day_by_visit_types}}, item_chrgitm_type)
+                     OR list_contains({{day_by_visit}}, item_group)
                 THEN fixmedins_code || '|' || mdtrt_id ELSE '' END AS day_visit,
            CAST(max_cnt_line AS DOUBLE) AS cap_line,
            CAST(days_per_unit AS DOUBLE) AS dpu,

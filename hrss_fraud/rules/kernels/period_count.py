@@ -98,6 +98,7 @@ def quantity_hits(
         "tolerance": params.get("tolerance", 0.0),
         "supply_factor": params.get("supply_factor", 1.0),
         "day_by_visit": args.get("day_by_visit", []),
+        "day_by_visit_types": args.get("day_by_visit_types", []),
     }
     return con.sql(render(sql, values, where=f"kernel period_count ({QUANTITY_SQL})")).pl()
 

@@ -1,7 +1,8 @@
 """Kernel ``supply``: a drug refilled before the previous supply has run out (重复开药,
 药量重叠).
 
-Each purchase of a drug in the rule's settings supplies ``prd_days`` days (or ``cnt`` ×
+Each purchase of a drug (``list_types``: western and patent drugs, not herbal pieces) in
+the rule's settings supplies ``prd_days`` days (or ``cnt`` ×
 the catalogue's ``days_per_unit``). Purchases are followed per person and drug class (the
 drug itself when it has no class), in time order, carrying the remaining days of earlier
 supplies over: a purchase made while more than ``tolerance_days`` of supply remain is an
@@ -61,7 +62,7 @@ def purchases(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> pl.DataFr
                CAST(coalesce(prd_days, cnt * days_per_unit) AS DOUBLE) AS supply
         FROM line
         WHERE setting IN {sql_array(args["settings"])}
-          AND item_group IN {sql_array(args.get("drug_groups", ["drug"]))}
+          AND list_type IN {sql_array(args.get("list_types", ["101", "103", "104"]))}
           AND coalesce(prd_days, cnt * days_per_unit) > 0
           AND coalesce(rx_circ_flag, '0') <> '1'
     """).pl()
