@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import read_uploads
 from scipy.stats import binom
 
 from hrss_fraud.synth.config import SynthConfig
@@ -156,6 +157,82 @@ def test_scheme_rate_override(tmp_path: Path) -> None:
     assert row["rate"] == 0.9 and row["affected"] > 0.8 * row["eligible"]
     sex = summary.filter(pl.col("scheme") == "restriction_sex").row(0, named=True)
     assert sex["affected"] == 0
+
+
+def _truth_of(county: Path, scheme: str, fee: pl.DataFrame) -> pl.DataFrame:
+    lines = pl.read_parquet(county / "truth" / "lines.parquet").filter(pl.col("scheme") == scheme)
+    keys = ["fixmedins_code", "mdtrt_id", "feedetl_sn"]
+    return lines.select(*keys, "amount_at_risk").join(fee, on=keys, how="left")
+
+
+def test_a_duplicate_line_repeats_a_clean_line_under_a_later_serial(
+    tiny_county: Path, tiny_fee: pl.DataFrame
+) -> None:
+    copies = _truth_of(tiny_county, "duplicate_line", tiny_fee)
+    assert copies.height > 10
+    same = ["mdtrt_id", "med_list_codg", "cnt", "pric", "fee_ocur_time"]
+    originals = copies.select(*same, copy_sn="feedetl_sn").join(
+        tiny_fee.filter(pl.col("init_feedetl_sn").is_null()), on=same
+    )
+    # each copy has its original (and itself) among the visit's lines, the original first
+    per_copy = originals.group_by("mdtrt_id", "copy_sn").agg(
+        n=pl.len(), first=pl.col("feedetl_sn").cast(pl.Int64).min()
+    )
+    assert per_copy.height == copies.height and (per_copy["n"] == 2).all()
+    assert (per_copy["first"] < per_copy["copy_sn"].cast(pl.Int64)).all()
+    # neither is refunded, and the copy's in-scope amount is at risk
+    refunded = tiny_fee.filter(pl.col("init_feedetl_sn").is_not_null()).select(
+        "mdtrt_id", feedetl_sn="init_feedetl_sn"
+    )
+    assert originals.join(refunded, on=["mdtrt_id", "feedetl_sn"], how="semi").height == 0
+    assert (copies["amount_at_risk"] == copies["inscp_amt"].cast(pl.Float64)).all()
+    assert (copies["inscp_amt"].cast(pl.Float64) > 0).all()
+
+
+def test_a_drug_over_its_cap_hides_the_excess_in_scope(
+    tiny_county: Path, tiny_fee: pl.DataFrame
+) -> None:
+    over = _truth_of(tiny_county, "drug_price_over_cap", tiny_fee).with_columns(
+        pl.col("cnt", "pric", "pric_uplmt_amt", "overlmt_selfpay").cast(pl.Float64)
+    )
+    assert over.height > 10
+    assert over["list_type"].is_in(["101", "102", "103", "104"]).all()
+    assert (over["pric"] >= 1.19 * over["pric_uplmt_amt"]).all()
+    assert (over["pric"] <= 1.61 * over["pric_uplmt_amt"]).all()
+    assert (over["overlmt_selfpay"] == 0).all()
+    excess = ((over["pric"] - over["pric_uplmt_amt"]) * over["cnt"]).round(2)
+    assert (excess - over["amount_at_risk"]).abs().max() < 0.006
+    # honest lines of the same drugs are billed at the cap
+    honest = tiny_fee.filter(
+        pl.col("med_list_codg").is_in(over["med_list_codg"].implode())
+        & pl.col("init_feedetl_sn").is_null()
+    ).join(over.select("mdtrt_id", "feedetl_sn"), on=["mdtrt_id", "feedetl_sn"], how="anti")
+    assert honest.height > 0
+    assert (honest["pric"].cast(pl.Float64) <= honest["pric_uplmt_amt"].cast(pl.Float64)).all()
+
+
+def test_bill_phase_schemes_leave_the_rest_of_the_county_as_it_was(tmp_path: Path) -> None:
+    """Their own random streams: switching them off changes nothing but their lines."""
+    base = {"persons": 1500, "months": 2, "seed": 3, "malformed": False}
+    on, off = tmp_path / "on", tmp_path / "off"
+    generate(SynthConfig.preset("tiny", out=on, **base))
+    rates = {"duplicate_line": 0.0, "drug_price_over_cap": 0.0}
+    generate(SynthConfig.preset("tiny", out=off, scheme_rates=rates, **base))
+    new = list(rates)
+    t_on = pl.read_parquet(on / "truth" / "lines.parquet")
+    t_off = pl.read_parquet(off / "truth" / "lines.parquet")
+    assert t_on.filter(pl.col("scheme").is_in(new)).height > 0
+    assert t_on.filter(~pl.col("scheme").is_in(new)).equals(t_off)
+    s_on = pl.read_parquet(on / "truth" / "schemes.parquet").filter(~pl.col("scheme").is_in(new))
+    s_off = pl.read_parquet(off / "truth" / "schemes.parquet").filter(~pl.col("scheme").is_in(new))
+    assert s_on.equals(s_off)
+    # the other lines are those of the county without them, line for line
+    keys = ["fixmedins_code", "mdtrt_id", "feedetl_sn"]
+    theirs = t_on.filter(pl.col("scheme").is_in(new)).select(keys)
+    cols = [*keys, "med_list_codg", "cnt", "pric", "fee_ocur_time", "inscp_amt"]
+    f_on = read_uploads(on, "fee_detail").join(theirs, on=keys, how="anti").select(cols)
+    f_off = read_uploads(off, "fee_detail").join(theirs, on=keys, how="anti").select(cols)
+    assert f_on.height > 0 and f_on.sort(keys).equals(f_off.sort(keys))
 
 
 def test_lookalikes_present_and_not_in_truth(tiny_county: Path) -> None:

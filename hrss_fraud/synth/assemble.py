@@ -100,7 +100,12 @@ def line_amounts(world: World, maker: LineMaker, lines: pl.DataFrame) -> pl.Data
     item = lines["item"].to_numpy()
     det = lines["cnt"].to_numpy().astype(np.int64) * lines["pric_fen"].to_numpy()
     self_paid = (lv[item] == "03") | nopay[item]
-    hidden = lines["scheme"].is_in(["herb_nopay", "price_over_cap"]).fill_null(False).to_numpy()
+    hidden = (
+        lines["scheme"]
+        .is_in(["herb_nopay", "price_over_cap", "drug_price_over_cap"])
+        .fill_null(False)
+        .to_numpy()
+    )
     self_paid &= ~hidden
     full = np.where(self_paid, det, 0)
     level_cap = lines["cap_fen"].to_numpy()

@@ -361,6 +361,7 @@ def build_month(
         .drop("enc_tag")
     )
     lines = assemble.add_refunds(world, lines)
+    lines = schemes.bill_phase(world, maker, enc, lines)
     lines = assemble.line_amounts(world, maker, lines)
     setl = assemble.settlements(world, enc, lines)
 

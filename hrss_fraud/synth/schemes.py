@@ -10,6 +10,7 @@ scheme records how many were eligible and how many affected, so tests can check 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from hrss_fraud.synth.persons import CHRONIC_BITS
 from hrss_fraud.synth.world import EXTRA_SCHEMA, World
 
 INPATIENT_KINDS = ("A2", "B1")
+DRUG_TYPES = ("101", "102", "103", "104")
+SERVICE_TYPES = ("201", "301")
 CLINIC_KINDS = ("A2", "B1", "C1", "C2")
 PHARMACY_KINDS = ("D1",)
 ELDERLY_DAYS = 65 * 365
@@ -324,9 +327,11 @@ def assign(world: World) -> None:
     for s in SCHEMES.values():
         if s.driver != "institution":
             continue
+        # bill-phase schemes draw from their own streams (see bill_phase)
+        draw = own_rng(world, s.name, -1) if s.phase == "bill" else rng
         fit = fraud[np.isin(kinds[fraud], s.kinds)]
         fit = fit[np.argsort(-weight[fit], kind="stable")]
-        take = fit[1:][rng.random(max(0, len(fit) - 1)) < 0.5]
+        take = fit[1:][draw.random(max(0, len(fit) - 1)) < 0.5]
         world.scheme_inst[s.name] = np.r_[fit[:1], take].astype(np.int64)
 
 
@@ -1252,9 +1257,11 @@ def _upcode(ctx: LineCtx) -> pl.DataFrame:
 
 @scheme("price_over_cap", "超限价收费", R, I_, "fee_line", 0.3, CLINIC_KINDS, "line")
 def _price(ctx: LineCtx) -> pl.DataFrame:
+    """A service or consumable priced 20–60 % above its cap (drugs: drug_price_over_cap)."""
     lines = ctx.lines
     item = lines["item"].to_numpy()
-    has_cap = ctx.maker.cap_fen[0, item] > 0
+    service = np.isin(ctx.world.kb.catalogue["list_type"].to_numpy().astype(str), SERVICE_TYPES)
+    has_cap = (ctx.maker.cap_fen[0, item] > 0) & service[item]
     m = ctx.line_mask("price_over_cap") & has_cap & lines["scheme"].is_null().to_numpy()
     rows = ctx.choose_lines("price_over_cap", m)
     level = ctx.world.inst_level[ctx.line_inst()]
@@ -1379,6 +1386,121 @@ class LineCtx:
 
 
 # --------------------------------------------------------------------------------------
+# Bill-phase schemes change the finished lines of a month (priced, timed, serial-numbered,
+# refunded) at fraudulent institutions. Each draws from its own random stream, seeded by
+# the county's seed, the month and the scheme, so that adding one leaves every other line
+# of the county as it was: the recall of the schemes before it can be compared as is.
+
+
+def own_rng(world: World, name: str, month: int) -> np.random.Generator:
+    """The random stream of a bill-phase scheme in one month (month -1: its institutions)."""
+    return np.random.default_rng([world.cfg.seed, 7000 + month, zlib.crc32(name.encode())])
+
+
+class BillCtx:
+    """What bill-phase injectors read: one month's encounters and finished lines."""
+
+    def __init__(self, world: World, maker: object, enc: pl.DataFrame, lines: pl.DataFrame) -> None:
+        self.world = world
+        self.maker = maker
+        self.enc = enc
+        self.lines = lines
+        self.month = int(enc["month"][0]) if enc.height else 0
+        cat = world.kb.catalogue
+        self.list_type = cat["list_type"].to_numpy().astype(str)
+        self.payable = (cat["chrgitm_lv"].to_numpy().astype(str) != "03") & (
+            cat["herb_nopay"].fill_null("").to_numpy().astype(str) != "all"
+        )
+
+    def clean(self, name: str) -> np.ndarray:
+        """Lines a scheme may change: billed at one of its institutions in an ordinary
+        encounter, payable, not another scheme's, neither a refund nor refunded."""
+        lines = self.lines
+        insts = self.world.scheme_inst.get(name, np.zeros(0, dtype=np.int64))
+        ordinary = self.enc.filter((pl.col("kind") == "") & pl.col("inst").is_in(insts.tolist()))
+        refunded = lines.filter(pl.col("init_feedetl_sn").is_not_null()).select(
+            "enc_key", feedetl_sn="init_feedetl_sn"
+        )
+        m = lines.select(
+            pl.col("enc_key").is_in(ordinary["enc_key"].implode())
+            & pl.col("scheme").is_null()
+            & pl.col("init_feedetl_sn").is_null()
+            & (pl.col("cnt") > 0)
+            & ~pl.struct("enc_key", "feedetl_sn").is_in(
+                refunded.select(pl.struct("enc_key", "feedetl_sn")).to_series().implode()
+            )
+        ).to_series()
+        return m.to_numpy() & self.payable[lines["item"].to_numpy()]
+
+    def choose(self, name: str, mask: np.ndarray) -> np.ndarray:
+        eligible = np.flatnonzero(mask)
+        draw = own_rng(self.world, name, self.month)
+        picked = eligible[draw.random(len(eligible)) < rate(self.world, name)]
+        stat = self.world.stats.setdefault(name, [0, 0])
+        stat[0] += len(eligible)
+        stat[1] += len(picked)
+        return picked
+
+
+@scheme(
+    "drug_price_over_cap",
+    "药品超限价（医保支付标准）收费",
+    R,
+    I_,
+    "fee_line",
+    0.3,
+    CLINIC_KINDS + PHARMACY_KINDS,
+    "bill",
+)
+def _drug_price(ctx: BillCtx) -> pl.DataFrame:
+    """A drug with a price cap (集采 price, payment standard) billed 20–60 % above it, the
+    excess claimed in scope."""
+    lines = ctx.lines
+    drug = np.isin(ctx.list_type[lines["item"].to_numpy()], DRUG_TYPES)
+    m = ctx.clean("drug_price_over_cap") & drug & (lines["cap_fen"].to_numpy() > 0)
+    rows = ctx.choose("drug_price_over_cap", m)
+    draw = own_rng(ctx.world, "drug_price_over_cap:price", ctx.month)
+    cap = lines["cap_fen"].to_numpy()[rows]
+    pric = _set(
+        lines["pric_fen"].to_numpy(), rows, np.round(cap * draw.uniform(1.2, 1.6, len(rows)))
+    )
+    return lines.with_columns(
+        pric_fen=pl.Series(pric, dtype=pl.Int64),
+        scheme=_tag(lines["scheme"].to_numpy(), rows, "drug_price_over_cap"),
+    )
+
+
+@scheme(
+    "duplicate_line",
+    "同一明细重复收费",
+    R,
+    I_,
+    "fee_line",
+    0.01,
+    CLINIC_KINDS + PHARMACY_KINDS,
+    "bill",
+)
+def _duplicate_line(ctx: BillCtx) -> pl.DataFrame:
+    """A line billed a second time under a new serial number: the same item, quantity,
+    price and time (a re-sent upload, or a charge entered twice). The copy is the scheme's
+    line; the original stays clean (this scheme runs after the price scheme, so neither is
+    changed afterwards and the copy stays exact)."""
+    rows = ctx.choose("duplicate_line", ctx.clean("duplicate_line"))
+    lines = ctx.lines
+    last = lines.group_by("enc_key").agg(n=pl.col("feedetl_sn").cast(pl.Int64).max())
+    copies = (
+        lines[rows]
+        .join(last, on="enc_key", how="left", maintain_order="left")
+        .with_columns(
+            feedetl_sn=(pl.col("n") + pl.int_range(pl.len()).over("enc_key") + 1).cast(pl.String),
+            scheme=pl.lit("duplicate_line"),
+        )
+        .drop("n")
+    )
+    return pl.concat([lines, copies], how="diagonal_relaxed")
+
+
+# --------------------------------------------------------------------------------------
 # Entry points used by the generator.
 
 
@@ -1418,6 +1540,15 @@ def line_phase(world: World, maker: object, enc: pl.DataFrame, lines: pl.DataFra
     return ctx.lines
 
 
+def bill_phase(world: World, maker: object, enc: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """Let every bill-phase scheme change the month's finished lines (after refunds)."""
+    ctx = BillCtx(world, maker, enc, lines)
+    for s in SCHEMES.values():
+        if s.phase == "bill" and rate(world, s.name) > 0:
+            ctx.lines = _INJECT[s.name](ctx)
+    return ctx.lines
+
+
 def truth_lines(fee: pl.DataFrame) -> pl.DataFrame:
     """Every line a scheme touched, with the amount at risk by DOMAIN.md §3's conventions."""
     t = fee.filter(pl.col("scheme").is_not_null())
@@ -1426,7 +1557,7 @@ def truth_lines(fee: pl.DataFrame) -> pl.DataFrame:
     risk = (
         pl.when(pl.col("scheme") == "inflated_quantity")
         .then(pl.col("inscp_fen") * (pl.col("cnt") - orig_cnt) / pl.col("cnt"))
-        .when(pl.col("scheme") == "price_over_cap")
+        .when(pl.col("scheme").is_in(["price_over_cap", "drug_price_over_cap"]))
         .then((pl.col("pric_fen") - pl.col("cap_fen")) * pl.col("cnt"))
         .when(pl.col("scheme") == "surgery_discount")
         .then(pl.col("inscp_fen") / 2)
