@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
+from hrss_fraud.ingest.release import RELEASED
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
 from hrss_fraud.nightly.journal import REJECTIONS, read_lines
@@ -118,6 +119,7 @@ def summary_tables(workspace: Path, run: Run, ranking: pl.DataFrame) -> dict[str
             con.sql(
                 'SELECT "table", reason, count(*) AS n_rows FROM quarantine '
                 f"WHERE _batch_seq > {int(since_seq)} AND _batch_seq <= {last_seq} "
+                f"AND reason <> '{RELEASED}' "  # a release record is no quarantined row
                 "GROUP BY ALL ORDER BY n_rows DESC, 1, 2"
             ).pl()
             if "reason" in columns  # an empty lake's quarantine view has lineage only
