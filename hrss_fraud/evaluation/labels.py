@@ -30,6 +30,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "recall_rule_schemes": ("规则可查方案召回率", "Recall, rule schemes"),
     "lookalike_hits": ("合规相似误报数", "Look-alike false leads"),
     "failed_rules": ("失败规则", "Failed rules"),
+    "inactive_rules": ("未启用规则（缺少知识库）", "Inactive rules (knowledge missing)"),
     "met_beyond_recall_min": ("召回达标", "Recall goal"),
     "met_precision_at_k": ("精确率达标", "Precision goal"),
     "met_roc_auc": ("AUC达标", "AUC goal"),

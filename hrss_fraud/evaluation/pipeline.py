@@ -77,6 +77,8 @@ def judge_run(run: Run, lake: Lake, truth: Truth, *, seed: int | None = None) ->
         "monitoring_fraud_institutions": monitoring["fraud_institutions_flagged"],
         # a rule that failed leaves the run incomplete: the report says so beside the figures
         "failed_rules": ",".join(run.manifest.get("failed_rules", [])) or None,
+        # a rule the knowledge base cannot drive found nothing, and is named as such
+        "inactive_rules": ",".join(run.manifest.get("inactive_rules", [])) or None,
         **metrics,
     }
     names = truth.schemes.select("scheme", scheme_zh="zh")

@@ -65,6 +65,7 @@ _SEED_SCHEMA: dict[str, type[pl.DataType]] = {
     "recall_rule_schemes": pl.Float64,
     "lookalike_hits": pl.Int64,
     "failed_rules": pl.String,
+    "inactive_rules": pl.String,
 }
 
 
@@ -134,6 +135,7 @@ def seed_table(results: Sequence[SeedResult], schemes: pl.DataFrame) -> pl.DataF
         "recall_rule_schemes",
         "lookalike_hits",
         "failed_rules",
+        "inactive_rules",
         *(f"met_{g.metric}" for g in GOALS),
         "all_goals_met",
     ).sort("seed")
@@ -316,6 +318,7 @@ _WORDS = {
         "missed": "未达召回目标的方案：",
         "scheme": "{scheme}（{zh}）最低召回率 {recall}",
         "failed": "注意：有规则运行失败（{rules}），结果不完整。",
+        "inactive": "注意：有规则因缺少知识库未启用（{rules}），其检出不在结果中。",
         "yes": "结论：全部目标达标。",
         "no": "结论：{k}/{n}项目标未达标。",
     },
@@ -325,6 +328,8 @@ _WORDS = {
         "missed": "Schemes below the recall goal:",
         "scheme": "{scheme} ({zh}) lowest recall {recall}",
         "failed": "Note: rules failed ({rules}); the results are incomplete.",
+        "inactive": "Note: rules inactive for want of knowledge ({rules}); none of their leads "
+        "are in the results.",
         "yes": "Verdict: every goal met.",
         "no": "Verdict: {k} of {n} goals not met.",
     },
@@ -359,11 +364,12 @@ def verdict(evaluation: Evaluation, lang: Lang = "zh") -> str:
                     scheme=row["scheme"], zh=row["scheme_zh"] or "", recall=_num(row["recall_min"])
                 )
             )
-    failed = sorted(
-        {r for v in evaluation.seeds["failed_rules"].drop_nulls() for r in v.split(",") if r}
-    )
-    if failed:
-        lines.append(w["failed"].format(rules=", ".join(failed)))
+    for kind in ("failed", "inactive"):
+        rules = sorted(
+            {r for v in evaluation.seeds[f"{kind}_rules"].drop_nulls() for r in v.split(",") if r}
+        )
+        if rules:
+            lines.append(w[kind].format(rules=", ".join(rules)))
     not_met = goals.filter(pl.col("met").not_()).height
     lines.append(w["yes"] if not_met == 0 else w["no"].format(k=not_met, n=goals.height))
     return "\n".join(lines)

@@ -92,6 +92,7 @@ def results() -> list[SeedResult]:
             roc_auc=0.75,
             fp_rate_clean_persons=0.005,
             failed_rules="broken",
+            inactive_rules="zb_ct_share,zb_mri_share",
         ),
     ]
 
@@ -128,6 +129,7 @@ def test_seed_table_takes_the_lowest_recall_of_the_schemes_rules_miss(
     assert s["met_fp_rate_clean_persons"].to_list() == [True, True]
     assert s["all_goals_met"].to_list() == [False, False]
     assert s["failed_rules"].to_list() == [None, "broken"]
+    assert s["inactive_rules"].to_list() == [None, "zb_ct_share,zb_mri_share"]
 
 
 def test_all_goals_met_when_every_one_is() -> None:
@@ -228,7 +230,7 @@ def test_markdown_table() -> None:
     assert to_markdown(df) == "| a | b | c |\n|---|---|---|\n| x\\|y | 0.1235 | 3 |\n| — | 1 | 0 |"
 
 
-def test_verdict_names_the_schemes_below_the_goal_and_failed_rules(
+def test_verdict_names_the_schemes_below_the_goal_and_failed_and_inactive_rules(
     evaluation: report.Evaluation,
 ) -> None:
     text = report.verdict(evaluation, "zh")
@@ -236,6 +238,7 @@ def test_verdict_names_the_schemes_below_the_goal_and_failed_rules(
     assert "✓ 清白参保人误报率：最差 0.005（目标 ≤ 0.005）" in text
     assert "b（乙）最低召回率 0.5" in text and "a（甲）" not in text
     assert "broken" in text
+    assert "注意：有规则因缺少知识库未启用（zb_ct_share, zb_mri_share），其检出不在结果中。" in text
     assert text.endswith("结论：3/4项目标未达标。")
 
 
