@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from hrss_fraud.model.schema import TABLES
 from hrss_fraud.rules.catalogue import (
     Catalogue,
     claim_supported,
@@ -79,6 +80,24 @@ def markdown(catalogue: Catalogue) -> str:
     for r in extra:
         t = ", ".join(tests[r.id]) or "**none**"
         lines.append(f"| `{r.id}` | {r.name_zh} ({r.name_en}) | `{r.template}` | {t} |")
+    lines += [
+        "",
+        "## Knowledge each rule needs",
+        "",
+        "A rule is *inactive* when the knowledge base in use has no entry it needs: "
+        "`hrss-fraud rules list` shows it with the missing piece named, `hrss-fraud score` "
+        "skips it and records why in the run's manifest (`docs/rules.md`). A rule not listed "
+        "here needs nothing beyond the claims and the catalogue's required columns.",
+        "",
+        "| rule | needs an entry of … with a value in … | what | where |",
+        "|---|---|---|---|",
+    ]
+    for r in catalogue.rules.values():
+        for n in r.needs:
+            cols = " or ".join(f"`{c}`" for c in n.columns)
+            what = n.what_en or " or ".join(TABLES[n.table][c].en for c in n.columns)
+            where = f"`{n.where}`" if n.where else ""
+            lines.append(f"| `{r.id}` | `{n.table}`: {cols} | {what} | {where} |")
     return "\n".join(lines) + "\n"
 
 
