@@ -8,7 +8,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import read_uploads
 from scipy.stats import binom
 
 from hrss_fraud.synth.config import SynthConfig
@@ -226,13 +225,26 @@ def test_bill_phase_schemes_leave_the_rest_of_the_county_as_it_was(tmp_path: Pat
     s_on = pl.read_parquet(on / "truth" / "schemes.parquet").filter(~pl.col("scheme").is_in(new))
     s_off = pl.read_parquet(off / "truth" / "schemes.parquet").filter(~pl.col("scheme").is_in(new))
     assert s_on.equals(s_off)
-    # the other lines are those of the county without them, line for line
-    keys = ["fixmedins_code", "mdtrt_id", "feedetl_sn"]
-    theirs = t_on.filter(pl.col("scheme").is_in(new)).select(keys)
-    cols = [*keys, "med_list_codg", "cnt", "pric", "fee_ocur_time", "inscp_amt"]
-    f_on = read_uploads(on, "fee_detail").join(theirs, on=keys, how="anti").select(cols)
-    f_off = read_uploads(off, "fee_detail").join(theirs, on=keys, how="anti").select(cols)
-    assert f_on.height > 0 and f_on.sort(keys).equals(f_off.sort(keys))
+    # the uploads differ by the copies and the raised prices, to the row and the fen
+    mine = t_on.filter(pl.col("scheme").is_in(new))
+    fen_diff = mine.select(
+        pl.when(pl.col("scheme") == "duplicate_line")
+        .then(pl.col("det_item_fee_sumamt"))
+        .otherwise(pl.col("amount_at_risk"))
+        .sum()
+        * 100
+    ).item()
+    m_on, m_off = (json.loads((c / "manifest.json").read_text()) for c in (on, off))
+    for table in ("fee_detail", "settlement"):
+        on_fen, off_fen = (sum(m["totals_fen"][table].values()) for m in (m_on, m_off))
+        assert on_fen - off_fen == round(fen_diff)
+    rows = {
+        c: {f["path"]: f["rows"] for f in m["files"] if f["table"] == "fee_detail"}
+        for c, m in (("on", m_on), ("off", m_off))
+    }
+    assert rows["on"].keys() == rows["off"].keys()
+    added = sum(rows["on"].values()) - sum(rows["off"].values())
+    assert added == mine.filter(pl.col("scheme") == "duplicate_line").height > 0
 
 
 def test_lookalikes_present_and_not_in_truth(tiny_county: Path) -> None:

@@ -17,7 +17,7 @@ import duckdb
 
 from hrss_fraud.knowledge import Knowledge
 from hrss_fraud.model.schema import TABLES
-from hrss_fraud.rules.catalogue import Need, Rule
+from hrss_fraud.rules.catalogue import CatalogueError, Need, Rule
 
 
 @dataclass(frozen=True)
@@ -49,23 +49,34 @@ def _label(need: Need, absent: tuple[str, ...]) -> tuple[str, str]:
     )
 
 
-def _met(con: duckdb.DuckDBPyConnection, need: Need) -> bool:
+def _met(con: duckdb.DuckDBPyConnection, rule: Rule, need: Need) -> bool:
     present = " OR ".join(f'"{c}" IS NOT NULL' for c in need.columns)
     sql = f"SELECT count(*) FROM kb_{need.table} WHERE ({present})"
     if need.where:
         sql += f" AND ({need.where})"
-    return con.execute(sql).fetchall()[0][0] > 0
+    try:
+        return con.execute(sql).fetchall()[0][0] > 0
+    except duckdb.Error as e:
+        msg = (
+            f"{rule.source} rule {rule.id}: a need's where {need.where!r} does not run: "
+            f"{str(e).splitlines()[0]}"
+        )
+        raise CatalogueError(msg) from None
 
 
 def inactive_rules(rules: list[Rule], kb: Knowledge) -> dict[str, Inactive]:
-    """The rules among ``rules`` whose declared knowledge ``kb`` lacks, by id."""
+    """The rules among ``rules`` whose declared knowledge ``kb`` lacks, by id.
+
+    Raises:
+        CatalogueError: a need's condition does not run (a misspelt column), the rule named.
+    """
     con = duckdb.connect()
     try:
         for name in ("catalogue", "knowledge_pair", "diagnosis", "procedure"):
             con.register(f"kb_{name}", getattr(kb, name))
         out: dict[str, Inactive] = {}
         for rule in rules:
-            unmet = [n for n in rule.needs if not _met(con, n)]
+            unmet = [n for n in rule.needs if not _met(con, rule, n)]
             if not unmet:
                 continue
             labels = [_label(n, kb.absent.get(n.table, ())) for n in unmet]

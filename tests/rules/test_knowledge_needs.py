@@ -110,6 +110,21 @@ def test_a_malformed_need_is_refused_with_the_rule_named(
     assert problem in str(err.value)
 
 
+def test_a_need_whose_condition_does_not_run_names_its_rule(tmp_path: Path) -> None:
+    root = tmp_path / "rules"
+    shutil.copytree(Path(__file__).parents[2] / "analytics" / "rules", root)
+    (root / "catalogue" / "zz_test.toml").write_text(
+        '[[rule]]\nid = "needy"\nname_zh = "测试"\nname_en = "Test"\nseverity = "suspicious"\n'
+        'behaviour = "测试"\nfamily = "test"\nlegal_basis = "无"\nentity = "fee_line"\n'
+        'sql = "item_sex.sql"\n\n[[rule.needs]]\ncolumn = "catalogue.lmt_gend"\n'
+        "where = \"lmt_gendd = '1'\"\n",
+        encoding="utf-8",
+    )
+    rule = load_catalogue(root).rules["needy"]
+    with pytest.raises(CatalogueError, match=r"zz_test\.toml rule needy: a need's where"):
+        inactive_rules([rule], load_knowledge())
+
+
 @pytest.fixture
 def no_sex_ws(full_ws: Path, tmp_path: Path) -> Path:
     """The scored tiny county with a knowledge base whose catalogue has no sex restriction."""
