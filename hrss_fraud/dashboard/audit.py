@@ -54,6 +54,13 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "notice.rectified": ("登记整改报告", "rectification report recorded"),
     "notice.closed": ("整改验收办结", "rectification verified, notice closed"),
     "notice.review_decision": ("复核决定", "review request decided"),
+    "complaint.register": ("登记举报投诉", "complaint registered"),
+    "complaint.assign": ("分派举报投诉", "complaint assigned"),
+    "complaint.link": ("关联疑点", "complaint linked to leads"),
+    "complaint.check": ("举报数据核查", "complaint data check run"),
+    "complaint.close": ("举报投诉办结", "complaint closed"),
+    "complaint.reveal": ("查看举报人信息", "complainant's identity viewed"),
+    "store.restore": ("从备份恢复案件库", "case store restored from a backup"),
 }
 """Action code → (Chinese, English). ``decision.*`` and ``deadline.change`` are written by
 the case store itself, in the transaction of the change they record."""

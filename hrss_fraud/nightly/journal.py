@@ -27,7 +27,7 @@ def append_line(path: Path, obj: dict[str, Any]) -> None:
     """Append one JSON line durably (fsync: the run record must survive a power cut)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = (json.dumps(obj, ensure_ascii=False, default=str) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, data)
         os.fsync(fd)

@@ -331,7 +331,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o644)  # mkstemp's 0600 would hide the document from readers
+            os.fchmod(f.fileno(), 0o600)  # a notice names an institution's breaches: owner only
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

@@ -115,3 +115,22 @@ def test_every_action_has_both_labels() -> None:
     assert {"person.view", "decision.record", "decision.import", "deadline.change"} <= set(
         audit.ACTIONS
     )
+
+
+def test_every_action_the_code_writes_has_labels() -> None:
+    """The audit page labels and filters by ACTIONS: an action written without an entry
+    would show as a bare code."""
+    import re
+    from pathlib import Path
+
+    from hrss_fraud.dashboard.audit import ACTIONS
+
+    root = Path(__file__).resolve().parents[2] / "hrss_fraud"
+    written = set()
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        written |= set(
+            re.findall(r'"((?:complaint|store|user|notice|decision|round|login)\.[a-z_]+)"', text)
+        )
+    assert written, "the pattern found no action at all"
+    assert sorted(a for a in written if a not in ACTIONS) == []

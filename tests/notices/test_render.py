@@ -76,6 +76,8 @@ def test_stored_hashes_match_the_files(store: CaseStore, ws: Path) -> None:
     assert n.docx_path == "notices/2026-0001/2026-0001.docx"
     assert hashlib.sha256((ws / n.docx_path).read_bytes()).hexdigest() == n.docx_sha256
     assert hashlib.sha256((ws / str(n.pdf_path)).read_bytes()).hexdigest() == n.pdf_sha256
+    for doc in (n.docx_path, n.pdf_path):  # a notice names breaches: its owner's only
+        assert (ws / str(doc)).stat().st_mode & 0o777 == 0o600
     assert n.docx_sha256 == out.docx_sha256 and n.pdf_sha256 == out.pdf_sha256
     assert verify(store, out.number, ws) == []
     assert not list((ws / "notices" / out.number).glob(".*tmp"))
