@@ -172,6 +172,13 @@ class ChainReport:
         }
 
 
+def head(store: CaseStore) -> str:
+    """The last link's hash ('' before the first): what to record outside the store, for
+    ``cases verify --anchor`` to check later."""
+    rows = store.query(f"SELECT hash FROM {CHAIN_TABLE} ORDER BY link_id DESC LIMIT 1")
+    return str(rows[0][0]) if rows else ""
+
+
 class _Reader(Protocol):
     def __call__(self, sql: str, params: tuple = ()) -> list[tuple]: ...
 

@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hrss_fraud.cases import SchemaError, chain
+from hrss_fraud.cases.store import open_store, store_path
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake import lock as lake_lock
 from hrss_fraud.lake.fsutil import FAULT_ENV
@@ -238,6 +241,19 @@ def _run_stage(ctx: _Context, name: str, func: Stage) -> dict[str, Any]:
     return {"status": "ok", "seconds": seconds, "counts": counts}
 
 
+def _case_store_head(workspace: Path, log: journal.Journal) -> str | None:
+    """The case store's chain head now (``cases verify --anchor`` checks it later); ``None``
+    if there is no store yet or it cannot be read (told as a warning, never a failure)."""
+    if not store_path(workspace).exists():
+        return None
+    try:
+        with open_store(workspace) as store:
+            return chain.head(store) or None
+    except (sqlite3.Error, SchemaError) as e:
+        log.event(f"case store chain head not read: {e}", stage="record", level="warning")
+        return None
+
+
 def _summary(status: str, stages: dict[str, Any], seconds: float, error: str | None) -> str:
     parts = []
     for name, s in stages.items():
@@ -329,6 +345,7 @@ def _locked_run(workspace: Path, inbox: Path, min_free_gb: float, log: journal.J
             break
     seconds = round(time.perf_counter() - t0, 2)
     status = "failed" if error else "ok"
+    head = _case_store_head(workspace, log)
     record = {
         "run": log.run,
         "status": status,
@@ -342,6 +359,7 @@ def _locked_run(workspace: Path, inbox: Path, min_free_gb: float, log: journal.J
         "warnings": log.warnings,
         "error": error,
         "resumed": interrupted[0].get("run") if interrupted else None,
+        "case_store_head": head,
     }
     kill_point("record", "before")
     if error or any(ctx.did.values()):
@@ -352,5 +370,7 @@ def _locked_run(workspace: Path, inbox: Path, min_free_gb: float, log: journal.J
     (workspace / CURRENT).unlink(missing_ok=True)
     kill_point("record", "after")
     line = _summary(status, stages, seconds, error)
+    if head:  # printed, so the service's journal keeps it outside the workspace
+        line += f"; case store chain head {head}"
     log.event(line, level="error" if error else "info", counts={"seconds": seconds})
     return Outcome(FAILED if error else OK, line, record)

@@ -242,3 +242,23 @@ def test_the_inspection_list_is_the_run_s_institution_ranking(two_nights: dict) 
     expected = institution_ranking(run, Lake(ws / "lake"), "zh").select(COLUMNS)
     listed = pl.read_parquet(exports_dir(ws, run.run_id) / "inspection_list.parquet")
     assert_frame_equal(listed, expected)
+
+
+def test_each_night_records_the_case_store_chain_head_for_verify(
+    two_nights: dict, tmp_path: Path
+) -> None:
+    from hrss_fraud.cases import chain, open_store
+    from hrss_fraud.dashboard.users import add_user
+    from hrss_fraud.nightly.journal import Journal
+    from hrss_fraud.nightly.runner import _case_store_head
+
+    assert "case_store_head" in two_nights["second"].record
+    log = Journal(tmp_path, "test")
+    assert _case_store_head(tmp_path, log) is None  # no store yet: nothing to record
+    with open_store(tmp_path) as store:
+        assert _case_store_head(tmp_path, log) is None  # a store with nothing chained
+        add_user(store, "boss", role="admin", password="Head-pass-2026", by="setup")
+        head = _case_store_head(tmp_path, log)
+        assert head == chain.head(store) and len(head) == 64
+        assert chain.verify(store, anchor=head).ok
+        assert not chain.verify(store, anchor="0" * 64).ok
