@@ -148,6 +148,9 @@ def _busy(err: BaseException) -> bool:
 def _bad_callback_request(err: Exception) -> tuple[str, int]:
     """A callback request Dash cannot match to a callback (wrong inputs, unknown output):
     a client's mistake or a probe, answered 400 and logged without a traceback page."""
+    if isinstance(err, KeyError) and not request.path.startswith("/_dash-update-component"):
+        log.exception("request failed", exc_info=err)  # a bug elsewhere, not a bad request
+        return "处理出错，已记录日志 (an error occurred and was logged)", 500
     log.warning("bad callback request to %s: %s", request.path, err)
     return "请求格式不正确 (malformed request)", 400
 
