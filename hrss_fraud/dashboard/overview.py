@@ -202,7 +202,8 @@ def lead_totals(view: RunView) -> dict[str, Any]:
 
 def run_status(view: RunView) -> dict[str, Any]:
     """What the status box says about the run: mode and why, when it started and
-    finished, how long it took, how many findings, and which rules failed (with why)."""
+    finished, how long it took, how many findings, which rules failed (with why) and which
+    did not run for want of knowledge (with what is missing: not a failure)."""
     m = view.manifest
     started, finished = m.get("started_at"), m.get("finished_at")
     seconds = None
@@ -213,7 +214,12 @@ def run_status(view: RunView) -> dict[str, Any]:
     failed = [
         {"rule_id": r.get("rule_id"), "error": r.get("error")}
         for r in rules
-        if r.get("status") not in (None, "ok")
+        if r.get("status") not in (None, "ok", "inactive")
+    ]
+    inactive = [
+        {"rule_id": r.get("rule_id"), "reason": r.get("reason"), "reason_en": r.get("reason_en")}
+        for r in rules
+        if r.get("status") == "inactive"
     ]
     listed = {r["rule_id"] for r in failed}
     failed += [{"rule_id": r, "error": None} for r in m.get("failed_rules", []) if r not in listed]
@@ -228,6 +234,7 @@ def run_status(view: RunView) -> dict[str, Any]:
         "amount_at_risk": m.get("amount_at_risk"),
         "n_rules": len(rules),
         "failed_rules": failed,
+        "inactive_rules": inactive,
         "previous_run": m.get("previous_run"),
     }
 

@@ -143,6 +143,9 @@ def test_run_status(county_view: RunView) -> None:
     assert status["mode"] == "full" and status["failed_rules"] == []
     assert status["findings"] == county_view.run.findings().height
     assert status["seconds"] >= 0 and status["n_rules"] == len(county_view.manifest["rules"])
+    inactive = {r["rule_id"] for r in county_view.manifest["rules"] if r["status"] == "inactive"}
+    assert {r["rule_id"] for r in status["inactive_rules"]} == inactive  # not failures
+    assert all(r["reason"] for r in status["inactive_rules"])
 
 
 def test_changes_since_the_previous_run(

@@ -142,6 +142,11 @@ def _status(status: dict[str, Any], t: Any) -> html.Div:
         (t("耗时", "Took"), f"{status.get('seconds') or 0:,.0f} s"),
         (t("规则数", "Rules"), str(status.get("n_rules"))),
         (t("失败规则", "Failed rules"), "; ".join(map(str, failed)) or t("无", "none")),
+        (
+            t("未启用规则（缺少知识库）", "Rules not run (knowledge missing)"),
+            "; ".join(str(r["rule_id"]) for r in status.get("inactive_rules") or [])
+            or t("无", "none"),
+        ),
     ]
     return html.Div(
         [html.H2(t("最近一次运行", "Last run")), kv(rows)], className="panel", id="run-status"
