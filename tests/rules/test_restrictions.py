@@ -246,6 +246,16 @@ def test_dialysis_billed_by_another_department_is_a_hit() -> None:
     assert f["evidence"][1].startswith("医用耗材「一次性使用透析器」")
 
 
+def test_a_sub_specialty_is_within_its_department_and_no_further() -> None:
+    lines = [
+        fee("MD1", 1, DIALYSIS, pric=400.0, bilg_dept_codg="A52.01"),  # 肾内科's sub-specialty
+        fee("MD1", 2, DIALYSIS, pric=400.0, bilg_dept_codg="A03.05"),  # 内科's: a hit
+        fee("MD1", 3, DIALYSIS, pric=400.0, bilg_dept_codg="A520"),  # not a sub-code of A52
+    ]
+    f = hits("item_dept", lines)
+    assert f["feedetl_sn"].to_list() == ["2", "3"]
+
+
 # -- item_med_type ----------------------------------------------------------------------
 
 

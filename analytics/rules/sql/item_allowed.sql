@@ -56,6 +56,9 @@ hit AS (
       AND setting IN {{settings}}
       AND inscp_amt > 0
       AND NOT list_contains(string_split({{ident:restriction}}, ';'), {{ident:value}})
+      -- a department's sub-specialty (A52.01) is within its department (A52)
+      AND NOT ({{dim}} = 'dept' AND list_contains(string_split({{ident:restriction}}, ';'),
+                                                  split_part({{ident:value}}, '.', 1)))
 ),
 allowed AS (  -- the restriction in words, per restricted catalogue item (a few dozen)
     SELECT a.med_list_codg,
