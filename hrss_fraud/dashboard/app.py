@@ -33,6 +33,7 @@ from dash import dcc, html
 from dash.exceptions import DashException
 from flask import Response, current_app, redirect, request
 
+from hrss_fraud.cases.busy import is_busy
 from hrss_fraud.dashboard import auth, context, guard
 
 HERE = Path(__file__).parent
@@ -130,7 +131,7 @@ def _callback_error(err: Exception) -> None:
     if isinstance(err, auth.AccessDenied):
         raise err
     t = context.t
-    if _busy(err):
+    if is_busy(err):
         text = t("案件库正忙，请稍后重试。", "The case store is busy: please try again.")
     else:
         log.exception("callback failed", exc_info=err)
@@ -139,10 +140,6 @@ def _callback_error(err: Exception) -> None:
             "Something went wrong and was logged: try again or ask the administrator.",
         )
     dash.set_props(MESSAGE_BAR, {"children": text, "className": "app-message error"})
-
-
-def _busy(err: BaseException) -> bool:
-    return isinstance(err, sqlite3.OperationalError) and "locked" in str(err).lower()
 
 
 def _bad_callback_request(err: Exception) -> tuple[str, int]:
@@ -157,7 +154,7 @@ def _bad_callback_request(err: Exception) -> tuple[str, int]:
 
 def _store_error(err: sqlite3.OperationalError) -> tuple[str, int]:
     """A plain request (logout, language) that met a busy or broken case store."""
-    if _busy(err):
+    if is_busy(err):
         return "案件库正忙，请稍后重试 (the case store is busy: try again)", 503
     log.exception("case store error", exc_info=err)
     return "处理出错，已记录日志 (an error occurred and was logged)", 500

@@ -302,12 +302,10 @@ def start_session(user: User, store: CaseStore | None = None) -> str:
     return token
 
 
-def current_user(store: CaseStore | None = None) -> User | None:
+def current_user() -> User | None:
     """The session's user, its session row and account read afresh at each request: a
     revoked session, a disabled account or a changed role takes effect at once. ``None``
-    without a live session. (``store`` is accepted for older callers; the request's own
-    store is used.)"""
-    del store
+    without a live session."""
     signed = flask_login.current_user
     if signed is None or not signed.is_authenticated:
         return None
@@ -325,9 +323,9 @@ def end_session(store: CaseStore | None = None) -> None:
     session.clear()
 
 
-def require(permission: str, store: CaseStore | None = None) -> User:
+def require(permission: str) -> User:
     """The session's user if their role has ``permission``, else :class:`AccessDenied`."""
-    return check(current_user(store), permission)
+    return check(current_user(), permission)
 
 
 def check(user: User | None, permission: str) -> User:

@@ -149,17 +149,17 @@ def test_configure_sets_the_key_and_cookie(app: Flask, store) -> None:
 def test_session_helpers_and_require(app: Flask, store) -> None:
     with app.test_request_context():
         with pytest.raises(auth.AccessDenied, match="log in first"):
-            auth.require("view_leads", store)
+            auth.require("view_leads")
         li = auth.login(store, "li", PW)
         auth.start_session(li)
-        assert auth.current_user(store) == li
-        assert auth.require("decide_first_review", store) == li
+        assert auth.current_user() == li
+        assert auth.require("decide_first_review") == li
         with pytest.raises(auth.AccessDenied, match=r"审核员无“管理用户”权限 \(reviewer may not"):
-            auth.require("manage_users", store)
+            auth.require("manage_users")
         with pytest.raises(ValueError, match="unknown permission"):
-            auth.require("everything", store)
+            auth.require("everything")
         auth.end_session(store)
-        assert auth.current_user(store) is None
+        assert auth.current_user() is None
     assert store.audit_log("li")["action"].to_list()[-1] == "logout"
 
 

@@ -36,18 +36,8 @@ dash.register_page(
 )
 
 
-def _denied() -> html.Div | None:
-    user = context.user()
-    if user is None or not user.can("view_leads"):
-        return html.Div(pc.message(context.t("无权查看", "Not permitted"), error=True))
-    return None
-
-
 def picker() -> html.Div:
     t = context.t
-    denied = _denied()
-    if denied:
-        return denied
     try:
         view = context.runs().latest()
     except RunError as e:
@@ -154,9 +144,6 @@ def _trend_figure(profile: iv.InstitutionProfile) -> dict[str, Any]:
 @guard.layout
 def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
     t, lang = context.t, context.lang()
-    denied = _denied()
-    if denied:
-        return denied
     try:
         view = context.runs().latest()
         profile = iv.institution_profile(view, fixmedins_code, context.store(), lang=lang)

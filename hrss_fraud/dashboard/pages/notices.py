@@ -140,8 +140,6 @@ def _draft_form() -> list[Any]:
 def layout(notice: str | None = None, **_query: str) -> html.Div:
     t = context.t
     user = context.user()
-    if user is None or not user.can(nv.VIEW):
-        return html.Div(pc.message(t("无权查看", "Not permitted"), error=True), id="notices-denied")
     return html.Div(
         [
             html.H1(t("现场监督检查违约通知单", "On-site violation notices")),
