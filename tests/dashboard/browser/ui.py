@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -21,15 +22,25 @@ def shot(page, tmp_path: Path, name: str) -> None:
 
 
 def choose(page, dropdown: str, label: str, attempts: int = 3) -> None:
-    """Pick ``label`` in a dash dropdown and wait until it shows as chosen; again if a
-    callback redrew the dropdown meanwhile (the choice is then lost, not wrong)."""
-    for attempt in range(attempts):
-        page.click(dropdown)
-        page.keyboard.type(label)
-        page.keyboard.press("Enter")
+    """Pick the option ``label`` in a dash dropdown (its whole text, or its first word: an
+    institution's code before its name) and wait until the dropdown shows it — or until a
+    callback redrew the dropdown meanwhile (the choice is then lost, not wrong), and pick
+    again. Waits on the page's state, never for a fixed time."""
+    exact = re.compile(f"^{re.escape(label)}(?:\\s|$)")
+    for _ in range(attempts):
+        box = page.wait_for_selector(dropdown)
+        box.click()
+        option = page.locator("[role='option']").filter(has_text=exact).first
         try:
-            page.wait_for_selector(f"{dropdown}:has-text('{label}')", timeout=7_000)
-            return
+            option.click()
         except PlaywrightTimeout:
-            if attempt == attempts - 1:
-                raise
+            if box.evaluate("el => el.isConnected"):
+                raise  # the list is open and holds no such option: a real failure
+            continue  # redrawn (and closed) before the option could be clicked
+        page.wait_for_function(
+            "([el, label]) => !el.isConnected || el.innerText.includes(label)", arg=[box, label]
+        )
+        if box.evaluate("el => el.isConnected"):
+            return
+    msg = f"{dropdown} was redrawn {attempts} times before {label!r} could be chosen"
+    raise AssertionError(msg)
