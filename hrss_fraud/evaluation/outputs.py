@@ -25,6 +25,7 @@ _H = {
         "seeds": "各种子结果",
         "beyond": "固定规则遗漏的方案：各种子召回率",
         "schemes": "全部方案：跨种子召回率",
+        "lookalikes": "合规相似类型：跨种子误报率（误报即被非真实疑点触及的就诊）",
         "plots": "图表（离线可用，plotly.js 已内嵌）",
         "truth": "真值（truth/）只在评判时读取：入库的只有 reference/ 与 uploads/，"
         "评分只读数据湖。指标定义见 docs/evaluation.md。",
@@ -36,6 +37,8 @@ _H = {
         "seeds": "Per seed",
         "beyond": "Schemes fixed rules miss: recall per seed",
         "schemes": "Every scheme: recall across seeds",
+        "lookalikes": "Legitimate look-alikes: false-alarm rate across seeds (an encounter a "
+        "lead that touches no truth shows)",
         "plots": "Plots (offline, plotly.js embedded)",
         "truth": "The truth (truth/) is read only by the judge: only reference/ and uploads/ "
         "are ingested, and scoring reads the lake alone. Metrics: docs/evaluation.md.",
@@ -61,6 +64,8 @@ def markdown(evaluation: Evaluation, lang: Lang, source: str, plot_names: list[s
         to_markdown(localize(beyond.drop("family", "goal"), lang)),
         f"## {h['schemes']}",
         to_markdown(localize(evaluation.scheme_summary, lang)),
+        f"## {h['lookalikes']}",
+        to_markdown(localize(evaluation.lookalike_summary, lang)),
         f"## {h['plots']}",
         "\n".join(f"- [plots/{n}.html](plots/{n}.html)" for n in plot_names),
     ]
@@ -79,6 +84,8 @@ def as_json(evaluation: Evaluation, lang: Lang, source: str) -> dict[str, Any]:
         "per_seed": evaluation.seeds.to_dicts(),
         "scheme_summary": evaluation.scheme_summary.to_dicts(),
         "per_scheme": evaluation.schemes.to_dicts(),
+        "lookalike_summary": evaluation.lookalike_summary.to_dicts(),
+        "per_lookalike": evaluation.lookalikes.to_dicts(),
     }
 
 

@@ -26,6 +26,13 @@ from hrss_fraud.synth.config import PRESETS, SynthConfig
 from hrss_fraud.synth.generate import generate
 
 Progress = Callable[[str], None]
+LOOKALIKE_SCHEMA = {
+    "lookalike": pl.String,
+    "encounters": pl.Int64,
+    "flagged": pl.Int64,
+    "rate": pl.Float64,
+    "rules": pl.String,
+}
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,9 @@ class SeedResult:
     ``per_scheme`` and ``per_rule`` are :func:`~hrss_fraud.rules.evaluate.evaluate`'s tables
     (``per_scheme`` with the scheme's Chinese name in ``scheme_zh``); ``summary`` its scalars
     with :func:`~hrss_fraud.rules.evaluate.ranking_metrics`'s; ``ranking`` the institution
-    ranking in its order, each institution marked ``fraudulent`` or not.
+    ranking in its order, each institution marked ``fraudulent`` or not; ``lookalikes`` the
+    false-alarm rate per kind of legitimate look-alike
+    (:func:`~hrss_fraud.rules.evaluate.lookalike_rates`).
     """
 
     seed: int | None
@@ -44,6 +53,7 @@ class SeedResult:
     per_rule: pl.DataFrame
     summary: dict[str, Any]
     ranking: pl.DataFrame
+    lookalikes: pl.DataFrame
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -67,11 +77,21 @@ def judge_run(run: Run, lake: Lake, truth: Truth, *, seed: int | None = None) ->
     result = evaluate(run, truth)
     metrics = ranking_metrics(run, lake, truth)
     monitoring = result["monitoring"]
+    lookalikes = pl.DataFrame(result["lookalikes"], schema=LOOKALIKE_SCHEMA)
     summary = {
         "findings": result["findings"],
         "precision": result["precision"],
         "precision_fraud_rules": result["precision_fraud_rules"],
         "lookalike_hits": result["lookalike_hits"],
+        "lookalike_rate_max": lookalikes["rate"].max() if lookalikes.height else None,
+        "recall_rule_scheme_min": result["recall_rule_scheme_min"],
+        "cases": result["cases"],
+        "precision_top_50_cases": result["precision_top_50_cases"],
+        "precision_top_200_cases": result["precision_top_200_cases"],
+        "injected_share_top_200_cases": result["injected_share_top_200_cases"],
+        "dq_in_queue": result["dq_in_queue"],
+        "quality_findings": result["quality_findings"],
+        "quality_precision": result["quality_precision"],
         "recall_rule_schemes": result["recall_rule_schemes"],
         "monitoring_flags": monitoring["flags"],
         "monitoring_fraud_institutions": monitoring["fraud_institutions_flagged"],
@@ -97,6 +117,7 @@ def judge_run(run: Run, lake: Lake, truth: Truth, *, seed: int | None = None) ->
         per_rule=pl.DataFrame(result["per_rule"]),
         summary=summary,
         ranking=ranking,
+        lookalikes=lookalikes,
     )
 
 

@@ -180,6 +180,122 @@ def institution_recall(violating: pl.DataFrame, truth: Truth) -> pl.DataFrame:
     )
 
 
+def lookalike_rates(judged: pl.DataFrame, lines: pl.DataFrame, truth: Truth) -> pl.DataFrame:
+    """Per kind of legitimate look-alike: its encounters, those a false lead touches (any of
+    the lead's lines, violating or involved, on the encounter), the share, and the rules of
+    those leads. A lead that touches the truth is not a false alarm on the look-alike, even
+    when it also shows one of its encounters."""
+    look = truth.lookalikes.select("lookalike", "mdtrt_id").unique()
+    false = judged.filter(~pl.col("true")).select("finding_id", "rule_id")
+    touched = (
+        lines.select("finding_id", "mdtrt_id")
+        .join(false, on="finding_id")
+        .join(look, on="mdtrt_id")
+        .select("lookalike", "mdtrt_id", "rule_id")
+        .unique()
+    )
+    flagged = touched.group_by("lookalike").agg(
+        flagged=pl.col("mdtrt_id").n_unique(),
+        rules=pl.col("rule_id").unique().sort().str.join(","),
+    )
+    return (
+        look.group_by("lookalike")
+        .agg(encounters=pl.len())
+        .join(flagged, on="lookalike", how="left")
+        .with_columns(pl.col("flagged").fill_null(0).cast(pl.Int64), pl.col("rules").fill_null(""))
+        .with_columns(rate=(pl.col("flagged") / pl.col("encounters")).round(4))
+        .select("lookalike", pl.col("encounters").cast(pl.Int64), "flagged", "rate", "rules")
+        .sort("lookalike")
+    )
+
+
+CASE_TOPS = (50, 200)
+"""The case-list depths whose precision ``evaluate`` reports (issue 16)."""
+
+
+def case_metrics(
+    cases: pl.DataFrame | None,
+    judged: pl.DataFrame,
+    lines: pl.DataFrame,
+    truth: Truth,
+    tops: tuple[int, ...] = CASE_TOPS,
+) -> dict[str, object]:
+    """The case list against the truth: ``cases``; for each depth ``n`` in ``tops``, the
+    precision of the first ``n`` cases by rank (``precision_top_<n>_cases``: a case is
+    true when at least half its amount at risk lies on findings that touch the truth — an
+    auditor who opens it finds the violation, not a pile of legitimate claims beside one);
+    and ``injected_share_top_<max>_cases``: the share of the injected amount at risk whose
+    lines are among the violating lines of those cases' findings. ``judged`` holds every
+    lead with ``true`` and ``case_id``; ``cases`` is None for a run without cases."""
+    top = max(tops)
+    out: dict[str, object] = {"cases": None if cases is None else cases.height}
+    keys = [f"precision_top_{n}_cases" for n in tops] + [f"injected_share_top_{top}_cases"]
+    if cases is None or cases.is_empty() or "case_id" not in judged.columns:
+        return out | dict.fromkeys(keys)
+    amount = pl.col("amount_at_risk").fill_null(0).clip(lower_bound=0)
+    per_case = judged.group_by("case_id").agg(
+        n=pl.len(),
+        n_true=pl.col("true").sum(),
+        amount=amount.sum(),
+        amount_true=amount.filter(pl.col("true")).sum(),
+    )
+    verdict = (
+        pl.when(pl.col("amount") > 0)
+        .then(pl.col("amount_true") >= pl.col("amount") / 2)
+        .otherwise(pl.col("n_true") >= pl.col("n") / 2)
+    )
+    ranked = (
+        cases.select("case_id", "case_rank")
+        .join(per_case.with_columns(case_true=verdict), on="case_id", how="left")
+        .with_columns(pl.col("case_true").fill_null(False))
+        .sort("case_rank")
+    )
+    for n in tops:
+        head = ranked.head(n)
+        out[f"precision_top_{n}_cases"] = (
+            round(float(head["case_true"].mean()), 4) if head.height else None
+        )
+    chosen = judged.join(ranked.head(top).select("case_id"), on="case_id", how="semi")
+    covered = (
+        _violating(lines)
+        .join(chosen.select("finding_id"), on="finding_id", how="semi")
+        .select(k=_KEY)
+        .unique()
+    )
+    injected = truth.lines.select(k=_KEY, amount=pl.col("amount_at_risk").cast(pl.Float64))
+    total = float(injected["amount"].sum() or 0)
+    hit = float(injected.join(covered, on="k", how="semi")["amount"].sum() or 0)
+    out[f"injected_share_top_{top}_cases"] = round(hit / total, 4) if total > 0 else None
+    return out
+
+
+def _run_cases(run: Run) -> pl.DataFrame | None:
+    """The run's cases, or None for a run scored before findings were grouped."""
+    cases = getattr(run, "cases", None)
+    if cases is None:
+        return None
+    try:
+        return cases()
+    except FileNotFoundError:
+        return None
+
+
+def _quality(run: Run, truth: Truth, dq: set[str]) -> dict[str, object]:
+    """The data-quality findings (the run's own report of them, or those still among the
+    findings of a run scored before they were kept apart), judged against the injected
+    noise and the truth: ``quality_findings`` and ``quality_precision``."""
+    if hasattr(run, "quality_findings"):
+        findings, lines = run.quality_findings(), run.quality_lines()
+    else:
+        findings = run.findings().filter(pl.col("rule_id").is_in(list(dq)))
+        lines = run.lines().join(findings.select("finding_id"), on="finding_id", how="semi")
+    judged = judge(findings, lines, truth, dq)
+    return {
+        "quality_findings": judged.height,
+        "quality_precision": round(judged["true"].mean(), 4) if judged.height else None,
+    }
+
+
 def evaluate(run: Run, truth: Truth, rule_ids: list[str] | None = None) -> dict[str, object]:
     catalogue = load_catalogue()
     findings, lines = run.findings(), run.lines()
@@ -188,28 +304,44 @@ def evaluate(run: Run, truth: Truth, rule_ids: list[str] | None = None) -> dict[
         lines = lines.filter(pl.col("finding_id").is_in(findings["finding_id"].to_list()))
     monitoring = {r.id for r in catalogue.rules.values() if r.monitoring}
     dq = {r.id for r in catalogue.rules.values() if r.family == "data_quality"}
-    leads = findings.filter(~pl.col("rule_id").is_in(list(monitoring)))
+    # data-quality findings are a report of their own, not leads (issue 16): counted apart
+    dq_in_queue = findings.filter(pl.col("rule_id").is_in(list(dq))).height
+    leads = findings.filter(~pl.col("rule_id").is_in(list(monitoring | dq)))
     judged = judge(leads, lines, truth, dq)
     per_rule = (
         judged.group_by("rule_id")
         .agg(
             findings=pl.len(),
             true=pl.col("true").sum(),
-            lookalike=pl.col("lookalike").sum(),
+            lookalike_hits=pl.col("lookalike").sum(),
         )
         .with_columns(precision=(pl.col("true") / pl.col("findings")).round(4))
         .sort("rule_id")
     )
     fraud = set(truth.fraud_institutions["fixmedins_code"].to_list())
     mon = findings.filter(pl.col("rule_id").is_in(list(monitoring)))
-    rec = recall(findings, lines, truth)  # indicators may find an institution's drift
+    # an indicator's lead is right when it names a fraudulent institution (judged apart)
+    all_judged = pl.concat(
+        [judged, mon.with_columns(true=pl.col("fixmedins_code").is_in(list(fraud)))],
+        how="diagonal_relaxed",
+    )
+    cases = case_metrics(_run_cases(run), all_judged, lines, truth)
+    quality = _quality(run, truth, dq)
+    rec_scheme = recall(findings, lines, truth)
+    rule_min = rec_scheme.filter(pl.col("family") == "rule")["recall"].min()
+    rec = rec_scheme  # indicators may find an institution's drift
     rule_rec = rec.filter(pl.col("family") == "rule")
-    fraud_only = judged.filter(~pl.col("rule_id").is_in(list(dq)))
+    fraud_only = judged
     return {
         "findings": judged.height,
         "precision": round(judged["true"].mean(), 4) if judged.height else None,
         "precision_fraud_rules": round(fraud_only["true"].mean(), 4) if fraud_only.height else None,
         "lookalike_hits": int(judged["lookalike"].sum()),
+        "lookalikes": lookalike_rates(judged, lines, truth).to_dicts(),
+        "recall_rule_scheme_min": rule_min,
+        "dq_in_queue": dq_in_queue,
+        **quality,
+        **cases,
         "recall_rule_schemes": (
             round(rule_rec["found"].sum() / rule_rec["injected"].sum(), 4)
             if rule_rec.height

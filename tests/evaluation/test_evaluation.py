@@ -15,7 +15,7 @@ from hrss_fraud.evaluation import report
 from hrss_fraud.evaluation.cli import evaluate_group
 from hrss_fraud.evaluation.labels import localize, to_markdown
 from hrss_fraud.evaluation.outputs import write_evaluation
-from hrss_fraud.evaluation.pipeline import SeedResult, parse_seeds
+from hrss_fraud.evaluation.pipeline import LOOKALIKE_SCHEMA, SeedResult, parse_seeds
 from hrss_fraud.evaluation.plots import Inline, figures
 
 CDN_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']?(https?:)?//", re.IGNORECASE)
@@ -42,8 +42,24 @@ def _schemes(recalls: dict[str, float]) -> pl.DataFrame:
     )
 
 
-def _seed(seed: int, recalls: dict[str, float], fraud: list[bool], **summary: object) -> SeedResult:
+def _lookalikes(flagged: dict[str, tuple[int, int, str]]) -> pl.DataFrame:
+    """evaluate()'s look-alike rates: kind -> (encounters, flagged, rules)."""
+    rows = [
+        {"lookalike": k, "encounters": n, "flagged": f, "rate": round(f / n, 4), "rules": r}
+        for k, (n, f, r) in flagged.items()
+    ]
+    return pl.DataFrame(rows, schema=LOOKALIKE_SCHEMA)
+
+
+def _seed(
+    seed: int,
+    recalls: dict[str, float],
+    fraud: list[bool],
+    looks: dict[str, tuple[int, int, str]] | None = None,
+    **summary: object,
+) -> SeedResult:
     n = len(fraud)
+    lookalikes = _lookalikes(looks or {"dialysis": (100, 0, "")})
     ranking = pl.DataFrame(
         {
             "rank": list(range(1, n + 1)),
@@ -61,6 +77,10 @@ def _seed(seed: int, recalls: dict[str, float], fraud: list[bool], **summary: ob
         "recall_rule_schemes": 1.0,
         "lookalike_hits": 0,
         "fp_rate_clean_institutions": 0.0,
+        "lookalike_rate_max": lookalikes["rate"].max(),
+        "recall_rule_scheme_min": 1.0,
+        "precision_top_200_cases": 1.0,
+        "dq_in_queue": 0,
     }
     per_rule = pl.DataFrame({"rule_id": ["x"], "findings": [3], "true": [2], "precision": [0.6667]})
     return SeedResult(
@@ -70,6 +90,7 @@ def _seed(seed: int, recalls: dict[str, float], fraud: list[bool], **summary: ob
         per_rule=per_rule,
         summary={**base, **summary},
         ranking=ranking,
+        lookalikes=lookalikes,
     )
 
 
@@ -88,6 +109,7 @@ def results() -> list[SeedResult]:
             2,
             {"a": 1.0, "b": 0.75, "c": 0.8},
             [False, True, True, False],
+            {"dialysis": (100, 0, ""), "maternity": (50, 1, "abnormal_visit_frequency")},
             precision_at_k=0.5,
             roc_auc=0.75,
             fp_rate_clean_persons=0.005,
@@ -166,7 +188,7 @@ def test_a_goal_that_cannot_be_measured_is_not_met() -> None:
 
 def test_summary_across_seeds_judges_the_worst_seed(evaluation: report.Evaluation) -> None:
     by = {r["metric"]: r for r in evaluation.summary.iter_rows(named=True)}
-    assert list(by)[:4] == [g.metric for g in report.GOALS]
+    assert list(by)[: len(report.GOALS)] == [g.metric for g in report.GOALS]
     assert by["precision_at_k"] | {"metric": None} == {
         "metric": None,
         "seeds": 2,
@@ -239,7 +261,27 @@ def test_verdict_names_the_schemes_below_the_goal_and_failed_and_inactive_rules(
     assert "b（乙）最低召回率 0.5" in text and "a（甲）" not in text
     assert "broken" in text
     assert "注意：有规则因缺少知识库未启用（zb_ct_share, zb_mri_share），其检出不在结果中。" in text
-    assert text.endswith("结论：3/4项目标未达标。")
+    # maternity at 1 / 50 = 0.02 in seed 2: above the 1 % goal, named with its rule
+    assert "✗ 合规相似最高误报率：最差 0.02（目标 ≤ 0.01）" in text
+    assert "maternity 最高误报率 0.02（abnormal_visit_frequency）" in text
+    assert "dialysis 最高" not in text
+    assert text.endswith("结论：4/8项目标未达标。")
+
+
+def test_lookalike_tables_per_seed_and_across_seeds(evaluation: report.Evaluation) -> None:
+    t = evaluation.lookalikes
+    assert t.select("lookalike", "seed", "rate", "meets_goal").rows() == [
+        ("dialysis", 1, 0.0, True),
+        ("dialysis", 2, 0.0, True),
+        ("maternity", 2, 0.02, False),
+    ]
+    s = evaluation.lookalike_summary
+    assert s.select(
+        "lookalike", "seeds", "encounters", "flagged", "rate_max", "rules", "met"
+    ).rows() == [
+        ("dialysis", 2, 200, 0, 0.0, "", True),
+        ("maternity", 1, 50, 1, 0.02, "abnormal_visit_frequency", False),
+    ]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -9,6 +9,7 @@ as violating or a duplicate counted twice must fail here."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import duckdb
@@ -427,21 +428,30 @@ def evaluate_inputs() -> tuple[FakeRun, Truth]:
 def test_evaluate_precision_per_rule_and_overall_and_the_monitoring_counts() -> None:
     run, t = evaluate_inputs()
     result = ev.evaluate(run, t)
-    # leads: E1..E7 (the three ZB flags are monitoring, judged apart); true: E1, E3, E6
-    assert result["findings"] == 7
-    assert result["precision"] == round(3 / 7, 4) == 0.4286
-    # without the data-quality rule: E1..E5, true E1, E3: 2 / 5
-    assert result["precision_fraud_rules"] == 0.4
+    # leads: E1..E5 (the data-quality findings E6, E7 are a report of their own and the
+    # three ZB flags are monitoring, both judged apart); true: E1, E3: 2 / 5
+    assert result["findings"] == 5
+    assert result["precision"] == result["precision_fraud_rules"] == 0.4
     assert result["lookalike_hits"] == 1  # E4
     per_rule = {r["rule_id"]: r for r in result["per_rule"]}
-    assert list(per_rule) == [DQ, "r_a", "r_b"]  # sorted, no monitoring rule
+    assert list(per_rule) == ["r_a", "r_b"]  # sorted, no monitoring or data-quality rule
     assert {
-        k: (r["findings"], r["true"], r["lookalike"], r["precision"]) for k, r in per_rule.items()
+        k: (r["findings"], r["true"], r["lookalike_hits"], r["precision"])
+        for k, r in per_rule.items()
     } == {
-        DQ: (2, 1, 0, 0.5),  # E6 of E6, E7
         "r_a": (3, 2, 0, 0.6667),  # E1, E3 of E1..E3: 2 / 3 = 0.66667 -> 0.6667
         "r_b": (2, 0, 1, 0.0),  # E4 the look-alike
     }
+    # the data-quality findings: E6 true (noise S8), E7 not: 1 / 2; this run (scored before
+    # they were kept apart) still holds both among its findings, so both are "in the queue"
+    assert (result["quality_findings"], result["quality_precision"]) == (2, 0.5)
+    assert result["dq_in_queue"] == 2
+    # the look-alike M3: one encounter, touched by the false lead E4 of r_b
+    assert result["lookalikes"] == [
+        {"lookalike": "chronic_refill", "encounters": 1, "flagged": 1, "rate": 1.0, "rules": "r_b"}
+    ]
+    # a run without cases has no case figures
+    assert result["cases"] is None and result["precision_top_200_cases"] is None
     # monitoring: three flags at two institutions (H1 twice, H3), of which H1 is fraudulent
     assert result["monitoring"] == {"flags": 3, "institutions": 2, "fraud_institutions_flagged": 1}
     # scheme A's four lines: H1|M1|1 (E1), H1|M2|1 (E3) and H1|M1|2 (the monitoring flag E8:
@@ -593,3 +603,88 @@ def test_roc_auc_is_none_without_both_classes(monkeypatch: pytest.MonkeyPatch, f
     # no negatives: precision 1, no clean institution (the denominator is kept at 1) -> 0
     expected = (0.0, round(1 / 3, 4)) if not fraud else (1.0, 0.0)
     assert (m["precision_at_k"], m["fp_rate_clean_institutions"]) == expected
+
+
+# look-alike rates and the case list ------------------------------------------------------
+
+
+def test_lookalike_rates_count_encounters_a_false_lead_touches_once_per_kind() -> None:
+    # dialysis: M3, M4; maternity: M5. F1 (r_a, false) and F3 (r_c, false) both touch M3:
+    # one encounter; F2 is true, so its involved line on M4 is no false alarm.
+    t = replace(
+        truth(lines=[], entities=[], schemes=[]),
+        lookalikes=pl.DataFrame(
+            {"lookalike": ["dialysis", "dialysis", "maternity"], "mdtrt_id": ["M3", "M4", "M5"]}
+        ),
+    )
+    judged = pl.DataFrame(
+        {"finding_id": ["F1", "F2", "F3"], "rule_id": ["r_a", "r_b", "r_c"]}
+    ).with_columns(true=pl.Series([False, True, False]))
+    ln = _frame(
+        [
+            line("F1", "H1", "S3", "M3", "1"),
+            line("F2", "H1", "S4", "M4", "1", role="involved"),
+            line("F3", "H1", "S3", "M3", None),
+        ],
+        _LINE,
+    )
+    got = ev.lookalike_rates(judged, ln, t).to_dicts()
+    assert got == [
+        {"lookalike": "dialysis", "encounters": 2, "flagged": 1, "rate": 0.5, "rules": "r_a,r_c"},
+        {"lookalike": "maternity", "encounters": 1, "flagged": 0, "rate": 0.0, "rules": ""},
+    ]
+
+
+def _case_inputs() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, Truth]:
+    cases = pl.DataFrame({"case_id": ["C3", "C1", "C2"], "case_rank": [3, 1, 2]})
+    judged = pl.DataFrame(
+        {
+            "finding_id": ["F1", "F2", "F3", "F4", "F5", "F6"],
+            "case_id": ["C1", "C1", "C2", "C2", "C3", "C3"],
+            "true": [True, False, True, False, False, True],
+            "amount_at_risk": [100.0, 50.0, 40.0, 60.0, 0.0, 0.0],
+        }
+    )
+    ln = _frame(
+        [
+            line("F1", "H1", "S1", "M1", "1"),
+            line("F3", "H1", "S2", "M2", "1"),
+            line("F3", "H1", "S9", "M9", "1", role="involved"),  # shown, not violating
+        ],
+        _LINE,
+    )
+    t = replace(
+        truth(lines=[], entities=[], schemes=[]),
+        lines=pl.DataFrame(
+            {
+                "scheme": ["A", "A", "A"],
+                "fixmedins_code": ["H1", "H1", "H1"],
+                "psn_no": ["P0", "P0", "P0"],
+                "setl_id": ["S1", "S2", "S9"],
+                "mdtrt_id": ["M1", "M2", "M9"],
+                "feedetl_sn": ["1", "1", "1"],
+                "amount_at_risk": [100.0, 40.0, 60.0],
+            }
+        ),
+    )
+    return cases, judged, ln, t
+
+
+def test_case_metrics_judge_each_case_by_where_its_amount_lies() -> None:
+    cases, judged, ln, t = _case_inputs()
+    got = ev.case_metrics(cases, judged, ln, t, tops=(1, 3))
+    # C1 (rank 1): 100 of 150 on true findings >= half: true. C2: 40 of 100: false.
+    # C3: no amount, one of its two findings true (>= half by count): true.
+    assert got["cases"] == 3
+    assert got["precision_top_1_cases"] == 1.0
+    assert got["precision_top_3_cases"] == round(2 / 3, 4) == 0.6667
+    # injected 100 + 40 + 60 = 200; violating lines of C1..C3 cover 100 and 40 (the M9
+    # line is only involved): 0.7
+    assert got["injected_share_top_3_cases"] == 0.7
+
+
+def test_case_metrics_cover_only_the_top_cases() -> None:
+    cases, judged, ln, t = _case_inputs()
+    got = ev.case_metrics(cases, judged, ln, t, tops=(1,))
+    assert got["precision_top_1_cases"] == 1.0
+    assert got["injected_share_top_1_cases"] == 0.5  # C1's 100 of 200

@@ -292,7 +292,7 @@ def test_on_the_tiny_county_rules_find_the_rule_schemes_and_spare_the_lookalikes
     statistical = {r.id for r in load_catalogue().rules.values() if r.family == "statistical"}
     per_rule = pl.DataFrame(result["per_rule"])
     rules_only = per_rule.filter(~pl.col("rule_id").is_in(list(statistical)))
-    assert rules_only["lookalike"].sum() == 0, rules_only.filter(pl.col("lookalike") > 0)
+    assert rules_only["lookalike_hits"].sum() == 0, rules_only.filter(pl.col("lookalike_hits") > 0)
 
 
 def test_the_first_full_run_trains_the_model_and_a_foreign_one_is_refused(
