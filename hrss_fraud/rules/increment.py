@@ -23,7 +23,9 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
+from hrss_fraud.rules import runs
 from hrss_fraud.rules.catalogue import Rule
+from hrss_fraud.rules.grouping import CASE_COLUMNS_OF_FINDINGS
 from hrss_fraud.rules.hits import LINE_ORDER
 from hrss_fraud.rules.prepare import Scope
 
@@ -78,6 +80,23 @@ def _rescored(scope: Scope, rules: dict[str, Rule]) -> pl.Expr:
 def rescored(findings: pl.DataFrame, scope: Scope, rules: dict[str, Rule]) -> pl.Series:
     """True for each finding this incremental run is responsible for."""
     return findings.select(_rescored(scope, rules).alias("r"))["r"]
+
+
+def previous_findings(run: runs.Run) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Every finding of ``run`` and their lines, as lazy scans: its leads (their case
+    columns dropped: the merged set is grouped anew) and its data-quality findings, or
+    the one findings file of a run published before they were kept apart."""
+    root = run.root
+    findings = pl.scan_parquet(root / runs.FINDINGS).drop(CASE_COLUMNS_OF_FINDINGS, strict=False)
+    lines = pl.scan_parquet(root / runs.LINES)
+    if not run.grouped:
+        return findings, lines
+    return (
+        pl.concat(
+            [findings, pl.scan_parquet(root / runs.QUALITY_FINDINGS)], how="vertical_relaxed"
+        ),
+        pl.concat([lines, pl.scan_parquet(root / runs.QUALITY_LINES)], how="vertical_relaxed"),
+    )
 
 
 def merge(

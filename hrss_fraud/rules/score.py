@@ -29,10 +29,11 @@ import polars as pl
 
 from hrss_fraud.detect import models
 from hrss_fraud.detect.frequency_model import ModelError
+from hrss_fraud.detect.reviews import lead_weights
 from hrss_fraud.knowledge import load_knowledge
 from hrss_fraud.lake import Lake
 from hrss_fraud.resources import policy_path
-from hrss_fraud.rules import increment, runs
+from hrss_fraud.rules import grouping, increment, runs
 from hrss_fraud.rules.catalogue import Catalogue, CatalogueError, Rule, load_catalogue
 from hrss_fraud.rules.engine import RuleOutcome, run_rules
 from hrss_fraud.rules.needs import Inactive, inactive_rules
@@ -187,6 +188,44 @@ def _prepare_models(
     return untrained
 
 
+def _institution_names(lake: Lake) -> pl.DataFrame | None:
+    """``fixmedins_code, fixmedins_name`` of the lake's institution register (None when
+    it holds no register yet)."""
+    con = lake.connect()
+    try:
+        columns = {r[0] for r in con.execute("DESCRIBE institution").fetchall()}
+        if "fixmedins_name" not in columns:
+            return None
+        sql = "SELECT fixmedins_code, max(fixmedins_name) AS fixmedins_name FROM institution"
+        return con.sql(sql + " GROUP BY 1").pl()
+    finally:
+        con.close()
+
+
+def split_and_group(
+    workspace: Path, findings: pl.DataFrame, lines: pl.DataFrame, catalogue: Catalogue
+) -> tuple[grouping.Split, pl.DataFrame, dict[str, Any]]:
+    """The run's data-quality findings kept apart, its leads (with their case columns)
+    grouped into cases weighted by the review model when it is on, and what the manifest
+    records of it."""
+    t0 = time.perf_counter()
+    parts = grouping.split(findings, lines, catalogue.rules)
+    weights, review = lead_weights(parts.leads, workspace)
+    leads, cases = grouping.group(
+        parts.leads,
+        parts.lead_lines,
+        catalogue.rules,
+        weights=weights,
+        names=_institution_names(Lake(Path(workspace) / "lake")),
+    )
+    info = {
+        "case_weights": "review_model" if weights is not None else "severity",
+        "review_model": review.reason,
+        "grouping_seconds": round(time.perf_counter() - t0, 2),
+    }
+    return parts._replace(leads=leads), cases, info
+
+
 def score(
     workspace: Path,
     *,
@@ -250,16 +289,16 @@ def score(
         findings, lines = result.findings, result.lines
         if previous is not None and scope is not None:
             findings, lines = increment.merge(
-                (
-                    pl.scan_parquet(previous.root / "findings.parquet"),
-                    pl.scan_parquet(previous.root / "finding_lines.parquet"),
-                ),
+                increment.previous_findings(previous),
                 (findings, lines),
                 scope,
                 policy.catalogue.rules,
                 run_id,
                 {o.rule_id for o in result.failed} | set(carried),
             )
+        parts, cases, grouped = split_and_group(workspace, findings, lines, policy.catalogue)
+        del findings, lines
+        leads = parts.leads
         manifest = {
             "run_id": run_id,
             "mode": "incremental" if scope is not None else "full",
@@ -282,8 +321,11 @@ def score(
             "knowledge_dir": str(policy.knowledge_dir),
             "catalogue_dir": str(policy.catalogue.root),
             "policy": policy.versions,
-            "findings": findings.height,
-            "amount_at_risk": round(float(findings["amount_at_risk"].sum()), 2),
+            "findings": leads.height,
+            "amount_at_risk": round(float(leads["amount_at_risk"].sum()), 2),
+            "quality_findings": parts.quality.height,
+            "cases": cases.height,
+            **grouped,
             "monthly_as_of": previous.manifest["monthly_as_of"] if carried else latest,
             "monthly_last_seq": previous.manifest["monthly_last_seq"] if carried else last_seq,
             "carried_rules": carried,
@@ -292,6 +334,14 @@ def score(
             "failed_rules": [o.rule_id for o in result.failed],
             "inactive_rules": [o.rule_id for o in skipped],
         }
-        return runs.publish(workspace, run_id, findings, lines, manifest)
+        return runs.publish(
+            workspace,
+            run_id,
+            leads,
+            parts.lead_lines,
+            manifest,
+            quality=(parts.quality, parts.quality_lines),
+            cases=cases,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
