@@ -14,6 +14,9 @@ import numpy as np
 import polars as pl
 
 from hrss_fraud.knowledge._reader import read_table
+from hrss_fraud.knowledge.treatment import FILE as TREATMENT_FILE
+from hrss_fraud.knowledge.treatment import default_path as default_treatment_path
+from hrss_fraud.knowledge.treatment import load_treatment_classes
 from hrss_fraud.model import codes as C
 from hrss_fraud.model import schema as S
 from hrss_fraud.model.codes import Code, CodeList
@@ -150,7 +153,8 @@ _PAIR_CODES = {"pair_type": PAIR_TYPES, "scope": PAIR_SCOPES}
 
 @dataclass(frozen=True)
 class Knowledge:
-    """The four knowledge tables, each typed as its canonical schema table.
+    """The four knowledge tables, each typed as its canonical schema table, and the
+    treatment classes (:mod:`hrss_fraud.knowledge.treatment`).
 
     ``absent`` names, per table, the optional columns its file left out (read as empty):
     a centre's own catalogue has the platform's columns but not our internal groupings.
@@ -160,6 +164,7 @@ class Knowledge:
     knowledge_pair: pl.DataFrame
     diagnosis: pl.DataFrame
     procedure: pl.DataFrame
+    treatment_class: pl.DataFrame
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -185,7 +190,9 @@ def load_knowledge(root: Path | None = None) -> Knowledge:
     Besides each cell, checks that keys are unique and that every pair names catalogue items.
     A file may leave out optional columns (a centre's catalogue without our item groups):
     they are read as empty and listed in :attr:`Knowledge.absent`; every required column
-    must be there.
+    must be there. The treatment classes are read from ``root/treatment_class.csv`` when
+    the folder has its own, else the shipped ones apply (a centre's catalogue rarely
+    comes with them).
 
     Raises:
         ValueError: naming the file, line and column of the first problem.
@@ -212,7 +219,9 @@ def load_knowledge(root: Path | None = None) -> Knowledge:
     known = set(frames["catalogue"]["med_list_codg"].to_list())
     pair_path = root / "knowledge_pair.csv"
     _check_known(pair_path, pair_lines, frames["knowledge_pair"], ("item_a", "item_b"), known)
-    return Knowledge(**frames, absent=absent)
+    own = root / TREATMENT_FILE
+    treatment = load_treatment_classes(own if own.is_file() else default_treatment_path())
+    return Knowledge(**frames, treatment_class=treatment, absent=absent)
 
 
 def load_usage(root: Path | None = None, *, catalogue: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -3,7 +3,9 @@
 The source folder holds any of the four tables as CSV (UTF-8, or GBK/GB18030 as Excel
 saves it) or XLSX, named by table (``catalogue.xlsx``) or by its Chinese name
 (``医保目录与知识库.xlsx``), headers as field names or Chinese labels. Tables the source
-lacks are taken from the knowledge base in use. Everything is converted to UTF-8 CSV in a
+lacks are taken from the knowledge base in use, and so are the treatment classes
+(``treatment_class.csv``, :mod:`hrss_fraud.knowledge.treatment`) unless the source has its
+own. Everything is converted to UTF-8 CSV in a
 staging folder and validated as a whole (cells, keys, pairs naming catalogue items) before
 it replaces ``WORKSPACE/analytics/knowledge`` in one rename; the previous version is kept
 beside it. A bad file changes nothing.
@@ -19,6 +21,7 @@ import fastexcel
 import polars as pl
 
 from hrss_fraud.knowledge import Knowledge, load_knowledge
+from hrss_fraud.knowledge.treatment import TREATMENT_CLASS
 from hrss_fraud.lake.fsutil import fsync_dir
 from hrss_fraud.model import schema as S
 from hrss_fraud.resources import policy_path
@@ -77,6 +80,14 @@ def import_knowledge(source: Path, workspace: Path) -> tuple[Knowledge, dict[str
             else:
                 shutil.copyfile(current / f"{table.name}.csv", out)
                 origin[table.name] = f"{current / (table.name + '.csv')} (kept)"
+        found = _find(source, TREATMENT_CLASS)
+        if found is not None:
+            _to_utf8_csv(found, stage / f"{TREATMENT_CLASS.name}.csv")
+            origin[TREATMENT_CLASS.name] = str(found)
+        elif (current / f"{TREATMENT_CLASS.name}.csv").is_file():
+            shutil.copyfile(
+                current / f"{TREATMENT_CLASS.name}.csv", stage / f"{TREATMENT_CLASS.name}.csv"
+            )
         if all(v.endswith("(kept)") for v in origin.values()):
             msg = f"{source}: no knowledge table found (expected e.g. catalogue.csv/.xlsx)"
             raise ValueError(msg)
@@ -85,8 +96,8 @@ def import_knowledge(source: Path, workspace: Path) -> tuple[Knowledge, dict[str
         except ValueError as e:
             # Name the user's file, not the staging copy.
             text = str(e)
-            for table in TABLES:
-                text = text.replace(str(stage / f"{table.name}.csv"), origin[table.name])
+            for name, where in origin.items():
+                text = text.replace(str(stage / f"{name}.csv"), where)
             raise ValueError(text) from None
         if target.exists():
             target.rename(target.parent / f"knowledge.prev-{datetime.now(UTC):%Y%m%dT%H%M%S}")

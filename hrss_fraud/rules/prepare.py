@@ -9,7 +9,10 @@ item's knowledge). Rules then read these two tables and the ``kb_*`` knowledge t
   ``setting`` (op / ip / ph), ``gend``, ``brdy``, ``age_days``
   (at ``begntime``), ``die_date``, ``hosp_lv``, ``fixmedins_type``, ``medins_type``,
   ``admdvs``, ``fixmedins_name``, ``dise_group``, ``chronic``, ``dise_catalog``,
-  ``pregnancy``, ``stay_days`` (calendar days from admission to discharge).
+  ``pregnancy``, ``stay_days`` (calendar days from admission to discharge),
+  ``treatment_class`` (dialysis, chemo, maternity …: what the settlement treats, from the
+  knowledge base's treatment classes, :mod:`hrss_fraud.knowledge.treatment`; NULL when
+  none applies).
 - ``line``: ``line_key`` (``fixmedins_code|mdtrt_id|feedetl_sn``), fee fields with
   ``cnt``/amounts net of refunds (a fully refunded line and the
   refund rows are gone), the visit's fields above, and the catalogue's knowledge columns
@@ -34,6 +37,7 @@ import duckdb
 import polars as pl
 
 from hrss_fraud.knowledge import Knowledge
+from hrss_fraud.knowledge.treatment import class_sql, line_flags_sql
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.views import latest_sql
 from hrss_fraud.model.codes import INPATIENT_MED_TYPES, PHARMACY_MED_TYPES
@@ -248,10 +252,31 @@ def build_from_views(
         FROM line_base b
         LEFT JOIN kb_catalogue c ON c.med_list_codg = b.med_list_codg
     """)
+    add_treatment_class(con, kb.treatment_class)
     return {
         "visit": con.execute("SELECT count(*) FROM visit").fetchall()[0][0],
         "line": con.execute("SELECT count(*) FROM line_base").fetchall()[0][0],
     }
+
+
+def add_treatment_class(con: duckdb.DuckDBPyConnection, classes: pl.DataFrame) -> None:
+    """Give every ``visit`` its ``treatment_class`` (``line`` must exist: some classes are
+    recognised by what was billed). Rules compare like with like, or leave planned care to
+    a check of its own schedule, by this column."""
+    flags = line_flags_sql(classes, "line")
+    if flags is None:
+        con.execute(
+            f"CREATE OR REPLACE TABLE visit AS SELECT v.*, {class_sql(classes)} "
+            "AS treatment_class FROM visit v"
+        )
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _treatment_lines AS {flags}")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE visit AS
+        SELECT v.*, {class_sql(classes)} AS treatment_class
+        FROM visit v LEFT JOIN _treatment_lines t USING (fixmedins_code, setl_id)
+    """)
+    con.execute("DROP TABLE _treatment_lines")
 
 
 def open_scoring_db(path: Path | None, memory_limit: str = "6GB") -> duckdb.DuckDBPyConnection:

@@ -73,6 +73,23 @@ def test_payments_not_adding_up_on_each_side_of_the_tolerance() -> None:
     assert run_rule(con, "dq_settlement_list", tolerance=2)[0].height == 0
 
 
+def test_pharmacy_purchase_without_diagnosis_is_no_hit() -> None:
+    """A retail pharmacy purchase records no diagnosis by nature (issue 16); an outpatient
+    visit without one, and a pharmacy purchase with another problem, still are hits."""
+    con = scoring_db(
+        [
+            _ok("MD1", med_type="41", dise_codg=None, dise_name=None, chfpdr_code=None),
+            _ok("MD2", dise_codg=None, dise_name=None),
+            _ok("MD3", med_type="41", dise_codg=None, dise_name=None, psn_cash_pay=9.0),
+        ],
+        [fee(m, 1, OSELTAMIVIR, pric=10.0) for m in ("MD1", "MD2", "MD3")],
+    )
+    f, _ = run_rule(con, "dq_settlement_list")
+    assert f.sort("mdtrt_id")["mdtrt_id"].to_list() == ["MD2", "MD3"]
+    md3 = f.filter(f["mdtrt_id"] == "MD3")["evidence"][0]
+    assert "主诊断编码缺失" not in md3 and "≠医疗费总额" in md3
+
+
 # -- 结算明细信息异常 ------------------------------------------------------------------------
 
 

@@ -3,12 +3,15 @@
 -- an inpatient or outpatient settlement without department or attending doctor, negative
 -- or null total, in-scope above the total, payments not adding up to the total.
 -- ipt_days is not checked: most uploads leave it empty, and stay_days is derived anyway.
+-- A retail pharmacy purchase (setting ph, med_type 41) is not asked for a diagnosis: the
+-- pharmacy sells over the counter or on an outside prescription and records none by
+-- nature (in one county 4,333 such purchases were false "main diagnosis missing" leads).
 -- Params: tolerance (¥ for the amount checks). One hit per settlement listing every
 -- problem; amount at risk 0 (a record problem, not money paid wrongly).
 WITH v AS (
     SELECT visit_key, fixmedins_code, psn_no, setl_id, mdtrt_id, begntime, setl_time,
            list_filter([
-               CASE WHEN nullif(trim(dise_codg), '') IS NULL
+               CASE WHEN nullif(trim(dise_codg), '') IS NULL AND setting <> 'ph'
                     THEN ['主诊断编码缺失', 'main diagnosis code missing'] END,
                CASE WHEN nullif(trim(dise_codg), '') IS NOT NULL
                          AND nullif(trim(dise_name), '') IS NULL
