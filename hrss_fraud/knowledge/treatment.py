@@ -34,6 +34,7 @@ from hrss_fraud.knowledge._reader import read_table
 from hrss_fraud.model import codes as C
 from hrss_fraud.model import schema as S
 from hrss_fraud.resources import policy_dir
+from hrss_fraud.rules.sqltext import sql_array
 
 FILE = "treatment_class.csv"
 SETTINGS = frozenset({"op", "ip", "ph"})
@@ -127,13 +128,9 @@ def _split(value: str | None) -> list[str]:
     return [p.strip() for p in value.split(";") if p.strip()] if value else []
 
 
-def _quoted(values: list[str]) -> str:
-    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
-
-
 def _any_prefix(column: str, prefixes: list[str]) -> str:
     return (
-        f"len(list_filter({_quoted(prefixes)}, "
+        f"len(list_filter({sql_array(prefixes)}, "
         f"lambda p: starts_with(coalesce({column}, ''), p))) > 0"
     )
 
@@ -145,7 +142,7 @@ def _line_condition(row: dict[str, str | None]) -> str | None:
     if row["item_prefix"]:
         parts.append(_any_prefix("i.med_list_codg", _split(row["item_prefix"])))
     if row["item_group"]:
-        parts.append(f"i.item_group IN ({_quoted(_split(row['item_group']))[1:-1]})")
+        parts.append(f"i.item_group IN ({sql_array(_split(row['item_group']))[1:-1]})")
     return " AND ".join(parts) or None
 
 
@@ -173,9 +170,9 @@ def row_condition(row: dict[str, str | None], k: int) -> str:
     :func:`line_flags_sql`) that class row ``k`` recognises."""
     parts = []
     if row["setting"]:
-        parts.append(f"v.setting IN ({_quoted(_split(row['setting']))[1:-1]})")
+        parts.append(f"v.setting IN ({sql_array(_split(row['setting']))[1:-1]})")
     if row["med_type"]:
-        parts.append(f"v.med_type IN ({_quoted(_split(row['med_type']))[1:-1]})")
+        parts.append(f"v.med_type IN ({sql_array(_split(row['med_type']))[1:-1]})")
     if row["dise_prefix"]:
         parts.append(_any_prefix("v.dise_codg", _split(row["dise_prefix"])))
     if row["dise_flag"]:
