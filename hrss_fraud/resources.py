@@ -1,4 +1,4 @@
-"""Where the policy folders live: ``ingest/``, ``analytics/``, ``dashboards/``.
+"""Where the policy folders live: ``ingest/``, ``analytics/``, ``dashboards/``, ``registers/``.
 
 A workspace may hold its own copy (``WORKSPACE/ingest`` …) that overrides the defaults; the
 defaults are the checkout's top-level folders, or the copies shipped inside the wheel
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-POLICY_FOLDERS = ("ingest", "analytics", "dashboards")
+POLICY_FOLDERS = ("ingest", "analytics", "dashboards", "registers")
 _PACKAGE = Path(__file__).resolve().parent
 
 

@@ -344,3 +344,59 @@ def _explain_full(
         f"{capacity * len(seen)} ({capacity} each); raise --capacity or add groups"
     )
     raise DrawError(msg)
+
+
+def rotation_groups(
+    members: dict[str, list[str]], last_zones: dict[str, set[str]]
+) -> tuple[Group, ...]:
+    """The draw's groups from ``group code → active members`` and the zones inspected in the
+    previous round or plan, keyed by group code and by ``inspector:<code>``: a group may not
+    go where it, or any of its members in another group, went last time."""
+    return tuple(
+        Group(
+            g,
+            tuple(m),
+            tuple(
+                sorted(
+                    last_zones.get(g, set()).union(
+                        *(last_zones.get(f"inspector:{i}", set()) for i in m)
+                    )
+                )
+            ),
+        )
+        for g, m in members.items()
+    )
+
+
+def recheck(
+    seed: int,
+    inputs: dict[str, Any],
+    inputs_sha256: str,
+    params: dict[str, Any],
+    result: list[dict[str, Any]],
+    result_sha256: str,
+) -> list[str]:
+    """What an audit finds recomputing a stored draw: fingerprints that do not match, a draw
+    that fails or gives another result (empty: the stored draw is the draw)."""
+    problems = []
+    if sha256(inputs) != inputs_sha256:
+        problems.append("the stored inputs do not match their fingerprint")
+    if sha256(result) != result_sha256:
+        problems.append("the stored result does not match its fingerprint")
+    try:
+        again = [
+            asdict(t) for t in draw(DrawInputs.from_canonical(inputs), DrawParams(**params), seed)
+        ]
+    except DrawError as e:
+        return [*problems, f"the draw fails on its stored inputs: {e}"]
+    if again != result:
+        differ = [
+            f"{a['fixmedins_code']}→{a['group_code']} vs {b['fixmedins_code']}→{b['group_code']}"
+            for a, b in zip(again, result, strict=False)
+            if a != b
+        ]
+        problems.append(
+            "recomputed draw differs from the stored one: "
+            + ("; ".join(differ[:5]) or f"{len(again)} vs {len(result)} targets")
+        )
+    return problems
