@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from hrss_fraud.knowledge import load_knowledge, load_usage
-from hrss_fraud.synth import assemble, malformed, output, plan, schemes
+from hrss_fraud.synth import assemble, lookalike_care, lookalikes, malformed, output, plan, schemes
 from hrss_fraud.synth.config import SynthConfig
 from hrss_fraud.synth.institutions import build_county
 from hrss_fraud.synth.lines import LineMaker
@@ -76,12 +76,17 @@ def ordinary_plan(world: World) -> pl.DataFrame:
             plan.admissions(world),
             plan.chemotherapy(world),
             plan.dialysis(world),
+            *lookalikes.plan(world),
         ]
     )
+    enc = lookalikes.long_prescription(world, enc)
     # Only care that settles within the period is uploaded in it.
-    enc = enc.filter(pl.col("day") + pl.col("los") < world.days)
+    in_period = pl.col("day") + pl.col("los") < world.days
+    enc = plan.drop_overlaps(enc.filter(in_period))
+    # Follow-ups of the stays that remain: they begin after their discharge.
+    enc = plan.drop_overlaps(pl.concat([enc, lookalikes.wound_care(world, enc)]).filter(in_period))
     return (
-        plan.drop_overlaps(enc)
+        lookalikes.complete_pairs(enc)
         .sort("day", "sec", "psn", "inst", "setting", "group", "tag")
         .with_row_index("enc_key")
         .with_columns(pl.col("enc_key").cast(pl.Int64))
@@ -215,7 +220,7 @@ def generate(cfg: SynthConfig, progress: Callable[[str], None] | None = None) ->
     say(f"county: {world.county.institution.height} institutions, {cfg.persons} persons")
     enc = ordinary_plan(world)
     enc, extra = schemes.plan_phase(world, enc)
-    enc = finalize(world, enc)
+    enc = finalize(world, lookalike_care.diagnoses(world, enc))
     enc = schemes.keep_diagnoses(world, enc, extra)
     say(f"plan: {enc.height} encounters")
 
@@ -241,7 +246,7 @@ def generate(cfg: SynthConfig, progress: Callable[[str], None] | None = None) ->
             enc_m = enc.filter(pl.col("month") == m)
             if enc_m.height == 0:
                 continue
-            lines = maker.make(enc_m)
+            lines = lookalike_care.lines(world, maker, enc_m, maker.make(enc_m), m)
             lines = pl.concat([lines, schemes.extra_for(extra, enc_m)], how="diagonal_relaxed")
             lines = schemes.line_phase(world, maker, enc_m, lines)
             # Row order feeds the random draws that follow: make it independent of hashing.

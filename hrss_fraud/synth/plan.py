@@ -52,6 +52,9 @@ GROUP_DEPT = {
     "GENERAL": "A03",
 }
 
+#: The look-alike whose second admission begins on the day the first one ended.
+TRANSFER_TAG = "referral_transfer"
+
 SURGICAL = ("APPEND", "CHOLE", "FRACT", "CATAR", "KNEE_OA", "BPH", "DELIV")
 
 
@@ -203,13 +206,16 @@ def _encounters(
     los: np.ndarray | int = 0,
     tag: str = "",
     kind: str = "",
-    mode: str = "normal",
+    mode: str | np.ndarray = "normal",
+    dept: np.ndarray | None = None,
 ) -> pl.DataFrame:
-    dept = (
-        np.array([GROUP_DEPT.get(g, "A03") for g in group])
-        if setting != "ph"
-        else np.full(len(psn), "D01")
-    )
+    """Encounters of one setting; the department follows the diagnosis group unless given."""
+    if dept is None:
+        dept = (
+            np.array([GROUP_DEPT.get(g, "A03") for g in group])
+            if setting != "ph"
+            else np.full(len(psn), "D01")
+        )
     dr, dept = world.doctors(inst, dept)
     return frame(
         psn=psn,
@@ -498,10 +504,21 @@ def proxy_collection(world: World, refills: pl.DataFrame) -> tuple[pl.DataFrame,
 
 def drop_overlaps(enc: pl.DataFrame) -> pl.DataFrame:
     """A person is in one bed at a time and makes no outpatient or pharmacy claim while
-    admitted: drop ordinary encounters that collide, so only injected schemes do."""
+    admitted: drop ordinary encounters that collide, so only injected schemes do. A
+    transfer (转诊) is the one admission that begins on the day the last one ended."""
     ip = enc.filter(pl.col("setting") == "ip").sort("psn", "day")
-    ip = ip.with_columns(prev_end=(pl.col("day") + pl.col("los")).shift(1).over("psn"))
-    ip = ip.filter(pl.col("prev_end").is_null() | (pl.col("day") > pl.col("prev_end")))
+    ip = ip.with_columns(
+        prev_end=(pl.col("day") + pl.col("los")).shift(1).over("psn"),
+        prev_tag=pl.col("tag").shift(1).over("psn"),
+    )
+    transfer = (
+        (pl.col("tag") == TRANSFER_TAG)
+        & (pl.col("prev_tag") == TRANSFER_TAG)
+        & (pl.col("day") == pl.col("prev_end"))
+    )
+    ip = ip.filter(
+        pl.col("prev_end").is_null() | (pl.col("day") > pl.col("prev_end")) | transfer
+    ).drop("prev_tag")
     stays = ip.select("psn", start="day", end=pl.col("day") + pl.col("los"))
     other = enc.filter(pl.col("setting") != "ip").with_row_index("_r")
     hit = (

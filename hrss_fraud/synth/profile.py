@@ -8,6 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
+from hrss_fraud.synth.lookalike_kinds import KINDS
+
 #: Published figures the generator aims at (see docs/synth.md for sources).
 TARGETS = {
     "outpatient visits per person per year": "≈ 6",
@@ -62,6 +64,17 @@ def profile_figures(stats: pl.DataFrame, persons: int, months: int) -> dict[str,
         "cost per admission, county hospital (¥)": mean_cost(ip, ["A1", "A2", "A3"]),
         "average length of stay (days)": float(ip["los"].mean() or 0),
     }
+
+
+def lookalike_kinds() -> pl.DataFrame:
+    """Each kind of look-alike with its Chinese name and the rules it resembles."""
+    return pl.DataFrame(
+        {
+            "tag": list(KINDS),
+            "zh": [k.zh for k in KINDS.values()],
+            "resembles": [", ".join(k.resembles) for k in KINDS.values()],
+        }
+    )
 
 
 def write_profile(folder: Path) -> Path:
@@ -134,7 +147,12 @@ def write_profile(folder: Path) -> Path:
             "amount_at_risk",
         )
     )
-    looks = stats.filter(pl.col("kind") == "lookalike").group_by("tag").agg(encounters=pl.len())
+    looks = (
+        stats.filter(pl.col("kind") == "lookalike")
+        .group_by("tag")
+        .agg(encounters=pl.len())
+        .join(lookalike_kinds(), on="tag", how="left")
+    )
     text = (
         "\n\n".join(
             [
