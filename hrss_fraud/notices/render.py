@@ -3,6 +3,9 @@
 :func:`layout` turns a :class:`~hrss_fraud.notices.content.NoticeContent` into the
 strings of the document, in order; both writers only place those strings, so the two
 files cannot say different things, and a test can compare either file's text with them.
+The writers (:func:`layout_docx`, :func:`layout_pdf`) take any :class:`Layout`: the
+supervision registers' documents (检查记录, 整改通知书, 处理决定书) are other layouts of the
+same shape, written by the same code.
 
 Fonts: the PDF embeds a TrueType CJK font (WenQuanYi Zen Hei from Debian's
 ``fonts-wqy-zenhei``; ``HRSS_FRAUD_PDF_FONT`` names another). Noto CJK is installed too,
@@ -60,6 +63,16 @@ class Layout:
     total: str
     sections: tuple[tuple[str, str], ...]
     signatures: tuple[str, ...]
+    col_widths: tuple[float, ...] = TABLE_WIDTHS_MM
+    """The table's column widths in mm (both documents)."""
+    col_align: tuple[str, ...] = ("CENTER", "LEFT", "LEFT", "RIGHT", "LEFT")
+    """The table's column alignment in the PDF."""
+    right_from: int = 3
+    """Signature lines from this one on are right-aligned (the issuing unit and date)."""
+    author: str = ""
+    """The documents' author property: the issuing unit."""
+    number_value: str = ""
+    """The number alone (empty in a draft), for the documents' title property."""
 
     def texts(self) -> list[str]:
         """Every string the documents show, for comparing with what a file holds."""
@@ -177,18 +190,24 @@ def layout(c: NoticeContent, lang: str = "zh") -> Layout:
         total=total,
         sections=sections,
         signatures=signatures,
+        author=unit,
+        number_value=c.number,
     )
 
 
 def docx_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
     """The notice as a Word document."""
+    return layout_docx(layout(c, lang))
+
+
+def layout_docx(lay: Layout) -> bytes:
+    """A layout as a Word document (A4, 宋体/黑体 for East Asian text)."""
     from docx import Document
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
     from docx.shared import Mm, Pt
 
-    lay = layout(c, lang)
     doc = Document()
     section = doc.sections[0]  # python-docx's template is US Letter
     section.page_width, section.page_height = Mm(A4_MM[0]), Mm(A4_MM[1])
@@ -203,8 +222,8 @@ def docx_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
     normal.font.name = "Times New Roman"
     normal.font.size = Pt(11)
     east_asian(normal, DOCX_BODY_FONT)
-    doc.core_properties.title = f"{lay.title} {c.number}".strip()
-    doc.core_properties.author = c.issuing_unit
+    doc.core_properties.title = f"{lay.title} {lay.number_value}".strip()
+    doc.core_properties.author = lay.author
 
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -229,7 +248,7 @@ def docx_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
         for cell, text in zip(table.add_row().cells, row, strict=True):
             cell.text = text
     table.autofit = False
-    for column, width in zip(table.columns, TABLE_WIDTHS_MM, strict=True):
+    for column, width in zip(table.columns, lay.col_widths, strict=True):
         column.width = Mm(width)  # the grid, which LibreOffice reads
         for cell in column.cells:
             cell.width = Mm(width)  # each cell's, which Word reads
@@ -240,7 +259,7 @@ def docx_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
     doc.add_paragraph()
     for i, line in enumerate(lay.signatures):
         p = doc.add_paragraph(line)
-        if i >= 3:
+        if i >= lay.right_from:
             p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     buf = BytesIO()
     doc.save(buf)
@@ -263,11 +282,15 @@ def pdf_font() -> Path:
 
 def pdf_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
     """The notice as a PDF with its CJK font embedded (subset)."""
+    return layout_pdf(layout(c, lang))
+
+
+def layout_pdf(lay: Layout) -> bytes:
+    """A layout as a PDF with its CJK font embedded (subset)."""
     from fpdf import FPDF
     from fpdf.enums import TextEmphasis, WrapMode
     from fpdf.fonts import FontFace
 
-    lay = layout(c, lang)
     font = pdf_font()
     # fontTools reports each table it leaves out of the subset (the font's bitmaps): noise
     logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
@@ -275,8 +298,8 @@ def pdf_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
     pdf.set_margins(MARGINS_MM[0], MARGINS_MM[1], MARGINS_MM[0])
     pdf.set_auto_page_break(True, margin=MARGINS_MM[1])
     pdf.add_font("cjk", "", str(font))
-    pdf.set_title(f"{lay.title} {c.number}".strip())
-    pdf.set_author(c.issuing_unit)
+    pdf.set_title(f"{lay.title} {lay.number_value}".strip())
+    pdf.set_author(lay.author)
     pdf.set_creator("hrss_fraud")
     pdf.add_page()
     width = pdf.epw
@@ -297,8 +320,8 @@ def pdf_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
     para(lay.facts)
     pdf.set_font("cjk", size=9.5)
     with pdf.table(
-        col_widths=TABLE_WIDTHS_MM,
-        text_align=("CENTER", "LEFT", "LEFT", "RIGHT", "LEFT"),
+        col_widths=lay.col_widths,
+        text_align=lay.col_align,
         wrapmode=WrapMode.CHAR,
         # the font has one face: shade the headings instead of asking for bold
         headings_style=FontFace(emphasis=TextEmphasis.NONE, fill_color=(235, 235, 235)),
@@ -316,8 +339,27 @@ def pdf_bytes(c: NoticeContent, lang: str = "zh") -> bytes:
         para(text)
     pdf.ln(6)
     for i, line in enumerate(lay.signatures):
-        para(line, align="R" if i >= 3 else "L", gap=3)
+        para(line, align="R" if i >= lay.right_from else "L", gap=3)
     return bytes(pdf.output())
+
+
+@dataclass(frozen=True)
+class Written:
+    """A layout written as ``<stem>.docx`` and ``<stem>.pdf``, with each file's SHA-256."""
+
+    docx_path: Path
+    pdf_path: Path
+    docx_sha256: str
+    pdf_sha256: str
+
+
+def write_layout(lay: Layout, folder: Path, stem: str) -> Written:
+    """Render ``lay`` as DOCX and PDF and write both atomically into ``folder``."""
+    docx, pdf = layout_docx(lay), layout_pdf(lay)
+    docx_path, pdf_path = Path(folder) / f"{stem}.docx", Path(folder) / f"{stem}.pdf"
+    write_atomic(docx_path, docx)
+    write_atomic(pdf_path, pdf)
+    return Written(docx_path, pdf_path, sha256(docx), sha256(pdf))
 
 
 def sha256(data: bytes) -> str:

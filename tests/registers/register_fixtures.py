@@ -74,6 +74,8 @@ def failed_results(reg, failing: tuple[str, ...] = ("HRA-03",)) -> dict:
     from hrss_fraud.registers.inspections import ItemResult
 
     return {
-        i.code: ItemResult("fail", f"{i.text}：发现问题") if i.code in failing else ItemResult("pass")
+        i.code: ItemResult("fail", f"{i.text}：发现问题")
+        if i.code in failing
+        else ItemResult("pass")
         for i in reg.check_items
     }
