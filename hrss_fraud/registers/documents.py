@@ -6,7 +6,7 @@ own writers (:func:`~hrss_fraud.notices.render.layout_docx`, ``layout_pdf``): on
 service, other templates. Issuing follows the violation notices' three steps: a write
 transaction takes the year's next serial of the kind (``JC-2026-0001``) as *allocated*;
 the documents are rendered from a content model built from the store and written
-atomically under ``WORKSPACE/registers/documents/<number>/``; a second transaction records
+atomically under ``WORKSPACE/supervision/documents/<number>/``; a second transaction records
 the content (canonical JSON), its SHA-256 and both files' SHA-256 and marks the number
 issued. A failure voids the number (kept, with the reason) and removes the files, so the
 serials stay consecutive and each names one attempt. An object gets one issued document
@@ -35,7 +35,8 @@ KINDS = {
 }
 """Kind → number prefix, Chinese title, English title."""
 DEFAULT_UNIT = "县人力资源和社会保障局"
-FOLDER = Path("registers") / "documents"
+FOLDER = Path("supervision") / "documents"
+"""Under the workspace; not ``registers/``, which is the registers' policy folder."""
 REMEDIES = (
     "如不服本决定，可自收到之日起六十日内依法申请行政复议，或者六个月内依法向人民法院提起行政诉讼。"
 )

@@ -5,7 +5,7 @@ pass, 不合格 fail with what was found, 不适用 not applicable), at least tw
 sign it (检查人员不少于2人), and for a planned inspection they are members of the group the
 draw assigned and none has declared a conflict with the entity. An inspection outside a
 plan is a targeted one and names the complaint it follows. Evidence files are copied under
-``WORKSPACE/registers/evidence/`` by their SHA-256, which the record keeps; a file written
+``WORKSPACE/supervision/evidence/`` by their SHA-256, which the record keeps; a file written
 for a record that then fails to commit is removed again. Once recorded, nothing of it
 changes (the database refuses).
 """
@@ -35,7 +35,7 @@ RESULT_ALIASES = {zh: code for code, (zh, _) in RESULTS.items()} | {
     "通过": "pass",
     "发现问题": "fail",
 }
-EVIDENCE_FOLDER = Path("registers") / "evidence"
+EVIDENCE_FOLDER = Path("supervision") / "evidence"
 INSPECTION_KEYS = (
     "inspection_id",
     "register",

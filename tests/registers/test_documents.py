@@ -86,7 +86,7 @@ def test_one_issued_document_per_object_and_a_changed_file_shows(
     with pytest.raises(docs.DocumentError, match="already issued"):
         docs.issue(store, ws, reg, "inspection_record", iid, by="t", on=ON)
     done.pdf_path.write_bytes(done.pdf_path.read_bytes() + b"\n")
-    rel = f"registers/documents/{done.number}/{done.number}.pdf"
+    rel = f"supervision/documents/{done.number}/{done.number}.pdf"
     assert docs.verify(store, ws, done.number) == [f"{rel} differs from what was issued (SHA-256)"]
 
 
@@ -101,7 +101,7 @@ def test_a_failed_issue_voids_its_number_and_the_next_takes_the_following(
     monkeypatch.setattr(render, "layout_pdf", broken)
     with pytest.raises(docs.DocumentError, match="number JC-2026-0001 is void: OSError: disk full"):
         docs.issue(store, ws, reg, "inspection_record", iid, by="t", on=ON)
-    assert not (ws / "registers" / "documents" / "JC-2026-0001").exists()
+    assert not (ws / "supervision" / "documents" / "JC-2026-0001").exists()
     monkeypatch.undo()
     again = docs.issue(store, ws, reg, "inspection_record", iid, by="t", on=ON)
     assert again.number == "JC-2026-0002"

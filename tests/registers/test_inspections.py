@@ -150,4 +150,5 @@ def test_evidence_of_a_refused_record_is_not_left_behind(
     _record(store, ws, reg, plan, target)
     with pytest.raises(InspectionError, match="already inspected"):
         _record(store, ws, reg, plan, target, evidence=[Evidence(doc)])
-    assert not list((ws / "registers").rglob("*.pdf"))
+    assert not list((ws / "supervision").rglob("*.pdf"))
+    assert not (ws / "registers").exists()  # the policy folder is left alone
