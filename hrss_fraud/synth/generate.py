@@ -79,7 +79,7 @@ def ordinary_plan(world: World) -> pl.DataFrame:
             *lookalikes.plan(world),
         ]
     )
-    enc = lookalikes.long_prescription(world, enc)
+    enc = lookalikes.routine_care(world, enc)
     # Only care that settles within the period is uploaded in it.
     in_period = pl.col("day") + pl.col("los") < world.days
     enc = plan.drop_overlaps(enc.filter(in_period))
@@ -419,7 +419,14 @@ def build_month(
                 pl.col("cnt").abs() * pl.col("days_per_unit").cast(pl.Float64)
             ),
             used_frqu_dscr=pl.when(drug).then(pl.lit("qd")),
-            rxno=pl.when(drug).then(pl.format("RX{}", pl.col("mdtrt_id"))),
+            # a visit's drugs share one prescription, unless a look-alike wrote two
+            rxno=pl.when(drug).then(
+                pl.format(
+                    "RX{}{}",
+                    pl.col("mdtrt_id"),
+                    pl.when(pl.col("rx") > 1).then(pl.format("-{}", "rx")).otherwise(pl.lit("")),
+                )
+            ),
             rx_circ_flag=pl.lit("0"),
             dscg_tkdrug_flag=pl.when(pl.col("dscg")).then(pl.lit("1")).otherwise(pl.lit("0")),
             vali_flag=pl.lit("1"),

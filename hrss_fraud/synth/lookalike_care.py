@@ -9,7 +9,8 @@ import polars as pl
 
 from hrss_fraud.synth.lines import LineMaker
 from hrss_fraud.synth.lookalike_visits import LOOKALIKE, stream
-from hrss_fraud.synth.lookalikes import LONG_SUPPLY_DAYS
+from hrss_fraud.synth.lookalikes import LONG_SUPPLY_DAYS, POLYPHARMACY_GROUPS
+from hrss_fraud.synth.persons import CHRONIC_BITS
 from hrss_fraud.synth.world import World
 
 #: The main diagnosis of a kind's encounters in one setting and group (None: any group),
@@ -49,6 +50,11 @@ DRESSING = {"FRACT": "换药(中)"}
 SMALL_DRESSING = "换药(小)"
 PRENATAL_CHECK = "产前检查"
 EMERGENCY_CONSULTATION = "急诊诊察费"
+#: Drugs per condition at an elderly patient's one-stop visit, and the prescription they go
+#: on: cardio-cerebrovascular (1), endocrine and respiratory (2) — five drugs at most each.
+REGIMEN = {"HTN": (2, 1), "CHD": (2, 1), "STROKE": (1, 1), "DM": (2, 2), "COPD": (2, 2)}
+MONTH_SUPPLY_DAYS = 30
+DRUG_TYPES = ("101", "102", "103", "104")
 #: Kinds with two visits of one person at one hospital on one day: the later one reads the
 #: earlier one's results (检查检验结果互认) and repeats neither its tests nor its drugs.
 SAME_DAY = ("same_day_departments", "emergency_return")
@@ -105,10 +111,11 @@ def lines(
     fee and bill their therapy; wound visits a dressing; employees' prenatal checks the
     check itself; long prescriptions twelve weeks of each chronic drug; an emergency
     visit the emergency consultation; a same-day second visit nothing the first billed
-    but its own fees."""
+    but its own fees; an elderly patient's one-stop visit a month of every drug they take,
+    on two prescriptions (column ``rx``, null elsewhere)."""
     look = enc.filter(pl.col("kind") == LOOKALIKE)
     if look.height == 0:
-        return lines
+        return lines.with_columns(rx=pl.lit(None, pl.Int8))
     cat = world.kb.catalogue
     names = cat["med_list_name"].to_list()
     session = look.filter(pl.col("mode") == "session")["enc_key"].implode()
@@ -151,13 +158,85 @@ def lines(
             for a in added
         ]
     )
-    lines = pl.concat([lines, extra], how="vertical_relaxed")
+    regimen = _regimen(world, look, stream(world, "elderly_polypharmacy", month))
+    drugs = np.flatnonzero(cat["list_type"].is_in(DRUG_TYPES).to_numpy()).tolist()
+    pooled = pl.col("enc_key").is_in(regimen["enc_key"].implode()) & pl.col("item").is_in(drugs)
+    lines = pl.concat([lines.filter(~pooled), extra, regimen.drop("rx")], how="vertical_relaxed")
     lines = _long_supply(world, look, lines)
     # The added items obey the same pair rules as the rest (electro-acupuncture includes
     # needling: the needling goes).
     mine = pl.col("enc_key").is_in(look["enc_key"].implode())
-    own = lines.filter(mine).unique(["enc_key", "item", "day", "dscg"], keep="first")
-    return pl.concat([lines.filter(~mine), maker.clean(own)], how="vertical_relaxed")
+    own = lines.filter(mine).unique(
+        ["enc_key", "item", "day", "dscg"], keep="first", maintain_order=True
+    )
+    return pl.concat([lines.filter(~mine), maker.clean(own)], how="vertical_relaxed").join(
+        regimen.select("enc_key", "item", "rx"),
+        on=["enc_key", "item"],
+        how="left",
+        maintain_order="left",
+    )
+
+
+def _suitable(world: World) -> tuple[np.ndarray, np.ndarray]:
+    """Drugs an elderly patient may take for years unsupervised by a rule: no indication,
+    disease-catalogue, first-line, age, sex or elderly-caution restriction; and, per
+    condition, whether a drug is contraindicated for any of its diagnoses."""
+    cat = world.kb.catalogue
+    free = pl.all_horizontal(
+        pl.col(c).is_null()
+        for c in (
+            "indications",
+            "lmt_dise_catalog",
+            "first_line_class",
+            "lmt_gend",
+            "lmt_age_min_days",
+            "lmt_age_max_days",
+            "lmt_med_type",
+            "lmt_dept",
+        )
+    ) & pl.col("caution_elderly").fill_null("0").eq("0")
+    ok = cat.select(free & pl.col("list_type").eq("101")).to_series().to_numpy()
+    dx = world.kb.diagnosis
+    contra = cat["contraindications"].fill_null("").to_list()
+    bad = np.zeros((len(contra), len(POLYPHARMACY_GROUPS)), dtype=bool)
+    for j, g in enumerate(POLYPHARMACY_GROUPS):
+        codes = dx.filter(pl.col("dise_group") == g)["dise_codg"].to_list()
+        for i, prefixes in enumerate(contra):
+            bad[i, j] = any(c.startswith(p) for p in prefixes.split(";") if p for c in codes)
+    return ok, bad
+
+
+def _regimen(world: World, look: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """Each one-stop visit's drugs: per condition of the person, drugs of its usual pool
+    that suit the elderly and none of their conditions contraindicates, a month's supply."""
+    poly = look.filter(pl.col("tag") == "elderly_polypharmacy")
+    ok, bad = _suitable(world)
+    usage = world.usage.filter((pl.col("setting") == "op") & (pl.col("role") == "drug"))
+    cat = world.kb.catalogue
+    index = {c: i for i, c in enumerate(cat["med_list_codg"].to_list())}
+    days = cat["days_per_unit"].cast(pl.Float64).fill_null(0).to_numpy()
+    # a month, or the shorter course a drug may be given for
+    most = cat["max_days_supply"].cast(pl.Float64).fill_null(MONTH_SUPPLY_DAYS).to_numpy()
+    supply = np.minimum(MONTH_SUPPLY_DAYS, most)
+    rows: list[tuple[int, int, int, int]] = []
+    for key, psn in poly.select("enc_key", "psn").iter_rows():
+        has = [(world.pop.chronic[psn] & CHRONIC_BITS[g]) > 0 for g in POLYPHARMACY_GROUPS]
+        unfit = bad[:, np.array(has)].any(axis=1)
+        for g, have in zip(POLYPHARMACY_GROUPS, has, strict=True):
+            if not have:
+                continue
+            pool = usage.filter(pl.col("dise_group") == g)
+            item = np.array([index[c] for c in pool["med_list_codg"].to_list()], dtype=np.int64)
+            fit = ok[item] & ~unfit[item]
+            item, w = item[fit], pool["weight"].to_numpy()[fit]
+            k, rx = REGIMEN[g]
+            for i in rng.choice(item, min(k, len(item)), replace=False, p=w / w.sum()):
+                rows.append((key, int(i), max(1, int(supply[i] // max(days[i], 1))), rx))
+    return pl.DataFrame(
+        rows,
+        schema={"enc_key": pl.Int64, "item": pl.Int32, "cnt": pl.Int32, "rx": pl.Int8},
+        orient="row",
+    ).with_columns(day=pl.lit(0, pl.Int32), dscg=pl.lit(False), scheme=pl.lit(None, pl.String))
 
 
 def _same_day(look: pl.DataFrame, lines: pl.DataFrame, maker: LineMaker) -> pl.DataFrame:
@@ -176,7 +255,7 @@ def _same_day(look: pl.DataFrame, lines: pl.DataFrame, maker: LineMaker) -> pl.D
         .select(enc_key="later", item="item")
         .unique()
     )
-    return lines.join(repeated, on=["enc_key", "item"], how="anti")
+    return lines.join(repeated, on=["enc_key", "item"], how="anti", maintain_order="left")
 
 
 def _long_supply(world: World, look: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:

@@ -91,4 +91,11 @@ KINDS: dict[str, Kind] = {
         "hospital that operated",
         ("frequent_outpatient", "abnormal_visit_frequency"),
     ),
+    "elderly_polypharmacy": Kind(
+        "老年多病一站式开药",
+        "an elderly patient with three or more chronic conditions gets a month of every "
+        "drug at one chronic-disease visit, on two prescriptions of at most five drugs each "
+        "(处方管理办法 Art. 19)",
+        ("drug_too_many", "pp_drugs_per_visit", "high_cost_outpatient"),
+    ),
 }

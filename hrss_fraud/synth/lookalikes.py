@@ -26,10 +26,12 @@ from hrss_fraud.synth.persons import CHRONIC_BITS
 from hrss_fraud.synth.plan import TRANSFER_TAG, _alive, day_weights
 from hrss_fraud.synth.world import World
 
-__all__ = ["complete_pairs", "long_prescription", "plan", "wound_care"]
+__all__ = ["complete_pairs", "plan", "routine_care", "wound_care"]
 
 #: Twelve weeks' supply: the longest a long prescription may give.
 LONG_SUPPLY_DAYS = 84
+#: Chronic conditions an elderly patient's one-stop visit covers, the main diagnosis first.
+POLYPHARMACY_GROUPS = ("HTN", "CHD", "STROKE", "DM", "COPD")
 
 
 def referral_transfer(world: World) -> pl.DataFrame:
@@ -157,6 +159,36 @@ def emergency_return(world: World) -> pl.DataFrame:
     ).with_columns(pl.col("sec").cast(pl.Int32))
 
 
+def _every(
+    world: World, rng: np.random.Generator, people: np.ndarray, period: int, slack: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A visit every ``period`` days (± ``slack``) from a random first day: (person, day)."""
+    per_person = world.days // period + 1
+    p = np.repeat(people, per_person)
+    first = np.repeat(rng.integers(0, period, len(people)), per_person)
+    day = first + period * np.tile(np.arange(per_person), len(people))
+    return p, day + rng.integers(-slack, slack + 1, len(p))
+
+
+def _instead_of_follow_ups(
+    enc: pl.DataFrame, psn: np.ndarray, group: np.ndarray, new: pl.DataFrame
+) -> pl.DataFrame:
+    """``new`` in place of the routine follow-ups and pharmacy refills of these persons'
+    conditions (``psn`` and ``group`` pairwise): nobody keeps both."""
+    replaced = pl.DataFrame(
+        {"psn": psn, "group": group}, schema={"psn": pl.Int32, "group": pl.String}
+    )
+    routine = (pl.col("kind") == "") | pl.col("tag").is_in(["chronic_refill", "proxy_collection"])
+    enc = enc.with_row_index("_r")
+    dropped = (
+        enc.join(replaced, on=["psn", "group"], how="semi")
+        .filter(pl.col("setting").is_in(["op", "ph"]) & routine)
+        .select("_r")
+    )
+    kept = enc.join(dropped, on="_r", how="anti", maintain_order="left").drop("_r")
+    return pl.concat([kept, new])
+
+
 def long_prescription(world: World, enc: pl.DataFrame) -> pl.DataFrame:
     """Some stable hypertension or diabetes patients get twelve weeks' supply per visit
     (门诊慢特病 14) and come every twelve weeks: their monthly follow-ups and pharmacy
@@ -168,27 +200,42 @@ def long_prescription(world: World, enc: pl.DataFrame) -> pl.DataFrame:
     people = np.flatnonzero((htn | dm) & (pop.age_years >= 45))
     people = people[rng.random(len(people)) < 0.12]
     group = np.where(htn[people], "HTN", "DM")
-    per_person = world.days // LONG_SUPPLY_DAYS + 1
-    p = np.repeat(people, per_person)
-    g = np.repeat(group, per_person)
-    first = np.repeat(rng.integers(0, LONG_SUPPLY_DAYS, len(people)), per_person)
-    day = first + LONG_SUPPLY_DAYS * np.tile(np.arange(per_person), len(people))
-    day = day + rng.integers(-3, 4, len(p))
-    at_thc = np.repeat(rng.random(len(people)) < 0.6, per_person)
+    p, day = _every(world, rng, people, LONG_SUPPLY_DAYS, 3)
+    g = group[np.searchsorted(people, p)]
+    at_thc = rng.random(len(people))[np.searchsorted(people, p)] < 0.6
     inst = np.where(at_thc, thc(world, p), world.insts("A1")[0])
     keep = _alive(world, p, day)
     new = visits(world, "long_prescription", p[keep], day[keep], inst[keep], g[keep], "14")
-    replaced = pl.DataFrame(
-        {"psn": people, "group": group}, schema={"psn": pl.Int32, "group": pl.String}
-    )
-    routine = (pl.col("kind") == "") | pl.col("tag").is_in(["chronic_refill", "proxy_collection"])
-    enc = enc.with_row_index("_r")
-    dropped = (
-        enc.join(replaced, on=["psn", "group"], how="semi")
-        .filter(pl.col("setting").is_in(["op", "ph"]) & routine)
-        .select("_r")
-    )
-    return pl.concat([enc.join(dropped, on="_r", how="anti").drop("_r"), new])
+    return _instead_of_follow_ups(enc, people, group, new)
+
+
+def elderly_polypharmacy(world: World, enc: pl.DataFrame) -> pl.DataFrame:
+    """Elderly patients with three or more chronic conditions come monthly to the county
+    hospital's chronic-disease clinic (门诊慢特病 14), where every drug they take is
+    prescribed at one visit on two prescriptions, at most five drugs each (处方管理办法):
+    their separate follow-ups and refills give way to it. Not those on long prescriptions."""
+    rng = stream(world, "elderly_polypharmacy")
+    pop = world.pop
+    has = np.stack([(pop.chronic & CHRONIC_BITS[g]) > 0 for g in POLYPHARMACY_GROUPS], axis=1)
+    taken = enc.filter(pl.col("tag") == "long_prescription")["psn"].to_numpy()
+    people = np.flatnonzero((has.sum(axis=1) >= 3) & (pop.age_years >= 65))
+    people = np.setdiff1d(people, taken)
+    people = people[rng.random(len(people)) < 0.3]
+    # The visit's main diagnosis: the first of the person's conditions in that order.
+    main = np.array(POLYPHARMACY_GROUPS)[has[people].argmax(axis=1)]
+    p, day = _every(world, rng, people, 30, 2)
+    keep = _alive(world, p, day)
+    p, day = p[keep], day[keep]
+    g = main[np.searchsorted(people, p)]
+    inst = np.full(len(p), world.insts("A1")[0])
+    new = visits(world, "elderly_polypharmacy", p, day, inst, g, "14", dept="A03")
+    rows, cols = np.nonzero(has[people])
+    return _instead_of_follow_ups(enc, people[rows], np.array(POLYPHARMACY_GROUPS)[cols], new)
+
+
+def routine_care(world: World, enc: pl.DataFrame) -> pl.DataFrame:
+    """The kinds that replace some of a chronic patient's routine care with their own."""
+    return elderly_polypharmacy(world, long_prescription(world, enc))
 
 
 def plan(world: World) -> list[pl.DataFrame]:

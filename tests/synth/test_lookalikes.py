@@ -4,6 +4,7 @@ property that makes it legitimate care — read back from the uploads, as a dete
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import polars as pl
@@ -26,6 +27,7 @@ NEW_KINDS = (
     "family_covisit",
     "emergency_return",
     "wound_care",
+    "elderly_polypharmacy",
 )
 VISIT_FEES = ["普通门诊挂号费", "一般诊疗费"]
 
@@ -114,6 +116,25 @@ def test_same_seed_same_lookalikes(tmp_path: Path) -> None:
     a, b, c = planned(4), planned(4), planned(5)
     assert a.equals(b)
     assert not a.equals(c)
+
+
+def test_same_seed_same_county_with_every_kind(tmp_path: Path) -> None:
+    def digest(seed: int, name: str) -> tuple[dict[str, str], set[str]]:
+        out = tmp_path / name
+        generate(SynthConfig.preset("tiny", out=out, persons=5000, months=2, seed=seed))
+        files = {
+            str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((out / "uploads").rglob("*.csv"))
+        }
+        files["lookalikes"] = hashlib.sha256(
+            (out / "truth" / "lookalikes.parquet").read_bytes()
+        ).hexdigest()
+        kinds = set(pl.read_parquet(out / "truth" / "lookalikes.parquet")["lookalike"])
+        return files, kinds
+
+    (a, kinds), (b, _) = digest(7, "a"), digest(7, "b")
+    assert set(KINDS) <= kinds
+    assert a == b
 
 
 # -- what makes each kind legitimate -------------------------------------------------------
@@ -239,3 +260,26 @@ def test_wound_care_follows_an_operation_at_the_same_hospital(
     assert billed.filter(dressing)["mdtrt_id"].n_unique() == w.height
     # a dressing visit bills the dressing and the visit's fee, nothing else
     assert billed.filter(~dressing)["medins_list_name"].is_in(VISIT_FEES).all()
+
+
+def test_polypharmacy_writes_two_prescriptions_of_five_drugs_at_most(
+    county: Path, setl: pl.DataFrame, fee: pl.DataFrame
+) -> None:
+    cat = pl.read_csv(county / "reference" / "catalogue.csv", infer_schema=False)
+    poly = kind(setl, "elderly_polypharmacy")
+    assert (poly["age"] >= 65).all()
+    assert (poly["med_type"] == "14").all()
+    drugs = fee.filter(
+        (pl.col("lookalike") == "elderly_polypharmacy") & pl.col("rxno").is_not_null()
+    ).join(cat.select("med_list_codg", "caution_elderly"), on="med_list_codg", how="left")
+    assert (drugs["caution_elderly"].fill_null("0") == "0").all()
+    per_rx = drugs.group_by("rxno").agg(pl.col("med_list_codg").n_unique())
+    assert per_rx["med_list_codg"].max() <= 5
+    per_visit = drugs.group_by("mdtrt_id").agg(
+        n=pl.col("med_list_codg").n_unique(), rx=pl.col("rxno").n_unique()
+    )
+    # the point of the kind: many drugs at one visit, lawfully split
+    assert (per_visit["n"] > 5).any()
+    assert (per_visit.filter(pl.col("n") > 5)["rx"] >= 2).all()
+    # a month's supply, or a short drug's shorter course
+    assert drugs["prd_days"].cast(pl.Float64).max() <= 30
