@@ -294,6 +294,9 @@ def _register(data: dict[str, Any], name: str, source: str) -> Register:
         raise _fail(f"{name}.handling", "needs one option of kind 'rectify' (限期整改)")
     if len({h.code for h in handling}) < len(handling):
         raise _fail(f"{name}.handling", "a code is used twice")
+    commands = _texts(data, "commands", name, required=False)
+    if text["engine"] == "rounds" and not commands:
+        raise _fail(f"{name}.commands", "a register run elsewhere names the commands that run it")
     return Register(
         **text,
         content=_texts(data, "content", name),
@@ -309,7 +312,7 @@ def _register(data: dict[str, Any], name: str, source: str) -> Register:
         handling=tuple(handling),
         expiry_warning_days=_days(data, "expiry_warning_days", name, EXPIRY_WARNING_DAYS),
         entities=_text(data, "entities", name, required=False),
-        commands=_texts(data, "commands", name, required=False),
+        commands=commands,
         documents=_text(data, "documents", name, required=False),
         source=source,
     )

@@ -58,8 +58,16 @@ def _copy(tmp_path: Path) -> Path:
         ('code = "HRA-03"', 'code = "HRA-02"', "hr_agency.toml.check_items[3].code"),
         ("rectify_days = 30", "rectify_days = 0", "hr_agency.toml.rectify_days"),
         ('kind = "revoke"', 'kind = "fine"', "hr_agency.toml.handling[3].kind"),
-        ('actor = "检查组"\ndays = 60', 'actor = ""\ndays = 60', "hr_agency.toml.procedure[2].actor"),
-        ('engine = "registers"', 'engine = "registers"\ncolour = "red"', "hr_agency.toml: unknown keys"),
+        (
+            'actor = "检查组"\ndays = 60',
+            'actor = ""\ndays = 60',
+            "hr_agency.toml.procedure[2].actor",
+        ),
+        (
+            'engine = "registers"',
+            'engine = "registers"\ncolour = "red"',
+            "hr_agency.toml: unknown keys",
+        ),
     ],
 )
 def test_a_broken_file_is_refused_naming_file_and_entry(
@@ -73,6 +81,19 @@ def test_a_broken_file_is_refused_naming_file_and_entry(
     with pytest.raises(DefinitionError) as e:
         load_registers(folder=folder)
     assert str(e.value).startswith(where)
+
+
+def test_a_register_run_elsewhere_must_say_by_what(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    path = folder / "two_designated.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("commands = [", "old_commands = ["), encoding="utf-8")
+    with pytest.raises(DefinitionError, match=r"two_designated\.toml: unknown keys old_commands"):
+        load_registers(folder=folder)
+    lines = [ln for ln in text.splitlines() if not ln.startswith("commands = [")]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(DefinitionError, match=r"two_designated.toml.commands: a register run"):
+        load_registers(folder=folder)
 
 
 def test_two_files_with_one_code_are_refused(tmp_path: Path) -> None:
