@@ -400,8 +400,10 @@ def score(
     m = run.manifest
     inactive = m.get("inactive_rules", [])
     click.echo(
-        f"run {run.run_id}: {m['findings']:,} findings, amount at risk ¥{m['amount_at_risk']:,.2f}"
-        f" ({len(m['rules'])} rules, {len(m['failed_rules'])} failed, {len(inactive)} inactive)"
+        f"run {run.run_id}: {m['findings']:,} findings in {m.get('cases', 0):,} cases, amount at "
+        f"risk ¥{m['amount_at_risk']:,.2f}; {m.get('quality_findings', 0):,} data-quality "
+        f"findings ({len(m['rules'])} rules, {len(m['failed_rules'])} failed, "
+        f"{len(inactive)} inactive)"
     )
     for r in m["rules"]:
         if r["status"] == "inactive":
@@ -537,41 +539,48 @@ def _finding_filters(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _kept(filters: dict[str, Any]) -> dict[str, Any]:
+    """The options of :func:`_finding_filters` as ``kept_findings`` takes them."""
+    return {
+        "rule_ids": split_list(filters["rule_ids"]) or None,
+        "institutions": split_list(filters["institutions"]) or None,
+        "persons": split_list(filters["persons"]) or None,
+        "severities": split_list(filters["severities"]) or None,
+        "min_amount": filters["min_amount"],
+    }
+
+
 def _findings_frame(ctx: click.Context, run_id: str | None, lang: str, **filters: Any) -> Any:
     from hrss_fraud.rules.export import export_frame
     from hrss_fraud.rules.runs import RunError, open_run
 
     try:
         run = open_run(ctx.obj["workspace"], run_id)
-        df = export_frame(
-            run,
-            lang=lang,
-            rule_ids=split_list(filters["rule_ids"]) or None,
-            institutions=split_list(filters["institutions"]) or None,
-            persons=split_list(filters["persons"]) or None,
-            severities=split_list(filters["severities"]) or None,
-            min_amount=filters["min_amount"],
-        )
+        df = export_frame(run, lang=lang, **_kept(filters))
     except (RunError, ValueError) as e:
         raise Fail(str(e)) from None
     return run, df
 
 
-@findings.command("export")
-@click.option(
+_out = click.option(
     "--out",
     "out",
     required=True,
     type=click.Path(dir_okay=False),
     help="Output file: .parquet, .csv or .xlsx.",
 )
+
+
+@findings.command("export")
+@_out
 @_finding_filters
 @click.pass_context
 def findings_export(
     ctx: click.Context, out: str, run_id: str | None, lang: str, **filters: Any
 ) -> None:
-    """Write a run's findings with the columns DESIGN.md fixes (Parquet, CSV or Excel by
-    suffix)."""
+    """Write a run's leads with the columns DESIGN.md fixes and each lead's case_id and
+    case_rank (Parquet, CSV or Excel by suffix); data-quality findings are in
+    `findings quality-export`."""
     from hrss_fraud.rules.export import write_export
 
     run, df = _findings_frame(ctx, run_id, lang, **filters)
@@ -580,6 +589,68 @@ def findings_export(
     except ValueError as e:
         raise Fail(str(e)) from None
     click.echo(f"wrote {df.height:,} findings of run {run.run_id} to {out}")
+
+
+@findings.command("quality-export")
+@_out
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="Per institution and rule: findings, settlements and their share (数据质量汇总).",
+)
+@_finding_filters
+@click.pass_context
+def findings_quality_export(
+    ctx: click.Context, out: str, summary: bool, run_id: str | None, lang: str, **filters: Any
+) -> None:
+    """数据质量报告：Write a run's data-quality findings (no leads: not in the queue, the amount
+    at risk or the rankings), or with --summary each institution's share of settlements
+    they touch."""
+    from hrss_fraud.lake import Lake
+    from hrss_fraud.rules.export import write_export
+    from hrss_fraud.rules.quality import quality_frame, quality_summary
+    from hrss_fraud.rules.runs import RunError, open_run
+
+    ws = ctx.obj["workspace"]
+    try:
+        run = open_run(ws, run_id)
+        df = quality_frame(run, lang, **_kept(filters))
+        what = "data-quality findings"
+        if summary:
+            df, what = quality_summary(run, Lake(ws / "lake"), lang, df), "institution × rule rows"
+        write_export(df, Path(out), label="data-quality export")
+    except (RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    click.echo(f"wrote {df.height:,} {what} of run {run.run_id} to {out}")
+
+
+@findings.command("cases-export")
+@_out
+@click.option("--top", "top", type=click.IntRange(min=1), help="Only the K first cases.")
+@click.option("--run", "run_id", help="Run id (default: the latest complete run).")
+@click.option("--institution", "institutions", help="机构编号 Comma-separated fixmedins_code.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.pass_context
+def findings_cases_export(
+    ctx: click.Context,
+    out: str,
+    top: int | None,
+    run_id: str | None,
+    institutions: str | None,
+    lang: str,
+) -> None:
+    """案件清单：Write a run's cases (an institution's rule family in a month, a person's or a
+    doctor's pattern), one row each, in the order to open them (case_rank 1 first)."""
+    from hrss_fraud.rules.export import cases_frame, write_export
+    from hrss_fraud.rules.runs import RunError, open_run
+
+    try:
+        run = open_run(ctx.obj["workspace"], run_id)
+        df = cases_frame(run, lang, institutions=split_list(institutions) or None, top=top)
+        write_export(df, Path(out), label="cases export")
+    except (RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    click.echo(f"wrote {df.height:,} cases of run {run.run_id} to {out}")
 
 
 @findings.command("list")

@@ -21,7 +21,8 @@ during a stay) — an upcoded bed day is not the patient's doing. For doctors an
 the spending is floored at the median of their kind, so a patient with one ¥10 claim
 flagged in full does not top the list. The reasons are the rules and detectors that weigh
 most, with their counts and amounts; every figure is a sum over the claim lines behind
-the findings.
+the findings. The findings are the run's leads: data-quality findings are a report of
+their own (:mod:`hrss_fraud.rules.quality`) and weigh on no ranking.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ import polars as pl
 from hrss_fraud.detect.reviews import ReviewModelStatus, lead_weights
 from hrss_fraud.lake import Lake
 from hrss_fraud.rules.catalogue import load_catalogue
+from hrss_fraud.rules.grouping import person_rule_ids, severity_weight
 from hrss_fraud.rules.runs import Run
 
-SEVERITY_WEIGHT = {"definite": 1.0, "high": 0.7, "suspicious": 0.4}
 COLUMNS = (
     "rank",
     "fixmedins_code",
@@ -114,10 +115,6 @@ LEVELS: dict[str, Level] = {
 }
 
 
-def _weight() -> pl.Expr:
-    return pl.col("severity").replace_strict(SEVERITY_WEIGHT, default=0.4, return_dtype=pl.Float64)
-
-
 FINDING_COLUMNS = (
     "finding_id",
     "rule_id",
@@ -139,12 +136,9 @@ def _counted_findings(
     if level.finding_entities is not None:
         keep = pl.col("entity_type").is_in(list(level.finding_entities))
         if level.person_conduct:
-            person_rules = [
-                r.id for r in load_catalogue().rules.values() if "person_conduct" in r.tags
-            ]
-            keep = keep | pl.col("rule_id").is_in(person_rules)
+            keep = keep | pl.col("rule_id").is_in(person_rule_ids(load_catalogue().rules))
         f = f.filter(keep)
-    f = f.with_columns(weight=_weight())
+    f = f.with_columns(weight=severity_weight())
     if weights is not None:
         f = f.join(weights.select("finding_id", "p_confirmed"), on="finding_id", how="left")
         f = f.with_columns(weight=pl.col("p_confirmed").fill_null(pl.col("weight")))

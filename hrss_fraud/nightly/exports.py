@@ -1,6 +1,9 @@
 """The standing exports of a scoring run, refreshed by the nightly batch: the inspection
 list (Parquet and Excel) and the daily summary (HTML and Excel: new leads by rule, amount
-at risk, top institutions, data-quality rejections) in ``WORKSPACE/exports/<date>/``.
+at risk, top institutions, each institution's data-quality findings, rejected files and
+quarantined rows) in ``WORKSPACE/exports/<date>/``. Leads and the amount at risk are the
+run's leads only; its data-quality findings are summarised apart, per institution and rule
+(:mod:`hrss_fraud.rules.quality`).
 
 The folder is named by the run's date and holds ``export.json`` naming the run last, so
 "fresh" means that file names the latest run: a rerun rebuilds nothing, and a crash
@@ -26,7 +29,8 @@ from hrss_fraud.ingest.release import RELEASED
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
 from hrss_fraud.nightly.journal import REJECTIONS, read_lines
-from hrss_fraud.rules.runs import Run, open_run, runs_dir
+from hrss_fraud.rules.quality import quality_summary
+from hrss_fraud.rules.runs import FINDINGS, Run, open_run, runs_dir
 
 EXPORTS = "exports"
 MANIFEST = "export.json"
@@ -70,10 +74,14 @@ def summary_tables(workspace: Path, run: Run, ranking: pl.DataFrame) -> dict[str
     """The daily summary's tables, by sheet name (pure reads: the run, the lake, the
     nightly's rejection log)."""
     used = ["finding_id", "rule_id", "rule_name", "amount_at_risk"]
-    findings = pl.read_parquet(run.root / "findings.parquet", columns=used)
+    findings = (
+        pl.read_parquet(run.root / FINDINGS, columns=used)
+        if run.grouped
+        else run.findings().select(used)  # an old run's file holds data-quality findings too
+    )
     before = previous_run(workspace, run)
     old_ids = (
-        pl.read_parquet(before.root / "findings.parquet", columns=["finding_id"])["finding_id"]
+        pl.read_parquet(before.root / FINDINGS, columns=["finding_id"])["finding_id"]
         if before is not None
         else []
     )
@@ -95,6 +103,7 @@ def summary_tables(workspace: Path, run: Run, ranking: pl.DataFrame) -> dict[str
                 "new_leads",
                 "amount_at_risk",
                 "new_amount_at_risk",
+                "quality_findings",
             ],
             "value": [
                 run.run_id,
@@ -104,6 +113,11 @@ def summary_tables(workspace: Path, run: Run, ranking: pl.DataFrame) -> dict[str
                 str(new.height),
                 f"{float(findings['amount_at_risk'].sum()):.2f}",
                 f"{float(new['amount_at_risk'].sum()):.2f}",
+                str(
+                    run.manifest["quality_findings"]
+                    if "quality_findings" in run.manifest
+                    else run.quality_findings().height
+                ),
             ],
         }
     )
@@ -112,7 +126,8 @@ def summary_tables(workspace: Path, run: Run, ranking: pl.DataFrame) -> dict[str
     )
     since_seq = before.manifest["lake"]["last_seq"] if before is not None else 0
     last_seq = int(run.manifest["lake"]["last_seq"])
-    con = Lake(Path(workspace) / "lake").connect()
+    lake = Lake(Path(workspace) / "lake")
+    con = lake.connect()
     try:
         columns = {r[0] for r in con.execute("DESCRIBE quarantine").fetchall()}
         quarantined = (
@@ -140,6 +155,7 @@ def summary_tables(workspace: Path, run: Run, ranking: pl.DataFrame) -> dict[str
         "summary": headline,
         "new_leads_by_rule": by_rule,
         "top_institutions": top,
+        "data_quality": quality_summary(run, lake),
         "quarantined_rows": quarantined,
         "rejected_files": rejections,
     }
@@ -149,6 +165,7 @@ TITLES = {
     "summary": "概况 Summary",
     "new_leads_by_rule": "新增疑点(按规则) New leads by rule",
     "top_institutions": "风险最高的机构 Top institutions",
+    "data_quality": "数据质量(按机构与规则) Data quality by institution and rule",
     "quarantined_rows": "隔离行(按原因) Quarantined rows by reason",
     "rejected_files": "拒收文件 Rejected files",
 }

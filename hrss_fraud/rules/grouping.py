@@ -208,19 +208,32 @@ def _line_totals(assigned: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
             pl.when(~fee_line).then(pl.col("setl_id")).alias("setl_key"),
         )
         .agg(
-            amount=pl.col("amount_at_risk").max(),
-            expected=(pl.col("amount_at_risk") * pl.col("weight")).max(),
+            amount=_exact(pl.col("amount_at_risk").max()),
+            expected=_exact((pl.col("amount_at_risk") * pl.col("weight")).max()),
         )
     )
     return (
         per_line.group_by("case_id")
         .agg(
             n_lines=pl.len().cast(pl.Int64),
-            amount_at_risk=pl.col("amount").sum().round(2),
-            expected_recovery=pl.col("expected").sum().round(2),
+            amount_at_risk=_yuan(pl.col("amount").sum()),
+            expected_recovery=_yuan(pl.col("expected").sum()),
         )
         .collect()
     )
+
+
+_UNITS = 10_000
+"""Sums are taken in ten-thousandths of a yuan, as integers: exact in any order, so a case's
+figures do not change with the order threads add its lines in."""
+
+
+def _exact(yuan: pl.Expr) -> pl.Expr:
+    return (yuan * _UNITS).round().cast(pl.Int64)
+
+
+def _yuan(units: pl.Expr) -> pl.Expr:
+    return (units / _UNITS).round(2)
 
 
 def money(column: str) -> pl.Expr:
@@ -247,7 +260,7 @@ def _evidence(assigned: pl.DataFrame) -> pl.DataFrame:
             pl.col("rule_name").first(),
             pl.col("rule_name_en").first(),
             n=pl.len(),
-            amount=pl.col("amount_at_risk").sum(),
+            amount=_yuan(_exact(pl.col("amount_at_risk")).sum()),
         )
         .sort(["case_id", "amount", "n", "rule_id"], descending=[False, True, True, False])
     )
@@ -263,7 +276,7 @@ def _evidence(assigned: pl.DataFrame) -> pl.DataFrame:
     out = per_rule.group_by("case_id", maintain_order=True).agg(
         rules_zh=zh.head(TOP_RULES).str.join("；"),
         rules_en=en.head(TOP_RULES).str.join("; "),
-        n_rules=pl.len(),
+        n_rules=pl.len().cast(pl.Int64),
     )
     more = pl.col("n_rules") - TOP_RULES
     return out.with_columns(

@@ -16,7 +16,8 @@ swapped atomically, so readers (the dashboard, exports) only ever see complete r
 A run published before findings were split and grouped (no ``quality_findings.parquet``)
 still opens: :class:`Run` splits its findings by the workspace's catalogue and groups the
 leads into cases on first use, with the severity weights (the review model's weights are
-applied when a run is scored, not when an old one is read).
+applied when a run is scored, not when an old one is read) and the lake's institution
+names.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 
 import polars as pl
 
+from hrss_fraud.lake import Lake
 from hrss_fraud.lake.fsutil import fsync_dir, write_bytes_atomic, write_parquet_atomic
 from hrss_fraud.rules import grouping
 from hrss_fraud.rules.catalogue import load_catalogue
@@ -44,6 +46,20 @@ CASES = "cases.parquet"
 
 class RunError(RuntimeError):
     pass
+
+
+def institution_names(workspace: Path) -> pl.DataFrame | None:
+    """``fixmedins_code, fixmedins_name`` of the workspace lake's institution register
+    (None when it holds no register yet): what a case is titled with."""
+    con = Lake(Path(workspace) / "lake").connect()
+    try:
+        columns = {r[0] for r in con.execute("DESCRIBE institution").fetchall()}
+        if "fixmedins_name" not in columns:
+            return None
+        sql = "SELECT fixmedins_code, max(fixmedins_name) AS fixmedins_name FROM institution"
+        return con.sql(sql + " GROUP BY 1").pl()
+    finally:
+        con.close()
 
 
 def runs_dir(workspace: Path) -> Path:
@@ -122,7 +138,8 @@ class Run:
                 grouping.LINE_INPUT
             ) <= set(parts.lead_lines.columns)
             if groupable:
-                leads, cases = grouping.group(parts.leads, parts.lead_lines, rules)
+                names = institution_names(self.workspace)
+                leads, cases = grouping.group(parts.leads, parts.lead_lines, rules, names=names)
             else:  # a hand-made run without the columns a case is built from
                 leads, cases = parts.leads, grouping.empty_cases()
             self._legacy.update(

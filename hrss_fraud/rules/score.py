@@ -188,20 +188,6 @@ def _prepare_models(
     return untrained
 
 
-def _institution_names(lake: Lake) -> pl.DataFrame | None:
-    """``fixmedins_code, fixmedins_name`` of the lake's institution register (None when
-    it holds no register yet)."""
-    con = lake.connect()
-    try:
-        columns = {r[0] for r in con.execute("DESCRIBE institution").fetchall()}
-        if "fixmedins_name" not in columns:
-            return None
-        sql = "SELECT fixmedins_code, max(fixmedins_name) AS fixmedins_name FROM institution"
-        return con.sql(sql + " GROUP BY 1").pl()
-    finally:
-        con.close()
-
-
 def split_and_group(
     workspace: Path, findings: pl.DataFrame, lines: pl.DataFrame, catalogue: Catalogue
 ) -> tuple[grouping.Split, pl.DataFrame, dict[str, Any]]:
@@ -216,7 +202,7 @@ def split_and_group(
         parts.lead_lines,
         catalogue.rules,
         weights=weights,
-        names=_institution_names(Lake(Path(workspace) / "lake")),
+        names=runs.institution_names(workspace),
     )
     info = {
         "case_weights": "review_model" if weights is not None else "severity",
