@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from hrss_fraud.synth.lookalike_visits import course_visits, stream, thc, visits
+from hrss_fraud.synth.lookalike_visits import course_visits, own_stream, thc, visits
 from hrss_fraud.synth.persons import CHRONIC_BITS
 from hrss_fraud.synth.plan import _alive
 from hrss_fraud.synth.world import World
@@ -22,11 +22,12 @@ DELIVERY_WEEK = 39
 WOUND_GROUPS = ("APPEND", "CHOLE", "FRACT")
 
 
+@own_stream
 def maternity_care(world: World) -> pl.DataFrame:
     """Prenatal checks (产检, 生育门诊 51, obstetrics A05) of women whose earlier caesarean
     makes this pregnancy high-risk: every 4 weeks, every 2 from week 28, weekly from 36;
     then the planned repeat caesarean at 39 weeks (生育住院 52) at the same hospital."""
-    rng = stream(world, "maternity_care")
+    rng = world.rng
     pop = world.pop
     gend = pop.person["gend"].to_numpy()
     women = np.flatnonzero((gend == "2") & (pop.age_years >= 20) & (pop.age_years < 40))
@@ -71,10 +72,11 @@ def maternity_care(world: World) -> pl.DataFrame:
     return pl.concat([checks, stays])
 
 
+@own_stream
 def rehab_course(world: World) -> pl.DataFrame:
     """Stroke survivors' rehabilitation (康复医学科 A21) every weekday for 10–20 sessions
     at the county or TCM hospital; only the first session prescribes drugs or tests."""
-    rng = stream(world, "rehab_course")
+    rng = world.rng
     pop = world.pop
     people = np.flatnonzero(((pop.chronic & CHRONIC_BITS["STROKE"]) > 0) & (pop.age_years >= 45))
     people = people[rng.random(len(people)) < 0.2 * min(1.0, world.days / 90)]
@@ -97,10 +99,11 @@ def rehab_course(world: World) -> pl.DataFrame:
     )
 
 
+@own_stream
 def tcm_course(world: World) -> pl.DataFrame:
     """One course of ten acupuncture sessions (针灸, TCM department A50), daily or every
     other day, at the TCM hospital (中医特色门诊 16) or the township centre."""
-    rng = stream(world, "tcm_course")
+    rng = world.rng
     pop = world.pop
     adults = np.flatnonzero(pop.age_years >= 30)
     people = adults[rng.random(len(adults)) < 0.012 * world.days / 365]
@@ -122,10 +125,11 @@ def tcm_course(world: World) -> pl.DataFrame:
     )
 
 
+@own_stream
 def wound_care(world: World, enc: pl.DataFrame) -> pl.DataFrame:
     """Dressing changes (换药) every two or three days after an operation for appendicitis,
     gallstones or a fracture, at the surgical clinic (A04) of the hospital that operated."""
-    rng = stream(world, "wound_care")
+    rng = world.rng
     ops = enc.filter(
         (pl.col("setting") == "ip")
         & (pl.col("kind") == "")

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import functools
 import zlib
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar, cast
 
 import numpy as np
 import polars as pl
@@ -18,6 +21,28 @@ HOUR = 3600
 def stream(world: World, name: str, month: int = -1) -> np.random.Generator:
     """The random stream of one kind (month -1: its plan; else the lines of a month)."""
     return np.random.default_rng([world.cfg.seed, 8100 + month, zlib.crc32(name.encode())])
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def own_stream(planner: Callable[P, R]) -> Callable[P, R]:
+    """Run a kind's planner (named as the kind, the world its first argument) on the kind's
+    own stream, also as ``world.rng`` while it plans — doctors and hours are drawn there —
+    so that the county's other draws, the schemes' among them, stay as they were."""
+
+    @functools.wraps(planner)
+    def planned(*args: P.args, **kwargs: P.kwargs) -> R:
+        world = cast("World", args[0])
+        saved = world.rng
+        world.rng = stream(world, planner.__name__)
+        try:
+            return planner(*args, **kwargs)
+        finally:
+            world.rng = saved
+
+    return planned
 
 
 def weekday(world: World, day: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from hrss_fraud.synth.lookalike_courses import (
     tcm_course,
     wound_care,
 )
-from hrss_fraud.synth.lookalike_visits import HOUR, LOOKALIKE, stream, thc, visits
+from hrss_fraud.synth.lookalike_visits import HOUR, LOOKALIKE, own_stream, thc, visits
 from hrss_fraud.synth.persons import CHRONIC_BITS
 from hrss_fraud.synth.plan import TRANSFER_TAG, _alive, day_weights
 from hrss_fraud.synth.world import World
@@ -34,11 +34,12 @@ LONG_SUPPLY_DAYS = 84
 POLYPHARMACY_GROUPS = ("HTN", "CHD", "STROKE", "DM", "COPD")
 
 
+@own_stream
 def referral_transfer(world: World) -> pl.DataFrame:
     """An acute stroke, heart or chest patient admitted at the township centre for one to
     three days, then transferred up (上转) and admitted at the county hospital on the
     afternoon of the day they left."""
-    rng = stream(world, "referral_transfer")
+    rng = world.rng
     pop = world.pop
     older = np.flatnonzero(pop.age_years >= 50)
     people = older[rng.random(len(older)) < 0.02 * world.days / 365]
@@ -68,10 +69,11 @@ def referral_transfer(world: World) -> pl.DataFrame:
     return pl.concat([first, second.with_columns(sec=pl.Series(afternoon))])
 
 
+@own_stream
 def same_day_departments(world: World) -> pl.DataFrame:
     """An elderly patient with two or more chronic conditions sees internal medicine in the
     morning and orthopaedics or ophthalmology an hour or two later, same county hospital."""
-    rng = stream(world, "same_day_departments")
+    rng = world.rng
     pop = world.pop
     chronic = ("HTN", "DM", "CHD", "COPD")
     has = np.stack([(pop.chronic & CHRONIC_BITS[g]) > 0 for g in chronic], axis=1)
@@ -96,10 +98,11 @@ def same_day_departments(world: World) -> pl.DataFrame:
     )
 
 
+@own_stream
 def family_covisit(world: World) -> pl.DataFrame:
     """Two siblings, ill together, brought by a parent to one clinic minutes apart, a few
     times a season (paediatrics A07 at the maternal and child hospital)."""
-    rng = stream(world, "family_covisit")
+    rng = world.rng
     pop = world.pop
     kids = np.flatnonzero((pop.age_years >= 1) & (pop.age_years < 15))
     kids = kids[np.argsort(pop.household[kids], kind="stable")]
@@ -133,10 +136,11 @@ def family_covisit(world: World) -> pl.DataFrame:
     )
 
 
+@own_stream
 def emergency_return(world: World) -> pl.DataFrame:
     """A night visit to the county hospital's emergency department (急诊 13, A20) and the
     follow-up its doctor asked for that morning in the clinic, for the same complaint."""
-    rng = stream(world, "emergency_return")
+    rng = world.rng
     pop = world.pop
     people = np.flatnonzero(rng.random(len(pop.age_years)) < 0.02 * world.days / 365)
     n = len(people)
@@ -189,11 +193,12 @@ def _instead_of_follow_ups(
     return pl.concat([kept, new])
 
 
+@own_stream
 def long_prescription(world: World, enc: pl.DataFrame) -> pl.DataFrame:
     """Some stable hypertension or diabetes patients get twelve weeks' supply per visit
     (门诊慢特病 14) and come every twelve weeks: their monthly follow-ups and pharmacy
     refills for that condition give way to these visits."""
-    rng = stream(world, "long_prescription")
+    rng = world.rng
     pop = world.pop
     htn = (pop.chronic & CHRONIC_BITS["HTN"]) > 0
     dm = (pop.chronic & CHRONIC_BITS["DM"]) > 0
@@ -209,12 +214,13 @@ def long_prescription(world: World, enc: pl.DataFrame) -> pl.DataFrame:
     return _instead_of_follow_ups(enc, people, group, new)
 
 
+@own_stream
 def elderly_polypharmacy(world: World, enc: pl.DataFrame) -> pl.DataFrame:
     """Elderly patients with three or more chronic conditions come monthly to the county
     hospital's chronic-disease clinic (门诊慢特病 14), where every drug they take is
     prescribed at one visit on two prescriptions, at most five drugs each (处方管理办法):
     their separate follow-ups and refills give way to it. Not those on long prescriptions."""
-    rng = stream(world, "elderly_polypharmacy")
+    rng = world.rng
     pop = world.pop
     has = np.stack([(pop.chronic & CHRONIC_BITS[g]) > 0 for g in POLYPHARMACY_GROUPS], axis=1)
     taken = enc.filter(pl.col("tag") == "long_prescription")["psn"].to_numpy()
