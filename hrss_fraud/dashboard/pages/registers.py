@@ -1,0 +1,212 @@
+"""监管事项 Supervision registers: per register the entities, plans, inspections due and
+overdue, open rectifications and sanctions; drawing a random plan (双随机).
+
+Every value comes from :mod:`hrss_fraud.dashboard.registers_view`; this module draws.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+
+from hrss_fraud.cases.migrate import SchemaError
+from hrss_fraud.dashboard import context, guard
+from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard import registers_view as rv
+from hrss_fraud.dashboard.forms import field
+from hrss_fraud.inspection.rounds import RoundError
+from hrss_fraud.registers.definitions import DefinitionError
+from hrss_fraud.registers.plans import PlanError
+
+dash.register_page(
+    __name__,
+    path="/registers",
+    name="监管事项",
+    name_en="Supervision registers",
+    order=65,
+    permission="view_leads",
+)
+
+_ERRORS = (PlanError, RoundError, DefinitionError, PermissionError, SchemaError)
+
+
+@guard.layout
+def layout(register: str | None = None, **_query: str) -> html.Div:
+    t = context.t
+    user = context.user()
+    try:
+        options = rv.register_options(context.workspace(), context.lang())
+    except _ERRORS as e:
+        return html.Div(
+            [html.H1(t("监管事项", "Supervision registers")), pc.message(str(e), error=True)]
+        )
+    codes = [o["value"] for o in options]
+    chosen = register if register in codes else next(iter(codes), None)
+    draw: list[Any] = []
+    if user.can(rv.MANAGE):
+        draw = [
+            html.H2(t("双随机抽取", "Draw a random plan")),
+            html.Div(
+                [
+                    field(t("计划名称", "plan name"), dcc.Input(id="register-plan-name"), "260px"),
+                    field(t("随机抽取对象数", "random N"), dcc.Input(id="register-plan-random")),
+                    field(t("随机种子（可空）", "seed (optional)"), dcc.Input(id="register-seed")),
+                    html.Button(t("抽取", "Draw"), id="register-plan-draw"),
+                ],
+                className="decision-form",
+            ),
+            html.Div(id="register-plan-result"),
+        ]
+    return html.Div(
+        [
+            html.H1(t("监管事项（双随机一公开）", "Supervision registers (random inspections)")),
+            dcc.Store(id="registers-changed", data=0),
+            html.Div(id="registers-overview"),
+            field(
+                t("监管事项", "register"),
+                dcc.Dropdown(id="register-choice", options=options, value=chosen, clearable=False),
+                "420px",
+            ),
+            *draw,
+            html.Div(id="register-detail"),
+        ]
+    )
+
+
+@guard.callback(
+    Output("registers-overview", "children"),
+    Input("registers-changed", "data"),
+    permission="view_leads",
+)
+def _overview(_changed: Any) -> html.Div:
+    lang = context.lang()
+    try:
+        df = rv.overview(context.store(), context.workspace(), context.user())
+    except _ERRORS as e:
+        return html.Div(pc.message(str(e), error=True))
+    return html.Div(
+        pc.table(
+            df,
+            rv.OVERVIEW_COLUMNS,
+            lang,
+            labels=rv.LABELS,
+            links={"register_name": lambda r: f"/registers?register={r['register']}"},
+            table_id="registers-overview-table",
+        )
+    )
+
+
+def _section(title: str, df: Any, columns: tuple[str, ...], empty: str, table_id: str) -> list:
+    lang = context.lang()
+    if df.is_empty():
+        return [html.H2(title), pc.message(empty)]
+    return [html.H2(title), pc.table(df, columns, lang, labels=rv.LABELS, table_id=table_id)]
+
+
+@guard.callback(
+    Output("register-detail", "children"),
+    Input("register-choice", "value"),
+    Input("registers-changed", "data"),
+    permission="view_leads",
+)
+def _detail(code: str | None, _changed: Any) -> html.Div | None:
+    if not code:
+        return None
+    t, lang = context.t, context.lang()
+    try:
+        d = rv.detail(context.store(), context.workspace(), context.user(), code, lang=lang)
+    except _ERRORS as e:
+        return html.Div(pc.message(str(e), error=True))
+    reg = d.register
+    head = [
+        html.H2(reg.name_en if lang == "en" else reg.name),
+        html.P(f"{t('监管对象', 'object')}：{reg.object_en if lang == 'en' else reg.object}"),
+        html.P(f"{t('办理方式', 'run by')}：{rv.engine_text(reg, lang)}"),
+        html.Ul(
+            [
+                html.Li(f"{i.code} {i.text_en if lang == 'en' else i.text}（{i.basis}）")
+                for i in reg.check_items
+            ]
+        ),
+    ]
+    if not reg.runs_here:
+        link = dcc.Link(t("现场检查轮次", "inspection rounds"), href="/rounds")
+        return html.Div([*head, html.P([t("见 ", "See "), link])])
+    none = t("暂无", "none yet")
+    return html.Div(
+        [
+            *head,
+            *_section(
+                t("待检查与逾期对象", "Targets due and overdue"),
+                d.due,
+                rv.DUE_COLUMNS,
+                none,
+                "register-due-table",
+            ),
+            *_section(
+                t("整改与处理", "Rectification and sanctions"),
+                d.rectifications,
+                rv.RECT_COLUMNS,
+                none,
+                "register-rect-table",
+            ),
+            *_section(
+                t("抽查计划", "Plans"), d.plans, rv.PLAN_COLUMNS, none, "register-plans-table"
+            ),
+            *_section(
+                t("检查记录", "Inspections"),
+                d.inspections,
+                rv.INSPECTION_COLUMNS,
+                none,
+                "register-inspections-table",
+            ),
+            *_section(
+                t("监管对象", "Entities"),
+                d.entities,
+                rv.ENTITY_COLUMNS,
+                none,
+                "register-entities-table",
+            ),
+        ]
+    )
+
+
+@guard.callback(
+    Output("register-plan-result", "children"),
+    Output("registers-changed", "data"),
+    Input("register-plan-draw", "n_clicks"),
+    State("register-choice", "value"),
+    State("register-plan-name", "value"),
+    State("register-plan-random", "value"),
+    State("register-seed", "value"),
+    State("registers-changed", "data"),
+    prevent_initial_call=True,
+    permission=rv.MANAGE,
+)
+def _draw(
+    n: Any, code: str | None, name: str, n_random: Any, seed: Any, changed: int
+) -> tuple[html.P, int]:
+    if not n:
+        raise PreventUpdate
+    t = context.t
+    try:
+        plan = rv.draw_from_form(
+            context.store(),
+            context.workspace(),
+            context.user(),
+            code=code,
+            name=name,
+            n_random=n_random,
+            seed=seed,
+        )
+    except _ERRORS as e:
+        return pc.message(str(e), error=True), changed
+    n_targets = plan.targets.height
+    done = t(
+        f"已抽取 {plan.name}（编号 {plan.plan_id}，{n_targets} 个对象，种子 {plan.seed}）",
+        f"Drew {plan.name} (id {plan.plan_id}, {n_targets} targets, seed {plan.seed})",
+    )
+    return pc.message(done), (changed or 0) + 1
