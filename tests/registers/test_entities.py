@@ -33,9 +33,7 @@ def test_gbk_csv_with_chinese_headers(store: CaseStore, tmp_path: Path) -> None:
     assert row["name"] == "测试人力资源服务有限公司1"
     assert row["valid_to"] == "2027-12-31" and row["zone"] == "河西乡"
     assert row["legal_rep"] == "李秀英" and row["version"] == 1
-    (audit,) = store.query(
-        "SELECT detail FROM audit_log WHERE action = 'register.entities.import'"
-    )
+    (audit,) = store.query("SELECT detail FROM audit_log WHERE action = 'register.entities.import'")
     assert done.sha256 in audit[0]
 
 
@@ -54,9 +52,7 @@ def test_xlsx_with_dates_as_excel_writes_them(store: CaseStore, tmp_path: Path) 
     assert valid_to == "2026-04-30"
 
 
-def test_a_change_writes_a_new_version_and_keeps_the_old(
-    store: CaseStore, tmp_path: Path
-) -> None:
+def test_a_change_writes_a_new_version_and_keeps_the_old(store: CaseStore, tmp_path: Path) -> None:
     rows = entity_rows(2)
     import_entities(store, write_csv(tmp_path / "a.csv", rows), REG, by="tester")
     moved = [(*rows[0][:6], "城关镇人民路1号", *rows[0][7:]), rows[1]]
@@ -123,4 +119,3 @@ def test_two_designated_entities_live_in_the_rounds(store: CaseStore, tmp_path: 
     path = write_csv(tmp_path / "e.csv", entity_rows(1))
     with pytest.raises(EntityError, match="inspection_institution"):
         import_entities(store, path, get_register("two_designated"), by="tester")
-

@@ -26,9 +26,7 @@ def _pairs(plan) -> list[tuple[str, str, str]]:
     return list(plan.targets.select("entity_code", "source", "group_code").iter_rows())
 
 
-def test_same_seed_same_entities_and_inspectors(
-    ws: Path, store: CaseStore, tmp_path: Path
-) -> None:
+def test_same_seed_same_entities_and_inspectors(ws: Path, store: CaseStore, tmp_path: Path) -> None:
     reg = agencies(store, tmp_path)
     a = draw_plan(store, reg, name="A", n_random=4, by="t", seed=42, planned_on=DAY)
     # cancelled, A is no longer the previous plan: B is drawn from the same inputs
