@@ -124,7 +124,7 @@ def rectification_content(store: CaseStore, reg: Register, rect_id: int, unit: s
         (int(rect_id),),
     )
     if not row:
-        msg = f"no rectification order {rect_id}"
+        msg = f"无此整改单 {rect_id} (no rectification order {rect_id})"
         raise DocumentError(msg)
     inspection_id, ordered_on, due, follow_up_due, requirements = row[0]
     base = inspection_content(store, reg, inspection_id, unit)
@@ -151,7 +151,7 @@ def sanction_content(store: CaseStore, reg: Register, sanction_id: int, unit: st
         (int(sanction_id),),
     )
     if not row:
-        msg = f"no sanction {sanction_id}"
+        msg = f"无此处理决定 {sanction_id} (no sanction {sanction_id})"
         raise DocumentError(msg)
     rect_id, kind, handling, decision, decided_on, inspection_id = row[0]
     notice = rectification_content(store, reg, rect_id, unit)
@@ -337,7 +337,10 @@ def issue(
             "AND status = 'issued'",
             (kind, int(object_id)),
         ).fetchone():
-            msg = f"{KINDS[kind][1]} for {object_id} is already issued"
+            msg = (
+                f"{object_id} 的{KINDS[kind][1]}已出具 "
+                f"({KINDS[kind][2]} for {object_id} is already issued)"
+            )
             raise DocumentError(msg)
         con.execute(
             "UPDATE register_document SET status = 'void', void_reason = ? "
@@ -403,7 +406,10 @@ def issue(
             )
         if not isinstance(e, Exception):
             raise
-        msg = f"issuing {KINDS[kind][1]} failed, number {number} is void: {reason}"
+        msg = (
+            f"出具{KINDS[kind][1]}失败，编号 {number} 作废 "
+            f"(issuing failed, number {number} is void: {reason})"
+        )
         raise DocumentError(msg) from e
     return IssuedDocument(
         number, kind, files.docx_path, files.pdf_path, files.docx_sha256, files.pdf_sha256

@@ -76,7 +76,7 @@ def result_code(text: str) -> str:
     code = key if key in RESULTS else RESULT_ALIASES.get(key)
     if code is None:
         known = ", ".join(f"{c} {zh}" for c, (zh, _) in RESULTS.items())
-        msg = f"unknown result {text!r}; one of: {known}"
+        msg = f"无法识别的检查结果 {text!r}，应为：{known} (unknown result; one of them)"
         raise InspectionError(msg)
     return code
 
@@ -86,15 +86,25 @@ def _check_items(reg: Register, results: Mapping[str, ItemResult]) -> list[str]:
     codes = {i.code for i in reg.check_items}
     unknown = sorted(set(results) - codes)
     if unknown:
-        problems.append(f"items not in register {reg.code}: {', '.join(unknown)}")
+        problems.append(
+            f"本监管事项无此检查事项 {', '.join(unknown)} (items not in register {reg.code})"
+        )
     missing = [c for c in sorted(codes) if c not in results]
     if missing:
-        problems.append(f"no result for items {', '.join(missing)} (every item needs one)")
+        problems.append(
+            f"检查事项 {', '.join(missing)} 未填写结果 (no result for items: every item needs one)"
+        )
     for code, r in sorted(results.items()):
         if r.result not in RESULTS:
-            problems.append(f"item {code}: result {r.result!r} is not pass, fail or na")
+            problems.append(
+                f"{code}：结果应为合格、不合格或不适用 "
+                f"(result {r.result!r} is not pass, fail or na)"
+            )
         elif r.result == "fail" and not r.finding.strip():
-            problems.append(f"item {code}: a failed item needs what was found")
+            problems.append(
+                f"{code}：不合格事项须填写发现的问题 "
+                f"(item {code}: a failed item needs what was found)"
+            )
     return problems
 
 
@@ -109,17 +119,23 @@ def _target(
         (eid, int(plan_id)),
     )
     if not row:
-        msg = f"no plan {plan_id}"
+        msg = f"无此抽查计划 {plan_id} (no plan {plan_id})"
         raise InspectionError(msg)
     register, status, planned_on, source, ref, group = row[0]
     if register != reg.code:
-        msg = f"plan {plan_id} is of register {register}, not {reg.code}"
+        msg = (
+            f"抽查计划 {plan_id} 不属于本监管事项 "
+            f"(plan {plan_id} is of register {register}, not {reg.code})"
+        )
         raise InspectionError(msg)
     if status != "planned":
-        msg = f"plan {plan_id} is {status}: it takes no more inspections"
+        msg = (
+            f"抽查计划 {plan_id} 已结束或取消，不再登记检查 "
+            f"(plan {plan_id} is {status}: it takes no more inspections)"
+        )
         raise InspectionError(msg)
     if source is None:
-        msg = f"the entity is not a target of plan {plan_id}"
+        msg = f"该对象不在抽查计划 {plan_id} 中 (the entity is not a target of plan {plan_id})"
         raise InspectionError(msg)
     return source, ref, group, planned_on
 
@@ -129,13 +145,13 @@ def _inspector_problems(
 ) -> list[str]:
     problems = []
     if len(inspectors) < 2:
-        problems.append("an inspection needs at least two inspectors (检查人员不少于2人)")
+        problems.append("检查人员不少于2人 (an inspection needs at least two inspectors)")
     known = dict(store.query("SELECT inspector_code, active FROM inspector"))
     for code in inspectors:
         if code not in known:
-            problems.append(f"no inspector {code}")
+            problems.append(f"无此检查人员 {code} (no inspector {code})")
         elif not known[code]:
-            problems.append(f"inspector {code} is inactive")
+            problems.append(f"检查人员 {code} 已停用 (inspector {code} is inactive)")
     if group is not None:
         members = {
             m
@@ -146,14 +162,18 @@ def _inspector_problems(
         strangers = [c for c in inspectors if c not in members]
         if strangers:
             problems.append(
-                f"inspectors {', '.join(strangers)} are not in group {group}, which the draw "
-                "assigned to this entity"
+                f"检查人员 {', '.join(strangers)} 不是抽取分配给该对象的检查组 {group} 的成员 "
+                f"(inspectors {', '.join(strangers)} are not in group {group}, which the draw "
+                "assigned to this entity)"
             )
     for code, reason in store.query(
         "SELECT inspector_code, reason FROM register_conflict WHERE entity_id = ?", (eid,)
     ):
         if code in inspectors:
-            problems.append(f"inspector {code} is conflicted with the entity ({reason})")
+            problems.append(
+                f"检查人员 {code} 与该对象须回避：{reason} "
+                f"(inspector {code} is conflicted with the entity)"
+            )
     return problems
 
 
@@ -175,7 +195,10 @@ def record_inspection(
 ) -> int:
     """Record one inspection (see the module); return its id."""
     if not reg.runs_here:
-        msg = f"register {reg.code} records its inspections with {', '.join(reg.commands)}"
+        msg = (
+            f"{reg.name}的检查用 {', '.join(reg.commands)} 登记 "
+            f"(register {reg.code} records its inspections there)"
+        )
         raise InspectionError(msg)
     eid = entity_id(store, reg.code, entity_code)
     people = sorted({i.strip() for i in inspectors if i.strip()})
@@ -183,24 +206,35 @@ def record_inspection(
     if plan_id is not None:
         source, ref, group, planned_on = _target(store, plan_id, eid, reg)
         if inspected_on.isoformat() < planned_on:
-            msg = f"inspected on {inspected_on} is before the plan was drawn ({planned_on})"
+            msg = (
+                f"检查日期 {inspected_on} 早于计划抽取日期 {planned_on} "
+                f"(inspected on {inspected_on} is before the plan was drawn)"
+            )
             raise InspectionError(msg)
     elif (complaint_ref or "").strip():
         source, ref = "complaint", complaint_ref.strip()
     else:
-        msg = "an inspection outside a plan is targeted: name the complaint (--complaint)"
+        msg = (
+            "计划外的检查为投诉核查，须填写投诉编号 "
+            "(an inspection outside a plan is targeted: name the complaint, --complaint)"
+        )
         raise InspectionError(msg)
     problems = _check_items(reg, results)
     problems += _inspector_problems(store, people, eid, group)
     if not (summary or "").strip():
-        problems.append("the record needs a summary (检查情况)")
+        problems.append("须填写检查情况 (the record needs a summary)")
     if inspected_on > (today or date.today()):
-        problems.append(f"inspected on {inspected_on} is in the future")
+        problems.append(
+            f"检查日期 {inspected_on} 晚于今天 (inspected on {inspected_on} is in the future)"
+        )
     for ev in evidence:
         if not Path(ev.path).is_file():
-            problems.append(f"evidence {ev.path} is not a file")
+            problems.append(f"证据 {ev.path} 不是文件 (evidence {ev.path} is not a file)")
         if ev.item_code is not None and ev.item_code not in results:
-            problems.append(f"evidence {Path(ev.path).name}: no item {ev.item_code}")
+            problems.append(
+                f"证据 {Path(ev.path).name}：无检查事项 {ev.item_code} "
+                f"(evidence: no item {ev.item_code})"
+            )
     if problems:
         raise InspectionError("; ".join(problems))
     outcome = "fail" if any(r.result == "fail" for r in results.values()) else "pass"
@@ -215,7 +249,10 @@ def record_inspection(
                     (int(plan_id), eid),
                 ).fetchone()
             ):
-                msg = f"{entity_code} is already inspected in plan {plan_id}"
+                msg = (
+                    f"{entity_code} 在抽查计划 {plan_id} 中已检查 "
+                    f"({entity_code} is already inspected in plan {plan_id})"
+                )
                 raise InspectionError(msg)
             cur = con.execute(
                 """INSERT INTO register_inspection (register, entity_id, plan_id, source,
@@ -300,7 +337,7 @@ def get_inspection(store: CaseStore, inspection_id: int) -> dict[str, object]:
         (int(inspection_id),),
     )
     if not row:
-        msg = f"no inspection {inspection_id}"
+        msg = f"无此检查记录 {inspection_id} (no inspection {inspection_id})"
         raise InspectionError(msg)
     keys = INSPECTION_KEYS
     out: dict[str, object] = dict(zip(keys, row[0], strict=True))

@@ -89,12 +89,18 @@ def gather_inputs(
         "SELECT entity_code, name, zone FROM register_entity WHERE register = ?", (reg.code,)
     )
     if not rows:
-        msg = f"register {reg.code} ({reg.name}) has no entities: import them first"
+        msg = (
+            f"{reg.name}尚无监管对象，请先导入 "
+            f"(register {reg.code} has no entities: import them first)"
+        )
         raise PlanError(msg)
     codes = {c for c, _, _ in rows}
     unknown = [c for c, _ in complaints if c not in codes]
     if unknown:
-        msg = f"complaint targets not in register {reg.code}: {', '.join(unknown)}"
+        msg = (
+            "投诉核查对象不在本监管事项中 "
+            f"(complaint targets not in register {reg.code}: {', '.join(unknown)})"
+        )
         raise PlanError(msg)
     candidates = tuple(Candidate(c, n, z, None, 0.0, 0.0, 0, "", "") for c, n, z in rows)
     previous = _previous(store, reg.code)
@@ -123,7 +129,10 @@ def gather_inputs(
         wanted = [g.strip() for g in groups if g.strip()]
         missing = [g for g in wanted if g not in members]
         if missing:
-            msg = f"groups {', '.join(missing)} do not exist or have no active member"
+            msg = (
+                f"检查组 {', '.join(missing)} 不存在或无在岗成员 "
+                "(groups do not exist or have no active member)"
+            )
             raise PlanError(msg)
         members = {g: members[g] for g in wanted}
     conflicts = tuple(
@@ -160,14 +169,17 @@ def draw_plan(
     """Draw and record a plan of ``reg``; its inspections are due ``reg.inspection_days``
     after ``planned_on`` (default today)."""
     if not reg.runs_here:
-        msg = f"register {reg.code} is planned with {', '.join(reg.commands)}"
+        msg = (
+            f"{reg.name}的抽查用 {', '.join(reg.commands)} 办理 "
+            f"(register {reg.code} is planned there)"
+        )
         raise PlanError(msg)
     name = (name or "").strip()
     if not name:
-        msg = "the plan needs a name (--name)"
+        msg = "须填写计划名称 (the plan needs a name, --name)"
         raise PlanError(msg)
     if store.query("SELECT 1 FROM register_plan WHERE name = ?", (name,)):
-        msg = f"a plan named {name!r} already exists"
+        msg = f"已有名为 {name!r} 的抽查计划 (a plan named {name!r} already exists)"
         raise PlanError(msg)
     inputs = gather_inputs(store, reg, name, groups, complaints)
     seed = secrets.randbits(64) if seed is None else int(seed)
@@ -175,7 +187,7 @@ def draw_plan(
     try:
         targets = draw(inputs, params, seed)
     except DrawError as e:
-        raise PlanError(f"register {reg.code}: {e}") from e
+        raise PlanError(f"无法抽取 (register {reg.code}): {e}") from e
     day = planned_on or date.today()
     due = day + timedelta(days=reg.inspection_days)
     return _record(store, reg, name, day, due, inputs, params, seed, targets, by)
@@ -198,14 +210,17 @@ def _record(
     at = timestamp()
     with store.transaction() as con:
         if con.execute("SELECT 1 FROM register_plan WHERE name = ?", (name,)).fetchone():
-            msg = f"a plan named {name!r} already exists"
+            msg = f"已有名为 {name!r} 的抽查计划 (a plan named {name!r} already exists)"
             raise PlanError(msg)
         previous = con.execute(
             "SELECT max(plan_id) FROM register_plan WHERE register = ? AND status <> 'cancelled'",
             (reg.code,),
         ).fetchone()[0]
         if previous != inputs.previous_round:
-            msg = "another plan of this register was drawn meanwhile: draw this one again"
+            msg = (
+                "本监管事项刚抽取了另一计划，请重新抽取 "
+                "(another plan of this register was drawn meanwhile: draw this one again)"
+            )
             raise PlanError(msg)
         cur = con.execute(
             """INSERT INTO register_plan (register, name, planned_on, due_date, seed, inputs,

@@ -51,7 +51,7 @@ def order(
 ) -> int:
     """Order the rectification of a failed inspection; return the order's id."""
     if not (requirements or "").strip():
-        msg = "the order needs its requirements (整改要求)"
+        msg = "须填写整改要求 (the order needs its requirements)"
         raise RectificationError(msg)
     day = _day(on)
     due = day + timedelta(days=reg.rectify_days)
@@ -64,22 +64,34 @@ def order(
             (int(inspection_id),),
         ).fetchone()
         if not row:
-            msg = f"no inspection {inspection_id}"
+            msg = f"无此检查记录 {inspection_id} (no inspection {inspection_id})"
             raise RectificationError(msg)
         register, result, inspected_on = row
         if register != reg.code:
-            msg = f"inspection {inspection_id} is of register {register}, not {reg.code}"
+            msg = (
+                f"检查记录 {inspection_id} 不属于本监管事项 "
+                f"(inspection {inspection_id} is of register {register}, not {reg.code})"
+            )
             raise RectificationError(msg)
         if result != "fail":
-            msg = f"inspection {inspection_id} found nothing to rectify (every item passed)"
+            msg = (
+                f"检查记录 {inspection_id} 各项合格，无需整改 "
+                f"(inspection {inspection_id} found nothing to rectify)"
+            )
             raise RectificationError(msg)
         if day.isoformat() < inspected_on:
-            msg = f"an order on {day} cannot precede the inspection ({inspected_on})"
+            msg = (
+                f"责令日期 {day} 不能早于检查日期 {inspected_on} "
+                "(an order cannot precede the inspection)"
+            )
             raise RectificationError(msg)
         if con.execute(
             "SELECT 1 FROM register_rectification WHERE inspection_id = ?", (int(inspection_id),)
         ).fetchone():
-            msg = f"inspection {inspection_id} already has a rectification order"
+            msg = (
+                f"检查记录 {inspection_id} 已责令整改 "
+                f"(inspection {inspection_id} already has a rectification order)"
+            )
             raise RectificationError(msg)
         cur = con.execute(
             """INSERT INTO register_rectification (inspection_id, ordered_on, due_date,
@@ -129,11 +141,12 @@ def _open(con: sqlite3.Connection, rect_id: int) -> tuple[str, str, str, str]:
         (int(rect_id),),
     ).fetchone()
     if not row:
-        msg = f"no rectification order {rect_id}"
+        msg = f"无此整改单 {rect_id} (no rectification order {rect_id})"
         raise RectificationError(msg)
     if row[0] != "open":
         msg = (
-            f"rectification order {rect_id} is {row[0]} ({STATUSES[row[0]][0]}): nothing more to do"
+            f"整改单 {rect_id} {STATUSES[row[0]][0]}，不能再办理 "
+            f"(rectification order {rect_id} is {row[0]}: nothing more to do)"
         )
         raise RectificationError(msg)
     return row
@@ -152,14 +165,17 @@ def follow_up(
 ) -> None:
     """Record a follow-up check; ``late`` when after ``follow_up_due``."""
     if not (text or "").strip():
-        msg = "a follow-up needs what was found (复查情况)"
+        msg = "须填写复查情况 (a follow-up needs what was found)"
         raise RectificationError(msg)
     day = _day(on)
     at = timestamp()
     with store.transaction() as con:
         _, ordered_on, _, follow_up_due = _open(con, rect_id)
         if day.isoformat() < ordered_on:
-            msg = f"a follow-up on {day} cannot precede the order ({ordered_on})"
+            msg = (
+                f"复查日期 {day} 不能早于责令日期 {ordered_on} "
+                "(a follow-up cannot precede the order)"
+            )
             raise RectificationError(msg)
         outcome = "passed" if passed else "failed"
         late = int(day.isoformat() > follow_up_due)
@@ -184,10 +200,15 @@ def close(store: CaseStore, rect_id: int, *, text: str, by: str, on: date | None
         _open(con, rect_id)
         last = _last_follow_up(con, rect_id)
         if last is None or last[0] != "passed":
-            msg = f"rectification order {rect_id} closes only after a passed follow-up (复查合格)"
+            msg = (
+                f"整改单 {rect_id} 须复查合格后才能办结 "
+                f"(rectification order {rect_id} closes only after a passed follow-up)"
+            )
             raise RectificationError(msg)
         if day.isoformat() < last[1]:
-            msg = f"closing on {day} cannot precede the follow-up ({last[1]})"
+            msg = (
+                f"办结日期 {day} 不能早于复查日期 {last[1]} (closing cannot precede the follow-up)"
+            )
             raise RectificationError(msg)
         con.execute(
             "UPDATE register_rectification SET status = 'closed' WHERE rectification_id = ?",
@@ -214,7 +235,7 @@ def sanction(
     failed follow-up on or after the deadline; return the sanction's id."""
     option = reg.sanction(handling)
     if not (decision or "").strip():
-        msg = "a sanction needs its decision text (处理决定)"
+        msg = "须填写处理决定 (a sanction needs its decision text)"
         raise RectificationError(msg)
     day = _day(on)
     at = timestamp()
@@ -226,16 +247,24 @@ def sanction(
             (int(rect_id),),
         ).fetchone()[0]
         if register != reg.code:
-            msg = f"rectification order {rect_id} is of register {register}, not {reg.code}"
+            msg = (
+                f"整改单 {rect_id} 不属于本监管事项 "
+                f"(rectification order {rect_id} is of register {register}, not {reg.code})"
+            )
             raise RectificationError(msg)
         last = _last_follow_up(con, rect_id)
         if last is None or last[0] != "failed":
-            msg = f"order {rect_id}: a sanction follows a failed follow-up (复查不合格) only"
+            msg = (
+                f"整改单 {rect_id} 须复查不合格后才能作出处理决定 "
+                f"(order {rect_id}: a sanction follows a failed follow-up only)"
+            )
             raise RectificationError(msg)
         if last[1] < due:
             msg = (
-                f"order {rect_id}: the failed follow-up of {last[1]} came before the deadline "
-                f"{due}; the entity may still rectify: follow up again on or after {due}"
+                f"整改单 {rect_id} 的复查（{last[1]}）在整改期限 {due} 之前，对象仍可整改，"
+                f"请于 {due} 或之后再次复查 (order {rect_id}: the failed follow-up of {last[1]} "
+                f"came before the deadline {due}; the entity may still rectify: follow up again "
+                f"on or after {due})"
             )
             raise RectificationError(msg)
         cur = con.execute(

@@ -82,9 +82,9 @@ def _bad_results(reg, case: str) -> dict:
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("missing", "no result for items HRA-02 (every item needs one)"),
-        ("no finding", "item HRA-02: a failed item needs what was found"),
-        ("unknown", "items not in register hr_agency: XX-01"),
+        ("missing", "检查事项 HRA-02 未填写结果"),
+        ("no finding", "HRA-02：不合格事项须填写发现的问题"),
+        ("unknown", "本监管事项无此检查事项 XX-01 (items not in register hr_agency)"),
     ],
 )
 def test_an_incomplete_record_is_refused(

@@ -125,7 +125,7 @@ def test_operators_are_checked_and_refusals_write_nothing(cli_ws: Path, tmp_path
     line = refused(ws, "inspection", "record", "--register", "hr_agency", "--entity",
                    "91130123MA000000X", "--inspectors", "I0,I1", "--summary", "x",
                    "--item", "HRA-01=合格", "--complaint", "TS-1", "--by", "zhang")  # fmt: skip
-    assert "no result for items HRA-02, HRA-03, HRA-04" in line
+    assert "检查事项 HRA-02, HRA-03, HRA-04 未填写结果" in line
     assert "bad --item" not in refused(ws, "inspection", "record", "--register", "hr_agency",
         "--entity", "X", "--inspectors", "I0,I1", "--summary", "x", "--item", "HRA-01",
         "--by", "zhang")  # fmt: skip
