@@ -1,4 +1,5 @@
-"""Scoring runs end to end on the tiny county: stable ids, incremental = full, a failing
+"""Scoring runs end to end on the tiny county: stable ids, incremental = full (leads,
+data-quality findings and cases, on a grouped or an old-format previous run), a failing
 rule recorded while the others run, exports, parameter changes, white lists."""
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from hrss_fraud.cli import main
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import Lake
 from hrss_fraud.rules.catalogue import load_catalogue
-from hrss_fraud.rules.runs import latest_run, open_run
+from hrss_fraud.rules.runs import (
+    CASES,
+    FINDINGS,
+    LINES,
+    QUALITY_FINDINGS,
+    QUALITY_LINES,
+    Run,
+    latest_run,
+    open_run,
+)
 from hrss_fraud.rules.score import score
 
 
@@ -57,7 +67,24 @@ def test_every_rule_ran_and_every_finding_has_lines_that_add_up(full_ws: Path) -
     assert f["evidence"].null_count() == 0 and f["evidence_en"].null_count() == 0
 
 
-def test_incremental_equals_full(tiny_county: Path, full_ws: Path, tmp_path: Path) -> None:
+def _to_old_format(run: Run) -> None:
+    """Rewrite ``run`` as runs were published before data-quality findings were kept apart
+    and leads grouped: one findings file, no case columns, no cases."""
+    findings = pl.concat(
+        [run.findings().drop("case_id", "case_rank"), run.quality_findings()],
+        how="vertical_relaxed",
+    )
+    lines = pl.concat([run.lines(), run.quality_lines()], how="vertical_relaxed")
+    findings.write_parquet(run.root / FINDINGS)
+    lines.write_parquet(run.root / LINES)
+    for name in (QUALITY_FINDINGS, QUALITY_LINES, CASES):
+        (run.root / name).unlink()
+
+
+@pytest.mark.parametrize("previous", ["grouped", "old_format"])
+def test_incremental_equals_full(
+    tiny_county: Path, full_ws: Path, tmp_path: Path, previous: str
+) -> None:
     ws = tmp_path / "ws"
     months = _months(tiny_county)
     _ingest(ws, tiny_county / "reference", *months[:-1])
@@ -65,6 +92,9 @@ def test_incremental_equals_full(tiny_county: Path, full_ws: Path, tmp_path: Pat
     shutil.copytree(full_ws / "models", ws / "models")
     base = score(ws, incremental=True)
     assert base.manifest["mode"] == "full"
+    if previous == "old_format":  # a run scored before issue 16 is built on as well
+        _to_old_format(base)
+        assert not open_run(ws).grouped
     _ingest(ws, months[-1])
     inc = score(ws, incremental=True)
     assert inc.manifest["mode"] == "incremental", inc.manifest["why"]
@@ -85,6 +115,14 @@ def test_incremental_equals_full(tiny_county: Path, full_ws: Path, tmp_path: Pat
     )
     assert diff.is_empty(), diff.select("rule_id", "entity_id", "amount_at_risk")
     assert inc.lines().equals(full.lines())
+    # the data-quality findings and the cases as a full run has them
+    assert _comparable(inc.quality_findings()).equals(_comparable(full.quality_findings()))
+    assert inc.quality_lines().equals(full.quality_lines())
+    assert inc.cases().equals(full.cases())
+    assert (inc.manifest["quality_findings"], inc.manifest["cases"]) == (
+        full.manifest["quality_findings"],
+        full.manifest["cases"],
+    )
     # nothing new: nothing happens
     again = score(ws, incremental=True)
     assert again.run_id == inc.run_id
