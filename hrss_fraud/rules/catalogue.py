@@ -24,6 +24,20 @@ SEVERITIES = {
     "high": ("高度可疑", "highly suspicious"),
     "suspicious": ("可疑", "suspicious"),
 }
+FAMILIES: dict[str, tuple[str, str]] = {
+    "restriction": ("限定使用", "restrictions"),
+    "price_quantity": ("价格与数量", "price and quantity"),
+    "pairs": ("重复与组合收费", "pairs and duplicates"),
+    "drugs": ("药品", "drugs"),
+    "diagnosis": ("诊断", "diagnoses"),
+    "behaviour": ("就医行为", "behaviour over time"),
+    "data_quality": ("数据质量", "data quality"),
+    "indicator": ("机构指标", "indicators"),
+    "statistical": ("统计与模型", "statistics and models"),
+}
+"""Rule family (the catalogue file a rule is declared in) → (Chinese, English) label; an
+unknown family shows its code. Kept here, beside the rules, so the run layer names case
+families without reaching up into the dashboard."""
 ENTITY_TYPES = ("fee_line", "settlement", "person", "institution", "doctor")
 SCOPES = ("person", "institution")
 CADENCES = ("nightly", "monthly")

@@ -37,8 +37,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from hrss_fraud.dashboard.labels import FAMILIES
-from hrss_fraud.rules.catalogue import Rule
+from hrss_fraud.rules.catalogue import FAMILIES, Rule
 
 DATA_QUALITY = "data_quality"
 """The catalogue family whose findings are the data-quality report, not leads."""
