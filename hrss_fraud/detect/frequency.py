@@ -10,6 +10,12 @@ below ``alpha`` and there are at least ``min_visits``. The visits beyond the Poi
 the month's earlier visits are involved. The evidence names how many institutions the
 visits were spread over: doctor shopping stays below every single institution's limit.
 
+Planned treatment sessions keep a schedule no model of ordinary visits expects (dialysis
+three times a week, a rehabilitation or acupuncture course daily, dressing changes every
+other day): encounters of a treatment class in ``exclude_classes``
+(:mod:`hrss_fraud.knowledge.treatment`) are left to the frequent-visit rule, which counts
+each class against its own schedule (four dialysis sessions a week are still a lead there).
+
 The model comes from the scoring database's ``model_visit_frequency`` table
 (coefficients per setting, loaded by the run from the saved model file).
 """
@@ -24,6 +30,7 @@ import polars as pl
 from scipy.stats import poisson
 
 from hrss_fraud.detect.frequency_model import FEATURES, FrequencyModel, person_month_features
+from hrss_fraud.knowledge.treatment import outside
 from hrss_fraud.rules.hits import empty_hits, settlement_hits
 from hrss_fraud.rules.kernels import kernel
 
@@ -56,14 +63,17 @@ def _model(con: duckdb.DuckDBPyConnection) -> FrequencyModel:
     return FrequencyModel(coef, {}, {})
 
 
-def visits(con: duckdb.DuckDBPyConnection, settings: list[str]) -> pl.DataFrame:
-    """One row per encounter in these settings, with its month and in-scope amount."""
+def visits(
+    con: duckdb.DuckDBPyConnection, settings: list[str], exclude: list[str] | None = None
+) -> pl.DataFrame:
+    """One row per encounter in these settings, with its month and in-scope amount; an
+    encounter of a treatment class in ``exclude`` is left out."""
     wanted = ", ".join("'" + s.replace("'", "''") + "'" for s in settings)
     return con.sql(f"""
         SELECT psn_no, setting, fixmedins_code, mdtrt_id, min(setl_id) AS setl_id,
                min(begntime) AS t, date_trunc('month', min(begntime)) AS month,
                sum(CAST(inscp_amt AS DOUBLE)) AS inscp
-        FROM visit WHERE setting IN ({wanted})
+        FROM visit WHERE setting IN ({wanted}) AND {outside(exclude or [])}
         GROUP BY psn_no, setting, fixmedins_code, mdtrt_id
     """).pl()
 
@@ -98,7 +108,9 @@ def visit_frequency(
     con: duckdb.DuckDBPyConnection, params: dict[str, float], args: dict[str, Any]
 ) -> pl.DataFrame:
     alpha, min_visits = float(params["alpha"]), int(params["min_visits"])
-    enc = visits(con, list(args.get("settings", ["op", "ph"])))
+    enc = visits(
+        con, list(args.get("settings", ["op", "ph"])), list(args.get("exclude_classes", []))
+    )
     if enc.is_empty():
         return empty_hits()
     months = flag(enc, person_month_features(con), _model(con), alpha, min_visits)

@@ -2,10 +2,11 @@
 (门诊高额费用).
 
 Each settlement's total cost (``medfee_sumamt``, on a log scale, where costs are roughly
-normal) is compared with the settlements of the same month, setting, institution kind,
-level and diagnosis; a group with fewer than ``min_peers`` is pooled into the diagnosis group
+normal) is compared with the settlements of the same month, setting, treatment class
+(dialysis, special drug …: planned care is dear by nature), institution kind, level and
+diagnosis; a group with fewer than ``min_peers`` is pooled into the diagnosis group
 (the knowledge base's ``dise_group``, or the ICD-10 category of the code where the diagnosis
-table has no groups), then the institution kind and level, then the setting
+table has no groups), then the institution kind and level, then the setting and class alone
 (:func:`hrss_fraud.detect.peers.peer_stats`). A visit is
 a lead when its robust z-score exceeds ``z`` and it costs at least ``min_amount``. The
 amount at risk is the in-scope share of what it costs above the flag threshold (the peers'
@@ -22,18 +23,22 @@ import duckdb
 import polars as pl
 
 from hrss_fraud.detect.peers import peer_stats
+from hrss_fraud.knowledge.treatment import class_names
 from hrss_fraud.model.codes import HOSP_LV, MEDINS_TYPE
 from hrss_fraud.rules.hits import empty_hits
 from hrss_fraud.rules.kernels import kernel
 
 PEER_LEVELS = (
-    ("month", "setting", "medins_type", "hosp_lv", "dise_codg"),
-    ("month", "setting", "medins_type", "hosp_lv", "dise_group"),
-    ("month", "setting", "medins_type", "hosp_lv"),
-    ("month", "setting"),
+    ("month", "setting", "treatment_class", "medins_type", "hosp_lv", "dise_codg"),
+    ("month", "setting", "treatment_class", "medins_type", "hosp_lv", "dise_group"),
+    ("month", "setting", "treatment_class", "medins_type", "hosp_lv"),
+    ("month", "setting", "treatment_class"),
 )
 """Peers are of the same calendar month: a month's leads then depend on that month's
-claims only, the same whether a run scores the whole lake or the recent months."""
+claims only, the same whether a run scores the whole lake or the recent months. They are
+of the same treatment class at every level (:mod:`hrss_fraud.knowledge.treatment`): a
+dialysis session, a rehabilitation course or a special drug costs what its kind costs, and
+is compared with its own kind, never with a cold."""
 SETTING_ZH = {"op": "门诊", "ph": "药店购药"}
 SETTING_EN = {"op": "outpatient", "ph": "pharmacy"}
 
@@ -48,6 +53,7 @@ def settlements(con: duckdb.DuckDBPyConnection, settings: list[str]) -> pl.DataF
                coalesce(dise_group, left(trim(dise_codg), 3), '') AS dise_group,
                coalesce(dise_codg, '') AS dise_codg,
                coalesce(dise_name, '') AS dise_name,
+               coalesce(treatment_class, '') AS treatment_class,
                CAST(medfee_sumamt AS DOUBLE) AS cost, CAST(inscp_amt AS DOUBLE) AS inscp
         FROM visit
         WHERE setting IN ({wanted}) AND medfee_sumamt > 0
@@ -78,11 +84,18 @@ def flag(visits: pl.DataFrame, z: float, min_amount: float, min_peers: int) -> p
     )
 
 
-def _peer_names(level: pl.Expr, lang: str) -> pl.Expr:
+def _peer_names(level: pl.Expr, lang: str, classes: dict[str, str]) -> pl.Expr:
     kinds = MEDINS_TYPE.zh_names() if lang == "zh" else MEDINS_TYPE.en_names()
     lvls = HOSP_LV.zh_names() if lang == "zh" else HOSP_LV.en_names()
     setting = pl.col("setting").replace_strict(
         SETTING_ZH if lang == "zh" else SETTING_EN, default=pl.col("setting")
+    )
+    cls = pl.col("treatment_class")
+    named = cls.replace_strict(classes, default=cls)
+    setting = (
+        pl.when(cls == "")
+        .then(setting)
+        .otherwise(pl.format("{}（{}）" if lang == "zh" else "{} ({})", setting, named))
     )
     kind = pl.col("medins_type").replace_strict(kinds, default=pl.col("medins_type"))
     lv = pl.col("hosp_lv").replace_strict(lvls, default=pl.col("hosp_lv"))
@@ -138,8 +151,8 @@ def high_cost(
         .agg(top=named.str.join("、"), top_en=named.str.join(", "))
     )
     h = hits.join(top, on=["fixmedins_code", "setl_id"], how="left").with_columns(
-        peers_zh=_peer_names(pl.col("peer_level"), "zh"),
-        peers_en=_peer_names(pl.col("peer_level"), "en"),
+        peers_zh=_peer_names(pl.col("peer_level"), "zh", class_names(con, "zh")),
+        peers_en=_peer_names(pl.col("peer_level"), "en", class_names(con, "en")),
         z_txt=pl.col("robust_z").round(1).cast(pl.String),
         factor=(pl.col("cost") / pl.col("median_cost")).round(1).cast(pl.String),
         risk=pl.col("inscp") * pl.col("excess_share"),

@@ -6,8 +6,9 @@ again and slips under per-visit caps; below every frequent-visit threshold, it s
 as repeats on the same day. Per person, institution and calendar day, the outpatient (or
 pharmacy) settlements are counted; at least ``min_visits`` is a lead. The first visit of
 the day is involved; the later ones are the repeated charge and their in-scope amount is
-at risk (DOMAIN.md §3: a repeat within a window). Diagnoses of standing exceptions
-(dialysis, chemotherapy, radiotherapy sessions) are left out by ``args``.
+at risk (DOMAIN.md §3: a repeat within a window). Planned treatment sessions (treatment
+classes in ``exclude_classes``: dialysis, chemotherapy …, :mod:`hrss_fraud.knowledge.treatment`)
+are left out: a session beside a consultation on the same day is two services.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from hrss_fraud.knowledge.treatment import outside
 from hrss_fraud.rules.hits import empty_hits, settlement_hits
 from hrss_fraud.rules.kernels import kernel
-from hrss_fraud.rules.sqltext import no_prefix, sql_array
+from hrss_fraud.rules.sqltext import sql_array
 
 SETTING_ZH = {"op": "门诊", "ph": "药店购药"}
 SETTING_EN = {"op": "outpatient", "ph": "pharmacy"}
@@ -40,7 +42,7 @@ def repeated_days(
                    CASE WHEN setting = 'ph' THEN '' ELSE dise_codg END AS problem
             FROM visit
             WHERE setting IN {sql_array(settings)} AND psn_no IS NOT NULL
-              AND (setting = 'ph' OR dise_codg IS NOT NULL) AND {no_prefix("dise_codg", exclude)}
+              AND (setting = 'ph' OR dise_codg IS NOT NULL) AND {outside(exclude)}
         ), d AS (
             SELECT *, count(*) OVER w AS n,
                    row_number() OVER (w ORDER BY begntime, setl_id) AS nth
@@ -56,7 +58,7 @@ def same_day_visits(
     con: duckdb.DuckDBPyConnection, params: dict[str, float], args: dict[str, Any]
 ) -> pl.DataFrame:
     settings = list(args.get("settings", ["op"]))
-    exclude = list(args.get("exclude_dise_prefixes", []))
+    exclude = list(args.get("exclude_classes", []))
     rows = repeated_days(con, settings, exclude, int(params["min_visits"]))
     if rows.is_empty():
         return empty_hits()

@@ -19,9 +19,10 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from hrss_fraud.knowledge.treatment import outside
 from hrss_fraud.rules.hits import empty_hits, settlement_hits
 from hrss_fraud.rules.kernels import kernel
-from hrss_fraud.rules.sqltext import no_prefix, sql_array
+from hrss_fraud.rules.sqltext import sql_array
 
 
 def spread_months(
@@ -35,7 +36,7 @@ def spread_months(
                    strftime(begntime, '%Y-%m') AS month, CAST(inscp_amt AS DOUBLE) AS inscp
             FROM visit
             WHERE setting IN {sql_array(settings)} AND psn_no IS NOT NULL
-              AND {no_prefix("dise_codg", exclude)}
+              AND {outside(exclude)}
         ), m AS (
             SELECT psn_no, month FROM v GROUP BY ALL
             HAVING count(DISTINCT fixmedins_code) >= {int(least)}
@@ -61,7 +62,7 @@ def institution_spread(
 ) -> pl.DataFrame:
     least = int(params["min_institutions"])
     rows = spread_months(
-        con, list(args.get("settings", ["op"])), list(args.get("exclude_dise_prefixes", [])), least
+        con, list(args.get("settings", ["op"])), list(args.get("exclude_classes", [])), least
     )
     if rows.is_empty():
         return empty_hits()

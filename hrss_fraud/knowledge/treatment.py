@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from hrss_fraud.knowledge._reader import read_table
@@ -163,6 +164,19 @@ def line_flags_sql(classes: pl.DataFrame, lines: str) -> str | None:
         f"SELECT i.fixmedins_code, i.setl_id, {flags} FROM {lines} i "
         f"WHERE {wanted} GROUP BY i.fixmedins_code, i.setl_id"
     )
+
+
+def class_names(con: duckdb.DuckDBPyConnection, lang: str) -> dict[str, str]:
+    """Each class's name in ``lang`` (zh or en), from the scoring database's
+    ``kb_treatment_class``."""
+    col = "name_zh" if lang == "zh" else "name_en"
+    rows = con.sql(f"SELECT DISTINCT treatment_class, {col} FROM kb_treatment_class").fetchall()
+    return dict(rows)
+
+
+def outside(classes: list[str], column: str = "treatment_class") -> str:
+    """A SQL condition true for a settlement of none of ``classes`` (or of no class)."""
+    return f"NOT coalesce(list_contains({sql_array(classes)}, {column}), false)"
 
 
 def row_condition(row: dict[str, str | None], k: int) -> str:

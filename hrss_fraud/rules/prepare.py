@@ -3,7 +3,8 @@
 Reading the lake's latest versions and netting refunds is the expensive part, so it is done
 once into ``visit`` (one row per valid settlement, with the person, the institution and the
 main diagnosis's knowledge) and ``line`` (one row per net fee line, with its visit and the
-item's knowledge). Rules then read these two tables and the ``kb_*`` knowledge tables:
+item's knowledge). Rules then read these two tables and the ``kb_*`` knowledge tables
+(``kb_treatment_class`` among them):
 
 - ``visit``: ``visit_key`` (``fixmedins_code|setl_id``), settlement fields,
   ``setting`` (op / ip / ph), ``gend``, ``brdy``, ``age_days``
@@ -84,7 +85,7 @@ def _sql_list(values: tuple[str, ...]) -> str:
 
 
 def load_knowledge_tables(con: duckdb.DuckDBPyConnection, kb: Knowledge) -> None:
-    for name in ("catalogue", "knowledge_pair", "diagnosis", "procedure"):
+    for name in ("catalogue", "knowledge_pair", "diagnosis", "procedure", "treatment_class"):
         frame = getattr(kb, name)  # noqa: F841 - read by DuckDB's replacement scan
         con.execute(f"CREATE OR REPLACE TABLE kb_{name} AS SELECT * FROM frame")
 

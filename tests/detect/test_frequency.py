@@ -32,13 +32,13 @@ def _flat(rate: float) -> FrequencyModel:
     return FrequencyModel({"op": coef, "ph": dict(coef)}, {}, {})
 
 
-def _month_of_visits(n: int, inscp: float = 10.0) -> object:
+def _month_of_visits(n: int, inscp: float = 10.0, **kw: object) -> object:
     setl, lines = [], []
     for i in range(n):
         t = T0 + timedelta(days=i)
         inst = INSTS[i % 3]
         setl.append(
-            visit(f"MD{i}", fixmedins_code=inst, begntime=t, endtime=t, inscp_amt=inscp + i)
+            visit(f"MD{i}", fixmedins_code=inst, begntime=t, endtime=t, inscp_amt=inscp + i, **kw)
         )
         lines.append(fee(f"MD{i}", 1, LAB, fixmedins_code=inst, fee_ocur_time=t))
     inst_rows = [{"fixmedins_code": c} for c in INSTS]
@@ -75,6 +75,17 @@ def test_a_person_expected_to_visit_often_is_no_lead() -> None:
     con = _month_of_visits(8)
     load_into(con, _flat(6.0))
     assert visit_frequency(con, PARAMS, {"settings": ["op"]}).height == 0
+
+
+def test_planned_sessions_are_left_to_their_own_schedule() -> None:
+    """Dialysis sessions (a treatment class in exclude_classes) are not counted by the model
+    of ordinary visits: frequent_outpatient holds them to the dialysis schedule. Without the
+    exclusion the same month is a lead."""
+    con = _month_of_visits(8, med_type="14", dise_codg="Z49.1")
+    load_into(con, _flat(0.5))
+    args = {"settings": ["op"], "exclude_classes": ["dialysis"]}
+    assert visit_frequency(con, PARAMS, args).height == 0
+    assert visit_frequency(con, PARAMS, {"settings": ["op"]}).height > 0
 
 
 def test_without_a_model_the_detector_says_how_to_get_one() -> None:

@@ -16,14 +16,16 @@ T0 = datetime(2025, 3, 1, 9)
 PARAMS = {"z": 3.5, "min_amount": 200.0, "min_peers": 30}
 
 
-def _county(costs: list[float]) -> object:
-    """One outpatient visit per cost, each with one fee line of that cost."""
+def _county(costs: list[float], dialysis: int = 0) -> object:
+    """One outpatient visit per cost, each with one fee line of that cost; the last
+    ``dialysis`` of them are dialysis sessions (Z49.1, 门诊慢特病)."""
     setl, lines = [], []
     for i, c in enumerate(costs):
         t = T0 + timedelta(hours=i)
-        setl.append(
-            visit(f"MD{i}", begntime=t, endtime=t, medfee_sumamt=c, inscp_amt=c, dise_codg="I10")
-        )
+        kw = {"dise_codg": "I10"}
+        if i >= len(costs) - dialysis:
+            kw = {"dise_codg": "Z49.1", "med_type": "14"}
+        setl.append(visit(f"MD{i}", begntime=t, endtime=t, medfee_sumamt=c, inscp_amt=c, **kw))
         lines.append(
             fee(f"MD{i}", 1, LAB, pric=c, det_item_fee_sumamt=c, inscp_amt=c, fee_ocur_time=t)
         )
@@ -54,6 +56,19 @@ def test_either_side_of_the_threshold(cost: float, hit: bool) -> None:
     con = _county([*_peers(), cost])
     out = high_cost(con, {**PARAMS, "min_amount": 0.0}, {"settings": ["op"]})
     assert (out.height > 0) == hit
+
+
+def test_dialysis_sessions_are_compared_with_dialysis_sessions() -> None:
+    """¥500 sessions are no lead among ¥100 visits of other kinds: with too few sessions in
+    the month to form a peer group of their own (treatment class dialysis), they are not
+    pooled with the colds. Among 40 sessions a ¥2,000 one still is a lead."""
+    con = _county([*_peers(), *[500.0] * 10], dialysis=10)
+    assert high_cost(con, PARAMS, {"settings": ["op"]}).height == 0
+    sessions = [5 * c for c in _peers()]
+    con = _county([*_peers(), *sessions, 2000.0 * 5], dialysis=41)
+    out = high_cost(con, PARAMS, {"settings": ["op"]})
+    assert out["setl_id"].unique().to_list() == ["ST800"]
+    assert "门诊（透析）" in out["evidence"][0] and "outpatient (dialysis)" in out["evidence_en"][0]
 
 
 def test_a_dear_visit_below_the_minimum_amount_is_no_lead() -> None:

@@ -14,6 +14,7 @@ LAB = "002501010010000"  # 白细胞计数 ¥2
 AMLODIPINE = "XC08CAA001A001010110037"  # 苯磺酸氨氯地平片(5mg×28片) ¥22.5, oral
 URAPIDIL = "XC02CAA001B002010110555"  # 盐酸乌拉地尔注射液 ¥12.5, injection
 CHEMO = "003114000400000"  # 静脉注射化疗 ¥30
+PACLITAXEL = "XL01CDA001B002010114292"  # 紫杉醇注射液: antineoplastic (XL01)
 
 
 def t(d: int, h: int = 9) -> datetime:
@@ -57,13 +58,33 @@ def test_readmission_after_the_window_or_elsewhere_is_no_split() -> None:
     assert run_rule(_split_db(3, other_inst=True), "split_admission")[0].height == 0
 
 
-def test_chemotherapy_cycles_are_white_listed() -> None:
-    assert run_rule(_split_db(3, dise="Z51.1"), "split_admission")[0].height == 0
+def test_planned_cycles_next_to_a_stay_are_no_split() -> None:
+    """A chemotherapy cycle (Z51.1 with chemotherapy billed) before or after a stay, dialysis
+    and a delivery are booked care (treatment classes), not split admissions."""
     con = scoring_db(
         [stay("MD1", 1, 3, dise_codg="Z51.1"), stay("MD2", 10, 12)],
         [fee("MD1", 1, CHEMO, fee_ocur_time=t(2)), *stay_lines("MD2", 10, 2)],
     )
     assert run_rule(con, "split_admission")[0].height == 0
+    con = scoring_db(
+        [stay("MD1", 1, 3), stay("MD2", 10, 12, dise_codg="C34.9")],
+        [*stay_lines("MD1", 1, 2), fee("MD2", 1, PACLITAXEL, fee_ocur_time=t(10))],
+    )
+    assert run_rule(con, "split_admission")[0].height == 0
+    for dx in ("Z49.1", "O80.0"):
+        assert run_rule(_split_db(3, dise=dx), "split_admission")[0].height == 0
+
+
+def test_a_chemotherapy_code_without_chemotherapy_is_still_a_split() -> None:
+    """Z51.1 on a stay that bills nothing of chemotherapy (beds only) is no planned cycle;
+    nor is a chemotherapy service billed for a diagnosis no tumour treatment fits."""
+    f, _ = run_rule(_split_db(3, dise="Z51.1"), "split_admission")
+    assert f["mdtrt_id"].to_list() == ["MD2"]
+    con = scoring_db(
+        [stay("MD1", 1, 3), stay("MD2", 10, 12, dise_codg="K80.2")],
+        [*stay_lines("MD1", 1, 2), fee("MD2", 1, CHEMO, fee_ocur_time=t(10))],
+    )
+    assert run_rule(con, "split_admission")[0]["mdtrt_id"].to_list() == ["MD2"]
 
 
 # --- low_threshold_admission ----------------------------------------------------------

@@ -209,9 +209,12 @@ def readmission_db(
     n_readmitted: int = 2,
     readmit_kw: dict[str, Any] | None = None,
     readmit_lines: bool = False,
+    readmit_lv: str | None = None,
 ) -> Any:
     """Five township centres with four March discharges each; at the fifth, ``n_readmitted``
-    patients come back (to the first centre) ``gap_days`` after discharge, in April."""
+    patients come back (to the first centre, or to a sixth institution of level
+    ``readmit_lv``) ``gap_days`` after discharge."""
+    where = code(6) if readmit_lv else code(1)
     settlements, lines = [], []
     for i in range(1, 6):
         for j in range(1, 5):
@@ -226,12 +229,14 @@ def readmission_db(
         adm = adm.fromordinal(adm.toordinal() + gap_days).replace(hour=11)
         out = adm.fromordinal(adm.toordinal() + 3).replace(hour=10)
         kw = {"inscp_amt": 3000.0 if j == 1 else 1000.0, **(readmit_kw or {})}
-        settlements.append(stay(md, code(1), f"P05{j:02d}", adm, out, **kw))
+        settlements.append(stay(md, where, f"P05{j:02d}", adm, out, **kw))
         if readmit_lines:
             lines.append(
-                fee(md, 1, CHEMO, fixmedins_code=code(1), psn_no=f"P05{j:02d}", fee_ocur_time=adm)
+                fee(md, 1, CHEMO, fixmedins_code=where, psn_no=f"P05{j:02d}", fee_ocur_time=adm)
             )
     insts = [inst(code(i)) for i in range(1, 6)]
+    if readmit_lv:
+        insts.append(inst(code(6), "A1", readmit_lv))
     return scoring_db(settlements, lines, institutions=insts)
 
 
@@ -286,8 +291,28 @@ def test_readmission_minimum_peers(min_peers: int, hits: int) -> None:
     assert run_rule(con, "zb_readmission", **params)[0].height == hits
 
 
+CHEMO_DX = {"dise_codg": "Z51.1", "dise_name": "肿瘤化学治疗疗程"}
+
+
 def test_planned_chemotherapy_or_dialysis_stays_are_not_readmissions() -> None:
-    con = readmission_db(readmit_kw={"dise_codg": "Z51.1", "dise_name": "肿瘤化学治疗疗程"})
+    con = readmission_db(readmit_kw=CHEMO_DX, readmit_lines=True)
     assert run_rule(con, "zb_readmission", **READMIT)[0].height == 0
+    con = readmission_db(readmit_kw={"dise_codg": "Z49.1", "dise_name": "体外透析"})
+    assert run_rule(con, "zb_readmission", **READMIT)[0].height == 0
+
+
+def test_a_chemotherapy_code_or_service_alone_is_no_planned_cycle() -> None:
+    """Z51.1 with nothing of chemotherapy on the bill, or a chemotherapy service billed to a
+    patient with a cold, is no booked cycle: the readmission still counts."""
+    con = readmission_db(readmit_kw=CHEMO_DX)
+    assert run_rule(con, "zb_readmission", **READMIT)[0].height == 1
     con = readmission_db(readmit_lines=True)
-    assert run_rule(con, "zb_readmission", **READMIT)[0].height == 0
+    assert run_rule(con, "zb_readmission", **READMIT)[0].height == 1
+
+
+@pytest.mark.parametrize(("gap", "lv", "hits"), [(0, "2", 0), (0, "1", 1), (1, "2", 1)])
+def test_a_same_day_transfer_up_is_no_readmission(gap: int, lv: str, hits: int) -> None:
+    """Discharged and admitted on the same day at a hospital of a higher level is a referral
+    (转诊); to the same level, or a day later, it is a readmission."""
+    con = readmission_db(gap, readmit_lv=lv)
+    assert run_rule(con, "zb_readmission", **READMIT)[0].height == hits

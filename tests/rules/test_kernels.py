@@ -83,9 +83,47 @@ def test_visits_spread_beyond_the_window_or_at_the_count_are_no_hit() -> None:
     assert run_rule(con, "frequent_outpatient", count=4, days=7)[0].height == 0
 
 
-def test_dialysis_sessions_are_not_counted() -> None:
-    con = scoring_db(*_visits(list(range(0, 28, 2)), med_type="14", dise="Z49.1"))
+def _weekly(weekdays: list[int], weeks: int = 8) -> list[int]:
+    return [7 * w + d for w in range(weeks) for d in weekdays]
+
+
+def test_dialysis_three_times_a_week_is_its_schedule_not_frequent_visits() -> None:
+    """Dialysis is counted apart, against its own schedule (13 sessions in 28 days), not
+    against the limit for ordinary visits."""
+    con = scoring_db(*_visits(_weekly([0, 2, 4]), med_type="14", dise="Z49.1"))
     assert run_rule(con, "frequent_outpatient", count=3, days=7)[0].height == 0
+
+
+def test_dialysis_four_times_a_week_is_still_a_hit() -> None:
+    con = scoring_db(*_visits(_weekly([0, 2, 4, 5]), med_type="14", dise="Z49.1"))
+    f, lines = run_rule(con, "frequent_outpatient")
+    assert f.height == 1
+    assert "门诊就诊（透析）" in f["evidence"][0] and "超过13次" in f["evidence"][0]
+    assert "outpatient visits (dialysis)" in f["evidence_en"][0]
+    # the 14th session within 28 days is the first over the schedule
+    first = lines.filter(lines["role"] == "violating").sort("mdtrt_id")
+    assert "MD13" in first["mdtrt_id"].to_list()
+
+
+@pytest.mark.parametrize(("sessions", "hits"), [(13, 0), (14, 1)])
+def test_dialysis_schedule_boundary(sessions: int, hits: int) -> None:
+    days = [2 * i for i in range(sessions)]  # every other day, within 28 days
+    con = scoring_db(*_visits(days, med_type="14", dise="Z49.1"))
+    assert run_rule(con, "frequent_outpatient")[0].height == hits
+
+
+def test_ordinary_visits_are_counted_apart_from_the_dialysis_schedule() -> None:
+    """A dialysis patient's own ordinary visits face the ordinary limit."""
+    setl, lines = _visits(_weekly([0, 2, 4], weeks=2), med_type="14", dise="Z49.1")
+    extra, extra_lines = _visits([1, 3, 5, 6])
+    for v, ln in zip(extra, extra_lines, strict=True):
+        v["mdtrt_id"] = ln["mdtrt_id"] = "MX" + v["mdtrt_id"][2:]
+        v["setl_id"] = ln["setl_id"] = "SX" + v["setl_id"][2:]
+    f, lines = run_rule(
+        scoring_db(setl + extra, lines + extra_lines), "frequent_outpatient", count=3, days=7
+    )
+    assert f.height == 1
+    assert set(lines["mdtrt_id"].to_list()) == {"MX0", "MX1", "MX2", "MX3"}
 
 
 def test_frequent_purchases_and_admissions() -> None:
@@ -253,3 +291,38 @@ def test_kernels_match_their_pandas_versions(reference, seed: int) -> None:
         ref = reference.bursts_reference(ev, 3, 60)
         assert (burst == ref["burst"].to_numpy()).all()
     assert (ref["burst"] >= 0).any() and (reference.windows_reference(ev, 3, 10)["viol"]).any()
+
+
+PACLITAXEL = "XL01CDA001B002010114292"  # 紫杉醇注射液: antineoplastic (XL01)
+
+
+def _admissions(days: list[int], item: str, dise: str) -> tuple:
+    setl = [
+        visit(
+            f"MD{i}",
+            med_type="21",
+            dise_codg=dise,
+            begntime=T0 + timedelta(days=d),
+            endtime=T0 + timedelta(days=d + 2),
+            inscp_amt=500.0,
+        )
+        for i, d in enumerate(days)
+    ]
+    lines = [
+        fee(f"MD{i}", 1, item, fee_ocur_time=T0 + timedelta(days=d)) for i, d in enumerate(days)
+    ]
+    return setl, lines
+
+
+def test_chemotherapy_cycles_are_no_frequent_admissions_but_a_bare_code_is() -> None:
+    """Admissions every 14 days with paclitaxel are a chemotherapy regimen; coded Z51.1 but
+    billing beds only they are seven admissions in 90 days."""
+    cycles = list(range(0, 90, 14))
+    con = scoring_db(*_admissions(cycles, PACLITAXEL, "Z51.1"))
+    assert run_rule(con, "frequent_admission")[0].height == 0
+    con = scoring_db(*_admissions(cycles, BED, "Z51.1"))
+    assert run_rule(con, "frequent_admission")[0].height == 1
+    weekly_plus = list(range(0, 90, 6))  # 15 cycles in 90 days: more than weekly
+    con = scoring_db(*_admissions(weekly_plus, PACLITAXEL, "Z51.1"))
+    f, _ = run_rule(con, "frequent_admission")
+    assert f.height == 1 and "住院（放化疗）" in f["evidence"][0]

@@ -190,6 +190,21 @@ def test_days_supplied_around_the_long_prescription_factor(cnt: int, expected: l
     assert amounts(run_rule(con, "drug_supply_cap", supply_factor=3)[0]) == expected
 
 
+@pytest.mark.parametrize(
+    ("med_type", "packs", "expected"),
+    [("14", 12, []), ("14", 13, [24.0]), ("11", 12, [185.14])],
+)
+def test_a_long_prescription_for_chronic_disease_may_supply_twelve_weeks(
+    med_type: str, packs: int, expected: list
+) -> None:
+    """Nifedipine, 7 days a pack, 30 days and 5 packs a line at most: under 门诊慢特病
+    (med_type 14) a stable patient may take 84 days (12 packs); a 13th pack is over even the
+    long prescription (¥312 × 1/13), and an ordinary visit keeps the 30 days (¥288 × (12 −
+    30/7)/12)."""
+    con = scoring_db([visit("MD1", med_type=med_type)], [fee("MD1", 1, NIFEDIPINE, cnt=packs)])
+    assert amounts(run_rule(con, "drug_supply_cap")[0]) == expected
+
+
 def test_days_supplied_strictly_and_only_outside_hospital() -> None:
     con = scoring_db([visit("MD1")], [fee("MD1", 1, NIFEDIPINE, cnt=5)])  # 35 days
     f, _ = run_rule(con, "drug_supply_cap")  # strict by default: 1 × 30 days

@@ -19,6 +19,7 @@ HAEMODIALYSIS = "003110000080000"  # 血液透析
 PACLITAXEL = "XL01CDA001B002010114292"  # 紫杉醇注射液
 ONDANSETRON = "XA04AAA001B002010114551"  # 昂丹司琼: supportive, not anticancer
 CBC = "002501010150000"  # 血常规
+EXERCISE = "003402000010000"  # 运动疗法 (rehabilitation therapy)
 HEADER = (
     "treatment_class,name_zh,name_en,setting,med_type,dise_prefix,dise_flag,item_prefix,"
     "item_group,fund_paid,note\n"
@@ -88,6 +89,8 @@ def test_classes_from_codes_lines_and_payment() -> None:
             visit("MD12", med_type="41", dise_codg="I10", fund_pay_sumamt=6.0),
             visit("MD13", med_type="11", dise_codg="J06.9"),
             visit("MD14", med_type="15", dise_codg="C50.9"),
+            visit("MD15", med_type="11", dise_codg="I69.3"),
+            visit("MD16", med_type="21", dise_codg="S72.0"),
         ],
         [
             fee("MD2", 1, HAEMODIALYSIS),
@@ -96,6 +99,8 @@ def test_classes_from_codes_lines_and_payment() -> None:
             fee("MD5", 1, ONDANSETRON),
             fee("MD6", 1, PACLITAXEL),
             *(fee(f"MD{i}", 1, CBC) for i in (1, 7, 8, 9, 10, 11, 12, 13, 14)),
+            fee("MD15", 1, EXERCISE),
+            fee("MD16", 1, EXERCISE),
         ],
     )
     assert got == {
@@ -113,6 +118,8 @@ def test_classes_from_codes_lines_and_payment() -> None:
         "MD12": "chronic",
         "MD13": None,
         "MD14": "special_drug",
+        "MD15": "rehab",  # an outpatient rehabilitation session of a stroke's course
+        "MD16": None,  # a fracture stay with some exercise therapy is no rehabilitation stay
     }
 
 

@@ -1,28 +1,21 @@
 -- Template: readmission to the same institution within {{days}} days of discharge
 -- (分解住院). A stay is one mdtrt_id (a long stay may settle in several parts). The second
 -- stay's settlements are violating (amount at risk: their inscp_amt), the first stay's are
--- involved. Planned chemotherapy, radiotherapy and dialysis cycles are white-listed
--- (analytics/rules/whitelist.csv); a readmission after a planned session (first stay with a
--- main diagnosis in {{planned_dise_prefixes}} or an item of {{planned_item_groups}}) is no
--- split of that session either, and is left out here.
+-- involved. A readmission next to a planned stay — either stay of a treatment class in
+-- {{planned_classes}} (chemotherapy and radiotherapy cycles, dialysis, maternity,
+-- rehabilitation: analytics/knowledge/treatment_class.csv) — is booked care, not a split.
+-- The classes are told by what was treated, not by a code alone: a stay coded Z51.1 with
+-- no anticancer drug, chemotherapy or radiotherapy on its bill is no planned cycle, and its
+-- readmission stays a lead.
 WITH stay AS (
     SELECT fixmedins_code, mdtrt_id, psn_no,
            min(begntime) AS adm, max(endtime) AS dis,
            arg_max(dise_codg, endtime) AS dise_codg, arg_max(dise_name, endtime) AS dise_name,
            sum(inscp_amt) AS inscp,
-           bool_or(len(list_filter({{planned_dise_prefixes}},
-                                   lambda p: starts_with(coalesce(dise_codg, ''), p))) > 0) AS planned_dx
+           coalesce(bool_or(list_contains({{planned_classes}}, treatment_class)), false) AS planned
     FROM visit
     WHERE setting = 'ip'
     GROUP BY fixmedins_code, mdtrt_id, psn_no
-),
-planned_items AS (
-    SELECT DISTINCT fixmedins_code, mdtrt_id FROM line
-    WHERE setting = 'ip' AND item_group IN {{planned_item_groups}}
-),
-stay_p AS (
-    SELECT s.*, s.planned_dx OR p.mdtrt_id IS NOT NULL AS planned
-    FROM stay s LEFT JOIN planned_items p USING (fixmedins_code, mdtrt_id)
 ),
 seq AS (
     SELECT *,
@@ -32,13 +25,13 @@ seq AS (
            lag(dise_codg) OVER w AS prev_dise_codg,
            lag(dise_name) OVER w AS prev_dise_name,
            lag(planned) OVER w AS prev_planned
-    FROM stay_p
+    FROM stay
     WINDOW w AS (PARTITION BY psn_no, fixmedins_code ORDER BY adm, mdtrt_id)
 ),
 hit AS (
     SELECT *, date_diff('day', CAST(prev_dis AS DATE), CAST(adm AS DATE)) AS gap
     FROM seq
-    WHERE prev_mdtrt_id IS NOT NULL AND NOT prev_planned
+    WHERE prev_mdtrt_id IS NOT NULL AND NOT prev_planned AND NOT planned
       AND date_diff('day', CAST(prev_dis AS DATE), CAST(adm AS DATE)) BETWEEN 0 AND {{days}}
 ),
 text AS (

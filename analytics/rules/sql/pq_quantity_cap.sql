@@ -19,6 +19,11 @@
 -- have before it is reported (a line within its tolerances claims nothing: its excess is
 -- left to the wider levels). day_by_visit_types (charge item types) and day_by_visit (item
 -- groups): the items whose daily cap holds per visit.
+-- Long prescriptions (长处方): for stable chronic disease an outpatient prescription under a
+-- med_type in {{long_rx_med_types}} (14 门诊慢特病) may supply up to {{long_rx_days}} days
+-- (12 weeks); that is its max_days_supply when the catalogue's is shorter, and its packs a
+-- line may reach that supply whatever max_cnt_line says. Beyond it the
+-- line is still a lead, and every other med_type keeps the catalogue's days.
 -- Amount at risk: inscp_amt × (Σcnt − N) / Σcnt, spread over the group's lines in
 -- proportion to their unclaimed quantity. Column `units` = excess units of the line.
 WITH b AS (
@@ -29,14 +34,21 @@ WITH b AS (
            CASE WHEN list_contains({{day_by_visit_types}}, item_chrgitm_type)
                      OR list_contains({{day_by_visit}}, item_group)
                 THEN fixmedins_code || '|' || mdtrt_id ELSE '' END AS day_visit,
-           CAST(max_cnt_line AS DOUBLE) AS cap_line,
+           CASE WHEN long_rx AND days_per_unit > 0
+                THEN greatest(CAST(max_cnt_line AS DOUBLE), supply_days / CAST(days_per_unit AS DOUBLE))
+                ELSE CAST(max_cnt_line AS DOUBLE) END AS cap_line,
            CAST(days_per_unit AS DOUBLE) AS dpu,
-           max_days_supply,
-           CASE WHEN setting IN ('op', 'ph') AND days_per_unit > 0 AND max_days_supply > 0
-                THEN max_days_supply / CAST(days_per_unit AS DOUBLE) END AS cap_supply,
+           supply_days AS max_days_supply,
+           CASE WHEN setting IN ('op', 'ph') AND days_per_unit > 0 AND supply_days > 0
+                THEN supply_days / CAST(days_per_unit AS DOUBLE) END AS cap_supply,
            CAST(max_cnt_day AS DOUBLE) AS cap_day,
            CAST(max_cnt_visit AS DOUBLE) AS cap_visit
-    FROM line
+    FROM (SELECT *,
+                 CASE WHEN long_rx THEN greatest(max_days_supply, {{long_rx_days}})
+                      ELSE max_days_supply END AS supply_days
+          FROM (SELECT *, coalesce(list_contains({{long_rx_med_types}}, med_type)
+                                   AND max_days_supply > 0, false) AS long_rx
+                FROM line))
     WHERE list_type IN {{list_types}} AND cnt > 0
       AND (max_cnt_line IS NOT NULL OR max_days_supply IS NOT NULL
            OR max_cnt_day IS NOT NULL OR max_cnt_visit IS NOT NULL)

@@ -2,9 +2,11 @@
 -- month of discharge, compared with its peers.
 --
 -- A stay is one inpatient mdtrt_id at one institution (a long stay may settle in parts).
--- A stay is *planned* when its main diagnosis starts with one of {{planned_dise_prefixes}}
--- (Z51 radiotherapy/chemotherapy session, Z49 dialysis) or it bills an item of a group in
--- {{planned_groups}} (chemo, radiotherapy, dialysis): cycles booked in advance.
+-- A stay is *planned* when one of its settlements is of a treatment class in
+-- {{planned_classes}} (chemotherapy and radiotherapy cycles, dialysis, maternity,
+-- rehabilitation: analytics/knowledge/treatment_class.csv, told by what was treated, not a
+-- code alone): care booked in advance. A transfer — the next stay at another institution of
+-- a higher level, admitted on the day of discharge — is a referral up, not a readmission.
 -- Indicator: for the stays an institution discharged in a month (denominator), the share
 -- whose next stay of the same person, at ANY institution, is unplanned and admitted
 -- 0–{{days}} days after the discharge date (and not before the discharge time). Each
@@ -25,27 +27,19 @@ WITH ip AS (
            min(begntime) AS adm, max(endtime) AS dis, sum(inscp_amt) AS inscp,
            any_value(medins_type) AS mt, any_value(hosp_lv) AS lv,
            any_value(fixmedins_type) AS ft,
-           bool_or(len(list_filter({{planned_dise_prefixes}},
-               lambda p: starts_with(coalesce(dise_codg, ''), p))) > 0) AS planned_dx
+           coalesce(bool_or(list_contains({{planned_classes}}, treatment_class)), false) AS planned
     FROM visit
     WHERE setting = 'ip'
     GROUP BY fixmedins_code, mdtrt_id
 ),
-planned_item AS (
-    SELECT DISTINCT fixmedins_code, mdtrt_id
-    FROM line
-    WHERE setting = 'ip' AND list_contains({{planned_groups}}, item_group)
-),
 stay AS (
-    SELECT ip.*, ip.fixmedins_code || '|' || ip.mdtrt_id AS stay_key,
-           ip.planned_dx OR pi.mdtrt_id IS NOT NULL AS planned
-    FROM ip
-    LEFT JOIN planned_item pi USING (fixmedins_code, mdtrt_id)
+    SELECT ip.*, ip.fixmedins_code || '|' || ip.mdtrt_id AS stay_key FROM ip
 ),
 nxt AS (
     SELECT *,
            lead(adm) OVER w AS r_adm, lead(stay_key) OVER w AS r_key,
-           lead(planned) OVER w AS r_planned
+           lead(planned) OVER w AS r_planned,
+           lead(fixmedins_code) OVER w AS r_inst, lead(lv) OVER w AS r_lv
     FROM stay
     WINDOW w AS (PARTITION BY psn_no ORDER BY adm, stay_key)
 ),
@@ -53,6 +47,8 @@ idx AS (
     SELECT *, CAST(date_trunc('month', dis) AS DATE) AS month,
            r_adm IS NOT NULL AND NOT r_planned AND r_adm >= dis
                AND date_diff('day', CAST(dis AS DATE), CAST(r_adm AS DATE)) <= {{days}}
+               AND NOT (r_inst <> fixmedins_code AND CAST(r_adm AS DATE) = CAST(dis AS DATE)
+                        AND r_lv IN ('1', '2', '3') AND lv IN ('1', '2', '3') AND r_lv > lv)
                AS readmitted
     FROM nxt
 ),

@@ -99,6 +99,9 @@ def quantity_hits(
         "supply_factor": params.get("supply_factor", 1.0),
         "day_by_visit": args.get("day_by_visit", []),
         "day_by_visit_types": args.get("day_by_visit_types", []),
+        # services have no days' supply: no long prescription applies
+        "long_rx_med_types": args.get("long_rx_med_types", []),
+        "long_rx_days": args.get("long_rx_days", 0),
     }
     return con.sql(render(sql, values, where=f"kernel period_count ({QUANTITY_SQL})")).pl()
 

@@ -2,13 +2,18 @@
 window (频繁门诊 / 频繁购药 / 频繁住院).
 
 An *event* is one encounter (``mdtrt_id``; a long stay that settles in parts is one event)
-in the rule's settings, dated by its start. Planned treatment sessions — main diagnosis
-starting with one of ``exclude_dise_prefixes`` (dialysis Z49/Z99.2, chemotherapy Z51) or an
-encounter holding an item of ``exclude_item_groups`` — are not counted. An event is
-*violating* when the ``days`` calendar days ending on it hold more than ``count`` events of
-the person: it is the repeated charge, its settlements' ``inscp_amt`` is at risk. The other
-events of those windows are *involved*. Overlapping windows form one hit per person and
-episode, keyed by the person and the episode's first day.
+in the rule's settings, dated by its start. An event is *violating* when the ``days``
+calendar days ending on it hold more than ``count`` events of the person: it is the
+repeated charge, its settlements' ``inscp_amt`` is at risk. The other events of those
+windows are *involved*. Overlapping windows form one hit per person and episode, keyed by
+the person and the episode's first day.
+
+Planned treatment keeps a schedule of its own, which no limit for ordinary visits fits:
+dialysis three times a week, chemotherapy every one to three weeks. An encounter of a
+treatment class (``visit.treatment_class``: :mod:`hrss_fraud.knowledge.treatment`) named in
+``class_limits`` (class → [count, days]) is counted apart, against its class's schedule, so
+that dialysis billed four times a week is still a hit while three times is not; a class in
+``exclude_classes`` is not counted at all.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ import numpy as np
 import polars as pl
 from numba import njit
 
+from hrss_fraud.knowledge.treatment import class_names, outside
 from hrss_fraud.rules.hits import empty_hits, settlement_hits
 from hrss_fraud.rules.kernels import kernel
-from hrss_fraud.rules.sqltext import no_prefix, sql_array
+from hrss_fraud.rules.sqltext import sql_array
 
 
 @njit(cache=True)
@@ -60,23 +66,24 @@ def window_flags(
 
 
 def events(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> pl.DataFrame:
-    """One row per counted encounter: psn_no, fixmedins_code, mdtrt_id, t, amt."""
+    """One row per counted encounter: psn_no, fixmedins_code, mdtrt_id, t, amt and
+    ``stream``: the treatment class it is counted with (see the module), '' for the rest."""
     settings = sql_array(args["settings"])
-    no_excepted = no_prefix("v.dise_codg", args.get("exclude_dise_prefixes", []))
-    groups = sql_array(args.get("exclude_item_groups", []))
+    limited = sql_array(args.get("class_limits", {}))
+    excluded = outside(list(args.get("exclude_classes", [])), "cls")
     return con.sql(f"""
-        WITH planned AS (
-            SELECT DISTINCT fixmedins_code, mdtrt_id FROM line
-            WHERE setting IN {settings} AND item_group IN {groups}
+        WITH enc AS (
+            SELECT psn_no, fixmedins_code, mdtrt_id, min(begntime) AS t,
+                   sum(inscp_amt) AS amt, min(treatment_class) AS cls
+            FROM visit
+            WHERE setting IN {settings}
+            GROUP BY psn_no, fixmedins_code, mdtrt_id
         )
-        SELECT psn_no, fixmedins_code, mdtrt_id, min(begntime) AS t, sum(inscp_amt) AS amt
-        FROM visit v
-        WHERE setting IN {settings}
-          AND {no_excepted}
-          AND NOT EXISTS (SELECT 1 FROM planned p
-                          WHERE p.fixmedins_code = v.fixmedins_code AND p.mdtrt_id = v.mdtrt_id)
-        GROUP BY psn_no, fixmedins_code, mdtrt_id
-        ORDER BY psn_no, t, fixmedins_code, mdtrt_id
+        SELECT psn_no, fixmedins_code, mdtrt_id, t, amt,
+               CASE WHEN list_contains({limited}, cls) THEN cls ELSE '' END AS stream
+        FROM enc
+        WHERE {excluded}
+        ORDER BY psn_no, stream, t, fixmedins_code, mdtrt_id
     """).pl()
 
 
@@ -88,6 +95,27 @@ def flag_events(ev: pl.DataFrame, count: int, days: int) -> pl.DataFrame:
     return ev.with_columns(
         viol=pl.Series(viol), episode=pl.Series(episode), in_window=pl.Series(in_window)
     )
+
+
+def flag_streams(
+    ev: pl.DataFrame, count: int, days: int, class_limits: dict[str, list[int]]
+) -> pl.DataFrame:
+    """:func:`flag_events` per stream, each against its limit (the rule's own for ''), with
+    ``limit`` and ``window`` per row and episodes numbered across the streams."""
+    parts, offset = [], 0
+    for (stream,), g in ev.group_by("stream", maintain_order=True):
+        n, d = (count, days) if stream == "" else (int(x) for x in class_limits[str(stream)])
+        f = flag_events(g, n, d)
+        top = int(f["episode"].max() or -1) + 1 if f.height else 0
+        parts.append(
+            f.with_columns(
+                episode=pl.when(pl.col("episode") >= 0).then(pl.col("episode") + offset),
+                limit=pl.lit(n),
+                window=pl.lit(d),
+            )
+        )
+        offset += top
+    return pl.concat(parts)
 
 
 def settlements_of(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame) -> pl.DataFrame:
@@ -107,10 +135,21 @@ def windows(
     con: duckdb.DuckDBPyConnection, params: dict[str, float], args: dict[str, Any]
 ) -> pl.DataFrame:
     count, days = int(params["count"]), int(params["days"])
-    ev = flag_events(events(con, args), count, days).filter(pl.col("episode") >= 0)
+    limits = dict(args.get("class_limits", {}))
+    ev = events(con, args)
     if ev.is_empty():
         return empty_hits()
-    kind_zh, kind_en = args["kind_zh"], args["kind_en"]
+    ev = flag_streams(ev, count, days, limits).filter(pl.col("episode") >= 0)
+    if ev.is_empty():
+        return empty_hits()
+    stream = pl.col("stream")
+    general = stream == ""
+    zh = stream.replace_strict(class_names(con, "zh"), default=stream)
+    en = stream.replace_strict(class_names(con, "en"), default=stream)
+    kind_zh = pl.when(general).then(pl.lit(args["kind_zh"]))
+    kind_zh = kind_zh.otherwise(pl.format("{}（{}）", pl.lit(args["kind_zh"]), zh))
+    kind_en = pl.when(general).then(pl.lit(args["kind_en"]))
+    kind_en = kind_en.otherwise(pl.format("{} ({})", pl.lit(args["kind_en"]), en))
     ep = ev.group_by("episode").agg(
         first=pl.col("t").min(),
         last=pl.col("t").max(),
@@ -126,7 +165,9 @@ def windows(
     # the episode's excess encounters, not this row's own amount
     amt = pl.col("viol_amt").map_elements(lambda x: f"¥{x:.2f}", return_dtype=pl.String)
     ev = ev.with_columns(
-        hit_key=pl.format("{}|{}", "psn_no", first),
+        hit_key=pl.when(general)
+        .then(pl.format("{}|{}", "psn_no", first))
+        .otherwise(pl.format("{}|{}|{}", "psn_no", "stream", first)),
         evidence=pl.format(
             "参保人{}在{}至{}期间于{}家机构{}{}次，任意{}天内最多{}次，超过{}次的限定；"
             "超出的{}次医保范围内金额{}。",
@@ -134,11 +175,11 @@ def windows(
             first,
             last,
             "n_inst",
-            pl.lit(kind_zh),
+            kind_zh,
             "n",
-            pl.lit(days),
+            "window",
             "peak",
-            pl.lit(count),
+            "limit",
             "n_viol",
             amt,
         ),
@@ -147,13 +188,13 @@ def windows(
             "over the limit of {}; the {} in excess carry an in-scope {}.",
             "psn_no",
             "n",
-            pl.lit(kind_en),
+            kind_en,
             "n_inst",
             first,
             last,
             "peak",
-            pl.lit(days),
-            pl.lit(count),
+            "window",
+            "limit",
             "n_viol",
             amt,
         ),
