@@ -29,6 +29,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "user.role": ("变更用户角色", "role changed"),
     "person.view": ("查看参保人信息", "viewed a person's record"),
     "finding.view": ("查看疑点详情", "viewed a lead"),
+    "case.view": ("查看案件详情", "viewed a case"),
     "institution.view": ("查看机构详情", "viewed an institution"),
     "export.download": ("导出数据", "exported data"),
     "decision.record": ("记录审核结论", "decision recorded"),

@@ -24,9 +24,10 @@ from hrss_fraud.dashboard.profile_data import (
     peer_groups,
     pick,
     unit_leads,
+    unit_where,
 )
+from hrss_fraud.dashboard.quality_view import by_rule, data_quality
 from hrss_fraud.detect.profiles_indicators import DRUG_TYPES, SERVICE_CHRGITM
-from hrss_fraud.ingest.quality import add_quality_views
 from hrss_fraud.lake.views import literal
 
 if TYPE_CHECKING:
@@ -179,11 +180,6 @@ def peer_comparison(view: RunView, code: str, *, lang: str = "zh") -> pl.DataFra
     )
 
 
-def _where(code: str | None, column: str = "fixmedins_code") -> str:
-    """The SQL condition of one institution's rows, or of every institution's (None)."""
-    return "TRUE" if code is None else f"{column} = {literal(code)}"
-
-
 def trends(view: RunView, code: str | None = None) -> pl.DataFrame:
     """:func:`monthly_trend` of ``code``, or of every institution (``fixmedins_code``
     first: the ``institution_trend`` mart), by institution and month."""
@@ -192,7 +188,7 @@ def trends(view: RunView, code: str | None = None) -> pl.DataFrame:
         f"""SELECT fixmedins_code, strftime(setl_time, '%Y-%m') AS month,
                    count(*) AS n_settlements, count(DISTINCT psn_no) AS n_patients,
                    CAST(sum(CAST(inscp_amt AS DECIMAL(38, 2))) AS DOUBLE) AS inscp_amt
-            FROM settlement WHERE {_where(code)} AND {VALID}
+            FROM settlement WHERE {unit_where(code)} AND {VALID}
             GROUP BY ALL""",
     )
     findings = pl.scan_parquet(view.findings_path)
@@ -319,7 +315,7 @@ def top_sql(kind: str, code: str | None = None, *, limit: int = TOP) -> str:
     """The top ``kind`` (``items`` or ``doctors``) of ``code`` or of every institution,
     over a connection with the lake's views and ``lead_context``."""
     parts = _TOP_KINDS[kind]
-    where = _where(code)
+    where = unit_where(code)
     return _TOP_SQL.format(
         per=parts["per"].format(where=where),
         key=parts["key"],
@@ -337,7 +333,7 @@ def _top_on_the_fly(view: RunView, kind: str, code: str, limit: int) -> pl.DataF
         lines = literal(str(view.lines_path))
         con.execute(
             f"CREATE TEMP VIEW lead_lines AS SELECT * FROM read_parquet({lines}) "
-            f"WHERE {_where(code)}"
+            f"WHERE {unit_where(code)}"
         )
         con.execute(f"CREATE TEMP VIEW lead_context AS {lines_sql(all_leads=True)}")
         return con.sql(top_sql(kind, code, limit=limit)).pl().drop("fixmedins_code")
@@ -378,31 +374,6 @@ def top_doctors(view: RunView, code: str, *, limit: int = TOP) -> pl.DataFrame:
     return _top(view, "doctors", code, limit)
 
 
-def quality_rows(view: RunView, code: str | None = None) -> pl.DataFrame:
-    """The lake's ``dq_institution`` view (missing fields, late uploads, quarantined rows
-    by reason) of ``code`` or of every institution (the ``institution_quality`` mart)."""
-    con = view.lake_cursor()
-    try:
-        add_quality_views(con)
-        return con.sql(
-            "SELECT * REPLACE (CAST(quarantined AS BIGINT) AS quarantined) "
-            f"FROM dq_institution WHERE {_where(code)} ORDER BY fixmedins_code"
-        ).pl()
-    finally:
-        con.close()
-
-
-def data_quality(view: RunView, code: str) -> dict[str, Any] | None:
-    """The institution's row of the lake's ``dq_institution`` view; None if the lake does
-    not know it."""
-    found = view.mart_rows(
-        "institution_quality",
-        lambda: quality_rows(view, code).drop("fixmedins_code"),
-        fixmedins_code=code,
-    )
-    return {"fixmedins_code": code, **found.row(0, named=True)} if found.height else None
-
-
 def header_rows(view: RunView, code: str | None = None) -> pl.DataFrame:
     """The institution record and the settings it has settled, of ``code`` or of every
     institution (the ``institution_headers`` mart)."""
@@ -413,9 +384,9 @@ def header_rows(view: RunView, code: str | None = None) -> pl.DataFrame:
                    i.agrmt_begn_date, i.agrmt_end_date, s.settings
             FROM institution i
             LEFT JOIN (SELECT fixmedins_code, list_sort(list(DISTINCT {SETTING_SQL})) AS settings
-                       FROM settlement WHERE {_where(code)} GROUP BY ALL) s
+                       FROM settlement WHERE {unit_where(code)} GROUP BY ALL) s
                  USING (fixmedins_code)
-            WHERE {_where(code, "i.fixmedins_code")}
+            WHERE {unit_where(code, "i.fixmedins_code")}
             ORDER BY i.fixmedins_code""",
     )
 
@@ -463,6 +434,10 @@ class InstitutionProfile:
     n_leads: int
     leads_by_rule: pl.DataFrame
     quality: dict[str, Any] | None
+    """The lake's data-quality figures of the institution (``dq_institution``)."""
+    quality_findings: pl.DataFrame
+    """Its data-quality findings by rule (:func:`quality_view.by_rule`): no leads, so
+    neither in ``leads`` nor in any count of them."""
 
 
 def institution_profile(
@@ -483,4 +458,5 @@ def institution_profile(
         n_leads=n_leads,
         leads_by_rule=leads_by_rule,
         quality=data_quality(view, code),
+        quality_findings=by_rule(view, lang=lang).filter(pl.col("fixmedins_code") == code),
     )

@@ -242,7 +242,7 @@ def ranking(view: RunView, level: str, lang: str) -> pl.DataFrame:
     return view.memo(
         f"ranking:{level}:{lang}",
         lambda: view.from_mart(
-            f"ranking_{level}_{lang}", lambda: risk_ranking(view.run, view.lake, level, lang)
+            f"ranking_{level}_{lang}", lambda: risk_ranking(view.files_run, view.lake, level, lang)
         ),
     )
 

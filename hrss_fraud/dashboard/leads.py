@@ -20,7 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import duckdb
 import numpy as np
@@ -64,6 +64,8 @@ ROW_COLUMNS = (
     "step",
     "step_label",
     "evidence",
+    "case_id",
+    "case_rank",
 )
 """The columns of a lead row, in display order; ``rule_name`` and ``evidence`` in the
 requested language, ``period_*`` as ISO dates so a row is plain JSON for the grid."""
@@ -106,6 +108,7 @@ class LeadFilter:
     zones: tuple[str, ...] | None = None
     statuses: tuple[str, ...] | None = None
     finding_ids: tuple[str, ...] | None = None
+    case_ids: tuple[str, ...] | None = None
     psn_no: str | None = None
     amount_min: float | None = None
     amount_max: float | None = None
@@ -115,23 +118,35 @@ class LeadFilter:
 
     def narrowed(self, other: LeadFilter) -> LeadFilter:
         """Both filters at once (AND): sets intersect, bounds tighten."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            a, b = getattr(self, f.name), getattr(other, f.name)
-            if a is None or b is None:
-                out[f.name] = b if a is None else a
-            elif isinstance(a, tuple):
-                out[f.name] = tuple(v for v in a if v in b)
-            elif f.name in ("amount_min", "date_from"):
-                out[f.name] = max(a, b)
-            elif f.name in ("amount_max", "date_to"):
-                out[f.name] = min(a, b)
-            elif a != b:
-                msg = f"cannot combine {f.name}={a!r} and {f.name}={b!r} in one filter"
-                raise FilterError(msg)
-            else:
-                out[f.name] = a
-        return LeadFilter(**out)
+        return narrowed(self, other)
+
+
+Filter = TypeVar("Filter")
+"""A frozen dataclass of constraints shaped like :class:`LeadFilter` (it, or the case
+queue's filter)."""
+
+
+def narrowed(a: Filter, b: Filter) -> Filter:
+    """Both filters at once (AND): sets intersect, ``*_min``/``*_from`` and
+    ``*_max``/``*_to`` bounds tighten, other values must be equal (:class:`FilterError`
+    otherwise)."""
+    out: dict[str, Any] = {}
+    for f in fields(a):  # type: ignore[arg-type]
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if x is None or y is None:
+            out[f.name] = y if x is None else x
+        elif isinstance(x, tuple):
+            out[f.name] = tuple(v for v in x if v in y)
+        elif f.name.endswith(("_min", "_from")):
+            out[f.name] = max(x, y)
+        elif f.name.endswith(("_max", "_to")):
+            out[f.name] = min(x, y)
+        elif x != y:
+            msg = f"cannot combine {f.name}={x!r} and {f.name}={y!r} in one filter"
+            raise FilterError(msg)
+        else:
+            out[f.name] = x
+    return type(a)(**out)
 
 
 def _case(expr: str, mapping: dict[str, str]) -> str:
@@ -139,16 +154,21 @@ def _case(expr: str, mapping: dict[str, str]) -> str:
     return f"CASE {expr} {whens} ELSE {expr} END"
 
 
-def _check_lang(lang: str) -> None:
+def check_lang(lang: str) -> None:
     if lang not in LANGS:
         msg = f"unknown language {lang!r}; expected one of {', '.join(LANGS)}"
         raise ValueError(msg)
 
 
-def _select(lang: str) -> str:
-    _check_lang(lang)
+def _select(lang: str, *, cases: bool = True) -> str:
+    """The row columns over ``f`` (the findings), ``i`` and ``d``; a run scored before
+    findings were grouped into cases (``cases`` False) has null case columns."""
+    check_lang(lang)
     en = "_en" if lang == "en" else ""
     status = "coalesce(d.decision, 'new')"
+    case = "f.case_id, f.case_rank"
+    if not cases:
+        case = "NULL::VARCHAR AS case_id, NULL::BIGINT AS case_rank"
     return f"""
         f.finding_id, f.rule_id, f.rule_name{en} AS rule_name, f.severity,
         {_case("f.severity", severity_labels(lang))} AS severity_label,
@@ -158,7 +178,7 @@ def _select(lang: str) -> str:
         f.amount_at_risk, {status} AS status,
         {_case(status, status_labels(lang))} AS status_label,
         d.step, {_case("d.step", step_labels(lang))} AS step_label,
-        f.evidence{en} AS evidence"""
+        f.evidence{en} AS evidence, {case}"""
 
 
 _SORTABLE = {
@@ -180,6 +200,8 @@ _SORTABLE = {
     "step": "step",
     "step_label": "step_label",
     "evidence": "evidence",
+    "case_id": "case_id",
+    "case_rank": "case_rank",
 }
 """Each sortable column → the key it sorts by (severity and its label both by
 :data:`SEVERITY_RANK`; names, labels and evidence in the requested language)."""
@@ -201,7 +223,11 @@ _ROW_SOURCE = (
     "amount_at_risk",
 )
 """The findings' columns a queue row is made of, besides the rule name and evidence in
-the requested language (:func:`_select`)."""
+the requested language and the case columns (:func:`_select`)."""
+
+CASE_COLUMNS = ("case_id", "case_rank")
+"""The case a lead belongs to and the case's rank (1 = open first): what grouping the
+findings into cases added to them; absent from runs scored before."""
 
 _PICKED_SQL = """SELECT {select} FROM picked AS f
                  LEFT JOIN institutions AS i ON i.fixmedins_code = f.fixmedins_code
@@ -244,14 +270,14 @@ def review_status(case_store: CaseStore | None) -> pl.DataFrame:
     return case_store.current_decisions().select("finding_id", "decision", "step")
 
 
-def _dense(values: pl.Series) -> np.ndarray:
+def dense_key(values: pl.Series) -> np.ndarray:
     """Each value's place among the distinct values in ascending order (0, 1, …), -1 for
     null: a sort key that orders like the values themselves (strings by their bytes, as
     DuckDB compares them)."""
     return (values.rank("dense") - 1).fill_null(-1).cast(pl.Int32).to_numpy()
 
 
-def _directed(key: np.ndarray, descending: bool) -> np.ndarray:
+def directed_key(key: np.ndarray, descending: bool) -> np.ndarray:
     """``key`` (-1 for null) turned so that ascending order is the wanted one, nulls last."""
     top = int(key.max(initial=-1)) + 1
     return np.where(key < 0, top, top - 1 - key if descending else key)
@@ -304,7 +330,7 @@ class _Decided:
             labels = step_labels(lang)
         if name.endswith("_label"):
             names = [labels.get(n, n) for n in names]
-        ranks = _dense(pl.Series(names, dtype=pl.String))
+        ranks = dense_key(pl.Series(names, dtype=pl.String))
         return np.where(codes < 0, -1, ranks[codes]) if len(ranks) else codes
 
 
@@ -331,6 +357,7 @@ class LeadIndex:
             )
         )
         self.path = path
+        self.has_cases = has_cases(path)
         self.n = f.height
         self.finding_id = f["finding_id"]
         self.rn = f["rn"].cast(pl.Int64).to_numpy()
@@ -353,14 +380,16 @@ class LeadIndex:
                 "rule_name_en",
                 "fixmedins_name",
                 "zone_name",
+                "case_id",
             )
         }
         self.keys: dict[str, np.ndarray] = {
             "finding_id": np.arange(self.n),
-            "severity_rank": _dense(f["severity_rank"]),
-            "amount_at_risk": _dense(f["amount_at_risk"]),
-            "period_start": _dense(f["period_start"]),
-            "period_end": _dense(f["period_end"]),
+            "case_rank": dense_key(f["case_rank"]),
+            "severity_rank": dense_key(f["severity_rank"]),
+            "amount_at_risk": dense_key(f["amount_at_risk"]),
+            "period_start": dense_key(f["period_start"]),
+            "period_end": dense_key(f["period_end"]),
         }
         self._init_caches()
 
@@ -368,7 +397,7 @@ class LeadIndex:
         self.text_path = text_path
         self._text_frame: pl.DataFrame | None = None
         self._text_lock = threading.Lock()
-        self.rows_file = _RowsFile(rows_path) if rows_path is not None else None
+        self.rows_file = RowsFile(rows_path) if rows_path is not None else None
         self.connect: Callable[[], duckdb.DuckDBPyConnection] = duckdb.connect
         self._orders: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._rank: tuple[np.ndarray, np.ndarray] | None = None
@@ -415,6 +444,7 @@ class LeadIndex:
         """The index :meth:`to_frames` wrote, without sorting or ranking anything."""
         self = cls.__new__(cls)
         self.path = path
+        self.has_cases = has_cases(path)
         self.n = index.height
         self.finding_id = index["finding_id"]
         self.rn = index["rn"].to_numpy().astype(np.int64)
@@ -454,7 +484,12 @@ class LeadIndex:
             "period_end",
             "amount_at_risk",
         ]
-        findings = pl.scan_parquet(view.findings_path).select(columns).with_row_index("rn")
+        findings = pl.scan_parquet(view.findings_path)
+        if not has_cases(view.findings_path):  # scored before cases: no lead is in one
+            findings = findings.with_columns(
+                case_id=pl.lit(None, pl.String), case_rank=pl.lit(None, pl.Int64)
+            )
+        findings = findings.select([*columns, *CASE_COLUMNS]).with_row_index("rn")
         return cls(view.findings_path, findings.collect(), view.institutions)
 
     # --- which leads --------------------------------------------------------------------
@@ -536,6 +571,7 @@ class LeadIndex:
             ("severities", "severity"),
             ("fixmedins_codes", "fixmedins_code"),
             ("zones", "zone"),
+            ("case_ids", "case_id"),
         ):
             values = getattr(flt, attr)
             if values is not None:
@@ -575,7 +611,7 @@ class LeadIndex:
             if column in self.keys:
                 return self.keys[column]
         text = pl.read_parquet(self.path, columns=[column])[column]
-        key = _dense(text)[self.rn]
+        key = dense_key(text)[self.rn]
         with self._lock:
             self.keys[column] = key
         return key
@@ -627,11 +663,11 @@ class LeadIndex:
         picked = slice(None) if at is None else at
 
         def directed(by: tuple[tuple[str, bool], ...]) -> list[np.ndarray]:
-            return [_directed(self._key(n, lang, decided)[picked], d) for n, d in by]
+            return [directed_key(self._key(n, lang, decided)[picked], d) for n, d in by]
 
         # (the default order itself is sorted key by key: it is what the rank is made of)
         if len(head) == len(keys) or (not head and at is None):
-            order = _stable_order(directed(keys), self.n if at is None else len(at))
+            order = stable_order(directed(keys), self.n if at is None else len(at))
             return order if at is None else at[order]
         rank, default = self._default_rank()
         return default[_ranks_in_order(directed(head), rank[picked])]
@@ -669,7 +705,7 @@ class LeadIndex:
         decisions: pl.DataFrame,
     ) -> np.ndarray:
         """Positions of the leads ``flt`` keeps, in ``sort`` order."""
-        _check_lang(lang)
+        check_lang(lang)
         keys = _sort_keys(sort)
         needs = flt.statuses is not None or any(name in _BY_DECISION for name, _ in keys)
         decided = self.decided(decisions) if needs else None
@@ -696,16 +732,18 @@ class LeadIndex:
             {"rn": self.rn[chosen], "pos": np.arange(len(chosen))},
             schema={"rn": pl.Int64, "pos": pl.Int64},
         )
+        select = _select(lang, cases=self.has_cases)
         if self.rows_file is not None and len(chosen) <= _PUSHED_ROWS:
             en = "_en" if lang == "en" else ""
-            picked = self.rows_file.take(chosen, [*_ROW_SOURCE, f"rule_name{en}", f"evidence{en}"])
+            source = [*_ROW_SOURCE, *(CASE_COLUMNS if self.has_cases else ())]
+            picked = self.rows_file.take(chosen, [*source, f"rule_name{en}", f"evidence{en}"])
             con.register("picked", picked.append_column("pos", pa.array(np.arange(len(chosen)))))
-            return con.sql(_PICKED_SQL.format(select=_select(lang)))
+            return con.sql(_PICKED_SQL.format(select=select))
         con.register("wanted", wanted)
         where = ""
         if len(chosen) <= _PUSHED_ROWS:  # a literal list prunes the Parquet's row groups
             where = f"WHERE q.file_row_number IN ({', '.join(map(str, self.rn[chosen])) or -1})"
-        sql = _ROWS_SQL.format(select=_select(lang), path=literal(str(self.path)), where=where)
+        sql = _ROWS_SQL.format(select=select, path=literal(str(self.path)), where=where)
         return con.sql(sql)
 
     def finding(self, finding_id: str) -> dict[str, Any] | None:
@@ -728,7 +766,7 @@ class LeadIndex:
             con.close()
 
 
-class _RowsFile:
+class RowsFile:
     """The ``lead_rows`` mart: the run's findings in index order in small row groups,
     read by position with the footer parsed once. A page's hundred rows decode a hundred
     small groups instead of the run's whole evidence columns."""
@@ -753,7 +791,7 @@ class _RowsFile:
         return table.take(pa.array(local))
 
 
-def _stable_order(columns: list[np.ndarray], n: int) -> np.ndarray:
+def stable_order(columns: list[np.ndarray], n: int) -> np.ndarray:
     """Positions in the order of ``columns`` (first key first, each ascending from 0),
     ties in position (``finding_id``) order. Keys that fit together in 63 bits are packed
     into one integer and sorted once, several times faster than ``np.lexsort``."""
@@ -813,6 +851,12 @@ _NO_DAY = np.iinfo(np.int32).min
 
 def _days(day: date) -> int:
     return (day - date(1970, 1, 1)).days
+
+
+def has_cases(findings_path: Path) -> bool:
+    """Whether a run's findings carry :data:`CASE_COLUMNS` (runs scored before findings
+    were grouped into cases do not); read from the Parquet footer."""
+    return set(CASE_COLUMNS) <= set(pq.read_schema(findings_path).names)
 
 
 def lead_index(view: RunView) -> LeadIndex:
@@ -920,7 +964,7 @@ def lead_tally(
     """``finding_id, rule_id, rule_name, amount_at_risk, status`` of every lead ``flt``
     keeps, in ``finding_id`` order, from the in-memory index alone: what a profile counts
     per rule, for a hospital's hundreds of thousands of leads without reading their rows."""
-    _check_lang(lang)
+    check_lang(lang)
     index = lead_index(view)
     decided = index.decided(review_status(case_store))
     keep = index.mask(flt or LeadFilter(), decided)
@@ -985,6 +1029,7 @@ FILTER_OPTIONS: dict[str, tuple[str, ...]] = {
     "status_label": ("equals",),
     "finding_id": ("equals",),
     "psn_no": ("equals",),
+    "case_id": ("equals",),
     "evidence": ("contains",),
     "amount_at_risk": (
         "equals",
@@ -1012,6 +1057,7 @@ _SET_FIELDS = {
     "status": "statuses",
     "status_label": "statuses",
     "finding_id": "finding_ids",
+    "case_id": "case_ids",
 }
 _CENT = Decimal("0.01")
 
@@ -1047,41 +1093,45 @@ def _cents(value: object, column: str, rounding: str) -> float:
         raise FilterError(msg) from None
 
 
-def _number(column: str, kind: str, cond: dict[str, Any]) -> LeadFilter:
-    """Amounts are in fen (two decimals), so a strict bound is the next cent inclusive."""
+def amount_bounds(column: str, kind: str, cond: dict[str, Any]) -> tuple[float | None, ...]:
+    """``(min, max)`` (inclusive, None: open) of an ag-grid number condition on an amount.
+    Amounts are in fen (two decimals), so a strict bound is the next cent inclusive."""
     x = cond.get("filter")
     if kind == "equals":
-        return LeadFilter(
-            amount_min=_cents(x, column, ROUND_CEILING), amount_max=_cents(x, column, ROUND_FLOOR)
-        )
+        return _cents(x, column, ROUND_CEILING), _cents(x, column, ROUND_FLOOR)
     if kind == "greaterThanOrEqual":
-        return LeadFilter(amount_min=_cents(x, column, ROUND_CEILING))
+        return _cents(x, column, ROUND_CEILING), None
     if kind == "greaterThan":
-        return LeadFilter(
-            amount_min=_cents(Decimal(str(x)) + Decimal("0.001"), column, ROUND_CEILING)
-        )
+        return _cents(Decimal(str(x)) + Decimal("0.001"), column, ROUND_CEILING), None
     if kind == "lessThanOrEqual":
-        return LeadFilter(amount_max=_cents(x, column, ROUND_FLOOR))
+        return None, _cents(x, column, ROUND_FLOOR)
     if kind == "lessThan":
-        return LeadFilter(
-            amount_max=_cents(Decimal(str(x)) - Decimal("0.001"), column, ROUND_FLOOR)
-        )
+        return None, _cents(Decimal(str(x)) - Decimal("0.001"), column, ROUND_FLOOR)
     lo, hi = sorted((Decimal(str(x)), Decimal(str(cond.get("filterTo")))))
-    return LeadFilter(
-        amount_min=_cents(lo, column, ROUND_CEILING), amount_max=_cents(hi, column, ROUND_FLOOR)
-    )
+    return _cents(lo, column, ROUND_CEILING), _cents(hi, column, ROUND_FLOOR)
+
+
+def date_bounds(column: str, kind: str, cond: dict[str, Any]) -> tuple[date | None, ...]:
+    """``(from, to)`` (inclusive, None: open) of an ag-grid date condition."""
+    start = _day(cond.get("dateFrom"), column)
+    if kind == "equals":
+        return start, start
+    if kind == "greaterThan":
+        return start + timedelta(days=1), None
+    if kind == "lessThan":
+        return None, start - timedelta(days=1)
+    end = _day(cond.get("dateTo"), column)
+    return min(start, end), max(start, end)
+
+
+def _number(column: str, kind: str, cond: dict[str, Any]) -> LeadFilter:
+    low, high = amount_bounds(column, kind, cond)
+    return LeadFilter(amount_min=low, amount_max=high)
 
 
 def _date(column: str, kind: str, cond: dict[str, Any]) -> LeadFilter:
-    start = _day(cond.get("dateFrom"), column)
-    if kind == "equals":
-        return LeadFilter(date_from=start, date_to=start)
-    if kind == "greaterThan":
-        return LeadFilter(date_from=start + timedelta(days=1))
-    if kind == "lessThan":
-        return LeadFilter(date_to=start - timedelta(days=1))
-    end = _day(cond.get("dateTo"), column)
-    return LeadFilter(date_from=min(start, end), date_to=max(start, end))
+    start, end = date_bounds(column, kind, cond)
+    return LeadFilter(date_from=start, date_to=end)
 
 
 def _condition(column: str, cond: dict[str, Any]) -> LeadFilter:
@@ -1110,40 +1160,48 @@ def _condition(column: str, cond: dict[str, Any]) -> LeadFilter:
     return LeadFilter(**{_SET_FIELDS[column]: (_code(column, text),)})
 
 
-def _either(column: str, parts: list[LeadFilter]) -> LeadFilter:
-    """OR of conditions: only values of one set-like column, which unite."""
-    field_name = _SET_FIELDS.get(column)
-    if field_name is None:
-        msg = f"cannot OR conditions on {column!r}; use AND or a range"
-        raise FilterError(msg)
-    values: list[str] = []
-    for p in parts:
-        values += [v for v in getattr(p, field_name) or () if v not in values]
-    return LeadFilter(**{field_name: tuple(values)})
+def combined(
+    filter_model: dict[str, Any] | None,
+    condition: Callable[[str, dict[str, Any]], Filter],
+    set_fields: dict[str, str],
+    empty: Filter,
+) -> Filter:
+    """ag-grid's ``filterModel`` read column by column with ``condition`` (one condition
+    on one column as a filter), conditions combined with AND (bounds tighten, sets
+    intersect) or OR (only among the values of a set-like column of ``set_fields``:
+    column → the filter's field, whose values unite); ``empty`` is no constraint."""
+    out = empty
+    for column, model in (filter_model or {}).items():
+        conditions = model.get("conditions")
+        if conditions is None and "condition1" in model:  # ag-grid before v29
+            conditions = [model["condition1"], model["condition2"]]
+        if conditions is None:
+            part = condition(column, model)
+        else:
+            kind = model.get("filterType")
+            parts = [condition(column, {"filterType": kind, **c}) for c in conditions]
+            if str(model.get("operator", "AND")).upper() == "OR":
+                field_name = set_fields.get(column)
+                if field_name is None:
+                    msg = f"cannot OR conditions on {column!r}; use AND or a range"
+                    raise FilterError(msg)
+                values: list[str] = []
+                for p in parts:
+                    values += [v for v in getattr(p, field_name) or () if v not in values]
+                part = type(empty)(**{field_name: tuple(values)})
+            else:
+                part = empty
+                for p in parts:
+                    part = narrowed(part, p)
+        out = narrowed(out, part)
+    return out
 
 
 def filter_from_ag_grid(filter_model: dict[str, Any] | None) -> LeadFilter:
     """ag-grid's ``filterModel`` (text, number, date and set filters, single or combined
     with ``operator``/``conditions``) as a :class:`LeadFilter`; :class:`FilterError` for a
     column or filter type the queue does not support (see :data:`FILTER_OPTIONS`)."""
-    out = LeadFilter()
-    for column, model in (filter_model or {}).items():
-        conditions = model.get("conditions")
-        if conditions is None and "condition1" in model:  # ag-grid before v29
-            conditions = [model["condition1"], model["condition2"]]
-        if conditions is None:
-            part = _condition(column, model)
-        else:
-            kind = model.get("filterType")
-            parts = [_condition(column, {"filterType": kind, **c}) for c in conditions]
-            if str(model.get("operator", "AND")).upper() == "OR":
-                part = _either(column, parts)
-            else:
-                part = LeadFilter()
-                for p in parts:
-                    part = part.narrowed(p)
-        out = out.narrowed(part)
-    return out
+    return combined(filter_model, _condition, _SET_FIELDS, LeadFilter())
 
 
 def describe(flt: LeadFilter) -> dict[str, Any]:

@@ -32,10 +32,10 @@ import duckdb
 import polars as pl
 
 from hrss_fraud.dashboard import overview
+from hrss_fraud.dashboard.case_queue import index_frame
 from hrss_fraud.dashboard.doctor_view import DOCTOR_LEADS_SQL, doctor_days, mix_rows
 from hrss_fraud.dashboard.institution_view import (
     header_rows,
-    quality_rows,
     top_sql,
     trends,
     unit_indicators,
@@ -53,6 +53,7 @@ from hrss_fraud.dashboard.marts_carry import (
 )
 from hrss_fraud.dashboard.person_view import timeline_sql
 from hrss_fraud.dashboard.profile_data import peer_groups
+from hrss_fraud.dashboard.quality_view import by_rule, quality_rows, settlements_touched
 from hrss_fraud.dashboard.runs_view import (
     MARTS_MANIFEST,
     MARTS_VERSION,
@@ -170,6 +171,23 @@ def _lead_marts(view: RunView, out: _Writer) -> None:
         con.close()
 
 
+def _case_marts(view: RunView, out: _Writer) -> None:
+    """The case queue's index (rank order) and every case's row in the same order, in
+    small row groups: a page's titles are a read by position (:mod:`case_queue`)."""
+    frame = index_frame(view)
+    out.frame("case_index", frame)
+    rows = pl.read_parquet(view.cases_path)[frame["rn"]]
+    out.frame("case_rows", rows, row_group_size=ROWS_ROW_GROUP)
+
+
+def _quality_marts(view: RunView, out: _Writer) -> None:
+    """The data-quality report's per rule summary (in each language: rule names) and the
+    settlements each institution's findings touch."""
+    for lang in LANGS:
+        out.frame(f"quality_summary_{lang}", by_rule(view, lang=lang))
+    out.frame("quality_settlements", settlements_touched(view))
+
+
 def _overview_marts(view: RunView, previous: RunView | None, out: _Writer) -> None:
     overview.fund_spending(view)
     out.frame("fund_spending", _memoised(view, "fund_spending"))
@@ -200,7 +218,9 @@ def _detail_marts(view: RunView, out: _Writer, carry: Carry | None) -> None:
         con.close()
     findings = pl.read_parquet(view.findings_path, columns=list(FINDING_COLUMNS))
     for level in RANKING_LEVELS:
-        ranked = risk_rankings(view.run, view.lake, level, LANGS, lines=lines, findings=findings)
+        ranked = risk_rankings(
+            view.files_run, view.lake, level, LANGS, lines=lines, findings=findings
+        )
         for lang, frame in ranked.items():
             out.frame(f"ranking_{level}_{lang}", frame)
 
@@ -360,6 +380,7 @@ def build_marts(workspace: Path, run_id: str | None = None, *, force: bool = Fal
         phases: dict[str, float] = {}
         with _timed(phases, "leads"):
             _lead_marts(view, out)
+            _case_marts(view, out)
         with _timed(phases, "overview"):
             _overview_marts(view, previous, out)
         with _timed(phases, "carry_plan"):
@@ -370,6 +391,7 @@ def build_marts(workspace: Path, run_id: str | None = None, *, force: bool = Fal
             _detail_marts(view, out, carry)
         with _timed(phases, "profiles"):
             _profile_marts(view, out, carry)
+            _quality_marts(view, out)
         manifest = {
             "version": MARTS_VERSION,
             "run_id": run_id,

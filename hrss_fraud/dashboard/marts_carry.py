@@ -23,6 +23,10 @@ from hrss_fraud.lake.views import literal
 
 _MOD = 1_000_000_007  # keeps a lead's summed line hashes far below 2**63
 _KEYS = ("fixmedins_code", "setl_id", "mdtrt_id")
+_UNHASHED = ("finding_id", "run_id", "case_id", "case_rank")
+"""Columns a lead's row hash leaves out: its id, its run, and its case, which no carried
+mart holds (a new case shifts the ranks of many leads every night: they would all be
+computed again)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ def lead_hashes(view: RunView) -> pl.DataFrame:
 def _finding_hashes(view: RunView) -> pl.LazyFrame:
     """Per lead, a hash of its row (the run id aside) and of its lines."""
     findings = pl.scan_parquet(view.findings_path)
-    columns = [c for c in findings.collect_schema().names() if c not in ("finding_id", "run_id")]
+    columns = [c for c in findings.collect_schema().names() if c not in _UNHASHED]
     rows = findings.select("finding_id", row_hash=pl.struct(columns).hash())
     lines = pl.scan_parquet(view.lines_path)
     line_cols = [c for c in lines.collect_schema().names() if c != "finding_id"]

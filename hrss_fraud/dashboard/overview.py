@@ -1,5 +1,7 @@
 """The overview page's figures as polars frames: fund spending, leads by month, care type,
 zone and rule family, the last run's status, and what changed since the previous run.
+Leads only: the run keeps its data-quality findings apart (counted beside the leads by
+:func:`apart_counts`, never in an amount at risk or a count by rule).
 
 Every figure is traceable: spending rows carry the SQL condition over ``settlement`` that
 sums to them, lead rows carry the ``finding_ids`` behind them (``LeadFilter(finding_ids=…)``
@@ -14,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from hrss_fraud.dashboard.labels import (
     family_labels,
@@ -198,6 +201,15 @@ def lead_totals(view: RunView) -> dict[str, Any]:
 
     row = view.memo("lead_totals", lambda: view.from_mart("lead_totals", compute)).row(0)
     return {"n_findings": int(row[0]), "amount_at_risk": round(int(row[1]) / 100, 2)}
+
+
+def apart_counts(view: RunView) -> dict[str, int]:
+    """How many cases the run's leads form and how many data-quality findings it keeps
+    apart (shown on their own page, never in a lead figure), from the files' footers."""
+    return {
+        "n_cases": pq.read_metadata(view.cases_path).num_rows,
+        "n_quality_findings": pq.read_metadata(view.quality_findings_path).num_rows,
+    }
 
 
 def run_status(view: RunView) -> dict[str, Any]:

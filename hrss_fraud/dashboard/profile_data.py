@@ -13,6 +13,7 @@ import polars as pl
 
 from hrss_fraud.dashboard.labels import LANGS
 from hrss_fraud.dashboard.leads import LeadFilter, lead_frame, lead_tally
+from hrss_fraud.lake.views import literal
 from hrss_fraud.model.codes import INPATIENT_MED_TYPES, PHARMACY_MED_TYPES
 
 if TYPE_CHECKING:
@@ -54,6 +55,11 @@ def pick(pair: tuple[str, str], lang: str) -> str:
         msg = f"unknown language {lang!r}; expected one of {', '.join(LANGS)}"
         raise ValueError(msg)
     return pair[1] if lang == "en" else pair[0]
+
+
+def unit_where(code: str | None, column: str = "fixmedins_code") -> str:
+    """The SQL condition of one institution's rows, or of every institution's (None)."""
+    return "TRUE" if code is None else f"{column} = {literal(code)}"
 
 
 def lake_frame(view: RunView, sql: str, params: list[Any] | None = None) -> pl.DataFrame:

@@ -10,6 +10,7 @@ checks the step and the second pair of eyes and writes its own audit row.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +27,6 @@ from hrss_fraud.dashboard.lead_detail import LeadDetail, lead_detail
 from hrss_fraud.dashboard.leads import (
     FILTER_OPTIONS,
     FilterError,
-    LeadFilter,
     SortModel,
     describe,
     filter_from_ag_grid,
@@ -51,11 +51,14 @@ GRID_COLUMNS = (
     "step_label",
     "due_at",
     "evidence",
+    "case_rank",
+    "case_id",
 )
 """The queue's columns, left to right; ``finding_id`` is the row id, shown in the panel."""
 _FILTERS = {"amount_at_risk": "agNumberColumnFilter", "period_start": "agDateColumnFilter"}
 _FILTERS["period_end"] = "agDateColumnFilter"
 _UNSORTABLE = frozenset({"due_at"})
+SORTABLE_COLUMNS = tuple(c for c in GRID_COLUMNS if c not in _UNSORTABLE)
 
 
 def records(df: pl.DataFrame) -> list[dict[str, Any]]:
@@ -120,18 +123,24 @@ DEFAULT_PAGE_CAP = 500
 ``grid.page_cap`` setting replaces it."""
 
 
-def grid_request(request: dict[str, Any] | None) -> tuple[LeadFilter, SortModel | None]:
-    """The filter and sort of an ag-grid ``getRowsRequest`` (:class:`FilterError` if the
-    queue cannot apply them, or they are not what a grid sends)."""
+def grid_request(
+    request: dict[str, Any] | None,
+    *,
+    parse: Callable[[dict[str, Any] | None], Any] = filter_from_ag_grid,
+    sortable: Collection[str] = SORTABLE_COLUMNS,
+) -> tuple[Any, SortModel | None]:
+    """The filter (``parse``: the lead queue's by default) and sort of an ag-grid
+    ``getRowsRequest`` (:class:`FilterError` if the queue cannot apply them, or they are
+    not what a grid sends)."""
     request = request or {}
     if not isinstance(request, dict):
         raise FilterError("表格请求格式不正确 (the grid request is not an object)")
-    sort = _sort_model(request.get("sortModel"))
+    sort = _sort_model(request.get("sortModel"), sortable)
     model = request.get("filterModel")
     if model is not None and not isinstance(model, dict):
         raise FilterError("筛选条件格式不正确 (filterModel is not an object)")
     try:
-        flt = filter_from_ag_grid(model)
+        flt = parse(model)
     except FilterError:
         raise
     except (TypeError, ValueError, ArithmeticError, AttributeError, KeyError) as e:
@@ -140,16 +149,16 @@ def grid_request(request: dict[str, Any] | None) -> tuple[LeadFilter, SortModel 
     return flt, sort
 
 
-def _sort_model(sort: Any) -> SortModel | None:
+def _sort_model(sort: Any, sortable: Collection[str]) -> SortModel | None:
     """ag-grid's sort model, each column one the grid offers for sorting, each direction
     ``asc`` or ``desc``."""
     if not sort:
         return None
-    if not isinstance(sort, list) or len(sort) > len(GRID_COLUMNS):
+    if not isinstance(sort, list) or len(sort) > len(sortable):
         raise FilterError("排序条件格式不正确 (sortModel is not a list of columns)")
     for item in sort:
         col = item.get("colId") if isinstance(item, dict) else None
-        if col not in GRID_COLUMNS or col in _UNSORTABLE:
+        if col not in sortable:
             msg = f"不能按此列排序 (cannot sort the queue by {col!r})"
             raise FilterError(msg)
         if item.get("sort") not in ("asc", "desc"):

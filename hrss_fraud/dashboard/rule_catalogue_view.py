@@ -43,8 +43,11 @@ def _run_counts(view: RunView | None) -> pl.DataFrame:
     schema = {"rule_id": pl.String, "n_findings": pl.UInt32, "fen": pl.Int64}
     if view is None:
         return pl.DataFrame(schema=schema)
+    # every rule's findings: a data-quality rule's are no leads, but they are its findings
+    files = (view.findings_path, view.quality_findings_path)
+    found = [pl.scan_parquet(p).select("rule_id", "amount_at_risk") for p in files]
     return (
-        pl.scan_parquet(view.findings_path)
+        pl.concat(found)
         .group_by("rule_id")
         .agg(
             n_findings=pl.len(),

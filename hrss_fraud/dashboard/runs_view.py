@@ -14,6 +14,8 @@ computing on the fly while they are missing or being built.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -25,8 +27,20 @@ import duckdb
 import polars as pl
 
 from hrss_fraud.lake import Lake
+from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic, write_parquet_atomic
 from hrss_fraud.rules.catalogue import Catalogue, load_catalogue
-from hrss_fraud.rules.runs import LATEST, Run, RunError, open_run, runs_dir
+from hrss_fraud.rules.runs import (
+    CASES,
+    FINDINGS,
+    LATEST,
+    LINES,
+    QUALITY_FINDINGS,
+    QUALITY_LINES,
+    Run,
+    RunError,
+    open_run,
+    runs_dir,
+)
 
 
 @dataclass
@@ -51,13 +65,44 @@ class RunView:
     def manifest(self) -> dict[str, Any]:
         return self.run.manifest
 
+    def _file(self, name: str) -> Path:
+        """The run's file ``name``; for a run published before its data-quality findings
+        were kept apart and its leads grouped, the file :func:`split_files` wrote."""
+        if self.run.grouped:
+            return self.run.root / name
+        return self.memo("split_files", lambda: split_files(self.workspace, self.run_id)) / name
+
+    @property
+    def files_run(self) -> Run:
+        """The run as read from the files this view reads: the run itself, or for an old
+        run the :func:`split_files` folder (so ``findings()`` and the like read its split
+        files instead of splitting and grouping in memory again)."""
+        if self.run.grouped:
+            return self.run
+        return self.memo("files_run", lambda: Run(self.findings_path.parent, self.manifest))
+
     @property
     def findings_path(self) -> Path:
-        return self.run.root / "findings.parquet"
+        """The run's leads (no data-quality finding), each with its case."""
+        return self._file(FINDINGS)
 
     @property
     def lines_path(self) -> Path:
-        return self.run.root / "finding_lines.parquet"
+        return self._file(LINES)
+
+    @property
+    def cases_path(self) -> Path:
+        """The run's cases, one row per case in rank order (``Run.cases``)."""
+        return self._file(CASES)
+
+    @property
+    def quality_findings_path(self) -> Path:
+        """The run's data-quality findings: a report of their own, never leads."""
+        return self._file(QUALITY_FINDINGS)
+
+    @property
+    def quality_lines_path(self) -> Path:
+        return self._file(QUALITY_LINES)
 
     @property
     def lake(self) -> Lake:
@@ -130,7 +175,7 @@ class RunView:
             return self._memo[key]
 
 
-MARTS_VERSION = 3
+MARTS_VERSION = 4
 """Bumped whenever a mart's content or layout changes: older marts are then ignored (and
 rebuilt by ``hrss-fraud marts build`` or ``serve``)."""
 
@@ -153,6 +198,50 @@ def read_marts_manifest(workspace: Path, run_id: str) -> dict[str, str] | None:
     if manifest.get("version") != MARTS_VERSION or manifest.get("run_id") != run_id:
         return None
     return dict(manifest.get("files", {}))
+
+
+SPLIT_MANIFEST = "split.json"
+
+
+def split_dir(workspace: Path, run_id: str) -> Path:
+    """Where an old-format run's leads, cases and data-quality findings are written apart:
+    beside the run folder, never inside it."""
+    return runs_dir(workspace) / f"{run_id}.split"
+
+
+def split_files(workspace: Path, run_id: str) -> Path:
+    """The folder of ``run_id``'s files as a run published now holds them (leads with
+    their cases, cases, data-quality findings apart), written once for a run published
+    before issue 16 from what :class:`Run` splits and groups in memory: every reader of
+    a file path then sees leads only. Written under a dot-name and renamed into place
+    with its ``split.json`` last, as the marts are."""
+    final = split_dir(workspace, run_id)
+    try:
+        done = json.loads((final / SPLIT_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        done = {}
+    if done.get("run_id") == run_id:
+        return final
+    run = open_run(workspace, run_id)  # its own copy: the split frames go when it does
+    tmp = runs_dir(workspace) / f".{run_id}.split.{os.getpid()}.{threading.get_ident()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        for name, frame in (
+            (FINDINGS, run.findings),
+            (LINES, run.lines),
+            (CASES, run.cases),
+            (QUALITY_FINDINGS, run.quality_findings),
+            (QUALITY_LINES, run.quality_lines),
+        ):
+            write_parquet_atomic(tmp / name, frame(), label=name)
+        data = json.dumps({"run_id": run_id}).encode("utf-8")
+        write_bytes_atomic(tmp / SPLIT_MANIFEST, data, label="split manifest")
+        fsync_dir(tmp)
+        replace_dir(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
 
 
 def complete_runs(workspace: Path) -> list[str]:

@@ -1,4 +1,6 @@
-"""Five hand-made leads with exact expectations, published as a run."""
+"""Five hand-made leads and a data-quality finding with exact expectations, published as a
+run in the format of runs scored before issue 16 (one findings file: the dashboard splits
+and groups it)."""
 
 from __future__ import annotations
 
@@ -51,14 +53,14 @@ SMALL = [
     ),
     (
         "f4",
-        "dq_settlement_list",
+        "outlier_person",
         "suspicious",
         "H3",
         "P3",
         ("2025-01-29", "2025-01-29"),
         0.0,
-        "主诊断编码缺失",
-        "Main diagnosis code missing",
+        "费用远高于同类参保人",
+        "Spending far above similar persons",
     ),
     (
         "f5",
@@ -71,7 +73,20 @@ SMALL = [
         "串换收费",
         "Unbundled PANEL billing",
     ),
+    (
+        "q1",
+        "dq_settlement_list",
+        "suspicious",
+        "H3",
+        "P3",
+        ("2025-01-29", "2025-01-29"),
+        0.0,
+        "主诊断编码缺失",
+        "Main diagnosis code missing",
+    ),
 ]
+"""Five leads (f1-f5) and one data-quality finding (q1), which is no lead: the run keeps
+it apart from the leads and the queue never shows it."""
 INSTITUTIONS = pl.DataFrame(
     {
         "fixmedins_code": ["H1", "H2", "H3"],

@@ -326,8 +326,8 @@ def test_sorting_by_the_default_rank_equals_sorting_key_by_key(county_view: RunV
             keys = lq._sort_keys(model)
             for at in (None, few):
                 picked = slice(None) if at is None else at
-                by_key = [lq._directed(index._key(n, "zh", decided)[picked], d) for n, d in keys]
-                expected = lq._stable_order(by_key, index.n if at is None else len(at))
+                by_key = [lq.directed_key(index._key(n, "zh", decided)[picked], d) for n, d in keys]
+                expected = lq.stable_order(by_key, index.n if at is None else len(at))
                 got = index._sorted(keys, "zh", decided, at)
                 want = expected if at is None else at[expected]
                 assert np.array_equal(got, want), (model, at is None)

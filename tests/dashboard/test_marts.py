@@ -17,6 +17,8 @@ from polars.testing import assert_frame_equal
 
 from hrss_fraud.cli import main as cli
 from hrss_fraud.dashboard import marts, overview
+from hrss_fraud.dashboard.case_queue import CaseFilter, case_frame, case_index
+from hrss_fraud.dashboard.case_queue import page as cq_page
 from hrss_fraud.dashboard.doctor_view import (
     doctor_days,
     doctor_finding_ids,
@@ -28,6 +30,7 @@ from hrss_fraud.dashboard.lead_detail import lead_detail, ranking
 from hrss_fraud.dashboard.leads import LeadFilter, finding, lead_frame, page, totals
 from hrss_fraud.dashboard.person_view import timeline
 from hrss_fraud.dashboard.profile_data import peer_groups
+from hrss_fraud.dashboard.quality_view import by_rule, institutions, settlements_touched
 from hrss_fraud.dashboard.runs_view import (
     MARTS_MANIFEST,
     RunView,
@@ -48,11 +51,15 @@ def _copy(county_ws: Path, dest: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def two_runs(county_ws: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The scored tiny county plus a newer run that drops a tenth of its leads and adds
-    none, so "what changed" has work; the newer run's marts built."""
+    """The scored tiny county plus a newer run that drops a tenth of its findings and adds
+    none, so "what changed" has work; the newer run's marts built. The newer run is in the
+    format of runs scored before issue 16 (leads and data-quality findings in one file),
+    which the dashboard splits and groups."""
     ws = _copy(county_ws, tmp_path_factory.mktemp("marts"))
     first = open_view(ws)
-    findings, lines = first.run.findings(), first.run.lines()
+    leads = first.run.findings().drop("case_id", "case_rank")
+    findings = pl.concat([leads, first.run.quality_findings().select(leads.columns)])
+    lines = pl.concat([first.run.lines(), first.run.quality_lines()])
     kept = findings.filter(pl.int_range(pl.len()) % 10 != 3)
     run_id = new_run_id()
     manifest = {**first.manifest, "run_id": run_id, "previous_run": first.run_id}
@@ -119,6 +126,37 @@ def test_the_overview_is_the_same_with_marts(pair: tuple[RunView, RunView]) -> N
         _same(getattr(a, field), getattr(b, field))
     # compared with no previous run the marts do not apply: computed on the fly
     _same(overview.changes(plain, None).new, overview.changes(fast, None).new)
+
+
+CASE_QUEUES: list[tuple[CaseFilter | None, list[dict[str, str]] | None, str]] = [
+    (None, None, "zh"),
+    (None, [{"colId": "amount_at_risk", "sort": "asc"}], "en"),
+    (CaseFilter(kinds=("institution_month",)), [{"colId": "months", "sort": "desc"}], "zh"),
+    (CaseFilter(amount_min=100.0, severities=("definite", "high")), None, "en"),
+]
+
+
+@pytest.mark.parametrize(("flt", "sort", "lang"), CASE_QUEUES)
+def test_the_case_queue_is_the_same_with_marts(
+    pair: tuple[RunView, RunView], flt: CaseFilter | None, sort: Any, lang: str
+) -> None:
+    plain, fast = pair
+    assert case_index(fast).rows_file is not None and case_index(plain).rows_file is None
+    for start in (0, 100):
+        a = cq_page(plain, flt, sort, start, start + 100, lang=lang)
+        assert a[1] > start or start > 0
+        _same(a, cq_page(fast, flt, sort, start, start + 100, lang=lang))
+    _same(case_frame(plain, flt, sort, lang=lang), case_frame(fast, flt, sort, lang=lang))
+
+
+def test_the_quality_report_is_the_same_with_marts(pair: tuple[RunView, RunView]) -> None:
+    plain, fast = pair
+    assert fast.mart("quality_summary_en") is not None
+    for lang in ("zh", "en"):
+        _same(by_rule(plain, lang=lang), by_rule(fast, lang=lang))
+        _same(institutions(plain, lang=lang), institutions(fast, lang=lang))
+    assert institutions(fast)["n_findings"].sum() > 0
+    _same(settlements_touched(plain), settlements_touched(fast))
 
 
 def test_rankings_and_profiles_are_the_same_with_marts(pair: tuple[RunView, RunView]) -> None:
