@@ -1,5 +1,6 @@
 """Time what one dashboard session asks of the data layer, call by call, on a scored
-workspace: open the run, the overview's figures, the lead queue's first page, pages with
+workspace: open the run, the overview's figures, the lead queue's first page, the case
+grid's first page (what ``/leads`` opens on) and pages of it sorted, lead pages with
 random sorts and filters, and the detail panel of random leads.
 
     python -m bench.dashboard WORKSPACE [--out FILE] [--seed 1] [--pages 20] [--details 20]
@@ -203,6 +204,22 @@ def _decide(store: Any, sample: pl.DataFrame, rng: random.Random, n: int) -> Non
     )
 
 
+CASE_SORTS = ("amount_at_risk", "expected_recovery", "n_findings", "months", "progress")
+
+
+def _cases(timer: Timer, view: Any, store: Any, rng: random.Random) -> None:
+    """The case grid as the lead queue opens on it (its first page, by rank), then a page
+    of it under a random sort, as the grid asks for them."""
+    try:  # absent from checkouts before issue 16
+        from hrss_fraud.dashboard import case_queue
+    except ImportError:
+        return
+    timer("cases.first_page", lambda: case_queue.page(view, None, None, 0, PAGE_ROWS, store))
+    for _ in range(3):
+        sort = [{"colId": rng.choice(CASE_SORTS), "sort": rng.choice(["asc", "desc"])}]
+        timer("cases.page", case_queue.page, view, None, sort, 0, PAGE_ROWS, store)
+
+
 def _open(ws: Path, run_id: str | None, marts: bool) -> Any:
     view = open_view(ws, run_id)
     view.use_marts = marts  # an older checkout's view just carries the attribute
@@ -301,6 +318,7 @@ def session(
         try:
             _decide(store, sample, rng, decisions)
             timer("leads.first_page", lambda: page(view, None, None, 0, PAGE_ROWS, store))
+            _cases(timer, view, store, rng)
             timer.samples["first_page_load"].append(
                 timer.samples["overview.first_load+open_view"][0]
                 + timer.samples["leads.first_page"][0]

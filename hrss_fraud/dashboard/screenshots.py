@@ -81,9 +81,29 @@ def wait_for_rows(page: Any) -> None:
     )
 
 
+FIRST_CASE_CELL = "#cases-grid .ag-row[row-index='0'] .ag-cell[col-id='title']"
+
+
+def wait_for_cases(page: Any) -> None:
+    """Wait until the case grid's first row holds a case."""
+    page.wait_for_function(
+        f'() => {{ const c = document.querySelector("{FIRST_CASE_CELL}");'
+        " return c && c.innerText.trim().length > 0; }"
+    )
+
+
+def open_first_case(page: Any, url: str) -> None:
+    """The lead queue as it opens, on its cases, with the first case opened on its leads."""
+    page.goto(f"{url}/leads")
+    wait_for_cases(page)
+    page.click(FIRST_CASE_CELL)
+    page.wait_for_selector("#case-title")
+    wait_for_rows(page)
+
+
 def open_first_lead(page: Any, url: str) -> None:
     """The lead queue with its first lead opened in the panel."""
-    page.goto(f"{url}/leads")
+    page.goto(f"{url}/leads?view=leads")
     wait_for_rows(page)
     page.click(FIRST_RULE_CELL)
     page.wait_for_selector("#lead-title")
@@ -92,6 +112,11 @@ def open_first_lead(page: Any, url: str) -> None:
 def _overview(page: Any, url: str) -> None:
     page.goto(f"{url}/")
     page.wait_for_selector("#overview-charts .js-plotly-plot")
+
+
+def _quality(page: Any, url: str) -> None:
+    page.goto(f"{url}/quality")
+    page.wait_for_selector("#quality-institutions .ag-row")
 
 
 def _listing(path: str, list_id: str) -> Callable[[Any, str], None]:
@@ -107,7 +132,9 @@ def _listing(path: str, list_id: str) -> Callable[[Any, str], None]:
 SHOTS: dict[str, Callable[[Any, str], None]] = {
     "login": lambda page, url: None,
     "overview": _overview,
+    "cases": open_first_case,
     "leads": open_first_lead,
+    "quality": _quality,
     "rounds": _listing("/rounds", "rounds-list"),
     "notices": _listing("/notices", "notices-list"),
 }

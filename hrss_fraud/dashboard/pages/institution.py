@@ -15,6 +15,8 @@ from dash import Input, Output, dcc, html
 from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import institution_view as iv
 from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard import quality_view as qv
+from hrss_fraud.dashboard.labels import COLUMNS
 from hrss_fraud.rules.runs import RunError
 
 dash.register_page(
@@ -237,13 +239,54 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
                 profile.leads_by_rule, profile.leads, profile.n_leads, lang, "institution-leads"
             ),
             html.H2(t("数据质量", "Data quality")),
-            pc.table(
-                _quality_rows(quality, lang),
-                ["measure", "value"],
-                lang,
-                labels=PEER_LABELS,
+            pc.message(
+                t(
+                    "数据质量问题不是疑点：不计入疑点金额、审核队列和风险排名。",
+                    "Data-quality findings are no leads: they count in no amount at risk, "
+                    "queue or ranking.",
+                )
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.H3(t("数据质量问题（按规则）", "Data-quality findings by rule")),
+                            _quality_findings(profile, lang),
+                            dcc.Link(
+                                t("查看明细并导出 →", "Findings, lines and export →"),
+                                href=f"/quality?institution={fixmedins_code}",
+                                id="institution-quality-link",
+                            ),
+                        ]
+                    ),
+                    html.Div(
+                        [
+                            html.H3(t("上传数据", "Uploads")),
+                            pc.table(
+                                _quality_rows(quality, lang),
+                                ["measure", "value"],
+                                lang,
+                                labels=PEER_LABELS,
+                            ),
+                        ]
+                    ),
+                ],
+                className="two-columns",
             ),
         ]
+    )
+
+
+def _quality_findings(profile: iv.InstitutionProfile, lang: str) -> Any:
+    found = profile.quality_findings
+    if found.height == 0:
+        return pc.message(context.t("本批次无数据质量问题", "No data-quality findings in this run"))
+    return pc.table(
+        found,
+        ["rule_name", "n_findings", "n_settlements", "share_of_settlements"],
+        lang,
+        labels=qv.LABELS,
+        table_id="institution-quality-findings",
     )
 
 
@@ -270,17 +313,8 @@ PEER_LABELS: dict[str, tuple[str, str]] = {
     "measure": ("项目", "measure"),
 }
 
-QUALITY: dict[str, tuple[str, str]] = {
-    "settlements": ("结算笔数", "settlements"),
-    "fee_lines": ("费用明细条数", "fee lines"),
-    "missing_dise_codg": ("主诊断缺失比例", "main diagnosis missing"),
-    "missing_chfpdr_code": ("主诊医师缺失比例", "attending doctor missing"),
-    "missing_bilg_dr_codg": ("开单医师缺失比例", "ordering doctor missing"),
-    "late_settlement_share": ("结算延迟上传比例", "settlements uploaded late"),
-    "late_line_share": ("明细延迟上传比例", "lines uploaded late"),
-    "quarantined": ("隔离行数", "rows quarantined"),
-    "quarantined_by_reason": ("隔离原因", "quarantined by reason"),
-}
+QUALITY: dict[str, tuple[str, str]] = {c: COLUMNS[c] for c in qv.LAKE_COLUMNS}
+"""The lake's data-quality figures of the institution, as the data-quality page names them."""
 
 
 def _quality_rows(quality: dict, lang: str) -> pl.DataFrame:

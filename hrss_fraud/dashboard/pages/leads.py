@@ -1,7 +1,12 @@
-"""疑点审核 Lead review: the queue (ag-grid, infinite rows from the server), Excel export,
-the opened lead with its evidence and context, and single and bulk decisions.
+"""疑点审核 Lead review: the queue opens on the run's cases (ag-grid, infinite rows from the
+server, ranked by expected recovery); opening a case shows its leads in the lead grid
+(filtered to the case), from which a lead opens with its evidence and context, and single
+and bulk decisions. The toggle 全部疑点 shows every lead, with the grid's filters and the
+Excel export. ``/leads?view=leads`` opens on the leads, ``/leads?case=<case_id>`` on one
+case.
 
 The callbacks only fetch the request's run, store, user and language and hand them to
+:mod:`hrss_fraud.dashboard.case_callbacks` and
 :mod:`hrss_fraud.dashboard.queue_callbacks`; this module draws what those return.
 """
 
@@ -11,14 +16,21 @@ from typing import Any
 
 import dash
 import dash_ag_grid as dag
+import polars as pl
 from dash import Input, Output, State, dcc, html
 
 from hrss_fraud.cases.store import DecisionError
 from hrss_fraud.cases.vocab import STEPS
 from hrss_fraud.dashboard import auth, context, guard
+from hrss_fraud.dashboard import case_callbacks as cc
 from hrss_fraud.dashboard import queue_callbacks as qc
 from hrss_fraud.dashboard.components import kv
-from hrss_fraud.dashboard.labels import column_label
+from hrss_fraud.dashboard.labels import (
+    column_label,
+    family_labels,
+    line_role_labels,
+    status_labels,
+)
 from hrss_fraud.dashboard.users import may_decide as can_decide
 from hrss_fraud.rules.runs import RunError
 
@@ -32,6 +44,8 @@ dash.register_page(
 )
 
 GRID = "leads-grid"
+CASES_GRID = "cases-grid"
+VIEWS = ("cases", "leads")
 PARAM_HEADERS = {
     "name": ("参数", "parameter"),
     "value": ("本次取值", "value used"),
@@ -44,60 +58,116 @@ PARAM_HEADERS = {
 
 
 @guard.layout
-def layout(**_query: str) -> html.Div:
+def layout(view: str = "cases", case: str = "", **_query: str) -> html.Div:
     t, lang = context.t, context.lang()
     try:
-        view = context.runs().latest()
+        run = context.runs().latest()
     except RunError as e:
         return html.Div([html.H1(t("疑点审核", "Lead review")), html.P(str(e), className="error")])
     user = context.user()
     may_decide = bool(user and any(can_decide(user.role, s) for s in STEPS))
+    shown = "leads" if case or view == "leads" else "cases"
     return html.Div(
         [
             html.H1(t("疑点审核", "Lead review")),
             html.P(
                 t(
-                    f"批次 {view.run_id}：点击一行查看疑点详情并记录审核结论。",
-                    f"Run {view.run_id}: click a row to open the lead and record a decision.",
+                    f"批次 {run.run_id}：案件按预计追回金额排序，点击案件查看其疑点；"
+                    "点击疑点查看详情并记录审核结论。",
+                    f"Run {run.run_id}: cases ranked by expected recovery; click a case to see "
+                    "its leads, a lead to open it and record a decision.",
                 ),
                 className="muted",
             ),
-            html.Div(
-                [
-                    html.Button(
-                        t("导出Excel", "Export to Excel"), id="leads-export", className="secondary"
-                    ),
-                    dcc.Download(id="leads-download"),
-                    html.Span(id="leads-message", className="error"),
+            dcc.RadioItems(
+                id="queue-view",
+                options=[
+                    {"label": t("案件", "Cases"), "value": "cases"},
+                    {"label": t("全部疑点", "All leads"), "value": "leads"},
                 ],
+                value=shown,
+                inline=True,
                 className="toolbar",
+                inputStyle={"marginRight": "4px", "marginLeft": "12px"},
             ),
-            dag.AgGrid(
-                id=GRID,
-                rowModelType="infinite",
-                columnDefs=qc.column_defs(lang),
-                defaultColDef={"resizable": True, "floatingFilter": False},
-                getRowId="params.data.finding_id",
-                dashGridOptions={
-                    "rowSelection": {
-                        "mode": "multiRow",
-                        "checkboxes": True,
-                        "headerCheckbox": False,
-                        "enableClickSelection": False,
-                    },
-                    "cacheBlockSize": 100,
-                    "maxBlocksInCache": 20,
-                    "infiniteInitialRowCount": 100,
-                    "localeText": _grid_locale(lang),
-                },
-                style={"height": "460px"},
+            html.Div(
+                _cases_view(lang),
+                id="cases-view",
+                style=_shown(shown == "cases"),
             ),
-            _bulk_form(t, lang) if may_decide else html.Div(),
-            dcc.Store(id="leads-refresh", data=0),
-            dcc.Store(id="lead-open"),
-            html.Div(id="lead-panel", className="panel", style={"marginTop": "12px"}),
+            html.Div(
+                _leads_view(t, lang, may_decide),
+                id="leads-view",
+                style=_shown(shown == "leads"),
+            ),
+            dcc.Store(id="case-open", data=case or None),
+            dcc.Store(id="case-filter-set"),
         ]
     )
+
+
+def _shown(visible: bool) -> dict[str, str]:
+    return {} if visible else {"display": "none"}
+
+
+def _cases_view(lang: str) -> list[Any]:
+    return [
+        html.Div(html.Span(id="cases-message", className="error"), className="toolbar"),
+        dag.AgGrid(
+            id=CASES_GRID,
+            rowModelType="infinite",
+            columnDefs=cc.column_defs(lang),
+            defaultColDef={"resizable": True, "floatingFilter": False},
+            getRowId="params.data.case_id",
+            dashGridOptions={
+                "cacheBlockSize": 100,
+                "maxBlocksInCache": 20,
+                "infiniteInitialRowCount": 100,
+                "localeText": _grid_locale(lang),
+            },
+            style={"height": "520px"},
+        ),
+    ]
+
+
+def _leads_view(t: Any, lang: str, may_decide: bool) -> list[Any]:
+    return [
+        html.Div(id="case-panel"),
+        html.Div(
+            [
+                html.Button(
+                    t("导出Excel", "Export to Excel"), id="leads-export", className="secondary"
+                ),
+                dcc.Download(id="leads-download"),
+                html.Span(id="leads-message", className="error"),
+            ],
+            className="toolbar",
+        ),
+        dag.AgGrid(
+            id=GRID,
+            rowModelType="infinite",
+            columnDefs=qc.column_defs(lang),
+            defaultColDef={"resizable": True, "floatingFilter": False},
+            getRowId="params.data.finding_id",
+            dashGridOptions={
+                "rowSelection": {
+                    "mode": "multiRow",
+                    "checkboxes": True,
+                    "headerCheckbox": False,
+                    "enableClickSelection": False,
+                },
+                "cacheBlockSize": 100,
+                "maxBlocksInCache": 20,
+                "infiniteInitialRowCount": 100,
+                "localeText": _grid_locale(lang),
+            },
+            style={"height": "460px"},
+        ),
+        _bulk_form(t, lang) if may_decide else html.Div(),
+        dcc.Store(id="leads-refresh", data=0),
+        dcc.Store(id="lead-open"),
+        html.Div(id="lead-panel", className="panel", style={"marginTop": "12px"}),
+    ]
 
 
 def _grid_locale(lang: str) -> dict[str, str]:
@@ -192,6 +262,81 @@ dash.clientside_callback(
     Input("leads-refresh", "data"),
     prevent_initial_call=True,
 )
+
+dash.clientside_callback(
+    """function(view) {
+        const hidden = {display: "none"};
+        return view === "leads" ? [hidden, {}] : [{}, hidden];
+    }""",
+    Output("cases-view", "style"),
+    Output("leads-view", "style"),
+    Input("queue-view", "value"),
+    prevent_initial_call=True,
+)
+
+# the lead grid shows the open case's leads: its filter model gains (or loses) the case,
+# so the filter shows in the grid's header, the export follows it, and the user can lift it
+dash.clientside_callback(
+    """function(caseId) {
+        dash_ag_grid.getApiAsync("leads-grid").then(api => {
+            const model = Object.assign({}, api.getFilterModel() || {});
+            delete model.case_id;
+            if (caseId) { model.case_id = {filterType: "text", type: "equals", filter: caseId}; }
+            api.setFilterModel(model);
+        });
+        return caseId || null;
+    }""",
+    Output("case-filter-set", "data"),
+    Input("case-open", "data"),
+)
+
+
+@guard.callback(
+    Output(CASES_GRID, "getRowsResponse"),
+    Output("cases-message", "children"),
+    Input(CASES_GRID, "getRowsRequest"),
+    permission="view_leads",
+)
+def load_cases(request: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+    cap = auth.settings().grid_page_cap
+    return cc.rows(context.runs().latest(), request, context.store(), lang=context.lang(), cap=cap)
+
+
+@guard.callback(
+    Output("case-open", "data", allow_duplicate=True),
+    Output("queue-view", "value"),
+    Input(CASES_GRID, "cellClicked"),
+    prevent_initial_call=True,
+    permission="view_leads",
+)
+def pick_case(cell: dict[str, Any] | None) -> tuple[Any, Any]:
+    case_id = (cell or {}).get("rowId")
+    if not case_id:
+        return dash.no_update, dash.no_update
+    return case_id, "leads"
+
+
+@guard.callback(
+    Output("case-open", "data", allow_duplicate=True),
+    Input("case-clear", "n_clicks"),
+    prevent_initial_call=True,
+    permission="view_leads",
+)
+def clear_case(n: int | None) -> Any:
+    return None if n else dash.no_update
+
+
+@guard.callback(
+    Output("case-panel", "children"),
+    Output("lead-panel", "children", allow_duplicate=True),
+    Input("case-open", "data"),
+    prevent_initial_call="initial_duplicate",
+    permission="view_leads",
+)
+def show_case(case_id: str | None) -> tuple[Any, Any]:
+    if not case_id:
+        return html.Div(), html.Div()
+    return _case_panel(case_id), html.Div()
 
 
 @guard.callback(
@@ -334,7 +479,13 @@ def _panel(finding_id: str, *, message: str = "", error: bool = False, reason: s
             html.H3(t("违规及相关明细", "Violating and involved lines")),
             dag.AgGrid(
                 id="lead-lines",
-                rowData=qc.records(d.lines),
+                rowData=qc.records(
+                    d.lines.with_columns(
+                        pl.col("role").replace_strict(
+                            line_role_labels(lang), default=pl.col("role")
+                        )
+                    )
+                ),
                 columnDefs=[
                     {"field": c, "headerName": column_label(c, lang)} for c in d.lines.columns
                 ],
@@ -345,6 +496,81 @@ def _panel(finding_id: str, *, message: str = "", error: bool = False, reason: s
             _history(qc.records(d.history), t),
             _decision_form(p, t, lang, message, error, reason),
         ]
+    )
+
+
+def _case_panel(case_id: str) -> Any:
+    """The opened case, drawn from :func:`case_callbacks.open_case`, above its leads."""
+    t, lang = context.t, context.lang()
+    try:
+        c = cc.open_case(
+            context.runs().latest(), case_id, context.store(), context.user(), lang=lang
+        )
+    except LookupError as e:
+        return html.P(str(e), className="error", id="case-title")
+    code = c["fixmedins_code"]
+    rows: list[tuple[str, Any]] = [
+        (t("案件类型", "Kind"), c["case_kind_label"]),
+        (
+            t("机构", "Institution"),
+            dcc.Link(f"{c['fixmedins_name'] or code} ({code})", href=f"/institution/{code}")
+            if code
+            else "—",
+        ),
+    ]
+    if c["psn_no"]:
+        psn = c["psn_no"]
+        rows.append((t("人员编号", "Person number"), dcc.Link(psn, href=f"/person/{psn}")))
+    if c["doctor"]:
+        href = f"/doctor/{code}/{c['doctor']}"
+        rows.append((t("医师编码", "Doctor"), dcc.Link(c["doctor"], href=href)))
+    if c["family"]:
+        rows.append(
+            (t("规则类别", "Rule family"), family_labels(lang).get(c["family"], c["family"]))
+        )
+    names = status_labels(lang)
+    statuses = "、".join(f"{names.get(s, s)} {n}" for s, n in c["statuses"].items())
+    rows += [
+        (t("期间", "Period"), f"{c['period_start']} – {c['period_end']}"),
+        (t("涉及规则", "Rules"), c["rules"]),
+        (
+            t("疑点与明细", "Leads and lines"),
+            t(
+                f"{c['n_findings']} 条疑点，{c['n_lines']} 条明细",
+                f"{c['n_findings']} leads on {c['n_lines']} lines",
+            ),
+        ),
+        (t("疑点金额(元)", "Amount at risk (yuan)"), f"¥{c['amount_at_risk']:,.2f}"),
+        (t("预计追回(元)", "Expected recovery (yuan)"), f"¥{c['expected_recovery']:,.2f}"),
+        (t("严重程度", "Severity"), c["severity_label"]),
+        (t("审核进度", "Review progress"), f"{c['progress']} · {statuses}"),
+    ]
+    return html.Div(
+        [
+            html.H2(
+                [
+                    html.Span(f"#{c['case_rank']} ", className="muted"),
+                    c["title"],
+                ],
+                id="case-title",
+            ),
+            html.P(c["evidence"], id="case-evidence"),
+            kv(rows),
+            html.Div(
+                [
+                    html.Span(
+                        t("下表为本案件的疑点。", "The grid below holds this case's leads."),
+                        className="muted",
+                    ),
+                    html.Button(
+                        t("显示全部疑点", "Show all leads"), id="case-clear", className="secondary"
+                    ),
+                ],
+                className="toolbar",
+            ),
+        ],
+        className="panel",
+        id="case-box",
     )
 
 

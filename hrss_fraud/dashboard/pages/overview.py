@@ -46,11 +46,17 @@ def layout(**_query: str) -> html.Div:
     totals = data.lead_totals(view)
     status = data.run_status(view)
     changes = data.changes(view, context.runs().previous(view))
+    apart = data.apart_counts(view)
     cards = [
         (t("疑点数", "Leads"), f"{totals['n_findings']:,}"),
         (t("疑点金额", "Amount at risk"), f"¥{totals['amount_at_risk']:,.2f}"),
+        (t("案件数", "Cases"), dcc.Link(f"{apart['n_cases']:,}", href="/leads")),
         (t("新增疑点", "New since previous run"), f"{changes.new.height:,}"),
         (t("消失疑点", "Gone since previous run"), f"{changes.gone.height:,}"),
+        (
+            t("数据质量问题（不计入疑点）", "Data-quality findings (not leads)"),
+            dcc.Link(f"{apart['n_quality_findings']:,}", href="/quality"),
+        ),
     ]
     charts = [_spending(data.fund_spending(view, lang=lang), t)] + [
         _leads_chart(data.leads_by(view, by, lang=lang), t(*title), by)

@@ -39,7 +39,7 @@ def _filter(page, model: dict) -> None:
 
 
 def _open_person_lead(page, url: str, psn_no: str) -> None:
-    page.goto(f"{url}/leads")
+    page.goto(f"{url}/leads?view=leads")
     wait_for_rows(page)
     _filter(page, {"psn_no": {"filterType": "text", "type": "equals", "filter": psn_no}})
     page.wait_for_function(
@@ -55,7 +55,7 @@ def _open_person_lead(page, url: str, psn_no: str) -> None:
 def test_filter_the_queue_by_rule(live_dashboard, page, person_leads) -> None:
     rule = person_leads[0]["rule_id"]
     live_dashboard.login(page, "auditor")
-    page.goto(f"{live_dashboard.url}/leads")
+    page.goto(f"{live_dashboard.url}/leads?view=leads")
     wait_for_rows(page)
     _filter(page, {"rule_id": {"filterType": "text", "type": "equals", "filter": rule}})
     page.wait_for_function(
@@ -131,7 +131,7 @@ def test_overview_draws_its_charts_in_english(live_dashboard, page) -> None:
 
 def test_export_downloads_the_filtered_leads(live_dashboard, page, person_leads) -> None:
     live_dashboard.login(page, "auditor")
-    page.goto(f"{live_dashboard.url}/leads")
+    page.goto(f"{live_dashboard.url}/leads?view=leads")
     wait_for_rows(page)
     with page.expect_download() as got:
         page.click("#leads-export")
