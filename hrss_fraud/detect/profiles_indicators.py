@@ -22,6 +22,8 @@ from typing import Any
 
 import duckdb
 
+from hrss_fraud.knowledge.treatment import outside
+
 DRUG_TYPES = ("101", "102", "103", "104")
 SERVICE_CHRGITM = ("03", "04", "05")
 """检查费, 化验费, 治疗费: the services a phantom or induced line is usually billed as."""
@@ -276,15 +278,18 @@ def _price(base: str, groups: list[str], dearest: bool) -> tuple[str, str]:
     return visits, lines
 
 
-def _visit_level(settings: list[str], period: str, flag: str, kind: str) -> tuple[str, str]:
-    """Indicators of whole visits (``flag`` marks the visits in the numerator)."""
+def _visit_level(
+    settings: list[str], period: str, flag: str, kind: str, exclude: list[str] | None = None
+) -> tuple[str, str]:
+    """Indicators of whole visits (``flag`` marks the visits in the numerator); visits of a
+    treatment class in ``exclude`` are left out (:mod:`hrss_fraud.knowledge.treatment`)."""
     v = f"""
         v AS (SELECT fixmedins_code AS unit, fixmedins_code, setting,
                      {period_sql(period)} AS month,
                      coalesce(medins_type, '') AS medins_type,
                      coalesce(hosp_lv, '') AS hosp_lv, setl_id, psn_no, begntime,
                      CAST(inscp_amt AS DOUBLE) AS inscp
-              FROM visit WHERE setting IN {_in(settings)}),
+              FROM visit WHERE setting IN {_in(settings)} AND {outside(exclude or [])}),
         w AS (SELECT v.*, {flag} AS hit FROM v)"""
     if kind == "repeat":
         num, den = "1.0", "CASE WHEN hit THEN 0.0 ELSE 1.0 END"
@@ -437,7 +442,10 @@ def indicator_sql(name: str, args: dict[str, Any], source: str | None = None) ->
             "row_number() OVER (PARTITION BY unit, setting, month, psn_no "
             "ORDER BY begntime, setl_id) > 1"
         )
-        return _visit_level(settings, period, repeat, "repeat")
+        # planned sessions repeat by schedule (dialysis thrice weekly, a rehabilitation
+        # course): a centre that gives them is no outlier for it
+        exclude = list(args.get("exclude_classes", []))
+        return _visit_level(settings, period, repeat, "repeat", exclude)
     if name == "night_weekend_share":
         night = (
             f"(hour(begntime) < {int(args.get('day_start', 7))} "

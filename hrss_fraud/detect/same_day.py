@@ -28,18 +28,28 @@ SETTING_EN = {"op": "outpatient", "ph": "pharmacy"}
 
 
 def repeated_days(
-    con: duckdb.DuckDBPyConnection, settings: list[str], exclude: list[str], min_visits: int
+    con: duckdb.DuckDBPyConnection,
+    settings: list[str],
+    exclude: list[str],
+    min_visits: int,
+    apart: list[str] | None = None,
 ) -> pl.DataFrame:
     """Every settlement of a person-institution-day with at least ``min_visits`` for the
     same problem, in time order within the day (``nth`` 1 is the first). An outpatient
     problem is the diagnosis (two problems seen on one day are two honest visits; a visit
-    without one cannot be matched); pharmacy purchases carry none and all count."""
+    without one cannot be matched); pharmacy purchases carry none and all count. A visit of
+    a ``med_type`` in ``apart`` (emergency, 13) is its own problem: coming back to the
+    emergency room the day of a consultation is a worsening, not the consultation billed
+    twice; two emergency visits for one problem are still a repeat."""
+    apart = apart or []
     return con.sql(f"""
         WITH v AS (
             SELECT psn_no, fixmedins_code, fixmedins_name, setl_id, mdtrt_id, begntime,
                    setting, dise_codg, dise_name, CAST(begntime AS DATE) AS day,
                    CAST(inscp_amt AS DOUBLE) AS inscp,
-                   CASE WHEN setting = 'ph' THEN '' ELSE dise_codg END AS problem
+                   CASE WHEN setting = 'ph' THEN '' ELSE dise_codg END
+                   || CASE WHEN list_contains({sql_array(apart)}, med_type)
+                           THEN '|' || med_type ELSE '' END AS problem
             FROM visit
             WHERE setting IN {sql_array(settings)} AND psn_no IS NOT NULL
               AND (setting = 'ph' OR dise_codg IS NOT NULL) AND {outside(exclude)}
@@ -59,7 +69,8 @@ def same_day_visits(
 ) -> pl.DataFrame:
     settings = list(args.get("settings", ["op"]))
     exclude = list(args.get("exclude_classes", []))
-    rows = repeated_days(con, settings, exclude, int(params["min_visits"]))
+    apart = list(args.get("apart_med_types", []))
+    rows = repeated_days(con, settings, exclude, int(params["min_visits"]), apart)
     if rows.is_empty():
         return empty_hits()
     key = pl.format("{}|{}|{}|{}|{}", "psn_no", "fixmedins_code", "setting", "day", "problem")

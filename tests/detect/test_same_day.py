@@ -17,6 +17,7 @@ def _day(
     dise: list[str | None] | None = None,
     amounts: list[float] | None = None,
     days: list[int] | None = None,
+    med_types: list[str] | None = None,
 ) -> object:
     setl, lines = [], []
     for k, minutes in enumerate(times_min):
@@ -24,7 +25,10 @@ def _day(
         code = (dise or ["J06.900"] * len(times_min))[k]
         amount = (amounts or [40.0] * len(times_min))[k]
         mid = f"MD{k:03d}"
-        setl.append(visit(mid, begntime=t, endtime=t, dise_codg=code, inscp_amt=amount))
+        mt = (med_types or ["11"] * len(times_min))[k]
+        setl.append(
+            visit(mid, begntime=t, endtime=t, dise_codg=code, inscp_amt=amount, med_type=mt)
+        )
         lines.append(fee(mid, 1, LAB, fee_ocur_time=t))
     return scoring_db(setl, lines)
 
@@ -62,3 +66,18 @@ def test_the_threshold_and_what_is_no_repeat(
 ) -> None:
     con = _day(times, dise=dise, days=days)
     assert run_rule(con, "same_day_visits", min_visits=min_visits)[0].height == expected
+
+
+@pytest.mark.parametrize(
+    ("med_types", "expected"),
+    [
+        (["11", "13"], 0),  # back to the emergency room the day of a consultation
+        (["13", "13"], 1),  # two emergency visits for one problem: still a repeat
+        (["11", "11", "13"], 1),  # the consultation billed twice is still a repeat
+    ],
+)
+def test_an_emergency_return_is_no_repeat_of_the_consultation(
+    med_types: list[str], expected: int
+) -> None:
+    con = _day([0, 180, 300][: len(med_types)], med_types=med_types)
+    assert run_rule(con, "same_day_visits")[0].height == expected
