@@ -99,24 +99,14 @@ def _reg(ctx: click.Context, code: str) -> Register:
     return regs[code]
 
 
-def _reg_of(ctx: click.Context, store: CaseStore, sql: str, object_id: int, what: str) -> Register:
+def _reg_of(ctx: click.Context, store: CaseStore, what: str, object_id: int) -> Register:
     """The register an inspection, order or sanction belongs to."""
-    rows = store.query(sql, (int(object_id),))
-    if not rows:
-        _fail(f"no {what} {object_id}")
-    return _reg(ctx, rows[0][0])
+    from hrss_fraud.registers.objects import UnknownObject, register_of
 
-
-_OF_INSPECTION = "SELECT register FROM register_inspection WHERE inspection_id = ?"
-_OF_ORDER = (
-    "SELECT i.register FROM register_rectification r JOIN register_inspection i "
-    "USING (inspection_id) WHERE r.rectification_id = ?"
-)
-_OF_SANCTION = (
-    "SELECT i.register FROM register_sanction s JOIN register_rectification r "
-    "USING (rectification_id) JOIN register_inspection i USING (inspection_id) "
-    "WHERE s.sanction_id = ?"
-)
+    try:
+        return _reg(ctx, register_of(store, what, object_id))
+    except UnknownObject as e:
+        _fail(str(e))
 
 
 @click.group("registers")
@@ -488,7 +478,7 @@ def rectify_order(
     from hrss_fraud.registers.rectification import order
 
     with _store(ctx) as store:
-        reg = _reg_of(ctx, store, _OF_INSPECTION, inspection_id, "inspection")
+        reg = _reg_of(ctx, store, "inspection", inspection_id)
         rid = order(
             store,
             reg,
@@ -599,7 +589,7 @@ def sanction_cmd(
     from hrss_fraud.registers.rectification import sanction
 
     with _store(ctx) as store:
-        reg = _reg_of(ctx, store, _OF_ORDER, rectification_id, "rectification order")
+        reg = _reg_of(ctx, store, "rectification", rectification_id)
         sid = sanction(
             store,
             reg,
@@ -615,9 +605,9 @@ def sanction_cmd(
 # --- documents, disclosure, report ------------------------------------------------------
 
 _DOCUMENT_OF = {
-    "record": ("inspection_record", _OF_INSPECTION, "inspection"),
-    "notice": ("rectification_notice", _OF_ORDER, "rectification order"),
-    "decision": ("sanction_decision", _OF_SANCTION, "sanction"),
+    "record": "inspection_record",
+    "notice": "rectification_notice",
+    "decision": "sanction_decision",
 }
 
 
@@ -637,11 +627,11 @@ def documents_cmd(
 
     Issue the inspection record of an inspection, the rectification notice of an order,
     or the decision of a sanction: numbered, hashed, DOCX and PDF in Chinese."""
-    from hrss_fraud.registers.documents import DEFAULT_UNIT, issue
+    from hrss_fraud.registers.documents import DEFAULT_UNIT, DOCUMENT_OBJECT, issue
 
-    doc_kind, sql, what = _DOCUMENT_OF[kind]
+    doc_kind = _DOCUMENT_OF[kind]
     with _store(ctx) as store:
-        reg = _reg_of(ctx, store, sql, object_id, what)
+        reg = _reg_of(ctx, store, DOCUMENT_OBJECT[doc_kind], object_id)
         done = issue(
             store,
             _workspace(ctx),
@@ -667,17 +657,16 @@ def disclose_cmd(
     ctx: click.Context, year: int, out: Path, targeted: bool, lang: str, by: str
 ) -> None:
     """导出抽查结果公开表（不含个人信息）。Export the results for publication (.csv/.xlsx)."""
-    from hrss_fraud.cases.store import timestamp, write_audit
-    from hrss_fraud.registers.disclosure import disclosure, write_export
+    from hrss_fraud.registers.disclosure import disclosure, record_disclosure, write_export
 
     regs = _registers(ctx)
     with _store(ctx) as store:
         actor = _operator(store, by, MANAGE)
         df = disclosure(store, regs, year=year, include_targeted=targeted, lang=lang)
         path = write_export(df, out)
-        with store.transaction() as con:
-            detail = {"year": year, "rows": df.height, "file": path.name, "targeted": targeted}
-            write_audit(con, timestamp(), actor, "register.disclose", "register", "all", detail)
+        record_disclosure(
+            store, year=year, rows=df.height, file=path.name, targeted=targeted, by=actor
+        )
     click.echo(f"{df.height} inspections → {path}")
 
 

@@ -14,6 +14,7 @@ bureau) are counted from the records each time, never kept apart.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hrss_fraud.cases.store import CaseStore
+from hrss_fraud.cases.store import CaseStore, timestamp, write_audit
 from hrss_fraud.registers.definitions import HANDLING_KINDS, SANCTION_KINDS, Register
 from hrss_fraud.registers.plans import SOURCES
 
@@ -107,27 +108,47 @@ def disclosure(
     return df.rename(names)
 
 
-def write_export(df: pl.DataFrame, out: Path) -> Path:
-    """``df`` as CSV (UTF-8 with BOM, which Excel opens) or XLSX by ``out``'s suffix, written
-    to a temporary file and renamed: a reader sees the old file or the whole new one."""
-    out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        msg = f"{out.name}: the export is .csv or .xlsx"
+EXPORT_FORMATS = (".csv", ".xlsx")
+
+
+def export_bytes(df: pl.DataFrame, suffix: str) -> bytes:
+    """``df`` as a file's bytes: CSV (UTF-8 with BOM, which Excel opens) or XLSX."""
+    suffix = suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        msg = f"导出文件应为 .csv 或 .xlsx ({suffix or 'no suffix'}: the export is .csv or .xlsx)"
         raise DisclosureError(msg)
+    if suffix == ".csv":
+        return b"\xef\xbb\xbf" + df.write_csv().encode("utf-8")
+    buffer = io.BytesIO()
+    df.write_excel(buffer, worksheet="公开", autofit=True)
+    return buffer.getvalue()
+
+
+def write_export(df: pl.DataFrame, out: Path) -> Path:
+    """``df`` as :func:`export_bytes` by ``out``'s suffix, written to a temporary file and
+    renamed: a reader sees the old file or the whole new one."""
+    out = Path(out)
+    data = export_bytes(df, out.suffix)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=suffix, dir=out.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=out.parent)
     os.close(fd)
     try:
-        if suffix == ".csv":
-            Path(tmp).write_bytes(b"\xef\xbb\xbf" + df.write_csv().encode("utf-8"))
-        else:
-            df.write_excel(tmp, worksheet="公开", autofit=True)
+        Path(tmp).write_bytes(data)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return out
+
+
+def record_disclosure(
+    store: CaseStore, *, year: int, rows: int, file: str, targeted: bool, by: str
+) -> None:
+    """The audit row of a disclosure export (``register.disclose``), whoever made it: the
+    command line's file or the dashboard's download."""
+    detail = {"year": year, "rows": rows, "file": file, "targeted": targeted}
+    with store.transaction() as con:
+        write_audit(con, timestamp(), by, "register.disclose", "register", "all", detail)
 
 
 COUNT_COLUMNS = {

@@ -441,12 +441,31 @@ def verify(store: CaseStore, workspace: Path, number: str) -> list[str]:
     return problems
 
 
-def documents(store: CaseStore) -> list[dict[str, Any]]:
-    """Every document number with its kind, object, status and files."""
+DOCUMENT_OBJECT = {
+    "inspection_record": "inspection",
+    "rectification_notice": "rectification",
+    "sanction_decision": "sanction",
+}
+"""Document kind → the kind of object it is issued for (:mod:`hrss_fraud.registers.objects`)."""
+
+
+def documents(store: CaseStore, register: str | None = None) -> list[dict[str, Any]]:
+    """Every document number (of one register) with its kind, object, status and files."""
     keys = ("number", "kind", "object_id", "status", "issue_date", "docx_path", "pdf_path")
-    return [
-        dict(zip(keys, r, strict=True))
-        for r in store.query(
-            f"SELECT {', '.join(keys)} FROM register_document ORDER BY kind, year, serial"
-        )
-    ]
+    rows = store.query(
+        f"""SELECT {", ".join(f"d.{k}" for k in keys)},
+                   coalesce(i1.register, i2.register, i3.register) AS register
+            FROM register_document d
+            LEFT JOIN register_inspection i1
+                   ON d.kind = 'inspection_record' AND i1.inspection_id = d.object_id
+            LEFT JOIN register_rectification r2
+                   ON d.kind = 'rectification_notice' AND r2.rectification_id = d.object_id
+            LEFT JOIN register_inspection i2 ON i2.inspection_id = r2.inspection_id
+            LEFT JOIN register_sanction s3
+                   ON d.kind = 'sanction_decision' AND s3.sanction_id = d.object_id
+            LEFT JOIN register_rectification r3 ON r3.rectification_id = s3.rectification_id
+            LEFT JOIN register_inspection i3 ON i3.inspection_id = r3.inspection_id
+            ORDER BY d.kind, d.year, d.serial"""
+    )
+    out = [dict(zip((*keys, "register"), r, strict=True)) for r in rows]
+    return [d for d in out if register is None or d["register"] == register]

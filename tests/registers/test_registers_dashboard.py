@@ -10,10 +10,12 @@ import pytest
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard import registers_callbacks as rc
 from hrss_fraud.dashboard import registers_view as rv
 from hrss_fraud.dashboard.app import create_app, nav_pages, page_name
 from hrss_fraud.dashboard.users import User
 from hrss_fraud.inspection.rounds import RoundError
+from hrss_fraud.registers.definitions import get_register
 from hrss_fraud.registers.plans import PlanError
 from hrss_fraud.registers.synth import synth_bureau
 
@@ -77,12 +79,26 @@ def test_the_page_is_listed_and_drawn(ws: Path, monkeypatch: pytest.MonkeyPatch)
     with app.server.test_request_context("/registers"):
         layout = str(pg.layout(register="skill_appraisal"))
         assert "register-plan-draw" not in layout  # an auditor may not draw
+        assert "register-work" not in layout and "register-disclose" not in layout
         assert "职业技能鉴定机构" in str(pg._overview(0))
         detail = str(pg._detail("skill_appraisal", 0))
         assert "register-due-table" in detail and "register-rect-table" in detail
         assert "现场检查轮次" in str(pg._detail("two_designated", 0))
     monkeypatch.setattr(context, "user", lambda: BOSS)
     with app.server.test_request_context("/registers"):
-        assert "register-plan-draw" in str(pg.layout())
+        layout = str(pg.layout())
+        assert "register-plan-draw" in layout and "register-disclose" in layout
+        work = str(rc._work("private_training", 3))
+        assert "register-insp-record" in work and "data-version='3'" in work
+        items = get_register("private_training").check_items
+        assert all(f"data-item='{i.code}'" in work for i in items)
+        assert rc._work("two_designated", 0) is None  # run by the rounds and notices
         msg = str(pg._draw(1, "hr_agency", "页面抽取", "2", "5", 0)[0])
         assert "已抽取 页面抽取" in msg
+
+
+def test_every_workflow_callback_needs_manage_inspections() -> None:
+    """As the command line's ``registers`` group: the forms, downloads and the disclosure."""
+    permissions = {fn.__name__: kwargs["permission"] for fn, _, kwargs in rc.CALLBACKS}
+    assert len(permissions) == 12
+    assert set(permissions.values()) == {"manage_inspections"}

@@ -1,7 +1,12 @@
 """监管事项 Supervision registers: per register the entities, plans, inspections due and
-overdue, open rectifications and sanctions; drawing a random plan (双随机).
+overdue, open rectifications and sanctions; for a supervisor, drawing a random plan (双随机)
+and the whole inspection workflow — inspections with evidence, rectification, follow-up,
+closing or sanction, documents, and the public disclosure (一公开).
 
-Every value comes from :mod:`hrss_fraud.dashboard.registers_view`; this module draws.
+Every value comes from :mod:`hrss_fraud.dashboard.registers_view` and
+:mod:`hrss_fraud.dashboard.registers_work`; the workflow's forms and callbacks are in
+:mod:`hrss_fraud.dashboard.registers_forms` and ``registers_callbacks``; this module draws
+the page.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dash.exceptions import PreventUpdate
 from hrss_fraud.cases.migrate import SchemaError
 from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard import registers_callbacks as rc
 from hrss_fraud.dashboard import registers_view as rv
 from hrss_fraud.dashboard.forms import field
 from hrss_fraud.inspection.rounds import RoundError
@@ -31,6 +37,7 @@ dash.register_page(
 )
 
 _ERRORS = (PlanError, RoundError, DefinitionError, PermissionError, SchemaError)
+rc.register()  # the workflow's callbacks, for the app this page module is executed for
 
 
 @guard.layout
@@ -60,6 +67,7 @@ def layout(register: str | None = None, **_query: str) -> html.Div:
             ),
             html.Div(id="register-plan-result"),
         ]
+    work = rc.work_layout(context.lang()) if user.can(rv.MANAGE) else []
     return html.Div(
         [
             html.H1(t("监管事项（双随机一公开）", "Supervision registers (random inspections)")),
@@ -71,6 +79,7 @@ def layout(register: str | None = None, **_query: str) -> html.Div:
                 "420px",
             ),
             *draw,
+            *work,
             html.Div(id="register-detail"),
         ]
     )
