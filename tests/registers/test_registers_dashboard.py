@@ -95,6 +95,11 @@ def test_the_page_is_listed_and_drawn(ws: Path, monkeypatch: pytest.MonkeyPatch)
         assert rc._work("two_designated", 0) is None  # run by the rounds and notices
         msg = str(pg._draw(1, "hr_agency", "页面抽取", "2", "5", 0)[0])
         assert "已抽取 页面抽取" in msg
+    monkeypatch.setattr(context, "lang", lambda: "en")
+    with app.server.test_request_context("/registers"):
+        work = str(rc._work("private_training", 0))
+        assert "Record an inspection" in work and "Order rectification" in work
+        assert "登记检查" not in work and "责令整改" not in work and "不合格" not in work
 
 
 def test_every_workflow_callback_needs_manage_inspections() -> None:
