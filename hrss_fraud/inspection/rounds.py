@@ -23,12 +23,12 @@ from hrss_fraud.cases.store import CaseStore, timestamp, write_audit
 from hrss_fraud.inspection.draw import (
     Candidate,
     Conflict,
-    DrawError,
     DrawInputs,
     DrawParams,
-    Group,
     Target,
     draw,
+    recheck,
+    rotation_groups,
     sha256,
 )
 from hrss_fraud.inspection.draw import canonical_json as _json
@@ -234,20 +234,7 @@ def gather_inputs(
         run_id=run_id,
         previous_round=previous,
         candidates=tuple(candidates),
-        groups=tuple(
-            Group(
-                g,
-                tuple(m),
-                tuple(
-                    sorted(
-                        last_zones.get(g, set()).union(
-                            *(last_zones.get(f"inspector:{i}", set()) for i in m)
-                        )
-                    )
-                ),
-            )
-            for g, m in members.items()
-        ),
+        groups=rotation_groups(members, last_zones),
         conflicts=conflicts,
         complaints=tuple(complaints),
     )
@@ -448,29 +435,10 @@ def reproduce(store: CaseStore, round_id: int) -> Reproduction:
         raise RoundError(msg)
     seed_text, inputs_text, inputs_sha, params_text, result_text, result_sha = row[0]
     seed = int(seed_text)
-    canonical, stored = json.loads(inputs_text), json.loads(result_text)
-    problems = []
-    if sha256(canonical) != inputs_sha:
-        problems.append("the stored inputs do not match their fingerprint")
-    if sha256(stored) != result_sha:
-        problems.append("the stored result does not match its fingerprint")
-    try:
-        again = _result(
-            draw(DrawInputs.from_canonical(canonical), DrawParams(**json.loads(params_text)), seed)
-        )
-    except DrawError as e:
-        problems.append(f"the draw fails on its stored inputs: {e}")
-        again = None
-    if again is not None and again != stored:
-        differ = [
-            f"{a['fixmedins_code']}→{a['group_code']} vs {b['fixmedins_code']}→{b['group_code']}"
-            for a, b in zip(again, stored, strict=False)
-            if a != b
-        ]
-        problems.append(
-            "recomputed draw differs from the stored one: "
-            + ("; ".join(differ[:5]) or f"{len(again)} vs {len(stored)} targets")
-        )
+    stored = json.loads(result_text)
+    problems = recheck(
+        seed, json.loads(inputs_text), inputs_sha, json.loads(params_text), stored, result_sha
+    )
     recorded = [
         {"fixmedins_code": c, "source": s, "source_ref": r, "group_code": g}
         for c, s, r, g in store.query(
