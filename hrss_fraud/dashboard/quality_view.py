@@ -73,11 +73,13 @@ FINDING_COLUMNS = (
 """A data-quality finding as the drill-down lists it."""
 
 LABELS: dict[str, tuple[str, str]] = {
+    "finding_id": ("问题编号", "finding id"),
+    "evidence": ("问题说明", "description"),
     "n_findings": ("问题数", "findings"),
     "n_settlements": ("涉及结算笔数", "settlements affected"),
 }
-"""Headers of the report where the shared column label would say "leads" or count every
-settlement; the other columns keep theirs (:data:`labels.COLUMNS`)."""
+"""Headers of the report where the shared column label would call a finding a lead or
+count every settlement; the other columns keep theirs (:data:`labels.COLUMNS`)."""
 
 SHARES = (
     "share_of_settlements",
