@@ -35,10 +35,12 @@ def export_last_day(full: Path, out_base: Path, out_day: Path) -> None:
     """Split the full lake's claims at the last day into two sets of UTF-8 uploads."""
     con = Lake(full / "lake").connect()
     last_day = con.execute("SELECT max(CAST(begntime AS DATE)) FROM settlement").fetchall()[0][0]
+    # a fee line may be dated in a month no settlement starts in (a fee after discharge)
     months = [
         r[0]
         for r in con.execute(
-            "SELECT DISTINCT strftime(begntime, '%Y%m') FROM settlement ORDER BY 1"
+            "SELECT strftime(begntime, '%Y%m') AS m FROM settlement "
+            "UNION SELECT strftime(fee_ocur_time, '%Y%m') FROM fee_detail ORDER BY 1"
         ).fetchall()
     ]
     con.execute(f"""

@@ -2,10 +2,9 @@
 reviewers, a better ranking of held-out leads than their severity; stale models refused.
 
 The truth only plays the reviewers here. They look for fraud: a lead is confirmed when
-it touches an injected scheme (``judge`` with no data-quality rules, so a missing-field
-lead on a clean settlement is dismissed, as a fraud reviewer would). Judged against the
-injected data noise as well, 99.9 % of this county's leads are true and no reviewer would
-dismiss enough of them to learn from.
+it touches an injected scheme. With the shipped thresholds nearly every lead of this
+county does, and no reviewer would dismiss enough of them to learn from; the reviewed
+workspace is scored with a centre's over-sensitive first thresholds (:data:`LOOSE`).
 """
 
 from __future__ import annotations
@@ -24,8 +23,25 @@ from sklearn.metrics import roc_auc_score
 from hrss_fraud.cases import Decision, open_store, store_path
 from hrss_fraud.detect import reviews
 from hrss_fraud.detect.frequency_model import ModelError
+from hrss_fraud.rules.catalogue import load_catalogue
 from hrss_fraud.rules.evaluate import Truth, judge
+from hrss_fraud.rules.params import set_param
 from hrss_fraud.rules.runs import open_run
+from hrss_fraud.rules.score import score
+
+LOOSE = (
+    ("high_cost_outpatient", "z", 2.0),
+    ("high_cost_outpatient", "min_amount", 0.0),
+    ("abnormal_visit_frequency", "alpha", 0.05),
+    ("abnormal_visit_frequency", "min_visits", 2.0),
+    ("frequent_outpatient", "count", 4.0),
+    ("outlier_person", "tail_share", 0.01),
+    ("outlier_person", "min_z", 2.0),
+)
+"""A centre's first, over-sensitive thresholds: the leads they add are mostly legitimate
+care, which the simulated reviewers dismiss, so there is something to learn from. (With
+the shipped thresholds nearly every lead of this county touches an injected scheme, and the
+data-quality findings that used to be dismissed are no longer leads.)"""
 
 
 def _review(ws: Path, leads: pl.DataFrame) -> None:
@@ -55,7 +71,12 @@ def reviewed(
     scored_ws: Path, tiny_county: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Reviewed:
     ws = tmp_path_factory.mktemp("reviewed")
-    shutil.copytree(scored_ws / "runs", ws / "runs")
+    shutil.copytree(scored_ws / "lake", ws / "lake")
+    shutil.copytree(scored_ws / "models", ws / "models")
+    catalogue = load_catalogue()
+    for rule_id, param, value in LOOSE:
+        set_param(catalogue, ws, rule_id, param, value, "tester", "an over-sensitive start")
+    score(ws)
     run = open_run(ws)
     findings = run.findings()
     judged = judge(findings, run.lines(), Truth.read(tiny_county / "truth"), set())
