@@ -24,6 +24,7 @@ def peer_stats(
     levels: Sequence[Sequence[str]],
     min_peers: int = 30,
     min_spread: float = 0.0,
+    reference: str | None = None,
 ) -> pl.DataFrame:
     """``df`` with ``peer_level`` (index into ``levels``, finest first), ``peer_n``,
     ``peer_median``, ``peer_sd`` (MAD × 1.4826, at least ``min_spread``) and ``robust_z``.
@@ -31,15 +32,20 @@ def peer_stats(
     ``levels`` lists group-by column sets from finest to coarsest; the last should be
     coarse enough to always reach ``min_peers`` (an empty list means everyone). A row whose
     coarsest group is still too small is compared there anyway (``peer_n`` says so).
+
+    ``reference`` names a boolean column: only its true rows set the peers' figures, every
+    row is scored against them (a part of a visit is held against whole visits without
+    being one of them).
     """
     if not levels:
         msg = "peer_stats needs at least one level of peer groups"
         raise ValueError(msg)
     out = df.with_row_index("_peer_row")
+    ref = out if reference is None else out.filter(pl.col(reference))
     chosen: pl.DataFrame | None = None
     for i, cols in enumerate(levels):
         keys = list(cols)
-        stats = _group_stats(out, value, keys)
+        stats = _group_stats(ref, value, keys)
         joined = (
             out.join(stats, on=keys, how="left", nulls_equal=True)
             if keys

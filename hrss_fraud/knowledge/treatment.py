@@ -210,3 +210,24 @@ def class_sql(classes: pl.DataFrame) -> str:
         for k, row in enumerate(classes.iter_rows(named=True))
     )
     return f"CASE {whens} END"
+
+
+def class_line_sql(classes: pl.DataFrame, column: str = "v.treatment_class") -> str:
+    """SQL true for a fee line (alias ``i``) by which its visit's class (``column``) is
+    recognised: the rehabilitation therapy of a rehabilitation visit, the dialysis of a
+    dialysis session, the anticancer drug of a chemotherapy visit. A visit's other lines
+    (the consultation and drugs at a course's first session) are not the class's own."""
+    conds = [
+        f"({column} = '{row['treatment_class']}' AND {cond})"
+        for row in classes.iter_rows(named=True)
+        if (cond := _line_condition(row)) is not None
+    ]
+    return " OR ".join(conds) or "false"
+
+
+def base_class_sql(classes: pl.DataFrame) -> str:
+    """A SQL ``CASE`` giving each ``visit`` row (alias ``v``) the class it has without
+    looking at its lines: what the rest of a session visit is (a stroke survivor's
+    consultation is chronic care whether or not a therapy session was booked that day)."""
+    lineless = [row for row in classes.iter_rows(named=True) if _line_condition(row) is None]
+    return class_sql(pl.DataFrame(lineless, schema=classes.schema))

@@ -75,3 +75,131 @@ def test_a_dear_visit_below_the_minimum_amount_is_no_lead() -> None:
     con = _county([*_peers(), 190.0])
     assert high_cost(con, PARAMS, {"settings": ["op"]}).height == 0
     assert high_cost(con, {**PARAMS, "min_amount": 150.0}, {"settings": ["op"]}).height == 1
+
+
+NIFEDIPINE = "XC08CAA002A008010110074"  # 硝苯地平控释片, a chronic drug
+HEMIPLEGIA_TRAINING = "003402000080000"  # 偏瘫肢体综合训练: rehabilitation therapy
+
+
+def _chronic(costs: list[float], days: list[int]) -> object:
+    """One hypertension visit (门诊慢特病) per cost, a drug line of that cost supplying
+    ``days`` days."""
+    setl, lines = [], []
+    for i, (c, d) in enumerate(zip(costs, days, strict=True)):
+        t = T0 + timedelta(hours=i)
+        setl.append(
+            visit(
+                f"MD{i}",
+                begntime=t,
+                endtime=t,
+                medfee_sumamt=c,
+                inscp_amt=c,
+                dise_codg="I10",
+                med_type="14",
+            )
+        )
+        lines.append(
+            fee(
+                f"MD{i}",
+                1,
+                NIFEDIPINE,
+                pric=c,
+                det_item_fee_sumamt=c,
+                inscp_amt=c,
+                fee_ocur_time=t,
+                prd_days=d,
+            )
+        )
+    return scoring_db(setl, lines)
+
+
+@pytest.mark.parametrize(
+    ("cost", "days", "hit"),
+    [
+        (300.0, 84, False),  # twelve weeks at the peers' monthly cost: a long prescription
+        (300.0, 30, True),  # the same bill for one month is three times as dear
+        (3000.0, 84, True),  # twelve weeks of a drug ten times dearer per month
+    ],
+)
+def test_a_long_prescription_is_priced_per_month_of_supply(
+    cost: float, days: int, hit: bool
+) -> None:
+    con = _chronic([*_peers(), cost], [30] * 40 + [days])
+    out = high_cost(con, PARAMS, {"settings": ["op"]})
+    assert (out.height > 0) == hit
+    if hit and days > 30:
+        per_month = cost * 30 / days
+        threshold = 100.0 * math.exp(3.5 * 0.1)
+        assert out["amount"].sum() == pytest.approx(cost * (1 - threshold / per_month), rel=1e-3)
+        assert "长处方药品按每30天用量折算" in out["evidence"][0]
+
+
+def _rehab(extra: list[tuple[float, float]]) -> object:
+    """40 rehabilitation sessions (stroke sequelae) around ¥100, 40 chronic consultations
+    for the same diagnosis around ¥300 of drugs, then one visit per (therapy, drugs) cost of
+    ``extra`` with both kinds of line."""
+    setl, lines = [], []
+    rows = [(c, 0.0) for c in _peers()] + [(0.0, 3 * c) for c in _peers()] + list(extra)
+    for i, (therapy, drugs) in enumerate(rows):
+        t = T0 + timedelta(hours=i)
+        total = therapy + drugs
+        setl.append(
+            visit(
+                f"MD{i}",
+                begntime=t,
+                endtime=t,
+                medfee_sumamt=total,
+                inscp_amt=total,
+                dise_codg="I69.3",
+            )
+        )
+        if therapy:
+            lines.append(
+                fee(
+                    f"MD{i}",
+                    1,
+                    HEMIPLEGIA_TRAINING,
+                    pric=therapy,
+                    det_item_fee_sumamt=therapy,
+                    inscp_amt=therapy,
+                    fee_ocur_time=t,
+                )
+            )
+        if drugs:
+            lines.append(
+                fee(
+                    f"MD{i}",
+                    2,
+                    NIFEDIPINE,
+                    pric=drugs,
+                    det_item_fee_sumamt=drugs,
+                    inscp_amt=drugs,
+                    fee_ocur_time=t,
+                    prd_days=30,
+                )
+            )
+    return scoring_db(setl, lines)
+
+
+def test_a_course_session_with_a_consultation_is_priced_part_by_part() -> None:
+    """A course's first session also prescribes (¥100 of therapy, ¥300 of drugs): ¥400 is
+    four times a session but each part costs what its kind costs: no lead."""
+    con = _rehab([(100.0, 300.0)])
+    assert high_cost(con, PARAMS, {"settings": ["op"]}).height == 0
+
+
+def test_drugs_padded_onto_a_session_are_a_lead_on_the_drugs() -> None:
+    con = _rehab([(100.0, 3000.0)])
+    out = conform(high_cost(con, PARAMS, {"settings": ["op"]}), "high_cost")
+    assert out["setl_id"].unique().to_list() == ["ST800"]
+    assert out["feedetl_sn"].to_list() == ["2"]  # the drugs, not the therapy
+    assert not out["hit_key"][0].endswith("|session")
+    assert "疗程项目以外的" in out["evidence"][0]
+
+
+def test_a_session_billed_far_above_sessions_is_a_lead_on_the_session() -> None:
+    con = _rehab([(2000.0, 300.0)])
+    out = conform(high_cost(con, PARAMS, {"settings": ["op"]}), "high_cost")
+    assert out["feedetl_sn"].to_list() == ["1"]
+    assert out["hit_key"][0].endswith("|session")
+    assert "session lines" in out["evidence_en"][0]
