@@ -339,6 +339,7 @@ def demo(ctx: click.Context, preset: str, then_serve: bool) -> None:
     ).fetchall()
     click.echo("most diagnoses missing (数据质量): " + "; ".join(f"{n} {v:.0%}" for n, v in worst))
     _demo_score(ws)
+    _demo_bureau(ws)
     click.echo((county / "profile.md").read_text(encoding="utf-8"))
     if then_serve:
         from hrss_fraud.dashboard.serve_cli import serve_demo
@@ -880,6 +881,24 @@ def _demo_score(ws: Path) -> None:
     click.echo(f"  例 / e.g. [{lead['severity_zh']}] {lead['rule_name']}: {lead['evidence']}")
 
 
+def _demo_bureau(ws: Path) -> None:
+    """Fill the bureau's other supervision registers (监管事项) with a synthetic year of
+    plans, inspections, rectifications and sanctions — once: a demo run again keeps them."""
+    from hrss_fraud.cases import open_store
+    from hrss_fraud.registers.synth import synth_bureau
+
+    with open_store(ws) as store:
+        if store.query("SELECT count(*) FROM register_entity")[0][0]:
+            click.echo("registers (监管事项): already filled, kept")
+            return
+        s = synth_bureau(store, ws, by="demo")
+    click.echo(
+        f"registers (监管事项): {s.entities} entities, {s.plans} plans, {s.inspections} "
+        f"inspections, {s.rectifications} rectifications, {s.sanctions} sanctions, "
+        f"{s.documents} documents"
+    )
+
+
 # Imported last: these groups report failures with this module's Fail.
 from hrss_fraud.cases.cli import cases  # noqa: E402
 from hrss_fraud.evaluation.cli import evaluate_group  # noqa: E402
@@ -896,8 +915,9 @@ from hrss_fraud.inspection.cli import rounds  # noqa: E402
 from hrss_fraud.nightly.backup import backup_command, restore_command  # noqa: E402
 from hrss_fraud.nightly.cli import nightly  # noqa: E402
 from hrss_fraud.notices.cli import notice  # noqa: E402
+from hrss_fraud.registers.cli import registers  # noqa: E402
 
-for _command in (complaints, marts, serve, users, rounds, notice, nightly):
+for _command in (complaints, marts, serve, users, rounds, notice, nightly, registers):
     main.add_command(_command)
 main.add_command(backup_command)
 main.add_command(restore_command)
