@@ -6,7 +6,7 @@ from __future__ import annotations
 from hrss_fraud.cases.vocab import DECISIONS, STEPS
 from hrss_fraud.model.codes import MED_TYPE
 from hrss_fraud.model.schema import TABLES
-from hrss_fraud.rules.catalogue import SEVERITIES
+from hrss_fraud.rules.catalogue import FAMILIES, SEVERITIES
 
 LANGS = ("zh", "en")
 
@@ -83,19 +83,7 @@ STATUSES: dict[str, tuple[str, str]] = {
 }
 """Review status of a lead: ``new`` (no decision yet) or its latest decision's outcome."""
 
-FAMILIES: dict[str, tuple[str, str]] = {
-    "restriction": ("限定使用", "restrictions"),
-    "price_quantity": ("价格与数量", "price and quantity"),
-    "pairs": ("重复与组合收费", "pairs and duplicates"),
-    "drugs": ("药品", "drugs"),
-    "diagnosis": ("诊断", "diagnoses"),
-    "behaviour": ("就医行为", "behaviour over time"),
-    "data_quality": ("数据质量", "data quality"),
-    "indicator": ("机构指标", "indicators"),
-    "statistical": ("统计与模型", "statistics and models"),
-}
-"""Rule family (the catalogue file a rule is declared in) → label; an unknown family shows
-its code."""
+# Rule family → label: kept beside the catalogue (hrss_fraud.rules.catalogue.FAMILIES).
 
 CASE_KINDS: dict[str, tuple[str, str]] = {
     "institution_month": ("机构·规则类别·月份", "institution × rule family × month"),
