@@ -62,6 +62,18 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "complaint.close": ("举报投诉办结", "complaint closed"),
     "complaint.reveal": ("查看举报人信息", "complainant's identity viewed"),
     "store.restore": ("从备份恢复案件库", "case store restored from a backup"),
+    "register.entities.import": ("导入监管对象", "supervised entities imported"),
+    "register.conflict.add": ("登记监管事项回避关系", "register conflict of interest declared"),
+    "register.plan.draw": ("抽取双随机抽查计划", "random inspection plan drawn"),
+    "register.plan.status": ("变更抽查计划状态", "inspection plan status changed"),
+    "register.inspection.record": ("登记检查记录", "inspection recorded"),
+    "register.rectify.order": ("责令整改", "rectification ordered"),
+    "register.rectify.follow_up": ("登记整改复查", "rectification follow-up recorded"),
+    "register.rectify.close": ("整改办结", "rectification closed"),
+    "register.sanction": ("作出处理决定", "sanction decided"),
+    "register.document.number": ("出具监管文书", "supervision document issued"),
+    "register.document.void": ("作废监管文书编号", "supervision document number voided"),
+    "register.disclose": ("导出抽查结果公开表", "inspection results exported for publication"),
 }
 """Action code → (Chinese, English). ``decision.*`` and ``deadline.change`` are written by
 the case store itself, in the transaction of the change they record."""
