@@ -224,3 +224,27 @@ def add_conflict(
             inspector_code,
             {"fixmedins_code": fixmedins_code, "reason": reason},
         )
+
+
+def active_group_members(
+    store: CaseStore, round_name: str, groups: Iterable[str] | None = None
+) -> tuple[dict[str, list[str]], list[str]]:
+    """The active members of every standing group and of those formed for ``round_name``
+    (a round or a register's plan), kept to ``groups`` when given; and the groups asked
+    for that have no active member (the caller refuses the draw in its own words)."""
+    members: dict[str, list[str]] = {}
+    for g, m in store.query(
+        """SELECT g.group_code, m.inspector_code
+           FROM inspection_group g
+           JOIN inspection_group_member m USING (group_code)
+           JOIN inspector i USING (inspector_code)
+           WHERE i.active = 1 AND (g.round_name IS NULL OR g.round_name = ?)
+           ORDER BY g.group_code, m.inspector_code""",
+        (round_name,),
+    ):
+        members.setdefault(g, []).append(m)
+    if groups is None:
+        return members, []
+    wanted = [g.strip() for g in groups if g.strip()]
+    missing = [g for g in wanted if g not in members]
+    return {g: members[g] for g in wanted if g in members}, missing

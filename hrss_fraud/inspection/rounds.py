@@ -32,6 +32,7 @@ from hrss_fraud.inspection.draw import (
     sha256,
 )
 from hrss_fraud.inspection.draw import canonical_json as _json
+from hrss_fraud.inspection.registry import active_group_members
 
 SOURCES = {
     "risk": ("重点检查", "risk ranking"),
@@ -203,27 +204,13 @@ def gather_inputs(
         (previous, previous),
     ):
         last_zones.setdefault(who, set()).add(z)
-    members: dict[str, list[str]] = {}
-    for g, m in store.query(
-        """SELECT g.group_code, m.inspector_code
-           FROM inspection_group g
-           JOIN inspection_group_member m USING (group_code)
-           JOIN inspector i USING (inspector_code)
-           WHERE i.active = 1 AND (g.round_name IS NULL OR g.round_name = ?)
-           ORDER BY g.group_code, m.inspector_code""",
-        (round_name,),
-    ):
-        members.setdefault(g, []).append(m)
-    if groups is not None:
-        wanted = [g.strip() for g in groups if g.strip()]
-        missing = [g for g in wanted if g not in members]
-        if missing:
-            msg = (
-                f"groups {', '.join(missing)} do not exist, have no active member, or were "
-                "formed for another round"
-            )
-            raise RoundError(msg)
-        members = {g: members[g] for g in wanted}
+    members, missing = active_group_members(store, round_name, groups)
+    if missing:
+        msg = (
+            f"groups {', '.join(missing)} do not exist, have no active member, or were "
+            "formed for another round"
+        )
+        raise RoundError(msg)
     conflicts = tuple(
         Conflict(*row)
         for row in store.query(

@@ -35,6 +35,7 @@ from hrss_fraud.inspection.draw import (
     rotation_groups,
     sha256,
 )
+from hrss_fraud.inspection.registry import active_group_members
 from hrss_fraud.registers.definitions import Register
 
 SOURCES = {"random": ("随机抽查", "random draw"), "complaint": ("投诉举报", "complaint")}
@@ -115,26 +116,13 @@ def gather_inputs(
         (previous, previous),
     ):
         last_zones.setdefault(who, set()).add(zone)
-    members: dict[str, list[str]] = {}
-    for g, m in store.query(
-        """SELECT g.group_code, m.inspector_code FROM inspection_group g
-           JOIN inspection_group_member m USING (group_code)
-           JOIN inspector i USING (inspector_code)
-           WHERE i.active = 1 AND (g.round_name IS NULL OR g.round_name = ?)
-           ORDER BY g.group_code, m.inspector_code""",
-        (plan_name,),
-    ):
-        members.setdefault(g, []).append(m)
-    if groups is not None:
-        wanted = [g.strip() for g in groups if g.strip()]
-        missing = [g for g in wanted if g not in members]
-        if missing:
-            msg = (
-                f"检查组 {', '.join(missing)} 不存在或无在岗成员 "
-                "(groups do not exist or have no active member)"
-            )
-            raise PlanError(msg)
-        members = {g: members[g] for g in wanted}
+    members, missing = active_group_members(store, plan_name, groups)
+    if missing:
+        msg = (
+            f"检查组 {', '.join(missing)} 不存在或无在岗成员 "
+            "(groups do not exist or have no active member)"
+        )
+        raise PlanError(msg)
     conflicts = tuple(
         Conflict(i, c, r)
         for i, c, r in store.query(
