@@ -20,7 +20,12 @@ row matches has no class.
 A class recognised from its treatment lines, not from a code alone (chemotherapy needs an
 antineoplastic drug, chemotherapy or radiotherapy on the bill), keeps the exemption from
 being a place to hide: a readmission coded Z51.1 without any chemotherapy is no planned
-cycle.
+cycle. Where a row asks for both a diagnosis and treatment lines, the diagnosis confirms
+the lines: a visit uploaded with no main diagnosis at all (reported by the data-quality
+rules) is told by its lines alone — a stay billing cisplatin and its intravenous
+administration is chemotherapy — while one whose diagnosis no row names (a chemotherapy
+service billed for gallstones) is not of the class. A pharmacy sale, of which no diagnosis
+is asked, is not told by a drug it sold.
 """
 
 from __future__ import annotations
@@ -187,10 +192,19 @@ def row_condition(row: dict[str, str | None], k: int) -> str:
         parts.append(f"v.setting IN ({sql_array(_split(row['setting']))[1:-1]})")
     if row["med_type"]:
         parts.append(f"v.med_type IN ({sql_array(_split(row['med_type']))[1:-1]})")
+    diagnosis = []
     if row["dise_prefix"]:
-        parts.append(_any_prefix("v.dise_codg", _split(row["dise_prefix"])))
+        diagnosis.append(_any_prefix("v.dise_codg", _split(row["dise_prefix"])))
     if row["dise_flag"]:
-        parts.append(f"coalesce(CAST(v.{row['dise_flag']} AS VARCHAR), '') IN ('1', 'true')")
+        diagnosis.append(f"coalesce(CAST(v.{row['dise_flag']} AS VARCHAR), '') IN ('1', 'true')")
+    if diagnosis and _line_condition(row) is not None:
+        # the diagnosis confirms what the lines show; a visit uploaded without one (a
+        # data-quality finding of its own) is told by its treatment lines alone. Not a
+        # pharmacy sale: none is asked of it, and a purchase is no treatment session
+        missing = "(v.setting <> 'ph' AND nullif(v.dise_codg, '') IS NULL)"
+        parts.append(f"({missing} OR ({' AND '.join(diagnosis)}))")
+    else:
+        parts.extend(diagnosis)
     if row["fund_paid"] == "0":
         parts.append("coalesce(v.fund_pay_sumamt, 0) = 0")
     elif row["fund_paid"] == "1":

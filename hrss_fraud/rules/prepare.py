@@ -146,12 +146,17 @@ MACROS = (
     "age_en(d) AS CASE WHEN d IS NULL THEN 'unknown' WHEN d < 365 THEN CAST(d AS VARCHAR) || "
     "' days' ELSE CAST(d // 365 AS VARCHAR) || ' years' END",
     "day_of(t) AS CAST(t AS DATE)",
+    # the same or a closely related condition (分解住院, 非计划再入院): the same ICD-10
+    # category (first three characters), or the same diagnosis group where the knowledge
+    # has one; a missing diagnosis cannot show the conditions differ
+    "same_condition(a, group_a, b, group_b) AS nullif(a, '') IS NULL OR nullif(b, '') IS NULL"
+    " OR left(a, 3) = left(b, 3) OR (group_a IS NOT NULL AND group_a = group_b)",
 )
 
 
 def add_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Scalar helpers rule SQL may use: ``yuan``, ``gend_zh``/``gend_en``, ``age_zh``/
-    ``age_en`` (from days), ``day_of``."""
+    ``age_en`` (from days), ``day_of``, ``same_condition`` (two diagnoses of one problem)."""
     for m in MACROS:
         con.execute(f"CREATE OR REPLACE MACRO {m}")
 

@@ -3,10 +3,14 @@ stay, claims during a stay or after death, doctor daily volume."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
+import polars as pl
 import pytest
 from rule_frames import PERSON, fee, run_rule, scoring_db, visit
+
+from hrss_fraud.knowledge import load_knowledge
 
 BED = "001109000010001"  # 普通病房床位费(三人间) ¥20
 NURSING = "001201000030000"  # Ⅱ级护理 ¥12
@@ -15,6 +19,7 @@ AMLODIPINE = "XC08CAA001A001010110037"  # 苯磺酸氨氯地平片(5mg×28片) �
 URAPIDIL = "XC02CAA001B002010110555"  # 盐酸乌拉地尔注射液 ¥12.5, injection
 CHEMO = "003114000400000"  # 静脉注射化疗 ¥30
 PACLITAXEL = "XL01CDA001B002010114292"  # 紫杉醇注射液: antineoplastic (XL01)
+CISPLATIN = "XL01XAA001B002010114329"  # 顺铂注射液: antineoplastic (XL01)
 
 
 def t(d: int, h: int = 9) -> datetime:
@@ -33,11 +38,18 @@ def stay_lines(md: str, adm: int, n: int, sn0: int = 1) -> list[dict]:
 # --- split_admission ------------------------------------------------------------------
 
 
-def _split_db(gap: int, dise: str = "K80.2", other_inst: bool = False) -> object:
+def _split_db(
+    gap: int, dise: str | None = "K80.2", other_inst: bool = False, first: str | None = "K80.2"
+) -> object:
+    """A first stay (diagnosis ``first``) and a readmission ``gap`` days after it
+    (``dise``), at the same institution unless ``other_inst``."""
     second = 5 + gap
     inst = {"fixmedins_code": "H13012300009"} if other_inst else {}
     return scoring_db(
-        [stay("MD1", 1, 5, 300.0), stay("MD2", second, second + 2, 250.0, dise_codg=dise, **inst)],
+        [
+            stay("MD1", 1, 5, 300.0, dise_codg=first),
+            stay("MD2", second, second + 2, 250.0, dise_codg=dise, **inst),
+        ],
         [*stay_lines("MD1", 1, 4), *stay_lines("MD2", second, 2)],
         institutions=[{}, {"fixmedins_code": "H13012300009"}],
     )
@@ -58,33 +70,85 @@ def test_readmission_after_the_window_or_elsewhere_is_no_split() -> None:
     assert run_rule(_split_db(3, other_inst=True), "split_admission")[0].height == 0
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "split"),
+    [
+        ("I15.9", "J44.1", False),  # COPD a week after a stay for hypertension: new care
+        ("J44.9", "J44.1", True),  # the same ICD-10 category (J44)
+        ("I10", "I11.9", True),  # another category of the same diagnosis group (HTN)
+        ("K80.2", "K81.0", True),  # gallstones, then cholecystitis: one group (CHOLE)
+        ("K80.2", "J18.9", False),  # pneumonia after a gallstone stay: another condition
+        ("K80.2", None, True),  # a readmission without a diagnosis cannot show it differs
+        (None, "K80.2", True),
+    ],
+)
+def test_a_split_is_a_readmission_for_the_same_or_a_related_condition(
+    first: str | None, second: str | None, split: bool
+) -> None:
+    """分解住院 is readmission for the same or a closely related condition: the same ICD-10
+    category, or the same diagnosis group of the knowledge."""
+    f, _ = run_rule(_split_db(3, dise=second, first=first), "split_admission")
+    assert f["mdtrt_id"].to_list() == (["MD2"] if split else [])
+
+
+def test_without_diagnosis_groups_the_category_decides() -> None:
+    """A centre whose diagnosis catalogue has no groups (a foreign catalogue) still finds
+    splits within one ICD-10 category; two categories are two conditions."""
+    kb = load_knowledge()
+    kb = replace(kb, diagnosis=kb.diagnosis.with_columns(dise_group=pl.lit(None, pl.String)))
+    for second, split in (("I10", True), ("I11.9", False)):
+        con = scoring_db(
+            [stay("MD1", 1, 5, dise_codg="I10"), stay("MD2", 8, 10, dise_codg=second)],
+            [*stay_lines("MD1", 1, 4), *stay_lines("MD2", 8, 2)],
+            kb=kb,
+        )
+        assert run_rule(con, "split_admission")[0].height == int(split)
+
+
 def test_planned_cycles_next_to_a_stay_are_no_split() -> None:
     """A chemotherapy cycle (Z51.1 with chemotherapy billed) before or after a stay, dialysis
     and a delivery are booked care (treatment classes), not split admissions."""
     con = scoring_db(
-        [stay("MD1", 1, 3, dise_codg="Z51.1"), stay("MD2", 10, 12)],
+        [stay("MD1", 1, 3, dise_codg="Z51.1"), stay("MD2", 10, 12, dise_codg="Z51.1")],
         [fee("MD1", 1, CHEMO, fee_ocur_time=t(2)), *stay_lines("MD2", 10, 2)],
     )
     assert run_rule(con, "split_admission")[0].height == 0
     con = scoring_db(
-        [stay("MD1", 1, 3), stay("MD2", 10, 12, dise_codg="C34.9")],
+        [stay("MD1", 1, 3, dise_codg="C34.9"), stay("MD2", 10, 12, dise_codg="C34.9")],
         [*stay_lines("MD1", 1, 2), fee("MD2", 1, PACLITAXEL, fee_ocur_time=t(10))],
     )
     assert run_rule(con, "split_admission")[0].height == 0
     for dx in ("Z49.1", "O80.0"):
-        assert run_rule(_split_db(3, dise=dx), "split_admission")[0].height == 0
+        assert run_rule(_split_db(3, dise=dx, first=dx), "split_admission")[0].height == 0
 
 
 def test_a_chemotherapy_code_without_chemotherapy_is_still_a_split() -> None:
     """Z51.1 on a stay that bills nothing of chemotherapy (beds only) is no planned cycle;
     nor is a chemotherapy service billed for a diagnosis no tumour treatment fits."""
-    f, _ = run_rule(_split_db(3, dise="Z51.1"), "split_admission")
+    f, _ = run_rule(_split_db(3, dise="Z51.1", first="Z51.1"), "split_admission")
     assert f["mdtrt_id"].to_list() == ["MD2"]
     con = scoring_db(
-        [stay("MD1", 1, 3), stay("MD2", 10, 12, dise_codg="K80.2")],
+        [stay("MD1", 1, 3, dise_codg="K80.2"), stay("MD2", 10, 12, dise_codg="K80.2")],
         [*stay_lines("MD1", 1, 2), fee("MD2", 1, CHEMO, fee_ocur_time=t(10))],
     )
     assert run_rule(con, "split_admission")[0]["mdtrt_id"].to_list() == ["MD2"]
+
+
+@pytest.mark.parametrize(("lines", "split"), [((CISPLATIN, CHEMO), False), ((BED,), True)])
+def test_a_cycle_uploaded_without_a_diagnosis_is_told_by_its_treatment(
+    lines: tuple[str, ...], split: bool
+) -> None:
+    """A chemotherapy cycle (Z51.1) whose next cycle was uploaded with no diagnosis: cisplatin
+    and its intravenous administration on that bill make it a cycle; a bill of beds only
+    does not, and the readmission stays a lead."""
+    con = scoring_db(
+        [stay("MD1", 1, 3, dise_codg="Z51.1"), stay("MD2", 15, 17, dise_codg=None)],
+        [
+            *stay_lines("MD1", 1, 2),
+            *(fee("MD2", 10 + i, c, fee_ocur_time=t(15)) for i, c in enumerate(lines)),
+        ],
+    )
+    assert run_rule(con, "split_admission")[0]["mdtrt_id"].to_list() == (["MD2"] if split else [])
 
 
 # --- low_threshold_admission ----------------------------------------------------------

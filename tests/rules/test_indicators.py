@@ -210,18 +210,21 @@ def readmission_db(
     readmit_kw: dict[str, Any] | None = None,
     readmit_lines: bool = False,
     readmit_lv: str | None = None,
+    index_kw: dict[str, Any] | None = None,
 ) -> Any:
     """Five township centres with four March discharges each; at the fifth, ``n_readmitted``
     patients come back (to the first centre, or to a sixth institution of level
-    ``readmit_lv``) ``gap_days`` after discharge."""
+    ``readmit_lv``) ``gap_days`` after discharge. ``index_kw`` and ``readmit_kw`` change
+    the fifth centre's stays and the readmissions (by default both for J06.9)."""
     where = code(6) if readmit_lv else code(1)
     settlements, lines = [], []
     for i in range(1, 6):
         for j in range(1, 5):
             md = f"MD{i:02d}{j:03d}"
             dis = datetime(2025, 3, 10 + j, 10)
+            kw = (index_kw or {}) if i == 5 else {}
             settlements.append(
-                stay(md, code(i), f"P{i:02d}{j:02d}", datetime(2025, 3, 5 + j, 9), dis)
+                stay(md, code(i), f"P{i:02d}{j:02d}", datetime(2025, 3, 5 + j, 9), dis, **kw)
             )
     for j in range(1, n_readmitted + 1):
         md = f"MD99{j:03d}"
@@ -304,10 +307,28 @@ def test_planned_chemotherapy_or_dialysis_stays_are_not_readmissions() -> None:
 def test_a_chemotherapy_code_or_service_alone_is_no_planned_cycle() -> None:
     """Z51.1 with nothing of chemotherapy on the bill, or a chemotherapy service billed to a
     patient with a cold, is no booked cycle: the readmission still counts."""
-    con = readmission_db(readmit_kw=CHEMO_DX)
+    con = readmission_db(readmit_kw=CHEMO_DX, index_kw=CHEMO_DX)
     assert run_rule(con, "zb_readmission", **READMIT)[0].height == 1
     con = readmission_db(readmit_lines=True)
     assert run_rule(con, "zb_readmission", **READMIT)[0].height == 1
+
+
+@pytest.mark.parametrize(
+    ("index_dx", "readmit_dx", "hits"),
+    [
+        ("I15.9", "J44.1", 0),  # COPD after a stay for hypertension: another condition
+        ("J44.9", "J44.1", 1),  # the same ICD-10 category
+        ("I10", "I11.9", 1),  # the same diagnosis group (HTN)
+        ("I15.9", None, 1),  # a readmission without a diagnosis cannot show it differs
+    ],
+)
+def test_a_readmission_is_for_the_same_or_a_related_condition(
+    index_dx: str, readmit_dx: str | None, hits: int
+) -> None:
+    """The national indicator counts readmission for the same or a related condition
+    (因相同或相关疾病), as 分解住院 does: the same ICD-10 category or diagnosis group."""
+    con = readmission_db(index_kw={"dise_codg": index_dx}, readmit_kw={"dise_codg": readmit_dx})
+    assert run_rule(con, "zb_readmission", **READMIT)[0].height == hits
 
 
 @pytest.mark.parametrize(("gap", "lv", "hits"), [(0, "2", 0), (0, "1", 1), (1, "2", 1)])

@@ -140,3 +140,33 @@ def test_knowledge_load_keeps_the_classes_or_takes_the_centres(tmp_path: Path) -
     (src / "treatment_class.csv").write_text(bad, encoding="utf-8")
     with pytest.raises(ValueError, match=rf"{src / 'treatment_class.csv'}: line 2"):
         import_knowledge(src, ws)
+
+
+def test_a_visit_without_a_diagnosis_is_told_by_its_treatment_lines() -> None:
+    """Where a class asks for a diagnosis and treatment lines, a visit uploaded with no
+    diagnosis is told by its lines alone; a diagnosis no row names still keeps the class
+    away (a chemotherapy drug for gallstones), as do lines of no class, and a pharmacy
+    sale (no diagnosis is asked of it) is not told by a drug it sold."""
+    got = _classes(
+        [
+            visit("MD1", med_type="21", dise_codg=None),
+            visit("MD2", med_type="14", dise_codg=None),
+            visit("MD3", med_type="21", dise_codg=None),
+            visit("MD4", med_type="21", dise_codg="K80.2"),
+            visit("MD5", med_type="41", dise_codg=None, fund_pay_sumamt=6.0),
+        ],
+        [
+            fee("MD1", 1, PACLITAXEL),
+            fee("MD2", 1, HAEMODIALYSIS),
+            fee("MD3", 1, CBC),
+            fee("MD4", 1, PACLITAXEL),
+            fee("MD5", 1, PACLITAXEL),
+        ],
+    )
+    assert got == {
+        "MD1": "chemo",
+        "MD2": "dialysis",
+        "MD3": None,
+        "MD4": None,
+        "MD5": "pharmacy",
+    }

@@ -8,9 +8,11 @@
 -- code alone): care booked in advance. A transfer — the next stay at another institution of
 -- a higher level, admitted on the day of discharge — is a referral up, not a readmission.
 -- Indicator: for the stays an institution discharged in a month (denominator), the share
--- whose next stay of the same person, at ANY institution, is unplanned and admitted
--- 0–{{days}} days after the discharge date (and not before the discharge time). Each
--- readmission counts once, for the discharge just before it.
+-- whose next stay of the same person, at ANY institution, is unplanned, for the same or a
+-- related condition (the national indicator's 因相同或相关疾病: the same ICD-10 category or
+-- diagnosis group, macro same_condition, as 分解住院 asks) and admitted 0–{{days}} days
+-- after the discharge date (and not before the discharge time). Each readmission counts
+-- once, for the discharge just before it.
 -- Institution-months with fewer than {{min_discharges}} discharges are neither assessed nor
 -- peers. Peers: other institutions of the same month with the same medins_type and hosp_lv;
 -- if fewer than {{min_peers}}, all of the same hosp_lv; if still fewer, all medical
@@ -25,6 +27,7 @@
 WITH ip AS (
     SELECT fixmedins_code, mdtrt_id, any_value(psn_no) AS psn_no,
            min(begntime) AS adm, max(endtime) AS dis, sum(inscp_amt) AS inscp,
+           arg_max(dise_codg, endtime) AS dise_codg, arg_max(dise_group, endtime) AS dise_group,
            any_value(medins_type) AS mt, any_value(hosp_lv) AS lv,
            any_value(fixmedins_type) AS ft,
            coalesce(bool_or(list_contains({{planned_classes}}, treatment_class)), false) AS planned
@@ -39,6 +42,7 @@ nxt AS (
     SELECT *,
            lead(adm) OVER w AS r_adm, lead(stay_key) OVER w AS r_key,
            lead(planned) OVER w AS r_planned,
+           lead(dise_codg) OVER w AS r_dise_codg, lead(dise_group) OVER w AS r_dise_group,
            lead(fixmedins_code) OVER w AS r_inst, lead(lv) OVER w AS r_lv
     FROM stay
     WINDOW w AS (PARTITION BY psn_no ORDER BY adm, stay_key)
@@ -47,6 +51,7 @@ idx AS (
     SELECT *, CAST(date_trunc('month', dis) AS DATE) AS month,
            r_adm IS NOT NULL AND NOT r_planned AND r_adm >= dis
                AND date_diff('day', CAST(dis AS DATE), CAST(r_adm AS DATE)) <= {{days}}
+               AND same_condition(dise_codg, dise_group, r_dise_codg, r_dise_group)
                AND NOT (r_inst <> fixmedins_code AND CAST(r_adm AS DATE) = CAST(dis AS DATE)
                         AND r_lv IN ('1', '2', '3') AND lv IN ('1', '2', '3') AND r_lv > lv)
                AS readmitted
