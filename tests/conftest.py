@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +10,7 @@ from hypothesis import settings
 
 from hrss_fraud.synth.config import SynthConfig
 from hrss_fraud.synth.generate import generate
-from hrss_fraud.synth.output import read_back
+from hrss_fraud.synth.output import read_uploads
 
 # Property tests check what is computed, not how fast: on a shared 2-core CI machine a
 # case can take several times its usual time, which is no failure.
@@ -24,17 +23,6 @@ def tiny_county(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "county"
     generate(SynthConfig.preset("tiny", out=out, seed=11))
     return out
-
-
-def read_uploads(folder: Path, table: str) -> pl.DataFrame:
-    """Every upload of one table, read back through its own format, with its source."""
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    frames = []
-    for f in manifest["files"]:
-        if f["table"] == table:
-            df = read_back(folder / f["path"], table, f["format"])
-            frames.append(df.with_columns(_file=pl.lit(f["path"]), _format=pl.lit(f["format"])))
-    return pl.concat(frames, how="diagonal")
 
 
 @pytest.fixture(scope="session")

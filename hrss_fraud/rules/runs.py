@@ -129,8 +129,13 @@ class Run:
     def _old_format(self) -> dict[str, pl.DataFrame]:
         """An old run's files split by the workspace's catalogue, its leads grouped."""
         if not self._legacy:
-            findings = pl.read_parquet(self.root / FINDINGS)
-            lines = pl.read_parquet(self.root / LINES)
+            # an empty file written from an untyped frame reads back with a null-typed id
+            findings = pl.read_parquet(self.root / FINDINGS).with_columns(
+                pl.col("finding_id").cast(pl.String)
+            )
+            lines = pl.read_parquet(self.root / LINES).with_columns(
+                pl.col("finding_id").cast(pl.String)
+            )
             rules = load_catalogue(workspace=self.workspace).rules
             parts = grouping.split(findings, lines, rules)
             del findings, lines

@@ -4,6 +4,7 @@ table, in the export format of each institution's hospital system."""
 from __future__ import annotations
 
 import io
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,3 +215,17 @@ def read_back(path: Path, table_name: str, fmt: str) -> pl.DataFrame:
     if spec["zh"]:
         df = df.rename({f.zh: f.name for f in table.fields if f.zh in df.columns})
     return df
+
+
+def read_uploads(folder: Path, table: str) -> pl.DataFrame:
+    """Every upload of one table in a generated ``uploads/`` folder, read back through its
+    own format (:func:`read_back`), with its source file and format."""
+    manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    frames = [
+        read_back(Path(folder) / f["path"], table, f["format"]).with_columns(
+            _file=pl.lit(f["path"]), _format=pl.lit(f["format"])
+        )
+        for f in manifest["files"]
+        if f["table"] == table
+    ]
+    return pl.concat(frames, how="diagonal")

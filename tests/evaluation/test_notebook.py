@@ -51,7 +51,7 @@ def test_the_notebook_runs_on_the_tiny_county_with_one_seed(
     joined = "\n".join(texts)
     assert "seeds [3], preset tiny" in joined
     assert "规则遗漏方案最低召回率" in joined and "检查名单精确率@K(10%)" in joined
-    assert "对照议题5的目标（1个种子" in joined and "结论：" in joined
+    assert "对照议题5与议题16的目标（1个种子" in joined and "结论：" in joined
     html = [t for t in texts if "window.Plotly" in t]
     assert len(html) == 4
     assert not any(CDN_SCRIPT.search(t) for t in texts)

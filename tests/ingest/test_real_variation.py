@@ -700,7 +700,7 @@ def test_gbk_bom_and_xlsx_variants_every_row_lands_or_is_held_with_a_reason(
 def test_released_rows_are_scored(county: tuple[Lake, Path]) -> None:
     """After the release, ``hrss-fraud score`` runs over the lake and its findings include
     the released settlements (here: the data-quality rule on settlement lists, whose
-    settlements lack a main diagnosis)."""
+    settlements lack a main diagnosis, in the data-quality export)."""
     lake, d = county
     ingest(
         lake,
@@ -721,7 +721,8 @@ def test_released_rows_are_scored(county: tuple[Lake, Path]) -> None:
     done = run("score", "--rules", "dq_settlement_list", "--quiet")
     assert done.returncode == 0, done.stderr
     out = ws / "findings.csv"
-    done = run("findings", "export", "--out", str(out))
+    # a data-quality rule's findings are the data-quality report, not leads
+    done = run("findings", "quality-export", "--out", str(out))
     assert done.returncode == 0, done.stderr
     findings = pl.read_csv(out, infer_schema=False)
     hit = findings.filter(pl.col("fixmedins_code") == "H2")

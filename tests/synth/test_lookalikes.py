@@ -9,13 +9,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import read_uploads
 
 from hrss_fraud.rules.catalogue import load_catalogue
 from hrss_fraud.synth.config import SynthConfig
 from hrss_fraud.synth.generate import build_world, generate
 from hrss_fraud.synth.lookalike_kinds import KINDS
 from hrss_fraud.synth.lookalikes import plan
+from hrss_fraud.synth.output import read_uploads
 
 NEW_KINDS = (
     "maternity_care",
