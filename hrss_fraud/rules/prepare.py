@@ -151,12 +151,18 @@ MACROS = (
     # has one; a missing diagnosis cannot show the conditions differ
     "same_condition(a, group_a, b, group_b) AS nullif(a, '') IS NULL OR nullif(b, '') IS NULL"
     " OR left(a, 3) = left(b, 3) OR (group_a IS NOT NULL AND group_a = group_b)",
+    # a referral up (转诊): admitted at a higher-level hospital on the day of discharge from
+    # another (levels 1-3; an unrated institution is no step up)
+    "transfer_up(from_inst, from_lv, discharged, to_inst, to_lv, admitted) AS"
+    " to_inst <> from_inst AND CAST(admitted AS DATE) = CAST(discharged AS DATE)"
+    " AND from_lv IN ('1', '2', '3') AND to_lv IN ('1', '2', '3') AND to_lv > from_lv",
 )
 
 
 def add_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Scalar helpers rule SQL may use: ``yuan``, ``gend_zh``/``gend_en``, ``age_zh``/
-    ``age_en`` (from days), ``day_of``, ``same_condition`` (two diagnoses of one problem)."""
+    ``age_en`` (from days), ``day_of``, ``same_condition`` (two diagnoses of one problem),
+    ``transfer_up`` (a referral up to a higher-level hospital)."""
     for m in MACROS:
         con.execute(f"CREATE OR REPLACE MACRO {m}")
 

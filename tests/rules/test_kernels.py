@@ -326,3 +326,46 @@ def test_chemotherapy_cycles_are_no_frequent_admissions_but_a_bare_code_is() -> 
     con = scoring_db(*_admissions(weekly_plus, PACLITAXEL, "Z51.1"))
     f, _ = run_rule(con, "frequent_admission")
     assert f.height == 1 and "住院（放化疗）" in f["evidence"][0]
+
+
+TOWNSHIP, COUNTY, OTHER_COUNTY = "H13012300006", "H13012300001", "H13012300003"
+LEVELS = {TOWNSHIP: "1", COUNTY: "2", OTHER_COUNTY: "2"}
+
+
+def _stays(moves: list[tuple[str, int, int]]) -> object:
+    """Stays (institution, admitted on day, discharged on day), admitted at 16:00 and
+    discharged at 10:00, at a township centre (level 1) or county hospitals (level 2)."""
+    setl = [
+        visit(
+            f"MD{i}",
+            fixmedins_code=inst,
+            med_type="21",
+            begntime=T0 + timedelta(days=a, hours=7),
+            endtime=T0 + timedelta(days=d, hours=1),
+            inscp_amt=500.0,
+        )
+        for i, (inst, a, d) in enumerate(moves)
+    ]
+    lines = [
+        fee(f"MD{i}", 1, BED, fixmedins_code=inst, fee_ocur_time=T0 + timedelta(days=a, hours=8))
+        for i, (inst, a, d) in enumerate(moves)
+    ]
+    insts = [{"fixmedins_code": c, "hosp_lv": lv, "medins_type": "A1"} for c, lv in LEVELS.items()]
+    return scoring_db(setl, lines, institutions=insts)
+
+
+@pytest.mark.parametrize(
+    ("second", "admitted", "hits"),
+    [
+        (COUNTY, 12, 0),  # referred up the day of discharge: one episode of care
+        (COUNTY, 13, 1),  # a day later: a new admission
+        (OTHER_COUNTY, 12, 1),  # from a county hospital to another of its level
+    ],
+)
+def test_a_referral_up_is_no_new_admission(second: str, admitted: int, hits: int) -> None:
+    """A stay for angina, then pneumonia at the township centre and the county hospital:
+    three admissions in 90 days (the limit is two) unless the last is the centre's patient
+    referred up (转诊) the day it discharged them."""
+    first = TOWNSHIP if second == COUNTY else COUNTY
+    con = _stays([(COUNTY, 0, 6), (first, 10, 12), (second, admitted, admitted + 6)])
+    assert run_rule(con, "frequent_admission")[0].height == hits

@@ -6,7 +6,8 @@
 -- {{planned_classes}} (chemotherapy and radiotherapy cycles, dialysis, maternity,
 -- rehabilitation: analytics/knowledge/treatment_class.csv, told by what was treated, not a
 -- code alone): care booked in advance. A transfer — the next stay at another institution of
--- a higher level, admitted on the day of discharge — is a referral up, not a readmission.
+-- a higher level, admitted on the day of discharge (macro transfer_up) — is a referral up,
+-- not a readmission.
 -- Indicator: for the stays an institution discharged in a month (denominator), the share
 -- whose next stay of the same person, at ANY institution, is unplanned, for the same or a
 -- related condition (the national indicator's 因相同或相关疾病: the same ICD-10 category or
@@ -52,8 +53,7 @@ idx AS (
            r_adm IS NOT NULL AND NOT r_planned AND r_adm >= dis
                AND date_diff('day', CAST(dis AS DATE), CAST(r_adm AS DATE)) <= {{days}}
                AND same_condition(dise_codg, dise_group, r_dise_codg, r_dise_group)
-               AND NOT (r_inst <> fixmedins_code AND CAST(r_adm AS DATE) = CAST(dis AS DATE)
-                        AND r_lv IN ('1', '2', '3') AND lv IN ('1', '2', '3') AND r_lv > lv)
+               AND NOT transfer_up(fixmedins_code, lv, dis, r_inst, r_lv, r_adm)
                AS readmitted
     FROM nxt
 ),

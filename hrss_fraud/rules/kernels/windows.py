@@ -14,6 +14,11 @@ treatment class (``visit.treatment_class``: :mod:`hrss_fraud.knowledge.treatment
 ``class_limits`` (class → [count, days]) is counted apart, against its class's schedule, so
 that dialysis billed four times a week is still a hit while three times is not; a class in
 ``exclude_classes`` is not counted at all.
+
+With ``transfers_up`` a referral up (转诊) is no new event: a stay at a higher-level
+institution admitted on the day the person's previous stay elsewhere ended (macro
+``transfer_up``, as the readmission indicator tells it) continues that episode of care. A
+move to the same level or down, or a day later, still counts.
 """
 
 from __future__ import annotations
@@ -71,18 +76,29 @@ def events(con: duckdb.DuckDBPyConnection, args: dict[str, Any]) -> pl.DataFrame
     settings = sql_array(args["settings"])
     limited = sql_array(args.get("class_limits", {}))
     excluded = outside(list(args.get("exclude_classes", [])), "cls")
+    transfer = (
+        "transfer_up(lag(fixmedins_code) OVER w, lag(lv) OVER w, lag(t_end) OVER w, "
+        "fixmedins_code, lv, t)"
+        if args.get("transfers_up")
+        else "false"
+    )
     return con.sql(f"""
         WITH enc AS (
             SELECT psn_no, fixmedins_code, mdtrt_id, min(begntime) AS t,
+                   max(endtime) AS t_end, any_value(hosp_lv) AS lv,
                    sum(inscp_amt) AS amt, min(treatment_class) AS cls
             FROM visit
             WHERE setting IN {settings}
             GROUP BY psn_no, fixmedins_code, mdtrt_id
+        ), seq AS (
+            SELECT *, coalesce({transfer}, false) AS transfer
+            FROM enc
+            WINDOW w AS (PARTITION BY psn_no ORDER BY t, fixmedins_code, mdtrt_id)
         )
         SELECT psn_no, fixmedins_code, mdtrt_id, t, amt,
                CASE WHEN list_contains({limited}, cls) THEN cls ELSE '' END AS stream
-        FROM enc
-        WHERE {excluded}
+        FROM seq
+        WHERE {excluded} AND NOT transfer
         ORDER BY psn_no, stream, t, fixmedins_code, mdtrt_id
     """).pl()
 
