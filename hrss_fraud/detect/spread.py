@@ -66,12 +66,14 @@ def spread_months(
         ), cond AS (
             SELECT psn_no, month, condition,
                    count(DISTINCT fixmedins_code) AS condition_places,
-                   arg_min(dise_codg || ' ' || coalesce(dise_name, ''), begntime) AS shown
+                   first(dise_codg || ' ' || coalesce(dise_name, '') ORDER BY begntime, setl_id)
+                       AS shown
             FROM v SEMI JOIN m USING (psn_no, month)
             WHERE condition IS NOT NULL
             GROUP BY ALL
         ), travelled AS (
-            SELECT psn_no, month, arg_max(shown, condition_places) AS condition,
+            -- ties broken by name, so two runs name the same condition
+            SELECT psn_no, month, first(shown ORDER BY condition_places DESC, shown) AS condition,
                    max(condition_places) AS condition_places
             FROM cond GROUP BY ALL
             HAVING max(condition_places) >= {int(repeat)}
