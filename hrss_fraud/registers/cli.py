@@ -688,3 +688,40 @@ def report_cmd(ctx: click.Context, year: int, out: Path | None, lang: str) -> No
             return
     for row in df.iter_rows(named=True):
         click.echo("  ".join(f"{k} {v}" for k, v in row.items()))
+
+
+@registers.command("synth")
+@click.option("--seed", type=int, default=19, show_default=True, help="随机种子 Seed.")
+@click.option(
+    "--per-register", type=int, default=16, show_default=True, help="每个事项的监管对象数"
+)
+@click.option(
+    "--documents",
+    type=int,
+    default=6,
+    show_default=True,
+    help="出具文书数上限 Documents issued at most (each PDF takes a second or two).",
+)
+@_by
+@click.pass_context
+def synth_cmd(ctx: click.Context, seed: int, per_register: int, documents: int, by: str) -> None:
+    """生成演示用的监管事项数据：对象与一年的抽查、整改、处理。A synthetic bureau for a
+    demo or training workspace (refused when the registers already hold entities)."""
+    from hrss_fraud.registers.synth import synth_bureau
+
+    with _store(ctx) as store:
+        actor = _operator(store, by, MANAGE)
+        if store.query("SELECT count(*) FROM register_entity")[0][0]:
+            _fail("监管事项已有监管对象，不生成演示数据 (the registers already hold entities)")
+        s = synth_bureau(
+            store,
+            _workspace(ctx),
+            by=actor,
+            seed=seed,
+            per_register=per_register,
+            max_documents=documents,
+        )
+    click.echo(
+        f"{s.entities} entities, {s.plans} plans, {s.inspections} inspections, "
+        f"{s.rectifications} rectifications, {s.sanctions} sanctions, {s.documents} documents"
+    )

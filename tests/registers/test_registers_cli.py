@@ -133,3 +133,16 @@ def test_operators_are_checked_and_refusals_write_nothing(cli_ws: Path, tmp_path
         assert store.query("SELECT count(*) FROM register_plan")[0][0] == 0
         assert store.query("SELECT count(*) FROM register_inspection")[0][0] == 0
     assert _audit_rows(ws) == before + 1  # the one import that went through
+
+
+def test_synth_fills_a_bureau_once_for_a_supervisor_only(cli_ws: Path) -> None:
+    before = _audit_rows(cli_ws)
+    line = refused(cli_ws, "synth", "--documents", "0", "--by", "li")
+    assert "li" in line and _audit_rows(cli_ws) == before
+    out = ok(cli_ws, "synth", "--documents", "0", "--per-register", "6", "--by", "zhang")
+    assert out.startswith("24 entities") and "0 documents" in out  # four registers × 6
+    with open_store(cli_ws) as store:
+        actors = store.query("SELECT DISTINCT actor FROM audit_log WHERE rowid > ?", (before,))
+    assert actors == [("zhang",)]
+    line = refused(cli_ws, "synth", "--documents", "0", "--by", "zhang")
+    assert "already hold entities" in line
