@@ -121,8 +121,10 @@ def test_record_a_decision_and_find_it_after_reload(live_dashboard, page, person
 
 def test_overview_draws_its_charts_in_english(live_dashboard, page) -> None:
     live_dashboard.login(page, "supervisor")
+    # the switch is clicked once the Chinese page is drawn (a click before its callbacks are
+    # wired is lost); the Chinese page then stays until the English one replaces it
+    page.wait_for_selector("#overview-charts .js-plotly-plot")
     page.click("#lang-en")
-    # the Chinese page stays until the English one replaces it: wait for its words
     page.wait_for_selector("main:has-text('Amount at risk')")
     page.wait_for_selector("#overview-charts .js-plotly-plot")
     assert page.locator("#overview-charts .js-plotly-plot").count() == 5
