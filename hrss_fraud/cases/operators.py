@@ -6,7 +6,7 @@ non-user record a 复审 and let ``ADM`` pass as someone other than ``adm``. So 
 the command line makes resolves its operator here first: an account that exists (names
 match in any case, and the stored spelling is what gets recorded), that is enabled, and
 whose role holds the permission the step needs (the dashboard's table,
-:mod:`hrss_fraud.dashboard.users`).
+:mod:`hrss_fraud.cases.users`).
 
 The command line does not authenticate: whoever can run it can also open the database
 file, which the file modes keep to the service account (0600). What this gives is an
@@ -27,8 +27,8 @@ import getpass
 from dataclasses import dataclass
 
 from hrss_fraud.cases.store import CaseStore
+from hrss_fraud.cases.users import PERMISSIONS, ROLES, STEP_PERMISSION, can
 from hrss_fraud.cases.vocab import STEPS, normalise
-from hrss_fraud.dashboard.users import PERMISSIONS, ROLES, STEP_PERMISSION, can
 
 BOOTSTRAP_PREFIX = "os:"
 """Marks an audit actor that is a shell login, not an account (``:`` is never in a user

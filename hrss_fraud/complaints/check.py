@@ -28,8 +28,8 @@ from hrss_fraud.complaints.register import (
     required_text,
     start_check,
 )
+from hrss_fraud.engine.runs import Run, RunError, open_run
 from hrss_fraud.lake import Lake
-from hrss_fraud.rules.runs import Run, RunError, open_run
 
 LOOK_BACK_DAYS = 365
 """Default range: the year before receipt, since a tip usually reports a practice."""

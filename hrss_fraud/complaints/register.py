@@ -17,11 +17,11 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from hrss_fraud.cases.masking import mask_frame
 from hrss_fraud.cases.store import CaseStore, timestamp, write_audit
 from hrss_fraud.cases.vocab import normalise
 from hrss_fraud.complaints import fields
 from hrss_fraud.complaints.fields import ComplaintError
-from hrss_fraud.dashboard.masking import mask_frame
 
 DEADLINE_DAYS = 30
 """Days from receipt to the handling deadline (DOMAIN.md §1)."""

@@ -185,7 +185,7 @@ def page_name(page: dict[str, Any], lang: str) -> str:
 
 def nav_pages(role: str | None) -> list[dict[str, Any]]:
     """The pages the top bar lists for ``role``, in their ``order``."""
-    from hrss_fraud.dashboard.users import can
+    from hrss_fraud.cases.users import can
 
     shown = []
     for page in dash.page_registry.values():

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from hrss_fraud.dashboard import audit
+from hrss_fraud.cases import audit
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
-    from hrss_fraud.dashboard.users import User
+    from hrss_fraud.cases.users import User
 
 PAGE_SIZE = 50
 

@@ -10,7 +10,7 @@ serving the dashboard sees the same count; the lock check, the password check an
 failure's row are one write transaction, so parallel guesses queue instead of slipping
 past the count.
 
-Sessions are server-side (:mod:`hrss_fraud.dashboard.sessions`): Flask-Login keeps the
+Sessions are server-side (:mod:`hrss_fraud.cases.sessions`): Flask-Login keeps the
 logged-in user for the request, its user loader resumes the session row named by the
 random token in Flask's signed cookie, and a revoked or timed-out row ends the session
 at once. The cookie's signing key lives in the workspace, created on first start and
@@ -31,10 +31,10 @@ from flask import Flask, current_app, g, has_request_context, request, session
 from werkzeug.exceptions import Forbidden
 from werkzeug.security import check_password_hash
 
+from hrss_fraud.cases import sessions
+from hrss_fraud.cases.audit import record
 from hrss_fraud.cases.store import CaseStore, open_store, timestamp, write_audit
-from hrss_fraud.dashboard import sessions
-from hrss_fraud.dashboard.audit import record
-from hrss_fraud.dashboard.users import (
+from hrss_fraud.cases.users import (
     PERMISSIONS,
     User,
     get_user,

@@ -12,20 +12,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from hrss_fraud.cases import audit
 from hrss_fraud.cases.store import CaseStore
-from hrss_fraud.dashboard import audit
-from hrss_fraud.dashboard.case_queue import (
+from hrss_fraud.cases.users import User
+from hrss_fraud.dashboard.queue_callbacks import DEFAULT_PAGE_CAP, grid_request, row_range
+from hrss_fraud.outputs.case_queue import (
     FILTER_OPTIONS,
     SORTABLE,
     filter_from_ag_grid,
     one_case,
     page,
 )
-from hrss_fraud.dashboard.labels import column_label
-from hrss_fraud.dashboard.leads import FilterError
-from hrss_fraud.dashboard.queue_callbacks import DEFAULT_PAGE_CAP, grid_request, row_range
-from hrss_fraud.dashboard.runs_view import RunView
-from hrss_fraud.dashboard.users import User
+from hrss_fraud.outputs.labels import column_label
+from hrss_fraud.outputs.leads import FilterError
+from hrss_fraud.outputs.runs_view import RunView
 
 GRID_COLUMNS = (
     "case_rank",

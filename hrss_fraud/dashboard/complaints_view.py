@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from hrss_fraud.cases.masking import mask_name, mask_phone
 from hrss_fraud.complaints.check import CheckResult, checks, linked_leads, run_check
 from hrss_fraud.complaints.register import (
     OUTCOMES,
@@ -31,11 +32,10 @@ from hrss_fraud.complaints.register import (
     register,
     reveal_complainant,
 )
-from hrss_fraud.dashboard.masking import mask_name, mask_phone
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
-    from hrss_fraud.dashboard.users import User
+    from hrss_fraud.cases.users import User
 
 VIEW = "view_leads"
 CLOSE = "decide_first_review"

@@ -16,10 +16,10 @@ from pathlib import Path
 from flask import Flask, current_app, has_app_context, has_request_context, session
 
 from hrss_fraud.cases.store import CaseStore, open_store
+from hrss_fraud.cases.users import User
 from hrss_fraud.dashboard import auth
-from hrss_fraud.dashboard.labels import LANGS
-from hrss_fraud.dashboard.runs_view import RunCache
-from hrss_fraud.dashboard.users import User
+from hrss_fraud.outputs.labels import LANGS
+from hrss_fraud.outputs.runs_view import RunCache
 
 EXTENSION = "hrss_fraud_dashboard"
 DEFAULT_LANG = "zh"

@@ -26,8 +26,8 @@ from typing import Any
 import dash
 from dash import dcc, html
 
+from hrss_fraud.cases.users import PERMISSIONS, known_permission
 from hrss_fraud.dashboard import auth, context
-from hrss_fraud.dashboard.users import PERMISSIONS, known_permission
 
 PUBLIC = "public"
 """The permission of what a visitor without a session may use: the login page."""

@@ -16,8 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from hrss_fraud.dashboard.labels import _pick
 from hrss_fraud.nightly import journal
+from hrss_fraud.outputs.labels import _pick
 
 STALE_AFTER = timedelta(hours=36)
 """A nightly batch runs every night: nothing for this long means last night's did not run."""

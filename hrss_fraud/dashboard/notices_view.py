@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from hrss_fraud.dashboard.audit import record
+from hrss_fraud.cases.audit import record
 from hrss_fraud.dashboard.rounds_view import allow
-from hrss_fraud.notices.cli import DEFAULT_RECTIFY_DAYS, DEFAULT_REQUIREMENTS, DEFAULT_UNIT
 from hrss_fraud.notices.content import (
     DEFAULT_BASIS,
+    DEFAULT_RECTIFY_DAYS,
+    DEFAULT_REQUIREMENTS,
+    DEFAULT_UNIT,
     ContentError,
     Handling,
     Item,
@@ -48,7 +50,7 @@ from hrss_fraud.notices.store import (
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
-    from hrss_fraud.dashboard.users import User
+    from hrss_fraud.cases.users import User
 
 VIEW = "view_leads"
 MANAGE = "manage_inspections"

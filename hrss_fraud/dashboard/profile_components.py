@@ -18,7 +18,7 @@ import plotly.io as pio
 import polars as pl
 from dash import dcc, html
 
-from hrss_fraud.dashboard.labels import column_label
+from hrss_fraud.outputs.labels import column_label
 
 CJK_FONT = "Noto Sans CJK SC, WenQuanYi Zen Hei, sans-serif"
 

@@ -17,14 +17,15 @@ from typing import Any
 
 import polars as pl
 
+from hrss_fraud.cases import audit
 from hrss_fraud.cases.store import SNAPSHOT, CaseStore, DecisionError
+from hrss_fraud.cases.users import User, may_decide
 from hrss_fraud.cases.vocab import DECISIONS, STEPS
 from hrss_fraud.cases.workflow import CLOSED, decide, queue
-from hrss_fraud.dashboard import audit
-from hrss_fraud.dashboard.excel_export import export_leads_bytes
-from hrss_fraud.dashboard.labels import column_label
-from hrss_fraud.dashboard.lead_detail import LeadDetail, lead_detail
-from hrss_fraud.dashboard.leads import (
+from hrss_fraud.outputs.excel_export import export_leads_bytes
+from hrss_fraud.outputs.labels import column_label
+from hrss_fraud.outputs.lead_detail import LeadDetail, lead_detail
+from hrss_fraud.outputs.leads import (
     FILTER_OPTIONS,
     FilterError,
     SortModel,
@@ -32,9 +33,8 @@ from hrss_fraud.dashboard.leads import (
     filter_from_ag_grid,
     page,
 )
-from hrss_fraud.dashboard.person_view import identity
-from hrss_fraud.dashboard.runs_view import RunView
-from hrss_fraud.dashboard.users import User, may_decide
+from hrss_fraud.outputs.person_view import identity
+from hrss_fraud.outputs.runs_view import RunView
 
 GRID_COLUMNS = (
     "severity_label",

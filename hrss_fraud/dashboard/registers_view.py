@@ -28,7 +28,7 @@ from hrss_fraud.registers.rectification import STATUSES, rectifications, sanctio
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
-    from hrss_fraud.dashboard.users import User
+    from hrss_fraud.cases.users import User
 
 VIEW = "view_leads"
 MANAGE = "manage_inspections"

@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING
 
-from hrss_fraud.dashboard.audit import record
+from hrss_fraud.cases.audit import record
 from hrss_fraud.dashboard.registers_view import MANAGE, allow
 from hrss_fraud.registers.definitions import DefinitionError, Register, load_registers
 from hrss_fraud.registers.disclosure import (
@@ -64,7 +64,7 @@ from hrss_fraud.registers.rectification import (
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
-    from hrss_fraud.dashboard.users import User
+    from hrss_fraud.cases.users import User
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 """The largest evidence file the page takes (a photo, a scanned page); bigger ones are

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from hrss_fraud.dashboard.audit import record
+from hrss_fraud.cases.audit import record
 from hrss_fraud.dashboard.complaints_view import _allow as allow
 from hrss_fraud.inspection.exports import _safe, export_round
 from hrss_fraud.inspection.rounds import (
@@ -34,7 +34,7 @@ from hrss_fraud.inspection.rounds import (
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
-    from hrss_fraud.dashboard.users import User
+    from hrss_fraud.cases.users import User
 
 VIEW = "view_leads"
 MANAGE = "manage_inspections"

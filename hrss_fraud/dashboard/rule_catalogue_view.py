@@ -2,7 +2,7 @@
 in force), its leads in the latest run and how reviewers judged them, and the one way to
 change a parameter from the dashboard.
 
-A change goes through :func:`hrss_fraud.rules.params.set_param`, exactly as
+A change goes through :func:`hrss_fraud.engine.params.set_param`, exactly as
 ``hrss-fraud rules set`` does (bounds checked, who and why in the workspace's parameter
 log, the rule's version raised), and is then written to the audit log. The next scoring
 run picks it up; the run shown keeps the values it was scored with.
@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from hrss_fraud.dashboard import audit
-from hrss_fraud.dashboard.labels import family_labels, severity_labels
-from hrss_fraud.rules.catalogue import Catalogue, CatalogueError, load_catalogue
-from hrss_fraud.rules.params import Change, changes, effective, set_param
+from hrss_fraud.cases import audit
+from hrss_fraud.engine.catalogue import Catalogue, CatalogueError, load_catalogue
+from hrss_fraud.engine.params import Change, changes, effective, set_param
+from hrss_fraud.outputs.labels import family_labels, severity_labels
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from hrss_fraud.cases.store import CaseStore
-    from hrss_fraud.dashboard.runs_view import RunView
-    from hrss_fraud.dashboard.users import User
+    from hrss_fraud.cases.users import User
+    from hrss_fraud.outputs.runs_view import RunView
 
 CHANGE_PERMISSION = "change_parameters"
 

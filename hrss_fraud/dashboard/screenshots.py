@@ -159,7 +159,7 @@ def take(
 def _account(workspace: Path) -> tuple[str, str]:
     """A supervisor account for the screenshots (created once, named ``screenshots``)."""
     from hrss_fraud.cases.store import open_store
-    from hrss_fraud.dashboard.users import add_user, get_user, set_password
+    from hrss_fraud.cases.users import add_user, get_user, set_password
 
     password = f"{secrets.token_urlsafe(12)}-7a"
     with open_store(workspace) as store:

@@ -16,12 +16,12 @@ from typing import Any
 
 import polars as pl
 
-from hrss_fraud.detect.ranking import institution_ranking
+from hrss_fraud.engine.runs import Run, open_run
+from hrss_fraud.evaluation.judge import Truth, evaluate, ranking_metrics
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import Lake
-from hrss_fraud.rules.evaluate import Truth, evaluate, ranking_metrics
-from hrss_fraud.rules.runs import Run, open_run
-from hrss_fraud.rules.score import score
+from hrss_fraud.outputs.ranking import institution_ranking
+from hrss_fraud.scoring.score import score
 from hrss_fraud.synth.config import PRESETS, SynthConfig
 from hrss_fraud.synth.generate import generate
 
@@ -39,12 +39,12 @@ LOOKALIKE_SCHEMA = {
 class SeedResult:
     """One judged run: what the report needs of it, nothing read from the truth later.
 
-    ``per_scheme`` and ``per_rule`` are :func:`~hrss_fraud.rules.evaluate.evaluate`'s tables
+    ``per_scheme`` and ``per_rule`` are :func:`~hrss_fraud.evaluation.judge.evaluate`'s tables
     (``per_scheme`` with the scheme's Chinese name in ``scheme_zh``); ``summary`` its scalars
-    with :func:`~hrss_fraud.rules.evaluate.ranking_metrics`'s; ``ranking`` the institution
+    with :func:`~hrss_fraud.evaluation.judge.ranking_metrics`'s; ``ranking`` the institution
     ranking in its order, each institution marked ``fraudulent`` or not; ``lookalikes`` the
     false-alarm rate per kind of legitimate look-alike
-    (:func:`~hrss_fraud.rules.evaluate.lookalike_rates`).
+    (:func:`~hrss_fraud.evaluation.judge.lookalike_rates`).
     """
 
     seed: int | None

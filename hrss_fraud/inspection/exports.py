@@ -161,8 +161,8 @@ def institution_lines(
     """The run's finding lines billed by these institutions, with each finding's rule,
     severity, behaviour and evidence, and the fee line's item, quantity and price; past
     ``max_lines_per_finding`` a finding's smaller lines are folded into one row."""
+    from hrss_fraud.engine.runs import RunError, open_run
     from hrss_fraud.lake import Lake
-    from hrss_fraud.rules.runs import RunError, open_run
 
     try:
         run = open_run(workspace, run_id)

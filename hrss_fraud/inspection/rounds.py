@@ -118,9 +118,9 @@ def plan_round(
     """Draw and record a round; return it. ``complaints`` are ``(fixmedins_code, ref)``
     from the complaint register; ``groups`` restricts the round to these group codes
     (default: every standing group and those formed for this round name)."""
-    from hrss_fraud.detect.ranking import institution_ranking, review_weights
+    from hrss_fraud.engine.runs import open_run
     from hrss_fraud.lake import Lake
-    from hrss_fraud.rules.runs import open_run
+    from hrss_fraud.outputs.ranking import institution_ranking, review_weights
 
     name = (name or "").strip()
     if not name:

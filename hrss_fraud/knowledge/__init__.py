@@ -158,7 +158,7 @@ class Knowledge:
 
     ``absent`` names, per table, the optional columns its file left out (read as empty):
     a centre's own catalogue has the platform's columns but not our internal groupings.
-    Rules that need what is missing say so (:mod:`hrss_fraud.rules.needs`)."""
+    Rules that need what is missing say so (:mod:`hrss_fraud.engine.needs`)."""
 
     catalogue: pl.DataFrame
     knowledge_pair: pl.DataFrame

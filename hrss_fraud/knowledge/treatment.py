@@ -37,10 +37,10 @@ import duckdb
 import polars as pl
 
 from hrss_fraud.knowledge._reader import read_table
+from hrss_fraud.lake.sqltext import sql_array
 from hrss_fraud.model import codes as C
 from hrss_fraud.model import schema as S
 from hrss_fraud.resources import policy_dir
-from hrss_fraud.rules.sqltext import sql_array
 
 FILE = "treatment_class.csv"
 SETTINGS = frozenset({"op", "ip", "ph"})

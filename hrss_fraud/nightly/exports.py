@@ -3,7 +3,7 @@ list (Parquet and Excel) and the daily summary (HTML and Excel: new leads by rul
 at risk, top institutions, each institution's data-quality findings, rejected files and
 quarantined rows) in ``WORKSPACE/exports/<date>/``. Leads and the amount at risk are the
 run's leads only; its data-quality findings are summarised apart, per institution and rule
-(:mod:`hrss_fraud.rules.quality`).
+(:mod:`hrss_fraud.outputs.quality`).
 
 The folder is named by the run's date and holds ``export.json`` naming the run last, so
 "fresh" means that file names the latest run: a rerun rebuilds nothing, and a crash
@@ -25,12 +25,12 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
+from hrss_fraud.engine.runs import FINDINGS, Run, open_run, runs_dir
 from hrss_fraud.ingest.release import RELEASED
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
 from hrss_fraud.nightly.journal import REJECTIONS, read_lines
-from hrss_fraud.rules.quality import quality_summary
-from hrss_fraud.rules.runs import FINDINGS, Run, open_run, runs_dir
+from hrss_fraud.outputs.quality import quality_summary
 
 EXPORTS = "exports"
 MANIFEST = "export.json"
@@ -213,7 +213,7 @@ def _workbook(path: Path, sheets: dict[str, pl.DataFrame]) -> None:
 def _marts_ranking(workspace: Path, run_id: str) -> pl.DataFrame | None:
     """The run's institution ranking as its dashboard marts hold it (the same function,
     without review weights), or None without marts: the ranking re-reads every lead line."""
-    from hrss_fraud.dashboard.runs_view import marts_dir, read_marts_manifest
+    from hrss_fraud.outputs.runs_view import marts_dir, read_marts_manifest
 
     files = read_marts_manifest(workspace, run_id) or {}
     file = files.get("ranking_institution_zh")
@@ -223,7 +223,7 @@ def _marts_ranking(workspace: Path, run_id: str) -> pl.DataFrame | None:
 def build_exports(workspace: Path, run: Run, *, between: Callable[[], None] | None = None) -> Path:
     """Write the exports of ``run`` and publish their folder atomically; ``between`` is
     called after the first file (the crash drills' mid-stage point)."""
-    from hrss_fraud.detect.ranking import COLUMNS, institution_ranking, review_weights
+    from hrss_fraud.outputs.ranking import COLUMNS, institution_ranking, review_weights
 
     final = exports_dir(workspace, run.run_id)
     final.parent.mkdir(parents=True, exist_ok=True)

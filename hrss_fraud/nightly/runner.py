@@ -135,7 +135,7 @@ def sweep_leftovers(workspace: Path, *, older_than_s: float = LEFTOVER_AGE_S) ->
     """Remove the temporary folders killed scoring runs left in ``runs/`` (the scoring
     database of a county can take gigabytes); a folder younger than ``older_than_s`` may
     belong to a ``score`` running now, outside the nightly's lock, and is kept."""
-    from hrss_fraud.rules.runs import runs_dir
+    from hrss_fraud.engine.runs import runs_dir
 
     folder = runs_dir(workspace)
     if not folder.is_dir():
@@ -150,8 +150,8 @@ def sweep_leftovers(workspace: Path, *, older_than_s: float = LEFTOVER_AGE_S) ->
 
 
 def _stage_score(ctx: _Context) -> dict[str, Any]:
-    from hrss_fraud.rules import runs
-    from hrss_fraud.rules.score import score
+    from hrss_fraud.engine import runs
+    from hrss_fraud.scoring.score import score
 
     swept = sweep_leftovers(ctx.workspace)
     if swept:
@@ -186,8 +186,8 @@ def _stage_marts(ctx: _Context) -> dict[str, Any]:
     if ctx.run_id is None:
         return {"skipped": "no run"}
     try:
-        from hrss_fraud.dashboard import marts
-        from hrss_fraud.dashboard.runs_view import read_marts_manifest
+        from hrss_fraud.outputs import marts
+        from hrss_fraud.outputs.runs_view import read_marts_manifest
     except ImportError:
         ctx.journal.event("no dashboard marts module: skipped", stage="marts", level="warning")
         return {"skipped": "no marts module"}
@@ -199,7 +199,7 @@ def _stage_marts(ctx: _Context) -> dict[str, Any]:
 
 
 def _stage_exports(ctx: _Context) -> dict[str, Any]:
-    from hrss_fraud.rules.runs import open_run
+    from hrss_fraud.engine.runs import open_run
 
     if ctx.run_id is None:
         return {"skipped": "no run"}

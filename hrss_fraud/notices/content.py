@@ -27,6 +27,9 @@ MEASURE_ALIASES = {zh: code for code, (zh, _, _) in MEASURES.items()} | {
     "拒付": "refuse",
     "暂停结算": "suspend",
 }
+DEFAULT_UNIT = "县医疗保障中心"
+DEFAULT_REQUIREMENTS = "立即纠正上述违约行为，退回违规费用，健全医保基金使用内部管理制度"
+DEFAULT_RECTIFY_DAYS = 30
 DEFAULT_BASIS = "《医疗保障基金使用监督管理条例》及医疗保障定点医药机构服务协议相关条款"
 
 

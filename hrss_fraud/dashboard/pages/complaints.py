@@ -17,7 +17,7 @@ from hrss_fraud.complaints.register import OUTCOMES, SOURCES, STATUSES, Complain
 from hrss_fraud.dashboard import complaints_view as cv
 from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
-from hrss_fraud.rules.runs import RunError
+from hrss_fraud.engine.runs import RunError
 
 dash.register_page(
     __name__,

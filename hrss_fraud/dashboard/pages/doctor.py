@@ -2,7 +2,7 @@
 billing by charge class against the peers' mix, and the leads the doctor answers for.
 
 Reached from an institution's top doctors; every figure is
-:mod:`hrss_fraud.dashboard.doctor_view`'s.
+:mod:`hrss_fraud.outputs.doctor_view`'s.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from hrss_fraud.dashboard import context, guard
-from hrss_fraud.dashboard import doctor_view as dv
 from hrss_fraud.dashboard import profile_components as pc
-from hrss_fraud.rules.runs import RunError
+from hrss_fraud.engine.runs import RunError
+from hrss_fraud.outputs import doctor_view as dv
 
 dash.register_page(
     __name__,

@@ -1,7 +1,7 @@
 """机构画像 Institution profile: a picker, and one institution's indicators among its peers,
 monthly trend, top items and doctors, leads with their review decisions, data quality.
 
-Every figure comes from :mod:`hrss_fraud.dashboard.institution_view`; this module draws.
+Every figure comes from :mod:`hrss_fraud.outputs.institution_view`; this module draws.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import polars as pl
 from dash import Input, Output, dcc, html
 
 from hrss_fraud.dashboard import context, guard
-from hrss_fraud.dashboard import institution_view as iv
 from hrss_fraud.dashboard import profile_components as pc
-from hrss_fraud.dashboard import quality_view as qv
-from hrss_fraud.dashboard.labels import COLUMNS
-from hrss_fraud.rules.runs import RunError
+from hrss_fraud.engine.runs import RunError
+from hrss_fraud.outputs import institution_view as iv
+from hrss_fraud.outputs import quality_view as qv
+from hrss_fraud.outputs.labels import COLUMNS
 
 dash.register_page(
     "institution_picker",

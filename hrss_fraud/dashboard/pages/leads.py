@@ -20,19 +20,19 @@ import polars as pl
 from dash import Input, Output, State, dcc, html
 
 from hrss_fraud.cases.store import DecisionError
+from hrss_fraud.cases.users import may_decide as can_decide
 from hrss_fraud.cases.vocab import STEPS
 from hrss_fraud.dashboard import auth, context, guard
 from hrss_fraud.dashboard import case_callbacks as cc
 from hrss_fraud.dashboard import queue_callbacks as qc
 from hrss_fraud.dashboard.components import kv
-from hrss_fraud.dashboard.labels import (
+from hrss_fraud.engine.runs import RunError
+from hrss_fraud.outputs.labels import (
     column_label,
     family_labels,
     line_role_labels,
     status_labels,
 )
-from hrss_fraud.dashboard.users import may_decide as can_decide
-from hrss_fraud.rules.runs import RunError
 
 dash.register_page(
     __name__,

@@ -17,9 +17,9 @@ from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import notices_view as nv
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.forms import field
-from hrss_fraud.dashboard.runs_view import load_institutions
 from hrss_fraud.lake import Lake
 from hrss_fraud.notices.render import RenderError
+from hrss_fraud.outputs.runs_view import load_institutions
 
 dash.register_page(
     __name__,

@@ -2,7 +2,7 @@
 family, the last run's status, what changed since the previous run, and the nightly batch's
 last runs.
 
-The figures come from :mod:`hrss_fraud.dashboard.overview` (computed once per run) and
+The figures come from :mod:`hrss_fraud.outputs.overview` (computed once per run) and
 :mod:`hrss_fraud.dashboard.nightly_view` (a few small JSON-lines files); this module only
 draws them.
 """
@@ -17,10 +17,10 @@ import polars as pl
 from dash import dcc, html
 
 from hrss_fraud.dashboard import context, guard, nightly_view
-from hrss_fraud.dashboard import overview as data
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.components import kv
-from hrss_fraud.rules.runs import RunError
+from hrss_fraud.engine.runs import RunError
+from hrss_fraud.outputs import overview as data
 
 dash.register_page(
     __name__, path="/", name="总览", name_en="Overview", order=0, permission="view_leads"

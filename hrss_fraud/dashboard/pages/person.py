@@ -10,10 +10,10 @@ import polars as pl
 from dash import Input, Output, State, dcc, html
 
 from hrss_fraud.dashboard import context, guard
-from hrss_fraud.dashboard import person_view as pv
 from hrss_fraud.dashboard import profile_components as pc
-from hrss_fraud.dashboard.profile_data import SETTINGS, pick
-from hrss_fraud.rules.runs import RunError
+from hrss_fraud.engine.runs import RunError
+from hrss_fraud.outputs import person_view as pv
+from hrss_fraud.outputs.profile_data import SETTINGS, pick
 
 dash.register_page(
     "person_search",

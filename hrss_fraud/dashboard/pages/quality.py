@@ -4,7 +4,7 @@ its rules, a rule its findings, a finding its lines; Excel export of the report 
 institution when one is open). ``/quality?institution=<code>`` opens on one institution.
 
 Data-quality findings are no leads: this page is the only place they are shown. Every
-figure comes from :mod:`hrss_fraud.dashboard.quality_view`; this module draws.
+figure comes from :mod:`hrss_fraud.outputs.quality_view`; this module draws.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ import dash_ag_grid as dag
 import polars as pl
 from dash import Input, Output, State, dcc, html
 
-from hrss_fraud.dashboard import audit, context, guard
+from hrss_fraud.cases import audit
+from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
-from hrss_fraud.dashboard import quality_view as qv
 from hrss_fraud.dashboard.components import kv
-from hrss_fraud.dashboard.labels import column_label
 from hrss_fraud.dashboard.queue_callbacks import records
-from hrss_fraud.rules.runs import RunError
+from hrss_fraud.engine.runs import RunError
+from hrss_fraud.outputs import quality_view as qv
+from hrss_fraud.outputs.labels import column_label
 
 dash.register_page(
     __name__,

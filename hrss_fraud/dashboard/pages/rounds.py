@@ -17,10 +17,10 @@ from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard import rounds_view as rv
 from hrss_fraud.dashboard.forms import field
+from hrss_fraud.engine.runs import RunError
 from hrss_fraud.inspection.draw import DrawError
 from hrss_fraud.inspection.exports import ExportError
 from hrss_fraud.inspection.rounds import RoundError
-from hrss_fraud.rules.runs import RunError
 
 dash.register_page(
     __name__,

@@ -13,7 +13,7 @@ from dash import Input, Output, State, dcc, html
 from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard import rule_catalogue_view as rc
-from hrss_fraud.rules.runs import RunError
+from hrss_fraud.engine.runs import RunError
 
 dash.register_page(
     __name__, path="/rules", name="规则目录", name_en="Rules", order=40, permission="view_leads"

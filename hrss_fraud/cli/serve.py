@@ -1,0 +1,98 @@
+"""``hrss-fraud serve``: the dashboard over the workspace's latest run.
+
+The command attaches itself to the main command when ``hrss_fraud.cli`` imports this
+module (its last lines), so the main CLI needs one import line and no other edit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import click
+
+from hrss_fraud.cli.cases import _fail, _workspace
+
+
+@click.command("serve")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="监听地址 Address to listen on."
+)
+@click.option("--port", default=8050, show_default=True, type=int, help="端口 Port.")
+@click.option("--debug", is_flag=True, help="调试模式（仅开发用）Dash debug mode, for development.")
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    help="经HTTPS反向代理提供服务时使用：Cookie仅经HTTPS发送 Behind a TLS reverse proxy: "
+    "Secure, __Host- session cookie (docs/security.md).",
+)
+@click.option(
+    "--allowed-origin",
+    "allowed_origins",
+    multiple=True,
+    metavar="URL",
+    help="反向代理对外地址，如 https://jg.example.gov.cn Another scheme://host[:port] the "
+    "proxy serves the dashboard under (repeatable).",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    debug: bool,
+    secure_cookies: bool = False,
+    allowed_origins: tuple[str, ...] = (),
+) -> None:
+    """启动看板。Serve the dashboard (log in with an account from `hrss-fraud users add`)."""
+    from hrss_fraud.cases.sessions import SettingsError
+    from hrss_fraud.dashboard.app import serve as run
+    from hrss_fraud.dashboard.auth import SecretKeyError
+    from hrss_fraud.outputs.marts import build_in_background
+
+    ws = _workspace(ctx)
+    build_in_background(ws)  # the latest run's missing marts; pages compute on the fly until then
+    click.echo(f"dashboard: http://{host}:{port}/  (workspace {ws}; Ctrl-C stops)")
+    try:
+        run(
+            ws,
+            host=host,
+            port=port,
+            debug=debug,
+            secure_cookies=secure_cookies,
+            allowed_origins=allowed_origins,
+        )
+    except (SecretKeyError, SettingsError, OSError) as e:
+        _fail(str(e))
+
+
+DEMO_ACCOUNTS = {"demo": "supervisor", "auditor": "auditor"}
+"""Accounts ``hrss-fraud demo`` creates when absent: one that may decide, one that sees
+masked identities only."""
+
+
+def demo_accounts(ws: Path) -> dict[str, str | None]:
+    """Create the demo accounts that do not exist yet, each with a new random password;
+    ``username -> password`` (``None`` for an account that already existed)."""
+    from hrss_fraud.cases import open_store
+    from hrss_fraud.cases.users import add_user, get_user
+
+    made: dict[str, str | None] = {}
+    with open_store(ws) as store:
+        for username, role in DEMO_ACCOUNTS.items():
+            if get_user(store, username) is not None:
+                made[username] = None
+                continue
+            password = f"{secrets.token_urlsafe(9)}-{secrets.randbelow(90) + 10}"
+            add_user(store, username, role=role, password=password, by="demo")
+            made[username] = password
+    return made
+
+
+def serve_demo(ctx: click.Context, host: str = "127.0.0.1", port: int = 8050) -> None:
+    """The end of ``hrss-fraud demo``: the accounts, the address, then the dashboard."""
+    ws = _workspace(ctx)
+    for username, password in demo_accounts(ws).items():
+        role = DEMO_ACCOUNTS[username]
+        shown = password or "(已存在，密码不变 exists, password unchanged)"
+        click.echo(f"account {username} ({role}): {shown}")
+    ctx.invoke(serve, host=host, port=port, debug=False)

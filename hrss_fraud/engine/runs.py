@@ -1,0 +1,218 @@
+"""Scoring runs: each writes its findings into its own folder, then the ``LATEST`` pointer is
+swapped atomically, so readers (the dashboard, exports) only ever see complete runs.
+
+``WORKSPACE/runs/<run_id>/`` holds
+
+- ``findings.parquet`` and ``finding_lines.parquet``: the *leads* (every finding of a rule
+  outside the ``data_quality`` family), each with its ``case_id`` and ``case_rank``;
+- ``quality_findings.parquet`` and ``quality_lines.parquet``: the data-quality findings, a
+  report of their own that never enters the lead queue, the amount at risk or a ranking;
+- ``cases.parquet``: the leads grouped into cases, in rank order
+  (:mod:`hrss_fraud.engine.grouping`);
+- ``manifest.json``: scope, lake batches, knowledge fingerprint, every rule's version,
+  parameters, status, counts (``findings`` and ``amount_at_risk`` count leads only;
+  ``quality_findings`` and ``cases`` beside them) and time.
+
+A run published before findings were split and grouped (no ``quality_findings.parquet``)
+still opens: :class:`Run` splits its findings by the workspace's catalogue and groups the
+leads into cases on first use, with the severity weights (the review model's weights are
+applied when a run is scored, not when an old one is read) and the lake's institution
+names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from hrss_fraud.engine import grouping
+from hrss_fraud.engine.catalogue import load_catalogue
+from hrss_fraud.lake import Lake
+from hrss_fraud.lake.fsutil import fsync_dir, write_bytes_atomic, write_parquet_atomic
+
+LATEST = "LATEST"
+FINDINGS, LINES = "findings.parquet", "finding_lines.parquet"
+QUALITY_FINDINGS, QUALITY_LINES = "quality_findings.parquet", "quality_lines.parquet"
+CASES = "cases.parquet"
+
+
+class RunError(RuntimeError):
+    pass
+
+
+def institution_names(workspace: Path) -> pl.DataFrame | None:
+    """``fixmedins_code, fixmedins_name`` of the workspace lake's institution register
+    (None when it holds no register yet): what a case is titled with."""
+    con = Lake(Path(workspace) / "lake").connect()
+    try:
+        columns = {r[0] for r in con.execute("DESCRIBE institution").fetchall()}
+        if "fixmedins_name" not in columns:
+            return None
+        sql = "SELECT fixmedins_code, max(fixmedins_name) AS fixmedins_name FROM institution"
+        return con.sql(sql + " GROUP BY 1").pl()
+    finally:
+        con.close()
+
+
+def runs_dir(workspace: Path) -> Path:
+    return Path(workspace) / "runs"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
+
+
+def latest_run(workspace: Path) -> str | None:
+    p = runs_dir(workspace) / LATEST
+    return p.read_text(encoding="utf-8").strip() if p.exists() else None
+
+
+@dataclass(frozen=True)
+class Run:
+    root: Path
+    manifest: dict[str, Any]
+    _legacy: dict[str, pl.DataFrame] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """An old-format run's split and grouping, computed once on first use."""
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest["run_id"])
+
+    @property
+    def workspace(self) -> Path:
+        return self.root.parent.parent
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the run was published with its data-quality findings kept apart (and
+        its leads grouped): False for a run scored before issue 16."""
+        return (self.root / QUALITY_FINDINGS).exists()
+
+    def findings(self) -> pl.DataFrame:
+        """The leads, each with ``case_id`` and ``case_rank``."""
+        return self._read(FINDINGS, "findings")
+
+    def lines(self) -> pl.DataFrame:
+        """The leads' claim lines."""
+        return self._read(LINES, "lines")
+
+    def quality_findings(self) -> pl.DataFrame:
+        """The data-quality findings (no case columns: they are no leads)."""
+        return self._read(QUALITY_FINDINGS, "quality")
+
+    def quality_lines(self) -> pl.DataFrame:
+        """The data-quality findings' lines."""
+        return self._read(QUALITY_LINES, "quality_lines")
+
+    def _read(self, file: str, part: str) -> pl.DataFrame:
+        if self.grouped:
+            return pl.read_parquet(self.root / file)
+        return self._old_format()[part]
+
+    def cases(self) -> pl.DataFrame:
+        """The leads grouped into cases (:data:`grouping.CASE_SCHEMA`), in rank order."""
+        if (self.root / CASES).exists():
+            return pl.read_parquet(self.root / CASES)
+        return self._old_format()["cases"]
+
+    def _old_format(self) -> dict[str, pl.DataFrame]:
+        """An old run's files split by the workspace's catalogue, its leads grouped."""
+        if not self._legacy:
+            # an empty file written from an untyped frame reads back with a null-typed id
+            findings = pl.read_parquet(self.root / FINDINGS).with_columns(
+                pl.col("finding_id").cast(pl.String)
+            )
+            lines = pl.read_parquet(self.root / LINES).with_columns(
+                pl.col("finding_id").cast(pl.String)
+            )
+            rules = load_catalogue(workspace=self.workspace).rules
+            parts = grouping.split(findings, lines, rules)
+            del findings, lines
+            groupable = set(grouping.FINDING_INPUT) <= set(parts.leads.columns) and set(
+                grouping.LINE_INPUT
+            ) <= set(parts.lead_lines.columns)
+            if groupable:
+                names = institution_names(self.workspace)
+                leads, cases = grouping.group(parts.leads, parts.lead_lines, rules, names=names)
+            else:  # a hand-made run without the columns a case is built from
+                leads, cases = parts.leads, grouping.empty_cases()
+            self._legacy.update(
+                findings=leads,
+                lines=parts.lead_lines,
+                quality=parts.quality,
+                quality_lines=parts.quality_lines,
+                cases=cases,
+            )
+        return self._legacy
+
+
+def open_run(workspace: Path, run_id: str | None = None) -> Run:
+    run_id = run_id or latest_run(workspace)
+    if not run_id:
+        msg = f"no complete scoring run in {runs_dir(workspace)}; run `hrss-fraud score` first"
+        raise RunError(msg)
+    root = runs_dir(workspace) / run_id
+    if not (root / "manifest.json").exists():
+        msg = f"run {run_id} does not exist or is incomplete ({root})"
+        raise RunError(msg)
+    return Run(root, json.loads((root / "manifest.json").read_text(encoding="utf-8")))
+
+
+def publish(
+    workspace: Path,
+    run_id: str,
+    findings: pl.DataFrame,
+    lines: pl.DataFrame,
+    manifest: dict[str, Any],
+    *,
+    quality: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+    cases: pl.DataFrame | None = None,
+) -> Run:
+    """Write the run under a temporary name, rename it into place, then move ``LATEST``.
+
+    ``findings`` and ``lines`` are the leads (with their case columns) when ``quality``
+    (the data-quality findings and their lines) and ``cases`` are given, as
+    :func:`hrss_fraud.scoring.score.score` publishes; without them the run is written in the
+    old format, its findings split and grouped when read (tests that craft a run)."""
+    base = runs_dir(workspace)
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = base / f".{run_id}.tmp"
+    final = base / run_id
+    if final.exists():
+        msg = f"run {run_id} already exists"
+        raise RunError(msg)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    write_parquet_atomic(tmp / FINDINGS, findings, label="findings")
+    write_parquet_atomic(tmp / LINES, lines, label="finding_lines")
+    if cases is not None:
+        write_parquet_atomic(tmp / CASES, cases, label="cases")
+    if quality is not None:  # written last: its presence marks a split run
+        write_parquet_atomic(tmp / QUALITY_LINES, quality[1], label="quality_lines")
+        write_parquet_atomic(tmp / QUALITY_FINDINGS, quality[0], label="quality_findings")
+    data = json.dumps(manifest, ensure_ascii=False, indent=1, default=str).encode("utf-8")
+    write_bytes_atomic(tmp / "manifest.json", data, label="run manifest")
+    os.replace(tmp, final)
+    fsync_dir(base)
+    write_bytes_atomic(base / LATEST, run_id.encode(), label="latest run")
+    return Run(final, manifest)
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """A digest of the files' names and contents (knowledge base, catalogue)."""
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
