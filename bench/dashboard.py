@@ -47,12 +47,12 @@ from typing import Any
 import polars as pl
 
 from hrss_fraud.cases.store import Decision, open_store
-from hrss_fraud.dashboard import overview
-from hrss_fraud.dashboard.lead_detail import lead_detail
-from hrss_fraud.dashboard.leads import LeadFilter, page
-from hrss_fraud.dashboard.runs_view import latest_complete_run, open_view, previous_complete_run
-from hrss_fraud.rules.catalogue import load_catalogue
-from hrss_fraud.rules.runs import new_run_id, publish
+from hrss_fraud.engine.catalogue import load_catalogue
+from hrss_fraud.engine.runs import new_run_id, publish
+from hrss_fraud.outputs import overview
+from hrss_fraud.outputs.lead_detail import lead_detail
+from hrss_fraud.outputs.leads import LeadFilter, page
+from hrss_fraud.outputs.runs_view import latest_complete_run, open_view, previous_complete_run
 
 PAGE_ROWS = 100
 """ag-grid's default ``cacheBlockSize``: the rows one infinite-model request asks for."""
@@ -211,7 +211,7 @@ def _cases(timer: Timer, view: Any, store: Any, rng: random.Random) -> None:
     """The case grid as the lead queue opens on it (its first page, by rank), then a page
     of it under a random sort, as the grid asks for them."""
     try:  # absent from checkouts before issue 16
-        from hrss_fraud.dashboard import case_queue
+        from hrss_fraud.outputs import case_queue
     except ImportError:
         return
     timer("cases.first_page", lambda: case_queue.page(view, None, None, 0, PAGE_ROWS, store))
@@ -231,9 +231,9 @@ def _profiles(timer: Timer, view: Any, store: Any, sample: pl.DataFrame, n: int,
     institutions, persons and billing doctors (each page's callback computes one)."""
     if n <= 0:
         return
-    from hrss_fraud.dashboard.doctor_view import doctor_days, doctor_profile
-    from hrss_fraud.dashboard.institution_view import institution_profile
-    from hrss_fraud.dashboard.person_view import timeline
+    from hrss_fraud.outputs.doctor_view import doctor_days, doctor_profile
+    from hrss_fraud.outputs.institution_view import institution_profile
+    from hrss_fraud.outputs.person_view import timeline
 
     picked = sample.sample(n, seed=seed + 2, with_replacement=True)
     for code in picked["fixmedins_code"]:
@@ -255,9 +255,9 @@ def _pages(timer: Timer, ws: Path, view: Any, sample: pl.DataFrame, n: int, seed
     as a server that has answered requests before is."""
     import flask
 
+    from hrss_fraud.cases.users import add_user, get_user
     from hrss_fraud.dashboard.app import create_app
-    from hrss_fraud.dashboard.doctor_view import doctor_days
-    from hrss_fraud.dashboard.users import add_user, get_user
+    from hrss_fraud.outputs.doctor_view import doctor_days
 
     with open_store(ws) as store:
         if get_user(store, BENCH_USER) is None:
@@ -292,7 +292,7 @@ def session(
     rng = random.Random(seed)
     timer = Timer()
     # untimed, as `serve` does at start: import the rule kernels the lead panel's rule
-    # section needs (hrss_fraud.dashboard.marts.build_in_background)
+    # section needs (hrss_fraud.outputs.marts.build_in_background)
     load_catalogue(workspace=ws)
     view = timer("open_view", lambda: _open(ws, None, marts))
     prev_id = previous_complete_run(ws, view.run_id)
@@ -340,7 +340,7 @@ def session(
 
 def _build_marts(ws: Path) -> float:
     """Build the latest run's marts if missing (untimed by the session); its seconds."""
-    from hrss_fraud.dashboard.marts import build_marts  # absent from older checkouts
+    from hrss_fraud.outputs.marts import build_marts  # absent from older checkouts
 
     start = time.perf_counter()
     build_marts(ws)

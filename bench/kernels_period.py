@@ -1,5 +1,5 @@
 """A plain pandas reference of the ``period_count`` kernel's sliding window
-(:func:`hrss_fraud.rules.kernels.period_count.period_excess`), for tests and a later
+(:func:`hrss_fraud.engine.kernels.period_count.period_excess`), for tests and a later
 benchmark: the same excess per row, computed straightforwardly.
 
 Rows: ``psn_no``, ``med_list_codg``, ``day`` (integer day number), ``cnt``,

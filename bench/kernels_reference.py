@@ -30,7 +30,7 @@ KERNELS = ("windows", "supply", "bursts", "period_count")
 
 def windows_reference(ev: pd.DataFrame, count: int, days: int) -> pd.DataFrame:
     """``ev`` (group, day) sorted by group and day → viol, episode, in_window as
-    :func:`hrss_fraud.rules.kernels.windows.window_flags` computes them."""
+    :func:`hrss_fraud.engine.kernels.windows.window_flags` computes them."""
     out = ev.copy()
     out["in_window"] = 0
     out["viol"] = False
@@ -58,7 +58,7 @@ def _episodes(df: pd.DataFrame, covered: str, name: str) -> pd.DataFrame:
 
 def supply_reference(ev: pd.DataFrame, tolerance: float) -> pd.DataFrame:
     """``ev`` (group, day, supply) sorted by group and day → remaining, early as
-    :func:`hrss_fraud.rules.kernels.supply.carry_over` computes them."""
+    :func:`hrss_fraud.engine.kernels.supply.carry_over` computes them."""
     out = ev.copy()
     remaining = []
     for _, g in ev.groupby("group", sort=False):
@@ -75,7 +75,7 @@ def supply_reference(ev: pd.DataFrame, tolerance: float) -> pd.DataFrame:
 
 def bursts_reference(s: pd.DataFrame, min_persons: int, window: int) -> pd.DataFrame:
     """``s`` (group, sec, person) sorted by group and sec → burst as
-    :func:`hrss_fraud.rules.kernels.bursts.burst_flags` computes it."""
+    :func:`hrss_fraud.engine.kernels.bursts.burst_flags` computes it."""
     out = s.copy()
     out["covered"] = 0
     for _, g in s.groupby("group", sort=False):
@@ -107,10 +107,10 @@ def random_events(n: int, groups: int, span: int, seed: int = 0) -> pd.DataFrame
 def _cases(rows: int) -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
     """Each kernel as (numba, pandas) closures over the same random input."""
     from bench.kernels_period import pandas_period_count
-    from hrss_fraud.rules.kernels.bursts import burst_flags
-    from hrss_fraud.rules.kernels.period_count import period_excess
-    from hrss_fraud.rules.kernels.supply import carry_over
-    from hrss_fraud.rules.kernels.windows import window_flags
+    from hrss_fraud.engine.kernels.bursts import burst_flags
+    from hrss_fraud.engine.kernels.period_count import period_excess
+    from hrss_fraud.engine.kernels.supply import carry_over
+    from hrss_fraud.engine.kernels.windows import window_flags
 
     ev = random_events(rows, max(rows // 40, 1), 365)
     g, d = ev["group"].to_numpy(), ev["day"].to_numpy()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.cases.store import timestamp
-from hrss_fraud.dashboard.users import hash_password
+from hrss_fraud.cases.users import hash_password
 
 PASSWORD = "Operator-pass-2025"
 

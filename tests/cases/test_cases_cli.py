@@ -10,8 +10,8 @@ from accounts import add_accounts
 from click.testing import CliRunner, Result
 
 from hrss_fraud.cases import open_store, store_path
-from hrss_fraud.cases.cli import cases
-from hrss_fraud.rules.runs import open_run
+from hrss_fraud.cli.cases import cases
+from hrss_fraud.engine.runs import open_run
 
 REVIEWERS = {"li": "reviewer", "wang": "supervisor", "李明": "reviewer", "zhao": "supervisor"}
 

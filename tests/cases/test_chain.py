@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from hrss_fraud.cases import open_store, store_path
 from hrss_fraud.cases.chain import CHAINED, NOT_CHAINED, link_hash, verify
-from hrss_fraud.cases.cli import cases
 from hrss_fraud.cases.migrate import available
+from hrss_fraud.cli.cases import cases
 from hrss_fraud.notices import Handling, Item, NoticeContent
 from hrss_fraud.notices import store as notices
 

@@ -20,14 +20,13 @@ import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from hrss_fraud.cases import Decision, open_store, store_path
-from hrss_fraud.detect import reviews
-from hrss_fraud.detect.frequency_model import ModelError
-from hrss_fraud.rules.catalogue import load_catalogue
-from hrss_fraud.rules.evaluate import Truth, judge
-from hrss_fraud.rules.params import set_param
-from hrss_fraud.rules.runs import open_run
-from hrss_fraud.rules.score import score
+from hrss_fraud.cases import Decision, open_store, reviews, store_path
+from hrss_fraud.detectors.frequency_model import ModelError
+from hrss_fraud.engine.catalogue import load_catalogue
+from hrss_fraud.engine.params import set_param
+from hrss_fraud.engine.runs import open_run
+from hrss_fraud.evaluation.judge import Truth, judge
+from hrss_fraud.scoring.score import score
 
 LOOSE = (
     ("high_cost_outpatient", "z", 2.0),
@@ -273,8 +272,8 @@ def test_the_ranking_weighs_each_lead_by_its_chance_of_confirmation(
     from click.testing import CliRunner
 
     from hrss_fraud.cli import main
-    from hrss_fraud.detect.ranking import institution_ranking, review_weights
     from hrss_fraud.lake import Lake
+    from hrss_fraud.outputs.ranking import institution_ranking, review_weights
 
     ws = tmp_path / "ws"
     shutil.copytree(reviewed.ws, ws)

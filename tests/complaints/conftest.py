@@ -10,7 +10,7 @@ import pytest
 from hrss_fraud.cases import CaseStore, open_store
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import Lake
-from hrss_fraud.rules.score import score
+from hrss_fraud.scoring.score import score
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,8 @@ from hrss_fraud.complaints.register import (
     record_outcome,
     register,
 )
+from hrss_fraud.engine.runs import open_run
 from hrss_fraud.lake import Lake
-from hrss_fraud.rules.runs import open_run
 
 RECEIVED = date(2025, 4, 15)
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.cli import main
-from hrss_fraud.rules.runs import open_run
+from hrss_fraud.engine.runs import open_run
 
 STAFF = {"张三": "auditor", "王五": "reviewer", "赵六": "reviewer"}
 """Who registers (an auditor may: any user who views leads), who checks and closes."""

@@ -10,12 +10,12 @@ import polars as pl
 import pytest
 
 from hrss_fraud.cases import CaseStore, open_store
+from hrss_fraud.cases.users import User
 from hrss_fraud.complaints.register import ComplaintError, assign, get, record_outcome
 from hrss_fraud.dashboard import complaints_view as cv
 from hrss_fraud.dashboard import context
 from hrss_fraud.dashboard.app import create_app, nav_pages, page_name
-from hrss_fraud.dashboard.users import User
-from hrss_fraud.rules.runs import open_run
+from hrss_fraud.engine.runs import open_run
 
 
 def _user(role: str) -> User:

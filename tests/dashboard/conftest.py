@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from small_run import INSTITUTIONS, SMALL_RUN, publish_small, small_findings
 
-from hrss_fraud.dashboard.runs_view import RunView, open_view
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import Lake
-from hrss_fraud.rules.score import score
+from hrss_fraud.outputs.runs_view import RunView, open_view
+from hrss_fraud.scoring.score import score
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,8 @@ from typing import Any
 import polars as pl
 from small_run import small_findings, small_lines
 
+from hrss_fraud.engine.runs import Run, publish
 from hrss_fraud.lake import Lake
-from hrss_fraud.rules.runs import Run, publish
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "rules"))  # the rule tests' row helpers
 from rule_frames import frame

@@ -11,8 +11,8 @@ from typing import Any
 
 import polars as pl
 
-from hrss_fraud.rules.hits import FINDING_COLUMNS, LINE_COLUMNS
-from hrss_fraud.rules.runs import Run, publish
+from hrss_fraud.engine.hits import FINDING_COLUMNS, LINE_COLUMNS
+from hrss_fraud.engine.runs import Run, publish
 
 SMALL_RUN = "20250401T000000000Z"
 

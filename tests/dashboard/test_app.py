@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from hrss_fraud.cases.store import open_store
+from hrss_fraud.cases.users import get_user
 from hrss_fraud.cli import main
+from hrss_fraud.cli.serve import DEMO_ACCOUNTS, demo_accounts
 from hrss_fraud.dashboard import guard
 from hrss_fraud.dashboard.app import create_app, nav_pages, page_name, remote_assets
-from hrss_fraud.dashboard.serve_cli import DEMO_ACCOUNTS, demo_accounts
-from hrss_fraud.dashboard.users import get_user
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hrss_fraud.cases import open_store
-from hrss_fraud.dashboard import audit
+from hrss_fraud.cases import audit, open_store
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 Filter = audit.AuditFilter
@@ -123,7 +122,7 @@ def test_every_action_the_code_writes_has_labels() -> None:
     import re
     from pathlib import Path
 
-    from hrss_fraud.dashboard.audit import ACTIONS
+    from hrss_fraud.cases.audit import ACTIONS
 
     root = Path(__file__).resolve().parents[2] / "hrss_fraud"
     written = set()

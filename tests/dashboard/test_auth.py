@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 
 from hrss_fraud.cases import open_store
+from hrss_fraud.cases.users import add_user, set_active, set_password
 from hrss_fraud.dashboard import auth
-from hrss_fraud.dashboard.users import add_user, set_active, set_password
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 PW = "Shenhe-2025!"

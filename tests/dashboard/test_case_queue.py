@@ -11,13 +11,13 @@ import pytest
 from small_run import INSTITUTIONS, publish_small, small_findings
 
 from hrss_fraud.cases.store import CaseStore, open_store
+from hrss_fraud.cases.users import User
 from hrss_fraud.dashboard import case_callbacks as cc
-from hrss_fraud.dashboard import case_queue as cq
 from hrss_fraud.dashboard import queue_callbacks as qc
-from hrss_fraud.dashboard.leads import FilterError, LeadFilter, page
-from hrss_fraud.dashboard.overview import apart_counts, lead_totals
-from hrss_fraud.dashboard.runs_view import RunView
-from hrss_fraud.dashboard.users import User
+from hrss_fraud.outputs import case_queue as cq
+from hrss_fraud.outputs.leads import FilterError, LeadFilter, page
+from hrss_fraud.outputs.overview import apart_counts, lead_totals
+from hrss_fraud.outputs.runs_view import RunView
 
 RUN = "20250501T000000000Z"
 ROWS = [

@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from small_run import publish_small
 
-from hrss_fraud.dashboard import overview
-from hrss_fraud.dashboard.lead_detail import lead_detail
-from hrss_fraud.dashboard.leads import LeadFilter, count, page
-from hrss_fraud.dashboard.runs_view import RunView, open_view
-from hrss_fraud.detect.ranking import risk_ranking
+from hrss_fraud.outputs import overview
+from hrss_fraud.outputs.lead_detail import lead_detail
+from hrss_fraud.outputs.leads import LeadFilter, count, page
+from hrss_fraud.outputs.ranking import risk_ranking
+from hrss_fraud.outputs.runs_view import RunView, open_view
 
 
 def _fen(values: pl.Series) -> int:

@@ -8,8 +8,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from hrss_fraud.dashboard import doctor_view as dv
-from hrss_fraud.dashboard.runs_view import RunView
+from hrss_fraud.outputs import doctor_view as dv
+from hrss_fraud.outputs.runs_view import RunView
 
 
 def test_daily_volume_and_the_peers_usual_day(profile_view: RunView) -> None:

@@ -10,14 +10,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from hrss_fraud.dashboard.excel_export import (
+from hrss_fraud.outputs.excel_export import (
     EXPORT_COLUMNS,
     export_leads,
     export_leads_bytes,
 )
-from hrss_fraud.dashboard.labels import column_label
-from hrss_fraud.dashboard.leads import LeadFilter
-from hrss_fraud.dashboard.runs_view import RunView
+from hrss_fraud.outputs.labels import column_label
+from hrss_fraud.outputs.leads import LeadFilter
+from hrss_fraud.outputs.runs_view import RunView
 
 
 def _book(data: bytes) -> openpyxl.Workbook:

@@ -9,9 +9,9 @@ import dash
 import pytest
 from dash import Input, Output
 
+from hrss_fraud.cases.users import PERMISSIONS
 from hrss_fraud.dashboard import guard
 from hrss_fraud.dashboard.app import create_app
-from hrss_fraud.dashboard.users import PERMISSIONS
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from hrss_fraud.dashboard import institution_view as iv
-from hrss_fraud.dashboard.leads import LeadFilter, lead_frame
-from hrss_fraud.dashboard.profile_data import MIN_PEERS, PROFILE_LEADS, by_rule
-from hrss_fraud.dashboard.runs_view import RunView
+from hrss_fraud.outputs import institution_view as iv
+from hrss_fraud.outputs.leads import LeadFilter, lead_frame
+from hrss_fraud.outputs.profile_data import MIN_PEERS, PROFILE_LEADS, by_rule
+from hrss_fraud.outputs.runs_view import RunView
 
 
 def test_indicators_are_ratios_of_valid_visits_and_net_lines(profile_view: RunView) -> None:

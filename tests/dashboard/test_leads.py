@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hrss_fraud.cases.store import CaseStore, open_store
-from hrss_fraud.dashboard.leads import (
+from hrss_fraud.outputs.leads import (
     ROW_COLUMNS,
     FilterError,
     LeadFilter,
@@ -18,7 +18,7 @@ from hrss_fraud.dashboard.leads import (
     lead_frame,
     page,
 )
-from hrss_fraud.dashboard.runs_view import RunView
+from hrss_fraud.outputs.runs_view import RunView
 
 RISK_ORDER = ["f3", "f1", "f5", "f2", "f4"]
 """Amount desc (f1 and f3 tie at 2077.00: definite f3 before high f1), then severity."""
@@ -310,7 +310,7 @@ def test_sorting_by_the_default_rank_equals_sorting_key_by_key(county_view: RunV
 
     import numpy as np
 
-    from hrss_fraud.dashboard import leads as lq
+    from hrss_fraud.outputs import leads as lq
 
     index = lq.lead_index(county_view)
     decided = index.decided(lq.review_status(None))

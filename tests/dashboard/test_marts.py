@@ -16,22 +16,23 @@ from click.testing import CliRunner
 from polars.testing import assert_frame_equal
 
 from hrss_fraud.cli import main as cli
-from hrss_fraud.dashboard import marts, overview
-from hrss_fraud.dashboard.case_queue import CaseFilter, case_frame, case_index
-from hrss_fraud.dashboard.case_queue import page as cq_page
-from hrss_fraud.dashboard.doctor_view import (
+from hrss_fraud.engine.runs import new_run_id, publish, runs_dir
+from hrss_fraud.outputs import marts, overview
+from hrss_fraud.outputs.case_queue import CaseFilter, case_frame, case_index
+from hrss_fraud.outputs.case_queue import page as cq_page
+from hrss_fraud.outputs.doctor_view import (
     doctor_days,
     doctor_finding_ids,
     doctor_lead_ids,
     doctor_profile,
 )
-from hrss_fraud.dashboard.institution_view import institution_profile, top_items, unit_indicators
-from hrss_fraud.dashboard.lead_detail import lead_detail, ranking
-from hrss_fraud.dashboard.leads import LeadFilter, finding, lead_frame, page, totals
-from hrss_fraud.dashboard.person_view import timeline
-from hrss_fraud.dashboard.profile_data import peer_groups
-from hrss_fraud.dashboard.quality_view import by_rule, institutions, settlements_touched
-from hrss_fraud.dashboard.runs_view import (
+from hrss_fraud.outputs.institution_view import institution_profile, top_items, unit_indicators
+from hrss_fraud.outputs.lead_detail import lead_detail, ranking
+from hrss_fraud.outputs.leads import LeadFilter, finding, lead_frame, page, totals
+from hrss_fraud.outputs.person_view import timeline
+from hrss_fraud.outputs.profile_data import peer_groups
+from hrss_fraud.outputs.quality_view import by_rule, institutions, settlements_touched
+from hrss_fraud.outputs.runs_view import (
     MARTS_MANIFEST,
     RunView,
     complete_runs,
@@ -40,7 +41,6 @@ from hrss_fraud.dashboard.runs_view import (
     open_view,
     read_marts_manifest,
 )
-from hrss_fraud.rules.runs import new_run_id, publish, runs_dir
 
 
 def _copy(county_ws: Path, dest: Path) -> Path:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hrss_fraud.dashboard import masking as m
+from hrss_fraud.cases import masking as m
 
 MASKERS = {
     "id_number": m.mask_id_number,

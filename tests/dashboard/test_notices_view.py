@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from hrss_fraud.cases.audit import ACTIONS
 from hrss_fraud.cases.store import open_store
+from hrss_fraud.cases.users import User
 from hrss_fraud.dashboard import notices_view as nv
-from hrss_fraud.dashboard.audit import ACTIONS
-from hrss_fraud.dashboard.users import User
 from hrss_fraud.notices.store import NoticeError
 
 LEADS = {"F-1": ("H0001", 1000.0, "dup_billing"), "F-2": ("H0001", 234.5, "upcoding")}

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from hrss_fraud.cases.store import open_store
-from hrss_fraud.dashboard import person_view as pv
-from hrss_fraud.dashboard.runs_view import RunView
-from hrss_fraud.dashboard.users import User, add_user
+from hrss_fraud.cases.users import User, add_user
+from hrss_fraud.outputs import person_view as pv
+from hrss_fraud.outputs.runs_view import RunView
 
 PASSWORD = "Qz7!kpLm29xx"
 RUN_ID_TEXT = "20250402T000000000Z"

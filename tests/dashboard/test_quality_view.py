@@ -12,12 +12,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from hrss_fraud.dashboard import quality_view as qv
-from hrss_fraud.dashboard.institution_view import institution_profile
-from hrss_fraud.dashboard.leads import LeadFilter, count, lead_index
-from hrss_fraud.dashboard.overview import apart_counts, lead_totals, leads_by
-from hrss_fraud.dashboard.runs_view import RunView
-from hrss_fraud.rules.quality import quality_summary
+from hrss_fraud.outputs import quality_view as qv
+from hrss_fraud.outputs.institution_view import institution_profile
+from hrss_fraud.outputs.leads import LeadFilter, count, lead_index
+from hrss_fraud.outputs.overview import apart_counts, lead_totals, leads_by
+from hrss_fraud.outputs.quality import quality_summary
+from hrss_fraud.outputs.runs_view import RunView
 
 
 @pytest.fixture(scope="module")

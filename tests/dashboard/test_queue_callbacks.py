@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 
 from hrss_fraud.cases.store import CaseStore, DecisionError, open_store
+from hrss_fraud.cases.users import User
 from hrss_fraud.dashboard import queue_callbacks as qc
-from hrss_fraud.dashboard.leads import FILTER_OPTIONS, count
-from hrss_fraud.dashboard.runs_view import RunView
-from hrss_fraud.dashboard.users import User
+from hrss_fraud.outputs.leads import FILTER_OPTIONS, count
+from hrss_fraud.outputs.runs_view import RunView
 
 
 def _user(role: str, name: str | None = None) -> User:

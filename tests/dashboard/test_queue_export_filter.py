@@ -2,8 +2,8 @@
 :func:`hrss_fraud.dashboard.queue_callbacks.export` returns holds exactly the leads the
 grid's filter keeps, in the queue's order, no more and no fewer; checked against the run's
 findings filtered here with polars (apart from the queue's own filter code) and against
-:func:`~hrss_fraud.dashboard.leads.lead_frame` and
-:func:`~hrss_fraud.dashboard.leads.count` under the same filter."""
+:func:`~hrss_fraud.outputs.leads.lead_frame` and
+:func:`~hrss_fraud.outputs.leads.count` under the same filter."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ import polars as pl
 import pytest
 
 from hrss_fraud.cases.store import CaseStore, open_store
+from hrss_fraud.cases.users import User
 from hrss_fraud.dashboard import queue_callbacks as qc
-from hrss_fraud.dashboard.excel_export import EXPORT_COLUMNS
-from hrss_fraud.dashboard.labels import column_label
-from hrss_fraud.dashboard.leads import count, lead_frame
-from hrss_fraud.dashboard.runs_view import RunView
-from hrss_fraud.dashboard.users import User
+from hrss_fraud.outputs.excel_export import EXPORT_COLUMNS
+from hrss_fraud.outputs.labels import column_label
+from hrss_fraud.outputs.leads import count, lead_frame
+from hrss_fraud.outputs.runs_view import RunView
 
 AUDITOR = User("auditor", "auditor", "auditor", True, "", "")
 

@@ -12,9 +12,9 @@ import pytest
 from inspection_setup import staff
 
 from hrss_fraud.cases.store import open_store
+from hrss_fraud.cases.users import User
 from hrss_fraud.complaints.register import register
 from hrss_fraud.dashboard import rounds_view as rv
-from hrss_fraud.dashboard.users import User
 from hrss_fraud.inspection.rounds import RoundError
 
 

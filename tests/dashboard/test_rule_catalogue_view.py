@@ -11,11 +11,11 @@ import polars as pl
 import pytest
 
 from hrss_fraud.cases.store import open_store
+from hrss_fraud.cases.users import User, add_user
 from hrss_fraud.dashboard import audit_view
 from hrss_fraud.dashboard import rule_catalogue_view as rc
-from hrss_fraud.dashboard.runs_view import RunView, open_view
-from hrss_fraud.dashboard.users import User, add_user
-from hrss_fraud.rules.params import changes
+from hrss_fraud.engine.params import changes
+from hrss_fraud.outputs.runs_view import RunView, open_view
 
 PASSWORD = "Qz7!kpLm29xx"
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from small_run import publish_small, small_findings
 
-from hrss_fraud.dashboard.runs_view import (
+from hrss_fraud.engine.runs import LATEST, RunError, runs_dir
+from hrss_fraud.outputs.runs_view import (
     RunCache,
     complete_runs,
     latest_complete_run,
     previous_complete_run,
 )
-from hrss_fraud.rules.runs import LATEST, RunError, runs_dir
 
 FIRST, SECOND = "20250401T000000000Z", "20250402T000000000Z"
 

@@ -10,9 +10,9 @@ from accounts import add_accounts
 from click.testing import CliRunner, Result
 
 from hrss_fraud.cases import open_store, store_path
+from hrss_fraud.cases import users as u
 from hrss_fraud.cases.operators import bootstrap_actor, login_name
-from hrss_fraud.dashboard import users as u
-from hrss_fraud.dashboard.users_cli import users as users_group
+from hrss_fraud.cli.users import users as users_group
 
 GOOD = "Shenhe-2025!"
 BOOT = bootstrap_actor()
@@ -273,7 +273,7 @@ def test_the_main_command_has_the_group() -> None:
 
 
 def test_cli_role_changes_the_role_and_ends_the_sessions(tmp_path: Path) -> None:
-    from hrss_fraud.dashboard import sessions
+    from hrss_fraud.cases import sessions
 
     add_accounts(tmp_path, {"boss": "admin", "li": "reviewer"})
     with open_store(tmp_path) as store:

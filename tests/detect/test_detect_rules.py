@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from rule_frames import PERSON, fee, run_rule, scoring_db, visit
 
-from hrss_fraud.detect.frequency import load_into
-from hrss_fraud.detect.frequency_model import FEATURES, FrequencyModel
+from hrss_fraud.detectors.frequency import load_into
+from hrss_fraud.detectors.frequency_model import FEATURES, FrequencyModel
 
 LAB = "002501010010000"
 T0 = datetime(2025, 3, 2, 9)

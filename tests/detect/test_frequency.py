@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from rule_frames import PERSON, fee, scoring_db, visit
 
-from hrss_fraud.detect.frequency import load_into, visit_frequency
-from hrss_fraud.detect.frequency_model import (
+from hrss_fraud.detectors.frequency import load_into, visit_frequency
+from hrss_fraud.detectors.frequency_model import (
     FEATURES,
     FrequencyModel,
     ModelError,
@@ -19,7 +19,7 @@ from hrss_fraud.detect.frequency_model import (
     save,
     train,
 )
-from hrss_fraud.rules.hits import conform
+from hrss_fraud.engine.hits import conform
 
 LAB = "002501010010000"
 T0 = datetime(2025, 3, 2, 9)

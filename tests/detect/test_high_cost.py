@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from rule_frames import fee, scoring_db, visit
 
-from hrss_fraud.detect.high_cost import high_cost
-from hrss_fraud.rules.hits import conform
+from hrss_fraud.detectors.high_cost import high_cost
+from hrss_fraud.engine.hits import conform
 
 LAB = "002501010010000"  # 白细胞计数
 T0 = datetime(2025, 3, 1, 9)

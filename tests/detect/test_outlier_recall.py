@@ -1,4 +1,4 @@
-"""A recall floor for the outlier detectors (``hrss_fraud.detect.outliers``): clear
+"""A recall floor for the outlier detectors (``hrss_fraud.detectors.outliers``): clear
 outliers injected into a generated population of three peer groups must come out on top
 of the leads, at the catalogue's own parameters.
 
@@ -22,9 +22,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hrss_fraud.detect.features import SETS
-from hrss_fraud.detect.outliers import fit, flag
-from hrss_fraud.rules.catalogue import load_catalogue
+from hrss_fraud.detectors.features import SETS
+from hrss_fraud.detectors.outliers import fit, flag
+from hrss_fraud.engine.catalogue import load_catalogue
 
 SEED = 20250317
 N_INJECTED = 10

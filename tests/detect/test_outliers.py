@@ -14,11 +14,11 @@ import pytest
 from rule_frames import INST, PERSON, fee, scoring_db, visit
 from sklearn.ensemble import IsolationForest
 
-from hrss_fraud.detect import hbos
-from hrss_fraud.detect.features import DOCTOR, INSTITUTION, SETS, compute
-from hrss_fraud.detect.features import PERSON as PERSON_SET
-from hrss_fraud.detect.frequency_model import ModelError
-from hrss_fraud.detect.outliers import (
+from hrss_fraud.detectors import hbos
+from hrss_fraud.detectors.features import DOCTOR, INSTITUTION, SETS, compute
+from hrss_fraud.detectors.features import PERSON as PERSON_SET
+from hrss_fraud.detectors.frequency_model import ModelError
+from hrss_fraud.detectors.outliers import (
     N_TREES,
     SEED,
     Forest,
@@ -326,7 +326,7 @@ RULES = ["outlier_institution", "outlier_doctor", "outlier_person"]
 def county_ws(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from hrss_fraud.ingest.pipeline import ingest
     from hrss_fraud.lake import Lake
-    from hrss_fraud.rules.score import score
+    from hrss_fraud.scoring.score import score
 
     ws = tmp_path_factory.mktemp("outliers")
     ingest(
@@ -339,9 +339,9 @@ def county_ws(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 def test_on_the_tiny_county_the_leads_are_explained_and_mostly_true(
     tiny_county: Path, county_ws: Path
 ) -> None:
+    from hrss_fraud.engine.runs import open_run
+    from hrss_fraud.evaluation.judge import Truth, evaluate
     from hrss_fraud.lake import Lake
-    from hrss_fraud.rules.evaluate import Truth, evaluate
-    from hrss_fraud.rules.runs import open_run
 
     run = open_run(county_ws)
     assert sorted(run.manifest["models_trained"]) == sorted(RULES)
@@ -364,10 +364,10 @@ def test_on_the_tiny_county_the_leads_are_explained_and_mostly_true(
 def test_on_the_tiny_county_a_second_run_and_an_incremental_one_agree(
     tiny_county: Path, county_ws: Path, tmp_path: Path
 ) -> None:
+    from hrss_fraud.engine.runs import open_run
     from hrss_fraud.ingest.pipeline import ingest
     from hrss_fraud.lake import Lake
-    from hrss_fraud.rules.runs import open_run
-    from hrss_fraud.rules.score import score
+    from hrss_fraud.scoring.score import score
 
     full = open_run(county_ws)
     again = score(county_ws, rule_ids=RULES)

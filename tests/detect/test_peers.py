@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from hrss_fraud.detect.peers import MAD_TO_SD, peer_stats
+from hrss_fraud.detectors.peers import MAD_TO_SD, peer_stats
 
 
 def test_a_small_group_is_compared_with_its_parent_and_says_so() -> None:

@@ -9,12 +9,12 @@ import polars as pl
 import pytest
 from rule_frames import fee, run_rule, scoring_db, visit
 
-from hrss_fraud.detect.profiles_drift import flag_drift, score_splits, splits
-from hrss_fraud.detect.profiles_place import place
+from hrss_fraud.detectors.profiles_drift import flag_drift, score_splits, splits
+from hrss_fraud.detectors.profiles_place import place
+from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import Lake
-from hrss_fraud.rules.catalogue import load_catalogue
-from hrss_fraud.rules.score import score
+from hrss_fraud.scoring.score import score
 
 DRUG = "XC08CAA001A001010110037"  # 苯磺酸氨氯地平片, no quantity cap
 CLINICS = ("H13012300101", "H13012300102", "H13012300103")

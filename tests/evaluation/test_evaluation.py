@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from hrss_fraud.cli.evaluation import evaluate_group
 from hrss_fraud.evaluation import report
-from hrss_fraud.evaluation.cli import evaluate_group
 from hrss_fraud.evaluation.labels import localize, to_markdown
 from hrss_fraud.evaluation.outputs import write_evaluation
 from hrss_fraud.evaluation.pipeline import LOOKALIKE_SCHEMA, SeedResult, parse_seeds

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from hrss_fraud.cases import open_store
+from hrss_fraud.engine.runs import open_run
 from hrss_fraud.inspection.exports import (
     LINE_COLUMNS,
     MAX_LINES_PER_FINDING,
@@ -18,7 +19,6 @@ from hrss_fraud.inspection.exports import (
     export_round,
 )
 from hrss_fraud.inspection.rounds import plan_round
-from hrss_fraud.rules.runs import open_run
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from inspection_staff import CONFLICTED, staff
 
 from hrss_fraud.cases import open_store
-from hrss_fraud.detect.ranking import institution_ranking
+from hrss_fraud.engine.runs import open_run
 from hrss_fraud.inspection import registry
 from hrss_fraud.inspection.draw import DrawError
 from hrss_fraud.inspection.rounds import (
@@ -23,7 +23,7 @@ from hrss_fraud.inspection.rounds import (
     set_status,
 )
 from hrss_fraud.lake import Lake
-from hrss_fraud.rules.runs import open_run
+from hrss_fraud.outputs.ranking import institution_ranking
 
 
 def test_zones_come_from_the_lakes_institutions(ws: Path) -> None:

@@ -130,7 +130,7 @@ def test_only_an_account_that_may_plan_inspections_changes_anything(ws: Path) ->
 
 
 def test_every_rounds_command_has_help(tmp_path: Path) -> None:
-    from hrss_fraud.inspection.cli import rounds
+    from hrss_fraud.cli.inspection import rounds
 
     paths = _commands(rounds)
     assert ("plan",) in paths and ("zones", "sync") in paths and ("conflicts", "add") in paths

@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 
 from hrss_fraud.cases.store import store_path
+from hrss_fraud.engine.runs import latest_run, open_run
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.views import LINEAGE, QUARANTINE, ident
 from hrss_fraud.model.schema import TABLES
-from hrss_fraud.rules.runs import latest_run, open_run
 from hrss_fraud.synth.config import SynthConfig
 from hrss_fraud.synth.generate import generate
 

@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from hrss_fraud.cli import main
+from hrss_fraud.engine.runs import latest_run, runs_dir
 from hrss_fraud.nightly import last_runs, run_nightly
 from hrss_fraud.nightly.exports import FILES, exports_dir, exports_fresh
 from hrss_fraud.nightly.journal import LOG, read_lines
 from hrss_fraud.nightly.runner import LOCK, sweep_leftovers
-from hrss_fraud.rules.runs import latest_run, runs_dir
 
 from .conftest import fill_inbox, months
 
@@ -113,7 +113,8 @@ def test_second_run_with_nothing_new_changes_nothing(two_nights: dict) -> None:
 def test_failed_stage_keeps_yesterdays_results(
     two_nights: dict, tiny_county: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hrss_fraud.rules import runs, score
+    from hrss_fraud.engine import runs
+    from hrss_fraud.scoring import score
 
     ws = two_nights["ws"]
     latest = latest_run(ws)
@@ -189,8 +190,8 @@ def test_the_second_nights_marts_carry_the_first_nights_and_equal_a_full_build(
 ) -> None:
     from polars.testing import assert_frame_equal
 
-    from hrss_fraud.dashboard.marts import build_marts
-    from hrss_fraud.dashboard.runs_view import MARTS_MANIFEST, marts_dir
+    from hrss_fraud.outputs.marts import build_marts
+    from hrss_fraud.outputs.runs_view import MARTS_MANIFEST, marts_dir
 
     ws, run1 = two_nights["ws"], two_nights["run1"]
     run2 = latest_run(ws)
@@ -233,9 +234,9 @@ def test_the_inspection_list_is_the_run_s_institution_ranking(two_nights: dict) 
     the one the ranking function gives."""
     from polars.testing import assert_frame_equal
 
-    from hrss_fraud.detect.ranking import COLUMNS, institution_ranking
+    from hrss_fraud.engine.runs import open_run
     from hrss_fraud.lake import Lake
-    from hrss_fraud.rules.runs import open_run
+    from hrss_fraud.outputs.ranking import COLUMNS, institution_ranking
 
     ws = two_nights["ws"]
     run = open_run(ws, latest_run(ws))
@@ -248,7 +249,7 @@ def test_each_night_records_the_case_store_chain_head_for_verify(
     two_nights: dict, tmp_path: Path
 ) -> None:
     from hrss_fraud.cases import chain, open_store
-    from hrss_fraud.dashboard.users import add_user
+    from hrss_fraud.cases.users import add_user
     from hrss_fraud.nightly.journal import Journal
     from hrss_fraud.nightly.runner import _case_store_head
 

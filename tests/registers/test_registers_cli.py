@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from register_fixtures import entity_rows, members, staff, write_csv
 
 from hrss_fraud.cases import open_store
-from hrss_fraud.registers.cli import registers
+from hrss_fraud.cli.registers import registers
 
 
 @pytest.fixture

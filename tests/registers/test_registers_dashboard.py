@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from hrss_fraud.cases import open_store
+from hrss_fraud.cases.users import User
 from hrss_fraud.dashboard import context
 from hrss_fraud.dashboard import registers_callbacks as rc
 from hrss_fraud.dashboard import registers_view as rv
 from hrss_fraud.dashboard.app import create_app, nav_pages, page_name
-from hrss_fraud.dashboard.users import User
 from hrss_fraud.inspection.rounds import RoundError
 from hrss_fraud.registers.definitions import get_register
 from hrss_fraud.registers.plans import PlanError

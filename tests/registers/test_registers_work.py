@@ -16,8 +16,8 @@ import pytest
 from register_fixtures import LEGAL_REPS, agencies, members
 
 from hrss_fraud.cases import CaseStore
+from hrss_fraud.cases.users import User
 from hrss_fraud.dashboard import registers_work as rw
-from hrss_fraud.dashboard.users import User
 from hrss_fraud.registers.documents import DocumentError
 from hrss_fraud.registers.entities import add_conflict
 from hrss_fraud.registers.inspections import InspectionError, get_inspection

@@ -9,9 +9,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from hrss_fraud.engine.prepare import build_from_views
 from hrss_fraud.knowledge import Knowledge, load_knowledge
 from hrss_fraud.model.schema import TABLES
-from hrss_fraud.rules.prepare import build_from_views
 
 INST = "H13012300001"
 PERSON = "130123000000000001"
@@ -142,10 +142,10 @@ def run_rule(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Findings and finding lines of one catalogue rule, with parameters overridden, after
     the shipped white lists."""
-    from hrss_fraud.rules.catalogue import load_catalogue
-    from hrss_fraud.rules.engine import run_rules
-    from hrss_fraud.rules.params import Change
-    from hrss_fraud.rules.whitelist import load_whitelist
+    from hrss_fraud.engine.catalogue import load_catalogue
+    from hrss_fraud.engine.execute import run_rules
+    from hrss_fraud.engine.params import Change
+    from hrss_fraud.engine.whitelist import load_whitelist
 
     cat = load_catalogue()
     log = [Change(rule_id, k, float(v), "test", "2026-01-01", "test") for k, v in params.items()]

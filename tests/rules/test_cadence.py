@@ -12,12 +12,12 @@ import polars as pl
 import pytest
 
 from bench.score_prep import export_last_day
+from hrss_fraud.engine.catalogue import CatalogueError, load_catalogue
+from hrss_fraud.engine.runs import open_run
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import Lake
-from hrss_fraud.rules.catalogue import CatalogueError, load_catalogue
-from hrss_fraud.rules.increment import institution_start
-from hrss_fraud.rules.runs import open_run
-from hrss_fraud.rules.score import _monthly_due, score
+from hrss_fraud.scoring.increment import institution_start
+from hrss_fraud.scoring.score import _monthly_due, score
 
 MONTHLY = sorted(r.id for r in load_catalogue().rules.values() if r.cadence == "monthly")
 

@@ -16,13 +16,13 @@ from click.testing import CliRunner
 from rule_frames import fee, run_rule, scoring_db, visit
 
 from hrss_fraud.cli import main
+from hrss_fraud.engine.catalogue import load_catalogue
+from hrss_fraud.engine.needs import inactive_rules
+from hrss_fraud.engine.runs import Run, open_run
+from hrss_fraud.evaluation.judge import Truth, recall
 from hrss_fraud.knowledge import load_knowledge
 from hrss_fraud.model import schema as S
-from hrss_fraud.rules.catalogue import load_catalogue
-from hrss_fraud.rules.evaluate import Truth, recall
-from hrss_fraud.rules.needs import inactive_rules
-from hrss_fraud.rules.runs import Run, open_run
-from hrss_fraud.rules.score import score
+from hrss_fraud.scoring.score import score
 
 INTERNAL = ("item_group", "drug_class")
 #: What the centre's catalogue cannot drive: two drugs of one class and second-line drugs

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hrss_fraud.rules.catalogue import load_catalogue
-from hrss_fraud.rules.coverage import markdown, rule_test_files
+from hrss_fraud.engine.catalogue import load_catalogue
+from hrss_fraud.engine.coverage import markdown, rule_test_files
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "coverage.md"
 
@@ -13,7 +13,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "coverage.md"
 def test_the_committed_coverage_table_is_current() -> None:
     expected = markdown(load_catalogue())
     assert DOC.read_text(encoding="utf-8") == expected, (
-        "docs/coverage.md is stale: run `python -m hrss_fraud.rules.coverage > docs/coverage.md`"
+        "docs/coverage.md is stale: run `python -m hrss_fraud.engine.coverage > docs/coverage.md`"
     )
 
 

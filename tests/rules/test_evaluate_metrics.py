@@ -1,4 +1,4 @@
-"""The truth-judging code (``hrss_fraud.rules.evaluate``) on tiny hand-made runs and truths,
+"""The truth-judging code (``hrss_fraud.evaluation.judge``) on tiny hand-made runs and truths,
 each expected number worked out by hand in a comment: which finding is true and why,
 recall per scheme (injected entities, found, rules, institution recall), precision per
 rule and overall, the monitoring counts, and the inspection list's precision at k, ROC-AUC
@@ -16,8 +16,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from hrss_fraud.rules import evaluate as ev
-from hrss_fraud.rules.evaluate import Truth
+from hrss_fraud.evaluation import judge as ev
+from hrss_fraud.evaluation.judge import Truth
 
 S = pl.String
 
@@ -516,7 +516,7 @@ FRAUD = ["H01", "H03", "H06", "H09"]
 def ranking_inputs(
     monkeypatch: pytest.MonkeyPatch, ranking: list[tuple[str, float]], fraud: list[str]
 ) -> tuple[FakeRun, FakeLake, Truth]:
-    import hrss_fraud.detect.ranking as ranking_module
+    import hrss_fraud.outputs.ranking as ranking_module
 
     frame = pl.DataFrame(
         ranking, schema={"fixmedins_code": S, "risk_score": pl.Float64}, orient="row"

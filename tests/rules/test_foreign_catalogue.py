@@ -13,12 +13,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from hrss_fraud.engine.runs import Run, open_run
+from hrss_fraud.evaluation.judge import Truth, evaluate
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.knowledge.importer import import_knowledge
 from hrss_fraud.lake import Lake
-from hrss_fraud.rules.evaluate import Truth, evaluate
-from hrss_fraud.rules.runs import Run, open_run
-from hrss_fraud.rules.score import score
+from hrss_fraud.scoring.score import score
 
 OUR_GROUPINGS = {"catalogue": ["item_group", "drug_class"], "diagnosis": ["dise_group"]}
 LOOKALIKE_GOAL = 0.01

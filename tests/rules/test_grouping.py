@@ -10,8 +10,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from hrss_fraud.rules.catalogue import Rule, load_catalogue
-from hrss_fraud.rules.grouping import CASE_SCHEMA, group, money, split
+from hrss_fraud.engine.catalogue import Rule, load_catalogue
+from hrss_fraud.engine.grouping import CASE_SCHEMA, group, money, split
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 import duckdb
 import polars as pl
 
-from hrss_fraud.rules.catalogue import load_catalogue
-from hrss_fraud.rules.increment import merge, new_claims_scope, rescored
-from hrss_fraud.rules.prepare import Scope
+from hrss_fraud.engine.catalogue import load_catalogue
+from hrss_fraud.engine.prepare import Scope
+from hrss_fraud.scoring.increment import merge, new_claims_scope, rescored
 
 CAT = load_catalogue()
 PERSON_RULE = CAT.rules["frequent_outpatient"]  # person scope, looks back

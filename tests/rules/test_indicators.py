@@ -103,8 +103,8 @@ def test_share_like_the_peers_is_no_hit(rule: str, item: str) -> None:
 
 def test_hit_key_is_institution_and_month() -> None:
     con = share_db([0.5, 0.5, 0.5, 0.5, 0.9], DRUG)
-    from hrss_fraud.rules.catalogue import load_catalogue
-    from hrss_fraud.rules.engine import hit_lines
+    from hrss_fraud.engine.catalogue import load_catalogue
+    from hrss_fraud.engine.execute import hit_lines
 
     cat = load_catalogue()
     rule = cat.rules["zb_drug_share"]

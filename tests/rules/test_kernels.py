@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from rule_frames import PERSON, fee, run_rule, scoring_db, visit
 
-from hrss_fraud.rules.catalogue import load_catalogue
-from hrss_fraud.rules.kernels.bursts import burst_flags
-from hrss_fraud.rules.kernels.supply import carry_over
-from hrss_fraud.rules.kernels.windows import window_flags, windows
+from hrss_fraud.engine.catalogue import load_catalogue
+from hrss_fraud.engine.kernels.bursts import burst_flags
+from hrss_fraud.engine.kernels.supply import carry_over
+from hrss_fraud.engine.kernels.windows import window_flags, windows
 
 LAB = "002501010010000"  # 白细胞计数 ¥2
 BED = "001109000010001"  # 普通病房床位费(三人间) ¥20

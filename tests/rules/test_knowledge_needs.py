@@ -1,6 +1,6 @@
 """Rules the knowledge base cannot drive are inactive, with the missing piece named: in
 ``rules list``, in ``score`` (skipped, the reason in the manifest), never zero findings
-passed off as a result (hrss_fraud/rules/needs.py)."""
+passed off as a result (hrss_fraud/engine/needs.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from hrss_fraud.cli import main
+from hrss_fraud.engine.catalogue import CatalogueError, load_catalogue
+from hrss_fraud.engine.needs import inactive_rules
+from hrss_fraud.engine.runs import open_run
 from hrss_fraud.knowledge import Knowledge, load_knowledge
-from hrss_fraud.rules.catalogue import CatalogueError, load_catalogue
-from hrss_fraud.rules.needs import inactive_rules
-from hrss_fraud.rules.runs import open_run
 
 #: Inactive on the sample knowledge base itself: no service or consumable in it carries a
 #: contraindication.

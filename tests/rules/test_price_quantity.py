@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from rule_frames import fee, run_rule, scoring_db, visit
 
-from hrss_fraud.rules.kernels.period_count import period_excess
+from hrss_fraud.engine.kernels.period_count import period_excess
 
 LAP_CHOLE = "003310050080001"  # 腹腔镜下胆囊切除术, second_50, cap lv1/2/3 2000/2200/2400
 APPENDIX = "003310030040000"  # 阑尾切除术, second_50, cap 900/1000/1100

@@ -12,14 +12,14 @@ import pytest
 from click.testing import CliRunner
 
 from hrss_fraud.cli import main
-from hrss_fraud.detect.ranking import institution_ranking
+from hrss_fraud.engine import runs
+from hrss_fraud.engine.catalogue import load_catalogue
+from hrss_fraud.engine.grouping import CASE_COLUMNS_OF_FINDINGS, CASE_SCHEMA, quality_rule_ids
 from hrss_fraud.lake import Lake
 from hrss_fraud.nightly.exports import summary_tables
-from hrss_fraud.rules import runs
-from hrss_fraud.rules.catalogue import load_catalogue
-from hrss_fraud.rules.export import CASE_EXPORT_COLUMNS, EXPORT_COLUMNS
-from hrss_fraud.rules.grouping import CASE_COLUMNS_OF_FINDINGS, CASE_SCHEMA, quality_rule_ids
-from hrss_fraud.rules.quality import SUMMARY_COLUMNS, quality_summary
+from hrss_fraud.outputs.export import CASE_EXPORT_COLUMNS, EXPORT_COLUMNS
+from hrss_fraud.outputs.quality import SUMMARY_COLUMNS, quality_summary
+from hrss_fraud.outputs.ranking import institution_ranking
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,8 @@ from click.testing import CliRunner
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.cli import main
-from hrss_fraud.ingest.pipeline import ingest
-from hrss_fraud.lake import Lake
-from hrss_fraud.rules.catalogue import load_catalogue
-from hrss_fraud.rules.runs import (
+from hrss_fraud.engine.catalogue import load_catalogue
+from hrss_fraud.engine.runs import (
     CASES,
     FINDINGS,
     LINES,
@@ -28,7 +26,9 @@ from hrss_fraud.rules.runs import (
     latest_run,
     open_run,
 )
-from hrss_fraud.rules.score import score
+from hrss_fraud.ingest.pipeline import ingest
+from hrss_fraud.lake import Lake
+from hrss_fraud.scoring.score import score
 
 
 def _ingest(ws: Path, *paths: Path) -> None:
@@ -235,7 +235,7 @@ def test_parameter_change_is_checked_logged_and_versions_the_rule(tmp_path: Path
     name, _value = next(iter(rule["params"].items()))
     cat_param = next(
         p
-        for p in __import__("hrss_fraud.rules.catalogue", fromlist=["x"])
+        for p in __import__("hrss_fraud.engine.catalogue", fromlist=["x"])
         .load_catalogue()
         .rules[rule["id"]]
         .params
@@ -320,7 +320,7 @@ def test_a_whitelist_entry_suppresses_the_hits_it_covers(full_ws: Path, tmp_path
 def test_on_the_tiny_county_rules_find_the_rule_schemes_and_spare_the_lookalikes(
     tiny_county: Path, full_ws: Path
 ) -> None:
-    from hrss_fraud.rules.evaluate import Truth, evaluate
+    from hrss_fraud.evaluation.judge import Truth, evaluate
 
     result = evaluate(open_run(full_ws), Truth.read(tiny_county / "truth"))
     per_scheme = pl.DataFrame(result["per_scheme"]).filter(pl.col("family") == "rule")
@@ -337,7 +337,7 @@ def test_the_first_full_run_trains_the_model_and_a_foreign_one_is_refused(
     full_ws: Path, tmp_path: Path
 ) -> None:
     first = sorted(p.name for p in (full_ws / "runs").iterdir() if p.name[0].isdigit())[0]
-    from hrss_fraud.detect.models import KERNEL_MODELS
+    from hrss_fraud.detectors.models import KERNEL_MODELS
 
     assert open_run(full_ws, first).manifest["models_trained"] == sorted(KERNEL_MODELS.values())
     assert (full_ws / "models" / "visit_frequency.json").is_file()
@@ -360,7 +360,7 @@ def test_the_first_full_run_trains_the_model_and_a_foreign_one_is_refused(
 def test_on_the_tiny_county_the_detectors_find_what_rules_miss_and_spare_clean_persons(
     tiny_county: Path, full_ws: Path
 ) -> None:
-    from hrss_fraud.rules.evaluate import Truth, evaluate
+    from hrss_fraud.evaluation.judge import Truth, evaluate
 
     truth = Truth.read(tiny_county / "truth")
     run = open_run(full_ws)
@@ -381,8 +381,8 @@ def test_on_the_tiny_county_the_detectors_find_what_rules_miss_and_spare_clean_p
 def test_the_inspection_list_ranks_the_fraudulent_institutions_first(
     tiny_county: Path, full_ws: Path, tmp_path: Path
 ) -> None:
-    from hrss_fraud.detect.ranking import COLUMNS, institution_ranking
-    from hrss_fraud.rules.evaluate import Truth, ranking_metrics
+    from hrss_fraud.evaluation.judge import Truth, ranking_metrics
+    from hrss_fraud.outputs.ranking import COLUMNS, institution_ranking
 
     out = tmp_path / "list.csv"
     r = CliRunner().invoke(
@@ -417,8 +417,8 @@ def test_the_inspection_list_ranks_the_fraudulent_institutions_first(
 def test_doctors_and_persons_are_ranked_on_their_own_lines(
     tiny_county: Path, full_ws: Path, tmp_path: Path
 ) -> None:
-    from hrss_fraud.detect.ranking import risk_ranking
-    from hrss_fraud.rules.evaluate import Truth
+    from hrss_fraud.evaluation.judge import Truth
+    from hrss_fraud.outputs.ranking import risk_ranking
 
     out = tmp_path / "persons.csv"
     r = CliRunner().invoke(
@@ -502,7 +502,7 @@ def test_score_by_family_runs_that_familys_rules(full_ws: Path, tmp_path: Path) 
 def test_an_excel_export_beyond_a_sheet_is_refused_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hrss_fraud.rules import export
+    from hrss_fraud.outputs import export
 
     monkeypatch.setattr(export, "EXCEL_ROWS", 2)
     df = pl.DataFrame({"finding_id": ["a", "b", "c"], "codes": [["x", "y"], [], None]})

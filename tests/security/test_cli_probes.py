@@ -22,7 +22,7 @@ from click.testing import CliRunner, Result
 from hrss_fraud.cases import open_store, store_path
 from hrss_fraud.cases.busy import BUSY_TIMEOUT_ENV
 from hrss_fraud.cli import main
-from hrss_fraud.rules.runs import publish
+from hrss_fraud.engine.runs import publish
 
 ACCOUNTS = {"li": "reviewer", "adm": "supervisor", "wang": "supervisor", "boss": "admin"}
 

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from hrss_fraud.cases import sessions
 from hrss_fraud.cases.store import open_store
-from hrss_fraud.dashboard import auth, sessions
+from hrss_fraud.cases.users import add_user, set_active, set_password, set_role
+from hrss_fraud.dashboard import auth
 from hrss_fraud.dashboard.app import create_app
-from hrss_fraud.dashboard.users import add_user, set_active, set_password, set_role
 
 PW = "Probe-pass-2025"
 HOST = "http://localhost"

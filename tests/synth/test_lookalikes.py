@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from hrss_fraud.rules.catalogue import load_catalogue
+from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.synth.config import SynthConfig
 from hrss_fraud.synth.generate import build_world, generate
 from hrss_fraud.synth.lookalike_kinds import KINDS

@@ -66,7 +66,7 @@ def live_dashboard(
 ) -> Iterator[LiveDashboard]:
     require_chromium()
     from hrss_fraud.cases.store import open_store
-    from hrss_fraud.dashboard.users import add_user
+    from hrss_fraud.cases.users import add_user
 
     ws = tmp_path_factory.mktemp("live") / "ws"
     shutil.copytree(county_ws, ws)  # decisions made here must not reach other tests

@@ -7,15 +7,15 @@ from __future__ import annotations
 import polars as pl
 from ui import shot
 
-from hrss_fraud.dashboard.quality_view import institutions
-from hrss_fraud.dashboard.runs_view import open_view
 from hrss_fraud.dashboard.screenshots import (
     FIRST_CASE_CELL,
     FIRST_RULE_CELL,
     wait_for_cases,
     wait_for_rows,
 )
-from hrss_fraud.rules.runs import open_run
+from hrss_fraud.engine.runs import open_run
+from hrss_fraud.outputs.quality_view import institutions
+from hrss_fraud.outputs.runs_view import open_view
 
 _ROW_COUNT = """async () => {
     const api = await dash_ag_grid.getApiAsync('leads-grid');

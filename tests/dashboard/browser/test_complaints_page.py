@@ -10,7 +10,7 @@ from ui import choose
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.complaints.check import checks
 from hrss_fraud.complaints.register import get, register
-from hrss_fraud.rules.runs import open_run
+from hrss_fraud.engine.runs import open_run
 
 
 def _checks(ws, number: str) -> int:

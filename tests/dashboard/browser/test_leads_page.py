@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from hrss_fraud.cases.store import open_store
-from hrss_fraud.dashboard.runs_view import open_view
 from hrss_fraud.dashboard.screenshots import FIRST_RULE_CELL, wait_for_rows
+from hrss_fraud.outputs.runs_view import open_view
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,10 @@ from ui import choose, shot
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.cases.workflow import decide
-from hrss_fraud.dashboard.runs_view import load_institutions
+from hrss_fraud.engine.runs import open_run
 from hrss_fraud.lake import Lake
 from hrss_fraud.notices.store import get
-from hrss_fraud.rules.runs import open_run
+from hrss_fraud.outputs.runs_view import load_institutions
 
 STEPS = {"acknowledged": "机构签收", "rectified": "提交整改报告", "closed": "整改验收办结"}
 

@@ -8,8 +8,8 @@ import polars as pl
 from ui import shot
 
 from hrss_fraud.cases.store import open_store
-from hrss_fraud.dashboard.profile_data import PROFILE_LEADS
-from hrss_fraud.rules.runs import open_run
+from hrss_fraud.engine.runs import open_run
+from hrss_fraud.outputs.profile_data import PROFILE_LEADS
 
 
 def _busiest(live_dashboard, column: str) -> str:

@@ -26,8 +26,8 @@ from pypdf import PdfReader
 from ui import choose, shot
 
 from hrss_fraud.cases.store import open_store
+from hrss_fraud.cases.users import add_user
 from hrss_fraud.dashboard.screenshots import login, running
-from hrss_fraud.dashboard.users import add_user
 from hrss_fraud.inspection import registry
 from hrss_fraud.registers.definitions import get_register
 from hrss_fraud.registers.documents import documents
