@@ -48,11 +48,11 @@ import polars as pl
 
 from hrss_fraud.cases.store import Decision, open_store
 from hrss_fraud.engine.catalogue import load_catalogue
-from hrss_fraud.engine.runs import new_run_id, publish
+from hrss_fraud.engine.runs import latest_run, new_run_id, previous_run, publish
 from hrss_fraud.outputs import overview
 from hrss_fraud.outputs.lead_detail import lead_detail
 from hrss_fraud.outputs.leads import LeadFilter, page
-from hrss_fraud.outputs.runs_view import latest_complete_run, open_view, previous_complete_run
+from hrss_fraud.outputs.runs_view import open_view
 
 PAGE_ROWS = 100
 """ag-grid's default ``cacheBlockSize``: the rows one infinite-model request asks for."""
@@ -124,7 +124,7 @@ def prepare(ws: Path, *, copies: int | None, score_prep: Path | None) -> None:
     """Make sure ``ws`` has a complete run (untimed)."""
     if score_prep is not None:
         subprocess.run([sys.executable, "-m", "bench.score_prep", str(score_prep)], check=True)
-    if latest_complete_run(ws) is not None:
+    if latest_run(ws) is not None:
         return
     if copies is None:
         _hrss(ws, "score", "--quiet")
@@ -295,7 +295,7 @@ def session(
     # section needs (hrss_fraud.outputs.marts.build_in_background)
     load_catalogue(workspace=ws)
     view = timer("open_view", lambda: _open(ws, None, marts))
-    prev_id = previous_complete_run(ws, view.run_id)
+    prev_id = previous_run(ws, view.run_id)
     previous = _open(ws, prev_id, marts) if prev_id else None
     start = time.perf_counter()
     timer("overview.run_status", lambda: overview.run_status(view))

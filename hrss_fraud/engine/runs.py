@@ -34,7 +34,7 @@ from typing import Any
 import polars as pl
 
 from hrss_fraud.engine import grouping
-from hrss_fraud.engine.catalogue import load_catalogue
+from hrss_fraud.engine.catalogue import Catalogue, load_catalogue
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.fsutil import fsync_dir, write_bytes_atomic, write_parquet_atomic
 
@@ -71,9 +71,35 @@ def new_run_id(now: datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%S") + f"{now.microsecond // 1000:03d}Z"
 
 
+def complete_runs(workspace: Path) -> list[str]:
+    """The ids of the complete runs, oldest first (run ids sort by time)."""
+    base = runs_dir(workspace)
+    if not base.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in base.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / "manifest.json").is_file()
+    )
+
+
 def latest_run(workspace: Path) -> str | None:
-    p = runs_dir(workspace) / LATEST
-    return p.read_text(encoding="utf-8").strip() if p.exists() else None
+    """The latest complete run — the one definition every reader uses: the run ``LATEST``
+    names; the newest complete folder if the pointer is missing or names a run that is
+    gone (e.g. deleted by hand)."""
+    pointer = runs_dir(workspace) / LATEST
+    if pointer.is_file():
+        run_id = pointer.read_text(encoding="utf-8").strip()
+        if run_id and (runs_dir(workspace) / run_id / "manifest.json").is_file():
+            return run_id
+    runs = complete_runs(workspace)
+    return runs[-1] if runs else None
+
+
+def previous_run(workspace: Path, run_id: str) -> str | None:
+    """The complete run before ``run_id``: what "changed since the previous run" compares."""
+    earlier = [r for r in complete_runs(workspace) if r < run_id]
+    return earlier[-1] if earlier else None
 
 
 @dataclass(frozen=True)
@@ -114,6 +140,19 @@ class Run:
     def quality_lines(self) -> pl.DataFrame:
         """The data-quality findings' lines."""
         return self._read(QUALITY_LINES, "quality_lines")
+
+    def catalogue(self) -> Catalogue:
+        """The catalogue the run was scored with, if its folder is still there; else the
+        workspace's."""
+        recorded = self.manifest.get("catalogue_dir")
+        if recorded and (Path(recorded) / "catalogue").is_dir():
+            return load_catalogue(Path(recorded))
+        return load_catalogue(workspace=self.workspace)
+
+    @property
+    def marts_dir(self) -> Path:
+        """Where the run's marts live: beside the run folder, never inside it."""
+        return self.root.parent / f"{self.run_id}.marts"
 
     def _read(self, file: str, part: str) -> pl.DataFrame:
         if self.grouped:

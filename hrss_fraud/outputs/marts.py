@@ -63,10 +63,10 @@ from hrss_fraud.outputs.runs_view import (
     MARTS_MANIFEST,
     MARTS_VERSION,
     RunView,
-    latest_complete_run,
+    latest_run,
     marts_dir,
     open_view,
-    previous_complete_run,
+    previous_run,
     read_marts_manifest,
 )
 
@@ -357,7 +357,7 @@ def build_marts(workspace: Path, run_id: str | None = None, *, force: bool = Fal
     complete already (``force``: rebuild anyway); return their folder. Atomic: readers see
     all of them or none. :class:`RunError` if there is no such run."""
     workspace = Path(workspace)
-    run_id = run_id or latest_complete_run(workspace)
+    run_id = run_id or latest_run(workspace)
     if run_id is None:
         msg = f"no complete scoring run in {runs_dir(workspace)}; run `hrss-fraud score`"
         raise RunError(msg)
@@ -367,7 +367,7 @@ def build_marts(workspace: Path, run_id: str | None = None, *, force: bool = Fal
     started = time.perf_counter()
     view = open_view(workspace, run_id)
     view.use_marts = False
-    prev_id = previous_complete_run(workspace, run_id)
+    prev_id = previous_run(workspace, run_id)
     previous = open_view(workspace, prev_id) if prev_id else None
     if previous is not None:
         previous.use_marts = False
@@ -427,7 +427,7 @@ def _publish(tmp: Path, final: Path, *, replace: bool) -> None:
 def ensure_marts(workspace: Path, run_id: str | None = None) -> Path | None:
     """The marts of ``run_id`` (default: the latest run), built if missing; None when the
     workspace has no run yet."""
-    run_id = run_id or latest_complete_run(Path(workspace))
+    run_id = run_id or latest_run(Path(workspace))
     return build_marts(workspace, run_id) if run_id else None
 
 
@@ -441,7 +441,7 @@ def build_in_background(workspace: Path) -> threading.Thread:
         try:
             # import the rule kernels now, not in the first lead panel's request
             load_catalogue(workspace=Path(workspace))
-            run_id = latest_complete_run(Path(workspace))
+            run_id = latest_run(Path(workspace))
             if run_id is None or read_marts_manifest(Path(workspace), run_id) is not None:
                 return
             started = time.perf_counter()

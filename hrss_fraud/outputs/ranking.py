@@ -34,7 +34,6 @@ import duckdb
 import polars as pl
 
 from hrss_fraud.cases.reviews import ReviewModelStatus, lead_weights
-from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.engine.grouping import person_rule_ids, severity_weight
 from hrss_fraud.engine.runs import Run
 from hrss_fraud.lake import Lake
@@ -136,7 +135,7 @@ def _counted_findings(
     if level.finding_entities is not None:
         keep = pl.col("entity_type").is_in(list(level.finding_entities))
         if level.person_conduct:
-            keep = keep | pl.col("rule_id").is_in(person_rule_ids(load_catalogue().rules))
+            keep = keep | pl.col("rule_id").is_in(person_rule_ids(run.catalogue().rules))
         f = f.filter(keep)
     f = f.with_columns(weight=severity_weight())
     if weights is not None:
@@ -166,7 +165,7 @@ def _attributed_lines(
         return lines.with_columns(key=pl.col(level.key))
     # a doctor-level lead's settlement rows belong to the doctor it names
     own = pl.col("rule_id").is_in(
-        [r.id for r in load_catalogue().rules.values() if r.entity == "doctor"]
+        [r.id for r in run.catalogue().rules.values() if r.entity == "doctor"]
     )
     return lines.with_columns(
         key=pl.when(own & pl.col("entity_id").is_not_null())

@@ -26,17 +26,18 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from hrss_fraud.engine.catalogue import Catalogue, load_catalogue
+from hrss_fraud.engine.catalogue import Catalogue
 from hrss_fraud.engine.runs import (
     CASES,
     FINDINGS,
-    LATEST,
     LINES,
     QUALITY_FINDINGS,
     QUALITY_LINES,
     Run,
     RunError,
+    latest_run,
     open_run,
+    previous_run,
     runs_dir,
 )
 from hrss_fraud.lake import Lake
@@ -112,7 +113,7 @@ class RunView:
     def catalogue(self) -> Catalogue:
         """The rule catalogue the run was scored with (loaded on first use: it imports the
         numba kernels, which the lead queue never needs)."""
-        return self.memo("catalogue", lambda: _catalogue(self.workspace, self.manifest))
+        return self.memo("catalogue", self.run.catalogue)
 
     def rule_families(self) -> dict[str, str]:
         return {r.id: r.family for r in self.catalogue.rules.values()}
@@ -183,7 +184,7 @@ MARTS_MANIFEST = "marts.json"
 
 
 def marts_dir(workspace: Path, run_id: str) -> Path:
-    """Where a run's marts live: beside the run folder, never inside it."""
+    """Where a run's marts live (:attr:`Run.marts_dir`), for a run not opened yet."""
     return runs_dir(workspace) / f"{run_id}.marts"
 
 
@@ -244,36 +245,6 @@ def split_files(workspace: Path, run_id: str) -> Path:
     return final
 
 
-def complete_runs(workspace: Path) -> list[str]:
-    """The ids of the complete runs, oldest first (run ids sort by time)."""
-    base = runs_dir(workspace)
-    if not base.is_dir():
-        return []
-    return sorted(
-        p.name
-        for p in base.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and (p / "manifest.json").is_file()
-    )
-
-
-def latest_complete_run(workspace: Path) -> str | None:
-    """The run ``LATEST`` names; the newest complete folder if the pointer is missing or
-    names a run that is gone (e.g. deleted by hand)."""
-    pointer = runs_dir(workspace) / LATEST
-    if pointer.is_file():
-        run_id = pointer.read_text(encoding="utf-8").strip()
-        if run_id and (runs_dir(workspace) / run_id / "manifest.json").is_file():
-            return run_id
-    runs = complete_runs(workspace)
-    return runs[-1] if runs else None
-
-
-def previous_complete_run(workspace: Path, run_id: str) -> str | None:
-    """The complete run before ``run_id``: what "changed since the previous run" compares."""
-    earlier = [r for r in complete_runs(workspace) if r < run_id]
-    return earlier[-1] if earlier else None
-
-
 def load_institutions(lake: Lake) -> pl.DataFrame:
     """Code, name and zone (``admdvs``) of every institution in the lake."""
     con = lake.connect()
@@ -287,19 +258,11 @@ def load_institutions(lake: Lake) -> pl.DataFrame:
         con.close()
 
 
-def _catalogue(workspace: Path, manifest: dict[str, Any]) -> Catalogue:
-    """The catalogue the run was scored with, if its folder is still there."""
-    recorded = manifest.get("catalogue_dir")
-    if recorded and (Path(recorded) / "catalogue").is_dir():
-        return load_catalogue(Path(recorded))
-    return load_catalogue(workspace=workspace)
-
-
 def open_view(workspace: Path, run_id: str | None = None) -> RunView:
     """Open ``run_id`` (default: the latest complete run) with its institutions and
     catalogue; :class:`RunError` if there is none."""
     workspace = Path(workspace)
-    run_id = run_id or latest_complete_run(workspace)
+    run_id = run_id or latest_run(workspace)
     run = open_run(workspace, run_id)
     institutions = load_institutions(Lake(workspace / "lake"))
     return RunView(workspace, run, institutions)
@@ -331,12 +294,12 @@ class RunCache:
 
     def latest(self) -> RunView:
         """The latest complete run; :class:`RunError` if the workspace has none yet."""
-        run_id = latest_complete_run(self.workspace)
+        run_id = latest_run(self.workspace)
         if run_id is None:
             msg = f"no complete scoring run in {runs_dir(self.workspace)}; run `hrss-fraud score`"
             raise RunError(msg)
         return self.get(run_id)
 
     def previous(self, view: RunView) -> RunView | None:
-        run_id = previous_complete_run(self.workspace, view.run_id)
+        run_id = previous_run(self.workspace, view.run_id)
         return self.get(run_id) if run_id else None

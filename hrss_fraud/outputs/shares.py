@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.engine.runs import Run
 from hrss_fraud.lake import Lake
 from hrss_fraud.model.codes import INPATIENT_MED_TYPES, PHARMACY_MED_TYPES
@@ -28,8 +27,9 @@ _SETTINGS = {  # as the scoring database's visit.setting
 }
 
 
-def _settings_filter(rule_id: str) -> str:
-    rule = load_catalogue().rules.get(rule_id)
+def _settings_filter(run: Run, rule_id: str) -> str:
+    """The care settings the rule looks at, from the catalogue the run was scored with."""
+    rule = run.catalogue().rules.get(rule_id)
     if rule is None:
         msg = f"unknown rule {rule_id!r}: see `hrss-fraud rules list`"
         raise ValueError(msg)
@@ -46,7 +46,7 @@ def rule_shares(run: Run, lake: Lake, rule_id: str, by: str = "institution") -> 
         msg = f"rule shares are by institution or person, not {by!r}"
         raise ValueError(msg)
     key = "fixmedins_code" if by == "institution" else "psn_no"
-    where = _settings_filter(rule_id)
+    where = _settings_filter(run, rule_id)
     base = (
         lake.connect()
         .sql(f"""

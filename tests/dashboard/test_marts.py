@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from polars.testing import assert_frame_equal
 
 from hrss_fraud.cli import main as cli
-from hrss_fraud.engine.runs import new_run_id, publish, runs_dir
+from hrss_fraud.engine.runs import complete_runs, latest_run, new_run_id, publish, runs_dir
 from hrss_fraud.outputs import marts, overview
 from hrss_fraud.outputs.case_queue import CaseFilter, case_frame, case_index
 from hrss_fraud.outputs.case_queue import page as cq_page
@@ -35,8 +35,6 @@ from hrss_fraud.outputs.quality_view import by_rule, institutions, settlements_t
 from hrss_fraud.outputs.runs_view import (
     MARTS_MANIFEST,
     RunView,
-    complete_runs,
-    latest_complete_run,
     marts_dir,
     open_view,
     read_marts_manifest,
@@ -183,7 +181,7 @@ def test_lead_details_are_the_same_with_marts(pair: tuple[RunView, RunView]) -> 
 
 
 def test_the_marts_sit_beside_the_run_and_are_no_run(two_runs: Path) -> None:
-    latest = latest_complete_run(two_runs)
+    latest = latest_run(two_runs)
     assert latest is not None
     folder = marts_dir(two_runs, latest)
     assert folder.parent == runs_dir(two_runs) and (folder / MARTS_MANIFEST).is_file()
@@ -197,7 +195,7 @@ def test_a_crash_mid_build_leaves_no_marts(
     two_runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws = _copy(two_runs, tmp_path / "ws")
-    run_id = latest_complete_run(ws)
+    run_id = latest_run(ws)
     assert run_id is not None
     shutil.rmtree(marts_dir(ws, run_id))
 
@@ -226,7 +224,7 @@ def test_a_crash_mid_build_leaves_no_marts(
 
 def test_missing_or_outdated_marts_are_rebuilt(two_runs: Path, tmp_path: Path) -> None:
     ws = _copy(two_runs, tmp_path / "ws")
-    run_id = latest_complete_run(ws)
+    run_id = latest_run(ws)
     assert run_id is not None
     folder = marts_dir(ws, run_id)
     shutil.rmtree(folder)
