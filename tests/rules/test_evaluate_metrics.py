@@ -688,3 +688,269 @@ def test_case_metrics_cover_only_the_top_cases() -> None:
     got = ev.case_metrics(cases, judged, ln, t, tops=(1,))
     assert got["precision_top_1_cases"] == 1.0
     assert got["injected_share_top_1_cases"] == 0.5  # C1's 100 of 200
+
+
+# edge cases: nothing found, a scheme with nothing injected, duplicates, k past the list --
+
+
+def _nothing() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A run with no findings and no lines (schema only, as an empty parquet reads)."""
+    return _frame([], _FINDING), _frame([], _LINE)
+
+
+def test_a_run_with_nothing_found_has_zero_recall_and_no_precision() -> None:
+    # scheme A: two injected lines at H1; look-alike visit M3
+    t = truth(
+        lines=[("A", "H1", "P1", "S1", "M1", "1"), ("A", "H1", "P1", "S1", "M1", "2")],
+        entities=[
+            ("A", "rule", "fee_line", "H1|M1|1", "H1"),
+            ("A", "rule", "fee_line", "H1|M1|2", "H1"),
+        ],
+        schemes=[("A", "rule", "H1")],
+        lookalikes=["M3"],
+    )
+    findings, lines = _nothing()
+    judged = ev.judge(findings, lines, t, {"dq_x"})
+    assert judged.height == 0 and {"true", "lookalike"} <= set(judged.columns)
+    # A: 2 injected, 0 found, no rules: 0 / 2 = 0.0 (not NaN, not dropped); its one
+    # carrier H1 not reached: 0 / 1
+    rec = ev.recall(findings, lines, t)
+    assert rec.select(
+        "scheme", "injected", "found", "rules", "recall", "institutions", "institutions_found"
+    ).rows() == [("A", 2, 0, "", 0.0, 1, 0)]
+    # M3: one encounter, no lead touches it
+    assert ev.lookalike_rates(judged, lines, t).rows() == [("chronic_refill", 1, 0, 0.0, "")]
+    result = ev.evaluate(FakeRun(findings, lines), t)
+    assert (result["findings"], result["precision"], result["lookalike_hits"]) == (0, None, 0)
+    assert (result["quality_findings"], result["quality_precision"]) == (0, None)
+    assert result["recall_rule_scheme_min"] == result["recall_rule_schemes"] == 0.0
+
+
+# Scheme A (rule, H1): lines H1|M1|1, H1|M1|2, its first entity listed twice in the truth.
+# Scheme C (rule, H2): line H2|M4|1. Scheme Z (rule, H2): in the scheme table, but the
+# generator found nowhere to inject it: no entity, no line. Scheme N (beyond): person P5,
+# no carrier institution recorded.
+EDGE_TRUTH = dict(
+    lines=[
+        ("A", "H1", "P1", "S1", "M1", "1"),
+        ("A", "H1", "P1", "S1", "M1", "2"),
+        ("C", "H2", "P2", "S4", "M4", "1"),
+    ],
+    entities=[
+        ("A", "rule", "fee_line", "H1|M1|1", "H1"),
+        ("A", "rule", "fee_line", "H1|M1|1", "H1"),  # the same entity twice
+        ("A", "rule", "fee_line", "H1|M1|2", "H1"),
+        ("C", "rule", "fee_line", "H2|M4|1", "H2"),
+        ("N", "beyond", "person", "P5", "H3"),
+    ],
+    schemes=[("A", "rule", "H1"), ("C", "rule", "H2"), ("Z", "rule", "H2"), ("N", "beyond", "")],
+    lookalikes=["M3", "M3"],  # one encounter listed twice
+    fraud=["H1", "H2"],
+)
+
+
+def edge_inputs() -> tuple[FakeRun, Truth]:
+    f = [
+        finding("K1", "r_a", "fee_line", "H1|M1|1", "H1"),
+        finding("K2", "r_b", "fee_line", "H2|M4|1", "H2"),
+        finding("K3", "r_b", "fee_line", "H2|M3|1", "H2"),
+    ]
+    ln = [
+        line("K1", "H1", "S1", "M1", "1", "P1"),
+        line("K2", "H2", "S4", "M4", "1", "P2"),
+        line("K3", "H2", "S3", "M3", "1", "P3"),  # clean, on look-alike M3
+    ]
+    return FakeRun(_frame(f, _FINDING), _frame(ln, _LINE)), truth(**EDGE_TRUTH)
+
+
+def test_recall_skips_a_scheme_with_nothing_injected_and_counts_a_duplicate_entity_once() -> None:
+    run, t = edge_inputs()
+    rec = ev.recall(run.findings(), run.lines(), t)
+    got = {
+        r["scheme"]: (r["injected"], r["found"], r["recall"], r["institutions"])
+        for r in rec.iter_rows(named=True)
+    }
+    # A: H1|M1|1 (listed twice: one entity) and H1|M1|2; K1 finds the first: 1 / 2 = 0.5
+    #    (counting the duplicate: 2 / 3 or 1 / 3). C: H2|M4|1 by K2: 1 / 1.
+    # N: P5 found by no lead: 0 / 1, and with no carrier its institution count is unknown
+    #    (None), not a 0 / 0.
+    # Z: nothing injected, so nothing to find: no row (not recall 0, not NaN, not 1).
+    assert got == {"A": (2, 1, 0.5, 1), "C": (1, 1, 1.0, 1), "N": (1, 0, 0.0, None)}
+    assert not rec["recall"].is_nan().any()
+
+
+def test_the_weakest_rule_scheme_ignores_an_empty_scheme_and_the_other_families() -> None:
+    run, t = edge_inputs()
+    result = ev.evaluate(run, t)
+    # rule schemes A 0.5 and C 1.0: the weakest is 0.5 (not Z's NaN or 0, not N's 0.0,
+    # beyond the rules); found over injected across them: (1 + 1) / (2 + 1) = 0.6667
+    assert result["recall_rule_scheme_min"] == 0.5
+    assert result["recall_rule_schemes"] == 0.6667
+    # leads K1, K2 true, K3 false on the look-alike: 2 / 3; M3 listed twice is one encounter
+    assert (result["findings"], result["precision"], result["lookalike_hits"]) == (3, 0.6667, 1)
+    assert result["lookalikes"] == [
+        {"lookalike": "chronic_refill", "encounters": 1, "flagged": 1, "rate": 1.0, "rules": "r_b"}
+    ]
+
+
+def test_precision_at_k_past_the_end_of_the_ranking_is_over_the_whole_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run, lake, t = ranking_inputs(monkeypatch, RANKING, FRAUD)
+    # share 1: k = 10, the whole list: 4 fraudulent / 10 = 0.4; all 6 clean institutions
+    # are in it: 6 / 6 = 1.0
+    m = ev.ranking_metrics(run, lake, t, share=1.0)
+    assert (m["k"], m["precision_at_k"], m["fp_rate_clean_institutions"]) == (10, 0.4, 1.0)
+    # share 3: k = 30 asks for more institutions than there are; the precision is still
+    # over the 10 there are (4 / 10), not diluted by the 20 missing (4 / 30 = 0.1333)
+    m = ev.ranking_metrics(run, lake, t, share=3.0)
+    assert (m["precision_at_k"], m["fp_rate_clean_institutions"]) == (0.4, 1.0)
+    assert m["roc_auc"] == 0.6458  # the ranking's own, whatever k
+
+
+def test_case_metrics_past_the_list_with_refunds_empty_cases_and_stray_findings() -> None:
+    _, _, _, t = _case_inputs()  # injected H1|M1|1 100, H1|M2|1 40, H1|M9|1 60: 200
+    cases = pl.DataFrame({"case_id": ["C4", "C2", "C1"], "case_rank": [3, 2, 1]})
+    judged = pl.DataFrame(
+        {
+            "finding_id": ["F1", "F2", "F3", "F4", "F5", "F6", "F9"],
+            "case_id": ["C1", "C1", "C2", "C2", "C2", "C2", None],
+            "true": [True, False, True, False, False, False, True],
+            "amount_at_risk": [100.0, -500.0, 40.0, None, -500.0, 30.0, 60.0],
+        }
+    )
+    ln = _frame(
+        [
+            line("F1", "H1", "S1", "M1", "1"),
+            line("F6", "H1", "S1", "M1", "1"),  # the same injected line again
+            line("F3", "H1", "S2", "M2", "1"),
+            line("F9", "H1", "S9", "M9", "1"),  # a finding in no case
+        ],
+        _LINE,
+    )
+    got = ev.case_metrics(cases, judged, ln, t, tops=(2, 5))
+    # amounts clipped at 0 (a refund is no amount at risk) and missing ones 0:
+    # C1 (rank 1): 100 of 100 + 0 true: true. C2: 40 of 40 + 0 + 0 + 30 = 70 >= 35: true
+    # (unclipped, -430 <= 0 would fall back to counting: 1 of 4 < 2, false). C4 (rank 3)
+    # has no finding: false.
+    assert got["cases"] == 3
+    assert got["precision_top_2_cases"] == 1.0
+    # 5 > 3 cases: over the 3 there are, 2 / 3 (not 2 / 5 = 0.4)
+    assert got["precision_top_5_cases"] == 0.6667
+    # covered: H1|M1|1 (F1 and F6, once) 100 + H1|M2|1 40; F9's M9 is in no case:
+    # 140 / 200 = 0.7 (counting M1 twice 0.9, counting F9 1.0)
+    assert got["injected_share_top_5_cases"] == 0.7
+
+
+def test_case_metrics_without_cases_say_none() -> None:
+    cases, judged, ln, t = _case_inputs()
+    keys = ["precision_top_1_cases", "injected_share_top_1_cases"]
+    none = ev.case_metrics(None, judged, ln, t, tops=(1,))
+    assert none == {"cases": None, **dict.fromkeys(keys)}
+    empty = ev.case_metrics(cases.clear(), judged, ln, t, tops=(1,))
+    assert empty == {"cases": 0, **dict.fromkeys(keys)}
+    # leads never grouped (no case_id): the case list cannot be judged
+    ungrouped = ev.case_metrics(cases, judged.drop("case_id"), ln, t, tops=(1,))
+    assert ungrouped == {"cases": 3, **dict.fromkeys(keys)}
+
+
+class CaseRun(FakeRun):
+    """A run that keeps its data-quality findings apart and has a case list."""
+
+    def __init__(self, findings, lines, quality, quality_lines, cases) -> None:
+        super().__init__(findings, lines)
+        self._q, self._ql, self._c = quality, quality_lines, cases
+
+    def quality_findings(self) -> pl.DataFrame:
+        return self._q
+
+    def quality_lines(self) -> pl.DataFrame:
+        return self._ql
+
+    def cases(self) -> pl.DataFrame:
+        if self._c is None:
+            raise FileNotFoundError("cases.parquet")
+        return self._c
+
+
+def case_run(cases: pl.DataFrame | None) -> tuple[CaseRun, Truth]:
+    amount = {"L1": 100.0, "L2": 300.0, "L3": 50.0, "L4": 10.0}
+    case_of = {"L1": "C1", "L2": "C1", "L3": "C2", "L4": "C3"}
+    f = _frame(
+        [
+            finding("L1", "r_a", "fee_line", "H1|M1|1", "H1"),  # true: injected line
+            finding("L2", "r_a", "fee_line", "H1|M1|7", "H1"),  # false
+            finding("L3", ZB, "institution", "H1", "H1"),  # monitoring at fraudulent H1
+            finding("L4", "r_b", "fee_line", "H2|M6|1", "H2"),  # false
+        ],
+        _FINDING,
+    ).with_columns(
+        amount_at_risk=pl.col("finding_id").replace_strict(amount),
+        case_id=pl.col("finding_id").replace_strict(case_of),
+    )
+    ln = _frame(
+        [
+            line("L1", "H1", "S1", "M1", "1"),
+            line("L2", "H1", "S1", "M1", "7"),
+            line("L3", "H1", "S5", "M5", "1"),
+            line("L4", "H2", "S6", "M6", "1"),
+        ],
+        _LINE,
+    )
+    q = _frame(
+        [
+            finding("Q1", DQ, "settlement", "S8", "H2"),  # true: noise S8
+            finding("Q2", DQ, "settlement", "S6", "H2"),  # false
+            finding("Q3", DQ, "settlement", "S8", "H2"),  # true: noise S8 again
+        ],
+        _FINDING,
+    )
+    ql = _frame(
+        [
+            line("Q1", "H2", "S8", "M8", None),
+            line("Q2", "H2", "S6", "M6", None),
+            line("Q3", "H2", "S8", "M8", None),
+        ],
+        _LINE,
+    )
+    t = truth(
+        lines=[("A", "H1", "P0", "S1", "M1", "1"), ("A", "H1", "P0", "S1", "M1", "2")],
+        entities=[
+            ("A", "rule", "fee_line", "H1|M1|1", "H1"),
+            ("A", "rule", "fee_line", "H1|M1|2", "H1"),
+        ],
+        schemes=[("A", "rule", "H1")],
+        noise=[("H2", "S8")],
+        fraud=["H1"],
+    )
+    t = replace(t, lines=t.lines.with_columns(amount_at_risk=pl.Series([100.0, 50.0])))
+    return CaseRun(f, ln, q, ql, cases), t
+
+
+def test_evaluate_judges_the_case_list_with_the_monitoring_flags_and_quality_apart() -> None:
+    cases = pl.DataFrame({"case_id": ["C1", "C2", "C3"], "case_rank": [1, 2, 3]})
+    run, t = case_run(cases)
+    result = ev.evaluate(run, t)
+    # leads L1, L2, L4 (L3 is a monitoring flag): L1 true: 1 / 3
+    assert (result["findings"], result["precision"]) == (3, 0.3333)
+    assert result["monitoring"] == {"flags": 1, "institutions": 1, "fraud_institutions_flagged": 1}
+    # the data-quality report the run keeps apart: Q1, Q3 on noise S8, Q2 not: 2 / 3;
+    # none of them among the findings
+    assert (result["quality_findings"], result["quality_precision"], result["dq_in_queue"]) == (
+        3,
+        0.6667,
+        0,
+    )
+    # C1: 100 true of 400 < 200: false. C2: the monitoring flag names fraudulent H1, so it
+    # is true: 50 of 50. C3: 0 of 10: false. 3 cases, all within the top 50: 1 / 3
+    assert result["cases"] == 3
+    assert result["precision_top_50_cases"] == result["precision_top_200_cases"] == 0.3333
+    # injected 100 + 50; the cases' violating lines cover H1|M1|1 only: 100 / 150
+    assert result["injected_share_top_200_cases"] == 0.6667
+
+
+def test_evaluate_on_a_run_scored_before_cases_existed() -> None:
+    run, t = case_run(None)  # cases() raises FileNotFoundError
+    result = ev.evaluate(run, t)
+    assert result["cases"] is None and result["precision_top_50_cases"] is None
+    assert result["findings"] == 3
