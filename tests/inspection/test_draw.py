@@ -333,3 +333,74 @@ def test_stream_samples_are_distinct_and_in_range(seed: int, n: int, data: st.Da
     assert len(picked) == len(set(picked)) == k
     assert all(0 <= i < n for i in picked)
     assert sorted(Stream(seed).sample(n, n)) == list(range(n))
+
+
+@st.composite
+def drawable_rounds(draw_: st.DrawFn) -> tuple:
+    """Rounds that can be drawn by construction, whatever the brute force says: every
+    institution is first given a group (the planted assignment); rotation bars a group only
+    from zones none of its planted institutions lies in, conflicts tie an inspector only to
+    institutions planted on another group, and the capacity takes each group's planted
+    institutions. Whichever targets the seed picks, the planted assignment keeps every
+    rule, so a refusal is always wrong."""
+    n_zones = draw_(st.integers(1, 6))
+    zones = [f"Z{z}" for z in range(n_zones)]
+    n = draw_(st.integers(1, 20))
+    n_groups = draw_(st.integers(1, 5))
+    planted = [draw_(st.integers(0, n_groups - 1)) for _ in range(n)]
+    cands = tuple(
+        candidate(i, draw_(st.sampled_from(zones)), draw_(st.integers(0, 3))) for i in range(n)
+    )
+    groups = []
+    for g in range(n_groups):
+        own = {c.admdvs for c, p in zip(cands, planted, strict=True) if p == g}
+        free = [z for z in zones if z not in own]
+        barred = draw_(st.sets(st.sampled_from(free), max_size=3)) if free else set()
+        groups.append(Group(f"G{g}", (f"I{g}a", f"I{g}b"), tuple(sorted(barred))))
+    pairs = draw_(
+        st.lists(
+            st.tuples(
+                st.integers(0, n_groups - 1), st.sampled_from(["a", "b"]), st.integers(0, n - 1)
+            ),
+            max_size=12,
+        )
+    )
+    conflicts = tuple(
+        dict.fromkeys(
+            Conflict(f"I{g}{m}", cands[i].fixmedins_code, "亲属")
+            for g, m, i in pairs
+            if planted[i] != g
+        )
+    )
+    complaints = tuple(
+        (c.fixmedins_code, f"TS-{k}")
+        for k, c in enumerate(draw_(st.lists(st.sampled_from(cands), max_size=2, unique=True)))
+    )
+    inputs = DrawInputs("run1", 2, cands, tuple(groups), conflicts, complaints)
+    ranked = sum(c.n_findings > 0 for c in cands)
+    top = draw_(st.integers(0, ranked))
+    n_random = draw_(st.integers(0, max(0, n - top - len(complaints))))
+    if top + n_random + len(complaints) == 0:  # a round needs a target
+        top = min(1, ranked)
+        n_random = 1 - top
+    load = max(planted.count(g) for g in range(n_groups))
+    capacity = load + draw_(st.integers(0, 2))
+    return (
+        inputs,
+        DrawParams(top=top, random=n_random, capacity=capacity),
+        draw_(st.integers(0, 2**64 - 1)),
+    )
+
+
+@SETTINGS
+@given(drawable_rounds())
+def test_a_round_with_a_planted_assignment_is_always_drawn(case: tuple) -> None:
+    """A draw that refuses when unsure (or always) fails here on every example; and the
+    brute force must find the planted assignment too."""
+    inputs, params, seed = case
+    codes = expected_targets(inputs, params, seed)
+    assert codes is not None  # the counts are within what the round has
+    assert feasible(inputs, codes, params.capacity)
+    targets = draw(inputs, params, seed)  # a DrawError fails the test
+    assert [t.fixmedins_code for t in targets] == codes
+    check_rules(inputs, params, targets)
