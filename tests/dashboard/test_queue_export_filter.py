@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import io
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,50 @@ def test_export_with_two_rules_an_amount_range_and_a_sort_holds_exactly_those_le
     amounts_out = [r["amount_at_risk"] for r in rows]
     assert amounts_out == sorted(amounts_out)  # as asked: smallest first
     assert about["rows"] == str(len(ids))
+
+
+def test_export_of_one_institution_one_severity_and_one_month_holds_exactly_those_leads(
+    county_view: RunView, store: CaseStore, findings: pl.DataFrame
+) -> None:
+    # the institution with the most leads, and a severity it has some but not all of
+    per_inst = findings.group_by("fixmedins_code").len().sort(["len", "fixmedins_code"])
+    inst = per_inst["fixmedins_code"][-1]
+    mine = findings.filter(pl.col("fixmedins_code") == inst)
+    severity = mine.group_by("severity").len().sort(["len", "severity"])["severity"][-1]
+    start, end = date(2025, 2, 1), date(2025, 2, 28)
+    request = {
+        "filterModel": {
+            "fixmedins_code": {"filterType": "text", "type": "equals", "filter": inst},
+            "severity": {"filterType": "set", "values": [severity]},
+            "period_start": {
+                "filterType": "date",
+                "type": "inRange",
+                "dateFrom": f"{start} 00:00:00",
+                "dateTo": f"{end} 00:00:00",
+            },
+        }
+    }
+    rows, about = sheets(qc.export(county_view, request, store, AUDITOR, lang="en"), "en")
+
+    # a lead is in February when part of its period is: it starts by the 28th and ends on
+    # the 1st or later
+    in_feb = (pl.col("period_start") <= end) & (pl.col("period_end") >= start)
+    expected = mine.filter((pl.col("severity") == severity) & in_feb)
+    # each part of the filter drops leads: other institutions, other severities here,
+    # other months at this institution and severity
+    assert 0 < expected.height < mine.filter(pl.col("severity") == severity).height
+    assert mine["severity"].n_unique() > 1 and mine.height < findings.height
+    ids = [r["finding_id"] for r in rows]
+    assert len(ids) == len(set(ids)) == expected.height
+    assert set(ids) == set(expected["finding_id"])
+    assert {r["fixmedins_code"] for r in rows} == {inst}
+    flt, sort = qc.grid_request(request)
+    assert ids == lead_frame(county_view, flt, sort, lang="en")["finding_id"].to_list()
+    assert len(ids) == count(county_view, flt)
+    assert about["rows"] == str(len(ids))
+    assert ast.literal_eval(about["filter"]) == {
+        "severities": [severity],
+        "fixmedins_codes": [inst],
+        "date_from": start.isoformat(),
+        "date_to": end.isoformat(),
+    }
