@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from hrss_fraud.cases.busy import busy_message, is_busy
-from hrss_fraud.cli import Fail
+from hrss_fraud.cli.common import Fail, current_workspace
 from hrss_fraud.nightly.backup import BackupError, backup, restore
 
 
@@ -28,7 +28,7 @@ def _one_line(e: BaseException) -> str:
 def backup_command(ctx: click.Context, out: Path) -> None:
     """备份。Back up the lake, the case store, runs and policy files (consistent snapshot)."""
     try:
-        m = backup(ctx.obj["workspace"], out)
+        m = backup(current_workspace(ctx), out)
     except (BackupError, OSError, sqlite3.Error) as e:
         raise Fail(_one_line(e)) from None
     click.echo(
@@ -57,7 +57,7 @@ def restore_command(ctx: click.Context, source: Path, force: bool, by: str | Non
     """恢复。Restore a backup into the workspace (refuses a non-empty one unless --force);
     the restored case store records who did it and what it replaced."""
     try:
-        m = restore(source, ctx.obj["workspace"], force=force, by=by)
+        m = restore(source, current_workspace(ctx), force=force, by=by)
     except (BackupError, OSError, sqlite3.Error) as e:
         raise Fail(_one_line(e)) from None
     click.echo(f"restored {source} (made {m['created']}) into {ctx.obj['workspace']}")

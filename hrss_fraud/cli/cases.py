@@ -1,6 +1,5 @@
 """``hrss-fraud cases``: record reviewers' decisions on leads, list them, verify the case
-store's hash chain, and train the model that learns from them. Attached to the main
-command by ``hrss_fraud.cli``.
+store's hash chain, and train the model that learns from them.
 
 A decision's reviewer (``--by``, or the file's 审核人 column) must be an enabled account
 whose role may decide at that step, and a second review (复审) someone other than whoever
@@ -10,17 +9,25 @@ recorded the first (:mod:`hrss_fraud.cases.operators`, :mod:`hrss_fraud.cases.wo
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
 
 import click
 import polars as pl
 
-from hrss_fraud import workspace as workspace_mod
-from hrss_fraud.cases.vocab import DECISIONS, STEPS, help_list
-
-if TYPE_CHECKING:
-    from hrss_fraud.cases.store import CaseStore, Decision
+from hrss_fraud.cases import Decision, DecisionError, SchemaError, open_store, store_path
+from hrss_fraud.cases.chain import verify
+from hrss_fraud.cases.operators import OperatorError, resolve_operator, step_permission
+from hrss_fraud.cases.reviews import train_review_model
+from hrss_fraud.cases.store import CaseStore
+from hrss_fraud.cases.vocab import DECISIONS, STEPS, help_list, normalise
+from hrss_fraud.cases.workflow import second_reviewer_problems
+from hrss_fraud.cli.common import current_workspace, fail, run_findings, unknown_findings
+from hrss_fraud.detectors.frequency_model import ModelError
+from hrss_fraud.engine.runs import RunError
+from hrss_fraud.ingest.errors import UploadError
+from hrss_fraud.ingest.readers import LINE, materialize, open_upload
+from hrss_fraud.outputs.export import write_export
 
 IMPORT_ALIASES = {
     "疑点编号": "finding_id",
@@ -43,53 +50,6 @@ LIST_COLUMNS = (
     "amount_at_risk",
     "reason",
 )
-
-
-def _fail(message: str) -> NoReturn:
-    from hrss_fraud.cli import Fail  # at call time: hrss_fraud.cli imports this module
-
-    raise Fail(message)
-
-
-def _operator(store: CaseStore, by: str | None, permission: str | None = None) -> str:
-    """The stored name of the operator ``by`` (an enabled account holding ``permission``),
-    for the command-line groups that record who acts; the one-line failure otherwise."""
-    from hrss_fraud.cases.operators import OperatorError, resolve_operator
-
-    try:
-        return resolve_operator(store, by, permission=permission).username
-    except OperatorError as e:
-        _fail(str(e))
-
-
-def _workspace(ctx: click.Context) -> Path:
-    obj = ctx.find_root().obj or {}
-    return Path(obj.get("workspace") or workspace_mod.resolve(None))
-
-
-def _findings(ws: Path, run_id: str | None) -> tuple[str, pl.DataFrame]:
-    """The run's id and the snapshot columns of its findings."""
-    from hrss_fraud.cases.store import SNAPSHOT
-    from hrss_fraud.engine.runs import RunError, open_run
-
-    try:
-        run = open_run(ws, run_id)
-    except RunError as e:
-        _fail(str(e))
-    cols = ["finding_id", *(c for c in SNAPSHOT if c != "run_id")]
-    return run.run_id, run.findings().select(cols).with_columns(run_id=pl.lit(run.run_id))
-
-
-def _unknown(ids: list[str], findings: pl.DataFrame, run_id: str) -> str | None:
-    known = set(findings["finding_id"].to_list())
-    missing = [i for i in ids if i not in known]
-    if not missing:
-        return None
-    shown = ", ".join(missing[:5]) + (f" … ({len(missing)} in all)" if len(missing) > 5 else "")
-    return (
-        f"not a finding of run {run_id}: {shown}; check the ids, or name the run that holds "
-        "them with --run"
-    )
 
 
 @click.group("cases")
@@ -126,12 +86,10 @@ def decide(
     run_id: str | None,
 ) -> None:
     """记录一条审核结论。Record one decision on one lead (FINDING_ID from a findings export)."""
-    from hrss_fraud.cases import Decision, DecisionError, SchemaError, open_store
-
-    ws = _workspace(ctx)
-    run, findings = _findings(ws, run_id)
-    if problem := _unknown([finding_id], findings, run):
-        _fail(problem)
+    ws = current_workspace(ctx)
+    run, findings = run_findings(ws, run_id)
+    if problem := unknown_findings([finding_id], findings, run):
+        fail(problem)
     lead = findings.filter(pl.col("finding_id") == finding_id).row(0, named=True)
     try:
         d = Decision(finding_id, step, decision, reason, by).validated()
@@ -141,7 +99,7 @@ def decide(
                 finding_id, step=d.step, decision=d.decision, reason=d.reason, by=d.by, lead=lead
             )
     except (DecisionError, SchemaError) as e:
-        _fail(str(e))
+        fail(str(e))
     click.echo(f"decision {decision_id} recorded for {finding_id} → {ws / 'cases.sqlite'}")
 
 
@@ -150,12 +108,6 @@ def _reviewed(store: CaseStore, items: list[tuple[int | None, Decision]]) -> lis
     that each may decide its step and that no one records a second review of a lead
     whose first they recorded; :class:`DecisionError` naming every refusal (by the file's
     line, when ``items`` give one)."""
-    from dataclasses import replace
-
-    from hrss_fraud.cases import DecisionError
-    from hrss_fraud.cases.operators import OperatorError, resolve_operator, step_permission
-    from hrss_fraud.cases.workflow import second_reviewer_problems
-
     out, problems = [], []
     known: dict[tuple[str, str], str] = {}  # (name, permission) → stored name: one query each
     for line, d in items:
@@ -178,14 +130,11 @@ def _reviewed(store: CaseStore, items: list[tuple[int | None, Decision]]) -> lis
 
 def _read_decisions(path: Path, step: str | None, by: str | None) -> pl.DataFrame:
     """The file's rows as text, with ``_line`` and the five decision fields."""
-    from hrss_fraud.ingest.errors import UploadError
-    from hrss_fraud.ingest.readers import LINE, materialize, open_upload
-
     try:
         with open_upload(path) as raw:
             df = materialize(raw)
     except UploadError as e:
-        _fail(str(e))
+        fail(str(e))
     df = df.rename({c: IMPORT_ALIASES.get(c.strip(), c.strip()) for c in df.columns})
     defaults = {"step": step, "by": by}
     for name, value in defaults.items():
@@ -196,7 +145,7 @@ def _read_decisions(path: Path, step: str | None, by: str | None) -> pl.DataFram
         hint = (
             " (or give --step / --by for the whole file)" if {"step", "by"} & set(missing) else ""
         )
-        _fail(f"{path}: missing column(s) {', '.join(missing)}{hint}; columns are {df.columns}")
+        fail(f"{path}: missing column(s) {', '.join(missing)}{hint}; columns are {df.columns}")
     return df.select(LINE, *need)
 
 
@@ -220,16 +169,13 @@ def import_decisions(
     """批量导入审核结论（全部成功或全部不写入）。Record many decisions from a CSV, Excel or
     Parquet file with columns finding_id, step, decision, reason, by — all or none. Each
     reviewer must be an account that may decide the row's step."""
-    from hrss_fraud.cases import Decision, DecisionError, SchemaError, open_store
-    from hrss_fraud.cases.operators import OperatorError, resolve_operator
-
-    ws = _workspace(ctx)
+    ws = current_workspace(ctx)
     rows = _read_decisions(file, step, by)
     if rows.is_empty():
-        _fail(f"{file}: no decisions in the file")
-    run, findings = _findings(ws, run_id)
-    if problem := _unknown(rows["finding_id"].drop_nulls().to_list(), findings, run):
-        _fail(f"{file}: {problem}")
+        fail(f"{file}: no decisions in the file")
+    run, findings = run_findings(ws, run_id)
+    if problem := unknown_findings(rows["finding_id"].drop_nulls().to_list(), findings, run):
+        fail(f"{file}: {problem}")
     leads = {r["finding_id"]: r for r in findings.iter_rows(named=True)}
     decisions, problems = [], []
     for r in rows.iter_rows(named=True):
@@ -248,7 +194,7 @@ def import_decisions(
             problems.append(f"line {r['_line']}: {e}")
     if problems:
         more = f" | … and {len(problems) - 5} more" if len(problems) > 5 else ""
-        _fail(
+        fail(
             f"{file}: {len(problems)} invalid row(s), nothing recorded: "
             + " | ".join(problems[:5])
             + more
@@ -260,7 +206,7 @@ def import_decisions(
                 actor = resolve_operator(store, actor, option="--actor").username
             ids = store.record_decisions(checked, actor=actor, source=str(file))
     except (DecisionError, OperatorError, SchemaError) as e:
-        _fail(f"{file}: {e}")
+        fail(f"{file}: {e}")
     click.echo(f"{len(ids)} decisions recorded from {file} → {ws / 'cases.sqlite'}")
 
 
@@ -275,26 +221,22 @@ def list_decisions(
 ) -> None:
     """列出各疑点的当前审核结论。Each lead's current decision (latest first), or one lead's
     history; --out writes them all to a file."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.cases.vocab import normalise
-    from hrss_fraud.outputs.export import write_export
-
     try:
-        with open_store(_workspace(ctx)) as store:
+        with open_store(current_workspace(ctx)) as store:
             df = store.history(finding_id) if finding_id else store.current_decisions()
     except SchemaError as e:
-        _fail(str(e))
+        fail(str(e))
     if decision:
         try:
             df = df.filter(pl.col("decision") == normalise(decision, DECISIONS, "decision"))
         except ValueError as e:
-            _fail(str(e))
+            fail(str(e))
     df = df.sort("decision_id", descending=not finding_id)
     if out is not None:
         try:
             write_export(df, out, label="decisions")
         except ValueError as e:
-            _fail(str(e))
+            fail(str(e))
         click.echo(f"{df.height} decisions → {out}")
         return
     cols = [c for c in LIST_COLUMNS if c in df.columns] or list(df.columns)
@@ -327,17 +269,14 @@ def verify_cmd(ctx: click.Context, as_json: bool, anchor: str | None) -> None:
     """核验案件库哈希链。Verify the hash chain over decisions, the audit log, notice events,
     notice review decisions and issued notices: exit 0 with the head hash when intact,
     1 with one line per problem otherwise."""
-    from hrss_fraud.cases import SchemaError, open_store, store_path
-    from hrss_fraud.cases.chain import verify
-
-    ws = _workspace(ctx)
+    ws = current_workspace(ctx)
     if not store_path(ws).is_file():
-        _fail(f"no case store at {store_path(ws)}")
+        fail(f"no case store at {store_path(ws)}")
     try:
         with open_store(ws) as store:
             report = verify(store, anchor=anchor)
     except SchemaError as e:
-        _fail(str(e))
+        fail(str(e))
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     elif report.ok:
@@ -364,17 +303,15 @@ def train_model(
 ) -> None:
     """训练审核学习模型（审核结论不足时不启用）。Learn from the reviewers' confirmed and
     dismissed leads which leads they confirm; off below the minimum of labels."""
-    from hrss_fraud.cases import SchemaError
-    from hrss_fraud.cases.reviews import train_review_model
-    from hrss_fraud.detectors.frequency_model import ModelError
-    from hrss_fraud.engine.runs import RunError
-
     try:
         status = train_review_model(
-            _workspace(ctx), run_id=run_id, min_labels=min_labels, min_per_class=min_per_class
+            current_workspace(ctx),
+            run_id=run_id,
+            min_labels=min_labels,
+            min_per_class=min_per_class,
         )
     except (ModelError, RunError, SchemaError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     click.echo(status.message(lang))
     if status.enabled and status.metrics:
         m = status.metrics

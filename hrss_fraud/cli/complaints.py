@@ -6,9 +6,6 @@ permission the dashboard asks for the same step: any user who may view leads reg
 links, assigns and checks; closing needs ``decide_first_review``; ``show --reveal``
 needs ``view_identity``. Codes are checked against the lake when it holds the
 institution or person table (:mod:`hrss_fraud.complaints.fields`).
-
-The group attaches itself to the main command when ``hrss_fraud.cli`` imports this module
-(its last line), so the main CLI needs one import line and no other edit.
 """
 
 from __future__ import annotations
@@ -20,11 +17,28 @@ from pathlib import Path
 import click
 import polars as pl
 
+from hrss_fraud.cases import SchemaError, open_store
 from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cases.vocab import help_list
-from hrss_fraud.cli.cases import _fail, _operator, _workspace
+from hrss_fraud.cli.common import current_workspace, fail, operator, run_findings, unknown_findings
 from hrss_fraud.complaints import fields
-from hrss_fraud.complaints.register import OUTCOMES, SOURCES, ComplaintError
+from hrss_fraud.complaints.check import checks, linked_leads, run_check
+from hrss_fraud.complaints.register import (
+    DEADLINE_DAYS,
+    OUTCOMES,
+    SOURCES,
+    ComplaintError,
+    assign,
+    get,
+    link,
+    record_outcome,
+    register,
+    reveal_complainant,
+)
+from hrss_fraud.complaints.register import complaints as listing
+from hrss_fraud.engine.runs import RunError
+from hrss_fraud.engine.workspace import Workspace
+from hrss_fraud.lake.fsutil import write_bytes_atomic
 
 VIEW, CLOSE, IDENTITY = "view_leads", "decide_first_review", "view_identity"
 """The permissions of the dashboard's complaint steps, which these commands mirror."""
@@ -66,17 +80,17 @@ def _date(value: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        _fail(f"{what} {value!r} is not a date: write YYYY-MM-DD")
+        fail(f"{what} {value!r} is not a date: write YYYY-MM-DD")
 
 
-def _in_lake(ws: Path, institutions: tuple[str, ...], persons: tuple[str, ...]) -> None:
+def _in_lake(ws: Workspace, institutions: tuple[str, ...], persons: tuple[str, ...]) -> None:
     """Refuse codes of the right form that the workspace's lake does not know."""
     for kind, codes in (
         ("institution", fields.institution_codes(institutions)),
         ("person", fields.person_codes(persons)),
     ):
         if unknown := fields.lake_unknown(ws, kind, codes):
-            _fail(f"{kind} {', '.join(unknown)}: not in the lake's {kind} table (数据湖中无此编号)")
+            fail(f"{kind} {', '.join(unknown)}: not in the lake's {kind} table (数据湖中无此编号)")
 
 
 @click.group("complaints")
@@ -106,11 +120,8 @@ def add(
     by: str,
 ) -> None:
     """登记一件举报投诉。Register a complaint; prints its number (year-serial)."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.complaints.register import DEADLINE_DAYS, get, register
-
     received_on = _date(received, "--received")
-    ws = _workspace(ctx)
+    ws = current_workspace(ctx)
     try:
         _in_lake(ws, institutions, persons)
         with open_store(ws) as store:
@@ -119,7 +130,7 @@ def add(
                 received_on=received_on,  # type: ignore[arg-type]
                 source=source,
                 content=content,
-                by=_operator(store, by, VIEW),
+                by=operator(store, by, VIEW),
                 complainant=complainant,
                 contact=contact,
                 institutions=institutions,
@@ -127,7 +138,7 @@ def add(
             )
             due = get(store, number).due_on
     except (ComplaintError, SchemaError) as e:
-        _fail(str(e))
+        fail(str(e))
     click.echo(f"complaint {number} registered; due {due} ({DEADLINE_DAYS} days from receipt)")
 
 
@@ -149,37 +160,31 @@ def link_cmd(
     by: str,
 ) -> None:
     """关联机构、参保人或疑点。Link institutions, persons or leads to a complaint."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.cli.cases import _findings, _unknown
-    from hrss_fraud.complaints.register import link
-
-    ws = _workspace(ctx)
+    ws = current_workspace(ctx)
     leads = None
     if findings:
-        run, snap = _findings(ws, run_id)
-        if problem := _unknown(list(findings), snap, run):
-            _fail(problem)
+        run, snap = run_findings(ws, run_id)
+        if problem := unknown_findings(list(findings), snap, run):
+            fail(problem)
         leads = snap.filter(pl.col("finding_id").is_in(list(findings)))
         psn = _psn_of(ws, run, list(findings))
         leads = leads.join(psn, on="finding_id", how="left")
     try:
         _in_lake(ws, institutions, persons)
         with open_store(ws) as store:
-            actor = _operator(store, by, VIEW)
+            actor = operator(store, by, VIEW)
             added = link(
                 store, number, by=actor, institutions=institutions, persons=persons, leads=leads
             )
     except (ComplaintError, SchemaError) as e:
-        _fail(str(e))
+        fail(str(e))
     counts = ", ".join(f"{len(v)} {k}" for k, v in added.items())
     click.echo(f"complaint {number}: linked {counts} (already linked ones unchanged)")
 
 
-def _psn_of(ws: Path, run_id: str, ids: list[str]) -> pl.DataFrame:
+def _psn_of(ws: Workspace, run_id: str, ids: list[str]) -> pl.DataFrame:
     """The leads' ``psn_no``, which the case store's lead snapshot does not carry."""
-    from hrss_fraud.engine.runs import open_run
-
-    f = open_run(ws, run_id).findings()
+    f = ws.open_run(run_id).findings()
     return f.filter(pl.col("finding_id").is_in(ids)).select("finding_id", "psn_no")
 
 
@@ -190,14 +195,11 @@ def _psn_of(ws: Path, run_id: str, ids: list[str]) -> pl.DataFrame:
 @click.pass_context
 def assign_cmd(ctx: click.Context, number: str, handler: str, by: str) -> None:
     """指定承办人（开始核查）。Give a complaint its handler; it moves to checking."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.complaints.register import assign
-
     try:
-        with open_store(_workspace(ctx)) as store:
-            assign(store, number, handler, by=_operator(store, by, VIEW))
+        with open_store(current_workspace(ctx)) as store:
+            assign(store, number, handler, by=operator(store, by, VIEW))
     except (ComplaintError, SchemaError) as e:
-        _fail(str(e))
+        fail(str(e))
     click.echo(f"complaint {number}: handler {handler}, checking")
 
 
@@ -219,25 +221,21 @@ def check_cmd(
     by: str,
 ) -> None:
     """针对性数据核查。Check the lake and the run for a complaint's targets; store the result."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.complaints.check import run_check
-    from hrss_fraud.engine.runs import RunError
-
     start, end = _date(date_from, "--from"), _date(date_to, "--to")
-    ws = _workspace(ctx)
+    ws = current_workspace(ctx)
     try:
         with open_store(ws) as store:
             result = run_check(
                 store,
                 ws,
                 number,
-                by=_operator(store, by, VIEW),
+                by=operator(store, by, VIEW),
                 date_from=start,
                 date_to=end,
                 run_id=run_id,
             )
     except (ComplaintError, SchemaError, RunError) as e:
-        _fail(str(e))
+        fail(str(e))
     click.echo(result.summary_zh if lang == "zh" else result.summary_en)
     for r in result.by_rule.iter_rows(named=True):
         amount = r["amount_at_risk"]
@@ -256,16 +254,13 @@ def close_cmd(
     ctx: click.Context, number: str, outcome: str, text: str, handled_on: str | None, by: str
 ) -> None:
     """办结。Close a complaint with its outcome; final."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.complaints.register import record_outcome
-
     on = _date(handled_on, "--on")
     try:
-        with open_store(_workspace(ctx)) as store:
-            actor = _operator(store, by, CLOSE)
+        with open_store(current_workspace(ctx)) as store:
+            actor = operator(store, by, CLOSE)
             c = record_outcome(store, number, outcome=outcome, text=text, by=actor, handled_on=on)
     except (ComplaintError, SchemaError) as e:
-        _fail(str(e))
+        fail(str(e))
     late = f" (late: due {c.due_on})" if c.handled_on and c.handled_on > c.due_on else ""
     label = OUTCOMES[c.outcome or ""][0]
     click.echo(f"complaint {number} handled on {c.handled_on}: {label}{late}")
@@ -278,18 +273,13 @@ def close_cmd(
 @click.pass_context
 def list_cmd(ctx: click.Context, overdue: bool, status: str | None, out: str | None) -> None:
     """列出举报投诉（举报人已脱敏）。List complaints, newest first, complainants masked."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.complaints.register import complaints as listing
-
     try:
-        with open_store(_workspace(ctx)) as store:
+        with open_store(current_workspace(ctx)) as store:
             df = listing(store, overdue_only=overdue, status=status)
     except (ComplaintError, SchemaError) as e:
-        _fail(str(e))
+        fail(str(e))
     df = df.select(*LIST_COLUMNS, "complainant", "content")
     if out:
-        from hrss_fraud.lake.fsutil import write_bytes_atomic
-
         write_bytes_atomic(Path(out), df.write_csv().encode("utf-8-sig"), label="complaints")
         click.echo(f"{df.height} complaints → {out}")
         return
@@ -316,23 +306,18 @@ def list_cmd(ctx: click.Context, overdue: bool, status: str | None, out: str | N
 @click.pass_context
 def show_cmd(ctx: click.Context, number: str, as_json: bool, reveal: bool, by: str) -> None:
     """查看一件举报投诉、核查与关联疑点。Show a complaint, its checks and linked leads."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.complaints.check import checks, linked_leads
-    from hrss_fraud.complaints.register import complaints as listing
-    from hrss_fraud.complaints.register import get, reveal_complainant
-
     try:
-        with open_store(_workspace(ctx)) as store:
+        with open_store(current_workspace(ctx)) as store:
             get(store, number)  # refuses an unknown number
             row = listing(store).filter(pl.col("number") == number.strip())
             done = checks(store, number)
             leads = linked_leads(store, number)
             c = row.row(0, named=True)
             if reveal:
-                actor = _operator(store, by, IDENTITY)
+                actor = operator(store, by, IDENTITY)
                 c["complainant"], c["contact"] = reveal_complainant(store, number, by=actor)
     except (ComplaintError, SchemaError) as e:
-        _fail(str(e))
+        fail(str(e))
     if as_json:
         doc = {
             "complaint": c,

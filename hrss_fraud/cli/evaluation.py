@@ -1,33 +1,25 @@
 """``hrss-fraud evaluate``: judge detection against a generated county's truth (评估) —
 ``run`` generates, ingests, scores and judges counties for several seeds; ``judge`` judges
-an existing workspace's run. Attached to the main command in :mod:`hrss_fraud.cli`."""
+an existing workspace's run."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from hrss_fraud.evaluation.labels import LANGS
+from hrss_fraud.cli.common import Fail, current_workspace
+from hrss_fraud.engine.catalogue import CatalogueError
+from hrss_fraud.engine.runs import RunError
+from hrss_fraud.evaluation.labels import LANGS, Lang, localize, to_markdown
+from hrss_fraud.evaluation.outputs import write_evaluation
+from hrss_fraud.evaluation.pipeline import judge_workspace, parse_seeds, run_seeds
+from hrss_fraud.evaluation.report import Evaluation, build, verdict
 from hrss_fraud.synth.config import PRESETS
-
-if TYPE_CHECKING:
-    from hrss_fraud.evaluation.labels import Lang
-    from hrss_fraud.evaluation.report import Evaluation
-
-
-def _fail(message: str) -> click.ClickException:
-    from hrss_fraud.cli import Fail  # imported late: hrss_fraud.cli attaches this group
-
-    return Fail(message)
 
 
 def _show(evaluation: Evaluation, lang: Lang) -> None:
-    from hrss_fraud.evaluation.labels import localize, to_markdown
-    from hrss_fraud.evaluation.report import verdict
-
     click.echo(to_markdown(localize(evaluation.summary, lang)))
     click.echo(verdict(evaluation, lang))
 
@@ -65,16 +57,10 @@ def evaluate_run(
     quiet: bool,
 ) -> None:
     """Generate a county per seed, ingest, score and judge it; write and print the report."""
-    from hrss_fraud.engine.catalogue import CatalogueError
-    from hrss_fraud.engine.runs import RunError
-    from hrss_fraud.evaluation.outputs import write_evaluation
-    from hrss_fraud.evaluation.pipeline import parse_seeds, run_seeds
-    from hrss_fraud.evaluation.report import build
-
     try:
         seed_list = parse_seeds(seeds)
     except ValueError as e:
-        raise _fail(str(e)) from None
+        raise Fail(str(e)) from None
     say = (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))
     try:
         with tempfile.TemporaryDirectory(prefix="hrss-eval-") as tmp:
@@ -85,7 +71,7 @@ def evaluate_run(
         evaluation = build(results)
         write_evaluation(evaluation, out, lang=lang, source=f"{preset} preset")
     except (CatalogueError, RunError, ValueError, OSError) as e:
-        raise _fail(str(e)) from None
+        raise Fail(str(e)) from None
     _show(evaluation, lang)
     click.echo(f"wrote {out / 'evaluation.md'}")
 
@@ -118,21 +104,14 @@ def evaluate_judge(
     lang: Lang,
 ) -> None:
     """Judge an existing run against a truth folder and print the summary."""
-    from hrss_fraud import workspace
-    from hrss_fraud.engine.runs import RunError
-    from hrss_fraud.evaluation.outputs import write_evaluation
-    from hrss_fraud.evaluation.pipeline import judge_workspace
-    from hrss_fraud.evaluation.report import build
-
-    parent = (ctx.find_root().obj or {}).get("workspace")
-    ws = workspace_dir or parent or workspace.resolve(None)
+    ws = workspace_dir or current_workspace(ctx)
     try:
         result = judge_workspace(ws, truth, run_id=run_id)
         evaluation = build([result])
         if out is not None:
             write_evaluation(evaluation, out, lang=lang, source=f"run {result.run_id}")
     except (RunError, ValueError, OSError) as e:
-        raise _fail(str(e)) from None
+        raise Fail(str(e)) from None
     _show(evaluation, lang)
     if out is not None:
         click.echo(f"wrote {out / 'evaluation.md'}")

@@ -3,9 +3,6 @@ reproduce its draw for an audit, export each group's list.
 
 Whoever changes something (``--by``, default the login name) must be an enabled account
 that may plan inspections (``manage_inspections``, as in the dashboard).
-
-The group attaches itself to the main command when ``hrss_fraud.cli`` imports this module
-(its last line), so the main CLI needs one import line and no other edit.
 """
 
 from __future__ import annotations
@@ -16,10 +13,32 @@ from pathlib import Path
 
 import click
 
+from hrss_fraud.cases import SchemaError, open_store
 from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cases.store import CaseStore
-from hrss_fraud.cli.cases import _fail, _operator, _workspace
-from hrss_fraud.cli.lists import split_list
+from hrss_fraud.cli.common import current_workspace, fail, operator, split_list
+from hrss_fraud.engine.runs import RunError
+from hrss_fraud.inspection.draw import DrawError
+from hrss_fraud.inspection.exports import ExportError, export_round
+from hrss_fraud.inspection.registry import (
+    RegistryError,
+    add_conflict,
+    add_group,
+    add_inspector,
+    inspectors,
+    set_inspector_active,
+    sync_zones,
+    zones,
+)
+from hrss_fraud.inspection.rounds import (
+    SOURCES,
+    RoundError,
+    load_round,
+    parse_complaints,
+    plan_round,
+    reproduce,
+    set_status,
+)
 
 MANAGE = "manage_inspections"
 """The permission every write of this group needs."""
@@ -28,18 +47,11 @@ MANAGE = "manage_inspections"
 @contextmanager
 def _store(ctx: click.Context) -> Iterator[CaseStore]:
     """The workspace's case store; any refusal becomes the one-line failure."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.engine.runs import RunError
-    from hrss_fraud.inspection.draw import DrawError
-    from hrss_fraud.inspection.exports import ExportError
-    from hrss_fraud.inspection.registry import RegistryError
-    from hrss_fraud.inspection.rounds import RoundError
-
     try:
-        with open_store(_workspace(ctx)) as store:
+        with open_store(current_workspace(ctx)) as store:
             yield store
     except (SchemaError, RegistryError, RoundError, DrawError, ExportError, RunError) as e:
-        _fail(str(e))
+        fail(str(e))
 
 
 _by = click.option(
@@ -66,11 +78,8 @@ def zones_group() -> None:
 @click.pass_context
 def zones_sync(ctx: click.Context, by: str) -> None:
     """从数据湖机构表同步乡镇与机构。Fill or update zones from the lake's institutions."""
-    from hrss_fraud.inspection.registry import sync_zones
-    from hrss_fraud.lake import Lake
-
     with _store(ctx) as store:
-        done = sync_zones(store, Lake(_workspace(ctx) / "lake"), by=_operator(store, by, MANAGE))
+        done = sync_zones(store, current_workspace(ctx).lake, by=operator(store, by, MANAGE))
     click.echo(
         f"{done.zones} zones, {done.institutions} institutions "
         f"({done.new_institutions} new, {done.moved_institutions} moved zone)"
@@ -81,8 +90,6 @@ def zones_sync(ctx: click.Context, by: str) -> None:
 @click.pass_context
 def zones_list(ctx: click.Context) -> None:
     """列出乡镇及机构数。Every zone with its number of institutions."""
-    from hrss_fraud.inspection.registry import zones
-
     with _store(ctx) as store:
         df = zones(store)
     for admdvs, name, n in df.iter_rows():
@@ -101,10 +108,8 @@ def inspectors_group() -> None:
 @click.pass_context
 def inspectors_add(ctx: click.Context, code: str, name: str, by: str) -> None:
     """新增检查人员。Add an inspector."""
-    from hrss_fraud.inspection.registry import add_inspector
-
     with _store(ctx) as store:
-        add_inspector(store, code, name, by=_operator(store, by, MANAGE))
+        add_inspector(store, code, name, by=operator(store, by, MANAGE))
     click.echo(f"inspector {code} added")
 
 
@@ -112,8 +117,6 @@ def inspectors_add(ctx: click.Context, code: str, name: str, by: str) -> None:
 @click.pass_context
 def inspectors_list(ctx: click.Context) -> None:
     """列出检查人员。Every inspector, active or not, with their groups."""
-    from hrss_fraud.inspection.registry import inspectors
-
     with _store(ctx) as store:
         df = inspectors(store)
     if df.is_empty():
@@ -129,10 +132,8 @@ def inspectors_list(ctx: click.Context) -> None:
 @click.pass_context
 def inspectors_disable(ctx: click.Context, code: str, by: str) -> None:
     """停用检查人员（不删除，以往轮次仍指向此人）。Make an inspector inactive; never deleted."""
-    from hrss_fraud.inspection.registry import set_inspector_active
-
     with _store(ctx) as store:
-        set_inspector_active(store, code, False, by=_operator(store, by, MANAGE))
+        set_inspector_active(store, code, False, by=operator(store, by, MANAGE))
     click.echo(f"inspector {code} disabled")
 
 
@@ -154,10 +155,8 @@ def groups_add(
     ctx: click.Context, code: str, name: str | None, members: str, round_name: str | None, by: str
 ) -> None:
     """新增检查组。Add a group of inspectors."""
-    from hrss_fraud.inspection.registry import add_group
-
     with _store(ctx) as store:
-        actor = _operator(store, by, MANAGE)
+        actor = operator(store, by, MANAGE)
         add_group(store, code, name or code, split_list(members), by=actor, round_name=round_name)
     click.echo(f"group {code} added")
 
@@ -177,10 +176,8 @@ def conflicts_add(
     ctx: click.Context, inspector: str, institution: str, reason: str, by: str
 ) -> None:
     """登记检查人员与机构的回避关系。Declare an inspector conflicted with an institution."""
-    from hrss_fraud.inspection.registry import add_conflict
-
     with _store(ctx) as store:
-        add_conflict(store, inspector, institution, reason, by=_operator(store, by, MANAGE))
+        add_conflict(store, inspector, institution, reason, by=operator(store, by, MANAGE))
     click.echo(f"conflict {inspector} × {institution} recorded")
 
 
@@ -213,16 +210,14 @@ def plan(
     by: str,
 ) -> None:
     """抽取一轮检查对象并分配检查组。Draw a round's targets and assign groups."""
-    from hrss_fraud.inspection.rounds import parse_complaints, plan_round
-
     with _store(ctx) as store:
         rnd = plan_round(
             store,
-            _workspace(ctx),
+            current_workspace(ctx),
             name=name,
             top=top,
             n_random=n_random,
-            by=_operator(store, by, MANAGE),
+            by=operator(store, by, MANAGE),
             seed=seed,
             complaints=parse_complaints(complaint_institutions, default_ref="complaint"),
             groups=None if groups is None else split_list(groups),
@@ -234,8 +229,6 @@ def plan(
 
 
 def _print_targets(rows: Iterator[dict], echo: Callable[[str], None]) -> None:
-    from hrss_fraud.inspection.rounds import SOURCES
-
     for r in rows:
         echo(
             f"  {r['group_code']}\t{r['fixmedins_code']}\t{r['fixmedins_name']}\t"
@@ -249,8 +242,6 @@ def _print_targets(rows: Iterator[dict], echo: Callable[[str], None]) -> None:
 @click.pass_context
 def show(ctx: click.Context, round_id: int) -> None:
     """显示一轮检查。A round with its targets and groups."""
-    from hrss_fraud.inspection.rounds import load_round
-
     with _store(ctx) as store:
         rnd = load_round(store, round_id)
     kinds = ", ".join(f"{k} {v}" for k, v in rnd.kinds.items())
@@ -269,10 +260,8 @@ def show(ctx: click.Context, round_id: int) -> None:
 @click.pass_context
 def status_cmd(ctx: click.Context, round_id: int, status: str, reason: str, by: str) -> None:
     """检查中、已结束或取消（取消的轮次不参与轮换）。Move a round on, or cancel it."""
-    from hrss_fraud.inspection.rounds import set_status
-
     with _store(ctx) as store:
-        set_status(store, round_id, status, by=_operator(store, by, MANAGE), reason=reason)
+        set_status(store, round_id, status, by=operator(store, by, MANAGE), reason=reason)
     click.echo(f"round {round_id} {status}")
 
 
@@ -281,12 +270,10 @@ def status_cmd(ctx: click.Context, round_id: int, status: str, reason: str, by: 
 @click.pass_context
 def reproduce_cmd(ctx: click.Context, round_id: int) -> None:
     """用存档的种子和输入重算抽取并核对。Recompute the draw from its stored seed and inputs."""
-    from hrss_fraud.inspection.rounds import reproduce
-
     with _store(ctx) as store:
         result = reproduce(store, round_id)
     if not result.ok:
-        _fail(f"round {round_id} does not reproduce: " + "; ".join(result.problems))
+        fail(f"round {round_id} does not reproduce: " + "; ".join(result.problems))
     click.echo(
         f"round {round_id} reproduces: seed {result.seed}, inputs sha256 {result.inputs_sha256}"
     )
@@ -299,9 +286,7 @@ def reproduce_cmd(ctx: click.Context, round_id: int) -> None:
 @click.pass_context
 def export(ctx: click.Context, round_id: int, out: str, lang: str) -> None:
     """每个检查组一份 Excel 检查清单。One Excel workbook per group of the round."""
-    from hrss_fraud.inspection.exports import export_round
-
     with _store(ctx) as store:
-        paths = export_round(store, _workspace(ctx), round_id, Path(out), lang=lang)
+        paths = export_round(store, current_workspace(ctx), round_id, Path(out), lang=lang)
     for p in paths:
         click.echo(str(p))

@@ -1,8 +1,5 @@
 """``hrss-fraud marts build``: the dashboard marts of a run (see
 :mod:`hrss_fraud.outputs.marts`), what the nightly batch does after scoring.
-
-The group attaches itself to the main command when ``hrss_fraud.cli`` imports this module
-(its last lines), so the main CLI needs one import line and no other edit.
 """
 
 from __future__ import annotations
@@ -11,7 +8,9 @@ import time
 
 import click
 
-from hrss_fraud.cli.cases import _fail, _workspace
+from hrss_fraud.cli.common import current_workspace, fail
+from hrss_fraud.engine.runs import RunError
+from hrss_fraud.outputs.marts import build_marts
 
 
 @click.group("marts")
@@ -25,13 +24,10 @@ def marts() -> None:
 @click.pass_context
 def build(ctx: click.Context, run_id: str | None, force: bool) -> None:
     """生成看板数据集市。Build the run's marts beside it (atomic; kept if complete)."""
-    from hrss_fraud.engine.runs import RunError
-    from hrss_fraud.outputs.marts import build_marts
-
-    ws = _workspace(ctx)
+    ws = current_workspace(ctx)
     start = time.perf_counter()
     try:
         folder = build_marts(ws, run_id, force=force)
     except (RunError, OSError) as e:
-        _fail(str(e))
+        fail(str(e))
     click.echo(f"marts: {folder} ({time.perf_counter() - start:.1f} s)")

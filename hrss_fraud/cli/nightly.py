@@ -2,8 +2,7 @@
 
 Exit codes: 0 ok, 1 a stage failed, 2 usage, 3 another live instance holds the lock,
 4 too little free disk. ``backup`` and ``restore`` (:mod:`hrss_fraud.nightly.backup`) come
-along. The commands attach themselves to the main CLI when
-``hrss_fraud.cli`` imports this module (its last line).
+along.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from hrss_fraud.cli.common import current_workspace
 from hrss_fraud.nightly.runner import DEFAULT_MIN_FREE_GB, OK, run_nightly
 
 MIN_FREE_ENV = "HRSS_NIGHTLY_MIN_FREE_GB"
@@ -38,7 +38,7 @@ def nightly(ctx: click.Context, inbox: Path | None, min_free_gb: float) -> None:
 
     Exit codes: 0 ok, 1 failed stage, 2 usage, 3 locked by a live instance, 4 low disk.
     """
-    outcome = run_nightly(ctx.obj["workspace"], inbox=inbox, min_free_gb=min_free_gb)
+    outcome = run_nightly(current_workspace(ctx), inbox=inbox, min_free_gb=min_free_gb)
     if outcome.code == OK:
         click.echo(outcome.line)
     else:

@@ -2,24 +2,23 @@
 
 Whoever records a step (``--by``, default the login name) must be an enabled account
 that may issue notices (``manage_inspections``, as in the dashboard).
-
-The group attaches itself to the main command when ``hrss_fraud.cli`` imports this module
-(its last line), so the main CLI needs one import line and no other edit.
 """
 
 from __future__ import annotations
 
 import json
 import tomllib
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from hrss_fraud.cases import SchemaError, open_store
 from hrss_fraud.cases.operators import login_name
-from hrss_fraud.cli.cases import _fail, _operator, _workspace
-from hrss_fraud.cli.lists import split_list
+from hrss_fraud.cli.common import current_workspace, day, fail, operator, split_list
+from hrss_fraud.engine.workspace import Workspace
+from hrss_fraud.notices import store as notices_store
 from hrss_fraud.notices.content import (
     DEFAULT_BASIS,
     DEFAULT_RECTIFY_DAYS,
@@ -32,6 +31,18 @@ from hrss_fraud.notices.content import (
     measure_code,
     money,
 )
+from hrss_fraud.notices.render import RenderError, layout
+from hrss_fraud.notices.store import (
+    STATUSES,
+    NoticeError,
+    create,
+    get,
+    issue,
+    notices,
+    overdue,
+    verify,
+)
+from hrss_fraud.outputs.runs_view import load_institutions
 
 MANAGE = "manage_inspections"
 """The permission every write of this group needs."""
@@ -51,15 +62,7 @@ _on = click.option(
 )
 
 
-def _day(value: datetime | None) -> date | None:
-    return None if value is None else value.date()
-
-
 def _errors() -> tuple[type[BaseException], ...]:
-    from hrss_fraud.cases import SchemaError
-    from hrss_fraud.notices.render import RenderError
-    from hrss_fraud.notices.store import NoticeError
-
     return (NoticeError, ContentError, RenderError, SchemaError)
 
 
@@ -70,9 +73,9 @@ def _read_spec(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
         spec = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (OSError, ValueError) as e:
-        _fail(f"{path}: {e}")
+        fail(f"{path}: {e}")
     if not isinstance(spec, dict):
-        _fail(f"{path}: expected an object of notice fields")
+        fail(f"{path}: expected an object of notice fields")
     return spec
 
 
@@ -98,14 +101,12 @@ def _items(raw: list[dict[str, Any]]) -> tuple[Item, ...]:
                 )
             )
         except (KeyError, TypeError, ValueError) as e:
-            _fail(f"item {n}: {e.__class__.__name__} {e}")
+            fail(f"item {n}: {e.__class__.__name__} {e}")
     return tuple(items)
 
 
-def _lead_snapshots(ws: Path, ids: list[str]) -> list[tuple[str, str | None, float | None]]:
+def _lead_snapshots(ws: Workspace, ids: list[str]) -> list[tuple[str, str | None, float | None]]:
     """``finding_id, rule_id, amount_at_risk`` of the leads as their decisions saw them."""
-    from hrss_fraud.cases import open_store
-
     if not ids:
         return []
     with open_store(ws) as store:
@@ -117,14 +118,11 @@ def _lead_snapshots(ws: Path, ids: list[str]) -> list[tuple[str, str | None, flo
         )
 
 
-def _lake_name(ws: Path, code: str) -> str:
+def _lake_name(ws: Workspace, code: str) -> str:
     """The institution's name in the workspace's lake, or "" if the lake does not hold it,
     so that a notice drafted without ``--name`` still names the institution (the
     dashboard's form fills it the same way)."""
-    from hrss_fraud.lake import Lake
-    from hrss_fraud.outputs.runs_view import load_institutions
-
-    names = load_institutions(Lake(ws / "lake"))
+    names = load_institutions(ws.lake)
     found = names.filter(names["fixmedins_code"] == code)["fixmedins_name"]
     return str(found[0] or "") if found.len() else ""
 
@@ -170,10 +168,7 @@ def create_cmd(
     ctx: click.Context, spec_file: Path | None, allow_unconfirmed: bool, by: str, **options: Any
 ) -> None:
     """起草通知单（草稿，未编号）。Draft a notice; `notice issue` numbers and renders it."""
-    from hrss_fraud.cases import open_store
-    from hrss_fraud.notices.store import create
-
-    ws = _workspace(ctx)
+    ws = current_workspace(ctx)
     spec = _read_spec(spec_file) if spec_file else {}
     given = {k: v for k, v in options.items() if v not in (None, False)}
     spec.update({k: v for k, v in given.items() if k in NoticeContent.__dataclass_fields__})
@@ -230,10 +225,10 @@ def create_cmd(
             findings=tuple(findings),
         )
         with open_store(ws) as store:
-            actor = _operator(store, by, MANAGE)
+            actor = operator(store, by, MANAGE)
             notice_id = create(store, content, by=actor, require_confirmed=not allow_unconfirmed)
     except _errors() as e:
-        _fail(str(e))
+        fail(str(e))
     institution = f"{content.fixmedins_code} {content.fixmedins_name}".strip()
     click.echo(
         f"draft #{notice_id} (草稿): {institution}, {len(content.items)} item(s), "
@@ -255,32 +250,25 @@ def create_cmd(
 @click.pass_context
 def issue_cmd(ctx: click.Context, ref: str, lang: str, on: datetime | None, by: str) -> None:
     """编号并下达：生成 DOCX 与 PDF。Number a draft (REF: its id) and render it."""
-    from hrss_fraud.cases import open_store
-    from hrss_fraud.notices.store import issue
-
-    ws = _workspace(ctx)
+    ws = current_workspace(ctx)
     try:
         with open_store(ws) as store:
-            out = issue(store, ref, ws, by=_operator(store, by, MANAGE), on=_day(on), lang=lang)
+            out = issue(store, ref, ws, by=operator(store, by, MANAGE), on=day(on), lang=lang)
     except _errors() as e:
-        _fail(str(e))
+        fail(str(e))
     click.echo(f"notice {out.number} issued (已下达): {out.docx} {out.pdf}")
     click.echo(f"  sha256 docx {out.docx_sha256}\n  sha256 pdf  {out.pdf_sha256}")
 
 
 def _record(ctx: click.Context, action: str, **kwargs: Any) -> None:
-    from hrss_fraud.cases import open_store
-    from hrss_fraud.notices import store as notices_store
-
-    ws = _workspace(ctx)
+    ws = current_workspace(ctx)
     try:
         with open_store(ws) as store:
-            kwargs["by"] = _operator(store, kwargs["by"], MANAGE)
+            kwargs["by"] = operator(store, kwargs["by"], MANAGE)
             getattr(notices_store, action)(store, **kwargs)
             n = notices_store.get(store, kwargs["ref"])
     except _errors() as e:
-        _fail(str(e))
-    from hrss_fraud.notices.store import STATUSES
+        fail(str(e))
 
     if action == "decide_review":
         decided = n.reviews.filter(n.reviews["outcome"].is_not_null())
@@ -301,7 +289,7 @@ def _record(ctx: click.Context, action: str, **kwargs: Any) -> None:
 @click.pass_context
 def ack_cmd(ctx: click.Context, number: str, person: str, on: datetime | None, by: str) -> None:
     """机构签收。The institution signed for the notice."""
-    _record(ctx, "acknowledge", ref=number, person=person, on=_day(on), by=by)
+    _record(ctx, "acknowledge", ref=number, person=person, on=day(on), by=by)
 
 
 @notice.command("statement")
@@ -332,7 +320,7 @@ def statement_cmd(
         person=person,
         review=review,
         late_ok=late_ok,
-        on=_day(on),
+        on=day(on),
         by=by,
     )
 
@@ -353,7 +341,7 @@ def review_decision_cmd(
     ctx: click.Context, number: str, outcome: str, text: str, on: datetime | None, by: str
 ) -> None:
     """登记复核决定（申请之日起15日内）。Decide the oldest pending review request."""
-    _record(ctx, "decide_review", ref=number, outcome=outcome, text=text, on=_day(on), by=by)
+    _record(ctx, "decide_review", ref=number, outcome=outcome, text=text, on=day(on), by=by)
 
 
 @notice.command("rectify")
@@ -367,7 +355,7 @@ def rectify_cmd(
     ctx: click.Context, number: str, text: str, person: str, on: datetime | None, by: str
 ) -> None:
     """登记机构报送的整改报告。The institution submitted its rectification."""
-    _record(ctx, "rectify", ref=number, text=text, person=person, on=_day(on), by=by)
+    _record(ctx, "rectify", ref=number, text=text, person=person, on=day(on), by=by)
 
 
 @notice.command("close")
@@ -378,7 +366,7 @@ def rectify_cmd(
 @click.pass_context
 def close_cmd(ctx: click.Context, number: str, text: str, on: datetime | None, by: str) -> None:
     """整改验收并办结。Verify the rectification and close the notice."""
-    _record(ctx, "close", ref=number, text=text, on=_day(on), by=by)
+    _record(ctx, "close", ref=number, text=text, on=day(on), by=by)
 
 
 @notice.command("list")
@@ -390,14 +378,11 @@ def list_cmd(
     ctx: click.Context, only_overdue: bool, status: str | None, today: datetime | None
 ) -> None:
     """通知单及其期限。Notices with their deadlines; overdue ones marked."""
-    from hrss_fraud.cases import open_store
-    from hrss_fraud.notices.store import notices, overdue
-
     try:
-        with open_store(_workspace(ctx)) as store:
-            df = (overdue if only_overdue else notices)(store, today=_day(today))
+        with open_store(current_workspace(ctx)) as store:
+            df = (overdue if only_overdue else notices)(store, today=day(today))
     except _errors() as e:
-        _fail(str(e))
+        fail(str(e))
     if status:
         df = df.filter(df["status"] == status)
     if df.is_empty():
@@ -427,17 +412,13 @@ def list_cmd(
 @click.pass_context
 def show_cmd(ctx: click.Context, ref: str) -> None:
     """通知单内容、状态、事件与文件校验。A notice's content, events and file check."""
-    from hrss_fraud.cases import open_store
-    from hrss_fraud.notices.render import layout
-    from hrss_fraud.notices.store import STATUSES, get, verify
-
-    ws = _workspace(ctx)
+    ws = current_workspace(ctx)
     try:
         with open_store(ws) as store:
             n = get(store, ref)
             problems = verify(store, ref, ws) if n.number else []
     except _errors() as e:
-        _fail(str(e))
+        fail(str(e))
     c = n.content
     lay = layout(c, c.lang)
     click.echo(f"{lay.title}  {n.number or f'#{n.notice_id} (草稿 draft)'}")

@@ -17,11 +17,60 @@ from pathlib import Path
 
 import click
 
+from hrss_fraud.cases import SchemaError, open_store
 from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cases.store import CaseStore
-from hrss_fraud.cli.cases import _fail, _operator, _workspace
-from hrss_fraud.cli.lists import split_list
-from hrss_fraud.registers.definitions import ENGINES, SEVERITIES, Register
+from hrss_fraud.cli.common import current_workspace, day, fail, operator, split_list
+from hrss_fraud.inspection.rounds import parse_complaints
+from hrss_fraud.registers.definitions import (
+    ENGINES,
+    SEVERITIES,
+    DefinitionError,
+    Register,
+    load_registers,
+)
+from hrss_fraud.registers.disclosure import (
+    COUNT_COLUMNS,
+    DisclosureError,
+    annual_counts,
+    disclosure,
+    record_disclosure,
+    write_export,
+)
+from hrss_fraud.registers.documents import DEFAULT_UNIT, DOCUMENT_OBJECT, DocumentError, issue
+from hrss_fraud.registers.entities import (
+    EntityError,
+    add_conflict,
+    entities,
+    history,
+    import_entities,
+)
+from hrss_fraud.registers.inspections import (
+    Evidence,
+    InspectionError,
+    ItemResult,
+    record_inspection,
+    result_code,
+)
+from hrss_fraud.registers.objects import UnknownObject, register_of
+from hrss_fraud.registers.plans import (
+    SOURCES,
+    PlanError,
+    draw_plan,
+    due_targets,
+    load_plan,
+    reproduce,
+)
+from hrss_fraud.registers.rectification import (
+    STATUSES,
+    RectificationError,
+    close,
+    follow_up,
+    order,
+    rectifications,
+    sanction,
+)
+from hrss_fraud.registers.synth import synth_bureau
 
 MANAGE = "manage_inspections"
 """The permission every write of this group needs."""
@@ -44,20 +93,7 @@ _register = click.option(
 )
 
 
-def _day(value: datetime | None) -> date | None:
-    return None if value is None else value.date()
-
-
 def _errors() -> tuple[type[BaseException], ...]:
-    from hrss_fraud.cases import SchemaError
-    from hrss_fraud.registers.definitions import DefinitionError
-    from hrss_fraud.registers.disclosure import DisclosureError
-    from hrss_fraud.registers.documents import DocumentError
-    from hrss_fraud.registers.entities import EntityError
-    from hrss_fraud.registers.inspections import InspectionError
-    from hrss_fraud.registers.plans import PlanError
-    from hrss_fraud.registers.rectification import RectificationError
-
     return (
         SchemaError,
         DefinitionError,
@@ -73,40 +109,34 @@ def _errors() -> tuple[type[BaseException], ...]:
 @contextmanager
 def _store(ctx: click.Context) -> Iterator[CaseStore]:
     """The workspace's case store; any refusal becomes the one-line failure."""
-    from hrss_fraud.cases import open_store
-
     try:
-        with open_store(_workspace(ctx)) as store:
+        with open_store(current_workspace(ctx)) as store:
             yield store
     except _errors() as e:
-        _fail(str(e))
+        fail(str(e))
 
 
 def _registers(ctx: click.Context) -> dict[str, Register]:
-    from hrss_fraud.registers.definitions import DefinitionError, load_registers
-
     try:
-        return load_registers(_workspace(ctx))
+        return load_registers(current_workspace(ctx))
     except (DefinitionError, FileNotFoundError) as e:
-        _fail(str(e))
+        fail(str(e))
 
 
 def _reg(ctx: click.Context, code: str) -> Register:
     regs = _registers(ctx)
     if code not in regs:
         known = ", ".join(f"{c} ({r.name})" for c, r in regs.items())
-        _fail(f"no register {code!r}; registers: {known}")
+        fail(f"no register {code!r}; registers: {known}")
     return regs[code]
 
 
 def _reg_of(ctx: click.Context, store: CaseStore, what: str, object_id: int) -> Register:
     """The register an inspection, order or sanction belongs to."""
-    from hrss_fraud.registers.objects import UnknownObject, register_of
-
     try:
         return _reg(ctx, register_of(store, what, object_id))
     except UnknownObject as e:
-        _fail(str(e))
+        fail(str(e))
 
 
 @click.group("registers")
@@ -179,11 +209,9 @@ def entities_group() -> None:
 @click.pass_context
 def entities_import(ctx: click.Context, file: Path, register: str, by: str) -> None:
     """从 CSV/XLSX 导入监管对象（中文表头）。Import entities; a bad row refuses the file."""
-    from hrss_fraud.registers.entities import import_entities
-
     reg = _reg(ctx, register)
     with _store(ctx) as store:
-        done = import_entities(store, file, reg, by=_operator(store, by, MANAGE))
+        done = import_entities(store, file, reg, by=operator(store, by, MANAGE))
     click.echo(
         f"{reg.name}: {done.rows} rows — {done.added} new, {done.changed} changed, "
         f"{done.unchanged} unchanged"
@@ -203,11 +231,9 @@ def entities_list(
     ctx: click.Context, register: str, expiring: bool, today: datetime | None
 ) -> None:
     """列出监管对象及许可证到期提示。List entities with their licence's days left."""
-    from hrss_fraud.registers.entities import entities
-
     reg = _reg(ctx, register)
     with _store(ctx) as store:
-        df = entities(store, reg, today=_day(today))
+        df = entities(store, reg, today=day(today))
     if expiring:
         df = df.filter(df["expiring"] | df["expired"])
     for r in df.iter_rows(named=True):
@@ -224,8 +250,6 @@ def entities_list(
 @click.pass_context
 def entities_history(ctx: click.Context, register: str, entity_code: str) -> None:
     """监管对象变更记录。Every version of one entity."""
-    from hrss_fraud.registers.entities import history
-
     with _store(ctx) as store:
         versions = history(store, _reg(ctx, register).code, entity_code)
     for v in versions:
@@ -244,12 +268,10 @@ def conflict_cmd(
     ctx: click.Context, register: str, inspector: str, entity_code: str, reason: str, by: str
 ) -> None:
     """登记回避。Declare a conflict of interest between an inspector and an entity."""
-    from hrss_fraud.registers.entities import add_conflict
-
     reg = _reg(ctx, register)
     with _store(ctx) as store:
         add_conflict(
-            store, reg.code, inspector, entity_code, reason, by=_operator(store, by, MANAGE)
+            store, reg.code, inspector, entity_code, reason, by=operator(store, by, MANAGE)
         )
     click.echo(f"{inspector} 回避 {entity_code}")
 
@@ -290,9 +312,6 @@ def plan_draw(
     by: str,
 ) -> None:
     """随机抽取检查对象和检查人员。Draw entities and inspectors at random."""
-    from hrss_fraud.inspection.rounds import parse_complaints
-    from hrss_fraud.registers.plans import draw_plan
-
     reg = _reg(ctx, register)
     with _store(ctx) as store:
         plan = draw_plan(
@@ -300,20 +319,18 @@ def plan_draw(
             reg,
             name=name,
             n_random=n_random,
-            by=_operator(store, by, MANAGE),
+            by=operator(store, by, MANAGE),
             seed=seed,
             complaints=parse_complaints(complaints, "投诉"),
             groups=split_list(groups) if groups else None,
             capacity=capacity,
-            planned_on=_day(on),
+            planned_on=day(on),
         )
     click.echo(f"plan {plan.plan_id} {plan.name}: seed {plan.seed}, due {plan.due_date}")
     _print_targets(plan.targets.iter_rows(named=True))
 
 
 def _print_targets(rows: Iterator[dict]) -> None:
-    from hrss_fraud.registers.plans import SOURCES
-
     for r in rows:
         done = f"inspection {r['inspection_id']}" if r["inspection_id"] else "待检查 due"
         ref = f" {r['source_ref']}" if r["source_ref"] else ""
@@ -328,8 +345,6 @@ def _print_targets(rows: Iterator[dict]) -> None:
 @click.pass_context
 def plan_show(ctx: click.Context, plan_id: int) -> None:
     """显示计划及其对象。Show a plan with its targets."""
-    from hrss_fraud.registers.plans import load_plan
-
     with _store(ctx) as store:
         plan = load_plan(store, plan_id)
     click.echo(
@@ -344,12 +359,10 @@ def plan_show(ctx: click.Context, plan_id: int) -> None:
 @click.pass_context
 def plan_reproduce(ctx: click.Context, plan_id: int) -> None:
     """重算抽取结果以供审计。Recompute a plan's draw from its stored seed and inputs."""
-    from hrss_fraud.registers.plans import reproduce
-
     with _store(ctx) as store:
         r = reproduce(store, plan_id)
     if not r.ok:
-        _fail(f"plan {plan_id} does not reproduce: " + "; ".join(r.problems))
+        fail(f"plan {plan_id} does not reproduce: " + "; ".join(r.problems))
     click.echo(f"plan {plan_id}: the draw reproduces from seed {r.seed}")
 
 
@@ -359,10 +372,8 @@ def plan_reproduce(ctx: click.Context, plan_id: int) -> None:
 @click.pass_context
 def plan_due(ctx: click.Context, register: str | None, today: datetime | None) -> None:
     """待检查与逾期对象。Targets not yet inspected; overdue after the plan's due date."""
-    from hrss_fraud.registers.plans import due_targets
-
     with _store(ctx) as store:
-        df = due_targets(store, register, today=_day(today))
+        df = due_targets(store, register, today=day(today))
     for r in df.iter_rows(named=True):
         flag = "逾期 overdue" if r["overdue"] else ""
         click.echo(
@@ -381,18 +392,16 @@ def inspection_group() -> None:
 
 def _results(reg: Register, items: tuple[str, ...], others_pass: bool) -> dict:
     """``CODE=result[:finding]`` options → item results; the rest pass if asked."""
-    from hrss_fraud.registers.inspections import InspectionError, ItemResult, result_code
-
     out = {}
     for text in items:
         code, sep, rest = text.partition("=")
         if not sep:
-            _fail(f"--item {text!r}: write CODE=合格, CODE=不合格:发现的问题 or CODE=不适用")
+            fail(f"--item {text!r}: write CODE=合格, CODE=不合格:发现的问题 or CODE=不适用")
         result, _, finding = rest.partition(":")
         try:
             out[code.strip()] = ItemResult(result_code(result), finding.strip())
         except InspectionError as e:
-            _fail(f"--item {text!r}: {e}")
+            fail(f"--item {text!r}: {e}")
     if others_pass:
         out |= {i.code: ItemResult("pass") for i in reg.check_items if i.code not in out}
     return out
@@ -428,8 +437,6 @@ def inspection_record(
     by: str,
 ) -> None:
     """记录一次检查，逐项填写结果。Record one inspection, every check item's result."""
-    from hrss_fraud.registers.inspections import Evidence, record_inspection
-
     reg = _reg(ctx, register)
     results = _results(reg, items, others_pass)
     files = []
@@ -439,17 +446,17 @@ def inspection_record(
     with _store(ctx) as store:
         iid = record_inspection(
             store,
-            _workspace(ctx),
+            current_workspace(ctx),
             reg,
             entity_code=entity_code,
             plan_id=plan_id,
             complaint_ref=complaint_ref,
-            inspected_on=_day(on) or date.today(),
+            inspected_on=day(on) or date.today(),
             inspectors=split_list(inspectors),
             summary=summary,
             results=results,
             evidence=files,
-            by=_operator(store, by, MANAGE),
+            by=operator(store, by, MANAGE),
         )
         (result,) = store.query(
             "SELECT result FROM register_inspection WHERE inspection_id = ?", (iid,)
@@ -475,8 +482,6 @@ def rectify_order(
     ctx: click.Context, inspection_id: int, requirements: str, on: datetime | None, by: str
 ) -> None:
     """责令限期整改（期限见监管事项文件）。Order the rectification of a failed inspection."""
-    from hrss_fraud.registers.rectification import order
-
     with _store(ctx) as store:
         reg = _reg_of(ctx, store, "inspection", inspection_id)
         rid = order(
@@ -484,8 +489,8 @@ def rectify_order(
             reg,
             inspection_id,
             requirements=requirements,
-            by=_operator(store, by, MANAGE),
-            on=_day(on),
+            by=operator(store, by, MANAGE),
+            on=day(on),
         )
         due, follow_up_due = store.query(
             "SELECT due_date, follow_up_due FROM register_rectification WHERE rectification_id = ?",
@@ -511,8 +516,6 @@ def rectify_follow_up(
     ctx: click.Context, rectification_id: int, outcome: str, text: str, on: datetime | None, by: str
 ) -> None:
     """记录跟踪复查。Record a follow-up check."""
-    from hrss_fraud.registers.rectification import follow_up
-
     passed = outcome in ("passed", "合格")
     with _store(ctx) as store:
         follow_up(
@@ -520,8 +523,8 @@ def rectify_follow_up(
             rectification_id,
             passed=passed,
             text=text,
-            by=_operator(store, by, MANAGE),
-            on=_day(on),
+            by=operator(store, by, MANAGE),
+            on=day(on),
         )
     click.echo(f"order {rectification_id}: follow-up {'passed' if passed else 'failed'}")
 
@@ -535,10 +538,8 @@ def rectify_list(
     ctx: click.Context, register: str | None, overdue: bool, today: datetime | None
 ) -> None:
     """整改台账。Rectification orders with their deadlines and overdue marks."""
-    from hrss_fraud.registers.rectification import STATUSES, rectifications
-
     with _store(ctx) as store:
-        df = rectifications(store, register, today=_day(today))
+        df = rectifications(store, register, today=day(today))
     if overdue:
         df = df.filter(df["past_deadline"] | df["follow_up_overdue"])
     for r in df.iter_rows(named=True):
@@ -563,10 +564,8 @@ def close_cmd(
     ctx: click.Context, rectification_id: int, text: str, on: datetime | None, by: str
 ) -> None:
     """整改复查合格后办结。Close an order after a passed follow-up."""
-    from hrss_fraud.registers.rectification import close
-
     with _store(ctx) as store:
-        close(store, rectification_id, text=text, by=_operator(store, by, MANAGE), on=_day(on))
+        close(store, rectification_id, text=text, by=operator(store, by, MANAGE), on=day(on))
     click.echo(f"order {rectification_id}: closed")
 
 
@@ -586,8 +585,6 @@ def sanction_cmd(
     by: str,
 ) -> None:
     """复查不合格的，作出处理决定（警告、暂停、吊销、移送）。Escalate to a sanction."""
-    from hrss_fraud.registers.rectification import sanction
-
     with _store(ctx) as store:
         reg = _reg_of(ctx, store, "rectification", rectification_id)
         sid = sanction(
@@ -596,8 +593,8 @@ def sanction_cmd(
             rectification_id,
             handling=handling,
             decision=decision,
-            by=_operator(store, by, MANAGE),
-            on=_day(on),
+            by=operator(store, by, MANAGE),
+            on=day(on),
         )
     click.echo(f"sanction {sid} on order {rectification_id}")
 
@@ -627,20 +624,18 @@ def documents_cmd(
 
     Issue the inspection record of an inspection, the rectification notice of an order,
     or the decision of a sanction: numbered, hashed, DOCX and PDF in Chinese."""
-    from hrss_fraud.registers.documents import DEFAULT_UNIT, DOCUMENT_OBJECT, issue
-
     doc_kind = _DOCUMENT_OF[kind]
     with _store(ctx) as store:
         reg = _reg_of(ctx, store, DOCUMENT_OBJECT[doc_kind], object_id)
         done = issue(
             store,
-            _workspace(ctx),
+            current_workspace(ctx),
             reg,
             doc_kind,
             object_id,
-            by=_operator(store, by, MANAGE),
+            by=operator(store, by, MANAGE),
             unit=unit or DEFAULT_UNIT,
-            on=_day(on),
+            on=day(on),
         )
     click.echo(f"{done.number}\t{done.docx_path}\t{done.pdf_path}")
     click.echo(f"SHA-256 docx {done.docx_sha256}  pdf {done.pdf_sha256}")
@@ -657,11 +652,9 @@ def disclose_cmd(
     ctx: click.Context, year: int, out: Path, targeted: bool, lang: str, by: str
 ) -> None:
     """导出抽查结果公开表（不含个人信息）。Export the results for publication (.csv/.xlsx)."""
-    from hrss_fraud.registers.disclosure import disclosure, record_disclosure, write_export
-
     regs = _registers(ctx)
     with _store(ctx) as store:
-        actor = _operator(store, by, MANAGE)
+        actor = operator(store, by, MANAGE)
         df = disclosure(store, regs, year=year, include_targeted=targeted, lang=lang)
         path = write_export(df, out)
         record_disclosure(
@@ -677,8 +670,6 @@ def disclose_cmd(
 @click.pass_context
 def report_cmd(ctx: click.Context, year: int, out: Path | None, lang: str) -> None:
     """年度统计（年审、年终报送）。The year's counts per register, from the records."""
-    from hrss_fraud.registers.disclosure import COUNT_COLUMNS, annual_counts, write_export
-
     regs = _registers(ctx)
     with _store(ctx) as store:
         df = annual_counts(store, regs, year=year)
@@ -707,15 +698,13 @@ def report_cmd(ctx: click.Context, year: int, out: Path | None, lang: str) -> No
 def synth_cmd(ctx: click.Context, seed: int, per_register: int, documents: int, by: str) -> None:
     """生成演示用的监管事项数据：对象与一年的抽查、整改、处理。A synthetic bureau for a
     demo or training workspace (refused when the registers already hold entities)."""
-    from hrss_fraud.registers.synth import synth_bureau
-
     with _store(ctx) as store:
-        actor = _operator(store, by, MANAGE)
+        actor = operator(store, by, MANAGE)
         if store.query("SELECT count(*) FROM register_entity")[0][0]:
-            _fail("监管事项已有监管对象，不生成演示数据 (the registers already hold entities)")
+            fail("监管事项已有监管对象，不生成演示数据 (the registers already hold entities)")
         s = synth_bureau(
             store,
-            _workspace(ctx),
+            current_workspace(ctx),
             by=actor,
             seed=seed,
             per_register=per_register,

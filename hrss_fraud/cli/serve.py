@@ -1,8 +1,4 @@
-"""``hrss-fraud serve``: the dashboard over the workspace's latest run.
-
-The command attaches itself to the main command when ``hrss_fraud.cli`` imports this
-module (its last lines), so the main CLI needs one import line and no other edit.
-"""
+"""``hrss-fraud serve``: the dashboard over the workspace's latest run."""
 
 from __future__ import annotations
 
@@ -11,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from hrss_fraud.cli.cases import _fail, _workspace
+from hrss_fraud.cases import open_store
+from hrss_fraud.cases.sessions import SettingsError
+from hrss_fraud.cases.users import add_user, get_user
+from hrss_fraud.cli.common import current_workspace, fail
+from hrss_fraud.dashboard.app import serve as run
+from hrss_fraud.dashboard.auth import SecretKeyError
+from hrss_fraud.outputs.marts import build_in_background
 
 
 @click.command("serve")
@@ -44,12 +46,7 @@ def serve(
     allowed_origins: tuple[str, ...] = (),
 ) -> None:
     """启动看板。Serve the dashboard (log in with an account from `hrss-fraud users add`)."""
-    from hrss_fraud.cases.sessions import SettingsError
-    from hrss_fraud.dashboard.app import serve as run
-    from hrss_fraud.dashboard.auth import SecretKeyError
-    from hrss_fraud.outputs.marts import build_in_background
-
-    ws = _workspace(ctx)
+    ws = current_workspace(ctx)
     build_in_background(ws)  # the latest run's missing marts; pages compute on the fly until then
     click.echo(f"dashboard: http://{host}:{port}/  (workspace {ws}; Ctrl-C stops)")
     try:
@@ -62,7 +59,7 @@ def serve(
             allowed_origins=allowed_origins,
         )
     except (SecretKeyError, SettingsError, OSError) as e:
-        _fail(str(e))
+        fail(str(e))
 
 
 DEMO_ACCOUNTS = {"demo": "supervisor", "auditor": "auditor"}
@@ -73,9 +70,6 @@ masked identities only."""
 def demo_accounts(ws: Path) -> dict[str, str | None]:
     """Create the demo accounts that do not exist yet, each with a new random password;
     ``username -> password`` (``None`` for an account that already existed)."""
-    from hrss_fraud.cases import open_store
-    from hrss_fraud.cases.users import add_user, get_user
-
     made: dict[str, str | None] = {}
     with open_store(ws) as store:
         for username, role in DEMO_ACCOUNTS.items():
@@ -90,7 +84,7 @@ def demo_accounts(ws: Path) -> dict[str, str | None]:
 
 def serve_demo(ctx: click.Context, host: str = "127.0.0.1", port: int = 8050) -> None:
     """The end of ``hrss-fraud demo``: the accounts, the address, then the dashboard."""
-    ws = _workspace(ctx)
+    ws = current_workspace(ctx)
     for username, password in demo_accounts(ws).items():
         role = DEMO_ACCOUNTS[username]
         shown = password or "(已存在，密码不变 exists, password unchanged)"

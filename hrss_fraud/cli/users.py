@@ -5,9 +5,6 @@ Every change is made by an operator (``--by``, default the shell's login name) w
 be an enabled account that may manage users (:mod:`hrss_fraud.cases.operators`); while no
 such account exists, ``users add`` may add an administrator as the bootstrap, recorded as
 ``os:<login name>``.
-
-The group attaches itself to the main command when ``hrss_fraud.cli`` imports this module
-(its last line), so the main CLI needs one import line and no other edit.
 """
 
 from __future__ import annotations
@@ -16,6 +13,7 @@ import sys
 
 import click
 
+from hrss_fraud.cases import SchemaError, open_store
 from hrss_fraud.cases.operators import (
     BOOTSTRAP_PREFIX,
     BOOTSTRAP_ROLE,
@@ -23,8 +21,17 @@ from hrss_fraud.cases.operators import (
     operator_or_bootstrap,
 )
 from hrss_fraud.cases.store import CaseStore
-from hrss_fraud.cases.users import ROLES
-from hrss_fraud.cli.cases import _fail, _workspace
+from hrss_fraud.cases.users import (
+    ROLES,
+    UserError,
+    add_user,
+    get_user,
+    list_users,
+    set_active,
+    set_password,
+    set_role,
+)
+from hrss_fraud.cli.common import current_workspace, fail
 
 MANAGE = "manage_users"
 
@@ -36,12 +43,12 @@ def _manager(store: CaseStore, by: str | None, role: str | None = None) -> str:
     try:
         actor = operator_or_bootstrap(store, by, permission=MANAGE)
     except OperatorError as e:
-        _fail(str(e))
+        fail(str(e))
     if actor.startswith(BOOTSTRAP_PREFIX) and (role or "").strip() not in (
         BOOTSTRAP_ROLE,
         *ROLES[BOOTSTRAP_ROLE],
     ):
-        _fail(
+        fail(
             "尚无系统管理员 no enabled administrator yet: add one first "
             f"(hrss-fraud users add NAME --role {BOOTSTRAP_ROLE}), then the other accounts"
         )
@@ -52,7 +59,7 @@ def _password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline().rstrip("\r\n")
         if not line:
-            _fail("--password-stdin: no password on standard input")
+            fail("--password-stdin: no password on standard input")
         return line
     return click.prompt(
         "密码 Password", hide_input=True, confirmation_prompt="再次输入 Repeat password"
@@ -95,18 +102,15 @@ def add(
 
     The first administrator of a workspace is added by the shell login (recorded as
     os:LOGIN); every other account by an administrator (--by)."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.cases.users import UserError, add_user
-
     try:
-        with open_store(_workspace(ctx)) as store:
+        with open_store(current_workspace(ctx)) as store:
             actor = _manager(store, by, role)
             password = _password(password_stdin)
             user = add_user(
                 store, username, role=role, password=password, by=actor, display_name=display_name
             )
     except (UserError, SchemaError) as e:
-        _fail(str(e))
+        fail(str(e))
     bootstrap = f"; bootstrap, recorded as {actor}" if actor.startswith(BOOTSTRAP_PREFIX) else ""
     click.echo(f"user {user.username} added ({user.role} {user.role_zh}){bootstrap}")
 
@@ -115,14 +119,11 @@ def add(
 @click.pass_context
 def list_accounts(ctx: click.Context) -> None:
     """列出用户。Every account with its role and whether it is active."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.cases.users import list_users
-
     try:
-        with open_store(_workspace(ctx)) as store:
+        with open_store(current_workspace(ctx)) as store:
             accounts = list_users(store)
     except SchemaError as e:
-        _fail(str(e))
+        fail(str(e))
     if not accounts:
         click.echo("尚无用户 no users yet: hrss-fraud users add USERNAME --role admin")
         return
@@ -139,14 +140,11 @@ def list_accounts(ctx: click.Context) -> None:
 @click.pass_context
 def disable(ctx: click.Context, username: str, by: str | None) -> None:
     """停用用户（不删除，审核记录仍指向此用户）。Disable an account; it is never deleted."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.cases.users import UserError, set_active
-
     try:
-        with open_store(_workspace(ctx)) as store:
+        with open_store(current_workspace(ctx)) as store:
             user = set_active(store, username, False, by=_manager(store, by))
     except (UserError, SchemaError) as e:
-        _fail(str(e))
+        fail(str(e))
     click.echo(f"user {user.username} disabled")
 
 
@@ -156,18 +154,15 @@ def disable(ctx: click.Context, username: str, by: str | None) -> None:
 @click.pass_context
 def enable(ctx: click.Context, username: str, by: str | None) -> None:
     """重新启用已停用的用户。Enable a disabled account again; it logs in with its password."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.cases.users import UserError, get_user, set_active
-
     try:
-        with open_store(_workspace(ctx)) as store:
+        with open_store(current_workspace(ctx)) as store:
             actor = _manager(store, by)
             current = get_user(store, username)
             if current is not None and current.active:
-                _fail(f"user {current.username} is already enabled")
+                fail(f"user {current.username} is already enabled")
             user = set_active(store, username, True, by=actor)
     except (UserError, SchemaError) as e:
-        _fail(str(e))
+        fail(str(e))
     click.echo(f"user {user.username} enabled")
 
 
@@ -178,16 +173,13 @@ def enable(ctx: click.Context, username: str, by: str | None) -> None:
 @click.pass_context
 def passwd(ctx: click.Context, username: str, password_stdin: bool, by: str | None) -> None:
     """设置新密码（同时解除登录锁定）。Set a new password; this also lifts a login lockout."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.cases.users import UserError, set_password
-
     try:
-        with open_store(_workspace(ctx)) as store:
+        with open_store(current_workspace(ctx)) as store:
             actor = _manager(store, by)
             password = _password(password_stdin)
             set_password(store, username, password, by=actor)
     except (UserError, SchemaError) as e:
-        _fail(str(e))
+        fail(str(e))
     click.echo(f"password of {username} changed")
 
 
@@ -199,18 +191,15 @@ def passwd(ctx: click.Context, username: str, password_stdin: bool, by: str | No
 def change_role(ctx: click.Context, username: str, role: str, by: str | None) -> None:
     """变更用户角色（其已登录会话随即失效）。Give an account another role; its open
     sessions end, so the new rights apply from its next login."""
-    from hrss_fraud.cases import SchemaError, open_store
-    from hrss_fraud.cases.users import UserError, get_user, set_role
-
     try:
-        with open_store(_workspace(ctx)) as store:
+        with open_store(current_workspace(ctx)) as store:
             actor = _manager(store, by)
             current = get_user(store, username)
             if current is None:
-                _fail(f"no user {username!r}; 'users list' shows the accounts")
+                fail(f"no user {username!r}; 'users list' shows the accounts")
             if actor.casefold() == current.username.casefold():
-                _fail("不能变更自己的角色 (an operator may not change their own role)")
+                fail("不能变更自己的角色 (an operator may not change their own role)")
             user = set_role(store, username, role, by=actor)
     except (UserError, SchemaError) as e:
-        _fail(str(e))
+        fail(str(e))
     click.echo(f"user {user.username}: role {user.role} ({user.role_zh})")

@@ -1,0 +1,106 @@
+"""``hrss-fraud export``: ranked lists for inspection rounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hrss_fraud.cli.common import Fail, current_workspace
+from hrss_fraud.engine.runs import RunError
+from hrss_fraud.outputs.export import write_export
+from hrss_fraud.outputs.ranking import COLUMNS, institution_ranking, review_weights, risk_ranking
+from hrss_fraud.outputs.shares import rule_shares
+
+
+@click.group("export")
+def export_group() -> None:
+    """Lists for inspection rounds (检查名单)."""
+
+
+@export_group.command("inspection-list")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv, .parquet or .xlsx"
+)
+@click.option("--top", "top", type=click.IntRange(min=1), help="Only the K riskiest institutions.")
+@click.option("--run", "run_id", help="A run id (default: the latest run).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.pass_context
+def export_inspection_list(
+    ctx: click.Context, out: str, top: int | None, run_id: str | None, lang: str
+) -> None:
+    """Institutions ranked by the share of their in-scope spending at risk, with reasons."""
+    ws = current_workspace(ctx)
+    try:
+        run = ws.open_run(run_id)
+        weights, status = review_weights(run, ws)
+        click.echo(status.message(lang), err=True)
+        ranking = institution_ranking(run, ws.lake, lang, weights)
+        if top:
+            ranking = ranking.head(top)
+        write_export(ranking.select(COLUMNS), Path(out), label="inspection list")
+    except (RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    click.echo(f"{ranking.height} institutions → {out}")
+
+
+@export_group.command("risk-ranking")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv, .parquet or .xlsx"
+)
+@click.option(
+    "--level",
+    type=click.Choice(["institution", "doctor", "person"]),
+    default="institution",
+    show_default=True,
+    help="Rank institutions (机构), doctors (医师) or insured persons (参保人).",
+)
+@click.option("--top", "top", type=click.IntRange(min=1), help="Only the K riskiest.")
+@click.option("--run", "run_id", help="A run id (default: the latest run).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.pass_context
+def export_risk_ranking(
+    ctx: click.Context, out: str, level: str, top: int | None, run_id: str | None, lang: str
+) -> None:
+    """Institutions, doctors or persons ranked by the share of their spending at risk
+    (风险排名)."""
+    ws = current_workspace(ctx)
+    try:
+        run = ws.open_run(run_id)
+        weights, status = review_weights(run, ws)
+        click.echo(status.message(lang), err=True)
+        ranking = risk_ranking(run, ws.lake, level, lang, weights)
+        if top:
+            ranking = ranking.head(top)
+        write_export(ranking, Path(out), label=f"{level} risk ranking")
+    except (RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    click.echo(f"{ranking.height} {level} rows → {out}")
+
+
+@export_group.command("rule-shares")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv, .parquet or .xlsx"
+)
+@click.option("--rule", "rule_id", required=True, help="A rule id, e.g. high_cost_outpatient.")
+@click.option(
+    "--by",
+    type=click.Choice(["institution", "person"]),
+    default="institution",
+    show_default=True,
+    help="Per institution (机构) or insured person (参保人).",
+)
+@click.option("--run", "run_id", help="A run id (default: the latest run).")
+@click.pass_context
+def export_rule_shares(
+    ctx: click.Context, out: str, rule_id: str, by: str, run_id: str | None
+) -> None:
+    """The share and amount of each institution's or person's claims a rule flags
+    (疑点占比), e.g. high-cost visits, patients with abnormal visit frequency."""
+    ws = current_workspace(ctx)
+    try:
+        shares = rule_shares(ws.open_run(run_id), ws.lake, rule_id, by)
+        write_export(shares, Path(out), label=f"{rule_id} shares")
+    except (RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    click.echo(f"{shares.height} {by} rows → {out}")
