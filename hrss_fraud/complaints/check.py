@@ -30,6 +30,7 @@ from hrss_fraud.complaints.register import (
 )
 from hrss_fraud.engine.runs import Run, RunError, open_run
 from hrss_fraud.lake import Lake
+from hrss_fraud.model.numbers import money, money_expr
 
 LOOK_BACK_DAYS = 365
 """Default range: the year before receipt, since a tip usually reports a practice."""
@@ -130,7 +131,7 @@ def _activity(
         .agg(
             n_lines=pl.col("n").sum(),
             line_amount=pl.col("amount").sum(),
-            top_items=pl.format("{} ¥{}", "item", pl.col("amount").round(2))
+            top_items=pl.format("{} {}", "item", money_expr("amount"))
             .head(TOP_ITEMS)
             .str.join("; "),
         )
@@ -199,13 +200,13 @@ def _summaries(
             n, amount = int(part["n_settlements"].sum()), float(part["medfee_sumamt"].sum())
             fund, lines = float(part["fund_pay_sumamt"].sum()), int(part["n_lines"].sum())
             parts_zh.append(
-                f"{part.height}个{label_zh}结算{n:,}笔、医疗费¥{amount:,.2f}（基金支付"
-                f"¥{fund:,.2f}）、明细{lines:,}条"
+                f"{part.height}个{label_zh}结算{n:,}笔、医疗费{money(amount)}（基金支付"
+                f"{money(fund)}）、明细{lines:,}条"
             )
             plural = "s" if part.height > 1 else ""
             parts_en.append(
-                f"{part.height} {label_en}{plural}: {n:,} settlements, ¥{amount:,.2f} billed "
-                f"(¥{fund:,.2f} from the fund), {lines:,} fee lines"
+                f"{part.height} {label_en}{plural}: {n:,} settlements, {money(amount)} billed "
+                f"({money(fund)} from the fund), {lines:,} fee lines"
             )
     head_zh = f"{start}至{end}，" + "；".join(parts_zh) + "。"
     head_en = f"{start} to {end}: " + "; ".join(parts_en) + "."
@@ -219,13 +220,13 @@ def _summaries(
         )
     top = by_rule.head(3).iter_rows(named=True)
     rules = [(r["rule_name"], r["rule_id"], r["n_findings"], r["amount_at_risk"]) for r in top]
-    zh = "、".join(f"{name}{k}条（¥{a:,.2f}）" for name, _, k, a in rules)
-    en = ", ".join(f"{rid} {k} (¥{a:,.2f})" for _, rid, k, a in rules)
+    zh = "、".join(f"{name}{k}条（{money(a)}）" for name, _, k, a in rules)
+    en = ", ".join(f"{rid} {k} ({money(a)})" for _, rid, k, a in rules)
     more_zh = f"等{by_rule.height}条规则" if by_rule.height > 3 else ""
     more_en = f" and {by_rule.height - 3} more rules" if by_rule.height > 3 else ""
     return (
-        head_zh + f"评分批次{run_id}疑点{n:,}条，疑点金额¥{amount:,.2f}，主要为{zh}{more_zh}。",
-        head_en + f" Run {run_id}: {n:,} leads, ¥{amount:,.2f} at risk, mostly {en}{more_en}.",
+        head_zh + f"评分批次{run_id}疑点{n:,}条，疑点金额{money(amount)}，主要为{zh}{more_zh}。",
+        head_en + f" Run {run_id}: {n:,} leads, {money(amount)} at risk, mostly {en}{more_en}.",
     )
 
 

@@ -34,6 +34,7 @@ from dash.exceptions import DashException
 from flask import Response, current_app, redirect, request
 
 from hrss_fraud.cases.busy import is_busy
+from hrss_fraud.cases.users import can
 from hrss_fraud.dashboard import auth, context, guard
 
 HERE = Path(__file__).parent
@@ -132,13 +133,10 @@ def _callback_error(err: Exception) -> None:
         raise err
     t = context.t
     if is_busy(err):
-        text = t("案件库正忙，请稍后重试。", "The case store is busy: please try again.")
+        text = t("app.case_store_busy_please_try")
     else:
         log.exception("callback failed", exc_info=err)
-        text = t(
-            "处理出错，已记录日志；请重试或联系系统管理员。",
-            "Something went wrong and was logged: try again or ask the administrator.",
-        )
+        text = t("app.something_went_wrong_was_logged")
     dash.set_props(MESSAGE_BAR, {"children": text, "className": "app-message error"})
 
 
@@ -185,8 +183,6 @@ def page_name(page: dict[str, Any], lang: str) -> str:
 
 def nav_pages(role: str | None) -> list[dict[str, Any]]:
     """The pages the top bar lists for ``role``, in their ``order``."""
-    from hrss_fraud.cases.users import can
-
     shown = []
     for page in dash.page_registry.values():
         if not page.get("nav", True) or page.get("path") == LOGIN_PATH:
@@ -227,7 +223,7 @@ def top_bar() -> html.Header:
         who = [
             html.Span(f"{user.display_name}（{role}）", id="current-user", className="user"),
             html.Form(
-                html.Button(t("退出", "Log out"), type="submit", id="logout", className="link"),
+                html.Button(t("app.log_out"), type="submit", id="logout", className="link"),
                 action="/logout",
                 method="POST",
                 className="logout",
@@ -235,9 +231,7 @@ def top_bar() -> html.Header:
         ]
     return html.Header(
         [
-            html.Span(
-                t("医保基金智能监管", "Medical insurance fund supervision"), className="brand"
-            ),
+            html.Span(t("app.medical_insurance_fund_supervision"), className="brand"),
             html.Nav(links, className="nav"),
             html.Div([switch, *who], className="account"),
         ],

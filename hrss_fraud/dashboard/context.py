@@ -17,7 +17,7 @@ from flask import Flask, current_app, has_app_context, has_request_context, sess
 
 from hrss_fraud.cases.store import CaseStore, open_store
 from hrss_fraud.cases.users import User
-from hrss_fraud.dashboard import auth
+from hrss_fraud.dashboard import auth, i18n
 from hrss_fraud.outputs.labels import LANGS
 from hrss_fraud.outputs.runs_view import RunCache
 
@@ -96,6 +96,8 @@ def set_lang(value: str) -> str:
     return chosen
 
 
-def t(zh: str, en: str) -> str:
-    """``zh`` or ``en``, by the session's language."""
-    return en if lang() == "en" else zh
+def t(key: str, **fields: object) -> str:
+    """The screen text ``key`` (``"leads.export"``) in the session's language, its
+    ``{fields}`` filled in (:mod:`hrss_fraud.dashboard.i18n`)."""
+    set_up = _default is not None or (has_app_context() and EXTENSION in current_app.extensions)
+    return i18n.text(key, lang(), workspace() if set_up else None, **fields)

@@ -118,7 +118,7 @@ def to_login() -> html.Div:
     return html.Div(
         [
             dcc.Location(id="guard-to-login", href=LOGIN_PATH, refresh=True),
-            html.P(t("请先登录。", "Please log in."), className="muted"),
+            html.P(t("guard.please_log_in"), className="muted"),
         ]
     )
 
@@ -129,7 +129,7 @@ def refusal(permission: str) -> html.Div:
     zh, en = PERMISSIONS[permission]
     return html.Div(
         html.P(
-            t(f"当前角色无“{zh}”权限。", f"Your role may not {en}."),
+            t("guard.your_role_may_not", permission=en if context.lang() == "en" else zh),
             className="error",
             id="guard-refused",
         )

@@ -21,6 +21,7 @@ import polars as pl
 
 from hrss_fraud.cases.audit import record
 from hrss_fraud.dashboard.rounds_view import allow
+from hrss_fraud.model.numbers import yuan
 from hrss_fraud.notices.content import (
     DEFAULT_BASIS,
     DEFAULT_RECTIFY_DAYS,
@@ -185,7 +186,7 @@ def institution_options(store: CaseStore, names: dict[str, str] | None = None) -
     return [
         {
             "label": f"{r['fixmedins_code']} {r['fixmedins_name']}（{r['n_leads']}，"
-            f"{r['amount_at_risk']:,.2f}）",
+            f"{yuan(r['amount_at_risk'])}）",
             "value": r["fixmedins_code"],
         }
         for r in institutions_with_leads(store, names).iter_rows(named=True)

@@ -156,7 +156,7 @@ def _files(contents: list[str] | None, names: list[str] | None) -> Any:
     if not files:
         return None
     return html.Ul(
-        [html.Li(f"{n}（{size:,} {t('字节', 'bytes')}）") for n, size in files],
+        [html.Li(f"{n}（{size:,} {t('registers_callbacks.bytes')}）") for n, size in files],
         id="register-insp-file-list",
     )
 
@@ -219,9 +219,11 @@ def _record(
     return _write(
         lambda: rw.record_from_form(context.store(), context.workspace(), context.user(), form),
         lambda iid: t(
-            f"已登记检查 {iid}：{outcome}（不合格 {len(failed)} 项，证据 {len(form.uploads)} 件）",
-            f"Recorded inspection {iid}: {outcome} ({len(failed)} failed, "
-            f"{len(form.uploads)} evidence files)",
+            "registers_callbacks.recorded_inspection_failed_evidence_files",
+            iid=iid,
+            outcome=outcome,
+            n_failed=len(failed),
+            n_uploads=len(form.uploads),
         ),
         changed,
     )
@@ -251,7 +253,7 @@ def _order(n: Any, iid: Any, requirements: Any, on: Any, changed: int | None) ->
             requirements=requirements,
             on=on,
         ),
-        lambda rid: t(f"已责令整改，整改单 {rid}", f"Ordered: rectification {rid}"),
+        lambda rid: t("registers_callbacks.ordered_rectification", rid=rid),
         changed,
     )
 
@@ -279,7 +281,7 @@ def _follow_up(
         lambda: rw.follow_up_from_form(
             context.store(), context.user(), rect_id=rid, outcome=outcome, text=text, on=on
         ),
-        lambda _: t(f"已登记复查：{labels[outcome]}", f"Follow-up recorded: {labels[outcome]}"),
+        lambda _: t("registers_callbacks.follow_up_recorded", outcome=labels[outcome]),
         changed,
     )
 
@@ -301,7 +303,7 @@ def _close(n: Any, rid: Any, text: Any, on: Any, changed: int | None) -> tuple[A
     t = context.t
     return _write(
         lambda: rw.close_from_form(context.store(), context.user(), rect_id=rid, text=text, on=on),
-        lambda _: t(f"整改单 {rid} 已办结", f"Rectification {rid} closed"),
+        lambda _: t("registers_callbacks.rectification_closed", rid=rid),
         changed,
     )
 
@@ -334,7 +336,7 @@ def _sanction(
             decision=decision,
             on=on,
         ),
-        lambda sid: t(f"已作出处理决定 {sid}", f"Sanction {sid} decided"),
+        lambda sid: t("registers_callbacks.sanction_decided", sid=sid),
         changed,
     )
 
@@ -381,8 +383,9 @@ def _issue(
             on=on,
         ),
         lambda done: t(
-            f"已出具 {done.number}（DOCX、PDF，PDF 的 SHA-256 {done.pdf_sha256[:12]}…）",
-            f"Issued {done.number} (DOCX and PDF; the PDF's SHA-256 {done.pdf_sha256[:12]}…)",
+            "registers_callbacks.issued_docx_pdf_pdf_sha",
+            number=done.number,
+            sha=done.pdf_sha256[:12],
         ),
         changed,
     )
@@ -436,4 +439,4 @@ def _disclose(n: Any, year: Any, targeted: list[str] | None, fmt: str | None) ->
         )
     except _ERRORS as e:
         return dash.no_update, _refused(e)
-    return dcc.send_bytes(data, name), _said(t(f"已导出 {name}", f"Exported {name}"))
+    return dcc.send_bytes(data, name), _said(t("registers_callbacks.exported", name=name))

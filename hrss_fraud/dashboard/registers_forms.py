@@ -64,7 +64,7 @@ def _item_row(item: Any, lang: str) -> html.Div:
             ),
             dcc.Input(
                 id={"type": ITEM_FINDING, "item": item.code},
-                placeholder=t("不合格时填写发现的问题", "what was found, if failed"),
+                placeholder=t("registers_forms.what_was_found_if_failed"),
                 style={"width": "320px"},
             ),
         ],
@@ -75,19 +75,19 @@ def _item_row(item: Any, lang: str) -> html.Div:
 
 def inspection_form(reg: Register, choices: Choices, lang: str) -> list[Any]:
     t = _t(lang)
-    items = [("", t("不指定", "none"))] + [(i.code, i.code) for i in reg.check_items]
+    items = [("", t("registers_forms.none"))] + [(i.code, i.code) for i in reg.check_items]
     return [
-        html.H2(t("登记检查", "Record an inspection")),
+        html.H2(t("registers_forms.record_inspection")),
         html.Div(
             [
                 field(
-                    t("检查对象（抽查计划或投诉核查）", "inspected (plan target or complaint)"),
+                    t("registers_forms.inspected_plan_target_complaint"),
                     _dropdown("register-insp-target", choices.targets),
                     "460px",
                 ),
-                field(t("检查日期", "inspection date"), _date("register-insp-on", lang)),
+                field(t("registers_forms.inspection_date"), _date("register-insp-on", lang)),
                 field(
-                    t("投诉编号（投诉核查时填）", "complaint number (complaint checks)"),
+                    t("registers_forms.complaint_number_complaint_checks"),
                     dcc.Input(id="register-insp-complaint"),
                     "220px",
                 ),
@@ -97,31 +97,31 @@ def inspection_form(reg: Register, choices: Choices, lang: str) -> list[Any]:
         html.Div(
             [
                 field(
-                    t("检查人员（不少于2人）", "inspectors (at least two)"),
+                    t("registers_forms.inspectors_least_two"),
                     _dropdown("register-insp-inspectors", choices.inspectors, multi=True),
                     "460px",
                 ),
                 field(
-                    t("检查情况", "what was done and seen"),
+                    t("registers_forms.what_was_done_seen"),
                     dcc.Textarea(id="register-insp-summary"),
                     "460px",
                 ),
             ],
             className="decision-form",
         ),
-        html.H3(t("检查事项", "Check items")),
+        html.H3(t("registers_forms.check_items")),
         html.Div([_item_row(i, lang) for i in reg.check_items], id="register-items"),
         html.Div(
             [
                 dcc.Upload(
-                    html.Span(t("选择证据文件（可多选）", "choose evidence files")),
+                    html.Span(t("registers_forms.choose_evidence_files")),
                     id="register-insp-evidence",
                     multiple=True,
                     className="upload-box",
                     style={"border": "1px dashed #999", "padding": "6px 12px"},
                 ),
                 field(
-                    t("证据所属检查事项", "item the evidence is for"),
+                    t("registers_forms.item_evidence"),
                     dcc.Dropdown(
                         id="register-insp-evidence-item",
                         options=[{"label": label, "value": v} for v, label in items],
@@ -134,52 +134,53 @@ def inspection_form(reg: Register, choices: Choices, lang: str) -> list[Any]:
             ],
             className="decision-form",
         ),
-        html.Button(t("登记检查", "Record"), id="register-insp-record"),
+        html.Button(t("registers_forms.record"), id="register-insp-record"),
     ]
 
 
 def rectification_forms(reg: Register, choices: Choices, lang: str) -> list[Any]:
     t = _t(lang)
     days = t(
-        f"整改期限 {reg.rectify_days} 日，期满后 {reg.follow_up_days} 日内复查",
-        f"rectify within {reg.rectify_days} days, follow up within {reg.follow_up_days} more",
+        "registers_forms.rectify_within_days_follow_up",
+        rectify_days=reg.rectify_days,
+        follow_up_days=reg.follow_up_days,
     )
     return [
-        html.H2(t("责令整改", "Order rectification")),
+        html.H2(t("registers_forms.order_rectification")),
         html.P(days, className="muted"),
         html.Div(
             [
                 field(
-                    t("发现问题的检查", "inspection that found problems"),
+                    t("registers_forms.inspection_found_problems"),
                     _dropdown("register-order-inspection", choices.failed),
                     "380px",
                 ),
                 field(
-                    t("整改要求", "requirements"),
+                    t("registers_forms.requirements"),
                     dcc.Textarea(id="register-order-requirements"),
                     "380px",
                 ),
-                field(t("责令日期", "order date"), _date("register-order-on", lang)),
-                html.Button(t("责令整改", "Order"), id="register-order-issue"),
+                field(t("registers_forms.order_date"), _date("register-order-on", lang)),
+                html.Button(t("registers_forms.order"), id="register-order-issue"),
             ],
             className="decision-form",
         ),
-        html.H2(t("跟踪复查、办结与处理", "Follow-up, closing and sanctions")),
+        html.H2(t("registers_forms.follow_up_closing_sanctions")),
         html.Div(
             [
                 field(
-                    t("整改单", "rectification order"),
+                    t("registers_forms.rectification_order"),
                     _dropdown("register-rect-choice", choices.open_orders),
                     "420px",
                 ),
-                field(t("日期", "date"), _date("register-rect-on", lang)),
+                field(t("registers_forms.date"), _date("register-rect-on", lang)),
             ],
             className="decision-form",
         ),
         html.Div(
             [
                 field(
-                    t("复查结果", "follow-up result"),
+                    t("registers_forms.follow_up_result"),
                     dcc.RadioItems(
                         id="register-followup-result",
                         options=rw.outcome_options(lang),
@@ -189,38 +190,38 @@ def rectification_forms(reg: Register, choices: Choices, lang: str) -> list[Any]
                     "240px",
                 ),
                 field(
-                    t("复查情况", "what the follow-up found"),
+                    t("registers_forms.what_follow_up_found"),
                     dcc.Textarea(id="register-followup-text"),
                     "380px",
                 ),
-                html.Button(t("登记复查", "Record follow-up"), id="register-followup-record"),
+                html.Button(t("registers_forms.record_follow_up"), id="register-followup-record"),
             ],
             className="decision-form",
         ),
         html.Div(
             [
                 field(
-                    t("办结说明（可空）", "closing note (optional)"),
+                    t("registers_forms.closing_note_optional"),
                     dcc.Input(id="register-close-text"),
                     "380px",
                 ),
-                html.Button(t("复查合格，办结", "Close"), id="register-close"),
+                html.Button(t("registers_forms.close"), id="register-close"),
             ],
             className="decision-form",
         ),
         html.Div(
             [
                 field(
-                    t("处理方式", "sanction"),
+                    t("registers_forms.sanction"),
                     _dropdown("register-sanction-handling", rw.sanction_options(reg, lang)),
                     "320px",
                 ),
                 field(
-                    t("处理决定", "decision"),
+                    t("registers_forms.decision"),
                     dcc.Textarea(id="register-sanction-decision"),
                     "380px",
                 ),
-                html.Button(t("作出处理决定", "Decide"), id="register-sanction"),
+                html.Button(t("registers_forms.decide"), id="register-sanction"),
             ],
             className="decision-form",
         ),
@@ -230,11 +231,11 @@ def rectification_forms(reg: Register, choices: Choices, lang: str) -> list[Any]
 def document_forms(choices: Choices, lang: str) -> list[Any]:
     t = _t(lang)
     return [
-        html.H2(t("文书", "Documents")),
+        html.H2(t("registers_forms.documents")),
         html.Div(
             [
                 field(
-                    t("文书种类", "kind"),
+                    t("registers_forms.kind"),
                     dcc.Dropdown(
                         id="register-doc-kind",
                         options=rw.document_kind_options(lang),
@@ -243,29 +244,29 @@ def document_forms(choices: Choices, lang: str) -> list[Any]:
                     "220px",
                 ),
                 field(
-                    t("对应记录", "for"),
+                    t("registers_forms.for"),
                     _dropdown("register-doc-object", []),
                     "340px",
                 ),
                 field(
-                    t("出具单位", "issuing unit"),
+                    t("registers_forms.issuing_unit"),
                     dcc.Input(id="register-doc-unit", value=DEFAULT_UNIT),
                     "220px",
                 ),
-                field(t("出具日期", "issue date"), _date("register-doc-on", lang)),
-                html.Button(t("编号出具", "Issue"), id="register-doc-issue"),
+                field(t("registers_forms.issue_date"), _date("register-doc-on", lang)),
+                html.Button(t("registers_forms.issue"), id="register-doc-issue"),
             ],
             className="decision-form",
         ),
         html.Div(
             [
                 field(
-                    t("已出具的文书", "issued documents"),
+                    t("registers_forms.issued_documents"),
                     _dropdown("register-doc-number", choices.issued),
                     "420px",
                 ),
-                html.Button(t("下载 DOCX", "Download DOCX"), id="register-doc-docx"),
-                html.Button(t("下载 PDF", "Download PDF"), id="register-doc-pdf"),
+                html.Button(t("registers_forms.download_docx"), id="register-doc-docx"),
+                html.Button(t("registers_forms.download_pdf"), id="register-doc-pdf"),
             ],
             className="decision-form",
         ),
@@ -290,27 +291,22 @@ def disclosure_form(lang: str) -> list[Any]:
     """The year's public disclosure (一公开) of every register, downloaded as a file."""
     t = _t(lang)
     return [
-        html.H2(t("抽查结果公开（一公开）", "Public disclosure of results")),
+        html.H2(t("registers_forms.public_disclosure_results")),
         html.P(
-            t(
-                "导出当年随机抽查结果：监管事项、检查对象、统一社会信用代码、检查日期、检查方式、"
-                "检查事项、检查结果、处理情况；不含任何个人信息。",
-                "The year's random inspections as published: register, entity, its code, date, "
-                "how chosen, items checked, result and handling; no personal data.",
-            ),
+            t("registers_forms.year_random_inspections_as_published"),
             className="muted",
         ),
         html.Div(
             [
                 field(
-                    t("年度", "year"),
+                    t("registers_forms.year"),
                     dcc.Input(id="register-disclose-year", value=str(date.today().year)),
                     "100px",
                 ),
                 dcc.Checklist(
                     id="register-disclose-targeted",
                     options=[
-                        {"label": t("含投诉核查", "include complaint checks"), "value": "yes"}
+                        {"label": t("registers_forms.include_complaint_checks"), "value": "yes"}
                     ],
                     value=[],
                 ),
@@ -320,7 +316,7 @@ def disclosure_form(lang: str) -> list[Any]:
                     value="csv",
                     inline=True,
                 ),
-                html.Button(t("导出公开表", "Export"), id="register-disclose"),
+                html.Button(t("registers_forms.export"), id="register-disclose"),
             ],
             className="decision-form",
         ),

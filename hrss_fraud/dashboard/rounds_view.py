@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from hrss_fraud.cases.audit import record
+from hrss_fraud.complaints.register import round_targets
 from hrss_fraud.dashboard.complaints_view import _allow as allow
 from hrss_fraud.inspection.exports import _safe, export_round
 from hrss_fraud.inspection.rounds import (
@@ -128,10 +129,6 @@ def targets(store: CaseStore, user: User | None, round_id: int, *, lang: str = "
 def complaint_targets(store: CaseStore) -> list[tuple[str, str]]:
     """Institutions named by open complaints as ``(code, "2025-0001, …")``; none when the
     complaint register is absent."""
-    try:
-        from hrss_fraud.complaints.register import round_targets
-    except ImportError:  # pragma: no cover - the register ships with this code
-        return []
     return round_targets(store)
 
 

@@ -18,6 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from hrss_fraud import workspace as workspace_mod
+from hrss_fraud.cases.store import open_store
+from hrss_fraud.cases.users import add_user, get_user, set_password
+from hrss_fraud.dashboard.app import create_app
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -31,8 +38,6 @@ VIEWPORT = {"width": 1400, "height": 900}
 
 
 def _quiet_handler() -> type:
-    from werkzeug.serving import WSGIRequestHandler
-
     class Quiet(WSGIRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             """One line per request drowns a test's output: only errors are logged."""
@@ -43,10 +48,6 @@ def _quiet_handler() -> type:
 @contextmanager
 def running(workspace: Path) -> Iterator[str]:
     """The dashboard over ``workspace`` in a background thread; yields its base URL."""
-    from werkzeug.serving import make_server
-
-    from hrss_fraud.dashboard.app import create_app
-
     app = create_app(workspace)
     server = make_server(
         "127.0.0.1", 0, app.server, threaded=True, request_handler=_quiet_handler()
@@ -158,9 +159,6 @@ def take(
 
 def _account(workspace: Path) -> tuple[str, str]:
     """A supervisor account for the screenshots (created once, named ``screenshots``)."""
-    from hrss_fraud.cases.store import open_store
-    from hrss_fraud.cases.users import add_user, get_user, set_password
-
     password = f"{secrets.token_urlsafe(12)}-7a"
     with open_store(workspace) as store:
         if get_user(store, "screenshots") is None:
@@ -171,9 +169,8 @@ def _account(workspace: Path) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # playwright is an optional dependency (the docs' screenshots and the browser tests)
     from playwright.sync_api import sync_playwright
-
-    from hrss_fraud import workspace as workspace_mod
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, default=None)

@@ -38,6 +38,7 @@ from typing import NamedTuple
 import polars as pl
 
 from hrss_fraud.engine.catalogue import FAMILIES, Rule
+from hrss_fraud.model.numbers import yuan_expr
 
 DATA_QUALITY = "data_quality"
 """The catalogue family whose findings are the data-quality report, not leads."""
@@ -236,17 +237,8 @@ def _yuan(units: pl.Expr) -> pl.Expr:
 
 
 def money(column: str) -> pl.Expr:
-    """``column`` (yuan) as ``12,345.60``: rounded to the fen, thousands separated."""
-    fen = (pl.col(column).fill_null(0.0) * 100).round().cast(pl.Int64)
-    yuan = (
-        (fen // 100)
-        .cast(pl.String)
-        .str.reverse()
-        .str.replace_all(r"(\d{3})", "$1,")
-        .str.strip_suffix(",")
-        .str.reverse()
-    )
-    return pl.format("{}.{}", yuan, (fen % 100).cast(pl.String).str.zfill(2))
+    """``column`` (yuan, null as 0) as ``12,345.60`` (:func:`hrss_fraud.model.numbers.yuan`)."""
+    return yuan_expr(pl.col(column).fill_null(0.0))
 
 
 def _evidence(assigned: pl.DataFrame) -> pl.DataFrame:

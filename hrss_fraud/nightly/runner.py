@@ -27,6 +27,7 @@ from hrss_fraud.cases.store import open_store, store_path
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake import lock as lake_lock
 from hrss_fraud.lake.fsutil import FAULT_ENV
+from hrss_fraud.model.numbers import money
 from hrss_fraud.nightly import exports, journal
 
 STAGES = ("ingest", "score", "marts", "exports", "record")
@@ -269,7 +270,7 @@ def _summary(status: str, stages: dict[str, Any], seconds: float, error: str | N
             verb = "new run" if c["new_run"] else "run unchanged"
             parts.append(
                 f"score {verb} {c['run_id']}: {c['findings'] or 0:,} leads, "
-                f"¥{c['amount_at_risk'] or 0:,.2f} at risk"
+                f"{money(c['amount_at_risk'] or 0)} at risk"
             )
         elif name in ("marts", "exports") and "built" in c:
             parts.append(f"{name} {'built' if c['built'] else 'up to date'}")

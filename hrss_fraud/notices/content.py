@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
+from hrss_fraud.model.numbers import yuan
+
 MEASURES: dict[str, tuple[str, str, bool]] = {
     "recover": ("追回医保基金", "recover paid fund", True),
     "refuse": ("拒付费用", "refuse payment", True),
@@ -50,7 +52,7 @@ class Handling:
         zh, en, _ = MEASURES[self.measure]
         text = zh if lang == "zh" else en
         if self.amount is not None:
-            text += f" {money(self.amount)}" + (" 元" if lang == "zh" else " yuan")
+            text += f" {yuan(self.amount)}" + (" 元" if lang == "zh" else " yuan")
         if self.detail:
             text += f"（{self.detail}）" if lang == "zh" else f" ({self.detail})"
         return text
@@ -169,5 +171,5 @@ def measure_code(text: str) -> str:
     return code
 
 
-def money(amount: float) -> str:
-    return f"{amount:,.2f}"
+money = yuan
+"""Kept for the command line, which imports it from here (``hrss_fraud.cli``)."""

@@ -25,7 +25,8 @@ from datetime import date
 from io import BytesIO
 from pathlib import Path
 
-from hrss_fraud.notices.content import NoticeContent, money
+from hrss_fraud.model.numbers import yuan
+from hrss_fraud.notices.content import NoticeContent
 
 FONT_ENV = "HRSS_FRAUD_PDF_FONT"
 PDF_FONTS = (
@@ -109,13 +110,12 @@ def layout(c: NoticeContent, lang: str = "zh") -> Layout:
     if c.round_ref:
         target = f"{c.round_ref} / {c.target_ref}" if c.target_ref else c.round_ref
         fields.append(("检查批次" if zh else "Inspection round", target))
-    yuan = "元" if zh else "yuan"
     rows = tuple(
         (
             str(n),
             f"{i.rule}{sep}{i.facts}",
             i.legal_basis,
-            money(i.amount_involved),
+            yuan(i.amount_involved),
             ("；" if zh else "; ").join(h.label(lang) for h in i.handling) or "—",
         )
         for n, i in enumerate(c.items, start=1)
@@ -128,7 +128,7 @@ def layout(c: NoticeContent, lang: str = "zh") -> Layout:
             f"现场检查情况：{c.onsite_facts}"
         )
         header = ("序号", "违约事实", "违反条款（依据）", "涉及金额（元）", "处理意见")
-        total = f"以上违约事项共{len(c.items)}项，涉及金额合计 {money(c.total_involved)} {yuan}。"
+        total = f"以上违约事项共{len(c.items)}项，涉及金额合计 {yuan(c.total_involved)} 元。"
         sections = (
             (
                 "二、整改要求",
@@ -156,7 +156,7 @@ def layout(c: NoticeContent, lang: str = "zh") -> Layout:
             f"On-site facts: {c.onsite_facts}"
         )
         header = ("No.", "Facts", "Clause breached", "Amount (yuan)", "Handling")
-        total = f"{len(c.items)} item(s), {money(c.total_involved)} {yuan} involved in all."
+        total = f"{len(c.items)} item(s), {yuan(c.total_involved)} yuan involved in all."
         sections = (
             (
                 "2. Rectification required",

@@ -32,7 +32,7 @@ import duckdb
 import polars as pl
 
 from hrss_fraud.engine.catalogue import load_catalogue
-from hrss_fraud.engine.runs import RunError, runs_dir
+from hrss_fraud.engine.runs import RunError, latest_run, previous_run, runs_dir
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
 from hrss_fraud.lake.views import literal
 from hrss_fraud.outputs import overview
@@ -63,10 +63,8 @@ from hrss_fraud.outputs.runs_view import (
     MARTS_MANIFEST,
     MARTS_VERSION,
     RunView,
-    latest_run,
     marts_dir,
     open_view,
-    previous_run,
     read_marts_manifest,
 )
 

@@ -37,6 +37,7 @@ from hrss_fraud.cases.reviews import ReviewModelStatus, lead_weights
 from hrss_fraud.engine.grouping import person_rule_ids, severity_weight
 from hrss_fraud.engine.runs import Run
 from hrss_fraud.lake import Lake
+from hrss_fraud.model.numbers import money_expr
 
 COLUMNS = (
     "rank",
@@ -203,7 +204,7 @@ def _reasons(lines: pl.DataFrame, lang: str) -> pl.DataFrame:
         )
         .sort(["weighted", "n", "rule_id"], descending=[True, True, False])
     )
-    money = pl.col("amount").map_elements(lambda x: f"¥{x:,.2f}", return_dtype=pl.String)
+    money = money_expr("amount")
     if lang == "en":
         reason, sep = pl.format("{} ({} findings, {})", "name", "n", money), "; "
     else:

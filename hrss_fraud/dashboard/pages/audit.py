@@ -36,27 +36,27 @@ def layout(**_query: str) -> html.Div:
     t, lang = context.t, context.lang()
     return html.Div(
         [
-            html.H1(t("审计日志", "Audit log")),
+            html.H1(t("audit.audit_log")),
             html.Div(
                 [
-                    dcc.Input(id="audit-actor", placeholder=t("用户", "user")),
+                    dcc.Input(id="audit-actor", placeholder=t("audit.user")),
                     dcc.Dropdown(
                         id="audit-action",
                         options=audit_view.action_choices(lang),
-                        placeholder=t("操作", "action"),
+                        placeholder=t("audit.action"),
                     ),
-                    dcc.Input(id="audit-object", placeholder=t("对象编号", "object id")),
+                    dcc.Input(id="audit-object", placeholder=t("audit.object_id")),
                     dcc.Input(id="audit-from", placeholder="YYYY-MM-DD"),
                     dcc.Input(id="audit-to", placeholder="YYYY-MM-DD"),
-                    html.Button(t("查询", "Search"), id="audit-search"),
+                    html.Button(t("audit.search"), id="audit-search"),
                 ],
                 className="form",
             ),
             dcc.Store(id="audit-page", data=0),
             html.Div(
                 [
-                    html.Button(t("上一页", "Previous"), id="audit-prev"),
-                    html.Button(t("下一页", "Next"), id="audit-next"),
+                    html.Button(t("audit.previous"), id="audit-prev"),
+                    html.Button(t("audit.next"), id="audit-next"),
                 ]
             ),
             html.Div(id="audit-results"),
@@ -99,10 +99,7 @@ def _results(
         rows, total = audit_view.audit_page(
             context.store(), context.user(), flt, page=page, lang=lang
         )
-    summary = t(
-        f"共 {total} 条，第 {page + 1}/{last + 1} 页",
-        f"{total} rows, page {page + 1} of {last + 1}",
-    )
+    summary = t("audit.rows_page", total=total, page=page + 1, pages=last + 1)
     return html.Div(
         [
             pc.message(summary),

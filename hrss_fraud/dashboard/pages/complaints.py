@@ -39,42 +39,42 @@ def layout(number: str | None = None, **_query: str) -> html.Div:
     t, lang = context.t, context.lang()
     return html.Div(
         [
-            html.H1(t("举报投诉", "Complaints and tips")),
+            html.H1(t("complaints.complaints_tips")),
             dcc.Store(id="complaints-number", data=number),
             dcc.Store(id="complaints-changed", data=0),
             html.Div(id="complaint-action-result"),
             html.Div(id="complaints-detail"),
-            html.H2(t("登记", "Register")),
+            html.H2(t("complaints.register")),
             html.Div(
                 [
                     dcc.Input(
                         id="complaint-received",
-                        placeholder=t("收到日期", "received") + " YYYY-MM-DD",
+                        placeholder=t("complaints.received") + " YYYY-MM-DD",
                     ),
                     dcc.Dropdown(
                         id="complaint-source",
                         options=cv.source_options(lang),
-                        placeholder=t("来源", "source"),
+                        placeholder=t("complaints.source"),
                     ),
                     dcc.Input(
                         id="complaint-complainant",
-                        placeholder=t("举报人（可空）", "complainant (optional)"),
+                        placeholder=t("complaints.complainant_optional"),
                     ),
-                    dcc.Input(id="complaint-contact", placeholder=t("联系电话", "phone")),
+                    dcc.Input(id="complaint-contact", placeholder=t("complaints.phone")),
                     dcc.Input(
-                        id="complaint-institutions", placeholder=t("机构编号", "institution codes")
+                        id="complaint-institutions", placeholder=t("complaints.institution_codes")
                     ),
-                    dcc.Input(id="complaint-persons", placeholder=t("人员编号", "person numbers")),
-                    dcc.Textarea(id="complaint-content", placeholder=t("举报内容", "what it says")),
-                    html.Button(t("登记", "Register"), id="complaint-register"),
+                    dcc.Input(id="complaint-persons", placeholder=t("complaints.person_numbers")),
+                    dcc.Textarea(id="complaint-content", placeholder=t("complaints.what_says")),
+                    html.Button(t("complaints.register"), id="complaint-register"),
                 ],
                 className="form",
             ),
             html.Div(id="complaint-register-result"),
-            html.H2(t("列表", "List")),
+            html.H2(t("complaints.list")),
             dcc.Checklist(
                 id="complaints-overdue",
-                options=[{"label": t("只看逾期", "overdue only"), "value": "overdue"}],
+                options=[{"label": t("complaints.overdue_only"), "value": "overdue"}],
                 value=[],
             ),
             html.Div(id="complaints-list"),
@@ -97,7 +97,7 @@ def _list(overdue: list[str], _changed: Any) -> html.Div:
     except _ERRORS as e:
         return html.Div(pc.message(str(e), error=True))
     if rows.is_empty():
-        return html.Div(pc.message(context.t("暂无举报投诉", "No complaints")))
+        return html.Div(pc.message(context.t("complaints.no_complaints")))
     return html.Div(
         pc.table(
             rows,
@@ -150,7 +150,7 @@ def _register(
         )
     except _ERRORS as e:
         return pc.message(str(e), error=True), changed
-    return pc.message(context.t(f"已登记 {number}", f"Registered {number}")), (changed or 0) + 1
+    return pc.message(context.t("complaints.registered", number=number)), (changed or 0) + 1
 
 
 @guard.callback(
@@ -169,48 +169,48 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
         return html.Div(pc.message(str(e), error=True))
     c = d.complaint
     rows = [
-        (t("编号", "number"), c.number),
-        (t("收到日期", "received"), str(c.received_on)),
-        (t("办结时限", "due"), str(c.due_on)),
-        (t("来源", "source"), cv.label(SOURCES, c.source, lang)),
-        (t("状态", "status"), cv.label(STATUSES, c.status, lang)),
+        (t("complaints.number"), c.number),
+        (t("complaints.received"), str(c.received_on)),
+        (t("complaints.due"), str(c.due_on)),
+        (t("complaints.source"), cv.label(SOURCES, c.source, lang)),
+        (t("common.status"), cv.label(STATUSES, c.status, lang)),
         (
-            t("举报人", "complainant"),
-            f"{c.complainant or t('匿名', 'anonymous')} {c.contact or ''}",
+            t("complaints.complainant"),
+            f"{c.complainant or t('complaints.anonymous')} {c.contact or ''}",
         ),
-        (t("被举报机构", "institutions"), ", ".join(c.institutions)),
-        (t("参保人", "persons"), ", ".join(c.persons)),
-        (t("内容", "content"), c.content),
+        (t("complaints.institutions"), ", ".join(c.institutions)),
+        (t("complaints.persons"), ", ".join(c.persons)),
+        (t("complaints.content"), c.content),
         (
-            t("办理结果", "outcome"),
+            t("complaints.outcome"),
             f"{cv.label(OUTCOMES, c.outcome, lang)} {c.outcome_text or ''}".strip(),
         ),
     ]
     parts: list[Any] = [
-        html.H2(t(f"举报投诉 {c.number}", f"Complaint {c.number}")),
+        html.H2(t("complaints.complaint", number=c.number)),
         html.Table([html.Tr([html.Th(k), html.Td(v)]) for k, v in rows], className="kv"),
     ]
     if c.status != "handled":
         parts += [
-            html.Button(t("针对性数据核查", "Run the targeted check"), id="complaint-check"),
+            html.Button(t("complaints.run_targeted_check"), id="complaint-check"),
             html.Div(
                 [
                     dcc.Dropdown(
                         id="complaint-outcome",
                         options=cv.outcome_options(lang),
-                        placeholder=t("办理结果", "outcome"),
+                        placeholder=t("complaints.outcome"),
                     ),
                     dcc.Input(
-                        id="complaint-outcome-text", placeholder=t("办理情况", "what was done")
+                        id="complaint-outcome-text", placeholder=t("complaints.what_was_done")
                     ),
-                    html.Button(t("办结", "Close"), id="complaint-close"),
+                    html.Button(t("complaints.close"), id="complaint-close"),
                 ],
                 className="form",
             ),
         ]
     if d.summary:
         parts += [
-            html.H3(t("核查结果", "Check result")),
+            html.H3(t("complaints.check_result")),
             pc.message(d.summary),
             pc.table(
                 d.by_rule,
@@ -222,12 +222,7 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
     if d.leads.height:
         k = min(d.leads.height, MAX_LEADS_SHOWN)
         parts += [
-            html.H3(
-                t(
-                    f"关联疑点 {d.leads.height} 条（金额最大的 {k} 条）",
-                    f"{d.leads.height} linked leads (the {k} largest)",
-                )
-            ),
+            html.H3(t("complaints.linked_leads_largest", height=d.leads.height, k=k)),
             pc.table(d.leads.head(MAX_LEADS_SHOWN), LEAD_COLUMNS, lang, labels=cv.LABELS),
         ]
     return html.Div(parts, id="complaint-detail")
@@ -257,7 +252,7 @@ def _act(
             c = cv.close_from_page(
                 context.store(), context.user(), number, outcome=outcome, text=text
             )
-            done = t(f"已办结 {c.number}", f"Closed {c.number}")
+            done = t("complaints.closed", number=c.number)
         else:
             r = cv.check_from_page(context.store(), context.workspace(), context.user(), number)
             done = r.summary_en if context.lang() == "en" else r.summary_zh

@@ -7,23 +7,14 @@ Reached from an institution's top doctors; every figure is
 
 from __future__ import annotations
 
-import dash
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from hrss_fraud.dashboard import context, guard
+from hrss_fraud.dashboard import context, guard, profile_page
 from hrss_fraud.dashboard import profile_components as pc
-from hrss_fraud.engine.runs import RunError
 from hrss_fraud.outputs import doctor_view as dv
 
-dash.register_page(
-    __name__,
-    path_template="/doctor/<fixmedins_code>/<dr_codg>",
-    name="医师画像",
-    name_en="Doctor",
-    nav=False,
-    permission="view_leads",
-)
+profile_page.register(__name__, "/doctor/<fixmedins_code>/<dr_codg>", "医师画像", "Doctor")
 
 LABELS: dict[str, tuple[str, str]] = {
     "day": ("日期", "day"),
@@ -42,13 +33,13 @@ def _volume_figure(p: dv.DoctorProfile) -> go.Figure:
         go.Bar(
             x=p.days["day"].to_list(),
             y=p.days["n_visits"].to_list(),
-            name=t("本医师日门诊人次", "visits per day"),
+            name=t("doctor.visits_per_day"),
             marker_color="#2e86c1",
         )
     )
     for key, text, dash_style in (
-        ("usual_day", t("同类医师常见日", "peers' usual day"), "dash"),
-        ("p90_day", t("同类P90", "peers' P90"), "dot"),
+        ("usual_day", t("doctor.peers_usual_day"), "dash"),
+        ("p90_day", t("doctor.peers_p90"), "dot"),
     ):
         if p.usual[key] is not None:
             fig.add_hline(
@@ -56,7 +47,7 @@ def _volume_figure(p: dv.DoctorProfile) -> go.Figure:
                 line={"color": "#c0392b", "dash": dash_style},
                 annotation_text=f"{text} {p.usual[key]:g}",
             )
-    return pc.figure_layout(fig, t("日门诊量", "Daily volume"))
+    return pc.figure_layout(fig, t("doctor.daily_volume"))
 
 
 def _mix_figure(p: dv.DoctorProfile) -> go.Figure:
@@ -64,22 +55,26 @@ def _mix_figure(p: dv.DoctorProfile) -> go.Figure:
     labels = p.mix["label"].to_list()
     fig = go.Figure(
         [
-            go.Bar(x=labels, y=p.mix["share"].to_list(), name=t("本医师", "this doctor")),
-            go.Bar(x=labels, y=p.mix["peer_share"].to_list(), name=t("同类医师", "peer doctors")),
+            go.Bar(x=labels, y=p.mix["share"].to_list(), name=t("doctor.doctor")),
+            go.Bar(x=labels, y=p.mix["peer_share"].to_list(), name=t("doctor.peer_doctors")),
         ]
     )
     fig.update_yaxes(tickformat=".0%")
-    return pc.figure_layout(fig, t("收费类别构成", "Item mix by charge class"))
+    return pc.figure_layout(fig, t("doctor.item_mix_charge_class"))
 
 
 @guard.layout
 def layout(fixmedins_code: str = "", dr_codg: str = "", **_query: str) -> html.Div:
     t, lang = context.t, context.lang()
-    try:
-        view = context.runs().latest()
-        p = dv.doctor_profile(view, fixmedins_code, dr_codg, context.store(), lang=lang)
-    except (RunError, LookupError) as e:
-        return html.Div([html.H1(t("医师画像", "Doctor")), pc.message(str(e), error=True)])
+    opened = profile_page.open_profile(
+        "doctor.doctor_profile",
+        lambda view, store, lang: dv.doctor_profile(
+            view, fixmedins_code, dr_codg, store, lang=lang
+        ),
+    )
+    if isinstance(opened, html.Div):
+        return opened
+    _view, p = opened
     h, u = p.header, p.usual
     return html.Div(
         [
@@ -88,16 +83,7 @@ def layout(fixmedins_code: str = "", dr_codg: str = "", **_query: str) -> html.D
                 href=f"/institution/{fixmedins_code}",
             ),
             html.H1(f"{h['dr_name'] or ''}（{dr_codg}）", id="doctor-title"),
-            pc.message(
-                t(
-                    f"工作日 {p.days.height} 天，日门诊人次中位数 {u['own_median_day']}、最多 "
-                    f"{u['own_max_day']}；同类 {u['n_doctors']} 名医师 {u['n_days']} 个工作日的"
-                    f"中位数 {u['usual_day']}、P90 {u['p90_day']}",
-                    f"{p.days.height} working days, median {u['own_median_day']} and at most "
-                    f"{u['own_max_day']} visits a day; {u['n_doctors']} peer doctors over "
-                    f"{u['n_days']} working days: median {u['usual_day']}, P90 {u['p90_day']}",
-                )
-            ),
+            pc.message(t("doctor.working_days_median_most_visits", height=p.days.height, **u)),
             pc.graph(_volume_figure(p), "doctor-volume"),
             pc.graph(_mix_figure(p), "doctor-mix"),
             pc.table(

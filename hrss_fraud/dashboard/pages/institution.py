@@ -12,30 +12,17 @@ import dash
 import polars as pl
 from dash import Input, Output, dcc, html
 
-from hrss_fraud.dashboard import context, guard
+from hrss_fraud.dashboard import context, guard, profile_page
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.engine.runs import RunError
 from hrss_fraud.outputs import institution_view as iv
 from hrss_fraud.outputs import quality_view as qv
 from hrss_fraud.outputs.labels import COLUMNS
 
-dash.register_page(
-    "institution_picker",
-    path="/institution",
-    name="机构画像",
-    name_en="Institutions",
-    order=20,
-    permission="view_leads",
-    layout=guard.guarded_layout("view_leads", lambda **_q: picker()),
+profile_page.register_finder(
+    "institution_picker", "/institution", "机构画像", "Institutions", 20, lambda: picker()
 )
-dash.register_page(
-    __name__,
-    path_template="/institution/<fixmedins_code>",
-    name="机构画像",
-    name_en="Institution",
-    nav=False,
-    permission="view_leads",
-)
+profile_page.register(__name__, "/institution/<fixmedins_code>", "机构画像", "Institution")
 
 
 def picker() -> html.Div:
@@ -43,14 +30,14 @@ def picker() -> html.Div:
     try:
         view = context.runs().latest()
     except RunError as e:
-        return html.Div([html.H1(t("机构画像", "Institutions")), pc.message(str(e), error=True)])
+        return profile_page.failed("institution.institutions", e)
     return html.Div(
         [
-            html.H1(t("机构画像", "Institutions")),
+            html.H1(t("institution.institutions")),
             dcc.Dropdown(
                 id="institution-pick",
                 options=iv.choices(view),
-                placeholder=t("选择定点医药机构…", "Choose an institution…"),
+                placeholder=t("institution.choose_institution"),
             ),
             dcc.Location(id="institution-go", refresh="callback-nav"),
         ]
@@ -102,7 +89,7 @@ def _peer_figure(profile: iv.InstitutionProfile, lang: str) -> dict[str, Any]:
             }
         )
     titles = [pc.cell(lbl) for lbl in profile.peers["label"]]
-    title = context.t("同类机构指标分布（红色为本机构）", "Peer group (red: this institution)")
+    title = context.t("institution.peer_group_red_institution")
     return pc.plain_figure(data, pc.side_by_side(titles), title, height=380)
 
 
@@ -114,14 +101,14 @@ def _trend_figure(profile: iv.InstitutionProfile) -> dict[str, Any]:
             "type": "bar",
             "x": months,
             "y": trend["inscp_amt"].to_list(),
-            "name": t("符合范围金额(元)", "in-scope amount (yuan)"),
+            "name": t("institution.scope_amount_yuan"),
             "marker": {"color": "#7a8ca3"},
         },
         {
             "type": "scatter",
             "x": months,
             "y": trend["amount_at_risk"].to_list(),
-            "name": t("疑点金额(元)", "amount at risk (yuan)"),
+            "name": t("institution.amount_risk_yuan"),
             "mode": "lines+markers",
             "marker": {"color": "#c0392b"},
         },
@@ -129,7 +116,7 @@ def _trend_figure(profile: iv.InstitutionProfile) -> dict[str, Any]:
             "type": "scatter",
             "x": months,
             "y": trend["cost_per_visit"].to_list(),
-            "name": t("次均费用(元)", "cost per visit (yuan)"),
+            "name": t("institution.cost_per_visit_yuan"),
             "mode": "lines+markers",
             "line": {"dash": "dot"},
             "yaxis": "y2",
@@ -140,32 +127,34 @@ def _trend_figure(profile: iv.InstitutionProfile) -> dict[str, Any]:
         "yaxis": {"anchor": "x", "domain": [0.0, 1.0]},
         "yaxis2": {"anchor": "x", "overlaying": "y", "side": "right"},
     }
-    return pc.plain_figure(data, layout, t("月度趋势", "Monthly trend"))
+    return pc.plain_figure(data, layout, t("institution.monthly_trend"))
 
 
 @guard.layout
 def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
     t, lang = context.t, context.lang()
-    try:
-        view = context.runs().latest()
-        profile = iv.institution_profile(view, fixmedins_code, context.store(), lang=lang)
-    except (RunError, LookupError) as e:
-        return html.Div([html.H1(t("机构画像", "Institution")), pc.message(str(e), error=True)])
+    opened = profile_page.open_profile(
+        "institution.institution",
+        lambda view, store, lang: iv.institution_profile(view, fixmedins_code, store, lang=lang),
+    )
+    if isinstance(opened, html.Div):
+        return opened
+    view, profile = opened
     h = profile.header
     quality = profile.quality or {}
     doctor_link = {"dr_codg": lambda r: f"/doctor/{fixmedins_code}/{r['dr_codg']}"}
     return html.Div(
         [
-            dcc.Link(t("← 选择其他机构", "← other institutions"), href="/institution"),
+            dcc.Link(t("institution.other_institutions"), href="/institution"),
             html.H1(f"{h['fixmedins_name']}（{h['fixmedins_code']}）", id="institution-title"),
             pc.message(
                 t(
-                    f"{h['admdvs_name'] or ''} · 同类组 {h['peer_group']} · "
-                    f"{'、'.join(h['setting_labels'])} · 协议 {h['agrmt_no'] or '—'} · "
-                    f"批次 {view.run_id}",
-                    f"{h['admdvs_name'] or ''} · peer group {h['peer_group']} · "
-                    f"{', '.join(h['setting_labels'])} · agreement {h['agrmt_no'] or '—'} · "
-                    f"run {view.run_id}",
+                    "institution.peer_group_agreement_run",
+                    area=h["admdvs_name"] or "",
+                    peer_group=h["peer_group"],
+                    settings=("、" if lang == "zh" else ", ").join(h["setting_labels"]),
+                    agreement=h["agrmt_no"] or "—",
+                    run_id=view.run_id,
                 )
             ),
             pc.graph(_peer_figure(profile, lang), "institution-peers"),
@@ -203,7 +192,7 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
                 [
                     html.Div(
                         [
-                            html.H2(t("金额最高的项目", "Top items")),
+                            html.H2(t("institution.top_items")),
                             pc.table(
                                 profile.items,
                                 [
@@ -221,7 +210,7 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
                     ),
                     html.Div(
                         [
-                            html.H2(t("金额最高的医师", "Top doctors")),
+                            html.H2(t("institution.top_doctors")),
                             pc.table(
                                 profile.doctors,
                                 ["dr_codg", "dr_name", "n_settlements", "inscp_amt", "n_findings"],
@@ -238,22 +227,16 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
             *pc.leads_section(
                 profile.leads_by_rule, profile.leads, profile.n_leads, lang, "institution-leads"
             ),
-            html.H2(t("数据质量", "Data quality")),
-            pc.message(
-                t(
-                    "数据质量问题不是疑点：不计入疑点金额、审核队列和风险排名。",
-                    "Data-quality findings are no leads: they count in no amount at risk, "
-                    "queue or ranking.",
-                )
-            ),
+            html.H2(t("institution.data_quality")),
+            pc.message(t("institution.data_quality_findings_no_leads")),
             html.Div(
                 [
                     html.Div(
                         [
-                            html.H3(t("数据质量问题（按规则）", "Data-quality findings by rule")),
+                            html.H3(t("institution.data_quality_findings_rule")),
                             _quality_findings(profile, lang),
                             dcc.Link(
-                                t("查看明细并导出 →", "Findings, lines and export →"),
+                                t("institution.findings_lines_export"),
                                 href=f"/quality?institution={fixmedins_code}",
                                 id="institution-quality-link",
                             ),
@@ -261,7 +244,7 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
                     ),
                     html.Div(
                         [
-                            html.H3(t("上传数据", "Uploads")),
+                            html.H3(t("institution.uploads")),
                             pc.table(
                                 _quality_rows(quality, lang),
                                 ["measure", "value"],
@@ -280,7 +263,7 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
 def _quality_findings(profile: iv.InstitutionProfile, lang: str) -> Any:
     found = profile.quality_findings
     if found.height == 0:
-        return pc.message(context.t("本批次无数据质量问题", "No data-quality findings in this run"))
+        return pc.message(context.t("institution.no_data_quality_findings_run"))
     return pc.table(
         found,
         ["rule_name", "n_findings", "n_settlements", "share_of_settlements"],

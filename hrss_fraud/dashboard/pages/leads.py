@@ -27,6 +27,7 @@ from hrss_fraud.dashboard import case_callbacks as cc
 from hrss_fraud.dashboard import queue_callbacks as qc
 from hrss_fraud.dashboard.components import kv
 from hrss_fraud.engine.runs import RunError
+from hrss_fraud.model.numbers import money
 from hrss_fraud.outputs.labels import (
     column_label,
     family_labels,
@@ -63,27 +64,22 @@ def layout(view: str = "cases", case: str = "", **_query: str) -> html.Div:
     try:
         run = context.runs().latest()
     except RunError as e:
-        return html.Div([html.H1(t("疑点审核", "Lead review")), html.P(str(e), className="error")])
+        return html.Div([html.H1(t("leads.lead_review")), html.P(str(e), className="error")])
     user = context.user()
     may_decide = bool(user and any(can_decide(user.role, s) for s in STEPS))
     shown = "leads" if case or view == "leads" else "cases"
     return html.Div(
         [
-            html.H1(t("疑点审核", "Lead review")),
+            html.H1(t("leads.lead_review")),
             html.P(
-                t(
-                    f"批次 {run.run_id}：案件按预计追回金额排序，点击案件查看其疑点；"
-                    "点击疑点查看详情并记录审核结论。",
-                    f"Run {run.run_id}: cases ranked by expected recovery; click a case to see "
-                    "its leads, a lead to open it and record a decision.",
-                ),
+                t("leads.run_cases_ranked_expected_recovery", run_id=run.run_id),
                 className="muted",
             ),
             dcc.RadioItems(
                 id="queue-view",
                 options=[
-                    {"label": t("案件", "Cases"), "value": "cases"},
-                    {"label": t("全部疑点", "All leads"), "value": "leads"},
+                    {"label": t("leads.cases"), "value": "cases"},
+                    {"label": t("leads.all_leads"), "value": "leads"},
                 ],
                 value=shown,
                 inline=True,
@@ -135,9 +131,7 @@ def _leads_view(t: Any, lang: str, may_decide: bool) -> list[Any]:
         html.Div(id="case-panel"),
         html.Div(
             [
-                html.Button(
-                    t("导出Excel", "Export to Excel"), id="leads-export", className="secondary"
-                ),
+                html.Button(t("leads.export_excel"), id="leads-export", className="secondary"),
                 dcc.Download(id="leads-download"),
                 html.Span(id="leads-message", className="error"),
             ],
@@ -194,13 +188,9 @@ def _grid_locale(lang: str) -> dict[str, str]:
 def _bulk_form(t: Any, lang: str) -> html.Div:
     return html.Div(
         [
-            html.Span(
-                t("批量审核（勾选的行）", "Bulk decision on the ticked rows"), className="muted"
-            ),
+            html.Span(t("leads.bulk_decision_ticked_rows"), className="muted"),
             _decision_fields("bulk", t, lang, qc.step_options(lang)),
-            html.Button(
-                t("批量记录", "Record for all ticked"), id="bulk-submit", className="primary"
-            ),
+            html.Button(t("leads.record_all_ticked"), id="bulk-submit", className="primary"),
             html.Div(id="bulk-message"),
         ],
         className="toolbar decision-form",
@@ -214,7 +204,7 @@ def _decision_fields(
         [
             html.Div(
                 [
-                    html.Label(t("审核环节", "Step")),
+                    html.Label(t("leads.review_step")),
                     dcc.Dropdown(
                         id=f"{prefix}-step",
                         options=steps,
@@ -225,7 +215,7 @@ def _decision_fields(
             ),
             html.Div(
                 [
-                    html.Label(t("审核结论", "Decision")),
+                    html.Label(t("leads.review_decision")),
                     dcc.Dropdown(
                         id=f"{prefix}-decision", options=qc.decision_options(lang), clearable=False
                     ),
@@ -233,7 +223,7 @@ def _decision_fields(
             ),
             html.Div(
                 [
-                    html.Label(t("理由（必填）", "Reason (required)")),
+                    html.Label(t("leads.reason_required")),
                     dcc.Textarea(id=f"{prefix}-reason", value=reason),
                 ]
             ),
@@ -442,9 +432,10 @@ def _panel(finding_id: str, *, message: str = "", error: bool = False, reason: s
     due = p.due.get("due_at")
     waiting = p.due.get("waiting") or "first_review"
     step_zh, step_en = STEPS.get(waiting, ("已办结", "closed"))
-    due_text = [t(f"待{step_zh} · 时限 ", f"waiting at {step_en} · due ") + (due or "—")]
+    step = step_en if lang == "en" else step_zh
+    due_text = [t("leads.waiting_due", step=step, due=due or "—")]
     if p.due.get("overdue"):
-        due_text.append(html.Span(t(" 已逾期", " overdue"), className="overdue"))
+        due_text.append(html.Span(t("leads.overdue"), className="overdue"))
     name = rule["name_zh"] if lang == "zh" else rule["name_en"]
     return html.Div(
         [
@@ -454,29 +445,29 @@ def _panel(finding_id: str, *, message: str = "", error: bool = False, reason: s
             ),
             html.P(
                 [
-                    f"{t('疑点编号', 'Lead')} {finding_id} · ¥{lead['amount_at_risk']:,.2f} · "
+                    f"{t('leads.lead')} {finding_id} · {money(lead['amount_at_risk'])} · "
                     f"{lead.get('status_label') or ''} {lead.get('step_label') or ''} · ",
                     *due_text,
                 ]
             ),
-            html.H3(t("疑点说明", "Reasoning")),
+            html.H3(t("leads.reasoning")),
             html.P(d.evidence_zh if lang == "zh" else d.evidence_en, id="lead-evidence"),
-            html.P([t("依据：", "Basis: "), rule.get("legal_basis") or "—"], className="muted"),
+            html.P([t("leads.basis"), rule.get("legal_basis") or "—"], className="muted"),
             html.Div(
                 [
                     html.Div(
                         [
-                            html.H3(t("触发参数", "Parameter values that fired")),
+                            html.H3(t("leads.parameter_values_fired")),
                             _table(qc.records(d.params), lang, PARAM_HEADERS),
                         ]
                     ),
-                    html.Div([html.H3(t("机构", "Institution")), _institution(d.institution, t)]),
+                    html.Div([html.H3(t("leads.institution")), _institution(d.institution, t)]),
                 ],
                 className="grid2",
             ),
-            html.H3(t("参保人", "Person")),
+            html.H3(t("leads.person")),
             _person(p.identity, d.person, t),
-            html.H3(t("违规及相关明细", "Violating and involved lines")),
+            html.H3(t("leads.violating_involved_lines")),
             dag.AgGrid(
                 id="lead-lines",
                 rowData=qc.records(
@@ -492,7 +483,7 @@ def _panel(finding_id: str, *, message: str = "", error: bool = False, reason: s
                 defaultColDef={"resizable": True, "sortable": True, "width": 130},
                 style={"height": "240px"},
             ),
-            html.H3(t("审核记录", "Review history")),
+            html.H3(t("leads.review_history")),
             _history(qc.records(d.history), t),
             _decision_form(p, t, lang, message, error, reason),
         ]
@@ -510,9 +501,9 @@ def _case_panel(case_id: str) -> Any:
         return html.P(str(e), className="error", id="case-title")
     code = c["fixmedins_code"]
     rows: list[tuple[str, Any]] = [
-        (t("案件类型", "Kind"), c["case_kind_label"]),
+        (t("leads.kind"), c["case_kind_label"]),
         (
-            t("机构", "Institution"),
+            t("leads.institution"),
             dcc.Link(f"{c['fixmedins_name'] or code} ({code})", href=f"/institution/{code}")
             if code
             else "—",
@@ -520,30 +511,25 @@ def _case_panel(case_id: str) -> Any:
     ]
     if c["psn_no"]:
         psn = c["psn_no"]
-        rows.append((t("人员编号", "Person number"), dcc.Link(psn, href=f"/person/{psn}")))
+        rows.append((t("leads.person_number"), dcc.Link(psn, href=f"/person/{psn}")))
     if c["doctor"]:
         href = f"/doctor/{code}/{c['doctor']}"
-        rows.append((t("医师编码", "Doctor"), dcc.Link(c["doctor"], href=href)))
+        rows.append((t("leads.doctor"), dcc.Link(c["doctor"], href=href)))
     if c["family"]:
-        rows.append(
-            (t("规则类别", "Rule family"), family_labels(lang).get(c["family"], c["family"]))
-        )
+        rows.append((t("leads.rule_family"), family_labels(lang).get(c["family"], c["family"])))
     names = status_labels(lang)
     statuses = "、".join(f"{names.get(s, s)} {n}" for s, n in c["statuses"].items())
     rows += [
-        (t("期间", "Period"), f"{c['period_start']} – {c['period_end']}"),
-        (t("涉及规则", "Rules"), c["rules"]),
+        (t("leads.period"), f"{c['period_start']} – {c['period_end']}"),
+        (t("leads.rules"), c["rules"]),
         (
-            t("疑点与明细", "Leads and lines"),
-            t(
-                f"{c['n_findings']} 条疑点，{c['n_lines']} 条明细",
-                f"{c['n_findings']} leads on {c['n_lines']} lines",
-            ),
+            t("leads.leads_lines"),
+            t("leads.n_leads_on_lines", n_findings=c["n_findings"], n_lines=c["n_lines"]),
         ),
-        (t("疑点金额(元)", "Amount at risk (yuan)"), f"¥{c['amount_at_risk']:,.2f}"),
-        (t("预计追回(元)", "Expected recovery (yuan)"), f"¥{c['expected_recovery']:,.2f}"),
-        (t("严重程度", "Severity"), c["severity_label"]),
-        (t("审核进度", "Review progress"), f"{c['progress']} · {statuses}"),
+        (t("leads.amount_risk_yuan"), money(c["amount_at_risk"])),
+        (t("leads.expected_recovery_yuan"), money(c["expected_recovery"])),
+        (t("leads.severity"), c["severity_label"]),
+        (t("leads.review_progress"), f"{c['progress']} · {statuses}"),
     ]
     return html.Div(
         [
@@ -559,12 +545,10 @@ def _case_panel(case_id: str) -> Any:
             html.Div(
                 [
                     html.Span(
-                        t("下表为本案件的疑点。", "The grid below holds this case's leads."),
+                        t("leads.grid_below_holds_case_leads"),
                         className="muted",
                     ),
-                    html.Button(
-                        t("显示全部疑点", "Show all leads"), id="case-clear", className="secondary"
-                    ),
+                    html.Button(t("leads.show_all_leads"), id="case-clear", className="secondary"),
                 ],
                 className="toolbar",
             ),
@@ -579,62 +563,60 @@ def _institution(inst: dict[str, Any], t: Any) -> html.Table:
     rank = f"{inst['rank']} / {inst['n_ranked']}" if inst.get("rank") else "—"
     rows = [
         (
-            t("机构", "Institution"),
+            t("leads.institution"),
             dcc.Link(
                 f"{inst.get('fixmedins_name') or code} ({code})",
                 href=f"/institution/{code}",
                 id="lead-institution-link",
             ),
         ),
-        (t("乡镇", "Zone"), inst.get("zone_name") or "—"),
+        (t("leads.zone"), inst.get("zone_name") or "—"),
         (
-            t("本批疑点", "Leads in this run"),
-            f"{inst['n_findings']:,} · ¥{inst['amount_at_risk']:,.2f}",
+            t("leads.leads_run"),
+            f"{inst['n_findings']:,} · {money(inst['amount_at_risk'])}",
         ),
-        (t("风险排名", "Risk rank"), rank),
-        (t("主要原因", "Main reasons"), inst.get("reasons") or "—"),
+        (t("leads.risk_rank"), rank),
+        (t("leads.main_reasons"), inst.get("reasons") or "—"),
     ]
     return kv(rows)
 
 
 def _person(identity: dict[str, Any] | None, stats: dict[str, Any] | None, t: Any) -> Any:
     if not stats:
-        return html.P(
-            t("该疑点不涉及具体参保人", "No single person behind this lead"), className="muted"
-        )
+        return html.P(t("leads.no_single_person_behind_lead"), className="muted")
     psn_no = stats["psn_no"]
     ident = identity or {}
     rows = [
         (
-            t("人员编号", "Person number"),
+            t("leads.person_number"),
             dcc.Link(psn_no, href=f"/person/{psn_no}", id="lead-person-link"),
         ),
-        (t("姓名", "Name"), html.Span(ident.get("psn_name") or "—", id="lead-person-name")),
+        (t("leads.name"), html.Span(ident.get("psn_name") or "—", id="lead-person-name")),
         (
-            t("证件号码", "ID number"),
+            t("leads.id_number"),
             html.Span(ident.get("certno") or "—", id="lead-person-certno"),
         ),
-        (t("联系电话", "Phone"), html.Span(ident.get("tel") or "—", id="lead-person-tel")),
+        (t("leads.phone"), html.Span(ident.get("tel") or "—", id="lead-person-tel")),
         (
-            t("就诊次数", "Visits"),
+            t("leads.visits"),
             f"{stats.get('n_visits', 0)} · {stats.get('n_institutions', 0)} "
-            + t("家机构", "institutions"),
+            + t("leads.institutions"),
         ),
-        (t("医保范围内金额", "In-scope amount"), f"¥{stats.get('inscp_amt') or 0:,.2f}"),
-        (t("疑点数", "Leads"), str(stats.get("n_findings", 0))),
+        (t("leads.scope_amount"), money(stats.get("inscp_amt") or 0)),
+        (t("leads.leads"), str(stats.get("n_findings", 0))),
     ]
     return kv(rows)
 
 
 def _history(rows: list[dict[str, Any]], t: Any) -> Any:
     if not rows:
-        return html.P(t("尚无审核记录", "Not reviewed yet"), className="muted", id="lead-history")
+        return html.P(t("leads.not_reviewed_yet"), className="muted", id="lead-history")
     head = [
-        t("时间", "When"),
-        t("环节", "Step"),
-        t("结论", "Decision"),
-        t("理由", "Reason"),
-        t("审核人", "By"),
+        t("leads.when"),
+        t("leads.step"),
+        t("leads.decision"),
+        t("leads.reason"),
+        t("leads.by"),
     ]
     body = [
         html.Tr(
@@ -658,20 +640,17 @@ def _decision_form(
 ) -> Any:
     result = html.Div(message, id="lead-message", className="error" if error else "ok")
     if not p.steps:
-        why = t(
-            "当前角色无权在此环节作出决定，或疑点已办结。",
-            "Your role may not decide at this step, or the lead is closed.",
-        )
+        why = t("leads.your_role_may_not_decide")
         return html.Div(
-            [html.H3(t("审核结论", "Decision")), html.P(why, className="muted"), result]
+            [html.H3(t("leads.review_decision")), html.P(why, className="muted"), result]
         )
     steps = [o for o in qc.step_options(lang) if o["value"] in p.steps]
     fields = _decision_fields("lead", t, lang, steps, reason)
     return html.Div(
         [
-            html.H3(t("记录审核结论", "Record a decision")),
+            html.H3(t("leads.record_decision")),
             fields,
-            html.Button(t("记录", "Record"), id="lead-submit", className="primary"),
+            html.Button(t("leads.record"), id="lead-submit", className="primary"),
             result,
         ]
     )

@@ -23,14 +23,14 @@ def layout(**_query: str) -> html.Div:
     t = context.t
     return html.Div(
         [
-            html.H1(t("登录", "Log in")),
-            html.Label(t("用户名", "User name"), htmlFor="login-username"),
+            html.H1(t("login_page.log_in")),
+            html.Label(t("login_page.user_name"), htmlFor="login-username"),
             dcc.Input(id="login-username", type="text", autoComplete="username", autoFocus=True),
-            html.Label(t("密码", "Password"), htmlFor="login-password"),
+            html.Label(t("login_page.password"), htmlFor="login-password"),
             dcc.Input(
                 id="login-password", type="password", autoComplete="current-password", n_submit=0
             ),
-            html.Button(t("登录", "Log in"), id="login-submit", n_clicks=0, className="primary"),
+            html.Button(t("login_page.log_in"), id="login-submit", n_clicks=0, className="primary"),
             html.Div(id="login-message", className="error", role="alert"),
             dcc.Location(id="login-redirect", refresh=True),
         ],

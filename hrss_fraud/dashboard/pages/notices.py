@@ -18,6 +18,7 @@ from hrss_fraud.dashboard import notices_view as nv
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.forms import field
 from hrss_fraud.lake import Lake
+from hrss_fraud.model.numbers import yuan
 from hrss_fraud.notices.render import RenderError
 from hrss_fraud.outputs.runs_view import load_institutions
 
@@ -46,57 +47,57 @@ def _draft_form() -> list[Any]:
     t = context.t
     inp = dcc.Input
     return [
-        html.H2(t("起草通知单", "Draft a notice")),
+        html.H2(t("notices.draft_notice")),
         html.Div(
             [
                 field(
-                    t("机构（有已确认疑点）", "institution (with confirmed leads)"),
+                    t("notices.institution_with_confirmed_leads"),
                     dcc.Dropdown(
                         id="notice-institution",
                         options=nv.institution_options(context.store(), _names()),
                     ),
                     "420px",
                 ),
-                field(t("机构名称", "name"), inp(id="notice-name")),
-                field(t("协议编号", "agreement no."), inp(id="notice-agreement")),
+                field(t("notices.name"), inp(id="notice-name")),
+                field(t("notices.agreement_no"), inp(id="notice-agreement")),
                 field(
-                    t("检查日期", "inspection date"),
+                    t("notices.inspection_date"),
                     inp(id="notice-date", placeholder="YYYY-MM-DD"),
                 ),
                 field(
-                    t("检查人员（≥2人，逗号分隔）", "inspectors (≥ 2, comma-separated)"),
+                    t("notices.inspectors_2_comma_separated"),
                     inp(id="notice-inspectors"),
                 ),
-                field(t("机构在场人员", "representative"), inp(id="notice-representative")),
-                field(t("检查轮次", "round"), inp(id="notice-round")),
+                field(t("notices.representative"), inp(id="notice-representative")),
+                field(t("notices.round"), inp(id="notice-round")),
             ],
             className="decision-form",
         ),
         html.Div(id="notice-leads"),
         field(
-            t("纳入通知单的疑点", "leads on the notice"),
+            t("notices.leads_notice"),
             dcc.Checklist(id="notice-findings", options=[], value=[], inline=True),
         ),
         html.Div(
             [
                 field(
-                    t("现场检查情况", "on-site facts"),
+                    t("notices.site_facts"),
                     dcc.Textarea(id="notice-facts"),
                     "380px",
                 ),
                 field(
-                    t("违约事项（默认：疑点规则）", "breach (default: the rules)"),
+                    t("notices.breach_default_rules"),
                     inp(id="notice-rule"),
                     "220px",
                 ),
                 field(
-                    t("违约事实（默认同上）", "facts of the breach"),
+                    t("notices.facts_breach"),
                     dcc.Textarea(id="notice-item-facts"),
                     "380px",
                 ),
-                field(t("违反条款", "clause broken"), inp(id="notice-basis"), "260px"),
+                field(t("notices.clause_broken"), inp(id="notice-basis"), "260px"),
                 field(
-                    t("涉及金额（默认：疑点合计）", "amount (default: leads' total)"),
+                    t("notices.amount_default_leads_total"),
                     inp(id="notice-amount"),
                 ),
             ],
@@ -104,31 +105,29 @@ def _draft_form() -> list[Any]:
         ),
         html.Div(
             [
-                field(t("追回金额", "recover"), inp(id="notice-recover")),
-                field(t("拒付金额", "refuse"), inp(id="notice-refuse")),
-                field(t("违约金", "penalty"), inp(id="notice-penalty")),
+                field(t("notices.recover"), inp(id="notice-recover")),
+                field(t("notices.refuse"), inp(id="notice-refuse")),
+                field(t("notices.penalty"), inp(id="notice-penalty")),
                 field(
-                    t("暂停结算", "suspend settlement"),
+                    t("notices.suspend_settlement"),
                     inp(id="notice-suspend", placeholder="3个月"),
                 ),
                 dcc.Checklist(
                     id="notice-interview",
-                    options=[{"label": t("约谈", "interview"), "value": "yes"}],
+                    options=[{"label": t("notices.interview"), "value": "yes"}],
                     value=[],
                 ),
+                field(t("notices.rectification_required"), inp(id="notice-requirements"), "320px"),
                 field(
-                    t("整改要求", "rectification required"), inp(id="notice-requirements"), "320px"
-                ),
-                field(
-                    t("整改期限（天）", "rectify within (days)"),
+                    t("notices.rectify_within_days"),
                     inp(id="notice-rectify-days", value=str(nv.DEFAULT_RECTIFY_DAYS)),
                 ),
                 field(
-                    t("下达单位", "issuing unit"),
+                    t("notices.issuing_unit"),
                     inp(id="notice-unit", value=nv.DEFAULT_UNIT),
                     "180px",
                 ),
-                html.Button(t("保存草稿", "Save draft"), id="notice-create"),
+                html.Button(t("notices.save_draft"), id="notice-create"),
             ],
             className="decision-form",
         ),
@@ -142,17 +141,17 @@ def layout(notice: str | None = None, **_query: str) -> html.Div:
     user = context.user()
     return html.Div(
         [
-            html.H1(t("现场监督检查违约通知单", "On-site violation notices")),
+            html.H1(t("notices.site_violation_notices")),
             dcc.Store(id="notices-selected", data=notice),
             dcc.Store(id="notices-changed", data=0),
             dcc.Download(id="notice-download"),
             html.Div(id="notice-action-result"),
             html.Div(id="notice-detail"),
             *(_draft_form() if user.can(nv.MANAGE) else []),
-            html.H2(t("通知单列表", "Notices")),
+            html.H2(t("notices.notices")),
             dcc.Checklist(
                 id="notices-overdue",
-                options=[{"label": t("只看整改逾期", "overdue only"), "value": "overdue"}],
+                options=[{"label": t("notices.overdue_only"), "value": "overdue"}],
                 value=[],
             ),
             html.Div(id="notices-list"),
@@ -175,7 +174,7 @@ def _list(overdue: list[str], _changed: Any) -> html.Div:
     if overdue:
         rows = rows.filter(rows["overdue"])
     if rows.is_empty():
-        return html.Div(pc.message(context.t("暂无通知单", "No notices")))
+        return html.Div(pc.message(context.t("notices.no_notices")))
     return html.Div(
         pc.table(
             rows,
@@ -208,7 +207,7 @@ def _leads(code: str | None) -> tuple[Any, Any, Any, Any]:
     ids = leads["finding_id"].to_list()
     shown = html.Div(
         [
-            html.H3(t(f"已确认疑点 {len(ids)} 条", f"{len(ids)} confirmed leads")),
+            html.H3(t("notices.confirmed_leads", n_ids=len(ids))),
             pc.table(leads, nv.LEAD_COLUMNS, lang, labels=nv.LABELS, table_id="notice-lead-table"),
         ]
     )
@@ -263,7 +262,7 @@ def _create(n: Any, *values: Any) -> tuple[html.P, Any, int]:
         notice_id = nv.draft_from_form(context.store(), context.user(), form)
     except _ERRORS as e:
         return pc.message(str(e), error=True), selected, changed
-    done = t(f"已保存草稿 #{notice_id}", f"Saved draft #{notice_id}")
+    done = t("notices.saved_draft", notice_id=notice_id)
     return pc.message(done), str(notice_id), (changed or 0) + 1
 
 
@@ -289,32 +288,32 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
     c = n.content
     ref = n.number or f"#{n.notice_id}"
     head = [
-        (t("编号", "number"), ref),
-        (t("状态", "status"), nv.status_label(n.status, lang)),
-        (t("机构", "institution"), f"{c.fixmedins_code} {c.fixmedins_name}"),
-        (t("协议编号", "agreement"), c.agreement_no),
-        (t("检查日期 / 人员", "inspected / by"), f"{c.inspection_date} {'、'.join(c.inspectors)}"),
-        (t("现场检查情况", "on-site facts"), c.onsite_facts),
-        (t("疑点", "leads"), ", ".join(c.findings)),
-        (t("整改要求", "required"), f"{c.requirements}（{c.rectify_days} {t('天', 'days')}）"),
+        (t("notices.number"), ref),
+        (t("common.status"), nv.status_label(n.status, lang)),
+        (t("notices.institution"), f"{c.fixmedins_code} {c.fixmedins_name}"),
+        (t("notices.agreement"), c.agreement_no),
+        (t("notices.inspected"), f"{c.inspection_date} {'、'.join(c.inspectors)}"),
+        (t("notices.site_facts"), c.onsite_facts),
+        (t("notices.leads"), ", ".join(c.findings)),
+        (t("notices.required"), f"{c.requirements}（{c.rectify_days} {t('notices.days')}）"),
     ]
     if n.number:
         head += [
-            (t("下达日期", "issued"), c.issue_date),
-            (t("陈述期限", "statement due"), c.statement_due),
-            (t("整改期限", "rectify by"), c.rectify_due),
+            (t("notices.issued_on"), c.issue_date),
+            (t("notices.statement_due"), c.statement_due),
+            (t("notices.rectify"), c.rectify_due),
         ]
     items = [
         html.Li(
-            f"{i.rule}：{i.facts}（{i.legal_basis}；{i.amount_involved:,.2f}）"
+            f"{i.rule}：{i.facts}（{i.legal_basis}；{yuan(i.amount_involved)}）"
             + "；".join(h.label(lang) for h in i.handling)
         )
         for i in c.items
     ]
     parts: list[Any] = [
-        html.H2(t(f"违约通知单 {ref}", f"Notice {ref}")),
+        html.H2(t("notices.notice", ref=ref)),
         _kv(head),
-        html.H3(t("违约事项及处理", "Breaches and handling")),
+        html.H3(t("notices.breaches_handling")),
         html.Ol(items),
     ]
     manage = user is not None and user.can(nv.MANAGE)
@@ -323,10 +322,10 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
             html.Div(
                 [
                     field(
-                        t("下达日期（默认今天）", "issue date (default today)"),
+                        t("notices.issue_date_default_today"),
                         dcc.Input(id="notice-issue-on"),
                     ),
-                    html.Button(t("编号下达", "Issue"), id="notice-issue"),
+                    html.Button(t("notices.issue"), id="notice-issue"),
                 ],
                 className="decision-form",
             )
@@ -335,8 +334,8 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
         parts.append(
             html.Div(
                 [
-                    html.Button(t("下载 DOCX", "Download DOCX"), id="notice-docx"),
-                    html.Button(t("下载 PDF", "Download PDF"), id="notice-pdf"),
+                    html.Button(t("notices.download_docx"), id="notice-docx"),
+                    html.Button(t("notices.download_pdf"), id="notice-pdf"),
                 ],
                 className="decision-form",
             )
@@ -344,11 +343,11 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
     steps = nv.step_options(n.status, lang, review_pending=nv.review_pending(n))
     if steps and manage:
         parts += [
-            html.H3(t("登记办理情况", "Record a step")),
+            html.H3(t("notices.record_step")),
             html.Div(
                 [
                     field(
-                        t("事项", "step"),
+                        t("notices.step"),
                         dcc.Dropdown(
                             id="notice-step",
                             options=steps,
@@ -358,35 +357,35 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
                         ),
                     ),
                     field(
-                        t("日期（默认今天）", "date (default today)"),
+                        t("notices.date_default_today"),
                         dcc.Input(id="notice-step-on", placeholder="YYYY-MM-DD"),
                     ),
                     field(
-                        t("机构人员（签收人）", "person (who signed)"),
+                        t("notices.person_who_signed"),
                         dcc.Input(id="notice-step-person"),
                     ),
                     field(
-                        t("内容（整改、验收、陈述须填）", "text (required for most steps)"),
+                        t("notices.text_required_most_steps"),
                         dcc.Textarea(id="notice-step-text"),
                     ),
                     dcc.Checklist(
                         id="notice-step-late",
                         options=[
                             {
-                                "label": t("逾期陈述仍登记", "record a late statement"),
+                                "label": t("notices.record_late_statement"),
                                 "value": "late",
                             }
                         ],
                         value=[],
                     ),
-                    html.Button(t("登记", "Record"), id="notice-step-record"),
+                    html.Button(t("notices.record"), id="notice-step-record"),
                 ],
                 className="decision-form",
             ),
         ]
     if events.height:
         parts += [
-            html.H3(t("办理记录", "History")),
+            html.H3(t("notices.history")),
             pc.table(
                 events,
                 ["on_date", "kind_label", "person", "text", "actor"],
@@ -424,7 +423,7 @@ def _issue(n: Any, on: str | None, selected: str, changed: int) -> tuple[html.P,
         )
     except _ERRORS as e:
         return pc.message(str(e), error=True), selected, changed
-    done_text = t(f"已下达 {done.number}", f"Issued {done.number}")
+    done_text = t("notices.issued", number=done.number)
     return pc.message(done_text), done.number, (changed or 0) + 1
 
 
@@ -484,4 +483,4 @@ def _step(
     except _ERRORS as e:
         return pc.message(str(e), error=True), changed
     label = nv.STEPS[step][1 if lang == "en" else 0]
-    return pc.message(t(f"已登记：{label}", f"Recorded: {label}")), (changed or 0) + 1
+    return pc.message(t("notices.recorded", label=label)), (changed or 0) + 1

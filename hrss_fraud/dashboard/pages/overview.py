@@ -20,6 +20,7 @@ from hrss_fraud.dashboard import context, guard, nightly_view
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.components import kv
 from hrss_fraud.engine.runs import RunError
+from hrss_fraud.model.numbers import money
 from hrss_fraud.outputs import overview as data
 
 dash.register_page(
@@ -27,10 +28,10 @@ dash.register_page(
 )
 
 _BREAKDOWNS = {
-    "month": ("按月份", "by month"),
-    "care_type": ("按医疗类别", "by care type"),
-    "zone": ("按乡镇", "by zone"),
-    "family": ("按规则类别", "by rule family"),
+    "month": "overview.by_month",
+    "care_type": "overview.by_care_type",
+    "zone": "overview.by_zone",
+    "family": "overview.by_rule_family",
 }
 
 
@@ -41,30 +42,30 @@ def layout(**_query: str) -> html.Div:
         view = context.runs().latest()
     except RunError as e:
         return html.Div(
-            [html.H1(t("总览", "Overview")), html.P(str(e), className="error"), _nightly(t, lang)]
+            [html.H1(t("overview.overview")), html.P(str(e), className="error"), _nightly(t, lang)]
         )
     totals = data.lead_totals(view)
     status = data.run_status(view)
     changes = data.changes(view, context.runs().previous(view))
     apart = data.apart_counts(view)
     cards = [
-        (t("疑点数", "Leads"), f"{totals['n_findings']:,}"),
-        (t("疑点金额", "Amount at risk"), f"¥{totals['amount_at_risk']:,.2f}"),
-        (t("案件数", "Cases"), dcc.Link(f"{apart['n_cases']:,}", href="/leads")),
-        (t("新增疑点", "New since previous run"), f"{changes.new.height:,}"),
-        (t("消失疑点", "Gone since previous run"), f"{changes.gone.height:,}"),
+        (t("overview.leads"), f"{totals['n_findings']:,}"),
+        (t("overview.amount_risk"), money(totals["amount_at_risk"])),
+        (t("overview.cases"), dcc.Link(f"{apart['n_cases']:,}", href="/leads")),
+        (t("overview.new_since_previous_run"), f"{changes.new.height:,}"),
+        (t("overview.gone_since_previous_run"), f"{changes.gone.height:,}"),
         (
-            t("数据质量问题（不计入疑点）", "Data-quality findings (not leads)"),
+            t("overview.data_quality_findings_not_leads"),
             dcc.Link(f"{apart['n_quality_findings']:,}", href="/quality"),
         ),
     ]
     charts = [_spending(data.fund_spending(view, lang=lang), t)] + [
-        _leads_chart(data.leads_by(view, by, lang=lang), t(*title), by)
+        _leads_chart(data.leads_by(view, by, lang=lang), t(title), by)
         for by, title in _BREAKDOWNS.items()
     ]
     return html.Div(
         [
-            html.H1(t("总览", "Overview")),
+            html.H1(t("overview.overview")),
             html.Div(
                 [
                     html.Div(
@@ -112,11 +113,9 @@ def _spending(spend: pl.DataFrame, t: Any) -> go.Figure:
             y=part["fund_pay_sumamt"].to_list(),
             name=str(name or "—"),
             customdata=part["n_settlements"].to_list(),
-            hovertemplate="%{x}: ¥%{y:,.2f} (%{customdata} " + t("笔", "settlements") + ")",
+            hovertemplate="%{x}: ¥%{y:,.2f} (%{customdata} " + t("overview.settlements") + ")",
         )
-    fig.update_layout(
-        barmode="stack", **_layout(t("基金支付（元）按月份", "Fund paid (yuan) by month"))
-    )
+    fig.update_layout(barmode="stack", **_layout(t("overview.fund_paid_yuan_month")))
     return fig
 
 
@@ -134,50 +133,48 @@ def _leads_chart(leads: pl.DataFrame, title: str, by: str) -> go.Figure:
         )
     )
     fig.update_xaxes(type="category")
-    fig.update_layout(**_layout(f"{context.t('疑点金额（元）', 'Amount at risk (yuan)')} {title}"))
+    fig.update_layout(**_layout(f"{context.t('overview.amount_risk_yuan')} {title}"))
     return fig
 
 
 def _status(status: dict[str, Any], t: Any) -> html.Div:
     failed = status.get("failed_rules") or []
     rows = [
-        (t("批次", "Run"), status["run_id"]),
-        (t("方式", "Mode"), f"{status['mode']} · {status.get('why') or ''}"),
-        (t("开始", "Started"), status.get("started_at") or "—"),
-        (t("结束", "Finished"), status.get("finished_at") or "—"),
-        (t("耗时", "Took"), f"{status.get('seconds') or 0:,.0f} s"),
-        (t("规则数", "Rules"), str(status.get("n_rules"))),
-        (t("失败规则", "Failed rules"), "; ".join(map(str, failed)) or t("无", "none")),
+        (t("overview.run"), status["run_id"]),
+        (t("overview.mode"), f"{status['mode']} · {status.get('why') or ''}"),
+        (t("overview.started"), status.get("started_at") or "—"),
+        (t("overview.finished"), status.get("finished_at") or "—"),
+        (t("overview.took"), f"{status.get('seconds') or 0:,.0f} s"),
+        (t("overview.rules"), str(status.get("n_rules"))),
+        (t("overview.failed_rules"), "; ".join(map(str, failed)) or t("overview.none")),
         (
-            t("未启用规则（缺少知识库）", "Rules not run (knowledge missing)"),
+            t("overview.rules_not_run_knowledge_missing"),
             "; ".join(str(r["rule_id"]) for r in status.get("inactive_rules") or [])
-            or t("无", "none"),
+            or t("overview.none"),
         ),
     ]
-    return html.Div(
-        [html.H2(t("最近一次运行", "Last run")), kv(rows)], className="panel", id="run-status"
-    )
+    return html.Div([html.H2(t("overview.last_run")), kv(rows)], className="panel", id="run-status")
 
 
 def _changes(changes: data.RunChanges, t: Any) -> html.Div:
     delta = changes.amount_latest - changes.amount_previous
     rows = [
-        (t("上一批次", "Previous run"), changes.previous_run_id or t("无", "none")),
+        (t("overview.previous_run"), changes.previous_run_id or t("overview.none")),
         (
-            t("新增 / 消失 / 保留", "New / gone / kept"),
+            t("overview.new_gone_kept"),
             f"{changes.new.height:,} / {changes.gone.height:,} / {changes.n_kept:,}",
         ),
-        (t("疑点金额变化", "Change in amount at risk"), f"¥{delta:+,.2f}"),
+        (t("overview.change_amount_risk"), money(delta, signed=True)),
     ]
     top = changes.by_rule.sort(pl.col("change").abs(), descending=True).head(8)
     table = html.Table(
         [
             html.Tr(
                 [
-                    html.Th(t("规则", "Rule")),
-                    html.Th(t("新增", "New")),
-                    html.Th(t("消失", "Gone")),
-                    html.Th(t("金额变化", "Change")),
+                    html.Th(t("overview.rule")),
+                    html.Th(t("overview.new")),
+                    html.Th(t("overview.gone")),
+                    html.Th(t("overview.change")),
                 ]
             )
         ]
@@ -187,7 +184,7 @@ def _changes(changes: data.RunChanges, t: Any) -> html.Div:
                     html.Td(r["rule_id"]),
                     html.Td(r["n_new"]),
                     html.Td(r["n_gone"]),
-                    html.Td(f"¥{r['change']:+,.2f}"),
+                    html.Td(money(r["change"], signed=True)),
                 ]
             )
             for r in top.iter_rows(named=True)
@@ -196,9 +193,9 @@ def _changes(changes: data.RunChanges, t: Any) -> html.Div:
     )
     return html.Div(
         [
-            html.H2(t("与上一批次相比", "Since the previous run")),
+            html.H2(t("overview.since_previous_run")),
             kv(rows),
-            html.H3(t("变化最大的规则", "Rules that changed most")),
+            html.H3(t("overview.rules_changed_most")),
             table,
         ],
         className="panel",
@@ -228,14 +225,14 @@ def _nightly(t: Any, lang: str) -> html.Div:
     rejected = nightly_view.rejections_frame(ws, 10)
     labels = nightly_view.COLUMN_LABELS
     parts = [
-        html.H2(t("夜间批处理", "Nightly batch")),
+        html.H2(t("overview.nightly_batch")),
         html.Div(pc.message(status.headline, error=status.alert), id="nightly-headline"),
     ]
     if runs.height:
         parts.append(pc.table(runs, _RUN_COLUMNS, lang, labels=labels, table_id="nightly-runs"))
     if rejected.height:
         parts += [
-            html.H3(t("最近被拒收的上传文件", "Upload files rejected lately")),
+            html.H3(t("overview.upload_files_rejected_lately")),
             pc.table(
                 rejected,
                 ["time", "file", "reason", "error"],

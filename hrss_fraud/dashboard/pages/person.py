@@ -9,29 +9,14 @@ import plotly.graph_objects as go
 import polars as pl
 from dash import Input, Output, State, dcc, html
 
-from hrss_fraud.dashboard import context, guard
+from hrss_fraud.dashboard import context, guard, profile_page
 from hrss_fraud.dashboard import profile_components as pc
-from hrss_fraud.engine.runs import RunError
+from hrss_fraud.model.numbers import money
 from hrss_fraud.outputs import person_view as pv
 from hrss_fraud.outputs.profile_data import SETTINGS, pick
 
-dash.register_page(
-    "person_search",
-    path="/person",
-    name="参保人",
-    name_en="Persons",
-    order=30,
-    permission="view_leads",
-    layout=guard.guarded_layout("view_leads", lambda **_q: search()),
-)
-dash.register_page(
-    __name__,
-    path_template="/person/<psn_no>",
-    name="参保人",
-    name_en="Person",
-    nav=False,
-    permission="view_leads",
-)
+profile_page.register_finder("person_search", "/person", "参保人", "Persons", 30, lambda: search())
+profile_page.register(__name__, "/person/<psn_no>", "参保人", "Person")
 
 IDENTITY: dict[str, tuple[str, str]] = {
     "psn_name": ("姓名", "name"),
@@ -58,15 +43,10 @@ def search() -> html.Div:
     t = context.t
     return html.Div(
         [
-            html.H1(t("参保人", "Persons")),
-            pc.message(
-                t(
-                    "输入人员编号查看就医时间线（每次查看均记入审计日志）。",
-                    "Enter a person number to open the timeline (every view is logged).",
-                )
-            ),
-            dcc.Input(id="person-psn", type="text", placeholder=t("人员编号", "person number")),
-            html.Button(t("查看", "Open"), id="person-open"),
+            html.H1(t("person.persons")),
+            pc.message(t("person.enter_person_number_open_timeline")),
+            dcc.Input(id="person-psn", type="text", placeholder=t("person.person_number")),
+            html.Button(t("person.open"), id="person-open"),
             dcc.Location(id="person-go", refresh="callback-nav"),
         ]
     )
@@ -112,7 +92,7 @@ def _timeline_figure(events: pl.DataFrame, lang: str) -> go.Figure:
         flagged = rows["n_findings"] > 0
         hover = [
             f"{r['begntime']:%Y-%m-%d %H:%M} {r['fixmedins_name'] or r['fixmedins_code']}<br>"
-            f"{r['dise_name'] or ''} ¥{r['inscp_amt']:,.2f}<br>"
+            f"{r['dise_name'] or ''} {money(r['inscp_amt'])}<br>"
             + (", ".join(r["finding_ids"]) if r["finding_ids"] else "")
             for r in rows.iter_rows(named=True)
         ]
@@ -135,7 +115,7 @@ def _timeline_figure(events: pl.DataFrame, lang: str) -> go.Figure:
                 showlegend=setting != "ip",
             )
         )
-    title = context.t("就医时间线（红圈：有疑点）", "Timeline (red ring: has leads)")
+    title = context.t("person.timeline_red_ring_has_leads")
     return pc.figure_layout(fig, title, height=300)
 
 
@@ -144,11 +124,13 @@ def layout(psn_no: str = "", **_query: str) -> html.Div:
     t, lang, user = context.t, context.lang(), context.user()
     if user is None:
         return html.Div()
-    try:
-        view = context.runs().latest()
-        rec = pv.open_person(view, context.store(), psn_no, user, lang=lang)
-    except (RunError, LookupError, PermissionError) as e:
-        return html.Div([html.H1(t("参保人", "Person")), pc.message(str(e), error=True)])
+    opened = profile_page.open_profile(
+        "person.person",
+        lambda view, store, lang: pv.open_person(view, store, psn_no, user, lang=lang),
+    )
+    if isinstance(opened, html.Div):
+        return opened
+    _view, rec = opened
     who = rec.identity or {}
     identity = pl.DataFrame(
         {
@@ -156,11 +138,11 @@ def layout(psn_no: str = "", **_query: str) -> html.Div:
             "value": [pc.cell(who.get(k)) for k in IDENTITY],
         }
     )
-    masked = t("（已脱敏）", " (masked)") if rec.masked else ""
+    masked = t("person.masked") if rec.masked else ""
     return html.Div(
         [
-            dcc.Link(t("← 查找其他参保人", "← other persons"), href="/person"),
-            html.H1(f"{t('参保人', 'Person')} {psn_no}{masked}", id="person-title"),
+            dcc.Link(t("person.other_persons"), href="/person"),
+            html.H1(f"{t('person.person')} {psn_no}{masked}", id="person-title"),
             pc.table(
                 identity,
                 ["field", "value"],
@@ -169,7 +151,7 @@ def layout(psn_no: str = "", **_query: str) -> html.Div:
                 table_id="person-identity",
             ),
             pc.graph(_timeline_figure(rec.timeline, lang), "person-timeline"),
-            html.H2(t(f"结算（{rec.timeline.height}笔）", f"Settlements ({rec.timeline.height})")),
+            html.H2(t("person.settlements", height=rec.timeline.height)),
             pc.table(
                 rec.timeline,
                 [

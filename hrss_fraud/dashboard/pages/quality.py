@@ -95,24 +95,15 @@ def layout(institution: str = "", **_query: str) -> html.Div:
         view = context.runs().latest()
         units = qv.institutions(view, lang=lang)
     except RunError as e:
-        return html.Div([html.H1(t("数据质量", "Data quality")), pc.message(str(e), error=True)])
+        return html.Div([html.H1(t("quality.data_quality")), pc.message(str(e), error=True)])
     return html.Div(
         [
-            html.H1(t("数据质量", "Data quality")),
-            pc.message(
-                t(
-                    f"批次 {view.run_id}：数据质量问题（缺失、编码不规范、延迟上传等）说明机构"
-                    "如何填报，不是疑点，不计入疑点金额、审核队列和风险排名。点击机构查看其问题。",
-                    f"Run {view.run_id}: data-quality findings (missing fields, codes outside "
-                    "their lists, late uploads) say how an institution fills in its claims; they "
-                    "are no leads and count in no amount at risk, queue or ranking. Click an "
-                    "institution to see its findings.",
-                )
-            ),
+            html.H1(t("quality.data_quality")),
+            pc.message(t("quality.run_data_quality_findings_missing", run_id=view.run_id)),
             html.Div(
                 [
                     html.Button(
-                        t("导出Excel", "Export to Excel"),
+                        t("quality.export_excel"),
                         id="quality-export",
                         className="secondary",
                     ),
@@ -159,7 +150,7 @@ def detail(code: str | None) -> Any:
             html.H2(
                 [
                     f"{unit['fixmedins_name'] or code}（{code}） ",
-                    dcc.Link(t("机构画像 →", "profile →"), href=f"/institution/{code}"),
+                    dcc.Link(t("quality.profile"), href=f"/institution/{code}"),
                 ],
                 id="quality-title",
             ),
@@ -167,17 +158,17 @@ def detail(code: str | None) -> Any:
                 [
                     html.Div(
                         [
-                            html.H3(t("数据质量问题（按规则）", "Data-quality findings by rule")),
+                            html.H3(t("quality.data_quality_findings_rule")),
                             _grid("quality-rules", rules.select(RULE_COLUMNS), "rule_id", lang, 220)
                             if rules.height
-                            else pc.message(t("本批次无数据质量问题", "No data-quality findings")),
+                            else pc.message(t("quality.no_data_quality_findings")),
                         ]
                     ),
-                    html.Div([html.H3(t("上传数据", "Uploads")), kv(lake, id="quality-lake")]),
+                    html.Div([html.H3(t("quality.uploads")), kv(lake, id="quality-lake")]),
                 ],
                 className="two-columns",
             ),
-            html.H3(t("问题清单", "Findings")),
+            html.H3(t("quality.finding_list")),
             _findings(code, None),
         ],
         className="panel",
@@ -193,12 +184,9 @@ def _findings(code: str, rule_id: str | None) -> html.Div:
     )
     columns = tuple(c for c in qv.FINDING_COLUMNS if c != "fixmedins_code")
     shown = (
-        t(f"共 {n} 条", f"{n} findings")
+        t("quality.findings", n=n)
         if n <= found.height
-        else t(
-            f"共 {n} 条，列出前 {found.height} 条（导出含全部）",
-            f"{n} findings, the first {found.height} listed (the export has all)",
-        )
+        else t("quality.findings_first_listed_export_has", n=n, height=found.height)
     )
     return html.Div(
         [
@@ -242,7 +230,7 @@ def pick_finding(cell: dict[str, Any] | None) -> Any:
     columns = [c for c in LINE_COLUMNS if c in lines.columns]
     return html.Div(
         [
-            html.H3(t(f"问题 {finding_id} 的明细", f"Lines of finding {finding_id}")),
+            html.H3(t("quality.lines_finding", finding_id=finding_id)),
             pc.table(lines.select(columns), columns, lang, table_id="quality-line-table"),
         ]
     )

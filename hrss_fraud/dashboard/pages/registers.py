@@ -48,20 +48,20 @@ def layout(register: str | None = None, **_query: str) -> html.Div:
         options = rv.register_options(context.workspace(), context.lang())
     except _ERRORS as e:
         return html.Div(
-            [html.H1(t("监管事项", "Supervision registers")), pc.message(str(e), error=True)]
+            [html.H1(t("registers.supervision_registers")), pc.message(str(e), error=True)]
         )
     codes = [o["value"] for o in options]
     chosen = register if register in codes else next(iter(codes), None)
     draw: list[Any] = []
     if user.can(rv.MANAGE):
         draw = [
-            html.H2(t("双随机抽取", "Draw a random plan")),
+            html.H2(t("registers.draw_random_plan")),
             html.Div(
                 [
-                    field(t("计划名称", "plan name"), dcc.Input(id="register-plan-name"), "260px"),
-                    field(t("随机抽取对象数", "random N"), dcc.Input(id="register-plan-random")),
-                    field(t("随机种子（可空）", "seed (optional)"), dcc.Input(id="register-seed")),
-                    html.Button(t("抽取", "Draw"), id="register-plan-draw"),
+                    field(t("registers.plan_name"), dcc.Input(id="register-plan-name"), "260px"),
+                    field(t("registers.random_n"), dcc.Input(id="register-plan-random")),
+                    field(t("registers.seed_optional"), dcc.Input(id="register-seed")),
+                    html.Button(t("registers.draw"), id="register-plan-draw"),
                 ],
                 className="decision-form",
             ),
@@ -70,11 +70,11 @@ def layout(register: str | None = None, **_query: str) -> html.Div:
     work = rc.work_layout(context.lang()) if user.can(rv.MANAGE) else []
     return html.Div(
         [
-            html.H1(t("监管事项（双随机一公开）", "Supervision registers (random inspections)")),
+            html.H1(t("registers.supervision_registers_random_inspections")),
             dcc.Store(id="registers-changed", data=0),
             html.Div(id="registers-overview"),
             field(
-                t("监管事项", "register"),
+                t("registers.register"),
                 dcc.Dropdown(id="register-choice", options=options, value=chosen, clearable=False),
                 "420px",
             ),
@@ -132,8 +132,8 @@ def _detail(code: str | None, _changed: Any) -> html.Div | None:
     reg = d.register
     head = [
         html.H2(reg.name_en if lang == "en" else reg.name),
-        html.P(f"{t('监管对象', 'object')}：{reg.object_en if lang == 'en' else reg.object}"),
-        html.P(f"{t('办理方式', 'run by')}：{rv.engine_text(reg, lang)}"),
+        html.P(f"{t('registers.object')}：{reg.object_en if lang == 'en' else reg.object}"),
+        html.P(f"{t('registers.run')}：{rv.engine_text(reg, lang)}"),
         html.Ul(
             [
                 html.Li(f"{i.code} {i.text_en if lang == 'en' else i.text}（{i.basis}）")
@@ -142,38 +142,36 @@ def _detail(code: str | None, _changed: Any) -> html.Div | None:
         ),
     ]
     if not reg.runs_here:
-        link = dcc.Link(t("现场检查轮次", "inspection rounds"), href="/rounds")
-        return html.Div([*head, html.P([t("见 ", "See "), link])])
-    none = t("暂无", "none yet")
+        link = dcc.Link(t("registers.inspection_rounds"), href="/rounds")
+        return html.Div([*head, html.P([t("registers.see"), link])])
+    none = t("registers.none_yet")
     return html.Div(
         [
             *head,
             *_section(
-                t("待检查与逾期对象", "Targets due and overdue"),
+                t("registers.targets_due_overdue"),
                 d.due,
                 rv.DUE_COLUMNS,
                 none,
                 "register-due-table",
             ),
             *_section(
-                t("整改与处理", "Rectification and sanctions"),
+                t("registers.rectification_sanctions"),
                 d.rectifications,
                 rv.RECT_COLUMNS,
                 none,
                 "register-rect-table",
             ),
+            *_section(t("registers.plans"), d.plans, rv.PLAN_COLUMNS, none, "register-plans-table"),
             *_section(
-                t("抽查计划", "Plans"), d.plans, rv.PLAN_COLUMNS, none, "register-plans-table"
-            ),
-            *_section(
-                t("检查记录", "Inspections"),
+                t("registers.inspections"),
                 d.inspections,
                 rv.INSPECTION_COLUMNS,
                 none,
                 "register-inspections-table",
             ),
             *_section(
-                t("监管对象", "Entities"),
+                t("registers.entities"),
                 d.entities,
                 rv.ENTITY_COLUMNS,
                 none,
@@ -215,7 +213,10 @@ def _draw(
         return pc.message(str(e), error=True), changed
     n_targets = plan.targets.height
     done = t(
-        f"已抽取 {plan.name}（编号 {plan.plan_id}，{n_targets} 个对象，种子 {plan.seed}）",
-        f"Drew {plan.name} (id {plan.plan_id}, {n_targets} targets, seed {plan.seed})",
+        "registers.drew_id_targets_seed",
+        name=plan.name,
+        plan_id=plan.plan_id,
+        n_targets=n_targets,
+        seed=plan.seed,
     )
     return pc.message(done), (changed or 0) + 1

@@ -41,24 +41,24 @@ def layout(round: str | None = None, **_query: str) -> html.Div:
     plan: list[Any] = []
     if user.can(rv.MANAGE):
         plan = [
-            html.H2(t("抽取新轮次", "Plan a round")),
+            html.H2(t("rounds.plan_round")),
             html.Div(
                 [
-                    field(t("轮次名称", "round name"), dcc.Input(id="round-name"), "220px"),
-                    field(t("重点检查家数", "top K"), dcc.Input(id="round-top")),
-                    field(t("随机抽查家数", "random N"), dcc.Input(id="round-random")),
-                    field(t("随机种子（可空）", "seed (optional)"), dcc.Input(id="round-seed")),
+                    field(t("rounds.round_name"), dcc.Input(id="round-name"), "220px"),
+                    field(t("rounds.top_k"), dcc.Input(id="round-top")),
+                    field(t("rounds.random_n"), dcc.Input(id="round-random")),
+                    field(t("rounds.seed_optional"), dcc.Input(id="round-seed")),
                     dcc.Checklist(
                         id="round-complaints",
                         options=[
                             {
-                                "label": t("纳入投诉举报机构", "include complaint institutions"),
+                                "label": t("rounds.include_complaint_institutions"),
                                 "value": "yes",
                             }
                         ],
                         value=["yes"],
                     ),
-                    html.Button(t("抽取", "Draw"), id="round-plan"),
+                    html.Button(t("rounds.draw"), id="round-plan"),
                 ],
                 className="decision-form",
             ),
@@ -66,13 +66,13 @@ def layout(round: str | None = None, **_query: str) -> html.Div:
         ]
     return html.Div(
         [
-            html.H1(t("检查轮次", "Inspection rounds")),
+            html.H1(t("rounds.inspection_rounds")),
             dcc.Store(id="rounds-selected", data=round),
             dcc.Store(id="rounds-changed", data=0),
             dcc.Download(id="round-download"),
             html.Div(id="round-detail"),
             *plan,
-            html.H2(t("轮次列表", "Rounds")),
+            html.H2(t("rounds.rounds")),
             html.Div(id="rounds-list"),
         ]
     )
@@ -88,7 +88,7 @@ def _list(_changed: Any) -> html.Div:
     except _ERRORS as e:
         return html.Div(pc.message(str(e), error=True))
     if rows.is_empty():
-        return html.Div(pc.message(context.t("暂无检查轮次", "No rounds yet")))
+        return html.Div(pc.message(context.t("rounds.no_rounds_yet")))
     return html.Div(
         pc.table(
             rows,
@@ -146,8 +146,11 @@ def _plan(
     except _ERRORS as e:
         return pc.message(str(e), error=True), selected, changed
     done = t(
-        f"已抽取 {rnd.name}（编号 {rnd.round_id}，{rnd.targets.height} 家，种子 {rnd.seed}）",
-        f"Drew {rnd.name} (id {rnd.round_id}, {rnd.targets.height} institutions, seed {rnd.seed})",
+        "rounds.drew_id_institutions_seed",
+        name=rnd.name,
+        round_id=rnd.round_id,
+        height=rnd.targets.height,
+        seed=rnd.seed,
     )
     return pc.message(done), str(rnd.round_id), (changed or 0) + 1
 
@@ -170,16 +173,16 @@ def _detail(selected: Any, _changed: Any) -> html.Div | None:
         return html.Div(pc.message(str(e), error=True))
     status = rv.STATUSES.get(rnd.status, (rnd.status, rnd.status))[1 if lang == "en" else 0]
     rows = [
-        (t("轮次", "round"), f"{rnd.round_id} {rnd.name}"),
-        (t("状态", "status"), status),
-        (t("评分批次", "run"), rnd.run_id),
-        (t("随机种子", "seed"), str(rnd.seed)),
-        (t("抽取", "drawn"), f"{rnd.created_by} {rnd.created_at}"),
+        (t("rounds.round"), f"{rnd.round_id} {rnd.name}"),
+        (t("common.status"), status),
+        (t("rounds.run"), rnd.run_id),
+        (t("rounds.seed"), str(rnd.seed)),
+        (t("rounds.drawn"), f"{rnd.created_by} {rnd.created_at}"),
     ]
     downloads: list[Any] = []
     if user is not None and user.can(rv.MANAGE):
         downloads = [
-            html.Span(t("下载检查清单：", "Download the lists: ")),
+            html.Span(t("rounds.download_lists")),
             *[
                 html.Button(
                     f"{g} Excel",
@@ -196,29 +199,29 @@ def _detail(selected: Any, _changed: Any) -> html.Div | None:
             html.Div(
                 [
                     field(
-                        t("新状态", "new status"),
+                        t("rounds.new_status"),
                         dcc.Dropdown(id="round-status", options=moves, value=moves[0]["value"]),
                     ),
-                    field(t("理由", "reason"), dcc.Input(id="round-status-reason"), "320px"),
-                    html.Button(t("变更状态", "Change status"), id="round-status-change"),
+                    field(t("rounds.reason"), dcc.Input(id="round-status-reason"), "320px"),
+                    html.Button(t("rounds.change_status"), id="round-status-change"),
                 ],
                 className="decision-form",
             )
         ]
     return html.Div(
         [
-            html.H2(t(f"检查轮次 {rnd.name}", f"Round {rnd.name}")),
+            html.H2(t("rounds.round_named", name=rnd.name)),
             html.Table([html.Tr([html.Th(k), html.Td(v)]) for k, v in rows], className="kv"),
             html.Div(
                 [
-                    html.Button(t("复核抽取结果", "Reproduce the draw"), id="round-reproduce"),
+                    html.Button(t("rounds.reproduce_draw"), id="round-reproduce"),
                     *downloads,
                 ],
                 className="decision-form",
             ),
             html.Div(id="round-reproduce-result"),
             *status_form,
-            html.H3(t(f"检查对象 {rnd.targets.height} 家", f"{rnd.targets.height} targets")),
+            html.H3(t("rounds.targets", height=rnd.targets.height)),
             pc.table(
                 rnd.targets, rv.TARGET_COLUMNS, lang, labels=rv.LABELS, table_id="round-targets"
             ),
@@ -292,4 +295,4 @@ def _status(n: Any, status: str, reason: str, selected: Any, changed: int) -> tu
     except _ERRORS as e:
         return pc.message(str(e), error=True), changed
     label = rv.STATUSES[done][1 if lang == "en" else 0]
-    return pc.message(t(f"已变更为 {label}", f"Now {label}")), (changed or 0) + 1
+    return pc.message(t("rounds.now", label=label)), (changed or 0) + 1

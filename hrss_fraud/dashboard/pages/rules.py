@@ -57,20 +57,15 @@ def layout(rule: str = "", **_query: str) -> html.Div:
     ]
     return html.Div(
         [
-            html.H1(t("规则目录", "Rule catalogue")),
+            html.H1(t("rules.rule_catalogue")),
             pc.message(
-                t(
-                    f"疑点数与金额取自批次 {view.run_id if view else '—'}；确认率 = 确认违规 /"
-                    "（确认违规 + 排除疑点），取自审核记录。",
-                    f"Leads and amounts from run {view.run_id if view else '—'}; confirmed "
-                    "share = confirmed / (confirmed + dismissed), from the review records.",
-                )
+                t("rules.leads_amounts_from_run_confirmed", run_id=view.run_id if view else "—")
             ),
             dcc.Dropdown(
                 id="rules-pick",
                 options=options,
                 value=rule or None,
-                placeholder=t("选择规则查看参数…", "Choose a rule to see its parameters…"),
+                placeholder=t("rules.choose_rule_see_parameters"),
             ),
             html.Div(id="rules-detail"),
             pc.table(
@@ -105,9 +100,7 @@ def _detail(rule_id: str, note: Any = None) -> html.Div:
         return html.Div()
     params = rc.rule_params(catalogue, ws, rule_id, lang=lang)
     history = rc.rule_history(catalogue, ws, rule_id)
-    form: Any = pc.message(
-        t("修改参数需“审核负责人”角色。", "Changing a parameter needs the supervisor role.")
-    )
+    form: Any = pc.message(t("rules.changing_parameter_needs_supervisor_role"))
     if user is not None and user.can(rc.CHANGE_PERMISSION) and params.height:
         form = html.Div(
             [
@@ -117,13 +110,13 @@ def _detail(rule_id: str, note: Any = None) -> html.Div:
                     value=params["name"][0],
                     clearable=False,
                 ),
-                dcc.Input(id="rules-value", type="number", placeholder=t("新值", "new value")),
+                dcc.Input(id="rules-value", type="number", placeholder=t("rules.new_value")),
                 dcc.Textarea(
                     id="rules-reason",
-                    placeholder=t("修改理由（必填）", "reason (required)"),
+                    placeholder=t("rules.reason_required"),
                     style={"width": "100%"},
                 ),
-                html.Button(t("保存修改", "Save change"), id="rules-save"),
+                html.Button(t("rules.save_change"), id="rules-save"),
             ],
             className="form",
         )
@@ -139,7 +132,7 @@ def _detail(rule_id: str, note: Any = None) -> html.Div:
             ),
             form,
             html.Div(note, id="rules-message"),
-            html.H3(t("修改记录", "Change history")),
+            html.H3(t("rules.change_history")),
             pc.table(
                 history,
                 ["param", "value", "changed_by", "changed_at", "reason"],
@@ -177,8 +170,5 @@ def _save(_n: int | None, rule_id: str, param: str, value: Any, reason: str | No
         )
     except rc.ParameterChangeError as e:
         return _detail(rule_id, pc.message(str(e), error=True))
-    done = t(
-        f"已保存：{change.param} = {change.value:g}，下次评分时生效。",
-        f"Saved: {change.param} = {change.value:g}; applies from the next scoring run.",
-    )
+    done = t("rules.saved_applies_from_next_scoring", param=change.param, value=change.value)
     return _detail(rule_id, pc.message(done))
