@@ -10,18 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from hrss_fraud.ingest.pipeline import ingest
-from hrss_fraud.lake import Lake
-from hrss_fraud.scoring.score import score
-
 
 @pytest.fixture(scope="session")
-def scored_ws(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ws = tmp_path_factory.mktemp("scored")
-    months = sorted((tiny_county / "uploads").iterdir())
-    ingest(Lake(ws / "lake"), [tiny_county / "reference", *months])
-    score(ws, progress=False)
-    return ws
+def scored_ws(scored_tiny_county: Path) -> Path:
+    """The run's one scored tiny county (tests/conftest.py): read only."""
+    return scored_tiny_county
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from accounts import add_accounts
+from helpers.accounts import add_accounts
 
 from hrss_fraud.cases import CaseStore, open_store
 from hrss_fraud.cases.operators import (

@@ -8,20 +8,13 @@ from pathlib import Path
 import pytest
 
 from hrss_fraud.cases import CaseStore, open_store
-from hrss_fraud.ingest.pipeline import ingest
-from hrss_fraud.lake import Lake
-from hrss_fraud.scoring.score import score
 
 
 @pytest.fixture(scope="session")
-def full_ws(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every upload of the tiny county ingested and scored (never written to: tests copy)."""
-    ws = tmp_path_factory.mktemp("complaints_full")
-    ingest(
-        Lake(ws / "lake"), [tiny_county / "reference", *sorted((tiny_county / "uploads").iterdir())]
-    )
-    score(ws, progress=False)
-    return ws
+def full_ws(scored_tiny_county: Path) -> Path:
+    """Every upload of the tiny county ingested and scored: the run's one scored county
+    (tests/conftest.py), never written to: tests copy."""
+    return scored_tiny_county
 
 
 @pytest.fixture

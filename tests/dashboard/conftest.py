@@ -1,17 +1,14 @@
 """Two workspaces: a hand-made run of five leads with exact expectations, and the tiny
-generated county scored once per session for the detail and overview checks."""
+generated county scored once per run for the detail and overview checks."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from small_run import INSTITUTIONS, SMALL_RUN, publish_small, small_findings
+from helpers.small_run import INSTITUTIONS, SMALL_RUN, publish_small, small_findings
 
-from hrss_fraud.ingest.pipeline import ingest
-from hrss_fraud.lake import Lake
 from hrss_fraud.outputs.runs_view import RunView, open_view
-from hrss_fraud.scoring.score import score
 
 
 @pytest.fixture(scope="session")
@@ -22,12 +19,10 @@ def small_view(tmp_path_factory: pytest.TempPathFactory) -> RunView:
 
 
 @pytest.fixture(scope="session")
-def county_ws(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ws = tmp_path_factory.mktemp("county")
-    months = sorted((tiny_county / "uploads").iterdir())
-    ingest(Lake(ws / "lake"), [tiny_county / "reference", *months])
-    score(ws, progress=False)
-    return ws
+def county_ws(scored_tiny_county: Path) -> Path:
+    """The run's one scored tiny county (tests/conftest.py): read only; tests that write
+    (decisions, marts, a second run) copy it or link its lake from a workspace of their own."""
+    return scored_tiny_county
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +33,7 @@ def county_view(county_ws: Path) -> RunView:
 @pytest.fixture(scope="session")
 def profile_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The hand-made lake of three peer hospitals and its run (profile_lake.py)."""
-    from profile_lake import publish_run, write_lake
+    from helpers.profile_lake import publish_run, write_lake
 
     ws = tmp_path_factory.mktemp("profiles")
     write_lake(ws)

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from small_run import INSTITUTIONS, publish_small, small_findings
+from helpers.small_run import INSTITUTIONS, publish_small, small_findings
 
 from hrss_fraud.cases.store import CaseStore, open_store
 from hrss_fraud.cases.users import User

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from small_run import publish_small
+from helpers.small_run import publish_small
 
 from hrss_fraud.outputs import overview
 from hrss_fraud.outputs.lead_detail import lead_detail

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from inspection_setup import staff
+from helpers.inspection_setup import staff
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.cases.users import User

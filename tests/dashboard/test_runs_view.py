@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from small_run import publish_small, small_findings
+from helpers.small_run import publish_small, small_findings
 
 from hrss_fraud.engine.runs import (
     LATEST,

@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from accounts import add_accounts
 from click.testing import CliRunner, Result
+from helpers.accounts import add_accounts
 
 from hrss_fraud.cases import open_store, store_path
 from hrss_fraud.cases import users as u

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from rule_frames import PERSON, fee, run_rule, scoring_db, visit
+from helpers.rule_frames import PERSON, fee, run_rule, scoring_db, visit
 
 from hrss_fraud.detectors.frequency import load_into
 from hrss_fraud.detectors.frequency_model import FEATURES, FrequencyModel

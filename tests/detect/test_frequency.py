@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from rule_frames import PERSON, fee, scoring_db, visit
+from helpers.rule_frames import PERSON, fee, scoring_db, visit
 
 from hrss_fraud.detectors.frequency import load_into, visit_frequency
 from hrss_fraud.detectors.frequency_model import (

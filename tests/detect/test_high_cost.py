@@ -6,7 +6,7 @@ import math
 from datetime import datetime, timedelta
 
 import pytest
-from rule_frames import fee, scoring_db, visit
+from helpers.rule_frames import fee, scoring_db, visit
 
 from hrss_fraud.detectors.high_cost import high_cost
 from hrss_fraud.engine.hits import conform

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from rule_frames import INST, PERSON, fee, scoring_db, visit
+from helpers.rule_frames import INST, PERSON, fee, scoring_db, visit
 from sklearn.ensemble import IsolationForest
 
 from hrss_fraud.detectors import hbos

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from rule_frames import fee, run_rule, scoring_db, visit
+from helpers.rule_frames import fee, run_rule, scoring_db, visit
 
 from hrss_fraud.detectors.profiles_drift import flag_drift, score_splits, splits
 from hrss_fraud.detectors.profiles_place import place

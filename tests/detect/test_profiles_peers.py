@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from rule_frames import fee, run_rule, scoring_db, visit
+from helpers.rule_frames import fee, run_rule, scoring_db, visit
 
 DRUG = "XC08CAA001A001010110037"  # 苯磺酸氨氯地平片, no quantity cap
 CLINICS = ("H13012300201", "H13012300202", "H13012300203")

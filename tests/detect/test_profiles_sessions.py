@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from rule_frames import fee, run_rule, scoring_db, visit
+from helpers.rule_frames import fee, run_rule, scoring_db, visit
 
 CLINICS = ("H13012300101", "H13012300102", "H13012300103")
 DRUG = "XC08CAA001A001010110037"  # 苯磺酸氨氯地平片

@@ -6,21 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from inspection_staff import staff
+from helpers.inspection_staff import staff
 
 from hrss_fraud.cases import open_store
-from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import Lake
-from hrss_fraud.scoring.score import score
 
 
 @pytest.fixture(scope="session")
-def scored_county(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ws = tmp_path_factory.mktemp("inspection")
-    months = sorted((tiny_county / "uploads").iterdir())
-    ingest(Lake(ws / "lake"), [tiny_county / "reference", *months])
-    score(ws, progress=False)
-    return ws
+def scored_county(scored_tiny_county: Path) -> Path:
+    """The run's one scored tiny county (tests/conftest.py): read only."""
+    return scored_tiny_county
 
 
 @pytest.fixture

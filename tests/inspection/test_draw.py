@@ -338,11 +338,13 @@ def test_stream_samples_are_distinct_and_in_range(seed: int, n: int, data: st.Da
 @st.composite
 def drawable_rounds(draw_: st.DrawFn) -> tuple:
     """Rounds that can be drawn by construction, whatever the brute force says: every
-    institution is first given a group (the planted assignment); rotation bars a group only
-    from zones none of its planted institutions lies in, conflicts tie an inspector only to
-    institutions planted on another group, and the capacity takes each group's planted
-    institutions. Whichever targets the seed picks, the planted assignment keeps every
-    rule, so a refusal is always wrong."""
+    institution is first given a group (the planted assignment) and some other groups it
+    may also go to; conflicts bar it from all the rest (a member of each is conflicted with
+    it), rotation bars a group only from zones none of its planted institutions lies in,
+    and the capacity just takes each group's planted institutions (or one more). Whichever
+    targets the seed picks, the planted assignment keeps every rule, so a refusal is always
+    wrong; and with so few choices left, a first-come assignment that never moves an
+    earlier target to make room (no augmenting path) gets stuck."""
     n_zones = draw_(st.integers(1, 6))
     zones = [f"Z{z}" for z in range(n_zones)]
     n = draw_(st.integers(1, 20))
@@ -357,26 +359,17 @@ def drawable_rounds(draw_: st.DrawFn) -> tuple:
         free = [z for z in zones if z not in own]
         barred = draw_(st.sets(st.sampled_from(free), max_size=3)) if free else set()
         groups.append(Group(f"G{g}", (f"I{g}a", f"I{g}b"), tuple(sorted(barred))))
-    pairs = draw_(
-        st.lists(
-            st.tuples(
-                st.integers(0, n_groups - 1), st.sampled_from(["a", "b"]), st.integers(0, n - 1)
-            ),
-            max_size=12,
-        )
-    )
-    conflicts = tuple(
-        dict.fromkeys(
-            Conflict(f"I{g}{m}", cands[i].fixmedins_code, "亲属")
-            for g, m, i in pairs
-            if planted[i] != g
-        )
-    )
+    conflicts = []
+    for i, c in enumerate(cands):
+        also = draw_(st.sets(st.integers(0, n_groups - 1), max_size=2))
+        for g in set(range(n_groups)) - also - {planted[i]}:
+            member = draw_(st.sampled_from(groups[g].members))
+            conflicts.append(Conflict(member, c.fixmedins_code, "亲属"))
     complaints = tuple(
         (c.fixmedins_code, f"TS-{k}")
         for k, c in enumerate(draw_(st.lists(st.sampled_from(cands), max_size=2, unique=True)))
     )
-    inputs = DrawInputs("run1", 2, cands, tuple(groups), conflicts, complaints)
+    inputs = DrawInputs("run1", 2, cands, tuple(groups), tuple(conflicts), complaints)
     ranked = sum(c.n_findings > 0 for c in cands)
     top = draw_(st.integers(0, ranked))
     n_random = draw_(st.integers(0, max(0, n - top - len(complaints))))
@@ -384,12 +377,9 @@ def drawable_rounds(draw_: st.DrawFn) -> tuple:
         top = min(1, ranked)
         n_random = 1 - top
     load = max(planted.count(g) for g in range(n_groups))
-    capacity = load + draw_(st.integers(0, 2))
-    return (
-        inputs,
-        DrawParams(top=top, random=n_random, capacity=capacity),
-        draw_(st.integers(0, 2**64 - 1)),
-    )
+    capacity = load + draw_(st.sampled_from([0, 0, 1]))
+    params = DrawParams(top=top, random=n_random, capacity=capacity)
+    return inputs, params, draw_(st.integers(0, 2**64 - 1))
 
 
 @SETTINGS

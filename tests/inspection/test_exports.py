@@ -26,7 +26,7 @@ def exported(
     scored_county: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, Path, Path]:
     """One round of the county, exported in Chinese and in English."""
-    from inspection_staff import staff
+    from helpers.inspection_staff import staff
 
     from hrss_fraud.lake import Lake
 

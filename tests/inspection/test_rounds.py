@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from inspection_staff import CONFLICTED, staff
+from helpers.inspection_staff import CONFLICTED, staff
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.engine.runs import open_run

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 import openpyxl
 import pytest
-from accounts import add_accounts
 from click.testing import CliRunner, Result
-from inspection_staff import CONFLICTED
+from helpers.accounts import add_accounts
+from helpers.inspection_staff import CONFLICTED
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.cases.operators import login_name

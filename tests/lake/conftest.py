@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from lake_frames import fee_line, frame
+from helpers.lake_frames import fee_line, frame
 
 from hrss_fraud.lake import Lake
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from lake_frames import fee_line, frame
+from helpers.lake_frames import fee_line, frame
 
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.superseded import FOLDER

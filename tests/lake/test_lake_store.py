@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from lake_frames import fee_line, frame
+from helpers.lake_frames import fee_line, frame
 from polars.testing import assert_frame_equal
 
 from hrss_fraud.lake import BatchInfo, Lake, connect

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from lake_frames import fee_line, frame
+from helpers.lake_frames import fee_line, frame
 
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.superseded import FOLDER, index_path

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from helpers.shared import built_once
 
 from hrss_fraud.cases.store import store_path
 from hrss_fraud.engine.runs import latest_run, open_run
@@ -21,10 +22,13 @@ from hrss_fraud.synth.generate import generate
 
 @pytest.fixture(scope="session")
 def small_county(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Smaller than the tiny preset: the crash drills start many processes on it."""
-    out = tmp_path_factory.mktemp("synth_small") / "county"
-    generate(SynthConfig.preset("tiny", out=out, seed=5, persons=1000, months=2))
-    return out
+    """Smaller than the tiny preset: the crash drills start many processes on it. Built
+    once per run for every worker (helpers.shared) and read only: inboxes copy from it."""
+
+    def build(folder: Path) -> None:
+        generate(SynthConfig.preset("tiny", out=folder / "county", seed=5, persons=1000, months=2))
+
+    return built_once(tmp_path_factory, "small_county", build) / "county"
 
 
 def months(county: Path) -> list[str]:

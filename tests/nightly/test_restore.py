@@ -10,8 +10,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from accounts import add_accounts
 from click.testing import CliRunner, Result
+from helpers.accounts import add_accounts
 
 from hrss_fraud.cases import open_store, store_path
 from hrss_fraud.cases.chain import verify

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from notice_fixtures import confirm_leads
+from helpers.notice_fixtures import confirm_leads
 
 from hrss_fraud.cases import CaseStore, open_store
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from notice_fixtures import make_content
+from helpers.notice_fixtures import make_content
 
 from hrss_fraud.cases import CaseStore
 from hrss_fraud.notices import create, get, issue, layout

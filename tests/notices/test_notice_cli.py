@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from accounts import add_accounts
 from click.testing import CliRunner, Result
+from helpers.accounts import add_accounts
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.cli import main

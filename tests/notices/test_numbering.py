@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from notice_fixtures import make_content
+from helpers.notice_fixtures import make_content
 
 from hrss_fraud.cases import CaseStore, open_store
 from hrss_fraud.notices import NoticeContent, NoticeError, create, issue, notices

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from register_fixtures import staff
+from helpers.register_fixtures import staff
 
 from hrss_fraud.cases import CaseStore, open_store
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from register_fixtures import LEGAL_REPS, agencies, failed_results, members
+from helpers.register_fixtures import LEGAL_REPS, agencies, failed_results, members
 
 from hrss_fraud.cases import CaseStore
 from hrss_fraud.registers.definitions import load_registers

@@ -9,7 +9,7 @@ from pathlib import Path
 import pypdf
 import pytest
 from docx import Document
-from register_fixtures import agencies, failed_results, members
+from helpers.register_fixtures import agencies, failed_results, members
 
 from hrss_fraud.cases import CaseStore
 from hrss_fraud.notices import render

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
-from register_fixtures import entity_rows, write_csv
+from helpers.register_fixtures import entity_rows, write_csv
 
 from hrss_fraud.cases import CaseStore
 from hrss_fraud.registers.definitions import get_register

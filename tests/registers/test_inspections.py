@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from register_fixtures import agencies, failed_results, members
+from helpers.register_fixtures import agencies, failed_results, members
 
 from hrss_fraud.cases import CaseStore
 from hrss_fraud.registers.entities import add_conflict

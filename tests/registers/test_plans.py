@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from register_fixtures import agencies
+from helpers.register_fixtures import agencies
 
 from hrss_fraud.cases import CaseStore
 from hrss_fraud.registers.entities import add_conflict

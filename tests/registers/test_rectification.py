@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from register_fixtures import agencies, failed_results, members
+from helpers.register_fixtures import agencies, failed_results, members
 
 from hrss_fraud.cases import CaseStore
 from hrss_fraud.registers.definitions import DefinitionError

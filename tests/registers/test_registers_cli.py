@@ -9,9 +9,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from accounts import add_accounts
 from click.testing import CliRunner, Result
-from register_fixtures import entity_rows, members, staff, write_csv
+from helpers.accounts import add_accounts
+from helpers.register_fixtures import entity_rows, members, staff, write_csv
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.cli.registers import registers

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from register_fixtures import LEGAL_REPS, agencies, members
+from helpers.register_fixtures import LEGAL_REPS, agencies, members
 
 from hrss_fraud.cases import CaseStore
 from hrss_fraud.cases.users import User

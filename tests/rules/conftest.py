@@ -5,19 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from hrss_fraud.ingest.pipeline import ingest
-from hrss_fraud.lake import Lake
-from hrss_fraud.scoring.score import score
+from helpers.shared import copy_workspace
 
 
 @pytest.fixture(scope="session")
-def full_ws(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every upload of the tiny county ingested and scored in full (tests that score it
-    again or change it work on a copy, or only add runs)."""
-    ws = tmp_path_factory.mktemp("full")
-    ingest(
-        Lake(ws / "lake"), [tiny_county / "reference", *sorted((tiny_county / "uploads").iterdir())]
-    )
-    score(ws)
-    return ws
+def full_ws(scored_tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every upload of the tiny county ingested and scored in full: this worker's copy of
+    the run's one scored county (tests/conftest.py), since some tests here score it again
+    (adding runs) or export from it; tests that change it otherwise work on a copy."""
+    return copy_workspace(scored_tiny_county, tmp_path_factory.mktemp("full") / "ws")

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import polars as pl
 import pytest
-from rule_frames import PERSON, fee, run_rule, scoring_db, visit
+from helpers.rule_frames import PERSON, fee, run_rule, scoring_db, visit
 
 from hrss_fraud.knowledge import load_knowledge
 

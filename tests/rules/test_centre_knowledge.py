@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from rule_frames import fee, run_rule, scoring_db, visit
+from helpers.rule_frames import fee, run_rule, scoring_db, visit
 
 from hrss_fraud.cli import main
 from hrss_fraud.engine.catalogue import load_catalogue

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rule_frames import fee, run_rule, scoring_db, visit
+from helpers.rule_frames import fee, run_rule, scoring_db, visit
 
 CBC = "002501010150000"  # 血细胞分析(血常规)
 OSELTAMIVIR = "XJ05AHA001A009010112701"

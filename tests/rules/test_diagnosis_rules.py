@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 import polars as pl
-from rule_frames import fee, run_rule, scoring_db, visit
+from helpers.rule_frames import fee, run_rule, scoring_db, visit
 
 from hrss_fraud.knowledge import load_knowledge
 

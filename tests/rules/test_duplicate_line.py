@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from rule_frames import fee, run_rule, scoring_db, visit
+from helpers.rule_frames import fee, run_rule, scoring_db, visit
 
 CBC = "002501010150000"  # 血细胞分析(血常规), ¥15
 AMOXICILLIN = "XJ01CAA001A009010111739"

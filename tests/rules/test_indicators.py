@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from rule_frames import fee, run_rule, scoring_db, visit
+from helpers.rule_frames import fee, run_rule, scoring_db, visit
 
 FILLER = "001102000010000"  # 普通门诊诊察费: in no numerator
 DRUG = "XC08CAA001A001010110037"  # 苯磺酸氨氯地平片

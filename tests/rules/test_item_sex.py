@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from rule_frames import fee, run_rule, scoring_db, visit
+from helpers.rule_frames import fee, run_rule, scoring_db, visit
 
 TURP = "003313030030000"  # 经尿道前列腺电切术, male only
 LABOUR_ANALGESIA = "003301000150000"  # 椎管内分娩镇痛, female only

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rule_frames import PERSON, fee, run_rule, scoring_db, visit
+from helpers.rule_frames import PERSON, fee, run_rule, scoring_db, visit
 
 from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.engine.kernels.bursts import burst_flags

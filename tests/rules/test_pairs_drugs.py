@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rule_frames import fee, run_rule, scoring_db, visit
+from helpers.rule_frames import fee, run_rule, scoring_db, visit
 
 GENERAL_FEE = "001102000060000"  # 一般诊疗费 ⊃ 诊察费 (day)
 CONSULT = "001102000010000"  # 普通门诊诊察费

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from rule_frames import fee, run_rule, scoring_db, visit
+from helpers.rule_frames import fee, run_rule, scoring_db, visit
 
 VISIT_DAY = date(2025, 3, 1)  # the default visit's begntime
 

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from rule_frames import fee, scoring_db, visit
+from helpers.rule_frames import fee, scoring_db, visit
 
 from hrss_fraud.knowledge import default_knowledge_dir, load_knowledge
 from hrss_fraud.knowledge.importer import import_knowledge

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from accounts import PASSWORD, add_accounts
 from click.testing import CliRunner, Result
+from helpers.accounts import PASSWORD, add_accounts
 
 from hrss_fraud.cases import open_store, store_path
 from hrss_fraud.cases.busy import BUSY_TIMEOUT_ENV

@@ -5,7 +5,7 @@ page: an institution's findings by rule, a rule's findings, a finding's lines, t
 from __future__ import annotations
 
 import polars as pl
-from ui import shot
+from helpers.ui import shot
 
 from hrss_fraud.dashboard.screenshots import (
     FIRST_CASE_CELL,

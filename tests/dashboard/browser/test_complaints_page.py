@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ui import choose
+from helpers.ui import choose
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.complaints.check import checks

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import openpyxl
 import polars as pl
-from inspection_setup import staff
+from helpers.inspection_setup import staff
+from helpers.ui import choose, shot
 from playwright.sync_api import expect
 from pypdf import PdfReader
-from ui import choose, shot
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.cases.workflow import decide

@@ -5,7 +5,7 @@ saves a screenshot of its page to docs/screenshots/."""
 from __future__ import annotations
 
 import polars as pl
-from ui import shot
+from helpers.ui import shot
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.engine.runs import open_run

@@ -21,9 +21,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from helpers.ui import choose, shot
 from playwright.sync_api import expect
 from pypdf import PdfReader
-from ui import choose, shot
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.cases.users import add_user

@@ -13,19 +13,16 @@ on P3 (H2, ¥10).
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from small_run import small_findings, small_lines
 
+from helpers.rule_frames import frame
+from helpers.small_run import small_findings, small_lines
 from hrss_fraud.engine.runs import Run, publish
 from hrss_fraud.lake import Lake
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "rules"))  # the rule tests' row helpers
-from rule_frames import frame
 
 RUN_ID = "20250402T000000000Z"
 INSTITUTIONS = [
