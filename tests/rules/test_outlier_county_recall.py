@@ -1,6 +1,7 @@
 """A recall floor for the outlier detectors on a generated county: the tiny county scored in
-full (the ``full_ws`` fixture) judged against its truth through
-:mod:`hrss_fraud.evaluation.judge`, the outlier rules' findings alone.
+full (the ``scored_tiny_county`` fixture, read only: other tests add runs to their copies)
+judged against its truth through :mod:`hrss_fraud.evaluation.judge`, the outlier rules'
+findings alone.
 
 The generator injects outliers of two kinds an outlier detector is for: the
 ``doctor_volume`` scheme (one doctor at each of its institutions billing 50 to 90 extra
@@ -22,8 +23,8 @@ RULES = ["outlier_institution", "outlier_doctor", "outlier_person"]
 
 
 @pytest.fixture(scope="module")
-def run(full_ws: Path) -> Run:
-    return open_run(full_ws)
+def run(scored_tiny_county: Path) -> Run:
+    return open_run(scored_tiny_county)
 
 
 @pytest.fixture(scope="module")
