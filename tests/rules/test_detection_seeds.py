@@ -37,6 +37,8 @@ SCHEME_RULES = {
     "restriction_sex": "item_sex",
     "card_swiping": "card_swiping",
 }
+pytestmark = pytest.mark.slow  # three counties generated, ingested and scored
+
 RULES = sorted(set(SCHEME_RULES.values()))
 RECALL_FLOOR = 0.8
 PRECISION_FLOOR = 0.9
