@@ -1,4 +1,4 @@
-"""Python values written into the SQL text of kernels, quoted once here."""
+"""Python values and names written into SQL text, quoted once here."""
 
 from __future__ import annotations
 
@@ -16,3 +16,12 @@ def no_prefix(column: str, prefixes: Iterable[str]) -> str:
         f"len(list_filter({sql_array(prefixes)}, "
         f"lambda p: starts_with(coalesce({column}, ''), p))) = 0"
     )
+
+
+def ident(name: str) -> str:
+    """A quoted SQL identifier (table names such as ``procedure`` are keywords)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

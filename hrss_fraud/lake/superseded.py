@@ -27,8 +27,8 @@ from pathlib import Path
 import duckdb
 
 from hrss_fraud.lake.fsutil import DIR_MODE, FILE_MODE, TMP_SUFFIX
+from hrss_fraud.lake.latest import latest_sql
 from hrss_fraud.lake.manifest import BatchInfo
-from hrss_fraud.lake.views import latest_sql
 from hrss_fraud.model.schema import TABLES
 
 log = logging.getLogger(__name__)

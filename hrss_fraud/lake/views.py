@@ -13,7 +13,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from hrss_fraud.lake.latest import latest_sql
 from hrss_fraud.lake.manifest import BatchInfo
+from hrss_fraud.lake.sqltext import ident, literal
+from hrss_fraud.lake.superseded import ensure_index
 from hrss_fraud.model.schema import TABLES, Table
 
 #: Columns the writer adds to every stored row: which batch, and the row's place in it.
@@ -40,15 +43,6 @@ def duckdb_type(dtype: pl.DataType) -> str:
             return sql
     msg = f"no DuckDB type mapped for polars dtype {dtype}; add it to lake.views.duckdb_type"
     raise TypeError(msg)
-
-
-def ident(name: str) -> str:
-    """A quoted SQL identifier (table names such as ``procedure`` are keywords)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def table_of(rel_path: str) -> str:
@@ -89,26 +83,6 @@ def _unsuperseded_sql(name: str, index: Path) -> str:
 def _latest_sql(table: Table) -> str:
     """The latest version per natural key: highest batch, then the last row within it."""
     return latest_sql(table)
-
-
-def latest_sql(
-    table: Table, columns: str = "*", keys_where: str | None = None, *, superseded: bool = False
-) -> str:
-    """``columns`` of the latest version per natural key (highest batch, then the last row
-    within it) of ``{table}_all``; with ``keys_where``, only of the keys that have a stored
-    version matching it (every version of those keys is ranked, so a later version that no
-    longer matches still wins): much less to rank when few keys are wanted. With
-    ``superseded``, every version *but* the latest (what :mod:`.superseded` lists)."""
-    keys = ", ".join(ident(k) for k in table.key)
-    source = ident(table.name + "_all")
-    where = ""
-    if keys_where is not None:
-        where = f" WHERE ({keys}) IN (SELECT ({keys}) FROM {source} WHERE {keys_where})"
-    kept = "> 1" if superseded else "= 1"
-    return (
-        f"SELECT {columns} FROM {source}{where} QUALIFY row_number() OVER "
-        f"(PARTITION BY {keys} ORDER BY _batch_seq DESC, _row DESC) {kept}"
-    )
 
 
 def _quarantine_sql(paths: list[Path]) -> str:
@@ -159,7 +133,6 @@ def create_views(
         con.execute(
             f"CREATE OR REPLACE VIEW {ident(name + '_all')} AS {_all_sql(table, files[name])}"
         )
-    from hrss_fraud.lake.superseded import ensure_index  # it builds on latest_sql
 
     listed = ensure_index(con, root.resolve(), batches) if index else None
     for name, table in TABLES.items():
