@@ -96,8 +96,14 @@ def set_lang(value: str) -> str:
     return chosen
 
 
-def t(key: str, **fields: object) -> str:
-    """The screen text ``key`` (``"leads.export"``) in the session's language, its
-    ``{fields}`` filled in (:mod:`hrss_fraud.dashboard.i18n`)."""
+def text(key: str, language: str, **fields: object) -> str:
+    """The screen text ``key`` (``"leads.export_excel"``) in ``language``, its ``{fields}``
+    filled in, with the app's workspace's own wording if it has any
+    (:mod:`hrss_fraud.dashboard.i18n`)."""
     set_up = _default is not None or (has_app_context() and EXTENSION in current_app.extensions)
-    return i18n.text(key, lang(), workspace() if set_up else None, **fields)
+    return i18n.text(key, language, workspace() if set_up else None, **fields)
+
+
+def t(key: str, **fields: object) -> str:
+    """:func:`text` in the session's language."""
+    return text(key, lang(), **fields)

@@ -9,12 +9,15 @@ label is in the session's language.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from dash import dcc, html
 
+from hrss_fraud.dashboard import context
 from hrss_fraud.dashboard import registers_work as rw
 from hrss_fraud.dashboard.forms import field
 from hrss_fraud.registers.definitions import SEVERITIES, Register
@@ -36,8 +39,9 @@ class Choices:
     issued: list[dict[str, str]]
 
 
-def _t(lang: str):
-    return lambda zh, en: en if lang == "en" else zh
+def _t(lang: str) -> Callable[..., str]:
+    """``t(key, **fields)`` in ``lang`` (the forms are drawn for a given language)."""
+    return functools.partial(context.text, language=lang)
 
 
 def _dropdown(id_: str, options: list[dict[str, str]], **kw: Any) -> dcc.Dropdown:
@@ -45,7 +49,7 @@ def _dropdown(id_: str, options: list[dict[str, str]], **kw: Any) -> dcc.Dropdow
 
 
 def _date(id_: str, lang: str) -> dcc.Input:
-    return dcc.Input(id=id_, placeholder=_t(lang)("默认今天", "default today"))
+    return dcc.Input(id=id_, placeholder=_t(lang)("registers_forms.default_today"))
 
 
 def _item_row(item: Any, lang: str) -> html.Div:
