@@ -100,3 +100,25 @@ def test_the_chinese_texts_show_no_english_or_raw_field_names() -> None:
         if words:
             left[key] = sorted(words)
     assert left == {}
+
+
+def _literal(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+    return None
+
+
+def test_no_call_is_handed_an_inline_chinese_english_pair() -> None:
+    """Every (中文, English) pair of arguments became a key: none is left in a call."""
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    pairs = []
+    for path in PACKAGE.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Call) and len(node.args) >= 2:
+                zh, en = _literal(node.args[0]), _literal(node.args[1])
+                if zh and en is not None and cjk.search(zh) and not cjk.search(en):
+                    pairs.append(f"{path.name}:{node.lineno}")
+    assert pairs == []
