@@ -18,6 +18,7 @@ from hrss_fraud.cases import SchemaError, open_store
 from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cli.common import current_workspace, day, fail, operator, split_list
 from hrss_fraud.engine.workspace import Workspace
+from hrss_fraud.model.numbers import yuan
 from hrss_fraud.notices import store as notices_store
 from hrss_fraud.notices.content import (
     DEFAULT_BASIS,
@@ -29,7 +30,6 @@ from hrss_fraud.notices.content import (
     Item,
     NoticeContent,
     measure_code,
-    money,
 )
 from hrss_fraud.notices.render import RenderError, layout
 from hrss_fraud.notices.store import (
@@ -62,8 +62,8 @@ _on = click.option(
 )
 
 
-def _errors() -> tuple[type[BaseException], ...]:
-    return (NoticeError, ContentError, RenderError, SchemaError)
+ERRORS: tuple[type[BaseException], ...] = (NoticeError, ContentError, RenderError, SchemaError)
+"""What this group's commands report as their one-line failure."""
 
 
 def _read_spec(path: Path) -> dict[str, Any]:
@@ -227,12 +227,12 @@ def create_cmd(
         with open_store(ws) as store:
             actor = operator(store, by, MANAGE)
             notice_id = create(store, content, by=actor, require_confirmed=not allow_unconfirmed)
-    except _errors() as e:
+    except ERRORS as e:
         fail(str(e))
     institution = f"{content.fixmedins_code} {content.fixmedins_name}".strip()
     click.echo(
         f"draft #{notice_id} (草稿): {institution}, {len(content.items)} item(s), "
-        f"¥{money(content.total_involved)}; issue it with: hrss-fraud notice issue {notice_id}"
+        f"¥{yuan(content.total_involved)}; issue it with: hrss-fraud notice issue {notice_id}"
     )
 
 
@@ -254,7 +254,7 @@ def issue_cmd(ctx: click.Context, ref: str, lang: str, on: datetime | None, by: 
     try:
         with open_store(ws) as store:
             out = issue(store, ref, ws, by=operator(store, by, MANAGE), on=day(on), lang=lang)
-    except _errors() as e:
+    except ERRORS as e:
         fail(str(e))
     click.echo(f"notice {out.number} issued (已下达): {out.docx} {out.pdf}")
     click.echo(f"  sha256 docx {out.docx_sha256}\n  sha256 pdf  {out.pdf_sha256}")
@@ -267,7 +267,7 @@ def _record(ctx: click.Context, action: str, **kwargs: Any) -> None:
             kwargs["by"] = operator(store, kwargs["by"], MANAGE)
             getattr(notices_store, action)(store, **kwargs)
             n = notices_store.get(store, kwargs["ref"])
-    except _errors() as e:
+    except ERRORS as e:
         fail(str(e))
 
     if action == "decide_review":
@@ -381,7 +381,7 @@ def list_cmd(
     try:
         with open_store(current_workspace(ctx)) as store:
             df = (overdue if only_overdue else notices)(store, today=day(today))
-    except _errors() as e:
+    except ERRORS as e:
         fail(str(e))
     if status:
         df = df.filter(df["status"] == status)
@@ -402,7 +402,7 @@ def list_cmd(
             marks.append(f"待复核决定 review due {r['review_due']}{late}")
         click.echo(
             f"{ref}\t{r['status_zh']}\t{r['fixmedins_code']} {r['fixmedins_name'] or ''}\t"
-            f"¥{money(r['amount_involved'])}\t下达 {r['issue_date'] or '—'}\t"
+            f"¥{yuan(r['amount_involved'])}\t下达 {r['issue_date'] or '—'}\t"
             f"整改期限 {r['rectify_due'] or '—'}" + (f"\t{'; '.join(marks)}" if marks else "")
         )
 
@@ -417,7 +417,7 @@ def show_cmd(ctx: click.Context, ref: str) -> None:
         with open_store(ws) as store:
             n = get(store, ref)
             problems = verify(store, ref, ws) if n.number else []
-    except _errors() as e:
+    except ERRORS as e:
         fail(str(e))
     c = n.content
     lay = layout(c, c.lang)

@@ -93,17 +93,17 @@ _register = click.option(
 )
 
 
-def _errors() -> tuple[type[BaseException], ...]:
-    return (
-        SchemaError,
-        DefinitionError,
-        EntityError,
-        PlanError,
-        InspectionError,
-        RectificationError,
-        DocumentError,
-        DisclosureError,
-    )
+ERRORS: tuple[type[BaseException], ...] = (
+    SchemaError,
+    DefinitionError,
+    EntityError,
+    PlanError,
+    InspectionError,
+    RectificationError,
+    DocumentError,
+    DisclosureError,
+)
+"""What this group's commands report as their one-line failure."""
 
 
 @contextmanager
@@ -112,7 +112,7 @@ def _store(ctx: click.Context) -> Iterator[CaseStore]:
     try:
         with open_store(current_workspace(ctx)) as store:
             yield store
-    except _errors() as e:
+    except ERRORS as e:
         fail(str(e))
 
 
