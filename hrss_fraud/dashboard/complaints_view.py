@@ -32,6 +32,7 @@ from hrss_fraud.complaints.register import (
     register,
     reveal_complainant,
 )
+from hrss_fraud.dashboard import context
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
@@ -98,12 +99,12 @@ def outcome_options(lang: str = "zh") -> list[dict[str, str]]:
 def deadline_text(overdue: bool, late: bool, days_left: int | None, lang: str = "zh") -> str:
     """The mark a row carries: overdue, handled late, or the days left."""
     if overdue:
-        return f"逾期 {-(days_left or 0)} 天" if lang == "zh" else f"overdue {-(days_left or 0)} d"
+        return context.text("complaints_view.overdue_days", lang, days=-(days_left or 0))
     if late:
-        return "超期办结" if lang == "zh" else "handled late"
+        return context.text("complaints_view.handled_late", lang)
     if days_left is None:
-        return "按期办结" if lang == "zh" else "handled in time"
-    return f"剩 {days_left} 天" if lang == "zh" else f"{days_left} d left"
+        return context.text("complaints_view.handled_in_time", lang)
+    return context.text("complaints_view.days_left", lang, days=days_left)
 
 
 def complaint_rows(

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from hrss_fraud.dashboard import i18n
 from hrss_fraud.nightly import journal
 from hrss_fraud.outputs.labels import _pick
 
@@ -181,7 +182,6 @@ def nightly_status(
     """The latest nightly run in one line (status, start, duration, error), failed or stale
     (``now`` is for tests). No record yet is not a warning: a workspace scored by hand has
     none."""
-    en = lang == "en"
     now = datetime.now(UTC) if now is None else now.astimezone(UTC)
     latest = next(iter(journal.last_runs(workspace, 1)), None)
     checked = last_checked(workspace)
@@ -189,33 +189,30 @@ def nightly_status(
     last = max((t for t in (ran, checked) if t), default=None)
     stale = last is not None and now - last > STALE_AFTER
     if latest is None:
-        parts = ["No nightly run recorded yet" if en else "尚无夜间批处理记录"]
+        parts = [i18n.text("nightly_view.no_run_yet", lang, workspace)]
     else:
         status = str(latest.get("status") or "")
         seconds = _number(latest.get("seconds")) or 0
         started = _shown(latest.get("started")) or "?"
         label = _pick(STATUSES.get(status, (status, status)), lang)
         parts = [
-            f"Last nightly batch: {label}, started {started} UTC, took {seconds:,.0f} s"
-            if en
-            else f"最近一次夜间批处理：{label}，{started} UTC 开始，用时 {seconds:,.0f} 秒"
+            i18n.text(
+                "nightly_view.last_batch",
+                lang,
+                workspace,
+                label=label,
+                started=started,
+                seconds=seconds,
+            )
         ]
         if latest.get("error"):
             parts.append(f" — {latest['error']}")
     if checked and (ran is None or checked > ran):
         at = f"{checked:%Y-%m-%d %H:%M}"
-        parts.append(
-            f"; last check {at} UTC found nothing new"
-            if en
-            else f"；{at} UTC 最近一次检查：无新数据"
-        )
+        parts.append(i18n.text("nightly_view.last_check_nothing_new", lang, workspace, at=at))
     if stale:
         hours = int(STALE_AFTER.total_seconds() // 3600)
-        parts.append(
-            f"; nothing ran for over {hours} h: last night's batch did not run"
-            if en
-            else f"；已超过 {hours} 小时未运行：昨夜的批处理没有执行"
-        )
+        parts.append(i18n.text("nightly_view.stale", lang, workspace, hours=hours))
     return NightlyStatus(
         headline="".join(parts),
         failed=latest is not None and latest.get("status") == "failed",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from hrss_fraud.cases.audit import record
+from hrss_fraud.dashboard import context
 from hrss_fraud.dashboard.rounds_view import allow
 from hrss_fraud.model.numbers import yuan
 from hrss_fraud.notices.content import (
@@ -114,25 +115,20 @@ def status_label(status: str, lang: str = "zh") -> str:
 def deadline_text(row: dict, lang: str = "zh") -> str:
     """The mark a notice's row carries: overdue, the statement window, a review decision
     awaited (overdue after 15 days), or nothing."""
-    en = lang == "en"
+
+    text = context.text
     if row["overdue"]:
-        d = row["days_overdue"]
-        return f"overdue {d} d" if en else f"整改逾期 {d} 天"
+        return text("notices_view.rectification_overdue", lang, days=row["days_overdue"])
     parts = []
     if row["statement_open"]:
-        parts.append("statement window open" if en else "陈述期内")
+        parts.append(text("notices_view.statement_window_open", lang))
     if row["late_statements"]:
-        n = row["late_statements"]
-        parts.append(f"{n} late statement(s)" if en else f"逾期陈述 {n} 件")
+        parts.append(text("notices_view.late_statements", lang, n=row["late_statements"]))
     if row["reviews_pending"]:
-        due, late = row["review_due"], row["review_overdue"]
-        if en:
-            parts.append(f"review decision {'overdue since' if late else 'due'} {due}")
-        else:
-            parts.append(
-                f"复核决定{'已逾期（期限' if late else '期限'} {due}{'）' if late else ''}"
-            )
-    return "; ".join(parts) if en else "；".join(parts)
+        late = row["review_overdue"]
+        review = "notices_view.review_overdue_since" if late else "notices_view.review_due"
+        parts.append(text(review, lang, due=row["review_due"]))
+    return text("notices_view.separator", lang).join(parts)
 
 
 def notice_rows(
@@ -425,7 +421,7 @@ def notice(
         .with_columns(
             kind_label=pl.col("kind").replace_strict(labels, default=pl.col("kind"))
             + pl.when(pl.col("late"))
-            .then(pl.lit(" (late)" if i else "（逾期）"))
+            .then(pl.lit(context.text("notices_view.late_mark", lang)))
             .otherwise(pl.lit(""))
         )
     )

@@ -18,6 +18,7 @@ import plotly.io as pio
 import polars as pl
 from dash import dcc, html
 
+from hrss_fraud.dashboard import context
 from hrss_fraud.outputs.labels import column_label
 
 CJK_FONT = "Noto Sans CJK SC, WenQuanYi Zen Hei, sans-serif"
@@ -136,9 +137,8 @@ def leads_section(
 ) -> list:
     """A profile's leads: per rule with their review outcomes (all of them), then the
     riskiest ``leads`` of the ``n_leads``."""
-    en = lang == "en"
     return [
-        html.H2("Leads by rule" if en else "疑点（按规则）"),
+        html.H2(context.text("profile_components.leads_by_rule", lang)),
         table(
             by_rule,
             ["rule_name", "n_findings", "amount_at_risk", "n_confirmed", "n_dismissed", "n_open"],

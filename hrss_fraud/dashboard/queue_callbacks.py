@@ -22,6 +22,7 @@ from hrss_fraud.cases.store import SNAPSHOT, CaseStore, DecisionError
 from hrss_fraud.cases.users import User, may_decide
 from hrss_fraud.cases.vocab import DECISIONS, STEPS
 from hrss_fraud.cases.workflow import CLOSED, decide, queue
+from hrss_fraud.dashboard import context
 from hrss_fraud.outputs.excel_export import export_leads_bytes
 from hrss_fraud.outputs.labels import column_label
 from hrss_fraud.outputs.lead_detail import LeadDetail, lead_detail
@@ -72,7 +73,11 @@ def column_defs(lang: str = "zh") -> list[dict[str, Any]]:
     (:data:`leads.FILTER_OPTIONS`), with only the operators it supports."""
     defs = []
     for col in GRID_COLUMNS:
-        header = ("时限" if lang == "zh" else "due") if col == "due_at" else column_label(col, lang)
+        header = (
+            context.text("queue_callbacks.due", lang)
+            if col == "due_at"
+            else column_label(col, lang)
+        )
         d: dict[str, Any] = {"field": col, "headerName": header, "sortable": col not in _UNSORTABLE}
         options = FILTER_OPTIONS.get(col)
         if options:

@@ -89,7 +89,20 @@ def test_a_workspace_file_rewords_a_label(tmp_path: Path) -> None:
 
 
 # Latin words that are the names of things, not English left on a Chinese screen.
-_NAMES = {"DOCX", "PDF", "SHA-256", "Excel", "ID", "CSV", "P90", "SQLite", "XLSX", "HIS", "IP"}
+_NAMES = {
+    "DOCX",
+    "PDF",
+    "SHA-256",
+    "Excel",
+    "ID",
+    "CSV",
+    "P90",
+    "SQLite",
+    "XLSX",
+    "HIS",
+    "IP",
+    "UTC",
+}
 
 
 def test_the_chinese_texts_show_no_english_or_raw_field_names() -> None:
