@@ -24,8 +24,11 @@ PERMISSION = "view_leads"
 P = TypeVar("P")
 
 
-def register(module: str, path_template: str, name: str, name_en: str) -> None:
-    """The profile page ``module`` at ``path_template``: linked to, not in the top bar."""
+def register_page(module: str, path_template: str, name: str, name_en: str) -> None:
+    """The profile page ``module`` at ``path_template``: linked to, not in the top bar.
+
+    Named as Dash's own: Dash imports only the files of ``pages/`` whose text says
+    ``register_page``."""
     dash.register_page(
         module,
         path_template=path_template,

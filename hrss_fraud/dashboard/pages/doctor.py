@@ -14,7 +14,7 @@ from hrss_fraud.dashboard import context, guard, profile_page
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.outputs import doctor_view as dv
 
-profile_page.register(__name__, "/doctor/<fixmedins_code>/<dr_codg>", "医师画像", "Doctor")
+profile_page.register_page(__name__, "/doctor/<fixmedins_code>/<dr_codg>", "医师画像", "Doctor")
 
 LABELS: dict[str, tuple[str, str]] = {
     "day": ("日期", "day"),

@@ -22,7 +22,7 @@ from hrss_fraud.outputs.labels import COLUMNS
 profile_page.register_finder(
     "institution_picker", "/institution", "机构画像", "Institutions", 20, lambda: picker()
 )
-profile_page.register(__name__, "/institution/<fixmedins_code>", "机构画像", "Institution")
+profile_page.register_page(__name__, "/institution/<fixmedins_code>", "机构画像", "Institution")
 
 
 def picker() -> html.Div:

@@ -16,7 +16,7 @@ from hrss_fraud.outputs import person_view as pv
 from hrss_fraud.outputs.profile_data import SETTINGS, pick
 
 profile_page.register_finder("person_search", "/person", "参保人", "Persons", 30, lambda: search())
-profile_page.register(__name__, "/person/<psn_no>", "参保人", "Person")
+profile_page.register_page(__name__, "/person/<psn_no>", "参保人", "Person")
 
 IDENTITY: dict[str, tuple[str, str]] = {
     "psn_name": ("姓名", "name"),
