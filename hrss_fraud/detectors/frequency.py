@@ -30,7 +30,7 @@ import polars as pl
 from scipy.stats import poisson
 
 from hrss_fraud.detectors.frequency_model import FEATURES, FrequencyModel, person_month_features
-from hrss_fraud.engine.hits import empty_hits, settlement_hits
+from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.knowledge.treatment import outside
 
@@ -166,7 +166,7 @@ def visit_frequency(
             "risk_txt",
         ),
     )
-    return settlement_hits(
+    return project_hits(
         ev,
         hit_key=pl.format("vf|{}|{}|{}", "setting", "psn_no", month),
         entity_type="person",
@@ -175,4 +175,5 @@ def visit_frequency(
         amount=pl.col("inscp"),
         line_time="t",
         score=-pl.col("p").log10(),
+        feedetl_sn=None,
     )

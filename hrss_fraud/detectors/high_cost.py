@@ -34,7 +34,7 @@ import duckdb
 import polars as pl
 
 from hrss_fraud.detectors.peers import peer_stats
-from hrss_fraud.engine.hits import empty_hits
+from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.knowledge.treatment import base_class_sql, class_line_sql, class_names
 from hrss_fraud.model.codes import HOSP_LV, MEDINS_TYPE
@@ -316,21 +316,14 @@ def high_cost(
         ),
         on=keys,
     )
-    return rows.select(
+    return project_hits(
+        rows,
         hit_key=pl.when(pl.col("part") == "session")
         .then(pl.format("hc|{}|{}|session", "fixmedins_code", "setl_id"))
         .otherwise(pl.format("hc|{}|{}", "fixmedins_code", "setl_id")),
-        entity_type=pl.lit("settlement"),
+        entity_type="settlement",
         entity_id=pl.format("{}|{}", "fixmedins_code", "setl_id"),
-        role=pl.lit("violating"),
-        fixmedins_code="fixmedins_code",
-        psn_no="psn_no",
-        setl_id="setl_id",
-        mdtrt_id="mdtrt_id",
-        feedetl_sn="feedetl_sn",
         line_time="fee_ocur_time",
         amount=pl.col("line_inscp") * pl.col("excess_share"),
-        evidence="evidence",
-        evidence_en="evidence_en",
         score=pl.col("robust_z"),
     )

@@ -44,7 +44,7 @@ from sklearn.ensemble import IsolationForest
 from hrss_fraud.detectors import hbos
 from hrss_fraud.detectors.features import SETS, FeatureSet, behind_lines, compute
 from hrss_fraud.detectors.modelfile import ModelError, read_checked, write_json
-from hrss_fraud.engine.hits import empty_hits
+from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.model.codes import FIXMEDINS_TYPE, HOSP_LV, MEDINS_TYPE
 
@@ -607,20 +607,13 @@ def detect(con: duckdb.DuckDBPyConnection, kind: str, params: dict[str, float]) 
         .unique(["lead", *line_id], keep="first", maintain_order=True)
         .join(leads.select("lead", "evidence", "evidence_en", "combined"), on="lead")
     )
-    return rows.select(
+    return project_hits(
+        rows,
         hit_key=pl.format(f"{_PREFIX[kind]}|{{}}|{{}}", fs.key, "period"),
-        entity_type=pl.lit(kind),
+        entity_type=kind,
         entity_id=pl.col(fs.key),
-        role=pl.lit("violating"),
-        fixmedins_code="fixmedins_code",
-        psn_no="psn_no",
-        setl_id="setl_id",
-        mdtrt_id="mdtrt_id",
-        feedetl_sn="feedetl_sn",
         line_time="fee_ocur_time",
         amount="amount",
-        evidence="evidence",
-        evidence_en="evidence_en",
         score="combined",
     )
 

@@ -9,6 +9,7 @@ import polars as pl
 
 from hrss_fraud.detectors.peers import MAD_TO_SD, peer_stats
 from hrss_fraud.detectors.profiles_indicators import Indicator
+from hrss_fraud.engine.hits import project_hits
 from hrss_fraud.model.codes import HOSP_LV, MEDINS_TYPE
 
 PEER_LEVELS = (
@@ -157,20 +158,13 @@ def hit_rows(
     )
     # a unit whose basis is 0 (visit counts) claims its lines' own excess
     claim = pl.when(pl.col("excess") > 0).then(pl.min_horizontal("excess", total)).otherwise(total)
-    return lines.select(
+    return project_hits(
+        lines,
         hit_key="hit_key",
-        entity_type=pl.lit(ind.entity),
+        entity_type=ind.entity,
         entity_id="unit",
-        role=pl.lit("violating"),
-        fixmedins_code="fixmedins_code",
-        psn_no="psn_no",
-        setl_id="setl_id",
-        mdtrt_id="mdtrt_id",
-        feedetl_sn="feedetl_sn",
         line_time="line_time",
         amount=(claim * pl.col("weight") / total).round(6),
-        evidence="evidence",
-        evidence_en="evidence_en",
         # DuckDB's parallel sums move a z-score's last bits between runs; a finding must
         # not change when its claims did not
         score=pl.col("robust_z").round(6),

@@ -20,7 +20,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from hrss_fraud.engine.hits import empty_hits, settlement_hits
+from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 
 
@@ -151,7 +151,7 @@ def covisit_rings(
             money,
         ),
     )
-    return settlement_hits(
+    return project_hits(
         rows,
         hit_key=pl.format("ring|{}", "psn_no"),
         entity_type="person",
@@ -159,4 +159,6 @@ def covisit_rings(
         violating=True,
         amount=pl.col("inscp"),
         score=pl.col("size").cast(pl.Float64),
+        line_time="begntime",
+        feedetl_sn=None,
     )

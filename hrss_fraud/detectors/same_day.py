@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from hrss_fraud.engine.hits import empty_hits, settlement_hits
+from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.knowledge.treatment import outside
 from hrss_fraud.lake.sqltext import sql_array
@@ -114,7 +114,7 @@ def same_day_visits(
             money,
         ),
     )
-    return settlement_hits(
+    return project_hits(
         rows,
         hit_key=pl.format("same_day|{}", "key"),
         entity_type="person",
@@ -122,4 +122,6 @@ def same_day_visits(
         violating=repeat,
         amount=pl.col("inscp"),
         score=pl.col("n").cast(pl.Float64),
+        line_time="begntime",
+        feedetl_sn=None,
     )

@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from hrss_fraud.engine.hits import empty_hits, settlement_hits
+from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.knowledge.treatment import outside
 from hrss_fraud.lake.sqltext import sql_array
@@ -153,7 +153,7 @@ def institution_spread(
             money,
         ),
     )
-    return settlement_hits(
+    return project_hits(
         rows,
         hit_key=pl.format("spread|{}", key),
         entity_type="person",
@@ -161,4 +161,6 @@ def institution_spread(
         violating=late,
         amount=pl.col("inscp"),
         score=pl.col("places").cast(pl.Float64),
+        line_time="begntime",
+        feedetl_sn=None,
     )

@@ -101,37 +101,47 @@ class HitShapeError(ValueError):
     pass
 
 
-def settlement_hits(
+def project_hits(
     df: pl.DataFrame,
     *,
     hit_key: str | pl.Expr,
     entity_type: str,
-    entity_id: str,
-    violating: pl.Expr | bool,
+    entity_id: str | pl.Expr,
     amount: str | pl.Expr,
-    line_time: str = "begntime",
+    line_time: str | pl.Expr,
+    violating: pl.Expr | bool = True,
+    feedetl_sn: str | None = "feedetl_sn",
     score: str | pl.Expr | None = None,
+    **extra: str | pl.Expr,
 ) -> pl.DataFrame:
-    """Hit rows that stand for whole settlements (no fee line, ``feedetl_sn`` null), from
-    a frame with the settlement's keys and ``evidence``/``evidence_en``: the shape the
-    person- and settlement-level kernels share. A row is violating where ``violating``
-    holds (its ``amount`` at risk), else involved with amount 0."""
-    viol = pl.lit(violating) if isinstance(violating, bool) else violating
+    """``df`` projected into :data:`HIT_COLUMNS` (then ``extra``), the shape every kernel
+    and detector returns. ``df`` carries the line's keys (``fixmedins_code``, ``psn_no``,
+    ``setl_id``, ``mdtrt_id``, and ``feedetl_sn`` unless ``feedetl_sn`` is None: then each
+    row stands for a whole settlement) and ``evidence``/``evidence_en``. A row is violating
+    where ``violating`` holds (its ``amount`` at risk), else involved with amount 0;
+    ``violating=True`` makes every row violating with its ``amount`` as it is."""
+    if violating is True:
+        role, at_risk = pl.lit("violating"), amount
+    else:
+        viol = pl.lit(violating) if isinstance(violating, bool) else violating
+        role = pl.when(viol).then(pl.lit("violating")).otherwise(pl.lit("involved"))
+        at_risk = pl.when(viol).then(amount).otherwise(0.0)
     return df.select(
         hit_key=hit_key,
         entity_type=pl.lit(entity_type),
         entity_id=entity_id,
-        role=pl.when(viol).then(pl.lit("violating")).otherwise(pl.lit("involved")),
+        role=role,
         fixmedins_code="fixmedins_code",
         psn_no="psn_no",
         setl_id="setl_id",
         mdtrt_id="mdtrt_id",
-        feedetl_sn=pl.lit(None, pl.String),
+        feedetl_sn=pl.lit(None, pl.String) if feedetl_sn is None else feedetl_sn,
         line_time=line_time,
-        amount=pl.when(viol).then(amount).otherwise(0.0),
+        amount=at_risk,
         evidence="evidence",
         evidence_en="evidence_en",
         score=pl.lit(None, pl.Float64) if score is None else score,
+        **extra,
     )
 
 

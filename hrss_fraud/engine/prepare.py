@@ -40,7 +40,7 @@ import polars as pl
 from hrss_fraud.knowledge import Knowledge
 from hrss_fraud.knowledge.treatment import class_sql, line_flags_sql
 from hrss_fraud.lake import Lake
-from hrss_fraud.lake.views import latest_sql
+from hrss_fraud.lake.latest import latest_sql
 from hrss_fraud.model.codes import INPATIENT_MED_TYPES, PHARMACY_MED_TYPES
 from hrss_fraud.model.schema import TABLES
 

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 from numba import njit
 
-from hrss_fraud.engine.hits import empty_hits, settlement_hits
+from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.lake.sqltext import sql_array
 
@@ -142,7 +142,7 @@ def bursts(
             _yuan(pl.col("acct")),
         ),
     )
-    return settlement_hits(
+    return project_hits(
         s,
         hit_key=pl.col("hit_key"),
         entity_type="settlement",
@@ -150,4 +150,6 @@ def bursts(
         violating=True,
         amount=pl.col("inscp_amt"),
         score=pl.col("n_psn").cast(pl.Float64),
+        line_time="begntime",
+        feedetl_sn=None,
     )

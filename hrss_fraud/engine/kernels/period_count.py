@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from hrss_fraud.engine.catalogue import rules_dir
-from hrss_fraud.engine.hits import HIT_COLUMNS
+from hrss_fraud.engine.hits import HIT_COLUMNS, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.engine.render import render
 
@@ -211,22 +211,14 @@ def period_hits(lines: pl.DataFrame, claimed: pl.DataFrame, grace_days: int) -> 
         .join(t.drop("psn_no"), on="r", how="left")
     )
     viol = (pl.col("r") >= pl.col("b_first")) & (pl.col("excess") > 1e-9)
-    return out.select(
-        "hit_key",
-        entity_type=pl.lit("person"),
+    return project_hits(
+        out,
+        hit_key="hit_key",
+        entity_type="person",
         entity_id="psn_no",
-        role=pl.when(viol).then(pl.lit("violating")).otherwise(pl.lit("involved")),
-        fixmedins_code="fixmedins_code",
-        psn_no="psn_no",
-        setl_id="setl_id",
-        mdtrt_id="mdtrt_id",
-        feedetl_sn="feedetl_sn",
+        violating=viol,
         line_time="fee_ocur_time",
-        amount=pl.when(viol)
-        .then((pl.col("inscp_amt") * pl.col("excess") / pl.col("cnt")).round(4))
-        .otherwise(0.0),
-        evidence="evidence",
-        evidence_en="evidence_en",
+        amount=(pl.col("inscp_amt") * pl.col("excess") / pl.col("cnt")).round(4),
         score="score",
         units=pl.when(viol).then(pl.col("excess")).otherwise(0.0),
     )

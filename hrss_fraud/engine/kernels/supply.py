@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 from numba import njit
 
-from hrss_fraud.engine.hits import empty_hits
+from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.lake.sqltext import sql_array
 
@@ -206,19 +206,13 @@ def supply(
         amount=pl.lit(0.0),
     )
     rows = pl.concat([viol, inv]).unique(["hit_key", "fixmedins_code", "mdtrt_id", "feedetl_sn"])
-    return rows.join(per_hit, on="hit_key").select(
-        "hit_key",
-        entity_type=pl.lit("settlement"),
+    return project_hits(
+        rows.join(per_hit, on="hit_key"),
+        hit_key="hit_key",
+        entity_type="settlement",
         entity_id="hit_key",
-        role="role",
-        fixmedins_code="fixmedins_code",
-        psn_no="psn_no",
-        setl_id="setl_id",
-        mdtrt_id="mdtrt_id",
-        feedetl_sn="feedetl_sn",
+        violating=pl.col("role") == "violating",
         line_time="fee_ocur_time",
         amount="amount",
-        evidence="evidence",
-        evidence_en="evidence_en",
         score="score",
     )

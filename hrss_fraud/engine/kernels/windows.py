@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 from numba import njit
 
-from hrss_fraud.engine.hits import empty_hits, settlement_hits
+from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.knowledge.treatment import class_names, outside
 from hrss_fraud.lake.sqltext import sql_array
@@ -226,7 +226,7 @@ def windows(
         "evidence_en",
         score=pl.col("peak").cast(pl.Float64),
     ).join(setl, on=["fixmedins_code", "mdtrt_id"])
-    return settlement_hits(
+    return project_hits(
         rows,
         hit_key=pl.col("hit_key"),
         entity_type="person",
@@ -234,4 +234,6 @@ def windows(
         violating=pl.col("viol"),
         amount=pl.col("inscp_amt"),
         score=pl.col("score"),
+        line_time="begntime",
+        feedetl_sn=None,
     )
