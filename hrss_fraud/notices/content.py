@@ -169,7 +169,3 @@ def measure_code(text: str) -> str:
         msg = f"unknown measure {text!r}; one of: {known}"
         raise ContentError(msg)
     return code
-
-
-money = yuan
-"""Kept for the command line, which imports it from here (``hrss_fraud.cli``)."""
