@@ -2,15 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+import polars as pl
 
 from hrss_fraud.cli.common import Fail, current_workspace
-from hrss_fraud.engine.runs import RunError
+from hrss_fraud.engine.runs import Run, RunError
+from hrss_fraud.lake import Lake
 from hrss_fraud.outputs.export import write_export
 from hrss_fraud.outputs.ranking import COLUMNS, institution_ranking, review_weights, risk_ranking
 from hrss_fraud.outputs.shares import rule_shares
+
+Ranker = Callable[[Run, Lake, pl.DataFrame | None], pl.DataFrame]
+
+_out = click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv, .parquet or .xlsx"
+)
+_run = click.option("--run", "run_id", help="A run id (default: the latest run).")
+_lang = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+
+
+def _write_ranking(
+    ctx: click.Context,
+    out: str,
+    run_id: str | None,
+    lang: str,
+    top: int | None,
+    label: str,
+    rank: Ranker,
+) -> int:
+    """Rank a run's entities weighed by the review model (its state said on standard error),
+    keep the ``top`` first and write them to ``out``; how many rows were written."""
+    ws = current_workspace(ctx)
+    try:
+        run = ws.open_run(run_id)
+        weights, status = review_weights(run, ws)
+        click.echo(status.message(lang), err=True)
+        ranking = rank(run, ws.lake, weights)
+        if top:
+            ranking = ranking.head(top)
+        write_export(ranking, Path(out), label=label)
+    except (RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    return ranking.height
 
 
 @click.group("export")
@@ -19,35 +55,25 @@ def export_group() -> None:
 
 
 @export_group.command("inspection-list")
-@click.option(
-    "--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv, .parquet or .xlsx"
-)
+@_out
 @click.option("--top", "top", type=click.IntRange(min=1), help="Only the K riskiest institutions.")
-@click.option("--run", "run_id", help="A run id (default: the latest run).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@_run
+@_lang
 @click.pass_context
 def export_inspection_list(
     ctx: click.Context, out: str, top: int | None, run_id: str | None, lang: str
 ) -> None:
     """Institutions ranked by the share of their in-scope spending at risk, with reasons."""
-    ws = current_workspace(ctx)
-    try:
-        run = ws.open_run(run_id)
-        weights, status = review_weights(run, ws)
-        click.echo(status.message(lang), err=True)
-        ranking = institution_ranking(run, ws.lake, lang, weights)
-        if top:
-            ranking = ranking.head(top)
-        write_export(ranking.select(COLUMNS), Path(out), label="inspection list")
-    except (RunError, ValueError) as e:
-        raise Fail(str(e)) from None
-    click.echo(f"{ranking.height} institutions → {out}")
+
+    def rank(run: Run, lake: Lake, weights: pl.DataFrame | None) -> pl.DataFrame:
+        return institution_ranking(run, lake, lang, weights).select(COLUMNS)
+
+    n = _write_ranking(ctx, out, run_id, lang, top, "inspection list", rank)
+    click.echo(f"{n} institutions → {out}")
 
 
 @export_group.command("risk-ranking")
-@click.option(
-    "--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv, .parquet or .xlsx"
-)
+@_out
 @click.option(
     "--level",
     type=click.Choice(["institution", "doctor", "person"]),
@@ -56,32 +82,24 @@ def export_inspection_list(
     help="Rank institutions (机构), doctors (医师) or insured persons (参保人).",
 )
 @click.option("--top", "top", type=click.IntRange(min=1), help="Only the K riskiest.")
-@click.option("--run", "run_id", help="A run id (default: the latest run).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@_run
+@_lang
 @click.pass_context
 def export_risk_ranking(
     ctx: click.Context, out: str, level: str, top: int | None, run_id: str | None, lang: str
 ) -> None:
     """Institutions, doctors or persons ranked by the share of their spending at risk
     (风险排名)."""
-    ws = current_workspace(ctx)
-    try:
-        run = ws.open_run(run_id)
-        weights, status = review_weights(run, ws)
-        click.echo(status.message(lang), err=True)
-        ranking = risk_ranking(run, ws.lake, level, lang, weights)
-        if top:
-            ranking = ranking.head(top)
-        write_export(ranking, Path(out), label=f"{level} risk ranking")
-    except (RunError, ValueError) as e:
-        raise Fail(str(e)) from None
-    click.echo(f"{ranking.height} {level} rows → {out}")
+
+    def rank(run: Run, lake: Lake, weights: pl.DataFrame | None) -> pl.DataFrame:
+        return risk_ranking(run, lake, level, lang, weights)
+
+    n = _write_ranking(ctx, out, run_id, lang, top, f"{level} risk ranking", rank)
+    click.echo(f"{n} {level} rows → {out}")
 
 
 @export_group.command("rule-shares")
-@click.option(
-    "--out", required=True, type=click.Path(dir_okay=False), help="FILE.csv, .parquet or .xlsx"
-)
+@_out
 @click.option("--rule", "rule_id", required=True, help="A rule id, e.g. high_cost_outpatient.")
 @click.option(
     "--by",
@@ -90,7 +108,7 @@ def export_risk_ranking(
     show_default=True,
     help="Per institution (机构) or insured person (参保人).",
 )
-@click.option("--run", "run_id", help="A run id (default: the latest run).")
+@_run
 @click.pass_context
 def export_rule_shares(
     ctx: click.Context, out: str, rule_id: str, by: str, run_id: str | None
