@@ -14,6 +14,8 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from hrss_fraud.cases.migrate import available, statements
+
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
 
@@ -336,8 +338,6 @@ def _counters(read: _Reader, names: set[str], links: dict[str, dict[str, str]]) 
 def _triggers(read: _Reader) -> list[Problem]:
     """The chain triggers as migration 0007 creates them: a missing one lets records in
     unlinked; a changed one could link something else than the record."""
-    from hrss_fraud.cases.migrate import available, statements
-
     expected = {}
     chain_migration = next(m for m in available() if m.version == CHAIN_MIGRATION)
     for stmt in statements(chain_migration.sql):

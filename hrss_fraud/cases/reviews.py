@@ -36,7 +36,10 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
+from hrss_fraud.cases import open_store, store_path
 from hrss_fraud.detectors.modelfile import ModelError, read_checked
+from hrss_fraud.engine.catalogue import load_catalogue
+from hrss_fraud.engine.runs import open_run
 from hrss_fraud.lake.fsutil import write_bytes_atomic
 
 KIND = "review_weights"
@@ -282,15 +285,11 @@ def _enough(counts: tuple[int, int], min_labels: int, min_per_class: int) -> boo
 
 
 def _families(workspace: Path) -> dict[str, str]:
-    from hrss_fraud.engine.catalogue import load_catalogue
-
     return {r.id: r.family for r in load_catalogue(workspace=workspace).rules.values()}
 
 
 def _store_labels(workspace: Path) -> pl.DataFrame:
     """The store's final labels; none (without creating a store) when there is no store."""
-    from hrss_fraud.cases import open_store, store_path
-
     if not store_path(workspace).exists():
         return pl.DataFrame(schema={"finding_id": pl.String, "label": pl.Int8})
     with open_store(workspace) as store:
@@ -345,8 +344,6 @@ def train_review_model(
     """``hrss-fraud cases train-model`` (and ``models train``): fit on the store's final
     decisions and the run's findings (default: the latest run), save, and say how it went.
     Below the minimum nothing is trained and the status says why."""
-    from hrss_fraud.engine.runs import open_run
-
     workspace = Path(workspace)
     thresholds = (min_labels, min_per_class)
     run = open_run(workspace, run_id)
