@@ -29,7 +29,7 @@ from hrss_fraud.complaints.register import (
     start_check,
 )
 from hrss_fraud.engine.runs import Run, RunError, open_run
-from hrss_fraud.lake import Lake
+from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.model.numbers import money, money_expr
 
 LOOK_BACK_DAYS = 365
@@ -255,7 +255,7 @@ def targeted_check(
         if run_id is not None:
             raise
         run = None
-    lake = Lake(Path(workspace) / "lake")
+    lake = Workspace.of(workspace).lake
     con = lake.connect()
     try:
         act = pl.concat(

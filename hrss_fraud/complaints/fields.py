@@ -23,6 +23,8 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+from hrss_fraud.engine.workspace import Workspace
+
 INSTITUTION_CODE = re.compile(r"^[A-Z][0-9]{11}$")  # [0-9], not \d: that takes ４ too
 PERSON_CODE = re.compile(r"^[0-9A-Z]{10,30}$")
 MAX_TEXT = 4000
@@ -99,9 +101,7 @@ def lake_unknown(workspace: Path, kind: str, codes: list[str]) -> list[str]:
     """The codes of ``codes`` that the workspace's lake does not hold, when its table of
     that kind (institutions, persons) has rows; none when it has none (a workspace
     without reference data checks the format only)."""
-    from hrss_fraud.lake import Lake
-
-    lake = Lake(Path(workspace) / "lake")
+    lake = Workspace.of(workspace).lake
     if not codes or not lake.batches():
         return []
     table, column = LAKE_TABLES[kind]
