@@ -29,6 +29,8 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from hrss_fraud.cases.store import CaseStore
+from hrss_fraud.engine.runs import RunError, open_run
+from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.inspection.rounds import SOURCES, Round, group_members, load_round
 
 EVIDENCE: tuple[tuple[tuple[str, ...], str, str], ...] = (
@@ -161,9 +163,6 @@ def institution_lines(
     """The run's finding lines billed by these institutions, with each finding's rule,
     severity, behaviour and evidence, and the fee line's item, quantity and price; past
     ``max_lines_per_finding`` a finding's smaller lines are folded into one row."""
-    from hrss_fraud.engine.runs import RunError, open_run
-    from hrss_fraud.lake import Lake
-
     try:
         run = open_run(workspace, run_id)
     except RunError as e:
@@ -186,7 +185,7 @@ def institution_lines(
         .filter(pl.col("fixmedins_code").is_in(codes))
         .join(findings, on="finding_id", how="left")
     )
-    con = Lake(Path(workspace) / "lake").connect()
+    con = Workspace.of(workspace).lake.connect()
     con.register("export_lines", lines.select("fixmedins_code", "mdtrt_id", "feedetl_sn").unique())
     items = con.sql("""
         SELECT e.fixmedins_code, e.mdtrt_id, e.feedetl_sn, max(f.medins_list_name) AS item,

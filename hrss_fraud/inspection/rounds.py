@@ -20,6 +20,8 @@ from typing import Any
 import polars as pl
 
 from hrss_fraud.cases.store import CaseStore, timestamp, write_audit
+from hrss_fraud.engine.runs import open_run
+from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.inspection.draw import (
     Candidate,
     Conflict,
@@ -33,6 +35,7 @@ from hrss_fraud.inspection.draw import (
 )
 from hrss_fraud.inspection.draw import canonical_json as _json
 from hrss_fraud.inspection.registry import active_group_members
+from hrss_fraud.outputs.ranking import institution_ranking, review_weights
 
 SOURCES = {
     "risk": ("重点检查", "risk ranking"),
@@ -118,10 +121,6 @@ def plan_round(
     """Draw and record a round; return it. ``complaints`` are ``(fixmedins_code, ref)``
     from the complaint register; ``groups`` restricts the round to these group codes
     (default: every standing group and those formed for this round name)."""
-    from hrss_fraud.engine.runs import open_run
-    from hrss_fraud.lake import Lake
-    from hrss_fraud.outputs.ranking import institution_ranking, review_weights
-
     name = (name or "").strip()
     if not name:
         msg = "the round needs a name (--name)"
@@ -131,7 +130,7 @@ def plan_round(
         raise RoundError(msg)
     run = open_run(workspace, run_id)
     weights, _ = review_weights(run, workspace)
-    lake = Lake(Path(workspace) / "lake")
+    lake = Workspace.of(workspace).lake
     ranking = institution_ranking(run, lake, "zh", weights).join(
         institution_ranking(run, lake, "en", weights).select(
             "fixmedins_code", reasons_en="reasons"
