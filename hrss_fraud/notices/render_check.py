@@ -24,6 +24,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from hrss_fraud.cases import open_store
+from hrss_fraud.inspection.exports import ExportError, export_round
+from hrss_fraud.inspection.rounds import RoundError
+from hrss_fraud.notices.store import NoticeError, get
+from hrss_fraud.workspace import resolve
+
 SOFFICE_TIMEOUT = 180.0
 """Seconds one conversion call may take: a large group's workbook prints to many pages."""
 DPI = 80
@@ -106,9 +112,6 @@ def page_png(pdf: Path, png: Path, *, page: int = 1, dpi: int = DPI) -> Path:
 
 
 def _notice_files(workspace: Path, number: str) -> tuple[Path, Path]:
-    from hrss_fraud.cases import open_store
-    from hrss_fraud.notices.store import get
-
     with open_store(workspace) as store:
         n = get(store, number)
     if n.number is None:
@@ -118,9 +121,6 @@ def _notice_files(workspace: Path, number: str) -> tuple[Path, Path]:
 
 
 def _round_list(workspace: Path, round_id: int, group: str | None, out_dir: Path) -> Path:
-    from hrss_fraud.cases import open_store
-    from hrss_fraud.inspection.exports import export_round
-
     with open_store(workspace) as store:
         books = export_round(store, workspace, round_id, out_dir)
     if group is None:
@@ -148,11 +148,6 @@ def render_screenshots(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from hrss_fraud.inspection.exports import ExportError
-    from hrss_fraud.inspection.rounds import RoundError
-    from hrss_fraud.notices.store import NoticeError
-    from hrss_fraud.workspace import resolve
-
     parser = argparse.ArgumentParser(
         prog="python -m hrss_fraud.notices.render_check", description=__doc__.split("\n\n")[0]
     )
