@@ -38,6 +38,7 @@ from hrss_fraud.ingest.readers import (
     open_upload,
     read_together,
 )
+from hrss_fraud.ingest.summary import warnings
 from hrss_fraud.ingest.validate import QUARANTINE_SCHEMA, SET_ASIDE, code_flags, validate
 from hrss_fraud.lake import Lake
 from hrss_fraud.model.schema import TABLES
@@ -105,8 +106,6 @@ class IngestResult:
 
     def summary(self) -> dict:
         """Counts, per-file details and, first, the warnings (see :mod:`.summary`)."""
-        from hrss_fraud.ingest.summary import warnings
-
         by = {
             s: sum(f.status == s for f in self.files)
             for s in ("committed", "duplicate", "rejected")

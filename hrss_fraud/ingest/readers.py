@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import fastexcel
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -695,8 +696,6 @@ def _floats_as_text(s: pl.Series) -> pl.Series:
 
 
 def _open_xlsx(path: Path) -> RawUpload:
-    import fastexcel
-
     try:
         reader = fastexcel.read_excel(path)
         sheet_names = reader.sheet_names
