@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+from sklearn.metrics import roc_auc_score
 
 from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.engine.runs import Run, open_run
+from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.lake import Lake
+from hrss_fraud.outputs import ranking as rankings  # a module: tests replace its functions
 
 _KEY = pl.concat_str("fixmedins_code", "mdtrt_id", "feedetl_sn", separator="|")
 _SETL = pl.concat_str("fixmedins_code", "setl_id", separator="|")
@@ -366,11 +369,7 @@ def ranking_metrics(run: Run, lake: Lake, truth: Truth, share: float = 0.1) -> d
     ``fp_rate_clean_persons``: clean persons (in no scheme) named by a person-level lead,
     over all clean persons; ``fp_rate_clean_institutions``: clean institutions in the top
     ``share``, over all clean institutions."""
-    from sklearn.metrics import roc_auc_score
-
-    from hrss_fraud.outputs.ranking import institution_ranking
-
-    ranking = institution_ranking(run, lake)
+    ranking = rankings.institution_ranking(run, lake)
     fraud = truth.fraud_institutions["fixmedins_code"].implode()
     y = ranking["fixmedins_code"].is_in(fraud).to_numpy()
     k = max(1, round(share * ranking.height))
@@ -404,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     ids = a.rules.split(",") if a.rules else None
     run, truth = open_run(a.workspace, a.run), Truth.read(a.truth)
     result = evaluate(run, truth, ids)
-    result["ranking"] = ranking_metrics(run, Lake(a.workspace / "lake"), truth)
+    result["ranking"] = ranking_metrics(run, Workspace.of(a.workspace).lake, truth)
     if a.json:
         print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
         return 0

@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from hrss_fraud.engine.runs import Run, open_run
+from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.evaluation.judge import Truth, evaluate, ranking_metrics
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import Lake
@@ -126,7 +127,7 @@ def judge_workspace(
 ) -> SeedResult:
     """Judge a workspace's run (the latest by default) against a truth folder."""
     run = open_run(Path(workspace), run_id)
-    return judge_run(run, Lake(Path(workspace) / "lake"), Truth.read(Path(truth_dir)), seed=seed)
+    return judge_run(run, Workspace.of(workspace).lake, Truth.read(Path(truth_dir)), seed=seed)
 
 
 def run_seed(
@@ -152,11 +153,11 @@ def run_seed(
     generate(SynthConfig.preset(preset, out=county, seed=seed))
     shutil.rmtree(workspace, ignore_errors=True)
     say(f"seed {seed}: ingesting its uploads")
-    ingest(Lake(workspace / "lake"), [county / "reference", county / "uploads"])
+    ingest(Workspace.of(workspace).lake, [county / "reference", county / "uploads"])
     say(f"seed {seed}: scoring")
     run = score(workspace, memory_limit=memory_limit)
     say(f"seed {seed}: judging run {run.run_id}")
-    return judge_run(run, Lake(workspace / "lake"), Truth.read(county / "truth"), seed=seed)
+    return judge_run(run, Workspace.of(workspace).lake, Truth.read(county / "truth"), seed=seed)
 
 
 def run_seeds(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import polars as pl
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from hrss_fraud.evaluation.labels import Lang, label
@@ -175,8 +176,6 @@ def fp_figure(evaluation: Evaluation, lang: Lang = "zh") -> go.Figure:
 
 
 def _colour(i: int) -> str:
-    from plotly.colors import qualitative
-
     return qualitative.Plotly[i % len(qualitative.Plotly)]
 
 

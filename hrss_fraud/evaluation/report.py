@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
+from sklearn.metrics import roc_curve
 
 from hrss_fraud.evaluation.labels import Lang, label
 from hrss_fraud.evaluation.pipeline import SeedResult
@@ -320,8 +321,6 @@ def precision_curve(rankings: pl.DataFrame) -> pl.DataFrame:
 def roc_points(rankings: pl.DataFrame) -> pl.DataFrame:
     """The ROC curve of each seed's ranking (false- and true-positive rates); a seed whose
     ranking holds one class only has no curve."""
-    from sklearn.metrics import roc_curve
-
     frames = []
     for (seed,), part in rankings.group_by("seed", maintain_order=True):
         y = part["fraudulent"].to_numpy()
