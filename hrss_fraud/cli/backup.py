@@ -56,8 +56,9 @@ def backup_command(ctx: click.Context, out: Path) -> None:
 def restore_command(ctx: click.Context, source: Path, force: bool, by: str | None) -> None:
     """恢复。Restore a backup into the workspace (refuses a non-empty one unless --force);
     the restored case store records who did it and what it replaced."""
+    ws = current_workspace(ctx)
     try:
-        m = restore(source, current_workspace(ctx), force=force, by=by)
+        m = restore(source, ws, force=force, by=by)
     except (BackupError, OSError, sqlite3.Error) as e:
         raise Fail(_one_line(e)) from None
-    click.echo(f"restored {source} (made {m['created']}) into {ctx.obj['workspace']}")
+    click.echo(f"restored {source} (made {m['created']}) into {ws}")
