@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import polars as pl
+import xlsxwriter
 
 from hrss_fraud.synth.output import render, write_atomic
 from hrss_fraud.synth.world import World
@@ -94,8 +95,6 @@ def write_all(out: Path, world: World) -> Path:
 
 def _excel_ids(path: Path, world: World) -> None:
     """A person list as Excel mangles it: numeric IDs, 18-digit numbers as 1.30123E+17."""
-    import xlsxwriter
-
     person = world.pop.person.head(10)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

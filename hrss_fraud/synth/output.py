@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import xlsxwriter
 
 from hrss_fraud.model.schema import TABLES, Table
 
@@ -91,8 +92,6 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
 
 def _xlsx(text: pl.DataFrame, sheet: str) -> bytes:
     """Text cells only, as hospital exports hold IDs; constant memory for large sheets."""
-    import xlsxwriter
-
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "in_memory": True})
     ws = wb.add_worksheet(sheet)

@@ -530,3 +530,30 @@ def drop_overlaps(enc: pl.DataFrame) -> pl.DataFrame:
     )
     other = other.join(hit, on="_r", how="anti").drop("_r")
     return pl.concat([ip.drop("prev_end"), other])
+
+
+def diagnoses(world: World, enc: pl.DataFrame) -> pl.DataFrame:
+    """A diagnosis code of the encounter's group that fits the person's sex and age."""
+    dx = world.kb.diagnosis.with_row_index("dise")
+    psn = enc["psn"].to_numpy()
+    gend = world.pop.person["gend"].to_numpy()[psn]
+    age_days = world.pop.age_years[psn] * 365.25 + enc["day"].to_numpy()
+    groups = enc["group"].to_numpy()
+    out = np.full(enc.height, -1, dtype=np.int64)
+    for (g,), rows in dx.group_by(["dise_group"], maintain_order=True):
+        sex_ok_m = rows["lmt_gend"].is_null() | (rows["lmt_gend"] == "1")
+        sex_ok_f = rows["lmt_gend"].is_null() | (rows["lmt_gend"] == "2")
+        lo = rows["lmt_age_min_days"].fill_null(-1).to_numpy()
+        hi = rows["lmt_age_max_days"].fill_null(10**7).to_numpy()
+        idx = np.flatnonzero(groups == g)
+        if not len(idx):
+            continue
+        a = age_days[idx][:, None]
+        sex_ok = np.where(
+            (gend[idx] == "1")[:, None], sex_ok_m.to_numpy()[None, :], sex_ok_f.to_numpy()[None, :]
+        )
+        ok = (a >= lo[None, :]) & (a <= hi[None, :]) & sex_ok
+        # Random among the fitting codes; the group's first code when none fits.
+        pick = (world.rng.random(ok.shape) * ok).argmax(axis=1)
+        out[idx] = rows["dise"].to_numpy()[pick]
+    return enc.with_columns(dise=pl.Series(out, dtype=pl.Int64))

@@ -1507,13 +1507,12 @@ def _duplicate_line(ctx: BillCtx) -> pl.DataFrame:
 def plan_phase(world: World, enc: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Assign schemes, then let every plan-phase scheme add encounters and extra lines."""
     assign(world)
-    from hrss_fraud.synth.generate import _diagnoses  # the same diagnosis draw as the plan
 
-    ctx = Ctx(world, _diagnoses(world, enc))
+    ctx = Ctx(world, plan.diagnoses(world, enc))
     for s in SCHEMES.values():
         if s.phase == "plan" and rate(world, s.name) > 0:
             _INJECT[s.name](ctx)
-    new = [_diagnoses(world, f).select(ctx.enc.columns) for f in ctx.new if f.height]
+    new = [plan.diagnoses(world, f).select(ctx.enc.columns) for f in ctx.new if f.height]
     enc = pl.concat([ctx.enc, *new], how="vertical_relaxed") if new else ctx.enc
     extra = pl.concat(ctx.extra) if ctx.extra else pl.DataFrame(schema=EXTRA_SCHEMA)
     return enc, extra
