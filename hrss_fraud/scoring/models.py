@@ -13,14 +13,14 @@ from typing import Any
 from hrss_fraud.detectors.models import KERNEL_MODELS, models_dir, train_into
 from hrss_fraud.engine.prepare import build, open_scoring_db
 from hrss_fraud.engine.runs import RunError
+from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.knowledge import load_knowledge
-from hrss_fraud.lake import Lake
 from hrss_fraud.scoring.score import Policy
 
 
 def train(workspace: Path, memory_limit: str = "6GB") -> dict[str, Any]:
     """``hrss-fraud models train``: every model, on the whole lake."""
-    lake = Lake(Path(workspace) / "lake")
+    lake = Workspace.of(workspace).lake
     if not lake.batches():
         msg = f"the lake {lake.root} is empty; ingest uploads first (`hrss-fraud ingest`)"
         raise RunError(msg)

@@ -38,8 +38,8 @@ from hrss_fraud.engine.needs import Inactive, inactive_rules
 from hrss_fraud.engine.params import changes, effective
 from hrss_fraud.engine.prepare import Scope, build, open_scoring_db
 from hrss_fraud.engine.whitelist import load_whitelist
+from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.knowledge import load_knowledge
-from hrss_fraud.lake import Lake
 from hrss_fraud.resources import policy_path
 from hrss_fraud.scoring import increment
 
@@ -225,7 +225,7 @@ def score(
     """Score the lake and publish the run as the latest (or return the latest unchanged
     when an incremental run finds no new batch)."""
     started = datetime.now(UTC)
-    lake = Lake(Path(workspace) / "lake")
+    lake = Workspace.of(workspace).lake
     batches = lake.batches()
     if not batches:
         msg = f"the lake {lake.root} is empty; ingest uploads first (`hrss-fraud ingest`)"
