@@ -62,17 +62,40 @@ def tiny_setl(tiny_county: Path) -> pl.DataFrame:
     return read_uploads(tiny_county, "settlement")
 
 
-# tryfirst: before xdist's own hook reads the groups; the browser folder's (tryfirst too,
-# registered later, so called earlier) has put its tests in theirs by then
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test module whose tests share a module- or class-scoped fixture runs on one xdist
-    worker (`--dist loadgroup`), so that fixture is built once per run, not once on each
-    worker its tests were spread over. Tests already in a group keep it."""
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
+    """Groups for `--dist loadgroup`: a test module whose tests share a module- or
+    class-scoped fixture runs on one xdist worker, so that fixture is built once per run,
+    not once on each worker its tests were spread over (tests already in a group, as the
+    browser tests are, keep theirs; a wrapper, so it runs after the folders' hooks).
+
+    Then the groups are made to count: pytest-xdist 3.8 tells the controller a test's
+    group by appending ``@group`` to ``item._nodeid``, which pytest 9.2 no longer reads
+    (its node ids are structured), so every group was silently ignored (pytest-xdist
+    issue 1386). Where the suffix is missing, it is added to the structured id."""
+    result = yield  # the folders' own hooks first (the browser group)
+    if getattr(config.option, "loadgroup", False):  # set on xdist's workers
+        for item in items:
+            if item.get_closest_marker("xdist_group") is not None:
+                continue
+            info = getattr(item, "_fixtureinfo", None)
+            defs = info.name2fixturedefs if info is not None else {}
+            if any(d and d[-1].scope in ("module", "class") for d in defs.values()):
+                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+        _suffix_groups(items)
+    return result
+
+
+def _suffix_groups(items: list[pytest.Item]) -> None:
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # an older pytest: xdist's own suffix works there
+        return
     for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        info = getattr(item, "_fixtureinfo", None)
-        defs = info.name2fixturedefs if info is not None else {}
-        if any(d and d[-1].scope in ("module", "class") for d in defs.values()):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+        names = {
+            str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+            for m in item.iter_markers("xdist_group")
+        }
+        nodeid = item.nodeid
+        if names and nodeid.rfind("@") <= nodeid.rfind("]") and isinstance(item._id, NodeId):
+            item._id = NodeId.parse(f"{nodeid}@{'_'.join(sorted(names))}")

@@ -103,7 +103,6 @@ def page(browser) -> Iterator[object]:
     context.close()
 
 
-@pytest.hookimpl(tryfirst=True)  # before tests/conftest.py's groups and xdist reading them
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every browser test on one xdist worker (`--dist loadgroup` in the Makefile): one
     live server and one Chromium at a time leave the other core to the rest of the suite
