@@ -29,7 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hrss_fraud.cases.store import store_path
+from hrss_fraud.cases.chain import verify
+from hrss_fraud.cases.operators import OperatorError, operator_or_bootstrap
+from hrss_fraud.cases.store import open_store, store_path, timestamp, write_audit
 from hrss_fraud.lake import fsutil
 from hrss_fraud.lake.lock import LakeLockedError, writer_lock
 from hrss_fraud.lake.manifest import MANIFEST, read_manifest, report_path
@@ -250,8 +252,6 @@ def _stage(source: Path, workspace: Path) -> Path:
 def _replaced(workspace: Path, staging: Path) -> dict[str, object] | None:
     """The SHA-256 of a consistent copy of the case store about to be replaced, and its
     chain head (None when the workspace has no case store)."""
-    from hrss_fraud.cases.chain import verify
-
     current = store_path(workspace)
     if not current.is_file():
         return None
@@ -270,9 +270,6 @@ def _replaced(workspace: Path, staging: Path) -> dict[str, object] | None:
 def _restorer(where: Path, by: str | None) -> str:
     """The restore's operator, checked in the case store under ``where`` (a workspace or
     the staged backup); BackupError naming the refusal."""
-    from hrss_fraud.cases.operators import OperatorError, operator_or_bootstrap
-    from hrss_fraud.cases.store import open_store
-
     try:
         with open_store(where) as store:
             return operator_or_bootstrap(store, by, permission="manage_users")
@@ -289,8 +286,6 @@ def _audit_restore(
     force: bool,
 ) -> None:
     """The ``store.restore`` row, in the restored store (a new one if the backup had none)."""
-    from hrss_fraud.cases.store import open_store, timestamp, write_audit
-
     detail = {
         "backup": str(source.resolve()),
         "backup_created": manifest.get("created"),

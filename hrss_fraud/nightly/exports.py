@@ -26,11 +26,12 @@ import polars as pl
 import xlsxwriter
 
 from hrss_fraud.engine.runs import FINDINGS, Run, open_run, runs_dir
+from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.ingest.release import RELEASED
-from hrss_fraud.lake import Lake
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
 from hrss_fraud.nightly.journal import REJECTIONS, read_lines
 from hrss_fraud.outputs.quality import quality_summary
+from hrss_fraud.outputs.runs_view import marts_dir, read_marts_manifest
 
 EXPORTS = "exports"
 MANIFEST = "export.json"
@@ -126,7 +127,7 @@ def summary_tables(workspace: Path, run: Run, ranking: pl.DataFrame) -> dict[str
     )
     since_seq = before.manifest["lake"]["last_seq"] if before is not None else 0
     last_seq = int(run.manifest["lake"]["last_seq"])
-    lake = Lake(Path(workspace) / "lake")
+    lake = Workspace.of(workspace).lake
     con = lake.connect()
     try:
         columns = {r[0] for r in con.execute("DESCRIBE quarantine").fetchall()}
@@ -213,8 +214,6 @@ def _workbook(path: Path, sheets: dict[str, pl.DataFrame]) -> None:
 def _marts_ranking(workspace: Path, run_id: str) -> pl.DataFrame | None:
     """The run's institution ranking as its dashboard marts hold it (the same function,
     without review weights), or None without marts: the ranking re-reads every lead line."""
-    from hrss_fraud.outputs.runs_view import marts_dir, read_marts_manifest
-
     files = read_marts_manifest(workspace, run_id) or {}
     file = files.get("ranking_institution_zh")
     return pl.read_parquet(marts_dir(workspace, run_id) / file) if file else None
@@ -223,6 +222,8 @@ def _marts_ranking(workspace: Path, run_id: str) -> pl.DataFrame | None:
 def build_exports(workspace: Path, run: Run, *, between: Callable[[], None] | None = None) -> Path:
     """Write the exports of ``run`` and publish their folder atomically; ``between`` is
     called after the first file (the crash drills' mid-stage point)."""
+    # start-up cost: the ranking loads sklearn (through cases.reviews), ~7 s under load, and
+    # this module is imported with hrss_fraud.nightly by backup and restore
     from hrss_fraud.outputs.ranking import COLUMNS, institution_ranking, review_weights
 
     final = exports_dir(workspace, run.run_id)
@@ -235,7 +236,7 @@ def build_exports(workspace: Path, run: Run, *, between: Callable[[], None] | No
         weights, _status = review_weights(run, workspace)
         ranking = _marts_ranking(workspace, run.run_id) if weights is None else None
         if ranking is None:
-            ranking = institution_ranking(run, Lake(Path(workspace) / "lake"), "zh", weights)
+            ranking = institution_ranking(run, Workspace.of(workspace).lake, "zh", weights)
         inspection = ranking.select(COLUMNS)
         inspection.write_parquet(tmp / "inspection_list.parquet")
         if between is not None:

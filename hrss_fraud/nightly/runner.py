@@ -24,11 +24,15 @@ from typing import Any
 
 from hrss_fraud.cases import SchemaError, chain
 from hrss_fraud.cases.store import open_store, store_path
-from hrss_fraud.lake import Lake
+from hrss_fraud.engine import runs
+from hrss_fraud.engine.workspace import Workspace
+from hrss_fraud.ingest.inbox import file_away, inbox_files
+from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import lock as lake_lock
 from hrss_fraud.lake.fsutil import FAULT_ENV
 from hrss_fraud.model.numbers import money
 from hrss_fraud.nightly import exports, journal
+from hrss_fraud.outputs.runs_view import read_marts_manifest
 
 STAGES = ("ingest", "score", "marts", "exports", "record")
 LOCK = Path("nightly") / "nightly.lock"
@@ -93,14 +97,11 @@ Stage = Callable[["_Context"], dict[str, Any]]
 
 
 def _stage_ingest(ctx: _Context) -> dict[str, Any]:
-    from hrss_fraud.ingest.inbox import file_away, inbox_files
-    from hrss_fraud.ingest.pipeline import ingest
-
     ctx.inbox.mkdir(parents=True, exist_ok=True)
     files, refused = inbox_files(ctx.inbox)
     if not files and not refused:
         return {"files": 0}
-    result = ingest(Lake(ctx.workspace / "lake"), files)
+    result = ingest(Workspace.of(ctx.workspace).lake, files)
     result.files.extend(refused)
     kill_point("ingest", "middle")  # committed, files not yet moved out of the inbox
     file_away(ctx.inbox, result)
@@ -136,9 +137,7 @@ def sweep_leftovers(workspace: Path, *, older_than_s: float = LEFTOVER_AGE_S) ->
     """Remove the temporary folders killed scoring runs left in ``runs/`` (the scoring
     database of a county can take gigabytes); a folder younger than ``older_than_s`` may
     belong to a ``score`` running now, outside the nightly's lock, and is kept."""
-    from hrss_fraud.engine.runs import runs_dir
-
-    folder = runs_dir(workspace)
+    folder = runs.runs_dir(workspace)
     if not folder.is_dir():
         return []
     cutoff = time.time() - older_than_s
@@ -151,8 +150,9 @@ def sweep_leftovers(workspace: Path, *, older_than_s: float = LEFTOVER_AGE_S) ->
 
 
 def _stage_score(ctx: _Context) -> dict[str, Any]:
-    from hrss_fraud.engine import runs
-    from hrss_fraud.scoring.score import score
+    # start-up cost: scoring loads the detectors (numba, sklearn), ~10 s under load, and
+    # hrss_fraud.nightly (this module) is imported by backup and restore, which score nothing
+    from hrss_fraud.scoring import score as scoring  # a module: tests replace scoring.score
 
     swept = sweep_leftovers(ctx.workspace)
     if swept:
@@ -162,12 +162,12 @@ def _stage_score(ctx: _Context) -> dict[str, Any]:
             level="warning",
         )
 
-    if not Lake(ctx.workspace / "lake").batches():
+    if not Workspace.of(ctx.workspace).lake.batches():
         ctx.journal.event("the lake is empty: nothing to score", stage="score", level="warning")
         return {"skipped": "empty lake"}
     before = runs.latest_run(ctx.workspace)
     try:
-        run = score(ctx.workspace, incremental=True)
+        run = scoring.score(ctx.workspace, incremental=True)
     except runs.RunError as e:
         raise StageError(str(e)) from None
     ctx.run_id = run.run_id
@@ -186,12 +186,9 @@ def _stage_score(ctx: _Context) -> dict[str, Any]:
 def _stage_marts(ctx: _Context) -> dict[str, Any]:
     if ctx.run_id is None:
         return {"skipped": "no run"}
-    try:
-        from hrss_fraud.outputs import marts
-        from hrss_fraud.outputs.runs_view import read_marts_manifest
-    except ImportError:
-        ctx.journal.event("no dashboard marts module: skipped", stage="marts", level="warning")
-        return {"skipped": "no marts module"}
+    # start-up cost: the marts load sklearn (outputs.ranking → cases.reviews); see _stage_score
+    from hrss_fraud.outputs import marts
+
     if read_marts_manifest(ctx.workspace, ctx.run_id) is not None:
         return {"run_id": ctx.run_id, "built": False}
     marts.build_marts(ctx.workspace, ctx.run_id)
@@ -200,8 +197,6 @@ def _stage_marts(ctx: _Context) -> dict[str, Any]:
 
 
 def _stage_exports(ctx: _Context) -> dict[str, Any]:
-    from hrss_fraud.engine.runs import open_run
-
     if ctx.run_id is None:
         return {"skipped": "no run"}
     folder = exports.exports_dir(ctx.workspace, ctx.run_id)
@@ -209,7 +204,7 @@ def _stage_exports(ctx: _Context) -> dict[str, Any]:
         return {"run_id": ctx.run_id, "built": False, "folder": str(folder)}
     exports.build_exports(
         ctx.workspace,
-        open_run(ctx.workspace, ctx.run_id),
+        runs.open_run(ctx.workspace, ctx.run_id),
         between=lambda: kill_point("exports", "middle"),
     )
     ctx.did["exports"] = True
