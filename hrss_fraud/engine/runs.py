@@ -48,10 +48,10 @@ class RunError(RuntimeError):
     pass
 
 
-def institution_names(workspace: Path) -> pl.DataFrame | None:
-    """``fixmedins_code, fixmedins_name`` of the workspace lake's institution register
-    (None when it holds no register yet): what a case is titled with."""
-    con = Lake(Path(workspace) / "lake").connect()
+def institution_names(lake: Lake) -> pl.DataFrame | None:
+    """``fixmedins_code, fixmedins_name`` of the lake's institution register (None when it
+    holds no register yet): what a case is titled with."""
+    con = lake.connect()
     try:
         columns = {r[0] for r in con.execute("DESCRIBE institution").fetchall()}
         if "fixmedins_name" not in columns:
@@ -182,7 +182,7 @@ class Run:
                 grouping.LINE_INPUT
             ) <= set(parts.lead_lines.columns)
             if groupable:
-                names = institution_names(self.workspace)
+                names = institution_names(Lake(self.workspace / "lake"))
                 leads, cases = grouping.group(parts.leads, parts.lead_lines, rules, names=names)
             else:  # a hand-made run without the columns a case is built from
                 leads, cases = parts.leads, grouping.empty_cases()

@@ -109,4 +109,4 @@ class Workspace(os.PathLike[str]):
         return runs.open_run(self.root, run_id)
 
     def institution_names(self) -> pl.DataFrame | None:
-        return runs.institution_names(self.root)
+        return runs.institution_names(self.lake)

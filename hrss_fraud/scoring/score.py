@@ -204,7 +204,7 @@ def split_and_group(
         parts.lead_lines,
         catalogue.rules,
         weights=weights,
-        names=runs.institution_names(workspace),
+        names=runs.institution_names(Workspace.of(workspace).lake),
     )
     info = {
         "case_weights": "review_model" if weights is not None else "severity",
