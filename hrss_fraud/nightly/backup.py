@@ -36,7 +36,7 @@ from hrss_fraud.lake import fsutil
 from hrss_fraud.lake.lock import LakeLockedError, writer_lock
 from hrss_fraud.lake.manifest import MANIFEST, read_manifest, report_path
 from hrss_fraud.lake.store import LOCK as LAKE_LOCK
-from hrss_fraud.nightly.runner import LOCK as NIGHTLY_LOCK
+from hrss_fraud.nightly.journal import LOCK as NIGHTLY_LOCK
 
 BACKUP_MANIFEST = "backup.json"
 LAKE, CASES, RUNS = "lake", "cases.sqlite", "runs"

@@ -31,6 +31,7 @@ from hrss_fraud.ingest.release import RELEASED
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
 from hrss_fraud.nightly.journal import REJECTIONS, read_lines
 from hrss_fraud.outputs.quality import quality_summary
+from hrss_fraud.outputs.ranking import COLUMNS, institution_ranking, review_weights
 from hrss_fraud.outputs.runs_view import marts_dir, read_marts_manifest
 
 EXPORTS = "exports"
@@ -222,9 +223,6 @@ def _marts_ranking(workspace: Path, run_id: str) -> pl.DataFrame | None:
 def build_exports(workspace: Path, run: Run, *, between: Callable[[], None] | None = None) -> Path:
     """Write the exports of ``run`` and publish their folder atomically; ``between`` is
     called after the first file (the crash drills' mid-stage point)."""
-    # start-up cost: the ranking loads sklearn (through cases.reviews), ~7 s under load, and
-    # this module is imported with hrss_fraud.nightly by backup and restore
-    from hrss_fraud.outputs.ranking import COLUMNS, institution_ranking, review_weights
 
     final = exports_dir(workspace, run.run_id)
     final.parent.mkdir(parents=True, exist_ok=True)

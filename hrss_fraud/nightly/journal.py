@@ -17,6 +17,8 @@ from typing import Any
 LOG = Path("logs") / "nightly.jsonl"
 RUNS = Path("nightly") / "runs.jsonl"
 REJECTIONS = Path("nightly") / "rejections.jsonl"
+LOCK = Path("nightly") / "nightly.lock"
+"""Held while a nightly batch runs (backup and restore refuse to run beside one)."""
 
 
 def now_iso() -> str:

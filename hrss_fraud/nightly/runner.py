@@ -32,10 +32,12 @@ from hrss_fraud.lake import lock as lake_lock
 from hrss_fraud.lake.fsutil import FAULT_ENV
 from hrss_fraud.model.numbers import money
 from hrss_fraud.nightly import exports, journal
+from hrss_fraud.nightly.journal import LOCK
+from hrss_fraud.outputs import marts
 from hrss_fraud.outputs.runs_view import read_marts_manifest
+from hrss_fraud.scoring import score as scoring  # a module: tests replace scoring.score
 
 STAGES = ("ingest", "score", "marts", "exports", "record")
-LOCK = Path("nightly") / "nightly.lock"
 #: Present while a run is in progress: found at start, it names a run that was killed.
 CURRENT = Path("nightly") / "current.json"
 #: Test and drill hook: ``<stage>:<before|middle|after>`` makes the process SIGKILL itself there.
@@ -150,9 +152,6 @@ def sweep_leftovers(workspace: Path, *, older_than_s: float = LEFTOVER_AGE_S) ->
 
 
 def _stage_score(ctx: _Context) -> dict[str, Any]:
-    # start-up cost: scoring loads the detectors (numba, sklearn), ~10 s under load, and
-    # hrss_fraud.nightly (this module) is imported by backup and restore, which score nothing
-    from hrss_fraud.scoring import score as scoring  # a module: tests replace scoring.score
 
     swept = sweep_leftovers(ctx.workspace)
     if swept:
@@ -186,8 +185,6 @@ def _stage_score(ctx: _Context) -> dict[str, Any]:
 def _stage_marts(ctx: _Context) -> dict[str, Any]:
     if ctx.run_id is None:
         return {"skipped": "no run"}
-    # start-up cost: the marts load sklearn (outputs.ranking → cases.reviews); see _stage_score
-    from hrss_fraud.outputs import marts
 
     if read_marts_manifest(ctx.workspace, ctx.run_id) is not None:
         return {"run_id": ctx.run_id, "built": False}

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from hrss_fraud.cases.store import open_store, timestamp, write_audit
 from hrss_fraud.cli import main
-from hrss_fraud.nightly import run_nightly
 from hrss_fraud.nightly.backup import BackupError, backup, restore
+from hrss_fraud.nightly.runner import run_nightly
 
 from .conftest import cases_dump, fill_inbox, findings_fingerprint, lake_fingerprint, months
 

@@ -17,9 +17,8 @@ import pytest
 
 from hrss_fraud.engine.runs import latest_run
 from hrss_fraud.lake.fsutil import FAULT_ENV
-from hrss_fraud.nightly import last_runs
 from hrss_fraud.nightly.exports import exports_fresh
-from hrss_fraud.nightly.journal import LOG, read_lines
+from hrss_fraud.nightly.journal import LOG, last_runs, read_lines
 from hrss_fraud.nightly.runner import KILL_ENV
 
 from .conftest import cases_dump, fill_inbox, findings_fingerprint, lake_fingerprint, months

@@ -18,10 +18,9 @@ from click.testing import CliRunner
 
 from hrss_fraud.cli import main
 from hrss_fraud.engine.runs import latest_run, runs_dir
-from hrss_fraud.nightly import last_runs, run_nightly
 from hrss_fraud.nightly.exports import FILES, exports_dir, exports_fresh
-from hrss_fraud.nightly.journal import LOG, read_lines
-from hrss_fraud.nightly.runner import LOCK, sweep_leftovers
+from hrss_fraud.nightly.journal import LOG, last_runs, read_lines
+from hrss_fraud.nightly.runner import LOCK, run_nightly, sweep_leftovers
 
 from .conftest import fill_inbox, months
 
