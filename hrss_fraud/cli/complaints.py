@@ -205,8 +205,16 @@ def assign_cmd(ctx: click.Context, number: str, handler: str, by: str) -> None:
 
 @complaints.command("check")
 @click.argument("number")
-@click.option("--from", "date_from", help="核查起始日 Start date (default: a year before receipt).")
-@click.option("--to", "date_to", help="核查截止日 End date (default: date received).")
+@click.option(
+    "--from",
+    "date_from",
+    help="核查起始日 Start date (default: the first day of the lake's data on the targets).",
+)
+@click.option(
+    "--to",
+    "date_to",
+    help="核查截止日 End date (default: the last day of the lake's data on the targets).",
+)
 @click.option("--run", "run_id", help="评分批次 Run to read leads from (default: latest).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @_by

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,7 +34,7 @@ from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.model.numbers import money, money_expr
 
 LOOK_BACK_DAYS = 365
-"""Default range: the year before receipt, since a tip usually reports a practice."""
+"""The range when the lake holds no settlement at all: the year before receipt."""
 TOP_ITEMS = 3
 LEAD_COLUMNS = ("finding_id", "rule_id", "fixmedins_code", "psn_no", "amount_at_risk", "run_id")
 
@@ -74,6 +75,8 @@ class CheckResult:
     summary_en: str
     fingerprint: str
     check_id: int | None = None
+    warnings_zh: tuple[str, ...] = ()
+    warnings_en: tuple[str, ...] = ()
 
 
 _NAMES: dict[str, pl.DataType] = {"code": pl.String(), "name": pl.String()}
@@ -147,6 +150,72 @@ def _activity(
         pl.col(c).cast(t).fill_null(0) if t in (pl.Int64(), pl.Float64()) else pl.col(c).cast(t)
         for c, t in _ACTIVITY_SCHEMA.items()
     )
+
+
+def _span(
+    con: duckdb.DuckDBPyConnection, institutions: list[str], persons: list[str]
+) -> tuple[date, date] | None:
+    """The first and last settlement day the lake holds for the targets (all of them when
+    both lists are empty), or None when it holds none."""
+    where, params = [], []
+    for column, codes in (("fixmedins_code", institutions), ("psn_no", persons)):
+        if codes:
+            where.append(f"list_contains(?, {column})")
+            params.append(codes)
+    sql = "SELECT CAST(min(setl_time) AS DATE), CAST(max(setl_time) AS DATE) FROM settlement"
+    if where:
+        sql += " WHERE " + " OR ".join(where)
+    first, last = con.execute(sql, params).fetchone() or (None, None)
+    return None if first is None else (first, last)
+
+
+def data_span(
+    workspace: Path, institutions: Iterable[str] = (), persons: Iterable[str] = ()
+) -> tuple[date, date] | None:
+    """The first and last day of the settlements the workspace's lake holds for these
+    institutions and persons (for all, when none is given); None when it holds none."""
+    lake = Workspace.of(workspace).lake
+    if not lake.batches():
+        return None
+    con = lake.connect()
+    try:
+        return _span(con, list(institutions), list(persons))
+    finally:
+        con.close()
+
+
+def default_period(workspace: Path, c: Complaint) -> tuple[date, date]:
+    """The range a check of ``c`` reads unless told otherwise: the span of the data the
+    lake holds for its targets; else (targets the lake holds nothing on) the span of all
+    its data; else (an empty lake) the :data:`LOOK_BACK_DAYS` up to receipt."""
+    span = data_span(workspace, c.institutions, c.persons) or data_span(workspace)
+    if span is None:
+        return c.received_on - timedelta(days=LOOK_BACK_DAYS), c.received_on
+    return span
+
+
+def _warnings(
+    con: duckdb.DuckDBPyConnection, act: pl.DataFrame, start: date, end: date
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """One warning per target without a settlement in the range, saying where its data
+    lies, so a check that finds nothing never reads as a plain zero."""
+    zh, en = [], []
+    for r in act.filter(pl.col("n_settlements") == 0).iter_rows(named=True):
+        inst = r["kind"] == "institution"
+        who_zh = "该机构" if inst else "该参保人"
+        who_en = "institution" if inst else "person"
+        target = f"{r['code']}" + (f"（{r['name']}）" if r["name"] else "")
+        target_en = f"{r['code']}" + (f" ({r['name']})" if r["name"] else "")
+        span = _span(con, [r["code"]] if inst else [], [] if inst else [r["code"]])
+        if span is None:
+            where_zh = f"数据湖中无{who_zh}的任何结算数据，请核对编号"
+            where_en = "the lake holds no settlement of it at all: check the code"
+        else:
+            where_zh = f"数据湖中{who_zh}的结算数据为{span[0]}至{span[1]}，请调整核查期间"
+            where_en = f"the lake holds its settlements from {span[0]} to {span[1]}"
+        zh.append(f"核查期间{start}至{end}内{who_zh}{target}无结算数据（{where_zh}）。")
+        en.append(f"No settlements of {who_en} {target_en} from {start} to {end} ({where_en}).")
+    return tuple(zh), tuple(en)
 
 
 def _leads(run: Run | None, c: Complaint, start: date, end: date) -> pl.DataFrame:
@@ -239,13 +308,16 @@ def targeted_check(
     run_id: str | None = None,
 ) -> CheckResult:
     """Read the lake and the run (default: latest; none is fine) for the complaint's targets
-    over ``date_from``–``date_to`` (default: the :data:`LOOK_BACK_DAYS` up to receipt).
-    Writes nothing: :func:`run_check` stores the result."""
+    over ``date_from``–``date_to`` (each defaults to its end of :func:`default_period`),
+    with a warning for each target without a settlement in the range. Writes nothing:
+    :func:`run_check` stores the result."""
     if not (c.institutions or c.persons):
         msg = f"complaint {c.number} names no institution or person: link them first"
         raise ComplaintError(msg)
-    end = date_to or c.received_on
-    start = date_from or end - timedelta(days=LOOK_BACK_DAYS)
+    if date_from is None or date_to is None:
+        first, last = default_period(workspace, c)
+        date_from, date_to = date_from or first, date_to or last
+    start, end = date_from, date_to
     if start > end:
         msg = f"date range {start} to {end} is empty: the start comes after the end"
         raise ComplaintError(msg)
@@ -265,12 +337,14 @@ def targeted_check(
                 if codes
             ]
         )
+        warnings_zh, warnings_en = _warnings(con, act, start, end)
     finally:
         con.close()
     leads = _leads(run, c, start, end)
     by_rule = _by_rule(leads)
     found_run = None if run is None else run.run_id
     zh, en = _summaries(c, start, end, found_run, act, by_rule)
+    zh, en = "".join(warnings_zh) + zh, " ".join((*warnings_en, en))
     payload = {
         "complaint": c.number,
         "range": [start, end],
@@ -291,6 +365,8 @@ def targeted_check(
         summary_zh=zh,
         summary_en=en,
         fingerprint=_fingerprint(payload),
+        warnings_zh=warnings_zh,
+        warnings_en=warnings_en,
     )
 
 
@@ -316,6 +392,8 @@ def run_check(
     detail = {
         "activity": result.activity.to_dicts(),
         "by_rule": result.by_rule.to_dicts(),
+        "warnings_zh": list(result.warnings_zh),
+        "warnings_en": list(result.warnings_en),
     }
     at = timestamp()
     with store.transaction() as con:

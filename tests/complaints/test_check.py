@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,14 @@ import polars as pl
 import pytest
 
 from hrss_fraud.cases import open_store
-from hrss_fraud.complaints.check import checks, linked_leads, run_check, targeted_check
+from hrss_fraud.complaints.check import (
+    checks,
+    data_span,
+    default_period,
+    linked_leads,
+    run_check,
+    targeted_check,
+)
 from hrss_fraud.complaints.register import (
     ComplaintError,
     get,
@@ -66,6 +74,20 @@ def _expected(ws: Path, inst: str, psn: str, start: date, end: date) -> dict[str
     return {"n_setl": n_setl, "n_lines": n_lines, "findings": f}
 
 
+def _complaint(ws: Path, number: str):
+    with open_store(ws) as store:
+        return get(store, number)
+
+
+def _lake_span(ws: Path, where: str = "TRUE", params: list | None = None) -> tuple[date, date]:
+    con = Lake(ws / "lake").connect()
+    try:
+        sql = "SELECT min(setl_time)::DATE, max(setl_time)::DATE FROM settlement WHERE "
+        return con.execute(sql + where, params or []).fetchone()
+    finally:
+        con.close()
+
+
 def test_the_check_states_the_lake_and_the_runs_figures_and_links_the_leads(ws: Path) -> None:
     inst, psn = _targets(ws)
     with open_store(ws) as store:
@@ -83,8 +105,10 @@ def test_the_check_states_the_lake_and_the_runs_figures_and_links_the_leads(ws: 
         leads = linked_leads(store, n)
         assert get(store, n).status == "checking"
         audit = store.audit_log(n)["action"].to_list()
-    start = date(2024, 4, 15)
-    want = _expected(ws, inst, psn, start, RECEIVED)
+    start, end = default_period(ws, get_c := _complaint(ws, n))
+    assert (result.date_from, result.date_to) == (start, end) == data_span(ws, [inst], [psn])
+    assert not result.warnings_zh and get_c.received_on == RECEIVED
+    want = _expected(ws, inst, psn, start, end)
     act = {r["kind"]: r for r in result.activity.iter_rows(named=True)}
     assert act["institution"]["n_settlements"] == want["n_setl"] > 0
     assert act["person"]["n_lines"] == want["n_lines"] > 0
@@ -150,3 +174,74 @@ def test_checks_are_refused_without_targets_on_an_empty_range_and_once_handled(w
         with pytest.raises(ComplaintError, match="handled and final"):
             run_check(store, ws, n, by="王五")
         assert checks(store, n).is_empty()
+
+
+def test_the_default_period_is_the_lakes_data_on_the_targets_not_the_year_before_receipt(
+    ws: Path,
+) -> None:
+    """Received long after the data (as on the demo county, received today): the default
+    period still covers the target's settlements, and the check finds them."""
+    inst, psn = _targets(ws)
+    with open_store(ws) as store:
+        n = register(
+            store,
+            received_on=date(2026, 12, 1),
+            source="phone",
+            content="x",
+            by="张三",
+            institutions=[inst],
+        )
+        result = run_check(store, ws, n, by="王五")
+    span = _lake_span(ws, "fixmedins_code = ?", [inst])
+    assert (result.date_from, result.date_to) == span
+    assert span[1] < date(2025, 12, 1)  # the year before receipt would hold nothing
+    assert result.activity.row(0, named=True)["n_settlements"] > 0
+    assert not result.warnings_zh and "无结算数据" not in result.summary_zh
+    # a person alone: the span of that person's own settlements
+    with open_store(ws) as store:
+        m = register(
+            store, received_on=RECEIVED, source="phone", content="x", by="张三", persons=[psn]
+        )
+        c = get(store, m)
+    assert default_period(ws, c) == _lake_span(ws, "psn_no = ?", [psn])
+
+
+def test_a_check_that_finds_nothing_warns_and_says_where_the_data_lies(ws: Path) -> None:
+    inst, _ = _targets(ws)
+    first, last = _lake_span(ws, "fixmedins_code = ?", [inst])
+    with open_store(ws) as store:
+        n = register(
+            store, received_on=RECEIVED, source="phone", content="x", by="张三", institutions=[inst]
+        )
+        later = run_check(
+            store, ws, n, by="王五", date_from=date(2025, 6, 1), date_to=RECEIVED.replace(month=9)
+        )
+        stored = checks(store, n).row(0, named=True)
+    assert later.activity.row(0, named=True)["n_settlements"] == 0
+    (zh,) = later.warnings_zh
+    assert zh.startswith(f"核查期间2025-06-01至2025-09-15内该机构{inst}")
+    assert "无结算数据" in zh and f"{first}至{last}" in zh
+    assert later.summary_zh.startswith(zh)  # the summary leads with it: never a silent zero
+    (en,) = later.warnings_en
+    assert en.startswith(f"No settlements of institution {inst}") and str(last) in en
+    assert "无结算数据" in stored["summary_zh"]
+    assert json.loads(stored["detail"])["warnings_zh"] == [zh]
+
+
+def test_a_target_the_lake_never_saw_is_warned_about_and_the_period_is_the_lakes(
+    ws: Path,
+) -> None:
+    with open_store(ws) as store:
+        n = register(
+            store,
+            received_on=RECEIVED,
+            source="letter",
+            content="x",
+            by="张三",
+            persons=["130123009999999999"],
+        )
+        c = get(store, n)
+        result = run_check(store, ws, n, by="王五")
+    assert default_period(ws, c) == _lake_span(ws)  # nothing on the target: the whole lake
+    (zh,) = result.warnings_zh
+    assert "该参保人130123009999999999无结算数据" in zh and "请核对编号" in zh
