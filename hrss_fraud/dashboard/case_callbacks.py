@@ -10,18 +10,28 @@ before anything is returned.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from hrss_fraud.cases import audit
 from hrss_fraud.cases.store import CaseStore
 from hrss_fraud.cases.users import User
-from hrss_fraud.dashboard.queue_callbacks import DEFAULT_PAGE_CAP, grid_request, row_range
+from hrss_fraud.dashboard.queue_callbacks import (
+    DEFAULT_PAGE_CAP,
+    grid_request,
+    overdue_leads,
+    row_range,
+)
 from hrss_fraud.outputs.case_queue import (
     FILTER_OPTIONS,
     SORTABLE,
+    QueueQuery,
+    case_filter,
+    cases_of_leads,
     filter_from_ag_grid,
     one_case,
     page,
+    preset_sort,
 )
 from hrss_fraud.outputs.labels import column_label
 from hrss_fraud.outputs.leads import FilterError
@@ -83,15 +93,25 @@ def rows(
     *,
     lang: str = "zh",
     cap: int = DEFAULT_PAGE_CAP,
+    query: QueueQuery | None = None,
+    now: datetime | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The infinite row model's answer (``{"rowData", "rowCount"}``) for one request of
-    the case grid, and a message for a request it cannot answer (then no rows)."""
+    the case grid, and a message for a request it cannot answer (then no rows).
+    ``query`` is the toolbar's, as for the lead grid (the overdue preset keeps the cases
+    with an overdue lead)."""
     request = request or {}
     try:
         flt, sort = grid_request(request, parse=filter_from_ag_grid, sortable=SORTABLE)
         start, end = row_range(request, cap)
     except FilterError as e:
         return {"rowData": [], "rowCount": 0}, str(e)
+    if query is not None:
+        late = None
+        if query.preset == "overdue":
+            late = cases_of_leads(view, overdue_leads(store, view, now=now))
+        flt = flt.narrowed(case_filter(query, late))
+        sort = sort or preset_sort(query.preset)
     data, n = page(view, flt, sort, start, end, store, lang=lang)
     return {"rowData": data, "rowCount": n}, ""
 

@@ -23,6 +23,7 @@ from hrss_fraud.cases.users import User, may_decide
 from hrss_fraud.cases.vocab import DECISIONS, STEPS
 from hrss_fraud.cases.workflow import CLOSED, decide, queue
 from hrss_fraud.dashboard import context
+from hrss_fraud.outputs.case_queue import QueueQuery, lead_filter, preset_sort
 from hrss_fraud.outputs.excel_export import export_leads_bytes
 from hrss_fraud.outputs.labels import column_label
 from hrss_fraud.outputs.lead_detail import LeadDetail, lead_detail
@@ -32,6 +33,7 @@ from hrss_fraud.outputs.leads import (
     SortModel,
     describe,
     filter_from_ag_grid,
+    lead_index,
     page,
 )
 from hrss_fraud.outputs.person_view import identity
@@ -123,6 +125,23 @@ def due_marks(
     }
 
 
+def overdue_leads(
+    store: CaseStore, view: RunView, *, now: datetime | None = None
+) -> tuple[str, ...]:
+    """The run's leads whose review is overdue (by the workflow's deadlines; a lead
+    nobody has decided waits at first review since the run finished), sorted."""
+    ids = lead_index(view).finding_id
+    if ids.len() == 0:
+        return ()
+    new = pl.DataFrame({"finding_id": ids}).with_columns(
+        since=pl.lit(run_time(view), dtype=pl.Datetime("us", "UTC"))
+    )
+    late = queue(store, now=now, new_leads=new).filter(
+        pl.col("overdue") & pl.col("finding_id").is_in(ids.implode())
+    )
+    return tuple(late["finding_id"].sort().to_list())
+
+
 DEFAULT_PAGE_CAP = 500
 """Most rows one grid request may ask for (the grid asks 100 at a time); the dashboard's
 ``grid.page_cap`` setting replaces it."""
@@ -199,17 +218,23 @@ def rows(
     lang: str = "zh",
     now: datetime | None = None,
     cap: int = DEFAULT_PAGE_CAP,
+    query: QueueQuery | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The infinite row model's answer (``{"rowData", "rowCount"}``) for one request, each
     row with its due date and overdue mark, and a message for a request the queue cannot
     answer (then no rows): a filter it cannot apply, a bad sort, a bad or too large row
-    range."""
+    range. ``query`` is the toolbar's (institution, person, preset): it narrows the grid's
+    own filter, and its preset orders the rows unless the grid asks for an order."""
     request = request or {}
     try:
         flt, sort = grid_request(request)
         start, end = row_range(request, cap)
     except FilterError as e:
         return {"rowData": [], "rowCount": 0}, str(e)
+    if query is not None:
+        late = overdue_leads(store, view, now=now) if query.preset == "overdue" else None
+        flt = flt.narrowed(lead_filter(query, late))
+        sort = sort or preset_sort(query.preset)
     data, n = page(view, flt, sort, start, end, store, lang=lang)
     marks = due_marks(store, view, [r["finding_id"] for r in data], now=now)
     for r in data:

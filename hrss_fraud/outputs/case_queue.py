@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import numpy as np
 import polars as pl
@@ -36,6 +38,7 @@ from hrss_fraud.outputs.labels import (
 from hrss_fraud.outputs.leads import (
     SEVERITY_RANK,
     FilterError,
+    LeadFilter,
     LeadIndex,
     RowsFile,
     amount_bounds,
@@ -609,3 +612,162 @@ def filter_from_ag_grid(filter_model: dict[str, Any] | None) -> CaseFilter:
     OR only among values of one set-like column); :class:`FilterError` for what the case
     queue cannot apply (see :data:`FILTER_OPTIONS`)."""
     return combined(filter_model, _condition, _SET_FIELDS, CaseFilter())
+
+
+# --- the queue's own toolbar: what the URL says, and how it narrows both grids ----------
+
+QUEUE_VIEWS = ("cases", "leads")
+PRESETS = ("severe", "amount", "overdue")
+"""The toolbar's presets: most severe first, largest amount first, overdue only (the
+leads whose review deadline has passed, largest amount first)."""
+
+QUERY_KEYS = ("view", "case", "institution", "person", "preset")
+"""The query string of ``/leads`` (in this order): a link with them opens the same view."""
+
+_PRESET_SORT: dict[str, list[dict[str, str]]] = {
+    "severe": [
+        {"colId": "severity_label", "sort": "desc"},
+        {"colId": "amount_at_risk", "sort": "desc"},
+    ],
+    "amount": [{"colId": "amount_at_risk", "sort": "desc"}],
+    "overdue": [{"colId": "amount_at_risk", "sort": "desc"}],
+}
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """What the queue's toolbar narrows to, as the URL carries it: the grid shown, an
+    open case, an institution (its code), a person (their number) and a preset."""
+
+    view: str = "cases"
+    case: str | None = None
+    institution: str | None = None
+    person: str | None = None
+    preset: str | None = None
+
+    def is_empty(self) -> bool:
+        return (self.institution, self.person, self.preset) == (None, None, None)
+
+
+def _one(value: Any) -> str | None:
+    """A query value (a list when the key was repeated: the first) as stripped text."""
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def parse_query(
+    params: Mapping[str, Any], resolve: Callable[[str], str | None] | None = None
+) -> QueueQuery:
+    """The toolbar's state from ``/leads``'s query parameters; unknown keys and values
+    are dropped (a bad link opens the whole queue, not an error). ``resolve`` turns an
+    institution given by name (or part of it) into its code (:func:`resolve_institution`);
+    ``inst`` and ``psn_no`` are accepted as short forms."""
+    view = _one(params.get("view"))
+    case = _one(params.get("case"))
+    inst = _one(params.get("institution")) or _one(params.get("inst"))
+    if inst is not None and resolve is not None:
+        inst = resolve(inst)
+    preset = _one(params.get("preset"))
+    return QueueQuery(
+        view="leads" if case or view == "leads" else "cases",
+        case=case,
+        institution=inst,
+        person=_one(params.get("person")) or _one(params.get("psn_no")),
+        preset=preset if preset in PRESETS else None,
+    )
+
+
+def query_string(query: QueueQuery) -> str:
+    """``query`` as ``/leads``'s query string (``?view=leads&institution=…``; empty for
+    the default view), what the page writes to the address bar."""
+    pairs = [
+        (key, value)
+        for key, value in (
+            ("view", query.view if query.view != "cases" else None),
+            ("case", query.case),
+            ("institution", query.institution),
+            ("person", query.person),
+            ("preset", query.preset),
+        )
+        if value
+    ]
+    return ("?" + urlencode(pairs)) if pairs else ""
+
+
+def queue_link(*, institution: str | None = None, person: str | None = None) -> str:
+    """The address of the lead queue showing every lead of one unit (a profile's link)."""
+    return "/leads" + query_string(QueueQuery(view="leads", institution=institution, person=person))
+
+
+def resolve_institution(institutions: pl.DataFrame, text: str | None) -> str | None:
+    """The code of the institution ``text`` names: its code, its full name, or a part of
+    its name or code that only one institution has (case-insensitive); None when nothing
+    or more than one matches."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    codes = institutions["fixmedins_code"].cast(pl.String)
+    names = institutions["fixmedins_name"].cast(pl.String).fill_null("")
+    for exact in (codes == text, names == text):
+        hit = codes.filter(exact)
+        if hit.len() >= 1:
+            return str(hit[0])
+    low = text.lower()
+    part = codes.filter(
+        codes.str.to_lowercase().str.contains(low, literal=True)
+        | names.str.to_lowercase().str.contains(low, literal=True)
+    ).unique()
+    return str(part[0]) if part.len() == 1 else None
+
+
+def preset_sort(preset: str | None) -> list[dict[str, str]] | None:
+    """The grid sort (ag-grid's ``sortModel``, columns both grids have) of a preset;
+    None for no preset (the grid's own order)."""
+    return [dict(s) for s in _PRESET_SORT[preset]] if preset in _PRESET_SORT else None
+
+
+def lead_filter(query: QueueQuery, overdue: tuple[str, ...] | None = None) -> LeadFilter:
+    """The toolbar's narrowing of the lead grid (``overdue``: the overdue leads' ids,
+    used with the overdue preset)."""
+    return LeadFilter(
+        fixmedins_codes=(query.institution,) if query.institution else None,
+        psn_no=query.person,
+        finding_ids=overdue if query.preset == "overdue" else None,
+    )
+
+
+def case_filter(query: QueueQuery, overdue_cases: tuple[str, ...] | None = None) -> CaseFilter:
+    """The toolbar's narrowing of the case grid (``overdue_cases``: the cases with an
+    overdue lead, used with the overdue preset)."""
+    return CaseFilter(
+        fixmedins_codes=(query.institution,) if query.institution else None,
+        psn_no=query.person,
+        case_ids=overdue_cases if query.preset == "overdue" else None,
+    )
+
+
+def chips(query: QueueQuery, institutions: pl.DataFrame) -> list[tuple[str, str]]:
+    """The active toolbar filters as ``(field, value shown)``: an institution by its name
+    and code, a person by their number, the preset by its key (the page labels it)."""
+    out: list[tuple[str, str]] = []
+    if query.institution:
+        named = institutions.filter(pl.col("fixmedins_code") == query.institution)
+        name = named["fixmedins_name"][0] if named.height else None
+        out.append(("institution", f"{name} ({query.institution})" if name else query.institution))
+    if query.person:
+        out.append(("person", query.person))
+    if query.preset:
+        out.append(("preset", query.preset))
+    return out
+
+
+def cases_of_leads(view: RunView, finding_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The cases (ids, sorted) that hold any of the leads ``finding_ids`` of the run."""
+    index = lead_index(view)
+    at = index.positions(pl.Series(list(finding_ids), dtype=pl.String))
+    coded = index.coded["case_id"]
+    keys = coded.keys[at[at >= 0]]
+    keys = np.unique(keys[keys >= 0])
+    return tuple(coded.values.gather(keys).to_list()) if len(keys) else ()

@@ -17,6 +17,7 @@ import polars as pl
 from hrss_fraud.detectors.profiles_indicators import DRUG_TYPES, SERVICE_CHRGITM
 from hrss_fraud.lake.views import literal
 from hrss_fraud.outputs.lead_detail import lines_sql
+from hrss_fraud.outputs.lead_detail import ranking as lead_ranking
 from hrss_fraud.outputs.leads import LeadFilter
 from hrss_fraud.outputs.profile_data import (
     SETTING_SQL,
@@ -410,11 +411,42 @@ def header(view: RunView, code: str, *, lang: str = "zh") -> dict[str, Any]:
     return out
 
 
-def choices(view: RunView) -> list[dict[str, str]]:
-    """``{"label": "code name", "value": code}`` for the institution picker, by code."""
-    units = view.institutions.sort("fixmedins_code")
+def ranked(view: RunView, *, lang: str = "zh") -> pl.DataFrame:
+    """Every institution of the lake, most at risk first: the run's risk ranking (``rank``,
+    ``risk_score``, ``amount_at_risk``, ``n_findings``, ``reasons``), then those it does
+    not rank, by name; with ``fixmedins_name`` from the lake where the ranking has none."""
+    units = view.institutions.select("fixmedins_code", "fixmedins_name")
+    ranking = lead_ranking(view, "institution", lang).select(
+        "rank", "fixmedins_code", "risk_score", "amount_at_risk", "n_findings", "reasons"
+    )
+    return (
+        units.join(ranking, on="fixmedins_code", how="left")
+        .sort(["rank", "fixmedins_name", "fixmedins_code"], nulls_last=True)
+        .select(
+            "rank",
+            "fixmedins_code",
+            "fixmedins_name",
+            "risk_score",
+            "amount_at_risk",
+            "n_findings",
+            "reasons",
+        )
+    )
+
+
+def choices(view: RunView, *, order: str = "risk", lang: str = "zh") -> list[dict[str, str]]:
+    """``{"label": "name (code)", "value": code}`` for a searchable institution picker
+    (typing part of a name or code finds it), most at risk first (``order="risk"``) or by
+    name (``"name"``)."""
+    if order == "risk":
+        units = ranked(view, lang=lang)
+    elif order == "name":
+        units = view.institutions.sort("fixmedins_name", "fixmedins_code", nulls_last=True)
+    else:
+        msg = f"unknown order {order!r}; expected risk or name"
+        raise ValueError(msg)
     return [
-        {"label": f"{c} {n or ''}".strip(), "value": c}
+        {"label": f"{n} ({c})" if n else c, "value": c}
         for c, n in units.select("fixmedins_code", "fixmedins_name").iter_rows()
     ]
 

@@ -16,6 +16,7 @@ import polars as pl
 
 from hrss_fraud.cases import audit
 from hrss_fraud.cases.masking import mask_frame
+from hrss_fraud.cases.users import can
 from hrss_fraud.lake.views import literal
 from hrss_fraud.outputs.labels import med_type_labels
 from hrss_fraud.outputs.leads import LeadFilter
@@ -117,6 +118,45 @@ def timeline(view: RunView, psn_no: str, *, lang: str = "zh") -> pl.DataFrame:
         med_type_name=pl.col("med_type").replace_strict(care, default=pl.col("med_type")),
         setting_label=pl.col("setting").replace_strict(settings, default=pl.col("setting")),
         n_findings=pl.col("finding_ids").list.len(),
+    )
+
+
+SEARCH_LIMIT = 20
+"""Most persons a search suggests."""
+
+
+def find_persons(
+    view: RunView, text: str | None, role: str | None, *, limit: int = SEARCH_LIMIT
+) -> pl.DataFrame:
+    """Persons the search box's ``text`` may mean, for a picker: ``psn_no`` and ``label``
+    ("name (number)", the name masked as ``role`` sees it). A part of the person number
+    finds them; so does a part of the name, for a role that may see names
+    (``view_identity``) only: a masked role searches by number alone, so a search cannot
+    reveal whose name matches. An exact number comes first, then numbers in order."""
+    text = (text or "").strip()
+    empty = pl.DataFrame(schema={"psn_no": pl.String, "label": pl.String})
+    if not text:
+        return empty
+    by_name = role is not None and can(role, "view_identity")
+    where = "contains(lower(psn_no), lower(?))"
+    params: list[Any] = [text]
+    if by_name:
+        where += " OR contains(psn_name, ?)"
+        params.append(text)
+    found = lake_frame(
+        view,
+        f"""SELECT psn_no, max(psn_name) AS psn_name FROM person WHERE {where}
+            GROUP BY psn_no ORDER BY psn_no <> ?, psn_no LIMIT {int(limit)}""",
+        [*params, text],
+    )
+    if found.is_empty():
+        return empty
+    shown = mask_frame(found, role)
+    return shown.select(
+        "psn_no",
+        label=pl.when(pl.col("psn_name").is_not_null())
+        .then(pl.format("{} ({})", "psn_name", "psn_no"))
+        .otherwise(pl.col("psn_no")),
     )
 
 
