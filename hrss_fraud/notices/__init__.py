@@ -2,6 +2,7 @@
 and PDF, and tracking until the rectification is verified (DOMAIN.md §5)."""
 
 from hrss_fraud.notices.content import ContentError, Handling, Item, NoticeContent
+from hrss_fraud.notices.draft import Lead, named, register_entry, rule_items
 from hrss_fraud.notices.render import RenderError, docx_bytes, layout, pdf_bytes
 from hrss_fraud.notices.store import (
     Issued,
@@ -13,10 +14,13 @@ from hrss_fraud.notices.store import (
     decide_review,
     get,
     issue,
+    next_number,
     notices,
     overdue,
+    preview,
     rectify,
     statement,
+    update_draft,
     verify,
 )
 
@@ -25,6 +29,7 @@ __all__ = [
     "Handling",
     "Issued",
     "Item",
+    "Lead",
     "Notice",
     "NoticeContent",
     "NoticeError",
@@ -37,10 +42,16 @@ __all__ = [
     "get",
     "issue",
     "layout",
+    "named",
+    "next_number",
     "notices",
     "overdue",
     "pdf_bytes",
+    "preview",
     "rectify",
+    "register_entry",
+    "rule_items",
     "statement",
+    "update_draft",
     "verify",
 ]

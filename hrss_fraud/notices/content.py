@@ -60,13 +60,16 @@ class Handling:
 
 @dataclass(frozen=True)
 class Item:
-    """One breach: what rule it breaks, the facts, the clause, the amount and the handling."""
+    """One breach: what rule it breaks (its Chinese name, and ``framework``: the national
+    framework code(s) of the rule, 、-joined, empty for an item typed by hand), the facts,
+    the clause, the amount and the handling."""
 
     rule: str
     facts: str
     legal_basis: str
     amount_involved: float
     handling: tuple[Handling, ...] = ()
+    framework: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,14 @@ class NoticeContent:
         return self.due(self.rectify_days) if self.issue_date else ""
 
     def to_json(self) -> str:
-        """Canonical JSON (sorted keys, no spaces): the same content gives the same bytes."""
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        """Canonical JSON (sorted keys, no spaces): the same content gives the same bytes.
+        An item's empty ``framework`` is left out, so a notice issued before items carried
+        one serialises as it did then (its stored SHA-256 still matches)."""
+        d = asdict(self)
+        for item in d["items"]:
+            if not item["framework"]:
+                del item["framework"]
+        return json.dumps(d, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> NoticeContent:

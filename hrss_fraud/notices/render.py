@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from io import BytesIO
 from pathlib import Path
@@ -32,7 +33,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 from hrss_fraud.model.numbers import yuan
-from hrss_fraud.notices.content import NoticeContent
+from hrss_fraud.notices.content import Item, NoticeContent
 
 FONT_ENV = "HRSS_FRAUD_PDF_FONT"
 PDF_FONTS = (
@@ -50,6 +51,22 @@ MARGINS_MM = (20, 18)
 TABLE_WIDTHS_MM = (8, 52, 38, 20, 42)
 """The items table's columns in both documents: the facts and the handling need the room,
 the item's number very little (Word's default would make all five as wide)."""
+
+
+_DOUBLED = re.compile(r"([。，、：；！？])[。，、：；！？.,:;]+")
+"""A full-width mark followed by more punctuation: ``。。``, ``，，``, ``：：``, ``。；``."""
+_END = "。．.；;，,、：: "
+
+
+def tidy(text: str) -> str:
+    """``text`` with doubled punctuation (where a typed text ending in 。 meets the
+    template's own 。) reduced to its first mark."""
+    return _DOUBLED.sub(r"\1", text)
+
+
+def clause(text: str) -> str:
+    """A typed text without its closing punctuation, for the template to close."""
+    return text.strip().rstrip(_END)
 
 
 class RenderError(RuntimeError):
@@ -116,10 +133,17 @@ def layout(c: NoticeContent, lang: str = "zh") -> Layout:
     if c.round_ref:
         target = f"{c.round_ref} / {c.target_ref}" if c.target_ref else c.round_ref
         fields.append(("检查批次" if zh else "Inspection round", target))
+
+    def breach(i: Item) -> str:
+        code = ""
+        if i.framework:
+            code = f"（规则编码：{i.framework}）" if zh else f" (framework code {i.framework})"
+        return f"{clause(i.rule)}{code}{sep}{i.facts.strip().lstrip(_END)}"
+
     rows = tuple(
         (
             str(n),
-            f"{i.rule}{sep}{i.facts}",
+            breach(i),
             i.legal_basis,
             yuan(i.amount_involved),
             ("；" if zh else "; ").join(h.label(lang) for h in i.handling) or "—",
@@ -138,7 +162,7 @@ def layout(c: NoticeContent, lang: str = "zh") -> Layout:
         sections = (
             (
                 "二、整改要求",
-                f"{c.requirements}。请于{_day(c.rectify_due, lang)}前（自本通知下达之日起"
+                f"{clause(c.requirements)}。请于{_day(c.rectify_due, lang)}前（自本通知下达之日起"
                 f"{c.rectify_days}日内）向{unit}报送书面整改报告及相关佐证材料。",
             ),
             (
@@ -166,7 +190,7 @@ def layout(c: NoticeContent, lang: str = "zh") -> Layout:
         sections = (
             (
                 "2. Rectification required",
-                f"{c.requirements}. Submit a written rectification report with evidence to "
+                f"{clause(c.requirements)}. Submit a written rectification report with evidence to "
                 f"{unit} by {_day(c.rectify_due, lang)} (within {c.rectify_days} days of "
                 "this notice).",
             ),
@@ -185,19 +209,38 @@ def layout(c: NoticeContent, lang: str = "zh") -> Layout:
             f"{unit} (seal)",
             _day(c.issue_date, lang),
         )
-    return Layout(
-        title=TITLE["zh" if zh else "en"],
-        number=f"{'编号' if zh else 'No.'}{sep}{c.number or ('（草稿）' if zh else '(draft)')}",
-        fields=tuple((k + sep, v) for k, v in fields),
-        facts_heading=facts_heading,
-        facts=facts,
-        table_header=header,
-        table_rows=rows,
-        total=total,
-        sections=sections,
-        signatures=signatures,
-        author=unit,
-        number_value=c.number,
+    return tidied(
+        Layout(
+            title=TITLE["zh" if zh else "en"],
+            number=f"{'编号' if zh else 'No.'}{sep}{c.number or ('（草稿）' if zh else '(draft)')}",
+            fields=tuple((k + sep, v) for k, v in fields),
+            facts_heading=facts_heading,
+            facts=facts,
+            table_header=header,
+            table_rows=rows,
+            total=total,
+            sections=sections,
+            signatures=signatures,
+            author=unit,
+            number_value=c.number,
+        )
+    )
+
+
+def tidied(lay: Layout) -> Layout:
+    """``lay`` with :func:`tidy` applied to every string it shows."""
+
+    def fix(value: object) -> object:
+        if isinstance(value, str):
+            return tidy(value)
+        if isinstance(value, tuple):
+            return tuple(fix(v) for v in value)
+        return value
+
+    shown = ("title", "number", "fields", "facts_heading", "facts", "table_header")
+    shown += ("table_rows", "total", "sections", "signatures")
+    return replace(
+        lay, **{f.name: fix(getattr(lay, f.name)) for f in fields(lay) if f.name in shown}
     )
 
 

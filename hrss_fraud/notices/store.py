@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -31,7 +32,8 @@ import polars as pl
 
 from hrss_fraud.cases.store import CaseStore, timestamp, write_audit
 from hrss_fraud.notices.content import Handling, Item, NoticeContent
-from hrss_fraud.notices.render import docx_bytes, pdf_bytes, sha256, write_atomic
+from hrss_fraud.notices.draft import catalogue_of, named
+from hrss_fraud.notices.render import Layout, docx_bytes, layout, pdf_bytes, sha256, write_atomic
 
 STATUSES: dict[str, tuple[str, str]] = {
     "draft": ("草稿", "draft"),
@@ -177,24 +179,137 @@ def create(
             ),
         )
         notice_id = int(cur.lastrowid or 0)
-        con.executemany(
-            "INSERT INTO notice_finding (notice_id, finding_id) VALUES (?, ?)",
-            [(notice_id, f) for f in dict.fromkeys(content.findings)],
-        )
-        for seq, item in enumerate(content.items, start=1):
-            con.execute(
-                "INSERT INTO notice_item (notice_id, seq, rule, facts, legal_basis, "
-                "amount_involved) VALUES (?, ?, ?, ?, ?, ?)",
-                (notice_id, seq, item.rule, item.facts, item.legal_basis, item.amount_involved),
-            )
-            con.executemany(
-                "INSERT INTO notice_handling (notice_id, item_seq, measure, amount, detail) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(notice_id, seq, h.measure, h.amount, h.detail or None) for h in item.handling],
-            )
+        _write_parts(con, notice_id, content)
         detail = {"fixmedins_code": content.fixmedins_code, "findings": len(content.findings)}
         write_audit(con, at, by, "notice.create", "notice", f"#{notice_id}", detail)
     return notice_id
+
+
+def _write_parts(con: sqlite3.Connection, notice_id: int, content: NoticeContent) -> None:
+    """A draft's leads, items and handling (replacing any it had: migration 0009's
+    triggers refuse this once the notice is issued)."""
+    for table in ("notice_handling", "notice_item", "notice_finding"):
+        con.execute(f"DELETE FROM {table} WHERE notice_id = ?", (notice_id,))
+    con.executemany(
+        "INSERT INTO notice_finding (notice_id, finding_id) VALUES (?, ?)",
+        [(notice_id, f) for f in dict.fromkeys(content.findings)],
+    )
+    for seq, item in enumerate(content.items, start=1):
+        con.execute(
+            "INSERT INTO notice_item (notice_id, seq, rule, facts, legal_basis, "
+            "amount_involved, framework) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                notice_id,
+                seq,
+                item.rule,
+                item.facts,
+                item.legal_basis,
+                item.amount_involved,
+                item.framework or None,
+            ),
+        )
+        con.executemany(
+            "INSERT INTO notice_handling (notice_id, item_seq, measure, amount, detail) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(notice_id, seq, h.measure, h.amount, h.detail or None) for h in item.handling],
+        )
+
+
+def update_draft(
+    store: CaseStore,
+    ref: str | int,
+    content: NoticeContent,
+    *,
+    by: str,
+    require_confirmed: bool = True,
+) -> int:
+    """Replace a draft's content (its fields, leads, items and handling) with ``content``,
+    checked as :func:`create` checks a new one; refused once the notice is issued (an
+    issued notice is fixed). Returns its ``notice_id``."""
+    by = _by(by)
+    notice_id = resolve(store, ref)
+    content = replace(content, number="", issue_date="")
+    problems = []
+    try:
+        content.validate()
+    except ValueError as e:
+        problems.append(str(e))
+    if require_confirmed:
+        problems += _finding_problems(store, content)
+    if problems:
+        msg = f"draft #{notice_id} not changed: " + "; ".join(problems)
+        raise NoticeError(msg)
+    at = timestamp()
+    with store.transaction() as con:  # the status read and the change under one lock
+        (status,) = con.execute(
+            "SELECT status FROM notice WHERE notice_id = ?", (notice_id,)
+        ).fetchone()
+        if status != "draft":
+            msg = (
+                f"notice #{notice_id} is {status} ({STATUSES[status][0]}): an issued notice "
+                "is fixed, only drafts can be edited"
+            )
+            raise NoticeError(msg)
+        con.execute(
+            """UPDATE notice SET fixmedins_code = ?, fixmedins_name = ?, agreement_no = ?,
+                   round_ref = ?, target_ref = ?, inspection_date = ?, onsite_facts = ?,
+                   inspectors = ?, representative = ?, issuing_unit = ?, requirements = ?,
+                   rectify_days = ?, statement_days = ?
+               WHERE notice_id = ? AND status = 'draft'""",
+            (
+                content.fixmedins_code.strip(),
+                content.fixmedins_name or None,
+                content.agreement_no or None,
+                content.round_ref or None,
+                content.target_ref or None,
+                content.inspection_date,
+                content.onsite_facts.strip(),
+                json.dumps(list(content.inspectors), ensure_ascii=False),
+                content.representative or None,
+                content.issuing_unit.strip(),
+                content.requirements.strip(),
+                content.rectify_days,
+                content.statement_days,
+                notice_id,
+            ),
+        )
+        _write_parts(con, notice_id, content)
+        # recorded as drafting (the audit page's label: 起草违约通知单), marked as an edit
+        detail = {"edit": True, "items": len(content.items), "findings": len(content.findings)}
+        write_audit(con, at, by, "notice.create", "notice", f"#{notice_id}", detail)
+    return notice_id
+
+
+def next_number(store: CaseStore, on: date | None = None) -> str:
+    """The number issuing a notice dated ``on`` (default today) would take now: the
+    year's next serial (void ones are never reused)."""
+    day = _today(on)
+    ((serial,),) = store.query(
+        "SELECT coalesce(max(serial), 0) + 1 FROM notice_number WHERE year = ?", (day.year,)
+    )
+    return f"{day.year}-{serial:04d}"
+
+
+def preview(
+    store: CaseStore,
+    ref: str | int,
+    workspace: Path | None = None,
+    *,
+    on: date | None = None,
+    lang: str = "zh",
+) -> tuple[str, Layout]:
+    """What issuing the draft ``ref`` on ``on`` would write: the number it would take and
+    the document's layout (its rules named from ``workspace``'s catalogue, as
+    :func:`issue` names them), without taking the number."""
+    notice_id = resolve(store, ref)
+    (status,) = store.query("SELECT status FROM notice WHERE notice_id = ?", (notice_id,))[0]
+    if status != "draft":
+        n = get(store, notice_id)
+        return str(n.number), layout(n.content, n.content.lang)
+    number = next_number(store, on)
+    content = named(draft_content(store, notice_id), catalogue_of(workspace))
+    day = _today(on).isoformat()
+    return number, layout(replace(content, number=number, issue_date=day, lang=lang), lang)
 
 
 def _finding_problems(store: CaseStore, content: NoticeContent) -> list[str]:
@@ -259,9 +374,9 @@ def draft_content(store: CaseStore, notice_id: int) -> NoticeContent:
     ):
         handling.setdefault(seq, []).append(Handling(measure, amount, detail or ""))
     items = tuple(
-        Item(rule, facts, basis, amount, tuple(handling.get(seq, ())))
-        for seq, rule, facts, basis, amount in store.query(
-            "SELECT seq, rule, facts, legal_basis, amount_involved FROM notice_item "
+        Item(rule, facts, basis, amount, tuple(handling.get(seq, ())), framework or "")
+        for seq, rule, facts, basis, amount, framework in store.query(
+            "SELECT seq, rule, facts, legal_basis, amount_involved, framework FROM notice_item "
             "WHERE notice_id = ? ORDER BY seq",
             (notice_id,),
         )
@@ -301,10 +416,16 @@ def issue(
     on: date | None = None,
     lang: str = "zh",
     render: Callable[[NoticeContent], tuple[bytes, bytes]] | None = None,
+    expect: str | None = None,
 ) -> Issued:
     """Give a draft the year's next number, render and write its DOCX and PDF, and record
     them (see the module's docstring); :class:`NoticeError` if it fails, with the number
-    then void. ``render`` (content → DOCX bytes, PDF bytes) replaces the renderers."""
+    then void. ``render`` (content → DOCX bytes, PDF bytes) replaces the renderers.
+
+    The rules the items name by id are named from ``workspace``'s catalogue first
+    (:func:`~hrss_fraud.notices.draft.named`). ``expect``: the number the user confirmed
+    (:func:`next_number`); if another notice took it meanwhile nothing is allocated and
+    :class:`NoticeError` says which number would be taken instead."""
     by = _by(by)
     notice_id = resolve(store, ref)
     day = _today(on)
@@ -313,6 +434,7 @@ def issue(
         draft_content(store, notice_id).validate()
     except ValueError as e:
         raise NoticeError(f"notice #{notice_id}: {e}") from e
+    catalogue = catalogue_of(workspace)
     with store.transaction() as con:
         (status,) = con.execute(
             "SELECT status FROM notice WHERE notice_id = ?", (notice_id,)
@@ -330,6 +452,12 @@ def issue(
             "SELECT coalesce(max(serial), 0) + 1 FROM notice_number WHERE year = ?", (day.year,)
         ).fetchone()
         number = f"{day.year}-{serial:04d}"
+        if expect is not None and expect.strip() != number:
+            msg = (
+                f"编号已变为 {number}（确认时为 {expect.strip()}）：请重新确认 — the next number "
+                f"is now {number}, not {expect.strip()}; nothing was issued"
+            )
+            raise NoticeError(msg)
         con.execute(
             "INSERT INTO notice_number (number, year, serial, notice_id, status, allocated_at, "
             "allocated_by) VALUES (?, ?, ?, ?, 'allocated', ?, ?)",
@@ -339,7 +467,10 @@ def issue(
     folder = Path(workspace) / FOLDER / number
     try:
         content = replace(
-            draft_content(store, notice_id), number=number, issue_date=day.isoformat(), lang=lang
+            named(draft_content(store, notice_id), catalogue),
+            number=number,
+            issue_date=day.isoformat(),
+            lang=lang,
         ).validate()
         if render is None:
             docx, pdf = docx_bytes(content, lang), pdf_bytes(content, lang)
