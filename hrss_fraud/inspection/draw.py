@@ -27,11 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from hrss_fraud.inspection.refusal import Refusal
+
 ALGORITHM = "rounds-draw-1"
 """Changes whenever the draw would give another result for the same inputs and seed."""
 
 
-class DrawError(ValueError):
+class DrawError(Refusal):
     """The round cannot be drawn; the message says why and what to change."""
 
 
@@ -183,13 +185,13 @@ def draw(inputs: DrawInputs, params: DrawParams, seed: int) -> tuple[Target, ...
         raise DrawError(msg)
     if params.top < 0 or params.random < 0:
         msg = "--top and --random must be 0 or more"
-        raise DrawError(msg)
+        raise DrawError(msg, "negative", field="top" if params.top < 0 else "random")
     rng = Stream(seed)
     by_code = {c.fixmedins_code: c for c in inputs.candidates}
     chosen = _choose(inputs, params, by_code, rng)
     if not chosen:
         msg = "the round has no targets: ask for --top, --random or complaint institutions"
-        raise DrawError(msg)
+        raise DrawError(msg, "no_targets")
     groups = _assign([t[0] for t in chosen], inputs, params, by_code, rng)
     return tuple(
         Target(code, source, ref, group)
@@ -209,7 +211,7 @@ def _choose(
             f"complaint institutions not in any zone: {', '.join(unknown)}; check the codes, "
             "or run `hrss-fraud rounds zones sync` after they are in the lake"
         )
-        raise DrawError(msg)
+        raise DrawError(msg, "complaint_unzoned", codes=", ".join(unknown))
     ranked = sorted(
         (c for c in inputs.candidates if c.n_findings > 0 and c.risk_rank is not None),
         key=lambda c: (c.risk_rank, c.fixmedins_code),
@@ -219,7 +221,7 @@ def _choose(
             f"--top {params.top}: only {len(ranked)} institutions have findings in run "
             f"{inputs.run_id}; ask for at most {len(ranked)}"
         )
-        raise DrawError(msg)
+        raise DrawError(msg, "top_too_many", top=params.top, n=len(ranked), run_id=inputs.run_id)
     refs: dict[str, list[str]] = {}
     for code, ref in inputs.complaints:
         refs.setdefault(code, []).append(ref)
@@ -238,7 +240,7 @@ def _choose(
             f"--random {params.random}: only {len(pool)} institutions are left to draw from "
             f"after {len(taken)} risk and complaint targets; ask for at most {len(pool)}"
         )
-        raise DrawError(msg)
+        raise DrawError(msg, "random_too_many", random=params.random, n=len(pool), taken=len(taken))
     chosen.extend((pool[i], "random", None) for i in rng.sample(len(pool), params.random))
     return chosen
 
@@ -274,16 +276,17 @@ def _assign(
     groups = tuple(sorted(inputs.groups, key=lambda g: g.group_code))
     if not groups:
         msg = "no inspection group with an active member: add one with `rounds groups add`"
-        raise DrawError(msg)
+        raise DrawError(msg, "no_groups")
     capacity = params.capacity or math.ceil(len(codes) / len(groups))
     if capacity * len(groups) < len(codes):
         msg = (
             f"{len(codes)} targets but {len(groups)} groups of at most {capacity} each: "
             "raise --capacity or add groups"
         )
-        raise DrawError(msg)
+        raise DrawError(msg, "capacity", targets=len(codes), groups=len(groups), capacity=capacity)
     allowed: list[list[int]] = []
     stuck = []
+    stuck_codes = []
     for code in codes:
         zone = by_code[code].admdvs
         barred = exclusions(code, zone, groups, inputs.conflicts)
@@ -291,10 +294,11 @@ def _assign(
         if not ok:
             why = "; ".join(f"{g}: {w}" for g, w in sorted(barred.items()))
             stuck.append(f"{code} (zone {zone}) — {why}")
+            stuck_codes.append(code)
         allowed.append(ok)
     if stuck:
         msg = "no group may visit " + " | ".join(stuck)
-        raise DrawError(msg)
+        raise DrawError(msg, "no_group_may_visit", codes=", ".join(stuck_codes))
     order = rng.sample(len(codes), len(codes))
     prefs = {
         t: [allowed[t][i] for i in rng.sample(len(allowed[t]), len(allowed[t]))] for t in order
@@ -343,7 +347,9 @@ def _explain_full(
         f"to groups {names} (rotation and conflicts bar the others), which take at most "
         f"{capacity * len(seen)} ({capacity} each); raise --capacity or add groups"
     )
-    raise DrawError(msg)
+    raise DrawError(
+        msg, "cannot_place", codes=", ".join(crowd), groups=names, most=capacity * len(seen)
+    )
 
 
 def rotation_groups(

@@ -31,6 +31,7 @@ from xlsxwriter.worksheet import Worksheet
 from hrss_fraud.cases.store import CaseStore
 from hrss_fraud.engine.runs import RunError, open_run
 from hrss_fraud.engine.workspace import Workspace
+from hrss_fraud.inspection.refusal import Refusal
 from hrss_fraud.inspection.rounds import SOURCES, Round, group_members, load_round
 
 EVIDENCE: tuple[tuple[tuple[str, ...], str, str], ...] = (
@@ -126,7 +127,7 @@ _TEXT = {
 }
 
 
-class ExportError(ValueError):
+class ExportError(Refusal):
     """A round that cannot be exported; the message says why."""
 
 
@@ -167,7 +168,7 @@ def institution_lines(
         run = open_run(workspace, run_id)
     except RunError as e:
         msg = f"the round's run is gone: {e}"
-        raise ExportError(msg) from None
+        raise ExportError(msg, "run_gone", run_id=run_id) from None
     en = lang == "en"
     findings = run.findings().select(
         "finding_id",

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from hrss_fraud.cases.store import CaseStore, timestamp, write_audit
+from hrss_fraud.inspection.refusal import Refusal
 
 if TYPE_CHECKING:
     from hrss_fraud.lake import Lake
 
 
-class RegistryError(ValueError):
+class RegistryError(Refusal):
     """A change to zones, inspectors, groups or conflicts that cannot be made."""
 
 
@@ -48,7 +49,7 @@ def sync_zones(store: CaseStore, lake: Lake, *, by: str) -> ZoneSync:
     found = lake.connect().sql(_LAKE_INSTITUTIONS).pl()
     if found.is_empty():
         msg = "the lake has no institution with an area code (admdvs): ingest the reference data"
-        raise RegistryError(msg)
+        raise RegistryError(msg, "no_institutions_in_lake")
     zones = (
         found.group_by("admdvs")
         .agg(pl.col("admdvs_name").drop_nulls().mode().sort().first())
@@ -93,21 +94,25 @@ def zones(store: CaseStore) -> pl.DataFrame:
     return pl.DataFrame([r[:3] for r in rows], schema=schema, orient="row")
 
 
-def _required(value: str | None, what: str) -> str:
+def _required(value: str | None, what: str, field: str) -> str:
+    """``value`` stripped; :class:`RegistryError` naming the form ``field`` if empty."""
     text = (value or "").strip()
     if not text:
         msg = f"{what} is empty"
-        raise RegistryError(msg)
+        raise RegistryError(msg, "required", field=field)
     return text
 
 
 def add_inspector(store: CaseStore, code: str, name: str, *, by: str) -> None:
-    code, name = _required(code, "inspector code"), _required(name, "inspector name")
+    code, name = (
+        _required(code, "inspector code", "inspector_code"),
+        _required(name, "inspector name", "inspector_name"),
+    )
     at = timestamp()
     with store.transaction() as con:
         if con.execute("SELECT 1 FROM inspector WHERE inspector_code = ?", (code,)).fetchone():
             msg = f"inspector {code} already exists"
-            raise RegistryError(msg)
+            raise RegistryError(msg, "inspector_exists", code=code)
         con.execute(
             "INSERT INTO inspector (inspector_code, name, active, created_at) VALUES (?, ?, 1, ?)",
             (code, name, at),
@@ -123,7 +128,7 @@ def set_inspector_active(store: CaseStore, code: str, active: bool, *, by: str) 
         )
         if not cur.rowcount:
             msg = f"no inspector {code}"
-            raise RegistryError(msg)
+            raise RegistryError(msg, "no_inspector", code=code)
         action = "inspector.enable" if active else "inspector.disable"
         write_audit(con, at, by, action, "inspector", code, None)
 
@@ -156,16 +161,19 @@ def add_group(
 ) -> None:
     """A group of existing, active inspectors; standing unless ``round_name`` names the one
     round it is formed for."""
-    code, name = _required(code, "group code"), _required(name, "group name")
+    code, name = (
+        _required(code, "group code", "group_code"),
+        _required(name, "group name", "group_name"),
+    )
     people = sorted({m.strip() for m in members if m.strip()})
     if not people:
         msg = f"group {code} has no members"
-        raise RegistryError(msg)
+        raise RegistryError(msg, "required", field="members")
     at = timestamp()
     with store.transaction() as con:
         if con.execute("SELECT 1 FROM inspection_group WHERE group_code = ?", (code,)).fetchone():
             msg = f"group {code} already exists"
-            raise RegistryError(msg)
+            raise RegistryError(msg, "group_exists", code=code)
         known = dict(con.execute("SELECT inspector_code, active FROM inspector"))
         unknown = [p for p in people if p not in known]
         inactive = [p for p in people if known.get(p) == 0]
@@ -176,7 +184,8 @@ def add_group(
             if inactive:
                 parts.append(f"inactive inspectors {', '.join(inactive)}")
             msg = f"group {code}: " + "; ".join(parts)
-            raise RegistryError(msg)
+            key = "unknown_inspectors" if unknown else "inactive_inspectors"
+            raise RegistryError(msg, key, code=code, codes=", ".join(unknown or inactive))
         con.execute(
             "INSERT INTO inspection_group (group_code, name, round_name, created_by, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -194,22 +203,24 @@ def add_conflict(
     store: CaseStore, inspector_code: str, fixmedins_code: str, reason: str, *, by: str
 ) -> None:
     """Declare that an inspector may not inspect an institution, and why (回避)."""
-    inspector_code = _required(inspector_code, "inspector code")
-    fixmedins_code = _required(fixmedins_code, "institution code")
-    reason = _required(reason, "reason (回避理由)")
+    inspector_code = _required(inspector_code, "inspector code", "inspector_code")
+    fixmedins_code = _required(fixmedins_code, "institution code", "institution")
+    reason = _required(reason, "reason (回避理由)", "conflict_reason")
     at = timestamp()
     with store.transaction() as con:
         if not con.execute(
             "SELECT 1 FROM inspector WHERE inspector_code = ?", (inspector_code,)
         ).fetchone():
             msg = f"no inspector {inspector_code}"
-            raise RegistryError(msg)
+            raise RegistryError(msg, "no_inspector", code=inspector_code)
         if con.execute(
             "SELECT 1 FROM inspector_conflict WHERE inspector_code = ? AND fixmedins_code = ?",
             (inspector_code, fixmedins_code),
         ).fetchone():
             msg = f"inspector {inspector_code} is already conflicted with {fixmedins_code}"
-            raise RegistryError(msg)
+            raise RegistryError(
+                msg, "conflict_exists", code=inspector_code, institution=fixmedins_code
+            )
         con.execute(
             "INSERT INTO inspector_conflict (inspector_code, fixmedins_code, reason, declared_by, "
             "declared_at) VALUES (?, ?, ?, ?, ?)",
@@ -248,3 +259,61 @@ def active_group_members(
     wanted = [g.strip() for g in groups if g.strip()]
     missing = [g for g in wanted if g not in members]
     return {g: members[g] for g in wanted if g in members}, missing
+
+
+def groups(store: CaseStore) -> pl.DataFrame:
+    """Every group with its members (``code 姓名``, comma-separated) and the round it was
+    formed for (empty for a standing group)."""
+    rows = store.query(
+        """SELECT g.group_code, g.name, coalesce(g.round_name, ''),
+                  coalesce(group_concat(i.inspector_code || ' ' || i.name, ', '), '')
+           FROM inspection_group g
+           LEFT JOIN inspection_group_member m USING (group_code)
+           LEFT JOIN inspector i USING (inspector_code)
+           GROUP BY g.group_code ORDER BY g.group_code"""
+    )
+    schema = {
+        "group_code": pl.String,
+        "name": pl.String,
+        "round_name": pl.String,
+        "members": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def conflicts(store: CaseStore) -> pl.DataFrame:
+    """Every declared conflict of interest with the inspector's and institution's names."""
+    rows = store.query(
+        """SELECT c.inspector_code, coalesce(i.name, ''), c.fixmedins_code,
+                  coalesce(n.fixmedins_name, ''), c.reason, c.declared_by, c.declared_at
+           FROM inspector_conflict c
+           LEFT JOIN inspector i USING (inspector_code)
+           LEFT JOIN inspection_institution n USING (fixmedins_code)
+           ORDER BY c.inspector_code, c.fixmedins_code"""
+    )
+    schema = {
+        "inspector_code": pl.String,
+        "inspector_name": pl.String,
+        "fixmedins_code": pl.String,
+        "fixmedins_name": pl.String,
+        "reason": pl.String,
+        "declared_by": pl.String,
+        "declared_at": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def institutions(store: CaseStore) -> pl.DataFrame:
+    """Every zoned institution with its zone's name, by code."""
+    rows = store.query(
+        """SELECT i.fixmedins_code, i.fixmedins_name, i.admdvs, coalesce(z.name, i.admdvs)
+           FROM inspection_institution i LEFT JOIN inspection_zone z USING (admdvs)
+           ORDER BY i.fixmedins_code"""
+    )
+    schema = {
+        "fixmedins_code": pl.String,
+        "fixmedins_name": pl.String,
+        "admdvs": pl.String,
+        "zone_name": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")

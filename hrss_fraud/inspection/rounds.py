@@ -34,6 +34,7 @@ from hrss_fraud.inspection.draw import (
     sha256,
 )
 from hrss_fraud.inspection.draw import canonical_json as _json
+from hrss_fraud.inspection.refusal import Refusal
 from hrss_fraud.inspection.registry import active_group_members
 from hrss_fraud.outputs.ranking import institution_ranking, review_weights
 
@@ -62,7 +63,7 @@ TARGET_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-class RoundError(ValueError):
+class RoundError(Refusal):
     """A round that cannot be planned, shown or reproduced; the message says why."""
 
 
@@ -124,10 +125,10 @@ def plan_round(
     name = (name or "").strip()
     if not name:
         msg = "the round needs a name (--name)"
-        raise RoundError(msg)
+        raise RoundError(msg, "required", field="round_name")
     if store.query("SELECT 1 FROM inspection_round WHERE name = ?", (name,)):
         msg = f"a round named {name!r} already exists"
-        raise RoundError(msg)
+        raise RoundError(msg, "round_name_taken", name=name)
     run = open_run(workspace, run_id)
     weights, _ = review_weights(run, workspace)
     lake = Workspace.of(workspace).lake
@@ -160,7 +161,7 @@ def gather_inputs(
     )
     if not institutions:
         msg = "no zones yet: run `hrss-fraud rounds zones sync` first"
-        raise RoundError(msg)
+        raise RoundError(msg, "no_zones")
     zoned = {c for c, _, _ in institutions}
     unzoned = ranking.filter(
         (pl.col("n_findings") > 0) & ~pl.col("fixmedins_code").is_in(list(zoned))
@@ -170,7 +171,7 @@ def gather_inputs(
             f"institutions with findings but no zone: {', '.join(unzoned[:10])}; "
             "run `hrss-fraud rounds zones sync`"
         )
-        raise RoundError(msg)
+        raise RoundError(msg, "unzoned", codes=", ".join(unzoned[:10]))
     ranked = {r["fixmedins_code"]: r for r in ranking.iter_rows(named=True)}
     candidates = []
     for code, cname, zone in institutions:
@@ -209,7 +210,7 @@ def gather_inputs(
             f"groups {', '.join(missing)} do not exist, have no active member, or were "
             "formed for another round"
         )
-        raise RoundError(msg)
+        raise RoundError(msg, "groups_missing", codes=", ".join(missing))
     conflicts = tuple(
         Conflict(*row)
         for row in store.query(
@@ -247,14 +248,14 @@ def _record(
     with store.transaction() as con:
         if con.execute("SELECT 1 FROM inspection_round WHERE name = ?", (name,)).fetchone():
             msg = f"a round named {name!r} already exists"
-            raise RoundError(msg)
+            raise RoundError(msg, "round_name_taken", name=name)
         # the previous round may have changed since the inputs were gathered
         previous = con.execute(
             "SELECT max(round_id) FROM inspection_round WHERE status <> 'cancelled'"
         ).fetchone()[0]
         if previous != inputs.previous_round:
             msg = "another round was planned meanwhile: plan this one again"
-            raise RoundError(msg)
+            raise RoundError(msg, "round_changed")
         cur = con.execute(
             "INSERT INTO inspection_round (name, kinds, run_id, status, created_by, created_at) "
             "VALUES (?, ?, ?, 'planned', ?, ?)",
@@ -322,7 +323,7 @@ def load_round(store: CaseStore, round_id: int) -> Round:
     )
     if not row:
         msg = f"no inspection round {round_id}"
-        raise RoundError(msg)
+        raise RoundError(msg, "no_round", round_id=round_id)
     rid, name, kinds, run_id, status, created_by, created_at, seed = row[0]
     cols = ", ".join(
         {"zone_name": "z.name", "group_name": "g.name"}.get(c, f"t.{c}") for c in TARGET_SCHEMA
@@ -388,7 +389,7 @@ def set_status(store: CaseStore, round_id: int, status: str, *, by: str, reason:
     the previous round for rotation."""
     if not (reason or "").strip():
         msg = "a status change needs a reason"
-        raise RoundError(msg)
+        raise RoundError(msg, "required", field="reason")
     at = timestamp()
     with store.transaction() as con:
         row = con.execute(
@@ -396,11 +397,11 @@ def set_status(store: CaseStore, round_id: int, status: str, *, by: str, reason:
         ).fetchone()
         if not row:
             msg = f"no inspection round {round_id}"
-            raise RoundError(msg)
+            raise RoundError(msg, "no_round", round_id=round_id)
         if status not in STATUS_MOVES[row[0]]:
             allowed = ", ".join(STATUS_MOVES[row[0]]) or "none"
             msg = f"round {round_id} is {row[0]}: it can move to {allowed}, not {status}"
-            raise RoundError(msg)
+            raise RoundError(msg, "status_move", round_id=round_id, current=row[0], wanted=status)
         con.execute(
             "UPDATE inspection_round SET status = ? WHERE round_id = ?", (status, int(round_id))
         )
@@ -418,7 +419,7 @@ def reproduce(store: CaseStore, round_id: int) -> Reproduction:
     )
     if not row:
         msg = f"no inspection round {round_id}"
-        raise RoundError(msg)
+        raise RoundError(msg, "no_round", round_id=round_id)
     seed_text, inputs_text, inputs_sha, params_text, result_text, result_sha = row[0]
     seed = int(seed_text)
     stored = json.loads(result_text)
