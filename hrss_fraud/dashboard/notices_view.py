@@ -12,7 +12,7 @@ every step and writes its audit row.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,10 +21,10 @@ import polars as pl
 
 from hrss_fraud.cases.audit import record
 from hrss_fraud.dashboard import context
-from hrss_fraud.dashboard.rounds_view import allow
+from hrss_fraud.engine.catalogue import Catalogue
+from hrss_fraud.lake import Lake
 from hrss_fraud.model.numbers import yuan
 from hrss_fraud.notices.content import (
-    DEFAULT_BASIS,
     DEFAULT_RECTIFY_DAYS,
     DEFAULT_REQUIREMENTS,
     DEFAULT_UNIT,
@@ -33,6 +33,8 @@ from hrss_fraud.notices.content import (
     Item,
     NoticeContent,
 )
+from hrss_fraud.notices.draft import UNKNOWN_RULE, Lead, register_entry, rule_items
+from hrss_fraud.notices.render import Layout
 from hrss_fraud.notices.store import (
     REVIEW_OUTCOMES,
     STATUSES,
@@ -46,8 +48,10 @@ from hrss_fraud.notices.store import (
     get,
     issue,
     notices,
+    preview,
     rectify,
     statement,
+    update_draft,
 )
 
 if TYPE_CHECKING:
@@ -82,7 +86,7 @@ LIST_COLUMNS = (
     "amount_involved",
     "statements",
 )
-LEAD_COLUMNS = ("finding_id", "rule_id", "amount_at_risk", "decided_by", "decided_at")
+LEAD_COLUMNS = ("finding_id", "rule_name", "amount_at_risk", "decided_by", "decided_at")
 LABELS: dict[str, tuple[str, str]] = {
     "ref": ("编号", "number"),
     "status_label": ("状态", "status"),
@@ -97,6 +101,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "statements": ("陈述/复核", "statements"),
     "finding_id": ("疑点编号", "lead"),
     "rule_id": ("规则", "rule"),
+    "rule_name": ("规则", "rule"),
     "amount_at_risk": ("疑点金额", "amount at risk"),
     "decided_by": ("确认人", "confirmed by"),
     "decided_at": ("确认时间", "confirmed at"),
@@ -106,6 +111,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "person": ("机构人员", "person"),
     "text": ("内容", "text"),
 }
+
+
+def allow(user: User | None, permission: str, what_zh: str, what_en: str) -> User:
+    """``user`` if it may ``permission``, else :class:`PermissionError` saying who may not
+    do what."""
+    if user is None or not user.can(permission):
+        who = "未登录用户" if user is None else user.role_zh
+        msg = f"{who}无权{what_zh} (not allowed to {what_en})"
+        raise PermissionError(msg)
+    return user
 
 
 def status_label(status: str, lang: str = "zh") -> str:
@@ -189,8 +204,11 @@ def institution_options(store: CaseStore, names: dict[str, str] | None = None) -
     ]
 
 
-def confirmed_leads(store: CaseStore, user: User | None, code: str) -> pl.DataFrame:
-    """An institution's confirmed leads as their latest decision recorded them."""
+def confirmed_leads(
+    store: CaseStore, user: User | None, code: str, catalogue: Catalogue | None = None
+) -> pl.DataFrame:
+    """An institution's confirmed leads as their latest decision recorded them, with the
+    rule's Chinese name (``rule_name``; the catalogue's, else the id)."""
     allow(user, VIEW, "查看违约通知单", "view notices")
     rows = store.query(
         """SELECT finding_id, rule_id, amount_at_risk, decided_by, decided_at
@@ -198,17 +216,34 @@ def confirmed_leads(store: CaseStore, user: User | None, code: str) -> pl.DataFr
            ORDER BY amount_at_risk DESC, finding_id""",
         ((code or "").strip(),),
     )
+    rules = catalogue.rules if catalogue is not None else {}
     return pl.DataFrame(
-        rows,
+        [
+            (f, r, rules[r].name_zh if r in rules else UNKNOWN_RULE, a, b, at)
+            for f, r, a, b, at in rows
+        ],
         schema={
             "finding_id": pl.String,
             "rule_id": pl.String,
+            "rule_name": pl.String,
             "amount_at_risk": pl.Float64,
             "decided_by": pl.String,
             "decided_at": pl.String,
         },
         orient="row",
     )
+
+
+def register_fields(workspace: Path, code: str | None, on: str | None = None) -> tuple[str, str]:
+    """The institution's name and agreement number (协议编号) from the lake's register,
+    for the draft form to fill in."""
+    if not (code or "").strip():
+        return "", ""
+    try:
+        day = _day(on)
+    except NoticeError:
+        day = None
+    return register_entry(Lake(Path(workspace) / "lake"), str(code), day)
 
 
 def _names(text: str | None) -> tuple[str, ...]:
@@ -221,14 +256,24 @@ def _amount(text: str | float | None, what: str) -> float | None:
     try:
         value = float(str(text).replace(",", "").strip())
     except ValueError:
-        msg = f"{what} 应为金额 (not a number: {text!r})"
+        msg = f"{what}应为金额（不是数字：{text}）"
         raise NoticeError(msg) from None
     return value
 
 
+def _days(text: str | int | None) -> int:
+    try:
+        return int(str(text or DEFAULT_RECTIFY_DAYS).strip())
+    except ValueError:
+        msg = f"整改期限应为天数（不是数字：{text}）"
+        raise NoticeError(msg) from None
+
+
 @dataclass(frozen=True)
 class DraftForm:
-    """What the draft form holds; text as typed (amounts too)."""
+    """What the draft form holds; text as typed. The items are drafted from the chosen
+    leads, one per rule (:func:`hrss_fraud.notices.draft.rule_items`), and edited in the
+    draft."""
 
     fixmedins_code: str | None
     findings: list[str] | None
@@ -239,74 +284,119 @@ class DraftForm:
     agreement_no: str | None = None
     representative: str | None = None
     round_ref: str | None = None
-    rule: str | None = None
-    item_facts: str | None = None
-    legal_basis: str | None = None
-    amount: str | float | None = None
-    recover: str | float | None = None
-    refuse: str | float | None = None
-    penalty: str | float | None = None
-    suspend: str | None = None
-    interview: bool = False
     requirements: str | None = None
     rectify_days: str | int | None = None
     issuing_unit: str | None = None
 
 
-def draft_from_form(store: CaseStore, user: User | None, form: DraftForm) -> int:
-    """Record a draft from the form as one item built from the chosen confirmed leads
-    (their rules and total, unless typed) and the handling given; return its id."""
-    user = allow(user, MANAGE, "起草违约通知单", "draft notices")
-    code = (form.fixmedins_code or "").strip()
-    chosen = list(form.findings or [])
-    leads = confirmed_leads(store, user, code).filter(pl.col("finding_id").is_in(chosen))
-    rules = sorted({r for r in leads["rule_id"].to_list() if r})
-    amount = _amount(form.amount, "涉及金额")
-    if amount is None:
-        amount = round(float(leads["amount_at_risk"].fill_null(0).sum()), 2)
-    handling = [
-        Handling(m, v)
-        for m, text, zh in (
-            ("recover", form.recover, "追回金额"),
-            ("refuse", form.refuse, "拒付金额"),
-            ("penalty", form.penalty, "违约金"),
-        )
-        if (v := _amount(text, zh)) is not None
-    ]
-    if (form.suspend or "").strip():
-        handling.append(Handling("suspend", None, form.suspend.strip()))
-    if form.interview:
-        handling.append(Handling("interview"))
-    try:
-        days = int(str(form.rectify_days or DEFAULT_RECTIFY_DAYS).strip())
-    except ValueError:
-        msg = f"整改期限应为天数 (rectify days: not a number {form.rectify_days!r})"
-        raise NoticeError(msg) from None
-    facts = (form.onsite_facts or "").strip()
-    content = NoticeContent(
-        fixmedins_code=code,
+@dataclass(frozen=True)
+class ItemForm:
+    """One item of a draft as its edit form holds it (text as typed)."""
+
+    rule: str | None
+    facts: str | None
+    legal_basis: str | None
+    amount: str | float | None
+    recover: str | float | None = None
+    refuse: str | float | None = None
+    penalty: str | float | None = None
+    suspend: str | None = None
+    interview: bool = False
+
+
+def _content(form: DraftForm, items: tuple[Item, ...], findings: tuple[str, ...]) -> NoticeContent:
+    return NoticeContent(
+        fixmedins_code=(form.fixmedins_code or "").strip(),
         fixmedins_name=(form.fixmedins_name or "").strip(),
         agreement_no=(form.agreement_no or "").strip(),
         inspection_date=(form.inspection_date or "").strip()[:10],
         inspectors=_names(form.inspectors),
-        onsite_facts=facts,
-        items=(
-            Item(
-                rule=(form.rule or "").strip() or "、".join(rules),
-                facts=(form.item_facts or "").strip() or facts,
-                legal_basis=(form.legal_basis or "").strip() or DEFAULT_BASIS,
-                amount_involved=float(amount),
-                handling=tuple(handling),
-            ),
-        ),
+        onsite_facts=(form.onsite_facts or "").strip(),
+        items=items,
         requirements=(form.requirements or "").strip() or DEFAULT_REQUIREMENTS,
-        rectify_days=days,
+        rectify_days=_days(form.rectify_days),
         issuing_unit=(form.issuing_unit or "").strip() or DEFAULT_UNIT,
         representative=(form.representative or "").strip(),
         round_ref=(form.round_ref or "").strip(),
-        findings=tuple(chosen),
+        findings=findings,
     )
-    return create(store, content, by=user.username)
+
+
+def draft_from_form(
+    store: CaseStore, user: User | None, form: DraftForm, catalogue: Catalogue | None = None
+) -> int:
+    """Record a draft from the form: one item per rule of the chosen confirmed leads, with
+    the rule's Chinese name, framework code, legal basis, facts and total (recovery of it
+    as the handling), to edit before it is issued; return its id."""
+    user = allow(user, MANAGE, "起草违约通知单", "draft notices")
+    code = (form.fixmedins_code or "").strip()
+    chosen = list(form.findings or [])
+    leads = confirmed_leads(store, user, code).filter(pl.col("finding_id").is_in(chosen))
+    items = rule_items(
+        (
+            Lead(r["finding_id"], r["rule_id"], r["amount_at_risk"] or 0.0)
+            for r in leads.iter_rows(named=True)
+        ),
+        catalogue,
+    )
+    return create(store, _content(form, items, tuple(chosen)), by=user.username)
+
+
+def edit_draft(
+    store: CaseStore, user: User | None, ref: str, form: DraftForm, items: list[ItemForm]
+) -> int:
+    """Replace a draft's fields and items with the edit form's (its leads and each item's
+    framework code stay); refused once it is issued. Return its id."""
+    user = allow(user, MANAGE, "修改违约通知单草稿", "edit notice drafts")
+    old = get(store, ref).content
+    edited = []
+    for n, i in enumerate(items, start=1):
+        handling = [
+            Handling(m, v)
+            for m, text, zh in (
+                ("recover", i.recover, "追回金额"),
+                ("refuse", i.refuse, "拒付金额"),
+                ("penalty", i.penalty, "违约金"),
+            )
+            if (v := _amount(text, f"第{n}项{zh}")) is not None
+        ]
+        if (i.suspend or "").strip():
+            handling.append(Handling("suspend", None, str(i.suspend).strip()))
+        if i.interview:
+            handling.append(Handling("interview"))
+        amount = _amount(i.amount, f"第{n}项涉及金额")
+        framework = old.items[n - 1].framework if n <= len(old.items) else ""
+        edited.append(
+            Item(
+                rule=(i.rule or "").strip(),
+                facts=(i.facts or "").strip(),
+                legal_basis=(i.legal_basis or "").strip(),
+                amount_involved=0.0 if amount is None else amount,
+                handling=tuple(handling),
+                framework=framework,
+            )
+        )
+    form = replace(
+        form,
+        fixmedins_code=old.fixmedins_code,
+        fixmedins_name=form.fixmedins_name or old.fixmedins_name,
+    )
+    content = replace(_content(form, tuple(edited), old.findings), target_ref=old.target_ref)
+    return update_draft(store, ref, content, by=user.username, require_confirmed=bool(old.findings))
+
+
+def preview_from_page(
+    store: CaseStore,
+    workspace: Path,
+    user: User | None,
+    ref: str,
+    *,
+    on: str | None = None,
+    lang: str = "zh",
+) -> tuple[str, Layout]:
+    """The number issuing the draft now would take and the document it would write."""
+    allow(user, VIEW, "查看违约通知单", "view notices")
+    return preview(store, ref, workspace, on=_day(on), lang=lang)
 
 
 def issue_from_page(
@@ -317,10 +407,12 @@ def issue_from_page(
     *,
     on: str | None = None,
     lang: str = "zh",
+    expect: str | None = None,
 ) -> Issued:
-    """Number the draft and render its DOCX and PDF (dated ``on``, default today)."""
+    """Number the draft and render its DOCX and PDF (dated ``on``, default today);
+    ``expect``: the number the user confirmed (refused if another notice took it)."""
     user = allow(user, MANAGE, "下达违约通知单", "issue notices")
-    return issue(store, ref, workspace, by=user.username, on=_day(on), lang=lang)
+    return issue(store, ref, workspace, by=user.username, on=_day(on), lang=lang, expect=expect)
 
 
 def _day(text: str | None) -> date | None:

@@ -3,6 +3,7 @@ to draft from, a draft from the form, issuing, documents, every step, marks, rol
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -12,9 +13,11 @@ from hrss_fraud.cases.audit import ACTIONS
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.cases.users import User
 from hrss_fraud.dashboard import notices_view as nv
+from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.notices.store import NoticeError
 
-LEADS = {"F-1": ("H0001", 1000.0, "dup_billing"), "F-2": ("H0001", 234.5, "upcoding")}
+LEADS = {"F-1": ("H0001", 1000.0, "item_hosp_level"), "F-2": ("H0001", 234.5, "split_admission")}
+CATALOGUE = load_catalogue()
 
 
 def _user(role: str) -> User:
@@ -50,8 +53,7 @@ def _form(**changes: object) -> nv.DraftForm:
         "inspectors": "李明，王芳",
         "onsite_facts": "抽查住院病历30份，5份无检查报告",
         "fixmedins_name": "城关镇卫生院",
-        "recover": "1,234.50",
-        "interview": True,
+        "agreement_no": "YB20250001",
     }
     fields.update(changes)
     return nv.DraftForm(**fields)  # type: ignore[arg-type]
@@ -62,17 +64,43 @@ def test_draft_issue_and_every_step(ws: Path) -> None:
     with open_store(ws) as store:
         (inst,) = nv.institution_options(store, {"H0001": "城关镇卫生院"})
         assert inst["value"] == "H0001" and "城关镇卫生院（2，1,234.50）" in inst["label"]
-        leads = nv.confirmed_leads(store, boss, "H0001")
+        leads = nv.confirmed_leads(store, boss, "H0001", CATALOGUE)
         assert leads["finding_id"].to_list() == ["F-1", "F-2"]
-        notice_id = nv.draft_from_form(store, boss, _form())
+        hosp = CATALOGUE.rules["item_hosp_level"]
+        assert leads["rule_name"].to_list()[0] == hosp.name_zh
+        notice_id = nv.draft_from_form(store, boss, _form(), CATALOGUE)
         n, _ = nv.notice(store, boss, str(notice_id))
-        (item,) = n.content.items
-        assert item.rule == "dup_billing、upcoding" and item.amount_involved == 1234.5
-        assert [h.measure for h in item.handling] == ["recover", "interview"]
+        first, second = n.content.items  # one per rule, largest amount first
+        assert (first.rule, first.legal_basis) == (hosp.name_zh, hosp.legal_basis)
+        assert first.framework.startswith(hosp.framework[0]) and first.amount_involved == 1000.0
+        assert second.rule == CATALOGUE.rules["split_admission"].name_zh
+        assert [h.measure for h in first.handling] == ["recover"]
         assert n.content.inspectors == ("李明", "王芳")
         assert nv.next_steps("draft") == []
-        issued = nv.issue_from_page(store, ws, boss, str(notice_id), on="2026-03-05")
+        # the draft is edited: one item's facts, handling and the agreement
+        items = [
+            nv.ItemForm(i.rule, i.facts, i.legal_basis, i.amount_involved, recover="1,000.00")
+            for i in n.content.items
+        ]
+        items[1] = replace(items[1], facts="现场核实：15日内再次入院。", interview=True)
+        form = replace(_form(), agreement_no="YB20250009", fixmedins_code=None, findings=None)
+        nv.edit_draft(store, boss, str(notice_id), form, items)
+        n, _ = nv.notice(store, boss, str(notice_id))
+        assert n.content.agreement_no == "YB20250009" and n.content.findings == ("F-1", "F-2")
+        assert n.content.items[1].facts == "现场核实：15日内再次入院。"
+        assert [h.measure for h in n.content.items[1].handling] == ["recover", "interview"]
+        assert n.content.items[0].framework == first.framework
+        with pytest.raises(NoticeError, match="金额"):
+            nv.edit_draft(store, boss, str(notice_id), form, [replace(items[0], recover="x")])
+        number, lay = nv.preview_from_page(store, ws, boss, str(notice_id), on="2026-03-05")
+        assert number == "2026-0001" and "YB20250009" in "".join(lay.texts())
+        assert "item_hosp_level" not in "".join(lay.texts())
+        with pytest.raises(NoticeError, match="2026-0001"):
+            nv.issue_from_page(store, ws, boss, str(notice_id), on="2026-03-05", expect="2026-0002")
+        issued = nv.issue_from_page(store, ws, boss, str(notice_id), on="2026-03-05", expect=number)
         assert issued.number == "2026-0001"
+        with pytest.raises(NoticeError, match="only drafts"):
+            nv.edit_draft(store, boss, issued.number, form, items)
         name, data = nv.document(store, ws, _user("auditor"), issued.number, "pdf")
         assert name == "2026-0001.pdf" and data.startswith(b"%PDF")
         assert nv.next_steps("issued") == ["acknowledged", "statement", "review_request"]
@@ -137,8 +165,8 @@ def test_refusals_and_roles(ws: Path) -> None:
             nv.draft_from_form(store, boss, _form(findings=["F-3"]))
         with pytest.raises(NoticeError, match="two inspectors"):
             nv.draft_from_form(store, boss, _form(inspectors="李明"))
-        with pytest.raises(NoticeError, match="金额"):
-            nv.draft_from_form(store, boss, _form(recover="lots"))
+        with pytest.raises(NoticeError, match="天数"):
+            nv.draft_from_form(store, boss, _form(rectify_days="soon"))
         with pytest.raises(PermissionError, match="审核员无权起草"):
             nv.draft_from_form(store, _user("reviewer"), _form())
         notice_id = nv.draft_from_form(store, boss, _form())

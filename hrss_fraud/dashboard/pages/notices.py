@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, State, dcc, html
+from dash import ALL, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from hrss_fraud.cases.migrate import SchemaError
@@ -19,7 +19,8 @@ from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.forms import field
 from hrss_fraud.lake import Lake
 from hrss_fraud.model.numbers import yuan
-from hrss_fraud.notices.render import RenderError
+from hrss_fraud.notices.draft import catalogue_of
+from hrss_fraud.notices.render import Layout, RenderError
 from hrss_fraud.outputs.runs_view import load_institutions
 
 dash.register_page(
@@ -80,57 +81,20 @@ def _draft_form() -> list[Any]:
         ),
         html.Div(
             [
-                field(
-                    t("notices.site_facts"),
-                    dcc.Textarea(id="notice-facts"),
-                    "380px",
-                ),
-                field(
-                    t("notices.breach_default_rules"),
-                    inp(id="notice-rule"),
-                    "220px",
-                ),
-                field(
-                    t("notices.facts_breach"),
-                    dcc.Textarea(id="notice-item-facts"),
-                    "380px",
-                ),
-                field(t("notices.clause_broken"), inp(id="notice-basis"), "260px"),
-                field(
-                    t("notices.amount_default_leads_total"),
-                    inp(id="notice-amount"),
-                ),
-            ],
-            className="decision-form",
-        ),
-        html.Div(
-            [
-                field(t("notices.recover"), inp(id="notice-recover")),
-                field(t("notices.refuse"), inp(id="notice-refuse")),
-                field(t("notices.penalty"), inp(id="notice-penalty")),
-                field(
-                    t("notices.suspend_settlement"),
-                    inp(id="notice-suspend", placeholder="3个月"),
-                ),
-                dcc.Checklist(
-                    id="notice-interview",
-                    options=[{"label": t("notices.interview"), "value": "yes"}],
-                    value=[],
-                ),
+                field(t("notices.site_facts"), dcc.Textarea(id="notice-facts"), "380px"),
                 field(t("notices.rectification_required"), inp(id="notice-requirements"), "320px"),
                 field(
                     t("notices.rectify_within_days"),
                     inp(id="notice-rectify-days", value=str(nv.DEFAULT_RECTIFY_DAYS)),
                 ),
                 field(
-                    t("notices.issuing_unit"),
-                    inp(id="notice-unit", value=nv.DEFAULT_UNIT),
-                    "180px",
+                    t("notices.issuing_unit"), inp(id="notice-unit", value=nv.DEFAULT_UNIT), "180px"
                 ),
-                html.Button(t("notices.save_draft"), id="notice-create"),
+                html.Button(t("notices.save_draft"), id="notice-create", className="primary"),
             ],
             className="decision-form",
         ),
+        html.P(t("notices.draft_items_hint"), className="muted"),
         html.Div(id="notice-create-result"),
     ]
 
@@ -192,18 +156,22 @@ def _list(overdue: list[str], _changed: Any) -> html.Div:
     Output("notice-findings", "options"),
     Output("notice-findings", "value"),
     Output("notice-name", "value"),
+    Output("notice-agreement", "value"),
     Input("notice-institution", "value"),
+    State("notice-date", "value"),
     prevent_initial_call=True,
     permission="view_leads",
 )
-def _leads(code: str | None) -> tuple[Any, Any, Any, Any]:
+def _leads(code: str | None, on: str | None) -> tuple[Any, ...]:
     if not code:
-        return None, [], [], ""
+        return None, [], [], "", ""
     t, lang = context.t, context.lang()
     try:
-        leads = nv.confirmed_leads(context.store(), context.user(), code)
+        catalogue = catalogue_of(context.workspace())
+        leads = nv.confirmed_leads(context.store(), context.user(), code, catalogue)
     except _ERRORS as e:
-        return pc.message(str(e), error=True), [], [], dash.no_update
+        return pc.message(str(e), error=True), [], [], dash.no_update, dash.no_update
+    name, agreement = nv.register_fields(context.workspace(), code, on)
     ids = leads["finding_id"].to_list()
     shown = html.Div(
         [
@@ -211,8 +179,9 @@ def _leads(code: str | None) -> tuple[Any, Any, Any, Any]:
             pc.table(leads, nv.LEAD_COLUMNS, lang, labels=nv.LABELS, table_id="notice-lead-table"),
         ]
     )
-    options = [{"label": f, "value": f} for f in ids]
-    return shown, options, ids, _names().get(code, "")
+    names = dict(zip(leads["finding_id"], leads["rule_name"], strict=True))
+    options = [{"label": f"{f}（{names[f]}）", "value": f} for f in ids]
+    return shown, options, ids, name or _names().get(code, ""), agreement
 
 
 @guard.callback(
@@ -229,15 +198,6 @@ def _leads(code: str | None) -> tuple[Any, Any, Any, Any]:
     State("notice-agreement", "value"),
     State("notice-representative", "value"),
     State("notice-round", "value"),
-    State("notice-rule", "value"),
-    State("notice-item-facts", "value"),
-    State("notice-basis", "value"),
-    State("notice-amount", "value"),
-    State("notice-recover", "value"),
-    State("notice-refuse", "value"),
-    State("notice-penalty", "value"),
-    State("notice-suspend", "value"),
-    State("notice-interview", "value"),
     State("notice-requirements", "value"),
     State("notice-rectify-days", "value"),
     State("notice-unit", "value"),
@@ -249,17 +209,12 @@ def _leads(code: str | None) -> tuple[Any, Any, Any, Any]:
 def _create(n: Any, *values: Any) -> tuple[html.P, Any, int]:
     if not n:
         raise PreventUpdate
-    *fields, interview, requirements, days, unit, selected, changed = values
-    form = nv.DraftForm(
-        *fields,
-        interview=bool(interview),
-        requirements=requirements,
-        rectify_days=days,
-        issuing_unit=unit,
-    )
+    *fields, selected, changed = values
+    form = nv.DraftForm(*fields)
     t = context.t
     try:
-        notice_id = nv.draft_from_form(context.store(), context.user(), form)
+        catalogue = catalogue_of(context.workspace())
+        notice_id = nv.draft_from_form(context.store(), context.user(), form, catalogue)
     except _ERRORS as e:
         return pc.message(str(e), error=True), selected, changed
     done = t("notices.saved_draft", notice_id=notice_id)
@@ -305,7 +260,8 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
         ]
     items = [
         html.Li(
-            f"{i.rule}：{i.facts}（{i.legal_basis}；{yuan(i.amount_involved)}）"
+            f"{i.rule}{f'（{i.framework}）' if i.framework else ''}：{i.facts}"
+            f"（{i.legal_basis}；{yuan(i.amount_involved)}）"
             + "；".join(h.label(lang) for h in i.handling)
         )
         for i in c.items
@@ -318,18 +274,7 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
     ]
     manage = user is not None and user.can(nv.MANAGE)
     if n.status == "draft" and manage:
-        parts.append(
-            html.Div(
-                [
-                    field(
-                        t("notices.issue_date_default_today"),
-                        dcc.Input(id="notice-issue-on"),
-                    ),
-                    html.Button(t("notices.issue"), id="notice-issue"),
-                ],
-                className="decision-form",
-            )
-        )
+        parts += [*_edit_form(n.content), *_issue_tools()]
     if n.number:
         parts.append(
             html.Div(
@@ -397,18 +342,285 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
     return html.Div(parts, id="notice-detail-body")
 
 
+ITEM_FIELDS = ("rule", "facts", "basis", "amount", "recover", "refuse", "penalty", "suspend")
+"""The inputs of each item in the draft's edit form (pattern-matching ids
+``{"type": "notice-item-<name>", "index": n}``), in :class:`nv.ItemForm`'s order."""
+
+
+def _item_id(name: str, index: int | Any) -> dict[str, Any]:
+    return {"type": f"notice-item-{name}", "index": index}
+
+
+def _edit_form(c: Any) -> list[Any]:
+    """The draft's fields and each item, prefilled, to change before it is issued."""
+    t, inp = context.t, dcc.Input
+    head = html.Div(
+        [
+            field(t("notices.agreement_no"), inp(id="notice-edit-agreement", value=c.agreement_no)),
+            field(
+                t("notices.inspection_date"),
+                inp(id="notice-edit-date", value=c.inspection_date, placeholder="YYYY-MM-DD"),
+            ),
+            field(
+                t("notices.inspectors_2_comma_separated"),
+                inp(id="notice-edit-inspectors", value="、".join(c.inspectors)),
+            ),
+            field(
+                t("notices.representative"),
+                inp(id="notice-edit-representative", value=c.representative),
+            ),
+            field(t("notices.round"), inp(id="notice-edit-round", value=c.round_ref)),
+            field(
+                t("notices.site_facts"),
+                dcc.Textarea(id="notice-edit-facts", value=c.onsite_facts),
+                "380px",
+            ),
+            field(
+                t("notices.rectification_required"),
+                inp(id="notice-edit-requirements", value=c.requirements),
+                "320px",
+            ),
+            field(
+                t("notices.rectify_within_days"),
+                inp(id="notice-edit-days", value=str(c.rectify_days)),
+            ),
+            field(t("notices.issuing_unit"), inp(id="notice-edit-unit", value=c.issuing_unit)),
+        ],
+        className="decision-form",
+    )
+    items = []
+    for n, i in enumerate(c.items, start=1):
+        amounts = {h.measure: h for h in i.handling}
+
+        def amount(measure: str, amounts: dict = amounts) -> str:
+            h = amounts.get(measure)
+            return "" if h is None or h.amount is None else f"{h.amount:.2f}"
+
+        suspend = amounts["suspend"].detail if "suspend" in amounts else ""
+        items.append(
+            html.Fieldset(
+                [
+                    html.Legend(t("notices.item_n", n=n)),
+                    field(
+                        t("notices.rule_name"), inp(id=_item_id("rule", n), value=i.rule), "260px"
+                    ),
+                    html.Span(
+                        t("notices.framework_code", code=i.framework or "—"), className="muted"
+                    ),
+                    field(
+                        t("notices.item_facts"),
+                        dcc.Textarea(id=_item_id("facts", n), value=i.facts),
+                        "380px",
+                    ),
+                    field(
+                        t("notices.clause_broken"),
+                        dcc.Textarea(id=_item_id("basis", n), value=i.legal_basis),
+                        "320px",
+                    ),
+                    field(
+                        t("notices.item_amount"),
+                        inp(id=_item_id("amount", n), value=f"{i.amount_involved:.2f}"),
+                    ),
+                    field(
+                        t("notices.recover"),
+                        inp(id=_item_id("recover", n), value=amount("recover")),
+                    ),
+                    field(
+                        t("notices.refuse"), inp(id=_item_id("refuse", n), value=amount("refuse"))
+                    ),
+                    field(
+                        t("notices.penalty"),
+                        inp(id=_item_id("penalty", n), value=amount("penalty")),
+                    ),
+                    field(
+                        t("notices.suspend_settlement"),
+                        inp(id=_item_id("suspend", n), value=suspend, placeholder="3个月"),
+                    ),
+                    dcc.Checklist(
+                        id=_item_id("interview", n),
+                        options=[{"label": t("notices.interview"), "value": "yes"}],
+                        value=["yes"] if "interview" in amounts else [],
+                    ),
+                ],
+                className="decision-form notice-item",
+            )
+        )
+    return [
+        html.H3(t("notices.edit_draft")),
+        head,
+        *items,
+        html.Button(t("notices.save_changes"), id="notice-edit-save", className="primary"),
+    ]
+
+
+def _issue_tools() -> list[Any]:
+    t = context.t
+    return [
+        html.H3(t("notices.preview_and_issue")),
+        html.Div(
+            [
+                field(
+                    t("notices.issue_date_default_today"),
+                    dcc.Input(id="notice-issue-on", placeholder="YYYY-MM-DD"),
+                ),
+                html.Button(t("notices.preview"), id="notice-preview"),
+                html.Button(t("notices.issue"), id="notice-issue", className="primary"),
+            ],
+            className="decision-form",
+        ),
+        dcc.Store(id="notice-expect"),
+        html.Div(id="notice-confirm"),
+        html.Div(id="notice-preview-body"),
+    ]
+
+
+def _document(number: str, lay: Layout) -> html.Div:
+    """The document as it would be written: its strings in order, the items as a table."""
+    t = context.t
+    rows = [html.Tr([html.Th(h) for h in lay.table_header])]
+    rows += [html.Tr([html.Td(c) for c in row]) for row in lay.table_rows]
+    return html.Div(
+        [
+            html.P(t("notices.preview_note", number=number), className="muted"),
+            html.H3(lay.title, style={"textAlign": "center"}),
+            html.P(lay.number, style={"textAlign": "right"}),
+            *(html.P(f"{k}{v}") for k, v in lay.fields),
+            html.H4(lay.facts_heading),
+            html.P(lay.facts),
+            html.Table(rows, className="kv notice-preview-items"),
+            html.P(lay.total),
+            *(part for heading, text in lay.sections for part in (html.H4(heading), html.P(text))),
+            *(
+                html.P(line, style={"textAlign": "right"} if i >= lay.right_from else None)
+                for i, line in enumerate(lay.signatures)
+            ),
+        ],
+        id="notice-preview-document",
+        className="notice-preview",
+    )
+
+
 @guard.callback(
     Output("notice-action-result", "children"),
-    Output("notices-selected", "data", allow_duplicate=True),
     Output("notices-changed", "data", allow_duplicate=True),
-    Input("notice-issue", "n_clicks"),
-    State("notice-issue-on", "value"),
+    Input("notice-edit-save", "n_clicks"),
+    State("notice-edit-agreement", "value"),
+    State("notice-edit-date", "value"),
+    State("notice-edit-inspectors", "value"),
+    State("notice-edit-representative", "value"),
+    State("notice-edit-round", "value"),
+    State("notice-edit-facts", "value"),
+    State("notice-edit-requirements", "value"),
+    State("notice-edit-days", "value"),
+    State("notice-edit-unit", "value"),
+    *(State(_item_id(name, ALL), "value") for name in (*ITEM_FIELDS, "interview")),
     State("notices-selected", "data"),
     State("notices-changed", "data"),
     prevent_initial_call=True,
     permission=nv.MANAGE,
 )
-def _issue(n: Any, on: str | None, selected: str, changed: int) -> tuple[html.P, Any, Any]:
+def _save_edit(n: Any, *values: Any) -> tuple[html.P, Any]:
+    if not n:
+        raise PreventUpdate
+    agreement, on, inspectors, representative, round_ref, facts, req, days, unit = values[:9]
+    *columns, interview = values[9:-2]
+    selected, changed = values[-2:]
+    form = nv.DraftForm(
+        None,
+        None,
+        on,
+        inspectors,
+        facts,
+        agreement_no=agreement,
+        representative=representative,
+        round_ref=round_ref,
+        requirements=req,
+        rectify_days=days,
+        issuing_unit=unit,
+    )
+    items = [
+        nv.ItemForm(*cells, interview=bool(ticked))
+        for *cells, ticked in zip(*columns, interview, strict=True)
+    ]
+    try:
+        notice_id = nv.edit_draft(context.store(), context.user(), selected, form, items)
+    except _ERRORS as e:
+        return pc.message(str(e), error=True), changed
+    return pc.message(context.t("notices.saved_changes", notice_id=notice_id)), (changed or 0) + 1
+
+
+@guard.callback(
+    Output("notice-preview-body", "children"),
+    Output("notice-confirm", "children"),
+    Output("notice-expect", "data"),
+    Input("notice-preview", "n_clicks"),
+    Input("notice-issue", "n_clicks"),
+    State("notice-issue-on", "value"),
+    State("notices-selected", "data"),
+    prevent_initial_call=True,
+    permission="view_leads",
+)
+def _preview(shown: Any, asked: Any, on: str | None, selected: str) -> tuple[Any, ...]:
+    """预览 shows the document; 编号下达 shows it too, and asks to confirm the number it
+    is about to take."""
+    trigger = dash.ctx.triggered_id
+    if not (shown or asked):
+        raise PreventUpdate
+    t = context.t
+    try:
+        number, lay = nv.preview_from_page(
+            context.store(),
+            context.workspace(),
+            context.user(),
+            selected,
+            on=on,
+            lang=context.lang(),
+        )
+    except _ERRORS as e:
+        return pc.message(str(e), error=True), None, None
+    document = _document(number, lay)
+    if trigger != "notice-issue":
+        return document, None, None
+    question = html.Div(
+        [
+            html.P(t("notices.confirm_issue", number=number), id="notice-confirm-text"),
+            html.Button(t("notices.confirm"), id="notice-issue-confirm", className="primary"),
+            html.Button(t("notices.cancel"), id="notice-issue-cancel"),
+        ],
+        className="decision-form confirm",
+    )
+    return document, question, number
+
+
+@guard.callback(
+    Output("notice-confirm", "children", allow_duplicate=True),
+    Output("notice-expect", "data", allow_duplicate=True),
+    Input("notice-issue-cancel", "n_clicks"),
+    prevent_initial_call=True,
+    permission="view_leads",
+)
+def _cancel(n: Any) -> tuple[None, None]:
+    """取消: the question goes, no number is taken."""
+    if not n:
+        raise PreventUpdate
+    return None, None
+
+
+@guard.callback(
+    Output("notice-action-result", "children", allow_duplicate=True),
+    Output("notices-selected", "data", allow_duplicate=True),
+    Output("notices-changed", "data", allow_duplicate=True),
+    Input("notice-issue-confirm", "n_clicks"),
+    State("notice-issue-on", "value"),
+    State("notice-expect", "data"),
+    State("notices-selected", "data"),
+    State("notices-changed", "data"),
+    prevent_initial_call=True,
+    permission=nv.MANAGE,
+)
+def _issue(
+    n: Any, on: str | None, expect: str | None, selected: str, changed: int
+) -> tuple[html.P, Any, Any]:
     if not n:
         raise PreventUpdate
     t = context.t
@@ -420,6 +632,7 @@ def _issue(n: Any, on: str | None, selected: str, changed: int) -> tuple[html.P,
             selected,
             on=on,
             lang=context.lang(),
+            expect=expect,
         )
     except _ERRORS as e:
         return pc.message(str(e), error=True), selected, changed
