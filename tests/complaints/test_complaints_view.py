@@ -3,7 +3,7 @@ form, a complaint's detail with its check and leads, closing."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +16,7 @@ from hrss_fraud.dashboard import complaints_view as cv
 from hrss_fraud.dashboard import context
 from hrss_fraud.dashboard.app import create_app, nav_pages, page_name
 from hrss_fraud.engine.runs import open_run
+from hrss_fraud.lake import Lake
 
 
 def _user(role: str) -> User:
@@ -62,9 +63,10 @@ def test_the_form_registers_with_codes_split_on_any_separator(store: CaseStore) 
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"received": "3/1/2025"}, "YYYY-MM-DD"),
-        ({"source": ""}, "source '' is not one of"),
-        ({"content": ""}, "content"),
+        ({"received": "3/1/2025"}, "收到日期应为日期"),
+        ({"received": ""}, "请填写收到日期"),
+        ({"source": ""}, "请填写来源"),
+        ({"content": " "}, "请填写举报内容"),
     ],
 )
 def test_a_bad_form_registers_nothing(store: CaseStore, fields: dict, message: str) -> None:
@@ -141,3 +143,77 @@ def test_the_page_is_listed_and_draws_the_list_and_a_detail(
         assert n in listed and "张伟" not in listed
         detail = str(pg._detail(n, 0))
         assert "complaint-check" in detail and "张*" in detail
+
+
+def test_a_name_typed_as_a_code_is_refused_naming_the_field_by_its_label(
+    store: CaseStore,
+) -> None:
+    with pytest.raises(ComplaintError, match=r"^被举报机构：“永宁县人民医院”不是机构编号"):
+        _form(store, institutions=["永宁县人民医院"])
+    with pytest.raises(ComplaintError, match=r"^参保人：“张三”不是人员编号"):
+        _form(store, persons="张三")
+    with pytest.raises(ComplaintError, match=r"^institutions: “永宁县人民医院” is not an"):
+        _form(store, institutions="永宁县人民医院", lang="en")
+    assert store.query("SELECT count(*) FROM complaint") == [(0,)]
+
+
+def test_an_unknown_code_is_refused_and_a_known_one_chosen_by_name_registers(ws: Path) -> None:
+    options = cv.institution_options(ws)
+    chosen = next(o for o in options if o["label"].startswith("永宁县人民医院 "))
+    assert chosen["label"] == f"永宁县人民医院 {chosen['value']}"
+    assert [o["label"] for o in options] == sorted(o["label"] for o in options)  # by name
+    with open_store(ws) as store:
+        with pytest.raises(ComplaintError, match=r"^被举报机构：编号 H13012399999 不在数据中"):
+            _form(store, institutions=["H13012399999"], workspace=ws)
+        with pytest.raises(ComplaintError, match=r"^参保人：编号 130123009999999999 不在数据中"):
+            _form(store, persons=["130123009999999999"], workspace=ws)
+        assert store.query("SELECT count(*) FROM complaint") == [(0,)]
+        n = _form(store, institutions=[chosen["value"]], workspace=ws)
+        assert get(store, n).institutions == (chosen["value"],)
+
+
+def test_persons_are_suggested_by_number_or_name_masked_per_role(ws: Path) -> None:
+    con = Lake(ws / "lake").connect()
+    psn, name = con.execute(
+        "SELECT psn_no, psn_name FROM person WHERE length(psn_name) >= 2 ORDER BY psn_no LIMIT 1"
+    ).fetchone()
+    con.close()
+    masked = f"{name[0]}{'*' * (len(name) - 1)} {psn}"
+    by_number = cv.person_options(ws, AUDITOR, psn[:-1])
+    assert {"label": masked, "value": psn} in by_number
+    assert len(by_number) <= cv.MAX_PERSON_OPTIONS
+    assert all(name not in o["label"] for o in by_number)  # an auditor sees names masked
+    assert {"label": f"{name} {psn}", "value": psn} in cv.person_options(ws, REVIEWER, name)
+    assert psn in [o["value"] for o in cv.person_options(ws, AUDITOR, name)]  # the whole name
+    assert cv.person_options(ws, AUDITOR, name[0]) == []  # not a surname's whole list
+    assert psn in [o["value"] for o in cv.person_options(ws, REVIEWER, name[1:])]
+    kept = cv.person_options(ws, AUDITOR, "0000", selected=[psn])
+    assert kept[0] == {"label": masked, "value": psn}  # a chosen person stays offered
+    assert cv.person_options(ws, AUDITOR, "") == []
+    with pytest.raises(PermissionError):
+        cv.person_options(ws, None, psn)
+
+
+def test_the_detail_offers_the_lakes_period_and_a_check_over_the_chosen_one_warns(
+    ws: Path,
+) -> None:
+    inst = open_run(ws).findings().sort("finding_id").item(0, "fixmedins_code")
+    with open_store(ws) as store:
+        n = _form(store, received=str(date.today()), institutions=inst)
+        d = cv.detail(store, AUDITOR, n, workspace=ws)
+        first, last = d.period
+        assert last < date.today() - timedelta(days=365)  # long before receipt
+        full = cv.check_from_page(store, ws, AUDITOR, n)
+        assert (full.date_from, full.date_to) == (first, last)
+        assert full.activity.item(0, "n_settlements") > 0 and not full.warnings_zh
+        with pytest.raises(ComplaintError, match=r"^核查期间为空"):
+            cv.check_from_page(store, ws, AUDITOR, n, date_from=str(last), date_to=str(first))
+        with pytest.raises(ComplaintError, match=r"^核查起始日期应为日期"):
+            cv.check_from_page(store, ws, AUDITOR, n, date_from="2025/01/01")
+        later = str(last + timedelta(days=1))
+        empty = cv.check_from_page(store, ws, AUDITOR, n, date_from=later, date_to=later)
+        assert empty.activity.item(0, "n_settlements") == 0
+        shown = cv.detail(store, AUDITOR, n, workspace=ws)
+    (warning,) = shown.warnings
+    assert "内该机构" in warning and "无结算数据" in warning
+    assert shown.summary.startswith(warning)

@@ -34,6 +34,23 @@ MAX_LEADS_SHOWN = 20
 LEAD_COLUMNS = ("finding_id", "rule_id", "fixmedins_code", "psn_no", "amount_at_risk", "run_id")
 
 
+def _field(key: str, control: Any) -> html.Label:
+    """A form control under its visible label."""
+    return html.Label([html.Span(context.t(key)), control], className="field")
+
+
+FORM_FIELDS = (
+    "complaint-received",
+    "complaint-source",
+    "complaint-content",
+    "complaint-complainant",
+    "complaint-contact",
+    "complaint-institutions",
+    "complaint-persons",
+)
+"""The register form's controls, in the order the register callback reads them."""
+
+
 @guard.layout
 def layout(number: str | None = None, **_query: str) -> html.Div:
     t, lang = context.t, context.lang()
@@ -47,25 +64,39 @@ def layout(number: str | None = None, **_query: str) -> html.Div:
             html.H2(t("complaints.register")),
             html.Div(
                 [
-                    dcc.Input(
-                        id="complaint-received",
-                        placeholder=t("complaints.received") + " YYYY-MM-DD",
+                    _field(
+                        "complaints.received",
+                        dcc.Input(id="complaint-received", placeholder="YYYY-MM-DD"),
                     ),
-                    dcc.Dropdown(
-                        id="complaint-source",
-                        options=cv.source_options(lang),
-                        placeholder=t("complaints.source"),
+                    _field(
+                        "complaints.source",
+                        dcc.Dropdown(id="complaint-source", options=cv.source_options(lang)),
                     ),
-                    dcc.Input(
-                        id="complaint-complainant",
-                        placeholder=t("complaints.complainant_optional"),
+                    _field(
+                        "complaints.complainant_optional", dcc.Input(id="complaint-complainant")
                     ),
-                    dcc.Input(id="complaint-contact", placeholder=t("complaints.phone")),
-                    dcc.Input(
-                        id="complaint-institutions", placeholder=t("complaints.institution_codes")
+                    _field("complaints.phone", dcc.Input(id="complaint-contact")),
+                    _field(
+                        "complaints.institutions",
+                        dcc.Dropdown(
+                            id="complaint-institutions",
+                            options=cv.institution_options(context.workspace()),
+                            multi=True,
+                            searchable=True,
+                            placeholder=t("complaints.choose_institutions"),
+                        ),
                     ),
-                    dcc.Input(id="complaint-persons", placeholder=t("complaints.person_numbers")),
-                    dcc.Textarea(id="complaint-content", placeholder=t("complaints.what_says")),
+                    _field(
+                        "complaints.persons",
+                        dcc.Dropdown(
+                            id="complaint-persons",
+                            options=[],
+                            multi=True,
+                            searchable=True,
+                            placeholder=t("complaints.choose_persons"),
+                        ),
+                    ),
+                    _field("complaints.what_says", dcc.Textarea(id="complaint-content")),
                     html.Button(t("complaints.register"), id="complaint-register"),
                 ],
                 className="form",
@@ -111,16 +142,24 @@ def _list(overdue: list[str], _changed: Any) -> html.Div:
 
 
 @guard.callback(
+    Output("complaint-persons", "options"),
+    Input("complaint-persons", "search_value"),
+    State("complaint-persons", "value"),
+    prevent_initial_call=True,
+    permission="view_leads",
+)
+def _persons(search: str | None, chosen: list[str] | None) -> list[dict[str, str]]:
+    if not (search or "").strip():
+        raise PreventUpdate  # the list closed or was cleared: keep what it offers
+    return cv.person_options(context.workspace(), context.user(), search, chosen)
+
+
+@guard.callback(
     Output("complaint-register-result", "children"),
     Output("complaints-changed", "data"),
+    *(Output(f, "value") for f in FORM_FIELDS),
     Input("complaint-register", "n_clicks"),
-    State("complaint-received", "value"),
-    State("complaint-source", "value"),
-    State("complaint-content", "value"),
-    State("complaint-complainant", "value"),
-    State("complaint-contact", "value"),
-    State("complaint-institutions", "value"),
-    State("complaint-persons", "value"),
+    *(State(f, "value") for f in FORM_FIELDS),
     State("complaints-changed", "data"),
     prevent_initial_call=True,
     permission="view_leads",
@@ -132,10 +171,12 @@ def _register(
     content: str,
     complainant: str,
     contact: str,
-    institutions: str,
-    persons: str,
+    institutions: list[str] | None,
+    persons: list[str] | None,
     changed: int,
-) -> tuple[html.P, int]:
+) -> tuple:
+    """Register; on success clear the form and name the new number, on an error keep
+    every field as typed."""
     try:
         number = cv.register_from_form(
             context.store(),
@@ -147,10 +188,22 @@ def _register(
             contact=contact,
             institutions=institutions,
             persons=persons,
+            workspace=context.workspace(),
+            lang=context.lang(),
         )
     except _ERRORS as e:
-        return pc.message(str(e), error=True), changed
-    return pc.message(context.t("complaints.registered", number=number)), (changed or 0) + 1
+        keep = (dash.no_update,) * len(FORM_FIELDS)
+        return pc.message(str(e), error=True), changed, *keep
+    cleared = (None, None, None, None, None, [], [])
+    done = html.P(
+        [
+            context.t("complaints.registered", number=number),
+            " ",
+            dcc.Link("→", href=f"/complaints?number={number}"),
+        ],
+        className="muted success",
+    )
+    return done, (changed or 0) + 1, *cleared
 
 
 @guard.callback(
@@ -164,10 +217,13 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
         return None
     t, lang = context.t, context.lang()
     try:
-        d = cv.detail(context.store(), context.user(), number, lang=lang)
+        d = cv.detail(
+            context.store(), context.user(), number, lang=lang, workspace=context.workspace()
+        )
     except _ERRORS as e:
         return html.Div(pc.message(str(e), error=True))
     c = d.complaint
+    named = {o["value"]: o["label"] for o in cv.institution_options(context.workspace())}
     rows = [
         (t("complaints.number"), c.number),
         (t("complaints.received"), str(c.received_on)),
@@ -178,7 +234,7 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
             t("complaints.complainant"),
             f"{c.complainant or t('complaints.anonymous')} {c.contact or ''}",
         ),
-        (t("complaints.institutions"), ", ".join(c.institutions)),
+        (t("complaints.institutions"), ", ".join(named.get(i, i) for i in c.institutions)),
         (t("complaints.persons"), ", ".join(c.persons)),
         (t("complaints.content"), c.content),
         (
@@ -191,8 +247,29 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
         html.Table([html.Tr([html.Th(k), html.Td(v)]) for k, v in rows], className="kv"),
     ]
     if c.status != "handled":
+        start, end = d.period or (None, None)
         parts += [
-            html.Button(t("complaints.run_targeted_check"), id="complaint-check"),
+            html.Div(
+                [
+                    html.Span(t("complaints.check_period")),
+                    _field(
+                        "complaints.check_from",
+                        dcc.Input(
+                            id="complaint-check-from",
+                            value=str(start or ""),
+                            placeholder="YYYY-MM-DD",
+                        ),
+                    ),
+                    _field(
+                        "complaints.check_to",
+                        dcc.Input(
+                            id="complaint-check-to", value=str(end or ""), placeholder="YYYY-MM-DD"
+                        ),
+                    ),
+                    html.Button(t("complaints.run_targeted_check"), id="complaint-check"),
+                ],
+                className="form",
+            ),
             html.Div(
                 [
                     dcc.Dropdown(
@@ -211,7 +288,7 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
     if d.summary:
         parts += [
             html.H3(t("complaints.check_result")),
-            pc.message(d.summary),
+            pc.message(d.summary, error=bool(d.warnings)),  # it leads with the warnings
             pc.table(
                 d.by_rule,
                 ["rule_id", "rule_name", "n_findings", "amount_at_risk"],
@@ -236,13 +313,22 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
     State("complaints-number", "data"),
     State("complaint-outcome", "value"),
     State("complaint-outcome-text", "value"),
+    State("complaint-check-from", "value"),
+    State("complaint-check-to", "value"),
     State("complaints-changed", "data"),
     prevent_initial_call=True,
     permission="view_leads",
 )
 def _act(
-    check_clicks: Any, close_clicks: Any, number: str, outcome: str, text: str, changed: int
-) -> tuple[html.P, int]:
+    check_clicks: Any,
+    close_clicks: Any,
+    number: str,
+    outcome: str,
+    text: str,
+    date_from: str | None,
+    date_to: str | None,
+    changed: int,
+) -> tuple[Any, int]:
     t = context.t
     closing = dash.ctx.triggered_id == "complaint-close"
     if not (close_clicks if closing else check_clicks):
@@ -254,8 +340,20 @@ def _act(
             )
             done = t("complaints.closed", number=c.number)
         else:
-            r = cv.check_from_page(context.store(), context.workspace(), context.user(), number)
-            done = r.summary_en if context.lang() == "en" else r.summary_zh
+            lang = context.lang()
+            r = cv.check_from_page(
+                context.store(),
+                context.workspace(),
+                context.user(),
+                number,
+                date_from=date_from,
+                date_to=date_to,
+                lang=lang,
+            )
+            # the summary leads with the warnings (a target without settlements): in red
+            warned = bool(r.warnings_en if lang == "en" else r.warnings_zh)
+            summary = r.summary_en if lang == "en" else r.summary_zh
+            return pc.message(summary, error=warned), (changed or 0) + 1
     except _ERRORS as e:
         return pc.message(str(e), error=True), changed
     return pc.message(done), (changed or 0) + 1
