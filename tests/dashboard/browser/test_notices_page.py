@@ -8,6 +8,7 @@ Set ``HRSS_FRAUD_SCREENSHOTS=docs/screenshots`` to keep the pages' pictures."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import openpyxl
@@ -19,10 +20,11 @@ from pypdf import PdfReader
 
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.cases.workflow import decide
+from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.engine.runs import open_run
 from hrss_fraud.lake import Lake
+from hrss_fraud.notices.draft import register_entry
 from hrss_fraud.notices.store import get
-from hrss_fraud.outputs.runs_view import load_institutions
 
 STEPS = {"acknowledged": "机构签收", "rectified": "提交整改报告", "closed": "整改验收办结"}
 
@@ -58,41 +60,89 @@ def _confirm_two_leads(ws: Path) -> tuple[str, list[str]]:
     return code, list(leads)
 
 
+def _item(name: str, index: int) -> str:
+    """The selector of a draft item's input (a pattern-matching id, as Dash writes it)."""
+    return f"""[id='{{"index":{index},"type":"notice-item-{name}"}}']"""
+
+
 def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
+    """As the demo supervisor: draft from confirmed leads (the name and agreement number
+    filled from the register, one item per rule by its Chinese name), edit the draft,
+    preview it, confirm the number it will take, issue it, and read the PDF back."""
     ws = live_dashboard.workspace
     code, ids = _confirm_two_leads(ws)
-    names = load_institutions(Lake(ws / "lake"))
-    name = names.filter(pl.col("fixmedins_code") == code).item(0, "fixmedins_name")
+    name, agreement = register_entry(Lake(ws / "lake"), code)
+    assert agreement  # the synthetic county's register holds one for every institution
+    catalogue = load_catalogue(workspace=ws)
+    with open_store(ws) as store:  # other tests of the session may have confirmed more
+        rule_ids = {
+            r
+            for (r,) in store.query(
+                "SELECT rule_id FROM current_decision WHERE decision = 'confirmed' "
+                "AND fixmedins_code = ?",
+                (code,),
+            )
+        }
+    rule_names = [catalogue.rules[r].name_zh for r in sorted(rule_ids) if r in catalogue.rules]
     live_dashboard.login(page, "supervisor")
     page.click("a.nav-link:has-text('违约通知单')")
     page.wait_for_selector("#notice-institution")
     choose(page, "#notice-institution", code)
     page.wait_for_selector(f"#notice-lead-table:has-text('{ids[0]}')")
-    assert page.input_value("#notice-name") == name
+    expect(page.locator("#notice-lead-table")).to_contain_text(rule_names[0])
+    expect(page.locator("#notice-name")).to_have_value(name)
+    expect(page.locator("#notice-agreement")).to_have_value(agreement)
     form = {
         "date": "2026-03-02",
         "inspectors": "李明、王芳",
         "representative": "张院长",
-        "facts": "抽查住院病历30份，其中5份无对应检查报告",
-        "recover": "500",
+        "facts": "抽查住院病历30份，其中5份无对应检查报告。",
+        "requirements": "立即纠正违规收费，完善收费核对制度。",
     }
     for field, value in form.items():
         page.fill(f"#notice-{field}", value)
-    page.check("#notice-interview input")
     page.click("#notice-create")
     page.wait_for_selector("#notice-create-result:has-text('已保存草稿')")
-    page.wait_for_selector("#notice-issue")
+    # the draft: one item per rule, named; edit the first item's facts and handling
+    page.wait_for_selector(_item("rule", 1))
+    assert page.input_value(_item("rule", 1)) in rule_names
+    edited = "现场核实：收费记录与病历不符。"
+    page.fill(_item("facts", 1), edited)
+    page.fill(_item("penalty", 1), "200")
+    page.check(f"{_item('interview', 1)} input")
+    page.click("#notice-edit-save")
+    page.wait_for_selector("#notice-action-result:has-text('的修改')")
+    expect(page.locator(_item("facts", 1))).to_have_value(edited)
+    expect(page.locator(_item("penalty", 1))).to_have_value("200.00")
+    # the preview shows the document before any number is taken
     page.fill("#notice-issue-on", "2026-03-05")
+    page.click("#notice-preview")
+    document = page.wait_for_selector("#notice-preview-document")
+    shown = document.inner_text()
+    assert edited.rstrip("。") in shown and agreement in shown
+    assert all(n in shown for n in rule_names)
+    assert not rule_ids & set(re.findall(r"[a-z][a-z0-9_]+", shown))
+    # 编号下达 asks first, naming the number it is about to take
     page.click("#notice-issue")
-    page.wait_for_selector("#notice-action-result:has-text('已下达')")
-    number = page.inner_text("#notice-action-result").split()[-1]
+    question = page.wait_for_selector("#notice-confirm-text:has-text('将占用编号')")
+    number = re.search(r"\d{4}-\d{4,}", question.inner_text()).group(0)
+    with open_store(ws) as store:
+        assert store.query("SELECT count(*) FROM notice_number WHERE number = ?", (number,)) == [
+            (0,)
+        ]  # asking took nothing
+    page.click("#notice-issue-confirm")
+    page.wait_for_selector(f"#notice-action-result:has-text('已下达 {number}')")
     page.wait_for_selector(f"#notice-detail-body h2:has-text('{number}')")
     with page.expect_download() as pdf:
         page.click("#notice-pdf")
     text = "".join(
         p.extract_text() for p in PdfReader(io.BytesIO(Path(pdf.value.path()).read_bytes())).pages
     )
-    assert number in text and name in text and code in text
+    flat = re.sub(r"\s+", "", text)
+    assert number in flat and name in flat and code in flat and agreement in flat
+    assert all(n.replace("/", "") in flat.replace("/", "") for n in rule_names)
+    assert not rule_ids & set(re.findall(r"[a-z][a-z0-9_]+", text))  # no rule by its id
+    assert re.findall(r"。。|，，|：：|；；", flat) == []
     steps = [
         ("acknowledged", "2026-03-05", "张院长", ""),
         ("rectified", "2026-03-30", "", "已退回违规费用，修订收费制度"),
