@@ -40,9 +40,10 @@ def register_page(module: str, path_template: str, name: str, name_en: str) -> N
 
 
 def register_finder(
-    page_id: str, path: str, name: str, name_en: str, order: int, layout: Callable[[], html.Div]
+    page_id: str, path: str, name: str, name_en: str, order: int, layout: Callable[..., html.Div]
 ) -> None:
-    """The top bar's page at ``path`` that finds a profile to open."""
+    """The top bar's page at ``path`` that finds a profile to open; ``layout`` gets the
+    address's query parameters (``/institution?code=…`` opens that profile)."""
     dash.register_page(
         page_id,
         path=path,
@@ -50,7 +51,7 @@ def register_finder(
         name_en=name_en,
         order=order,
         permission=PERMISSION,
-        layout=guard.guarded_layout(PERMISSION, lambda **_q: layout()),
+        layout=guard.guarded_layout(PERMISSION, lambda **q: layout(**q)),
     )
 
 

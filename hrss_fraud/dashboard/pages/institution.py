@@ -15,33 +15,89 @@ from dash import Input, Output, dcc, html
 from hrss_fraud.dashboard import context, guard, profile_page
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.engine.runs import RunError
+from hrss_fraud.outputs import case_queue as cq
 from hrss_fraud.outputs import institution_view as iv
 from hrss_fraud.outputs import quality_view as qv
 from hrss_fraud.outputs.labels import COLUMNS
 
 profile_page.register_finder(
-    "institution_picker", "/institution", "机构画像", "Institutions", 20, lambda: picker()
+    "institution_picker", "/institution", "机构画像", "Institutions", 20, lambda **q: picker(**q)
 )
 profile_page.register_page(__name__, "/institution/<fixmedins_code>", "机构画像", "Institution")
 
+RANKED_COLUMNS = [
+    "rank",
+    "fixmedins_name",
+    "fixmedins_code",
+    "risk_score",
+    "amount_at_risk",
+    "n_findings",
+    "reasons",
+]
 
-def picker() -> html.Div:
-    t = context.t
+
+def picker(**query: str) -> html.Div:
+    """The institutions, most at risk first, and a picker searchable by name or code;
+    ``?code=`` (or ``?fixmedins_code=``, or ``?name=`` with a name or part of one) opens
+    that institution's profile at this address."""
+    t, lang = context.t, context.lang()
     try:
         view = context.runs().latest()
     except RunError as e:
         return profile_page.failed("institution.institutions", e)
+    asked = query.get("code") or query.get("fixmedins_code") or query.get("name")
+    if asked:
+        code = cq.resolve_institution(view.institutions, asked)
+        return layout(fixmedins_code=code or asked.strip())
+    ranked = iv.ranked(view, lang=lang)
     return html.Div(
         [
             html.H1(t("institution.institutions")),
-            dcc.Dropdown(
-                id="institution-pick",
-                options=iv.choices(view),
-                placeholder=t("institution.choose_institution"),
+            html.Div(
+                [
+                    dcc.Dropdown(
+                        id="institution-pick",
+                        options=iv.choices(view, lang=lang),
+                        placeholder=t("institution.choose_institution"),
+                        searchable=True,
+                        style={"minWidth": "360px"},
+                    ),
+                    dcc.RadioItems(
+                        id="institution-order",
+                        options=[
+                            {"label": t("institution.by_risk"), "value": "risk"},
+                            {"label": t("institution.by_name"), "value": "name"},
+                        ],
+                        value="risk",
+                        inline=True,
+                        inputStyle={"marginRight": "4px", "marginLeft": "12px"},
+                    ),
+                ],
+                className="toolbar",
             ),
             dcc.Location(id="institution-go", refresh="callback-nav"),
+            html.H2(t("institution.ranked_most_at_risk")),
+            pc.table(
+                ranked,
+                RANKED_COLUMNS,
+                lang,
+                labels=PEER_LABELS,
+                links={"fixmedins_name": lambda r: f"/institution/{r['fixmedins_code']}"},
+                table_id="institution-ranked",
+            ),
         ]
     )
+
+
+@guard.callback(
+    Output("institution-pick", "options"),
+    Input("institution-order", "value"),
+    prevent_initial_call=True,
+    permission="view_leads",
+)
+def _order(order: str | None) -> list[dict[str, str]]:
+    view = context.runs().latest()
+    return iv.choices(view, order="name" if order == "name" else "risk", lang=context.lang())
 
 
 @guard.callback(
@@ -145,7 +201,18 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
     doctor_link = {"dr_codg": lambda r: f"/doctor/{fixmedins_code}/{r['dr_codg']}"}
     return html.Div(
         [
-            dcc.Link(t("institution.other_institutions"), href="/institution"),
+            html.Div(
+                [
+                    dcc.Link(t("institution.other_institutions"), href="/institution"),
+                    dcc.Link(
+                        t("institution.all_leads_in_queue"),
+                        href=cq.queue_link(institution=fixmedins_code),
+                        id="institution-all-leads",
+                        className="button-link",
+                    ),
+                ],
+                className="toolbar",
+            ),
             html.H1(f"{h['fixmedins_name']}（{h['fixmedins_code']}）", id="institution-title"),
             pc.message(
                 t(
@@ -294,6 +361,9 @@ PEER_LABELS: dict[str, tuple[str, str]] = {
     "n_dismissed": ("排除疑点", "dismissed"),
     "n_open": ("未结", "open"),
     "measure": ("项目", "measure"),
+    "rank": ("风险排名", "risk rank"),
+    "risk_score": ("风险分", "risk score"),
+    "reasons": ("主要原因", "main reasons"),
 }
 
 QUALITY: dict[str, tuple[str, str]] = {c: COLUMNS[c] for c in qv.LAKE_COLUMNS}

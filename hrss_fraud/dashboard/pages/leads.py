@@ -12,6 +12,7 @@ The callbacks only fetch the request's run, store, user and language and hand th
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import dash
@@ -20,6 +21,7 @@ import polars as pl
 from dash import Input, Output, State, dcc, html
 
 from hrss_fraud.cases.store import DecisionError
+from hrss_fraud.cases.users import can as role_can
 from hrss_fraud.cases.users import may_decide as can_decide
 from hrss_fraud.cases.vocab import STEPS
 from hrss_fraud.dashboard import auth, context, guard
@@ -28,6 +30,9 @@ from hrss_fraud.dashboard import queue_callbacks as qc
 from hrss_fraud.dashboard.components import kv
 from hrss_fraud.engine.runs import RunError
 from hrss_fraud.model.numbers import money
+from hrss_fraud.outputs import case_queue as cq
+from hrss_fraud.outputs import institution_view as iv
+from hrss_fraud.outputs import person_view as pv
 from hrss_fraud.outputs.labels import (
     column_label,
     family_labels,
@@ -59,7 +64,7 @@ PARAM_HEADERS = {
 
 
 @guard.layout
-def layout(view: str = "cases", case: str = "", **_query: str) -> html.Div:
+def layout(**query: str) -> html.Div:
     t, lang = context.t, context.lang()
     try:
         run = context.runs().latest()
@@ -67,7 +72,8 @@ def layout(view: str = "cases", case: str = "", **_query: str) -> html.Div:
         return html.Div([html.H1(t("leads.lead_review")), html.P(str(e), className="error")])
     user = context.user()
     may_decide = bool(user and any(can_decide(user.role, s) for s in STEPS))
-    shown = "leads" if case or view == "leads" else "cases"
+    q = cq.parse_query(query, lambda s: cq.resolve_institution(run.institutions, s))
+    shown = q.view
     return html.Div(
         [
             html.H1(t("leads.lead_review")),
@@ -86,6 +92,7 @@ def layout(view: str = "cases", case: str = "", **_query: str) -> html.Div:
                 className="toolbar",
                 inputStyle={"marginRight": "4px", "marginLeft": "12px"},
             ),
+            _toolbar(t, lang, run, q, user.role if user else None),
             html.Div(
                 _cases_view(lang),
                 id="cases-view",
@@ -96,10 +103,111 @@ def layout(view: str = "cases", case: str = "", **_query: str) -> html.Div:
                 id="leads-view",
                 style=_shown(shown == "leads"),
             ),
-            dcc.Store(id="case-open", data=case or None),
+            dcc.Store(id="case-open", data=q.case),
             dcc.Store(id="case-filter-set"),
+            dcc.Store(id="queue-query", data=_query_data(q)),
         ]
     )
+
+
+def _query_data(q: cq.QueueQuery) -> dict[str, Any]:
+    """The toolbar's state as the page keeps it, with the address it gives (the query
+    string written to the address bar: a bookmark or a shared link opens the same view)."""
+    return {**asdict(q), "search": cq.query_string(q)}
+
+
+def _query(data: dict[str, Any] | None) -> cq.QueueQuery:
+    data = data or {}
+    return cq.QueueQuery(**{k: data.get(k) for k in cq.QUERY_KEYS if data.get(k)})
+
+
+def _toolbar(t: Any, lang: str, run: Any, q: cq.QueueQuery, role: str | None) -> html.Div:
+    """Institution (searchable by name or code) and person filters, a preset, the active
+    filters as chips with a clear button."""
+    person_options = []
+    if q.person:
+        found = pv.find_persons(run, q.person, role).filter(pl.col("psn_no") == q.person)
+        label = found["label"][0] if found.height else q.person
+        person_options = [{"label": label, "value": q.person}]
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Label(t("leads.filter_institution"), htmlFor="queue-institution"),
+                    dcc.Dropdown(
+                        id="queue-institution",
+                        options=iv.choices(run, lang=lang),
+                        value=q.institution,
+                        searchable=True,
+                        clearable=True,
+                        placeholder=t("leads.institution_name_or_code"),
+                        style={"minWidth": "280px"},
+                    ),
+                ]
+            ),
+            html.Div(
+                [
+                    html.Label(t("leads.filter_person"), htmlFor="queue-person"),
+                    dcc.Dropdown(
+                        id="queue-person",
+                        options=person_options,
+                        value=q.person,
+                        searchable=True,
+                        clearable=True,
+                        placeholder=t(
+                            "leads.person_name_or_number"
+                            if role and role_can(role, "view_identity")
+                            else "leads.person_number_part"
+                        ),
+                        style={"minWidth": "240px"},
+                    ),
+                ]
+            ),
+            html.Div(
+                [
+                    html.Label(t("leads.preset"), htmlFor="queue-preset"),
+                    dcc.Dropdown(
+                        id="queue-preset",
+                        options=_preset_options(t),
+                        value=q.preset,
+                        clearable=True,
+                        placeholder=t("leads.preset_none"),
+                        style={"minWidth": "180px"},
+                    ),
+                ]
+            ),
+            html.Div(_chips(t, run, q), id="queue-chips", className="chips"),
+        ],
+        className="toolbar queue-toolbar",
+        id="queue-toolbar",
+    )
+
+
+CHIP_KEYS = {
+    "institution": "leads.chip_institution",
+    "person": "leads.chip_person",
+    "preset": "leads.chip_preset",
+}
+
+
+def _preset_options(t: Any) -> list[dict[str, str]]:
+    return [
+        {"label": t("leads.preset_severe"), "value": "severe"},
+        {"label": t("leads.preset_amount"), "value": "amount"},
+        {"label": t("leads.preset_overdue"), "value": "overdue"},
+    ]
+
+
+def _chips(t: Any, run: Any, q: cq.QueueQuery) -> list[Any]:
+    """The active filters, each a chip, and the button that lifts them all."""
+    names = {o["value"]: o["label"] for o in _preset_options(t)}
+    chips = []
+    for key, value in cq.chips(q, run.institutions):
+        shown = names.get(value, value) if key == "preset" else value
+        chips.append(html.Span(t(CHIP_KEYS[key], value=shown), className="chip", id=f"chip-{key}"))
+    if not chips:
+        return [html.Span(t("leads.no_filters"), className="muted")]
+    return [*chips, html.Button(t("leads.clear_filters"), id="queue-clear", className="secondary")]
 
 
 def _shown(visible: bool) -> dict[str, str]:
@@ -108,7 +216,13 @@ def _shown(visible: bool) -> dict[str, str]:
 
 def _cases_view(lang: str) -> list[Any]:
     return [
-        html.Div(html.Span(id="cases-message", className="error"), className="toolbar"),
+        html.Div(
+            [
+                html.Span(id="cases-count", className="count"),
+                html.Span(id="cases-message", className="error"),
+            ],
+            className="toolbar",
+        ),
         dag.AgGrid(
             id=CASES_GRID,
             rowModelType="infinite",
@@ -131,6 +245,7 @@ def _leads_view(t: Any, lang: str, may_decide: bool) -> list[Any]:
         html.Div(id="case-panel"),
         html.Div(
             [
+                html.Span(id="leads-count", className="count"),
                 html.Button(t("leads.export_excel"), id="leads-export", className="secondary"),
                 dcc.Download(id="leads-download"),
                 html.Span(id="leads-message", className="error"),
@@ -235,12 +350,105 @@ def _decision_fields(
 @guard.callback(
     Output(GRID, "getRowsResponse"),
     Output("leads-message", "children"),
+    Output("leads-count", "children"),
     Input(GRID, "getRowsRequest"),
+    State("queue-query", "data"),
     permission="view_leads",
 )
-def load_rows(request: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+def load_rows(request: dict[str, Any] | None, query: dict[str, Any] | None) -> tuple:
     cap = auth.settings().grid_page_cap
-    return qc.rows(context.runs().latest(), request, context.store(), lang=context.lang(), cap=cap)
+    answer, message = qc.rows(
+        context.runs().latest(),
+        request,
+        context.store(),
+        lang=context.lang(),
+        cap=cap,
+        query=_query(query),
+    )
+    return answer, message, context.t("leads.n_leads_found", n=f"{answer['rowCount']:,}")
+
+
+@guard.callback(
+    Output("queue-query", "data"),
+    Output("queue-chips", "children"),
+    Input("queue-institution", "value"),
+    Input("queue-person", "value"),
+    Input("queue-preset", "value"),
+    Input("queue-view", "value"),
+    Input("case-open", "data"),
+    prevent_initial_call=True,
+    permission="view_leads",
+)
+def set_query(
+    institution: str | None, person: str | None, preset: str | None, view: str, case: str | None
+) -> tuple[dict[str, Any], list[Any]]:
+    """The toolbar's state, after any of its fields changed: kept for the grids' requests,
+    written to the address bar, shown as chips."""
+    q = cq.QueueQuery(
+        view=view if view in cq.QUEUE_VIEWS else "cases",
+        case=case or None,
+        institution=institution or None,
+        person=person or None,
+        preset=preset if preset in cq.PRESETS else None,
+    )
+    return _query_data(q), _chips(context.t, context.runs().latest(), q)
+
+
+@guard.callback(
+    Output("queue-institution", "value"),
+    Output("queue-person", "value"),
+    Output("queue-preset", "value"),
+    Input("queue-clear", "n_clicks"),
+    prevent_initial_call=True,
+    permission="view_leads",
+)
+def clear_filters(n: int | None) -> tuple[Any, Any, Any]:
+    if not n:
+        return dash.no_update, dash.no_update, dash.no_update
+    return None, None, None
+
+
+@guard.callback(
+    Output("queue-person", "options"),
+    Input("queue-person", "search_value"),
+    State("queue-person", "value"),
+    State("queue-person", "options"),
+    prevent_initial_call=True,
+    permission="view_leads",
+)
+def find_person(text: str | None, value: str | None, options: list[dict] | None) -> Any:
+    """Suggestions for the person filter: a part of the number, or of the name for a role
+    that may see names (:func:`person_view.find_persons`); the chosen one stays."""
+    if not (text or "").strip():
+        return dash.no_update
+    user = context.user()
+    found = pv.find_persons(context.runs().latest(), text, user.role if user else None)
+    kept = [o for o in options or [] if o.get("value") == value]
+    return kept + [o for o in _options(found) if o["value"] != value]
+
+
+def _options(found: pl.DataFrame) -> list[dict[str, str]]:
+    return [{"label": label, "value": psn} for psn, label in found.iter_rows()]
+
+
+# a changed toolbar: the address bar shows it (replaced, not a new page: the back button
+# leaves the queue) and both grids ask for their rows again
+dash.clientside_callback(
+    """function(data) {
+        if (!data) { return window.dash_clientside.no_update; }
+        const search = data.search || "";
+        if (window.location.pathname === "/leads" && window.location.search !== search) {
+            window.history.replaceState(window.history.state, "", "/leads" + search);
+        }
+        for (const id of ["cases-grid", "leads-grid"]) {
+            dash_ag_grid.getApiAsync(id).then(api => api.purgeInfiniteCache());
+        }
+        return window.dash_clientside.no_update;
+    }""",
+    Output("queue-toolbar", "title"),
+    Input("queue-query", "data"),
+    prevent_initial_call=True,
+)
 
 
 dash.clientside_callback(
@@ -284,12 +492,22 @@ dash.clientside_callback(
 @guard.callback(
     Output(CASES_GRID, "getRowsResponse"),
     Output("cases-message", "children"),
+    Output("cases-count", "children"),
     Input(CASES_GRID, "getRowsRequest"),
+    State("queue-query", "data"),
     permission="view_leads",
 )
-def load_cases(request: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+def load_cases(request: dict[str, Any] | None, query: dict[str, Any] | None) -> tuple:
     cap = auth.settings().grid_page_cap
-    return cc.rows(context.runs().latest(), request, context.store(), lang=context.lang(), cap=cap)
+    answer, message = cc.rows(
+        context.runs().latest(),
+        request,
+        context.store(),
+        lang=context.lang(),
+        cap=cap,
+        query=_query(query),
+    )
+    return answer, message, context.t("leads.n_cases_found", n=f"{answer['rowCount']:,}")
 
 
 @guard.callback(

@@ -12,10 +12,13 @@ from dash import Input, Output, State, dcc, html
 from hrss_fraud.dashboard import context, guard, profile_page
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.model.numbers import money
+from hrss_fraud.outputs import case_queue as cq
 from hrss_fraud.outputs import person_view as pv
 from hrss_fraud.outputs.profile_data import SETTINGS, pick
 
-profile_page.register_finder("person_search", "/person", "参保人", "Persons", 30, lambda: search())
+profile_page.register_finder(
+    "person_search", "/person", "参保人", "Persons", 30, lambda **q: search(**q)
+)
 profile_page.register_page(__name__, "/person/<psn_no>", "参保人", "Person")
 
 IDENTITY: dict[str, tuple[str, str]] = {
@@ -39,17 +42,68 @@ LABELS: dict[str, tuple[str, str]] = {
 COLORS = {"op": "#2e86c1", "ip": "#8e44ad", "ph": "#16a085"}
 
 
-def search() -> html.Div:
-    t = context.t
+def search(**query: str) -> html.Div:
+    """A search box that suggests persons by a part of their number, or of their name for
+    a role that may see names (:func:`person_view.find_persons`); ``?psn_no=`` opens that
+    person's timeline at this address."""
+    t, user = context.t, context.user()
+    asked = (query.get("psn_no") or query.get("person") or "").strip()
+    if asked:
+        return layout(psn_no=asked)
+    by_name = bool(user and user.can("view_identity"))
+    hint = "person.enter_name_or_number" if by_name else "person.enter_person_number_open_timeline"
     return html.Div(
         [
             html.H1(t("person.persons")),
-            pc.message(t("person.enter_person_number_open_timeline")),
-            dcc.Input(id="person-psn", type="text", placeholder=t("person.person_number")),
-            html.Button(t("person.open"), id="person-open"),
+            pc.message(t(hint)),
+            html.Div(
+                [
+                    dcc.Dropdown(
+                        id="person-find",
+                        options=[],
+                        searchable=True,
+                        placeholder=t(
+                            "person.name_or_number" if by_name else "person.person_number"
+                        ),
+                        style={"minWidth": "320px"},
+                    ),
+                    dcc.Input(id="person-psn", type="text", placeholder=t("person.person_number")),
+                    html.Button(t("person.open"), id="person-open", className="primary"),
+                ],
+                className="toolbar",
+            ),
             dcc.Location(id="person-go", refresh="callback-nav"),
         ]
     )
+
+
+@guard.callback(
+    Output("person-find", "options"),
+    Input("person-find", "search_value"),
+    State("person-find", "value"),
+    State("person-find", "options"),
+    prevent_initial_call=True,
+    permission="view_leads",
+)
+def _suggest(text: str | None, value: str | None, options: list[dict] | None):
+    if not (text or "").strip():
+        raise dash.exceptions.PreventUpdate
+    user = context.user()
+    found = pv.find_persons(context.runs().latest(), text, user.role if user else None)
+    kept = [o for o in options or [] if o.get("value") == value]
+    return kept + [{"label": lb, "value": p} for p, lb in found.iter_rows() if p != value]
+
+
+@guard.callback(
+    Output("person-go", "pathname", allow_duplicate=True),
+    Input("person-find", "value"),
+    prevent_initial_call=True,
+    permission="view_leads",
+)
+def _picked(psn_no: str | None) -> str:
+    if not psn_no:
+        raise dash.exceptions.PreventUpdate
+    return f"/person/{psn_no}"
 
 
 @guard.callback(
@@ -141,7 +195,18 @@ def layout(psn_no: str = "", **_query: str) -> html.Div:
     masked = t("person.masked") if rec.masked else ""
     return html.Div(
         [
-            dcc.Link(t("person.other_persons"), href="/person"),
+            html.Div(
+                [
+                    dcc.Link(t("person.other_persons"), href="/person"),
+                    dcc.Link(
+                        t("person.all_leads_in_queue"),
+                        href=cq.queue_link(person=psn_no),
+                        id="person-all-leads",
+                        className="button-link",
+                    ),
+                ],
+                className="toolbar",
+            ),
             html.H1(f"{t('person.person')} {psn_no}{masked}", id="person-title"),
             pc.table(
                 identity,
