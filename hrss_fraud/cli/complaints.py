@@ -39,6 +39,7 @@ from hrss_fraud.complaints.register import complaints as listing
 from hrss_fraud.engine.runs import RunError
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.lake.fsutil import write_bytes_atomic
+from hrss_fraud.model.numbers import money
 
 VIEW, CLOSE, IDENTITY = "view_leads", "decide_first_review", "view_identity"
 """The permissions of the dashboard's complaint steps, which these commands mirror."""
@@ -246,8 +247,8 @@ def check_cmd(
         fail(str(e))
     click.echo(result.summary_zh if lang == "zh" else result.summary_en)
     for r in result.by_rule.iter_rows(named=True):
-        amount = r["amount_at_risk"]
-        click.echo(f"  {r['rule_id']} {r['rule_name']}: {r['n_findings']:,}, ¥{amount:,.2f}")
+        amount = money(r["amount_at_risk"])
+        click.echo(f"  {r['rule_id']} {r['rule_name']}: {r['n_findings']:,}, {amount}")
     click.echo(f"check {result.check_id}, fingerprint {result.fingerprint[:16]}")
 
 
@@ -350,4 +351,4 @@ def show_cmd(ctx: click.Context, number: str, as_json: bool, reveal: bool, by: s
         )
     if leads.height:
         total = float(leads["amount_at_risk"].sum() or 0.0)
-        click.echo(f"  关联疑点 {leads.height:,} 条, ¥{total:,.2f}")
+        click.echo(f"  关联疑点 {leads.height:,} 条, {money(total)}")

@@ -15,6 +15,7 @@ from hrss_fraud.ingest.pipeline import ingest as run_ingest
 from hrss_fraud.ingest.quality import add_quality_views
 from hrss_fraud.inspection import registry
 from hrss_fraud.inspection.rounds import plan_round
+from hrss_fraud.model.numbers import money
 from hrss_fraud.registers.synth import synth_bureau
 from hrss_fraud.scoring.score import score as run_score
 
@@ -60,7 +61,7 @@ def demo(ctx: click.Context, preset: str, then_serve: bool) -> None:
     fee, amount = con.execute(
         "SELECT count(*), sum(det_item_fee_sumamt) FROM fee_detail"
     ).fetchone()
-    click.echo(f"lake {lake.root}: {fee} fee lines, ¥{amount:,.2f}")
+    click.echo(f"lake {lake.root}: {fee} fee lines, {money(amount)}")
     worst = con.execute(
         "SELECT fixmedins_name, round(missing_dise_codg, 2) FROM dq_institution "
         "WHERE settlements > 0 ORDER BY missing_dise_codg DESC LIMIT 3"
@@ -80,7 +81,7 @@ def _demo_score(ws: Workspace) -> None:
     f = run.findings()
     m = run.manifest
     click.echo(
-        f"score: run {run.run_id}: {f.height:,} findings (疑点), ¥{m['amount_at_risk']:,.2f} at "
+        f"score: run {run.run_id}: {f.height:,} findings (疑点), {money(m['amount_at_risk'])} at "
         f"risk, {len(m['rules'])} rules, {len(m['failed_rules'])} failed"
     )
     top = (
@@ -90,7 +91,7 @@ def _demo_score(ws: Workspace) -> None:
         .head(8)
     )
     for r in top.iter_rows(named=True):
-        click.echo(f"  {r['rule_name']}: {r['n']:,} 条, ¥{r['amount']:,.2f}")
+        click.echo(f"  {r['rule_name']}: {r['n']:,} 条, {money(r['amount'])}")
     lead = f.sort("amount_at_risk", "finding_id", descending=[True, False]).row(0, named=True)
     click.echo(f"  例 / e.g. [{lead['severity_zh']}] {lead['rule_name']}: {lead['evidence']}")
 

@@ -10,7 +10,7 @@ import click
 
 from hrss_fraud.cli.common import Fail, current_workspace, split_list
 from hrss_fraud.engine.runs import RunError
-from hrss_fraud.model.numbers import yuan
+from hrss_fraud.model.numbers import money
 from hrss_fraud.outputs.export import cases_frame, export_frame, write_export
 from hrss_fraud.outputs.quality import quality_frame, quality_summary
 
@@ -154,17 +154,17 @@ def findings_list(
     """疑点清单：按金额从大到小。A run's findings, largest amount first (ids for `cases`)."""
     run, df = _findings_frame(ctx, run_id, lang, **filters)
     en = lang == "en"
-    total = yuan(df["amount_at_risk"].sum() or 0.0)
+    total = money(df["amount_at_risk"].sum() or 0.0)
     if en:
-        click.echo(f"run {run.run_id}: {df.height:,} findings, ¥{total} at risk")
+        click.echo(f"run {run.run_id}: {df.height:,} findings, {total} at risk")
     else:
-        click.echo(f"批次 {run.run_id}：疑点 {df.height:,} 条，疑点金额 ¥{total}")
+        click.echo(f"批次 {run.run_id}：疑点 {df.height:,} 条，疑点金额 {total}")
     severity = "severity" if en else "severity_zh"
     for r in df.head(limit).iter_rows(named=True):
         period = f"{r['period_start'] or ''}~{r['period_end'] or ''}"
         click.echo(
             f"{r['finding_id']}\t{r['rule_id']}\t{r[severity]}\t{r['fixmedins_code'] or ''}\t"
-            f"{r['psn_no'] or ''}\t{period}\t¥{yuan(r['amount_at_risk'] or 0.0)}\t"
+            f"{r['psn_no'] or ''}\t{period}\t{money(r['amount_at_risk'] or 0.0)}\t"
             f"{r['rule_name']}"
         )
     if df.height > limit:

@@ -39,6 +39,7 @@ from hrss_fraud.inspection.rounds import (
     reproduce,
     set_status,
 )
+from hrss_fraud.model.numbers import money
 
 MANAGE = "manage_inspections"
 """The permission every write of this group needs."""
@@ -233,7 +234,7 @@ def _print_targets(rows: Iterator[dict], echo: Callable[[str], None]) -> None:
         echo(
             f"  {r['group_code']}\t{r['fixmedins_code']}\t{r['fixmedins_name']}\t"
             f"{r['zone_name'] or r['admdvs']}\t{SOURCES[r['source']][0]}\t"
-            f"¥{r['amount_at_risk']:,.2f}"
+            f"{money(r['amount_at_risk'])}"
         )
 
 

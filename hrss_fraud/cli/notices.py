@@ -18,7 +18,7 @@ from hrss_fraud.cases import SchemaError, open_store
 from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cli.common import current_workspace, day, fail, operator, split_list
 from hrss_fraud.engine.workspace import Workspace
-from hrss_fraud.model.numbers import yuan
+from hrss_fraud.model.numbers import money
 from hrss_fraud.notices import store as notices_store
 from hrss_fraud.notices.content import (
     DEFAULT_BASIS,
@@ -232,7 +232,7 @@ def create_cmd(
     institution = f"{content.fixmedins_code} {content.fixmedins_name}".strip()
     click.echo(
         f"draft #{notice_id} (草稿): {institution}, {len(content.items)} item(s), "
-        f"¥{yuan(content.total_involved)}; issue it with: hrss-fraud notice issue {notice_id}"
+        f"{money(content.total_involved)}; issue it with: hrss-fraud notice issue {notice_id}"
     )
 
 
@@ -402,7 +402,7 @@ def list_cmd(
             marks.append(f"待复核决定 review due {r['review_due']}{late}")
         click.echo(
             f"{ref}\t{r['status_zh']}\t{r['fixmedins_code']} {r['fixmedins_name'] or ''}\t"
-            f"¥{yuan(r['amount_involved'])}\t下达 {r['issue_date'] or '—'}\t"
+            f"{money(r['amount_involved'])}\t下达 {r['issue_date'] or '—'}\t"
             f"整改期限 {r['rectify_due'] or '—'}" + (f"\t{'; '.join(marks)}" if marks else "")
         )
 
@@ -427,8 +427,8 @@ def show_cmd(ctx: click.Context, ref: str) -> None:
         click.echo(f"  {label}{value}")
     if c.issue_date:
         click.echo(f"  下达 {c.issue_date} · 陈述期限 {c.statement_due} · 整改期限 {c.rectify_due}")
-    for row in lay.table_rows:
-        click.echo(f"  [{row[0]}] {row[1]} | {row[2]} | ¥{row[3]} | {row[4]}")
+    for row, item in zip(lay.table_rows, c.items, strict=True):  # the amount with its ¥
+        click.echo(f"  [{row[0]}] {row[1]} | {row[2]} | {money(item.amount_involved)} | {row[4]}")
     click.echo(f"  {lay.total}")
     if c.findings:
         click.echo(f"  疑点 findings: {', '.join(c.findings)}")

@@ -10,6 +10,7 @@ from hrss_fraud.cli.common import Fail, current_workspace, split_list
 from hrss_fraud.engine.catalogue import CatalogueError
 from hrss_fraud.engine.kernels import KERNELS
 from hrss_fraud.engine.runs import RunError
+from hrss_fraud.model.numbers import money
 from hrss_fraud.scoring.score import score as run_score  # imports the detectors' kernels
 
 
@@ -64,7 +65,7 @@ def score(
     inactive = m.get("inactive_rules", [])
     click.echo(
         f"run {run.run_id}: {m['findings']:,} findings in {m.get('cases', 0):,} cases, amount at "
-        f"risk ¥{m['amount_at_risk']:,.2f}; {m.get('quality_findings', 0):,} data-quality "
+        f"risk {money(m['amount_at_risk'])}; {m.get('quality_findings', 0):,} data-quality "
         f"findings ({len(m['rules'])} rules, {len(m['failed_rules'])} failed, "
         f"{len(inactive)} inactive)"
     )

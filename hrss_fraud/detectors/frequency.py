@@ -33,6 +33,7 @@ from hrss_fraud.detectors.frequency_model import FEATURES, FrequencyModel, perso
 from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.knowledge.treatment import outside
+from hrss_fraud.model.numbers import money_expr
 
 MODEL_TABLE = "model_visit_frequency"
 SETTING_ZH = {"op": "门诊就诊", "ph": "药店购药"}
@@ -127,7 +128,7 @@ def visit_frequency(
     amt = (
         ev.group_by("psn_no", "setting", "month")
         .agg(risk=pl.col("inscp").filter("viol").sum())
-        .with_columns(risk_txt=pl.col("risk").map_elements(lambda x: f"¥{x:,.2f}", pl.String))
+        .with_columns(risk_txt=money_expr("risk"))
     )
     ev = ev.join(amt, on=["psn_no", "setting", "month"])
     month = pl.col("month").dt.strftime("%Y-%m")

@@ -38,6 +38,7 @@ from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.knowledge.treatment import base_class_sql, class_line_sql, class_names
 from hrss_fraud.model.codes import HOSP_LV, MEDINS_TYPE
+from hrss_fraud.model.numbers import money_expr
 
 PEER_LEVELS = (
     ("month", "setting", "treatment_class", "medins_type", "hosp_lv", "dise_codg"),
@@ -213,13 +214,9 @@ def _scaled(lang: str, month_days: float) -> pl.Expr:
     )
     return (
         pl.when(pl.col("billed") - pl.col("cost") > 0.005)
-        .then(pl.format(text, _money("billed")))
+        .then(pl.format(text, money_expr("billed")))
         .otherwise(pl.lit(""))
     )
-
-
-def _money(col: str) -> pl.Expr:
-    return pl.col(col).map_elements(lambda x: f"¥{x:,.2f}", return_dtype=pl.String)
 
 
 @kernel("high_cost")
@@ -254,7 +251,7 @@ def high_cost(
     lines = lines.join(
         hits.select("fixmedins_code", "setl_id", "part"), on=["fixmedins_code", "setl_id"]
     ).filter((pl.col("part") == "visit") | ((pl.col("part") == "session") == pl.col("session")))
-    named = pl.format("{}({})", "item", _money("line_cost")).head(3)
+    named = pl.format("{}({})", "item", money_expr("line_cost")).head(3)
     top = (
         lines.sort(["line_cost", "item", "feedetl_sn"], descending=[True, False, False])
         .group_by("fixmedins_code", "setl_id", "part", maintain_order=True)
@@ -273,34 +270,34 @@ def high_cost(
             "{}费用{}{}，为同类就诊（{}，{}人次）中位数{}的{}倍，稳健Z值{}，超过阈值{}（中位数"
             "×e^({}×稳健标准差)）；费用最高的项目：{}；超出阈值部分按医保范围内金额计{}。",
             _what("zh"),
-            _money("cost"),
+            money_expr("cost"),
             _scaled("zh", month_days),
             "peers_zh",
             "peer_n",
-            _money("median_cost"),
+            money_expr("median_cost"),
             "factor",
             "z_txt",
-            _money("threshold_cost"),
+            money_expr("threshold_cost"),
             pl.lit(f"{z:g}"),
             pl.col("top").fill_null("无明细"),
-            _money("risk"),
+            money_expr("risk"),
         ),
         evidence_en=pl.format(
             "{} cost {}{}, {}× the median {} of its peers ({}, {} visits), robust z {}, "
             "above the threshold {} (median × e^({} × robust SD)); dearest items: {}; the "
             "in-scope share above the threshold is {}.",
             _what("en"),
-            _money("cost"),
+            money_expr("cost"),
             _scaled("en", month_days),
             "factor",
-            _money("median_cost"),
+            money_expr("median_cost"),
             "peers_en",
             "peer_n",
             "z_txt",
-            _money("threshold_cost"),
+            money_expr("threshold_cost"),
             pl.lit(f"{z:g}"),
             pl.col("top_en").fill_null("no lines"),
-            _money("risk"),
+            money_expr("risk"),
         ),
     )
     rows = lines.join(

@@ -47,6 +47,7 @@ from hrss_fraud.detectors.modelfile import ModelError, read_checked, write_json
 from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.model.codes import FIXMEDINS_TYPE, HOSP_LV, MEDINS_TYPE
+from hrss_fraud.model.numbers import money
 
 MODELS = {f"outlier_{k}": k for k in SETS}
 """Model (and kernel) name → feature set kind."""
@@ -450,7 +451,7 @@ def _fmt(value: float | None, feat: Any) -> str:
     if feat.percent:
         return f"{value:.1%}"
     if feat.money:
-        return f"¥{value:,.2f}"
+        return money(value)
     return f"{value:.2f}"
 
 
@@ -563,12 +564,12 @@ def _evidence(
         f = fs.feature(lead["priced"])
         zh += (
             f"疑点金额按{f.zh}超出同类中位数的部分计：其明细医保范围内金额"
-            f"¥{lead['priced_inscp']:,.2f}×{lead['frac']:.1%}＝¥{lead['priced_amount']:,.2f}。"
+            f"{money(lead['priced_inscp'])}×{lead['frac']:.1%}＝{money(lead['priced_amount'])}。"
         )
         en += (
             f" Amount at risk: the excess of {f.en} over the peer median, "
-            f"{lead['frac']:.1%} of its lines' in-scope ¥{lead['priced_inscp']:,.2f} = "
-            f"¥{lead['priced_amount']:,.2f}."
+            f"{lead['frac']:.1%} of its lines' in-scope {money(lead['priced_inscp'])} = "
+            f"{money(lead['priced_amount'])}."
         )
     else:
         zh += "这些指标的超出部分无法如实折算为金额，疑点金额计0，请结合所列明细核查。"

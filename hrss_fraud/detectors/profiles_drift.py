@@ -28,6 +28,7 @@ from hrss_fraud.detectors.profiles_place import (
 )
 from hrss_fraud.engine.hits import empty_hits
 from hrss_fraud.engine.kernels import kernel
+from hrss_fraud.model.numbers import money_expr
 
 SUMS = ("n_visits", "num", "num_sq", "basis")
 
@@ -116,7 +117,7 @@ def profile_drift(
             pl.col("z").round(1),
             pl.lit(f"{float(params['z']):g}"),
             pl.lit(f"{100 * float(params['min_rise']):g}"),
-            pl.format("¥{}", pl.col("excess").round(2)),
+            money_expr("excess"),
         ),
         evidence_en=pl.format(
             "{} {} rose from {} before {} to {} since (+{}%), peers {}% over the same months, "
@@ -132,7 +133,7 @@ def profile_drift(
             pl.col("z").round(1),
             pl.lit(f"{float(params['z']):g}"),
             pl.lit(f"{100 * float(params['min_rise']):g}"),
-            pl.format("¥{}", pl.col("excess").round(2)),
+            money_expr("excess"),
         ),
         robust_z=pl.col("z"),
     )

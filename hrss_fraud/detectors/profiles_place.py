@@ -11,6 +11,7 @@ from hrss_fraud.detectors.peers import MAD_TO_SD, peer_stats
 from hrss_fraud.detectors.profiles_indicators import Indicator
 from hrss_fraud.engine.hits import project_hits
 from hrss_fraud.model.codes import HOSP_LV, MEDINS_TYPE
+from hrss_fraud.model.numbers import money_expr
 
 PEER_LEVELS = (
     ("month", "setting", "medins_type", "hosp_lv"),
@@ -190,8 +191,8 @@ def peer_names(lang: str) -> pl.Expr:
 
 
 def money(col: str | pl.Expr) -> pl.Expr:
-    e = pl.col(col) if isinstance(col, str) else col
-    return pl.format("¥{}", e.round(2).cast(pl.String))
+    """A column of yuan as evidence prints it (:func:`hrss_fraud.model.numbers.money_expr`)."""
+    return money_expr(col)
 
 
 def load_units(

@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
+from hrss_fraud.model.numbers import money_expr
 
 
 def linked_pairs(
@@ -117,7 +118,7 @@ def covisit_rings(
     if summary.is_empty():
         return empty_hits()
     rows = visits.join(members, on=["psn_no", "ring_id"]).join(summary, on="psn_no")
-    money = pl.col("risk").map_elements(lambda x: f"¥{x:,.2f}", return_dtype=pl.String)
+    money = money_expr("risk")
     rows = rows.with_columns(
         evidence=pl.format(
             "参保人{}与另外{}人多次结伴就医（团伙共{}人，以{}为代表）：{}至{}期间在{}家机构"

@@ -22,6 +22,7 @@ from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.knowledge.treatment import outside
 from hrss_fraud.lake.sqltext import sql_array
+from hrss_fraud.model.numbers import money_expr
 
 SETTING_ZH = {"op": "门诊", "ph": "药店购药"}
 SETTING_EN = {"op": "outpatient", "ph": "pharmacy"}
@@ -81,7 +82,7 @@ def same_day_visits(
         times=pl.col("begntime").dt.strftime("%H:%M").str.join("、").over(key),
         diagnoses=pl.col("dise_name").drop_nulls().unique().sort().str.join("、").over(key),
     )
-    money = pl.col("risk").map_elements(lambda x: f"¥{x:,.2f}", return_dtype=pl.String)
+    money = money_expr("risk")
     setting_zh = pl.col("setting").replace_strict(SETTING_ZH, default="门诊")
     setting_en = pl.col("setting").replace_strict(SETTING_EN, default="outpatient")
     rows = rows.with_columns(

@@ -34,6 +34,7 @@ from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.knowledge.treatment import outside
 from hrss_fraud.lake.sqltext import sql_array
+from hrss_fraud.model.numbers import money_expr
 
 
 def spread_months(
@@ -121,7 +122,7 @@ def institution_spread(
         .str.join("、")
         .over(key),
     )
-    money = pl.col("risk").map_elements(lambda x: f"¥{x:,.2f}", return_dtype=pl.String)
+    money = money_expr("risk")
     rows = rows.with_columns(
         evidence=pl.format(
             "参保人{}在{}门诊就诊{}次，分布于{}家机构（{}），达到{}家的提示标准，"

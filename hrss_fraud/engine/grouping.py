@@ -38,7 +38,7 @@ from typing import NamedTuple
 import polars as pl
 
 from hrss_fraud.engine.catalogue import FAMILIES, Rule
-from hrss_fraud.model.numbers import yuan_expr
+from hrss_fraud.model.numbers import money_expr
 
 DATA_QUALITY = "data_quality"
 """The catalogue family whose findings are the data-quality report, not leads."""
@@ -237,8 +237,8 @@ def _yuan(units: pl.Expr) -> pl.Expr:
 
 
 def money(column: str) -> pl.Expr:
-    """``column`` (yuan, null as 0) as ``12,345.60`` (:func:`hrss_fraud.model.numbers.yuan`)."""
-    return yuan_expr(pl.col(column).fill_null(0.0))
+    """``column`` (yuan, null as 0) as ``¥12,345.60`` (:func:`hrss_fraud.model.numbers.money`)."""
+    return money_expr(pl.col(column).fill_null(0.0))
 
 
 def _evidence(assigned: pl.DataFrame) -> pl.DataFrame:
@@ -256,10 +256,10 @@ def _evidence(assigned: pl.DataFrame) -> pl.DataFrame:
         .sort(["case_id", "amount", "n", "rule_id"], descending=[False, True, True, False])
     )
     zh = pl.format(
-        "{}（{}条，¥{}）", pl.col("rule_name").fill_null(pl.col("rule_id")), "n", money("amount")
+        "{}（{}条，{}）", pl.col("rule_name").fill_null(pl.col("rule_id")), "n", money("amount")
     )
     en = pl.format(
-        "{} ({} findings, ¥{})",
+        "{} ({} findings, {})",
         pl.col("rule_name_en").fill_null(pl.col("rule_id")),
         "n",
         money("amount"),
@@ -307,7 +307,7 @@ def _titles(cases: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.format("{} · {} · {}", inst, fam_en, month))
     )
     evidence_zh = pl.format(
-        "{}条疑点、{}条明细，疑点金额¥{}，预计追回¥{}：{}",
+        "{}条疑点、{}条明细，疑点金额{}，预计追回{}：{}",
         "n_findings",
         "n_lines",
         money("amount_at_risk"),
@@ -315,7 +315,7 @@ def _titles(cases: pl.DataFrame) -> pl.DataFrame:
         "rules_zh",
     )
     evidence_en = pl.format(
-        "{} findings on {} lines, ¥{} at risk, ¥{} expected recovery: {}",
+        "{} findings on {} lines, {} at risk, {} expected recovery: {}",
         "n_findings",
         "n_lines",
         money("amount_at_risk"),

@@ -29,6 +29,7 @@ from hrss_fraud.engine.runs import FINDINGS, Run, open_run, runs_dir
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.ingest.release import RELEASED
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
+from hrss_fraud.model.numbers import money, yuan
 from hrss_fraud.nightly.journal import REJECTIONS, read_lines
 from hrss_fraud.outputs.quality import quality_summary
 from hrss_fraud.outputs.ranking import COLUMNS, institution_ranking, review_weights
@@ -113,8 +114,8 @@ def summary_tables(workspace: Path, run: Run, ranking: pl.DataFrame) -> dict[str
                 str(run.manifest.get("mode", "")),
                 str(findings.height),
                 str(new.height),
-                f"{float(findings['amount_at_risk'].sum()):.2f}",
-                f"{float(new['amount_at_risk'].sum()):.2f}",
+                money(float(findings["amount_at_risk"].sum())),
+                money(float(new["amount_at_risk"].sum())),
                 str(
                     run.manifest["quality_findings"]
                     if "quality_findings" in run.manifest
@@ -189,12 +190,13 @@ def summary_html(tables: dict[str, pl.DataFrame], run_id: str) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
         parts.append(f"<table><tr>{head}</tr>")
         numeric = [dt.is_numeric() for dt in df.dtypes]
+        amounts = ["amount" in c for c in df.columns]  # yuan; other floats are scores, shares
         for row in df.iter_rows():
             cells = "".join(
-                f"<td class='n'>{v:,.2f}</td>"
+                f"<td class='n'>{yuan(v) if amount else f'{v:,.2f}'}</td>"
                 if num and isinstance(v, float)
                 else f"<td{' class=n' if num else ''}>{html.escape(str(v))}</td>"
-                for v, num in zip(row, numeric, strict=True)
+                for v, num, amount in zip(row, numeric, amounts, strict=True)
             )
             parts.append(f"<tr>{cells}</tr>")
         parts.append("</table>")

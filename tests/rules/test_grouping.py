@@ -185,10 +185,10 @@ def test_no_findings_make_no_cases(rules: dict[str, Rule]) -> None:
 def test_money_rounds_to_the_fen_and_separates_thousands() -> None:
     df = pl.DataFrame({"x": [0.0, 5.006, 999.999, 1234.5, 1234567.891, None]})
     assert df.select(money("x"))["x"].to_list() == [
-        "0.00",
-        "5.01",
-        "1,000.00",
-        "1,234.50",
-        "1,234,567.89",
-        "0.00",
+        "¥0.00",
+        "¥5.01",
+        "¥1,000.00",
+        "¥1,234.50",
+        "¥1,234,567.89",
+        "¥0.00",
     ]

@@ -22,6 +22,7 @@ from numba import njit
 from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.lake.sqltext import sql_array
+from hrss_fraud.model.numbers import money_expr
 
 
 @njit(cache=True)
@@ -83,10 +84,6 @@ def flag(s: pl.DataFrame, min_persons: int, window: int) -> pl.DataFrame:
     return s.with_columns(burst=pl.Series(burst_flags(group, sec, person, min_persons, window)))
 
 
-def _yuan(e: pl.Expr) -> pl.Expr:
-    return e.map_elements(lambda x: f"¥{x:.2f}", return_dtype=pl.String)
-
-
 @kernel("bursts")
 def bursts(
     con: duckdb.DuckDBPyConnection, params: dict[str, float], args: dict[str, Any]
@@ -122,8 +119,8 @@ def bursts(
             "n",
             pl.lit(window),
             pl.lit(min_persons),
-            _yuan(pl.col("amt")),
-            _yuan(pl.col("acct")),
+            money_expr(pl.col("amt")),
+            money_expr(pl.col("acct")),
         ),
         evidence_en=pl.format(
             "{} ({}) settled {} purchases of {} different persons within {} seconds, {} to {}: "
@@ -138,8 +135,8 @@ def bursts(
             pl.col("last").dt.time().cast(pl.String),
             pl.lit(min_persons),
             pl.lit(window),
-            _yuan(pl.col("amt")),
-            _yuan(pl.col("acct")),
+            money_expr(pl.col("amt")),
+            money_expr(pl.col("acct")),
         ),
     )
     return project_hits(

@@ -21,6 +21,7 @@ from hrss_fraud.engine.catalogue import rules_dir
 from hrss_fraud.engine.hits import HIT_COLUMNS, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.engine.render import render
+from hrss_fraud.model.numbers import money
 
 QUANTITY_SQL = "pq_quantity_cap.sql"
 
@@ -74,10 +75,6 @@ def period_excess(
                 excess[k] = over * cnt[k] / day_units
         i = j
     return excess, first, total
-
-
-def _yuan(x: float) -> str:
-    return f"¥{x:.2f}"
 
 
 def _g(x: float) -> str:
@@ -180,14 +177,14 @@ def period_hits(lines: pl.DataFrame, claimed: pl.DataFrame, grace_days: int) -> 
         zh.append(
             f"项目「{h['med_list_name']}」({h['med_list_codg']}) 限{h['window']}天内最多"
             f"{_g(h['cap'])}次；患者{s}至{e}共{_g(h['w_total'])}次（{h['w_lines']}条明细），"
-            f"{e}当日超出{_g(h['b_excess'])}次；当日医保范围内金额{_yuan(h['b_inscp'])}，"
-            f"疑点金额{_yuan(h['b_risk'])}。"
+            f"{e}当日超出{_g(h['b_excess'])}次；当日医保范围内金额{money(h['b_inscp'])}，"
+            f"疑点金额{money(h['b_risk'])}。"
         )
         en.append(
             f'Item "{h["med_list_name"]}" ({h["med_list_codg"]}) is capped at '
             f"{_g(h['cap'])} in any {h['window']} days; from {s} to {e} the patient had "
             f"{_g(h['w_total'])} ({h['w_lines']} lines), {_g(h['b_excess'])} over on {e}; "
-            f"in-scope that day {_yuan(h['b_inscp'])}, at risk {_yuan(h['b_risk'])}."
+            f"in-scope that day {money(h['b_inscp'])}, at risk {money(h['b_risk'])}."
         )
     blocks = blocks.with_columns(
         evidence=pl.Series(zh),

@@ -26,6 +26,7 @@ from numba import njit
 from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.lake.sqltext import sql_array
+from hrss_fraud.model.numbers import money_expr
 
 
 @njit(cache=True)
@@ -121,10 +122,6 @@ def flag(ev: pl.DataFrame, tolerance: float) -> pl.DataFrame:
     )
 
 
-def _yuan(col: str) -> pl.Expr:
-    return pl.col(col).map_elements(lambda x: f"¥{x:.2f}", return_dtype=pl.String)
-
-
 @kernel("supply")
 def supply(
     con: duckdb.DuckDBPyConnection, params: dict[str, float], args: dict[str, Any]
@@ -146,14 +143,14 @@ def supply(
             "fixmedins_code",
             "names",
             pl.col("supply").round(0),
-            _yuan("amt"),
+            money_expr("amt"),
             pl.lit("此前"),
             pl.col("prev_t").dt.date(),
             "prev_code",
             "prev_names",
             pl.col("remaining").round(1),
             pl.lit(params["tolerance_days"]),
-            _yuan("risk"),
+            money_expr("risk"),
         ),
         evidence_en=pl.format(
             "Person {} bought {} ({} days' supply, in-scope {}) at {} on {} while {} days of the "
@@ -162,7 +159,7 @@ def supply(
             "psn_no",
             "names",
             pl.col("supply").round(0),
-            _yuan("amt"),
+            money_expr("amt"),
             "fixmedins_code",
             pl.col("t").dt.date(),
             pl.col("remaining").round(1),
@@ -170,7 +167,7 @@ def supply(
             "prev_code",
             "prev_names",
             pl.lit(params["tolerance_days"]),
-            _yuan("risk"),
+            money_expr("risk"),
         ),
     )
     # Several classes refilled early in one settlement are one hit: join their texts.

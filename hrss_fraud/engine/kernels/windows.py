@@ -34,6 +34,7 @@ from hrss_fraud.engine.hits import empty_hits, project_hits
 from hrss_fraud.engine.kernels import kernel
 from hrss_fraud.knowledge.treatment import class_names, outside
 from hrss_fraud.lake.sqltext import sql_array
+from hrss_fraud.model.numbers import money_expr
 
 
 @njit(cache=True)
@@ -179,7 +180,7 @@ def windows(
     first = pl.col("first").dt.date().cast(pl.String)
     last = pl.col("last").dt.date().cast(pl.String)
     # the episode's excess encounters, not this row's own amount
-    amt = pl.col("viol_amt").map_elements(lambda x: f"¥{x:.2f}", return_dtype=pl.String)
+    amt = money_expr("viol_amt")
     ev = ev.with_columns(
         hit_key=pl.when(general)
         .then(pl.format("{}|{}", "psn_no", first))
