@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -217,6 +217,7 @@ def confirmed_leads(
         ((code or "").strip(),),
     )
     rules = catalogue.rules if catalogue is not None else {}
+    rows = [(f, r, a, b, _minute(at)) for f, r, a, b, at in rows]
     return pl.DataFrame(
         [
             (f, r, rules[r].name_zh if r in rules else UNKNOWN_RULE, a, b, at)
@@ -232,6 +233,17 @@ def confirmed_leads(
         },
         orient="row",
     )
+
+
+def _minute(at: str | None) -> str | None:
+    """A stored UTC timestamp as local time to the minute (``2026-03-02 16:15``)."""
+    if not at:
+        return at
+    try:
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return at
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def register_fields(workspace: Path, code: str | None, on: str | None = None) -> tuple[str, str]:
@@ -323,18 +335,28 @@ def _content(form: DraftForm, items: tuple[Item, ...], findings: tuple[str, ...]
 
 
 def draft_from_form(
-    store: CaseStore, user: User | None, form: DraftForm, catalogue: Catalogue | None = None
+    store: CaseStore,
+    user: User | None,
+    form: DraftForm,
+    catalogue: Catalogue | None = None,
+    evidence: dict[str, str] | None = None,
 ) -> int:
     """Record a draft from the form: one item per rule of the chosen confirmed leads, with
-    the rule's Chinese name, framework code, legal basis, facts and total (recovery of it
-    as the handling), to edit before it is issued; return its id."""
+    the rule's Chinese name, framework code, legal basis, facts (quoting up to three of
+    the leads' ``evidence`` texts, finding id → text, when the run still holds them) and
+    total (recovery of it as the handling), to edit before it is issued; return its id."""
     user = allow(user, MANAGE, "起草违约通知单", "draft notices")
     code = (form.fixmedins_code or "").strip()
     chosen = list(form.findings or [])
     leads = confirmed_leads(store, user, code).filter(pl.col("finding_id").is_in(chosen))
     items = rule_items(
         (
-            Lead(r["finding_id"], r["rule_id"], r["amount_at_risk"] or 0.0)
+            Lead(
+                r["finding_id"],
+                r["rule_id"],
+                r["amount_at_risk"] or 0.0,
+                (evidence or {}).get(r["finding_id"]) or "",
+            )
             for r in leads.iter_rows(named=True)
         ),
         catalogue,

@@ -3,6 +3,7 @@ to draft from, a draft from the form, issuing, documents, every step, marks, rol
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -68,12 +69,15 @@ def test_draft_issue_and_every_step(ws: Path) -> None:
         assert leads["finding_id"].to_list() == ["F-1", "F-2"]
         hosp = CATALOGUE.rules["item_hosp_level"]
         assert leads["rule_name"].to_list()[0] == hosp.name_zh
-        notice_id = nv.draft_from_form(store, boss, _form(), CATALOGUE)
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", leads["decided_at"][0])
+        evidence = {"F-1": "项目「CT」限三级医院使用，本机构为一级。"}
+        notice_id = nv.draft_from_form(store, boss, _form(), CATALOGUE, evidence)
         n, _ = nv.notice(store, boss, str(notice_id))
         first, second = n.content.items  # one per rule, largest amount first
         assert (first.rule, first.legal_basis) == (hosp.name_zh, hosp.legal_basis)
         assert first.framework.startswith(hosp.framework[0]) and first.amount_involved == 1000.0
         assert second.rule == CATALOGUE.rules["split_admission"].name_zh
+        assert "例如：项目「CT」限三级医院使用，本机构为一级。" in first.facts
         assert [h.measure for h in first.handling] == ["recover"]
         assert n.content.inspectors == ("李明", "王芳")
         assert nv.next_steps("draft") == []

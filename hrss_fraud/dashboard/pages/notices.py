@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
+import polars as pl
 from dash import ALL, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
@@ -17,6 +18,7 @@ from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import notices_view as nv
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.forms import field
+from hrss_fraud.engine.runs import RunError
 from hrss_fraud.lake import Lake
 from hrss_fraud.model.numbers import yuan
 from hrss_fraud.notices.draft import catalogue_of
@@ -42,6 +44,17 @@ def _names() -> dict[str, str]:
     except Exception:  # names are a convenience: the code is what counts
         return {}
     return dict(zip(df["fixmedins_code"], df["fixmedins_name"].fill_null(""), strict=True))
+
+
+def _evidence(ids: list[str]) -> dict[str, str]:
+    """Finding id → its evidence text in the latest run (empty if the run cannot be read:
+    the items' facts then say how many leads and how much, without examples)."""
+    try:
+        findings = context.runs().latest().run.findings()
+    except (RunError, OSError):
+        return {}
+    found = findings.filter(pl.col("finding_id").is_in(ids))
+    return dict(zip(found["finding_id"], found["evidence"].fill_null(""), strict=True))
 
 
 def _draft_form() -> list[Any]:
@@ -214,7 +227,8 @@ def _create(n: Any, *values: Any) -> tuple[html.P, Any, int]:
     t = context.t
     try:
         catalogue = catalogue_of(context.workspace())
-        notice_id = nv.draft_from_form(context.store(), context.user(), form, catalogue)
+        evidence = _evidence(form.findings or [])
+        notice_id = nv.draft_from_form(context.store(), context.user(), form, catalogue, evidence)
     except _ERRORS as e:
         return pc.message(str(e), error=True), selected, changed
     done = t("notices.saved_draft", notice_id=notice_id)

@@ -126,6 +126,7 @@ def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
     page.click("#notice-issue")
     question = page.wait_for_selector("#notice-confirm-text:has-text('将占用编号')")
     number = re.search(r"\d{4}-\d{4,}", question.inner_text()).group(0)
+    shot(page, tmp_path, "notices_preview")
     with open_store(ws) as store:
         assert store.query("SELECT count(*) FROM notice_number WHERE number = ?", (number,)) == [
             (0,)
