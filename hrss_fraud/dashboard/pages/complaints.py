@@ -194,7 +194,7 @@ def _register(
     except _ERRORS as e:
         keep = (dash.no_update,) * len(FORM_FIELDS)
         return pc.message(str(e), error=True), changed, *keep
-    cleared = (None, None, None, None, None, [], [])
+    cleared = ("", None, "", "", "", [], [])  # "" clears a text box, None would not
     done = html.P(
         [
             context.t("complaints.registered", number=number),
