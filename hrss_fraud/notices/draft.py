@@ -109,9 +109,11 @@ def named(content: NoticeContent, catalogue: Catalogue | None) -> NoticeContent:
         if not ids:
             items.append(item)
             continue
+        # an id the catalogue no longer knows (a retired rule) is dropped, not printed
         name = RAW_ID.sub(
             lambda m: rules[m.group(0)].name_zh if m.group(0) in rules else "", item.rule
         )
+        name = re.sub(r"[、，,；;\s]{2,}", "、", name).strip("、，,；; ") or UNKNOWN_RULE
         codes = [c for i in ids for c in rules[i].framework]
         basis = item.legal_basis
         if not basis.strip() or basis.strip() == DEFAULT_BASIS:

@@ -150,6 +150,8 @@ def test_names_at_issue_and_tidy_punctuation() -> None:
     item = named(content, CATALOGUE).items[0]
     assert item.rule == CATALOGUE.rules["item_hosp_level"].name_zh and item.framework
     assert named(content, None) is content
+    both = make_content(items=(Item("retired_rule、item_hosp_level", "x", "y", 1.0),))
+    assert named(both, CATALOGUE).items[0].rule == item.rule
     assert tidy("整改。。请于，，期限：：") == "整改。请于，期限："
     lay = layout(make_content(requirements="完善制度。"))
     assert DOUBLED.findall("\n".join(lay.texts())) == []
