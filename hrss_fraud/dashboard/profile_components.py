@@ -133,10 +133,28 @@ def leads_heading(n_leads: int, shown: int, lang: str) -> str:
 
 
 def leads_section(
-    by_rule: pl.DataFrame, leads: pl.DataFrame, n_leads: int, lang: str, grid_id: str
+    by_rule: pl.DataFrame,
+    leads: pl.DataFrame,
+    n_leads: int,
+    lang: str,
+    grid_id: str,
+    *,
+    queue_href: str | None = None,
 ) -> list:
     """A profile's leads: per rule with their review outcomes (all of them), then the
-    riskiest ``leads`` of the ``n_leads``."""
+    riskiest ``leads`` of the ``n_leads``; ``queue_href`` is the lead queue filtered on the
+    unit, linked under the heading (``{grid_id}-queue``)."""
+    link = (
+        [
+            dcc.Link(
+                context.text("profile_components.all_leads_in_queue", lang, n=n_leads),
+                href=queue_href,
+                id=f"{grid_id}-queue",
+            )
+        ]
+        if queue_href
+        else []
+    )
     return [
         html.H2(context.text("profile_components.leads_by_rule", lang)),
         table(
@@ -146,6 +164,7 @@ def leads_section(
             labels=BY_RULE_LABELS,
         ),
         html.H2(leads_heading(n_leads, leads.height, lang)),
+        *link,
         lead_grid(leads, lang, grid_id),
     ]
 

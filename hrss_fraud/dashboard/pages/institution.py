@@ -292,7 +292,12 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
                 className="two-columns",
             ),
             *pc.leads_section(
-                profile.leads_by_rule, profile.leads, profile.n_leads, lang, "institution-leads"
+                profile.leads_by_rule,
+                profile.leads,
+                profile.n_leads,
+                lang,
+                "institution-leads",
+                queue_href=cq.queue_link(institution=fixmedins_code),
             ),
             html.H2(t("institution.data_quality")),
             pc.message(t("institution.data_quality_findings_no_leads")),

@@ -236,6 +236,11 @@ def layout(psn_no: str = "", **_query: str) -> html.Div:
                 links={"fixmedins_name": lambda r: f"/institution/{r['fixmedins_code']}"},
             ),
             html.H2(pc.leads_heading(rec.n_leads, rec.leads.height, lang)),
+            dcc.Link(
+                t("profile_components.all_leads_in_queue", n=rec.n_leads),
+                href=cq.queue_link(person=psn_no),
+                id="person-leads-queue",
+            ),
             pc.lead_grid(rec.leads, lang, "person-leads"),
         ]
     )

@@ -135,6 +135,8 @@ def test_an_institution_by_address_and_its_leads_in_the_queue(
     page.goto(f"{url}/institution?code={code}")
     page.wait_for_selector("#institution-title")
     assert code in page.inner_text("#institution-title")
+    below = page.get_attribute("#institution-leads-queue", "href")
+    assert below == f"/leads?view=leads&institution={code}"
     page.click("#institution-all-leads")
     page.wait_for_selector(f"#chip-institution:has-text('({code})')")
     page.wait_for_function(
@@ -157,3 +159,11 @@ def test_the_person_search_takes_part_of_a_number(live_dashboard, page) -> None:
     page.wait_for_selector("#person-title")
     assert psn in page.inner_text("#person-title")
     assert page.url.endswith(f"/person/{psn}")
+    page.click("#person-all-leads")
+    page.wait_for_selector(f"#chip-person:has-text('{psn}')")
+    page.wait_for_function(
+        "(p) => { const cells = [...document.querySelectorAll("
+        "'#leads-grid .ag-cell[col-id=psn_no]')].map(c => c.innerText.trim())"
+        ".filter(Boolean); return cells.length > 0 && cells.every(c => c === p); }",
+        arg=psn,
+    )
