@@ -198,7 +198,8 @@ def say(err: Exception, lang: str = "zh", workspace: Path | None = None) -> str:
     i = 1 if lang == "en" else 0
     fields = dict(getattr(err, "fields", {}))
     if "field" in fields:
-        fields["field"] = i18n.text(FIELDS[str(fields["field"])], lang, workspace)
+        name = str(fields["field"])
+        fields["field"] = i18n.text(FIELDS[name], lang, workspace) if name in FIELDS else name
     if "action" in fields:
         fields["action"] = i18n.text(ACTIONS[str(fields["action"])], lang, workspace)
     if "role" in fields:
@@ -259,7 +260,11 @@ def complaint_targets(store: CaseStore) -> list[tuple[str, str]]:
 
 def _count(text: str | int | None, field: str) -> int:
     """A whole number of 0 or more typed into ``field``; a :class:`RoundError` naming the
-    field when it is empty, not a whole number or negative."""
+    field when it is empty, not a whole number or negative. ``field`` is a key of
+    :data:`FIELDS` (the page says it by its label); other callers' own words for a field
+    (the registers' draw form) get the former bilingual message, with no key."""
+    if field not in FIELDS:
+        return _count_named(text, field)
     typed = str(text if text is not None else "").strip()
     if not typed:
         msg = f"{field} is empty"
@@ -272,6 +277,18 @@ def _count(text: str | int | None, field: str) -> int:
     if n < 0:
         msg = f"{field} must not be negative"
         raise RoundError(msg, "negative", field=field)
+    return n
+
+
+def _count_named(text: str | int | None, what: str) -> int:
+    try:
+        n = int(str(text if text is not None else "").strip())
+    except ValueError:
+        msg = f"{what} 应为整数 (must be a whole number, not {text!r})"
+        raise RoundError(msg) from None
+    if n < 0:
+        msg = f"{what} 不能为负数 (must not be negative)"
+        raise RoundError(msg)
     return n
 
 
