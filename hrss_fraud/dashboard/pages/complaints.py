@@ -249,9 +249,9 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
     if c.status != "handled":
         start, end = d.period or (None, None)
         parts += [
+            html.P(t("complaints.check_period"), className="muted"),
             html.Div(
                 [
-                    html.Span(t("complaints.check_period")),
                     _field(
                         "complaints.check_from",
                         dcc.Input(

@@ -27,9 +27,8 @@ def _checks(ws, number: str) -> int:
 def _pick(page, dropdown: str, typed: str, label: str) -> None:
     """Type ``typed`` into a searchable dropdown and choose the suggestion ``label``; wait
     until the dropdown shows it chosen."""
-    box = page.wait_for_selector(dropdown)
-    box.click()
-    page.keyboard.type(typed)
+    page.wait_for_selector(dropdown).click()
+    page.locator("input.dash-dropdown-search:visible").fill(typed)  # once the list is open
     page.locator("[role='option']").filter(has_text=label).first.click()
     page.wait_for_function(
         "([sel, label]) => document.querySelector(sel).innerText.includes(label)",
