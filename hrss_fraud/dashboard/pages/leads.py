@@ -183,6 +183,17 @@ def _toolbar(t: Any, lang: str, run: Any, q: cq.QueueQuery, role: str | None) ->
     )
 
 
+CHIP = {
+    "display": "inline-block",
+    "padding": "2px 10px",
+    "marginRight": "6px",
+    "border": "1px solid #9fb3c8",
+    "borderRadius": "12px",
+    "background": "#eef3f8",
+    "whiteSpace": "nowrap",
+}
+"""A filter chip's look (inline: the page's own; the shared stylesheet is left alone)."""
+
 CHIP_KEYS = {
     "institution": "leads.chip_institution",
     "person": "leads.chip_person",
@@ -204,7 +215,8 @@ def _chips(t: Any, run: Any, q: cq.QueueQuery) -> list[Any]:
     chips = []
     for key, value in cq.chips(q, run.institutions):
         shown = names.get(value, value) if key == "preset" else value
-        chips.append(html.Span(t(CHIP_KEYS[key], value=shown), className="chip", id=f"chip-{key}"))
+        text = t(CHIP_KEYS[key], value=shown)
+        chips.append(html.Span(text, className="chip", id=f"chip-{key}", style=CHIP))
     if not chips:
         return [html.Span(t("leads.no_filters"), className="muted")]
     return [*chips, html.Button(t("leads.clear_filters"), id="queue-clear", className="secondary")]
@@ -218,7 +230,7 @@ def _cases_view(lang: str) -> list[Any]:
     return [
         html.Div(
             [
-                html.Span(id="cases-count", className="count"),
+                html.Span(id="cases-count", className="count", style={"fontWeight": "bold"}),
                 html.Span(id="cases-message", className="error"),
             ],
             className="toolbar",
@@ -245,7 +257,7 @@ def _leads_view(t: Any, lang: str, may_decide: bool) -> list[Any]:
         html.Div(id="case-panel"),
         html.Div(
             [
-                html.Span(id="leads-count", className="count"),
+                html.Span(id="leads-count", className="count", style={"fontWeight": "bold"}),
                 html.Button(t("leads.export_excel"), id="leads-export", className="secondary"),
                 dcc.Download(id="leads-download"),
                 html.Span(id="leads-message", className="error"),
