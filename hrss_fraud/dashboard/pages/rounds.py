@@ -57,7 +57,9 @@ def _set_up(t: Any) -> list[Any]:
             [
                 field(t("rounds.inspector_code"), dcc.Input(id="round-inspector-code")),
                 field(t("rounds.inspector_name"), dcc.Input(id="round-inspector-name")),
-                html.Button(t("rounds.add_inspector"), id="round-inspector-add"),
+                html.Button(
+                    t("rounds.add_inspector"), id="round-inspector-add", className="primary"
+                ),
             ],
             className=form,
         ),
@@ -68,7 +70,11 @@ def _set_up(t: Any) -> list[Any]:
                     dcc.Dropdown(id="round-inspector-disable-code", options=[]),
                     "260px",
                 ),
-                html.Button(t("rounds.disable_inspector"), id="round-inspector-disable"),
+                html.Button(
+                    t("rounds.disable_inspector"),
+                    id="round-inspector-disable",
+                    className="secondary",
+                ),
             ],
             className=form,
         ),
@@ -78,13 +84,13 @@ def _set_up(t: Any) -> list[Any]:
         html.Div(
             [
                 field(t("rounds.group_code"), dcc.Input(id="round-group-code")),
-                field(t("rounds.group_name"), dcc.Input(id="round-group-name")),
+                field(t("rounds.group_name"), dcc.Input(id="round-group-name"), "220px"),
                 field(
                     t("rounds.members"),
                     dcc.Dropdown(id="round-group-members", options=[], multi=True),
                     "360px",
                 ),
-                html.Button(t("rounds.add_group"), id="round-group-add"),
+                html.Button(t("rounds.add_group"), id="round-group-add", className="primary"),
             ],
             className=form,
         ),
@@ -104,7 +110,7 @@ def _set_up(t: Any) -> list[Any]:
                     "320px",
                 ),
                 field(t("rounds.conflict_reason"), dcc.Input(id="round-conflict-reason"), "260px"),
-                html.Button(t("rounds.add_conflict"), id="round-conflict-add"),
+                html.Button(t("rounds.add_conflict"), id="round-conflict-add", className="primary"),
             ],
             className=form,
         ),
@@ -447,7 +453,9 @@ def _detail(selected: Any, _changed: Any) -> html.Div | None:
                         dcc.Dropdown(id="round-status", options=moves, value=moves[0]["value"]),
                     ),
                     field(t("rounds.reason"), dcc.Input(id="round-status-reason"), "320px"),
-                    html.Button(t("rounds.change_status"), id="round-status-change"),
+                    html.Button(
+                        t("rounds.change_status"), id="round-status-change", className="secondary"
+                    ),
                 ],
                 className="decision-form",
             )
@@ -458,7 +466,9 @@ def _detail(selected: Any, _changed: Any) -> html.Div | None:
             html.Table([html.Tr([html.Th(k), html.Td(v)]) for k, v in rows], className="kv"),
             html.Div(
                 [
-                    html.Button(t("rounds.reproduce_draw"), id="round-reproduce"),
+                    html.Button(
+                        t("rounds.reproduce_draw"), id="round-reproduce", className="secondary"
+                    ),
                     *downloads,
                 ],
                 className="decision-form",
