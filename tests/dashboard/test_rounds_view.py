@@ -174,9 +174,12 @@ def test_a_supervisor_sets_up_the_office_and_plans_from_the_page(bare: Path) -> 
         groups = rv.group_rows(store, boss)
         assert groups["formed_for"].to_list() == ["常设", "常设"]
         assert "J1 张三" in groups["members"][0]
-        assert rv.conflict_rows(store, boss).height == 1
+        conflicts = rv.conflict_rows(store, boss)
+        assert conflicts.height == 1
+        assert len(conflicts.item(0, "declared_at")) == len("2026-03-02 16:15")  # to the minute
         rnd = rv.plan_from_form(store, bare, boss, name="一", top="2", n_random="1", seed="7")
         assert rnd.targets.height == 3 and set(rnd.targets["group_code"]) <= {"A"}
+        assert len(rv.round_rows(store, boss).item(0, "created_at")) == 16
         audit = store.query("SELECT DISTINCT actor FROM audit_log")
         assert audit == [("supervisor1",)]
 

@@ -427,7 +427,7 @@ def _detail(selected: Any, _changed: Any) -> html.Div | None:
         (t("common.status"), status),
         (t("rounds.run"), rnd.run_id),
         (t("rounds.seed"), str(rnd.seed)),
-        (t("rounds.drawn"), f"{rnd.created_by} {rnd.created_at}"),
+        (t("rounds.drawn"), f"{rnd.created_by} {rv.minute(rnd.created_at)}"),
     ]
     downloads: list[Any] = []
     if user is not None and user.can(rv.MANAGE):
