@@ -224,6 +224,8 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
         return html.Div(pc.message(str(e), error=True))
     c = d.complaint
     named = {o["value"]: o["label"] for o in cv.institution_options(context.workspace())}
+    # the persons as the dropdown names them: masked per role
+    persons = cv.person_options(context.workspace(), context.user(), None, list(c.persons))
     rows = [
         (t("complaints.number"), c.number),
         (t("complaints.received"), str(c.received_on)),
@@ -235,7 +237,7 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
             f"{c.complainant or t('complaints.anonymous')} {c.contact or ''}",
         ),
         (t("complaints.institutions"), ", ".join(named.get(i, i) for i in c.institutions)),
-        (t("complaints.persons"), ", ".join(c.persons)),
+        (t("complaints.persons"), ", ".join(o["label"] for o in persons)),
         (t("complaints.content"), c.content),
         (
             t("complaints.outcome"),
