@@ -18,6 +18,7 @@ from hrss_fraud.cases.store import CaseStore
 from hrss_fraud.cases.users import User
 from hrss_fraud.dashboard.queue_callbacks import (
     DEFAULT_PAGE_CAP,
+    doctor_leads,
     grid_request,
     overdue_leads,
     row_range,
@@ -110,7 +111,9 @@ def rows(
         late = None
         if query.preset == "overdue":
             late = cases_of_leads(view, overdue_leads(store, view, now=now))
-        flt = flt.narrowed(case_filter(query, late))
+        ids = doctor_leads(view, query)
+        mine = cases_of_leads(view, ids) if ids is not None else None
+        flt = flt.narrowed(case_filter(query, late, mine))
         sort = sort or preset_sort(query.preset)
     data, n = page(view, flt, sort, start, end, store, lang=lang)
     return {"rowData": data, "rowCount": n}, ""

@@ -24,6 +24,7 @@ from hrss_fraud.cases.vocab import DECISIONS, STEPS
 from hrss_fraud.cases.workflow import CLOSED, decide, queue
 from hrss_fraud.dashboard import context
 from hrss_fraud.outputs.case_queue import QueueQuery, lead_filter, preset_sort
+from hrss_fraud.outputs.doctor_view import doctor_lead_ids
 from hrss_fraud.outputs.excel_export import export_leads_bytes
 from hrss_fraud.outputs.labels import column_label
 from hrss_fraud.outputs.lead_detail import LeadDetail, lead_detail
@@ -142,6 +143,13 @@ def overdue_leads(
     return tuple(late["finding_id"].sort().to_list())
 
 
+def doctor_leads(view: RunView, query: QueueQuery) -> tuple[str, ...] | None:
+    """The leads the query's doctor (of its institution) answers for; None without one."""
+    if not (query.doctor and query.institution):
+        return None
+    return tuple(doctor_lead_ids(view, query.institution, query.doctor))
+
+
 DEFAULT_PAGE_CAP = 500
 """Most rows one grid request may ask for (the grid asks 100 at a time); the dashboard's
 ``grid.page_cap`` setting replaces it."""
@@ -233,7 +241,7 @@ def rows(
         return {"rowData": [], "rowCount": 0}, str(e)
     if query is not None:
         late = overdue_leads(store, view, now=now) if query.preset == "overdue" else None
-        flt = flt.narrowed(lead_filter(query, late))
+        flt = flt.narrowed(lead_filter(query, late, doctor_leads(view, query)))
         sort = sort or preset_sort(query.preset)
     data, n = page(view, flt, sort, start, end, store, lang=lang)
     marks = due_marks(store, view, [r["finding_id"] for r in data], now=now)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -621,7 +621,7 @@ PRESETS = ("severe", "amount", "overdue")
 """The toolbar's presets: most severe first, largest amount first, overdue only (the
 leads whose review deadline has passed, largest amount first)."""
 
-QUERY_KEYS = ("view", "case", "institution", "person", "preset")
+QUERY_KEYS = ("view", "case", "institution", "doctor", "person", "preset")
 """The query string of ``/leads`` (in this order): a link with them opens the same view."""
 
 _PRESET_SORT: dict[str, list[dict[str, str]]] = {
@@ -644,9 +644,12 @@ class QueueQuery:
     institution: str | None = None
     person: str | None = None
     preset: str | None = None
+    doctor: str | None = None
+    """A doctor's code (``dr_codg``) of ``institution``: the leads the doctor answers for
+    (those the doctor's profile lists, a few of them billed by another institution)."""
 
     def is_empty(self) -> bool:
-        return (self.institution, self.person, self.preset) == (None, None, None)
+        return (self.institution, self.person, self.preset, self.doctor) == (None,) * 4
 
 
 def _one(value: Any) -> str | None:
@@ -676,6 +679,7 @@ def parse_query(
         institution=inst,
         person=_one(params.get("person")) or _one(params.get("psn_no")),
         preset=preset if preset in PRESETS else None,
+        doctor=_one(params.get("doctor")) if inst else None,
     )
 
 
@@ -688,6 +692,7 @@ def query_string(query: QueueQuery) -> str:
             ("view", query.view if query.view != "cases" else None),
             ("case", query.case),
             ("institution", query.institution),
+            ("doctor", query.doctor if query.institution else None),
             ("person", query.person),
             ("preset", query.preset),
         )
@@ -696,9 +701,13 @@ def query_string(query: QueueQuery) -> str:
     return ("?" + urlencode(pairs)) if pairs else ""
 
 
-def queue_link(*, institution: str | None = None, person: str | None = None) -> str:
-    """The address of the lead queue showing every lead of one unit (a profile's link)."""
-    return "/leads" + query_string(QueueQuery(view="leads", institution=institution, person=person))
+def queue_link(
+    *, institution: str | None = None, person: str | None = None, doctor: str | None = None
+) -> str:
+    """The address of the lead queue showing every lead of one unit (a profile's link): an
+    institution, a person, or a doctor of an institution."""
+    q = QueueQuery(view="leads", institution=institution, person=person, doctor=doctor)
+    return "/leads" + query_string(q)
 
 
 def resolve_institution(institutions: pl.DataFrame, text: str | None) -> str | None:
@@ -728,24 +737,44 @@ def preset_sort(preset: str | None) -> list[dict[str, str]] | None:
     return [dict(s) for s in _PRESET_SORT[preset]] if preset in _PRESET_SORT else None
 
 
-def lead_filter(query: QueueQuery, overdue: tuple[str, ...] | None = None) -> LeadFilter:
+def lead_filter(
+    query: QueueQuery,
+    overdue: tuple[str, ...] | None = None,
+    doctor_leads: tuple[str, ...] | None = None,
+) -> LeadFilter:
     """The toolbar's narrowing of the lead grid (``overdue``: the overdue leads' ids,
-    used with the overdue preset)."""
-    return LeadFilter(
+    used with the overdue preset; ``doctor_leads``: the ids of the leads the query's
+    doctor answers for)."""
+    flt = LeadFilter(
         fixmedins_codes=(query.institution,) if query.institution else None,
         psn_no=query.person,
         finding_ids=overdue if query.preset == "overdue" else None,
     )
+    if query.doctor and query.institution:
+        # the doctor's leads as their profile counts them, some billed elsewhere
+        flt = flt.narrowed(LeadFilter(finding_ids=doctor_leads or ()))
+        flt = replace(flt, fixmedins_codes=None)
+    return flt
 
 
-def case_filter(query: QueueQuery, overdue_cases: tuple[str, ...] | None = None) -> CaseFilter:
+def case_filter(
+    query: QueueQuery,
+    overdue_cases: tuple[str, ...] | None = None,
+    doctor_cases: tuple[str, ...] | None = None,
+) -> CaseFilter:
     """The toolbar's narrowing of the case grid (``overdue_cases``: the cases with an
-    overdue lead, used with the overdue preset)."""
-    return CaseFilter(
+    overdue lead, used with the overdue preset; ``doctor_cases``: the cases holding a lead
+    the query's doctor answers for)."""
+    flt = CaseFilter(
         fixmedins_codes=(query.institution,) if query.institution else None,
         psn_no=query.person,
         case_ids=overdue_cases if query.preset == "overdue" else None,
     )
+    if query.doctor and query.institution:
+        # the doctor's leads as their profile counts them, some billed elsewhere
+        flt = flt.narrowed(CaseFilter(case_ids=doctor_cases or ()))
+        flt = replace(flt, fixmedins_codes=None)
+    return flt
 
 
 def chips(query: QueueQuery, institutions: pl.DataFrame) -> list[tuple[str, str]]:
@@ -756,6 +785,8 @@ def chips(query: QueueQuery, institutions: pl.DataFrame) -> list[tuple[str, str]
         named = institutions.filter(pl.col("fixmedins_code") == query.institution)
         name = named["fixmedins_name"][0] if named.height else None
         out.append(("institution", f"{name} ({query.institution})" if name else query.institution))
+        if query.doctor:
+            out.append(("doctor", query.doctor))
     if query.person:
         out.append(("person", query.person))
     if query.preset:

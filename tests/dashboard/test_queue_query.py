@@ -11,8 +11,10 @@ from hrss_fraud.cases.store import open_store
 from hrss_fraud.dashboard import case_callbacks as cc
 from hrss_fraud.dashboard import queue_callbacks as qc
 from hrss_fraud.outputs import case_queue as cq
+from hrss_fraud.outputs import doctor_view as dv
 from hrss_fraud.outputs import institution_view as iv
 from hrss_fraud.outputs import person_view as pv
+from hrss_fraud.outputs.lead_detail import ranking as lead_ranking
 from hrss_fraud.outputs.leads import SEVERITY_RANK, LeadFilter, count
 from hrss_fraud.outputs.runs_view import RunView
 
@@ -177,3 +179,32 @@ def test_the_person_search_by_name_only_for_roles_that_see_names(county_view) ->
     masked = pv.find_persons(county_view, who["psn_no"], "auditor").row(0, named=True)
     assert masked["psn_no"] == who["psn_no"]
     assert who["psn_name"] not in masked["label"]
+
+
+def test_a_doctor_is_kept_with_their_institution_only() -> None:
+    q = cq.parse_query({"institution": "H001", "doctor": "D7"})
+    assert q.doctor == "D7"
+    assert cq.query_string(q) == "?institution=H001&doctor=D7"
+    assert cq.parse_query({"doctor": "D7"}).doctor is None  # no institution, no doctor
+    link = cq.queue_link(institution="H001", doctor="D7")
+    assert link == "/leads?view=leads&institution=H001&doctor=D7"
+    assert ("doctor", "D7") in cq.chips(q, UNITS)
+
+
+def test_the_queue_narrowed_to_a_doctor_lists_their_leads(county_view, store) -> None:
+    ranked = dv_ranking(county_view)
+    code, doctor = ranked["fixmedins_code"], ranked["bilg_dr_codg"]
+    mine = set(dv.doctor_lead_ids(county_view, code, doctor))
+    assert mine
+    q = cq.QueueQuery(view="leads", institution=code, doctor=doctor)
+    answer, message = qc.rows(county_view, {"startRow": 0, "endRow": 500}, store, query=q)
+    assert message == "" and answer["rowCount"] == len(mine)
+    assert {r["finding_id"] for r in answer["rowData"]} <= mine
+    cases, _ = cc.rows(county_view, {"startRow": 0, "endRow": 500}, store, query=q)
+    assert 0 < cases["rowCount"] <= len(mine)
+
+
+def dv_ranking(view: RunView) -> dict:
+    """The doctor with the most leads of the run's doctor ranking."""
+    ranked = lead_ranking(view, "doctor", "zh").filter(pl.col("n_findings") > 0)
+    return ranked.sort("n_findings", descending=True).row(0, named=True)

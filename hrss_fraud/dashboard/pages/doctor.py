@@ -12,6 +12,7 @@ from dash import dcc, html
 
 from hrss_fraud.dashboard import context, guard, profile_page
 from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.outputs import case_queue as cq
 from hrss_fraud.outputs import doctor_view as dv
 
 profile_page.register_page(__name__, "/doctor/<fixmedins_code>/<dr_codg>", "医师画像", "Doctor")
@@ -78,9 +79,19 @@ def layout(fixmedins_code: str = "", dr_codg: str = "", **_query: str) -> html.D
     h, u = p.header, p.usual
     return html.Div(
         [
-            dcc.Link(
-                f"← {h['fixmedins_name'] or fixmedins_code}",
-                href=f"/institution/{fixmedins_code}",
+            html.Div(
+                [
+                    dcc.Link(
+                        f"← {h['fixmedins_name'] or fixmedins_code}",
+                        href=f"/institution/{fixmedins_code}",
+                    ),
+                    dcc.Link(
+                        t("doctor.all_leads_in_queue"),
+                        href=cq.queue_link(institution=fixmedins_code, doctor=dr_codg),
+                        id="doctor-all-leads",
+                    ),
+                ],
+                className="toolbar",
             ),
             html.H1(f"{h['dr_name'] or ''}（{dr_codg}）", id="doctor-title"),
             pc.message(t("doctor.working_days_median_most_visits", height=p.days.height, **u)),
@@ -89,6 +100,13 @@ def layout(fixmedins_code: str = "", dr_codg: str = "", **_query: str) -> html.D
             pc.table(
                 p.mix, ["label", "n_lines", "inscp_amt", "share", "peer_share"], lang, labels=LABELS
             ),
-            *pc.leads_section(p.leads_by_rule, p.leads, p.n_leads, lang, "doctor-leads"),
+            *pc.leads_section(
+                p.leads_by_rule,
+                p.leads,
+                p.n_leads,
+                lang,
+                "doctor-leads",
+                queue_href=cq.queue_link(institution=fixmedins_code, doctor=dr_codg),
+            ),
         ]
     )

@@ -196,6 +196,7 @@ CHIP = {
 
 CHIP_KEYS = {
     "institution": "leads.chip_institution",
+    "doctor": "leads.chip_doctor",
     "person": "leads.chip_person",
     "preset": "leads.chip_preset",
 }
@@ -388,15 +389,27 @@ def load_rows(request: dict[str, Any] | None, query: dict[str, Any] | None) -> t
     Input("queue-preset", "value"),
     Input("queue-view", "value"),
     Input("case-open", "data"),
+    State("queue-query", "data"),
     prevent_initial_call=True,
     permission="view_leads",
 )
 def set_query(
-    institution: str | None, person: str | None, preset: str | None, view: str, case: str | None
+    institution: str | None,
+    person: str | None,
+    preset: str | None,
+    view: str,
+    case: str | None,
+    before: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], list[Any]]:
     """The toolbar's state, after any of its fields changed: kept for the grids' requests,
-    written to the address bar, shown as chips."""
+    written to the address bar, shown as chips. A doctor (from a doctor's profile) stays
+    while their institution does."""
+    before = before or {}
+    doctor = (
+        before.get("doctor") if institution and institution == before.get("institution") else None
+    )
     q = cq.QueueQuery(
+        doctor=doctor,
         view=view if view in cq.QUEUE_VIEWS else "cases",
         case=case or None,
         institution=institution or None,

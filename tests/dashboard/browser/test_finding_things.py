@@ -167,3 +167,16 @@ def test_the_person_search_takes_part_of_a_number(live_dashboard, page) -> None:
         ".filter(Boolean); return cells.length > 0 && cells.every(c => c === p); }",
         arg=psn,
     )
+
+
+def test_a_doctor_s_leads_in_the_queue(live_dashboard, page, busiest) -> None:
+    url, code = live_dashboard.url, busiest["code"]
+    live_dashboard.login(page, "supervisor")
+    page.goto(f"{url}/institution/{code}")
+    page.locator("#institution-doctors a").first.click()
+    page.wait_for_selector("#doctor-title")
+    doctor = page.url.rstrip("/").rsplit("/", 1)[1]
+    page.click("#doctor-all-leads")
+    page.wait_for_selector(f"#chip-doctor:has-text('{doctor}')")
+    page.wait_for_function("(d) => window.location.search.includes('doctor=' + d)", arg=doctor)
+    wait_for_rows(page)
