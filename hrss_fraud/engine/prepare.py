@@ -137,8 +137,11 @@ def _join_order_as_written(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 MACROS = (
-    # ¥ amounts and readable values for evidence texts
-    "yuan(x) AS printf('¥%.2f', x)",
+    # ¥ amounts and readable values for evidence texts; yuan() prints as
+    # hrss_fraud.model.numbers.money does: to the fen half up on the number as written
+    # (through DECIMAL), thousands separated, the sign before the ¥
+    "yuan(x) AS CASE WHEN round(x::DECIMAL(38, 6), 2) < 0 THEN '-' ELSE '' END || '¥' || "
+    "format('{:,.2f}', abs(round(x::DECIMAL(38, 6), 2)))",
     "gend_zh(g) AS CASE g WHEN '1' THEN '男' WHEN '2' THEN '女' ELSE '未知' END",
     "gend_en(g) AS CASE g WHEN '1' THEN 'male' WHEN '2' THEN 'female' ELSE 'unknown' END",
     "age_zh(d) AS CASE WHEN d IS NULL THEN '未知' WHEN d < 365 THEN CAST(d AS VARCHAR) || '天'"

@@ -54,7 +54,7 @@ def test_price_above_the_level_cap_is_a_hit_for_the_excess() -> None:
     con = scoring_db([ip_visit("MD1")], [fee("MD1", 1, LAP_CHOLE, pric=2500.0)])
     f, lines = run_rule(con, "price_over_cap")
     assert f.height == 1 and f["amount_at_risk"][0] == 300.0
-    assert "2级" in f["evidence"][0] and "¥2200.00" in f["evidence"][0]
+    assert "2级" in f["evidence"][0] and "¥2,200.00" in f["evidence"][0]
     assert lines["role"].to_list() == ["violating"]
 
 
