@@ -22,7 +22,7 @@ import polars as pl
 from hrss_fraud.cases.audit import record
 from hrss_fraud.dashboard import context
 from hrss_fraud.engine.catalogue import Catalogue
-from hrss_fraud.lake import Lake
+from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.model.numbers import yuan
 from hrss_fraud.notices.content import (
     DEFAULT_RECTIFY_DAYS,
@@ -255,7 +255,7 @@ def register_fields(workspace: Path, code: str | None, on: str | None = None) ->
         day = _day(on)
     except NoticeError:
         day = None
-    return register_entry(Lake(Path(workspace) / "lake"), str(code), day)
+    return register_entry(Workspace.of(workspace).lake, str(code), day)
 
 
 def _names(text: str | None) -> tuple[str, ...]:

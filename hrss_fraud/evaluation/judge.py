@@ -23,7 +23,6 @@ from pathlib import Path
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
-from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.engine.runs import Run, open_run
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.lake import Lake
@@ -300,7 +299,7 @@ def _quality(run: Run, truth: Truth, dq: set[str]) -> dict[str, object]:
 
 
 def evaluate(run: Run, truth: Truth, rule_ids: list[str] | None = None) -> dict[str, object]:
-    catalogue = load_catalogue()
+    catalogue = run.catalogue()  # the rules the run was scored with
     findings, lines = run.findings(), run.lines()
     if rule_ids:
         findings = findings.filter(pl.col("rule_id").is_in(rule_ids))

@@ -40,6 +40,7 @@ from hrss_fraud.engine.runs import (
     previous_run,
     runs_dir,
 )
+from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic, write_parquet_atomic
 
@@ -107,7 +108,7 @@ class RunView:
 
     @property
     def lake(self) -> Lake:
-        return Lake(self.workspace / "lake")
+        return Workspace.of(self.workspace).lake
 
     @property
     def catalogue(self) -> Catalogue:
@@ -264,7 +265,7 @@ def open_view(workspace: Path, run_id: str | None = None) -> RunView:
     workspace = Path(workspace)
     run_id = run_id or latest_run(workspace)
     run = open_run(workspace, run_id)
-    institutions = load_institutions(Lake(workspace / "lake"))
+    institutions = load_institutions(Workspace.of(workspace).lake)
     return RunView(workspace, run, institutions)
 
 

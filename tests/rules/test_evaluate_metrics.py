@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from hrss_fraud.engine.catalogue import Catalogue, load_catalogue
 from hrss_fraud.evaluation import judge as ev
 from hrss_fraud.evaluation.judge import Truth
 
@@ -371,6 +372,10 @@ class FakeRun:
 
     def lines(self) -> pl.DataFrame:
         return self._l
+
+    def catalogue(self) -> Catalogue:
+        """The shipped catalogue, as a run scored with it records."""
+        return load_catalogue()
 
 
 DQ = "dq_diagnosis_code"  # a data-quality rule of the catalogue

@@ -19,7 +19,7 @@ from hrss_fraud.dashboard import notices_view as nv
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.forms import field
 from hrss_fraud.engine.runs import RunError
-from hrss_fraud.lake import Lake
+from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.model.numbers import yuan
 from hrss_fraud.notices.draft import catalogue_of
 from hrss_fraud.notices.render import Layout, RenderError
@@ -40,7 +40,7 @@ _ERRORS = (*nv.ERRORS, SchemaError, RenderError)
 def _names() -> dict[str, str]:
     """Institution code → name from the lake (empty if it cannot be read)."""
     try:
-        df = load_institutions(Lake(context.workspace() / "lake"))
+        df = load_institutions(Workspace.of(context.workspace()).lake)
     except Exception:  # names are a convenience: the code is what counts
         return {}
     return dict(zip(df["fixmedins_code"], df["fixmedins_name"].fill_null(""), strict=True))
