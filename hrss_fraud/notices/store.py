@@ -132,6 +132,25 @@ def _by(by: str) -> str:
     return by.strip()
 
 
+def _notice_values(content: NoticeContent) -> tuple[object, ...]:
+    """The notice row's own columns, in the order creating and editing a draft write them."""
+    return (
+        content.fixmedins_code.strip(),
+        content.fixmedins_name or None,
+        content.agreement_no or None,
+        content.round_ref or None,
+        content.target_ref or None,
+        content.inspection_date,
+        content.onsite_facts.strip(),
+        json.dumps(list(content.inspectors), ensure_ascii=False),
+        content.representative or None,
+        content.issuing_unit.strip(),
+        content.requirements.strip(),
+        content.rectify_days,
+        content.statement_days,
+    )
+
+
 def create(
     store: CaseStore, content: NoticeContent, *, by: str, require_confirmed: bool = True
 ) -> int:
@@ -160,23 +179,7 @@ def create(
                    issuing_unit, requirements, rectify_days, statement_days, created_by,
                    created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                content.fixmedins_code.strip(),
-                content.fixmedins_name or None,
-                content.agreement_no or None,
-                content.round_ref or None,
-                content.target_ref or None,
-                content.inspection_date,
-                content.onsite_facts.strip(),
-                json.dumps(list(content.inspectors), ensure_ascii=False),
-                content.representative or None,
-                content.issuing_unit.strip(),
-                content.requirements.strip(),
-                content.rectify_days,
-                content.statement_days,
-                by,
-                at,
-            ),
+            (*_notice_values(content), by, at),
         )
         notice_id = int(cur.lastrowid or 0)
         _write_parts(con, notice_id, content)
@@ -256,22 +259,7 @@ def update_draft(
                    inspectors = ?, representative = ?, issuing_unit = ?, requirements = ?,
                    rectify_days = ?, statement_days = ?
                WHERE notice_id = ? AND status = 'draft'""",
-            (
-                content.fixmedins_code.strip(),
-                content.fixmedins_name or None,
-                content.agreement_no or None,
-                content.round_ref or None,
-                content.target_ref or None,
-                content.inspection_date,
-                content.onsite_facts.strip(),
-                json.dumps(list(content.inspectors), ensure_ascii=False),
-                content.representative or None,
-                content.issuing_unit.strip(),
-                content.requirements.strip(),
-                content.rectify_days,
-                content.statement_days,
-                notice_id,
-            ),
+            (*_notice_values(content), notice_id),
         )
         _write_parts(con, notice_id, content)
         # recorded as drafting (the audit page's label: 起草违约通知单), marked as an edit
