@@ -110,6 +110,9 @@ class Run:
         default_factory=dict, init=False, repr=False, compare=False
     )
     """An old-format run's split and grouping, computed once on first use."""
+    _read_once: dict[str, Catalogue] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def run_id(self) -> str:
@@ -143,11 +146,14 @@ class Run:
 
     def catalogue(self) -> Catalogue:
         """The catalogue the run was scored with, if its folder is still there; else the
-        workspace's."""
-        recorded = self.manifest.get("catalogue_dir")
-        if recorded and (Path(recorded) / "catalogue").is_dir():
-            return load_catalogue(Path(recorded))
-        return load_catalogue(workspace=self.workspace)
+        workspace's. Read once per opened run (rankings and judges ask for it often)."""
+        if "catalogue" not in self._read_once:
+            recorded = self.manifest.get("catalogue_dir")
+            if recorded and (Path(recorded) / "catalogue").is_dir():
+                self._read_once["catalogue"] = load_catalogue(Path(recorded))
+            else:
+                self._read_once["catalogue"] = load_catalogue(workspace=self.workspace)
+        return self._read_once["catalogue"]
 
     @property
     def marts_dir(self) -> Path:

@@ -22,12 +22,12 @@ from hrss_fraud.lake import Lake
 from hrss_fraud.resources import policy_path
 from hrss_fraud.workspace import resolve
 
-CASE_STORE = "cases.sqlite"
-
 
 class Workspace(os.PathLike[str]):
-    """``WORKSPACE/``: ``lake/``, ``runs/``, ``cases.sqlite``, ``models/``, ``nightly/`` and
-    the centre's own copies of the policy folders."""
+    """``WORKSPACE/``: ``lake/``, ``runs/`` and the centre's own copies of the policy
+    folders; the layers above keep their own parts of it (the case store's
+    ``cases.sqlite``: :func:`hrss_fraud.cases.store.store_path`; saved models:
+    :func:`hrss_fraud.detectors.models.models_dir`)."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -73,18 +73,6 @@ class Workspace(os.PathLike[str]):
     def runs_dir(self) -> Path:
         return runs.runs_dir(self.root)
 
-    @property
-    def case_store_path(self) -> Path:
-        return self.root / CASE_STORE
-
-    @property
-    def models_dir(self) -> Path:
-        return self.root / "models"
-
-    @property
-    def nightly_dir(self) -> Path:
-        return self.root / "nightly"
-
     def policy_path(self, kind: str, sub: str) -> Path:
         """``kind/sub`` of the policy folders: the workspace's own copy if it has one, else
         the shipped default (:mod:`hrss_fraud.resources`)."""
@@ -95,14 +83,8 @@ class Workspace(os.PathLike[str]):
         """The rule catalogue in force: the workspace's own, else the shipped one."""
         return load_catalogue(workspace=self.root, kernels=kernels)
 
-    def complete_runs(self) -> list[str]:
-        return runs.complete_runs(self.root)
-
     def latest_run_id(self) -> str | None:
         return runs.latest_run(self.root)
-
-    def previous_run_id(self, run_id: str) -> str | None:
-        return runs.previous_run(self.root, run_id)
 
     def open_run(self, run_id: str | None = None) -> runs.Run:
         """``run_id``, default the latest complete run; :class:`RunError` if there is none."""

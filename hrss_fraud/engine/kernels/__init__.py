@@ -14,7 +14,7 @@ them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -47,11 +47,6 @@ def get(name: str) -> Kernel:
         known = ", ".join(sorted(KERNELS))
         msg = f"unknown kernel {name!r}; registered: {known}"
         raise UnknownKernelError(msg) from None
-
-
-def unknown(names: Iterable[str | None]) -> list[str]:
-    """The names among ``names`` that no module registered, sorted."""
-    return sorted({n for n in names if n and n not in KERNELS})
 
 
 # The engine's own kernels, imported by name so that adding one is a line here.
