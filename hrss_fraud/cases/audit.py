@@ -34,6 +34,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "export.download": ("导出数据", "exported data"),
     "decision.record": ("记录审核结论", "decision recorded"),
     "decision.import": ("批量审核结论", "bulk decisions recorded"),
+    "lead.flag": ("提请审核", "lead flagged for review"),
     "parameter.change": ("修改规则参数", "rule parameter changed"),
     "deadline.change": ("修改审核时限", "review deadline changed"),
     "audit.browse": ("查阅审计日志", "browsed the audit log"),
