@@ -56,6 +56,13 @@ TABLE_ORDER = (
     "procedure",
     "settlement",
     "fee_detail",
+    "employer",
+    "avg_wage",
+    "death",
+    "emp_fin_stmt",
+    "retiree_pension",
+    "insu_event",
+    "emp_contribution",
 )
 SKIP_SUFFIXES = (".md", ".reason.txt", ".partial")
 #: A batch closes once it holds this many input bytes; a bigger file is a batch alone.

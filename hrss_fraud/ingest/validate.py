@@ -42,6 +42,8 @@ _ID_FIELDS = {
     "fixmedins_code",
     "emp_no",
     "rxno",
+    "evt_sn",
+    "cashym",
 }
 
 #: The column that keeps, with each accepted row, the values of the file's columns that the
@@ -629,10 +631,37 @@ def _settlement_checks() -> list[Check]:
     return checks
 
 
+#: A month of contribution as the platform writes it: YYYYMM.
+_CASHYM = r"^\d{4}(0[1-9]|1[0-2])$"
+
+
+def _contribution_checks() -> list[Check]:
+    """A contribution row: its month is YYYYMM, its base and amounts are not negative."""
+    month = pl.col("cashym")
+    bad_month = pl.format("bad_value:cashym={} is not a month written YYYYMM", month)
+    every = pl.lit(True)
+    amounts = ("psn_clctstd", "wag", "emp_clct_amt", "psn_clct_amt")
+    what = "on a contribution filing"
+    return [
+        Check("bad_value:cashym", ~month.str.contains(_CASHYM), bad_month),
+        *_sign_checks(amounts, every, refuse="negative", what=what),
+    ]
+
+
+def _statement_checks() -> list[Check]:
+    """An employer's annual statement: payroll and headcount are not negative."""
+    what = "in an annual statement"
+    return _sign_checks(("wag_sumamt", "emp_cnt"), pl.lit(True), refuse="negative", what=what)
+
+
 def _table_checks(table: str) -> list[Check]:
     """The checks of one table across its fields (amount relations and signs)."""
     if table == "fee_detail":
         return _fee_checks()
     if table == "settlement":
         return _settlement_checks()
+    if table == "emp_contribution":
+        return _contribution_checks()
+    if table == "emp_fin_stmt":
+        return _statement_checks()
     return []

@@ -215,6 +215,51 @@ REFD_SETL_FLAG = CodeList(
 
 FLAG = CodeList("flag", "标志", _codes(("0", "否", "no"), ("1", "是", "yes")))
 
+EMP_TYPE = CodeList(
+    "emp_type",
+    "单位类型",
+    _codes(
+        ("10", "企业", "enterprise"),
+        ("30", "机关", "state organ"),
+        ("50", "事业单位", "public institution"),
+        ("55", "社会团体", "association"),
+        ("60", "民办非企业单位", "private non-enterprise unit"),
+        ("70", "个体工商户", "individual business"),
+        ("90", "其他", "other"),
+    ),
+)
+
+EVT_TYPE = CodeList(
+    "evt_type",
+    "参保业务类型",
+    _codes(
+        ("11", "参保", "enrol"),
+        ("21", "中断", "interrupt"),
+        ("31", "注销", "cancel"),
+        ("41", "转移", "transfer"),
+        ("51", "变更", "change"),
+    ),
+)
+#: Filings that end a person's enrolment at an employer (benefits stop after them).
+EVT_ENDING = ("21", "31", "41")
+
+#: Documents an enrolment filing carries (``insu_event.docs``, codes separated by ``;``);
+#: which ones each kind of filing requires is a rule argument (``analytics/rules``).
+DOC_TYPE = CodeList(
+    "docs",
+    "申报材料",
+    _codes(
+        ("01", "身份证件", "identity document"),
+        ("02", "劳动合同", "labour contract"),
+        ("03", "参保登记表", "enrolment form"),
+        ("04", "解除或终止劳动关系证明", "proof of the end of employment"),
+        ("05", "死亡证明", "death certificate"),
+        ("06", "参保缴费凭证", "certificate of contributions (transfer)"),
+        ("07", "信息变更申请表", "change application form"),
+        ("08", "变更事项证明材料", "proof of the change"),
+    ),
+)
+
 ALL: dict[str, CodeList] = {
     cl.field: cl
     for cl in (
@@ -230,6 +275,8 @@ ALL: dict[str, CodeList] = {
         DEPT,
         VALI_FLAG,
         REFD_SETL_FLAG,
+        EMP_TYPE,
+        EVT_TYPE,
     )
 }
 
@@ -252,6 +299,7 @@ DESCRIPTIVE_FIELDS = frozenset(
         "medins_type",
         "rx_circ_flag",
         "dscg_tkdrug_flag",
+        "emp_type",
     }
 )
 

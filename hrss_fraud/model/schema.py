@@ -367,6 +367,131 @@ PROCEDURE = Table(
     ),
 )
 
+#: The employers' enrolment and contribution filings (参保稽核): what the checks of the
+#: ``enrolment`` rule family read. Employers report them to the centre; a lake without them
+#: still scores (the checks then find nothing).
+EMPLOYER = Table(
+    "employer",
+    "参保单位",
+    grain="one row per insured employer",
+    key=("emp_no",),
+    fields=(
+        _req("emp_no", TEXT, "单位编号", "employer number"),
+        _req("emp_name", TEXT, "单位名称", "employer name"),
+        _f("emp_type", TEXT, "单位类型", "kind of employer", codes=C.EMP_TYPE),
+        _req("admdvs", TEXT, "区划(乡镇)", "area (township; the inspection zone)"),
+        _f("admdvs_name", TEXT, "乡镇名称", "township name"),
+        _f("indu_type", TEXT, "行业类别", "industry"),
+    ),
+)
+
+EMP_CONTRIBUTION = Table(
+    "emp_contribution",
+    "职工缴费申报",
+    grain="one row per employee, employer, insurance type and month of contribution (费款所属期)",
+    key=("emp_no", "psn_no", "insutype", "cashym"),
+    fields=(
+        _req("emp_no", TEXT, "单位编号", "employer number"),
+        _req("psn_no", TEXT, "人员编号", "person number"),
+        _f("psn_name", TEXT, "姓名", "name"),
+        _f("certno", TEXT, "证件号码", "ID number"),
+        _req("insutype", TEXT, "险种类型", "insurance type", codes=C.INSUTYPE),
+        _f("psn_type", TEXT, "人员类别", "person category"),
+        _req(
+            "cashym",
+            TEXT,
+            "费款所属期",
+            "month of contribution",
+            doc="YYYYMM, the month the contribution is for",
+        ),
+        _req("psn_clctstd", AMOUNT, "人员缴费基数", "declared monthly contribution base"),
+        _f("wag", AMOUNT, "工资", "declared monthly wage"),
+        _f("emp_clct_amt", AMOUNT, "单位缴费金额", "employer's contribution"),
+        _f("psn_clct_amt", AMOUNT, "个人缴费金额", "employee's contribution"),
+    ),
+)
+
+INSU_EVENT = Table(
+    "insu_event",
+    "参保变更申报",
+    grain="one row per enrolment filing: enrol, interrupt, cancel, transfer or change",
+    key=("evt_sn",),
+    fields=(
+        _req("evt_sn", TEXT, "申报流水号", "filing serial"),
+        _req("emp_no", TEXT, "单位编号", "employer number"),
+        _req("psn_no", TEXT, "人员编号", "person number"),
+        _f("insutype", TEXT, "险种类型", "insurance type", codes=C.INSUTYPE),
+        _req("evt_type", TEXT, "参保业务类型", "kind of filing", codes=C.EVT_TYPE),
+        _req("evt_date", DATE, "生效日期", "effective date"),
+        _f("evt_rea", TEXT, "变更原因", "reason"),
+        _f(
+            "docs",
+            TEXT,
+            "申报材料",
+            "documents filed",
+            doc="document codes (codes.DOC_TYPE) separated by ; , 、 or spaces",
+        ),
+    ),
+)
+
+EMP_FIN_STMT = Table(
+    "emp_fin_stmt",
+    "单位年度财务报表",
+    grain="one row per employer and year: the payroll and headcount its statements report",
+    key=("emp_no", "year"),
+    fields=(
+        _req("emp_no", TEXT, "单位编号", "employer number"),
+        _req("year", pl.Int32(), "年度", "year"),
+        _req("wag_sumamt", AMOUNT, "工资总额", "payroll total of the year"),
+        _req("emp_cnt", pl.Int32(), "职工人数", "average headcount"),
+    ),
+)
+
+AVG_WAGE = Table(
+    "avg_wage",
+    "社会平均工资",
+    grain="one row per year: the average monthly wage the year's contribution base limits "
+    "are a share of",
+    key=("year",),
+    fields=(
+        _req("year", pl.Int32(), "年度", "year"),
+        _req(
+            "avg_wage",
+            AMOUNT,
+            "职工月平均工资",
+            "average monthly wage",
+            doc="上年度全口径城镇单位就业人员平均工资 ÷ 12, as the province publishes it",
+        ),
+    ),
+)
+
+RETIREE_PENSION = Table(
+    "retiree_pension",
+    "离退休人员养老金",
+    grain="one row per retiree and year (the pension adjustment table)",
+    key=("psn_no", "year"),
+    fields=(
+        _req("psn_no", TEXT, "人员编号", "person number"),
+        _f("emp_no", TEXT, "单位编号", "employer number"),
+        _req("year", pl.Int32(), "年度", "year"),
+        _req("pension_amt", AMOUNT, "月养老金", "monthly pension"),
+        _f("retr_date", DATE, "退休日期", "date of retirement"),
+    ),
+)
+
+DEATH = Table(
+    "death",
+    "死亡人员",
+    grain="one row per deceased person (civil affairs, funeral or hospital records)",
+    key=("psn_no",),
+    fields=(
+        _req("psn_no", TEXT, "人员编号", "person number"),
+        _f("psn_name", TEXT, "姓名", "name"),
+        _f("certno", TEXT, "证件号码", "ID number"),
+        _req("die_date", DATE, "死亡日期", "date of death"),
+    ),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -379,11 +504,28 @@ TABLES: dict[str, Table] = {
         KNOWLEDGE_PAIR,
         DIAGNOSIS,
         PROCEDURE,
+        EMPLOYER,
+        EMP_CONTRIBUTION,
+        INSU_EVENT,
+        EMP_FIN_STMT,
+        AVG_WAGE,
+        RETIREE_PENSION,
+        DEATH,
     )
 }
 
 #: Tables institutions upload, as opposed to reference tables the centre keeps.
 CLAIM_TABLES = ("settlement", "fee_detail")
+#: Tables of the employers' enrolment and contributions (the ``enrolment`` checks).
+ENROLMENT_TABLES = (
+    "employer",
+    "emp_contribution",
+    "insu_event",
+    "emp_fin_stmt",
+    "avg_wage",
+    "retiree_pension",
+    "death",
+)
 
 
 def table(name: str) -> Table:
