@@ -47,6 +47,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "round.plan": ("抽取检查轮次", "inspection round drawn"),
     "round.status": ("变更检查轮次状态", "inspection round status changed"),
     "notice.create": ("起草违约通知单", "violation notice drafted"),
+    "notice.edit": ("修改违约通知单草稿", "violation notice draft edited"),
     "notice.number": ("分配通知单编号", "notice number allocated"),
     "notice.issue": ("下达违约通知单", "violation notice issued"),
     "notice.void": ("作废通知单编号", "notice number voided"),

@@ -262,9 +262,8 @@ def update_draft(
             (*_notice_values(content), notice_id),
         )
         _write_parts(con, notice_id, content)
-        # recorded as drafting (the audit page's label: 起草违约通知单), marked as an edit
-        detail = {"edit": True, "items": len(content.items), "findings": len(content.findings)}
-        write_audit(con, at, by, "notice.create", "notice", f"#{notice_id}", detail)
+        detail = {"items": len(content.items), "findings": len(content.findings)}
+        write_audit(con, at, by, "notice.edit", "notice", f"#{notice_id}", detail)
     return notice_id
 
 
