@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import tomllib
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+import polars as pl
 
-from hrss_fraud.cases import SchemaError, open_store
+from hrss_fraud.cases import CaseStore, SchemaError, open_store
 from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cli.common import current_workspace, day, fail, operator, split_list
+from hrss_fraud.engine.runs import RunError, open_run
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.model.numbers import money
 from hrss_fraud.notices import store as notices_store
@@ -31,6 +34,7 @@ from hrss_fraud.notices.content import (
     NoticeContent,
     measure_code,
 )
+from hrss_fraud.notices.draft import Lead, catalogue_of, register_entry, rule_items
 from hrss_fraud.notices.render import RenderError, layout
 from hrss_fraud.notices.store import (
     STATUSES,
@@ -42,7 +46,6 @@ from hrss_fraud.notices.store import (
     overdue,
     verify,
 )
-from hrss_fraud.outputs.runs_view import load_institutions
 
 MANAGE = "manage_inspections"
 """The permission every write of this group needs."""
@@ -80,6 +83,7 @@ def _read_spec(path: Path) -> dict[str, Any]:
 
 
 def _items(raw: list[dict[str, Any]]) -> tuple[Item, ...]:
+    """The items a notice file lists, each with its ``handling``."""
     items = []
     for n, i in enumerate(raw, start=1):
         try:
@@ -105,26 +109,94 @@ def _items(raw: list[dict[str, Any]]) -> tuple[Item, ...]:
     return tuple(items)
 
 
-def _lead_snapshots(ws: Workspace, ids: list[str]) -> list[tuple[str, str | None, float | None]]:
-    """``finding_id, rule_id, amount_at_risk`` of the leads as their decisions saw them."""
+def decided_leads(store: CaseStore, ws: Workspace, ids: list[str]) -> list[Lead]:
+    """The leads ``ids`` as their latest decisions saw them (rule, amount at risk), with
+    their evidence text from the latest run (none when no run can be read), ready for
+    :func:`hrss_fraud.notices.rule_items`."""
     if not ids:
         return []
-    with open_store(ws) as store:
-        marks = ",".join("?" * len(ids))
-        return store.query(
-            f"SELECT finding_id, rule_id, amount_at_risk FROM current_decision "
-            f"WHERE finding_id IN ({marks}) ORDER BY finding_id",
-            tuple(ids),
+    marks = ",".join("?" * len(ids))
+    rows = store.query(
+        f"SELECT finding_id, rule_id, amount_at_risk FROM current_decision "
+        f"WHERE finding_id IN ({marks}) ORDER BY finding_id",
+        tuple(ids),
+    )
+    try:
+        findings = open_run(ws).findings().filter(pl.col("finding_id").is_in(ids))
+    except (RunError, OSError):
+        findings = pl.DataFrame(schema={"finding_id": pl.String, "evidence": pl.String})
+    evidence = dict(zip(findings["finding_id"], findings["evidence"].fill_null(""), strict=True))
+    return [Lead(f, r, a or 0.0, evidence.get(f, "")) for f, r, a in rows]
+
+
+def _handling(given: dict[str, Any]) -> tuple[Handling, ...]:
+    """The measures the options decide (追回, 拒付, 违约金, 暂停结算, 约谈)."""
+    handling = [
+        Handling(m, float(given[m])) for m in ("recover", "refuse", "penalty") if m in given
+    ]
+    if "suspend" in given:
+        handling.append(Handling("suspend", None, given["suspend"]))
+    if given.get("interview"):
+        handling.append(Handling("interview"))
+    return tuple(handling)
+
+
+def _typed_item(given: dict[str, Any], spec: dict[str, Any], leads: list[Lead]) -> Item:
+    """The one item ``--rule`` types (rule ids in it are named at issue): the leads' total
+    unless ``--amount``, the on-site facts unless ``--item-facts``."""
+    amount = given.get("amount")
+    if amount is None:
+        amount = round(sum(lead.amount for lead in leads), 2)
+    return Item(
+        rule=given["rule"],
+        facts=given.get("item_facts") or str(spec.get("onsite_facts") or ""),
+        legal_basis=given.get("legal_basis") or DEFAULT_BASIS,
+        amount_involved=float(amount),
+        handling=_handling(given),
+    )
+
+
+ITEM_OPTIONS = {"item_facts": "facts", "legal_basis": "legal_basis", "amount": "amount_involved"}
+"""Options that change a drafted item → the item's field."""
+
+
+def _drafted_items(given: dict[str, Any], leads: list[Lead], ws: Workspace) -> tuple[Item, ...]:
+    """The items the dashboard drafts from ``leads`` (one per rule: its Chinese name,
+    framework code and legal basis), with the item options given applied; those change
+    one item, so they are refused when the leads span several rules."""
+    items = rule_items(leads, catalogue_of(ws))
+    changes: dict[str, Any] = {
+        field: float(given[o]) if o == "amount" else given[o]
+        for o, field in ITEM_OPTIONS.items()
+        if o in given
+    }
+    if handling := _handling(given):
+        changes["handling"] = handling
+    if not changes:
+        return items
+    if len(items) != 1:
+        fail(
+            f"the leads span {len(items)} rules ({'、'.join(i.rule for i in items)}): "
+            "--item-facts, --basis, --amount and the handling options change one item; "
+            "type one with --rule, or list the items in a --from file"
         )
+    return (replace(items[0], **changes),)
 
 
-def _lake_name(ws: Workspace, code: str) -> str:
-    """The institution's name in the workspace's lake, or "" if the lake does not hold it,
-    so that a notice drafted without ``--name`` still names the institution (the
-    dashboard's form fills it the same way)."""
-    names = load_institutions(ws.lake)
-    found = names.filter(names["fixmedins_code"] == code)["fixmedins_name"]
-    return str(found[0] or "") if found.len() else ""
+def _fill_from_register(ws: Workspace, spec: dict[str, Any]) -> None:
+    """The institution's name and agreement number (协议编号) from the lake's register,
+    where ``spec`` has none, as the dashboard's form fills them (the agreement in force
+    on the inspection date)."""
+    code = str(spec.get("fixmedins_code") or "").strip()
+    if not code or (spec.get("fixmedins_name") and spec.get("agreement_no")):
+        return
+    try:
+        on: date | None = date.fromisoformat(str(spec.get("inspection_date") or ""))
+    except ValueError:
+        on = None  # the content's check names the bad date
+    name, agreement = register_entry(ws.lake, code, on)
+    spec["fixmedins_name"] = spec.get("fixmedins_name") or name
+    spec["agreement_no"] = spec.get("agreement_no") or agreement
 
 
 @click.group("notice")
@@ -149,7 +221,10 @@ def notice() -> None:
 @click.option("--representative", help="机构在场人员 The institution's representative.")
 @click.option("--round", "round_ref", help="检查批次 Inspection round reference.")
 @click.option("--target", "target_ref", help="检查对象 Target reference within the round.")
-@click.option("--rule", help="违约事项 The breach (default: the leads' rules).")
+@click.option(
+    "--rule",
+    help="违约事项 Type one item naming the breach (default: one item per rule of the leads).",
+)
 @click.option("--item-facts", help="违约事实 Facts of the breach (default: --facts).")
 @click.option("--basis", "legal_basis", help="违反条款 Clause broken.")
 @click.option("--amount", type=float, help="涉及金额 Amount involved (default: leads' total).")
@@ -167,65 +242,54 @@ def notice() -> None:
 def create_cmd(
     ctx: click.Context, spec_file: Path | None, allow_unconfirmed: bool, by: str, **options: Any
 ) -> None:
-    """起草通知单（草稿，未编号）。Draft a notice; `notice issue` numbers and renders it."""
+    """起草通知单（草稿，未编号）。Draft a notice; `notice issue` numbers and renders it.
+
+    Its items are drafted from the leads (``--findings``) as the dashboard drafts them:
+    one per rule, named as the catalogue names it, with its framework code and legal
+    basis; ``--rule`` types one item instead, and a ``--from`` file may list them. The
+    institution's name and agreement number come from the lake's register unless given."""
     ws = current_workspace(ctx)
     spec = _read_spec(spec_file) if spec_file else {}
     given = {k: v for k, v in options.items() if v not in (None, False)}
     spec.update({k: v for k, v in given.items() if k in NoticeContent.__dataclass_fields__})
     if "institution" in given:
         spec["fixmedins_code"] = given["institution"]
-    if spec.get("fixmedins_code") and not spec.get("fixmedins_name"):
-        spec["fixmedins_name"] = _lake_name(ws, str(spec["fixmedins_code"]))
+    _fill_from_register(ws, spec)
     findings = (
         split_list(given["findings"]) if "findings" in given else list(spec.get("findings", []))
     )
     inspectors = spec.get("inspectors", [])
     if isinstance(inspectors, str):
         inspectors = split_list(inspectors)
-    if "items" in spec and not {"rule", "amount", "recover", "refuse", "penalty"} & set(given):
-        items = _items(spec["items"])
-    else:
-        leads = _lead_snapshots(ws, findings)
-        rules = sorted({r for _, r, _ in leads if r})
-        amount = given.get("amount")
-        if amount is None:
-            amount = round(sum(a or 0.0 for _, _, a in leads), 2)
-        handling = [
-            Handling(m, float(given[m])) for m in ("recover", "refuse", "penalty") if m in given
-        ]
-        if "suspend" in given:
-            handling.append(Handling("suspend", None, given["suspend"]))
-        if given.get("interview"):
-            handling.append(Handling("interview"))
-        items = (
-            Item(
-                rule=given.get("rule") or "、".join(rules) or "",
-                facts=given.get("item_facts") or str(spec.get("onsite_facts") or ""),
-                legal_basis=given.get("legal_basis") or DEFAULT_BASIS,
-                amount_involved=float(amount),
-                handling=tuple(handling),
-            ),
-        )
     try:
-        content = NoticeContent(
-            fixmedins_code=str(spec.get("fixmedins_code") or ""),
-            fixmedins_name=str(spec.get("fixmedins_name") or ""),
-            agreement_no=str(spec.get("agreement_no") or ""),
-            inspection_date=str(spec.get("inspection_date") or ""),
-            inspectors=tuple(inspectors),
-            onsite_facts=str(spec.get("onsite_facts") or ""),
-            items=items,
-            requirements=str(spec.get("requirements") or DEFAULT_REQUIREMENTS),
-            rectify_days=int(spec.get("rectify_days") or DEFAULT_RECTIFY_DAYS),
-            issuing_unit=str(spec.get("issuing_unit") or DEFAULT_UNIT),
-            statement_days=int(spec.get("statement_days") or 10),
-            representative=str(spec.get("representative") or ""),
-            round_ref=str(spec.get("round_ref") or ""),
-            target_ref=str(spec.get("target_ref") or ""),
-            findings=tuple(findings),
-        )
         with open_store(ws) as store:
             actor = operator(store, by, MANAGE)
+            leads = decided_leads(store, ws, findings)
+            if "items" in spec and not {"rule", "amount", "recover", "refuse", "penalty"} & set(
+                given
+            ):
+                items = _items(spec["items"])
+            elif "rule" in given or not leads:
+                items = (_typed_item(given, spec, leads),)
+            else:
+                items = _drafted_items(given, leads, ws)
+            content = NoticeContent(
+                fixmedins_code=str(spec.get("fixmedins_code") or ""),
+                fixmedins_name=str(spec.get("fixmedins_name") or ""),
+                agreement_no=str(spec.get("agreement_no") or ""),
+                inspection_date=str(spec.get("inspection_date") or ""),
+                inspectors=tuple(inspectors),
+                onsite_facts=str(spec.get("onsite_facts") or ""),
+                items=items,
+                requirements=str(spec.get("requirements") or DEFAULT_REQUIREMENTS),
+                rectify_days=int(spec.get("rectify_days") or DEFAULT_RECTIFY_DAYS),
+                issuing_unit=str(spec.get("issuing_unit") or DEFAULT_UNIT),
+                statement_days=int(spec.get("statement_days") or 10),
+                representative=str(spec.get("representative") or ""),
+                round_ref=str(spec.get("round_ref") or ""),
+                target_ref=str(spec.get("target_ref") or ""),
+                findings=tuple(findings),
+            )
             notice_id = create(store, content, by=actor, require_confirmed=not allow_unconfirmed)
     except ERRORS as e:
         fail(str(e))
