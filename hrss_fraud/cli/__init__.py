@@ -54,8 +54,9 @@ COMMANDS: dict[str, Lazy] = {
     ),
     "demo": Lazy(
         "hrss_fraud.cli.demo:demo",
-        "Generate a sample county, ingest and score it, report on it, then serve the dashboard "
-        "with a demo account (supervisor) and an auditor account (masked identities).",
+        "Generate a sample county, ingest and score it, report on it, set up a working office "
+        "(accounts, inspection round, an issued violation notice, an open complaint), then "
+        "serve the dashboard.",
     ),
     "evaluate": Lazy(
         "hrss_fraud.cli.evaluation:evaluate_group",

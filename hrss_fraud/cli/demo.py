@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 import polars as pl
 
 from hrss_fraud.cases import open_store
+from hrss_fraud.cases.store import CaseStore
+from hrss_fraud.cases.workflow import decide
 from hrss_fraud.cli.common import current_workspace
-from hrss_fraud.cli.serve import serve_demo
+from hrss_fraud.cli.notices import decided_leads
+from hrss_fraud.cli.serve import DEMO_ACCOUNTS, demo_accounts, serve_demo
 from hrss_fraud.cli.synth import synth
+from hrss_fraud.complaints.check import run_check
+from hrss_fraud.complaints.register import register as register_complaint
 from hrss_fraud.engine.runs import open_run
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.ingest.pipeline import ingest as run_ingest
 from hrss_fraud.ingest.quality import add_quality_views
 from hrss_fraud.inspection import registry
-from hrss_fraud.inspection.rounds import plan_round
+from hrss_fraud.inspection.rounds import group_members, load_round, plan_round, rounds
 from hrss_fraud.model.numbers import money
+from hrss_fraud.notices import NoticeContent, create, issue, register_entry, rule_items
+from hrss_fraud.notices.content import DEFAULT_RECTIFY_DAYS, DEFAULT_REQUIREMENTS, DEFAULT_UNIT
+from hrss_fraud.notices.draft import catalogue_of
+from hrss_fraud.outputs.leads import SEVERITY_RANK
 from hrss_fraud.registers.synth import synth_bureau
 from hrss_fraud.scoring.score import score as run_score
 
@@ -30,8 +41,9 @@ from hrss_fraud.scoring.score import score as run_score
 @click.option("--serve/--no-serve", "then_serve", default=True, help="Then serve the dashboard.")
 @click.pass_context
 def demo(ctx: click.Context, preset: str, then_serve: bool) -> None:
-    """Generate a sample county, ingest and score it, report on it, then serve the dashboard
-    with a demo account (supervisor) and an auditor account (masked identities)."""
+    """Generate a sample county, ingest and score it, report on it, set up a working office
+    (accounts, inspection round, an issued violation notice, an open complaint), then serve
+    the dashboard."""
     ws = current_workspace(ctx)
     county = ws / "synth"
     ctx.invoke(
@@ -69,7 +81,10 @@ def demo(ctx: click.Context, preset: str, then_serve: bool) -> None:
     click.echo("most diagnoses missing (数据质量): " + "; ".join(f"{n} {v:.0%}" for n, v in worst))
     _demo_score(ws)
     _demo_bureau(ws)
+    _demo_accounts(ws)
     _demo_office(ws)
+    _demo_notice(ws)
+    _demo_complaint(ws)
     click.echo((county / "profile.md").read_text(encoding="utf-8"))
     if then_serve:
         serve_demo(ctx)
@@ -124,6 +139,10 @@ DEMO_GROUPS = {
     "G2": ("第二检查组", ("JC04", "JC05", "JC06")),
 }
 DEMO_ROUND = "演示：第一轮双随机检查"
+SUPERVISOR = "demo"
+"""The demo's supervisor (审核负责人): plans the round, decides 复审, issues the notice."""
+REVIEWER = "reviewer"
+"""The demo's reviewer (审核员), who records the 初审 (an account of serve's DEMO_ACCOUNTS)."""
 
 
 def _demo_office(ws: Workspace) -> None:
@@ -132,7 +151,7 @@ def _demo_office(ws: Workspace) -> None:
     drawn (top 3 by risk, 2 at random, a fixed seed) — once: a demo run again keeps them.
     Done by the ``demo`` supervisor, with the functions the dashboard and the command line
     call."""
-    by = "demo"
+    by = SUPERVISOR
     with open_store(ws) as store:
         if store.query("SELECT count(*) FROM inspection_round")[0][0]:
             click.echo("inspection office (检查轮次): already set up, kept")
@@ -171,3 +190,139 @@ def _demo_office(ws: Workspace) -> None:
 def _institutions_with_findings(ws: Workspace) -> int:
     """How many institutions the latest run found anything at."""
     return open_run(ws).findings()["fixmedins_code"].n_unique()
+
+
+NOTICE_LEADS = 3
+"""Leads confirmed for the demo's notice: its institution's most severe, one per rule, so
+the notice shows as many items."""
+ONSITE_FACTS = "现场调阅相关病历、医嘱、收费明细及票据，核实数据筛查发现的问题属实。"
+COMPLAINT_TEXT = (
+    "来电反映：该定点医药机构为参保人多记、虚记诊疗项目费用，参保人本人未接受相关诊疗，请求核查。"
+)
+
+
+def _demo_accounts(ws: Workspace) -> None:
+    """Make the demo's accounts now, before the reviewer's 初审 below is recorded, and
+    print their passwords (serving later finds them made and leaves them unchanged)."""
+    for username, password in demo_accounts(ws).items():
+        shown = password or "(已存在，密码不变 exists, password unchanged)"
+        click.echo(f"account {username} ({DEMO_ACCOUNTS[username]}): {shown}")
+
+
+def _demo_notice(ws: Workspace) -> None:
+    """Issue one violation notice (现场监督检查违约通知单) as the office would after
+    visiting the round's first institution with leads: its most severe leads confirmed at
+    初审 by the reviewer and at 复审 by the supervisor, the items drafted from them as the
+    dashboard drafts them, the agreement number from the register, the round's group as
+    inspectors — once: a demo run again keeps it."""
+    with open_store(ws) as store:
+        if store.query("SELECT count(*) FROM notice")[0][0]:
+            click.echo("violation notice (违约通知单): already issued, kept")
+            return
+        listed = rounds(store)
+        if listed.is_empty():
+            click.echo("violation notice (违约通知单): no inspection round, none drafted")
+            return
+        rnd = load_round(store, listed.item(0, "round_id"))
+        leads = _worst_undecided(store, ws, rnd.targets["fixmedins_code"].to_list())
+        if leads.is_empty():
+            click.echo(
+                "violation notice (违约通知单): no undecided lead in the round, none drafted"
+            )
+            return
+        code = leads.item(0, "fixmedins_code")
+        target = rnd.targets.filter(pl.col("fixmedins_code") == code).row(0, named=True)
+        ids, snapshot = (
+            leads["finding_id"].to_list(),
+            {r["finding_id"]: r for r in leads.to_dicts()},
+        )
+        for step, by in (("first_review", REVIEWER), ("second_review", SUPERVISOR)):
+            reason = "病历及收费明细核实，违规属实" if step == "first_review" else "同意初审意见"
+            decide(
+                store, ids, step=step, decision="confirmed", reason=reason, by=by, leads=snapshot
+            )
+        items = rule_items(decided_leads(store, ws, ids), catalogue_of(ws))
+        today = date.today()
+        name, agreement = register_entry(ws.lake, code, today)
+        members = group_members(store, [target["group_code"]])[target["group_code"]]
+        content = NoticeContent(
+            fixmedins_code=code,
+            fixmedins_name=name or target["fixmedins_name"] or "",
+            agreement_no=agreement,
+            inspection_date=today.isoformat(),
+            inspectors=tuple(m.split(" ", 1)[-1] for m in members),
+            onsite_facts=ONSITE_FACTS,
+            items=items,
+            requirements=DEFAULT_REQUIREMENTS,
+            rectify_days=DEFAULT_RECTIFY_DAYS,
+            issuing_unit=DEFAULT_UNIT,
+            round_ref=rnd.name,
+            findings=tuple(ids),
+        )
+        issued = issue(store, create(store, content, by=SUPERVISOR), ws, by=SUPERVISOR)
+    click.echo(
+        f"violation notice (违约通知单): {issued.number} issued to {code} {content.fixmedins_name}"
+        f" (协议 {agreement or '—'}), {len(items)} item(s), {money(content.total_involved)}; "
+        f"{len(ids)} leads confirmed (初审 {REVIEWER}, 复审 {SUPERVISOR})"
+    )
+
+
+def _worst_undecided(store: CaseStore, ws: Workspace, codes: list[str]) -> pl.DataFrame:
+    """The most severe lead (then the largest) of each rule at the first institution of
+    ``codes`` the latest run has undecided leads on, for :data:`NOTICE_LEADS` rules."""
+    decided = [f for (f,) in store.query("SELECT DISTINCT finding_id FROM review_decision")]
+    found = (
+        open_run(ws)
+        .findings()
+        .filter(pl.col("fixmedins_code").is_in(codes), ~pl.col("finding_id").is_in(decided))
+    )
+    if found.is_empty():
+        return found
+    with_leads = set(found["fixmedins_code"])
+    first = next(c for c in codes if c in with_leads)
+    return (
+        found.filter(pl.col("fixmedins_code") == first)
+        .with_columns(rank=pl.col("severity").replace_strict(SEVERITY_RANK, default=0))
+        .sort(["rank", "amount_at_risk", "finding_id"], descending=[True, True, False])
+        .unique("rule_id", keep="first", maintain_order=True)
+        .head(NOTICE_LEADS)
+        .drop("rank")
+    )
+
+
+def _demo_complaint(ws: Workspace) -> None:
+    """Register one complaint (举报) as the office would take it by telephone — against the
+    institution and the patient with the most at risk in the latest run — and run its
+    targeted data check, so the complaints page has one open with results — once."""
+    with open_store(ws) as store:
+        if store.query("SELECT count(*) FROM complaint")[0][0]:
+            click.echo("complaint (举报投诉): already registered, kept")
+            return
+        pairs = (
+            open_run(ws)
+            .findings()
+            .filter(pl.col("psn_no").is_not_null(), pl.col("fixmedins_code").is_not_null())
+            .group_by("fixmedins_code", "psn_no")
+            .agg(amount=pl.col("amount_at_risk").sum())
+            .sort(["amount", "fixmedins_code", "psn_no"], descending=[True, False, False])
+        )
+        if pairs.is_empty():
+            click.echo("complaint (举报投诉): no lead names a patient, none registered")
+            return
+        code, person = pairs.item(0, "fixmedins_code"), pairs.item(0, "psn_no")
+        number = register_complaint(
+            store,
+            received_on=date.today(),
+            source="phone",
+            content=COMPLAINT_TEXT,
+            by=SUPERVISOR,
+            institutions=[code],
+            persons=[person],
+        )
+        check = run_check(store, ws, number, by=SUPERVISOR)
+    settlements = int(check.activity["n_settlements"].sum())
+    click.echo(
+        f"complaint (举报投诉): {number} against {code} and one of its patients, checked "
+        f"{check.date_from} to {check.date_to}: {settlements:,} settlements, "
+        f"{check.leads.height:,} leads"
+    )

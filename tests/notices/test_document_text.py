@@ -5,8 +5,6 @@ fixed once issued; the number confirmed before it is taken."""
 
 from __future__ import annotations
 
-import io
-import re
 import sqlite3
 from dataclasses import replace
 from datetime import date
@@ -14,12 +12,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from docx import Document
 from helpers.notice_fixtures import make_content
-from pypdf import PdfReader
+from helpers.notice_text import CATALOGUE, DOUBLED, docx_text, pdf_text, raw_ids
 
 from hrss_fraud.cases import CaseStore
-from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.notices import (
     Handling,
     Item,
@@ -35,27 +31,7 @@ from hrss_fraud.notices import (
     rule_items,
     update_draft,
 )
-from hrss_fraud.notices.draft import RAW_ID
 from hrss_fraud.notices.render import layout, tidy
-
-DOUBLED = re.compile(r"。。|，，|：：|；；|、、|。；|；。")
-CATALOGUE = load_catalogue()
-
-
-def docx_text(path: Path) -> str:
-    doc = Document(str(path))
-    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
-    return "\n".join([p.text for p in doc.paragraphs] + cells)
-
-
-def pdf_text(path: Path) -> str:
-    return "".join(p.extract_text() for p in PdfReader(io.BytesIO(path.read_bytes())).pages)
-
-
-def raw_ids(text: str) -> list[str]:
-    """The catalogue's rule ids (and any other snake_case identifier) in ``text``."""
-    ids = [r for r in CATALOGUE.rules if re.search(rf"(?<![a-z0-9_]){r}(?![a-z0-9_])", text)]
-    return ids + RAW_ID.findall(text)
 
 
 def assert_clean(text: str, agreement: str) -> None:
