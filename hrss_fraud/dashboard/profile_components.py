@@ -9,7 +9,9 @@ table shows is a value of the frame the logic module returned.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import dash_ag_grid as dag
@@ -19,21 +21,38 @@ import polars as pl
 from dash import dcc, html
 
 from hrss_fraud.dashboard import context
-from hrss_fraud.outputs.labels import column_label
+from hrss_fraud.dashboard.grid_locale import grid_locale
+from hrss_fraud.model.numbers import yuan
+from hrss_fraud.outputs.labels import AMOUNT_COLUMNS, column_label, with_labels
 
 CJK_FONT = "Noto Sans CJK SC, WenQuanYi Zen Hei, sans-serif"
 
 
 def cell(value: Any) -> str:
-    """A value as a table shows it: money and ratios to two or three places, lists of ids
-    joined (they are what a count rests on), nothing for null."""
+    """A value as a table shows it: times to the minute, ratios to two or three places,
+    lists joined, nothing for null (amounts: :func:`table` knows its columns of yuan)."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
     if isinstance(value, float):
         return f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.3f}"
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+def named(name: str | None, code: str, lang: str) -> str:
+    """A unit's name with its code, as a title says it: ``永宁县中医医院（H0002）`` in
+    Chinese, ``永宁县中医医院 (H0002)`` in English; the code alone without a name."""
+    if not name:
+        return code
+    return f"{name}（{code}）" if lang == "zh" else f"{name} ({code})"
+
+
+def percent(value: float | None) -> str:
+    """A share (0–1) as ``12.5%``; nothing for null."""
+    return "" if value is None else f"{value:.1%}"
 
 
 def table(
@@ -44,23 +63,37 @@ def table(
     labels: Mapping[str, tuple[str, str]] | None = None,
     links: Mapping[str, Callable[[dict[str, Any]], str | None]] | None = None,
     table_id: str | None = None,
+    shares: Collection[str] = (),
 ) -> html.Table:
-    """``columns`` of ``df`` as an HTML table; ``labels`` overrides the shared column
-    labels, ``links`` maps a column to the address its cell links to."""
+    """``columns`` of ``df`` as an HTML table as a reader sees it: codes by their labels
+    and true/false as 是/否 (:func:`labels.with_labels`), yuan to the fen (the data model's
+    amounts and the columns labelled (元)), the ``shares`` as percentages. ``labels``
+    overrides the shared column labels, ``links`` maps a column to the address its cell
+    links to (given the row's values before labelling)."""
 
-    def head(col: str) -> str:
+    def head(col: str, which: str = lang) -> str:
         if labels and col in labels:
-            return labels[col][1] if lang == "en" else labels[col][0]
-        return column_label(col, lang)
+            return labels[col][1] if which == "en" else labels[col][0]
+        return column_label(col, which)
+
+    def show(col: str) -> Callable[[Any], str]:
+        if col in shares:
+            return percent
+        if col in AMOUNT_COLUMNS or head(col, "zh").endswith("(元)"):
+            return lambda v: yuan(v, "") if isinstance(v, int | float | Decimal) else cell(v)
+        return cell
 
     # the lists of lead ids behind a count stay in the data unless shown: a hospital's
     # run to hundreds of thousands, and turning them into Python cost most of the page
     kept = [c for c in df.columns if c in columns or not isinstance(df.schema[c], pl.List)]
+    raw = df.select(kept)
+    shown = with_labels(raw.select(columns), lang)
+    formats = [show(c) for c in columns]
     rows = []
-    for row in df.select(kept).to_dicts():
+    for row, values in zip(raw.iter_rows(named=True), shown.iter_rows(), strict=True):
         cells = []
-        for col in columns:
-            text = cell(row[col])
+        for col, value, fmt in zip(columns, values, formats, strict=True):
+            text = fmt(value)
             href = links[col](row) if links and col in links else None
             cells.append(html.Td(dcc.Link(text, href=href) if href else text))
         rows.append(html.Tr(cells))
@@ -73,42 +106,62 @@ def table(
 
 
 LEAD_COLUMNS = (
-    "finding_id",
     "rule_name",
     "severity_label",
     "psn_no",
+    "fixmedins_name",
     "period_start",
     "amount_at_risk",
     "status_label",
     "step_label",
 )
+"""A profile's lead grid: what each lead is, whose, when, how much and how far reviewed;
+no lead ids (the queue, linked above the grid, opens each lead)."""
+
+_LINKS = {
+    "psn_no": lambda r: f"/person/{r['psn_no']}",
+    "fixmedins_name": lambda r: f"/institution/{r['fixmedins_code']}",
+}
 
 
 def lead_grid(leads: pl.DataFrame, lang: str, grid_id: str) -> dag.AgGrid:
     """The leads of a profile (each with its review status), sortable and filterable in
-    the browser; a person's number links to their timeline."""
-    rows = leads.select([c for c in LEAD_COLUMNS if c in leads.columns]).to_dicts()
+    the browser, in the screen's language; a person links to their timeline and an
+    institution to its profile; amounts sort as numbers and read to the fen."""
+    columns = [c for c in LEAD_COLUMNS if c in leads.columns]
+    rows = leads.to_dicts()
     for r in rows:
-        psn = r.get("psn_no")
-        r["psn_no"] = f"[{psn}](/person/{psn})" if psn else ""
+        for col, href in _LINKS.items():
+            if col in columns:
+                r[col] = f"[{r[col]}]({href(r)})" if r[col] else ""
+        r["amount_text"] = yuan(r.get("amount_at_risk"), "")
+        if isinstance(r.get("period_start"), datetime):
+            r["period_start"] = cell(r["period_start"])
     defs = [
         {
             "field": c,
             "headerName": column_label(c, lang),
             "filter": True,
             "sortable": True,
-            **({"cellRenderer": "markdown"} if c == "psn_no" else {}),
-            **({"type": "numericColumn"} if c == "amount_at_risk" else {}),
+            **({"cellRenderer": "markdown"} if c in _LINKS else {}),
+            **(
+                {"type": "numericColumn", "valueFormatter": {"function": "params.data.amount_text"}}
+                if c == "amount_at_risk"
+                else {}
+            ),
         }
-        for c in LEAD_COLUMNS
-        if c in leads.columns
+        for c in columns
     ]
     return dag.AgGrid(
         id=grid_id,
-        rowData=rows,
+        rowData=[{k: r.get(k) for k in [*columns, "amount_text"]} for r in rows],
         columnDefs=defs,
         defaultColDef={"resizable": True},
-        dashGridOptions={"pagination": True, "paginationPageSize": 20},
+        dashGridOptions={
+            "pagination": True,
+            "paginationPageSize": 20,
+            "localeText": grid_locale(lang),
+        },
         style={"height": "420px"},
     )
 

@@ -16,6 +16,7 @@ import polars as pl
 
 from hrss_fraud.detectors.profiles_indicators import DRUG_TYPES, SERVICE_CHRGITM
 from hrss_fraud.lake.views import literal
+from hrss_fraud.outputs.labels import code_label
 from hrss_fraud.outputs.lead_detail import lines_sql
 from hrss_fraud.outputs.lead_detail import ranking as lead_ranking
 from hrss_fraud.outputs.leads import LeadFilter
@@ -56,6 +57,18 @@ INDICATORS: dict[str, tuple[str, str, str, str]] = {
 """Indicator → (Chinese label, English label, numerator, denominator). The same measures
 as the peer-profile rules (docs/rules.md), over the whole lake rather than per month:
 the profile shows where a unit stands, the rules say when a month stands out."""
+
+SHARE_INDICATORS = frozenset({"drug_share", "night_weekend_share"})
+"""Indicators that are a share (shown as a percentage)."""
+
+AMOUNT_INDICATORS = frozenset({"cost_per_visit"})
+"""Indicators in yuan."""
+
+AMOUNT_TERMS = frozenset({"inscp", "drug_inscp", "line_inscp"})
+"""Numerators and denominators in yuan (the others count visits, patients or lines)."""
+
+POOLED = ("{level}（各类机构）", "{level} (all kinds)")
+"""A peer group of a level pooled across kinds (a kind with too few units)."""
 
 _UNITS_SQL = f"""
 WITH s AS (
@@ -407,8 +420,22 @@ def header(view: RunView, code: str, *, lang: str = "zh") -> dict[str, Any]:
     out = rows[0]
     group = peer_groups(view).filter(pl.col("fixmedins_code") == code)["peer_group"]
     out["peer_group"] = group[0] if group.len() else None
+    out["peer_group_label"] = peer_group_label(out["peer_group"], lang)
     out["setting_labels"] = [pick(SETTINGS[s], lang) for s in out["settings"] or [] if s]
     return out
+
+
+def peer_group_label(group: str | None, lang: str = "zh") -> str:
+    """A peer group (``medins_type|hosp_lv``; ``*|hosp_lv`` pooled across kinds) as a
+    reader says it: ``中医医院 · 二级``, ``二级（各类机构）``; ``—`` for none."""
+    if not group:
+        return "—"
+    kind, _, level = group.partition("|")
+    level_text = code_label("hosp_lv", level or "9", lang)
+    if kind == "*":
+        return pick(POOLED, lang).format(level=level_text)
+    kind_text = code_label("medins_type", kind, lang) if kind else "—"
+    return f"{kind_text} · {level_text}" if lang == "zh" else f"{kind_text}, {level_text}"
 
 
 def ranked(view: RunView, *, lang: str = "zh") -> pl.DataFrame:

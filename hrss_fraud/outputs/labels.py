@@ -3,10 +3,12 @@ one place so the grid, the detail panel, the overview and the Excel export say t
 
 from __future__ import annotations
 
+import polars as pl
+
 from hrss_fraud.cases.vocab import DECISIONS, STEPS
 from hrss_fraud.engine.catalogue import FAMILIES, SEVERITIES
-from hrss_fraud.model.codes import MED_TYPE
-from hrss_fraud.model.schema import TABLES
+from hrss_fraud.model.codes import ALL, MED_TYPE, CodeList
+from hrss_fraud.model.schema import AMOUNT, TABLES
 
 LANGS = ("zh", "en")
 
@@ -136,6 +138,17 @@ def _model_labels() -> dict[str, tuple[str, str]]:
 
 MODEL_COLUMNS = _model_labels()
 
+AMOUNT_COLUMNS = frozenset(
+    {f.name for table in TABLES.values() for f in table.fields if f.dtype == AMOUNT}
+    | {
+        c
+        for labels in (COLUMNS, LINE_CONTEXT)
+        for c, (zh, _en) in labels.items()
+        if zh.endswith("(元)")
+    }
+)
+"""Columns of yuan: the data model's amounts and the labelled columns that say (元)."""
+
 
 def column_label(column: str, lang: str = "zh") -> str:
     """The header of ``column``: its dashboard label, else the data model's; the column's
@@ -180,3 +193,59 @@ def med_type_labels(lang: str = "zh") -> dict[str, str]:
 
 def unattributed(lang: str = "zh") -> str:
     return _pick(UNATTRIBUTED, lang)
+
+
+YES_NO: dict[bool, tuple[str, str]] = {True: ("是", "Yes"), False: ("否", "No")}
+"""A true/false column as a reader says it."""
+
+
+def yes_no(value: bool | None, lang: str = "zh") -> str:
+    """``是``/``否`` (``Yes``/``No``); empty for a missing value."""
+    return "" if value is None else _pick(YES_NO[bool(value)], lang)
+
+
+def _code_lists() -> dict[str, CodeList]:
+    """Every coded field of the data model (``gend``, ``insutype``, ``lmt_gend``, …) →
+    its code list: the fields' own, then the platform's lists by their field."""
+    lists: dict[str, CodeList] = {}
+    for table in TABLES.values():
+        for f in table.fields:
+            if f.codes is not None:
+                lists.setdefault(f.name, f.codes)
+    for name, codes in ALL.items():
+        lists.setdefault(name, codes)
+    return lists
+
+
+CODE_LISTS = _code_lists()
+
+
+def code_labels(column: str, lang: str = "zh") -> dict[str, str]:
+    """Code → label of ``column``'s code list (``gend``: ``{"2": "女", …}``); empty for a
+    column without one."""
+    codes = CODE_LISTS.get(column)
+    if codes is None:
+        return {}
+    return {c.code: _pick((c.zh, c.en), lang) for c in codes.codes}
+
+
+def code_label(column: str, code: str | None, lang: str = "zh") -> str:
+    """The label of ``code`` in ``column``'s list; a code the list lacks as it is (a
+    province's own code stays readable), empty for none."""
+    if code is None:
+        return ""
+    return code_labels(column, lang).get(str(code), str(code))
+
+
+def with_labels(df: pl.DataFrame, lang: str = "zh") -> pl.DataFrame:
+    """``df`` as a reader sees it: each coded column's codes replaced by their labels
+    (:func:`code_label`) and each true/false column by 是/否 (Yes/No); other columns as
+    they are. What a table and an export of the same frame both show."""
+    out = []
+    for name, dtype in df.schema.items():
+        if dtype == pl.Boolean:
+            pairs = {flag: yes_no(flag, lang) for flag in (True, False)}
+            out.append(pl.col(name).replace_strict(pairs, return_dtype=pl.String))
+        elif name in CODE_LISTS and dtype == pl.String:
+            out.append(pl.col(name).replace(code_labels(name, lang)))
+    return df.with_columns(out) if out else df

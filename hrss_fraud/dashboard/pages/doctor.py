@@ -12,6 +12,7 @@ from dash import dcc, html
 
 from hrss_fraud.dashboard import context, guard, profile_page
 from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard.charts import month_axis
 from hrss_fraud.outputs import case_queue as cq
 from hrss_fraud.outputs import doctor_view as dv
 
@@ -28,14 +29,19 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def _volume_figure(p: dv.DoctorProfile) -> go.Figure:
+def _volume_figure(p: dv.DoctorProfile, lang: str) -> go.Figure:
+    """Visits per working day, with the peers' usual day and their P90 as lines."""
     t = context.t
     fig = go.Figure(
         go.Bar(
             x=p.days["day"].to_list(),
             y=p.days["n_visits"].to_list(),
+            customdata=p.days["n_patients"].to_list(),
             name=t("doctor.visits_per_day"),
             marker_color="#2e86c1",
+            hovertemplate="%{x}<br>"
+            + t("doctor.hover_day", visits="%{y}", patients="%{customdata}")
+            + "<extra></extra>",
         )
     )
     for key, text, dash_style in (
@@ -48,16 +54,26 @@ def _volume_figure(p: dv.DoctorProfile) -> go.Figure:
                 line={"color": "#c0392b", "dash": dash_style},
                 annotation_text=f"{text} {p.usual[key]:g}",
             )
-    return pc.figure_layout(fig, t("doctor.daily_volume"))
+    fig = pc.figure_layout(fig, t("doctor.daily_volume"))
+    return month_axis(fig, lang).update_xaxes(hoverformat="%Y-%m-%d")
 
 
 def _mix_figure(p: dv.DoctorProfile) -> go.Figure:
+    """The doctor's billing by charge class beside the peer doctors', as shares."""
     t = context.t
     labels = p.mix["label"].to_list()
+    share = "%{x}<br>%{fullData.name}: %{y:.1%}<extra></extra>"
     fig = go.Figure(
         [
-            go.Bar(x=labels, y=p.mix["share"].to_list(), name=t("doctor.doctor")),
-            go.Bar(x=labels, y=p.mix["peer_share"].to_list(), name=t("doctor.peer_doctors")),
+            go.Bar(
+                x=labels, y=p.mix["share"].to_list(), name=t("doctor.doctor"), hovertemplate=share
+            ),
+            go.Bar(
+                x=labels,
+                y=p.mix["peer_share"].to_list(),
+                name=t("doctor.peer_doctors"),
+                hovertemplate=share,
+            ),
         ]
     )
     fig.update_yaxes(tickformat=".0%")
@@ -93,12 +109,17 @@ def layout(fixmedins_code: str = "", dr_codg: str = "", **_query: str) -> html.D
                 ],
                 className="toolbar",
             ),
-            html.H1(f"{h['dr_name'] or ''}（{dr_codg}）", id="doctor-title"),
+            html.H1(pc.named(h["dr_name"], dr_codg, lang), id="doctor-title"),
             pc.message(t("doctor.working_days_median_most_visits", height=p.days.height, **u)),
-            pc.graph(_volume_figure(p), "doctor-volume"),
+            pc.graph(_volume_figure(p, lang), "doctor-volume"),
             pc.graph(_mix_figure(p), "doctor-mix"),
             pc.table(
-                p.mix, ["label", "n_lines", "inscp_amt", "share", "peer_share"], lang, labels=LABELS
+                p.mix,
+                ["label", "n_lines", "inscp_amt", "share", "peer_share"],
+                lang,
+                labels=LABELS,
+                shares=("share", "peer_share"),
+                table_id="doctor-mix-table",
             ),
             *pc.leads_section(
                 p.leads_by_rule,

@@ -14,7 +14,9 @@ from dash import Input, Output, dcc, html
 
 from hrss_fraud.dashboard import context, guard, profile_page
 from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard.charts import amount_axis, month_labels
 from hrss_fraud.engine.runs import RunError
+from hrss_fraud.model.numbers import yuan
 from hrss_fraud.outputs import case_queue as cq
 from hrss_fraud.outputs import institution_view as iv
 from hrss_fraud.outputs import quality_view as qv
@@ -111,12 +113,25 @@ def _go(code: str | None) -> str:
     return f"/institution/{code}"
 
 
+def _indicator_format(name: str) -> tuple[str, str]:
+    """(plotly's number format, its prefix) of an indicator's values."""
+    if name in iv.SHARE_INDICATORS:
+        return ".1%", ""
+    return ",.2f", "¥" if name in iv.AMOUNT_INDICATORS else ""
+
+
 def _peer_figure(profile: iv.InstitutionProfile, lang: str) -> dict[str, Any]:
-    """One box per indicator of the peer group, the institution as a red diamond."""
+    """One box per indicator of the peer group, the institution as a red diamond; each
+    point's hover names the institution and its value."""
     values = profile.peer_values
     data: list[dict[str, Any]] = []
+    layout = pc.side_by_side([pc.cell(lbl) for lbl in profile.peers["label"]])
     for i, name in enumerate(iv.INDICATORS, start=1):
-        axes = {"xaxis": f"x{i if i > 1 else ''}", "yaxis": f"y{i if i > 1 else ''}"}
+        suffix = str(i) if i > 1 else ""
+        axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+        fmt, prefix = _indicator_format(name)
+        hover = f"%{{text}}: {prefix}%{{y:{fmt}}}<extra></extra>"
+        layout[f"yaxis{suffix}"]["tickformat"] = ".0%" if name in iv.SHARE_INDICATORS else ","
         group = values.filter(values["indicator"] == name)
         data.append(
             {
@@ -128,6 +143,7 @@ def _peer_figure(profile: iv.InstitutionProfile, lang: str) -> dict[str, Any]:
                 "marker": {"color": "#7a8ca3", "size": 5},
                 "name": "",
                 "showlegend": False,
+                "hovertemplate": hover,
                 **axes,
             }
         )
@@ -137,45 +153,88 @@ def _peer_figure(profile: iv.InstitutionProfile, lang: str) -> dict[str, Any]:
                 "type": "scatter",
                 "x": [""] * own.height,
                 "y": own["value"].to_list(),
+                "text": own["fixmedins_name"].to_list(),
                 "mode": "markers",
                 "marker": {"color": "#c0392b", "size": 13, "symbol": "diamond"},
                 "name": profile.header["fixmedins_name"] or "",
                 "showlegend": i == 1,
+                "hovertemplate": hover,
                 **axes,
             }
         )
-    titles = [pc.cell(lbl) for lbl in profile.peers["label"]]
     title = context.t("institution.peer_group_red_institution")
-    return pc.plain_figure(data, pc.side_by_side(titles), title, height=380)
+    return pc.plain_figure(data, layout, title, height=380)
 
 
-def _trend_figure(profile: iv.InstitutionProfile) -> dict[str, Any]:
+FIGURES = ("value", "numerator", "denominator", "peer_median", "p90")
+
+
+def _peer_rows(peers: pl.DataFrame) -> pl.DataFrame:
+    """The peer table's figures as text: shares as percentages, yuan to the fen, counts
+    whole, other ratios to two places."""
+
+    def figure(name: str, value: float | None, term: str | None = None) -> str:
+        if value is None:
+            return ""
+        if term is not None:
+            return yuan(value) if term in iv.AMOUNT_TERMS else f"{value:,.0f}"
+        if name in iv.SHARE_INDICATORS:
+            return pc.percent(value)
+        return yuan(value) if name in iv.AMOUNT_INDICATORS else f"{value:,.2f}"
+
+    rows = []
+    for r in peers.iter_rows(named=True):
+        name = r["indicator"]
+        _zh, _en, num, den = iv.INDICATORS[name]
+        rows.append(
+            {
+                **r,
+                "value": figure(name, r["value"]),
+                "numerator": figure(name, r["numerator"], num),
+                "denominator": figure(name, r["denominator"], den),
+                "peer_median": figure(name, r["peer_median"]),
+                "p90": figure(name, r["p90"]),
+            }
+        )
+    return pl.DataFrame(rows, schema={**peers.schema, **dict.fromkeys(FIGURES, pl.String)})
+
+
+def _trend_figure(profile: iv.InstitutionProfile, lang: str) -> dict[str, Any]:
+    """In-scope amount (bars) and amount at risk per month on the left axis, the cost
+    per visit on the right; months and amounts in the screen's language."""
     t, trend = context.t, profile.trend
-    months = trend["month"].to_list()
+    months = month_labels(trend["month"].to_list(), lang)
+    money = "%{x}<br>%{fullData.name}: ¥%{y:,.2f}<extra></extra>"
     data = [
         {
             "type": "bar",
             "x": months,
             "y": trend["inscp_amt"].to_list(),
-            "name": t("institution.scope_amount_yuan"),
+            "name": t("institution.scope_amount"),
             "marker": {"color": "#7a8ca3"},
+            "hovertemplate": money,
         },
         {
             "type": "scatter",
             "x": months,
             "y": trend["amount_at_risk"].to_list(),
-            "name": t("institution.amount_risk_yuan"),
+            "customdata": trend["n_findings"].to_list(),
+            "name": t("institution.amount_at_risk"),
             "mode": "lines+markers",
             "marker": {"color": "#c0392b"},
+            "hovertemplate": "%{x}<br>%{fullData.name}: ¥%{y:,.2f}<br>"
+            + t("institution.hover_leads", n="%{customdata}")
+            + "<extra></extra>",
         },
         {
             "type": "scatter",
             "x": months,
             "y": trend["cost_per_visit"].to_list(),
-            "name": t("institution.cost_per_visit_yuan"),
+            "name": t("institution.cost_per_visit"),
             "mode": "lines+markers",
             "line": {"dash": "dot"},
             "yaxis": "y2",
+            "hovertemplate": money,
         },
     ]
     layout = {  # as make_subplots lays out a secondary y axis
@@ -183,7 +242,9 @@ def _trend_figure(profile: iv.InstitutionProfile) -> dict[str, Any]:
         "yaxis": {"anchor": "x", "domain": [0.0, 1.0]},
         "yaxis2": {"anchor": "x", "overlaying": "y", "side": "right"},
     }
-    return pc.plain_figure(data, layout, t("institution.monthly_trend"))
+    fig = pc.plain_figure(data, layout, t("institution.monthly_trend"))
+    amount_axis(fig, lang, title=t("institution.amount"))
+    return amount_axis(fig, lang, axis="yaxis2", title=t("institution.cost_per_visit"))
 
 
 @guard.layout
@@ -213,12 +274,14 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
                 ],
                 className="toolbar",
             ),
-            html.H1(f"{h['fixmedins_name']}（{h['fixmedins_code']}）", id="institution-title"),
+            html.H1(
+                pc.named(h["fixmedins_name"], h["fixmedins_code"], lang), id="institution-title"
+            ),
             pc.message(
                 t(
                     "institution.peer_group_agreement_run",
                     area=h["admdvs_name"] or "",
-                    peer_group=h["peer_group"],
+                    peer_group=h["peer_group_label"],
                     settings=("、" if lang == "zh" else ", ").join(h["setting_labels"]),
                     agreement=h["agrmt_no"] or "—",
                     run_id=view.run_id,
@@ -226,7 +289,7 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
             ),
             pc.graph(_peer_figure(profile, lang), "institution-peers"),
             pc.table(
-                profile.peers,
+                _peer_rows(profile.peers),
                 [
                     "label",
                     "value",
@@ -240,10 +303,13 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
                 lang,
                 labels=PEER_LABELS,
                 table_id="institution-peer-table",
+                shares=("percentile",),
             ),
-            pc.graph(_trend_figure(profile), "institution-trend"),
+            pc.graph(_trend_figure(profile, lang), "institution-trend"),
             pc.table(
-                profile.trend,
+                profile.trend.with_columns(
+                    month=pl.Series(month_labels(profile.trend["month"].to_list(), lang))
+                ),
                 [
                     "month",
                     "n_settlements",
@@ -272,6 +338,7 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
                                 ],
                                 lang,
                                 labels=PEER_LABELS,
+                                shares=("share",),
                             ),
                         ]
                     ),
@@ -342,6 +409,7 @@ def _quality_findings(profile: iv.InstitutionProfile, lang: str) -> Any:
         lang,
         labels=qv.LABELS,
         table_id="institution-quality-findings",
+        shares=("share_of_settlements",),
     )
 
 
@@ -379,6 +447,9 @@ def _quality_rows(quality: dict, lang: str) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "measure": [v[1] if lang == "en" else v[0] for v in QUALITY.values()],
-            "value": [pc.cell(quality.get(k)) for k in QUALITY],
+            "value": [
+                pc.percent(v) if isinstance(v := quality.get(k), float) else pc.cell(v)
+                for k in QUALITY
+            ],
         }
     )

@@ -11,9 +11,11 @@ from dash import Input, Output, State, dcc, html
 
 from hrss_fraud.dashboard import context, guard, profile_page
 from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard.charts import month_axis
 from hrss_fraud.model.numbers import money
 from hrss_fraud.outputs import case_queue as cq
 from hrss_fraud.outputs import person_view as pv
+from hrss_fraud.outputs.labels import code_label
 from hrss_fraud.outputs.profile_data import SETTINGS, pick
 
 profile_page.register_finder(
@@ -38,7 +40,20 @@ LABELS: dict[str, tuple[str, str]] = {
     "endtime": ("结束时间", "to"),
     "dise_name": ("诊断", "diagnosis"),
     "valid": ("有效", "valid"),
+    "n_findings": ("疑点数", "leads"),
 }
+SETTLEMENT_COLUMNS = [
+    "setl_id",
+    "fixmedins_name",
+    "setting_label",
+    "begntime",
+    "endtime",
+    "dise_name",
+    "inscp_amt",
+    "valid",
+    "n_findings",
+    "amount_at_risk",
+]
 COLORS = {"op": "#2e86c1", "ip": "#8e44ad", "ph": "#16a085"}
 
 
@@ -119,9 +134,22 @@ def _go(_n: int | None, psn_no: str | None) -> str:
     return f"/person/{psn_no.strip()}"
 
 
+def _hover(r: dict, lang: str) -> str:
+    """A settlement's hover text: when and where, then each figure with its label."""
+    t = context.t
+    lines = [
+        f"{pc.cell(r['begntime'])} {r['fixmedins_name'] or r['fixmedins_code']}",
+        t("person.hover_diagnosis", name=r["dise_name"] or "—"),
+        t("person.hover_amount", amount=money(r["inscp_amt"])),
+    ]
+    if r["n_findings"]:
+        lines.append(t("person.hover_leads", n=r["n_findings"], amount=money(r["amount_at_risk"])))
+    return "<br>".join(lines)
+
+
 def _timeline_figure(events: pl.DataFrame, lang: str) -> go.Figure:
     """Each setting a row; a stay a bar from admission to discharge, a visit or purchase a
-    dot; settlements with leads ringed in red and their lead ids in the hover text."""
+    dot; settlements with leads ringed in red, how many and how much in the hover text."""
     fig = go.Figure()
     for setting, pair in SETTINGS.items():
         rows = events.filter(pl.col("setting") == setting)
@@ -144,12 +172,6 @@ def _timeline_figure(events: pl.DataFrame, lang: str) -> go.Figure:
                 )
             )
         flagged = rows["n_findings"] > 0
-        hover = [
-            f"{r['begntime']:%Y-%m-%d %H:%M} {r['fixmedins_name'] or r['fixmedins_code']}<br>"
-            f"{r['dise_name'] or ''} {money(r['inscp_amt'])}<br>"
-            + (", ".join(r["finding_ids"]) if r["finding_ids"] else "")
-            for r in rows.iter_rows(named=True)
-        ]
         fig.add_trace(
             go.Scatter(
                 x=rows["begntime"].to_list(),
@@ -163,14 +185,14 @@ def _timeline_figure(events: pl.DataFrame, lang: str) -> go.Figure:
                         "color": "#c0392b",
                     },
                 },
-                text=hover,
+                text=[_hover(r, lang) for r in rows.iter_rows(named=True)],
                 hoverinfo="text",
                 name=label,
                 showlegend=setting != "ip",
             )
         )
     title = context.t("person.timeline_red_ring_has_leads")
-    return pc.figure_layout(fig, title, height=300)
+    return month_axis(pc.figure_layout(fig, title, height=300), lang)
 
 
 @guard.layout
@@ -189,7 +211,7 @@ def layout(psn_no: str = "", **_query: str) -> html.Div:
     identity = pl.DataFrame(
         {
             "field": [pick(v, lang) for v in IDENTITY.values()],
-            "value": [pc.cell(who.get(k)) for k in IDENTITY],
+            "value": [code_label(k, pc.cell(who.get(k)) or None, lang) for k in IDENTITY],
         }
     )
     masked = t("person.masked") if rec.masked else ""
@@ -219,21 +241,18 @@ def layout(psn_no: str = "", **_query: str) -> html.Div:
             html.H2(t("person.settlements", height=rec.timeline.height)),
             pc.table(
                 rec.timeline,
-                [
-                    "setl_id",
-                    "fixmedins_name",
-                    "setting_label",
-                    "begntime",
-                    "endtime",
-                    "dise_name",
-                    "inscp_amt",
-                    "valid",
-                    "finding_ids",
-                    "amount_at_risk",
-                ],
+                SETTLEMENT_COLUMNS,
                 lang,
                 labels=LABELS,
-                links={"fixmedins_name": lambda r: f"/institution/{r['fixmedins_code']}"},
+                links={
+                    "fixmedins_name": lambda r: f"/institution/{r['fixmedins_code']}",
+                    "n_findings": lambda r: (
+                        cq.queue_link(institution=r["fixmedins_code"], person=psn_no)
+                        if r["n_findings"]
+                        else None
+                    ),
+                },
+                table_id="person-settlements",
             ),
             html.H2(pc.leads_heading(rec.n_leads, rec.leads.height, lang)),
             dcc.Link(
