@@ -76,6 +76,23 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "register.document.number": ("出具监管文书", "supervision document issued"),
     "register.document.void": ("作废监管文书编号", "supervision document number voided"),
     "register.disclose": ("导出抽查结果公开表", "inspection results exported for publication"),
+    "labour.register": ("登记劳动保障监察案件", "labour case registered"),
+    "labour.preliminary": ("劳动保障监察初步核查", "labour case: preliminary check"),
+    "labour.file": ("劳动保障监察批准立案", "labour case filed"),
+    "labour.extend": ("批准延长办案期限", "labour case: time to conclude extended"),
+    "labour.investigate": ("登记调查取证", "labour case: investigation recorded"),
+    "labour.notify": ("送达事先（听证）告知书", "labour case: advance notice served"),
+    "labour.statement": ("登记陈述申辩", "labour case: statement recorded"),
+    "labour.hearing_request": ("登记听证申请", "labour case: hearing requested"),
+    "labour.hearing": ("举行听证", "labour case: hearing held"),
+    "labour.review": ("劳动保障监察案件审核", "labour case reviewed"),
+    "labour.decide": ("作出并送达处理决定", "labour case decided and served"),
+    "labour.payment": ("登记履行缴付", "labour case: payment recorded"),
+    "labour.execute": ("执行监督终结", "labour case: execution concluded"),
+    "labour.close": ("劳动保障监察结案归档", "labour case closed and archived"),
+    "labour.document.number": ("分配监察文书编号", "labour document number allocated"),
+    "labour.document.issue": ("出具劳动保障监察文书", "labour document issued"),
+    "labour.document.void": ("作废监察文书编号", "labour document number voided"),
 }
 """Action code → (Chinese, English). ``decision.*`` and ``deadline.change`` are written by
 the case store itself, in the transaction of the change they record."""
