@@ -10,13 +10,15 @@ atomically under ``WORKSPACE/supervision/documents/<number>/``; a second transac
 the content (canonical JSON), its SHA-256 and both files' SHA-256 and marks the number
 issued. A failure voids the number (kept, with the reason) and removes the files, so the
 serials stay consecutive and each names one attempt. An object gets one issued document
-of each kind.
+of each kind. The labour-inspection documents are issued the same way
+(:func:`issue_numbered`, another :class:`Series`).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -56,7 +58,7 @@ class IssuedDocument:
     pdf_sha256: str
 
 
-def _cn_day(iso: str) -> str:
+def cn_day(iso: str) -> str:
     d = date.fromisoformat(iso)
     return f"{d.year}年{d.month}月{d.day}日"
 
@@ -220,7 +222,7 @@ def layout_for(content: dict, number: str, issue_date: str) -> Layout:
                 ("地址：", content["address"] or "—"),
                 ("监管事项：", content["register_name"]),
                 ("检查方式：", how),
-                ("检查日期：", _cn_day(content["inspected_on"])),
+                ("检查日期：", cn_day(content["inspected_on"])),
                 ("检查人员：", "、".join(content["inspectors"])),
             ),
             facts_heading="一、检查情况",
@@ -241,7 +243,7 @@ def layout_for(content: dict, number: str, issue_date: str) -> Layout:
                 "被检查单位负责人（签名）：____________　日期：____________",
                 "被检查单位（盖章）",
                 f"{unit}（盖章）",
-                _cn_day(issue_date),
+                cn_day(issue_date),
             ),
             col_widths=(8, 58, 42, 18, 44),
             col_align=("CENTER", "LEFT", "LEFT", "CENTER", "LEFT"),
@@ -257,16 +259,16 @@ def layout_for(content: dict, number: str, issue_date: str) -> Layout:
         return Layout(
             **common,
             **table,
-            fields=(*entity, ("检查日期：", _cn_day(content["inspected_on"]))),
+            fields=(*entity, ("检查日期：", cn_day(content["inspected_on"]))),
             facts_heading="一、检查发现的问题",
-            facts=f"{_cn_day(content['inspected_on'])}，本局对你单位进行监督检查，发现下列问题：",
+            facts=f"{cn_day(content['inspected_on'])}，本局对你单位进行监督检查，发现下列问题：",
             total=f"以上问题共{len(failed)}项。",
             sections=(
                 (
                     "二、整改要求",
-                    f"{content['requirements']}。请于{_cn_day(content['due_date'])}前整改完毕，"
+                    f"{content['requirements']}。请于{cn_day(content['due_date'])}前整改完毕，"
                     f"并向{unit}报送书面整改报告及佐证材料。本局将于"
-                    f"{_cn_day(content['follow_up_due'])}前进行跟踪复查；逾期未整改或整改不到位的，"
+                    f"{cn_day(content['follow_up_due'])}前进行跟踪复查；逾期未整改或整改不到位的，"
                     "将依法依规作出处理。",
                 ),
                 ("三、权利告知", REMEDIES),
@@ -274,14 +276,14 @@ def layout_for(content: dict, number: str, issue_date: str) -> Layout:
             signatures=(
                 "被检查单位负责人（签收）：____________　日期：____________",
                 f"{unit}（盖章）",
-                _cn_day(issue_date),
+                cn_day(issue_date),
             ),
             right_from=1,
         )
     facts = (
-        f"{_cn_day(content['inspected_on'])}，本局对你单位进行监督检查，发现下列问题，并于"
-        f"{_cn_day(content['ordered_on'])}责令你单位于{_cn_day(content['due_date'])}前整改。"
-        f"{_cn_day(content['follow_up_on'])}复查，整改仍不到位：{content['follow_up_text']}"
+        f"{cn_day(content['inspected_on'])}，本局对你单位进行监督检查，发现下列问题，并于"
+        f"{cn_day(content['ordered_on'])}责令你单位于{cn_day(content['due_date'])}前整改。"
+        f"{cn_day(content['follow_up_on'])}复查，整改仍不到位：{content['follow_up_text']}"
     )
     return Layout(
         **common,
@@ -300,7 +302,7 @@ def layout_for(content: dict, number: str, issue_date: str) -> Layout:
             ),
             ("三、权利告知", REMEDIES),
         ),
-        signatures=(f"{unit}（盖章）", _cn_day(issue_date)),
+        signatures=(f"{unit}（盖章）", cn_day(issue_date)),
         right_from=0,
     )
 
@@ -312,61 +314,78 @@ CONTENT = {
 }
 
 
-def issue(
+@dataclass(frozen=True)
+class Series:
+    """A family of numbered documents: the table holding its numbers (the columns of
+    ``register_document``), the folder under the workspace, and its audit actions."""
+
+    table: str
+    folder: Path
+    audit: str
+    """Prefix of the audit actions: ``<audit>.number``, ``<audit>.void`` and the issue."""
+    issued_action: str = ""
+    """The action of an issued document; empty: ``<audit>.<kind>``."""
+
+
+REGISTER_SERIES = Series("register_document", FOLDER, "register.document")
+
+
+def issue_numbered(
     store: CaseStore,
     workspace: Path,
-    reg: Register,
-    kind: str,
-    object_id: int,
+    series: Series,
     *,
+    kind: str,
+    prefix: str,
+    titles: tuple[str, str],
+    object_id: int,
+    content: dict,
+    render: Callable[[str, str], Layout],
     by: str,
-    unit: str = DEFAULT_UNIT,
-    on: date | None = None,
+    day: date,
+    once: bool = True,
 ) -> IssuedDocument:
-    """Number, render, write and record one document (see the module)."""
-    if kind not in KINDS:
-        msg = f"unknown document kind {kind!r}; one of {', '.join(KINDS)}"
-        raise DocumentError(msg)
-    content = CONTENT[kind](store, reg, int(object_id), (unit or DEFAULT_UNIT).strip())
-    day = on or date.today()
-    prefix = KINDS[kind][0]
+    """Number (the year's next serial, ``<prefix>-<year>-0001``), render with
+    ``render(number, issue_date)``, write and record one document (see the module);
+    ``once``: an object gets one issued document of the kind."""
+    zh, en = titles
+    table = series.table
     at = timestamp()
     with store.transaction() as con:
-        if con.execute(
-            "SELECT number FROM register_document WHERE kind = ? AND object_id = ? "
-            "AND status = 'issued'",
-            (kind, int(object_id)),
-        ).fetchone():
-            msg = (
-                f"{object_id} 的{KINDS[kind][1]}已出具 "
-                f"({KINDS[kind][2]} for {object_id} is already issued)"
-            )
+        if (
+            once
+            and con.execute(
+                f"SELECT number FROM {table} WHERE kind = ? AND object_id = ? "
+                "AND status = 'issued'",
+                (kind, int(object_id)),
+            ).fetchone()
+        ):
+            msg = f"{object_id} 的{zh}已出具 ({en} for {object_id} is already issued)"
             raise DocumentError(msg)
         con.execute(
-            "UPDATE register_document SET status = 'void', void_reason = ? "
+            f"UPDATE {table} SET status = 'void', void_reason = ? "
             "WHERE kind = ? AND object_id = ? AND status = 'allocated'",
             ("签发中断 issuance interrupted", kind, int(object_id)),
         )
         (serial,) = con.execute(
-            "SELECT coalesce(max(serial), 0) + 1 FROM register_document "
-            "WHERE kind = ? AND year = ?",
+            f"SELECT coalesce(max(serial), 0) + 1 FROM {table} WHERE kind = ? AND year = ?",
             (kind, day.year),
         ).fetchone()
         number = f"{prefix}-{day.year}-{serial:04d}"
         con.execute(
-            "INSERT INTO register_document (number, kind, year, serial, object_id, status, "
+            f"INSERT INTO {table} (number, kind, year, serial, object_id, status, "
             "allocated_by, allocated_at) VALUES (?, ?, ?, ?, ?, 'allocated', ?, ?)",
             (number, kind, day.year, serial, int(object_id), by, at),
         )
-        write_audit(con, at, by, "register.document.number", "register_document", number, None)
-    folder = Path(workspace) / FOLDER / number
+        write_audit(con, at, by, f"{series.audit}.number", table, number, None)
+    folder = Path(workspace) / series.folder / number
     try:
-        files = write_layout(layout_for(content, number, day.isoformat()), folder, number)
+        files = write_layout(render(number, day.isoformat()), folder, number)
         text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        rel = FOLDER / number
+        rel = series.folder / number
         with store.transaction() as con:
             con.execute(
-                """UPDATE register_document SET status = 'issued', issue_date = ?,
+                f"""UPDATE {table} SET status = 'issued', issue_date = ?,
                        content_json = ?, content_sha256 = ?, docx_path = ?, docx_sha256 = ?,
                        pdf_path = ?, pdf_sha256 = ? WHERE number = ? AND status = 'allocated'""",
                 (
@@ -385,30 +404,23 @@ def issue(
                 "docx": files.docx_sha256,
                 "pdf": files.pdf_sha256,
             }
-            action = f"register.document.{kind}"
-            write_audit(con, timestamp(), by, action, "register_document", number, detail)
+            action = series.issued_action or f"{series.audit}.{kind}"
+            write_audit(con, timestamp(), by, action, table, number, detail)
     except BaseException as e:
         shutil.rmtree(folder, ignore_errors=True)
         reason = f"{type(e).__name__}: {e}"[:500]
         with store.transaction() as con:
             con.execute(
-                "UPDATE register_document SET status = 'void', void_reason = ? WHERE number = ?",
+                f"UPDATE {table} SET status = 'void', void_reason = ? WHERE number = ?",
                 (reason, number),
             )
             write_audit(
-                con,
-                timestamp(),
-                by,
-                "register.document.void",
-                "register_document",
-                number,
-                {"reason": reason},
+                con, timestamp(), by, f"{series.audit}.void", table, number, {"reason": reason}
             )
         if not isinstance(e, Exception):
             raise
         msg = (
-            f"出具{KINDS[kind][1]}失败，编号 {number} 作废 "
-            f"(issuing failed, number {number} is void: {reason})"
+            f"出具{zh}失败，编号 {number} 作废 (issuing failed, number {number} is void: {reason})"
         )
         raise DocumentError(msg) from e
     return IssuedDocument(
@@ -416,12 +428,46 @@ def issue(
     )
 
 
-def verify(store: CaseStore, workspace: Path, number: str) -> list[str]:
+def issue(
+    store: CaseStore,
+    workspace: Path,
+    reg: Register,
+    kind: str,
+    object_id: int,
+    *,
+    by: str,
+    unit: str = DEFAULT_UNIT,
+    on: date | None = None,
+) -> IssuedDocument:
+    """Number, render, write and record one document of a register (see the module)."""
+    if kind not in KINDS:
+        msg = f"unknown document kind {kind!r}; one of {', '.join(KINDS)}"
+        raise DocumentError(msg)
+    content = CONTENT[kind](store, reg, int(object_id), (unit or DEFAULT_UNIT).strip())
+    prefix, zh, en = KINDS[kind]
+    return issue_numbered(
+        store,
+        workspace,
+        REGISTER_SERIES,
+        kind=kind,
+        prefix=prefix,
+        titles=(zh, en),
+        object_id=int(object_id),
+        content=content,
+        render=lambda number, issued: layout_for(content, number, issued),
+        by=by,
+        day=on or date.today(),
+    )
+
+
+def verify(
+    store: CaseStore, workspace: Path, number: str, series: Series = REGISTER_SERIES
+) -> list[str]:
     """What differs between an issued document's stored hashes and its files and content
     (empty: the files are what was issued)."""
     row = store.query(
         "SELECT status, content_json, content_sha256, docx_path, docx_sha256, pdf_path, "
-        "pdf_sha256 FROM register_document WHERE number = ?",
+        f"pdf_sha256 FROM {series.table} WHERE number = ?",
         (number,),
     )
     if not row:

@@ -22,11 +22,14 @@ EMPLOYER = {
 WAGES, CONTRIBUTIONS, FINE = "12,345.67", "5000", "20000"
 
 
+NAMES = {HANDLER: "王立新", HANDLER2: "李静", HEAD: "赵国强", HEAD2: "孙明", AUDITOR: "钱文"}
+
+
 def accounts(store: CaseStore) -> None:
     roles = {HANDLER: "reviewer", HANDLER2: "reviewer", HEAD: "supervisor"}
     roles |= {HEAD2: "supervisor", AUDITOR: "auditor"}
     for name, role in roles.items():
-        add_user(store, name, role=role, password=PASSWORD, by="os:test")
+        add_user(store, name, role=role, password=PASSWORD, by="os:test", display_name=NAMES[name])
 
 
 def new_case(store: CaseStore, on: date = date(2026, 9, 24), **kw: object) -> int:
@@ -92,7 +95,7 @@ def walk(store: CaseStore, to: str = "close") -> int:
         ),
         "payment": lambda: [
             lc.record_payment(store, case, kind=k, amount=a, by=HANDLER, on=date(2026, 11, 2),
-                              reference=f"回单-{k}")
+                              reference="银行回单")
             for k, a in (("back_wages", WAGES), ("contributions", CONTRIBUTIONS), ("fine", FINE))
         ],
         "execute": lambda: lc.conclude_execution(
