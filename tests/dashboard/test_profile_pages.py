@@ -1,14 +1,26 @@
 """The three profile pages' shared set-up (dashboard/profile_page.py): all are registered
 (Dash imports a page file only when its text says ``register_page``), with the finders in
-the top bar, and a profile that cannot be opened shows the page's title and why."""
+the top bar, and a profile that cannot be opened shows the page's title and why. Drawn
+over the scored tiny county in both languages, they show no raw field name, bare code,
+true/false, lead id, unrounded amount or seconds, and their charts read months and
+amounts in the page's language."""
 
 from __future__ import annotations
 
-import dash
-import pytest
+import re
+from pathlib import Path
+from typing import Any
 
-from hrss_fraud.dashboard import profile_page
+import dash
+import polars as pl
+import pytest
+from helpers.shared import copy_workspace
+
+from hrss_fraud.cases.users import User
+from hrss_fraud.dashboard import context, profile_page
 from hrss_fraud.dashboard.app import create_app
+from hrss_fraud.engine.runs import open_run
+from hrss_fraud.model.schema import TABLES
 
 
 @pytest.fixture(scope="module")
@@ -36,3 +48,153 @@ def test_a_profile_without_a_run_says_why_under_its_title(app) -> None:
     title, reason = shown.children
     assert title.children == "机构画像"
     assert "error" in reason.className
+
+
+# --- the pages as drawn over the scored tiny county, in both languages ---------------------
+
+PLAIN_WORDS = frozenset(
+    {"catalog", "chronic", "contraindications", "docs", "indications", "note", "pregnancy"}
+    | {"scope", "unit", "year"}
+)
+"""Field names that are also ordinary English words (fine in English text)."""
+
+RAW_NAMES = (
+    frozenset(
+        {name for table in TABLES.values() for name in table.names} | {"finding_ids", "finding_id"}
+    )
+    - PLAIN_WORDS
+)
+TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ZH_MONTH = re.compile(r"^\d{4}年\d{1,2}月$")
+EN_MONTH = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}$")
+
+
+def _texts(component: Any, out: list[str], figures: list[dict]) -> None:
+    """Every text a reader of ``component`` sees: its children, grid headers and cells,
+    dropdown labels; figures are collected whole (their text is checked apart)."""
+    if component is None or isinstance(component, bool):
+        return
+    if isinstance(component, str | int | float):
+        out.append(str(component))
+        return
+    if isinstance(component, list | tuple):
+        for child in component:
+            _texts(child, out, figures)
+        return
+    _texts(getattr(component, "children", None), out, figures)
+    for c in getattr(component, "columnDefs", None) or []:
+        out.append(c["headerName"])
+    for row in getattr(component, "rowData", None) or []:
+        out += [re.sub(r"\]\(.*?\)$", "", str(v)).lstrip("[") for v in row.values() if v]
+    figure = getattr(component, "figure", None)
+    if figure is not None:
+        figures.append(figure if isinstance(figure, dict) else figure.to_plotly_json())
+
+
+def _figure_texts(figure: dict) -> list[str]:
+    """A figure's legend entries, hover texts, axis titles and category ticks."""
+    out = []
+    for trace in figure["data"]:
+        out += [str(trace.get("name") or ""), str(trace.get("hovertemplate") or "")]
+        text = trace.get("text")
+        out += [str(t) for t in text] if isinstance(text, list | tuple) else [str(text or "")]
+    for key, axis in figure["layout"].items():
+        if key.startswith(("xaxis", "yaxis")):
+            title = (axis.get("title") or {}).get("text")
+            out += [str(title or ""), *map(str, axis.get("ticktext") or [])]
+    return out
+
+
+@pytest.fixture(scope="module")
+def county_app(county_ws: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The app over a copy of the scored county (opening a person writes the audit log)."""
+    ws = copy_workspace(county_ws, tmp_path_factory.mktemp("profile_pages") / "ws")
+    return create_app(ws), open_run(ws).findings()
+
+
+def _drawn(county_app, page: str, lang: str, monkeypatch) -> tuple[str, list[dict], list[str]]:
+    """(the page's text, its figures, the leads ids of its unit) as a supervisor sees it."""
+    from hrss_fraud.dashboard.pages import doctor, institution, person
+
+    app, findings = county_app
+    psn = findings.drop_nulls("psn_no")["psn_no"].mode().sort()[0]
+    code = findings["fixmedins_code"].mode().sort()[0]
+    dr = (
+        findings.filter(
+            pl.col("entity_type") == "doctor",
+            pl.col("fixmedins_code") == code,
+            ~pl.col("entity_id").str.contains("|", literal=True),
+        )["entity_id"]
+        .sort()
+        .first()
+    )
+    layouts = {
+        "person": (lambda: person.layout(psn_no=psn), pl.col("psn_no") == psn),
+        "institution": (
+            lambda: institution.layout(fixmedins_code=code),
+            pl.col("fixmedins_code") == code,
+        ),
+        "doctor": (
+            lambda: doctor.layout(fixmedins_code=code, dr_codg=dr),
+            pl.col("entity_id").str.ends_with(str(dr)),
+        ),
+    }
+    draw, unit = layouts[page]
+    monkeypatch.setattr(context, "user", lambda: User("boss1", "boss", "supervisor", True, "", ""))
+    monkeypatch.setattr(context, "lang", lambda: lang)
+    texts: list[str] = []
+    figures: list[dict] = []
+    with app.server.test_request_context("/"):
+        _texts(draw(), texts, figures)
+    for figure in figures:
+        texts += _figure_texts(figure)
+    return "\n".join(texts), figures, findings.filter(unit)["finding_id"].to_list()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("page", ["person", "institution", "doctor"])
+def test_a_profile_shows_no_raw_name_code_flag_or_lead_id(
+    county_app, page: str, lang: str, monkeypatch
+) -> None:
+    text, figures, lead_ids = _drawn(county_app, page, lang, monkeypatch)
+    assert figures
+    assert sorted({w for w in TOKEN.findall(text) if w in RAW_NAMES}) == []
+    assert not re.search(r"\b(True|False|None|nan)\b", text)
+    assert lead_ids and not [f for f in lead_ids if f in text]
+    assert not re.search(r"\d\.\d{3,}", text.replace("%{", ""))  # amounts to the fen at most
+    assert not re.search(r"\d{2}:\d{2}:\d{2}", text)  # times to the minute
+    if lang == "en":
+        assert not re.search(r"[（）：，；]|元|人次|疑点|同类", text)
+
+
+def test_the_person_page_labels_gender_and_insurance(county_app, monkeypatch) -> None:
+    zh, _, _ = _drawn(county_app, "person", "zh", monkeypatch)
+    en, _, _ = _drawn(county_app, "person", "en", monkeypatch)
+    assert re.search(r"性别\n(男|女)\n", zh)
+    assert re.search(r"险种类型\n[^\n0-9]+保险\n", zh)
+    assert re.search(r"\nsex\n(male|female)\n", en)
+    assert "\n是\n" in zh and "\nYes\n" in en
+
+
+@pytest.mark.parametrize(("lang", "month"), [("zh", ZH_MONTH), ("en", EN_MONTH)])
+def test_the_institution_trend_reads_months_and_amounts_in_the_language(
+    county_app, lang: str, month: re.Pattern, monkeypatch
+) -> None:
+    _, figures, _ = _drawn(county_app, "institution", lang, monkeypatch)
+    trend = next(f for f in figures if f["layout"].get("yaxis2", {}).get("overlaying"))
+    months = trend["data"][0]["x"]
+    assert months and all(month.match(m) for m in months)
+    left = trend["layout"]["yaxis"]
+    if lang == "zh":
+        assert left["title"]["text"] == "金额（万元）"
+        assert all("¥" not in t for t in left["ticktext"])
+    else:
+        assert left["title"]["text"] == "amount"
+        assert left["ticktext"][-1].startswith("¥")
+
+
+def test_the_person_timeline_ticks_in_chinese_months(county_app, monkeypatch) -> None:
+    _, (timeline,), _ = _drawn(county_app, "person", "zh", monkeypatch)
+    axis = timeline["layout"]["xaxis"]
+    assert {s["value"] for s in axis["tickformatstops"]} >= {"%Y年%-m月"}
+    assert "%b" not in str(axis)
