@@ -72,6 +72,10 @@ COMMANDS: dict[str, Lazy] = {
     "knowledge": Lazy(
         "hrss_fraud.cli.knowledge:knowledge", "The knowledge base (知识库) the rules read."
     ),
+    "labour": Lazy(
+        "hrss_fraud.cli.labour:labour",
+        "劳动保障监察案件：登记、九步办理、文书。Labour-inspection cases: nine steps, documents.",
+    ),
     "marts": Lazy(
         "hrss_fraud.cli.marts:marts",
         "看板数据集市。Dashboard marts: precomputed per-run tables the dashboard reads.",

@@ -307,6 +307,7 @@ def _take(
     (which checks what is particular to the action and returns the case's new columns,
     ``late`` and ``detail``), then the event, the case row and the audit row."""
     calendar = load_calendar(workspace)
+    calendar.is_working_day(on)  # a day the calendar covers, or its error
     at = timestamp()
     with store.transaction() as con:
         actor = _actor(con, by, action)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from click.testing import CliRunner, Result
 from helpers.accounts import add_accounts
+from helpers.group_cli import group_calls
 from helpers.register_fixtures import entity_rows, members, staff, write_csv
 
 from hrss_fraud.cases import open_store
@@ -27,22 +27,7 @@ def cli_ws(tmp_path: Path) -> Path:
     return ws
 
 
-def run(ws: Path, *args: str) -> Result:
-    return CliRunner().invoke(registers, list(args), obj={"workspace": str(ws)})
-
-
-def ok(ws: Path, *args: str) -> str:
-    r = run(ws, *args)
-    assert r.exit_code == 0, r.output + str(r.exception)
-    return r.stdout
-
-
-def refused(ws: Path, *args: str) -> str:
-    r = run(ws, *args)
-    assert r.exit_code == 1 and r.stdout == "", r.output
-    (line,) = r.stderr.splitlines()
-    assert line.startswith("hrss-fraud: error: ")
-    return line
+ok, refused = group_calls(registers)
 
 
 def _audit_rows(ws: Path) -> int:
