@@ -35,11 +35,12 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "data_quality": ("数据质量", "data quality"),
     "indicator": ("机构指标", "indicators"),
     "statistical": ("统计与模型", "statistics and models"),
+    "enrolment": ("参保缴费稽核", "enrolment and contributions"),
 }
 """Rule family (the catalogue file a rule is declared in) → (Chinese, English) label; an
 unknown family shows its code. Kept here, beside the rules, so the run layer names case
 families without reaching up into the dashboard."""
-ENTITY_TYPES = ("fee_line", "settlement", "person", "institution", "doctor")
+ENTITY_TYPES = ("fee_line", "settlement", "person", "institution", "doctor", "employer")
 SCOPES = ("person", "institution")
 CADENCES = ("nightly", "monthly")
 """How often an incremental run re-scores a rule: ``monthly`` rules (whole months of every

@@ -23,6 +23,9 @@ item's knowledge). Rules then read these two tables and the ``kb_*`` knowledge t
   ``line`` is a view: the lines are stored once in ``line_base`` (fee and visit fields);
   the key and the catalogue's columns (a few hundred items) are added as they are read.
 
+The employers' enrolment tables the ``enrolment`` checks read are prepared by
+:mod:`hrss_fraud.engine.enrolment` (empty when the lake has none).
+
 A :class:`Scope` restricts both tables for an incremental run.
 """
 
@@ -37,6 +40,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from hrss_fraud.engine import enrolment
 from hrss_fraud.knowledge import Knowledge
 from hrss_fraud.knowledge.treatment import class_sql, line_flags_sql
 from hrss_fraud.lake import Lake
@@ -271,6 +275,7 @@ def build_from_views(
     return {
         "visit": con.execute("SELECT count(*) FROM visit").fetchall()[0][0],
         "line": con.execute("SELECT count(*) FROM line_base").fetchall()[0][0],
+        **enrolment.prepare(con),
     }
 
 
