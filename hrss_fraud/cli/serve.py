@@ -62,9 +62,10 @@ def serve(
         fail(str(e))
 
 
-DEMO_ACCOUNTS = {"demo": "supervisor", "auditor": "auditor"}
-"""Accounts ``hrss-fraud demo`` creates when absent: one that may decide, one that sees
-masked identities only."""
+DEMO_ACCOUNTS = {"demo": "supervisor", "reviewer": "reviewer", "auditor": "auditor"}
+"""Accounts ``hrss-fraud demo`` creates when absent: a supervisor (复审 and later steps), a
+reviewer (初审; a lead's 复审 needs someone other than its 初审) and an auditor, who sees
+masked identities only and flags leads for review."""
 
 
 def demo_accounts(ws: Path) -> dict[str, str | None]:
