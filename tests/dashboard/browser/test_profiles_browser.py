@@ -4,6 +4,8 @@ saves a screenshot of its page to docs/screenshots/."""
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 from helpers.ui import shot
 
@@ -35,6 +37,11 @@ def test_institution_profile_draws_its_charts(live_dashboard, page, tmp_path) ->
     assert page.locator(f"h2:has-text('共{n.height}条，列出风险最高的{PROFILE_LEADS}条')").count()
     page.locator("#institution-leads .ag-row").first.scroll_into_view_if_needed()
     page.locator("#institution-leads .ag-row").first.wait_for(state="visible")
+    months = page.locator("#institution-trend .xtick text").all_text_contents()
+    assert months and all(re.fullmatch(r"\d{4}年\d{1,2}月", m) for m in months), months
+    assert page.text_content("#institution-trend .g-ytitle") == "金额（万元）"
+    pager = page.inner_text("#institution-leads .ag-paging-panel")
+    assert "第" in pager and not re.search(r"\b(Page|of|to)\b", pager), pager
     shot(page, tmp_path, "institution_profile")
     page.locator("#institution-doctors a").first.click()
     page.wait_for_selector("#doctor-volume .main-svg g.trace.bars path")
@@ -48,6 +55,11 @@ def test_person_timeline_is_masked_for_an_auditor_and_logged(
     live_dashboard.login(page, "auditor")
     page.goto(f"{live_dashboard.url}/person/{psn}")
     page.wait_for_selector("#person-timeline .main-svg g.trace.scatter path.point")
+    ticks = page.locator("#person-timeline .xtick text").all_text_contents()
+    assert ticks and all(re.search(r"\d+月", t) for t in ticks), ticks
+    assert not any(re.search(r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec", t) for t in ticks)
+    settlements = page.inner_text("#person-settlements")
+    assert "True" not in settlements and "是" in settlements
     assert "已脱敏" in page.inner_text("#person-title")
     assert "*" in page.inner_text("#person-identity")
     shot(page, tmp_path, "person_timeline")
