@@ -13,6 +13,7 @@ from helpers.notice_text import DOUBLED, pdf_text, raw_ids
 from helpers.shared import copy_workspace
 
 from hrss_fraud.cases import open_store
+from hrss_fraud.cases.users import get_user, may_decide
 from hrss_fraud.cli.demo import (
     REVIEWER,
     SUPERVISOR,
@@ -52,6 +53,7 @@ def test_the_demo_issues_a_notice_and_opens_a_checked_complaint_once(ws: Path) -
         deciders = store.query(
             "SELECT step, decided_by, count(*) FROM review_decision GROUP BY step, decided_by"
         )
+        reviewer = get_user(store, REVIEWER)
         (complaint,) = complaints(store).to_dicts()
         (check,) = checks(store, complaint["number"]).to_dicts()
     content = notice.content
@@ -62,6 +64,8 @@ def test_the_demo_issues_a_notice_and_opens_a_checked_complaint_once(ws: Path) -
     assert raw_ids(text) == [] and DOUBLED.findall(text) == []
     n = len(content.findings)
     assert sorted(deciders) == [("first_review", REVIEWER, n), ("second_review", SUPERVISOR, n)]
+    assert reviewer is not None and may_decide(reviewer.role, "first_review")  # 初审 by an account
+    assert not may_decide(reviewer.role, "second_review")
     assert complaint["status"] != "handled" and complaint["institutions"]
     activity = json.loads(check["detail"])["activity"]
     assert {a["kind"] for a in activity} == {"institution", "person"}
