@@ -17,7 +17,16 @@ import numpy as np
 import polars as pl
 
 from hrss_fraud.knowledge import load_knowledge, load_usage
-from hrss_fraud.synth import assemble, lookalike_care, lookalikes, malformed, output, plan, schemes
+from hrss_fraud.synth import (
+    assemble,
+    employers,
+    lookalike_care,
+    lookalikes,
+    malformed,
+    output,
+    plan,
+    schemes,
+)
 from hrss_fraud.synth.config import SynthConfig
 from hrss_fraud.synth.institutions import build_county
 from hrss_fraud.synth.lines import LineMaker
@@ -209,6 +218,8 @@ def generate(cfg: SynthConfig, progress: Callable[[str], None] | None = None) ->
     truth_parts: list[pl.DataFrame] = []
     noise_parts: list[pl.DataFrame] = []
     stats_parts: list[pl.DataFrame] = []
+    # the employees' paid claims, for the employer files (an interruption before a claim)
+    employee_claims: list[pl.DataFrame] = []
     totals = {"settlement": {}, "fee_detail": {}}
     n_lines = n_setl = 0
     writer = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
@@ -226,6 +237,11 @@ def generate(cfg: SynthConfig, progress: Callable[[str], None] | None = None) ->
             lines = lines.sort("enc_key", "day", "item", "dscg", "scheme", "cnt", nulls_last=True)
             fee, setl, truth, noise = build_month(world, maker, enc_m, lines, ids)
             stats_parts.append(_stats(world, enc_m, fee, setl))
+            employee_claims.append(
+                setl.filter((pl.col("insutype") == "310") & (pl.col("fund_pay_sumamt") > 0)).select(
+                    "psn_no", "setl_id", "setl_time"
+                )
+            )
             label = _month_label(world, m)
             # Rendering and writing run in a second process while the next month is made;
             # at most one month waits, which bounds memory.
@@ -254,6 +270,7 @@ def generate(cfg: SynthConfig, progress: Callable[[str], None] | None = None) ->
     pl.concat(stats_parts).write_parquet(work / "profile_stats.parquet")
     write_truth(work, world, enc, truth_parts, noise_parts)
     write_references(work, world)
+    employers.write_all(cfg, work, world.pop.person, pl.concat(employee_claims))
     if cfg.malformed:
         malformed.write_all(work, world)
     manifest = {

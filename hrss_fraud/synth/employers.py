@@ -1,0 +1,559 @@
+"""The sample county's employers: their staff's monthly contribution filings, enrolment
+filings, annual statements, the average wage, retirees' pensions and deaths, with injected
+irregularities and legitimate look-alikes; the truth goes to ``truth/enrolment.parquet``.
+
+Drawn from a random stream of its own after the claims are made, so adding these files
+changes none of the claims a seed generates. The staff include the claims' employees
+(insurance type 310, in service), so a claim can fall into an interruption of enrolment.
+Files go to ``enrolment/`` beside ``reference/`` and ``uploads/``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from hrss_fraud.synth import names
+from hrss_fraud.synth.config import SynthConfig
+from hrss_fraud.synth.output import render, write_atomic
+from hrss_fraud.synth.persons import EMPLOYERS
+
+#: The county's average monthly wage in 2025, growing by WAGE_GROWTH a year.
+AVG_WAGE_2025 = 7000.0
+WAGE_GROWTH = 0.05
+#: The county's base limits as shares of the average wage (the national norm).
+FLOOR_SHARE, CEILING_SHARE = 0.6, 3.0
+STREAM = 7000
+#: A fall of the base the bureau calls sharp: an injected base below the floor that falls
+#: this far from the month before is also a sharp drop, and its truth says so.
+SHARP_DROP = 0.3
+#: Person-level injections per staff member, employer-level per employer (each at least
+#: the minimum, so a tiny county has enough of each to measure).
+PERSON_RATE, PERSON_MIN = 0.004, 8
+EMPLOYER_RATE, EMPLOYER_MIN = 0.01, 4
+INDUSTRIES = ("建材", "食品", "物流", "商贸", "机械", "纺织", "建筑", "餐饮", "农业", "化工")
+FIRM_WORDS = ("永兴", "鑫源", "华通", "恒达", "宏盛", "瑞丰", "金泰", "利民", "顺发", "德昌")
+SUFFIXES = ("有限公司", "有限责任公司", "厂", "合作社", "商行")
+FULL_DOCS = {"11": "01;02;03", "21": "04", "31": "05", "41": "06", "51": "07;08"}
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The generated months and each month's average wage, floor and ceiling."""
+
+    months: list[date]
+
+    @classmethod
+    def of(cls, cfg: SynthConfig) -> Calendar:
+        y, m = cfg.start.year, cfg.start.month
+        return cls(
+            [date(y + (m - 1 + k) // 12, (m - 1 + k) % 12 + 1, 1) for k in range(cfg.months)]
+        )
+
+    @property
+    def years(self) -> list[int]:
+        return sorted({d.year for d in self.months})
+
+    def avg_wage(self, year: int) -> float:
+        return round(AVG_WAGE_2025 * (1 + WAGE_GROWTH) ** (year - 2025), 2)
+
+    def floor(self) -> np.ndarray:
+        return np.array([round(self.avg_wage(d.year) * FLOOR_SHARE, 2) for d in self.months])
+
+    def ceiling(self) -> np.ndarray:
+        return np.array([round(self.avg_wage(d.year) * CEILING_SHARE, 2) for d in self.months])
+
+    def day(self, month: int, day: int) -> date:
+        return self.months[month] + timedelta(days=int(day) - 1)
+
+    def last_day(self, month: int) -> date:
+        nxt = self.months[month].replace(day=28) + timedelta(days=4)
+        return nxt - timedelta(days=nxt.day)
+
+
+class _Pool:
+    """Staff or employers drawn without replacement: one injection each."""
+
+    def __init__(self, rng: np.random.Generator, ids: np.ndarray) -> None:
+        self.ids = list(rng.permutation(ids))
+
+    def take(self, n: int, ok: np.ndarray | None = None) -> np.ndarray:
+        got = [i for i in self.ids if ok is None or ok[i]][:n]
+        taken = set(got)
+        self.ids = [i for i in self.ids if i not in taken]
+        return np.array(got, dtype=np.int64)
+
+
+def _employers(rng: np.random.Generator, n: int, towns: np.ndarray) -> pl.DataFrame:
+    """The named employers of the claims' person register first, then generated ones."""
+    k = np.arange(n)
+    named = k < len(EMPLOYERS)
+    made = np.char.add(
+        np.char.add(
+            np.array(FIRM_WORDS)[rng.integers(0, len(FIRM_WORDS), n)],
+            np.array(INDUSTRIES)[rng.integers(0, len(INDUSTRIES), n)],
+        ),
+        np.array(SUFFIXES)[rng.integers(0, len(SUFFIXES), n)],
+    )
+    made = np.char.add(np.char.add(made, "（"), np.char.add(k.astype("U6"), "）"))
+    emp_name = np.where(named, np.array(EMPLOYERS + [""] * n)[:n], made)
+    emp_no = np.where(
+        named,
+        np.char.add("E130123", np.char.zfill(k.astype("U3"), 3)),
+        np.char.add("E1301239", np.char.zfill(k.astype("U6"), 6)),
+    )
+    return pl.DataFrame(
+        {
+            "emp_no": emp_no,
+            "emp_name": emp_name,
+            "emp_type": np.where(named, "50", rng.choice(["10", "10", "10", "60", "70"], n)),
+            "admdvs": towns[rng.integers(0, len(towns), n)],
+            "indu_type": np.array(INDUSTRIES)[rng.integers(0, len(INDUSTRIES), n)],
+        }
+    )
+
+
+def write_all(cfg: SynthConfig, out: Path, person: pl.DataFrame, claims: pl.DataFrame) -> None:
+    """Write the employer files under ``out/enrolment`` and their truth under
+    ``out/truth``; ``claims`` holds the employees' paid settlements (``psn_no``,
+    ``setl_id``, ``setl_time``)."""
+    rng = np.random.default_rng([cfg.seed, STREAM])
+    cal = Calendar.of(cfg)
+    n_months = len(cal.months)
+    floor, ceiling = cal.floor(), cal.ceiling()
+    base_floor = float(floor[0])
+
+    # -- staff: the claims' employees in service, then people only these files know ------
+    in_service = person.filter(
+        (pl.col("insutype") == "310") & (pl.col("psn_type") == "1101")
+    ).select("psn_no", "psn_name", "certno", "emp_no", "die_date")
+    n_emp = max(40, cfg.persons // 50)
+    n_staff = max(in_service.height + 50, cfg.persons * 3 // 8)
+    employers = _employers(
+        rng, n_emp, person["insu_admdvs"].drop_nulls().unique().sort().to_numpy()
+    )
+    emp_index = {c: i for i, c in enumerate(employers["emp_no"])}
+    n_extra = n_staff - in_service.height
+    seq = np.arange(1, n_extra + 1)
+    gend = rng.choice(np.array(["1", "2"]), n_extra)
+    brdy = np.datetime64(cfg.start, "D") - rng.integers(20 * 365, 58 * 365, n_extra).astype(
+        "timedelta64[D]"
+    )
+    weights = rng.pareto(1.2, n_emp) + 1
+    extra_emp = rng.choice(n_emp, n_extra, p=weights / weights.sum())
+    staff = pl.concat(
+        [
+            in_service.with_columns(
+                emp=pl.col("emp_no").replace_strict(emp_index, default=0, return_dtype=pl.Int64),
+                claim=pl.lit(True),
+            ).drop("emp_no"),
+            pl.DataFrame(
+                {
+                    "psn_no": np.char.add("1301239", np.char.zfill(seq.astype("U11"), 11)),
+                    "psn_name": names.person_names(rng, gend),
+                    "certno": names.certnos(np.full(n_extra, names.COUNTY_ADMDVS), brdy, gend, seq),
+                    "die_date": pl.Series([None] * n_extra, dtype=pl.Date),
+                    "emp": extra_emp.astype(np.int64),
+                    "claim": np.zeros(n_extra, dtype=bool),
+                }
+            ),
+        ]
+    )
+    n = staff.height
+    emp = staff["emp"].to_numpy().copy()
+    claim = staff["claim"].to_numpy()
+    mean_wage = base_floor / FLOOR_SHARE * np.exp(rng.normal(-0.05, 0.3, n_emp))
+    wage = mean_wage[emp] * np.exp(rng.normal(0, 0.25, n))
+    start_m = np.zeros(n, dtype=np.int64)
+    end_m = np.full(n, n_months - 1, dtype=np.int64)
+    hidden = np.zeros(n, dtype=bool)
+    # per staff member: a factor applied to the base from a month on (below / drop)
+    mode = np.zeros(n, dtype=np.int64)  # 1: below the floor, 2: a drop
+    factor = np.ones(n)
+    factor_from = np.full(n, n_months, dtype=np.int64)
+    all_floor = np.zeros(n, dtype=bool)
+    deaths: list[tuple[str, date]] = []
+    events: list[dict] = []
+    extra_rows: list[dict] = []
+    truth: list[tuple[str, str, str]] = []
+    psn = staff["psn_no"].to_numpy()
+    emp_no = employers["emp_no"].to_numpy()
+
+    def event(i: int, kind: str, day: date, at: int | None = None, **kw: str) -> None:
+        events.append(
+            {
+                "emp_no": emp_no[emp[i] if at is None else at],
+                "psn_no": psn[i],
+                "insutype": "310",
+                "evt_type": kind,
+                "evt_date": day,
+                "docs": FULL_DOCS[kind],
+                **kw,
+            }
+        )
+
+    # natural deaths of the claims' employees: contributions stop, the employer cancels
+    die = staff["die_date"].to_numpy()
+    for i in np.flatnonzero(~pl.Series(die).is_null().to_numpy()):
+        d = die[i].astype("datetime64[D]").astype(object)
+        m = (d.year - cal.months[0].year) * 12 + d.month - cal.months[0].month
+        if 0 <= m < n_months:
+            end_m[i] = m
+            deaths.append((psn[i], d))
+            event(i, "31", d, evt_rea="死亡")
+
+    # -- employer-level injections ---------------------------------------------------------
+    size = np.bincount(emp, minlength=n_emp)
+    extras = np.bincount(emp[~claim], minlength=n_emp)
+    k_emp = max(EMPLOYER_MIN, round(n_emp * EMPLOYER_RATE))
+    pool_emp = _Pool(rng, np.arange(len(EMPLOYERS), n_emp))
+    ordinary_emp = np.ones(n_emp, dtype=bool)
+    for kind in ("irregular", "lookalike"):
+        for e in pool_emp.take(k_emp, size >= 4):
+            mine = emp == e
+            if kind == "irregular":  # paid well, declared at the floor
+                wage[mine] = base_floor * rng.uniform(1.8, 3.0, mine.sum())
+                all_floor[mine] = True
+            else:  # genuinely low pay: at the floor by right
+                wage[mine] = base_floor * rng.uniform(0.55, 1.0, mine.sum())
+            truth.append(("enrol_all_at_floor", kind, emp_no[e]))
+            ordinary_emp[e] = False
+    headcount_plus = np.zeros(n_emp, dtype=np.int64)
+    for e in pool_emp.take(k_emp, (size >= 8) & (extras >= np.ceil(0.3 * size))):
+        mine = np.flatnonzero((emp == e) & ~claim)
+        hidden[rng.choice(mine, max(2, math.ceil(0.3 * size[e])), replace=False)] = True
+        truth.append(("enrol_headcount_short", "irregular", emp_no[e]))
+        ordinary_emp[e] = False
+    for e in pool_emp.take(k_emp, size >= 10):
+        headcount_plus[e] = 1  # one leaver still in the year's average headcount
+        truth.append(("enrol_headcount_short", "lookalike", emp_no[e]))
+        ordinary_emp[e] = False
+
+    # -- person-level injections, at ordinary employers ------------------------------------
+    k = max(PERSON_MIN, round(n * PERSON_RATE))
+    pool = _Pool(rng, np.arange(n))
+    plain = ordinary_emp[emp] & ~claim
+    months_left = n_months > 1
+
+    for i in pool.take(k, plain):  # below the floor from some month on
+        factor[i], factor_from[i], mode[i] = rng.uniform(0.5, 0.9), rng.integers(0, n_months), 1
+        wage[i] = max(wage[i], base_floor * 1.05)
+        key = f"{emp_no[emp[i]]}|{psn[i]}"
+        truth.append(("enrol_base_below_floor", "irregular", key))
+        m = int(factor_from[i])
+        if m >= 1 and floor[m] * factor[i] < (1 - SHARP_DROP) * min(wage[i], ceiling[m - 1]):
+            truth.append(("enrol_base_drop", "irregular", key))  # the same, as a sharp fall
+    for i in pool.take(k, plain):  # part-timers paid under the floor, declared at it
+        wage[i] = base_floor * rng.uniform(0.4, 0.8)
+        truth.append(("enrol_base_below_floor", "lookalike", f"{emp_no[emp[i]]}|{psn[i]}"))
+    if months_left:
+        high = plain & (wage >= 2.5 * base_floor)
+        for kind in ("irregular", "lookalike"):
+            for i in pool.take(k, high):
+                factor[i], factor_from[i] = rng.uniform(0.45, 0.6), rng.integers(1, n_months)
+                mode[i] = 2
+                if kind == "lookalike":  # a new post at lower pay, filed as a change
+                    day = cal.day(int(factor_from[i]), rng.integers(1, 28))
+                    event(i, "51", day, evt_rea="岗位调整")
+                truth.append(("enrol_base_drop", kind, f"{emp_no[emp[i]]}|{psn[i]}"))
+        for i in pool.take(k, plain):  # declared by a second employer too
+            other = (emp[i] + 1 + rng.integers(0, n_emp - 1)) % n_emp
+            for m in range(int(rng.integers(0, n_months)), n_months):
+                extra_rows.append(
+                    {"i": i, "emp": other, "m": m, "base": float(floor[m]) * rng.uniform(1, 1.5)}
+                )
+            truth.append(("enrol_two_employers", "irregular", psn[i]))
+        for i in pool.take(k, plain):  # changed employer mid-month: a handover month
+            t, d = int(rng.integers(1, n_months)), int(rng.integers(5, 25))
+            new = (emp[i] + 1 + rng.integers(0, n_emp - 1)) % n_emp
+            event(i, "21", cal.day(t, d), evt_rea="离职")
+            event(i, "11", cal.day(t, d + 1), at=new)
+            for m in range(t, n_months):
+                extra_rows.append({"i": i, "emp": new, "m": m, "base": None})
+            end_m[i] = t
+            truth.append(("enrol_two_employers", "lookalike", psn[i]))
+        for kind in ("irregular", "lookalike"):
+            for i in pool.take(k, plain):  # died; contributions go on, or stop as due
+                u = int(rng.integers(0, n_months - 1))
+                if kind == "irregular":
+                    deaths.append((psn[i], cal.day(u, rng.integers(1, 28))))
+                else:
+                    deaths.append((psn[i], cal.last_day(u)))
+                    end_m[i] = u
+                    event(i, "31", cal.last_day(u), evt_rea="死亡")
+                truth.append(("enrol_deceased_enrolled", kind, f"{emp_no[emp[i]]}|{psn[i]}"))
+        _interruptions(
+            rng,
+            cal,
+            claims,
+            staff,
+            pool,
+            ordinary_emp[emp] & claim,
+            k,
+            end_m,
+            event,
+            extra_rows,
+            emp,
+            n_emp,
+            truth,
+        )
+
+    # -- filings: every staff member's enrolment, some short of a document --------------------
+    for i in np.flatnonzero(~hidden):
+        hired = cal.months[0] - timedelta(days=int(rng.integers(30, 3650)))
+        event(i, "11", hired)
+    ordinary_events = [
+        j for j, e in enumerate(events) if e["evt_type"] == "11" and e["evt_date"] < cal.months[0]
+    ]
+    chosen = rng.permutation(ordinary_events)[: 2 * k]
+    for j in chosen[:k]:
+        docs = events[j]["docs"].split(";")
+        docs.pop(int(rng.integers(0, len(docs))))
+        events[j]["docs"] = ";".join(docs)
+    for n_look, j in enumerate(chosen[k:]):  # complete, written another way
+        sep = ("、", "，", " ", ",", "；")[n_look % 5]
+        docs = list(reversed(events[j]["docs"].split(";"))) + (["07"] if n_look % 2 else [])
+        events[j]["docs"] = sep.join(docs)
+    ev = pl.DataFrame(events).with_row_index("n", offset=1)
+    ev = ev.with_columns(evt_sn=pl.format("V{}", pl.col("n").cast(pl.String).str.zfill(8))).drop(
+        "n"
+    )
+    for kind, part in (("irregular", chosen[:k]), ("lookalike", chosen[k:])):
+        for j in part:
+            truth.append(
+                ("enrol_filing_documents", kind, f"{ev['emp_no'][int(j)]}|{ev['evt_sn'][int(j)]}")
+            )
+
+    contrib = _contributions(
+        cal,
+        staff,
+        emp,
+        wage,
+        floor,
+        ceiling,
+        start_m,
+        end_m,
+        hidden,
+        mode,
+        factor,
+        factor_from,
+        all_floor,
+        extra_rows,
+        employers,
+    )
+    stmt = _statements(cal, emp, wage, start_m, end_m, headcount_plus, employers)
+    _write(cfg, out, cal, employers, contrib, ev, stmt, deaths, staff, person, truth)
+
+
+def _month_of(cal: Calendar, t: pl.Expr) -> pl.Expr:
+    first = cal.months[0]
+    return (t.dt.year() - first.year) * 12 + t.dt.month() - first.month
+
+
+def _interruptions(
+    rng: np.random.Generator,
+    cal: Calendar,
+    claims: pl.DataFrame,
+    staff: pl.DataFrame,
+    pool: _Pool,
+    ok: np.ndarray,
+    k: int,
+    end_m: np.ndarray,
+    event,
+    extra_rows: list[dict],
+    emp: np.ndarray,
+    n_emp: int,
+    truth: list[tuple[str, str, str]],
+) -> None:
+    """Claims' employees whose enrolment is interrupted: before a paid claim (irregular),
+    in the month of their last claim, or before it but enrolled again elsewhere."""
+    n_months = len(cal.months)
+    index = staff.select("psn_no").with_row_index("i")
+    last = (
+        claims.select("psn_no", m=_month_of(cal, pl.col("setl_time")))
+        .group_by("psn_no")
+        .agg(last=pl.col("m").max())
+        .join(index, on="psn_no")
+    )
+    last_month = np.full(staff.height, -1, dtype=np.int64)
+    last_month[last["i"].to_numpy()] = last["last"].to_numpy()
+    psn = staff["psn_no"].to_numpy()
+    for i in pool.take(k, ok & (last_month >= 1)):
+        u = int(rng.integers(0, last_month[i]))
+        event(i, "21", cal.day(u, rng.integers(1, 28)), evt_rea="离职")
+        end_m[i] = u
+        truth.append(("enrol_claim_interrupted", "irregular", psn[i]))
+    for i in pool.take(k, ok & (last_month >= 0)):
+        t = int(last_month[i])
+        event(i, "21", cal.day(t, rng.integers(1, 28)), evt_rea="离职")
+        end_m[i] = t
+        truth.append(("enrol_claim_interrupted", "lookalike", psn[i]))
+    for i in pool.take(k, ok & (last_month >= 1)):
+        u, d = int(rng.integers(0, last_month[i])), int(rng.integers(1, 26))
+        new = (emp[i] + 1 + rng.integers(0, n_emp - 1)) % n_emp
+        event(i, "21", cal.day(u, d), evt_rea="离职")
+        event(i, "11", cal.day(u, d + 1), at=new)
+        end_m[i] = u
+        for m in range(u, n_months):
+            extra_rows.append({"i": i, "emp": new, "m": m, "base": None})
+        truth.append(("enrol_claim_interrupted", "lookalike", psn[i]))
+
+
+def _contributions(
+    cal: Calendar,
+    staff: pl.DataFrame,
+    emp: np.ndarray,
+    wage: np.ndarray,
+    floor: np.ndarray,
+    ceiling: np.ndarray,
+    start_m: np.ndarray,
+    end_m: np.ndarray,
+    hidden: np.ndarray,
+    mode: np.ndarray,
+    factor: np.ndarray,
+    factor_from: np.ndarray,
+    all_floor: np.ndarray,
+    extra_rows: list[dict],
+    employers: pl.DataFrame,
+) -> pl.DataFrame:
+    """One row per staff member, employer and month declared."""
+    n, n_months = len(emp), len(cal.months)
+    i = np.repeat(np.arange(n), n_months)
+    m = np.tile(np.arange(n_months), n)
+    keep = (m >= start_m[i]) & (m <= end_m[i]) & ~hidden[i]
+    i, m = i[keep], m[keep]
+    base = np.clip(wage[i], floor[m], ceiling[m])
+    base = np.where(all_floor[i], floor[m], base)
+    changed = m >= factor_from[i]
+    base = np.where(changed & (mode[i] == 1), floor[m] * factor[i], base)
+    base = np.where(changed & (mode[i] == 2), base * factor[i], base)
+    e = emp[i]
+    if extra_rows:
+        x = pl.DataFrame(
+            extra_rows, schema={"i": pl.Int64, "emp": pl.Int64, "m": pl.Int64, "base": pl.Float64}
+        )
+        xi, xm = x["i"].to_numpy(), x["m"].to_numpy()
+        xb = x["base"].fill_null(np.nan).to_numpy()
+        xb = np.where(np.isnan(xb), np.clip(wage[xi], floor[xm], ceiling[xm]), xb)
+        i, m, e = (
+            np.concatenate([i, xi]),
+            np.concatenate([m, xm]),
+            np.concatenate([e, x["emp"].to_numpy()]),
+        )
+        base = np.concatenate([base, xb])
+    base = np.round(base)
+    cashym = np.array([d.strftime("%Y%m") for d in cal.months])
+    return pl.DataFrame(
+        {
+            "emp_no": employers["emp_no"].to_numpy()[e],
+            "psn_no": staff["psn_no"].to_numpy()[i],
+            "psn_name": staff["psn_name"].to_numpy()[i],
+            "certno": staff["certno"].to_numpy()[i],
+            "insutype": "310",
+            "psn_type": "1101",
+            "cashym": cashym[m],
+            "psn_clctstd": base,
+            "wag": np.round(wage[i]),
+            "emp_clct_amt": np.round(base * 0.06, 2),
+            "psn_clct_amt": np.round(base * 0.02, 2),
+        }
+    ).sort("cashym", "emp_no", "psn_no")
+
+
+def _statements(
+    cal: Calendar,
+    emp: np.ndarray,
+    wage: np.ndarray,
+    start_m: np.ndarray,
+    end_m: np.ndarray,
+    plus: np.ndarray,
+    employers: pl.DataFrame,
+) -> pl.DataFrame:
+    """Per employer and year: the average headcount over the generated months and the
+    payroll, as a whole year's."""
+    rows = []
+    months = np.array([d.year for d in cal.months])
+    n_emp = employers.height
+    mean_wage = np.bincount(emp, weights=wage, minlength=n_emp) / np.maximum(
+        np.bincount(emp, minlength=n_emp), 1
+    )
+    for year in cal.years:
+        ms = np.flatnonzero(months == year)
+        worked = np.clip(np.minimum(end_m, ms[-1]) - np.maximum(start_m, ms[0]) + 1, 0, None)
+        heads = np.bincount(emp, weights=worked, minlength=n_emp) / len(ms)
+        pay = np.bincount(emp, weights=wage * worked, minlength=n_emp) * 12 / len(ms)
+        pay = pay + plus * mean_wage * 12
+        has = heads > 0
+        rows.append(
+            pl.DataFrame(
+                {
+                    "emp_no": employers["emp_no"].to_numpy()[has],
+                    "year": np.full(has.sum(), year, dtype=np.int32),
+                    "wag_sumamt": np.round(pay[has], 2),
+                    "emp_cnt": (np.round(heads[has]) + plus[has]).astype(np.int32),
+                }
+            )
+        )
+    return pl.concat(rows)
+
+
+def _write(
+    cfg: SynthConfig,
+    out: Path,
+    cal: Calendar,
+    employers: pl.DataFrame,
+    contrib: pl.DataFrame,
+    events: pl.DataFrame,
+    stmt: pl.DataFrame,
+    deaths: list[tuple[str, date]],
+    staff: pl.DataFrame,
+    person: pl.DataFrame,
+    truth: list[tuple[str, str, str]],
+) -> None:
+    folder = out / "enrolment"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def put(name: str, df: pl.DataFrame, table: str, fmt: str = "utf8") -> None:
+        write_atomic(folder / name, render(df, table, fmt), durable=False)
+
+    put("employer.csv", employers, "employer")
+    wages = pl.DataFrame({"year": cal.years, "avg_wage": [cal.avg_wage(y) for y in cal.years]})
+    put("avg_wage.csv", wages, "avg_wage")
+    put("emp_fin_stmt.xlsx", stmt, "emp_fin_stmt", "xlsx")
+    put("insu_event.csv", events, "insu_event")
+    # a collection system's monthly export: alternately GBK with Chinese headers and UTF-8
+    for k, (ym, part) in enumerate(
+        contrib.partition_by("cashym", as_dict=True, maintain_order=True).items()
+    ):
+        put(
+            f"emp_contribution_{ym[0]}.csv", part, "emp_contribution", "gbk_zh" if k % 2 else "utf8"
+        )
+    dead = pl.DataFrame(deaths, schema={"psn_no": pl.String, "die_date": pl.Date}, orient="row")
+    dead = dead.join(staff.select("psn_no", "psn_name", "certno"), on="psn_no", how="left")
+    put("death.csv", dead, "death")
+    retirees = person.filter((pl.col("insutype") == "310") & (pl.col("psn_type") == "1102"))
+    rng = np.random.default_rng([cfg.seed, STREAM + 1])
+    pension = pl.concat(
+        [
+            retirees.select(
+                "psn_no",
+                "emp_no",
+                year=pl.lit(year, pl.Int32),
+                pension_amt=pl.Series(
+                    np.round(cal.avg_wage(year) * rng.uniform(0.4, 0.9, retirees.height), 2)
+                ),
+                retr_date=pl.col("brdy").dt.offset_by("60y"),
+            )
+            for year in cal.years
+        ]
+    )
+    put("retiree_pension.csv", pension, "retiree_pension")
+    (out / "truth").mkdir(parents=True, exist_ok=True)
+    pl.DataFrame(truth, schema=["check", "kind", "key"], orient="row").write_parquet(
+        out / "truth" / "enrolment.parquet"
+    )
