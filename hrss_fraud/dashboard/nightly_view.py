@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from hrss_fraud.dashboard import i18n
+from hrss_fraud.model.times import minute
 from hrss_fraud.nightly import journal
 from hrss_fraud.outputs.labels import _pick
 
@@ -33,8 +34,8 @@ STATUSES: dict[str, tuple[str, str]] = {"ok": ("成功", "ok"), "failed": ("失�
 
 COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "run": ("批处理编号", "nightly run"),
-    "started": ("开始(UTC)", "started (UTC)"),
-    "finished": ("结束(UTC)", "finished (UTC)"),
+    "started": ("开始时间", "started"),
+    "finished": ("结束时间", "finished"),
     "seconds": ("用时(秒)", "took (s)"),
     "status_label": ("状态", "status"),
     "score_run": ("评分批次", "scoring run"),
@@ -45,7 +46,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "n_warnings": ("警告数", "warnings"),
     "error": ("错误", "error"),
     "resumed": ("接续中断的批处理", "resumed from"),
-    "time": ("时间(UTC)", "time (UTC)"),
+    "time": ("时间", "time"),
     "file": ("文件", "file"),
     "reason": ("原因", "reason"),
 }
@@ -85,8 +86,9 @@ def _when(stamp: Any) -> datetime | None:
 
 
 def _shown(stamp: Any) -> str | None:
+    """A record's time as the page shows it: local, to the minute."""
     at = _when(stamp)
-    return f"{at:%Y-%m-%d %H:%M}" if at else None
+    return minute(at) if at else None
 
 
 def _number(value: Any) -> float | None:
@@ -95,7 +97,7 @@ def _number(value: Any) -> float | None:
 
 def runs_frame(workspace: Path, n: int = 10, *, lang: str = "zh") -> pl.DataFrame:
     """The ``n`` latest nightly runs, newest first, one row per run with the columns of
-    :data:`RUN_SCHEMA`: times in UTC to the minute, the status and its label, the scoring
+    :data:`RUN_SCHEMA`: times in local time to the minute, the status and its label, the scoring
     run it produced, each stage's seconds (null: the stage did not run or failed), the
     number of warnings, the one-line error and the killed run it completed."""
     rows = []
@@ -122,7 +124,7 @@ def runs_frame(workspace: Path, n: int = 10, *, lang: str = "zh") -> pl.DataFram
 
 def rejections_frame(workspace: Path, n: int = 10) -> pl.DataFrame:
     """The ``n`` latest upload files the nightly ingest rejected, newest first: when (UTC),
-    the file's name, the reason code, the error and the nightly run."""
+    the file's name, the reason, the error and the nightly run."""
     lines = journal.read_lines(Path(workspace) / journal.REJECTIONS)[::-1][: max(n, 0)]
     rows = [
         {
@@ -208,7 +210,7 @@ def nightly_status(
         if latest.get("error"):
             parts.append(f" — {latest['error']}")
     if checked and (ran is None or checked > ran):
-        at = f"{checked:%Y-%m-%d %H:%M}"
+        at = minute(checked)
         parts.append(i18n.text("nightly_view.last_check_nothing_new", lang, workspace, at=at))
     if stale:
         hours = int(STALE_AFTER.total_seconds() // 3600)

@@ -3,6 +3,8 @@ batch's own ``journal.record_run``, read back as a table, a headline and its war
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,16 @@ def _record(run: str, started: str, *, seconds: float = 95.2, **extra: Any) -> d
         "resumed": None,
         **extra,
     }
+
+
+@pytest.fixture(autouse=True)
+def office_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The office's clock is UTC+8: the records' UTC times are shown eight hours on."""
+    monkeypatch.setenv("TZ", "CST-8")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 FAILED = "stage score failed: RunError: rule R07 crashed"
@@ -62,8 +74,8 @@ def test_runs_frame_newest_first_with_stage_seconds(ws: Path) -> None:
     assert runs["run"].to_list() == ["n3", "n2", "n1"]
     assert runs.row(0, named=True) == {
         "run": "n3",
-        "started": "2026-12-02 02:00",
-        "finished": "2026-12-02 02:01",
+        "started": "2026-12-02 10:00",
+        "finished": "2026-12-02 10:01",
         "seconds": 95.2,
         "status": "ok",
         "status_label": "成功",
@@ -93,10 +105,10 @@ def test_runs_frame_keeps_the_last_n_and_labels_in_english(ws: Path) -> None:
 
 def test_headline_of_a_fresh_ok_run_in_both_languages(ws: Path) -> None:
     zh = nv.nightly_status(ws, now=NOW)
-    assert zh.headline == "最近一次夜间批处理：成功，2026-12-02 02:00 UTC 开始，用时 95 秒"
+    assert zh.headline == "最近一次夜间批处理：成功，2026-12-02 10:00 开始，用时 95 秒"
     assert (zh.failed, zh.stale, zh.alert) == (False, False, False)
     en = nv.nightly_status(ws, lang="en", now=NOW).headline
-    assert en == "Last nightly batch: ok, started 2026-12-02 02:00 UTC, took 95 s"
+    assert en == "Last nightly batch: ok, started 2026-12-02 10:00, took 95 s"
 
 
 def test_a_failed_latest_run_is_an_alert_with_its_error(tmp_path: Path) -> None:
@@ -126,7 +138,7 @@ def test_a_night_with_nothing_new_is_not_stale(ws: Path) -> None:
     assert nv.last_checked(ws) == datetime(2026, 12, 4, 2, 0, 1, tzinfo=UTC)
     status = nv.nightly_status(ws, lang="en", now=later)
     assert not status.stale
-    assert status.headline.endswith("; last check 2026-12-04 02:00 UTC found nothing new")
+    assert status.headline.endswith("; last check 2026-12-04 10:00 found nothing new")
     assert nv.nightly_status(ws, now=later.replace(day=6)).stale
 
 
@@ -154,7 +166,7 @@ def test_a_torn_last_line_is_skipped(ws: Path) -> None:
     with (ws / journal.RUNS).open("a", encoding="utf-8") as f:
         f.write('{"run": "n4", "status": "ok", "started": "2026-12-0')
     assert nv.runs_frame(ws)["run"].to_list() == ["n3", "n2", "n1"]
-    assert "2026-12-02 02:00" in nv.nightly_status(ws, now=NOW).headline
+    assert "2026-12-02 10:00" in nv.nightly_status(ws, now=NOW).headline
 
 
 def test_rejected_files_newest_first(tmp_path: Path) -> None:
@@ -172,4 +184,4 @@ def test_rejected_files_newest_first(tmp_path: Path) -> None:
     rejected = nv.rejections_frame(tmp_path, 2)
     assert rejected.columns == list(nv.REJECTION_SCHEMA)
     assert rejected["file"].to_list() == ["c.csv", "b.xlsx"]
-    assert rejected.row(0, named=True)["time"] == "2026-12-03 02:00"
+    assert rejected.row(0, named=True)["time"] == "2026-12-03 10:00"
