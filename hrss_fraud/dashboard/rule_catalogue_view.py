@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from hrss_fraud.cases import audit
-from hrss_fraud.engine.catalogue import Catalogue, CatalogueError, load_catalogue
+from hrss_fraud.dashboard import i18n
+from hrss_fraud.engine.catalogue import Catalogue, CatalogueError, Param, Rule, load_catalogue
 from hrss_fraud.engine.params import Change, changes, effective, set_param
-from hrss_fraud.outputs.labels import family_labels, severity_labels
+from hrss_fraud.model.times import minute
+from hrss_fraud.outputs.labels import _pick, family_labels, severity_labels
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -28,9 +30,106 @@ if TYPE_CHECKING:
 
 CHANGE_PERMISSION = "change_parameters"
 
+KERNELS: dict[str | None, tuple[str, str]] = {
+    None: ("条件规则（SQL模板）", "SQL template"),
+    "bursts": ("短时集中就医", "bursts of visits"),
+    "covisit_rings": ("结伴就医团伙", "co-visit rings"),
+    "high_cost": ("门诊高费用", "high outpatient cost"),
+    "institution_spread": ("多机构分散就医", "spread over institutions"),
+    "outlier_doctor": ("医师行为异常（HBOS）", "doctor outliers (HBOS)"),
+    "outlier_institution": ("机构行为异常（HBOS）", "institution outliers (HBOS)"),
+    "outlier_person": ("参保人就医异常（HBOS）", "person outliers (HBOS)"),
+    "peer_profile": ("同类机构画像对比", "peer profile"),
+    "period_count": ("周期内次数上限", "caps per period"),
+    "profile_drift": ("机构画像突变", "profile drift"),
+    "same_day_visits": ("同日多次就诊", "same-day visits"),
+    "supply": ("购药超量（供药天数）", "drug supply days"),
+    "visit_frequency": ("就诊频次异常（泊松模型）", "visit frequency (Poisson)"),
+    "windows": ("时间窗口内次数上限", "caps per time window"),
+}
+"""How a rule finds its leads (its ``kernel``; ``None``: an SQL template), as the page
+names it."""
+
+UNITS_EN: dict[str, str] = {
+    "Z值": "z-score",
+    "个": "items",
+    "人": "persons",
+    "人次": "visits",
+    "倍": "times",
+    "倍稳健标准差": "robust SDs",
+    "元": "yuan",
+    "元/单位": "yuan per unit",
+    "分位": "percentile",
+    "分钟": "minutes",
+    "单位": "units",
+    "天": "days",
+    "家": "institutions",
+    "岁": "years of age",
+    "开关": "switch (0 or 1)",
+    "月": "months",
+    "概率": "probability",
+    "次": "times",
+    "比例": "share",
+    "种": "kinds",
+    "秒": "seconds",
+    "笔": "settlements",
+    "级": "levels",
+}
+"""The catalogue's parameter units (written in Chinese) in English."""
+
+
+def unit(p: Param, lang: str = "zh") -> str:
+    """The parameter's unit in ``lang`` (an English unit not listed: as written)."""
+    return UNITS_EN.get(p.unit, p.unit) if lang == "en" else p.unit
+
+
+def param_label(p: Param, lang: str = "zh") -> str:
+    """What the page calls the parameter: its description in ``lang``, else its name."""
+    return (p.description_en if lang == "en" else p.description_zh) or p.name
+
+
+def kernel_label(rule: Rule, lang: str = "zh") -> str:
+    return _pick(KERNELS.get(rule.kernel, (str(rule.kernel),) * 2), lang)
+
+
+def rule_label(rule: Rule, lang: str = "zh") -> str:
+    """The rule as a list names it: its name first, its id after."""
+    return f"{rule.name_en if lang == 'en' else rule.name_zh}（{rule.id}）"
+
+
+ERRORS = {
+    "not_allowed": "rules.error_not_allowed",
+    "unknown_rule": "rules.error_unknown_rule",
+    "unknown_param": "rules.error_unknown_param",
+    "no_value": "rules.error_no_value",
+    "not_a_number": "rules.error_not_a_number",
+    "out_of_range": "rules.error_out_of_range",
+    "no_reason": "rules.error_no_reason",
+    "log": "rules.error_log",
+}
+"""Why a change is refused → the screen text that says so."""
+
 
 class ParameterChangeError(ValueError):
-    """A parameter change the dashboard refuses; the message is fit for the page."""
+    """A parameter change the dashboard refuses: ``key`` names its message
+    (:data:`ERRORS`) and ``fields`` fill it (:func:`say`); ``str()`` is the Chinese
+    text with the English after it, for logs and the command line."""
+
+    def __init__(self, key: str, **fields: Any) -> None:
+        self.key, self.fields = key, fields
+        super().__init__(f"{say(self, 'zh')} ({say(self, 'en')})")
+
+
+def say(err: ParameterChangeError, lang: str = "zh", workspace: Path | None = None) -> str:
+    """The refusal in ``lang``, the parameter named by its label, with the centre's own
+    wording if it has any."""
+    fields = dict(err.fields)
+    if isinstance(fields.get("param"), Param):
+        fields["param"] = param_label(fields["param"], lang)
+        fields["unit"] = unit(err.fields["param"], lang)
+    if isinstance(fields.get("role"), tuple):
+        fields["role"] = _pick(fields["role"], lang)
+    return i18n.text(ERRORS[err.key], lang, workspace, **fields)
 
 
 def current_catalogue(workspace: Path) -> Catalogue:
@@ -98,8 +197,9 @@ def rule_table(
     *,
     lang: str = "zh",
 ) -> pl.DataFrame:
-    """One row per rule of ``catalogue``: names, family, severity, ``version`` and the
-    ``params`` in force (``name=value``), its leads in ``view``'s run (``n_findings``,
+    """One row per rule of ``catalogue``: names, family, severity and kernel (with their
+    labels), ``version`` and the ``params`` in force (each by its label, with its value
+    and unit in ``lang``), its leads in ``view``'s run (``n_findings``,
     ``amount_at_risk``), and its reviewed leads in the case store (``n_confirmed``,
     ``n_dismissed``, ``confirmed_share`` = confirmed / decided, null before any final
     decision, with the ``confirmed_ids`` and ``dismissed_ids`` behind them)."""
@@ -116,10 +216,14 @@ def rule_table(
                 "family_label": families.get(rule.family, rule.family),
                 "severity": rule.severity,
                 "severity_label": severities.get(rule.severity, rule.severity),
+                "kernel_label": kernel_label(rule, lang),
                 "entity": rule.entity,
                 "monitoring": rule.monitoring,
                 "version": eff.version,
-                "params": ", ".join(f"{k}={v:g}" for k, v in eff.values.items()),
+                "params": "；".join(
+                    f"{param_label(p, lang)} {eff.values[p.name]:g} {unit(p, lang)}"
+                    for p in rule.params
+                ),
             }
         )
     table = pl.DataFrame(rows)
@@ -145,16 +249,17 @@ def rule_table(
 def rule_params(
     catalogue: Catalogue, workspace: Path, rule_id: str, *, lang: str = "zh"
 ) -> pl.DataFrame:
-    """The rule's parameters: ``name``, ``description``, ``unit``, ``default``, ``min``,
-    ``max``, ``value`` in force and ``n_changes``; :class:`KeyError` for an unknown rule."""
+    """The rule's parameters: ``name``, ``description`` and ``unit`` in ``lang``,
+    ``default``, ``min``, ``max``, ``value`` in force and ``n_changes``; :class:`KeyError`
+    for an unknown rule."""
     rule = catalogue.rules[rule_id]
     eff = effective(rule, changes(catalogue, workspace))
     return pl.DataFrame(
         [
             {
                 "name": p.name,
-                "description": p.description_en if lang == "en" else p.description_zh,
-                "unit": p.unit,
+                "description": param_label(p, lang),
+                "unit": unit(p, lang),
                 "default": float(p.default),
                 "min": float(p.min),
                 "max": float(p.max),
@@ -176,14 +281,19 @@ def rule_params(
     )
 
 
-def rule_history(catalogue: Catalogue, workspace: Path, rule_id: str) -> pl.DataFrame:
-    """Every change of the rule's parameters, oldest first (who, when, why)."""
+def rule_history(
+    catalogue: Catalogue, workspace: Path, rule_id: str, *, lang: str = "zh"
+) -> pl.DataFrame:
+    """Every change of the rule's parameters, oldest first (who, when in local time to the
+    minute, why), each parameter by its label in ``lang``."""
+    rule = catalogue.rules[rule_id]
+    labels = {p.name: param_label(p, lang) for p in rule.params}
     rows = [
         {
-            "param": c.param,
+            "param": labels.get(c.param, c.param),
             "value": c.value,
             "changed_by": c.changed_by,
-            "changed_at": c.changed_at,
+            "changed_at": minute(c.changed_at),
             "reason": c.reason,
         }
         for c in changes(catalogue, workspace)
@@ -210,32 +320,36 @@ def change_parameter(
     value: Any,
     reason: str,
 ) -> Change:
-    """Change one parameter as ``user``: refused unless the role may change parameters,
-    the reason is given, the value is a number within the bounds. Recorded in the
+    """Change one parameter as ``user``: refused (:class:`ParameterChangeError`) unless
+    the role may change parameters, the value is a number within the bounds and the
+    reason is given. Recorded in the
     parameter log (as the CLI records it) and then in the audit log with the old value."""
     if not user.can(CHANGE_PERMISSION):
-        msg = f"{user.role_zh}无“修改规则参数”权限 ({user.role} may not change rule parameters)"
-        raise ParameterChangeError(msg)
-    if not (reason or "").strip():
-        msg = "请填写修改理由 (a reason is required)"
-        raise ParameterChangeError(msg)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        msg = f"参数值须为数字 (value {value!r} is not a number)"
-        raise ParameterChangeError(msg) from None
+        raise ParameterChangeError("not_allowed", role=(user.role_zh, user.role))
     catalogue = current_catalogue(workspace)
     rule = catalogue.rules.get(rule_id)
     if rule is None:
-        msg = f"没有规则 {rule_id!r} (unknown rule)"
-        raise ParameterChangeError(msg)
+        raise ParameterChangeError("unknown_rule", rule=rule_id)
+    p = next((p for p in rule.params if p.name == param), None)
+    if p is None:
+        raise ParameterChangeError("unknown_param", rule=rule_id, param=param)
+    if value is None or str(value).strip() == "":
+        raise ParameterChangeError("no_value", param=p)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ParameterChangeError("not_a_number", param=p, value=str(value)) from None
+    if not p.min <= number <= p.max:
+        raise ParameterChangeError("out_of_range", param=p, value=number, min=p.min, max=p.max)
+    if not (reason or "").strip():
+        raise ParameterChangeError("no_reason")
     old = effective(rule, changes(catalogue, workspace)).values.get(param)
     try:
         change = set_param(
             catalogue, workspace, rule_id, param, number, user.username, reason.strip()
         )
-    except CatalogueError as e:
-        raise ParameterChangeError(str(e)) from None
+    except CatalogueError as e:  # the log itself unreadable: say so as it is
+        raise ParameterChangeError("log", error=str(e)) from None
     version = effective(rule, changes(catalogue, workspace)).version
     audit.record(
         case_store,

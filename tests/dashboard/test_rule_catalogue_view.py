@@ -4,6 +4,7 @@ the admin's audit-log page with its permission and its own trace."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def test_rule_table_counts_leads_and_review_outcomes(ws: Path) -> None:
     assert cap["confirmed_share"] == 1.0 and cap["confirmed_ids"] == ["f1"]
     split = rows["split_admission"]  # decision without a snapshot: the run names the rule
     assert split["n_dismissed"] == 1 and split["confirmed_share"] == 0.0
-    assert split["dismissed_ids"] == ["f2"] and split["params"] == "days=15"
+    assert split["dismissed_ids"] == ["f2"]
+    assert split["params"] == "出院后因相同或相关疾病再次入住同一机构的间隔天数（含） 15 天"
     freq = rows["abnormal_visit_frequency"]  # pending is not final
     assert freq["n_findings"] == 1 and freq["confirmed_share"] is None
     assert rows["item_sex"]["n_findings"] == 0 and rows["item_sex"]["version"] == 1
@@ -99,7 +101,7 @@ def test_a_supervisor_changes_a_parameter_as_the_cli_does(ws: Path) -> None:
     assert params["value"].to_list() == [10.0] and params["n_changes"].to_list() == [1]
     table = rc.rule_table(cat, ws, None)
     row = table.filter(pl.col("rule_id") == "split_admission").row(0, named=True)
-    assert row["version"] == 2 and row["params"] == "days=10"
+    assert row["version"] == 2 and row["params"].endswith(" 10 天")
     assert log["action"].to_list() == ["parameter.change"]
     assert '"old": 15.0' in log["detail"][0] and '"new": 10.0' in log["detail"][0]
     history = rc.rule_history(cat, ws, "split_admission")
@@ -113,7 +115,8 @@ def test_a_supervisor_changes_a_parameter_as_the_cli_does(ws: Path) -> None:
         ("reviewer", 10, "理由", "may not change"),
         ("admin", 10, "理由", "may not change"),
         ("supervisor", 10, "  ", "reason is required"),
-        ("supervisor", 61, "理由", r"outside \[1, 60\]"),
+        ("supervisor", 61, "理由", r"须在 1～60天之间.*within \[1, 60\] days"),
+        ("supervisor", "", "理由", "give a new value"),
         ("supervisor", "ten", "理由", "not a number"),
     ],
 )
@@ -135,6 +138,35 @@ def test_an_unknown_rule_or_parameter_is_refused(ws: Path) -> None:
             rc.change_parameter(store, ws, boss, "nope", "days", 1, "理由")
         with pytest.raises(rc.ParameterChangeError, match="no parameter 'weeks'"):
             rc.change_parameter(store, ws, boss, "split_admission", "weeks", 1, "理由")
+
+
+def test_a_refusal_names_the_parameter_by_its_label_in_the_chosen_language(ws: Path) -> None:
+    boss = _users(ws)["supervisor"]
+    with open_store(ws) as store, pytest.raises(rc.ParameterChangeError) as caught:
+        rc.change_parameter(store, ws, boss, "split_admission", "days", "9x", "理由")
+    days = rc.current_catalogue(ws).rules["split_admission"].param("days")
+    assert rc.say(caught.value, "zh") == f"“{days.description_zh}”须为数字，填写的是“9x”"
+    assert rc.say(caught.value, "en") == f"“{days.description_en}”: “9x” is not a number"
+    assert days.description_en and "days" not in str(caught.value).split("(")[0]
+
+
+def test_catalogue_labels_kernel_units_and_history_times(ws: Path) -> None:
+    users = _users(ws)
+    cat = rc.current_catalogue(ws)
+    with open_store(ws) as store:
+        rc.change_parameter(store, ws, users["supervisor"], "split_admission", "days", 12, "文件")
+    table = rc.rule_table(cat, ws, None, lang="en").to_dicts()
+    kernels = {r["rule_id"]: r["kernel_label"] for r in table}
+    assert kernels["split_admission"] == "SQL template"
+    assert kernels["abnormal_visit_frequency"] == "visit frequency (Poisson)"
+    assert all(r["kernel_label"] and r["kernel_label"].isascii() for r in table)
+    params = rc.rule_params(cat, ws, "split_admission", lang="en").row(0, named=True)
+    assert (params["unit"], params["value"]) == ("days", 12.0)
+    units = {p.unit for r in cat.rules.values() for p in r.params}
+    assert units <= rc.UNITS_EN.keys()  # every unit has its English
+    history = rc.rule_history(cat, ws, "split_admission").row(0, named=True)
+    assert history["param"].startswith("出院后")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", history["changed_at"])
 
 
 def test_county_rule_table_adds_up_to_the_run(county_view: RunView) -> None:

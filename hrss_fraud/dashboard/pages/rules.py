@@ -13,6 +13,7 @@ from dash import Input, Output, State, dcc, html
 from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard import rule_catalogue_view as rc
+from hrss_fraud.dashboard.forms import field
 from hrss_fraud.engine.runs import RunError
 
 dash.register_page(
@@ -21,13 +22,13 @@ dash.register_page(
 
 LABELS: dict[str, tuple[str, str]] = {
     "family_label": ("规则类别", "family"),
+    "kernel_label": ("检测方式", "method"),
     "version": ("版本", "version"),
     "params": ("参数", "parameters"),
     "n_confirmed": ("确认违规", "confirmed"),
     "n_dismissed": ("排除疑点", "dismissed"),
     "confirmed_share": ("确认率", "confirmed share"),
-    "name": ("参数", "parameter"),
-    "description": ("说明", "description"),
+    "description": ("参数", "parameter"),
     "unit": ("单位", "unit"),
     "default": ("默认值", "default"),
     "min": ("下限", "min"),
@@ -39,107 +40,140 @@ LABELS: dict[str, tuple[str, str]] = {
     "changed_at": ("修改时间", "when"),
     "reason": ("理由", "reason"),
 }
+TABLE_COLUMNS = (
+    "rule_name",
+    "rule_id",
+    "family_label",
+    "severity_label",
+    "kernel_label",
+    "version",
+    "params",
+    "n_findings",
+    "amount_at_risk",
+    "n_confirmed",
+    "n_dismissed",
+    "confirmed_share",
+)
+"""The catalogue table: the rule's name first, its id a detail after it."""
 
 
-@guard.layout
-def layout(rule: str = "", **_query: str) -> html.Div:
-    t, lang = context.t, context.lang()
+def _catalogue(lang: str) -> Any:
+    """The catalogue table as the parameters are in force now."""
     ws = context.workspace()
     try:
         view = context.runs().latest()
     except RunError:
         view = None
-    catalogue = rc.current_catalogue(ws)
-    table = rc.rule_table(catalogue, ws, view, context.store(), lang=lang)
-    options = [
-        {"label": f"{r['rule_id']} {r['rule_name']}", "value": r["rule_id"]}
-        for r in table.select("rule_id", "rule_name").to_dicts()
-    ]
+    table = rc.rule_table(rc.current_catalogue(ws), ws, view, context.store(), lang=lang)
+    return pc.table(
+        table,
+        TABLE_COLUMNS,
+        lang,
+        labels=LABELS,
+        links={"rule_name": lambda r: f"/rules?rule={r['rule_id']}"},
+        table_id="rules-table",
+    )
+
+
+@guard.layout
+def layout(rule: str = "", **_query: str) -> html.Div:
+    t, lang = context.t, context.lang()
+    try:
+        run_id = context.runs().latest().run_id
+    except RunError:
+        run_id = "—"
+    catalogue = rc.current_catalogue(context.workspace())
+    options = [{"label": rc.rule_label(r, lang), "value": r.id} for r in catalogue.rules.values()]
     return html.Div(
         [
             html.H1(t("rules.rule_catalogue")),
-            pc.message(
-                t("rules.leads_amounts_from_run_confirmed", run_id=view.run_id if view else "—")
-            ),
+            pc.message(t("rules.leads_amounts_from_run_confirmed", run_id=run_id)),
+            html.Label(t("rules.rule"), htmlFor="rules-pick"),
             dcc.Dropdown(
                 id="rules-pick",
-                options=options,
+                options=sorted(options, key=lambda o: o["label"]),
                 value=rule or None,
                 placeholder=t("rules.choose_rule_see_parameters"),
             ),
             html.Div(id="rules-detail"),
-            pc.table(
-                table,
-                [
-                    "rule_id",
-                    "rule_name",
-                    "family_label",
-                    "severity_label",
-                    "version",
-                    "params",
-                    "n_findings",
-                    "amount_at_risk",
-                    "n_confirmed",
-                    "n_dismissed",
-                    "confirmed_share",
-                ],
-                lang,
-                labels=LABELS,
-                links={"rule_id": lambda r: f"/rules?rule={r['rule_id']}"},
-                table_id="rules-table",
-            ),
+            html.Div(_catalogue(lang), id="rules-table-box"),
         ]
     )
 
 
-def _detail(rule_id: str, note: Any = None) -> html.Div:
-    t, lang, user = context.t, context.lang(), context.user()
-    ws = context.workspace()
-    catalogue = rc.current_catalogue(ws)
-    if rule_id not in catalogue.rules:
-        return html.Div()
-    params = rc.rule_params(catalogue, ws, rule_id, lang=lang)
-    history = rc.rule_history(catalogue, ws, rule_id)
-    form: Any = pc.message(t("rules.changing_parameter_needs_supervisor_role"))
-    if user is not None and user.can(rc.CHANGE_PERMISSION) and params.height:
-        form = html.Div(
-            [
-                dcc.Dropdown(
-                    id="rules-param",
-                    options=params["name"].to_list(),
-                    value=params["name"][0],
-                    clearable=False,
-                ),
-                dcc.Input(id="rules-value", type="number", placeholder=t("rules.new_value")),
-                dcc.Textarea(
-                    id="rules-reason",
-                    placeholder=t("rules.reason_required"),
-                    style={"width": "100%"},
-                ),
-                html.Button(t("rules.save_change"), id="rules-save"),
-            ],
-            className="form",
-        )
+def _params(rule_id: str, lang: str) -> html.Table:
+    params = rc.rule_params(
+        rc.current_catalogue(context.workspace()), context.workspace(), rule_id, lang=lang
+    )
+    return pc.table(
+        params,
+        ["description", "value", "unit", "default", "min", "max", "n_changes"],
+        lang,
+        labels=LABELS,
+        table_id="rules-params",
+    )
+
+
+def _history(rule_id: str, lang: str) -> html.Table:
+    catalogue = rc.current_catalogue(context.workspace())
+    history = rc.rule_history(catalogue, context.workspace(), rule_id, lang=lang)
+    return pc.table(
+        history,
+        ["param", "value", "changed_by", "changed_at", "reason"],
+        lang,
+        labels=LABELS,
+        table_id="rules-history",
+    )
+
+
+def _form(rule: Any, lang: str) -> Any:
+    """The change form, for a role allowed to change parameters; a note otherwise."""
+    t, user = context.t, context.user()
+    if user is None or not user.can(rc.CHANGE_PERMISSION) or not rule.params:
+        return pc.message(t("rules.changing_parameter_needs_supervisor_role"))
     return html.Div(
         [
-            html.H2(f"{rule_id}"),
-            pc.table(
-                params,
-                ["name", "description", "unit", "default", "min", "max", "value", "n_changes"],
-                lang,
-                labels=LABELS,
-                table_id="rules-params",
+            field(
+                t("rules.parameter"),
+                dcc.Dropdown(
+                    id="rules-param",
+                    options=[
+                        {"label": rc.param_label(p, lang), "value": p.name} for p in rule.params
+                    ],
+                    value=rule.params[0].name,
+                    clearable=False,
+                ),
+                width="420px",
             ),
-            form,
-            html.Div(note, id="rules-message"),
+            field(
+                t("rules.new_value"), dcc.Input(id="rules-value", type="text", inputMode="decimal")
+            ),
+            field(
+                t("rules.reason_required"),
+                dcc.Textarea(id="rules-reason"),
+                width="360px",
+            ),
+            html.Button(t("rules.save_change"), id="rules-save", className="primary"),
+        ],
+        className="decision-form",
+    )
+
+
+def _detail(rule_id: str) -> html.Div:
+    t, lang = context.t, context.lang()
+    rule = rc.current_catalogue(context.workspace()).rules.get(rule_id)
+    if rule is None:
+        return html.Div()
+    return html.Div(
+        [
+            html.H2(rc.rule_label(rule, lang), id="rules-title"),
+            html.Div(_params(rule_id, lang), id="rules-params-box"),
+            _form(rule, lang),
+            html.Div(id="rules-message", role="status"),
             html.H3(t("rules.change_history")),
-            pc.table(
-                history,
-                ["param", "value", "changed_by", "changed_at", "reason"],
-                lang,
-                labels=LABELS,
-            ),
-        ]
+            html.Div(_history(rule_id, lang), id="rules-history-box"),
+        ],
+        className="panel",
     )
 
 
@@ -151,7 +185,12 @@ def _show(rule_id: str | None) -> html.Div:
 
 
 @guard.callback(
-    Output("rules-detail", "children", allow_duplicate=True),
+    Output("rules-message", "children"),
+    Output("rules-params-box", "children"),
+    Output("rules-history-box", "children"),
+    Output("rules-table-box", "children"),
+    Output("rules-value", "value"),
+    Output("rules-reason", "value"),
     Input("rules-save", "n_clicks"),
     State("rules-pick", "value"),
     State("rules-param", "value"),
@@ -160,15 +199,31 @@ def _show(rule_id: str | None) -> html.Div:
     prevent_initial_call=True,
     permission=rc.CHANGE_PERMISSION,
 )
-def _save(_n: int | None, rule_id: str, param: str, value: Any, reason: str | None) -> html.Div:
-    t, user = context.t, context.user()
+def _save(_n: int | None, rule_id: str, param: str, value: Any, reason: str | None) -> tuple:
+    """Save the change; on success the rule's parameters, its history and the catalogue
+    table show the new value at once and the form is cleared; a refusal keeps what was
+    typed and names the parameter by its label."""
+    t, lang, user = context.t, context.lang(), context.user()
     if user is None or not _n:  # the button appearing with the detail is not a click
         raise dash.exceptions.PreventUpdate
+    ws = context.workspace()
     try:
-        change = rc.change_parameter(
-            context.store(), context.workspace(), user, rule_id, param, value, reason or ""
-        )
+        change = rc.change_parameter(context.store(), ws, user, rule_id, param, value, reason or "")
     except rc.ParameterChangeError as e:
-        return _detail(rule_id, pc.message(str(e), error=True))
-    done = t("rules.saved_applies_from_next_scoring", param=change.param, value=change.value)
-    return _detail(rule_id, pc.message(done))
+        keep = (dash.no_update,) * 5
+        return (pc.message(rc.say(e, lang, ws), error=True), *keep)
+    p = rc.current_catalogue(ws).rules[rule_id].param(change.param)
+    done = t(
+        "rules.saved_applies_from_next_scoring",
+        param=rc.param_label(p, lang),
+        value=change.value,
+        unit=rc.unit(p, lang),
+    )
+    return (
+        html.P(done, className="ok"),
+        _params(rule_id, lang),
+        _history(rule_id, lang),
+        _catalogue(lang),
+        "",
+        "",
+    )
