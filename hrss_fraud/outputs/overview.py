@@ -25,6 +25,8 @@ from hrss_fraud.outputs.labels import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from hrss_fraud.outputs.runs_view import RunView
 
 BREAKDOWNS = ("month", "care_type", "zone", "family", "rule")
@@ -164,6 +166,30 @@ def rule_names(view: RunView) -> pl.DataFrame:
         return names.unique("rule_id", keep="first").sort("rule_id").collect()
 
     return view.memo("rule_names", lambda: view.from_mart("rule_names", compute))
+
+
+def rule_titles(
+    view: RunView, previous: RunView | None, rule_ids: Iterable[str], *, lang: str = "zh"
+) -> dict[str, str]:
+    """The name in ``lang`` of each of ``rule_ids``: as the runs' leads name it (the
+    latest run's over the previous one's), else as the run's catalogue does (loaded only
+    for a rule without leads, e.g. one that failed), else the id itself."""
+    column = "rule_name_en" if lang == "en" else "rule_name"
+    names: dict[str, str] = {}
+    for v in (previous, view):
+        if v is not None:
+            names.update(dict(rule_names(v).select("rule_id", column).rows()))
+    wanted = set(rule_ids)
+    if wanted - names.keys():
+        rules = view.catalogue.rules
+        names.update(
+            {
+                r: rules[r].name_en if lang == "en" else rules[r].name_zh
+                for r in wanted
+                if r in rules
+            }
+        )
+    return {r: names.get(r) or r for r in wanted}
 
 
 def _leads_by(view: RunView, by: str, key: str, lang: str) -> pl.DataFrame:

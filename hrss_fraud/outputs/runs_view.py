@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 from collections import OrderedDict
@@ -43,6 +44,67 @@ from hrss_fraud.engine.runs import (
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic, write_parquet_atomic
+from hrss_fraud.outputs.labels import _pick
+
+RUN_MODES: dict[str, tuple[str, str]] = {
+    "full": ("全量评分", "full scoring"),
+    "incremental": ("增量评分", "incremental scoring"),
+}
+"""A run's ``mode`` (its manifest) → label."""
+
+REASONS: dict[str, re.Pattern[str]] = {
+    "full_requested": re.compile(r"full run requested"),
+    "no_model": re.compile(r"no saved model (?P<models>.+): full run, training it first"),
+    "no_previous": re.compile(r"no previous run: full run"),
+    "policy_changed": re.compile(
+        r"rules, parameters or knowledge changed since the last run: full run"
+    ),
+    "incremental_on": re.compile(r"incremental on run (?P<run>\S+)"),
+    "monthly_not_scored": re.compile(
+        r"the monthly rules were not scored by it: all rules, whole lake"
+    ),
+    "monthly_stand": re.compile(r"monthly rules stand as of (?P<month>\S+)"),
+    "monthly_no_claims": re.compile(
+        r"monthly rules re-scored: the lake had no claims when they ran"
+    ),
+    "monthly_closed": re.compile(
+        r"monthly rules re-scored: month (?P<month>\S+) closed since they ran"
+    ),
+    "monthly_late": re.compile(
+        r"monthly rules re-scored: new claims dated (?P<date>\S+) fall in a closed month"
+    ),
+}
+"""The reasons scoring writes in a manifest's ``why`` (``hrss_fraud.scoring.score``: a
+reason for the mode, then ``; `` and what became of the monthly rules), by the key the
+screens word them under."""
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One part of why a run was scored as it was: ``key`` of :data:`REASONS` with the
+    ``fields`` it names, or ``None`` for a reason this version does not know (``text``
+    is the part as written)."""
+
+    key: str | None
+    fields: dict[str, str]
+    text: str
+
+
+def run_reasons(why: str | None) -> list[Reason]:
+    """The parts of a manifest's ``why``, each matched to a known reason."""
+    out = []
+    for part in (p.strip() for p in (why or "").split(";")):
+        if not part:
+            continue
+        found = ((k, m) for k, r in REASONS.items() if (m := r.fullmatch(part)))
+        key, match = next(found, (None, None))
+        out.append(Reason(key, match.groupdict() if match else {}, part))
+    return out
+
+
+def run_mode_label(mode: str | None, lang: str = "zh") -> str:
+    """The run's mode as the screens name it (an unknown mode as written)."""
+    return _pick(RUN_MODES.get(str(mode), (str(mode or "—"),) * 2), lang)
 
 
 @dataclass

@@ -16,11 +16,12 @@ import plotly.graph_objects as go
 import polars as pl
 from dash import dcc, html
 
-from hrss_fraud.dashboard import context, guard, nightly_view
+from hrss_fraud.dashboard import charts, context, guard, nightly_view, run_words
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.components import kv
 from hrss_fraud.engine.runs import RunError
 from hrss_fraud.model.numbers import money
+from hrss_fraud.model.times import minute
 from hrss_fraud.outputs import overview as data
 
 dash.register_page(
@@ -40,13 +41,20 @@ def layout(**_query: str) -> html.Div:
     t, lang = context.t, context.lang()
     try:
         view = context.runs().latest()
-    except RunError as e:
+    except RunError:
         return html.Div(
-            [html.H1(t("overview.overview")), html.P(str(e), className="error"), _nightly(t, lang)]
+            [
+                html.H1(t("overview.overview")),
+                html.P(t("overview.no_run_yet"), className="error"),
+                _nightly(t, lang),
+            ]
         )
     totals = data.lead_totals(view)
     status = data.run_status(view)
-    changes = data.changes(view, context.runs().previous(view))
+    previous = context.runs().previous(view)
+    changes = data.changes(view, previous)
+    shown = [r["rule_id"] for r in status["failed_rules"] + status["inactive_rules"]]
+    names = data.rule_titles(view, previous, [*changes.by_rule["rule_id"], *shown], lang=lang)
     apart = data.apart_counts(view)
     cards = [
         (t("overview.leads"), f"{totals['n_findings']:,}"),
@@ -59,8 +67,8 @@ def layout(**_query: str) -> html.Div:
             dcc.Link(f"{apart['n_quality_findings']:,}", href="/quality"),
         ),
     ]
-    charts = [_spending(data.fund_spending(view, lang=lang), t)] + [
-        _leads_chart(data.leads_by(view, by, lang=lang), t(title), by)
+    figures = [_spending(data.fund_spending(view, lang=lang), t, lang)] + [
+        _leads_chart(data.leads_by(view, by, lang=lang), t(title), by, lang)
         for by, title in _BREAKDOWNS.items()
     ]
     return html.Div(
@@ -79,13 +87,13 @@ def layout(**_query: str) -> html.Div:
             html.Div(
                 [
                     html.Div(dcc.Graph(figure=f, config={"displaylogo": False}), className="panel")
-                    for f in charts
+                    for f in figures
                 ],
                 className="grid2",
                 id="overview-charts",
             ),
             html.Div(
-                [_status(status, t), _changes(changes, t)],
+                [_status(status, names, t, lang), _changes(changes, names, t)],
                 className="grid2",
                 style={"marginTop": "12px"},
             ),
@@ -104,25 +112,34 @@ def _layout(title: str) -> dict[str, Any]:
     }
 
 
-def _spending(spend: pl.DataFrame, t: Any) -> go.Figure:
-    """Fund payments per month, stacked by care type."""
+def _spending(spend: pl.DataFrame, t: Any, lang: str) -> go.Figure:
+    """Fund payments per month, stacked by care type: months as the language writes them,
+    amounts in 万元 on a Chinese axis (to the fen on hover)."""
+    spend = spend.sort("month")
+    months = charts.month_labels(spend["month"].unique(maintain_order=True).to_list(), lang)
     fig = go.Figure()
-    for (name,), part in spend.sort("month").group_by("med_type_name", maintain_order=True):
+    for (name,), part in spend.group_by("med_type_name", maintain_order=True):
         fig.add_bar(
-            x=part["month"].to_list(),
+            x=charts.month_labels(part["month"].to_list(), lang),
             y=part["fund_pay_sumamt"].to_list(),
             name=str(name or "—"),
             customdata=part["n_settlements"].to_list(),
             hovertemplate="%{x}: ¥%{y:,.2f} (%{customdata} " + t("overview.settlements") + ")",
         )
-    fig.update_layout(barmode="stack", **_layout(t("overview.fund_paid_yuan_month")))
-    return fig
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=months)
+    fig.update_layout(barmode="stack", **_layout(t("overview.fund_paid_by_month")))
+    return charts.amount_axis(fig, lang)
 
 
-def _leads_chart(leads: pl.DataFrame, title: str, by: str) -> go.Figure:
+def _leads_chart(leads: pl.DataFrame, title: str, by: str, lang: str) -> go.Figure:
     """Amount at risk per group, with the number of leads on hover."""
     leads = leads.sort("key" if by == "month" else "amount_at_risk", descending=by != "month")
     labels = [str(v) if v is not None else "—" for v in leads["label"].to_list()]
+    if by == "month":
+        labels = [
+            charts.month_label(k, lang) if k is not None else label
+            for k, label in zip(leads["key"].to_list(), labels, strict=True)
+        ]
     fig = go.Figure(
         go.Bar(
             x=labels,
@@ -133,30 +150,35 @@ def _leads_chart(leads: pl.DataFrame, title: str, by: str) -> go.Figure:
         )
     )
     fig.update_xaxes(type="category")
-    fig.update_layout(**_layout(f"{context.t('overview.amount_risk_yuan')} {title}"))
-    return fig
+    fig.update_layout(**_layout(f"{context.t('overview.amount_risk')} {title}"))
+    return charts.amount_axis(fig, lang)
 
 
-def _status(status: dict[str, Any], t: Any) -> html.Div:
+def _status(status: dict[str, Any], names: dict[str, str], t: Any, lang: str) -> html.Div:
     failed = status.get("failed_rules") or []
+    inactive = status.get("inactive_rules") or []
     rows = [
         (t("overview.run"), status["run_id"]),
-        (t("overview.mode"), f"{status['mode']} · {status.get('why') or ''}"),
-        (t("overview.started"), status.get("started_at") or "—"),
-        (t("overview.finished"), status.get("finished_at") or "—"),
-        (t("overview.took"), f"{status.get('seconds') or 0:,.0f} s"),
+        (t("overview.mode"), run_words.mode_and_why(status.get("mode"), status.get("why"), lang)),
+        (t("overview.started"), minute(status.get("started_at"), "—")),
+        (t("overview.finished"), minute(status.get("finished_at"), "—")),
+        (t("overview.took"), t("overview.seconds", n=status.get("seconds") or 0)),
         (t("overview.rules"), str(status.get("n_rules"))),
-        (t("overview.failed_rules"), "; ".join(map(str, failed)) or t("overview.none")),
+        (
+            t("overview.failed_rules"),
+            "；".join(names.get(r["rule_id"], str(r["rule_id"])) for r in failed)
+            or t("overview.none"),
+        ),
         (
             t("overview.rules_not_run_knowledge_missing"),
-            "; ".join(str(r["rule_id"]) for r in status.get("inactive_rules") or [])
+            "；".join(names.get(r["rule_id"], str(r["rule_id"])) for r in inactive)
             or t("overview.none"),
         ),
     ]
     return html.Div([html.H2(t("overview.last_run")), kv(rows)], className="panel", id="run-status")
 
 
-def _changes(changes: data.RunChanges, t: Any) -> html.Div:
+def _changes(changes: data.RunChanges, names: dict[str, str], t: Any) -> html.Div:
     delta = changes.amount_latest - changes.amount_previous
     rows = [
         (t("overview.previous_run"), changes.previous_run_id or t("overview.none")),
@@ -181,7 +203,7 @@ def _changes(changes: data.RunChanges, t: Any) -> html.Div:
         + [
             html.Tr(
                 [
-                    html.Td(r["rule_id"]),
+                    html.Td(names.get(r["rule_id"], r["rule_id"]), title=r["rule_id"]),
                     html.Td(r["n_new"]),
                     html.Td(r["n_gone"]),
                     html.Td(money(r["change"], signed=True)),
@@ -190,6 +212,7 @@ def _changes(changes: data.RunChanges, t: Any) -> html.Div:
             for r in top.iter_rows(named=True)
         ],
         className="kv",
+        id="run-changes-rules",
     )
     return html.Div(
         [
@@ -235,7 +258,7 @@ def _nightly(t: Any, lang: str) -> html.Div:
             html.H3(t("overview.upload_files_rejected_lately")),
             pc.table(
                 rejected,
-                ["time", "file", "reason", "error"],
+                ["time", "file", "error"],  # the error says why, in words
                 lang,
                 labels=labels,
                 table_id="nightly-rejections",
