@@ -61,11 +61,15 @@ _RESETS = ("login.success", "user.password", "user.enable")
 
 
 class LoginError(Exception):
-    """A refused login; the message is fit to show on the login page."""
+    """A refused login: ``reason`` (``no_name``, ``locked``, ``disabled`` or ``wrong``)
+    for the login page to say in its language, the message in both for logs."""
 
-    def __init__(self, message: str, *, locked_until: datetime | None = None) -> None:
+    def __init__(
+        self, message: str, *, locked_until: datetime | None = None, reason: str = "wrong"
+    ) -> None:
         super().__init__(message)
         self.locked_until = locked_until
+        self.reason = reason
 
 
 class AccessDenied(Forbidden):
@@ -116,7 +120,7 @@ def login(
     name = (username or "").strip()
     if not name:
         msg = "请输入用户名 (enter your user name)"
-        raise LoginError(msg)
+        raise LoginError(msg, reason="no_name")
     with store.transaction() as con:
         # the time is read once the lock is held: an attempt that waited for it must see
         # the failures written meanwhile as earlier than itself
@@ -131,6 +135,7 @@ def login(
                 f"登录失败次数过多，账户已锁定至 {until:%Y-%m-%d %H:%M} UTC "
                 f"(too many failed logins: locked until then)",
                 locked_until=until,
+                reason="locked",
             )
         else:
             refused = _check_password(con, store, user, key, password, now, attempts, window)
@@ -166,7 +171,9 @@ def _check_password(
         msg = "用户名或密码错误 (wrong user name or password)"
     if until is not None:
         msg += f"；账户已锁定至 {until:%Y-%m-%d %H:%M} UTC (locked until then)"
-    return LoginError(msg, locked_until=until)
+    return LoginError(
+        msg, locked_until=until, reason="disabled" if reason == "disabled" else "wrong"
+    )
 
 
 def secret_key(workspace: Path) -> str:

@@ -59,17 +59,19 @@ def test_a_failure_says_the_same_for_unknown_users(
 
 def test_a_disabled_account_cannot_log_in(store) -> None:
     set_active(store, "li", False, by="zhao")
-    with pytest.raises(auth.LoginError, match="account disabled"):
+    with pytest.raises(auth.LoginError, match="account disabled") as e:
         auth.login(store, "li", PW, now=T0)
-    with pytest.raises(auth.LoginError, match="wrong user name or password"):
+    assert e.value.reason == "disabled"  # the login page words it in its language
+    with pytest.raises(auth.LoginError, match="wrong user name or password") as e:
         auth.login(store, "li", "wrong-password-1", now=T0)  # says nothing without the password
+    assert e.value.reason == "wrong"
 
 
 def test_an_empty_user_name_is_refused_without_a_log_row(store) -> None:
     before = store.audit_log().height
-    with pytest.raises(auth.LoginError, match="enter your user name"):
+    with pytest.raises(auth.LoginError, match="enter your user name") as e:
         auth.login(store, "  ", PW, now=T0)
-    assert store.audit_log().height == before
+    assert store.audit_log().height == before and e.value.reason == "no_name"
 
 
 def test_lockout_after_n_failures_until_the_window_passes(store) -> None:
@@ -79,6 +81,7 @@ def test_lockout_after_n_failures_until_the_window_passes(store) -> None:
     assert e.value.locked_until == T0 + auth.LOCKOUT_WINDOW  # the oldest failure + window
     with pytest.raises(auth.LoginError, match="too many failed logins") as e:
         auth.login(store, "li", PW, now=T0 + timedelta(minutes=14))  # right password, locked
+    assert e.value.reason == "locked"
     assert _actions(store, "li")[-1] == "login.locked"
     assert "login.success" not in _actions(store, "li")
     user = auth.login(store, "li", PW, now=T0 + auth.LOCKOUT_WINDOW + timedelta(seconds=5))

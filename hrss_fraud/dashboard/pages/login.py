@@ -6,6 +6,7 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from hrss_fraud.dashboard import auth, context, guard
+from hrss_fraud.model.times import minute
 
 dash.register_page(
     __name__,
@@ -18,11 +19,45 @@ dash.register_page(
 )
 
 
+REFUSALS = {
+    "no_name": "login_page.enter_user_name",
+    "locked": "login_page.locked",
+    "disabled": "login_page.disabled",
+    "wrong": "login_page.wrong",
+}
+"""Why a login was refused (:attr:`auth.LoginError.reason`) → what the page says."""
+
+
+def _switch(lang: str) -> html.Div:
+    """中文 | English: reloads this page in the other language, which the session keeps
+    after logging in."""
+
+    def choice(code: str, name: str) -> html.A:
+        bold = {"fontWeight": 700} if code == lang else {}
+        return html.A(name, href=f"/lang/{code}", id=f"login-lang-{code}", lang=code, style=bold)
+
+    return html.Div(
+        [choice("zh", "中文"), html.Span(" | ", className="muted"), choice("en", "English")],
+        className="login-lang",
+        style={"alignSelf": "flex-end"},
+    )
+
+
+def refusal(err: auth.LoginError, lang: str) -> str:
+    """The refusal in ``lang``, a lock's end in local time to the minute."""
+    said = context.text(REFUSALS.get(err.reason, "login_page.wrong"), lang)
+    if err.locked_until is not None:
+        until = minute(err.locked_until)
+        said += context.text("login_page.locked_until", lang, until=until)
+    return said
+
+
 @guard.layout
 def layout(**_query: str) -> html.Div:
     t = context.t
     return html.Div(
         [
+            _switch(context.lang()),
             html.H1(t("login_page.log_in")),
             html.Label(t("login_page.user_name"), htmlFor="login-username"),
             dcc.Input(id="login-username", type="text", autoComplete="username", autoFocus=True),
@@ -55,7 +90,7 @@ def log_in(_clicks: int, _submits: int, username: str | None, password: str | No
     try:
         user = auth.login(context.store(), username or "", password or "")
     except auth.LoginError as e:
-        return str(e), dash.no_update
+        return refusal(e, lang), dash.no_update
     auth.start_session(user)
     context.set_lang(lang)
     return "", "/"
