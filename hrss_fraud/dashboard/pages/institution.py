@@ -17,6 +17,7 @@ from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.charts import amount_axis, month_labels
 from hrss_fraud.engine.runs import RunError
 from hrss_fraud.model.numbers import yuan
+from hrss_fraud.model.times import minute
 from hrss_fraud.outputs import case_queue as cq
 from hrss_fraud.outputs import institution_view as iv
 from hrss_fraud.outputs import quality_view as qv
@@ -284,7 +285,7 @@ def layout(fixmedins_code: str = "", **_query: str) -> html.Div:
                     peer_group=h["peer_group_label"],
                     settings=("、" if lang == "zh" else ", ").join(h["setting_labels"]),
                     agreement=h["agrmt_no"] or "—",
-                    run_id=view.run_id,
+                    scored=minute(view.manifest.get("finished_at"), "—"),
                 )
             ),
             pc.graph(_peer_figure(profile, lang), "institution-peers"),
