@@ -258,6 +258,17 @@ def _at_step(c: dict[str, Any], action: str) -> None:
         raise CaseError(msg)
 
 
+def _last_step_day(con: sqlite3.Connection, case_id: int) -> str:
+    """The day of the case's latest step (an action that completed its step)."""
+    done = [a for a, act in ACTIONS.items() if act.completes]
+    (day,) = con.execute(
+        f"SELECT max(on_date) FROM labour_case_event WHERE case_id = ? "
+        f"AND action IN ({', '.join('?' * len(done))})",
+        (case_id, *done),
+    ).fetchone()
+    return str(day)
+
+
 def next_step(c: Mapping[str, Any]) -> str | None:
     """The step a case waits for (``None`` once closed)."""
     if c["status"] == "closed":
@@ -315,6 +326,8 @@ def _take(
         c["actor"] = actor
         _at_step(c, action)
         _not_before(on, c["registered_on"], "登记日期")
+        if ACTIONS[action].completes:
+            _not_before(on, _last_step_day(con, c["case_id"]), "上一步骤的日期")
         deadlines = Deadlines(**json.loads(c["parameters"]))
         changes = body(con, c, deadlines, calendar)
         late = int(changes.pop("late", False))

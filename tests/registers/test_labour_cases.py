@@ -337,3 +337,10 @@ def test_bad_registration_is_refused(store: CaseStore, change: dict, message: st
 def test_a_date_outside_the_calendar_is_refused(store: CaseStore) -> None:
     with pytest.raises(CalendarError, match="2027"):
         new_case(store, on=date(2027, 3, 1))
+
+
+def test_a_step_dated_before_the_step_before_it_is_refused(store: CaseStore) -> None:
+    case = walk(store, "investigate")  # investigated on 29 September
+    with pytest.raises(lc.CaseError, match="不能早于上一步骤的日期（2026-09-29）"):
+        lc.notify(store, case, kind="advance", proposal="责令改正", by=HANDLER,
+                  on=date(2026, 9, 28))  # fmt: skip
