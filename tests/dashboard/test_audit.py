@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from hrss_fraud.cases import audit, open_store
+from hrss_fraud.cases.users import add_user
+from hrss_fraud.dashboard import audit_view
+from hrss_fraud.outputs.labels import column_label
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 Filter = audit.AuditFilter
@@ -136,3 +142,64 @@ def test_every_action_the_code_writes_has_labels() -> None:
         )
     assert written, "the pattern found no action at all"
     assert sorted(a for a in written if a not in ACTIONS) == []
+
+
+def test_the_admins_page_shows_labels_and_local_minutes(
+    logged, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "CST-8")  # the office's clock, eight hours ahead of UTC
+    time.tzset()
+    try:
+        admin = add_user(logged, "root", role="admin", password="Qz7!kpLm29xx", by="t")
+        flt = audit_view.filter_from_form(date_from="2025-03-01", date_to="2025-03-01")
+        rows, _ = audit_view.audit_page(logged, admin, flt, lang="zh")
+        failure = rows.filter(pl.col("action") == "login.failure").row(0, named=True)
+        en, _ = audit_view.audit_page(logged, admin, flt, lang="en")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert failure["at_local"] == "2025-03-01 16:03"
+    assert (failure["action_label"], failure["object_label"]) == ("登录失败", "用户")
+    assert failure["detail_text"] == "原因：密码错误"
+    viewed = rows.filter(pl.col("action") == "person.view").row(0, named=True)
+    assert viewed["object_label"] == "参保人" and "page" not in viewed["detail_text"]
+    assert "疑点编号：F1" in viewed["detail_text"]
+    assert set(en["object_label"]) <= {"user", "person", "lead", "audit log"}
+    assert en.filter(pl.col("action") == "login.failure")["detail_text"][0] == (
+        "reason: wrong password"
+    )
+
+
+def test_the_action_filter_offers_labels_only() -> None:
+    for lang in ("zh", "en"):
+        labels = [c["label"] for c in audit_view.action_choices(lang)]
+        assert not [x for x in labels if "." in x or "_" in x or "*" in x]
+    prefixes = {code.split(".")[0] + "." for code in audit.ACTIONS if "." in code}
+    shared = {p for p in prefixes if sum(c.startswith(p) for c in audit.ACTIONS) > 1}
+    assert shared == set(audit_view.FAMILIES)
+
+
+def test_a_date_that_is_no_date_names_its_field() -> None:
+    with pytest.raises(audit_view.NotADate) as caught:
+        audit_view.filter_from_form(date_from="2025-03-01", date_to="3月")
+    assert (caught.value.field, caught.value.value) == ("date_to", "3月")
+
+
+def test_every_detail_the_code_writes_has_a_label() -> None:
+    """The keys of every detail written beside an action's code, read from the code."""
+    keys: set[str] = set()
+    for path in Path(audit.__file__).parents[1].rglob("*.py"):
+        for call in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(call, ast.Call) and any(
+                isinstance(a, ast.Constant) and a.value in audit.ACTIONS for a in call.args
+            ):
+                keys |= {
+                    k.value
+                    for d in ast.walk(call)
+                    if isinstance(d, ast.Dict)
+                    for k in d.keys
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                }
+    assert len(keys) > 20
+    unlabelled = {k for k in keys if k not in audit_view.DETAIL_LABELS and column_label(k) == k}
+    assert unlabelled == set()

@@ -11,6 +11,7 @@ from dash import Input, Output, State, dcc, html
 
 from hrss_fraud.dashboard import audit_view, context, guard
 from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard.forms import field
 
 dash.register_page(
     __name__,
@@ -22,13 +23,14 @@ dash.register_page(
 )
 
 LABELS: dict[str, tuple[str, str]] = {
-    "at": ("时间", "when"),
+    "at_local": ("时间", "when"),
     "actor": ("用户", "user"),
     "action_label": ("操作", "action"),
-    "object_type": ("对象类型", "object type"),
+    "object_label": ("对象类型", "object type"),
     "object_id": ("对象", "object"),
-    "detail": ("详情", "detail"),
+    "detail_text": ("详情", "detail"),
 }
+DATE_FIELDS = {"date_from": "audit.date_from", "date_to": "audit.date_to"}
 
 
 @guard.layout
@@ -39,25 +41,32 @@ def layout(**_query: str) -> html.Div:
             html.H1(t("audit.audit_log")),
             html.Div(
                 [
-                    dcc.Input(id="audit-actor", placeholder=t("audit.user")),
-                    dcc.Dropdown(
-                        id="audit-action",
-                        options=audit_view.action_choices(lang),
-                        placeholder=t("audit.action"),
+                    field(t("audit.user"), dcc.Input(id="audit-actor")),
+                    field(
+                        t("audit.action"),
+                        dcc.Dropdown(id="audit-action", options=audit_view.action_choices(lang)),
+                        width="260px",
                     ),
-                    dcc.Input(id="audit-object", placeholder=t("audit.object_id")),
-                    dcc.Input(id="audit-from", placeholder="YYYY-MM-DD"),
-                    dcc.Input(id="audit-to", placeholder="YYYY-MM-DD"),
-                    html.Button(t("audit.search"), id="audit-search"),
+                    field(t("audit.object_id"), dcc.Input(id="audit-object")),
+                    field(
+                        t("audit.date_from"),
+                        dcc.Input(id="audit-from", placeholder=t("audit.date_format")),
+                    ),
+                    field(
+                        t("audit.date_to"),
+                        dcc.Input(id="audit-to", placeholder=t("audit.date_format")),
+                    ),
+                    html.Button(t("audit.search"), id="audit-search", className="primary"),
                 ],
-                className="form",
+                className="decision-form",
             ),
             dcc.Store(id="audit-page", data=0),
             html.Div(
                 [
-                    html.Button(t("audit.previous"), id="audit-prev"),
-                    html.Button(t("audit.next"), id="audit-next"),
-                ]
+                    html.Button(t("audit.previous"), id="audit-prev", className="secondary"),
+                    html.Button(t("audit.next"), id="audit-next", className="secondary"),
+                ],
+                className="toolbar",
             ),
             html.Div(id="audit-results"),
         ]
@@ -91,8 +100,11 @@ def _results(
         rows, total = audit_view.audit_page(
             context.store(), context.user(), flt, page=page, lang=lang
         )
-    except (ValueError, PermissionError) as e:
-        return html.Div(pc.message(str(e), error=True)), page
+    except audit_view.NotADate as e:
+        said = t("audit.not_a_date", field=t(DATE_FIELDS[e.field]), value=e.value)
+        return html.Div(pc.message(said, error=True)), page
+    except PermissionError:
+        return html.Div(pc.message(t("audit.only_administrators"), error=True)), page
     last = max(0, (total - 1) // audit_view.PAGE_SIZE)
     if page > last:
         page = last
@@ -103,12 +115,6 @@ def _results(
     return html.Div(
         [
             pc.message(summary),
-            pc.table(
-                rows.with_columns(rows["at"].dt.strftime("%Y-%m-%d %H:%M:%S")),
-                list(LABELS),
-                lang,
-                labels=LABELS,
-                table_id="audit-table",
-            ),
+            pc.table(rows, list(LABELS), lang, labels=LABELS, table_id="audit-table"),
         ]
     ), page
