@@ -101,6 +101,17 @@ def layout(**_query: str) -> html.Div:
             html.H1(t("labour.title")),
             dcc.Store(id="labour-changed", data=0),
             html.H2(t("labour.cases")),
+            html.Div(
+                [
+                    field(t("labour.employer_filter"), dcc.Input(id="labour-employer"), "220px"),
+                    dcc.Checklist(
+                        id="labour-overdue-only",
+                        options=[{"label": t("labour.overdue_only"), "value": "yes"}],
+                        value=[],
+                    ),
+                ],
+                className="decision-form",
+            ),
             html.Div(id="labour-list"),
             html.H2(t("labour.new_case")),
             html.Div(
@@ -198,11 +209,20 @@ def layout(**_query: str) -> html.Div:
 
 
 @guard.callback(
-    Output("labour-list", "children"), Input("labour-changed", "data"), permission=PERMISSION
+    Output("labour-list", "children"),
+    Input("labour-changed", "data"),
+    Input("labour-employer", "value"),
+    Input("labour-overdue-only", "value"),
+    permission=PERMISSION,
 )
-def _list(changed: int) -> html.Div:
+def _list(changed: int, employer: str | None, overdue_only: list[str]) -> html.Div:
+    """The cases (one employer's history, when its code is typed), overdue ones alone on
+    request."""
     t, lang = context.t, context.lang()
-    df = cases(context.store(), workspace=context.workspace())
+    code = (employer or "").strip() or None
+    df = cases(context.store(), employer_code=code, workspace=context.workspace())
+    if overdue_only:
+        df = df.filter("overdue")
     if df.is_empty():
         return html.Div(pc.message(t("labour.no_cases")), **{"data-version": changed})
     rows = [

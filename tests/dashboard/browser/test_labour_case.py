@@ -159,6 +159,10 @@ def _walk(handler: Desk, head: Desk, presider: Desk, ws: Path, tmp_path: Path) -
     assert head.page.locator("#labour-events tbody tr").count() == 14
     assert head.page.locator("#labour-docs tbody tr").count() == 4
     shot(head.page, tmp_path, "labour")
+    head.page.fill("#labour-employer", "91130123MA0OTHER00")
+    head.page.wait_for_selector("#labour-list:has-text('暂无案件')")
+    head.page.fill("#labour-employer", EMPLOYER["employer_code"])
+    head.page.wait_for_selector(f"#labour-table tr:has-text('{CASE}'):has-text('结案归档')")
 
     with open_store(ws) as store:
         c = get_case(store, CASE, workspace=ws)
