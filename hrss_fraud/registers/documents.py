@@ -321,13 +321,19 @@ class Series:
 
     table: str
     folder: Path
-    audit: str
-    """Prefix of the audit actions: ``<audit>.number``, ``<audit>.void`` and the issue."""
-    issued_action: str = ""
-    """The action of an issued document; empty: ``<audit>.<kind>``."""
+    number_action: str
+    void_action: str
+    issued_action: str
+    """The action of an issued document; ``{kind}`` is filled with its kind."""
 
 
-REGISTER_SERIES = Series("register_document", FOLDER, "register.document")
+REGISTER_SERIES = Series(
+    "register_document",
+    FOLDER,
+    "register.document.number",
+    "register.document.void",
+    "register.document.{kind}",
+)
 
 
 def issue_numbered(
@@ -377,7 +383,7 @@ def issue_numbered(
             "allocated_by, allocated_at) VALUES (?, ?, ?, ?, ?, 'allocated', ?, ?)",
             (number, kind, day.year, serial, int(object_id), by, at),
         )
-        write_audit(con, at, by, f"{series.audit}.number", table, number, None)
+        write_audit(con, at, by, series.number_action, table, number, None)
     folder = Path(workspace) / series.folder / number
     try:
         files = write_layout(render(number, day.isoformat()), folder, number)
@@ -404,7 +410,7 @@ def issue_numbered(
                 "docx": files.docx_sha256,
                 "pdf": files.pdf_sha256,
             }
-            action = series.issued_action or f"{series.audit}.{kind}"
+            action = series.issued_action.format(kind=kind)
             write_audit(con, timestamp(), by, action, table, number, detail)
     except BaseException as e:
         shutil.rmtree(folder, ignore_errors=True)
@@ -414,9 +420,7 @@ def issue_numbered(
                 f"UPDATE {table} SET status = 'void', void_reason = ? WHERE number = ?",
                 (reason, number),
             )
-            write_audit(
-                con, timestamp(), by, f"{series.audit}.void", table, number, {"reason": reason}
-            )
+            write_audit(con, timestamp(), by, series.void_action, table, number, {"reason": reason})
         if not isinstance(e, Exception):
             raise
         msg = (

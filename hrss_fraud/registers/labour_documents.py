@@ -48,7 +48,11 @@ KINDS = {
 }
 """Kind → number prefix, Chinese title, English name."""
 SERIES = Series(
-    "labour_document", Path("supervision") / "labour", "labour.document", "labour.document.issue"
+    "labour_document",
+    Path("supervision") / "labour",
+    "labour.document.number",
+    "labour.document.void",
+    "labour.document.issue",
 )
 EVENT_LABELS = {
     "register": "登记",
