@@ -20,7 +20,7 @@ from hrss_fraud.dashboard.queue_callbacks import (
     DEFAULT_PAGE_CAP,
     doctor_leads,
     grid_request,
-    overdue_leads,
+    preset_leads,
     row_range,
 )
 from hrss_fraud.outputs.case_queue import (
@@ -99,8 +99,8 @@ def rows(
 ) -> tuple[dict[str, Any], str]:
     """The infinite row model's answer (``{"rowData", "rowCount"}``) for one request of
     the case grid, and a message for a request it cannot answer (then no rows).
-    ``query`` is the toolbar's, as for the lead grid (the overdue preset keeps the cases
-    with an overdue lead)."""
+    ``query`` is the toolbar's, as for the lead grid (the overdue and flagged presets keep
+    the cases holding such a lead)."""
     request = request or {}
     try:
         flt, sort = grid_request(request, parse=filter_from_ag_grid, sortable=SORTABLE)
@@ -108,12 +108,11 @@ def rows(
     except FilterError as e:
         return {"rowData": [], "rowCount": 0}, str(e)
     if query is not None:
-        late = None
-        if query.preset == "overdue":
-            late = cases_of_leads(view, overdue_leads(store, view, now=now))
+        kept = preset_leads(store, view, query, now=now)
+        chosen = cases_of_leads(view, kept) if kept is not None else None
         ids = doctor_leads(view, query)
         mine = cases_of_leads(view, ids) if ids is not None else None
-        flt = flt.narrowed(case_filter(query, late, mine))
+        flt = flt.narrowed(case_filter(query, chosen, mine))
         sort = sort or preset_sort(query.preset)
     data, n = page(view, flt, sort, start, end, store, lang=lang)
     return {"rowData": data, "rowCount": n}, ""

@@ -5,7 +5,10 @@ so the page's callbacks stay one line each and these can be tested without a bro
 Every opened lead and every view of a person's record leaves an audit row before
 anything is returned; identities are masked for roles that may not see them
 (:func:`masking.mask_frame`); a decision goes through :func:`workflow.decide`, which
-checks the step and the second pair of eyes and writes its own audit row.
+checks the step and the second pair of eyes and writes its own audit row. A user is
+offered only the steps their role may decide now, and a refusal says why in the
+screen's language (``[queue_callbacks]`` texts). Anyone who sees the leads may flag one
+for review (:mod:`hrss_fraud.cases.flags`); a flag moves no lead.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from typing import Any
 
 import polars as pl
 
-from hrss_fraud.cases import audit
+from hrss_fraud.cases import audit, flags
 from hrss_fraud.cases.store import SNAPSHOT, CaseStore, DecisionError
-from hrss_fraud.cases.users import User, may_decide
+from hrss_fraud.cases.users import ROLES, User, may_decide
 from hrss_fraud.cases.vocab import DECISIONS, STEPS
-from hrss_fraud.cases.workflow import CLOSED, decide, queue
+from hrss_fraud.cases.workflow import CLOSED, WorkflowError, decide, next_step, queue
 from hrss_fraud.dashboard import context
 from hrss_fraud.outputs.case_queue import QueueQuery, lead_filter, preset_sort
 from hrss_fraud.outputs.doctor_view import doctor_lead_ids
@@ -43,6 +46,7 @@ from hrss_fraud.outputs.runs_view import RunView
 GRID_COLUMNS = (
     "severity_label",
     "rule_name",
+    "flag",
     "rule_id",
     "fixmedins_name",
     "fixmedins_code",
@@ -58,11 +62,14 @@ GRID_COLUMNS = (
     "case_rank",
     "case_id",
 )
-"""The queue's columns, left to right; ``finding_id`` is the row id, shown in the panel."""
+"""The queue's columns, left to right (``flag``: 已提请审核 on a lead flagged for review,
+near the left where it is seen); ``finding_id`` is the row id, shown in the panel."""
 _FILTERS = {"amount_at_risk": "agNumberColumnFilter", "period_start": "agDateColumnFilter"}
 _FILTERS["period_end"] = "agDateColumnFilter"
-_UNSORTABLE = frozenset({"due_at"})
+_UNSORTABLE = frozenset({"due_at", "flag"})
 SORTABLE_COLUMNS = tuple(c for c in GRID_COLUMNS if c not in _UNSORTABLE)
+_OWN_HEADERS = {"due_at": "queue_callbacks.due", "flag": "queue_callbacks.flag"}
+"""Columns the page computes (not the run's), headed by their own screen text."""
 
 
 def records(df: pl.DataFrame) -> list[dict[str, Any]]:
@@ -76,11 +83,8 @@ def column_defs(lang: str = "zh") -> list[dict[str, Any]]:
     (:data:`leads.FILTER_OPTIONS`), with only the operators it supports."""
     defs = []
     for col in GRID_COLUMNS:
-        header = (
-            context.text("queue_callbacks.due", lang)
-            if col == "due_at"
-            else column_label(col, lang)
-        )
+        own = _OWN_HEADERS.get(col)
+        header = context.text(own, lang) if own else column_label(col, lang)
         d: dict[str, Any] = {"field": col, "headerName": header, "sortable": col not in _UNSORTABLE}
         options = FILTER_OPTIONS.get(col)
         if options:
@@ -91,7 +95,9 @@ def column_defs(lang: str = "zh") -> list[dict[str, Any]]:
             d["valueFormatter"] = {"function": "d3.format(',.2f')(params.value)"}
         if col == "due_at":
             d["cellClassRules"] = {"overdue": "params.data && params.data.overdue"}
-        d["width"] = {"evidence": 420, "rule_name": 200, "fixmedins_name": 200}.get(col, 120)
+        d["width"] = {"evidence": 420, "rule_name": 200, "fixmedins_name": 200, "flag": 110}.get(
+            col, 120
+        )
         defs.append(d)
     return defs
 
@@ -141,6 +147,18 @@ def overdue_leads(
         pl.col("overdue") & pl.col("finding_id").is_in(ids.implode())
     )
     return tuple(late["finding_id"].sort().to_list())
+
+
+def preset_leads(
+    store: CaseStore, view: RunView, query: QueueQuery, *, now: datetime | None = None
+) -> tuple[str, ...] | None:
+    """The leads a preset keeps (overdue ones, or those flagged for review); None for a
+    preset that only orders the rows, or none."""
+    if query.preset == "overdue":
+        return overdue_leads(store, view, now=now)
+    if query.preset == "flagged":
+        return flags.flagged(store)
+    return None
 
 
 def doctor_leads(view: RunView, query: QueueQuery) -> tuple[str, ...] | None:
@@ -240,13 +258,17 @@ def rows(
     except FilterError as e:
         return {"rowData": [], "rowCount": 0}, str(e)
     if query is not None:
-        late = overdue_leads(store, view, now=now) if query.preset == "overdue" else None
-        flt = flt.narrowed(lead_filter(query, late, doctor_leads(view, query)))
+        kept = preset_leads(store, view, query, now=now)
+        flt = flt.narrowed(lead_filter(query, kept, doctor_leads(view, query)))
         sort = sort or preset_sort(query.preset)
     data, n = page(view, flt, sort, start, end, store, lang=lang)
-    marks = due_marks(store, view, [r["finding_id"] for r in data], now=now)
+    ids = [r["finding_id"] for r in data]
+    marks = due_marks(store, view, ids, now=now)
+    flagged = set(flags.flags(store, ids)["finding_id"])
+    mark = context.text("queue_callbacks.flagged", lang)
     for r in data:
         r.update(marks.get(r["finding_id"], {}))
+        r["flag"] = mark if r["finding_id"] in flagged else None
         for key in ("period_start", "period_end"):
             if r.get(key) is not None:
                 r[key] = str(r[key])
@@ -277,13 +299,17 @@ def export_name(view: RunView) -> str:
 
 @dataclass(frozen=True)
 class LeadPanel:
-    """An opened lead: its detail, who the person is (masked by role), its due date,
-    the steps the user may decide at now, and whether they may decide at all."""
+    """An opened lead: its detail, who the person is (masked by role), its due date, the
+    step it waits at and who recorded its first review, the steps the user may decide at
+    now, and the flags on it (oldest first)."""
 
     detail: LeadDetail
     identity: dict[str, Any] | None
     due: dict[str, Any]
     steps: list[str]
+    waiting: str
+    first_by: tuple[str, ...]
+    flags: pl.DataFrame
 
 
 def open_lead(
@@ -313,21 +339,86 @@ def open_lead(
         )
         person = identity(view, psn_no, user.role)
     due = due_marks(store, view, [finding_id], now=now).get(finding_id, {})
-    return LeadPanel(detail, person, due, decidable_steps(user, due.get("waiting")))
+    waiting = due.get("waiting") or "first_review"
+    first = detail.history.filter(pl.col("step") == "first_review")["decided_by"]
+    first_by = tuple(dict.fromkeys(first.to_list()))
+    steps = decidable_steps(user, waiting, first_by)
+    return LeadPanel(
+        detail, person, due, steps, waiting, first_by, flags.flags(store, [finding_id])
+    )
 
 
-def decidable_steps(user: User, waiting: str | None) -> list[str]:
+def decidable_steps(user: User, waiting: str | None, first_by: Collection[str] = ()) -> list[str]:
     """The steps ``user`` may record a decision at for a lead waiting at ``waiting``: that
-    step, if their role decides it (a closed lead has none)."""
+    step, if their role decides it and, at second review, they are not among ``first_by``
+    (who recorded its first review); a closed lead has none."""
     step = waiting or "first_review"
     if step == CLOSED or not may_decide(user.role, step):
+        return []
+    if step == "second_review" and _same(user.username) in {_same(b) for b in first_by}:
         return []
     return [step]
 
 
-def step_options(lang: str = "zh") -> list[dict[str, str]]:
+def _same(name: str) -> str:
+    """A user name as accounts match it (any case, no surrounding space)."""
+    return name.strip().casefold()
+
+
+def next_role(step: str) -> str | None:
+    """The least trusted role that may decide ``step``: who the lead waits for (None for
+    a closed lead)."""
+    if step == CLOSED:
+        return None
+    return next((role for role in ROLES if may_decide(role, step)), None)
+
+
+def waiting_text(panel: LeadPanel, lang: str = "zh") -> str:
+    """Who may act next on the lead, at which step and by when (``待 审核员 初审 · 时限
+    2026-03-02``); at second review, not whoever recorded its first."""
+    role = next_role(panel.waiting)
+    if role is None:
+        return context.text("queue_callbacks.closed", lang)
+    fields = {"role": _role(role, lang), "step": _step(panel.waiting, lang)}
+    due = panel.due.get("due_at")
+    key = "queue_callbacks.waiting_due" if due else "queue_callbacks.waiting"
+    text = context.text(key, lang, due=due, **fields)
+    if panel.waiting == "second_review" and panel.first_by:
+        other = context.text("queue_callbacks.not_first", lang, who="、".join(panel.first_by))
+        text += other
+    return text
+
+
+def why_no_decision(user: User, panel: LeadPanel, lang: str = "zh") -> str:
+    """Why ``user`` is offered no decision on the lead now, and who may act instead."""
+    step, role = panel.waiting, next_role(panel.waiting)
+    mine = _role(user.role, lang)
+    if role is None:
+        return context.text("queue_callbacks.closed", lang)
+    if not any(may_decide(user.role, s) for s in STEPS):
+        return context.text("queue_callbacks.role_records_none", lang, role=mine)
+    if not may_decide(user.role, step):
+        fields = {"step": _step(step, lang), "role": _role(role, lang)}
+        return context.text("queue_callbacks.step_for_other_role", lang, **fields)
+    return context.text("queue_callbacks.second_needs_other_you", lang)
+
+
+def _role(role: str, lang: str) -> str:
+    zh, en = ROLES[role]
+    return en if lang == "en" else zh
+
+
+def _step(step: str, lang: str) -> str:
+    zh, en = STEPS[step]
+    return en if lang == "en" else zh
+
+
+def step_options(lang: str = "zh", role: str | None = None) -> list[dict[str, str]]:
+    """The review steps as dropdown options (only those ``role`` may decide, if given)."""
     return [
-        {"label": zh if lang == "zh" else en, "value": code} for code, (zh, en) in STEPS.items()
+        {"label": zh if lang == "zh" else en, "value": code}
+        for code, (zh, en) in STEPS.items()
+        if role is None or may_decide(role, code)
     ]
 
 
@@ -347,38 +438,99 @@ def record(
     step: str | None,
     decision: str | None,
     reason: str | None,
+    lang: str = "zh",
 ) -> str:
     """Record ``decision`` at ``step`` with ``reason`` on the leads, all or none, as
     ``user``; the leads' rows as the reviewer saw them are kept with the decision.
-    :class:`DecisionError` (message fit to show) when it cannot be recorded."""
+    :class:`DecisionError` when it cannot be recorded, its message in ``lang`` saying
+    every field that is missing, or each lead refused and why."""
     ids = [f for f in dict.fromkeys(finding_ids) if f]
-    problems = []
-    if not ids:
-        problems.append("请先选择疑点 (select at least one lead)")
-    if not step:
-        problems.append("请选择审核环节 (choose the step)")
-    if not decision:
-        problems.append("请选择审核结论 (choose the decision)")
-    if not (reason or "").strip():
-        problems.append("须填写理由 (a reason is required)")
-    if problems:
-        raise DecisionError("；".join(problems))
-    if not may_decide(user.role, step):  # type: ignore[arg-type]
-        zh = STEPS.get(step, (step,))[0]  # type: ignore[arg-type]
-        msg = f"{user.role_zh}无权作出“{zh}”决定 ({user.role} may not decide {step})"
-        raise DecisionError(msg)
+    missing = [
+        key
+        for key, given in (
+            ("queue_callbacks.select_leads", ids),
+            ("queue_callbacks.choose_step", step),
+            ("queue_callbacks.choose_decision", decision),
+            ("queue_callbacks.reason_required", (reason or "").strip()),
+        )
+        if not given
+    ]
+    if missing:
+        raise DecisionError("；".join(context.text(k, lang) for k in missing))
+    if step not in STEPS or decision not in DECISIONS:
+        raise DecisionError(context.text("queue_callbacks.unknown_choice", lang))
+    if not may_decide(user.role, step):
+        fields = {"role": _role(user.role, lang), "step": _step(step, lang)}
+        raise DecisionError(context.text("queue_callbacks.role_may_not_decide", lang, **fields))
+    refused = _refusals(store, user, ids, step, lang)
+    if refused:
+        problems = "；".join(refused[:10])
+        raise DecisionError(context.text("queue_callbacks.none_recorded", lang, problems=problems))
     snapshot = {r["finding_id"]: r for r in _snapshots(view, ids).to_dicts()}
-    decide(
-        store,
-        ids,
-        step=step,  # type: ignore[arg-type]
-        decision=decision,  # type: ignore[arg-type]
-        reason=reason.strip(),  # type: ignore[union-attr]
-        by=user.username,
-        leads=snapshot,
-    )
-    zh, en, _ = DECISIONS[decision]  # type: ignore[index]
-    return f"已记录 {len(ids)} 条：{zh} (recorded {len(ids)}: {en})"
+    try:
+        decide(
+            store,
+            ids,
+            step=step,
+            decision=decision,
+            reason=reason.strip(),  # type: ignore[union-attr]
+            by=user.username,
+            leads=snapshot,
+        )
+    except WorkflowError as e:  # another reviewer decided one of them meanwhile
+        raise DecisionError(context.text("queue_callbacks.changed_meanwhile", lang)) from e
+    label = DECISIONS[decision][1 if lang == "en" else 0]
+    return context.text("queue_callbacks.recorded", lang, n=len(ids), decision=label)
+
+
+def _refusals(store: CaseStore, user: User, ids: list[str], step: str, lang: str) -> list[str]:
+    """Each lead the workflow would refuse ``user``'s decision at ``step`` on, and why:
+    it waits at another step (a decision is also taken at the step of its latest one, to
+    correct it), or ``user`` recorded its first review and this is its second."""
+    history = store.history().filter(pl.col("finding_id").is_in(ids))
+    out = []
+    for fid in ids:
+        mine = history.filter(pl.col("finding_id") == fid)
+        last = mine.tail(1).to_dicts()
+        last_step, decided = (last[0]["step"], last[0]["decision"]) if last else (None, None)
+        waiting = next_step(last_step, decided) if last_step else "first_review"
+        if step not in {waiting, last_step} - {CLOSED, None}:
+            key = (
+                "queue_callbacks.lead_closed"
+                if waiting == CLOSED
+                else "queue_callbacks.lead_waits_at"
+            )
+            shown = _step(waiting, lang) if waiting != CLOSED else ""
+            out.append(
+                context.text(key, lang, finding_id=fid, waiting=shown, step=_step(step, lang))
+            )
+            continue
+        first = mine.filter(pl.col("step") == "first_review")["decided_by"].to_list()
+        if step == "second_review" and _same(user.username) in {_same(b) for b in first}:
+            out.append(context.text("queue_callbacks.second_needs_other", lang, finding_id=fid))
+    return out
+
+
+_FLAG_REFUSALS = {
+    "no_actor": "flags.no_actor",
+    "unknown_lead": "flags.unknown_lead",
+    "note_empty": "flags.note_empty",
+    "note_too_long": "flags.note_too_long",
+}
+"""A refused flag's reason (:class:`flags.FlagError`) → the text that says it."""
+
+
+def flag(
+    view: RunView, store: CaseStore, user: User, finding_id: str, note: str | None, *, lang: str
+) -> str:
+    """Flag the lead for review with ``note`` as ``user``; the message to show.
+    :class:`flags.FlagError` with its message in ``lang`` when it cannot be recorded."""
+    try:
+        flags.flag(store, finding_id, note, by=user.username, known=lead_index(view).finding_id)
+    except flags.FlagError as e:
+        said = context.text(_FLAG_REFUSALS[e.reason], lang, **e.fields)
+        raise flags.FlagError(e.reason, said, **e.fields) from e
+    return context.text("flags.flagged", lang)
 
 
 def _snapshots(view: RunView, finding_ids: list[str]) -> pl.DataFrame:

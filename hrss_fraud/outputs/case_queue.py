@@ -617,9 +617,12 @@ def filter_from_ag_grid(filter_model: dict[str, Any] | None) -> CaseFilter:
 # --- the queue's own toolbar: what the URL says, and how it narrows both grids ----------
 
 QUEUE_VIEWS = ("cases", "leads")
-PRESETS = ("severe", "amount", "overdue")
+PRESETS = ("severe", "amount", "overdue", "flagged")
 """The toolbar's presets: most severe first, largest amount first, overdue only (the
-leads whose review deadline has passed, largest amount first)."""
+leads whose review deadline has passed, largest amount first), flagged for review only
+(提请审核, largest amount first)."""
+KEEPING_PRESETS = ("overdue", "flagged")
+"""The presets that keep some leads (the others only order them)."""
 
 QUERY_KEYS = ("view", "case", "institution", "doctor", "person", "preset")
 """The query string of ``/leads`` (in this order): a link with them opens the same view."""
@@ -631,6 +634,7 @@ _PRESET_SORT: dict[str, list[dict[str, str]]] = {
     ],
     "amount": [{"colId": "amount_at_risk", "sort": "desc"}],
     "overdue": [{"colId": "amount_at_risk", "sort": "desc"}],
+    "flagged": [{"colId": "amount_at_risk", "sort": "desc"}],
 }
 
 
@@ -739,16 +743,16 @@ def preset_sort(preset: str | None) -> list[dict[str, str]] | None:
 
 def lead_filter(
     query: QueueQuery,
-    overdue: tuple[str, ...] | None = None,
+    preset_leads: tuple[str, ...] | None = None,
     doctor_leads: tuple[str, ...] | None = None,
 ) -> LeadFilter:
-    """The toolbar's narrowing of the lead grid (``overdue``: the overdue leads' ids,
-    used with the overdue preset; ``doctor_leads``: the ids of the leads the query's
-    doctor answers for)."""
+    """The toolbar's narrowing of the lead grid (``preset_leads``: the ids of the leads a
+    keeping preset keeps, the overdue or the flagged ones; ``doctor_leads``: the ids of
+    the leads the query's doctor answers for)."""
     flt = LeadFilter(
         fixmedins_codes=(query.institution,) if query.institution else None,
         psn_no=query.person,
-        finding_ids=overdue if query.preset == "overdue" else None,
+        finding_ids=preset_leads if query.preset in KEEPING_PRESETS else None,
     )
     if query.doctor and query.institution:
         # the doctor's leads as their profile counts them, some billed elsewhere
@@ -759,16 +763,16 @@ def lead_filter(
 
 def case_filter(
     query: QueueQuery,
-    overdue_cases: tuple[str, ...] | None = None,
+    preset_cases: tuple[str, ...] | None = None,
     doctor_cases: tuple[str, ...] | None = None,
 ) -> CaseFilter:
-    """The toolbar's narrowing of the case grid (``overdue_cases``: the cases with an
-    overdue lead, used with the overdue preset; ``doctor_cases``: the cases holding a lead
-    the query's doctor answers for)."""
+    """The toolbar's narrowing of the case grid (``preset_cases``: the cases holding a
+    lead a keeping preset keeps, an overdue or a flagged one; ``doctor_cases``: the cases
+    holding a lead the query's doctor answers for)."""
     flt = CaseFilter(
         fixmedins_codes=(query.institution,) if query.institution else None,
         psn_no=query.person,
-        case_ids=overdue_cases if query.preset == "overdue" else None,
+        case_ids=preset_cases if query.preset in KEEPING_PRESETS else None,
     )
     if query.doctor and query.institution:
         # the doctor's leads as their profile counts them, some billed elsewhere

@@ -17,7 +17,13 @@ import polars as pl
 
 from hrss_fraud.cases.store import DECISION_SCHEMA
 from hrss_fraud.lake.views import literal
-from hrss_fraud.outputs.labels import family_labels, severity_labels
+from hrss_fraud.model.numbers import money_expr
+from hrss_fraud.outputs.labels import (
+    family_labels,
+    line_role_labels,
+    med_type_labels,
+    severity_labels,
+)
 from hrss_fraud.outputs.leads import LeadFilter, count, finding, lead_frames, totals
 from hrss_fraud.outputs.ranking import risk_ranking
 
@@ -70,6 +76,40 @@ def lines_sql(*, all_leads: bool = False) -> str:
     if all_leads:
         return _LINES_SQL.format(finding_id="l.finding_id, ", by="l.finding_id, ")
     return _LINES_SQL.format(finding_id="", by="")
+
+
+LINE_MONEY = (
+    "amount_at_risk",
+    "pric",
+    "det_item_fee_sumamt",
+    "line_inscp_amt",
+    "medfee_sumamt",
+    "setl_inscp_amt",
+)
+"""A lead's line columns in yuan."""
+LINE_TIMES = ("line_time", "begntime", "endtime")
+"""A lead's line columns of time: the lake's clock times, as the institution recorded
+them (no zone, the county's own)."""
+YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
+
+
+def shown_lines(lines: pl.DataFrame, lang: str = "zh") -> pl.DataFrame:
+    """A lead's lines (:attr:`LeadDetail.lines`) as a person reads them, every column
+    text: the role and care type by their labels, amounts to the fen (``¥1,234.50``),
+    quantities without trailing zeros, times to the minute, valid as yes or no."""
+    yes, no = YES_NO["en" if lang == "en" else "zh"]
+    qty = pl.col("cnt")
+    whole = qty.round().cast(pl.Int64).cast(pl.String)
+    return lines.with_columns(
+        *(money_expr(c).alias(c) for c in LINE_MONEY),
+        *(pl.col(c).dt.strftime("%Y-%m-%d %H:%M") for c in LINE_TIMES),
+        cnt=pl.when(qty == qty.round()).then(whole).otherwise(qty.round(4).cast(pl.String)),
+        role=pl.col("role").replace_strict(line_role_labels(lang), default=pl.col("role")),
+        med_type=pl.col("med_type").replace_strict(
+            med_type_labels(lang), default=pl.col("med_type")
+        ),
+        line_valid=pl.when(pl.col("line_valid")).then(pl.lit(yes)).otherwise(pl.lit(no)),
+    )
 
 
 _VISITS_SQL = """

@@ -129,7 +129,7 @@ def test_steps_a_role_may_decide_now() -> None:
 
 
 def test_a_decision_needs_a_reason(county_view: RunView, store: CaseStore, person_lead) -> None:
-    with pytest.raises(DecisionError, match="reason is required"):
+    with pytest.raises(DecisionError, match="须填写理由"):
         qc.record(
             county_view,
             store,
@@ -143,7 +143,7 @@ def test_a_decision_needs_a_reason(county_view: RunView, store: CaseStore, perso
 
 
 def test_an_auditor_may_not_decide(county_view: RunView, store: CaseStore, person_lead) -> None:
-    with pytest.raises(DecisionError, match="auditor may not decide"):
+    with pytest.raises(DecisionError, match="稽核员无权作出“初审”决定"):
         qc.record(
             county_view,
             store,
@@ -176,7 +176,7 @@ def test_a_decision_is_recorded_with_the_lead_as_seen(
     assert [r[:2] for r in _audit(store, "decision.record")] == [("li", fid)]
     marks = qc.due_marks(store, county_view, [fid])[fid]
     assert marks["waiting"] == "second_review"
-    with pytest.raises(DecisionError, match="needs someone else"):
+    with pytest.raises(DecisionError, match="复审须由他人进行"):
         qc.record(
             county_view,
             store,
@@ -203,7 +203,7 @@ def test_bulk_decision_is_all_or_none(county_view: RunView, store: CaseStore) ->
     assert sorted(batch["finding_id"]) == sorted(ids)
     assert batch["batch_id"].n_unique() == 1
     fresh = qc.rows(county_view, {"startRow": 3, "endRow": 4}, store)[0]["rowData"][0]
-    with pytest.raises(DecisionError, match="waits at"):  # the new lead is not at 复审
+    with pytest.raises(DecisionError, match="当前待初审，不能记录“复审”"):  # a new lead
         qc.record(
             county_view,
             store,

@@ -5,6 +5,10 @@ and bulk decisions. The toggle 全部疑点 shows every lead, with the grid's fi
 Excel export. ``/leads?view=leads`` opens on the leads, ``/leads?case=<case_id>`` on one
 case.
 
+Each user sees only what their role may do: tick boxes and decision forms for the roles
+that decide (and only the steps they may decide now), for the others a flag for review
+(提请审核) with a note; every lead says who may act on it next.
+
 The callbacks only fetch the request's run, store, user and language and hand them to
 :mod:`hrss_fraud.dashboard.case_callbacks` and
 :mod:`hrss_fraud.dashboard.queue_callbacks`; this module draws what those return.
@@ -20,6 +24,7 @@ import dash_ag_grid as dag
 import polars as pl
 from dash import Input, Output, State, dcc, html
 
+from hrss_fraud.cases.flags import MAX_NOTE, FlagError
 from hrss_fraud.cases.store import DecisionError
 from hrss_fraud.cases.users import can as role_can
 from hrss_fraud.cases.users import may_decide as can_decide
@@ -28,17 +33,20 @@ from hrss_fraud.dashboard import auth, context, guard
 from hrss_fraud.dashboard import case_callbacks as cc
 from hrss_fraud.dashboard import queue_callbacks as qc
 from hrss_fraud.dashboard.components import kv
+from hrss_fraud.dashboard.grid_locale import grid_locale
 from hrss_fraud.engine.runs import RunError
 from hrss_fraud.model.numbers import money
+from hrss_fraud.model.times import minute
 from hrss_fraud.outputs import case_queue as cq
 from hrss_fraud.outputs import institution_view as iv
 from hrss_fraud.outputs import person_view as pv
 from hrss_fraud.outputs.labels import (
     column_label,
     family_labels,
-    line_role_labels,
     status_labels,
+    step_labels,
 )
+from hrss_fraud.outputs.lead_detail import shown_lines
 
 dash.register_page(
     __name__,
@@ -59,7 +67,6 @@ PARAM_HEADERS = {
     "min": ("下限", "min"),
     "max": ("上限", "max"),
     "unit": ("单位", "unit"),
-    "description": ("说明", "meaning"),
 }
 
 
@@ -74,13 +81,15 @@ def layout(**query: str) -> html.Div:
     may_decide = bool(user and any(can_decide(user.role, s) for s in STEPS))
     q = cq.parse_query(query, lambda s: cq.resolve_institution(run.institutions, s))
     shown = q.view
+    intro = (
+        "leads.run_cases_ranked_expected_recovery"
+        if may_decide
+        else "leads.run_cases_ranked_view_only"
+    )
     return html.Div(
         [
             html.H1(t("leads.lead_review")),
-            html.P(
-                t("leads.run_cases_ranked_expected_recovery", run_id=run.run_id),
-                className="muted",
-            ),
+            html.P(t(intro, run_id=run.run_id), className="muted", id="leads-intro"),
             dcc.RadioItems(
                 id="queue-view",
                 options=[
@@ -99,7 +108,7 @@ def layout(**query: str) -> html.Div:
                 style=_shown(shown == "cases"),
             ),
             html.Div(
-                _leads_view(t, lang, may_decide),
+                _leads_view(t, lang, user.role if may_decide and user else None),
                 id="leads-view",
                 style=_shown(shown == "leads"),
             ),
@@ -207,6 +216,7 @@ def _preset_options(t: Any) -> list[dict[str, str]]:
         {"label": t("leads.preset_severe"), "value": "severe"},
         {"label": t("leads.preset_amount"), "value": "amount"},
         {"label": t("leads.preset_overdue"), "value": "overdue"},
+        {"label": t("leads.preset_flagged"), "value": "flagged"},
     ]
 
 
@@ -246,14 +256,29 @@ def _cases_view(lang: str) -> list[Any]:
                 "cacheBlockSize": 100,
                 "maxBlocksInCache": 20,
                 "infiniteInitialRowCount": 100,
-                "localeText": _grid_locale(lang),
+                "localeText": grid_locale(lang),
             },
             style={"height": "520px"},
         ),
     ]
 
 
-def _leads_view(t: Any, lang: str, may_decide: bool) -> list[Any]:
+def _leads_view(t: Any, lang: str, decider: str | None) -> list[Any]:
+    """The lead grid, with tick boxes and the bulk form only for ``decider``, the role of
+    a user who records decisions (None for one who does not)."""
+    options: dict[str, Any] = {
+        "cacheBlockSize": 100,
+        "maxBlocksInCache": 20,
+        "infiniteInitialRowCount": 100,
+        "localeText": grid_locale(lang),
+    }
+    if decider:
+        options["rowSelection"] = {
+            "mode": "multiRow",
+            "checkboxes": True,
+            "headerCheckbox": False,
+            "enableClickSelection": False,
+        }
     return [
         html.Div(id="case-panel"),
         html.Div(
@@ -271,53 +296,21 @@ def _leads_view(t: Any, lang: str, may_decide: bool) -> list[Any]:
             columnDefs=qc.column_defs(lang),
             defaultColDef={"resizable": True, "floatingFilter": False},
             getRowId="params.data.finding_id",
-            dashGridOptions={
-                "rowSelection": {
-                    "mode": "multiRow",
-                    "checkboxes": True,
-                    "headerCheckbox": False,
-                    "enableClickSelection": False,
-                },
-                "cacheBlockSize": 100,
-                "maxBlocksInCache": 20,
-                "infiniteInitialRowCount": 100,
-                "localeText": _grid_locale(lang),
-            },
+            dashGridOptions=options,
             style={"height": "460px"},
         ),
-        _bulk_form(t, lang) if may_decide else html.Div(),
+        _bulk_form(t, lang, decider) if decider else html.Div(),
         dcc.Store(id="leads-refresh", data=0),
         dcc.Store(id="lead-open"),
         html.Div(id="lead-panel", className="panel", style={"marginTop": "12px"}),
     ]
 
 
-def _grid_locale(lang: str) -> dict[str, str]:
-    if lang != "zh":
-        return {}
-    return {
-        "equals": "等于",
-        "contains": "包含",
-        "greaterThan": "大于",
-        "lessThan": "小于",
-        "greaterThanOrEqual": "大于等于",
-        "lessThanOrEqual": "小于等于",
-        "inRange": "介于",
-        "filterOoo": "筛选…",
-        "applyFilter": "应用",
-        "resetFilter": "重置",
-        "noRowsToShow": "无数据",
-        "loadingOoo": "加载中…",
-        "andCondition": "且",
-        "orCondition": "或",
-    }
-
-
-def _bulk_form(t: Any, lang: str) -> html.Div:
+def _bulk_form(t: Any, lang: str, role: str) -> html.Div:
     return html.Div(
         [
             html.Span(t("leads.bulk_decision_ticked_rows"), className="muted"),
-            _decision_fields("bulk", t, lang, qc.step_options(lang)),
+            _decision_fields("bulk", t, lang, qc.step_options(lang, role)),
             html.Button(t("leads.record_all_ticked"), id="bulk-submit", className="primary"),
             html.Div(id="bulk-message"),
         ],
@@ -623,10 +616,39 @@ def decide_one(n: int | None, finding_id: str, step: str, decision: str, reason:
             step=step,
             decision=decision,
             reason=reason,
+            lang=context.lang(),
         )
     except DecisionError as e:
         return _panel(finding_id, message=str(e), error=True, reason=reason), dash.no_update
     return _panel(finding_id, message=done), (seq or 0) + 1
+
+
+@guard.callback(
+    Output("lead-panel", "children", allow_duplicate=True),
+    Output("leads-refresh", "data", allow_duplicate=True),
+    Input("flag-submit", "n_clicks"),
+    State("lead-open", "data"),
+    State("flag-note", "value"),
+    State("leads-refresh", "data"),
+    prevent_initial_call=True,
+    permission="view_leads",
+)
+def flag_one(n: int | None, finding_id: str, note: str | None, seq: int):
+    """提请审核: the lead flagged with the note (kept in the box when refused)."""
+    if not n:
+        return dash.no_update, dash.no_update
+    try:
+        done = qc.flag(
+            context.runs().latest(),
+            context.store(),
+            context.user(),
+            finding_id,
+            note,
+            lang=context.lang(),
+        )
+    except FlagError as e:
+        return _panel(finding_id, flag_message=str(e), error=True, note=note or ""), dash.no_update
+    return _panel(finding_id, flag_message=done), (seq or 0) + 1
 
 
 @guard.callback(
@@ -656,30 +678,35 @@ def decide_many(
             step=step,
             decision=decision,
             reason=reason,
+            lang=context.lang(),
         )
     except DecisionError as e:
         return html.Span(str(e), className="error"), dash.no_update
     return html.Span(done, className="ok"), (seq or 0) + 1
 
 
-def _panel(finding_id: str, *, message: str = "", error: bool = False, reason: str = "") -> Any:
-    """The opened lead, drawn from :func:`queue_callbacks.open_lead`."""
-    t, lang = context.t, context.lang()
+def _panel(
+    finding_id: str,
+    *,
+    message: str = "",
+    error: bool = False,
+    reason: str = "",
+    flag_message: str = "",
+    note: str = "",
+) -> Any:
+    """The opened lead, drawn from :func:`queue_callbacks.open_lead`; ``message`` answers
+    a decision, ``flag_message`` a flag (``error``: a refusal, the text typed kept)."""
+    t, lang, user = context.t, context.lang(), context.user()
     try:
-        p = qc.open_lead(
-            context.runs().latest(), finding_id, context.store(), context.user(), lang=lang
-        )
+        p = qc.open_lead(context.runs().latest(), finding_id, context.store(), user, lang=lang)
     except LookupError as e:
         return html.P(str(e), className="error")
     d, lead, rule = p.detail, p.detail.lead, p.detail.rule
-    due = p.due.get("due_at")
-    waiting = p.due.get("waiting") or "first_review"
-    step_zh, step_en = STEPS.get(waiting, ("已办结", "closed"))
-    step = step_en if lang == "en" else step_zh
-    due_text = [t("leads.waiting_due", step=step, due=due or "—")]
+    waiting = [html.Span(qc.waiting_text(p, lang), id="lead-waiting")]
     if p.due.get("overdue"):
-        due_text.append(html.Span(t("leads.overdue"), className="overdue"))
+        waiting.append(html.Span(t("leads.overdue"), className="overdue"))
     name = rule["name_zh"] if lang == "zh" else rule["name_en"]
+    lines = shown_lines(d.lines, lang)
     return html.Div(
         [
             html.H2(
@@ -689,8 +716,8 @@ def _panel(finding_id: str, *, message: str = "", error: bool = False, reason: s
             html.P(
                 [
                     f"{t('leads.lead')} {finding_id} · {money(lead['amount_at_risk'])} · "
-                    f"{lead.get('status_label') or ''} {lead.get('step_label') or ''} · ",
-                    *due_text,
+                    f"{lead.get('status_label') or ''} · ",
+                    *waiting,
                 ]
             ),
             html.H3(t("leads.reasoning")),
@@ -701,7 +728,7 @@ def _panel(finding_id: str, *, message: str = "", error: bool = False, reason: s
                     html.Div(
                         [
                             html.H3(t("leads.parameter_values_fired")),
-                            _table(qc.records(d.params), lang, PARAM_HEADERS),
+                            _table(_params(d.params), lang, PARAM_HEADERS),
                         ]
                     ),
                     html.Div([html.H3(t("leads.institution")), _institution(d.institution, t)]),
@@ -713,22 +740,18 @@ def _panel(finding_id: str, *, message: str = "", error: bool = False, reason: s
             html.H3(t("leads.violating_involved_lines")),
             dag.AgGrid(
                 id="lead-lines",
-                rowData=qc.records(
-                    d.lines.with_columns(
-                        pl.col("role").replace_strict(
-                            line_role_labels(lang), default=pl.col("role")
-                        )
-                    )
-                ),
+                rowData=lines.to_dicts(),
                 columnDefs=[
-                    {"field": c, "headerName": column_label(c, lang)} for c in d.lines.columns
+                    {"field": c, "headerName": column_label(c, lang)} for c in lines.columns
                 ],
                 defaultColDef={"resizable": True, "sortable": True, "width": 130},
+                dashGridOptions={"localeText": grid_locale(lang)},
                 style={"height": "240px"},
             ),
             html.H3(t("leads.review_history")),
-            _history(qc.records(d.history), t),
+            _history(d.history, t, lang),
             _decision_form(p, t, lang, message, error, reason),
+            _flags(p, t, flag_message, error, note),
         ]
     )
 
@@ -851,41 +874,71 @@ def _person(identity: dict[str, Any] | None, stats: dict[str, Any] | None, t: An
     return kv(rows)
 
 
-def _history(rows: list[dict[str, Any]], t: Any) -> Any:
-    if not rows:
+def _history(history: pl.DataFrame, t: Any, lang: str) -> Any:
+    """The lead's decisions, oldest first: local time to the minute, step and decision
+    by their labels."""
+    if history.is_empty():
         return html.P(t("leads.not_reviewed_yet"), className="muted", id="lead-history")
-    head = [
-        t("leads.when"),
-        t("leads.step"),
-        t("leads.decision"),
-        t("leads.reason"),
-        t("leads.by"),
-    ]
+    head = [t("leads.when"), t("leads.step"), t("leads.decision"), t("leads.reason"), t("leads.by")]
+    steps, decisions = step_labels(lang), status_labels(lang)
     body = [
         html.Tr(
             [
-                html.Td(r["decided_at"]),
-                html.Td(r.get("step_zh") or r["step"]),
-                html.Td(r.get("decision_zh") or r["decision"]),
+                html.Td(minute(r["decided_at"])),
+                html.Td(steps.get(r["step"], r["step"])),
+                html.Td(decisions.get(r["decision"], r["decision"])),
                 html.Td(r["reason"]),
                 html.Td(r["decided_by"]),
             ]
         )
-        for r in rows
+        for r in history.iter_rows(named=True)
     ]
     return html.Table(
         [html.Tr([html.Th(h) for h in head]), *body], className="kv", id="lead-history"
     )
 
 
+def _flags(p: qc.LeadPanel, t: Any, message: str, error: bool, note: str) -> html.Div:
+    """Who flagged the lead for review, when and why, and the form to flag it (every role
+    that sees the lead may)."""
+    shown = [
+        html.Li(t("flags.line", who=r["flagged_by"], at=minute(r["flagged_at"]), note=r["note"]))
+        for r in p.flags.iter_rows(named=True)
+    ]
+    listed = (
+        html.Ul(shown, id="lead-flags")
+        if shown
+        else html.P(t("flags.none"), className="muted", id="lead-flags")
+    )
+    said = html.Div(message, id="flag-message", className="error" if error and message else "ok")
+    return html.Div(
+        [
+            html.H3(t("flags.title")),
+            listed,
+            html.P(t("flags.intro"), className="muted"),
+            html.Label(t("flags.note_label", limit=MAX_NOTE), htmlFor="flag-note"),
+            dcc.Textarea(id="flag-note", value=note, maxLength=MAX_NOTE, style={"width": "100%"}),
+            html.Button(t("flags.submit"), id="flag-submit", className="secondary"),
+            said,
+        ],
+        id="flag-box",
+    )
+
+
 def _decision_form(
     p: qc.LeadPanel, t: Any, lang: str, message: str, error: bool, reason: str
 ) -> Any:
+    """The decision form, with only the steps the user may decide now; without any, why
+    not and who may act instead (no form)."""
     result = html.Div(message, id="lead-message", className="error" if error else "ok")
     if not p.steps:
-        why = t("leads.your_role_may_not_decide")
+        why = qc.why_no_decision(context.user(), p, lang)
         return html.Div(
-            [html.H3(t("leads.review_decision")), html.P(why, className="muted"), result]
+            [
+                html.H3(t("leads.review_decision")),
+                html.P(why, className="muted", id="lead-why"),
+                result,
+            ]
         )
     steps = [o for o in qc.step_options(lang) if o["value"] in p.steps]
     fields = _decision_fields("lead", t, lang, steps, reason)
@@ -899,6 +952,13 @@ def _decision_form(
     )
 
 
+def _params(params: pl.DataFrame) -> list[dict[str, Any]]:
+    """The parameter values the lead was found with, each named by its description (its
+    code only when the catalogue has none)."""
+    named = params.with_columns(pl.coalesce("description", "name").alias("name"))
+    return named.drop("description").to_dicts()
+
+
 def _table(rows: list[dict[str, Any]], lang: str, headers: dict[str, tuple[str, str]]) -> Any:
     if not rows:
         return html.P("—")
@@ -906,6 +966,13 @@ def _table(rows: list[dict[str, Any]], lang: str, headers: dict[str, tuple[str, 
     pick = 0 if lang == "zh" else 1
     return html.Table(
         [html.Tr([html.Th(headers[c][pick] if c in headers else c) for c in cols])]
-        + [html.Tr([html.Td("" if r[c] is None else str(r[c])) for c in cols]) for r in rows],
+        + [html.Tr([html.Td(_cell(r[c])) for c in cols]) for r in rows],
         className="kv",
     )
+
+
+def _cell(value: Any) -> str:
+    """A parameter table's value: a number without trailing zeros (``3``, ``0.25``)."""
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
