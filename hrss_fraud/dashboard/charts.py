@@ -155,8 +155,10 @@ def amount_ticks(values: Iterable[float], lang: str) -> tuple[list[float], list[
 
 def amount_axis(fig: Figure, lang: str, *, axis: str = "yaxis", title: str | None = None) -> Figure:
     """``axis`` of ``fig`` (amounts in yuan) with ticks in ``lang`` from the amounts the
-    figure draws there (:func:`amount_ticks`), and ``title`` (the quantity, without a
-    unit: 基金支付, fund paid) with the unit: ``基金支付（万元）``. Hover stays to the fen."""
+    figure draws there (:func:`amount_ticks`), its range from zero (or the lowest amount)
+    to the top tick, and ``title`` (the quantity, without a unit: 基金支付, fund paid)
+    with the unit: ``基金支付（万元）``. Hover stays to the fen. Call it once the
+    figure holds all its traces."""
     positions, texts, unit = amount_ticks(axis_values(fig, axis), lang)
     props: dict[str, Any] = {
         "tickmode": "array",
@@ -164,6 +166,8 @@ def amount_axis(fig: Figure, lang: str, *, axis: str = "yaxis", title: str | Non
         "ticktext": texts,
         "hoverformat": ",.2f",
     }
+    if len(positions) > 1:  # every tick shown: a line's own range may hold only one
+        props["range"] = [positions[0], positions[-1]]
     if title or unit:
         named = f"{title}（{unit}）" if title and unit else title or unit
         props["title"] = {"text": named}

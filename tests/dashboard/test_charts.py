@@ -59,6 +59,7 @@ def test_large_chinese_amounts_tick_in_wan_yuan_with_the_unit_in_the_title() -> 
     assert list(axis.ticktext) == ["0", "10", "20", "30", "40", "50"]
     assert list(axis.tickvals) == [0.0, 100_000.0, 200_000.0, 300_000.0, 400_000.0, 500_000.0]
     assert axis.hoverformat == ",.2f"
+    assert tuple(axis.range) == (0.0, 500_000.0)  # every tick inside the axis
 
 
 def test_stacked_bars_are_ticked_up_to_their_stack() -> None:
