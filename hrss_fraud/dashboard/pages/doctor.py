@@ -80,6 +80,14 @@ def _mix_figure(p: dv.DoctorProfile) -> go.Figure:
     return pc.figure_layout(fig, t("doctor.item_mix_charge_class"))
 
 
+def _counts(usual: dict) -> dict[str, str]:
+    """The day counts as a sentence says them: ``1.5``, ``3`` (not ``3.0``), ``—`` for none."""
+    return {
+        k: "—" if v is None else f"{v:g}" if isinstance(v, float) else f"{v:,}"
+        for k, v in usual.items()
+    }
+
+
 @guard.layout
 def layout(fixmedins_code: str = "", dr_codg: str = "", **_query: str) -> html.Div:
     t, lang = context.t, context.lang()
@@ -110,7 +118,9 @@ def layout(fixmedins_code: str = "", dr_codg: str = "", **_query: str) -> html.D
                 className="toolbar",
             ),
             html.H1(pc.named(h["dr_name"], dr_codg, lang), id="doctor-title"),
-            pc.message(t("doctor.working_days_median_most_visits", height=p.days.height, **u)),
+            pc.message(
+                t("doctor.working_days_median_most_visits", height=p.days.height, **_counts(u))
+            ),
             pc.graph(_volume_figure(p, lang), "doctor-volume"),
             pc.graph(_mix_figure(p), "doctor-mix"),
             pc.table(
