@@ -19,9 +19,10 @@ import polars as pl
 
 from hrss_fraud.cases.masking import mask_frame
 from hrss_fraud.ingest.quality import add_quality_views
+from hrss_fraud.ingest.summary import REASONS_ZH
 from hrss_fraud.lake.views import literal
 from hrss_fraud.outputs.excel_export import MAX_ROWS, Sheet, workbook
-from hrss_fraud.outputs.labels import line_role_labels, severity_labels
+from hrss_fraud.outputs.labels import line_role_labels, med_type_labels, severity_labels
 from hrss_fraud.outputs.lead_detail import lines_sql
 from hrss_fraud.outputs.leads import check_lang
 from hrss_fraud.outputs.profile_data import unit_where
@@ -60,8 +61,8 @@ and the lake's figures."""
 FINDING_COLUMNS = (
     "finding_id",
     "fixmedins_code",
-    "rule_id",
     "rule_name",
+    "rule_id",
     "severity_label",
     "psn_no",
     "setl_id",
@@ -162,6 +163,21 @@ def lake_quality(view: RunView) -> pl.DataFrame:
     )
 
 
+def reasons_text(by_reason: str | None, lang: str = "zh") -> str | None:
+    """The lake's ``quarantined_by_reason`` (``bad_code:3; too_long:1``) in words:
+    ``代码不在代码表中 3；值超长 1`` (English: the reason's own words)."""
+    if not by_reason:
+        return by_reason
+    parts = []
+    for part in by_reason.split(";"):
+        code, _, n = part.strip().rpartition(":")
+        if not code:
+            code, n = n, ""
+        said = REASONS_ZH.get(code, code) if lang == "zh" else code.replace("_", " ")
+        parts.append(f"{said} {n}".strip())
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
 def institutions(view: RunView, *, lang: str = "zh") -> pl.DataFrame:
     """:data:`INSTITUTION_COLUMNS` for every institution the lake knows or a data-quality
     finding names: those with the most findings first, then the most rows quarantined."""
@@ -186,11 +202,19 @@ def institutions(view: RunView, *, lang: str = "zh") -> pl.DataFrame:
             )
         )
     )
-    return out.sort(
-        ["n_findings", "quarantined", "fixmedins_code"],
-        descending=[True, True, False],
-        nulls_last=True,
-    ).select(INSTITUTION_COLUMNS)
+    return (
+        out.sort(
+            ["n_findings", "quarantined", "fixmedins_code"],
+            descending=[True, True, False],
+            nulls_last=True,
+        )
+        .select(INSTITUTION_COLUMNS)
+        .with_columns(
+            pl.col("quarantined_by_reason").map_elements(
+                lambda v: reasons_text(v, lang), return_dtype=pl.String, skip_nulls=True
+            )
+        )
+    )
 
 
 def institution(view: RunView, code: str, *, lang: str = "zh") -> dict[str, Any]:
@@ -233,8 +257,8 @@ def findings(
         .select(
             "finding_id",
             "fixmedins_code",
-            "rule_id",
             pl.col(f"rule_name{en}").alias("rule_name"),
+            "rule_id",
             pl.col("severity")
             .replace_strict(severity_labels(lang), default=pl.col("severity"))
             .alias("severity_label"),
@@ -255,9 +279,9 @@ def lines(
     view: RunView, finding_id: str, *, role: str | None = None, lang: str = "zh"
 ) -> pl.DataFrame:
     """One data-quality finding's lines with what the lake holds about them (item,
-    amounts, the settlement: as the lead panel shows a lead's lines; the line's role in
-    ``lang``), masked for ``role``; empty for an id that is no data-quality finding of
-    the run."""
+    amounts, the settlement: as the lead panel shows a lead's lines; the line's role and
+    care type in ``lang``, times to the minute), masked for ``role``; empty for an id
+    that is no data-quality finding of the run."""
     check_lang(lang)
     con: duckdb.DuckDBPyConnection = view.lake_cursor()
     try:
@@ -273,7 +297,9 @@ def lines(
     finally:
         con.close()
     found = found.with_columns(
-        pl.col("role").replace_strict(line_role_labels(lang), default=pl.col("role"))
+        pl.col("role").replace_strict(line_role_labels(lang), default=pl.col("role")),
+        pl.col("med_type").replace_strict(med_type_labels(lang), default=pl.col("med_type")),
+        pl.col("line_time", "begntime", "endtime").dt.strftime("%Y-%m-%d %H:%M"),
     )
     return mask_frame(found, role)
 

@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 
 from hrss_fraud.outputs import quality_view as qv
 from hrss_fraud.outputs.institution_view import institution_profile
+from hrss_fraud.outputs.labels import med_type_labels
 from hrss_fraud.outputs.leads import LeadFilter, count, lead_index
 from hrss_fraud.outputs.overview import apart_counts, lead_totals, leads_by
 from hrss_fraud.outputs.quality import quality_summary
@@ -116,3 +117,19 @@ def test_the_institution_profile_shows_its_data_quality_findings(
     assert not set(profile.leads["finding_id"]) & set(
         qv.findings(county_view, worst["fixmedins_code"], limit=None)[0]["finding_id"]
     )
+
+
+def test_lines_show_care_types_and_times_in_words(county_view: RunView, worst: dict) -> None:
+    found, _ = qv.findings(county_view, worst["fixmedins_code"], limit=20)
+    lines = pl.concat([qv.lines(county_view, f) for f in found["finding_id"]], how="diagonal")
+    care = set(lines["med_type"].drop_nulls())
+    assert care and care <= set(med_type_labels("zh").values())
+    assert lines["line_time"].drop_nulls().str.contains(r"^\d{4}-\d\d-\d\d \d\d:\d\d$").all()
+    english = qv.lines(county_view, found["finding_id"][0], lang="en")
+    assert set(english["med_type"].drop_nulls()) <= set(med_type_labels("en").values())
+
+
+def test_quarantine_reasons_in_words() -> None:
+    assert qv.reasons_text("bad_code:3; too_long:1") == "代码不在代码表中 3；值超长 1"
+    assert qv.reasons_text("bad_code:3; too_long:1", "en") == "bad code 3; too long 1"
+    assert qv.reasons_text(None) is None

@@ -20,6 +20,7 @@ from hrss_fraud.cases import audit
 from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.components import kv
+from hrss_fraud.dashboard.grid_locale import grid_locale
 from hrss_fraud.dashboard.queue_callbacks import records
 from hrss_fraud.engine.runs import RunError
 from hrss_fraud.outputs import quality_view as qv
@@ -39,7 +40,7 @@ GRID_COLUMNS = tuple(
     for c in qv.INSTITUTION_COLUMNS
     if c not in ("institution_settlements", "fee_lines", "quarantined_by_reason")
 )
-RULE_COLUMNS = ("rule_name", "rule_id", "n_findings", "n_settlements", "share_of_settlements")
+RULE_COLUMNS = ("rule_name", "n_findings", "n_settlements", "share_of_settlements", "rule_id")
 LINE_COLUMNS = (
     "role",
     "setl_id",
@@ -69,20 +70,34 @@ def _defs(columns: tuple[str, ...], lang: str) -> list[dict[str, Any]]:
                 "function": "params.value == null ? '' : d3.format('.1%')(params.value)"
             }
             d["type"] = "rightAligned"
-        d["filter"] = c in ("fixmedins_name", "fixmedins_code", "rule_name", "rule_id")
+        d["filter"] = c in ("fixmedins_name", "fixmedins_code", "rule_name")
         d["width"] = {"fixmedins_name": 200, "rule_name": 220, "evidence": 420}.get(c, 120)
         defs.append(d)
     return defs
 
 
+def _figure(column: str, value: Any) -> str:
+    """A lake figure as the page shows it: a share as a percentage."""
+    if column in qv.SHARES and isinstance(value, float):
+        return f"{value:.1%}"
+    return pc.cell(value)
+
+
+HIDDEN = ("rule_id",)
+"""Columns a grid keeps in its rows (a click names the rule by its id) but does not show:
+the rule's name says which it is."""
+
+
 def _grid(grid_id: str, frame: pl.DataFrame, row_id: str, lang: str, height: int) -> dag.AgGrid:
     """A grid of ``frame``'s rows (all in the browser: a report, not a queue), sortable,
     its rows named by ``row_id`` so a click says which."""
+    shown = tuple(c for c in frame.columns if c not in HIDDEN)
     return dag.AgGrid(
         id=grid_id,
         rowData=records(frame),
-        columnDefs=_defs(tuple(frame.columns), lang),
+        columnDefs=_defs(shown, lang),
         defaultColDef={"resizable": True},
+        dashGridOptions={"localeText": grid_locale(lang)},
         getRowId=f"params.data.{row_id}",
         style={"height": f"{height}px"},
     )
@@ -144,7 +159,7 @@ def detail(code: str | None) -> Any:
     except LookupError as e:
         return pc.message(str(e), error=True)
     rules: pl.DataFrame = unit["rules"]
-    lake = [(_header(c, lang), pc.cell(unit.get(c))) for c in qv.LAKE_COLUMNS]
+    lake = [(_header(c, lang), _figure(c, unit.get(c))) for c in qv.LAKE_COLUMNS]
     return html.Div(
         [
             html.H2(

@@ -69,12 +69,13 @@ def test_the_data_quality_page_drills_down_and_exports(live_dashboard, page, tmp
     page.wait_for_selector("#quality-lake")
     page.wait_for_selector("#quality-findings .ag-row")
     page.click("#quality-rules .ag-row[row-index='0'] .ag-cell[col-id='rule_name']")
-    rule = page.get_attribute("#quality-rules .ag-row[row-index='0']", "row-id")
+    rule = page.inner_text("#quality-rules .ag-row[row-index='0'] .ag-cell[col-id='rule_name']")
+    assert page.locator("#quality-findings .ag-cell[col-id='rule_id']").count() == 0  # by name
     page.wait_for_function(
         "(r) => { const cells = [...document.querySelectorAll("
-        "'#quality-findings .ag-cell[col-id=rule_id]')];"
+        "'#quality-findings .ag-cell[col-id=rule_name]')];"
         " return cells.length > 0 && cells.every(c => c.innerText.trim() === r); }",
-        arg=rule,
+        arg=rule.strip(),
     )
     page.click("#quality-findings .ag-row[row-index='0'] .ag-cell[col-id='rule_name']")
     page.wait_for_selector("#quality-line-table tbody tr")
