@@ -206,7 +206,7 @@ def _changes(changes: data.RunChanges, names: dict[str, str], t: Any) -> html.Di
                     html.Td(names.get(r["rule_id"], r["rule_id"]), title=r["rule_id"]),
                     html.Td(r["n_new"]),
                     html.Td(r["n_gone"]),
-                    html.Td(money(r["change"], signed=True)),
+                    html.Td(money(r["change"], signed=True), style={"whiteSpace": "nowrap"}),
                 ]
             )
             for r in top.iter_rows(named=True)
