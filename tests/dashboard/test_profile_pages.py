@@ -15,7 +15,7 @@ import dash
 import polars as pl
 import pytest
 from dash import html
-from helpers.page_text import code_offences, raw_name_offences
+from helpers.page_text import code_offences, other_language_offences, raw_name_offences
 from helpers.shared import copy_workspace
 
 from hrss_fraud.cases.users import User
@@ -105,7 +105,10 @@ def _figure_texts(figure: dict) -> list[str]:
     """A figure's legend entries, hover texts, axis titles and category ticks."""
     out = []
     for trace in figure["data"]:
-        out += [str(trace.get("name") or ""), str(trace.get("hovertemplate") or "")]
+        template = re.sub(
+            r"%\{[^}]*\}|<extra>.*?</extra>|<br>", " ", trace.get("hovertemplate") or ""
+        )
+        out += [str(trace.get("name") or ""), template]
         text = trace.get("text")
         out += [str(t) for t in text] if isinstance(text, list | tuple) else [str(text or "")]
     for key, axis in figure["layout"].items():
@@ -180,6 +183,8 @@ def test_a_profile_shows_no_raw_name_code_flag_or_lead_id(
     assert not re.search(r"\d{2}:\d{2}:\d{2}", text)  # times to the minute
     if lang == "en":
         assert not re.search(r"[（）：，；]|元|人次|疑点|同类", text)
+    else:
+        assert [str(o) for o in other_language_offences(text, "zh")] == []
 
 
 def test_the_person_page_labels_gender_and_insurance(county_app, monkeypatch) -> None:
