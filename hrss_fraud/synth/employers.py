@@ -84,25 +84,16 @@ def _employers(rng: np.random.Generator, n: int, towns: np.ndarray) -> pl.DataFr
     )
 
 
-def write_all(cfg: SynthConfig, out: Path, person: pl.DataFrame, claims: pl.DataFrame) -> None:
-    """Write the employer files under ``out/enrolment`` and their truth under
-    ``out/truth``; ``claims`` holds the employees' paid settlements (``psn_no``,
-    ``setl_id``, ``setl_time``)."""
-    rng = np.random.default_rng([cfg.seed, STREAM])
-    cal = Calendar.of(cfg)
-    n_months = len(cal.months)
-    floor, ceiling = cal.floor(), cal.ceiling()
-    base_floor = float(floor[0])
-
-    # -- staff: the claims' employees in service, then people only these files know ------
-    in_service = person.filter(
-        (pl.col("insutype") == "310") & (pl.col("psn_type") == "1101")
-    ).select("psn_no", "psn_name", "certno", "emp_no", "die_date")
-    n_emp = max(40, cfg.persons // 50)
-    n_staff = max(in_service.height + 50, cfg.persons * 3 // 8)
-    employers = _employers(
-        rng, n_emp, person["insu_admdvs"].drop_nulls().unique().sort().to_numpy()
-    )
+def _staff(
+    rng: np.random.Generator,
+    cfg: SynthConfig,
+    in_service: pl.DataFrame,
+    employers: pl.DataFrame,
+    n_staff: int,
+) -> pl.DataFrame:
+    """The claims' employees at their register's employer, then people only these files
+    know, spread over the employers (a few large, most small)."""
+    n_emp = employers.height
     emp_index = {c: i for i, c in enumerate(employers["emp_no"])}
     n_extra = n_staff - in_service.height
     seq = np.arange(1, n_extra + 1)
@@ -130,6 +121,29 @@ def write_all(cfg: SynthConfig, out: Path, person: pl.DataFrame, claims: pl.Data
             ),
         ]
     )
+    return staff
+
+
+def write_all(cfg: SynthConfig, out: Path, person: pl.DataFrame, claims: pl.DataFrame) -> None:
+    """Write the employer files under ``out/enrolment`` and their truth under
+    ``out/truth``; ``claims`` holds the employees' paid settlements (``psn_no``,
+    ``setl_id``, ``setl_time``)."""
+    rng = np.random.default_rng([cfg.seed, STREAM])
+    cal = Calendar.of(cfg)
+    n_months = len(cal.months)
+    floor, ceiling = cal.floor(), cal.ceiling()
+    base_floor = float(floor[0])
+
+    # -- staff: the claims' employees in service, then people only these files know ------
+    in_service = person.filter(
+        (pl.col("insutype") == "310") & (pl.col("psn_type") == "1101")
+    ).select("psn_no", "psn_name", "certno", "emp_no", "die_date")
+    n_emp = max(40, cfg.persons // 50)
+    n_staff = max(in_service.height + 50, cfg.persons * 3 // 8)
+    employers = _employers(
+        rng, n_emp, person["insu_admdvs"].drop_nulls().unique().sort().to_numpy()
+    )
+    staff = _staff(rng, cfg, in_service, employers, n_staff)
     n = staff.height
     emp = staff["emp"].to_numpy().copy()
     claim = staff["claim"].to_numpy()
@@ -273,27 +287,7 @@ def write_all(cfg: SynthConfig, out: Path, person: pl.DataFrame, claims: pl.Data
     for i in np.flatnonzero(~hidden):
         hired = cal.months[0] - timedelta(days=int(rng.integers(30, 3650)))
         event(i, "11", hired)
-    ordinary_events = [
-        j for j, e in enumerate(events) if e["evt_type"] == "11" and e["evt_date"] < cal.months[0]
-    ]
-    chosen = rng.permutation(ordinary_events)[: 2 * k]
-    for j in chosen[:k]:
-        docs = events[j]["docs"].split(";")
-        docs.pop(int(rng.integers(0, len(docs))))
-        events[j]["docs"] = ";".join(docs)
-    for n_look, j in enumerate(chosen[k:]):  # complete, written another way
-        sep = ("、", "，", " ", ",", "；")[n_look % 5]
-        docs = list(reversed(events[j]["docs"].split(";"))) + (["07"] if n_look % 2 else [])
-        events[j]["docs"] = sep.join(docs)
-    ev = pl.DataFrame(events).with_row_index("n", offset=1)
-    ev = ev.with_columns(evt_sn=pl.format("V{}", pl.col("n").cast(pl.String).str.zfill(8))).drop(
-        "n"
-    )
-    for kind, part in (("irregular", chosen[:k]), ("lookalike", chosen[k:])):
-        for j in part:
-            truth.append(
-                ("enrol_filing_documents", kind, f"{ev['emp_no'][int(j)]}|{ev['evt_sn'][int(j)]}")
-            )
+    ev = _filings(rng, events, k, cal.months[0], truth)
 
     contrib = contributions(
         cal,
@@ -314,6 +308,34 @@ def write_all(cfg: SynthConfig, out: Path, person: pl.DataFrame, claims: pl.Data
     )
     stmt = statements(cal, emp, wage, start_m, end_m, headcount_plus, employers)
     write_files(out, cal, employers, contrib, ev, stmt, deaths, staff, person, truth, rng)
+
+
+def _filings(
+    rng: np.random.Generator,
+    events: list[dict],
+    k: int,
+    first: date,
+    truth: list[tuple[str, str, str]],
+) -> pl.DataFrame:
+    """The filings with their serials: ``k`` enrolments from before ``first`` short of one
+    document, ``k`` complete but listed another way (other separators, an extra form)."""
+    ordinary = [j for j, e in enumerate(events) if e["evt_type"] == "11" and e["evt_date"] < first]
+    chosen = rng.permutation(ordinary)[: 2 * k]
+    for j in chosen[:k]:
+        docs = events[j]["docs"].split(";")
+        docs.pop(int(rng.integers(0, len(docs))))
+        events[j]["docs"] = ";".join(docs)
+    for n_look, j in enumerate(chosen[k:]):
+        sep = ("、", "，", " ", ",", "；")[n_look % 5]
+        docs = list(reversed(events[j]["docs"].split(";"))) + (["07"] if n_look % 2 else [])
+        events[j]["docs"] = sep.join(docs)
+    ev = pl.DataFrame(events).with_row_index("n", offset=1)
+    ev = ev.with_columns(evt_sn=pl.format("V{}", pl.col("n").cast(pl.String).str.zfill(8)))
+    for kind, part in (("irregular", chosen[:k]), ("lookalike", chosen[k:])):
+        for j in part:
+            key = f"{ev['emp_no'][int(j)]}|{ev['evt_sn'][int(j)]}"
+            truth.append(("enrol_filing_documents", kind, key))
+    return ev.drop("n")
 
 
 def _month_of(cal: Calendar, t: pl.Expr) -> pl.Expr:
