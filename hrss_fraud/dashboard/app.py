@@ -221,7 +221,13 @@ def top_bar() -> html.Header:
     if user:
         role = user.role_zh if lang == "zh" else user.role
         who = [
-            html.Span(f"{user.display_name}（{role}）", id="current-user", className="user"),
+            html.Span(
+                f"{user.display_name}（{role}）"
+                if lang == "zh"
+                else f"{user.display_name} ({role})",
+                id="current-user",
+                className="user",
+            ),
             html.Form(
                 html.Button(t("app.log_out"), type="submit", id="logout", className="link"),
                 action="/logout",

@@ -97,12 +97,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "rectify_due": ("整改期限", "rectify by"),
     "deadline": ("时限状态", "deadline"),
     "items": ("违约事项", "items"),
-    "amount_involved": ("涉及金额", "amount involved"),
+    "amount_involved": ("涉及金额(元)", "amount involved (yuan)"),
     "statements": ("陈述/复核", "statements"),
     "finding_id": ("疑点编号", "lead"),
     "rule_id": ("规则", "rule"),
     "rule_name": ("规则", "rule"),
-    "amount_at_risk": ("疑点金额", "amount at risk"),
+    "amount_at_risk": ("疑点金额(元)", "amount at risk (yuan)"),
     "decided_by": ("确认人", "confirmed by"),
     "decided_at": ("确认时间", "confirmed at"),
     "kind_label": ("事项", "event"),
@@ -262,23 +262,83 @@ def _names(text: str | None) -> tuple[str, ...]:
     return tuple(n for n in re.split(r"[\s,，、;；]+", text or "") if n)
 
 
-def _amount(text: str | float | None, what: str) -> float | None:
+def label(key: str, lang: str = "zh", **fields: object) -> str:
+    """A form field's label (``notices.<key>``) as a message names it: without the hint
+    in brackets the form shows after it ("检查人员（≥2人，逗号分隔）" → "检查人员")."""
+    return re.sub(r"\s*[（(][^（）()]*[)）]$", "", context.text(f"notices.{key}", lang, **fields))
+
+
+def _refuse(key: str, lang: str, **fields: object) -> NoticeError:
+    return NoticeError(context.text(key, lang, **fields))
+
+
+def _amount(text: str | float | None, what: str, lang: str = "zh") -> float | None:
     if text is None or str(text).strip() == "":
         return None
     try:
         value = float(str(text).replace(",", "").strip())
     except ValueError:
-        msg = f"{what}应为金额（不是数字：{text}）"
-        raise NoticeError(msg) from None
+        raise _refuse("notices_view.not_amount", lang, field=what, value=text) from None
     return value
 
 
-def _days(text: str | int | None) -> int:
+def _days(text: str | int | None, lang: str = "zh") -> int:
+    typed = str(text if text is not None else "").strip() or str(DEFAULT_RECTIFY_DAYS)
     try:
-        return int(str(text or DEFAULT_RECTIFY_DAYS).strip())
+        days = int(typed)
     except ValueError:
-        msg = f"整改期限应为天数（不是数字：{text}）"
-        raise NoticeError(msg) from None
+        days = 0
+    if not 1 <= days <= 365:
+        raise _refuse(
+            "notices_view.not_days", lang, field=label("rectify_within_days", lang), value=typed
+        )
+    return days
+
+
+def check_draft(form: DraftForm, lang: str = "zh", *, leads: bool = True) -> None:
+    """Refuse a draft form that lacks what a notice needs, in ``lang``, naming each field
+    by its label: every empty field at once, then a bad date, too few inspectors or a bad
+    number of days (``leads``: whether leads must be ticked, as for a new draft)."""
+    empty = [
+        label(key, lang)
+        for key, value in (
+            ("institution_with_confirmed_leads", form.fixmedins_code),
+            ("leads_notice", "x" if form.findings or not leads else ""),
+            ("inspection_date", form.inspection_date),
+            ("inspectors_2_comma_separated", form.inspectors),
+            ("site_facts", form.onsite_facts),
+        )
+        if not str(value or "").strip()
+    ]
+    if empty:
+        fields = context.text("notices_view.list_separator", lang).join(empty)
+        raise _refuse("notices_view.fill_in", lang, fields=fields)
+    _day(form.inspection_date, label("inspection_date", lang), lang)
+    if len(_names(form.inspectors)) < 2:
+        field = label("inspectors_2_comma_separated", lang)
+        raise _refuse(
+            "notices_view.two_inspectors", lang, field=field, n=len(_names(form.inspectors))
+        )
+    _days(form.rectify_days, lang)
+
+
+def check_items(items: list[ItemForm], lang: str = "zh") -> None:
+    """Refuse an edited draft's item with an empty name, facts or clause, naming the item
+    and the field."""
+    for n, item in enumerate(items, start=1):
+        empty = [
+            label(key, lang)
+            for key, value in (
+                ("rule_name", item.rule),
+                ("item_facts", item.facts),
+                ("clause_broken", item.legal_basis),
+            )
+            if not str(value or "").strip()
+        ]
+        if empty:
+            where = context.text("notices.item_n", lang, n=n)
+            fields = context.text("notices_view.list_separator", lang).join(empty)
+            raise _refuse("notices_view.fill_in_item", lang, item=where, fields=fields)
 
 
 @dataclass(frozen=True)
@@ -340,12 +400,15 @@ def draft_from_form(
     form: DraftForm,
     catalogue: Catalogue | None = None,
     evidence: dict[str, str] | None = None,
+    lang: str = "zh",
 ) -> int:
     """Record a draft from the form: one item per rule of the chosen confirmed leads, with
     the rule's Chinese name, framework code, legal basis, facts (quoting up to three of
     the leads' ``evidence`` texts, finding id → text, when the run still holds them) and
-    total (recovery of it as the handling), to edit before it is issued; return its id."""
+    total (recovery of it as the handling), to edit before it is issued; return its id.
+    A form lacking what a notice needs is refused in ``lang`` (:func:`check_draft`)."""
     user = allow(user, MANAGE, "起草违约通知单", "draft notices")
+    check_draft(form, lang)
     code = (form.fixmedins_code or "").strip()
     chosen = list(form.findings or [])
     leads = confirmed_leads(store, user, code).filter(pl.col("finding_id").is_in(chosen))
@@ -365,28 +428,32 @@ def draft_from_form(
 
 
 def edit_draft(
-    store: CaseStore, user: User | None, ref: str, form: DraftForm, items: list[ItemForm]
+    store: CaseStore,
+    user: User | None,
+    ref: str,
+    form: DraftForm,
+    items: list[ItemForm],
+    lang: str = "zh",
 ) -> int:
     """Replace a draft's fields and items with the edit form's (its leads and each item's
-    framework code stay); refused once it is issued. Return its id."""
+    framework code stay); refused once it is issued, or in ``lang`` naming the field when
+    one is empty or malformed. Return its id."""
     user = allow(user, MANAGE, "修改违约通知单草稿", "edit notice drafts")
     old = get(store, ref).content
+    check_draft(replace(form, fixmedins_code=old.fixmedins_code), lang, leads=False)
+    check_items(items, lang)
     edited = []
     for n, i in enumerate(items, start=1):
         handling = [
             Handling(m, v)
-            for m, text, zh in (
-                ("recover", i.recover, "追回金额"),
-                ("refuse", i.refuse, "拒付金额"),
-                ("penalty", i.penalty, "违约金"),
-            )
-            if (v := _amount(text, f"第{n}项{zh}")) is not None
+            for m, text in (("recover", i.recover), ("refuse", i.refuse), ("penalty", i.penalty))
+            if (v := _amount(text, _item_field(n, m, lang), lang)) is not None
         ]
         if (i.suspend or "").strip():
             handling.append(Handling("suspend", None, str(i.suspend).strip()))
         if i.interview:
             handling.append(Handling("interview"))
-        amount = _amount(i.amount, f"第{n}项涉及金额")
+        amount = _amount(i.amount, _item_field(n, "item_amount", lang), lang)
         framework = old.items[n - 1].framework if n <= len(old.items) else ""
         edited.append(
             Item(
@@ -407,6 +474,12 @@ def edit_draft(
     return update_draft(store, ref, content, by=user.username, require_confirmed=bool(old.findings))
 
 
+def _item_field(n: int, key: str, lang: str) -> str:
+    """Item ``n``'s field ``key`` as a message names it ("第2项追回金额", "Item 2 recover")."""
+    space = " " if lang == "en" else ""
+    return f"{context.text('notices.item_n', lang, n=n)}{space}{label(key, lang)}"
+
+
 def preview_from_page(
     store: CaseStore,
     workspace: Path,
@@ -418,7 +491,8 @@ def preview_from_page(
 ) -> tuple[str, Layout]:
     """The number issuing the draft now would take and the document it would write."""
     allow(user, VIEW, "查看违约通知单", "view notices")
-    return preview(store, ref, workspace, on=_day(on), lang=lang)
+    day = _day(on, label("issue_date_default_today", lang), lang)
+    return preview(store, ref, workspace, on=day, lang=lang)
 
 
 def issue_from_page(
@@ -434,17 +508,22 @@ def issue_from_page(
     """Number the draft and render its DOCX and PDF (dated ``on``, default today);
     ``expect``: the number the user confirmed (refused if another notice took it)."""
     user = allow(user, MANAGE, "下达违约通知单", "issue notices")
-    return issue(store, ref, workspace, by=user.username, on=_day(on), lang=lang, expect=expect)
+    day = _day(on, label("issue_date_default_today", lang), lang)
+    return issue(store, ref, workspace, by=user.username, on=day, lang=lang, expect=expect)
 
 
-def _day(text: str | None) -> date | None:
+def _day(text: str | None, field: str = "", lang: str = "zh") -> date | None:
+    """The date typed (None when empty); refused in ``lang`` naming ``field`` (by default
+    the step form's date) when it is not one."""
     if not (text or "").strip():
         return None
     try:
         return date.fromisoformat(str(text).strip()[:10])
     except ValueError:
-        msg = f"日期应为 YYYY-MM-DD ({text!r} is not a date)"
-        raise NoticeError(msg) from None
+        field = field or label("date_default_today", lang)
+        raise _refuse(
+            "notices_view.not_a_date", lang, field=field, value=str(text).strip()
+        ) from None
 
 
 def record_step(
@@ -457,12 +536,20 @@ def record_step(
     text: str | None = None,
     person: str | None = None,
     late: bool = False,
+    lang: str = "zh",
 ) -> int:
     """Record one step of an issued notice (see :data:`STEPS`) dated ``on`` (default
-    today); the store refuses a step out of order, a missing text or signer, or a late
-    statement unless ``late``. Return the event id."""
+    today); a missing step, text or signer or a bad date is refused in ``lang`` naming
+    the field, and the store refuses a step out of order or a late statement unless
+    ``late``. Return the event id."""
     user = allow(user, MANAGE, "登记违约通知单办理情况", "record notice steps")
-    day, by, text, person = _day(on), user.username, text or "", (person or "").strip()
+    if step is None:
+        raise _refuse("notices_view.choose", lang, field=label("step", lang))
+    day, by, text, person = _day(on, "", lang), user.username, text or "", (person or "").strip()
+    if step == "acknowledged" and not person:
+        raise _refuse("notices_view.fill_in", lang, fields=label("person_who_signed", lang))
+    if step != "acknowledged" and not text.strip():
+        raise _refuse("notices_view.fill_in", lang, fields=label("text_required_most_steps", lang))
     if step == "acknowledged":
         return acknowledge(store, ref, by=by, person=person, on=day)
     if step in ("statement", "review_request"):
@@ -480,11 +567,10 @@ def record_step(
         return rectify(store, ref, by=by, text=text, person=person, on=day)
     if step == "closed":
         return close(store, ref, by=by, text=text, on=day)
-    if step is not None and step.removeprefix("review_") in REVIEW_OUTCOMES:
+    if step.removeprefix("review_") in REVIEW_OUTCOMES:
         outcome = step.removeprefix("review_")
         return decide_review(store, ref, by=by, outcome=outcome, text=text, on=day)
-    msg = f"选择办理事项 (choose a step: {', '.join(STEPS)})"
-    raise NoticeError(msg)
+    raise _refuse("notices_view.choose", lang, field=label("step", lang))
 
 
 def next_steps(status: str, *, review_pending: bool = False) -> list[str]:

@@ -23,9 +23,9 @@ from dash.exceptions import PreventUpdate
 
 from hrss_fraud.cases.migrate import SchemaError
 from hrss_fraud.dashboard import context, guard
-from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard import registers_forms as rf
 from hrss_fraud.dashboard import registers_work as rw
+from hrss_fraud.dashboard.forms import refused, saved
 from hrss_fraud.dashboard.registers_view import MANAGE
 from hrss_fraud.registers.inspections import RESULTS
 
@@ -91,18 +91,14 @@ def _work(code: str | None, changed: int | None) -> Any:
     try:
         reg, choices = _choices(code, lang)
     except _ERRORS as e:
-        return pc.message(str(e), error=True)
+        return _refused(e)
     if not reg.runs_here:
         return None
     return rf.work(reg, choices, lang, changed or 0)
 
 
-def _said(text: str) -> html.P:
-    return pc.message(text)
-
-
 def _refused(e: Exception) -> html.P:
-    return pc.message(str(e), error=True)
+    return refused(e, context.lang())
 
 
 def _write(
@@ -114,7 +110,7 @@ def _write(
         result = run()
     except _ERRORS as e:
         return _refused(e), dash.no_update
-    return _said(done(result)), (changed or 0) + 1
+    return saved(done(result)), (changed or 0) + 1
 
 
 @_callback(
@@ -439,4 +435,4 @@ def _disclose(n: Any, year: Any, targeted: list[str] | None, fmt: str | None) ->
         )
     except _ERRORS as e:
         return dash.no_update, _refused(e)
-    return dcc.send_bytes(data, name), _said(t("registers_callbacks.exported", name=name))
+    return dcc.send_bytes(data, name), saved(t("registers_callbacks.exported", name=name))

@@ -58,8 +58,11 @@ def _item_row(item: Any, lang: str) -> html.Div:
     text = item.text_en if lang == "en" else item.text
     return html.Div(
         [
-            html.Span(f"{item.code}（{severity}）", className="muted"),
-            html.Span(text, style={"flex": "1 1 320px"}),
+            html.Span(
+                f"{item.code} ({severity})" if lang == "en" else f"{item.code}（{severity}）",
+                className="muted",
+            ),
+            html.Span(text),
             dcc.RadioItems(
                 id={"type": ITEM_RESULT, "item": item.code},
                 options=rw.result_options(lang),
@@ -69,11 +72,25 @@ def _item_row(item: Any, lang: str) -> html.Div:
             dcc.Input(
                 id={"type": ITEM_FINDING, "item": item.code},
                 placeholder=t("registers_forms.what_was_found_if_failed"),
-                style={"width": "320px"},
             ),
         ],
-        className="register-item decision-form",
+        className="register-item",
         **{"data-item": item.code},
+    )
+
+
+def _item_head(lang: str) -> html.Div:
+    """The check items' column labels, above their rows (the same grid)."""
+    t = _t(lang)
+    keys = (
+        "registers_forms.item_code",
+        "registers_forms.item_text",
+        "registers_forms.item_result",
+        "registers_forms.what_was_found_if_failed",
+    )
+    return html.Div(
+        [html.Span(t(k), className="muted") for k in keys],
+        className="register-item register-item-head",
     )
 
 
@@ -114,7 +131,9 @@ def inspection_form(reg: Register, choices: Choices, lang: str) -> list[Any]:
             className="decision-form",
         ),
         html.H3(t("registers_forms.check_items")),
-        html.Div([_item_row(i, lang) for i in reg.check_items], id="register-items"),
+        html.Div(
+            [_item_head(lang), *(_item_row(i, lang) for i in reg.check_items)], id="register-items"
+        ),
         html.Div(
             [
                 dcc.Upload(
@@ -138,7 +157,7 @@ def inspection_form(reg: Register, choices: Choices, lang: str) -> list[Any]:
             ],
             className="decision-form",
         ),
-        html.Button(t("registers_forms.record"), id="register-insp-record"),
+        html.Button(t("registers_forms.record"), id="register-insp-record", className="primary"),
     ]
 
 
@@ -165,7 +184,9 @@ def rectification_forms(reg: Register, choices: Choices, lang: str) -> list[Any]
                     "380px",
                 ),
                 field(t("registers_forms.order_date"), _date("register-order-on", lang)),
-                html.Button(t("registers_forms.order"), id="register-order-issue"),
+                html.Button(
+                    t("registers_forms.order"), id="register-order-issue", className="primary"
+                ),
             ],
             className="decision-form",
         ),
@@ -198,7 +219,11 @@ def rectification_forms(reg: Register, choices: Choices, lang: str) -> list[Any]
                     dcc.Textarea(id="register-followup-text"),
                     "380px",
                 ),
-                html.Button(t("registers_forms.record_follow_up"), id="register-followup-record"),
+                html.Button(
+                    t("registers_forms.record_follow_up"),
+                    id="register-followup-record",
+                    className="primary",
+                ),
             ],
             className="decision-form",
         ),
@@ -209,7 +234,7 @@ def rectification_forms(reg: Register, choices: Choices, lang: str) -> list[Any]
                     dcc.Input(id="register-close-text"),
                     "380px",
                 ),
-                html.Button(t("registers_forms.close"), id="register-close"),
+                html.Button(t("registers_forms.close"), id="register-close", className="primary"),
             ],
             className="decision-form",
         ),
@@ -225,7 +250,9 @@ def rectification_forms(reg: Register, choices: Choices, lang: str) -> list[Any]
                     dcc.Textarea(id="register-sanction-decision"),
                     "380px",
                 ),
-                html.Button(t("registers_forms.decide"), id="register-sanction"),
+                html.Button(
+                    t("registers_forms.decide"), id="register-sanction", className="primary"
+                ),
             ],
             className="decision-form",
         ),
@@ -258,7 +285,9 @@ def document_forms(choices: Choices, lang: str) -> list[Any]:
                     "220px",
                 ),
                 field(t("registers_forms.issue_date"), _date("register-doc-on", lang)),
-                html.Button(t("registers_forms.issue"), id="register-doc-issue"),
+                html.Button(
+                    t("registers_forms.issue"), id="register-doc-issue", className="primary"
+                ),
             ],
             className="decision-form",
         ),
@@ -320,7 +349,9 @@ def disclosure_form(lang: str) -> list[Any]:
                     value="csv",
                     inline=True,
                 ),
-                html.Button(t("registers_forms.export"), id="register-disclose"),
+                html.Button(
+                    t("registers_forms.export"), id="register-disclose", className="primary"
+                ),
             ],
             className="decision-form",
         ),

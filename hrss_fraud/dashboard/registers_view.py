@@ -19,7 +19,7 @@ import polars as pl
 
 from hrss_fraud.dashboard.complaints_view import _allow as allow
 from hrss_fraud.dashboard.rounds_view import _count
-from hrss_fraud.registers.definitions import ENGINES, Register, load_registers
+from hrss_fraud.registers.definitions import ENGINES, CheckItem, Register, load_registers
 from hrss_fraud.registers.disclosure import annual_counts
 from hrss_fraud.registers.entities import entities
 from hrss_fraud.registers.inspections import inspections
@@ -144,10 +144,16 @@ def register_options(workspace: Path, lang: str = "zh") -> list[dict[str, str]]:
 
 
 def overview(
-    store: CaseStore, workspace: Path, user: User | None, *, today: date | None = None
+    store: CaseStore,
+    workspace: Path,
+    user: User | None,
+    *,
+    today: date | None = None,
+    lang: str = "zh",
 ) -> pl.DataFrame:
-    """One row per register run here: entities, expiring licences, the year's plans and
-    inspections, targets due and overdue, orders open and past their deadline, sanctions."""
+    """One row per register run here, named in ``lang``: entities, expiring licences, the
+    year's plans and inspections, targets due and overdue, orders open and past their
+    deadline, sanctions."""
     allow(user, VIEW, "查看监管事项", "view the supervision registers")
     day = today or date.today()
     regs = load_registers(workspace)
@@ -158,9 +164,10 @@ def overview(
     n_overdue = dict(due.filter("overdue").group_by("register").len().iter_rows())
     n_past = dict(rect.filter("past_deadline").group_by("register").len().iter_rows())
     n_open = dict(rect.filter(status="open").group_by("register").len().iter_rows())
+    names = {c: r.name_en if lang == "en" else r.name for c, r in regs.items()}
     return counts.select(
         "register",
-        "register_name",
+        pl.col("register").replace_strict(names, return_dtype=pl.String).alias("register_name"),
         "entities",
         "expiring",
         "plans",
@@ -224,6 +231,14 @@ def detail(
 
 def engine_text(reg: Register, lang: str = "zh") -> str:
     return ENGINES[reg.engine][_i(lang)]
+
+
+def check_item_text(item: CheckItem, lang: str = "zh") -> str:
+    """A check item with its legal basis; in English the laws keep their Chinese titles
+    (in 《》, as cited), the punctuation around them is English."""
+    if lang == "en":
+        return f"{item.code} {item.text_en} ({item.basis.replace('；', '; ')})"
+    return f"{item.code} {item.text}（{item.basis}）"
 
 
 def draw_from_form(

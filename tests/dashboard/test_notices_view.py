@@ -135,7 +135,7 @@ def test_draft_issue_and_every_step(ws: Path) -> None:
         row = nv.notice_rows(store, boss, today=date(2026, 4, 10)).row(0, named=True)
         assert (row["ref"], row["status_label"]) == ("2026-0001", "机构已签收")
         assert row["deadline"] == "整改逾期 6 天"
-        with pytest.raises(NoticeError, match="text"):
+        with pytest.raises(NoticeError, match="请填写内容"):
             nv.record_step(store, boss, issued.number, "rectified", on="2026-04-01", text=" ")
         nv.record_step(store, boss, issued.number, "rectified", on="2026-04-01", text="已退回")
         nv.record_step(store, boss, issued.number, "closed", on="2026-04-20", text="验收合格")
@@ -167,7 +167,7 @@ def test_refusals_and_roles(ws: Path) -> None:
     with open_store(ws) as store:
         with pytest.raises(NoticeError, match="F-3 is not a confirmed lead"):
             nv.draft_from_form(store, boss, _form(findings=["F-3"]))
-        with pytest.raises(NoticeError, match="two inspectors"):
+        with pytest.raises(NoticeError, match="检查人员不少于2人（现填 1 人）"):
             nv.draft_from_form(store, boss, _form(inspectors="李明"))
         with pytest.raises(NoticeError, match="天数"):
             nv.draft_from_form(store, boss, _form(rectify_days="soon"))
@@ -176,11 +176,56 @@ def test_refusals_and_roles(ws: Path) -> None:
         notice_id = nv.draft_from_form(store, boss, _form())
         with pytest.raises(NoticeError, match="draft"):
             nv.document(store, ws, boss, str(notice_id), "docx")
-        with pytest.raises(NoticeError, match="YYYY-MM-DD"):
+        with pytest.raises(
+            NoticeError, match="下达日期应为日期，如 2026-03-01（填写的是“5 March”）"
+        ):
             nv.issue_from_page(store, ws, boss, str(notice_id), on="5 March")
         with pytest.raises(PermissionError):
             nv.issue_from_page(store, ws, _user("auditor"), str(notice_id))
-        with pytest.raises(NoticeError, match="choose a step"):
+        with pytest.raises(NoticeError, match="请选择事项"):
             nv.record_step(store, boss, str(notice_id), None)
         row = nv.notice_rows(store, _user("auditor")).row(0, named=True)
         assert (row["ref"], row["status_label"], row["deadline"]) == (f"#{notice_id}", "草稿", "")
+
+
+EMPTY = {"fixmedins_code": None, "findings": [], "inspection_date": " ", "inspectors": ""}
+
+
+@pytest.mark.parametrize(
+    ("changes", "lang", "said"),
+    [
+        (EMPTY, "zh", "请填写机构、纳入通知单的疑点、检查日期、检查人员"),
+        (
+            EMPTY,
+            "en",
+            "Please fill in: institution, leads on the notice, inspection date, inspectors",
+        ),
+        ({"onsite_facts": ""}, "en", "Please fill in: on-site facts"),
+        (
+            {"inspection_date": "3月2日"},
+            "zh",
+            "检查日期应为日期，如 2026-03-01（填写的是“3月2日”）",
+        ),
+        ({"inspectors": "李明"}, "en", "inspectors: an on-site check needs at least two (1 given)"),
+        ({"rectify_days": "400"}, "zh", "整改期限应为 1 至 365 的天数（填写的是“400”）"),
+    ],
+)
+def test_a_draft_form_is_refused_naming_its_fields_by_label(
+    ws: Path, changes: dict, lang: str, said: str
+) -> None:
+    with open_store(ws) as store, pytest.raises(NoticeError) as refused:
+        nv.draft_from_form(store, _user("supervisor"), _form(**changes), lang=lang)
+    assert str(refused.value).startswith(said)
+    assert "onsite_facts" not in str(refused.value) and "fixmedins" not in str(refused.value)
+
+
+def test_an_edited_item_without_a_name_is_refused_naming_the_item(ws: Path) -> None:
+    item = nv.ItemForm(rule="", facts="事实", legal_basis="第十条", amount="10")
+    with open_store(ws) as store:
+        notice_id = nv.draft_from_form(store, _user("supervisor"), _form())
+        for lang, said in (
+            ("zh", "请填写第1项的违约事项"),
+            ("en", "Please fill in Item 1: breach"),
+        ):
+            with pytest.raises(NoticeError, match=said):
+                nv.edit_draft(store, _user("supervisor"), str(notice_id), _form(), [item], lang)

@@ -15,7 +15,7 @@ from hrss_fraud.dashboard import registers_callbacks as rc
 from hrss_fraud.dashboard import registers_view as rv
 from hrss_fraud.dashboard.app import create_app, nav_pages, page_name
 from hrss_fraud.inspection.rounds import RoundError
-from hrss_fraud.registers.definitions import get_register
+from hrss_fraud.registers.definitions import get_register, load_registers
 from hrss_fraud.registers.plans import PlanError
 from hrss_fraud.registers.synth import synth_bureau
 
@@ -44,6 +44,20 @@ def test_overview_counts_each_register(ws: Path) -> None:
     assert (df["due"] > 0).all() and (df["overdue"] > 0).all() and (df["past_deadline"] > 0).all()
     with pytest.raises(PermissionError, match="无权查看监管事项"), open_store(ws) as store:
         rv.overview(store, ws, None)
+
+
+def test_overview_and_check_items_read_in_english(ws: Path) -> None:
+    with open_store(ws) as store:
+        df = rv.overview(store, ws, AUDITOR, today=TODAY, lang="en")
+    assert "Licensed human-resource service agencies" in df["register_name"].to_list()
+    item = load_registers(ws)["hr_agency"].check_items[1]
+    assert rv.check_item_text(item, "en") == (
+        "HRA-02 Staff on post and their social insurance"
+        " (《人力资源服务机构管理规定》; 《中华人民共和国社会保险法》)"
+    )
+    assert rv.check_item_text(item).endswith(
+        "（《人力资源服务机构管理规定》；《中华人民共和国社会保险法》）"
+    )
 
 
 def test_detail_tables_in_both_languages_without_legal_representatives(ws: Path) -> None:

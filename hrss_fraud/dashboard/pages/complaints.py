@@ -17,6 +17,7 @@ from hrss_fraud.complaints.register import OUTCOMES, SOURCES, STATUSES, Complain
 from hrss_fraud.dashboard import complaints_view as cv
 from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
+from hrss_fraud.dashboard.forms import field, refused, saved
 from hrss_fraud.engine.runs import RunError
 
 dash.register_page(
@@ -34,9 +35,9 @@ MAX_LEADS_SHOWN = 20
 LEAD_COLUMNS = ("finding_id", "rule_id", "fixmedins_code", "psn_no", "amount_at_risk", "run_id")
 
 
-def _field(key: str, control: Any) -> html.Label:
-    """A form control under its visible label."""
-    return html.Label([html.Span(context.t(key)), control], className="field")
+def _field(key: str, control: Any, width: str = "180px") -> html.Label:
+    """A form control under its visible label (the screen text ``key``)."""
+    return field(context.t(key), control, width)
 
 
 FORM_FIELDS = (
@@ -85,6 +86,7 @@ def layout(number: str | None = None, **_query: str) -> html.Div:
                             searchable=True,
                             placeholder=t("complaints.choose_institutions"),
                         ),
+                        "320px",
                     ),
                     _field(
                         "complaints.persons",
@@ -95,9 +97,12 @@ def layout(number: str | None = None, **_query: str) -> html.Div:
                             searchable=True,
                             placeholder=t("complaints.choose_persons"),
                         ),
+                        "320px",
                     ),
-                    _field("complaints.what_says", dcc.Textarea(id="complaint-content")),
-                    html.Button(t("complaints.register"), id="complaint-register"),
+                    _field("complaints.what_says", dcc.Textarea(id="complaint-content"), "360px"),
+                    html.Button(
+                        t("complaints.register"), id="complaint-register", className="primary"
+                    ),
                 ],
                 className="form",
             ),
@@ -126,7 +131,7 @@ def _list(overdue: list[str], _changed: Any) -> html.Div:
             context.store(), context.user(), overdue_only=bool(overdue), lang=lang
         )
     except _ERRORS as e:
-        return html.Div(pc.message(str(e), error=True))
+        return html.Div(refused(e, context.lang()))
     if rows.is_empty():
         return html.Div(pc.message(context.t("complaints.no_complaints")))
     return html.Div(
@@ -193,7 +198,7 @@ def _register(
         )
     except _ERRORS as e:
         keep = (dash.no_update,) * len(FORM_FIELDS)
-        return pc.message(str(e), error=True), changed, *keep
+        return refused(e, context.lang()), changed, *keep
     cleared = ("", None, "", "", "", [], [])  # "" clears a text box, None would not
     done = html.P(
         [
@@ -221,7 +226,7 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
             context.store(), context.user(), number, lang=lang, workspace=context.workspace()
         )
     except _ERRORS as e:
-        return html.Div(pc.message(str(e), error=True))
+        return html.Div(refused(e, context.lang()))
     c = d.complaint
     named = {o["value"]: o["label"] for o in cv.institution_options(context.workspace())}
     # the persons as the dropdown names them: masked per role
@@ -268,21 +273,25 @@ def _detail(number: str | None, _changed: Any) -> html.Div | None:
                             id="complaint-check-to", value=str(end or ""), placeholder="YYYY-MM-DD"
                         ),
                     ),
-                    html.Button(t("complaints.run_targeted_check"), id="complaint-check"),
+                    html.Button(
+                        t("complaints.run_targeted_check"),
+                        id="complaint-check",
+                        className="primary",
+                    ),
                 ],
                 className="form",
             ),
             html.Div(
                 [
-                    dcc.Dropdown(
-                        id="complaint-outcome",
-                        options=cv.outcome_options(lang),
-                        placeholder=t("complaints.outcome"),
+                    _field(
+                        "complaints.outcome",
+                        dcc.Dropdown(id="complaint-outcome", options=cv.outcome_options(lang)),
+                        "220px",
                     ),
-                    dcc.Input(
-                        id="complaint-outcome-text", placeholder=t("complaints.what_was_done")
+                    _field(
+                        "complaints.what_was_done", dcc.Input(id="complaint-outcome-text"), "360px"
                     ),
-                    html.Button(t("complaints.close"), id="complaint-close"),
+                    html.Button(t("complaints.close"), id="complaint-close", className="primary"),
                 ],
                 className="form",
             ),
@@ -357,5 +366,5 @@ def _act(
             summary = r.summary_en if lang == "en" else r.summary_zh
             return pc.message(summary, error=warned), (changed or 0) + 1
     except _ERRORS as e:
-        return pc.message(str(e), error=True), changed
-    return pc.message(done), (changed or 0) + 1
+        return refused(e, context.lang()), changed
+    return saved(done), (changed or 0) + 1

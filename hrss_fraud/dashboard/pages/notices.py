@@ -17,7 +17,7 @@ from hrss_fraud.cases.migrate import SchemaError
 from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import notices_view as nv
 from hrss_fraud.dashboard import profile_components as pc
-from hrss_fraud.dashboard.forms import field
+from hrss_fraud.dashboard.forms import field, refused, saved
 from hrss_fraud.engine.runs import RunError
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.model.numbers import yuan
@@ -91,6 +91,7 @@ def _draft_form() -> list[Any]:
         field(
             t("notices.leads_notice"),
             dcc.Checklist(id="notice-findings", options=[], value=[], inline=True),
+            "100%",
         ),
         html.Div(
             [
@@ -147,7 +148,7 @@ def _list(overdue: list[str], _changed: Any) -> html.Div:
     try:
         rows = nv.notice_rows(context.store(), context.user(), lang=lang)
     except _ERRORS as e:
-        return html.Div(pc.message(str(e), error=True))
+        return html.Div(refused(e, context.lang()))
     if overdue:
         rows = rows.filter(rows["overdue"])
     if rows.is_empty():
@@ -183,7 +184,7 @@ def _leads(code: str | None, on: str | None) -> tuple[Any, ...]:
         catalogue = catalogue_of(context.workspace())
         leads = nv.confirmed_leads(context.store(), context.user(), code, catalogue)
     except _ERRORS as e:
-        return pc.message(str(e), error=True), [], [], dash.no_update, dash.no_update
+        return refused(e, context.lang()), [], [], dash.no_update, dash.no_update
     name, agreement = nv.register_fields(context.workspace(), code, on)
     ids = leads["finding_id"].to_list()
     shown = html.Div(
@@ -228,11 +229,13 @@ def _create(n: Any, *values: Any) -> tuple[html.P, Any, int]:
     try:
         catalogue = catalogue_of(context.workspace())
         evidence = _evidence(form.findings or [])
-        notice_id = nv.draft_from_form(context.store(), context.user(), form, catalogue, evidence)
+        notice_id = nv.draft_from_form(
+            context.store(), context.user(), form, catalogue, evidence, context.lang()
+        )
     except _ERRORS as e:
-        return pc.message(str(e), error=True), selected, changed
+        return refused(e, context.lang()), selected, changed
     done = t("notices.saved_draft", notice_id=notice_id)
-    return pc.message(done), str(notice_id), (changed or 0) + 1
+    return saved(done), str(notice_id), (changed or 0) + 1
 
 
 def _kv(rows: list[tuple[str, str]]) -> html.Table:
@@ -253,7 +256,7 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
     try:
         n, events = nv.notice(context.store(), user, selected, lang=lang)
     except _ERRORS as e:
-        return html.Div(pc.message(str(e), error=True))
+        return html.Div(refused(e, context.lang()))
     c = n.content
     ref = n.number or f"#{n.notice_id}"
     head = [
@@ -326,6 +329,7 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
                     field(
                         t("notices.text_required_most_steps"),
                         dcc.Textarea(id="notice-step-text"),
+                        "320px",
                     ),
                     dcc.Checklist(
                         id="notice-step-late",
@@ -337,7 +341,7 @@ def _detail(selected: str | None, _changed: Any) -> html.Div | None:
                         ],
                         value=[],
                     ),
-                    html.Button(t("notices.record"), id="notice-step-record"),
+                    html.Button(t("notices.record"), id="notice-step-record", className="primary"),
                 ],
                 className="decision-form",
             ),
@@ -448,7 +452,11 @@ def _edit_form(c: Any) -> list[Any]:
                     ),
                     field(
                         t("notices.suspend_settlement"),
-                        inp(id=_item_id("suspend", n), value=suspend, placeholder="3个月"),
+                        inp(
+                            id=_item_id("suspend", n),
+                            value=suspend,
+                            placeholder=t("notices.suspend_example"),
+                        ),
                     ),
                     dcc.Checklist(
                         id=_item_id("interview", n),
@@ -557,10 +565,11 @@ def _save_edit(n: Any, *values: Any) -> tuple[html.P, Any]:
         for *cells, ticked in zip(*columns, interview, strict=True)
     ]
     try:
-        notice_id = nv.edit_draft(context.store(), context.user(), selected, form, items)
+        lang = context.lang()
+        notice_id = nv.edit_draft(context.store(), context.user(), selected, form, items, lang)
     except _ERRORS as e:
-        return pc.message(str(e), error=True), changed
-    return pc.message(context.t("notices.saved_changes", notice_id=notice_id)), (changed or 0) + 1
+        return refused(e, context.lang()), changed
+    return saved(context.t("notices.saved_changes", notice_id=notice_id)), (changed or 0) + 1
 
 
 @guard.callback(
@@ -591,7 +600,7 @@ def _preview(shown: Any, asked: Any, on: str | None, selected: str) -> tuple[Any
             lang=context.lang(),
         )
     except _ERRORS as e:
-        return pc.message(str(e), error=True), None, None
+        return refused(e, context.lang()), None, None
     document = _document(number, lay)
     if trigger != "notice-issue":
         return document, None, None
@@ -649,9 +658,9 @@ def _issue(
             expect=expect,
         )
     except _ERRORS as e:
-        return pc.message(str(e), error=True), selected, changed
+        return refused(e, context.lang()), selected, changed
     done_text = t("notices.issued", number=done.number)
-    return pc.message(done_text), done.number, (changed or 0) + 1
+    return saved(done_text), done.number, (changed or 0) + 1
 
 
 @guard.callback(
@@ -672,7 +681,7 @@ def _download(docx: Any, pdf: Any, selected: str) -> tuple[Any, Any]:
             context.store(), context.workspace(), context.user(), selected, kind
         )
     except _ERRORS as e:
-        return dash.no_update, pc.message(str(e), error=True)
+        return dash.no_update, refused(e, context.lang())
     return dcc.send_bytes(data, name), dash.no_update
 
 
@@ -706,8 +715,9 @@ def _step(
             text=text,
             person=person,
             late=bool(late),
+            lang=lang,
         )
     except _ERRORS as e:
-        return pc.message(str(e), error=True), changed
+        return refused(e, lang), changed
     label = nv.STEPS[step][1 if lang == "en" else 0]
-    return pc.message(t("notices.recorded", label=label)), (changed or 0) + 1
+    return saved(t("notices.recorded", label=label)), (changed or 0) + 1

@@ -22,7 +22,7 @@ from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard import registers_callbacks as rc
 from hrss_fraud.dashboard import registers_view as rv
-from hrss_fraud.dashboard.forms import field
+from hrss_fraud.dashboard.forms import field, refused, saved
 from hrss_fraud.inspection.rounds import RoundError
 from hrss_fraud.registers.definitions import DefinitionError
 from hrss_fraud.registers.plans import PlanError
@@ -47,9 +47,7 @@ def layout(register: str | None = None, **_query: str) -> html.Div:
     try:
         options = rv.register_options(context.workspace(), context.lang())
     except _ERRORS as e:
-        return html.Div(
-            [html.H1(t("registers.supervision_registers")), pc.message(str(e), error=True)]
-        )
+        return html.Div([html.H1(t("registers.supervision_registers")), refused(e, context.lang())])
     codes = [o["value"] for o in options]
     chosen = register if register in codes else next(iter(codes), None)
     draw: list[Any] = []
@@ -61,7 +59,7 @@ def layout(register: str | None = None, **_query: str) -> html.Div:
                     field(t("registers.plan_name"), dcc.Input(id="register-plan-name"), "260px"),
                     field(t("registers.random_n"), dcc.Input(id="register-plan-random")),
                     field(t("registers.seed_optional"), dcc.Input(id="register-seed")),
-                    html.Button(t("registers.draw"), id="register-plan-draw"),
+                    html.Button(t("registers.draw"), id="register-plan-draw", className="primary"),
                 ],
                 className="decision-form",
             ),
@@ -93,9 +91,9 @@ def layout(register: str | None = None, **_query: str) -> html.Div:
 def _overview(_changed: Any) -> html.Div:
     lang = context.lang()
     try:
-        df = rv.overview(context.store(), context.workspace(), context.user())
+        df = rv.overview(context.store(), context.workspace(), context.user(), lang=lang)
     except _ERRORS as e:
-        return html.Div(pc.message(str(e), error=True))
+        return html.Div(refused(e, context.lang()))
     return html.Div(
         pc.table(
             df,
@@ -128,18 +126,15 @@ def _detail(code: str | None, _changed: Any) -> html.Div | None:
     try:
         d = rv.detail(context.store(), context.workspace(), context.user(), code, lang=lang)
     except _ERRORS as e:
-        return html.Div(pc.message(str(e), error=True))
+        return html.Div(refused(e, context.lang()))
     reg = d.register
+    en = lang == "en"
+    colon = ": " if en else "："
     head = [
-        html.H2(reg.name_en if lang == "en" else reg.name),
-        html.P(f"{t('registers.object')}：{reg.object_en if lang == 'en' else reg.object}"),
-        html.P(f"{t('registers.run')}：{rv.engine_text(reg, lang)}"),
-        html.Ul(
-            [
-                html.Li(f"{i.code} {i.text_en if lang == 'en' else i.text}（{i.basis}）")
-                for i in reg.check_items
-            ]
-        ),
+        html.H2(reg.name_en if en else reg.name),
+        html.P(f"{t('registers.object')}{colon}{reg.object_en if en else reg.object}"),
+        html.P(f"{t('registers.run')}{colon}{rv.engine_text(reg, lang)}"),
+        html.Ul([html.Li(rv.check_item_text(i, lang)) for i in reg.check_items]),
     ]
     if not reg.runs_here:
         link = dcc.Link(t("registers.inspection_rounds"), href="/rounds")
@@ -210,7 +205,7 @@ def _draw(
             seed=seed,
         )
     except _ERRORS as e:
-        return pc.message(str(e), error=True), changed
+        return refused(e, context.lang()), changed
     n_targets = plan.targets.height
     done = t(
         "registers.drew_id_targets_seed",
@@ -219,4 +214,4 @@ def _draw(
         n_targets=n_targets,
         seed=plan.seed,
     )
-    return pc.message(done), (changed or 0) + 1
+    return saved(done), (changed or 0) + 1

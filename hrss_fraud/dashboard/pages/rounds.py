@@ -18,7 +18,7 @@ from hrss_fraud.cases.migrate import SchemaError
 from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard import rounds_view as rv
-from hrss_fraud.dashboard.forms import field
+from hrss_fraud.dashboard.forms import field, refused, saved
 from hrss_fraud.engine.runs import RunError
 from hrss_fraud.engine.workspace import Workspace
 
@@ -36,7 +36,7 @@ _ERRORS = (*rv.ERRORS, PermissionError, SchemaError, RunError)
 
 def _error(e: Exception) -> html.P:
     """A refusal in the session's language, fields named by their labels."""
-    return pc.message(rv.say(e, context.lang(), context.workspace()), error=True)
+    return refused(rv.say(e, context.lang(), context.workspace()))
 
 
 def _set_up(t: Any) -> list[Any]:
@@ -231,7 +231,7 @@ def _sync(n: Any, changed: int) -> tuple[Any, Any]:
         new=done.new_institutions,
         moved=done.moved_institutions,
     )
-    return pc.message(text), (changed or 0) + 1
+    return saved(text), (changed or 0) + 1
 
 
 @guard.callback(
@@ -254,7 +254,7 @@ def _add_inspector(n: Any, code: str, name: str, changed: int) -> tuple[Any, ...
     except _ERRORS as e:
         return _error(e), dash.no_update, dash.no_update, dash.no_update
     text = context.t("rounds.inspector_added", code=done, name=(name or "").strip())
-    return pc.message(text), "", "", (changed or 0) + 1
+    return saved(text), "", "", (changed or 0) + 1
 
 
 @guard.callback(
@@ -273,7 +273,7 @@ def _disable_inspector(n: Any, code: str, changed: int) -> tuple[Any, Any]:
         done = rv.disable_inspector_from_page(context.store(), context.user(), code)
     except _ERRORS as e:
         return _error(e), dash.no_update
-    return pc.message(context.t("rounds.inspector_disabled", code=done)), (changed or 0) + 1
+    return saved(context.t("rounds.inspector_disabled", code=done)), (changed or 0) + 1
 
 
 @guard.callback(
@@ -298,7 +298,7 @@ def _add_group(n: Any, code: str, name: str, members: list[str], changed: int) -
     except _ERRORS as e:
         return _error(e), dash.no_update, dash.no_update, dash.no_update, dash.no_update
     text = context.t("rounds.group_added", code=done, n=len(set(members or [])))
-    return pc.message(text), "", "", [], (changed or 0) + 1
+    return saved(text), "", "", [], (changed or 0) + 1
 
 
 @guard.callback(
@@ -325,7 +325,7 @@ def _add_conflict(
     except _ERRORS as e:
         return _error(e), dash.no_update, dash.no_update
     text = context.t("rounds.conflict_added", inspector=who, institution=where)
-    return pc.message(text), "", (changed or 0) + 1
+    return saved(text), "", (changed or 0) + 1
 
 
 @guard.callback(
@@ -402,7 +402,7 @@ def _plan(
         height=rnd.targets.height,
         seed=rnd.seed,
     )
-    return pc.message(done), str(rnd.round_id), (changed or 0) + 1
+    return saved(done), str(rnd.round_id), (changed or 0) + 1
 
 
 @guard.callback(
@@ -549,4 +549,4 @@ def _status(n: Any, status: str, reason: str, selected: Any, changed: int) -> tu
     except _ERRORS as e:
         return _error(e), changed
     label = rv.STATUSES[done][1 if lang == "en" else 0]
-    return pc.message(t("rounds.now", label=label)), (changed or 0) + 1
+    return saved(t("rounds.now", label=label)), (changed or 0) + 1
