@@ -24,6 +24,7 @@ from hrss_fraud.cli.common import current_workspace, day, fail, operator, split_
 from hrss_fraud.model.numbers import money
 from hrss_fraud.notices.render import RenderError
 from hrss_fraud.registers import labour_cases as lc
+from hrss_fraud.registers import labour_procedure as lp
 from hrss_fraud.registers.documents import DEFAULT_UNIT, DocumentError
 from hrss_fraud.registers.labour_documents import KINDS, issue
 from hrss_fraud.registers.labour_views import cases, get_case, step_label
@@ -31,7 +32,7 @@ from hrss_fraud.registers.workdays import CalendarError
 
 ERRORS: tuple[type[BaseException], ...] = (
     SchemaError,
-    lc.CaseError,
+    lp.CaseError,
     CalendarError,
     DocumentError,
     RenderError,
@@ -94,18 +95,18 @@ def case_group() -> None:
 @click.option(
     "--employer-kind",
     required=True,
-    help="单位类型 Kind: " + ", ".join(f"{k} ({v[0]})" for k, v in lc.EMPLOYER_KINDS.items()),
+    help="单位类型 Kind: " + ", ".join(f"{k} ({v[0]})" for k, v in lp.EMPLOYER_KINDS.items()),
 )
 @click.option(
     "--source",
     required=True,
-    help="案件来源 Source: " + ", ".join(f"{k} ({v[0]})" for k, v in lc.SOURCES.items()),
+    help="案件来源 Source: " + ", ".join(f"{k} ({v[0]})" for k, v in lp.SOURCES.items()),
 )
 @click.option("--source-ref", default="", help="来源编号 e.g. the complaint's number.")
 @click.option(
     "--areas",
     required=True,
-    help="监察事项，逗号分隔 Content areas, comma-separated: " + ", ".join(lc.AREAS),
+    help="监察事项，逗号分隔 Content areas, comma-separated: " + ", ".join(lp.AREAS),
 )
 @click.option("--summary", required=True, help="案情摘要 What the case is about.")
 @_on
@@ -266,10 +267,10 @@ def show_cmd(ctx: click.Context, case: str, as_json: bool, today: datetime | Non
     if as_json:
         click.echo(json.dumps(c, ensure_ascii=False, indent=2))
         return
-    kind = lc.EMPLOYER_KINDS[c["employer_kind"]][0]
+    kind = lp.EMPLOYER_KINDS[c["employer_kind"]][0]
     click.echo(f"{c['case_no']}  {c['employer_name']}（{c['employer_code']}，{kind}）")
-    click.echo(f"来源 Source: {lc.SOURCES[c['source']][0]}  {c['source_ref'] or ''}".rstrip())
-    click.echo("监察事项 Areas: " + "、".join(lc.AREAS[a][0] for a in c["areas"]))
+    click.echo(f"来源 Source: {lp.SOURCES[c['source']][0]}  {c['source_ref'] or ''}".rstrip())
+    click.echo("监察事项 Areas: " + "、".join(lp.AREAS[a][0] for a in c["areas"]))
     overdue = "（已逾期 overdue）" if c["overdue"] else ""
     click.echo(
         f"当前 Step: {step_label(c['step'])}  下一步 Next: {step_label(c['next_step'])}  "
@@ -280,7 +281,7 @@ def show_cmd(ctx: click.Context, case: str, as_json: bool, today: datetime | Non
         click.echo(f"  {e['on_date']}  {e['action']}{late}  {e['actor']}  {e['text'] or ''}")
     for a in c["amounts"]:
         ordered, paid, left = (
-            money(lc.fen_to_yuan(a[k])) for k in ("ordered_fen", "paid_fen", "outstanding_fen")
+            money(lp.fen_to_yuan(a[k])) for k in ("ordered_fen", "paid_fen", "outstanding_fen")
         )
         click.echo(f"  {a['label']}: 责令 {ordered}  已缴 {paid}  未缴 {left}")
     for d in c["documents"]:
@@ -312,7 +313,7 @@ def list_cmd(
         mark = "\t逾期 overdue" if r["overdue"] else ""
         click.echo(
             f"{r['case_no']}\t{r['employer_name']}\t{step_label(r['next_step'])}\t"
-            f"{r['due'] or '—'}\t未缴 {money(lc.fen_to_yuan(r['outstanding_fen']))}{mark}"
+            f"{r['due'] or '—'}\t未缴 {money(lp.fen_to_yuan(r['outstanding_fen']))}{mark}"
         )
 
 
@@ -362,7 +363,7 @@ def docs_cmd(
             ws,
             case,
             kind,
-            by=operator(store, by, lc.HANDLER),
+            by=operator(store, by, lp.HANDLER),
             on=day(on),
             unit=unit or DEFAULT_UNIT,
             **extra,

@@ -28,7 +28,7 @@ from hrss_fraud.registers.documents import (
     issue_numbered,
     verify,
 )
-from hrss_fraud.registers.labour_cases import (
+from hrss_fraud.registers.labour_procedure import (
     AMOUNT_KINDS,
     AREAS,
     EMPLOYER_KINDS,

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from hrss_fraud.cases.store import CaseStore
-from hrss_fraud.registers.labour_cases import (
+from hrss_fraud.registers.labour_procedure import (
     AMOUNT_KINDS,
     STEPS,
     case_row,

@@ -23,6 +23,7 @@ from helpers.labour_fixtures import (
 from hrss_fraud.cases import CaseStore, open_store
 from hrss_fraud.cases.audit import ACTIONS
 from hrss_fraud.registers import labour_cases as lc
+from hrss_fraud.registers import labour_procedure as lp
 from hrss_fraud.registers.labour_views import cases, employer_history, get_case
 from hrss_fraud.registers.workdays import CalendarError, add_working_days
 
@@ -43,7 +44,7 @@ def test_a_case_walks_all_nine_steps_with_a_hearing(store: CaseStore) -> None:
     c = get_case(store, case, today=date(2026, 11, 4))
     assert c["case_no"] == "LJ-2026-0001"
     assert (c["status"], c["step"], c["next_step"]) == ("closed", "close", None)
-    assert [e["step"] for e in c["events"] if e["action"] in lc.STEPS] == list(lc.STEPS)
+    assert [e["step"] for e in c["events"] if e["action"] in lp.STEPS] == list(lp.STEPS)
     # 60 working days from filing on 28 September, across National Day
     assert c["conclude_by"] == "2026-12-25"
     # hearing notice served 30 September: three working days are 8, 9 and 10 October (调休)
@@ -66,7 +67,7 @@ def test_every_action_is_in_the_audit_log_with_its_labels(store: CaseStore) -> N
     actions = [a for a, _ in rows]
     assert set(actions) <= set(ACTIONS)
     assert actions.count("labour.payment") == 3
-    assert {f"labour.{a}" for a in lc.ACTIONS} - {"labour.extend", "labour.statement"} <= set(
+    assert {f"labour.{a}" for a in lp.ACTIONS} - {"labour.extend", "labour.statement"} <= set(
         actions
     )
     assert ("labour.hearing", HEAD2) in rows
@@ -93,7 +94,7 @@ def test_a_step_out_of_order_is_refused_and_writes_nothing(
 ) -> None:
     case = walk(store, to)
     before = (_count(store, "labour_case_event"), _count(store, "audit_log"))
-    with pytest.raises(lc.CaseError, match=message):
+    with pytest.raises(lp.CaseError, match=message):
         act(store, case)
     assert (_count(store, "labour_case_event"), _count(store, "audit_log")) == before
 
@@ -104,20 +105,20 @@ def test_a_step_out_of_order_is_refused_and_writes_nothing(
 )
 def test_only_the_head_files_a_case(store: CaseStore, who: str, message: str) -> None:
     case = walk(store, "preliminary")
-    with pytest.raises(lc.CaseError, match=message):
+    with pytest.raises(lp.CaseError, match=message):
         lc.file_case(store, case, by=who, on=date(2026, 9, 28))
 
 
 def test_an_unknown_case_is_named(store: CaseStore) -> None:
-    with pytest.raises(lc.UnknownCase, match="无此劳动保障监察案件 LJ-2026-0099"):
+    with pytest.raises(lp.UnknownCase, match="无此劳动保障监察案件 LJ-2026-0099"):
         lc.file_case(store, "LJ-2026-0099", by=HEAD, on=date(2026, 9, 28))
-    with pytest.raises(lc.UnknownCase, match="42"):
+    with pytest.raises(lp.UnknownCase, match="42"):
         get_case(store, 42)
 
 
 def test_a_hearing_request_after_its_window_is_refused(store: CaseStore) -> None:
     case = walk(store, "notify")
-    with pytest.raises(lc.CaseError, match="听证申请期限已于 2026-10-10 届满"):
+    with pytest.raises(lp.CaseError, match="听证申请期限已于 2026-10-10 届满"):
         lc.request_hearing(store, case, by=HANDLER, on=date(2026, 10, 12))
     # the window's last day, the 调休 Saturday, is still inside it
     lc.request_hearing(store, case, by=HANDLER, on=date(2026, 10, 10))
@@ -125,9 +126,9 @@ def test_a_hearing_request_after_its_window_is_refused(store: CaseStore) -> None
 
 def test_a_requested_hearing_comes_before_the_review(store: CaseStore) -> None:
     case = walk(store, "hearing_request")
-    with pytest.raises(lc.CaseError, match="须先举行听证再审核"):
+    with pytest.raises(lp.CaseError, match="须先举行听证再审核"):
         lc.review(store, case, conclusion="同意", by=HEAD, on=date(2026, 10, 16))
-    with pytest.raises(lc.CaseError, match="无权举行听证"):
+    with pytest.raises(lp.CaseError, match="无权举行听证"):
         lc.hold_hearing(store, case, record="笔录", by=HANDLER2, on=date(2026, 10, 15))
 
 
@@ -137,9 +138,9 @@ def test_whoever_investigated_does_not_preside_the_hearing(store: CaseStore) -> 
     lc.notify(store, case, kind="hearing", proposal="罚款", amounts={"fine": 20000}, by=HANDLER,
               on=date(2026, 9, 30))  # fmt: skip
     lc.request_hearing(store, case, by=HANDLER, on=date(2026, 10, 8))
-    with pytest.raises(lc.CaseError, match="sun 参与了本案调查，不能主持听证"):
+    with pytest.raises(lp.CaseError, match="sun 参与了本案调查，不能主持听证"):
         lc.hold_hearing(store, case, record="笔录", by=HEAD2, on=date(2026, 10, 15))
-    with pytest.raises(lc.CaseError, match="不能早于听证申请日期"):
+    with pytest.raises(lp.CaseError, match="不能早于听证申请日期"):
         lc.hold_hearing(store, case, record="笔录", by=HEAD, on=date(2026, 10, 7))
     lc.hold_hearing(store, case, record="笔录", by=HEAD, on=date(2026, 10, 15))
 
@@ -160,7 +161,7 @@ def _advance(store: CaseStore, on: date = date(2026, 9, 30)) -> int:
 
 def test_without_a_statement_the_review_waits_for_the_window(store: CaseStore) -> None:
     case = _advance(store)
-    with pytest.raises(lc.CaseError, match="期限至 2026-10-10"):
+    with pytest.raises(lp.CaseError, match="期限至 2026-10-10"):
         lc.review(store, case, conclusion="同意", by=HEAD, on=date(2026, 10, 10))
     lc.review(store, case, conclusion="当事人逾期未陈述申辩", by=HEAD, on=date(2026, 10, 12))
     assert get_case(store, case)["path"] is None
@@ -168,7 +169,7 @@ def test_without_a_statement_the_review_waits_for_the_window(store: CaseStore) -
 
 def test_a_statement_inside_its_window_lets_the_review_go_on(store: CaseStore) -> None:
     case = _advance(store)
-    with pytest.raises(lc.CaseError, match="未告知听证权利"):
+    with pytest.raises(lp.CaseError, match="未告知听证权利"):
         lc.request_hearing(store, case, by=HANDLER, on=date(2026, 10, 8))
     lc.statement(store, case, text="已筹措资金，请求分期支付", by=HANDLER, on=date(2026, 10, 8))
     lc.review(store, case, conclusion="陈述理由不成立", by=HEAD, on=date(2026, 10, 9))
@@ -177,13 +178,13 @@ def test_a_statement_inside_its_window_lets_the_review_go_on(store: CaseStore) -
 
 def test_a_statement_after_its_window_is_refused(store: CaseStore) -> None:
     case = _advance(store)
-    with pytest.raises(lc.CaseError, match="陈述申辩期限已于 2026-10-10 届满"):
+    with pytest.raises(lp.CaseError, match="陈述申辩期限已于 2026-10-10 届满"):
         lc.statement(store, case, text="迟到的申辩", by=HANDLER, on=date(2026, 10, 12))
 
 
 def test_a_large_fine_needs_the_hearing_notice(store: CaseStore) -> None:
     case = walk(store, "investigate")
-    with pytest.raises(lc.CaseError, match="应当送达听证告知书"):
+    with pytest.raises(lp.CaseError, match="应当送达听证告知书"):
         lc.notify(
             store,
             case,
@@ -207,10 +208,10 @@ def test_the_time_to_conclude_is_extended_once_before_it_runs_out(store: CaseSto
     assert (
         get_case(store, case)["conclude_by"] == add_working_days(date(2026, 6, 2), 90).isoformat()
     )
-    with pytest.raises(lc.CaseError, match="已延长过"):
+    with pytest.raises(lp.CaseError, match="已延长过"):
         lc.extend(store, case, reason="再次延期", by=HEAD, on=date(2026, 6, 11))
     late = walk(store, "investigate")  # to be concluded by 25 December
-    with pytest.raises(lc.CaseError, match="已于 2026-12-25 届满"):
+    with pytest.raises(lp.CaseError, match="已于 2026-12-25 届满"):
         lc.extend(store, late, reason="迟了", by=HEAD, on=date(2026, 12, 28))
 
 
@@ -244,11 +245,11 @@ def test_a_step_after_its_deadline_is_marked_late(store: CaseStore) -> None:
 
 def test_payments_are_tracked_to_the_amount_ordered(store: CaseStore) -> None:
     case = walk(store, "decide")
-    with pytest.raises(lc.CaseError, match=r"尚欠 12345\.67 元"):
+    with pytest.raises(lp.CaseError, match=r"尚欠 12345\.67 元"):
         lc.record_payment(
             store, case, kind="back_wages", amount="12345.68", by=HANDLER, on=date(2026, 11, 2)
         )
-    with pytest.raises(lc.CaseError, match="未责令缴付赔偿金"):
+    with pytest.raises(lp.CaseError, match="未责令缴付赔偿金"):
         lc.record_payment(
             store, case, kind="compensation", amount=1, by=HANDLER, on=date(2026, 11, 2)
         )
@@ -264,11 +265,11 @@ def test_payments_are_tracked_to_the_amount_ordered(store: CaseStore) -> None:
         0,
         1,
     ]
-    with pytest.raises(lc.CaseError, match="尚有 25000 元未履行"):
+    with pytest.raises(lp.CaseError, match="尚有 25000 元未履行"):
         lc.conclude_execution(
             store, case, how="complied", text="已履行", by=HEAD, on=date(2026, 11, 10)
         )
-    with pytest.raises(lc.CaseError, match="期满仍未履行的方可申请"):
+    with pytest.raises(lp.CaseError, match="期满仍未履行的方可申请"):
         lc.conclude_execution(
             store, case, how="court", text="申请强制执行", by=HEAD, on=date(2026, 11, 9)
         )
@@ -288,10 +289,10 @@ def test_payments_are_tracked_to_the_amount_ordered(store: CaseStore) -> None:
 )
 def test_amounts_are_positive_yuan_with_at_most_two_decimals(amount: str, ok: bool) -> None:
     if ok:
-        assert lc.to_fen(amount) == 100050
+        assert lp.to_fen(amount) == 100050
     else:
-        with pytest.raises(lc.CaseError, match="最多两位小数"):
-            lc.to_fen(amount)
+        with pytest.raises(lp.CaseError, match="最多两位小数"):
+            lp.to_fen(amount)
 
 
 def test_a_case_not_opened_goes_straight_to_closing(store: CaseStore) -> None:
@@ -304,7 +305,7 @@ def test_a_case_not_opened_goes_straight_to_closing(store: CaseStore) -> None:
         by=HANDLER,
         on=date(2026, 9, 25),
     )
-    with pytest.raises(lc.CaseError, match="不能批准立案"):
+    with pytest.raises(lp.CaseError, match="不能批准立案"):
         lc.file_case(store, case, by=HEAD, on=date(2026, 9, 28))
     lc.close_case(store, case, summary="不予立案，告知投诉人", by=HEAD, on=date(2026, 9, 28))
     assert get_case(store, case)["status"] == "closed"
@@ -329,7 +330,7 @@ def test_an_employers_history_lists_its_cases_only(store: CaseStore) -> None:
     ],
 )
 def test_bad_registration_is_refused(store: CaseStore, change: dict, message: str) -> None:
-    with pytest.raises(lc.CaseError, match=message):
+    with pytest.raises(lp.CaseError, match=message):
         new_case(store, **change)
     assert _count(store, "labour_case") == 0
 
@@ -341,6 +342,6 @@ def test_a_date_outside_the_calendar_is_refused(store: CaseStore) -> None:
 
 def test_a_step_dated_before_the_step_before_it_is_refused(store: CaseStore) -> None:
     case = walk(store, "investigate")  # investigated on 29 September
-    with pytest.raises(lc.CaseError, match="不能早于上一步骤的日期（2026-09-29）"):
+    with pytest.raises(lp.CaseError, match="不能早于上一步骤的日期（2026-09-29）"):
         lc.notify(store, case, kind="advance", proposal="责令改正", by=HANDLER,
                   on=date(2026, 9, 28))  # fmt: skip

@@ -21,6 +21,7 @@ from hrss_fraud.dashboard.forms import field, refused, saved
 from hrss_fraud.model.numbers import yuan
 from hrss_fraud.notices.render import RenderError
 from hrss_fraud.registers import labour_cases as lc
+from hrss_fraud.registers import labour_procedure as lp
 from hrss_fraud.registers.documents import DocumentError
 from hrss_fraud.registers.labour_documents import KINDS, issue
 from hrss_fraud.registers.labour_views import cases, get_case
@@ -38,8 +39,8 @@ dash.register_page(
     permission=PERMISSION,
 )
 
-_ERRORS = (lc.CaseError, CalendarError, DocumentError, RenderError, ValueError)
-STEP_ACTIONS = tuple(a for a in lc.ACTIONS if a != "register")
+_ERRORS = (lp.CaseError, CalendarError, DocumentError, RenderError, ValueError)
+STEP_ACTIONS = tuple(a for a in lp.ACTIONS if a != "register")
 
 
 class FormError(ValueError):
@@ -123,13 +124,13 @@ def layout(**_query: str) -> html.Div:
                 ],
                 className="decision-form",
             ),
-            _choice(t("labour.employer_kind"), "labour-new-kind", _names(lc.EMPLOYER_KINDS, lang)),
-            _choice(t("labour.source"), "labour-new-source", _names(lc.SOURCES, lang)),
+            _choice(t("labour.employer_kind"), "labour-new-kind", _names(lp.EMPLOYER_KINDS, lang)),
+            _choice(t("labour.source"), "labour-new-source", _names(lp.SOURCES, lang)),
             field(
                 t("labour.areas"),
                 dcc.Checklist(
                     id="labour-new-areas",
-                    options=[{"label": v, "value": k} for k, v in _names(lc.AREAS, lang).items()],
+                    options=[{"label": v, "value": k} for k, v in _names(lp.AREAS, lang).items()],
                     value=[],
                     inline=True,
                 ),
@@ -149,7 +150,7 @@ def layout(**_query: str) -> html.Div:
             _choice(
                 t("labour.action"),
                 "labour-step-action",
-                {k: _name((a.zh, a.en), lang) for k, a in lc.ACTIONS.items() if k in STEP_ACTIONS},
+                {k: _name((a.zh, a.en), lang) for k, a in lp.ACTIONS.items() if k in STEP_ACTIONS},
             ),
             field(t("labour.text"), dcc.Textarea(id="labour-step-text"), "100%"),
             html.Div(
@@ -229,12 +230,12 @@ def _list(changed: int, employer: str | None, overdue_only: list[str]) -> html.D
         [
             r["case_no"],
             r["employer_name"],
-            _name(lc.SOURCES[r["source"]], lang),
-            _name(lc.STEPS[r["step"]], lang),
-            _name(lc.STEPS[r["next_step"]], lang) if r["next_step"] else "—",
+            _name(lp.SOURCES[r["source"]], lang),
+            _name(lp.STEPS[r["step"]], lang),
+            _name(lp.STEPS[r["next_step"]], lang) if r["next_step"] else "—",
             r["due"] or "—",
             t("labour.overdue") if r["overdue"] else "",
-            yuan(lc.fen_to_yuan(r["outstanding_fen"])),
+            yuan(lp.fen_to_yuan(r["outstanding_fen"])),
         ]
         for r in df.iter_rows(named=True)
     ]
@@ -348,8 +349,8 @@ def _step(
     except (*_ERRORS, FormError) as e:
         return refused(e, lang), dash.no_update
     c = get_case(context.store(), case_id, workspace=context.workspace())
-    a = lc.ACTIONS[action]
-    nxt = _name(lc.STEPS[c["next_step"]], lang) if c["next_step"] else "—"
+    a = lp.ACTIONS[action]
+    nxt = _name(lp.STEPS[c["next_step"]], lang) if c["next_step"] else "—"
     said = t("labour.stepped", case_no=c["case_no"], action=_name((a.zh, a.en), lang), next=nxt)
     return _done(said, changed)
 
@@ -411,7 +412,7 @@ def _detail(_n: Any, changed: int, case: str) -> html.Div:
     events = [
         [
             e["on_date"],
-            _name((lc.ACTIONS[e["action"]].zh, lc.ACTIONS[e["action"]].en), lang),
+            _name((lp.ACTIONS[e["action"]].zh, lp.ACTIONS[e["action"]].en), lang),
             names.get(e["actor"], e["actor"]),
             e["text"] or "",
             t("labour.overdue") if e["late"] else "",
@@ -419,13 +420,13 @@ def _detail(_n: Any, changed: int, case: str) -> html.Div:
         for e in c["events"]
     ]
     money = [
-        [_name(lc.AMOUNT_KINDS[a["kind"]], lang)]
-        + [yuan(lc.fen_to_yuan(a[k])) for k in ("ordered_fen", "paid_fen", "outstanding_fen")]
+        [_name(lp.AMOUNT_KINDS[a["kind"]], lang)]
+        + [yuan(lp.fen_to_yuan(a[k])) for k in ("ordered_fen", "paid_fen", "outstanding_fen")]
         for a in c["amounts"]
     ]
     docs = [[d["number"], _name(KINDS[d["kind"]][1:], lang), d["docx_path"] or ""]
             for d in c["documents"] if d["status"] == "issued"]  # fmt: skip
-    nxt = _name(lc.STEPS[c["next_step"]], lang) if c["next_step"] else "—"
+    nxt = _name(lp.STEPS[c["next_step"]], lang) if c["next_step"] else "—"
     summary = t("labour.summary_line", case_no=c["case_no"], employer=c["employer_name"],
                 next=nxt, due=c["due"] or "—")  # fmt: skip
     return html.Div(
