@@ -68,3 +68,12 @@ def test_a_file_without_a_required_column_is_rejected_saying_which(tmp_path: Pat
     (f,) = result.files
     assert f.status == "rejected"
     assert "lacking insutype, psn_clctstd" in str(f.error)
+
+
+def test_a_collection_system_s_own_headers_are_understood(tmp_path: Path) -> None:
+    path = tmp_path / "缴费明细.csv"
+    path.write_bytes(
+        "单位编号,个人编号,险种类型,缴费年月,缴费基数\nE001,P1,310,202503,4200\n".encode("gbk")
+    )
+    (f,) = ingest(Lake(tmp_path / "lake"), [path]).files
+    assert (f.status, f.table, f.accepted) == ("committed", "emp_contribution", 1)
