@@ -345,3 +345,17 @@ def test_a_step_dated_before_the_step_before_it_is_refused(store: CaseStore) -> 
     with pytest.raises(lp.CaseError, match="不能早于上一步骤的日期（2026-09-29）"):
         lc.notify(store, case, kind="advance", proposal="责令改正", by=HANDLER,
                   on=date(2026, 9, 28))  # fmt: skip
+
+
+def test_a_workspace_deadlines_file_replaces_the_shipped_one(tmp_path: Path) -> None:
+    assert lp.load_deadlines() == lp.Deadlines()
+    folder = tmp_path / "registers" / "labour"
+    folder.mkdir(parents=True)
+    (folder / "deadlines.toml").write_text("conclude_days = 45\n", encoding="utf-8")
+    assert lp.load_deadlines(tmp_path).conclude_days == 45
+    (folder / "deadlines.toml").write_text("conclude_dayz = 45\n", encoding="utf-8")
+    with pytest.raises(lp.CaseError, match="unknown key 'conclude_dayz'"):
+        lp.load_deadlines(tmp_path)
+    (folder / "deadlines.toml").write_text("pay_days = 0\n", encoding="utf-8")
+    with pytest.raises(lp.CaseError, match="pay_days must be a whole number of 1 or more"):
+        lp.load_deadlines(tmp_path)
