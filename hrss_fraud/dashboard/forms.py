@@ -18,6 +18,12 @@ def field(label: str, component: Any, width: str = "150px") -> html.Label:
     return html.Label([html.Span(label, className="muted"), component], style=style)
 
 
+def field_name(label: str) -> str:
+    """A field's label as a message names it: without the hint in brackets the form shows
+    after it ("检查人员（≥2人，逗号分隔）" → "检查人员", "seed (optional)" → "seed")."""
+    return re.sub(r"\s*[（(][^（）()]*[)）]$", "", label)
+
+
 def in_lang(message: str, lang: str) -> str:
     """The part of a bilingual refusal ("请选择监管事项 (choose a register)", as the
     registers and notices packages word theirs) in ``lang``; any other message as it is."""

@@ -21,6 +21,7 @@ import polars as pl
 
 from hrss_fraud.cases.audit import record
 from hrss_fraud.dashboard import context
+from hrss_fraud.dashboard.forms import field_name
 from hrss_fraud.engine.catalogue import Catalogue
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.model.numbers import yuan
@@ -265,7 +266,7 @@ def _names(text: str | None) -> tuple[str, ...]:
 def label(key: str, lang: str = "zh", **fields: object) -> str:
     """A form field's label (``notices.<key>``) as a message names it: without the hint
     in brackets the form shows after it ("检查人员（≥2人，逗号分隔）" → "检查人员")."""
-    return re.sub(r"\s*[（(][^（）()]*[)）]$", "", context.text(f"notices.{key}", lang, **fields))
+    return field_name(context.text(f"notices.{key}", lang, **fields))
 
 
 def _refuse(key: str, lang: str, **fields: object) -> NoticeError:

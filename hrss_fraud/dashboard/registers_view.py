@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from hrss_fraud.dashboard import context
 from hrss_fraud.dashboard.complaints_view import _allow as allow
-from hrss_fraud.dashboard.rounds_view import _count
+from hrss_fraud.dashboard.forms import field_name
 from hrss_fraud.registers.definitions import ENGINES, CheckItem, Register, load_registers
 from hrss_fraud.registers.disclosure import annual_counts
 from hrss_fraud.registers.entities import entities
@@ -250,20 +251,33 @@ def draw_from_form(
     name: str | None,
     n_random: str | int | None,
     seed: str | int | None = None,
+    lang: str = "zh",
 ) -> Plan:
-    """Draw and record a plan of register ``code`` from the form, as the logged-in user
-    (a number that is not one is refused with the rounds form's message, a RoundError)."""
+    """Draw and record a plan of register ``code`` from the form, as the logged-in user;
+    an empty name or a number that is not one is refused in ``lang`` naming the field."""
     user = allow(user, MANAGE, "抽取抽查计划", "draw inspection plans")
     regs = load_registers(workspace)
     if not code or code not in regs:
         msg = "请选择监管事项 (choose a register)"
         raise PlanError(msg)
+    if not (name or "").strip():
+        label = context.text("registers.plan_name", lang)
+        raise PlanError(context.text("registers.fill_in", lang, field=label))
     seed_text = str(seed).strip() if seed is not None else ""
     return draw_plan(
         store,
         regs[code],
-        name=name or "",
-        n_random=_count(n_random, "随机抽取数 random"),
-        seed=_count(seed_text, "随机种子 seed") if seed_text else None,
+        name=str(name).strip(),
+        n_random=_whole(n_random, "registers.random_n", lang),
+        seed=_whole(seed_text, "registers.seed_optional", lang) if seed_text else None,
         by=user.username,
     )
+
+
+def _whole(text: str | int | None, key: str, lang: str) -> int:
+    """A whole number of 0 or more typed into the field labelled ``key``."""
+    typed = str(text if text is not None else "").strip()
+    if typed.isdigit():
+        return int(typed)
+    field = field_name(context.text(key, lang))
+    raise PlanError(context.text("registers.not_whole_number", lang, field=field, value=typed))

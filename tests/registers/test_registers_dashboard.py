@@ -14,7 +14,6 @@ from hrss_fraud.dashboard import context
 from hrss_fraud.dashboard import registers_callbacks as rc
 from hrss_fraud.dashboard import registers_view as rv
 from hrss_fraud.dashboard.app import create_app, nav_pages, page_name
-from hrss_fraud.inspection.rounds import RoundError
 from hrss_fraud.registers.definitions import get_register, load_registers
 from hrss_fraud.registers.plans import PlanError
 from hrss_fraud.registers.synth import synth_bureau
@@ -77,8 +76,12 @@ def test_only_a_supervisor_draws_and_bad_input_is_refused(tmp_path: Path, ws: Pa
     with open_store(ws) as store:
         with pytest.raises(PermissionError, match="无权抽取抽查计划"):
             rv.draw_from_form(store, ws, AUDITOR, code="hr_agency", name="x", n_random=1)
-        with pytest.raises(RoundError, match="应为整数"):
+        with pytest.raises(PlanError, match="随机抽取对象数应为不小于 0 的整数（填写的是“三”）"):
             rv.draw_from_form(store, ws, BOSS, code="hr_agency", name="x", n_random="三")
+        with pytest.raises(PlanError, match="random N should be a whole number of 0 or more"):
+            rv.draw_from_form(store, ws, BOSS, code="hr_agency", name="x", n_random="-1", lang="en")
+        with pytest.raises(PlanError, match=r"^请填写计划名称$"):
+            rv.draw_from_form(store, ws, BOSS, code="hr_agency", name=" ", n_random=1)
         with pytest.raises(PlanError, match="choose a register"):
             rv.draw_from_form(store, ws, BOSS, code=None, name="x", n_random=1)
 

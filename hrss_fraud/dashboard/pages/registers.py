@@ -203,6 +203,7 @@ def _draw(
             name=name,
             n_random=n_random,
             seed=seed,
+            lang=context.lang(),
         )
     except _ERRORS as e:
         return refused(e, context.lang()), changed
