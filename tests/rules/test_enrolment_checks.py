@@ -77,3 +77,13 @@ def test_every_hit_says_what_is_at_stake(scored: pl.DataFrame) -> None:
     assert money.height > 0 and filings.height > 0
     assert money["evidence"].str.contains("¥").all() and (money["amount_at_risk"] > 0).all()
     assert filings["evidence"].str.contains("，缺少.+，应补正。$").all()
+
+
+def test_a_county_without_employer_files_scores_and_says_so(scored_tiny_county: Path) -> None:
+    """The shared tiny county is scored from its claims alone: the checks run, find
+    nothing, and the run's manifest records that it prepared no contribution rows."""
+    manifest = open_run(scored_tiny_county).manifest
+    assert manifest["scored"]["contrib"] == 0 and manifest["scored"]["insu_event"] == 0
+    outcomes = {o["rule_id"]: o for o in manifest["rules"]}
+    assert all(outcomes[r]["status"] == "ok" for r in ENROLMENT)
+    assert sum(outcomes[r]["n_findings"] for r in ENROLMENT) == 0
