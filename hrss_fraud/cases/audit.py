@@ -93,6 +93,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "labour.document.number": ("分配监察文书编号", "labour document number allocated"),
     "labour.document.issue": ("出具劳动保障监察文书", "labour document issued"),
     "labour.document.void": ("作废监察文书编号", "labour document number voided"),
+    "enrolment.request": ("要求参保单位整改", "employer asked to correct its filings"),
+    "enrolment.corrected": ("参保单位整改完成", "employer's correction recorded"),
 }
 """Action code → (Chinese, English). ``decision.*`` and ``deadline.change`` are written by
 the case store itself, in the transaction of the change they record."""

@@ -32,6 +32,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "complaint.": ("举报投诉（全部）", "complaints (all)"),
     "register.": ("监管事项登记（全部）", "registers (all)"),
     "labour.": ("劳动保障监察（全部）", "labour inspection (all)"),
+    "enrolment.": ("参保稽核整改（全部）", "enrolment corrections (all)"),
 }
 """The families of actions the filter offers as one choice (every prefix two or more
 actions share)."""
@@ -55,6 +56,7 @@ OBJECT_TYPES: dict[str, tuple[str, str]] = {
     "notice": ("违约通知单", "violation notice"),
     "complaint": ("举报投诉", "complaint"),
     "labour_case": ("劳动监察案件", "labour inspection case"),
+    "enrolment_correction": ("参保单位整改要求", "employer correction request"),
     "register": ("监管登记", "register"),
     "register_document": ("监管文书", "supervision document"),
     "register_plan": ("抽查计划", "inspection plan"),
