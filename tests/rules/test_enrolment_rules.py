@@ -256,11 +256,12 @@ def test_an_enrolment_without_the_labour_contract_is_a_hit_naming_it() -> None:
     )
 
 
-def test_complete_filings_in_any_separator_are_no_hit() -> None:
+def test_complete_filings_in_any_separator_or_by_name_are_no_hit() -> None:
     events = [
         _event("V1", "11", date(2025, 3, 1), "03、02、01"),
         _event("V2", "51", date(2025, 3, 1), "08, 07 01"),
         _event("V3", "21", date(2025, 3, 1), "04"),
+        _event("V4", "11", date(2025, 3, 1), "身份证件；劳动合同；参保登记表"),
     ]
     assert run_rule(_db(insu_event=events), "enrol_filing_documents")[0].height == 0
 

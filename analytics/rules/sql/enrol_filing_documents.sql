@@ -1,8 +1,9 @@
 -- Template: an enrolment filing without a document its kind requires (申报材料不全).
 -- Args: required, a list of 'kind:document' (e.g. '11:02': an enrolment needs the labour
 -- contract), codes as codes.EVT_TYPE and codes.DOC_TYPE. The filed documents are read
--- from insu_event.docs, codes separated by ; , ； ， 、 or spaces. The filing is the one
--- violating line; nothing is paid on it, so its amount is 0 (the request is to complete it).
+-- from insu_event.docs, codes (or their names, 劳动合同) separated by ; , ； ， 、 or spaces.
+-- The filing is the one violating line; nothing is paid on it, so its amount is 0 (the
+-- request is to complete it).
 WITH req AS (
     SELECT split_part(r, ':', 1) AS evt_type, split_part(r, ':', 2) AS doc
     FROM (SELECT unnest({{required}}) AS r)
@@ -21,7 +22,7 @@ lacking AS (
     FROM filed f
     JOIN req q ON q.evt_type = f.evt_type
     LEFT JOIN code_doc_type d ON d.code = q.doc
-    WHERE NOT list_contains(f.have, q.doc)
+    WHERE NOT list_contains(f.have, q.doc) AND NOT list_contains(f.have, coalesce(d.zh, q.doc))
     GROUP BY ALL
 )
 SELECT 'docs|' || l.evt_sn AS hit_key,
