@@ -11,6 +11,8 @@ import polars as pl
 from hrss_fraud.cli.common import Fail, current_workspace
 from hrss_fraud.engine.runs import Run, RunError
 from hrss_fraud.lake import Lake
+from hrss_fraud.lake.fsutil import write_bytes_atomic
+from hrss_fraud.outputs.enrolment_excel import visit_list_bytes
 from hrss_fraud.outputs.export import write_export
 from hrss_fraud.outputs.ranking import COLUMNS, institution_ranking, review_weights, risk_ranking
 from hrss_fraud.outputs.shares import rule_shares
@@ -122,3 +124,23 @@ def export_rule_shares(
     except (RunError, ValueError) as e:
         raise Fail(str(e)) from None
     click.echo(f"{shares.height} {by} rows → {out}")
+
+
+@export_group.command("enrolment-visits")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.xlsx")
+@_run
+@_lang
+@click.pass_context
+def export_enrolment_visits(ctx: click.Context, out: str, run_id: str | None, lang: str) -> None:
+    """Employers to visit for the enrolment audit (参保稽核走访清单): ranked by the
+    contribution at stake, their hits and the rows behind each; persons' names masked."""
+    if not out.lower().endswith(".xlsx"):
+        raise Fail(f"--out {out}: the visit list is an Excel file; name it FILE.xlsx")
+    ws = current_workspace(ctx)
+    try:
+        run = ws.open_run(run_id)
+        data = visit_list_bytes(ws, run, lang=lang)
+    except (RunError, ValueError) as e:
+        raise Fail(str(e)) from None
+    write_bytes_atomic(Path(out), data, label="enrolment visit list")
+    click.echo(f"enrolment visit list of run {run.run_id} → {out}")
