@@ -10,7 +10,7 @@ store as it was. Dates are YYYY-MM-DD; deadlines are counted in working days.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
@@ -28,7 +28,7 @@ from hrss_fraud.registers import labour_procedure as lp
 from hrss_fraud.registers.documents import DEFAULT_UNIT, DocumentError
 from hrss_fraud.registers.labour_documents import KINDS, issue
 from hrss_fraud.registers.labour_views import cases, get_case, step_label
-from hrss_fraud.registers.workdays import CalendarError
+from hrss_fraud.registers.workdays import CalendarError, provisional_note
 
 ERRORS: tuple[type[BaseException], ...] = (
     SchemaError,
@@ -249,10 +249,18 @@ def step_cmd(
     with _store(ctx) as store:
         ACTIONS[action](store, case, opts, ws)
         c = get_case(store, case, workspace=ws)
-    due = f"\t期限 due {c['due']}" if c["due"] else ""
+    due = f"\t期限 due {c['due']}{_provisional(c['due_provisional'])}" if c["due"] else ""
     click.echo(
         f"{c['case_no']}\t{step_label(c['step'])}\t下一步 next: {step_label(c['next_step'])}{due}"
     )
+
+
+def _provisional(years: Iterable[int]) -> str:
+    """A deadline's provisional mark, in both languages (``""`` when none)."""
+    years = list(years)
+    if not years:
+        return ""
+    return f"（{provisional_note(years)} {provisional_note(years, 'en')}）"
 
 
 @case_group.command("show")
@@ -274,8 +282,12 @@ def show_cmd(ctx: click.Context, case: str, as_json: bool, today: datetime | Non
     overdue = "（已逾期 overdue）" if c["overdue"] else ""
     click.echo(
         f"当前 Step: {step_label(c['step'])}  下一步 Next: {step_label(c['next_step'])}  "
-        f"期限 Due: {c['due'] or '—'}{overdue}"
+        f"期限 Due: {c['due'] or '—'}{overdue}{_provisional(c['due_provisional'])}"
     )
+    for column, label in (("conclude_by", "办案期限"), ("reply_due", "陈述申辩期限"),
+                          ("pay_by", "履行期限")):  # fmt: skip
+        if c[column]:
+            click.echo(f"  {label}: {c[column]}{_provisional(c['provisional'].get(column, ()))}")
     for e in c["events"]:
         late = "（逾期）" if e["late"] else ""
         click.echo(f"  {e['on_date']}  {e['action']}{late}  {e['actor']}  {e['text'] or ''}")
@@ -313,7 +325,8 @@ def list_cmd(
         mark = "\t逾期 overdue" if r["overdue"] else ""
         click.echo(
             f"{r['case_no']}\t{r['employer_name']}\t{step_label(r['next_step'])}\t"
-            f"{r['due'] or '—'}\t未缴 {money(lp.fen_to_yuan(r['outstanding_fen']))}{mark}"
+            f"{r['due'] or '—'}{_provisional(r['provisional'])}\t"
+            f"未缴 {money(lp.fen_to_yuan(r['outstanding_fen']))}{mark}"
         )
 
 

@@ -38,6 +38,7 @@ from hrss_fraud.registers.labour_procedure import (
     fen_to_yuan,
 )
 from hrss_fraud.registers.labour_views import get_case
+from hrss_fraud.registers.workdays import provisional_note
 
 KINDS = {
     "inquiry_notice": ("XW", "劳动保障监察调查询问通知书", "inquiry notice"),
@@ -100,6 +101,17 @@ def _available(c: dict[str, Any], kind: str) -> str | None:
     )
 
 
+def _note(c: dict[str, Any], column: str) -> str:
+    """The provisional mark of a deadline counted through a year the working-day calendar
+    does not hold yet (``""`` when it holds them all)."""
+    return provisional_note(c.get("provisional", {}).get(column, ()))
+
+
+def _marked(content: dict[str, Any], key: str) -> str:
+    note = content.get(key, "")
+    return f"（{note}）" if note else ""
+
+
 def _last(c: dict[str, Any], action: str) -> dict[str, Any] | None:
     found = [e for e in c["events"] if e["action"] == action]
     return found[-1] if found else None
@@ -155,6 +167,7 @@ def content_for(
             ),
             "served_on": c["notice_served"],
             "reply_due": c["reply_due"],
+            "reply_due_note": _note(c, "reply_due"),
         }
     if kind == "decision":
         decided = _last(c, "decide") or {}
@@ -169,6 +182,7 @@ def content_for(
             "total": yuan(fen_to_yuan(sum(ordered.values()))),
             "decided_on": c["decided_on"],
             "pay_by": c["pay_by"],
+            "pay_by_note": _note(c, "pay_by"),
         }
     return {
         **base,
@@ -176,6 +190,7 @@ def content_for(
         "registered_on": c["registered_on"],
         "filed_on": c["filed_on"],
         "conclude_by": c["conclude_by"],
+        "conclude_by_note": _note(c, "conclude_by"),
         "closed_on": c["closed_on"],
         "events": [
             {
@@ -281,7 +296,7 @@ def _layout(content: dict[str, Any], number: str, issue_date: str) -> Layout:
             right_from=1,
         )
     if kind in ("advance_notice", "hearing_notice"):
-        due = cn_day(content["reply_due"])
+        due = cn_day(content["reply_due"]) + _marked(content, "reply_due_note")
         if kind == "advance_notice":
             right = (
                 "三、陈述申辩权利",
@@ -324,7 +339,8 @@ def _layout(content: dict[str, Any], number: str, issue_date: str) -> Layout:
             sections=(
                 (
                     "二、处理（处罚）决定",
-                    f"依据上述事实，本局决定：{content['decision']}。请于{cn_day(content['pay_by'])}前"
+                    f"依据上述事实，本局决定：{content['decision']}。请于{cn_day(content['pay_by'])}"
+                    f"{_marked(content, 'pay_by_note')}前"
                     f"（自本决定书送达之日起{d['pay_days']}个工作日内）履行完毕，并将履行情况书面"
                     f"报送{unit}。",
                 ),
@@ -347,7 +363,12 @@ def _layout(content: dict[str, Any], number: str, issue_date: str) -> Layout:
             ("监察事项：", "、".join(content["areas"])),
             ("登记日期：", cn_day(content["registered_on"])),
             ("立案日期：", cn_day(content["filed_on"]) if content["filed_on"] else "未立案"),
-            ("办案期限：", cn_day(content["conclude_by"]) if content["conclude_by"] else "—"),
+            (
+                "办案期限：",
+                cn_day(content["conclude_by"]) + _marked(content, "conclude_by_note")
+                if content["conclude_by"]
+                else "—",
+            ),
             ("结案日期：", cn_day(content["closed_on"])),
         ),
         facts_heading="一、办理经过",

@@ -308,7 +308,7 @@ def take(
     (which checks what is particular to the action and returns the case's new columns,
     ``late`` and ``detail``), then the event, the case row and the audit row."""
     calendar = load_calendar(workspace)
-    calendar.is_working_day(on)  # a day the calendar covers, or its error
+    calendar.is_working_day(on)  # not before the calendar's first year, or its error
     at = timestamp()
     with store.transaction() as con:
         actor = acting_account(con, by, action)
@@ -319,7 +319,7 @@ def take(
         if ACTIONS[action].completes:
             not_before(on, last_step_day(con, c["case_id"]), "上一步骤的日期")
         deadlines = Deadlines(**json.loads(c["parameters"]))
-        changes = body(con, c, deadlines, calendar)
+        changes = {**refresh_dues(c, calendar), **body(con, c, deadlines, calendar)}
         late = int(changes.pop("late", False))
         detail = changes.pop("detail", {})
         if ACTIONS[action].completes:
@@ -353,3 +353,61 @@ def take(
 def filing_due(c: Mapping[str, Any], cal: Calendar) -> date:
     deadlines = Deadlines(**json.loads(c["parameters"]))
     return cal.add_working_days(date.fromisoformat(c["registered_on"]), deadlines.filing_days)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A deadline counted from ``start``, and the years it was counted through that the
+    calendar file does not hold yet (Monday to Friday only: provisional)."""
+
+    start: date
+    day: date
+    provisional: tuple[int, ...] = ()
+
+    def __str__(self) -> str:
+        return self.day.isoformat()
+
+
+DUE_COLUMNS = ("conclude_by", "reply_due", "pay_by")
+"""The case's deadline columns: a record of the last computation, recomputed by
+:func:`due_dates` each time a case is read or acted on."""
+
+
+def due_dates(c: Mapping[str, Any], cal: Calendar) -> dict[str, Due | None]:
+    """The case's deadlines counted now on ``cal`` from the days its steps were taken and
+    the parameters it was registered with: ``filing`` (from registration), ``conclude_by``
+    (from filing, plus the extension once extended), ``reply_due`` (from the notice served)
+    and ``pay_by`` (from the decision); ``None`` before the step that starts one. Never
+    read from the stored columns, so a calendar file updated with next year's holidays
+    moves every deadline counted through that year (and clears its provisional mark)."""
+    d = Deadlines(**json.loads(c["parameters"]))
+
+    def count(start: str | None, days: int) -> Due | None:
+        if not start:
+            return None
+        first = date.fromisoformat(start)
+        due = cal.add_working_days(first, days)
+        return Due(first, due, cal.provisional_years(first, due))
+
+    conclude = d.conclude_days + (d.extend_days if c["extended"] else 0)
+    reply = d.hearing_request_days if c["notice_kind"] == "hearing" else d.statement_days
+    return {
+        "filing": count(c["registered_on"], d.filing_days),
+        "conclude_by": count(c["filed_on"], conclude),
+        "reply_due": count(c["notice_served"], reply),
+        "pay_by": count(c["decided_on"], d.pay_days),
+    }
+
+
+def refresh_dues(c: dict[str, Any], cal: Calendar) -> dict[str, str]:
+    """Put the deadlines counted now into ``c``'s deadline columns; return those whose
+    stored value differed (the calendar file changed since), to be written back."""
+    fresh = due_dates(c, cal)
+    stale = {}
+    for column in DUE_COLUMNS:
+        due = fresh[column]
+        value = str(due) if due else None
+        if value != c[column] and value is not None:
+            stale[column] = value
+        c[column] = value
+    return stale

@@ -6,6 +6,12 @@ Overdue marks are computed from the dates each time they are asked for (``today`
 stored: a case waiting to be filed past ``filing_days`` after registration, a filed case
 not decided by ``conclude_by``, a decided case with money outstanding after ``pay_by``.
 The deadline day itself is still in time.
+
+Deadlines are counted on the working-day calendar each time a case is read
+(:func:`~hrss_fraud.registers.labour_procedure.due_dates`), never taken from the stored
+columns, so updating the calendar file moves them. A deadline counted through a year the
+file does not hold yet is provisional: ``provisional`` lists those years, and
+:func:`~hrss_fraud.registers.workdays.provisional_note` says so in words.
 """
 
 from __future__ import annotations
@@ -21,9 +27,11 @@ from hrss_fraud.cases.store import CaseStore
 from hrss_fraud.registers.labour_procedure import (
     AMOUNT_KINDS,
     STEPS,
+    Due,
     case_row,
-    filing_due,
+    due_dates,
     next_step,
+    refresh_dues,
 )
 from hrss_fraud.registers.workdays import Calendar, load_calendar
 
@@ -40,6 +48,7 @@ LIST_SCHEMA: dict[str, pl.DataType] = {
     "due": pl.String(),
     "reply_due": pl.String(),
     "overdue": pl.Boolean(),
+    "provisional": pl.List(pl.Int64()),
     "ordered_fen": pl.Int64(),
     "paid_fen": pl.Int64(),
     "outstanding_fen": pl.Int64(),
@@ -73,16 +82,21 @@ def amounts(store: CaseStore, case_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def due_of(c: dict[str, Any], cal: Calendar) -> str | None:
-    """The deadline of the step a case waits for."""
+def due_of(c: dict[str, Any], cal: Calendar) -> Due | None:
+    """The deadline of the step a case waits for, counted now."""
     nxt = next_step(c)
+    dues = due_dates(c, cal)
     if nxt in ("preliminary", "file"):
-        return filing_due(c, cal).isoformat() if c["status"] == "open" else None
+        return dues["filing"] if c["status"] == "open" else None
     if nxt in ("investigate", "notify", "review", "decide"):
-        return c["conclude_by"]
+        return dues["conclude_by"]
     if nxt == "execute":
-        return c["pay_by"]
+        return dues["pay_by"]
     return None
+
+
+def _provisional(*dues: Due | None) -> list[int]:
+    return sorted({y for d in dues if d for y in d.provisional})
 
 
 def cases(
@@ -115,14 +129,16 @@ def cases(
         ordered, paid = totals.get(c["case_id"], (0, 0))
         due = due_of(c, cal)
         nxt = next_step(c)
+        reply = due_dates(c, cal)["reply_due"] if nxt == "review" else None
         out.append(
             {
                 **{k: c[k] for k in ("case_id", "case_no", "employer_code", "employer_name")},
                 **{k: c[k] for k in ("source", "registered_on", "status", "step")},
                 "next_step": nxt,
-                "due": due,
-                "reply_due": c["reply_due"] if nxt == "review" else None,
-                "overdue": bool(due and day > due),
+                "due": str(due) if due else None,
+                "reply_due": str(reply) if reply else None,
+                "overdue": bool(due and day > str(due)),
+                "provisional": _provisional(due, reply),
                 "ordered_fen": ordered,
                 "paid_fen": paid,
                 "outstanding_fen": ordered - paid,
@@ -149,6 +165,7 @@ def get_case(
     with store.snapshot() as con:
         c = case_row(con, case)
     cal = load_calendar(workspace)
+    refresh_dues(c, cal)
     events = store.query(
         "SELECT event_id, step, action, on_date, text, detail, late, actor "
         "FROM labour_case_event WHERE case_id = ? ORDER BY event_id",
@@ -182,8 +199,12 @@ def get_case(
             for d in docs
         ],
         "next_step": next_step(c),
-        "due": due,
-        "overdue": bool(due and day > due),
+        "due": str(due) if due else None,
+        "overdue": bool(due and day > str(due)),
+        "due_provisional": list(due.provisional) if due else [],
+        "provisional": {
+            k: list(v.provisional) for k, v in due_dates(c, cal).items() if v and v.provisional
+        },
     }
 
 

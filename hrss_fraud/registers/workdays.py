@@ -4,8 +4,15 @@ working days (a labour-inspection case is concluded within 60 working days of fi
 The calendar is data, ``registers/calendar/cn_holidays.toml`` (a workspace's own copy
 replaces it): the holidays as from–to ranges and the weekend days worked instead (调休).
 A day is a working day when it is such a 调休 day, or Monday to Friday outside every
-holiday. A date in a year the file does not cover is an error, never a guess, since next
-year's 调休 are not known until the State Council publishes them.
+holiday.
+
+A year after the file's first year that the file does not hold (next year, before the
+State Council has published its arrangement, usually in November) counts Monday to Friday
+as working days, with no holidays and no 调休: a deadline counted through such a year is
+*provisional* (:meth:`Calendar.provisional_years`, :func:`provisional_note`) and moves
+when the year is added to the file, since deadlines are computed from the file each time
+they are read. A date before the file's first year is an error: the calendar never held
+that past year.
 
 Counting follows the rule for periods in administrative procedure: the day an event
 happens is not counted, so the deadline ``n`` working days after a filing on ``day`` is
@@ -15,6 +22,7 @@ the ``n``-th working day after it.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -27,7 +35,22 @@ CALENDAR_FILE = "calendar/cn_holidays.toml"
 
 
 class CalendarError(ValueError):
-    """A calendar file that cannot be used, or a date it does not cover."""
+    """A calendar file that cannot be used, or a date before the years it covers."""
+
+
+PROVISIONAL_ZH = "暂按周末推算，待国务院公布{year}年放假安排后更新"
+PROVISIONAL_EN = "provisional: weekends only until the {year} holiday arrangement is published"
+
+
+def provisional_note(years: Iterable[int], lang: str = "zh") -> str:
+    """What a deadline counted through ``years`` (not in the calendar file) is marked with;
+    ``""`` when there are none."""
+    held = sorted(set(years))
+    if not held:
+        return ""
+    if lang == "zh":
+        return PROVISIONAL_ZH.format(year="、".join(map(str, held)))
+    return PROVISIONAL_EN.format(year=", ".join(map(str, held)))
 
 
 @dataclass(frozen=True)
@@ -41,18 +64,33 @@ class Calendar:
     """Weekend day worked → the holiday it makes up for."""
     source: str = ""
 
+    @property
+    def first_year(self) -> int:
+        return min(self.years)
+
     def _covered(self, day: date) -> None:
-        if day.year not in self.years:
+        if day.year < self.first_year:
             span = "、".join(str(y) for y in sorted(self.years))
             msg = (
-                f"工作日日历未包含 {day.year} 年（{day}），已有：{span}；请在 {self.source} 中补充"
-                f"当年的节假日安排 (the working-day calendar does not cover {day.year}; it "
-                f"covers {span}: add that year's holidays to {self.source})"
+                f"{day} 早于工作日日历的起始年份 {self.first_year} 年（已有：{span}），无法按"
+                f"工作日计算期限；如需计算，请在 {self.source} 中补充 {day.year} 年的节假日安排 "
+                f"({day} comes before {self.first_year}, the first year of the working-day "
+                f"calendar ({span}): add {day.year}'s holidays to {self.source} to count it)"
             )
             raise CalendarError(msg)
 
+    def provisional_years(self, start: date, end: date) -> tuple[int, ...]:
+        """The years from ``start`` to ``end`` the file does not hold, counted as Monday to
+        Friday only: a deadline counted over them is provisional."""
+        first, last = sorted((start.year, end.year))
+        return tuple(y for y in range(first, last + 1) if y not in self.years)
+
     def is_working_day(self, day: date) -> bool:
+        """A 调休 day, or Monday to Friday outside every holiday; Monday to Friday in a year
+        after the first that the file does not hold (provisional)."""
         self._covered(day)
+        if day.year not in self.years:
+            return day.weekday() < 5
         if day in self.work:
             return True
         return day.weekday() < 5 and day not in self.holidays

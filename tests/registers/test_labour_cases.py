@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 from helpers.labour_fixtures import (
     AUDITOR,
@@ -25,7 +26,7 @@ from hrss_fraud.cases.audit import ACTIONS
 from hrss_fraud.registers import labour_cases as lc
 from hrss_fraud.registers import labour_procedure as lp
 from hrss_fraud.registers.labour_views import cases, employer_history, get_case
-from hrss_fraud.registers.workdays import CalendarError, add_working_days
+from hrss_fraud.registers.workdays import CalendarError, add_working_days, load_calendar
 
 
 @pytest.fixture
@@ -335,9 +336,64 @@ def test_bad_registration_is_refused(store: CaseStore, change: dict, message: st
     assert _count(store, "labour_case") == 0
 
 
-def test_a_date_outside_the_calendar_is_refused(store: CaseStore) -> None:
-    with pytest.raises(CalendarError, match="2027"):
-        new_case(store, on=date(2027, 3, 1))
+def test_a_date_before_the_calendar_is_refused(store: CaseStore) -> None:
+    with pytest.raises(CalendarError, match="早于工作日日历的起始年份 2024 年"):
+        new_case(store, on=date(2023, 12, 1))
+    assert _count(store, "labour_case") == 0
+
+
+NOTE_2027 = "暂按周末推算，待国务院公布2027年放假安排后更新"
+
+
+def _filed_today(store: CaseStore) -> int:
+    case = new_case(store, on=date(2026, 12, 4))
+    lc.preliminary_check(store, case, findings="属实", open_case=True, by=HANDLER,
+                         on=date(2026, 12, 7))  # fmt: skip
+    lc.file_case(store, case, by=HEAD, on=date(2026, 12, 7))
+    return case
+
+
+def test_a_case_filed_today_gets_a_provisional_deadline_in_2027(store: CaseStore) -> None:
+    case = _filed_today(store)
+    c = get_case(store, case, today=date(2026, 12, 7))
+    # 60 working days from 7 December 2026, 2027 counted Monday to Friday only
+    assert (c["conclude_by"], c["due"], c["due_provisional"]) == (
+        "2027-03-01",
+        "2027-03-01",
+        [2027],
+    )
+    assert c["provisional"] == {"conclude_by": [2027]}
+    listed = cases(store, today=date(2026, 12, 7)).row(0, named=True)
+    assert (listed["due"], listed["provisional"]) == ("2027-03-01", [2027])
+    # a deadline inside the calendar's years is not provisional
+    walked = walk(store, "file")
+    assert get_case(store, walked)["due_provisional"] == []
+    assert cases(store).filter(pl.col("case_id") == walked)["provisional"].to_list() == [[]]
+
+
+def test_the_deadline_is_recomputed_when_the_calendar_gets_the_year(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    with open_store(ws) as store:
+        accounts(store)
+        case = _filed_today(store)
+        assert get_case(store, case, workspace=ws)["due"] == "2027-03-01"
+        folder = ws / "registers" / "calendar"
+        folder.mkdir(parents=True)
+        shipped = load_calendar().source
+        text = (
+            Path(shipped)
+            .read_text(encoding="utf-8")
+            .replace("years = [2024, 2025, 2026]", "years = [2024, 2025, 2026, 2027]")
+        )  # an invented holiday, as a test of recomputing: 4–5 January 2027 off
+        text += '\n[[holiday]]\nname = "测试"\nfrom = 2027-01-04\nto = 2027-01-05\nwork = []\n'
+        (folder / "cn_holidays.toml").write_text(text, encoding="utf-8")
+        c = get_case(store, case, workspace=ws)
+        assert (c["due"], c["due_provisional"], c["provisional"]) == ("2027-03-03", [], {})
+        # the next action writes the deadline counted now back to the case's row
+        lc.investigate(store, case, facts="查明欠薪", by=HANDLER, on=date(2026, 12, 8),
+                       workspace=ws)  # fmt: skip
+        (stored,) = store.query("SELECT conclude_by FROM labour_case WHERE case_id = ?", (case,))
+        assert stored == ("2027-03-03",)
 
 
 def test_a_step_dated_before_the_step_before_it_is_refused(store: CaseStore) -> None:

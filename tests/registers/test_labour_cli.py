@@ -91,8 +91,29 @@ def test_refusals_are_one_line_and_write_nothing(cli_ws: Path) -> None:
     assert "不能出具劳动保障监察行政处理（处罚）决定书" in refused(
         cli_ws, "case", "docs", "1", "decision", "--by", HEAD
     )
-    assert "2027" in refused(
-        cli_ws, "case", "step", "1", "preliminary", "--text", "x", "--on", "2027-01-04",
+    assert "早于工作日日历的起始年份 2024 年" in refused(
+        cli_ws, "case", "step", "1", "preliminary", "--text", "x", "--on", "2023-12-29",
         "--by", HANDLER,
     )  # fmt: skip
     assert _events(cli_ws) == before
+
+
+PROVISIONAL = (
+    "（暂按周末推算，待国务院公布2027年放假安排后更新 "
+    "provisional: weekends only until the 2027 holiday arrangement is published）"
+)
+
+
+def test_a_deadline_in_a_year_the_calendar_lacks_is_marked_provisional(cli_ws: Path) -> None:
+    ok(cli_ws, "case", "new", "--employer-code", "X2", "--employer-name", "某餐馆",
+       "--employer-kind", "individual", "--source", "patrol", "--areas", "hours",
+       "--summary", "巡查发现超时加班", "--on", "2026-12-04", "--by", HANDLER)  # fmt: skip
+    ok(cli_ws, "case", "step", "1", "preliminary", "--text", "属实", "--on", "2026-12-07",
+       "--by", HANDLER)  # fmt: skip
+    out = ok(cli_ws, "case", "step", "1", "file", "--on", "2026-12-07", "--by", HEAD)
+    assert out.endswith(f"期限 due 2027-03-01{PROVISIONAL}\n")
+    listed = ok(cli_ws, "case", "list", "--today", "2026-12-07")
+    assert f"\t2027-03-01{PROVISIONAL}\t" in listed
+    shown = ok(cli_ws, "case", "show", "1", "--today", "2026-12-07")
+    assert f"期限 Due: 2027-03-01{PROVISIONAL}" in shown
+    assert f"  办案期限: 2027-03-01{PROVISIONAL}" in shown

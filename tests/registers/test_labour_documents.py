@@ -206,3 +206,19 @@ def test_a_changed_file_no_longer_verifies(ws: Path, store: CaseStore) -> None:
     assert ld.verify_document(store, ws, doc.number) == [
         f"supervision/labour/{doc.number}/{doc.number}.pdf differs from what was issued (SHA-256)"
     ]
+
+
+def test_a_deadline_in_a_year_the_calendar_lacks_is_marked_in_the_notice(
+    ws: Path, store: CaseStore
+) -> None:
+    case = walk(store, "investigate")
+    # served Tuesday 29 December 2026: 30 and 31 December, then Friday 1 January 2027,
+    # counted as a working day while 2027 is not in the calendar
+    lc.notify(store, case, kind="advance", proposal="责令支付拖欠工资。",
+              amounts={"back_wages": "12345.67"}, by=HANDLER, on=date(2026, 12, 29))  # fmt: skip
+    doc = ld.issue(store, ws, case, "advance_notice", by=HANDLER, on=date(2026, 12, 29))
+    assert (
+        "根据《中华人民共和国行政处罚法》第四十四条、第四十五条的规定，你单位有权进行陈述和申辩。"
+        "请于2027年1月1日（暂按周末推算，待国务院公布2027年放假安排后更新）前"
+        f"（自本告知书送达之日起3个工作日内）向{UNIT}提出；逾期未提出的，视为放弃上述权利。"
+    ) in paragraphs(doc.docx_path)

@@ -1,4 +1,5 @@
-"""Working days on the State Council's calendar: holidays, 调休 weekends, years not covered."""
+"""Working days on the State Council's calendar: holidays, 调休 weekends, a year before the
+calendar refused, a year after it counted on weekdays and marked provisional."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hrss_fraud.registers.workdays import (
     is_working_day,
     load_calendar,
     parse_calendar,
+    provisional_note,
     working_days_between,
 )
 
@@ -64,12 +66,33 @@ def test_sixty_working_days_from_a_filing_before_spring_festival() -> None:
     assert working_days_between(filed, due) == 60
 
 
-@pytest.mark.parametrize("day", [date(2023, 12, 29), date(2027, 1, 4)])
-def test_a_year_outside_the_calendar_is_refused(day: date) -> None:
-    with pytest.raises(CalendarError, match=f"{day.year}"):
-        is_working_day(day)
-    with pytest.raises(CalendarError, match="does not cover"):
-        add_working_days(date(2026, 12, 30), 5)
+def test_a_year_before_the_calendar_is_refused_with_its_first_year() -> None:
+    with pytest.raises(CalendarError, match="2023-12-29 早于工作日日历的起始年份 2024 年"):
+        is_working_day(date(2023, 12, 29))
+    with pytest.raises(CalendarError, match="comes before 2024, the first year"):
+        add_working_days(date(2023, 12, 29), 5)
+    with pytest.raises(CalendarError, match="2023"):
+        working_days_between(date(2023, 12, 29), date(2024, 1, 5))
+
+
+def test_a_year_after_the_calendar_counts_weekdays_and_is_provisional() -> None:
+    cal = load_calendar()
+    assert 2027 not in cal.years
+    # 2027 is not in the file: 1 January (a Friday) counts as a working day, weekends not
+    assert is_working_day(date(2027, 1, 1))
+    assert not is_working_day(date(2027, 1, 2))
+    filed = date(2026, 12, 7)  # a Monday, nothing off in the rest of December 2026
+    due = add_working_days(filed, 60)
+    # December 8–31: 18; January 2027: 21 (39); February 1–26: 20 (59); Monday 1 March: 60
+    assert due == date(2027, 3, 1)
+    assert working_days_between(filed, due) == 60
+    assert cal.provisional_years(filed, due) == (2027,)
+    assert cal.provisional_years(date(2026, 9, 28), date(2026, 12, 25)) == ()
+    assert provisional_note([2027]) == "暂按周末推算，待国务院公布2027年放假安排后更新"
+    assert provisional_note([2027], "en") == (
+        "provisional: weekends only until the 2027 holiday arrangement is published"
+    )
+    assert provisional_note([]) == ""
 
 
 def test_a_workspace_calendar_replaces_the_shipped_one(tmp_path: Path) -> None:

@@ -233,7 +233,7 @@ def _list(changed: int, employer: str | None, overdue_only: list[str]) -> html.D
             _name(lp.SOURCES[r["source"]], lang),
             _name(lp.STEPS[r["step"]], lang),
             _name(lp.STEPS[r["next_step"]], lang) if r["next_step"] else "—",
-            r["due"] or "—",
+            _due(r["due"], r["provisional"]),
             t("labour.overdue") if r["overdue"] else "",
             yuan(lp.fen_to_yuan(r["outstanding_fen"])),
         ]
@@ -245,6 +245,18 @@ def _list(changed: int, employer: str | None, overdue_only: list[str]) -> html.D
         t("labour.col_overdue"), t("labour.col_outstanding"),
     ]  # fmt: skip
     return html.Div(_table(header, rows, "labour-table"), **{"data-version": changed})
+
+
+def _due(day: str | None, provisional: list[int]) -> str:
+    """A deadline, marked provisional when counted through a year the working-day calendar
+    does not hold yet."""
+    if not day:
+        return "—"
+    if not provisional:
+        return day
+    sep = "、" if context.lang() == "zh" else ", "
+    note = context.t("labour.provisional", year=sep.join(map(str, provisional)))
+    return f"{day}（{note}）" if context.lang() == "zh" else f"{day} ({note})"
 
 
 def _done(message: str, changed: int) -> tuple[html.P, int]:
@@ -428,7 +440,7 @@ def _detail(_n: Any, changed: int, case: str) -> html.Div:
             for d in c["documents"] if d["status"] == "issued"]  # fmt: skip
     nxt = _name(lp.STEPS[c["next_step"]], lang) if c["next_step"] else "—"
     summary = t("labour.summary_line", case_no=c["case_no"], employer=c["employer_name"],
-                next=nxt, due=c["due"] or "—")  # fmt: skip
+                next=nxt, due=_due(c["due"], c["due_provisional"]))  # fmt: skip
     return html.Div(
         [
             pc.message(summary),
