@@ -151,6 +151,15 @@ def test_fewer_people_declared_than_the_statements_employ_is_a_hit() -> None:
     assert "职工10人" in f["evidence"][0] and "平均仅6.0人，少报约4.0人" in f["evidence"][0]
 
 
+def test_an_employer_with_statements_that_declares_nobody_is_a_hit() -> None:
+    rows = [_row(m, 6000.0, psn="P9", emp="E2") for m in (1, 2)]
+    stmt = [{"emp_no": "E1", "year": 2025, "wag_sumamt": 288000.0, "emp_cnt": 3}]
+    f, lines = run_rule(_db(emp_contribution=rows, emp_fin_stmt=stmt), "enrol_headcount_short")
+    assert f.height == 1 and f["entity_id"][0] == "E1" and lines.height == 2
+    # 2 months × 3 people × 8,000 × 8 %
+    assert f["amount_at_risk"][0] == pytest.approx(2 * 3 * 8000 * 0.08)
+
+
 def test_one_person_short_is_no_hit() -> None:
     rows = [_row(1, 6000.0, psn=f"P{i}") for i in range(9)]
     stmt = [{"emp_no": "E1", "year": 2025, "wag_sumamt": 960000.0, "emp_cnt": 10}]

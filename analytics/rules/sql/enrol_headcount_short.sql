@@ -1,30 +1,35 @@
 -- Template: fewer people declared than the annual statements employ (申报人数少于财务报表
 -- 职工人数). Per employer and year: the statements' headcount (emp_cnt) exceeds the average
 -- number of people declared a month by at least min_missing people and min_share_missing
--- of the headcount. Each declared month is a violating line, amount (emp_cnt − people
--- declared that month) × the statements' wage per head and month × the contribution rate.
+-- of the headcount (a month without any filing of the employer counts 0). Each month is
+-- a violating line, amount (emp_cnt − people declared that month) × the statements' wage
+-- per head and month × the contribution rate.
 WITH per_month AS (
-    SELECT emp_no, year, ym, any_value(emp_name) AS emp_name, count(DISTINCT psn_no) AS n
+    SELECT emp_no, year, ym, count(DISTINCT psn_no) AS n
     FROM contrib
     WHERE list_contains({{insutypes}}, insutype)
     GROUP BY emp_no, year, ym
 ),
-per_year AS (
-    SELECT emp_no, year, avg(n) AS declared FROM per_month GROUP BY emp_no, year
-),
-short AS (
-    SELECT y.*, s.emp_cnt, CAST(s.wag_sumamt AS DOUBLE) AS payroll,
+lake_months AS (SELECT DISTINCT year, ym FROM per_month),
+grid AS (
+    -- every month the lake holds filings for, for each employer with statements of that
+    -- year: an employer declaring nobody at all counts 0 a month
+    SELECT s.emp_no, s.year, m.ym, coalesce(p.n, 0) AS n, s.emp_cnt,
+           CAST(s.wag_sumamt AS DOUBLE) AS payroll,
            CAST(s.wag_sumamt AS DOUBLE) / 12 / s.emp_cnt AS wage_per_head
-    FROM per_year y
-    JOIN emp_fin_stmt s ON s.emp_no = y.emp_no AND s.year = y.year
-    WHERE s.emp_cnt > 0 AND s.emp_cnt - y.declared >= {{min_missing}}
-      AND s.emp_cnt - y.declared >= s.emp_cnt * {{min_share_missing}}
+    FROM emp_fin_stmt s
+    JOIN lake_months m ON m.year = s.year
+    LEFT JOIN per_month p ON p.emp_no = s.emp_no AND p.ym = m.ym
+    WHERE s.emp_cnt > 0
 ),
 rows AS (
-    SELECT s.*, m.ym, m.n, m.emp_name,
-           greatest(s.emp_cnt - m.n, 0) * s.wage_per_head * {{contribution_rate}} AS at_stake
-    FROM short s
-    JOIN per_month m ON m.emp_no = s.emp_no AND m.year = s.year
+    SELECT g.*, coalesce(e.emp_name, g.emp_no) AS emp_name,
+           avg(g.n) OVER (PARTITION BY g.emp_no, g.year) AS declared,
+           greatest(g.emp_cnt - g.n, 0) * g.wage_per_head * {{contribution_rate}} AS at_stake
+    FROM grid g
+    LEFT JOIN employer e ON e.emp_no = g.emp_no
+    QUALIFY g.emp_cnt - declared >= {{min_missing}}
+        AND g.emp_cnt - declared >= g.emp_cnt * {{min_share_missing}}
 ),
 hit AS (SELECT *, sum(at_stake) OVER (PARTITION BY emp_no, year) AS total FROM rows)
 SELECT 'headcount|' || emp_no || '|' || year AS hit_key,
