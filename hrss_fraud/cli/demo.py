@@ -12,7 +12,7 @@ from hrss_fraud.cases.store import CaseStore
 from hrss_fraud.cases.workflow import decide
 from hrss_fraud.cli.common import current_workspace
 from hrss_fraud.cli.notices import decided_leads
-from hrss_fraud.cli.serve import DEMO_ACCOUNTS, demo_accounts, serve_demo
+from hrss_fraud.cli.serve import echo_demo_accounts, serve_demo
 from hrss_fraud.cli.synth import synth
 from hrss_fraud.complaints.check import run_check
 from hrss_fraud.complaints.register import register as register_complaint
@@ -81,13 +81,13 @@ def demo(ctx: click.Context, preset: str, then_serve: bool) -> None:
     click.echo("most diagnoses missing (数据质量): " + "; ".join(f"{n} {v:.0%}" for n, v in worst))
     _demo_score(ws)
     _demo_bureau(ws)
-    _demo_accounts(ws)
+    echo_demo_accounts(ws)  # now: the reviewer's 初审 below needs the accounts
     _demo_office(ws)
     _demo_notice(ws)
     _demo_complaint(ws)
     click.echo((county / "profile.md").read_text(encoding="utf-8"))
     if then_serve:
-        serve_demo(ctx)
+        serve_demo(ctx, accounts_shown=True)
 
 
 def _demo_score(ws: Workspace) -> None:
@@ -199,14 +199,6 @@ ONSITE_FACTS = "现场调阅相关病历、医嘱、收费明细及票据，核�
 COMPLAINT_TEXT = (
     "来电反映：该定点医药机构为参保人多记、虚记诊疗项目费用，参保人本人未接受相关诊疗，请求核查。"
 )
-
-
-def _demo_accounts(ws: Workspace) -> None:
-    """Make the demo's accounts now, before the reviewer's 初审 below is recorded, and
-    print their passwords (serving later finds them made and leaves them unchanged)."""
-    for username, password in demo_accounts(ws).items():
-        shown = password or "(已存在，密码不变 exists, password unchanged)"
-        click.echo(f"account {username} ({DEMO_ACCOUNTS[username]}): {shown}")
 
 
 def _demo_notice(ws: Workspace) -> None:

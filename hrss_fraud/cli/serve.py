@@ -83,11 +83,29 @@ def demo_accounts(ws: Path) -> dict[str, str | None]:
     return made
 
 
-def serve_demo(ctx: click.Context, host: str = "127.0.0.1", port: int = 8050) -> None:
-    """The end of ``hrss-fraud demo``: the accounts, the address, then the dashboard."""
-    ws = current_workspace(ctx)
+UNCHANGED = "(已存在，密码不变 exists, password unchanged)"
+SHOWN_ABOVE = "demo accounts: 密码见上 (passwords printed above)"
+
+
+def echo_demo_accounts(ws: Path) -> None:
+    """Make the demo accounts that do not exist yet (:func:`demo_accounts`) and print each
+    with its role: a new one's password, or that it exists and keeps its password."""
     for username, password in demo_accounts(ws).items():
-        role = DEMO_ACCOUNTS[username]
-        shown = password or "(已存在，密码不变 exists, password unchanged)"
-        click.echo(f"account {username} ({role}): {shown}")
+        click.echo(f"account {username} ({DEMO_ACCOUNTS[username]}): {password or UNCHANGED}")
+
+
+def serve_demo(
+    ctx: click.Context,
+    host: str = "127.0.0.1",
+    port: int = 8050,
+    *,
+    accounts_shown: bool = False,
+) -> None:
+    """The end of ``hrss-fraud demo``: the accounts (made and printed here unless
+    ``accounts_shown``: the caller printed them already), the address, then the dashboard."""
+    ws = current_workspace(ctx)
+    if accounts_shown:
+        click.echo(SHOWN_ABOVE)
+    else:
+        echo_demo_accounts(ws)
     ctx.invoke(serve, host=host, port=port, debug=False)

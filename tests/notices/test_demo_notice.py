@@ -17,11 +17,11 @@ from hrss_fraud.cases.users import get_user, may_decide
 from hrss_fraud.cli.demo import (
     REVIEWER,
     SUPERVISOR,
-    _demo_accounts,
     _demo_complaint,
     _demo_notice,
     _demo_office,
 )
+from hrss_fraud.cli.serve import echo_demo_accounts
 from hrss_fraud.complaints.check import checks
 from hrss_fraud.complaints.register import complaints
 from hrss_fraud.engine.workspace import Workspace
@@ -31,7 +31,7 @@ COUNTED = ("users", "review_decision", "notice", "notice_number", "complaint", "
 
 
 def _set_up(ws: Path) -> None:
-    for step in (_demo_accounts, _demo_office, _demo_notice, _demo_complaint):
+    for step in (echo_demo_accounts, _demo_office, _demo_notice, _demo_complaint):
         step(Workspace.of(ws))
 
 
