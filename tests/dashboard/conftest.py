@@ -3,11 +3,13 @@ generated county scored once per run for the detail and overview checks."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers.small_run import INSTITUTIONS, SMALL_RUN, publish_small, small_findings
 
+from hrss_fraud.cases.store import CaseStore, open_store
 from hrss_fraud.outputs.runs_view import RunView, open_view
 
 
@@ -44,3 +46,10 @@ def profile_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def profile_view(profile_ws: Path) -> RunView:
     return open_view(profile_ws)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CaseStore]:
+    """An empty case store of the test's own: decisions and flags never touch the county's."""
+    with open_store(tmp_path) as s:
+        yield s

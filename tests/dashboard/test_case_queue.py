@@ -5,13 +5,12 @@ lead grid narrowed to a case; a data-quality finding never in any of it."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
+from helpers.accounts import user
 from helpers.small_run import INSTITUTIONS, publish_small, small_findings
 
-from hrss_fraud.cases.store import CaseStore, open_store
-from hrss_fraud.cases.users import User
+from hrss_fraud.cases.store import CaseStore
 from hrss_fraud.dashboard import case_callbacks as cc
 from hrss_fraud.dashboard import queue_callbacks as qc
 from hrss_fraud.outputs import case_queue as cq
@@ -47,16 +46,6 @@ def view(tmp_path_factory: pytest.TempPathFactory) -> RunView:
     ws = tmp_path_factory.mktemp("cases")
     run = publish_small(ws, RUN, small_findings(RUN, ROWS))
     return RunView(ws, run, INSTITUTIONS)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> CaseStore:
-    with open_store(tmp_path) as s:
-        yield s
-
-
-def _user(role: str) -> User:
-    return User(role, role, role, True, "", "")
 
 
 def _cases(view: RunView, flt=None, sort=None, store=None, lang="zh") -> list[dict]:
@@ -227,7 +216,7 @@ def test_column_defs_filter_and_sort_only_where_the_queue_can() -> None:
 def test_opening_a_case_is_audited_and_tells_its_statuses(view: RunView, store: CaseStore) -> None:
     store.record_decision("a2", step="first_review", decision="confirmed", reason="核实", by="王")
     february = _by_kind(view)[("institution_month", "2025-02")]
-    case = cc.open_case(view, february["case_id"], store, _user("auditor"))
+    case = cc.open_case(view, february["case_id"], store, user("auditor"))
     assert case["title"] == "H1 · 价格与数量 · 2025-02"  # the run has no lake to name H1
     assert case["fixmedins_name"] == "县人民医院"  # the dashboard's register does
     assert case["statuses"] == {"confirmed": 1, "new": 1}
@@ -236,7 +225,7 @@ def test_opening_a_case_is_audited_and_tells_its_statuses(view: RunView, store: 
     logged = store.query("SELECT actor, object_id FROM audit_log WHERE action = 'case.view'")
     assert logged == [("auditor", february["case_id"])]
     with pytest.raises(LookupError, match="not in run"):
-        cc.open_case(view, "Cnope", store, _user("auditor"))
+        cc.open_case(view, "Cnope", store, user("auditor"))
 
 
 def test_case_frame_is_the_whole_sorted_queue_with_evidence(view: RunView) -> None:

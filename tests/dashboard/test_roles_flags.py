@@ -6,14 +6,13 @@ lead's lines as a person reads them."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polars as pl
 import pytest
+from helpers.accounts import user
 
 from hrss_fraud.cases.flags import FlagError, flags
-from hrss_fraud.cases.store import CaseStore, DecisionError, open_store
-from hrss_fraud.cases.users import User
+from hrss_fraud.cases.store import CaseStore, DecisionError
 from hrss_fraud.dashboard import case_callbacks as cc
 from hrss_fraud.dashboard import queue_callbacks as qc
 from hrss_fraud.outputs.case_queue import QueueQuery
@@ -22,16 +21,6 @@ from hrss_fraud.outputs.runs_view import RunView
 
 ENGLISH = re.compile(r"[A-Za-z]{3,}")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _user(role: str, name: str | None = None) -> User:
-    return User(name or role, name or role, role, True, "", "")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> CaseStore:
-    with open_store(tmp_path) as s:
-        yield s
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +35,11 @@ def lead_ids(county_view: RunView) -> list[str]:
 
 
 def test_no_second_review_for_whoever_recorded_the_first() -> None:
-    assert qc.decidable_steps(_user("supervisor", "Wang"), "second_review", ["wang "]) == []
-    assert qc.decidable_steps(_user("supervisor", "wang"), "second_review", ["li"]) == [
+    assert qc.decidable_steps(user("supervisor", "Wang"), "second_review", ["wang "]) == []
+    assert qc.decidable_steps(user("supervisor", "wang"), "second_review", ["li"]) == [
         "second_review"
     ]
-    assert qc.decidable_steps(_user("reviewer", "li"), "first_review", ["li"]) == ["first_review"]
+    assert qc.decidable_steps(user("reviewer", "li"), "first_review", ["li"]) == ["first_review"]
 
 
 def test_who_acts_next_is_the_least_trusted_role_that_may() -> None:
@@ -66,21 +55,21 @@ def test_the_panel_says_who_acts_next_and_why_not_you(
     qc.record(
         county_view,
         store,
-        _user("reviewer", "li"),
+        user("reviewer", "li"),
         [fid],
         step="first_review",
         decision="confirmed",
         reason="确认",
     )
-    p = qc.open_lead(county_view, fid, store, _user("reviewer", "li"))
+    p = qc.open_lead(county_view, fid, store, user("reviewer", "li"))
     assert p.steps == [] and p.first_by == ("li",)
     assert qc.waiting_text(p).startswith("待 审核负责人 复审 · 时限 ")
     assert "初审人 li 以外" in qc.waiting_text(p)
-    assert qc.why_no_decision(_user("reviewer", "li"), p) == (
+    assert qc.why_no_decision(user("reviewer", "li"), p) == (
         "“复审”环节由审核负责人作出决定；如认为疑点需要关注，可在下方提请审核。"
     )
-    assert "无权记录审核结论" in qc.why_no_decision(_user("auditor"), p)
-    assert qc.why_no_decision(_user("supervisor", "li"), p).startswith("您记录了本疑点的初审")
+    assert "无权记录审核结论" in qc.why_no_decision(user("auditor"), p)
+    assert qc.why_no_decision(user("supervisor", "li"), p).startswith("您记录了本疑点的初审")
     english = qc.waiting_text(p, "en")
     assert english.startswith("waiting for the supervisor at second review") and not CHINESE.search(
         english
@@ -92,9 +81,9 @@ def test_refusals_are_in_the_screens_language(
     county_view: RunView, store: CaseStore, lead_ids: list[str], lang: str
 ) -> None:
     attempts = [
-        dict(user=_user("reviewer"), ids=lead_ids[:1], step=None, decision=None, reason=""),
-        dict(user=_user("auditor"), ids=lead_ids[:1], step="first_review", decision="confirmed"),
-        dict(user=_user("supervisor"), ids=lead_ids[:2], step="second_review", decision="pending"),
+        dict(user=user("reviewer"), ids=lead_ids[:1], step=None, decision=None, reason=""),
+        dict(user=user("auditor"), ids=lead_ids[:1], step="first_review", decision="confirmed"),
+        dict(user=user("supervisor"), ids=lead_ids[:2], step="second_review", decision="pending"),
     ]
     for a in attempts:
         with pytest.raises(DecisionError) as e:
@@ -119,7 +108,7 @@ def test_refusals_are_in_the_screens_language(
 def test_a_flag_is_marked_in_the_grid_and_kept_by_its_preset(
     county_view: RunView, store: CaseStore, lead_ids: list[str]
 ) -> None:
-    said = qc.flag(county_view, store, _user("auditor", "zhao"), lead_ids[1], " 请核实 ", lang="zh")
+    said = qc.flag(county_view, store, user("auditor", "zhao"), lead_ids[1], " 请核实 ", lang="zh")
     assert said.startswith("已提请审核")
     assert flags(store)["flagged_by"].to_list() == ["zhao"]
     query = QueueQuery(view="leads", preset="flagged")
@@ -152,7 +141,7 @@ def test_a_refused_flag_says_why_in_the_screens_language(
     says: str,
 ) -> None:
     with pytest.raises(FlagError) as e:
-        qc.flag(county_view, store, _user("auditor"), finding_id or lead_ids[0], note, lang=lang)
+        qc.flag(county_view, store, user("auditor"), finding_id or lead_ids[0], note, lang=lang)
     assert str(e.value) == says
     assert flags(store).height == 0
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.cases.store import timestamp
-from hrss_fraud.cases.users import hash_password
+from hrss_fraud.cases.users import User, hash_password
 
 PASSWORD = "Operator-pass-2025"
 
@@ -32,3 +32,9 @@ def add_accounts(workspace: Path, accounts: Mapping[str, str]) -> None:
                 "created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
                 (name, name, role, _hash(), at, at),
             )
+
+
+def user(role: str, name: str | None = None) -> User:
+    """A signed-in account of ``role`` named ``name`` (the role's name by default), as the
+    dashboard's callbacks receive it; nothing stored."""
+    return User(name or role, name or role, role, True, "", "")
