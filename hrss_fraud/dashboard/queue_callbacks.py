@@ -64,6 +64,10 @@ GRID_COLUMNS = (
 )
 """The queue's columns, left to right (``flag``: 已提请审核 on a lead flagged for review,
 near the left where it is seen); ``finding_id`` is the row id, shown in the panel."""
+HIDDEN = frozenset({"rule_id"})
+"""Columns the grid keeps but does not show: a rule is named by its name in the screen's
+language (its id on hover over the name), the id kept for the filter a link or the
+grid's API sets on it."""
 _FILTERS = {"amount_at_risk": "agNumberColumnFilter", "period_start": "agDateColumnFilter"}
 _FILTERS["period_end"] = "agDateColumnFilter"
 _UNSORTABLE = frozenset({"due_at", "flag"})
@@ -93,6 +97,10 @@ def column_defs(lang: str = "zh") -> list[dict[str, Any]]:
         if col == "amount_at_risk":
             d["type"] = "rightAligned"
             d["valueFormatter"] = {"function": "d3.format(',.2f')(params.value)"}
+        if col in HIDDEN:
+            d["hide"] = True
+        if col == "rule_name":
+            d["tooltipField"] = "rule_id"
         if col == "due_at":
             d["cellClassRules"] = {"overdue": "params.data && params.data.overdue"}
         d["width"] = {"evidence": 420, "rule_name": 200, "fixmedins_name": 200, "flag": 110}.get(

@@ -5,26 +5,15 @@ the audited export. Decisions go to a fresh case store per test, never the count
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import polars as pl
 import pytest
+from helpers.accounts import user
 
-from hrss_fraud.cases.store import CaseStore, DecisionError, open_store
-from hrss_fraud.cases.users import User
+from hrss_fraud.cases.store import CaseStore, DecisionError
 from hrss_fraud.dashboard import queue_callbacks as qc
 from hrss_fraud.outputs.leads import FILTER_OPTIONS, count
 from hrss_fraud.outputs.runs_view import RunView
-
-
-def _user(role: str, name: str | None = None) -> User:
-    return User(name or role, name or role, role, True, "", "")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> CaseStore:
-    with open_store(tmp_path) as s:
-        yield s
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +47,16 @@ def test_column_filters_only_where_the_queue_applies_them() -> None:
     assert defs["amount_at_risk"]["filter"] == "agNumberColumnFilter"
     assert defs["rule_name"]["headerName"] == "rule"
     assert qc.column_defs("zh")[1]["headerName"] == "规则名称"
+
+
+def test_rules_are_named_not_shown_by_id() -> None:
+    """The rule's id stays in the grid (its filter) but hidden, on hover over the name."""
+    for lang in ("zh", "en"):
+        shown = {d["field"]: d for d in qc.column_defs(lang) if not d.get("hide")}
+        assert "rule_id" not in shown and "rule_name" in shown
+        assert shown["rule_name"]["tooltipField"] == "rule_id"
+    hidden = {d["field"]: d for d in qc.column_defs("zh") if d.get("hide")}
+    assert set(hidden) == {"rule_id"} and hidden["rule_id"]["filter"] == "agTextColumnFilter"
 
 
 def test_rows_answer_the_infinite_model_with_due_marks(
@@ -110,7 +109,7 @@ def test_overdue_after_the_first_review_deadline(
 def test_opening_a_lead_is_audited_and_masked_by_role(
     county_view: RunView, store: CaseStore, person_lead, role: str, masked: bool
 ) -> None:
-    panel = qc.open_lead(county_view, person_lead["finding_id"], store, _user(role))
+    panel = qc.open_lead(county_view, person_lead["finding_id"], store, user(role))
     assert panel.detail.lead["finding_id"] == person_lead["finding_id"]
     certno = panel.identity["certno"]
     assert ("*" in certno) is masked
@@ -121,11 +120,11 @@ def test_opening_a_lead_is_audited_and_masked_by_role(
 
 
 def test_steps_a_role_may_decide_now() -> None:
-    assert qc.decidable_steps(_user("reviewer"), None) == ["first_review"]
-    assert qc.decidable_steps(_user("reviewer"), "second_review") == []
-    assert qc.decidable_steps(_user("supervisor"), "second_review") == ["second_review"]
-    assert qc.decidable_steps(_user("auditor"), "first_review") == []
-    assert qc.decidable_steps(_user("supervisor"), "closed") == []
+    assert qc.decidable_steps(user("reviewer"), None) == ["first_review"]
+    assert qc.decidable_steps(user("reviewer"), "second_review") == []
+    assert qc.decidable_steps(user("supervisor"), "second_review") == ["second_review"]
+    assert qc.decidable_steps(user("auditor"), "first_review") == []
+    assert qc.decidable_steps(user("supervisor"), "closed") == []
 
 
 def test_a_decision_needs_a_reason(county_view: RunView, store: CaseStore, person_lead) -> None:
@@ -133,7 +132,7 @@ def test_a_decision_needs_a_reason(county_view: RunView, store: CaseStore, perso
         qc.record(
             county_view,
             store,
-            _user("reviewer"),
+            user("reviewer"),
             [person_lead["finding_id"]],
             step="first_review",
             decision="confirmed",
@@ -147,7 +146,7 @@ def test_an_auditor_may_not_decide(county_view: RunView, store: CaseStore, perso
         qc.record(
             county_view,
             store,
-            _user("auditor"),
+            user("auditor"),
             [person_lead["finding_id"]],
             step="first_review",
             decision="confirmed",
@@ -162,7 +161,7 @@ def test_a_decision_is_recorded_with_the_lead_as_seen(
     message = qc.record(
         county_view,
         store,
-        _user("reviewer", "li"),
+        user("reviewer", "li"),
         [fid],
         step="first_review",
         decision="confirmed",
@@ -180,7 +179,7 @@ def test_a_decision_is_recorded_with_the_lead_as_seen(
         qc.record(
             county_view,
             store,
-            _user("supervisor", "li"),
+            user("supervisor", "li"),
             [fid],
             step="second_review",
             decision="confirmed",
@@ -193,7 +192,7 @@ def test_bulk_decision_is_all_or_none(county_view: RunView, store: CaseStore) ->
     qc.record(
         county_view,
         store,
-        _user("reviewer"),
+        user("reviewer"),
         ids,
         step="first_review",
         decision="dismissed",
@@ -207,7 +206,7 @@ def test_bulk_decision_is_all_or_none(county_view: RunView, store: CaseStore) ->
         qc.record(
             county_view,
             store,
-            _user("supervisor"),
+            user("supervisor"),
             [ids[0], fresh["finding_id"]],
             step="second_review",
             decision="confirmed",
@@ -220,7 +219,7 @@ def test_export_is_a_workbook_and_audited(county_view: RunView, store: CaseStore
     request = {
         "filterModel": {"severity": {"filterType": "text", "type": "equals", "filter": "high"}}
     }
-    data = qc.export(county_view, request, store, _user("auditor"), lang="zh")
+    data = qc.export(county_view, request, store, user("auditor"), lang="zh")
     assert data[:2] == b"PK"
     (actor, run_id, detail), *_ = _audit(store, "export.download")
     assert (actor, run_id) == ("auditor", county_view.run_id)

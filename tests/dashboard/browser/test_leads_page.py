@@ -53,16 +53,20 @@ def _open_person_lead(page, url: str, psn_no: str) -> None:
 
 
 def test_filter_the_queue_by_rule(live_dashboard, page, person_leads) -> None:
-    rule = person_leads[0]["rule_id"]
+    """The rule filter set by its id (as a link sets it) keeps that rule's leads, which the
+    grid names by the rule's Chinese name; the id is not on screen."""
+    rule, name = person_leads[0]["rule_id"], person_leads[0]["rule_name"]
     live_dashboard.login(page, "auditor")
     page.goto(f"{live_dashboard.url}/leads?view=leads")
     wait_for_rows(page)
     _filter(page, {"rule_id": {"filterType": "text", "type": "equals", "filter": rule}})
     page.wait_for_function(
-        "(r) => { const cells = [...document.querySelectorAll('.ag-cell[col-id=rule_id]')];"
+        "(r) => { const cells = [...document.querySelectorAll('.ag-cell[col-id=rule_name]')];"
         " return cells.length > 0 && cells.every(c => c.innerText.trim() === r); }",
-        arg=rule,
+        arg=name,
     )
+    assert page.locator(".ag-cell[col-id='rule_id']").count() == 0
+    assert rule not in page.inner_text("#leads-grid")
 
 
 def test_auditor_sees_masked_id_numbers_and_reviewer_sees_them(
