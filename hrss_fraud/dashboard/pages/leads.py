@@ -61,13 +61,14 @@ GRID = "leads-grid"
 CASES_GRID = "cases-grid"
 VIEWS = ("cases", "leads")
 PARAM_HEADERS = {
-    "name": ("参数", "parameter"),
-    "value": ("本次取值", "value used"),
-    "default": ("默认值", "default"),
-    "min": ("下限", "min"),
-    "max": ("上限", "max"),
-    "unit": ("单位", "unit"),
+    "name": "leads.param_name",
+    "value": "leads.param_value",
+    "default": "leads.param_default",
+    "min": "leads.param_min",
+    "max": "leads.param_max",
+    "unit": "leads.param_unit",
 }
+"""The parameter table's columns → the screen text that heads each."""
 
 
 @guard.layout
@@ -728,7 +729,7 @@ def _panel(
                     html.Div(
                         [
                             html.H3(t("leads.parameter_values_fired")),
-                            _table(_params(d.params), lang, PARAM_HEADERS),
+                            _table(_params(d.params), t),
                         ]
                     ),
                     html.Div([html.H3(t("leads.institution")), _institution(d.institution, t)]),
@@ -959,13 +960,13 @@ def _params(params: pl.DataFrame) -> list[dict[str, Any]]:
     return named.drop("description").to_dicts()
 
 
-def _table(rows: list[dict[str, Any]], lang: str, headers: dict[str, tuple[str, str]]) -> Any:
+def _table(rows: list[dict[str, Any]], t: Any) -> Any:
+    """The parameter values as a table, each column headed by its screen text."""
     if not rows:
         return html.P("—")
     cols = list(rows[0])
-    pick = 0 if lang == "zh" else 1
     return html.Table(
-        [html.Tr([html.Th(headers[c][pick] if c in headers else c) for c in cols])]
+        [html.Tr([html.Th(t(PARAM_HEADERS[c]) if c in PARAM_HEADERS else c) for c in cols])]
         + [html.Tr([html.Td(_cell(r[c])) for c in cols]) for r in rows],
         className="kv",
     )
