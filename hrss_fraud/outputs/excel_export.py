@@ -1,7 +1,8 @@
 """A filtered lead set as an Excel workbook, built on the server (the grid only ever holds a
 page): Chinese headers by default, a frozen header row, amounts as numbers with two
 decimals, and a second sheet that records the run and the filter, so the file says where
-its rows came from.
+its rows came from. Read with the case store, each lead also says whether it is flagged for
+review (提请审核), by whom, when and why (:mod:`hrss_fraud.cases.flags`).
 
 The workbook is built in memory; :func:`export_leads` writes it under a temporary name and
 renames it into place, so a reader never finds half a file.
@@ -19,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import xlsxwriter
 
+from hrss_fraud.cases import flags
 from hrss_fraud.lake.fsutil import write_bytes_atomic
-from hrss_fraud.outputs.labels import column_label
+from hrss_fraud.model.times import minute_expr
+from hrss_fraud.outputs.labels import column_label, yes_no
 from hrss_fraud.outputs.leads import LeadFilter, SortModel, describe, lead_frame
 
 if TYPE_CHECKING:
@@ -47,6 +50,16 @@ EXPORT_COLUMNS: dict[str, int] = {
     "case_rank": 10,
 }
 """The exported columns, in order, with their width in characters."""
+
+FLAG_COLUMNS: dict[str, int] = {"flagged": 10, "flagged_by": 14, "flagged_at": 18, "flag_note": 60}
+"""The review flags' columns (提请审核), after the lead's own when the export reads the
+case store: whether the lead is flagged, by whom, when (local time, to the minute) and why."""
+FLAG_LABELS: dict[str, tuple[str, str]] = {
+    "flagged": ("提请审核", "flagged for review"),
+    "flagged_by": ("提请人", "flagged by"),
+    "flagged_at": ("提请时间", "flagged at"),
+    "flag_note": ("提请说明", "flag note"),
+}
 
 MAX_ROWS = 1_048_575
 """Excel's rows per sheet, less the header."""
@@ -138,8 +151,29 @@ def leads_workbook(
     if leads.height > MAX_ROWS:
         msg = f"{leads.height:,} leads do not fit one Excel sheet ({MAX_ROWS:,}); narrow the filter"
         raise ValueError(msg)
-    sheet = Sheet(("疑点", "leads"), leads, EXPORT_COLUMNS, numbers=("case_rank",))
+    columns = {**EXPORT_COLUMNS, **{c: w for c, w in FLAG_COLUMNS.items() if c in leads.columns}}
+    sheet = Sheet(("疑点", "leads"), leads, columns, FLAG_LABELS, numbers=("case_rank",))
     return workbook([sheet], lang=lang, about=about)
+
+
+def with_flags(leads: pl.DataFrame, case_store: CaseStore, lang: str = "zh") -> pl.DataFrame:
+    """``leads`` with their review flags (:data:`FLAG_COLUMNS`): 是/否, who flagged the lead
+    (each once, first flagger first), the latest flag's time in local minutes, and the
+    notes oldest first (``；`` between them); empty for a lead nobody flagged."""
+    found = flags.flags(case_store)
+    summary = (
+        found.filter(pl.col("finding_id").is_in(leads["finding_id"].implode()))
+        .group_by("finding_id", maintain_order=True)
+        .agg(
+            flagged_by=pl.col("flagged_by").unique(maintain_order=True).str.join("、"),
+            flagged_at=minute_expr(pl.col("flagged_at").max()),
+            flag_note=pl.col("note").str.join("；"),
+        )
+    )
+    joined = leads.join(summary, on="finding_id", how="left", maintain_order="left")
+    flagged = pl.col("flagged_by").is_not_null()
+    mark = pl.when(flagged).then(pl.lit(yes_no(True, lang))).otherwise(pl.lit(yes_no(False, lang)))
+    return joined.with_columns(flagged=mark)
 
 
 def _about(view: RunView, flt: LeadFilter | None, n: int, lang: str) -> dict[str, Any]:
@@ -161,8 +195,10 @@ def export_leads_bytes(
     lang: str = "zh",
 ) -> bytes:
     """The leads ``flt`` keeps, sorted as in the queue, as .xlsx bytes (for
-    ``dcc.send_bytes``)."""
+    ``dcc.send_bytes``); with ``case_store``, their review statuses and flags."""
     leads = lead_frame(view, flt, sort, case_store, lang=lang, limit=MAX_ROWS + 1)
+    if case_store is not None:
+        leads = with_flags(leads, case_store, lang)
     return leads_workbook(leads, lang=lang, about=_about(view, flt, leads.height, lang))
 
 
