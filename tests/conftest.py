@@ -66,14 +66,17 @@ def tiny_setl(tiny_county: Path) -> pl.DataFrame:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
     """Groups for `--dist loadgroup`: a test module whose tests share a module- or
     class-scoped fixture runs on one xdist worker, so that fixture is built once per run,
-    not once on each worker its tests were spread over (tests already in a group, as the
-    browser tests are, keep theirs; a wrapper, so it runs after the folders' hooks).
+    not once on each worker its tests were spread over (tests already in a group keep
+    theirs; a wrapper, so it runs after the folders' hooks).
 
     Then the groups are made to count: pytest-xdist 3.8 tells the controller a test's
     group by appending ``@group`` to ``item._nodeid``, which pytest 9.2 no longer reads
     (its node ids are structured), so every group was silently ignored (pytest-xdist
-    issue 1386). Where the suffix is missing, it is added to the structured id."""
-    result = yield  # the folders' own hooks first (the browser group)
+    issue 1386). Where the suffix is missing, it is added to the structured id.
+
+    Last, the longest work first (`_longest_first`), so that the two workers finish
+    together instead of one starting a minute-long check when the other is done."""
+    result = yield  # the folders' own hooks first
     if getattr(config.option, "loadgroup", False):  # set on xdist's workers
         for item in items:
             if item.get_closest_marker("xdist_group") is not None:
@@ -83,7 +86,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if any(d and d[-1].scope in ("module", "class") for d in defs.values()):
                 item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
         _suffix_groups(items)
+        items[:] = _longest_first(items)
     return result
+
+
+BROWSER = Path(__file__).parent / "dashboard" / "browser"
+
+
+def _longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The items with each xdist work unit (a group, else one test) kept together, units
+    holding a ``slow`` test first, then the browser tests (each several seconds of
+    Chromium), then the other groups (tests sharing what a module builds), then the single
+    tests, each tier in collection order.
+
+    The controller hands the units out in this order (``--no-loadscope-reorder`` in
+    pyproject.toml: its own reorder, by number of tests, would put a minute-long single
+    test after every two-test module), each to the first worker free: the longest
+    processing time first, which leaves only short tests for the end of the run."""
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        units.setdefault(_group(item) or item.nodeid, []).append(item)
+
+    def tier(unit: list[pytest.Item]) -> int:
+        if any(i.get_closest_marker("slow") for i in unit):
+            return 0
+        if any(BROWSER in i.path.parents for i in unit):
+            return 1
+        return 2 if _group(unit[0]) else 3
+
+    return [i for unit in sorted(units.values(), key=tier) for i in unit]
+
+
+def _group(item: pytest.Item) -> str:
+    """The item's xdist group as pytest-xdist names it ("" for none)."""
+    names = {
+        str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+        for m in item.iter_markers("xdist_group")
+    }
+    return "_".join(sorted(names))
 
 
 def _suffix_groups(items: list[pytest.Item]) -> None:
@@ -92,10 +132,6 @@ def _suffix_groups(items: list[pytest.Item]) -> None:
     except ImportError:  # an older pytest: xdist's own suffix works there
         return
     for item in items:
-        names = {
-            str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-            for m in item.iter_markers("xdist_group")
-        }
-        nodeid = item.nodeid
-        if names and nodeid.rfind("@") <= nodeid.rfind("]") and isinstance(item._id, NodeId):
-            item._id = NodeId.parse(f"{nodeid}@{'_'.join(sorted(names))}")
+        group, nodeid = _group(item), item.nodeid
+        if group and nodeid.rfind("@") <= nodeid.rfind("]") and isinstance(item._id, NodeId):
+            item._id = NodeId.parse(f"{nodeid}@{group}")

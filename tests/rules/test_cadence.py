@@ -78,6 +78,7 @@ def test_a_cadence_must_be_known(tmp_path: Path) -> None:
         load_catalogue(tmp_path / "rules")
 
 
+@pytest.mark.slow  # scores the whole catalogue twice
 def test_one_day_within_the_month_leaves_the_monthly_rules_standing(
     tiny_county: Path, full_ws: Path, tmp_path: Path
 ) -> None:

@@ -2,7 +2,10 @@
 per role, and headless Chromium (Debian's package) to drive it.
 
 ``live_dashboard`` is shared by every browser test of the session: tests that write
-(decisions) work on leads of their own, so the order they run in does not matter.
+(decisions) work on leads of their own, so the order they run in does not matter. Under
+xdist each worker starts its own (a copy of the county) and its own Chromium, so the
+browser tests spread over both workers like any others: kept on one worker, three dozen
+tests of 5 to 11 seconds each took that worker four minutes or more.
 """
 
 from __future__ import annotations
@@ -101,13 +104,3 @@ def page(browser) -> Iterator[object]:
     pg.set_default_timeout(20_000)
     yield pg
     context.close()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every browser test on one xdist worker (`--dist loadgroup` in the Makefile): one
-    live server and one Chromium at a time leave the other core to the rest of the suite
-    and keep the pages' callbacks within the tests' waits."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.xdist_group("browser"))
