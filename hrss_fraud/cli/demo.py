@@ -27,6 +27,8 @@ from hrss_fraud.notices import NoticeContent, create, issue, register_entry, rul
 from hrss_fraud.notices.content import DEFAULT_RECTIFY_DAYS, DEFAULT_REQUIREMENTS, DEFAULT_UNIT
 from hrss_fraud.notices.draft import catalogue_of
 from hrss_fraud.outputs.leads import SEVERITY_RANK
+from hrss_fraud.registers import labour_cases as lc
+from hrss_fraud.registers.labour_procedure import STEPS
 from hrss_fraud.registers.synth import synth_bureau
 from hrss_fraud.scoring.score import score as run_score
 
@@ -85,6 +87,7 @@ def demo(ctx: click.Context, preset: str, then_serve: bool) -> None:
     _demo_office(ws)
     _demo_notice(ws)
     _demo_complaint(ws)
+    _demo_labour(ws)
     click.echo((county / "profile.md").read_text(encoding="utf-8"))
     if then_serve:
         serve_demo(ctx, accounts_shown=True)
@@ -318,3 +321,138 @@ def _demo_complaint(ws: Workspace) -> None:
         f"{check.date_from} to {check.date_to}: {settlements:,} settlements, "
         f"{check.leads.height:,} leads"
     )
+
+
+LABOUR_KINDS = {"10": "enterprise", "70": "individual", "60": "private_non_enterprise",
+                "30": "state_organ", "50": "institution", "55": "institution"}  # fmt: skip
+"""The enrolment files' 单位类型 (emp_type) → a labour case's kind of employer."""
+LABOUR_EMPLOYERS = (
+    ("91130123MA0DEMO01X", "县宏达建筑劳务有限公司", "enterprise"),
+    ("92130123MA0DEMO02Y", "县城关镇张记餐馆", "individual"),
+    ("91130123MA0DEMO03K", "县鑫源服装加工厂", "enterprise"),
+)
+"""Employers of the demo's labour cases when the lake holds no enrolment employers."""
+
+
+def _labour_employers(ws: Workspace) -> tuple[list[tuple[str, str, str]], str]:
+    """Three employers for the demo's labour cases: the lake's enrolment employers (an
+    enterprise, an individual business, an enterprise, by number) if it has them, else
+    :data:`LABOUR_EMPLOYERS`; and where they came from."""
+    con = ws.lake.connect()
+    try:
+        rows = con.execute(
+            "SELECT emp_no, emp_name, emp_type FROM employer WHERE emp_type IN ('10', '70') "
+            "ORDER BY emp_no"
+        ).fetchall()
+    finally:
+        con.close()
+    individual = [r for r in rows if r[2] == "70"][:1]
+    enterprises = [r for r in rows if r[2] == "10"][:2]
+    if not individual or len(enterprises) < 2:
+        return list(LABOUR_EMPLOYERS), "fixed names"
+    picked = [enterprises[0], individual[0], enterprises[1]]
+    return [(code, name, LABOUR_KINDS[kind]) for code, name, kind in picked], "lake employers"
+
+
+LABOUR_AMOUNTS = {"back_wages": "86,400.00", "contributions": "12,960.50"}
+
+
+def _demo_labour(ws: Workspace) -> None:
+    """Three labour-inspection cases (劳动保障监察) at different steps, taken through the
+    library's actions by the demo's reviewer (承办人) and supervisor (负责人) on days of 2026:
+    one closed with the amounts ordered paid, one whose party asked for a hearing (its time
+    to conclude runs into 2027, provisional until the calendar holds 2027), one just
+    registered — once: a demo run again keeps them."""
+    with open_store(ws) as store:
+        if store.query("SELECT count(*) FROM labour_case")[0][0]:
+            click.echo("labour cases (劳动保障监察): already registered, kept")
+            return
+        employers, origin = _labour_employers(ws)
+        _labour_closed(store, ws, employers[0])
+        _labour_heard(store, ws, employers[1])
+        _labour_case(
+            store, ws, employers[2], date(2026, 12, 4), "report_review", ["social_insurance"],
+            "书面审查发现该单位申报的参保人数少于工资表人数。",
+        )  # fmt: skip
+        listed = store.query("SELECT case_no, step, path FROM labour_case ORDER BY case_id")
+    click.echo(
+        f"labour cases (劳动保障监察): {len(listed)} cases ({origin}): "
+        + "; ".join(
+            f"{no} {STEPS[step][0]}" + ("，已申请听证" if path == "hearing" else "")
+            for no, step, path in listed
+        )
+    )
+
+
+def _labour_case(
+    store: CaseStore,
+    ws: Workspace,
+    employer: tuple[str, str, str],
+    on: date,
+    source: str,
+    areas: list[str],
+    summary: str,
+) -> int:
+    code, name, kind = employer
+    return lc.register_case(
+        store, employer_code=code, employer_name=name, employer_kind=kind, source=source,
+        areas=areas, summary=summary, by=REVIEWER, on=on, workspace=ws,
+    )  # fmt: skip
+
+
+def _labour_investigated(
+    store: CaseStore,
+    ws: Workspace,
+    case: int,
+    days: tuple[date, date, date],
+    findings: str,
+    facts: str,
+) -> None:
+    """Checked by the reviewer, filed by the supervisor, investigated by the reviewer."""
+    checked, filed, investigated = days
+    lc.preliminary_check(store, case, findings=findings, open_case=True, by=REVIEWER,
+                         on=checked, workspace=ws)  # fmt: skip
+    lc.file_case(store, case, by=SUPERVISOR, on=filed, workspace=ws)
+    lc.investigate(store, case, facts=facts, by=REVIEWER, on=investigated, workspace=ws)
+
+
+def _labour_closed(store: CaseStore, ws: Workspace, employer: tuple[str, str, str]) -> None:
+    """Unpaid wages and contributions from a complaint, through all nine steps: paid, closed."""
+    h, head, kw = REVIEWER, SUPERVISOR, {"workspace": ws}
+    case = _labour_case(
+        store, ws, employer, date(2026, 6, 1), "complaint", ["wages", "social_insurance"],
+        "职工12人投诉该单位拖欠2026年3月至5月工资，且未为其缴纳社会保险费。",
+    )  # fmt: skip
+    _labour_investigated(store, ws, case, (date(2026, 6, 2), date(2026, 6, 3), date(2026, 6, 10)),
+                         "工资表、考勤记录显示欠薪属实。",
+                         "查明拖欠12名职工工资86,400元，未缴社会保险费12,960.50元。")  # fmt: skip
+    order = "责令支付拖欠工资、补缴社会保险费"
+    lc.notify(store, case, kind="advance", proposal=order, amounts=LABOUR_AMOUNTS, by=h,
+              on=date(2026, 6, 24), **kw)  # fmt: skip
+    lc.statement(store, case, text="对欠薪事实无异议，请求分期支付。", by=h,
+                 on=date(2026, 6, 26), **kw)  # fmt: skip
+    lc.review(store, case, conclusion="事实清楚，证据确凿，同意拟定处理意见。", by=head,
+              on=date(2026, 7, 1), **kw)  # fmt: skip
+    lc.decide(store, case, decision=order, amounts=LABOUR_AMOUNTS, by=head,
+              on=date(2026, 7, 6), **kw)  # fmt: skip
+    for kind, amount in LABOUR_AMOUNTS.items():
+        lc.record_payment(store, case, kind=kind, amount=amount, by=h, on=date(2026, 7, 20),
+                          reference="银行回单", **kw)  # fmt: skip
+    lc.conclude_execution(store, case, how="complied", text="已全部履行", by=head,
+                          on=date(2026, 7, 21), **kw)  # fmt: skip
+    lc.close_case(store, case, summary="处理决定已履行完毕，结案归档。", by=head,
+                  on=date(2026, 7, 24), **kw)  # fmt: skip
+
+
+def _labour_heard(store: CaseStore, ws: Workspace, employer: tuple[str, str, str]) -> None:
+    """Overtime and no written contracts found on patrol: a fine proposed, a hearing asked."""
+    summary = "日常巡视检查发现该单位安排职工超时加班，且未与部分职工订立书面劳动合同。"
+    case = _labour_case(store, ws, employer, date(2026, 11, 2), "patrol", ["hours", "contracts"],
+                        summary)  # fmt: skip
+    days = (date(2026, 11, 3), date(2026, 11, 4), date(2026, 11, 10))
+    _labour_investigated(store, ws, case, days, "排班表显示每日工作12小时。",
+                         "查明3名职工未订立书面劳动合同，连续两月每日工作12小时。")  # fmt: skip
+    lc.notify(store, case, kind="hearing", proposal="责令改正，并处罚款", amounts={"fine": "20000"},
+              by=REVIEWER, on=date(2026, 11, 20), workspace=ws)  # fmt: skip
+    lc.request_hearing(store, case, text="当事人书面申请听证", by=REVIEWER,
+                       on=date(2026, 11, 23), workspace=ws)  # fmt: skip
