@@ -43,11 +43,12 @@ PLAIN_WORDS = frozenset(
 the other-language check catches them)."""
 
 ZH_ALLOWED = frozenset(
-    {"PDF", "Excel", "Word", "CSV", "XLSX", "DOCX", "DRG", "DIP", "HIS", "AUC", "English"}
+    {"PDF", "Excel", "Word", "CSV", "XLSX", "DOCX", "DRG", "DIP", "HIS", "AUC", "SQL"}
+    | {"HBOS", "MAD", "PEPPER", "English"}
 )
-"""ASCII words a Chinese screen may show: file formats, the platform's abbreviations, and
-the language switch's own name. A word before ``-<digit>`` is a code (``HRA-01``), not a
-word."""
+"""ASCII words a Chinese screen may show: file formats, the platform's and the methods'
+abbreviations (HBOS outliers, the MAD, the PEPPER report), and the language switch's own
+name. A word before ``-<digit>`` is a code (``HRA-01``), not a word."""
 
 EN_ALLOWED = frozenset({"中文"})
 """Han text an English screen may show: the language switch's own name. Titles of laws
