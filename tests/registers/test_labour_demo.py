@@ -14,6 +14,8 @@ from hrss_fraud.cases import open_store
 from hrss_fraud.cli.demo import LABOUR_EMPLOYERS, REVIEWER, SUPERVISOR, _demo_labour
 from hrss_fraud.cli.serve import echo_demo_accounts
 from hrss_fraud.engine.workspace import Workspace
+from hrss_fraud.ingest.pipeline import ingest
+from hrss_fraud.lake import Lake
 from hrss_fraud.registers.labour_views import cases, get_case
 
 COUNTED = ("labour_case", "labour_case_event", "labour_case_amount", "labour_case_payment")
@@ -67,3 +69,21 @@ def test_the_demo_takes_three_labour_cases_to_their_steps_once(
     _demo_labour(Workspace.of(ws))  # a demo run again keeps them
     assert _counts(ws) == before
     assert capsys.readouterr().out == "labour cases (劳动保障监察): already registered, kept\n"
+
+
+def test_the_cases_name_the_lakes_enrolment_employers_when_it_has_them(
+    ws: Path, tiny_county: Path
+) -> None:
+    lake = Lake(ws / "lake")
+    ingest(lake, [tiny_county / "enrolment" / "employer.csv"])
+    con = lake.connect()
+    names = dict(con.execute("SELECT emp_no, emp_name FROM employer").fetchall())
+    con.close()
+    echo_demo_accounts(Workspace.of(ws))
+    _demo_labour(Workspace.of(ws))
+    with open_store(ws) as store:
+        got = store.query(
+            "SELECT employer_code, employer_name, employer_kind FROM labour_case ORDER BY case_id"
+        )
+    assert [kind for _, _, kind in got] == ["enterprise", "individual", "enterprise"]
+    assert all(names[code] == name for code, name, _ in got)
