@@ -63,7 +63,8 @@ def demo(ctx: click.Context, preset: str, then_serve: bool) -> None:
         quiet=False,
     )
     lake = ws.lake
-    result = run_ingest(lake, [county / "reference", county / "uploads"])
+    employers = [county / "enrolment"] if (county / "enrolment").is_dir() else []  # 参保稽核
+    result = run_ingest(lake, [county / "reference", county / "uploads", *employers])
     s = result.summary()
     click.echo(
         f"ingest: {s['committed']} files committed, {s['duplicate']} duplicate, "
