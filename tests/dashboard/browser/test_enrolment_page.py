@@ -2,17 +2,19 @@
 county ingests none, so this module serves its own): a supervisor opens the page from the
 top bar, opens the employer with the most at stake, sees its hits with the rows behind
 them, requests a correction, sees it listed with its deadline and records it corrected;
-a refused request keeps what was typed; an auditor sees the persons' names masked and no
-form; an employer's page in either language shows no field name nor the other language.
-Every wait is for a condition, never a fixed time."""
+a refused request keeps what was typed; an auditor sees the persons' names masked, no
+form, and downloads the visit list masked too; an employer's page in either language
+shows no field name nor the other language. Every wait is for a condition, never a fixed time."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 from helpers.accounts import PASSWORD, add_accounts
@@ -96,7 +98,7 @@ def test_a_refused_request_keeps_what_was_typed(page, office) -> None:
     expect(page.locator("#enrolment-request-note")).to_have_value("补正材料")
 
 
-def test_an_auditor_sees_names_masked_and_no_form(page, office) -> None:
+def test_an_auditor_sees_names_masked_and_no_form_and_downloads_a_masked_list(page, office) -> None:
     url, ws = office
     with ev.EnrolmentView(ws, open_run(ws)) as view:
         hits = view.hits(role="supervisor")
@@ -112,6 +114,17 @@ def test_an_auditor_sees_names_masked_and_no_form(page, office) -> None:
     expect(hit.locator("tbody tr").first).to_contain_text("*")
     expect(page.locator("#enrolment-corrections")).to_be_attached()
     expect(page.locator("#enrolment-request-submit")).to_have_count(0)
+
+    with page.expect_download() as got:
+        page.click("#enrolment-export")
+    download = got.value
+    assert download.suggested_filename.startswith("enrolment_visits_")
+    book = openpyxl.load_workbook(io.BytesIO(Path(download.path()).read_bytes()))
+    assert book.sheetnames[:3] == ["参保单位", "疑点", "疑点明细"]
+    sheet = book["疑点明细"]
+    name = [c.value for c in sheet[1]].index("姓名")
+    names = [r[name] for r in sheet.iter_rows(min_row=2, values_only=True) if r[name]]
+    assert names and all("*" in n for n in names)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
