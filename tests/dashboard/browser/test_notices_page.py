@@ -144,6 +144,14 @@ def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
     assert all(n.replace("/", "") in flat.replace("/", "") for n in rule_names)
     assert not rule_ids & set(re.findall(r"[a-z][a-z0-9_]+", text))  # no rule by its id
     assert re.findall(r"。。|，，|：：|；；", flat) == []
+    page.wait_for_selector("#notice-step-text")
+    box, tick = (page.locator(s).bounding_box() for s in ("#notice-step-text", "#notice-step-late"))
+    beside = box["x"] + box["width"] <= tick["x"] or box["y"] + box["height"] <= tick["y"]
+    assert beside, (box, tick)  # the late-statement box sits beside the text box, not over it
+    page.fill("#notice-step-on", "2026-03-05")
+    page.click("#notice-step-record")  # no signer: refused by the field's label, date kept
+    page.wait_for_selector("#notice-action-result .error:has-text('请填写机构人员')")
+    assert page.input_value("#notice-step-on") == "2026-03-05"
     steps = [
         ("acknowledged", "2026-03-05", "张院长", ""),
         ("rectified", "2026-03-30", "", "已退回违规费用，修订收费制度"),
