@@ -92,9 +92,8 @@ def kernel_label(rule: Rule, lang: str = "zh") -> str:
     return _pick(KERNELS.get(rule.kernel, (str(rule.kernel),) * 2), lang)
 
 
-def rule_label(rule: Rule, lang: str = "zh") -> str:
-    """The rule as a list names it: its name first, its id after."""
-    return f"{rule.name_en if lang == 'en' else rule.name_zh}（{rule.id}）"
+def rule_name(rule: Rule, lang: str = "zh") -> str:
+    return rule.name_en if lang == "en" else rule.name_zh
 
 
 ERRORS = {
@@ -211,7 +210,7 @@ def rule_table(
         rows.append(
             {
                 "rule_id": rule.id,
-                "rule_name": rule.name_en if lang == "en" else rule.name_zh,
+                "rule_name": rule_name(rule, lang),
                 "family": rule.family,
                 "family_label": families.get(rule.family, rule.family),
                 "severity": rule.severity,
@@ -220,7 +219,7 @@ def rule_table(
                 "entity": rule.entity,
                 "monitoring": rule.monitoring,
                 "version": eff.version,
-                "params": "；".join(
+                "params": ("; " if lang == "en" else "；").join(
                     f"{param_label(p, lang)} {eff.values[p.name]:g} {unit(p, lang)}"
                     for p in rule.params
                 ),

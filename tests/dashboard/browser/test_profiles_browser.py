@@ -74,7 +74,8 @@ def test_rule_catalogue_lists_rules_and_hides_the_form_from_auditors(
     live_dashboard.login(page, "auditor")
     page.goto(f"{live_dashboard.url}/rules?rule=split_admission")
     page.wait_for_selector("#rules-params tbody tr")
-    assert page.locator("#rules-table tbody tr").count() > 50
+    page.wait_for_selector("#rules-table .ag-row")
+    assert page.locator("#rules-table .ag-row").count() > 50  # every rule drawn
     assert page.locator("#rules-save").count() == 0
     shot(page, tmp_path, "rule_catalogue")
 
