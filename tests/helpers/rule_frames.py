@@ -3,6 +3,7 @@ filled with a plain default, run through the real preparation (netting, joins)."
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 
@@ -80,6 +81,14 @@ def frame(table: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(data, schema={f.name: f.dtype for f in fields})
 
 
+@functools.cache
+def shipped_knowledge() -> Knowledge:
+    """The shipped knowledge base, read once per process (it is immutable): each hand-made
+    fee line looks its item up in it, and reading the files afresh for every line made a
+    rule test of a few hundred lines take many seconds."""
+    return load_knowledge()
+
+
 def fee(
     mdtrt_id: str,
     sn: int,
@@ -91,11 +100,10 @@ def fee(
     **kw: Any,
 ) -> dict[str, Any]:
     """A fee line of catalogue item ``item`` priced at its reference price unless given."""
+    cat = (kb or shipped_knowledge()).catalogue.filter(pl.col("med_list_codg") == item)
     if pric is None:
-        cat = (kb or load_knowledge()).catalogue
-        pric = float(cat.filter(pl.col("med_list_codg") == item)["pric"][0])
+        pric = float(cat["pric"][0])
     amount = round(cnt * pric, 2)
-    cat = (kb or load_knowledge()).catalogue.filter(pl.col("med_list_codg") == item)
     list_type = cat["list_type"][0] if cat.height else "201"
     return {
         "mdtrt_id": mdtrt_id,
@@ -133,7 +141,7 @@ def scoring_db(
     for name, df in frames.items():
         con.register(f"_{name}", df)
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}")
-    build_from_views(con, kb or load_knowledge())
+    build_from_views(con, kb or shipped_knowledge())
     return con
 
 
