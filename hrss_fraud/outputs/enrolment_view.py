@@ -3,9 +3,10 @@
 employer its filings, its contribution months and its hits with the rows behind each.
 
 A hit names its employer in its entity (``E…`` or ``E…|…``), except two rules: a person
-enrolled at two employers is one hit whose violating lines are the second employer's
-months (each line's amount is that employer's base × the rule's rate, so the line is
-matched to the contribution row it was computed from), and a claim paid during an
+enrolled at two employers is one hit whose violating lines are the months of the employer
+not kept (the rule keeps the highest base of a month and charges the others, so each line
+is paired with the contribution row it was computed from, :data:`_PAIRS_SQL`), and a
+claim paid during an
 interruption is the settlement's hit, belonging to the employer whose filing ended the
 cover (the latest interruption, cancellation or transfer before it, as the rule reads).
 Every amount shown is a sum of the lines of :meth:`EnrolmentView.rows`, and each line is
@@ -61,6 +62,29 @@ def _connect(workspace: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+_PAIRS_SQL = f"""
+CREATE OR REPLACE TEMP TABLE enrol_pairs AS
+WITH l AS (
+    SELECT finding_id, psn_no, line_time, role, amount_at_risk,
+           row_number() OVER (PARTITION BY finding_id, psn_no, line_time
+                              ORDER BY role = 'violating', amount_at_risk DESC) AS k
+    FROM enrol_lines WHERE rule_id = '{TWO_EMPLOYERS}'
+),
+c AS (
+    SELECT psn_no, cashym, emp_no, psn_name, CAST(psn_clctstd AS DOUBLE) AS base,
+           row_number() OVER (PARTITION BY psn_no, cashym
+                              ORDER BY psn_clctstd DESC, emp_no) AS k
+    FROM emp_contribution WHERE psn_no IN (SELECT psn_no FROM l)
+)
+SELECT l.*, c.emp_no, c.psn_name, c.base
+FROM l JOIN c ON c.psn_no = l.psn_no AND c.cashym = strftime(l.line_time, '%Y%m') AND c.k = l.k
+"""
+"""Each line of a hit of a person at two employers with the contribution row it stands
+for: in each month the rule keeps the highest base (ties: the lower employer number) as
+the involved line and charges the others, so the lines in that order (involved first,
+then by amount) pair one to one with the month's rows by base, then employer."""
+
+
 def _attributed(con: duckdb.DuckDBPyConnection, run: Run) -> pl.DataFrame:
     """``finding_id, emp_no, amount_at_risk``: each enrolment hit's share per employer
     (see the module docstring), with the hits' lines registered as ``enrol_lines``."""
@@ -68,6 +92,7 @@ def _attributed(con: duckdb.DuckDBPyConnection, run: Run) -> pl.DataFrame:
     lines = run.lines().join(findings.select("finding_id", "rule_id"), on="finding_id")
     con.register("enrol_findings", findings)
     con.register("enrol_lines", lines)
+    con.execute(_PAIRS_SQL)
     return con.sql(
         f"""
         WITH direct AS (
@@ -77,15 +102,9 @@ def _attributed(con: duckdb.DuckDBPyConnection, run: Run) -> pl.DataFrame:
             WHERE f.rule_id NOT IN ('{TWO_EMPLOYERS}', '{CLAIM_INTERRUPTED}')
         ),
         twice AS (
-            SELECT l.finding_id, c.emp_no, sum(l.amount_at_risk) AS amount_at_risk
-            FROM enrol_lines l
-            JOIN enrol_findings f USING (finding_id)
-            JOIN emp_contribution c
-              ON c.psn_no = l.psn_no AND c.cashym = strftime(l.line_time, '%Y%m')
-             AND abs(CAST(c.psn_clctstd AS DOUBLE)
-                     * CAST(json_extract(f.params, '$.contribution_rate') AS DOUBLE)
-                     - l.amount_at_risk) < 0.005
-            WHERE l.rule_id = '{TWO_EMPLOYERS}' AND l.role = 'violating'
+            SELECT p.finding_id, p.emp_no, sum(p.amount_at_risk) AS amount_at_risk
+            FROM enrol_pairs p
+            WHERE p.role = 'violating'
             GROUP BY ALL
         ),
         ended AS (
@@ -146,7 +165,8 @@ WITH l AS (
            l.*, t.emp_no AS target,
            CASE WHEN f.entity_type = 'employer' AND f.entity_id LIKE '%|%'
                 THEN split_part(f.entity_id, '|', 2) END AS evt_key,
-           CAST(json_extract(f.params, '$.contribution_rate') AS DOUBLE) AS rate
+           row_number() OVER (PARTITION BY l.finding_id, t.emp_no, l.psn_no, l.line_time
+                              ORDER BY l.role = 'violating', l.amount_at_risk DESC) AS k
     FROM enrol_targets t
     JOIN enrol_lines l USING (finding_id)
     JOIN enrol_findings f USING (finding_id)
@@ -156,14 +176,15 @@ matched AS (
            CAST(c.psn_clctstd AS DOUBLE) AS base
     FROM l
     JOIN emp_contribution c
-      ON l.evt_key IS NULL AND l.setl_id IS NULL
-     AND c.cashym = strftime(l.line_time, '%Y%m')
-     AND (c.psn_no = l.psn_no OR (l.psn_no IS NULL AND c.emp_no = l.target))
-     AND (c.emp_no = l.target OR l.rule_id = '{TWO_EMPLOYERS}')
-    QUALIFY l.rule_id <> '{TWO_EMPLOYERS}' OR row_number() OVER (
-        PARTITION BY l.finding_id, l.target, l.line_no
-        ORDER BY CASE WHEN l.role = 'violating' THEN abs(base * l.rate - l.amount_at_risk)
-                      ELSE -base END) = 1
+      ON l.evt_key IS NULL AND l.setl_id IS NULL AND l.rule_id <> '{TWO_EMPLOYERS}'
+     AND c.cashym = strftime(l.line_time, '%Y%m') AND c.emp_no = l.target
+     AND (c.psn_no = l.psn_no OR l.psn_no IS NULL)
+    UNION ALL
+    SELECT l.finding_id, l.target, l.line_no, p.emp_no, p.psn_no, p.psn_name, p.base
+    FROM l
+    JOIN enrol_pairs p
+      ON p.finding_id = l.finding_id AND p.psn_no = l.psn_no AND p.line_time = l.line_time
+     AND p.k = l.k
 ),
 per_line AS (
     SELECT finding_id, target, line_no, any_value(emp_no) AS emp_no,

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from helpers.enrolment_county import enrolment_county
@@ -158,3 +160,35 @@ def test_contribution_months_sum_the_employers_rows(
     mine = _contrib(ws).filter(pl.col("emp_no") == emp_no)
     assert months["n_people"].sum() == mine.height
     assert months["base_total"].sum() == pytest.approx(float(mine["psn_clctstd"].cast(float).sum()))
+
+
+def test_equal_bases_at_three_employers_pair_each_line_with_its_own_row() -> None:
+    """Regression: matching a line to a row by its amount charged both employers of an
+    equal base, counting the contribution twice. The rule keeps the lowest employer number
+    of a tie, so E1 is involved and E2, E3 each carry one line."""
+    con = duckdb.connect()
+    contribution = pl.DataFrame(
+        {
+            "emp_no": ["E3", "E1", "E2"],
+            "psn_no": ["P"] * 3,
+            "psn_name": ["甲"] * 3,
+            "cashym": ["202501"] * 3,
+            "psn_clctstd": [5000.0] * 3,
+        }
+    )
+    month = datetime(2025, 1, 1)
+    lines = pl.DataFrame(
+        {
+            "finding_id": ["F"] * 3,
+            "rule_id": [ev.TWO_EMPLOYERS] * 3,
+            "psn_no": ["P"] * 3,
+            "line_time": [month] * 3,
+            "role": ["violating", "involved", "violating"],
+            "amount_at_risk": [400.0, 0.0, 400.0],
+        }
+    )
+    con.register("emp_contribution", contribution)
+    con.register("enrol_lines", lines)
+    con.execute(ev._PAIRS_SQL)
+    pairs = con.sql("SELECT role, emp_no FROM enrol_pairs ORDER BY emp_no").fetchall()
+    assert pairs == [("involved", "E1"), ("violating", "E2"), ("violating", "E3")]
