@@ -12,13 +12,26 @@ A *case* is what an auditor opens, not one rule hit (:func:`group`):
   a rule tagged ``person_conduct`` (claims after death, overlapping supply …) — one case
   per ``psn_no``, whatever the institution;
 - a **doctor's** pattern: the doctor-level leads of one doctor code within its institution;
+- an **employer's** month: the employer-level leads of the ``enrolment`` family (an
+  employer's filings, headcount, bases), one case per employer (the lead's entity,
+  ``emp_no`` or ``emp_no|…``) × rule family × month of ``period_start``, named by the
+  employer where a case names its institution (``fixmedins_name``; the register's name,
+  else the number: never empty);
 - everything else (fee lines, settlements, institution indicators): one case per
   institution × rule family × month of ``period_start``.
+
+A person's enrolment leads (a base below the floor, at two employers, after death …) are a
+person's case of their own (family ``enrolment``), apart from the case of the same person's
+claims, whose id and amounts they leave as they are; with no institution it is named by
+the employer of its largest lead.
 
 A case's ``amount_at_risk`` is the sum over its *distinct* claim lines (a fee line keyed by
 ``fixmedins_code, mdtrt_id, feedetl_sn``; a settlement row, whose ``feedetl_sn`` is null,
 by ``fixmedins_code, setl_id``) of the largest amount any of its findings puts on the line,
-so a line two rules flag counts once. ``expected_recovery`` is the same sum with each
+so a line two rules flag counts once. An ``enrolment`` line without claim keys is a month's
+contribution: keyed by its person and month (``psn_no``, month of ``line_time``), so a case
+sums the contribution at stake of its distinct months, a month two checks flag counted
+once at the larger. ``expected_recovery`` is the same sum with each
 line's amount weighted by its finding's chance of being confirmed: the severity's weight
 (:data:`SEVERITY_WEIGHT`) or, when the review model is on, its calibrated probability.
 Cases rank by expected recovery, then amount, then id; ``case_rank`` 1 is the case to open
@@ -46,7 +59,9 @@ PERSON_CONDUCT = "person_conduct"
 """The catalogue tag of rules whose settlement-level leads are the patient's doing."""
 SEVERITY_WEIGHT = {"definite": 1.0, "high": 0.7, "suspicious": 0.4}
 """A lead's chance of being confirmed by its severity, while the review model is off."""
-CASE_KINDS = ("institution_month", "person", "doctor")
+ENROLMENT = "enrolment"
+"""The catalogue family of the employers' enrolment and contribution checks."""
+CASE_KINDS = ("institution_month", "person", "doctor", "employer_month")
 CASE_COLUMNS_OF_FINDINGS = ("case_id", "case_rank")
 """What :func:`group` adds to each lead (DESIGN.md, "Interfaces")."""
 
@@ -92,6 +107,8 @@ FINDING_INPUT = (
 """The finding columns grouping reads."""
 LINE_INPUT = ("finding_id", "fixmedins_code", "setl_id", "mdtrt_id", "feedetl_sn", "amount_at_risk")
 """The line columns grouping reads."""
+LINE_MONTH_INPUT: dict[str, pl.DataType] = {"psn_no": pl.String(), "line_time": pl.Datetime("us")}
+"""The line columns that key an ``enrolment`` line (null where a hand-made frame lacks them)."""
 TOP_RULES = 3
 """Rules a case's evidence names; more are counted, not named."""
 
@@ -147,35 +164,54 @@ def severity_weight() -> pl.Expr:
 def _assign(findings: pl.DataFrame, rules: Mapping[str, Rule]) -> pl.DataFrame:
     """Each finding's case: its kind, the fields that name the case, and its key."""
     families = {rid: r.family for rid, r in rules.items()}
+    enrol = pl.col("rule_id").is_in([r for r, fam in families.items() if fam == ENROLMENT])
+    employer = (pl.col("entity_type") == "employer") & pl.col("entity_id").is_not_null()
     person = (
         (pl.col("entity_type") == "person") | pl.col("rule_id").is_in(person_rule_ids(rules))
     ) & pl.col("psn_no").is_not_null()
     doctor = (pl.col("entity_type") == "doctor") & pl.col("entity_id").is_not_null()
     kind = (
-        pl.when(person)
+        pl.when(employer)
+        .then(pl.lit("employer_month"))
+        .when(person)
         .then(pl.lit("person"))
         .when(doctor)
         .then(pl.lit("doctor"))
         .otherwise(pl.lit("institution_month"))
     )
     inst = pl.col("fixmedins_code").fill_null("")
-    is_month = pl.col("case_kind") == "institution_month"
-    f = findings.select(FINDING_INPUT).with_columns(case_kind=kind)
+    is_month = pl.col("case_kind").is_in(["institution_month", "employer_month"])
+    # an enrolment lead names its employer first in its entity (``E…``, ``E…|psn_no``)
+    named_employer = enrol & (employer | pl.col("entity_id").str.contains("|", literal=True))
+    f = findings.select(FINDING_INPUT).with_columns(case_kind=kind, enrol=enrol)
     f = f.with_columns(
-        family=pl.when(is_month).then(
+        family=pl.when(is_month | pl.col("enrol")).then(
             pl.col("rule_id").replace_strict(families, default="", return_dtype=pl.String)
         ),
         month=pl.when(is_month).then(pl.col("period_start").dt.strftime("%Y-%m")),
+        emp_no=pl.when(named_employer).then(pl.col("entity_id").str.split("|").list.first()),
         # a doctor's natural key is ``fixmedins_code|dr_codg``: the case names the code
         doctor=pl.when(pl.col("case_kind") == "doctor").then(
             pl.col("entity_id").str.strip_prefix(pl.concat_str(inst, pl.lit("|")))
         ),
     )
     key = (
-        pl.when(pl.col("case_kind") == "person")
+        pl.when((pl.col("case_kind") == "person") & pl.col("enrol"))
+        .then(pl.concat_str(pl.lit("person"), pl.col("psn_no"), pl.lit(ENROLMENT), separator="|"))
+        .when(pl.col("case_kind") == "person")
         .then(pl.concat_str(pl.lit("person"), pl.col("psn_no"), separator="|"))
         .when(pl.col("case_kind") == "doctor")
         .then(pl.concat_str(pl.lit("doctor"), inst, pl.col("doctor"), separator="|"))
+        .when(pl.col("case_kind") == "employer_month")
+        .then(
+            pl.concat_str(
+                pl.lit("employer_month"),
+                pl.col("emp_no"),
+                pl.col("family"),
+                pl.col("month").fill_null(""),
+                separator="|",
+            )
+        )
         .otherwise(
             pl.concat_str(
                 pl.lit("institution_month"),
@@ -196,16 +232,26 @@ def _line_totals(assigned: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
     """Per case its distinct lines, amount at risk and expected recovery (each line at its
     largest amount, and largest weighted amount, over the case's findings)."""
     fee_line = pl.col("feedetl_sn").is_not_null()
+    contribution = pl.col("enrol") & pl.all_horizontal(
+        pl.col(c).is_null() for c in ("fixmedins_code", "setl_id", "mdtrt_id", "feedetl_sn")
+    )
+    month_columns = [
+        pl.col(c) if c in lines.columns else pl.lit(None, dtype=t).alias(c)
+        for c, t in LINE_MONTH_INPUT.items()
+    ]
     per_line = (
         lines.lazy()
-        .select(LINE_INPUT)
-        .join(assigned.lazy().select("finding_id", "case_id", "weight"), on="finding_id")
+        .select(*LINE_INPUT, *month_columns)
+        .join(assigned.lazy().select("finding_id", "case_id", "weight", "enrol"), on="finding_id")
         .group_by(
             "case_id",
             "fixmedins_code",
             pl.when(fee_line).then(pl.col("mdtrt_id")).alias("mdtrt_key"),
             "feedetl_sn",
             pl.when(~fee_line).then(pl.col("setl_id")).alias("setl_key"),
+            # an enrolment line is a person's month of contribution (null for claims)
+            pl.when(contribution).then(pl.col("psn_no")).alias("psn_key"),
+            pl.when(contribution).then(pl.col("line_time").dt.strftime("%Y-%m")).alias("ym_key"),
         )
         .agg(
             amount=_exact(pl.col("amount_at_risk").max()),
@@ -292,15 +338,20 @@ def _titles(cases: pl.DataFrame) -> pl.DataFrame:
     )
     month = pl.col("month").fill_null("")
     kind = pl.col("case_kind")
+    enrolment_person = (kind == "person") & (pl.col("family") == ENROLMENT)
     title_zh = (
-        pl.when(kind == "person")
+        pl.when(enrolment_person)
+        .then(pl.format("参保人 {} 的参保缴费", "psn_no"))
+        .when(kind == "person")
         .then(pl.format("参保人 {} 的就医行为", "psn_no"))
         .when(kind == "doctor")
         .then(pl.format("医师 {}（{}）", "doctor", inst))
         .otherwise(pl.format("{} · {} · {}", inst, fam_zh, month))
     )
     title_en = (
-        pl.when(kind == "person")
+        pl.when(enrolment_person)
+        .then(pl.format("Insured person {}: enrolment and contributions", "psn_no"))
+        .when(kind == "person")
         .then(pl.format("Insured person {}: pattern of claims", "psn_no"))
         .when(kind == "doctor")
         .then(pl.format("Doctor {} ({})", "doctor", inst))
@@ -334,6 +385,7 @@ def group(
     *,
     weights: pl.DataFrame | None = None,
     names: pl.DataFrame | None = None,
+    employers: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The leads with their ``case_id`` and ``case_rank``, and the cases (:data:`CASE_SCHEMA`,
     rank order).
@@ -341,7 +393,8 @@ def group(
     ``findings`` and ``lines`` are leads (:func:`split` first); ``weights``
     (``finding_id, p_confirmed``: the review model's, when it is on) replace the severity
     weights of the findings they name; ``names`` (``fixmedins_code, fixmedins_name``) name
-    the institutions."""
+    the institutions, ``employers`` (``emp_no, emp_name``) the employers of the enrolment
+    cases without one."""
     findings = findings.drop(CASE_COLUMNS_OF_FINDINGS, strict=False)
     assigned = _assign(findings, rules).with_columns(weight=severity_weight())
     if weights is not None:
@@ -356,6 +409,7 @@ def group(
         pl.col("fixmedins_code").sort_by(top, descending=[True, False]).first(),
         pl.col("psn_no").filter(pl.col("case_kind") == "person").first(),
         pl.col("doctor").first(),
+        pl.col("emp_no").sort_by(top, descending=[True, False]).drop_nulls().first(),
         pl.col("family").first(),
         pl.col("month").first(),
         rule_ids=pl.col("rule_id").unique().sort(),
@@ -382,6 +436,7 @@ def group(
         cases = cases.join(names.unique("fixmedins_code"), on="fixmedins_code", how="left")
     else:
         cases = cases.with_columns(fixmedins_name=pl.lit(None, dtype=pl.String))
+    cases = _name_employers(cases, employers)
     cases = (
         cases.sort(
             ["expected_recovery", "amount_at_risk", "case_id"], descending=[True, True, False]
@@ -395,6 +450,24 @@ def group(
         cases.select("case_id", "case_rank"), on="case_id"
     )
     return findings.join(membership, on="finding_id", how="left"), cases
+
+
+def _name_employers(cases: pl.DataFrame, employers: pl.DataFrame | None) -> pl.DataFrame:
+    """A case with no institution but an employer named by the employer (its register name,
+    else its number), where a case names its institution."""
+    if employers is not None:
+        names = employers.select(
+            pl.col("emp_no").cast(pl.String), pl.col("emp_name").cast(pl.String)
+        )
+        cases = cases.join(names.unique("emp_no"), on="emp_no", how="left")
+    else:
+        cases = cases.with_columns(emp_name=pl.lit(None, dtype=pl.String))
+    by_employer = pl.col("fixmedins_code").is_null() & pl.col("emp_no").is_not_null()
+    return cases.with_columns(
+        fixmedins_name=pl.when(by_employer)
+        .then(pl.coalesce("emp_name", "emp_no"))
+        .otherwise("fixmedins_name")
+    ).drop("emp_name")
 
 
 def empty_cases() -> pl.DataFrame:

@@ -62,6 +62,16 @@ def institution_names(lake: Lake) -> pl.DataFrame | None:
         con.close()
 
 
+def employer_names(lake: Lake) -> pl.DataFrame:
+    """``emp_no, emp_name`` of the lake's employer register (empty when it holds none):
+    what an enrolment case without an institution is named by."""
+    con = lake.connect()
+    try:
+        return con.sql("SELECT emp_no, max(emp_name) AS emp_name FROM employer GROUP BY 1").pl()
+    finally:
+        con.close()
+
+
 def runs_dir(workspace: Path) -> Path:
     return Path(workspace) / "runs"
 
@@ -188,8 +198,14 @@ class Run:
                 grouping.LINE_INPUT
             ) <= set(parts.lead_lines.columns)
             if groupable:
-                names = institution_names(Lake(self.workspace / "lake"))
-                leads, cases = grouping.group(parts.leads, parts.lead_lines, rules, names=names)
+                lake = Lake(self.workspace / "lake")
+                leads, cases = grouping.group(
+                    parts.leads,
+                    parts.lead_lines,
+                    rules,
+                    names=institution_names(lake),
+                    employers=employer_names(lake),
+                )
             else:  # a hand-made run without the columns a case is built from
                 leads, cases = parts.leads, grouping.empty_cases()
             self._legacy.update(

@@ -91,6 +91,7 @@ CASE_KINDS: dict[str, tuple[str, str]] = {
     "institution_month": ("机构·规则类别·月份", "institution × rule family × month"),
     "person": ("参保人就医模式", "a person's pattern"),
     "doctor": ("医师行为模式", "a doctor's pattern"),
+    "employer_month": ("单位·规则类别·月份", "employer × rule family × month"),
 }
 """Kind of case (``Run.cases``' ``case_kind``) → label."""
 

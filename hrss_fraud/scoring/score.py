@@ -205,6 +205,7 @@ def split_and_group(
         catalogue.rules,
         weights=weights,
         names=runs.institution_names(Workspace.of(workspace).lake),
+        employers=runs.employer_names(Workspace.of(workspace).lake),
     )
     info = {
         "case_weights": "review_model" if weights is not None else "severity",

@@ -33,7 +33,8 @@ def scored(tiny_county: Path, tmp_path_factory: pytest.TempPathFactory) -> pl.Da
 
     ws = built_once(tmp_path_factory, "enrolment_county", build)
     findings = open_run(ws).findings()
-    key = pl.when(pl.col("rule_id") == "enrol_claim_interrupted").then("psn_no")
+    by_person = ("enrol_claim_interrupted", "enrol_two_employers")
+    key = pl.when(pl.col("rule_id").is_in(by_person)).then("psn_no")
     return findings.with_columns(key=key.otherwise("entity_id"))
 
 

@@ -174,6 +174,7 @@ def test_two_employers_in_one_month_is_a_hit_on_the_second() -> None:
     rows = [_row(3, 6000.0), _row(3, 4500.0, emp="E2")]
     f, lines = run_rule(_db(emp_contribution=rows), "enrol_two_employers")
     assert f.height == 1 and f["amount_at_risk"][0] == pytest.approx(4500 * 0.08)
+    assert f["entity_id"][0] == "E2|P1"  # the hit is the second employer's
     assert sorted(lines["role"]) == ["involved", "violating"]
     assert "同时由永宁化工有限公司（E1）、县供电公司（E2）申报" in f["evidence"][0]
 

@@ -3,7 +3,8 @@
 -- transfer of that person takes effect is a handover, not judged. One hit per person,
 -- insurance type and year; in each month the employer with the highest base is involved,
 -- the others are violating, amount their base × the contribution rate (contribution
--- collected twice, and a personal account credited twice).
+-- collected twice, and a personal account credited twice). Each row's entity is its
+-- employer and person, so the hit names the second employer (its first violating row).
 WITH c AS (
     SELECT * FROM contrib WHERE list_contains({{insutypes}}, insutype)
 ),
@@ -38,7 +39,7 @@ named AS (
 )
 SELECT 'two_emp|' || psn_no || '|' || insutype || '|' || year AS hit_key,
        'person' AS entity_type,
-       psn_no AS entity_id,
+       emp_no || '|' || psn_no AS entity_id,
        CASE WHEN rk > 1 THEN 'violating' ELSE 'involved' END AS role,
        CAST(NULL AS VARCHAR) AS fixmedins_code, psn_no,
        CAST(NULL AS VARCHAR) AS setl_id, CAST(NULL AS VARCHAR) AS mdtrt_id,
