@@ -16,6 +16,7 @@ from hrss_fraud.engine.runs import latest_run, open_run
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.views import LINEAGE, QUARANTINE, ident
 from hrss_fraud.model.schema import TABLES
+from hrss_fraud.nightly.runner import run_nightly
 from hrss_fraud.synth.config import SynthConfig
 from hrss_fraud.synth.generate import generate
 
@@ -29,6 +30,20 @@ def small_county(tmp_path_factory: pytest.TempPathFactory) -> Path:
         generate(SynthConfig.preset("tiny", out=folder / "county", seed=5, persons=1000, months=2))
 
     return built_once(tmp_path_factory, "small_county", build) / "county"
+
+
+@pytest.fixture(scope="session")
+def small_county_night(small_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``ws``: one uninterrupted nightly over the whole small county (its inbox ``inbox``
+    beside it), the reference the crash drills end at and the workspace the backups copy.
+    Built once per run and read only: tests copy it (``helpers.shared.copy_workspace``)."""
+
+    def build(folder: Path) -> None:
+        inbox = fill_inbox(small_county, folder / "inbox", months(small_county), reference=True)
+        done = run_nightly(folder / "ws", inbox=inbox, min_free_gb=0)
+        assert done.code == 0, done.line
+
+    return built_once(tmp_path_factory, "small_county_night", build) / "ws"
 
 
 def months(county: Path) -> list[str]:

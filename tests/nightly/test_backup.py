@@ -7,22 +7,22 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers.shared import copy_workspace
 
 from hrss_fraud.cases.store import open_store, timestamp, write_audit
 from hrss_fraud.cli import main
 from hrss_fraud.nightly.backup import BackupError, backup, restore
 from hrss_fraud.nightly.runner import run_nightly
 
-from .conftest import cases_dump, fill_inbox, findings_fingerprint, lake_fingerprint, months
+from .conftest import cases_dump, findings_fingerprint, lake_fingerprint
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def scored(small_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ws = tmp_path_factory.mktemp("backup") / "ws"
-    fill_inbox(small_county, ws / "inbox", months(small_county), reference=True)
-    assert run_nightly(ws, min_free_gb=0).code == 0
+def scored(small_county_night: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the small county after one nightly, with an audit row of its own."""
+    ws = copy_workspace(small_county_night, tmp_path_factory.mktemp("backup") / "ws")
     _audit(ws, "backup-drill")
     return ws
 

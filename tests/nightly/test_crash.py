@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.shared import copy_workspace
 
 from hrss_fraud.engine.runs import latest_run
 from hrss_fraud.lake.fsutil import FAULT_ENV
@@ -67,13 +68,9 @@ def _nightly(
 
 
 @pytest.fixture(scope="module")
-def reference(small_county: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One uninterrupted nightly over the whole small county."""
-    ws = tmp_path_factory.mktemp("uninterrupted") / "ws"
-    inbox = fill_inbox(small_county, ws.parent / "inbox", months(small_county), reference=True)
-    done = _nightly(ws, inbox)
-    assert done.returncode == 0, done.stderr
-    return ws
+def reference(small_county_night: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One uninterrupted nightly over the whole small county (this module's copy)."""
+    return copy_workspace(small_county_night, tmp_path_factory.mktemp("uninterrupted") / "ws")
 
 
 def test_killed_at_every_stage_then_resumed_matches_uninterrupted(
