@@ -13,7 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, current_app, has_app_context, has_request_context, session
+from flask import (
+    Flask,
+    Response,
+    after_this_request,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    request,
+)
 
 from hrss_fraud.cases.store import CaseStore, open_store
 from hrss_fraud.cases.users import User
@@ -23,7 +32,14 @@ from hrss_fraud.outputs.runs_view import RunCache
 
 EXTENSION = "hrss_fraud_dashboard"
 DEFAULT_LANG = "zh"
-_LANG_KEY = "lang"
+LANG_COOKIE = "hrss_lang"
+SECURE_LANG_COOKIE = "__Host-hrss_lang"
+LANG_COOKIE_AGE = 365 * 24 * 3600
+"""The chosen language lives in a cookie of its own, which only :func:`set_lang` writes.
+It used to sit in the signed session cookie, which every response re-sends as the
+request found it: a callback sent before a switch and answered after it wrote the old
+language back, undoing the switch (issue 18)."""
+_LANG_KEY = "hrss_lang"
 
 
 @dataclass
@@ -80,19 +96,46 @@ def user() -> User | None:
     return auth.current_user()
 
 
+def _lang_cookie() -> tuple[str, bool]:
+    """The language cookie's name and whether it is ``Secure`` (as the session cookie is:
+    behind TLS it is ``__Host-`` prefixed)."""
+    secure = bool(current_app.config.get("SESSION_COOKIE_SECURE"))
+    return (SECURE_LANG_COOKIE if secure else LANG_COOKIE), secure
+
+
 def lang() -> str:
-    """The language the session chose: ``"zh"`` unless it switched to ``"en"``."""
+    """The language chosen in this browser: ``"zh"`` unless it switched to ``"en"``."""
     if has_request_context():
-        chosen = session.get(_LANG_KEY)
+        chosen = g.get(_LANG_KEY) or request.cookies.get(_lang_cookie()[0])
         if chosen in LANGS:
             return chosen
     return DEFAULT_LANG
 
 
 def set_lang(value: str) -> str:
-    """Remember ``value`` (``zh`` or ``en``; anything else means zh) in the session."""
+    """Remember ``value`` (``zh`` or ``en``; anything else means zh) in the language
+    cookie of this request's response (a Flask route's or a Dash callback's). The only
+    writer of the language: no other response carries the cookie, so an answer to a
+    request sent before the switch cannot undo it."""
     chosen = value if value in LANGS else DEFAULT_LANG
-    session[_LANG_KEY] = chosen
+    first = _LANG_KEY not in g
+    setattr(g, _LANG_KEY, chosen)  # this request's later reads see the new language
+    if first:
+        name, secure = _lang_cookie()
+
+        @after_this_request
+        def _remember(response: Response) -> Response:
+            response.set_cookie(
+                name,
+                getattr(g, _LANG_KEY),
+                max_age=LANG_COOKIE_AGE,
+                path="/",
+                secure=secure,
+                httponly=True,
+                samesite="Lax",
+            )
+            return response
+
     return chosen
 
 
