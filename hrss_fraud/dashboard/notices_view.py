@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from hrss_fraud.dashboard.forms import field_name
 from hrss_fraud.engine.catalogue import Catalogue
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.model.numbers import yuan
+from hrss_fraud.model.times import minute
 from hrss_fraud.notices.content import (
     DEFAULT_RECTIFY_DAYS,
     DEFAULT_REQUIREMENTS,
@@ -218,7 +219,7 @@ def confirmed_leads(
         ((code or "").strip(),),
     )
     rules = catalogue.rules if catalogue is not None else {}
-    rows = [(f, r, a, b, _minute(at)) for f, r, a, b, at in rows]
+    rows = [(f, r, a, b, minute(at, None)) for f, r, a, b, at in rows]
     return pl.DataFrame(
         [
             (f, r, rules[r].name_zh if r in rules else UNKNOWN_RULE, a, b, at)
@@ -234,17 +235,6 @@ def confirmed_leads(
         },
         orient="row",
     )
-
-
-def _minute(at: str | None) -> str | None:
-    """A stored UTC timestamp as local time to the minute (``2026-03-02 16:15``)."""
-    if not at:
-        return at
-    try:
-        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError:
-        return at
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def register_fields(workspace: Path, code: str | None, on: str | None = None) -> tuple[str, str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +41,7 @@ from hrss_fraud.inspection.rounds import (
     rounds,
     set_status,
 )
+from hrss_fraud.model.times import minute_expr
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
@@ -214,21 +214,6 @@ def say(err: Exception, lang: str = "zh", workspace: Path | None = None) -> str:
     return i18n.text(key, lang, workspace, **fields)
 
 
-def minute(at: str | None) -> str:
-    """A stored UTC timestamp as local time to the minute (``2026-03-02 16:15``)."""
-    if not at:
-        return ""
-    try:
-        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError:
-        return at
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def _minutes(column: str) -> pl.Expr:
-    return pl.col(column).map_elements(minute, return_dtype=pl.String)
-
-
 def round_rows(store: CaseStore, user: User | None, *, lang: str = "zh") -> pl.DataFrame:
     """Every round, newest first, with its status in ``lang`` and targets per kind."""
     _allow(user, VIEW, "view")
@@ -238,7 +223,7 @@ def round_rows(store: CaseStore, user: User | None, *, lang: str = "zh") -> pl.D
     }
     df = rounds(store)
     return df.with_columns(
-        created_at=_minutes("created_at"),
+        created_at=minute_expr("created_at"),
         status_label=pl.col("status").replace_strict(
             {k: v[i] for k, v in STATUSES.items()}, default=pl.col("status")
         ),
@@ -482,7 +467,7 @@ def group_rows(store: CaseStore, user: User | None, *, lang: str = "zh") -> pl.D
 def conflict_rows(store: CaseStore, user: User | None) -> pl.DataFrame:
     """Every declared conflict of interest."""
     _allow(user, VIEW, "view")
-    return registry.conflicts(store).with_columns(declared_at=_minutes("declared_at"))
+    return registry.conflicts(store).with_columns(declared_at=minute_expr("declared_at"))
 
 
 def inspector_options(store: CaseStore, *, active_only: bool = True) -> list[dict[str, str]]:
