@@ -448,9 +448,16 @@ def _quality_rows(quality: dict, lang: str) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "measure": [v[1] if lang == "en" else v[0] for v in QUALITY.values()],
-            "value": [
-                pc.percent(v) if isinstance(v := quality.get(k), float) else pc.cell(v)
-                for k in QUALITY
-            ],
+            "value": [_quality_value(k, quality.get(k), lang) for k in QUALITY],
         }
     )
+
+
+def _quality_value(measure: str, value: object, lang: str) -> str:
+    """A figure as the data-quality page shows it: shares as percentages, the quarantine
+    reasons in words (not ``bad_code:3``)."""
+    if isinstance(value, float):
+        return pc.percent(value)
+    if measure == "quarantined_by_reason":
+        return qv.reasons_text(value, lang) or ""
+    return pc.cell(value)
