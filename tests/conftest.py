@@ -5,6 +5,7 @@ Both are read only: a test or a folder's fixture that writes copies what it writ
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -46,6 +47,28 @@ def scored_tiny_county(tiny_county: Path, tmp_path_factory: pytest.TempPathFacto
         lake.connect().close()  # its superseded-rows index, written now, not by the readers
 
     return built_once(tmp_path_factory, "scored_tiny_county", build)
+
+
+@pytest.fixture(scope="session")
+def scored_all_but_last_month(
+    tiny_county: Path, scored_tiny_county: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A workspace of the tiny county's reference and every month of uploads but the last,
+    scored in full with the full run's saved models (trained on the whole lake): the
+    previous run that the incremental checks (rules, detectors) build on. Built once per
+    run; tests copy it (``helpers.shared.copy_workspace``) before adding the last month."""
+
+    def build(ws: Path) -> None:
+        from hrss_fraud.ingest.pipeline import ingest
+        from hrss_fraud.lake import Lake
+        from hrss_fraud.scoring.score import score
+
+        months = sorted((tiny_county / "uploads").iterdir())
+        ingest(Lake(ws / "lake"), [tiny_county / "reference", *months[:-1]])
+        shutil.copytree(scored_tiny_county / "models", ws / "models")
+        assert score(ws, incremental=True).manifest["mode"] == "full"
+
+    return built_once(tmp_path_factory, "scored_all_but_last_month", build)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ their explanation, the saved model's guards, and the tiny county end to end."""
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date, datetime
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 from helpers.rule_frames import INST, PERSON, fee, scoring_db, visit
+from helpers.shared import copy_workspace
 from sklearn.ensemble import IsolationForest
 
 from hrss_fraud.detectors import hbos
@@ -362,7 +362,7 @@ def test_on_the_tiny_county_the_leads_are_explained_and_mostly_true(
 
 
 def test_on_the_tiny_county_a_second_run_and_an_incremental_one_agree(
-    tiny_county: Path, county_ws: Path, tmp_path: Path
+    tiny_county: Path, county_ws: Path, scored_all_but_last_month: Path, tmp_path: Path
 ) -> None:
     from hrss_fraud.engine.runs import open_run
     from hrss_fraud.ingest.pipeline import ingest
@@ -373,11 +373,10 @@ def test_on_the_tiny_county_a_second_run_and_an_incremental_one_agree(
     again = score(county_ws, rule_ids=RULES)
     assert again.findings().drop("run_id").equals(full.findings().drop("run_id"))
     assert again.lines().equals(full.lines())
-    ws = tmp_path / "ws"
+    # every month but the last scored in full (all the rules, the full run's models), then
+    # the last month scored incrementally
+    ws = copy_workspace(scored_all_but_last_month, tmp_path / "ws")
     months = sorted((tiny_county / "uploads").iterdir())
-    ingest(Lake(ws / "lake"), [tiny_county / "reference", *months[:-1]])
-    shutil.copytree(county_ws / "models", ws / "models")
-    score(ws, incremental=True)
     ingest(Lake(ws / "lake"), [months[-1]])
     inc = score(ws, incremental=True)
     assert inc.manifest["mode"] == "incremental", inc.manifest["why"]

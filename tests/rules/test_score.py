@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 from helpers.accounts import add_accounts
+from helpers.shared import copy_workspace
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.cli import main
@@ -43,6 +44,7 @@ def _comparable(df: pl.DataFrame) -> pl.DataFrame:
     return df.drop("run_id", strict=False)
 
 
+@pytest.mark.slow  # scores the whole catalogue
 def test_a_second_full_run_gives_the_same_findings_and_ids(full_ws: Path) -> None:
     first = open_run(full_ws)
     second = score(full_ws)
@@ -81,17 +83,18 @@ def _to_old_format(run: Run) -> None:
         (run.root / name).unlink()
 
 
+@pytest.mark.slow  # scores the whole catalogue over the last month
 @pytest.mark.parametrize("previous", ["grouped", "old_format"])
 def test_incremental_equals_full(
-    tiny_county: Path, full_ws: Path, tmp_path: Path, previous: str
+    tiny_county: Path,
+    full_ws: Path,
+    scored_all_but_last_month: Path,
+    tmp_path: Path,
+    previous: str,
 ) -> None:
-    ws = tmp_path / "ws"
+    ws = copy_workspace(scored_all_but_last_month, tmp_path / "ws")
     months = _months(tiny_county)
-    _ingest(ws, tiny_county / "reference", *months[:-1])
-    # the same saved models as the full run (trained there on the whole lake)
-    shutil.copytree(full_ws / "models", ws / "models")
-    base = score(ws, incremental=True)
-    assert base.manifest["mode"] == "full"
+    base = open_run(ws)
     if previous == "old_format":  # a run scored before issue 16 is built on as well
         _to_old_format(base)
         assert not open_run(ws).grouped
@@ -128,6 +131,7 @@ def test_incremental_equals_full(
     assert again.run_id == inc.run_id
 
 
+@pytest.mark.slow  # scores the whole catalogue
 def test_a_failing_rule_is_recorded_and_the_others_run(full_ws: Path, tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     shutil.copytree(full_ws / "lake", ws / "lake")
@@ -140,6 +144,7 @@ def test_a_failing_rule_is_recorded_and_the_others_run(full_ws: Path, tmp_path: 
         'entity = "fee_line"\nsql = "broken.sql"\n',
         encoding="utf-8",
     )
+    shutil.copytree(full_ws / "models", ws / "models")  # trained on this lake: no training
     result = CliRunner().invoke(main, ["--workspace", str(ws), "score", "--quiet"])
     assert result.exit_code == 1
     assert "rule broken failed" in result.output and "no_such_column" in result.output
@@ -333,6 +338,7 @@ def test_on_the_tiny_county_rules_find_the_rule_schemes_and_spare_the_lookalikes
     assert rules_only["lookalike_hits"].sum() == 0, rules_only.filter(pl.col("lookalike_hits") > 0)
 
 
+@pytest.mark.slow  # trains the models
 def test_the_first_full_run_trains_the_model_and_a_foreign_one_is_refused(
     full_ws: Path, tmp_path: Path
 ) -> None:
