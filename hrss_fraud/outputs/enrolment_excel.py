@@ -113,6 +113,6 @@ def visit_list_bytes(
         "run_id": run.run_id,
         "employers": sheets[0].frame.height,
         "lang": lang,
-        "exported_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "exported_at": datetime.now(UTC),
     }
     return workbook(sheets, lang=lang, about=about)

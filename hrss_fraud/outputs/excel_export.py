@@ -22,7 +22,7 @@ import xlsxwriter
 
 from hrss_fraud.cases import flags
 from hrss_fraud.lake.fsutil import write_bytes_atomic
-from hrss_fraud.model.times import minute_expr
+from hrss_fraud.model.times import minute, minute_expr
 from hrss_fraud.outputs.labels import column_label, yes_no
 from hrss_fraud.outputs.leads import LeadFilter, SortModel, describe, lead_frame
 
@@ -108,10 +108,66 @@ def workbook(
     info.set_column(0, 0, 16)
     info.set_column(1, 1, 80)
     for i, (key, value) in enumerate((about or {}).items()):
-        info.write_string(i, 0, str(key), header)
-        info.write_string(i, 1, str(value))
+        info.write_string(i, 0, about_label(key, lang), header)
+        info.write_string(i, 1, about_value(key, value, lang))
     book.close()
     return buf.getvalue()
+
+
+ABOUT: dict[str, tuple[str, str]] = {
+    "run_id": ("评分批次", "run"),
+    "filter": ("筛选条件", "filter"),
+    "rows": ("行数", "rows"),
+    "lang": ("语言", "language"),
+    "exported_at": ("导出时间", "exported at"),
+    "institution": ("定点医药机构", "institution"),
+    "findings": ("问题数", "findings"),
+    "findings_written": ("写出的问题数", "findings written"),
+    "employers": ("用人单位数", "employers"),
+    "rule_ids": ("规则", "rules"),
+    "severities": ("严重程度", "severities"),
+    "fixmedins_codes": ("定点医药机构编号", "institution codes"),
+    "zones": ("区划(乡镇)", "zones"),
+    "statuses": ("审核状态", "review statuses"),
+    "finding_ids": ("疑点编号", "lead ids"),
+    "case_ids": ("案件编号", "case ids"),
+    "amount_min": ("金额下限(元)", "amount from (yuan)"),
+    "amount_max": ("金额上限(元)", "amount to (yuan)"),
+    "date_from": ("开始日期", "from"),
+    "date_to": ("结束日期", "to"),
+    "text": ("关键词", "text"),
+}
+"""The export's 说明 sheet: what each line says (the export, then the lead filter's fields),
+so a reader of the file sees no field names."""
+LANGUAGE_NAMES = {"zh": ("中文", "Chinese"), "en": ("英文", "English")}
+
+
+def about_label(key: str, lang: str) -> str:
+    """A line of the 说明 sheet by its label (a column's label, else the key as given)."""
+    return _pick(ABOUT[key], lang) if key in ABOUT else column_label(key, lang)
+
+
+def about_value(key: str, value: Any, lang: str) -> str:
+    """A line's value as a reader reads it: times local to the minute, the language by its
+    name, a filter as its labelled constraints (``规则：a、b；金额下限(元)：100``), ``*`` (all)
+    as 全部."""
+    if isinstance(value, datetime):
+        return minute(value)
+    if key == "lang" and value in LANGUAGE_NAMES:
+        return _pick(LANGUAGE_NAMES[value], lang)
+    if isinstance(value, dict):
+        if not value:
+            return "全部" if lang != "en" else "all"
+        colon, sep, comma = ("：", "；", "、") if lang != "en" else (": ", "; ", ", ")
+        return sep.join(
+            about_label(k, lang)
+            + colon
+            + (comma.join(map(str, v)) if isinstance(v, list | tuple) else str(v))
+            for k, v in value.items()
+        )
+    if value == "*":
+        return "全部" if lang != "en" else "all"
+    return str(value)
 
 
 def _pick(pair: tuple[str, str], lang: str) -> str:
@@ -182,7 +238,7 @@ def _about(view: RunView, flt: LeadFilter | None, n: int, lang: str) -> dict[str
         "filter": describe(flt or LeadFilter()),
         "rows": n,
         "lang": lang,
-        "exported_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "exported_at": datetime.now(UTC),
     }
 
 

@@ -344,7 +344,7 @@ def export_bytes(
         "findings": n,
         "findings_written": found.height,
         "lang": lang,
-        "exported_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "exported_at": datetime.now(UTC),
     }
     return workbook(sheets, lang=lang, about=about)
 

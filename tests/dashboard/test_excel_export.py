@@ -50,7 +50,9 @@ def test_chinese_workbook_with_numbers_dates_and_a_frozen_header(small_view: Run
     amounts = [r[col["amount_at_risk"]].value for r in sheet.iter_rows(min_row=2)]
     assert sum(amounts) == pytest.approx(2077.0 * 2 + 100.01 + 64.0)
     about = dict(book.worksheets[1].iter_rows(values_only=True))
-    assert about["run_id"] == small_view.run_id and about["rows"] == "5"
+    assert about["评分批次"] == small_view.run_id and about["行数"] == "5"
+    assert about["语言"] == "中文" and about["筛选条件"] == "全部"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", about["导出时间"])  # local, to the minute
 
 
 def test_english_headers_and_the_filter_on_the_about_sheet(small_view: RunView) -> None:
@@ -60,7 +62,8 @@ def test_english_headers_and_the_filter_on_the_about_sheet(small_view: RunView) 
     assert [c.value for c in sheet[1]][:3] == ["lead id", "rule id", "rule"]
     assert [r[0].value for r in sheet.iter_rows(min_row=2)] == ["f1", "f2"]
     about = dict(book["about"].iter_rows(values_only=True))
-    assert about["filter"] == "{'zones': ['Z1'], 'amount_min': 1.0}"
+    assert about["filter"] == "zones: Z1; amount from (yuan): 1.0"
+    assert about["language"] == "English" and "run_id" not in about
 
 
 def test_an_export_file_is_whole_and_alone(small_view: RunView, tmp_path: Path) -> None:
