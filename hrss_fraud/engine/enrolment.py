@@ -12,6 +12,9 @@ nothing and the run goes on. Built here:
   the person register's ``die_date``;
 - ``code_doc_type``, ``code_evt_type``: the Chinese and English names of the document and
   filing codes, for evidence texts.
+
+A year whose filings have no average wage cannot be compared with the floor; the checks
+that need it skip that year and :func:`data_gaps` says so (the run's manifest records it).
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from hrss_fraud.lake.sqltext import ident, literal
 from hrss_fraud.lake.views import duckdb_type
 from hrss_fraud.model.codes import DOC_TYPE, EVT_TYPE, CodeList
 from hrss_fraud.model.schema import ENROLMENT_TABLES, TABLES
+
+FLOOR_RULES = ("enrol_base_below_floor", "enrol_all_at_floor")
+"""The checks that compare a declared base with the floor, a share of the year's average
+monthly wage (``avg_wage``)."""
 
 
 def _relations(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -83,3 +90,25 @@ def prepare(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "contrib": con.execute("SELECT count(*) FROM contrib").fetchall()[0][0],
         "insu_event": con.execute("SELECT count(*) FROM insu_event").fetchall()[0][0],
     }
+
+
+def data_gaps(con: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
+    """What the prepared ``contrib`` lacks for the floor checks: one entry per year with
+    contribution filings but no average monthly wage, whose bases :data:`FLOOR_RULES` could
+    not judge (``table, year, rows, rules, reason_zh, reason_en``), oldest first."""
+    rows = con.execute(
+        "SELECT year, count(*) FROM contrib WHERE avg_wage IS NULL GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    return [
+        {
+            "table": "avg_wage",
+            "year": year,
+            "rows": n,
+            "rules": list(FLOOR_RULES),
+            "reason_zh": f"缺少{year}年职工月平均工资（avg_wage），该年{n}条缴费申报"
+            "未能判断缴费基数是否低于下限",
+            "reason_en": f"no average monthly wage (avg_wage) for {year}: its {n} contribution "
+            "filings could not be judged against the floor",
+        }
+        for year, n in rows
+    ]

@@ -32,6 +32,7 @@ from hrss_fraud.detectors import models
 from hrss_fraud.detectors.frequency_model import ModelError
 from hrss_fraud.engine import grouping, runs
 from hrss_fraud.engine.catalogue import Catalogue, CatalogueError, Rule, load_catalogue
+from hrss_fraud.engine.enrolment import data_gaps
 from hrss_fraud.engine.execute import RuleOutcome, run_rules
 from hrss_fraud.engine.kernels import KERNELS
 from hrss_fraud.engine.needs import Inactive, inactive_rules
@@ -190,6 +191,18 @@ def _prepare_models(
     return untrained
 
 
+def _data_gaps(
+    con: Any, running: set[str], carried: list[str], previous: runs.Run | None
+) -> list[dict[str, Any]]:
+    """What the rules run now could not judge for want of data (:func:`enrolment.data_gaps`),
+    and what the previous run recorded for the rules it carries over; each gap names only
+    the rules of this run it concerns, none when it concerns none."""
+    now = [{**g, "rules": [r for r in g["rules"] if r in running]} for g in data_gaps(con)]
+    before = previous.manifest.get("data_gaps", []) if previous is not None else []
+    kept = [{**g, "rules": [r for r in g["rules"] if r in carried]} for g in before]
+    return [g for g in now + kept if g["rules"]]
+
+
 def split_and_group(
     workspace: Path, findings: pl.DataFrame, lines: pl.DataFrame, catalogue: Catalogue
 ) -> tuple[grouping.Split, pl.DataFrame, dict[str, Any]]:
@@ -259,6 +272,7 @@ def score(
         carried = [r.id for r in active if r.id not in running]
         t0 = time.perf_counter()
         counts = build(con, lake, kb, scope)
+        gaps = _data_gaps(con, running, carried, previous)
         trained = _prepare_models(con, workspace, policy, active, full=scope is None)
         prepare_s = time.perf_counter() - t0
         skipped = _inactive_outcomes(inactive, policy, workspace)
@@ -270,6 +284,8 @@ def score(
             )
             for o in skipped:
                 print(f"  – {o.rule_id:<32} {o.reason}", flush=True)
+            for g in gaps:
+                print(f"  ! {', '.join(g['rules'])}: {g['reason_zh']}", flush=True)
         latest = _latest_month(con)
         result = run_rules(
             con, policy.catalogue, to_run, log, wl, run_id, progress, spill=work / "hits"
@@ -322,6 +338,7 @@ def score(
             + _carried_outcomes(previous, carried),
             "failed_rules": [o.rule_id for o in result.failed],
             "inactive_rules": [o.rule_id for o in skipped],
+            "data_gaps": gaps,
         }
         return runs.publish(
             workspace,

@@ -1,8 +1,9 @@
 -- Template: a declared contribution base below the statutory floor (缴费基数低于下限).
 -- The floor of a year is floor_share × that year's average monthly wage (avg_wage); a
--- year without an average wage is not judged. One hit per employee, employer and year;
--- each month below the floor is a violating line, amount (floor − base) × the
--- contribution rate: the contribution not paid.
+-- year without an average wage is not judged, and the run's manifest says so (data_gaps,
+-- hrss_fraud.engine.enrolment). One hit per employee, employer and year; each month below
+-- the floor is a violating line, amount (floor − base) × the contribution rate: the
+-- contribution not paid.
 WITH c AS (
     SELECT *, round(avg_wage * {{floor_share}}, 2) AS floor
     FROM contrib
