@@ -17,7 +17,8 @@ import polars as pl
 from hrss_fraud.cases import audit
 from hrss_fraud.dashboard import i18n
 from hrss_fraud.engine.catalogue import Catalogue, CatalogueError, Param, Rule, load_catalogue
-from hrss_fraud.engine.params import Change, changes, effective, set_param
+from hrss_fraud.engine.params import UNITS_EN as UNITS_EN  # the page's units, re-exported
+from hrss_fraud.engine.params import Change, changes, effective, set_param, unit_text
 from hrss_fraud.model.times import minute
 from hrss_fraud.outputs.labels import _pick, family_labels, severity_labels
 
@@ -50,37 +51,10 @@ KERNELS: dict[str | None, tuple[str, str]] = {
 """How a rule finds its leads (its ``kernel``; ``None``: an SQL template), as the page
 names it."""
 
-UNITS_EN: dict[str, str] = {
-    "Z值": "z-score",
-    "个": "items",
-    "人": "persons",
-    "人次": "visits",
-    "倍": "times",
-    "倍稳健标准差": "robust SDs",
-    "元": "yuan",
-    "元/单位": "yuan per unit",
-    "分位": "percentile",
-    "分钟": "minutes",
-    "单位": "units",
-    "天": "days",
-    "家": "institutions",
-    "岁": "years of age",
-    "开关": "switch (0 or 1)",
-    "月": "months",
-    "概率": "probability",
-    "次": "times",
-    "比例": "share",
-    "种": "kinds",
-    "秒": "seconds",
-    "笔": "settlements",
-    "级": "levels",
-}
-"""The catalogue's parameter units (written in Chinese) in English."""
-
 
 def unit(p: Param, lang: str = "zh") -> str:
     """The parameter's unit in ``lang`` (an English unit not listed: as written)."""
-    return UNITS_EN.get(p.unit, p.unit) if lang == "en" else p.unit
+    return unit_text(p.unit, lang) or ""
 
 
 def param_label(p: Param, lang: str = "zh") -> str:

@@ -19,6 +19,42 @@ from hrss_fraud.lake.fsutil import write_bytes_atomic
 COLUMNS = ("rule_id", "param", "value", "changed_by", "changed_at", "reason")
 FILE = "parameter_changes.csv"
 
+UNITS_EN: dict[str, str] = {
+    "Z值": "z-score",
+    "个": "items",
+    "人": "persons",
+    "人次": "visits",
+    "倍": "times",
+    "倍稳健标准差": "robust SDs",
+    "元": "yuan",
+    "元/单位": "yuan per unit",
+    "分位": "percentile",
+    "分钟": "minutes",
+    "单位": "units",
+    "天": "days",
+    "家": "institutions",
+    "岁": "years of age",
+    "开关": "switch (0 or 1)",
+    "月": "months",
+    "概率": "probability",
+    "次": "times",
+    "比例": "share",
+    "种": "kinds",
+    "秒": "seconds",
+    "笔": "settlements",
+    "级": "levels",
+}
+"""The catalogue's parameter units (written in Chinese) in English: every screen showing a
+parameter's unit in English takes it from here (a test holds the shipped catalogue to
+having no unit missing)."""
+
+
+def unit_text(unit: str | None, lang: str) -> str | None:
+    """A parameter's ``unit`` in ``lang`` (an English unit not listed: as written)."""
+    if unit is None or lang != "en":
+        return unit
+    return UNITS_EN.get(unit, unit)
+
 
 @dataclass(frozen=True)
 class Change:

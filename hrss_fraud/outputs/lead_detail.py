@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from hrss_fraud.cases.store import DECISION_SCHEMA
+from hrss_fraud.engine.params import unit_text
 from hrss_fraud.lake.views import literal
 from hrss_fraud.model.numbers import money_expr
 from hrss_fraud.outputs.labels import (
@@ -25,6 +26,7 @@ from hrss_fraud.outputs.labels import (
     severity_labels,
 )
 from hrss_fraud.outputs.leads import LeadFilter, count, finding, lead_frames, totals
+from hrss_fraud.outputs.legal_basis import basis_text
 from hrss_fraud.outputs.ranking import risk_ranking
 
 if TYPE_CHECKING:
@@ -143,11 +145,12 @@ class LeadDetail:
     """The lead's queue row (``leads.ROW_COLUMNS``) plus ``entity_type``, ``entity_id``,
     ``setl_id``, ``mdtrt_id``, ``feedetl_sn``, ``score``, ``n_lines``, ``n_violating``."""
     rule: dict[str, Any]
-    """``rule_id``, names, severity and its label, behaviour, family, legal basis,
-    framework codes, version."""
+    """``rule_id``, names, severity and its label, behaviour, family, legal basis (as
+    catalogued, and ``legal_basis_text`` in the language asked for), framework codes,
+    version."""
     params: pl.DataFrame
     """The parameter values the lead was found with, beside the catalogue's default,
-    bounds, unit and description."""
+    bounds, unit and description (unit and description in the language asked for)."""
     evidence_zh: str
     evidence_en: str
     lines: pl.DataFrame
@@ -190,6 +193,7 @@ def _rule(view: RunView, finding: dict[str, Any], lang: str) -> tuple[dict[str, 
         "family": family,
         "family_label": family_labels(lang).get(family or "", family),
         "legal_basis": rule.legal_basis if rule else None,
+        "legal_basis_text": basis_text(rule.legal_basis, lang) if rule else None,
         "framework_codes": [c for c in (finding.get("framework_codes") or "").split(";") if c],
         "version": finding.get("rule_version") or entry.get("version"),
     }
@@ -202,7 +206,7 @@ def _rule(view: RunView, finding: dict[str, Any], lang: str) -> tuple[dict[str, 
                 "default": declared[name].default if name in declared else None,
                 "min": declared[name].min if name in declared else None,
                 "max": declared[name].max if name in declared else None,
-                "unit": declared[name].unit if name in declared else None,
+                "unit": unit_text(declared[name].unit, lang) if name in declared else None,
                 "description": (
                     (
                         declared[name].description_en

@@ -723,7 +723,17 @@ def _panel(
             ),
             html.H3(t("leads.reasoning")),
             html.P(d.evidence_zh if lang == "zh" else d.evidence_en, id="lead-evidence"),
-            html.P([t("leads.basis"), rule.get("legal_basis") or "—"], className="muted"),
+            html.P(
+                [
+                    t("leads.basis"),
+                    html.Span(
+                        rule.get("legal_basis_text") or "—",
+                        id="lead-basis",
+                        title=rule.get("legal_basis") if lang == "en" else None,
+                    ),
+                ],
+                className="muted",
+            ),
             html.Div(
                 [
                     html.Div(
