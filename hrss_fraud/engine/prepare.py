@@ -153,6 +153,10 @@ MACROS = (
     "age_en(d) AS CASE WHEN d IS NULL THEN 'unknown' WHEN d < 365 THEN CAST(d AS VARCHAR) || "
     "' days' ELSE CAST(d // 365 AS VARCHAR) || ' years' END",
     "day_of(t) AS CAST(t AS DATE)",
+    # a line that is no claim (an employer's filing, a contribution month): its claim keys
+    # empty, as columns with ``unnest(no_claim_keys())`` in a rule's SELECT
+    "no_claim_keys() AS {'fixmedins_code': NULL::VARCHAR, 'setl_id': NULL::VARCHAR,"
+    " 'mdtrt_id': NULL::VARCHAR, 'feedetl_sn': NULL::VARCHAR}",
     # the same or a closely related condition (分解住院, 非计划再入院): the same ICD-10
     # category (first three characters), or the same diagnosis group where the knowledge
     # has one; a missing diagnosis cannot show the conditions differ
@@ -168,7 +172,8 @@ MACROS = (
 
 def add_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Scalar helpers rule SQL may use: ``yuan``, ``gend_zh``/``gend_en``, ``age_zh``/
-    ``age_en`` (from days), ``day_of``, ``same_condition`` (two diagnoses of one problem),
+    ``age_en`` (from days), ``day_of``, ``no_claim_keys`` (the four claim keys empty, to
+    ``unnest`` into a line's columns), ``same_condition`` (two diagnoses of one problem),
     ``transfer_up`` (a referral up to a higher-level hospital)."""
     for m in MACROS:
         con.execute(f"CREATE OR REPLACE MACRO {m}")

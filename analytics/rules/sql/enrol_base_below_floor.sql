@@ -23,9 +23,7 @@ SELECT 'floor|' || emp_no || '|' || psn_no || '|' || insutype || '|' || year AS 
        'person' AS entity_type,
        emp_no || '|' || psn_no AS entity_id,
        'violating' AS role,
-       CAST(NULL AS VARCHAR) AS fixmedins_code, psn_no,
-       CAST(NULL AS VARCHAR) AS setl_id, CAST(NULL AS VARCHAR) AS mdtrt_id,
-       CAST(NULL AS VARCHAR) AS feedetl_sn,
+       unnest(no_claim_keys()), psn_no,
        CAST(ym AS TIMESTAMP) AS line_time,
        at_stake AS amount,
        format('{}（{}）为职工{}（{}）申报的{}年缴费基数有{}个月低于下限{}（职工月平均工资{}的{}%），'

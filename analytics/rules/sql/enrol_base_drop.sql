@@ -42,9 +42,7 @@ SELECT 'drop|' || emp_no || '|' || psn_no || '|' || insutype || '|' || strftime(
        'person' AS entity_type,
        emp_no || '|' || psn_no AS entity_id,
        role,
-       CAST(NULL AS VARCHAR) AS fixmedins_code, psn_no,
-       CAST(NULL AS VARCHAR) AS setl_id, CAST(NULL AS VARCHAR) AS mdtrt_id,
-       CAST(NULL AS VARCHAR) AS feedetl_sn,
+       unnest(no_claim_keys()), psn_no,
        CAST(ym AS TIMESTAMP) AS line_time,
        at_stake AS amount,
        format('{}（{}）为职工{}（{}）申报的缴费基数自{}起由{}降至{}（降幅{}%），同一单位、'
