@@ -90,6 +90,10 @@ class NoticeError(ValueError):
     """A notice action refused: the message says why and leaves nothing half-written."""
 
 
+LATE_KINDS = {"statement": ("陈述", "statement"), "review_request": ("复核申请", "review request")}
+"""What a late statement or review request is called in the refusal of it."""
+
+
 @dataclass(frozen=True)
 class Issued:
     """A notice just issued: its number and the documents written."""
@@ -572,9 +576,12 @@ def _event(
             ).fetchone()
             if day > due:
                 if not late_ok:
-                    msg = (
-                        f"{number}: {kind} received {day}, after the {due} deadline "
-                        "(10 days from issue); refused — record it as late if it is to be kept"
+                    what_zh, what_en = LATE_KINDS[kind]
+                    msg = (  # both languages, each screen shows its own (forms.in_lang)
+                        f"{number}：{what_zh}于 {day} 收到，已过 {due} 的期限（签发后10日内），"
+                        "不予登记；如需保留，请按逾期登记 "
+                        f"({number}: {what_en} received {day}, after the {due} deadline, "
+                        "10 days from issue; refused — record it as late if it is to be kept)"
                     )
                     raise NoticeError(msg)
                 late = 1

@@ -216,7 +216,7 @@ def record_inspection(
     else:
         msg = (
             "计划外的检查为投诉核查，须填写投诉编号 "
-            "(an inspection outside a plan is targeted: name the complaint, --complaint)"
+            "(an inspection outside a plan is targeted: name the complaint by its number)"
         )
         raise InspectionError(msg)
     problems = _check_items(reg, results)

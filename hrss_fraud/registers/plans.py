@@ -164,7 +164,7 @@ def draw_plan(
         raise PlanError(msg)
     name = (name or "").strip()
     if not name:
-        msg = "须填写计划名称 (the plan needs a name, --name)"
+        msg = "须填写计划名称 (the plan needs a name)"
         raise PlanError(msg)
     if store.query("SELECT 1 FROM register_plan WHERE name = ?", (name,)):
         msg = f"已有名为 {name!r} 的抽查计划 (a plan named {name!r} already exists)"
