@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from hrss_fraud.engine.catalogue import Catalogue, load_catalogue
 from hrss_fraud.engine.prepare import build_from_views
 from hrss_fraud.knowledge import Knowledge, load_knowledge
 from hrss_fraud.model.schema import TABLES
@@ -89,6 +90,13 @@ def shipped_knowledge() -> Knowledge:
     return load_knowledge()
 
 
+@functools.cache
+def shipped_catalogue() -> Catalogue:
+    """The shipped rule catalogue, parsed once per process (it is immutable) rather than at
+    every one of the few hundred rule runs the tests make."""
+    return load_catalogue()
+
+
 def fee(
     mdtrt_id: str,
     sn: int,
@@ -150,12 +158,11 @@ def run_rule(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Findings and finding lines of one catalogue rule, with parameters overridden, after
     the shipped white lists."""
-    from hrss_fraud.engine.catalogue import load_catalogue
     from hrss_fraud.engine.execute import run_rules
     from hrss_fraud.engine.params import Change
     from hrss_fraud.engine.whitelist import load_whitelist
 
-    cat = load_catalogue()
+    cat = shipped_catalogue()
     log = [Change(rule_id, k, float(v), "test", "2026-01-01", "test") for k, v in params.items()]
     result = run_rules(con, cat, [cat.rules[rule_id]], log, load_whitelist(cat), "test-run")
     if result.failed:
