@@ -71,14 +71,13 @@ def prepare(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.execute("""
         CREATE OR REPLACE TABLE contrib AS
         WITH c AS (
-            SELECT emp_no, psn_no, psn_name, insutype, cashym,
+            SELECT emp_no, psn_no, insutype, cashym,
                    make_date(CAST(left(cashym, 4) AS INTEGER),
                              CAST(right(cashym, 2) AS INTEGER), 1) AS ym,
                    CAST(psn_clctstd AS DOUBLE) AS base
             FROM emp_contribution
         )
         SELECT c.*, year(c.ym) AS year, coalesce(e.emp_name, c.emp_no) AS emp_name,
-               coalesce(c.psn_name, c.psn_no) AS shown_name,
                CAST(w.avg_wage AS DOUBLE) AS avg_wage
         FROM c
         LEFT JOIN employer e ON e.emp_no = c.emp_no

@@ -75,7 +75,7 @@ def visit_sheets(
     """The three sheets: employers ranked, their hits, the rows behind each hit."""
     with EnrolmentView(workspace, run) as view:
         ranking = view.ranking(lang=lang).with_row_index("rank", offset=1)
-        hits = view.hits(lang=lang, role=role)
+        hits = view.hits(lang=lang)
         rows = view.rows(lang=lang, role=role).rename(
             {"emp_no": "row_emp_no", "hit_emp_no": "emp_no"}
         )

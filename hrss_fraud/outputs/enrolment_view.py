@@ -13,8 +13,9 @@ Every amount shown is a sum of the lines of :meth:`EnrolmentView.rows`, and each
 shown with the filing row it came from. :class:`EnrolmentView` reads the run and the lake
 once for all of a page's or an export's questions.
 
-Names of persons appear in the hits' evidence; a role that may not see identities gets
-them masked there as in every table (:mod:`hrss_fraud.cases.masking`).
+The hits' evidence names persons by number only, as the claim rules' does; their names are
+in the rows, masked for a role that may not see identities as in every table
+(:mod:`hrss_fraud.cases.masking`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from hrss_fraud.cases.masking import mask_frame, mask_name
-from hrss_fraud.cases.users import can
+from hrss_fraud.cases.masking import mask_frame
 from hrss_fraud.engine import enrolment
 from hrss_fraud.engine.runs import Run
 from hrss_fraud.engine.workspace import Workspace
@@ -140,21 +140,6 @@ def _zone_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     except duckdb.CatalogException:
         return {}
     return dict(rows)
-
-
-def _masked_evidence(df: pl.DataFrame, column: str, role: str | None) -> pl.Expr | pl.Series:
-    """``column`` with the names of each hit's persons (``names``) masked, unless
-    ``role`` may see identities."""
-    if role is not None and can(role, "view_identity"):
-        return pl.col(column)
-
-    def mask(text: str | None, names: list[str] | None) -> str | None:
-        for name in sorted({n for n in names or [] if n}, key=len, reverse=True):
-            text = None if text is None else text.replace(name, mask_name(name) or "")
-        return text
-
-    texts = [mask(t, n) for t, n in zip(df[column], df["names"].to_list(), strict=True)]
-    return pl.Series(column, texts, dtype=pl.String)
 
 
 _ROWS_SQL = f"""
@@ -282,28 +267,17 @@ class EnrolmentView:
             list(RANKING_COLUMNS)
         ]
 
-    def hits(
-        self, emp_no: str | None = None, *, lang: str = "zh", role: str | None = None
-    ) -> pl.DataFrame:
+    def hits(self, emp_no: str | None = None, *, lang: str = "zh") -> pl.DataFrame:
         """The hits of ``emp_no`` (of every employer if None): ``emp_no, finding_id,
         rule_id, rule_name, severity, period_start, period_end, amount_at_risk`` (the
-        employer's share), ``evidence`` in ``lang`` with the persons' names masked for
-        ``role``; most at stake first."""
+        employer's share), ``evidence`` in ``lang`` (it names persons by number only, so
+        it reads the same to every role); most at stake first."""
         shares = self.shares
         if emp_no is not None:
             shares = shares.filter(pl.col("emp_no") == emp_no)
-        names = self.con.sql(
-            """
-            SELECT l.finding_id, list(DISTINCT c.psn_name) AS names
-            FROM enrol_lines l JOIN emp_contribution c USING (psn_no)
-            WHERE c.psn_name IS NOT NULL GROUP BY 1
-            """
-        ).pl()
         findings = enrolment_findings(self.run).drop("amount_at_risk")
-        df = (
-            shares.join(findings, on="finding_id")
-            .join(names, on="finding_id", how="left")
-            .sort(["amount_at_risk", "finding_id"], descending=[True, False])
+        df = shares.join(findings, on="finding_id").sort(
+            ["amount_at_risk", "finding_id"], descending=[True, False]
         )
         evidence = "evidence" if lang == "zh" else "evidence_en"
         return df.select(
@@ -319,7 +293,7 @@ class EnrolmentView:
             period_start="period_start",
             period_end="period_end",
             amount_at_risk=pl.col("amount_at_risk").round(2),
-            evidence=_masked_evidence(df, evidence, role),
+            evidence=evidence,
         )
 
     def rows(

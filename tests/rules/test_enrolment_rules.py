@@ -79,7 +79,7 @@ def test_base_below_the_floor_is_a_hit_with_the_contribution_short() -> None:
     assert f["amount_at_risk"][0] == pytest.approx(176.0)
     assert lines.height == 2 and set(lines["role"]) == {"violating"}
     assert f["evidence"][0] == (
-        "永宁化工有限公司（E1）为职工张三（P1）申报的2025年缴费基数有2个月低于下限¥4,200.00"
+        "永宁化工有限公司（E1）为职工P1申报的2025年缴费基数有2个月低于下限¥4,200.00"
         "（职工月平均工资¥7,000.00的60%），最低¥3,000.00；少缴费款¥176.00（按费率8%计）。"
     )
 
@@ -240,6 +240,27 @@ def test_contributions_after_the_month_of_death_are_a_hit() -> None:
     assert f.height == 1 and lines.height == 2
     assert f["amount_at_risk"][0] == pytest.approx(2 * 400.0)
     assert "已于2025-01-31死亡" in f["evidence"][0] and "仍为其申报缴费2个月" in f["evidence"][0]
+
+
+PERSON_RULES = (
+    "enrol_base_below_floor",
+    "enrol_base_drop",
+    "enrol_two_employers",
+    "enrol_deceased_enrolled",
+)
+
+
+@pytest.mark.parametrize("rule_id", PERSON_RULES)
+def test_evidence_names_a_person_by_number_never_by_name(rule_id: str) -> None:
+    """Evidence reaches every role that sees leads (auditors included), unmasked: like the
+    claim rules', it names an insured person by number only (PIPL, default deny)."""
+    rows = [_row(1, 9000.0), _row(2, 3000.0), _row(3, 3000.0), _row(3, 4500.0, emp="E2")]
+    death = [{"psn_no": "P1", "die_date": date(2025, 1, 31)}]
+    f, _ = run_rule(_db(emp_contribution=rows, death=death), rule_id)
+    assert f.height >= 1
+    for column in ("evidence", "evidence_en"):
+        if column in f.columns:
+            assert all("张三" not in e and "P1" in e for e in f[column]), f[column].to_list()
 
 
 def test_the_month_of_death_itself_is_no_hit_and_the_person_register_counts() -> None:

@@ -26,16 +26,16 @@ SELECT 'floor|' || emp_no || '|' || psn_no || '|' || insutype || '|' || year AS 
        unnest(no_claim_keys()), psn_no,
        CAST(ym AS TIMESTAMP) AS line_time,
        at_stake AS amount,
-       format('{}（{}）为职工{}（{}）申报的{}年缴费基数有{}个月低于下限{}（职工月平均工资{}的{}%），'
+       format('{}（{}）为职工{}申报的{}年缴费基数有{}个月低于下限{}（职工月平均工资{}的{}%），'
               || '最低{}；少缴费款{}（按费率{}%计）。',
-              emp_name, emp_no, shown_name, psn_no, year, n, yuan(floor), yuan(avg_wage),
+              emp_name, emp_no, psn_no, year, n, yuan(floor), yuan(avg_wage),
               printf('%g', {{floor_share}} * 100), yuan(lowest), yuan(total),
               printf('%g', {{contribution_rate}} * 100)) AS evidence,
        format('{} ({}) declared a base below the floor {} ({}% of the average monthly wage {}) '
-              || 'for employee {} ({}) in {} month(s) of {}, lowest {}; contribution short: {} '
+              || 'for employee {} in {} month(s) of {}, lowest {}; contribution short: {} '
               || '(at {}%).',
               emp_name, emp_no, yuan(floor), printf('%g', {{floor_share}} * 100),
-              yuan(avg_wage), shown_name, psn_no, n, year, yuan(lowest), yuan(total),
+              yuan(avg_wage), psn_no, n, year, yuan(lowest), yuan(total),
               printf('%g', {{contribution_rate}} * 100)) AS evidence_en,
        CAST(n AS DOUBLE) AS score
 FROM hit

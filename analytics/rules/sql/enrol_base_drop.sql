@@ -12,7 +12,7 @@ WITH c AS (
 ),
 drops AS (
     SELECT emp_no, psn_no, insutype, ym AS drop_ym, prev_ym, prev, base AS dropped_to,
-           emp_name, shown_name
+           emp_name
     FROM c
     WHERE prev_ym = ym - INTERVAL 1 MONTH AND base < prev * (1 - {{min_drop}})
 ),
@@ -45,15 +45,15 @@ SELECT 'drop|' || emp_no || '|' || psn_no || '|' || insutype || '|' || strftime(
        unnest(no_claim_keys()), psn_no,
        CAST(ym AS TIMESTAMP) AS line_time,
        at_stake AS amount,
-       format('{}（{}）为职工{}（{}）申报的缴费基数自{}起由{}降至{}（降幅{}%），同一单位、'
+       format('{}（{}）为职工{}申报的缴费基数自{}起由{}降至{}（降幅{}%），同一单位、'
               || '期间无岗位或工资变更申报；此后{}个月少缴费款{}（按费率{}%计）。',
-              emp_name, emp_no, shown_name, psn_no, strftime(drop_ym, '%Y年%m月'), yuan(prev),
+              emp_name, emp_no, psn_no, strftime(drop_ym, '%Y年%m月'), yuan(prev),
               yuan(dropped_to), printf('%.0f', (1 - dropped_to / prev) * 100), n, yuan(total),
               printf('%g', {{contribution_rate}} * 100)) AS evidence,
-       format('{} ({}) lowered the base of employee {} ({}) from {} to {} ({}% less) as of {} '
+       format('{} ({}) lowered the base of employee {} from {} to {} ({}% less) as of {} '
               || 'with no change of post or wage filed; contribution short over {} month(s): '
               || '{} (at {}%).',
-              emp_name, emp_no, shown_name, psn_no, yuan(prev), yuan(dropped_to),
+              emp_name, emp_no, psn_no, yuan(prev), yuan(dropped_to),
               printf('%.0f', (1 - dropped_to / prev) * 100), strftime(drop_ym, '%Y-%m'), n,
               yuan(total), printf('%g', {{contribution_rate}} * 100)) AS evidence_en,
        1 - dropped_to / prev AS score

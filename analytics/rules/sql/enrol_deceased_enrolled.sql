@@ -23,13 +23,13 @@ SELECT 'deceased|' || emp_no || '|' || psn_no || '|' || insutype AS hit_key,
        unnest(no_claim_keys()), psn_no,
        CAST(ym AS TIMESTAMP) AS line_time,
        at_stake AS amount,
-       format('{}（{}）已于{}死亡，{}（{}）此后仍为其申报缴费{}个月（至{}），涉及费款{}（按费率{}%计），'
+       format('参保人{}已于{}死亡，{}（{}）此后仍为其申报缴费{}个月（至{}），涉及费款{}（按费率{}%计），'
               || '应办理注销。',
-              shown_name, psn_no, die_date, emp_name, emp_no, n, strftime(last_ym, '%Y年%m月'),
+              psn_no, die_date, emp_name, emp_no, n, strftime(last_ym, '%Y年%m月'),
               yuan(total), printf('%g', {{contribution_rate}} * 100)) AS evidence,
-       format('{} ({}) died on {}, yet {} ({}) declared contributions for {} more month(s) '
+       format('Insured person {} died on {}, yet {} ({}) declared contributions for {} more month(s) '
               || '(to {}): {} (at {}%); the enrolment should have been cancelled.',
-              shown_name, psn_no, die_date, emp_name, emp_no, n, strftime(last_ym, '%Y-%m'),
+              psn_no, die_date, emp_name, emp_no, n, strftime(last_ym, '%Y-%m'),
               yuan(total), printf('%g', {{contribution_rate}} * 100)) AS evidence_en,
        CAST(n AS DOUBLE) AS score
 FROM hit

@@ -44,13 +44,13 @@ SELECT 'two_emp|' || psn_no || '|' || insutype || '|' || year AS hit_key,
        unnest(no_claim_keys()), psn_no,
        CAST(ym AS TIMESTAMP) AS line_time,
        at_stake AS amount,
-       format('{}（{}）{}年有{}个月同时由{}申报参保缴费；重复部分涉及费款{}（按费率{}%计）。',
-              shown_name, psn_no, year, n_months, array_to_string(names_zh, '、'),
+       format('参保人{}{}年有{}个月同时由{}申报参保缴费；重复部分涉及费款{}（按费率{}%计）。',
+              psn_no, year, n_months, array_to_string(names_zh, '、'),
               yuan(total),
               printf('%g', {{contribution_rate}} * 100)) AS evidence,
-       format('{} ({}) was declared by {} at once in {} month(s) of {}; contribution of the '
+       format('Insured person {} was declared by {} at once in {} month(s) of {}; contribution of the '
               || 'second enrolment: {} (at {}%).',
-              shown_name, psn_no, array_to_string(names_en, ', '), n_months, year,
+              psn_no, array_to_string(names_en, ', '), n_months, year,
               yuan(total),
               printf('%g', {{contribution_rate}} * 100)) AS evidence_en,
        CAST(n_months AS DOUBLE) AS score

@@ -138,7 +138,7 @@ def _employer(view: ev.EnrolmentView, emp_no: str, lang: str) -> html.Div:
     name = view.name(emp_no)
     if name is None:
         return pc.message(t("enrolment.no_employer", emp_no=emp_no), error=True)
-    hits = view.hits(emp_no, lang=lang, role=role)
+    hits = view.hits(emp_no, lang=lang)
     total = yuan(float(hits["amount_at_risk"].sum())) if hits.height else yuan(0)
     parts: list[Any] = [
         html.H2(f"{name}（{emp_no}）" if lang == "zh" else f"{name} ({emp_no})"),
