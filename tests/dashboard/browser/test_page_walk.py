@@ -18,6 +18,7 @@ from helpers.page_text import identifier_headers, page_offences, report
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.cases.users import list_users
 from hrss_fraud.dashboard.screenshots import open_first_lead, wait_for_cases
+from hrss_fraud.engine.params import read_log, workspace_log
 from hrss_fraud.lake import Lake
 
 NOUN_COLUMNS = {
@@ -86,6 +87,12 @@ def _store_names(store: Any) -> set[str]:
                 rows = store.query(f'SELECT DISTINCT "{column}" FROM "{table}"')
                 names |= {v for (v,) in rows if isinstance(v, str) and v}
     return names
+
+
+def _change_reasons(live: Any) -> set[str]:
+    """Why a rule parameter was changed, as the tests before typed it (the rule page lists
+    the changes): data, shown as typed."""
+    return {c.reason for c in read_log(workspace_log(live.workspace)) if c.reason}
 
 
 def _at(path: str, *ready: str) -> Callable[[Any, str, Units], None]:
@@ -227,7 +234,7 @@ def test_every_page_speaks_one_language_with_labels(
     page.evaluate(HIDE_IDS_JS, sorted(identifier_headers()))
     text = page.inner_text("body") + "\n" + page.evaluate(HEADERS_JS)
     with open_store(live_dashboard.workspace) as store:  # as the tests before left it
-        nouns = (*units.proper_nouns, *_store_names(store))
+        nouns = (*units.proper_nouns, *_store_names(store), *_change_reasons(live_dashboard))
     offences = page_offences(text, cells, lang, nouns)
     if offences:
         pytest.fail(report(name, lang, offences), pytrace=False)
