@@ -90,8 +90,14 @@ class NoticeError(ValueError):
     """A notice action refused: the message says why and leaves nothing half-written."""
 
 
-LATE_KINDS = {"statement": ("陈述", "statement"), "review_request": ("复核申请", "review request")}
-"""What a late statement or review request is called in the refusal of it."""
+EVENT_KINDS: dict[str, tuple[str, str]] = {
+    "acknowledged": ("签收", "acknowledgement"),
+    "statement": ("陈述", "statement"),
+    "review_request": ("复核申请", "review request"),
+    "rectified": ("整改报告", "rectification report"),
+    "closed": ("整改验收", "verification"),
+}
+"""What each event of a notice is called in a refusal of it (Chinese, English)."""
 
 
 @dataclass(frozen=True)
@@ -552,31 +558,43 @@ def _event(
         last = con.execute(
             "SELECT max(on_date) FROM notice_event WHERE notice_id = ?", (notice_id,)
         ).fetchone()[0]
+        what_zh, what_en = EVENT_KINDS[kind]
+        # both languages in each refusal, each screen shows its own (dashboard.forms.in_lang)
         if day < issue_date:
-            msg = f"{number}: {kind} dated {day}, before the notice was issued ({issue_date})"
+            msg = (
+                f"{number}：{what_zh}日期 {day} 早于通知单签发日期 {issue_date} "
+                f"({number}: {what_en} dated {day}, before the notice was issued ({issue_date}))"
+            )
             raise NoticeError(msg)
         if to_status is not None:
             if status not in TRANSITIONS[to_status]:
-                allowed = " / ".join(TRANSITIONS[to_status])
+                allowed_zh = "、".join(STATUSES[s][0] for s in TRANSITIONS[to_status])
+                allowed_en = " / ".join(STATUSES[s][1] for s in TRANSITIONS[to_status])
                 msg = (
-                    f"{number} is {status} ({STATUSES[status][0]}): it can become {to_status} "
-                    f"({STATUSES[to_status][0]}) only from {allowed}"
+                    f"{number} 当前为“{STATUSES[status][0]}”，只有“{allowed_zh}”的通知单才能"
+                    f"变为“{STATUSES[to_status][0]}” ({number} is {STATUSES[status][1]}: it "
+                    f"can become {STATUSES[to_status][1]} only from {allowed_en})"
                 )
                 raise NoticeError(msg)
             if last and day < last:
-                msg = f"{number}: {kind} dated {day}, before its last event ({last})"
+                msg = (
+                    f"{number}：{what_zh}日期 {day} 早于上一次登记的日期 {last} "
+                    f"({number}: {what_en} dated {day}, before its last event ({last}))"
+                )
                 raise NoticeError(msg)
         late = 0
         if kind in ("statement", "review_request"):
             if status in ("closed", "revoked"):
-                msg = f"{number} is {status}: no statement can be recorded"
+                msg = (
+                    f"{number} 已{STATUSES[status][0]}，不能再登记{what_zh} "
+                    f"({number} is {status}: no statement can be recorded)"
+                )
                 raise NoticeError(msg)
             (due,) = con.execute(
                 "SELECT statement_due FROM notice WHERE notice_id = ?", (notice_id,)
             ).fetchone()
             if day > due:
                 if not late_ok:
-                    what_zh, what_en = LATE_KINDS[kind]
                     msg = (  # both languages, each screen shows its own (forms.in_lang)
                         f"{number}：{what_zh}于 {day} 收到，已过 {due} 的期限（签发后10日内），"
                         "不予登记；如需保留，请按逾期登记 "

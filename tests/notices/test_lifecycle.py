@@ -61,7 +61,10 @@ def test_the_whole_life(store: CaseStore, number: str) -> None:
     ("action", "message"),
     [
         (lambda s, n: rectify(s, n, by="li", text="x", on=ISSUED), "only from acknowledged"),
-        (lambda s, n: close(s, n, by="li", text="x", on=ISSUED), "only from rectified"),
+        (
+            lambda s, n: close(s, n, by="li", text="x", on=ISSUED),
+            "只有“已提交整改报告”的通知单才能变为“整改验收，已办结”.*only from rectification",
+        ),
     ],
 )
 def test_steps_cannot_be_skipped(store: CaseStore, number: str, action, message: str) -> None:
@@ -73,12 +76,13 @@ def test_steps_cannot_be_skipped(store: CaseStore, number: str, action, message:
 
 def test_acknowledged_twice_is_refused(store: CaseStore, number: str) -> None:
     acknowledge(store, number, by="li", person="张院长", on=ISSUED)
-    with pytest.raises(NoticeError, match=r"is acknowledged .* only from issued"):
+    with pytest.raises(NoticeError, match=r"is acknowledged: .* only from issued"):
         acknowledge(store, number, by="li", person="张院长", on=ISSUED)
 
 
 def test_a_date_before_the_issue_is_refused(store: CaseStore, number: str) -> None:
-    with pytest.raises(NoticeError, match="before the notice was issued"):
+    refusal = r"签收日期 2026-03-04 早于通知单签发日期.*before the notice"
+    with pytest.raises(NoticeError, match=refusal):
         acknowledge(store, number, by="li", person="张院长", on=date(2026, 3, 4))
 
 
