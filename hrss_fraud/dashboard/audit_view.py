@@ -13,6 +13,7 @@ import polars as pl
 from hrss_fraud.cases import audit
 from hrss_fraud.cases.users import ROLES
 from hrss_fraud.cases.vocab import DECISIONS, STEPS
+from hrss_fraud.inspection.rounds import SOURCES
 from hrss_fraud.model.times import minute, minute_expr
 from hrss_fraud.outputs.labels import _pick, column_label
 
@@ -159,18 +160,48 @@ def action_choices(lang: str = "zh") -> list[dict[str, str]]:
     return out
 
 
+EXPORTS: dict[str, tuple[str, str]] = {
+    "leads": ("疑点清单", "lead list"),
+    "data_quality": ("数据质量清单", "data-quality list"),
+    "enrolment visit list": ("参保稽核走访清单", "enrolment audit visit list"),
+}
+"""What an ``export`` row exported (its ``what``) → label."""
+ALL_OBJECTS = {"all": ("全部", "all")}
+"""An object id meaning every object (a zone sync touches all zones) → label."""
+CODED: dict[str, dict[str, tuple[str, ...]]] = {
+    "role": ROLES,
+    "step": STEPS,
+    "decision": DECISIONS,
+    "reason": LOGIN_FAILURES,
+    "what": EXPORTS,
+    "lang": {"zh": ("中文", "Chinese"), "en": ("英文", "English")},
+}
+"""Detail keys whose values are codes → their labels."""
+
+
+def object_text(object_id: str | None, lang: str = "zh") -> str:
+    """An audit row's object id as shown: ``all`` by its label, any other as written."""
+    if object_id in ALL_OBJECTS:
+        return _pick(ALL_OBJECTS[object_id], lang)
+    return object_id or ""
+
+
 def _value(key: str, value: Any, lang: str) -> str:
-    codes = {"role": ROLES, "step": STEPS, "decision": DECISIONS, "reason": LOGIN_FAILURES}
-    codes = codes.get(key, {})
+    codes = CODED.get(key, {})
     if isinstance(value, str) and value in codes:
         return _pick(codes[value][:2], lang)
+    if key == "kinds" and isinstance(value, dict):  # a round's targets by how chosen
+        sep = "、" if lang == "zh" else ", "
+        return sep.join(
+            f"{_pick(SOURCES[k], lang) if k in SOURCES else k} {n}" for k, n in value.items()
+        )
     if isinstance(value, bool):
         return ("是", "yes")[lang == "en"] if value else ("否", "no")[lang == "en"]
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
         zoned = value.endswith("Z") or "+" in value[19:]
         return minute(value) if zoned else value[:16].replace("T", " ")  # naive: local
     if isinstance(value, list | tuple):
-        return "、".join(_value(key, v, lang) for v in value)
+        return ("、" if lang == "zh" else ", ").join(_value(key, v, lang) for v in value)
     if isinstance(value, dict):
         return detail_text(value, lang)
     return "" if value is None else str(value)
@@ -272,6 +303,9 @@ def audit_page(
         object_label=pl.col("object_type").replace_strict(objects, default=pl.col("object_type")),
         detail_text=pl.col("detail").map_elements(
             lambda d: detail_text(d, lang), return_dtype=pl.String, skip_nulls=True
+        ),
+        object_id=pl.col("object_id").map_elements(
+            lambda o: object_text(o, lang), return_dtype=pl.String, skip_nulls=True
         ),
         at_local=minute_expr("at"),
     ), total

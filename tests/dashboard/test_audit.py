@@ -203,3 +203,18 @@ def test_every_detail_the_code_writes_has_a_label() -> None:
     assert len(keys) > 20
     unlabelled = {k for k in keys if k not in audit_view.DETAIL_LABELS and column_label(k) == k}
     assert unlabelled == set()
+
+
+def test_coded_detail_values_read_as_labels_in_each_language() -> None:
+    """What the walk of every page found in the log other tests left: a round's kinds, an
+    export's content and a group's members, in words and each language's punctuation."""
+    round_drawn = {"kinds": {"risk": 3, "random": 2, "complaint": 1}, "seed": "7"}
+    zh = audit_view.detail_text(round_drawn, "zh")
+    assert "重点检查 3、随机抽查 2、投诉举报 1" in zh and "risk" not in zh
+    en = audit_view.detail_text(round_drawn, "en")
+    assert "risk ranking 3, random draw 2, complaint 1" in en
+    assert audit_view.detail_text({"what": "leads"}, "zh") == "内容：疑点清单"
+    assert audit_view.detail_text({"members": ["BI2", "BI3"]}, "en") == "members: BI2, BI3"
+    assert audit_view.detail_text({"members": ["BI2", "BI3"]}, "zh") == "成员：BI2、BI3"
+    assert audit_view.object_text("all", "zh") == "全部"
+    assert audit_view.object_text("H001", "en") == "H001"
