@@ -7,7 +7,6 @@ findings filtered here with polars (apart from the queue's own filter code) and 
 
 from __future__ import annotations
 
-import ast
 import io
 from datetime import date
 from pathlib import Path
@@ -20,7 +19,14 @@ import pytest
 from hrss_fraud.cases.store import CaseStore, open_store
 from hrss_fraud.cases.users import User
 from hrss_fraud.dashboard import queue_callbacks as qc
-from hrss_fraud.outputs.excel_export import EXPORT_COLUMNS
+from hrss_fraud.outputs.excel_export import (
+    ABOUT,
+    EXPORT_COLUMNS,
+    FLAG_COLUMNS,
+    FLAG_LABELS,
+    about_label,
+    about_value,
+)
 from hrss_fraud.outputs.labels import column_label
 from hrss_fraud.outputs.leads import count, lead_frame
 from hrss_fraud.outputs.runs_view import RunView
@@ -47,13 +53,17 @@ def rules_by_variety(findings: pl.DataFrame) -> list[str]:
 
 
 def sheets(data: bytes, lang: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The workbook's lead rows (by export column) and its about sheet."""
+    """The workbook's lead rows (by export column, review flags after them) and its about
+    sheet (by key: its lines are labelled in ``lang``)."""
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     leads, about = book.worksheets
     header, *rows = list(leads.iter_rows(values_only=True))
-    assert list(header) == [column_label(c, lang) for c in EXPORT_COLUMNS]
-    info = {str(k): str(v) for k, v in about.iter_rows(values_only=True)}
-    return [dict(zip(EXPORT_COLUMNS, r, strict=True)) for r in rows], info
+    columns = [*EXPORT_COLUMNS, *FLAG_COLUMNS]
+    labels = {c: pair[lang == "en"] for c, pair in FLAG_LABELS.items()}
+    assert list(header) == [labels.get(c) or column_label(c, lang) for c in columns]
+    key = {about_label(k, lang): k for k in ABOUT}
+    info = {key.get(str(k), str(k)): str(v) for k, v in about.iter_rows(values_only=True)}
+    return [dict(zip(columns, r, strict=True)) for r in rows], info
 
 
 def test_export_with_a_rule_and_a_minimum_amount_holds_exactly_those_leads(
@@ -90,7 +100,8 @@ def test_export_with_a_rule_and_a_minimum_amount_holds_exactly_those_leads(
     assert amounts_out == sorted(amounts_out, reverse=True)  # risk first by default
     # the about sheet says which filter produced how many rows
     assert about["rows"] == str(len(ids))
-    assert ast.literal_eval(about["filter"]) == {"rule_ids": [rule], "amount_min": floor}
+    said = about_value("filter", {"rule_ids": [rule], "amount_min": floor}, "zh")
+    assert about["filter"] == said and said.startswith(f"规则：{rule}；")
 
 
 def test_export_with_two_rules_an_amount_range_and_a_sort_holds_exactly_those_leads(
@@ -172,9 +183,13 @@ def test_export_of_one_institution_one_severity_and_one_month_holds_exactly_thos
     assert ids == lead_frame(county_view, flt, sort, lang="en")["finding_id"].to_list()
     assert len(ids) == count(county_view, flt)
     assert about["rows"] == str(len(ids))
-    assert ast.literal_eval(about["filter"]) == {
-        "severities": [severity],
-        "fixmedins_codes": [inst],
-        "date_from": start.isoformat(),
-        "date_to": end.isoformat(),
-    }
+    assert about["filter"] == about_value(
+        "filter",
+        {
+            "severities": [severity],
+            "fixmedins_codes": [inst],
+            "date_from": start.isoformat(),
+            "date_to": end.isoformat(),
+        },
+        "en",
+    )

@@ -7,7 +7,6 @@ import importlib
 from pathlib import Path
 
 import pytest
-from flask import session
 
 from hrss_fraud.dashboard import context
 from hrss_fraud.dashboard.app import create_app
@@ -26,8 +25,7 @@ def test_a_provisional_deadline_is_marked_in_the_screens_language(page) -> None:
     )
     assert labour._due("2026-12-25", []) == "2026-12-25"
     assert labour._due(None, []) == "—"
-    with app.server.test_request_context():
-        session[context._LANG_KEY] = "en"
+    with app.server.test_request_context(headers={"Cookie": f"{context.LANG_COOKIE}=en"}):
         assert labour._due("2027-03-01", [2027]) == (
             "2027-03-01 (provisional: weekends only until the 2027 holiday arrangement is "
             "published)"
