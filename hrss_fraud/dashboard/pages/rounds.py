@@ -21,6 +21,7 @@ from hrss_fraud.dashboard import rounds_view as rv
 from hrss_fraud.dashboard.forms import field, refused, saved
 from hrss_fraud.engine.runs import RunError
 from hrss_fraud.engine.workspace import Workspace
+from hrss_fraud.model.times import minute
 
 dash.register_page(
     __name__,
@@ -427,7 +428,7 @@ def _detail(selected: Any, _changed: Any) -> html.Div | None:
         (t("common.status"), status),
         (t("rounds.run"), rnd.run_id),
         (t("rounds.seed"), str(rnd.seed)),
-        (t("rounds.drawn"), f"{rnd.created_by} {rv.minute(rnd.created_at)}"),
+        (t("rounds.drawn"), f"{rnd.created_by} {minute(rnd.created_at)}"),
     ]
     downloads: list[Any] = []
     if user is not None and user.can(rv.MANAGE):
