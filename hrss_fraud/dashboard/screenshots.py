@@ -110,34 +110,34 @@ def open_first_lead(page: Any, url: str) -> None:
     page.wait_for_selector("#lead-title")
 
 
-def _overview(page: Any, url: str) -> None:
-    page.goto(f"{url}/")
-    page.wait_for_selector("#overview-charts .js-plotly-plot")
-
-
-def _quality(page: Any, url: str) -> None:
-    page.goto(f"{url}/quality")
-    page.wait_for_selector("#quality-institutions .ag-row")
-
-
-def _listing(path: str, list_id: str) -> Callable[[Any, str], None]:
-    """A page whose list is drawn by a callback: wait for it."""
+def _at(path: str, selector: str) -> Callable[[Any, str], None]:
+    """A page that is ready when ``selector`` shows."""
 
     def go(page: Any, url: str) -> None:
         page.goto(f"{url}{path}")
-        page.wait_for_selector(f"#{list_id} > div")
+        page.wait_for_selector(selector)
 
     return go
 
 
+def _listing(path: str, list_id: str) -> Callable[[Any, str], None]:
+    """A page whose list is drawn by a callback: wait for it."""
+    return _at(path, f"#{list_id} > div")
+
+
 SHOTS: dict[str, Callable[[Any, str], None]] = {
     "login": lambda page, url: None,
-    "overview": _overview,
+    "overview": _at("/", "#overview-charts .js-plotly-plot"),
     "cases": open_first_case,
     "leads": open_first_lead,
-    "quality": _quality,
+    "quality": _at("/quality", "#quality-institutions .ag-row"),
     "rounds": _listing("/rounds", "rounds-list"),
     "notices": _listing("/notices", "notices-list"),
+    "complaints": _listing("/complaints", "complaints-list"),
+    "rule_catalogue": _at("/rules?rule=split_admission", "#rules-params tbody tr"),
+    "registers": _at("/registers", "#registers-overview-table"),
+    "labour": _listing("/labour", "labour-list"),
+    "enrolment": _at("/enrolment", "#enrolment-ranking tbody tr"),
 }
 """File name → how to get the page there (after logging in; ``login`` is taken before)."""
 
