@@ -13,13 +13,20 @@ import polars as pl
 from hrss_fraud.cases import audit
 from hrss_fraud.cases.users import ROLES
 from hrss_fraud.cases.vocab import DECISIONS, STEPS
+from hrss_fraud.complaints.register import OUTCOMES as COMPLAINT_OUTCOMES
+from hrss_fraud.complaints.register import SOURCES as COMPLAINT_SOURCES
+from hrss_fraud.complaints.register import STATUSES as COMPLAINT_STATUSES
+from hrss_fraud.dashboard.rounds_view import STATUSES as ROUND_STATUSES
 from hrss_fraud.inspection.rounds import SOURCES
 from hrss_fraud.model.times import minute, minute_expr
+from hrss_fraud.notices.store import REVIEW_OUTCOMES
+from hrss_fraud.notices.store import STATUSES as NOTICE_STATUSES
 from hrss_fraud.outputs.labels import _pick, column_label
 
 if TYPE_CHECKING:
     from hrss_fraud.cases.store import CaseStore
     from hrss_fraud.cases.users import User
+    from hrss_fraud.engine.catalogue import Catalogue, Rule
 
 PAGE_SIZE = 50
 
@@ -89,7 +96,7 @@ DETAIL_LABELS: dict[str, tuple[str, str]] = {
     "run_id": ("评分批次", "scoring run"),
     "source": ("来源", "source"),
     "zones": ("区域数", "zones"),
-    "institutions": ("机构数", "institutions"),
+    "institutions": ("机构", "institutions"),
     "new_institutions": ("新增机构", "new institutions"),
     "moved_institutions": ("变更区域的机构", "institutions moved"),
     "members": ("成员", "members"),
@@ -139,6 +146,14 @@ DETAIL_LABELS: dict[str, tuple[str, str]] = {
     "kind": ("种类", "kind"),
     "handling": ("处理方式", "handling"),
     "inspection_id": ("检查记录编号", "inspection id"),
+    "from": ("原状态", "from"),
+    "to": ("新状态", "to"),
+    "status": ("状态", "status"),
+    "person": ("机构人员", "person"),
+    "items": ("违约事项数", "items"),
+    "handler": ("承办人", "handler"),
+    "previous": ("原承办人", "previous handler"),
+    "handled_on": ("办结日期", "handled on"),
 }
 """Keys of an audit row's ``detail`` → label; any other key takes its column label
 (:func:`labels.column_label`), else is shown as written."""
@@ -175,6 +190,11 @@ CODED: dict[str, dict[str, tuple[str, ...]]] = {
     "reason": LOGIN_FAILURES,
     "what": EXPORTS,
     "lang": {"zh": ("中文", "Chinese"), "en": ("英文", "English")},
+    "from": ROUND_STATUSES,
+    "to": ROUND_STATUSES,
+    "status": {**NOTICE_STATUSES, **COMPLAINT_STATUSES},
+    "source": {"dashboard": ("系统界面", "dashboard"), **COMPLAINT_SOURCES},
+    "outcome": {**COMPLAINT_OUTCOMES, **REVIEW_OUTCOMES},
 }
 """Detail keys whose values are codes → their labels."""
 
@@ -207,9 +227,14 @@ def _value(key: str, value: Any, lang: str) -> str:
     return "" if value is None else str(value)
 
 
-def detail_text(detail: str | dict[str, Any] | None, lang: str = "zh") -> str:
+def detail_text(
+    detail: str | dict[str, Any] | None,
+    lang: str = "zh",
+    words: dict[str, dict[str, str]] | None = None,
+) -> str:
     """An audit row's ``detail`` (JSON) as the page shows it: ``标签：值`` pairs, codes by
-    their labels, times local to the minute; text that is no JSON object as written."""
+    their labels, times local to the minute, a value of a key in ``words`` (``param`` →
+    the rule's parameters) by its word there; text that is no JSON object as written."""
     if isinstance(detail, str):
         try:
             detail = json.loads(detail)
@@ -221,11 +246,9 @@ def detail_text(detail: str | dict[str, Any] | None, lang: str = "zh") -> str:
     for key, value in detail.items():
         pair = DETAIL_LABELS.get(key)
         label = _pick(pair, lang) if pair else column_label(key, lang)
-        parts.append(
-            f"{label}：{_value(key, value, lang)}"
-            if lang == "zh"
-            else f"{label}: {_value(key, value, lang)}"
-        )
+        said = (words or {}).get(key, {}).get(value) if isinstance(value, str) else None
+        said = said or _value(key, value, lang)
+        parts.append(f"{label}：{said}" if lang == "zh" else f"{label}: {said}")
     return "；".join(parts) if lang == "zh" else "; ".join(parts)
 
 
@@ -279,10 +302,12 @@ def audit_page(
     page: int = 0,
     page_size: int = PAGE_SIZE,
     lang: str = "zh",
+    catalogue: Catalogue | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """Page ``page`` (from 0) of the log, newest first, with ``action_label``,
     ``object_label`` and ``detail_text`` in ``lang`` and ``at_local`` (local time to the
-    minute), and the number of matching rows. ``PermissionError`` unless ``user`` may browse the
+    minute), and the number of matching rows; with ``catalogue``, a rule and its parameters
+    by their names. ``PermissionError`` unless ``user`` may browse the
     log; each call is recorded as ``audit.browse`` with the filters it used."""
     if user is None or not user.can("browse_audit"):
         who = "未登录用户" if user is None else user.role_zh
@@ -298,14 +323,36 @@ def audit_page(
     audit.record(case_store, user.username, "audit.browse", "audit_log", "", {**used, "page": page})
     label = "action_en" if lang == "en" else "action_zh"
     objects = {k: _pick(v, lang) for k, v in OBJECT_TYPES.items()}
+    rules = catalogue.rules if catalogue is not None else {}
     return rows.with_columns(
         action_label=pl.col(label),
         object_label=pl.col("object_type").replace_strict(objects, default=pl.col("object_type")),
-        detail_text=pl.col("detail").map_elements(
-            lambda d: detail_text(d, lang), return_dtype=pl.String, skip_nulls=True
+        detail_text=pl.struct("object_type", "object_id", "detail").map_elements(
+            lambda r: _detail(r, rules, lang), return_dtype=pl.String
         ),
-        object_id=pl.col("object_id").map_elements(
-            lambda o: object_text(o, lang), return_dtype=pl.String, skip_nulls=True
+        object_id=pl.struct("object_type", "object_id").map_elements(
+            lambda r: _object(r, rules, lang), return_dtype=pl.String
         ),
         at_local=minute_expr("at"),
     ), total
+
+
+def _object(row: dict[str, Any], rules: dict[str, Rule], lang: str) -> str:
+    """A row's object: a rule by its name (a rule the catalogue no longer holds by its id)."""
+    rule = rules.get(row["object_id"]) if row["object_type"] == "rule" else None
+    if rule is not None:
+        return rule.name_en if lang == "en" else rule.name_zh
+    return object_text(row["object_id"], lang)
+
+
+def _detail(row: dict[str, Any], rules: dict[str, Rule], lang: str) -> str | None:
+    """A row's detail in words; a rule's parameter by its description."""
+    if row["detail"] is None:
+        return None
+    rule = rules.get(row["object_id"]) if row["object_type"] == "rule" else None
+    params = (
+        {p.name: (p.description_en if lang == "en" else p.description_zh) for p in rule.params}
+        if rule is not None
+        else {}
+    )
+    return detail_text(row["detail"], lang, {"param": params})

@@ -15,6 +15,7 @@ import pytest
 from hrss_fraud.cases import audit, open_store
 from hrss_fraud.cases.users import add_user
 from hrss_fraud.dashboard import audit_view
+from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.outputs.labels import column_label
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -216,5 +217,31 @@ def test_coded_detail_values_read_as_labels_in_each_language() -> None:
     assert audit_view.detail_text({"what": "leads"}, "zh") == "内容：疑点清单"
     assert audit_view.detail_text({"members": ["BI2", "BI3"]}, "en") == "members: BI2, BI3"
     assert audit_view.detail_text({"members": ["BI2", "BI3"]}, "zh") == "成员：BI2、BI3"
+    moved = {"from": "planned", "to": "in_progress", "reason": "检查组已出发"}
+    said = "原状态：已计划；新状态：检查中；原因：检查组已出发"
+    assert audit_view.detail_text(moved, "zh") == said
+    event = {"person": "张院长", "status": "acknowledged", "items": 1, "source": "dashboard"}
+    said = "机构人员：张院长；状态：机构已签收；违约事项数：1；来源：系统界面"
+    assert audit_view.detail_text(event, "zh") == said
+    handled = {"source": "letter", "outcome": "partly", "handled_on": "2026-12-08"}
+    assert (
+        audit_view.detail_text(handled, "zh") == "来源：信件；结果：部分属实；办结日期：2026-12-08"
+    )
     assert audit_view.object_text("all", "zh") == "全部"
     assert audit_view.object_text("H001", "en") == "H001"
+
+
+def test_a_rule_and_its_parameter_read_by_their_names(logged) -> None:
+    """A parameter change names the rule and the parameter as the rule catalogue does."""
+    catalogue = load_catalogue()
+    rule = next(r for r in catalogue.rules.values() if r.params)
+    param = rule.params[0]
+    change = {"param": param.name, "new": 2}
+    audit.record(logged, "li", "parameter.change", "rule", rule.id, change)
+    admin = add_user(logged, "root", role="admin", password="Qz7!kpLm29xx", by="t")
+    flt = audit.AuditFilter(object_id=rule.id)
+    rows, _ = audit_view.audit_page(logged, admin, flt, lang="zh", catalogue=catalogue)
+    assert rows["object_id"][0] == rule.name_zh
+    assert rows["detail_text"][0].startswith(f"参数：{param.description_zh}；")
+    bare, _ = audit_view.audit_page(logged, admin, flt, lang="zh")
+    assert bare["object_id"][0] == rule.id  # without the catalogue: the id, as recorded

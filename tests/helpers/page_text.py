@@ -44,6 +44,7 @@ the other-language check catches them)."""
 
 ZH_ALLOWED = frozenset(
     {"PDF", "Excel", "Word", "CSV", "XLSX", "DOCX", "DRG", "DIP", "HIS", "AUC", "SQL"}
+    | {"pdf", "xlsx", "docx", "csv"}  # a file's extension, in its name
     | {"HBOS", "MAD", "PEPPER", "English"}
 )
 """ASCII words a Chinese screen may show: file formats, the platform's and the methods'

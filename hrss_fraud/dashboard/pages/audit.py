@@ -12,6 +12,7 @@ from dash import Input, Output, State, dcc, html
 from hrss_fraud.dashboard import audit_view, context, guard
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.forms import field
+from hrss_fraud.dashboard.rule_catalogue_view import current_catalogue
 
 dash.register_page(
     __name__,
@@ -93,12 +94,13 @@ def _results(
     t, lang = context.t, context.lang()
     trigger = dash.ctx.triggered_id
     page = {"audit-prev": max(0, page - 1), "audit-next": page + 1}.get(trigger, 0)
+    catalogue = current_catalogue(context.workspace())  # rules and parameters by name
     try:
         flt = audit_view.filter_from_form(
             actor=actor, action=action, object_id=obj, date_from=start, date_to=end
         )
         rows, total = audit_view.audit_page(
-            context.store(), context.user(), flt, page=page, lang=lang
+            context.store(), context.user(), flt, page=page, lang=lang, catalogue=catalogue
         )
     except audit_view.NotADate as e:
         said = t("audit.not_a_date", field=t(DATE_FIELDS[e.field]), value=e.value)
@@ -109,7 +111,7 @@ def _results(
     if page > last:
         page = last
         rows, total = audit_view.audit_page(
-            context.store(), context.user(), flt, page=page, lang=lang
+            context.store(), context.user(), flt, page=page, lang=lang, catalogue=catalogue
         )
     summary = t("audit.rows_page", total=total, page=page + 1, pages=last + 1)
     return html.Div(

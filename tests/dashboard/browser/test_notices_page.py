@@ -148,6 +148,10 @@ def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
     box, tick = (page.locator(s).bounding_box() for s in ("#notice-step-text", "#notice-step-late"))
     beside = box["x"] + box["width"] <= tick["x"] or box["y"] + box["height"] <= tick["y"]
     assert beside, (box, tick)  # the late-statement box sits beside the text box, not over it
+    # the step form is drawn again while the issued notice's detail and the list refresh:
+    # type into the form once those answers are in, or they clear what was typed
+    page.wait_for_selector(f"#notice-step:has-text('{STEPS['acknowledged']}')")
+    page.wait_for_load_state("networkidle")
     page.fill("#notice-step-on", "2026-03-05")
     page.click("#notice-step-record")  # no signer: refused by the field's label, date kept
     page.wait_for_selector("#notice-action-result .error:has-text('请填写机构人员')")

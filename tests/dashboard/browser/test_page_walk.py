@@ -5,6 +5,7 @@ offending token with the text around it."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ def units(live_dashboard) -> Units:
 
 USER_TEXT = re.compile(
     r"(^|_)(name|content|reason|text|summary|facts|requirements|basis|unit|representative"
-    r"|person|complainant|inspectors|rule)$"
+    r"|person|complainant|inspectors|rule|note)$"
 )
 """Case-store columns holding what users typed (names, a complaint's content, a notice's
 facts): data, shown as typed. A code's labels (``label_zh``) are screen text, not these."""
@@ -79,13 +80,16 @@ facts): data, shown as typed. A code's labels (``label_zh``) are screen text, no
 
 def _store_names(store: Any) -> set[str]:
     """What users typed into the case store, as the other browser tests left it: every
-    value of a :data:`USER_TEXT` column of its tables."""
+    value of a :data:`USER_TEXT` column of its tables, or key of the audit log's details."""
     names = set()
     for (table,) in store.query("SELECT name FROM sqlite_master WHERE type = 'table'"):
         for (column,) in store.query(f"SELECT name FROM pragma_table_info('{table}')"):
             if USER_TEXT.search(column):
                 rows = store.query(f'SELECT DISTINCT "{column}" FROM "{table}"')
                 names |= {v for (v,) in rows if isinstance(v, str) and v}
+    for (detail,) in store.query("SELECT DISTINCT detail FROM audit_log WHERE detail IS NOT NULL"):
+        typed = json.loads(detail) if detail.startswith("{") else {}  # and the log's details
+        names |= {v for k, v in typed.items() if USER_TEXT.search(k) and isinstance(v, str) and v}
     return names
 
 
