@@ -170,10 +170,6 @@ PAGES.update(  # pages newer than this list: walked as the supervisor once their
     {p.strip("/"): (p, "supervisor", _at(p, "h1")) for p in sorted(_page_paths() - _listed)}
 )
 
-KNOWN: dict[tuple[str, str], str] = {}
-"""(page, language) → what remains on a page another change owns: expected to fail until
-then, not strictly (the mark goes when the page is clean)."""
-
 CELLS_JS = """() => {
   const out = [];
   const text = el => (el.innerText || el.textContent || '').trim();
@@ -213,9 +209,7 @@ def _walk_params() -> list[Any]:
     params = []
     for name in PAGES:
         for lang in ("zh", "en"):
-            reason = KNOWN.get((name, lang))
-            marks = [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
-            params.append(pytest.param(name, lang, marks=marks, id=f"{name}-{lang}"))
+            params.append(pytest.param(name, lang, id=f"{name}-{lang}"))
     return params
 
 
