@@ -83,3 +83,12 @@ def unknown_findings(ids: list[str], findings: pl.DataFrame, run_id: str) -> str
         f"not a finding of run {run_id}: {shown}; check the ids, or name the run that holds "
         "them with --run"
     )
+
+
+on_option = click.option(
+    "--on",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="日期 Date it happened, YYYY-MM-DD (default: today).",
+)
+"""``--on``: the day a recorded event happened, for every group that records events."""

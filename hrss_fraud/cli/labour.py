@@ -20,7 +20,7 @@ import click
 from hrss_fraud.cases import SchemaError, open_store
 from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cases.store import CaseStore
-from hrss_fraud.cli.common import current_workspace, day, fail, operator, split_list
+from hrss_fraud.cli.common import current_workspace, day, fail, on_option, operator, split_list
 from hrss_fraud.model.numbers import money
 from hrss_fraud.notices.render import RenderError
 from hrss_fraud.registers import labour_cases as lc
@@ -46,12 +46,7 @@ _by = click.option(
     show_default="login name",
     help="操作人 Who acts: an enabled account whose role may take the step.",
 )
-_on = click.option(
-    "--on",
-    "on",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="日期 Date it happened, YYYY-MM-DD (default: today).",
-)
+_on = on_option
 
 
 @contextmanager

@@ -18,7 +18,7 @@ import polars as pl
 
 from hrss_fraud.cases import CaseStore, SchemaError, open_store
 from hrss_fraud.cases.operators import login_name
-from hrss_fraud.cli.common import current_workspace, day, fail, operator, split_list
+from hrss_fraud.cli.common import current_workspace, day, fail, on_option, operator, split_list
 from hrss_fraud.engine.runs import RunError, open_run
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.model.numbers import money
@@ -57,12 +57,7 @@ _by = click.option(
     show_default="login name",
     help="经办人 Who records it: an enabled account that may issue notices.",
 )
-_on = click.option(
-    "--on",
-    "on",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="日期 Date it happened, YYYY-MM-DD (default: today).",
-)
+_on = on_option
 
 
 ERRORS: tuple[type[BaseException], ...] = (NoticeError, ContentError, RenderError, SchemaError)

@@ -20,7 +20,7 @@ import click
 from hrss_fraud.cases import SchemaError, open_store
 from hrss_fraud.cases.operators import login_name
 from hrss_fraud.cases.store import CaseStore
-from hrss_fraud.cli.common import current_workspace, day, fail, operator, split_list
+from hrss_fraud.cli.common import current_workspace, day, fail, on_option, operator, split_list
 from hrss_fraud.inspection.rounds import parse_complaints
 from hrss_fraud.registers.definitions import (
     ENGINES,
@@ -82,12 +82,7 @@ _by = click.option(
     show_default="login name",
     help="操作人 Who does it: an enabled account that may plan inspections.",
 )
-_on = click.option(
-    "--on",
-    "on",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="日期 Date it happened, YYYY-MM-DD (default: today).",
-)
+_on = on_option
 _register = click.option(
     "--register", "register", required=True, help="监管事项代码 Register code (`registers list`)."
 )
