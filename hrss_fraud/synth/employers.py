@@ -317,9 +317,13 @@ def _filings(
     first: date,
     truth: list[tuple[str, str, str]],
 ) -> pl.DataFrame:
-    """The filings with their serials: ``k`` enrolments from before ``first`` short of one
-    document, ``k`` complete but listed another way (other separators, an extra form)."""
-    ordinary = [j for j, e in enumerate(events) if e["evt_type"] == "11" and e["evt_date"] < first]
+    """The filings with their serials: ``k`` enrolments of the two years before ``first``
+    short of one document, ``k`` complete but listed another way (other separators, an
+    extra form)."""
+    recent = date(first.year - 2, first.month, 1)  # inside the check's 36-month look-back
+    ordinary = [
+        j for j, e in enumerate(events) if e["evt_type"] == "11" and recent <= e["evt_date"] < first
+    ]
     chosen = rng.permutation(ordinary)[: 2 * k]
     for j in chosen[:k]:
         docs = events[j]["docs"].split(";")

@@ -287,6 +287,18 @@ def test_an_enrolment_without_the_labour_contract_is_a_hit_naming_it() -> None:
     )
 
 
+def test_only_filings_of_the_last_three_years_are_checked() -> None:
+    """A county's register holds decades of filings; counted back from its newest filing,
+    an incomplete one older than ``recent_months`` (36) is no longer a lead."""
+    events = [
+        _event("V1", "11", date(2022, 3, 1), "01；03"),  # 36 months before the newest: checked
+        _event("V2", "11", date(2022, 2, 28), "01；03"),  # just older: not
+        _event("V3", "11", date(2025, 3, 1), "01；02；03"),
+    ]
+    f, _ = run_rule(_db(insu_event=events), "enrol_filing_documents")
+    assert [e.split("（V")[1][:1] for e in f["evidence"]] == ["1"]
+
+
 def test_complete_filings_in_any_separator_or_by_name_are_no_hit() -> None:
     events = [
         _event("V1", "11", date(2025, 3, 1), "03、02、01"),

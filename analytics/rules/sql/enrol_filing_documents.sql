@@ -1,4 +1,5 @@
 -- Template: an enrolment filing without a document its kind requires (申报材料不全).
+-- Params: recent_months, how far back from the newest filing filings are checked.
 -- Args: required, a list of 'kind:document' (e.g. '11:02': an enrolment needs the labour
 -- contract), codes as codes.EVT_TYPE and codes.DOC_TYPE. The filed documents are read
 -- from insu_event.docs, codes (or their names, 劳动合同) separated by ; , ； ， 、 or spaces.
@@ -13,6 +14,10 @@ filed AS (
            list_filter(regexp_split_to_array(coalesce(e.docs, ''), '[;,；，、\s]+'),
                        lambda x: x <> '') AS have
     FROM insu_event e
+    -- a county's register holds decades of filings: only the recent ones are still to be
+    -- completed, counted back from the newest filing the lake holds (not from today)
+    WHERE e.evt_date >= (SELECT max(evt_date) FROM insu_event)
+                        - to_months(CAST({{recent_months}} AS INTEGER))
 ),
 lacking AS (
     SELECT f.evt_sn, f.emp_no, f.psn_no, f.evt_type, f.evt_date,
