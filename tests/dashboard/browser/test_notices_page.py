@@ -162,12 +162,20 @@ def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
         ("closed", "2026-04-10", "", "复查收费记录，整改到位"),
     ]
     for step, on, person, text in steps:
+        # each recorded step redraws the form, the detail and the list: type once they are in
+        # (or the redraw clears what was typed), and wait for this step's own confirmation,
+        # not the previous step's, which is still on the page
         page.wait_for_selector(f"#notice-step:has-text('{STEPS[step]}')")
-        page.fill("#notice-step-on", on)
-        page.fill("#notice-step-person", person)
-        page.fill("#notice-step-text", text)
+        page.wait_for_load_state("networkidle")
+        for field, value in (("on", on), ("person", person), ("text", text)):
+            page.fill(f"#notice-step-{field}", value)
+        page.wait_for_function(
+            "([on, person, text]) => ['on', 'person', 'text'].every((f, i) =>"
+            " document.querySelector('#notice-step-' + f).value === [on, person, text][i])",
+            arg=[on, person, text],
+        )
         page.click("#notice-step-record")
-        page.wait_for_selector("#notice-action-result:has-text('已登记')")
+        page.wait_for_selector(f"#notice-action-result:has-text('已登记：{STEPS[step]}')")
         page.wait_for_function(
             "(n) => document.querySelectorAll('#notice-events tbody tr').length === n",
             arg=1 + list(STEPS).index(step) + 1,

@@ -17,7 +17,7 @@ from hrss_fraud.cases.flags import flag, flags
 from hrss_fraud.cases.store import open_store
 from hrss_fraud.cases.vocab import STEPS
 from hrss_fraud.cases.workflow import decide
-from hrss_fraud.dashboard.screenshots import FIRST_RULE_CELL, wait_for_rows
+from hrss_fraud.dashboard.screenshots import wait_for_rows
 from hrss_fraud.model.schema import TABLES
 from hrss_fraud.outputs.runs_view import open_view
 
@@ -43,7 +43,11 @@ def _open(page, url: str, lead: dict, query: str = "") -> None:
     """The queue narrowed to the lead's person, the lead opened in the panel."""
     page.goto(f"{url}/leads?view=leads&person={lead['psn_no']}{query}")
     wait_for_rows(page)
-    page.click(FIRST_RULE_CELL)
+    # the lead's own row, not whichever row is drawn first: the grid may still be swapping
+    # the previous page's rows for the person's
+    cell = f".ag-row[row-id='{lead['finding_id']}'] .ag-cell[col-id='rule_name']"
+    page.wait_for_selector(cell)
+    page.click(cell)
     page.wait_for_selector(f"#lead-panel:has-text('{lead['finding_id']}')", timeout=60_000)
 
 
