@@ -37,15 +37,19 @@ demo: $(STAMP) system-deps
 # browser and a CJK font (without one, Chinese renders as empty boxes); the PDF notices
 # embed a TrueType one (fonts-wqy-zenhei: Noto CJK is CFF, which extractors misread);
 # LibreOffice Writer and Calc, headless, and poppler-utils (pdftoppm, pdftotext), to open
-# the issued notices and exported lists as a user would and render them for the docs.
+# the issued notices and exported lists as a user would and render them for the docs;
+# OpenJDK 17 for local Spark (the province parity tests) and PostgreSQL's server, which the
+# case-store tests start on their own for a province's case store.
 system-deps:
 	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . \
 	  && [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] \
-	  && command -v soffice >/dev/null && command -v pdftoppm >/dev/null || { \
+	  && command -v soffice >/dev/null && command -v pdftoppm >/dev/null \
+	  && command -v java >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk \
-	    fonts-wqy-zenhei libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils; }
+	    fonts-wqy-zenhei libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils \
+	    openjdk-17-jre-headless postgresql; }
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
