@@ -95,6 +95,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "labour.document.void": ("作废监察文书编号", "labour document number voided"),
     "enrolment.request": ("要求参保单位整改", "employer asked to correct its filings"),
     "enrolment.corrected": ("参保单位整改完成", "employer's correction recorded"),
+    "check_key.add": ("发放事前事中审核接口密钥", "check-service API key issued"),
+    "check_key.revoke": ("吊销事前事中审核接口密钥", "check-service API key revoked"),
 }
 """Action code → (Chinese, English). ``decision.*`` and ``deadline.change`` are written by
 the case store itself, in the transaction of the change they record."""
