@@ -228,15 +228,16 @@ def _assign(findings: pl.DataFrame, rules: Mapping[str, Rule]) -> pl.DataFrame:
     return f.join(ids, on="case_key", how="left").drop("case_key")
 
 
-def _line_totals(assigned: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+def _line_totals(assigned: pl.DataFrame, lines: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Per case its distinct lines, amount at risk and expected recovery (each line at its
     largest amount, and largest weighted amount, over the case's findings)."""
     fee_line = pl.col("feedetl_sn").is_not_null()
     contribution = pl.col("enrol") & pl.all_horizontal(
         pl.col(c).is_null() for c in ("fixmedins_code", "setl_id", "mdtrt_id", "feedetl_sn")
     )
+    present = lines.collect_schema().names()  # a frame, or a scan of a run's line partitions
     month_columns = [
-        pl.col(c) if c in lines.columns else pl.lit(None, dtype=t).alias(c)
+        pl.col(c) if c in present else pl.lit(None, dtype=t).alias(c)
         for c, t in LINE_MONTH_INPUT.items()
     ]
     per_line = (
@@ -380,7 +381,7 @@ def _titles(cases: pl.DataFrame) -> pl.DataFrame:
 
 def group(
     findings: pl.DataFrame,
-    lines: pl.DataFrame,
+    lines: pl.DataFrame | pl.LazyFrame,
     rules: Mapping[str, Rule],
     *,
     weights: pl.DataFrame | None = None,

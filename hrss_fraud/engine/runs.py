@@ -13,6 +13,10 @@ swapped atomically, so readers (the dashboard, exports) only ever see complete r
   parameters, status, counts (``findings`` and ``amount_at_risk`` count leads only;
   ``quality_findings`` and ``cases`` beside them) and time.
 
+Since issue 23 the lines are kept one file per rule (:mod:`hrss_fraud.engine.line_parts`:
+``lead_lines/`` and ``quality_lines/`` instead of the two line files), so that a night
+rewrites only the rules whose lines it changed; :meth:`Run.file` names either layout.
+
 A run published before findings were split and grouped (no ``quality_findings.parquet``)
 still opens: :class:`Run` splits its findings by the workspace's catalogue and groups the
 leads into cases on first use, with the severity weights (the review model's weights are
@@ -33,7 +37,7 @@ from typing import Any
 
 import polars as pl
 
-from hrss_fraud.engine import grouping
+from hrss_fraud.engine import grouping, line_parts
 from hrss_fraud.engine.catalogue import Catalogue, load_catalogue
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.fsutil import fsync_dir, write_bytes_atomic, write_parquet_atomic
@@ -42,6 +46,7 @@ LATEST = "LATEST"
 FINDINGS, LINES = "findings.parquet", "finding_lines.parquet"
 QUALITY_FINDINGS, QUALITY_LINES = "quality_findings.parquet", "quality_lines.parquet"
 CASES = "cases.parquet"
+_PART_KIND = {LINES: line_parts.LEAD, QUALITY_LINES: line_parts.QUALITY}
 
 
 class RunError(RuntimeError):
@@ -133,6 +138,18 @@ class Run:
         return self.root.parent.parent
 
     @property
+    def partitioned(self) -> bool:
+        """Whether the run keeps its lines one file per rule (published since issue 23)."""
+        return line_parts.is_partitioned(self.root)
+
+    def file(self, name: str) -> Path:
+        """The path readers pass to DuckDB or Polars for the run's file ``name``: for the
+        line files of a partitioned run, the glob of its per-rule files."""
+        if self.partitioned and name in _PART_KIND:
+            return line_parts.parts_glob(self.root, _PART_KIND[name])
+        return self.root / name
+
+    @property
     def grouped(self) -> bool:
         """Whether the run was published with its data-quality findings kept apart (and
         its leads grouped): False for a run scored before issue 16."""
@@ -171,6 +188,8 @@ class Run:
         return self.root.parent / f"{self.run_id}.marts"
 
     def _read(self, file: str, part: str) -> pl.DataFrame:
+        if self.partitioned and file in _PART_KIND:
+            return line_parts.read_lines(self.root, _PART_KIND[file])
         if self.grouped:
             return pl.read_parquet(self.root / file)
         return self._old_format()[part]
@@ -230,14 +249,33 @@ def open_run(workspace: Path, run_id: str | None = None) -> Run:
     return Run(root, json.loads((root / "manifest.json").read_text(encoding="utf-8")))
 
 
+def staging_dir(workspace: Path, run_id: str) -> Path:
+    """The folder a run is written in before it is published (no reader looks at it)."""
+    return runs_dir(workspace) / f".{run_id}.tmp"
+
+
+def begin(workspace: Path, run_id: str) -> Path:
+    """A fresh :func:`staging_dir` for ``run_id`` (its line files are written there before
+    the findings are grouped, :func:`publish` then completes it)."""
+    base = runs_dir(workspace)
+    base.mkdir(parents=True, exist_ok=True)
+    if (base / run_id).exists():
+        msg = f"run {run_id} already exists"
+        raise RunError(msg)
+    tmp = staging_dir(workspace, run_id)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    return tmp
+
+
 def publish(
     workspace: Path,
     run_id: str,
     findings: pl.DataFrame,
-    lines: pl.DataFrame,
+    lines: pl.DataFrame | None,
     manifest: dict[str, Any],
     *,
-    quality: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+    quality: tuple[pl.DataFrame, pl.DataFrame | None] | None = None,
     cases: pl.DataFrame | None = None,
 ) -> Run:
     """Write the run under a temporary name, rename it into place, then move ``LATEST``.
@@ -245,22 +283,23 @@ def publish(
     ``findings`` and ``lines`` are the leads (with their case columns) when ``quality``
     (the data-quality findings and their lines) and ``cases`` are given, as
     :func:`hrss_fraud.scoring.score.score` publishes; without them the run is written in the
-    old format, its findings split and grouped when read (tests that craft a run)."""
+    old format, its findings split and grouped when read (tests that craft a run). Lines
+    given as None (and ``quality``'s lines None) are already in the :func:`begin` folder,
+    one file per rule."""
     base = runs_dir(workspace)
-    base.mkdir(parents=True, exist_ok=True)
-    tmp = base / f".{run_id}.tmp"
     final = base / run_id
+    tmp = staging_dir(workspace, run_id) if lines is None else begin(workspace, run_id)
     if final.exists():
         msg = f"run {run_id} already exists"
         raise RunError(msg)
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     write_parquet_atomic(tmp / FINDINGS, findings, label="findings")
-    write_parquet_atomic(tmp / LINES, lines, label="finding_lines")
+    if lines is not None:
+        write_parquet_atomic(tmp / LINES, lines, label="finding_lines")
     if cases is not None:
         write_parquet_atomic(tmp / CASES, cases, label="cases")
     if quality is not None:  # written last: its presence marks a split run
-        write_parquet_atomic(tmp / QUALITY_LINES, quality[1], label="quality_lines")
+        if quality[1] is not None:
+            write_parquet_atomic(tmp / QUALITY_LINES, quality[1], label="quality_lines")
         write_parquet_atomic(tmp / QUALITY_FINDINGS, quality[0], label="quality_findings")
     data = json.dumps(manifest, ensure_ascii=False, indent=1, default=str).encode("utf-8")
     write_bytes_atomic(tmp / "manifest.json", data, label="run manifest")

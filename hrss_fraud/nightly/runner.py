@@ -11,6 +11,7 @@ the run and leaves the previous results in place.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hrss_fraud.cases import SchemaError, chain
-from hrss_fraud.cases.store import open_store, store_path
+from hrss_fraud.cases.store import open_store, store_exists
 from hrss_fraud.engine import runs
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.ingest.inbox import file_away, inbox_files
@@ -231,13 +232,19 @@ def _run_stage(ctx: _Context, name: str, func: Stage) -> dict[str, Any]:
     seconds = round(time.perf_counter() - t0, 2)
     ctx.journal.event("done", stage=name, counts={**counts, "seconds": seconds})
     kill_point(name, "after")
-    return {"status": "ok", "seconds": seconds, "counts": counts}
+    return {"status": "ok", "seconds": seconds, "counts": counts, "peak_mib": _peak_mib()}
+
+
+def _peak_mib() -> float:
+    """The process's peak resident memory so far (MiB): recorded after each stage, so the
+    stage that raised it shows in the run record."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _case_store_head(workspace: Path, log: journal.Journal) -> str | None:
     """The case store's chain head now (``cases verify --anchor`` checks it later); ``None``
     if there is no store yet or it cannot be read (told as a warning, never a failure)."""
-    if not store_path(workspace).exists():
+    if not store_exists(workspace):
         return None
     try:
         with open_store(workspace) as store:

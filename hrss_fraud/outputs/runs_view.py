@@ -131,9 +131,11 @@ class RunView:
 
     def _file(self, name: str) -> Path:
         """The run's file ``name``; for a run published before its data-quality findings
-        were kept apart and its leads grouped, the file :func:`split_files` wrote."""
+        were kept apart and its leads grouped, the file :func:`split_files` wrote; for the
+        lines of a run that keeps them per rule, the glob of its files (DuckDB and Polars
+        read it as one table)."""
         if self.run.grouped:
-            return self.run.root / name
+            return self.run.file(name)
         return self.memo("split_files", lambda: split_files(self.workspace, self.run_id)) / name
 
     @property

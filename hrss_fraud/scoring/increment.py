@@ -14,18 +14,24 @@ that are not re-scored and adds this run's re-scored ones; findings computed her
 outside that reach (from incomplete history) are discarded. A rule's ``lookback_days`` is
 the history a finding needs before its last line; with it set right the result equals a
 full run's.
+
+The lines go into the new run one file per rule (:mod:`hrss_fraud.engine.line_parts`):
+:func:`merge_into_parts` hard-links the file of every rule whose findings this run left
+as they were (a monthly rule not due, a nightly rule whose reach found nothing new) and
+writes the others.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import duckdb
 import polars as pl
 
-from hrss_fraud.engine import runs
+from hrss_fraud.engine import line_parts, runs
 from hrss_fraud.engine.catalogue import Rule
-from hrss_fraud.engine.grouping import CASE_COLUMNS_OF_FINDINGS
+from hrss_fraud.engine.grouping import CASE_COLUMNS_OF_FINDINGS, quality_rule_ids
 from hrss_fraud.engine.hits import LINE_ORDER
 from hrss_fraud.engine.prepare import Scope
 
@@ -88,14 +94,14 @@ def previous_findings(run: runs.Run) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     the one findings file of a run published before they were kept apart."""
     root = run.root
     findings = pl.scan_parquet(root / runs.FINDINGS).drop(CASE_COLUMNS_OF_FINDINGS, strict=False)
-    lines = pl.scan_parquet(root / runs.LINES)
+    lines = pl.scan_parquet(run.file(runs.LINES))
     if not run.grouped:
         return findings, lines
     return (
         pl.concat(
             [findings, pl.scan_parquet(root / runs.QUALITY_FINDINGS)], how="vertical_relaxed"
         ),
-        pl.concat([lines, pl.scan_parquet(root / runs.QUALITY_LINES)], how="vertical_relaxed"),
+        pl.concat([lines, pl.scan_parquet(run.file(runs.QUALITY_LINES))], how="vertical_relaxed"),
     )
 
 
@@ -133,3 +139,101 @@ def merge(
         findings.sort("finding_id"),
         lines.sort(LINE_ORDER, nulls_last=True),
     )
+
+
+def _kept(
+    previous: pl.LazyFrame,
+    new_f: pl.DataFrame,
+    scope: Scope,
+    rules: dict[str, Rule],
+    standing: set[str],
+) -> pl.DataFrame:
+    """The previous findings this run keeps (see :func:`merge`)."""
+    keep_old = pl.col("rule_id").is_in(list(standing)) | (
+        ~_rescored(scope, rules) & ~pl.col("finding_id").is_in(new_f["finding_id"].implode())
+    )
+    return previous.filter(keep_old).collect()
+
+
+def kind_of(rules: dict[str, Rule]) -> Callable[[str], str]:
+    """Rule id → the line files it goes in: data-quality findings apart from leads."""
+    quality = set(quality_rule_ids(rules))
+    return lambda rule_id: line_parts.QUALITY if rule_id in quality else line_parts.LEAD
+
+
+def merge_into_parts(
+    previous: runs.Run,
+    current: tuple[pl.DataFrame, pl.DataFrame],
+    scope: Scope,
+    rules: dict[str, Rule],
+    run_id: str,
+    standing: set[str],
+    parts: line_parts.PartsWriter,
+) -> pl.DataFrame:
+    """What :func:`merge` gives, the lines written into ``parts`` rule by rule instead of
+    returned: a rule whose previous findings are all kept and which has no new one is
+    hard-linked from ``previous`` (when that run keeps its lines per rule), the others
+    written. Returns the merged findings."""
+    new_f, new_l = current
+    new_f = new_f.filter(_rescored(scope, rules))
+    old_scan, old_lines = previous_findings(previous)
+    old_f = _kept(old_scan, new_f, scope, rules, standing)
+    findings = pl.concat([old_f, new_f], how="vertical_relaxed").with_columns(run_id=pl.lit(run_id))
+    before = _counts(old_scan.select("rule_id").collect())
+    kept, fresh = _counts(old_f), _counts(new_f)
+    recorded = previous.manifest.get(line_parts.PARTS_KEY) if previous.partitioned else None
+    added = new_l.join(new_f.select("finding_id", "rule_id"), on="finding_id")
+    by_rule = None
+    if recorded is None:  # one line file: read the kept lines once, not once per rule
+        ids = old_f.select("finding_id", "rule_id").lazy()
+        by_rule = old_lines.join(ids, on="finding_id").collect()
+    kind = kind_of(rules)
+    for rule_id in sorted(findings["rule_id"].unique().to_list()):
+        unchanged = before.get(rule_id, 0) == kept.get(rule_id, 0) and not fresh.get(rule_id)
+        if recorded is not None and unchanged:
+            entry = recorded.get(kind(rule_id), {}).get(rule_id)
+            if entry is not None:
+                parts.link(kind(rule_id), rule_id, previous.root, entry)
+            continue  # a rule without a line file had no lines
+        mine = pl.col("rule_id") == rule_id
+        if by_rule is not None:
+            old = by_rule.filter(mine)
+        else:
+            old = _old_part(previous, kind(rule_id), old_f.filter(mine))
+        rows = [f.drop("rule_id", strict=False) for f in (old, added.filter(mine)) if f.height]
+        if rows:
+            parts.write(kind(rule_id), rule_id, pl.concat(rows, how="vertical_relaxed"))
+    return findings.sort("finding_id")
+
+
+def write_parts(
+    findings: pl.DataFrame,
+    lines: pl.DataFrame,
+    rules: dict[str, Rule],
+    parts: line_parts.PartsWriter,
+) -> None:
+    """A full run's lines into ``parts``, one file per rule."""
+    ids = findings.select("finding_id", "rule_id")
+    ordered = lines.join(ids, on="finding_id").sort(["rule_id", *LINE_ORDER], nulls_last=True)
+    kind = kind_of(rules)
+    offset = 0
+    for rule_id, n in ordered.group_by("rule_id", maintain_order=True).len().iter_rows():
+        chunk = ordered.slice(offset, n).drop("rule_id")
+        parts.write(kind(rule_id), rule_id, chunk, ordered=True)
+        offset += n
+
+
+def _counts(findings: pl.DataFrame) -> dict[str, int]:
+    return dict(findings.group_by("rule_id").len().iter_rows())
+
+
+def _old_part(previous: runs.Run, kind: str, kept: pl.DataFrame) -> pl.DataFrame:
+    """The previous run's lines of the ``kept`` findings of one rule (none when the rule
+    had no line file)."""
+    if kept.is_empty():
+        return kept.clear()
+    path = line_parts.part_path(previous.root, kind, kept["rule_id"][0])
+    if not path.exists():
+        return kept.clear()
+    ids = kept.select("finding_id").lazy()
+    return pl.scan_parquet(path).join(ids, on="finding_id", how="semi").collect()

@@ -30,7 +30,7 @@ import polars as pl
 from hrss_fraud.cases.reviews import lead_weights
 from hrss_fraud.detectors import models
 from hrss_fraud.detectors.frequency_model import ModelError
-from hrss_fraud.engine import grouping, runs
+from hrss_fraud.engine import grouping, line_parts, runs
 from hrss_fraud.engine.catalogue import Catalogue, CatalogueError, Rule, load_catalogue
 from hrss_fraud.engine.enrolment import data_gaps
 from hrss_fraud.engine.execute import RuleOutcome, run_rules
@@ -204,17 +204,19 @@ def _data_gaps(
 
 
 def split_and_group(
-    workspace: Path, findings: pl.DataFrame, lines: pl.DataFrame, catalogue: Catalogue
-) -> tuple[grouping.Split, pl.DataFrame, dict[str, Any]]:
-    """The run's data-quality findings kept apart, its leads (with their case columns)
-    grouped into cases weighted by the review model when it is on, and what the manifest
-    records of it."""
+    workspace: Path, findings: pl.DataFrame, lead_lines: pl.LazyFrame, catalogue: Catalogue
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+    """The run's leads (with their case columns) grouped into cases weighted by the review
+    model when it is on, its data-quality findings kept apart, its cases, and what the
+    manifest records of it. ``lead_lines`` is a scan of the leads' line files: grouping
+    reads the few columns it needs, not the run's lines whole."""
     t0 = time.perf_counter()
-    parts = grouping.split(findings, lines, catalogue.rules)
-    weights, review = lead_weights(parts.leads, workspace)
+    is_quality = pl.col("rule_id").is_in(grouping.quality_rule_ids(catalogue.rules))
+    leads, quality = findings.filter(~is_quality), findings.filter(is_quality)
+    weights, review = lead_weights(leads, workspace)
     leads, cases = grouping.group(
-        parts.leads,
-        parts.lead_lines,
+        leads,
+        lead_lines,
         catalogue.rules,
         weights=weights,
         names=runs.institution_names(Workspace.of(workspace).lake),
@@ -225,7 +227,7 @@ def split_and_group(
         "review_model": review.reason,
         "grouping_seconds": round(time.perf_counter() - t0, 2),
     }
-    return parts._replace(leads=leads), cases, info
+    return leads, quality, cases, info
 
 
 def score(
@@ -291,19 +293,13 @@ def score(
             con, policy.catalogue, to_run, log, wl, run_id, progress, spill=work / "hits"
         )
         con.close()
-        findings, lines = result.findings, result.lines
-        if previous is not None and scope is not None:
-            findings, lines = increment.merge(
-                increment.previous_findings(previous),
-                (findings, lines),
-                scope,
-                policy.catalogue.rules,
-                run_id,
-                {o.rule_id for o in result.failed} | set(carried),
-            )
-        parts, cases, grouped = split_and_group(workspace, findings, lines, policy.catalogue)
-        del findings, lines
-        leads = parts.leads
+        t0 = time.perf_counter()
+        findings, parts = _store_lines(workspace, run_id, result, previous, scope, policy, carried)
+        store_s = time.perf_counter() - t0
+        leads, quality, cases, grouped = split_and_group(
+            workspace, findings, parts.scan(line_parts.LEAD), policy.catalogue
+        )
+        del findings
         manifest = {
             "run_id": run_id,
             "mode": "incremental" if scope is not None else "full",
@@ -328,7 +324,7 @@ def score(
             "policy": policy.versions,
             "findings": leads.height,
             "amount_at_risk": round(float(leads["amount_at_risk"].sum()), 2),
-            "quality_findings": parts.quality.height,
+            "quality_findings": quality.height,
             "cases": cases.height,
             **grouped,
             "monthly_as_of": previous.manifest["monthly_as_of"] if carried else latest,
@@ -339,15 +335,39 @@ def score(
             "failed_rules": [o.rule_id for o in result.failed],
             "inactive_rules": [o.rule_id for o in skipped],
             "data_gaps": gaps,
+            "lines_seconds": round(store_s, 2),
+            "line_files": {"written": parts.written, "linked": parts.linked},
+            line_parts.PARTS_KEY: parts.record,
         }
         return runs.publish(
-            workspace,
-            run_id,
-            leads,
-            parts.lead_lines,
-            manifest,
-            quality=(parts.quality, parts.quality_lines),
-            cases=cases,
+            workspace, run_id, leads, None, manifest, quality=(quality, None), cases=cases
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(runs.staging_dir(workspace, run_id), ignore_errors=True)
+
+
+def _store_lines(
+    workspace: Path,
+    run_id: str,
+    result: Any,
+    previous: runs.Run | None,
+    scope: Scope | None,
+    policy: Policy,
+    carried: list[str],
+) -> tuple[pl.DataFrame, line_parts.PartsWriter]:
+    """The run's findings (an increment's merged with the previous run's), its lines written
+    into the unpublished run folder one file per rule: an increment links the files of the
+    rules it left unchanged."""
+    folder = runs.begin(workspace, run_id)
+    parts = line_parts.PartsWriter(folder, run_id, result.lines.schema)
+    rules = policy.catalogue.rules
+    if previous is None or scope is None:
+        increment.write_parts(result.findings, result.lines, rules, parts)
+        parts.finish()
+        return result.findings, parts
+    standing = {o.rule_id for o in result.failed} | set(carried)
+    current = (result.findings, result.lines)
+    findings = increment.merge_into_parts(previous, current, scope, rules, run_id, standing, parts)
+    parts.finish()
+    return findings, parts

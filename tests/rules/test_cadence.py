@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from bench.score_prep import export_last_day
+from hrss_fraud.engine import line_parts
 from hrss_fraud.engine.catalogue import CatalogueError, load_catalogue
 from hrss_fraud.engine.runs import open_run
 from hrss_fraud.ingest.pipeline import ingest
@@ -99,6 +100,18 @@ def test_one_day_within_the_month_leaves_the_monthly_rules_standing(
     assert (m["monthly_as_of"], m["monthly_last_seq"]) == (
         base.manifest["monthly_as_of"],
         base.manifest["monthly_last_seq"],
+    )
+    # the monthly rules' line files are the base run's (hard links), not written again
+    recorded = m[line_parts.PARTS_KEY][line_parts.LEAD]
+    linked = [r for r in MONTHLY if r in recorded]
+    assert linked and all(recorded[r]["written_by"] == base.run_id for r in linked)
+    for r in linked:
+        here, there = (line_parts.part_path(x.root, line_parts.LEAD, r) for x in (inc, base))
+        assert here.stat().st_ino == there.stat().st_ino
+    assert (
+        0
+        < m["line_files"]["written"]
+        < len(recorded) + len(m[line_parts.PARTS_KEY]["quality_lines"])
     )
     carried = {o["rule_id"]: o for o in m["rules"] if "carried_from" in o}
     assert sorted(carried) == MONTHLY

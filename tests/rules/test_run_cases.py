@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from hrss_fraud.cli import main
-from hrss_fraud.engine import runs
+from hrss_fraud.engine import line_parts, runs
 from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.engine.grouping import CASE_COLUMNS_OF_FINDINGS, CASE_SCHEMA, quality_rule_ids
 from hrss_fraud.lake import Lake
@@ -47,8 +47,12 @@ def test_a_run_holds_its_leads_in_cases_and_its_data_quality_apart(
     full_ws: Path, quality_ids: list[str]
 ) -> None:
     run = runs.open_run(full_ws)
-    for name in (runs.QUALITY_FINDINGS, runs.QUALITY_LINES, runs.CASES):
+    for name in (runs.QUALITY_FINDINGS, runs.CASES):
         assert (run.root / name).is_file()
+    # the lines one file per rule (issue 23), the data-quality rules' apart
+    assert run.partitioned
+    written = {p.stem for p in (run.root / line_parts.QUALITY).glob("*.parquet")}
+    assert written and written <= set(quality_ids)
     leads, quality, cases = run.findings(), run.quality_findings(), run.cases()
     assert quality.height > 0 and set(quality["rule_id"]) <= set(quality_ids)
     assert not leads["rule_id"].is_in(quality_ids).any()

@@ -16,6 +16,7 @@ from helpers.shared import copy_workspace
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.cli import main
+from hrss_fraud.engine import line_parts
 from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.engine.runs import (
     CASES,
@@ -80,7 +81,9 @@ def _to_old_format(run: Run) -> None:
     findings.write_parquet(run.root / FINDINGS)
     lines.write_parquet(run.root / LINES)
     for name in (QUALITY_FINDINGS, QUALITY_LINES, CASES):
-        (run.root / name).unlink()
+        (run.root / name).unlink(missing_ok=True)
+    for kind in line_parts.KINDS:  # lines kept per rule since issue 23
+        shutil.rmtree(run.root / kind, ignore_errors=True)
 
 
 @pytest.mark.slow  # scores the whole catalogue over the last month
