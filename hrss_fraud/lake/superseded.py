@@ -29,6 +29,7 @@ import duckdb
 from hrss_fraud.lake.fsutil import DIR_MODE, FILE_MODE, TMP_SUFFIX
 from hrss_fraud.lake.latest import latest_sql
 from hrss_fraud.lake.manifest import BatchInfo
+from hrss_fraud.lake.sqltext import ident, literal
 from hrss_fraud.model.schema import TABLES
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,17 @@ def _superseded_sql(table: str, since: int | None) -> str:
 
 def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+def unsuperseded_sql(name: str, index: Path) -> str:
+    """The latest version per natural key of table ``name`` as the rows of ``{name}_all``
+    the index does not list: the same rows as :func:`~.latest.latest_sql`, at the cost of
+    an anti-join with a few rows instead of ranking every version."""
+    gone = (
+        f"SELECT _batch_seq, _row FROM read_parquet({literal(str(index))}) "
+        f'WHERE "table" = {literal(name)}'
+    )
+    return f"SELECT * FROM {ident(name + '_all')} ANTI JOIN ({gone}) USING (_batch_seq, _row)"
 
 
 def ensure_index(

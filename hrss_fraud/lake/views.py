@@ -16,7 +16,7 @@ import polars as pl
 from hrss_fraud.lake.latest import latest_sql
 from hrss_fraud.lake.manifest import BatchInfo
 from hrss_fraud.lake.sqltext import ident, literal
-from hrss_fraud.lake.superseded import ensure_index
+from hrss_fraud.lake.superseded import ensure_index, unsuperseded_sql
 from hrss_fraud.model.schema import TABLES, Table
 
 #: Columns the writer adds to every stored row: which batch, and the row's place in it.
@@ -68,16 +68,6 @@ def _all_sql(table: Table, paths: list[Path]) -> str:
     excluded = ", ".join(ident(n) for n, _ in typed)
     lineage = ", ".join(ident(c) for c in LINEAGE)
     return f"SELECT {canonical}, * EXCLUDE ({excluded}), {lineage} FROM {_read_files(paths)}"
-
-
-def _unsuperseded_sql(name: str, index: Path) -> str:
-    """The latest version per natural key as the stored rows no later version replaced
-    (:mod:`~hrss_fraud.lake.superseded`): the same rows as :func:`latest_sql`."""
-    gone = (
-        f"SELECT _batch_seq, _row FROM read_parquet({literal(str(index))}) "
-        f'WHERE "table" = {literal(name)}'
-    )
-    return f"SELECT * FROM {ident(name + '_all')} ANTI JOIN ({gone}) USING (_batch_seq, _row)"
 
 
 def _latest_sql(table: Table) -> str:
@@ -136,7 +126,7 @@ def create_views(
 
     listed = ensure_index(con, root.resolve(), batches) if index else None
     for name, table in TABLES.items():
-        latest = _latest_sql(table) if listed is None else _unsuperseded_sql(name, listed)
+        latest = _latest_sql(table) if listed is None else unsuperseded_sql(name, listed)
         con.execute(f"CREATE OR REPLACE VIEW {ident(name)} AS {latest}")
     con.execute(f"CREATE OR REPLACE VIEW {QUARANTINE} AS {_quarantine_sql(files[QUARANTINE])}")
     con.execute(f"CREATE OR REPLACE VIEW batches AS {_batches_sql(batches)}")
