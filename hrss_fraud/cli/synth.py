@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from hrss_fraud.cli.common import Fail, current_workspace
-from hrss_fraud.synth.config import SynthConfig
+from hrss_fraud.synth.config import PRESETS, SynthConfig
 from hrss_fraud.synth.generate import generate
 from hrss_fraud.synth.profile import write_profile
+from hrss_fraud.synth.province import PROVINCE_PRESETS, generate_province, province_config
 from hrss_fraud.synth.schemes import SCHEMES
 
 
@@ -37,10 +38,11 @@ def _scheme_rates(values: tuple[str, ...]) -> dict[str, float]:
 @click.command()
 @click.option(
     "--preset",
-    type=click.Choice(["tiny", "small", "county-year"]),
+    type=click.Choice([*PRESETS, *PROVINCE_PRESETS]),
     default="tiny",
     show_default=True,
-    help="A named size; the options below override it.",
+    help="A named size; the options below override it. province-sample: four counties of "
+    "one prefecture with persons crossing counties (--persons is per county).",
 )
 @click.option("--persons", type=int, help="Number of insured persons.")
 @click.option("--months", type=int, help="Number of months to generate.")
@@ -86,8 +88,9 @@ def synth(
             )
         return
     target = Path(out) if out else current_workspace(ctx) / "synth"
+    make = province_config if preset in PROVINCE_PRESETS else SynthConfig.preset
     try:
-        cfg = SynthConfig.preset(
+        cfg = make(
             preset,
             out=target,
             persons=persons,
@@ -102,7 +105,8 @@ def synth(
         raise Fail(str(exc)) from None
     say = (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))
     try:
-        summary = generate(cfg, progress=say)
+        run = generate_province if preset in PROVINCE_PRESETS else generate
+        summary = run(cfg, progress=say)
         write_profile(summary.out)
     except OSError as exc:
         raise Fail(f"cannot write {target}: {exc.strerror or exc}") from None

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
+from hrss_fraud.synth import names
+
 #: Named sizes. ``tiny`` runs in seconds for tests; ``county-year`` is the benchmark scale.
 PRESETS: dict[str, dict[str, object]] = {
     "tiny": {"persons": 10_000, "months": 3},
@@ -26,6 +28,9 @@ class SynthConfig:
     fraud_rate: float = 0.10
     scheme_rates: dict[str, float] = field(default_factory=dict)
     malformed: bool = True
+    #: The county's six-digit area code and name (a province sample generates several).
+    county_admdvs: str = names.COUNTY_ADMDVS
+    county_name: str = names.COUNTY_NAME
 
     def __post_init__(self) -> None:
         if self.persons < 500:
@@ -55,6 +60,12 @@ class SynthConfig:
 
     def with_out(self, out: Path) -> SynthConfig:
         return replace(self, out=out)
+
+    @property
+    def id_prefix(self) -> str:
+        """Put before visit and settlement numbers: empty for the sample county (its numbers
+        stay as they were), the area code for the others, so that counties never clash."""
+        return "" if self.county_admdvs == names.COUNTY_ADMDVS else self.county_admdvs
 
     @property
     def end(self) -> date:

@@ -55,7 +55,9 @@ class _Pool:
         return np.array(got, dtype=np.int64)
 
 
-def _employers(rng: np.random.Generator, n: int, towns: np.ndarray) -> pl.DataFrame:
+def _employers(
+    rng: np.random.Generator, n: int, towns: np.ndarray, county: str = names.COUNTY_ADMDVS
+) -> pl.DataFrame:
     """The named employers of the claims' person register first, then generated ones."""
     k = np.arange(n)
     named = k < len(EMPLOYERS)
@@ -70,8 +72,8 @@ def _employers(rng: np.random.Generator, n: int, towns: np.ndarray) -> pl.DataFr
     emp_name = np.where(named, np.array(EMPLOYERS + [""] * n)[:n], made)
     emp_no = np.where(
         named,
-        np.char.add("E130123", np.char.zfill(k.astype("U3"), 3)),
-        np.char.add("E1301239", np.char.zfill(k.astype("U6"), 6)),
+        np.char.add(f"E{county}", np.char.zfill(k.astype("U3"), 3)),
+        np.char.add(f"E{county}9", np.char.zfill(k.astype("U6"), 6)),
     )
     return pl.DataFrame(
         {
@@ -111,9 +113,11 @@ def _staff(
             ).drop("emp_no"),
             pl.DataFrame(
                 {
-                    "psn_no": np.char.add("1301239", np.char.zfill(seq.astype("U11"), 11)),
+                    "psn_no": np.char.add(
+                        f"{cfg.county_admdvs}9", np.char.zfill(seq.astype("U11"), 11)
+                    ),
                     "psn_name": names.person_names(rng, gend),
-                    "certno": names.certnos(np.full(n_extra, names.COUNTY_ADMDVS), brdy, gend, seq),
+                    "certno": names.certnos(np.full(n_extra, cfg.county_admdvs), brdy, gend, seq),
                     "die_date": pl.Series([None] * n_extra, dtype=pl.Date),
                     "emp": extra_emp.astype(np.int64),
                     "claim": np.zeros(n_extra, dtype=bool),
@@ -141,7 +145,10 @@ def write_all(cfg: SynthConfig, out: Path, person: pl.DataFrame, claims: pl.Data
     n_emp = max(40, cfg.persons // 50)
     n_staff = max(in_service.height + 50, cfg.persons * 3 // 8)
     employers = _employers(
-        rng, n_emp, person["insu_admdvs"].drop_nulls().unique().sort().to_numpy()
+        rng,
+        n_emp,
+        person["insu_admdvs"].drop_nulls().unique().sort().to_numpy(),
+        cfg.county_admdvs,
     )
     staff = _staff(rng, cfg, in_service, employers, n_staff)
     n = staff.height

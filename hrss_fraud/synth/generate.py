@@ -3,9 +3,7 @@ injected schemes' truth kept apart, and a manifest with the totals to the fen.""
 
 from __future__ import annotations
 
-import json
 import multiprocessing
-import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -58,9 +56,15 @@ def build_world(cfg: SynthConfig) -> World:
     seeds = np.random.SeedSequence(cfg.seed).spawn(3)
     rng = np.random.default_rng(seeds[0])
     days = int((np.datetime64(cfg.end) - np.datetime64(cfg.start)).astype(int))
-    county = build_county(rng, cfg.persons, cfg.start)
+    county = build_county(rng, cfg.persons, cfg.start, cfg.county_admdvs, cfg.county_name)
     pop = build_population(
-        np.random.default_rng(seeds[1]), cfg.persons, county.townships, cfg.start, days
+        np.random.default_rng(seeds[1]),
+        cfg.persons,
+        county.townships,
+        cfg.start,
+        days,
+        cfg.county_admdvs,
+        cfg.county_name,
     )
     return World(
         cfg=cfg,
@@ -193,10 +197,7 @@ def generate(cfg: SynthConfig, progress: Callable[[str], None] | None = None) ->
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
     final = Path(cfg.out)
-    work = final.with_name(f".{final.name}.partial")
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    work = output.partial_folder(final)
 
     world = build_world(cfg)
     say(f"county: {world.county.institution.height} institutions, {cfg.persons} persons")
@@ -290,12 +291,7 @@ def generate(cfg: SynthConfig, progress: Callable[[str], None] | None = None) ->
             for w in files
         ],
     }
-    output.write_atomic(
-        work / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode()
-    )
-    if final.exists():
-        shutil.rmtree(final)
-    work.rename(final)
+    output.publish(work, final, manifest)
     return SynthSummary(
         final,
         cfg.persons,
@@ -364,9 +360,16 @@ def build_month(
         psn_no=pl.Series(ids["psn_no"][enc["psn"].to_numpy()]),
         fixmedins_code=pl.Series(ids["fixmedins_code"][enc["inst"].to_numpy()]),
         dr_codg=pl.Series(ids["dr_codg"][enc["dr"].to_numpy()]),
-        mdtrt_id=pl.format("MD{}", pl.col("enc_key").cast(pl.String).str.zfill(12)),
+        mdtrt_id=pl.format(
+            "MD{}{}", pl.lit(world.cfg.id_prefix), pl.col("enc_key").cast(pl.String).str.zfill(12)
+        ),
     )
-    setl_id = pl.format("ST{}{}", pl.col("enc_key").cast(pl.String).str.zfill(12), pl.col("part"))
+    setl_id = pl.format(
+        "ST{}{}{}",
+        pl.lit(world.cfg.id_prefix),
+        pl.col("enc_key").cast(pl.String).str.zfill(12),
+        pl.col("part"),
+    )
     cat = world.kb.catalogue.with_row_index("item").with_columns(pl.col("item").cast(pl.Int32))
     kb = cat.select(
         "item",

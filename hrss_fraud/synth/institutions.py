@@ -55,9 +55,15 @@ def n_townships(persons: int) -> int:
     return int(np.clip(round(persons / 25_000), 10, 20))
 
 
-def build_county(rng: np.random.Generator, persons: int, start: date) -> County:
+def build_county(
+    rng: np.random.Generator,
+    persons: int,
+    start: date,
+    county: str = names.COUNTY_ADMDVS,
+    county_name: str = names.COUNTY_NAME,
+) -> County:
     k = n_townships(persons)
-    admdvs = [f"{names.COUNTY_ADMDVS}{101 + i:03d}" for i in range(k)]
+    admdvs = [f"{county}{101 + i:03d}" for i in range(k)]
     # The county town is largest; the rest vary.
     share = np.r_[2.5, rng.uniform(0.6, 1.4, k - 1)]
     share = share / share.sum()
@@ -71,25 +77,25 @@ def build_county(rng: np.random.Generator, persons: int, start: date) -> County:
         prefix = "P" if ftype == "2" else "H"
         rows.append(
             {
-                "fixmedins_code": f"{prefix}{names.COUNTY_ADMDVS}{serial:05d}",
+                "fixmedins_code": f"{prefix}{county}{serial:05d}",
                 "fixmedins_name": name,
                 "fixmedins_type": ftype,
                 "medins_type": kind,
                 "hosp_lv": lv,
                 "admdvs": admdvs[town],
                 "admdvs_name": names.TOWNSHIP_NAMES[town],
-                "addr": f"{names.COUNTY_NAME}{names.TOWNSHIP_NAMES[town]}{rng.integers(1, 300)}号",
+                "addr": f"{county_name}{names.TOWNSHIP_NAMES[town]}{rng.integers(1, 300)}号",
                 "agrmt_no": f"YB{start.year}{serial:04d}",
                 "agrmt_begn_date": date(start.year - int(rng.integers(1, 6)), 1, 1),
                 "agrmt_end_date": date(start.year + 2, 12, 31),
             }
         )
 
-    add("A1", f"{names.COUNTY_NAME}人民医院", 0, "2")
-    add("A2", f"{names.COUNTY_NAME}中医医院", 0, "2")
-    add("A3", f"{names.COUNTY_NAME}妇幼保健院", 0, "2")
+    add("A1", f"{county_name}人民医院", 0, "2")
+    add("A2", f"{county_name}中医医院", 0, "2")
+    add("A3", f"{county_name}妇幼保健院", 0, "2")
     for t in range(k):
-        add("B1", f"{names.COUNTY_NAME}{names.TOWNSHIP_NAMES[t]}卫生院", t, "1")
+        add("B1", f"{county_name}{names.TOWNSHIP_NAMES[t]}卫生院", t, "1")
     town_people = share * persons
     for t in range(k):
         for v in range(max(1, round(town_people[t] / 1_000))):
@@ -113,7 +119,7 @@ def build_county(rng: np.random.Generator, persons: int, start: date) -> County:
             for _ in range(per_dept):
                 doctors.append(
                     {
-                        "dr_codg": f"D{names.COUNTY_ADMDVS}{len(doctors) + 1:06d}",
+                        "dr_codg": f"D{county}{len(doctors) + 1:06d}",
                         "fixmedins_code": code,
                         "dept_codg": dept,
                     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,25 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
             fh.flush()
             os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def partial_folder(final: Path) -> Path:
+    """An empty folder beside ``final`` to build a generated sample in."""
+    work = final.with_name(f".{final.name}.partial")
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    return work
+
+
+def publish(work: Path, final: Path, manifest: dict) -> None:
+    """Write the manifest last, then put the finished folder in place of ``final``."""
+    write_atomic(
+        work / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode()
+    )
+    if final.exists():
+        shutil.rmtree(final)
+    work.rename(final)
 
 
 def _xlsx(text: pl.DataFrame, sheet: str) -> bytes:

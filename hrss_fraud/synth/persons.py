@@ -67,7 +67,13 @@ def _band5(age: np.ndarray) -> np.ndarray:
 
 
 def build_population(
-    rng: np.random.Generator, n: int, townships: pl.DataFrame, start: date, days: int
+    rng: np.random.Generator,
+    n: int,
+    townships: pl.DataFrame,
+    start: date,
+    days: int,
+    county: str = names.COUNTY_ADMDVS,
+    county_name: str = names.COUNTY_NAME,
 ) -> Population:
     band = rng.choice(len(AGE_BANDS), n, p=AGE_BANDS / AGE_BANDS.sum())
     age = band * 5 + rng.integers(0, 5, n) + rng.random(n)
@@ -104,23 +110,23 @@ def build_population(
 
     seq = np.arange(1, n + 1)
     admdvs = townships["admdvs"].to_numpy()[town]
-    psn_no = np.char.add(names.COUNTY_ADMDVS + "00", np.char.zfill(seq.astype("U10"), 10))
+    psn_no = np.char.add(county + "00", np.char.zfill(seq.astype("U10"), 10))
     township_names = townships["admdvs_name"].to_numpy()
     person = pl.DataFrame(
         {
             "psn_no": psn_no,
             "psn_name": names.person_names(rng, gend),
-            "certno": names.certnos(np.full(n, names.COUNTY_ADMDVS), brdy, gend, seq),
+            "certno": names.certnos(np.full(n, county), brdy, gend, seq),
             "gend": gend,
             "brdy": brdy.astype("datetime64[D]"),
             "insutype": insutype,
             "psn_type": psn_type,
-            "emp_no": np.char.add("E130123", np.char.zfill(emp_idx.astype("U3"), 3)),
+            "emp_no": np.char.add(f"E{county}", np.char.zfill(emp_idx.astype("U3"), 3)),
             "emp_name": np.array(EMPLOYERS)[emp_idx],
             "insu_admdvs": admdvs,
             "tel": names.phones(rng, n),
             "addr": np.char.add(
-                np.char.add(names.COUNTY_NAME, township_names[town]),
+                np.char.add(county_name, township_names[town]),
                 np.char.add((household % 997).astype("U4"), "号"),
             ),
             "die_date": np.where(

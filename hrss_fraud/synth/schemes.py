@@ -1640,7 +1640,9 @@ def lookalikes(world: World, enc: pl.DataFrame) -> pl.DataFrame:
                 enc.filter(pl.col("kind") == "lookalike")["psn"].to_numpy()
             ]
         ),
-        mdtrt_id=pl.format("MD{}", pl.col("enc_key").cast(pl.String).str.zfill(12)),
+        mdtrt_id=pl.format(
+            "MD{}{}", pl.lit(world.cfg.id_prefix), pl.col("enc_key").cast(pl.String).str.zfill(12)
+        ),
     )
 
 

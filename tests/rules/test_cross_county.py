@@ -123,7 +123,7 @@ PEERS = {
 
 def test_a_hospital_far_above_every_countys_peers_is_a_lead() -> None:
     con = _peer_db({**PEERS, "H13012800001": 900.0})
-    f, lines = run_rule(con, "prov_peer_cost_per_visit", min_visits=3)
+    f, lines = run_rule(con, "prov_peer_cost_per_visit", min_visits=3, min_persons=3)
     assert f["entity_id"].to_list() == ["H13012800001"]
     # median 310 of the five; excess share (900 − 310) / 900 of its 3 × 900 in scope
     assert f["amount_at_risk"][0] == pytest.approx(3 * 900 * (900 - 310) / 900)
@@ -133,34 +133,35 @@ def test_a_hospital_far_above_every_countys_peers_is_a_lead() -> None:
 
 def test_per_person_finds_the_same_hospital() -> None:
     con = _peer_db({**PEERS, "H13012800001": 900.0})
-    f, _ = run_rule(con, "prov_peer_cost_per_person", min_visits=3)
+    f, _ = run_rule(con, "prov_peer_cost_per_person", min_visits=3, min_persons=3)
     assert f["entity_id"].to_list() == ["H13012800001"]
 
 
 def test_ordinary_spread_between_counties_is_no_lead() -> None:
     con = _peer_db({**PEERS, "H13012800001": 420.0})
-    assert run_rule(con, "prov_peer_cost_per_visit", min_visits=3)[0].height == 0
+    assert run_rule(con, "prov_peer_cost_per_visit", min_visits=3, min_persons=3)[0].height == 0
 
 
 def test_a_specialist_hospital_is_held_only_against_its_own_kind() -> None:
     # a maternity hospital costs more than general ones: with no peers of its kind it is
     # not assessed, rather than held against general hospitals
     con = _peer_db({**PEERS, "H13012800001": 900.0}, kinds={"H13012800001": "A3"})
-    assert run_rule(con, "prov_peer_cost_per_visit", min_visits=3)[0].height == 0
+    assert run_rule(con, "prov_peer_cost_per_visit", min_visits=3, min_persons=3)[0].height == 0
 
 
 def test_too_few_peers_leave_the_hospital_unassessed() -> None:
     con = _peer_db({"H13012300001": 300.0, "H13012500001": 320.0, "H13012800001": 900.0})
-    assert run_rule(con, "prov_peer_cost_per_visit", min_visits=3)[0].height == 0
+    assert run_rule(con, "prov_peer_cost_per_visit", min_visits=3, min_persons=3)[0].height == 0
 
 
 def test_one_county_forms_no_cross_county_norm() -> None:
     one = {f"H1301230000{i}": c for i, c in enumerate([300.0, 320.0, 280.0, 310.0, 900.0])}
     con = _peer_db(one)
-    assert run_rule(con, "prov_peer_cost_per_visit", min_visits=3)[0].height == 0
-    assert run_rule(con, "prov_peer_cost_per_person", min_visits=3)[0].height == 0
+    assert run_rule(con, "prov_peer_cost_per_visit", min_visits=3, min_persons=3)[0].height == 0
+    assert run_rule(con, "prov_peer_cost_per_person", min_visits=3, min_persons=3)[0].height == 0
 
 
-def test_min_visits_bounds_who_is_assessed() -> None:
+def test_min_visits_and_persons_bound_who_is_assessed() -> None:
     con = _peer_db({**PEERS, "H13012800001": 900.0})
-    assert run_rule(con, "prov_peer_cost_per_visit", min_visits=4)[0].height == 0
+    assert run_rule(con, "prov_peer_cost_per_visit", min_visits=4, min_persons=3)[0].height == 0
+    assert run_rule(con, "prov_peer_cost_per_person", min_visits=3, min_persons=4)[0].height == 0

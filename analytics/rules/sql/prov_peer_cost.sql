@@ -2,7 +2,8 @@
 -- setting and month against every county's institutions of its kind and level
 -- (fixmedins_type × medins_type × hosp_lv): a county has one general hospital of its level,
 -- a province has dozens. The peer group (the unit included) needs {{min_peers}} units with
--- {{min_visits}} visits or more, spread over {{min_counties}} counties or more — so a
+-- {{min_visits}} visits and {{min_persons}} persons or more (a handful of heavy users makes
+-- a small unit's cost per person say nothing of the unit), spread over {{min_counties}} counties or more — so a
 -- county's own lake never forms one. A lead needs a robust z of {{z}} (MAD × 1.4826, with a
 -- floor of {{rel_spread}} × the median so that near-identical peers do not make every
 -- difference huge) and a value {{min_excess}} above the peers' median: a specialist
@@ -28,7 +29,7 @@ unit AS (
            sum(inscp_amt) AS inscp
     FROM v
     GROUP BY fixmedins_code, setting, month
-    HAVING count(*) >= {{min_visits}}
+    HAVING count(*) >= {{min_visits}} AND count(DISTINCT psn_no) >= {{min_persons}}
 ),
 grouped AS (
     SELECT *, {{ident:indicator}} AS x,
