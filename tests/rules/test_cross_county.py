@@ -5,9 +5,12 @@ and level; on one county's claims both find nothing."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from helpers.rule_frames import PERSON, fee, run_rule, scoring_db, visit
+
+from hrss_fraud.engine.runs import open_run
 
 AMLODIPINE = "XC08CAA001A001010110037"  # CCB ¥22.5
 NIFEDIPINE = "XC08CAA002A008010110074"  # CCB ¥24
@@ -165,3 +168,11 @@ def test_min_visits_and_persons_bound_who_is_assessed() -> None:
     con = _peer_db({**PEERS, "H13012800001": 900.0})
     assert run_rule(con, "prov_peer_cost_per_visit", min_visits=4, min_persons=3)[0].height == 0
     assert run_rule(con, "prov_peer_cost_per_person", min_visits=3, min_persons=4)[0].height == 0
+
+
+def test_the_tiny_county_run_holds_the_rules_with_no_lead(scored_tiny_county: Path) -> None:
+    # one county: the rules run (no failure) and cannot reach their thresholds
+    outcomes = {r["rule_id"]: r for r in open_run(scored_tiny_county).manifest["rules"]}
+    for rule in ("prov_same_day_counties", "prov_peer_cost_per_visit", "prov_peer_cost_per_person"):
+        assert outcomes[rule]["status"] == "ok", outcomes[rule]
+        assert outcomes[rule]["n_findings"] == 0, rule
