@@ -14,6 +14,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from hrss_fraud.cases import dialect
 from hrss_fraud.cases.migrate import available, statements
 
 if TYPE_CHECKING:
@@ -197,24 +198,29 @@ def verify(source: CaseStore | sqlite3.Connection, *, anchor: str | None = None)
     triggers are the migration's. ``anchor``: a head hash recorded earlier (outside the
     store), which must still be a link — the one defence against a chain rewritten
     whole by someone who can compute the hashes too."""
-    if not isinstance(source, sqlite3.Connection):
-        with source.snapshot() as con:  # type: ignore[attr-defined]
-            return _verify(_reader(con), anchor)
+    if hasattr(source, "snapshot"):
+        with source.snapshot() as con:
+            return _verify(_reader(con), anchor, _backend(con))
     began = not source.in_transaction
     if began:
         source.execute("BEGIN")  # one snapshot: a writer committing meanwhile shows nothing
     try:
-        return _verify(_reader(source), anchor)
+        return _verify(_reader(source), anchor, _backend(source))
     finally:
         if began:
             source.execute("ROLLBACK")
+
+
+def _backend(con: object) -> str:
+    """``postgresql`` for a :class:`hrss_fraud.cases.pg.Connection`, else ``sqlite``."""
+    return str(getattr(con, "dialect", "sqlite"))
 
 
 def _reader(con: sqlite3.Connection) -> _Reader:
     return lambda sql, params=(): con.execute(sql, params).fetchall()
 
 
-def _verify(read: _Reader, anchor: str | None) -> ChainReport:
+def _verify(read: _Reader, anchor: str | None, backend: str = "sqlite") -> ChainReport:
     names = {r[0] for r in read("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if CHAIN_TABLE not in names:
         problem = Problem(CHAIN_TABLE, None, "trigger", "no chain_link table (before 0007)")
@@ -233,7 +239,7 @@ def _verify(read: _Reader, anchor: str | None) -> ChainReport:
         for row_id in stray:
             report.problems.append(Problem(table, row_id, "broken", "a link to no chained table"))
     report.problems += _counters(read, names, all_links)
-    report.problems += _triggers(read)
+    report.problems += _triggers(read, backend)
     sql = f"SELECT 1 FROM {CHAIN_TABLE} WHERE hash = ?"
     if anchor and not read(sql, (anchor.strip().lower(),)):
         detail = f"the head {anchor.strip()} recorded earlier is not in the chain: rewritten"
@@ -335,13 +341,15 @@ def _counters(read: _Reader, names: set[str], links: dict[str, dict[str, str]]) 
     return problems
 
 
-def _triggers(read: _Reader) -> list[Problem]:
+def _triggers(read: _Reader, backend: str = "sqlite") -> list[Problem]:
     """The chain triggers as migration 0007 creates them: a missing one lets records in
-    unlinked; a changed one could link something else than the record."""
+    unlinked; a changed one could link something else than the record. On PostgreSQL,
+    as the translation of that migration creates them (its function's text, its table,
+    events and whether it is enabled)."""
     expected = {}
     chain_migration = next(m for m in available() if m.version == CHAIN_MIGRATION)
     for stmt in statements(chain_migration.sql):
-        body = _trigger_text(stmt)
+        body = _trigger_text(stmt if backend == "sqlite" else dialect.expected_trigger(stmt))
         if body and _CHAIN_TRIGGER.match(body[0]):
             expected[body[0]] = body[1]
     found = {

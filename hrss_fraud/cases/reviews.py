@@ -36,7 +36,8 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
-from hrss_fraud.cases import open_store, store_path
+from hrss_fraud.cases import open_store
+from hrss_fraud.cases.store import store_exists
 from hrss_fraud.detectors.modelfile import ModelError, read_checked
 from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.engine.runs import open_run
@@ -290,7 +291,7 @@ def _families(workspace: Path) -> dict[str, str]:
 
 def _store_labels(workspace: Path) -> pl.DataFrame:
     """The store's final labels; none (without creating a store) when there is no store."""
-    if not store_path(workspace).exists():
+    if not store_exists(workspace):
         return pl.DataFrame(schema={"finding_id": pl.String, "label": pl.Int8})
     with open_store(workspace) as store:
         return store.labels()

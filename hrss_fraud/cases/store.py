@@ -7,12 +7,17 @@ failing. Decisions are keyed by the lead's stable ``finding_id`` so they survive
 are append-only (the database itself refuses an UPDATE or DELETE), and each one writes its
 audit-log row in the same transaction. A connection belongs to one thread: open one store
 per thread or process.
+
+A province keeps its case store on PostgreSQL instead: ``$HRSS_FRAUD_CASE_STORE`` set to a
+``postgresql://`` URL opens that database (:mod:`hrss_fraud.cases.pg`) with the same
+migrations and queries, translated at the connection (:mod:`hrss_fraud.cases.dialect`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -24,12 +29,16 @@ from types import TracebackType
 
 import polars as pl
 
-from hrss_fraud.cases import busy, chain
+from hrss_fraud.cases import busy, chain, pg
 from hrss_fraud.cases.migrate import migrate
 from hrss_fraud.cases.vocab import DECISIONS, STEPS, normalise
 from hrss_fraud.lake import fsutil
 
 DB_NAME = "cases.sqlite"
+CASE_STORE_ENV = "HRSS_FRAUD_CASE_STORE"
+"""Where the case store lives when not in the workspace's SQLite file: a PostgreSQL URL,
+e.g. ``postgresql://hrss@db.example:5432/cases`` (password from ``~/.pgpass`` or
+``$PGPASSWORD``, not the URL)."""
 SNAPSHOT = ("rule_id", "fixmedins_code", "entity_type", "amount_at_risk", "run_id")
 """The lead's columns copied onto each decision as the reviewer saw them."""
 
@@ -129,6 +138,28 @@ def store_path(workspace: Path) -> Path:
     return Path(workspace) / DB_NAME
 
 
+def store_url() -> str | None:
+    """The PostgreSQL case store's URL from ``$HRSS_FRAUD_CASE_STORE``, or None for the
+    workspace's SQLite file (the county default); ``ValueError`` naming the variable if
+    it holds anything else."""
+    url = os.environ.get(CASE_STORE_ENV, "").strip()
+    if not url or url.lower() == "sqlite":
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        msg = (
+            f"${CASE_STORE_ENV} = {url!r}: expected a postgresql://user@host:port/db URL, "
+            "or unset (or 'sqlite') for the workspace's cases.sqlite"
+        )
+        raise ValueError(msg)
+    return url
+
+
+def store_exists(workspace: Path) -> bool:
+    """Whether there is a case store to read: the SQLite file exists, or one is on
+    PostgreSQL (created there on first open)."""
+    return store_url() is not None or store_path(workspace).exists()
+
+
 def connect(
     path: Path, *, busy_timeout: float | None = None, wal: bool = True
 ) -> sqlite3.Connection:
@@ -159,11 +190,20 @@ def connect(
 
 
 class CaseStore:
-    """One connection to a migrated case store."""
+    """One connection to a migrated case store: ``path`` is the SQLite file, or the
+    workspace's would-be file when ``url`` names the PostgreSQL store in use."""
 
-    def __init__(self, con: sqlite3.Connection, path: Path) -> None:
+    def __init__(
+        self, con: sqlite3.Connection | pg.Connection, path: Path, url: str | None = None
+    ) -> None:
         self._con = con
         self.path = path
+        self.url = url
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return "sqlite" if self.url is None else "postgresql"
 
     def __enter__(self) -> CaseStore:
         return self
@@ -377,11 +417,15 @@ def open_store(
 ) -> CaseStore:
     """The workspace's case store, created and migrated to this code's schema if needed;
     :class:`~hrss_fraud.cases.migrate.SchemaError` if it was made by newer code."""
-    path = store_path(workspace)
-    con = connect(path, busy_timeout=busy_timeout, wal=wal)
+    path, url = store_path(workspace), store_url()
+    if url is None:
+        con: sqlite3.Connection | pg.Connection = connect(path, busy_timeout=busy_timeout, wal=wal)
+    else:
+        timeout = busy.busy_timeout() if busy_timeout is None else busy_timeout
+        con = pg.connect(url, busy_timeout=timeout)
     try:
-        migrate(con, str(path))
+        migrate(con, str(path) if url is None else pg.redacted(url))  # type: ignore[arg-type]
     except BaseException:
         con.close()
         raise
-    return CaseStore(con, path)
+    return CaseStore(con, path, url)

@@ -19,7 +19,7 @@ from hrss_fraud.cases import Decision, DecisionError, SchemaError, open_store, s
 from hrss_fraud.cases.chain import verify
 from hrss_fraud.cases.operators import OperatorError, resolve_operator, step_permission
 from hrss_fraud.cases.reviews import train_review_model
-from hrss_fraud.cases.store import CaseStore
+from hrss_fraud.cases.store import CaseStore, store_exists
 from hrss_fraud.cases.vocab import DECISIONS, STEPS, help_list, normalise
 from hrss_fraud.cases.workflow import second_reviewer_problems
 from hrss_fraud.cli.common import current_workspace, fail, run_findings, unknown_findings
@@ -270,7 +270,7 @@ def verify_cmd(ctx: click.Context, as_json: bool, anchor: str | None) -> None:
     notice review decisions and issued notices: exit 0 with the head hash when intact,
     1 with one line per problem otherwise."""
     ws = current_workspace(ctx)
-    if not store_path(ws).is_file():
+    if not store_exists(ws):
         fail(f"no case store at {store_path(ws)}")
     try:
         with open_store(ws) as store:

@@ -52,6 +52,7 @@ def test_the_column_lists_are_the_triggers_and_the_seeds(table: str) -> None:
 
 
 @pytest.mark.parametrize("table", list(CHAINED))
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_every_column_is_chained_or_left_out_for_a_reason(tmp_path: Path, table: str) -> None:
     with open_store(tmp_path) as store:
         columns = [r[1] for r in store.query(f"PRAGMA table_info({table})")]
@@ -130,6 +131,7 @@ def test_a_store_written_through_every_chained_table_verifies(tmp_path: Path) ->
     assert all(link_hash(*row[:4]) == row[4] for row in links)
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_verify_on_a_raw_connection_without_the_hash_function(tmp_path: Path) -> None:
     fill(tmp_path)
     con = sqlite3.connect(store_path(tmp_path))
@@ -150,6 +152,7 @@ def test_an_anchor_must_be_a_link_of_the_chain(tmp_path: Path) -> None:
     assert [p.kind for p in report.problems] == ["anchor"]
 
 
+@pytest.mark.sqlite_only  # a store on PostgreSQL always exists; test_postgres.py runs verify
 def test_the_verify_command(tmp_path: Path) -> None:
     runner = CliRunner()
     r = runner.invoke(cases, ["verify"], obj={"workspace": tmp_path})

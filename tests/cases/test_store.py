@@ -32,6 +32,7 @@ def _decide(store, finding_id: str = "F1", **kw: str) -> int:
     return store.record_decision(finding_id, **args)
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_a_new_store_is_migrated_once(tmp_path: Path) -> None:
     with open_store(tmp_path) as store:
         assert store.path == tmp_path / "cases.sqlite"
@@ -47,6 +48,7 @@ def test_a_new_store_is_migrated_once(tmp_path: Path) -> None:
         assert store.history().height == 1
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_a_store_migrated_by_newer_code_is_refused(tmp_path: Path) -> None:
     open_store(tmp_path).close()
     con = sqlite3.connect(store_path(tmp_path))
@@ -58,6 +60,7 @@ def test_a_store_migrated_by_newer_code_is_refused(tmp_path: Path) -> None:
         open_store(tmp_path)
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_an_edited_migration_is_refused(tmp_path: Path) -> None:
     open_store(tmp_path).close()
     con = sqlite3.connect(store_path(tmp_path))
@@ -68,6 +71,7 @@ def test_an_edited_migration_is_refused(tmp_path: Path) -> None:
         open_store(tmp_path)
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_a_failing_migration_leaves_the_database_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,6 +101,7 @@ def test_statements_keep_trigger_bodies_and_commented_semicolons_whole() -> None
         mig.statements("INSERT INTO t VALUES ('unterminated)")
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_the_seeded_vocabulary_equals_the_code(tmp_path: Path) -> None:
     open_store(tmp_path).close()
     con = sqlite3.connect(store_path(tmp_path))
@@ -108,6 +113,7 @@ def test_the_seeded_vocabulary_equals_the_code(tmp_path: Path) -> None:
     assert sorted(outcomes) == sorted((k, *v) for k, v in DECISIONS.items())
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_wal_by_default(tmp_path: Path) -> None:
     open_store(tmp_path).close()
     con = sqlite3.connect(store_path(tmp_path))
@@ -206,6 +212,7 @@ def test_the_latest_decision_wins_and_history_is_kept(tmp_path: Path) -> None:
     assert labels.to_dicts() == [{"finding_id": "F1", "label": 0}]  # F2 is pending: no label
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_decisions_and_the_audit_log_are_append_only(tmp_path: Path) -> None:
     with open_store(tmp_path) as store:
         _decide(store)
@@ -311,6 +318,7 @@ def test_threads_with_their_own_connections_record_at_once(tmp_path: Path) -> No
         assert store.audit_log().filter(pl.col("action") == "decision.import").height == 4 * 40
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_a_new_store_is_private_whatever_the_umask(tmp_path: Path) -> None:
     previous = os.umask(0o022)
     try:
@@ -324,6 +332,7 @@ def test_a_new_store_is_private_whatever_the_umask(tmp_path: Path) -> None:
         os.umask(previous)
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_a_store_readable_by_others_is_made_private_when_opened(tmp_path: Path) -> None:
     open_store(tmp_path).close()
     os.chmod(store_path(tmp_path), 0o644)
@@ -344,6 +353,7 @@ def test_the_busy_timeout_is_bounded_and_set_by_the_environment(
     assert busy.busy_timeout() == seconds
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_a_write_behind_another_gives_up_after_the_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

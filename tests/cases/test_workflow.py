@@ -33,6 +33,7 @@ def _at(store, when: dict[int, datetime]) -> None:
         )
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_migration_0002_upgrades_a_version_1_store_and_keeps_its_data(tmp_path: Path) -> None:
     con = connect(store_path(tmp_path))
     first = mig.available()[0]
@@ -168,6 +169,7 @@ def test_a_bulk_decision_is_one_batch_all_or_none(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.sqlite_only  # opens the SQLite file itself; test_postgres.py covers PostgreSQL
 def test_the_seeded_deadlines_equal_the_code(tmp_path: Path) -> None:
     open_store(tmp_path).close()
     con = sqlite3.connect(store_path(tmp_path))
