@@ -19,23 +19,22 @@ from pathlib import Path
 
 import polars as pl
 
+from hrss_fraud.model.counties import COUNTY_NAMES, PREFECTURE_NAMES
 from hrss_fraud.synth import output, province_cross
 from hrss_fraud.synth.config import SynthConfig
 from hrss_fraud.synth.generate import SynthSummary, generate
 
 #: Named provincial samples: persons and months *per county*.
 PROVINCE_PRESETS: dict[str, dict[str, object]] = {
-    "province-sample": {"persons": 4_000, "months": 3},
+    "province-sample": {"persons": 2_500, "months": 2},
 }
 
-#: The prefecture and its counties (six-digit area codes and names; invented places). The
-#: first is the county sample's own, so its numbers stay as they are.
-PREFECTURE = ("1301", "永安市")
-COUNTIES: tuple[tuple[str, str], ...] = (
-    ("130123", "永宁县"),
-    ("130124", "安丰县"),
-    ("130125", "平川县"),
-    ("130126", "石门县"),
+#: The prefecture and its counties (six-digit area codes and names; invented places, named
+#: in the code list the screens read). The first is the county sample's own, so its numbers
+#: stay as they are.
+PREFECTURE = ("1301", PREFECTURE_NAMES["1301"][0])
+COUNTIES: tuple[tuple[str, str], ...] = tuple(
+    (code, zh) for code, (zh, _en) in COUNTY_NAMES.items() if code.startswith(PREFECTURE[0])
 )
 #: Reference tables each county has its own rows of; the others are the same everywhere.
 _OWN_REFERENCES = ("person", "institution", "practitioner")

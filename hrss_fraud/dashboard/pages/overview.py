@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import polars as pl
 from dash import dcc, html
 
-from hrss_fraud.dashboard import charts, context, guard, nightly_view, run_words
+from hrss_fraud.dashboard import charts, context, county_panel, guard, nightly_view, run_words
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard.components import kv
 from hrss_fraud.engine.runs import RunError
@@ -92,6 +92,7 @@ def layout(**_query: str) -> html.Div:
                 className="grid2",
                 id="overview-charts",
             ),
+            county_panel.panel(view, t, lang),
             html.Div(
                 [_status(status, names, t, lang), _changes(changes, names, t)],
                 className="grid2",
