@@ -1,6 +1,8 @@
 """规则目录 Rule catalogue: every rule with its parameters in force, hits and amounts in the
 latest run and the share of its reviewed leads confirmed; one rule's parameters (default,
-bounds, value) and history, and, for roles allowed to, the form that changes one — through
+bounds, value) and history, a what-if (试算) of other values beside the latest run's
+figures (:mod:`~hrss_fraud.dashboard.rule_whatif_view`, as ``hrss-fraud rules try``), and,
+for roles allowed to, the form that changes one — through
 :func:`rule_catalogue_view.change_parameter`, as ``hrss-fraud rules set`` does."""
 
 from __future__ import annotations
@@ -9,14 +11,16 @@ from typing import Any
 
 import dash
 import dash_ag_grid as dag
-from dash import Input, Output, State, dcc, html
+from dash import ALL, Input, Output, State, dcc, html
 
 from hrss_fraud.dashboard import context, guard
 from hrss_fraud.dashboard import profile_components as pc
 from hrss_fraud.dashboard import rule_catalogue_view as rc
+from hrss_fraud.dashboard import rule_whatif_view as wv
 from hrss_fraud.dashboard.forms import field
 from hrss_fraud.dashboard.grid_locale import grid_locale
 from hrss_fraud.engine.runs import RunError
+from hrss_fraud.engine.whatif import WhatIfError
 from hrss_fraud.outputs.labels import column_label
 
 dash.register_page(
@@ -204,6 +208,86 @@ def _form(rule: Any, lang: str) -> Any:
     )
 
 
+def _whatif_form(rule: Any, lang: str) -> Any:
+    """The what-if: each parameter's value in force to edit, a button, and where the
+    figures appear (a spinner while the rule runs); nothing for a rule without
+    parameters."""
+    t = context.t
+    if not rule.params:
+        return html.Div()
+    ws = context.workspace()
+    values = rc.rule_params(rc.current_catalogue(ws), ws, rule.id, lang=lang)
+    inputs = [
+        field(
+            f"{row['description']}（{row['unit']}）" if row["unit"] else row["description"],
+            dcc.Input(
+                id={"type": "rules-try-value", "param": row["name"]},
+                type="text",
+                inputMode="decimal",
+                value=f"{row['value']:.15g}",
+            ),
+            width="260px",
+        )
+        for row in values.iter_rows(named=True)
+    ]
+    return html.Div(
+        [
+            html.H3(t("whatif.heading")),
+            pc.message(t("whatif.intro")),
+            html.Div(
+                [*inputs, html.Button(t("whatif.button"), id="rules-try")],
+                className="decision-form",
+            ),
+            dcc.Loading(html.Div(id="rules-try-result", role="status")),
+        ],
+        id="rules-whatif",
+    )
+
+
+def _whatif_result(out: Any, lang: str) -> html.Div:
+    ws, t = context.workspace(), context.t
+    head = {
+        "measure": (t("whatif.measure"),) * 2,
+        "current": (t("whatif.current"),) * 2,
+        "tried": (t("whatif.tried"),) * 2,
+        "difference": (t("whatif.difference"),) * 2,
+    }
+    return html.Div(
+        [
+            pc.table(
+                wv.figures_table(out, lang, ws),
+                ["measure", "current", "tried", "difference"],
+                lang,
+                labels=head,
+                table_id="rules-try-figures",
+            ),
+            *(html.P(line, className="muted") for line in wv.notes(out, lang, ws)),
+        ]
+    )
+
+
+@guard.callback(
+    Output("rules-try-result", "children"),
+    Input("rules-try", "n_clicks"),
+    State("rules-pick", "value"),
+    State({"type": "rules-try-value", "param": ALL}, "value"),
+    State({"type": "rules-try-value", "param": ALL}, "id"),
+    prevent_initial_call=True,
+    permission=wv.PERMISSION,
+)
+def _try(_n: int | None, rule_id: str, values: list[Any], ids: list[dict[str, str]]) -> Any:
+    """Run the what-if of the values typed; a refusal names the parameter by its label."""
+    lang = context.lang()
+    if not _n or not rule_id:  # the button appearing with the detail is not a click
+        raise dash.exceptions.PreventUpdate
+    typed = {i["param"]: v for i, v in zip(ids, values, strict=True)}
+    try:
+        out = wv.try_values(context.workspace(), rule_id, typed)
+    except WhatIfError as e:
+        return pc.message(wv.say(e, lang, context.workspace()), error=True)
+    return _whatif_result(out, lang)
+
+
 def _detail(rule_id: str) -> html.Div:
     t, lang = context.t, context.lang()
     rule = rc.current_catalogue(context.workspace()).rules.get(rule_id)
@@ -213,6 +297,7 @@ def _detail(rule_id: str) -> html.Div:
         [
             html.H2(rc.rule_name(rule, lang), id="rules-title", title=rule.id),
             html.Div(_params(rule_id, lang), id="rules-params-box"),
+            _whatif_form(rule, lang),
             _form(rule, lang),
             html.Div(id="rules-message", role="status"),
             html.H3(t("rules.change_history")),
