@@ -107,3 +107,32 @@ def test_a_refused_value_is_named_by_its_label(app_ws, monkeypatch) -> None:
 def test_no_try_without_a_session(app_ws, monkeypatch) -> None:
     with pytest.raises(auth.AccessDenied):
         _try(app_ws, monkeypatch, None, "zh", "30")
+
+
+def _inputs(component: Any) -> list[Any]:
+    found: list[Any] = []
+
+    def walk(c: Any) -> None:
+        if isinstance(getattr(c, "id", None), dict) and c.id.get("type") == "rules-try-value":
+            found.append(c)
+        children = getattr(c, "children", c if isinstance(c, list | tuple) else None)
+        if isinstance(children, list | tuple):
+            for x in children:
+                walk(x)
+        elif children is not None and not isinstance(children, str | int | float):
+            walk(children)
+
+    walk(component)
+    return found
+
+
+def test_the_rule_detail_offers_a_try_from_the_values_in_force(app_ws, monkeypatch) -> None:
+    from hrss_fraud.dashboard.pages import rules
+
+    app, _ = app_ws
+    monkeypatch.setattr(context, "user", lambda: user("auditor"))
+    monkeypatch.setattr(context, "lang", lambda: "zh")
+    with app.server.test_request_context("/"):
+        detail = rules._show("split_admission")
+    assert [(i.id["param"], i.value) for i in _inputs(detail)] == [("days", "15")]
+    assert "试算（不保存）" in _texts(detail)
