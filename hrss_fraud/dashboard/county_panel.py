@@ -30,8 +30,7 @@ def panel(view: RunView, t: Any, lang: str) -> html.Div | None:
     head = [t("county_panel.county"), t("county_panel.leads"), t("county_panel.amount")]
     head.append(t("county_panel.cross_leads"))
     options = [{"label": t("county_panel.all_counties"), "value": ALL}] + [
-        {"label": f"{r['county_name']}（{r['county']}）", "value": r["county"]}
-        for r in summary.iter_rows(named=True)
+        {"label": _named(r, lang), "value": r["county"]} for r in summary.iter_rows(named=True)
     ]
     return html.Div(
         [
@@ -41,7 +40,7 @@ def panel(view: RunView, t: Any, lang: str) -> html.Div | None:
                 + [
                     html.Tr(
                         [
-                            html.Td(f"{r['county_name']}（{r['county']}）"),
+                            html.Td(_named(r, lang)),
                             html.Td(f"{r['n_findings']:,}"),
                             html.Td(money(r["amount_at_risk"])),
                             html.Td(f"{r['n_cross']:,}"),
@@ -69,6 +68,12 @@ def panel(view: RunView, t: Any, lang: str) -> html.Div | None:
         id="county-panel",
         style={"marginTop": "12px"},
     )
+
+
+def _named(row: dict[str, Any], lang: str) -> str:
+    """A county by name with its code: 永宁县（130123）, Yongning County (130123)."""
+    code = row["county"]
+    return f"{row['county_name']} ({code})" if lang == "en" else f"{row['county_name']}（{code}）"
 
 
 def leads_table(rows: pl.DataFrame, t: Any) -> html.Div:

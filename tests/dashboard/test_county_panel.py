@@ -117,7 +117,9 @@ def test_the_link_names_the_person_only_for_who_may_see_identities(view: RunView
 
 
 def test_the_panel_marks_cross_county_leads(view: RunView) -> None:
-    assert county_panel.panel(view, t, "zh") is not None
+    assert "永宁县（130123）" in str(county_panel.panel(view, t, "zh"))
+    en = county_panel.panel(view, lambda key, **f: context.text(key, "en", **f), "en")
+    assert "Yongning County (130123)" in str(en) and "永宁县" not in str(en)
     table = county_panel.leads_table(county_panel.rows_for(view, "130124", [], "zh", False), t)
     text = str(table)
     assert text.count("cross-county") == 1  # the one badge, on c1's row
