@@ -18,6 +18,7 @@ from SQLite is kept, not approximated:
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -75,7 +76,8 @@ BEGIN
   IF e < -4 OR e >= 15 THEN
     frac := rtrim(m[3], '0');
     RETURN m[1] || m[2] || '.' || CASE WHEN frac = '' THEN '0' ELSE frac END || 'e'
-        || CASE WHEN e < 0 THEN '-' ELSE '+' END || lpad(abs(e)::text, 2, '0');
+        || CASE WHEN e < 0 THEN '-' ELSE '+' END
+        || CASE WHEN abs(e) < 10 THEN '0' ELSE '' END || abs(e)::text;
   END IF;
   s := x::numeric::text;
   IF position('.' IN s) > 0 THEN
@@ -85,27 +87,34 @@ BEGIN
 END
 $f$;
 
--- SQLite's date(text, modifier...): 'YYYY-MM-DD' text, NULL for what it cannot read; a
--- day past the month's end rolls over as in SQLite; modifiers '+N days|months|years'
+-- SQLite's date(text, modifier...): 'YYYY-MM-DD' text, NULL for what it cannot read; with
+-- modifiers ('+N days|months|years') a day past the month's end rolls over as in SQLite
 CREATE OR REPLACE FUNCTION hrss_sqlite_date(x text, VARIADIC mods text[] DEFAULT '{}')
 RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$
-DECLARE m text[]; d date; k text; n int; u text;
+DECLARE m text[]; y int; mo int; dd int; d date; k text; n int; u text;
 BEGIN
   m := regexp_match(x,
     '^\s*(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?\s*$');
   IF m IS NULL OR m[2]::int NOT BETWEEN 1 AND 12 OR m[3]::int NOT BETWEEN 1 AND 31 THEN
     RETURN NULL;
   END IF;
-  d := make_date(m[1]::int, m[2]::int, 1) + (m[3]::int - 1);
+  IF cardinality(mods) = 0 THEN  -- SQLite gives the day back as written: 02-30 stays
+    RETURN m[1] || '-' || m[2] || '-' || m[3];
+  END IF;
+  y := m[1]::int; mo := m[2]::int; dd := m[3]::int;
   FOREACH k IN ARRAY mods LOOP
     m := regexp_match(k, '^\s*([-+]?\d+)\s+(days?|months?|years?)\s*$', 'i');
     IF m IS NULL THEN RETURN NULL; END IF;
     n := m[1]::int; u := lower(rtrim(m[2], 'sS'));
-    d := d + CASE u WHEN 'day' THEN make_interval(days => n)
-                    WHEN 'month' THEN make_interval(months => n)
-                    ELSE make_interval(years => n) END;
+    IF u = 'day' THEN  -- on the calendar day the fields name (02-30 is 03-01)
+      d := make_date(y, mo, 1) + (dd - 1) + n;
+      y := extract(year FROM d); mo := extract(month FROM d); dd := extract(day FROM d);
+    ELSE  -- SQLite moves the month fields and lets the day roll over at the end
+      n := CASE u WHEN 'month' THEN n ELSE 12 * n END + 12 * y + mo - 1;
+      y := n / 12; mo := n % 12 + 1;
+    END IF;
   END LOOP;
-  RETURN to_char(d, 'YYYY-MM-DD');
+  RETURN to_char(make_date(y, mo, 1) + (dd - 1), 'YYYY-MM-DD');
 END
 $f$;
 
@@ -113,15 +122,34 @@ CREATE OR REPLACE FUNCTION hrss_json_value(v text) RETURNS text LANGUAGE sql IMM
 AS $f$ SELECT coalesce(to_json(v)::text, 'null') $f$;
 CREATE OR REPLACE FUNCTION hrss_json_value(v bigint) RETURNS text LANGUAGE sql IMMUTABLE
 AS $f$ SELECT coalesce(v::text, 'null') $f$;
+CREATE OR REPLACE FUNCTION hrss_json_value(v integer) RETURNS text LANGUAGE sql IMMUTABLE
+AS $f$ SELECT coalesce(v::text, 'null') $f$;
+CREATE OR REPLACE FUNCTION hrss_json_value(v boolean) RETURNS text LANGUAGE sql IMMUTABLE
+AS $f$ SELECT CASE WHEN v THEN '1' WHEN NOT v THEN '0' ELSE 'null' END $f$;
+CREATE OR REPLACE FUNCTION hrss_json_value(v numeric) RETURNS text LANGUAGE sql IMMUTABLE
+AS $f$ SELECT CASE WHEN v IS NULL THEN 'null' WHEN scale(v) = 0 THEN v::text
+                   ELSE hrss_sqlite_real(v::double precision) END $f$;
 CREATE OR REPLACE FUNCTION hrss_json_value(v double precision) RETURNS text
 LANGUAGE sql IMMUTABLE AS $f$ SELECT coalesce(hrss_sqlite_real(v), 'null') $f$;
 """
 
 
+BOOTSTRAP_SHA256 = hashlib.sha256(_BOOTSTRAP.encode()).hexdigest()
+_CHAIN_FN = "hrss_chain_hash(text,text,text,text)"
+
+
 def bootstrap(con: psycopg.Connection) -> None:
-    """Create what the translated SQL calls and reads (idempotent); the caller holds the
+    """Create what the translated SQL calls and reads (idempotent), and mark the database
+    with this text's SHA-256 so newer code replaces the functions; the caller holds the
     write lock."""
     con.execute(_BOOTSTRAP)
+    con.execute(f"COMMENT ON FUNCTION {_CHAIN_FN} IS '{BOOTSTRAP_SHA256}'")
+
+
+def _bootstrapped(con: psycopg.Connection) -> bool:
+    sql = f"SELECT obj_description(to_regprocedure('{_CHAIN_FN}'), 'pg_proc')"
+    row = con.execute(sql).fetchone()
+    return row is not None and row[0] == BOOTSTRAP_SHA256
 
 
 class _Unknown(Dumper):
@@ -284,10 +312,11 @@ def connect(url: str, *, busy_timeout: float) -> Connection:
     con.adapters.register_loader("bool", _BoolAsInt)
     con.adapters.register_loader("numeric", _Numeric)
     wrapped = Connection(con, busy_timeout)
-    if con.execute("SELECT to_regprocedure('hrss_json_value(bigint)') IS NULL").fetchone()[0]:
+    if not _bootstrapped(con):
         wrapped.execute("BEGIN IMMEDIATE")
         try:
-            bootstrap(con)
+            if not _bootstrapped(con):  # another process may have done it meanwhile
+                bootstrap(con)
         except BaseException:
             con.execute("ROLLBACK")
             con.close()

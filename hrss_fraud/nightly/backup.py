@@ -31,7 +31,8 @@ from typing import Any
 
 from hrss_fraud.cases.chain import verify
 from hrss_fraud.cases.operators import OperatorError, operator_or_bootstrap
-from hrss_fraud.cases.store import open_store, store_path, timestamp, write_audit
+from hrss_fraud.cases.pg import redacted
+from hrss_fraud.cases.store import open_store, store_path, store_url, timestamp, write_audit
 from hrss_fraud.lake import fsutil
 from hrss_fraud.lake.lock import LakeLockedError, writer_lock
 from hrss_fraud.lake.manifest import MANIFEST, read_manifest, report_path
@@ -47,6 +48,20 @@ FORMAT = 1
 
 class BackupError(RuntimeError):
     """The backup or restore cannot proceed; the message says why and what to do."""
+
+
+def _refuse_postgresql(what: str) -> None:
+    """Backup and restore copy the SQLite file; a case store on PostgreSQL is PostgreSQL's
+    to back up (pg_dump / pg_restore), so they refuse rather than leave it out."""
+    url = store_url()
+    if url is not None:
+        msg = (
+            f"案件库在 PostgreSQL 上 ({redacted(url)})，{what} 只处理工作区的 SQLite 案件库：请用 "
+            f"pg_dump -Fc 备份、pg_restore 恢复案件库 (the case store is on PostgreSQL; {what} "
+            "copies the workspace's SQLite case store only: back the case store up with "
+            "pg_dump -Fc and restore it with pg_restore, see docs/province.md)"
+        )
+        raise BackupError(msg)
 
 
 def _sha256(path: Path) -> str:
@@ -121,6 +136,7 @@ def _listing(root: Path) -> dict[str, str]:
 
 def backup(workspace: Path, out: Path) -> dict[str, Any]:
     """Write a backup of ``workspace`` to the new folder ``out``; return its manifest."""
+    _refuse_postgresql("backup")
     workspace, out = Path(workspace), Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         msg = f"{out} exists and is not empty; choose a new folder for the backup"
@@ -203,6 +219,7 @@ def restore(
     neither holds such an account and ``by`` is not given, the shell login acts (see
     :func:`hrss_fraud.cases.operators.operator_or_bootstrap`). The restored store gets the
     ``store.restore`` audit row."""
+    _refuse_postgresql("restore")
     source, workspace = Path(source), Path(workspace)
     manifest = _verify(source)
     present = _occupied(workspace)

@@ -42,6 +42,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__.endswith("test_postgres"):
+        return  # PostgreSQL's own tests, each on the database it sets up
     if "store_backend" in metafunc.fixturenames:
         only = (
             metafunc.definition.get_closest_marker("sqlite_only") is not None
