@@ -24,7 +24,8 @@ claim AS (
       AND CAST(v.begntime AS DATE) < CAST(s.dis AS DATE)
 ),
 one AS (  -- a claim inside two overlapping stays is one hit, against the earliest stay
-    SELECT * FROM claim QUALIFY row_number() OVER (PARTITION BY visit_key ORDER BY adm) = 1
+          -- (a tie by its keys: never by the order the rows came in)
+    SELECT * FROM claim QUALIFY row_number() OVER (PARTITION BY visit_key ORDER BY adm, ip_code, ip_mdtrt) = 1
 ),
 ln AS (
     SELECT c.*, l.feedetl_sn, l.fee_ocur_time, l.inscp_amt, l.med_list_name, l.med_list_codg

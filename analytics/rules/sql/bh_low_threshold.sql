@@ -7,11 +7,13 @@
 -- bed, consultation, nursing, general fee, registration), injectable_pattern (regular
 -- expression on drug names that need a nurse, e.g. 注射). Amount at risk: the stay's
 -- inscp_amt; its settlements are violating.
+-- A stay's diagnosis is its last settlement's (ties by setl_id, not by row order).
 WITH stay AS (
     SELECT fixmedins_code, mdtrt_id, psn_no,
            min(begntime) AS adm, max(endtime) AS dis,
            date_diff('day', CAST(min(begntime) AS DATE), CAST(max(endtime) AS DATE)) AS days,
-           arg_max(dise_codg, endtime) AS dise_codg, arg_max(dise_name, endtime) AS dise_name,
+           arg_max(dise_codg, (endtime, setl_id)) AS dise_codg,
+           arg_max(dise_name, (endtime, setl_id)) AS dise_name,
            bool_or(med_type IN {{exclude_med_types}}) AS excluded,
            sum(inscp_amt) AS inscp
     FROM visit

@@ -12,11 +12,13 @@
 -- The classes are told by what was treated, not by a code alone: a stay coded Z51.1 with
 -- no anticancer drug, chemotherapy or radiotherapy on its bill is no planned cycle, and its
 -- readmission stays a lead.
+-- A stay's diagnosis is its last settlement's (ties by setl_id, not by row order).
 WITH stay AS (
     SELECT fixmedins_code, mdtrt_id, psn_no,
            min(begntime) AS adm, max(endtime) AS dis,
-           arg_max(dise_codg, endtime) AS dise_codg, arg_max(dise_name, endtime) AS dise_name,
-           arg_max(dise_group, endtime) AS dise_group,
+           arg_max(dise_codg, (endtime, setl_id)) AS dise_codg,
+           arg_max(dise_name, (endtime, setl_id)) AS dise_name,
+           arg_max(dise_group, (endtime, setl_id)) AS dise_group,
            sum(inscp_amt) AS inscp,
            coalesce(bool_or(list_contains({{planned_classes}}, treatment_class)), false) AS planned
     FROM visit

@@ -5,11 +5,12 @@
 -- inscp_amt; the surgery line is involved. One hit per stay. The claim cannot tell
 -- prophylaxis from treatment of a documented infection, hence severity suspicious.
 -- Args: clean_surgery (codes). Param: days.
+-- The operation is the last surgery line (ties by line_key, not by row order).
 WITH op AS (
     SELECT fixmedins_code, mdtrt_id, max(fee_ocur_time) AS op_time,
-           arg_max(line_key, fee_ocur_time) AS op_key,
-           arg_max(med_list_name, fee_ocur_time) AS op_name,
-           arg_max(med_list_codg, fee_ocur_time) AS op_codg
+           arg_max(line_key, (fee_ocur_time, line_key)) AS op_key,
+           arg_max(med_list_name, (fee_ocur_time, line_key)) AS op_name,
+           arg_max(med_list_codg, (fee_ocur_time, line_key)) AS op_codg
     FROM line
     WHERE setting = 'ip' AND med_list_codg IN {{clean_surgery}}
     GROUP BY fixmedins_code, mdtrt_id

@@ -16,10 +16,20 @@ WITH l AS (
       AND cnt > 0 AND pric IS NOT NULL AND fee_ocur_time IS NOT NULL
       AND CAST(fee_ocur_time AS TIME) <> TIME '00:00:00'
 ),
--- the sets of identical lines first (few), then their order
+-- the sets of identical lines first (few), then their order; first by a hash of the six
+-- columns (one number per line to group, not six), which can only let a few unequal lines
+-- through, then exactly
+maybe AS (
+    SELECT hash(fixmedins_code, mdtrt_id, med_list_codg, cnt, pric, fee_ocur_time) AS h
+    FROM l
+    GROUP BY h
+    HAVING count(*) > 1
+),
 same AS (
     SELECT fixmedins_code, mdtrt_id, med_list_codg, cnt, pric, fee_ocur_time
     FROM l
+    WHERE hash(fixmedins_code, mdtrt_id, med_list_codg, cnt, pric, fee_ocur_time)
+          IN (SELECT h FROM maybe)
     GROUP BY ALL
     HAVING count(*) > 1
 ),

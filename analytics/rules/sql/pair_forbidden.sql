@@ -47,8 +47,8 @@ m AS (
            AND (a.mdtrt_id = b.mdtrt_id OR NOT (a.stay_edge OR b.stay_edge)))
 ),
 own AS (
-    -- each item_b line in one hit: the first forbidding item
-    SELECT b_key, arg_min(hit_key, item_a) AS hit_key FROM m GROUP BY b_key
+    -- each item_b line in one hit: the first forbidding item (then the first hit key)
+    SELECT b_key, arg_min(hit_key, (item_a, hit_key)) AS hit_key FROM m GROUP BY b_key
 ),
 v AS (
     SELECT DISTINCT own.hit_key, b.line_key, b.fixmedins_code, b.psn_no, b.setl_id, b.mdtrt_id,
