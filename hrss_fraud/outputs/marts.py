@@ -35,7 +35,7 @@ from hrss_fraud.engine.catalogue import load_catalogue
 from hrss_fraud.engine.runs import RunError, latest_run, previous_run, runs_dir
 from hrss_fraud.lake.fsutil import fsync_dir, replace_dir, write_bytes_atomic
 from hrss_fraud.lake.views import literal
-from hrss_fraud.outputs import overview
+from hrss_fraud.outputs import marts_lines, overview
 from hrss_fraud.outputs.case_queue import index_frame
 from hrss_fraud.outputs.doctor_view import DOCTOR_LEADS_SQL, doctor_days, mix_rows
 from hrss_fraud.outputs.institution_view import (
@@ -44,12 +44,11 @@ from hrss_fraud.outputs.institution_view import (
     trends,
     unit_indicators,
 )
-from hrss_fraud.outputs.lead_detail import lines_sql, visits_sql
+from hrss_fraud.outputs.lead_detail import visits_sql
 from hrss_fraud.outputs.leads import LeadIndex
 from hrss_fraud.outputs.marts_carry import (
     Carry,
     carried_rows,
-    fresh_lines,
     lead_hashes,
     merge_into,
     plan_carry,
@@ -95,6 +94,8 @@ class _Writer:
         self.seconds: dict[str, float] = {}
         self.fresh_persons: int | None = None
         """Persons whose ``person_timeline`` rows were recomputed (None: all of them)."""
+        self.lead_line_files: dict[str, int] = {}
+        """``lead_lines`` files linked from the previous run's marts and written."""
 
     def frame(self, name: str, df: pl.DataFrame, row_group_size: int | None = None) -> None:
         start = time.perf_counter()
@@ -205,7 +206,7 @@ def _detail_marts(view: RunView, out: _Writer, carry: Carry | None) -> None:
         con.execute(f"SET temp_directory = {tmp}")  # sorting the run's lines may spill
         _lead_lines(view, con, out, carry)
         _person_visits(view, con, out, carry)
-        mart = literal(str(out.path("lead_lines")))
+        mart = literal(str(out.folder / marts_lines.FILES))
         # one chunk: DuckDB hands over many, and the rankings' joins and groupings over
         # ten million lines ran ~30 % slower on them
         lines = con.sql(_LINE_DOCTORS_SQL.format(mart=mart)).pl().rechunk()
@@ -239,25 +240,12 @@ billing doctor of a fee line, the attending doctor of a settlement row."""
 def _lead_lines(
     view: RunView, con: duckdb.DuckDBPyConnection, out: _Writer, carry: Carry | None
 ) -> None:
-    """Every lead's lines with the lake's context, sorted by lead (see :mod:`marts_carry`
-    for what an increment copies from the previous run's mart)."""
-    sql = lines_sql(all_leads=True)
-    if carry is None:
-        lines = literal(str(view.lines_path))
-        con.execute(f"CREATE VIEW lead_lines AS SELECT * FROM read_parquet({lines})")
-        out.query("lead_lines", con, sql, LINES_ROW_GROUP)
-        return
-    fresh_lines(view, con, carry.fresh)
-    out.query("lead_lines.fresh", con, sql, LINES_ROW_GROUP)
-    ids = pl.read_parquet(view.findings_path, columns=["finding_id"])
-    keep = ids.join(carry.fresh, on="finding_id", how="anti")
-    out.merge(
-        "lead_lines",
-        carried_rows(carry, "lead_lines", "finding_id", keep),
-        "lead_lines.fresh",
-        "finding_id",
-        LINES_ROW_GROUP,
-    )
+    """Every lead's lines with the lake's context, one file per rule sorted by lead (see
+    :mod:`marts_lines` for what an increment links or copies from the previous run's)."""
+    start = time.perf_counter()
+    out.lead_line_files = marts_lines.build(view, con, out.folder, carry, LINES_ROW_GROUP)
+    out.files[marts_lines.NAME] = marts_lines.FILES
+    out.seconds[marts_lines.NAME] = round(time.perf_counter() - start, 3)
 
 
 def _person_visits(
@@ -323,7 +311,7 @@ def _profile_marts(view: RunView, out: _Writer, carry: Carry | None) -> None:
     try:
         con.execute(f"SET temp_directory = {literal(str(out.folder))}")
         _person_timeline(view, con, out, carry)
-        lines = literal(str(out.path("lead_lines")))
+        lines = literal(str(out.folder / marts_lines.FILES))
         con.execute(f"CREATE VIEW lead_context AS SELECT * FROM read_parquet({lines})")
         for kind in ("items", "doctors"):  # small: DuckDB would write one row group
             top = con.sql(top_sql(kind)).pl()
@@ -382,7 +370,7 @@ def build_marts(workspace: Path, run_id: str | None = None, *, force: bool = Fal
         with _timed(phases, "overview"):
             _overview_marts(view, previous, out)
         with _timed(phases, "carry_plan"):
-            hashes = lead_hashes(view)
+            hashes = lead_hashes(view, previous)
             out.frame("lead_hashes", hashes)
             carry = plan_carry(view, previous, hashes)
         with _timed(phases, "detail"):
@@ -399,6 +387,7 @@ def build_marts(workspace: Path, run_id: str | None = None, *, force: bool = Fal
             "carried_from": carry.previous.run_id if carry else None,
             "fresh_leads": carry.fresh.height if carry else None,
             "fresh_persons": out.fresh_persons,
+            "lead_line_files": out.lead_line_files,
             "files": out.files,
             "seconds_per_phase": phases,
             "seconds_per_mart": out.seconds,

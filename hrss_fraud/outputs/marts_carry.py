@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from hrss_fraud.engine import line_parts
 from hrss_fraud.lake.views import literal
 from hrss_fraud.outputs.runs_view import RunView, marts_dir, read_marts_manifest
 
@@ -47,19 +48,58 @@ class Carry:
         return marts_dir(self.previous.workspace, self.previous.run_id) / file if file else None
 
 
-def lead_hashes(view: RunView) -> pl.DataFrame:
+def lead_hashes(view: RunView, previous: RunView | None = None) -> pl.DataFrame:
     """Per lead, a hash of its row (the run id aside) and of its lines: kept as the
     ``lead_hashes`` mart, so the next night compares its leads with these instead of
-    hashing this run again."""
-    return _finding_hashes(view).sort("finding_id").collect()
+    hashing this run again. The leads of the rules whose line file this run took from
+    ``previous`` unchanged (:func:`unchanged_rules`) keep ``previous``'s hashes: only the
+    rules it wrote are hashed."""
+    same = unchanged_rules(view, previous)
+    kept = read_marts_manifest(previous.workspace, previous.run_id) if previous else None
+    if not same or not kept or "lead_hashes" not in kept:
+        return _finding_hashes(view).sort("finding_id").collect()
+    assert previous is not None
+    ids = pl.scan_parquet(view.findings_path).filter(pl.col("rule_id").is_in(list(same)))
+    ids = ids.select("finding_id").collect()
+    path = marts_dir(previous.workspace, previous.run_id) / kept["lead_hashes"]
+    old = pl.scan_parquet(path).join(ids.lazy(), on="finding_id", how="semi").collect()
+    if old.height != ids.height:  # hashes missing from the previous marts: hash them all
+        return _finding_hashes(view).sort("finding_id").collect()
+    fresh = _finding_hashes(view, skip=same).collect()
+    return pl.concat([old, fresh], how="vertical_relaxed").sort("finding_id")
 
 
-def _finding_hashes(view: RunView) -> pl.LazyFrame:
-    """Per lead, a hash of its row (the run id aside) and of its lines."""
+def unchanged_rules(view: RunView, previous: RunView | None) -> set[str]:
+    """The lead rules whose line file this run took unchanged from ``previous``, the run
+    it was scored on (the same writer in both manifests' ``line_parts``): their leads are
+    ``previous``'s row for row, the run and case columns aside."""
+    if previous is None or view.manifest.get("previous_run") != previous.run_id:
+        return set()
+    now = view.manifest.get(line_parts.PARTS_KEY, {}).get(line_parts.LEAD, {})
+    before = previous.manifest.get(line_parts.PARTS_KEY, {}).get(line_parts.LEAD, {})
+    return {
+        r
+        for r, entry in now.items()
+        if r in before and before[r].get("written_by") == entry.get("written_by")
+    }
+
+
+def _finding_hashes(view: RunView, skip: set[str] = frozenset()) -> pl.LazyFrame:  # type: ignore[assignment]
+    """Per lead, a hash of its row (the run id aside) and of its lines; ``skip``: the rules
+    whose leads are left out (their line files are not read)."""
     findings = pl.scan_parquet(view.findings_path)
     columns = [c for c in findings.collect_schema().names() if c not in _UNHASHED]
+    if skip:
+        findings = findings.filter(~pl.col("rule_id").is_in(list(skip)))
     rows = findings.select("finding_id", row_hash=pl.struct(columns).hash())
     lines = pl.scan_parquet(view.lines_path)
+    if skip and view.run.partitioned:  # only the files of the rules hashed
+        files = [
+            line_parts.part_path(view.run.root, line_parts.LEAD, r)
+            for r in view.manifest.get(line_parts.PARTS_KEY, {}).get(line_parts.LEAD, {})
+            if r not in skip
+        ]
+        lines = pl.scan_parquet(files) if files else lines.head(0)
     line_cols = [c for c in lines.collect_schema().names() if c != "finding_id"]
     per_lead = lines.group_by("finding_id").agg(
         lines_hash=(pl.struct(line_cols).hash() % _MOD).cast(pl.Int64).sum(), n=pl.len()

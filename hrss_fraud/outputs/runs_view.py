@@ -241,7 +241,7 @@ class RunView:
             return self._memo[key]
 
 
-MARTS_VERSION = 4
+MARTS_VERSION = 5
 """Bumped whenever a mart's content or layout changes: older marts are then ignored (and
 rebuilt by ``hrss-fraud marts build`` or ``serve``)."""
 

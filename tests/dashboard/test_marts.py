@@ -186,9 +186,16 @@ def test_the_marts_sit_beside_the_run_and_are_no_run(two_runs: Path) -> None:
     folder = marts_dir(two_runs, latest)
     assert folder.parent == runs_dir(two_runs) and (folder / MARTS_MANIFEST).is_file()
     assert latest in complete_runs(two_runs) and folder.name not in complete_runs(two_runs)
-    # the lead lines are sorted by lead, so one lead's lines are a row-group-pruned read
-    ids = pl.read_parquet(folder / "lead_lines.parquet", columns=["finding_id"])["finding_id"]
-    assert ids.is_sorted()
+    # the lead lines one file per rule (issue 23), each sorted by lead, so one lead's
+    # lines are a row-group-pruned read; every lead with lines is in its rule's file
+    files = sorted((folder / "lead_lines").glob("*.parquet"))
+    findings = open_view(two_runs).run.findings()
+    assert {p.stem for p in files} == set(findings.filter(pl.col("n_lines") > 0)["rule_id"])
+    for p in files:
+        ids = pl.read_parquet(p, columns=["finding_id"])["finding_id"]
+        assert ids.is_sorted()
+        rules = findings.filter(pl.col("finding_id").is_in(ids.implode()))["rule_id"]
+        assert rules.unique().to_list() == [p.stem]
 
 
 def test_a_crash_mid_build_leaves_no_marts(
