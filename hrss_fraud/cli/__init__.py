@@ -120,6 +120,10 @@ COMMANDS: dict[str, Lazy] = {
         "hrss_fraud.cli.serve:serve",
         "启动看板。Serve the dashboard (log in with an account from `hrss-fraud users add`).",
     ),
+    "serve-check": Lazy(
+        "hrss_fraud.cli.serve_check:serve_check",
+        "事前事中审核服务。Serve the pre-settlement check (3101/3102/3103, POST /check).",
+    ),
     "synth": Lazy(
         "hrss_fraud.cli.synth:synth",
         "Generate a synthetic county: uploads, reference tables and the truth kept apart.",
