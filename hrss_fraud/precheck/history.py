@@ -11,6 +11,7 @@ the checked visit's lines are read through the very same view.
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -29,9 +30,9 @@ INSTITUTION_COLUMNS = (
 _CREATE_LINE = re.compile(r"^\s*CREATE\s+(OR\s+REPLACE\s+)?VIEW\s+line\s+AS\s", re.IGNORECASE)
 
 
-def _ranges(frame: pl.DataFrame) -> dict[str, tuple[int, int]]:
-    """``psn_no`` → (offset, length) of a frame sorted by ``psn_no``."""
-    runs = frame.select(pl.col("psn_no").rle()).unnest("psn_no")
+def _ranges(frame: pl.DataFrame, key: str = "psn_no") -> dict[str, tuple[int, int]]:
+    """``key`` → (offset, length) of a frame sorted by ``key``."""
+    runs = frame.select(pl.col(key).rle()).unnest(key)
     offsets = runs["len"].cum_sum() - runs["len"]
     ranges = zip(offsets.to_list(), runs["len"].to_list(), strict=True)
     return dict(zip(runs["value"].to_list(), ranges, strict=True))
@@ -51,12 +52,20 @@ class Snapshot:
     last_seq: int
     visit_ranges: dict[str, tuple[int, int]]
     line_ranges: dict[str, tuple[int, int]]
+    person_ranges: dict[str, tuple[int, int]]
+    institution_ranges: dict[str, tuple[int, int]]
 
     def rows(self, psn_no: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The person's prepared visits and lines (empty frames for a person never seen)."""
         v0, vn = self.visit_ranges.get(psn_no, (0, 0))
         l0, ln = self.line_ranges.get(psn_no, (0, 0))
         return self.visit.slice(v0, vn), self.line_base.slice(l0, ln)
+
+    def registers(self, psn_no: str, fixmedins_code: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The person's and the institution's register rows (empty when unknown)."""
+        p0, pn = self.person_ranges.get(psn_no, (0, 0))
+        i0, i_n = self.institution_ranges.get(fixmedins_code, (0, 0))
+        return self.person.slice(p0, pn), self.institution.slice(i0, i_n)
 
 
 def load_snapshot(
@@ -65,9 +74,11 @@ def load_snapshot(
     """Prepare the lake's claims the batch's way: those of the ``lookback_days`` before
     the lake's newest claim on (every claim when None)."""
     last_seq = max((b.seq for b in lake.batches()), default=0)
+    spill = tempfile.TemporaryDirectory(prefix="precheck-snapshot-")
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET temp_directory = '{spill.name}'")
         lake.connect(con, index=False)
         since = None
         if lookback_days is not None:
@@ -92,14 +103,19 @@ def load_snapshot(
         institution = con.sql(f"SELECT {', '.join(INSTITUTION_COLUMNS)} FROM institution").pl()
     finally:
         con.close()
+        spill.cleanup()
+    person = person.sort("psn_no")
+    institution = institution.sort("fixmedins_code")
     return Snapshot(
         visit=visit,
         line_base=line_base,
-        person=person.unique("psn_no", keep="last"),
-        institution=institution.unique("fixmedins_code", keep="last"),
+        person=person,
+        institution=institution,
         line_view_sql=_CREATE_LINE.sub("CREATE OR REPLACE VIEW line AS ", view.rstrip("; \n")),
         since=since,
         last_seq=last_seq,
         visit_ranges=_ranges(visit),
         line_ranges=_ranges(line_base),
+        person_ranges=_ranges(person),
+        institution_ranges=_ranges(institution, "fixmedins_code"),
     )

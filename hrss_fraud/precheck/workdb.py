@@ -78,9 +78,6 @@ class WorkDb:
         self.con.execute("SET threads = 1")
         add_macros(self.con)
         load_knowledge_tables(self.con, kb)
-        for name in ("person", "institution"):
-            frame = getattr(snapshot, name)  # noqa: F841 - read by DuckDB's replacement scan
-            self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
         empty_visit, empty_line = snapshot.visit.head(0), snapshot.line_base.head(0)  # noqa: F841
         self.con.execute("CREATE TABLE visit AS SELECT * FROM empty_visit")
         self.con.execute("CREATE TABLE line_base AS SELECT * FROM empty_line")
@@ -151,7 +148,11 @@ class WorkDb:
         key = visit.settlement if visit.setl_id else visit.mdtrt_id
         other = (pl.col("fixmedins_code") != visit.fixmedins_code) | (pl.col(column) != key)
         hv, hl = hv.filter(other), hl.filter(other)
-        cur_setl, cur_fee = self._settlement(visit), self._fee(visit)  # noqa: F841 - DuckDB's
+        # read by DuckDB's replacement scan, where the batch reads its person and
+        # institution views
+        registers = self.snapshot.registers(visit.psn_no, visit.fixmedins_code)
+        person, institution = registers  # noqa: RUF059
+        cur_setl, cur_fee = self._settlement(visit), self._fee(visit)  # noqa: F841
         con = self.con
         con.execute("DELETE FROM visit")
         con.execute("DELETE FROM line_base")
