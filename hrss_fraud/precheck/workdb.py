@@ -85,6 +85,9 @@ class WorkDb:
         self._settlement_columns = [c for c in snapshot.visit.columns if c not in _COMPUTED]
         self._fee_columns = [c for c in snapshot.line_base.columns if c not in _LINE_VISIT_COLUMNS]
         self._visit_sql = _current_visit_sql(kb.treatment_class)
+        # the upload names the main diagnosis; a visit before settlement is named by the
+        # knowledge base (evidence texts quote it)
+        self._dise_names = dict(kb.diagnosis.select("dise_codg", "dise_name").iter_rows())
         visit_columns = ", ".join(f"v.{c}" for c in _LINE_VISIT_COLUMNS)
         self._line_sql = f"""
             INSERT INTO line_base BY NAME
@@ -105,6 +108,7 @@ class WorkDb:
             "begntime": visit.begntime,
             "endtime": visit.endtime,
             "dise_codg": visit.dise_codg,
+            "dise_name": self._dise_names.get(visit.dise_codg or ""),
             "oprn_oprt_code": visit.oprn_oprt_code[0] if visit.oprn_oprt_code else None,
             "adm_dept_codg": visit.adm_dept_codg,
             "medfee_sumamt": lines["det_item_fee_sumamt"].sum(),
