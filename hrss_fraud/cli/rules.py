@@ -125,13 +125,14 @@ def rules_try(
     amounts are shown, never a person."""
     ws = current_workspace(ctx)
     try:
-        rule = whatif.rule_of(ws.catalogue(KERNELS), rule_id)
-        values = whatif.parse_pairs(rule, pairs)
+        catalogue = ws.catalogue(KERNELS)
+        values = whatif.parse_pairs(whatif.rule_of(catalogue, rule_id), pairs)
         out = whatif.try_rule(
             ws.root,
             rule_id,
             values,
             models=models,
+            catalogue=catalogue,
             memory_limit=memory_limit,
             progress=lambda m: click.echo(m, err=True),
         )

@@ -268,18 +268,21 @@ def try_rule(
     values: Mapping[str, object],
     *,
     models: Models | None = None,
+    catalogue: Catalogue | None = None,
     memory_limit: str = "6GB",
     progress: Callable[[str], None] | None = None,
 ) -> Outcome:
     """Run ``rule_id`` with ``values`` (parameter name → value; the others as in force)
     over the whole lake and set its figures beside the latest run's. The kernels of the
     detectors must be registered (``import hrss_fraud.detectors``) and their ``models``
-    given for a rule that reads one. ``progress`` hears (in Chinese and English) when a
+    given for a rule that reads one; ``catalogue``, when the caller has loaded it, is the
+    workspace's as scoring loads it. ``progress`` hears (in Chinese and English) when a
     prepared database has to be made first."""
     t0 = time.perf_counter()
     workspace = Path(workspace)
     try:
-        catalogue = load_catalogue(workspace=workspace, kernels=KERNELS)
+        if catalogue is None:
+            catalogue = load_catalogue(workspace=workspace, kernels=KERNELS)
         rule = rule_of(catalogue, rule_id)
         tried = check_values(rule, values)
         log = changes(catalogue, workspace)
