@@ -19,6 +19,7 @@ score          optional: a hit-level measure (e.g. an indicator's value)
 
 from __future__ import annotations
 
+import functools
 import json
 
 import duckdb
@@ -180,12 +181,19 @@ def finding_ids(rule_id: str, keys: pl.Series) -> pl.Series:
     ``hashlib.sha1(f"{rule_id}|{key}".encode()).hexdigest()[:20]``; DuckDB computes it for
     the whole column at once)."""
     frame = pl.DataFrame({"k": keys.cast(pl.String)})  # noqa: F841 - DuckDB's replacement scan
-    with duckdb.connect() as con:
+    with _hashing_db().cursor() as con:
         ids = con.sql(
             "SELECT left(sha1($prefix || k), 20) AS finding_id FROM frame",
             params={"prefix": f"{rule_id}|"},
         ).pl()
     return ids["finding_id"].cast(pl.String)
+
+
+@functools.cache
+def _hashing_db() -> duckdb.DuckDBPyConnection:
+    """One empty in-memory database per process to hash ids in: opening one for each rule
+    cost more than hashing its keys (a cursor is cheap and safe in any thread)."""
+    return duckdb.connect()
 
 
 def aggregate(
