@@ -229,6 +229,8 @@ class CheckService:
         self.calls = CallLog(workspace)
         self._stop = threading.Event()
         self._refresher: threading.Thread | None = None
+        self.refreshed = threading.Event()
+        """Set each time the checker has loaded a newer snapshot of the lake."""
         self._pool = ThreadPoolExecutor(settings.check_threads, thread_name_prefix="check")
 
     def start(self) -> None:
@@ -259,6 +261,7 @@ class CheckService:
                 if state != self._lake_state and self.checker is not None:
                     self.checker.refresh()
                     self._lake_state = state
+                    self.refreshed.set()
             except Exception:
                 log.exception("check service: refreshing the checker failed; the old one serves")
 
