@@ -196,12 +196,12 @@ def build(
 ) -> dict[str, int]:
     """Create ``visit``, ``line`` and ``kb_*`` in ``con`` from the lake; return row counts.
 
-    The latest claims are read through the lake's superseded-rows index (written now if
-    missing: ~10 s once on a county year, then ~1 s per day's batch), not by ranking every
-    stored version."""
+    Every latest version (claims, persons, institutions, enrolment) is read through the
+    lake's superseded-rows index (written now if missing: ~10 s once on a county year,
+    then ~1 s per day's batch), not by ranking every stored version."""
     batches = lake.batches()
-    create_views(con, lake.root, batches, index=False)
-    index = ensure_index(con, lake.root.resolve(), batches)
+    create_views(con, lake.root, batches)
+    index = ensure_index(con, lake.root.resolve(), batches)  # made by the views: its path
     return build_from_views(con, kb, scope, superseded=index)
 
 
