@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,12 +34,20 @@ from hrss_fraud.cases.store import timestamp
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.precheck.calllog import (
     CallLog,
-    CallRecord,
     FeedbackItem,
     HitRecord,
     UnknownWarnings,
 )
 from hrss_fraud.precheck.checker import Checker
+from hrss_fraud.precheck.gate import (
+    CallState,
+    Refused,
+    malformed,
+    own,
+    parse_json,
+    presented_key,
+    read_body,
+)
 from hrss_fraud.precheck.keys import KeyRing
 from hrss_fraud.precheck.mapping import (
     VisitCall,
@@ -120,98 +128,6 @@ def verdict(infno: str, hits: Sequence[CheckHit], settings: ServiceSettings) -> 
     return "warn"
 
 
-class Refused(Exception):
-    """A request answered with an error: HTTP status, one line (Chinese; English), fields."""
-
-    def __init__(self, status: int, zh: str, en: str, problems: Sequence[Problem] = ()) -> None:
-        self.status, self.zh, self.en, self.problems = status, zh, en, list(problems)
-        super().__init__(en)
-
-
-def _malformed(e: MessageError) -> Refused:
-    return Refused(422, "报文格式错误", "malformed message", e.problems)
-
-
-@dataclass
-class _Call:
-    """What is known of a call so far, for its log row whatever becomes of it."""
-
-    id: str
-    at: str
-    infno: str
-    started: float
-    fixmedins_code: str | None = None
-    key_id: str | None = None
-    trig_scen: str | None = None
-    visits: list[VisitCall] = field(default_factory=list)
-    verdict: str | None = None
-    hits: list[HitRecord] = field(default_factory=list)
-    logged: bool = False
-    """Written already (feedback writes its call with its rows)."""
-
-    def record(self, status: int) -> CallRecord:
-        return CallRecord(
-            id=self.id,
-            at=self.at,
-            infno=self.infno,
-            status=status,
-            ms=(time.perf_counter() - self.started) * 1000,
-            fixmedins_code=self.fixmedins_code,
-            key_id=self.key_id,
-            trig_scen=self.trig_scen,
-            mdtrt_ids=tuple(dict.fromkeys(v.mdtrt_id for v in self.visits)),
-            psn_nos=tuple(dict.fromkeys(v.patn_id for v in self.visits)),
-            n_lines=sum(v.n_lines for v in self.visits),
-            verdict=self.verdict,
-            hits=tuple(self.hits),
-        )
-
-
-def _presented_key(request: Request) -> str | None:
-    key = request.headers.get("x-api-key")
-    if key:
-        return key
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token if scheme.lower() == "bearer" else None
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    too_big = Refused(
-        413,
-        f"报文过大，上限 {limit} 字节",
-        f"request body too large: at most {limit} bytes",
-    )
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise too_big
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        where = getattr(e, "lineno", None)
-        at = f" (line {where}, column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
-        problem = Problem("(message)", "不是有效的UTF-8 JSON", f"not valid UTF-8 JSON{at}")
-        raise Refused(422, "报文格式错误", "malformed message", [problem]) from None
-
-
-def _own(call: _Call, code: str, path: str) -> None:
-    if code != call.fixmedins_code:
-        raise Refused(
-            403,
-            "只能审核本机构的就诊",
-            f"this key checks only institution {call.fixmedins_code}'s visits ({path})",
-        )
-
-
 class CheckService:
     """The app's state: settings, checker, keys and call log (one per worker process)."""
 
@@ -268,7 +184,7 @@ class CheckService:
     # --- the gate -------------------------------------------------------------------------
 
     async def handle(self, request: Request, infno: str | None, form: str) -> JSONResponse:
-        call = _Call(uuid.uuid4().hex, timestamp(), infno or form, time.perf_counter())
+        call = CallState(uuid.uuid4().hex, timestamp(), infno or form, time.perf_counter())
         status = 200
         try:
             answer = await self._answer(request, call, form)
@@ -286,7 +202,7 @@ class CheckService:
         return JSONResponse(answer, status_code=status, headers=headers)
 
     @staticmethod
-    def _refusal(r: Refused, call: _Call) -> dict[str, Any]:
+    def _refusal(r: Refused, call: CallState) -> dict[str, Any]:
         return {
             "infcode": -1,
             "err_msg": f"{r.zh}；{r.en}",
@@ -294,10 +210,10 @@ class CheckService:
             "call_id": call.id,
         }
 
-    async def _answer(self, request: Request, call: _Call, form: str) -> dict[str, Any]:
-        declared_or_read = await _body(request, self.settings.max_body_bytes)
+    async def _answer(self, request: Request, call: CallState, form: str) -> dict[str, Any]:
+        declared_or_read = await read_body(request, self.settings.max_body_bytes)
         assert self.keys is not None
-        found = self.keys.institution(_presented_key(request))
+        found = self.keys.institution(presented_key(request))
         if found is None:
             raise Refused(
                 401,
@@ -305,20 +221,20 @@ class CheckService:
                 "missing, unknown or revoked API key (X-API-Key or Authorization: Bearer)",
             )
         call.key_id, call.fixmedins_code = found
-        payload = _json(declared_or_read)
+        payload = parse_json(declared_or_read)
         if form == "check":
             return await self._plain_check(call, payload)
         if form == "feedback":
             return await self._plain_feedback(call, payload)
         return await self._platform(call, payload)
 
-    async def _platform(self, call: _Call, payload: Any) -> dict[str, Any]:
+    async def _platform(self, call: CallState, payload: Any) -> dict[str, Any]:
         if isinstance(payload, dict) and "infno" not in payload and call.infno in INFNOS:
             payload = {**payload, "infno": call.infno}
         try:
             envelope = read(Envelope, payload)
         except MessageError as e:
-            raise _malformed(e) from None
+            raise malformed(e) from None
         if call.infno in INFNOS and envelope.infno != call.infno:
             problem = Problem("infno", f"应为 {call.infno}", f"should be {call.infno} on this path")
             raise Refused(422, "报文格式错误", "malformed message", [problem])
@@ -326,13 +242,13 @@ class CheckService:
             problem = Problem("infno", "不支持的交易编号", f"not one of {', '.join(INFNOS)}")
             raise Refused(422, "报文格式错误", "malformed message", [problem])
         call.infno = envelope.infno
-        _own(call, envelope.fixmedins_code, "fixmedins_code")
+        own(call, envelope.fixmedins_code, "fixmedins_code")
         prefix = ("input", "data") if isinstance(envelope.input.get("data"), dict) else ("input",)
         if envelope.infno == "3103":
             try:
                 data = read(FeedbackInput, envelope.data(), prefix)
             except MessageError as e:
-                raise _malformed(e) from None
+                raise malformed(e) from None
             items = [FeedbackItem(w.warn_rslt_id, w.dspo_way, w.dspo_way_rea) for w in data.warns]
             n = await self._feedback(call, data.warn_type, items, prefix)
             return self._envelope(call, {"recorded": n})
@@ -341,7 +257,7 @@ class CheckService:
             call.trig_scen = analysis.trig_scen
             call.visits = analysis_visits(analysis, envelope.fixmedins_code)
         except MessageError as e:
-            raise _malformed(e) from None
+            raise malformed(e) from None
         hits = await self._check(call, analysis.rule_ids)
         task_id = analysis.task_id or call.id
         result = [result_item(h, v, w, task_id) for v, h, w in hits]
@@ -349,7 +265,7 @@ class CheckService:
         return self._envelope(call, {"result": result, "verdict": v, "verdict_zh": VERDICTS[v][0]})
 
     @staticmethod
-    def _envelope(call: _Call, output: dict[str, Any]) -> dict[str, Any]:
+    def _envelope(call: CallState, output: dict[str, Any]) -> dict[str, Any]:
         return {
             "infcode": 0,
             "inf_refmsgid": call.id,
@@ -358,15 +274,15 @@ class CheckService:
             "output": output,
         }
 
-    async def _plain_check(self, call: _Call, payload: Any) -> dict[str, Any]:
+    async def _plain_check(self, call: CallState, payload: Any) -> dict[str, Any]:
         try:
             data = read(PlainCheck, payload)
-            _own(call, data.fixmedins_code, "fixmedins_code")
+            own(call, data.fixmedins_code, "fixmedins_code")
             call.infno = SCENES[data.scene]
             call.trig_scen = data.scene
             call.visits = plain_visits(data)
         except MessageError as e:
-            raise _malformed(e) from None
+            raise malformed(e) from None
         hits = await self._check(call, data.rule_ids)
         v = call.verdict or "pass"
         return {
@@ -376,12 +292,12 @@ class CheckService:
             "hits": [plain_hit(h, visit, w) for visit, h, w in hits],
         }
 
-    async def _plain_feedback(self, call: _Call, payload: Any) -> dict[str, Any]:
+    async def _plain_feedback(self, call: CallState, payload: Any) -> dict[str, Any]:
         try:
             data = read(PlainFeedback, payload)
         except MessageError as e:
-            raise _malformed(e) from None
-        _own(call, data.fixmedins_code, "fixmedins_code")
+            raise malformed(e) from None
+        own(call, data.fixmedins_code, "fixmedins_code")
         warns = [w.as_warn() for w in data.warns]
         items = [FeedbackItem(w.warn_rslt_id, w.dspo_way, w.dspo_way_rea) for w in warns]
         warn_type = None if data.scene is None else {"order": "1", "settlement": "2"}[data.scene]
@@ -390,7 +306,7 @@ class CheckService:
 
     async def _feedback(
         self,
-        call: _Call,
+        call: CallState,
         warn_type: str | None,
         items: list[FeedbackItem],
         prefix: tuple[str, ...],
@@ -420,12 +336,12 @@ class CheckService:
         return n
 
     async def _check(
-        self, call: _Call, rule_ids: Sequence[str]
+        self, call: CallState, rule_ids: Sequence[str]
     ) -> list[tuple[VisitCall, CheckHit, str]]:
         """Every visit checked (their institutions the key's), the hits of ``rule_ids`` only
         when given, each with its new warning id; the call's verdict and hits set."""
         for i, v in enumerate(call.visits):
-            _own(call, v.fixmedins_code, f"visit {i + 1}, mdtrt_id {v.mdtrt_id}")
+            own(call, v.fixmedins_code, f"visit {i + 1}, mdtrt_id {v.mdtrt_id}")
         checker = self.checker
         assert checker is not None
         wanted = set(rule_ids)
