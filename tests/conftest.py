@@ -10,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from helpers.case_backends import generate as _case_store_backends
+from helpers.case_backends import postgres_server, store_backend  # noqa: F401  (fixtures)
 from helpers.shared import built_once
 from hypothesis import settings
 
@@ -83,6 +85,11 @@ def tiny_setl(tiny_county: Path) -> pl.DataFrame:
     from hrss_fraud.synth.output import read_uploads
 
     return read_uploads(tiny_county, "settlement")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The case-store tests on SQLite and on PostgreSQL (helpers/case_backends.py)."""
+    _case_store_backends(metafunc)
 
 
 @pytest.hookimpl(wrapper=True)

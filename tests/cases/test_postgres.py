@@ -241,3 +241,9 @@ def test_every_migration_translates() -> None:
         for stmt in mig.statements(m.sql):
             out = dialect.translate(stmt)
             assert out.statements and all(s.strip() for s in out.statements), (m.name, stmt)
+
+
+def test_the_tests_set_the_variable_the_store_reads() -> None:
+    from helpers import case_backends
+
+    assert case_backends.CASE_STORE_ENV == CASE_STORE_ENV

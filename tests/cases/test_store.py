@@ -140,6 +140,7 @@ def test_wal_by_default(tmp_path: Path) -> None:
 def test_a_bad_decision_says_what_is_wrong_and_writes_nothing(
     tmp_path: Path, kw: dict[str, str], message: str
 ) -> None:
+    kw = dict(kw)  # the parameter is shared by the runs on both backends
     finding_id = kw.pop("finding_id", "F1")
     with open_store(tmp_path) as store:
         with pytest.raises(DecisionError, match=message):
