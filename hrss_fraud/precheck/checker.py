@@ -137,7 +137,13 @@ class Checker:
         found: dict[str, pl.DataFrame] = {}
         for i, p in enumerate(self._planned):
             if p.sql is not None:
-                part = db.con.sql(f"EXECUTE rule_{i}").pl()
+                # most rules find nothing: rows are cheaper to fetch than a frame
+                cursor = db.con.execute(f"EXECUTE rule_{i}")
+                rows = cursor.fetchall()
+                if not rows:
+                    continue
+                names = [d[0] for d in cursor.description or ()]
+                part = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
             else:
                 part = kernels.get(str(p.rule.kernel))(db.con, p.values, p.rule.args)
             if part.height:
