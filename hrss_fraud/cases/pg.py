@@ -152,6 +152,10 @@ def _bootstrapped(con: psycopg.Connection) -> bool:
     return row is not None and row[0] == BOOTSTRAP_SHA256
 
 
+class StoreUnavailable(sqlite3.OperationalError):
+    """The PostgreSQL case store could not be reached; the message names it (no password)."""
+
+
 class _Unknown(Dumper):
     """A number sent as untyped text, so PostgreSQL types it from where it stands, as
     SQLite's loose typing would (``text_col = ?`` with an int must not fail)."""
@@ -306,7 +310,7 @@ def connect(url: str, *, busy_timeout: float) -> Connection:
         con = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(busy_timeout)))
     except psycopg.Error as e:
         msg = f"cannot connect to the PostgreSQL case store {redacted(url)}: {str(e).strip()}"
-        raise sqlite3.OperationalError(msg) from e
+        raise StoreUnavailable(msg) from e
     for cls in (int, float, bool):
         con.adapters.register_dumper(cls, _Unknown)
     con.adapters.register_loader("bool", _BoolAsInt)

@@ -69,6 +69,10 @@ AUDIT_SCHEMA: dict[str, pl.DataType] = {
 _MAX_ERRORS_SHOWN = 10
 
 
+class StoreSettingError(ValueError):
+    """``$HRSS_FRAUD_CASE_STORE`` holds something that names no case store."""
+
+
 class DecisionError(ValueError):
     """A decision that cannot be recorded; the message says every field that is wrong."""
 
@@ -140,8 +144,8 @@ def store_path(workspace: Path) -> Path:
 
 def store_url() -> str | None:
     """The PostgreSQL case store's URL from ``$HRSS_FRAUD_CASE_STORE``, or None for the
-    workspace's SQLite file (the county default); ``ValueError`` naming the variable if
-    it holds anything else."""
+    workspace's SQLite file (the county default); :class:`StoreSettingError` naming the
+    variable if it holds anything else."""
     url = os.environ.get(CASE_STORE_ENV, "").strip()
     if not url or url.lower() == "sqlite":
         return None
@@ -150,7 +154,7 @@ def store_url() -> str | None:
             f"${CASE_STORE_ENV} = {url!r}: expected a postgresql://user@host:port/db URL, "
             "or unset (or 'sqlite') for the workspace's cases.sqlite"
         )
-        raise ValueError(msg)
+        raise StoreSettingError(msg)
     return url
 
 

@@ -26,6 +26,8 @@ from typing import Any, NamedTuple
 import click
 
 from hrss_fraud.cases.busy import busy_message, is_busy
+from hrss_fraud.cases.pg import StoreUnavailable
+from hrss_fraud.cases.store import StoreSettingError
 from hrss_fraud.cli.common import Fail
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.lake.fsutil import PRIVATE_UMASK
@@ -177,6 +179,8 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (StoreSettingError, StoreUnavailable) as e:  # the case store's setting, said once
+            raise Fail(str(e)) from None
         except sqlite3.OperationalError as e:
             if is_busy(e):
                 raise Fail(busy_message()) from None

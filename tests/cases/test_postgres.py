@@ -24,6 +24,7 @@ from hrss_fraud.cases import migrate as mig
 from hrss_fraud.cases import store as case_store
 from hrss_fraud.cases.chain import verify
 from hrss_fraud.cases.store import CASE_STORE_ENV, Decision, open_store, write_audit
+from hrss_fraud.cli import main
 from hrss_fraud.cli.cases import cases
 from hrss_fraud.nightly.backup import BackupError, backup
 
@@ -227,11 +228,16 @@ def test_a_bad_setting_or_an_unreachable_server_is_named(
     monkeypatch.setenv(CASE_STORE_ENV, "mysql://x@y/z")
     with pytest.raises(ValueError, match=CASE_STORE_ENV):
         open_store(tmp_path)
+    verify_cmd = ["--workspace", str(tmp_path), "cases", "verify"]
+    r = CliRunner().invoke(main, verify_cmd)
+    assert r.exit_code == 1 and CASE_STORE_ENV in r.output, r.output
     monkeypatch.setenv(CASE_STORE_ENV, "postgresql://u:secret@127.0.0.1:1/none")
     monkeypatch.setenv(busy.BUSY_TIMEOUT_ENV, "1")
     with pytest.raises(sqlite3.OperationalError, match="PostgreSQL case store") as err:
         open_store(tmp_path)
     assert "secret" not in str(err.value)
+    r = CliRunner().invoke(main, verify_cmd)
+    assert r.exit_code == 1 and "cannot connect" in r.output and "secret" not in r.output
 
 
 def test_every_migration_translates() -> None:
