@@ -2,7 +2,7 @@
 each rule, lines, grouping, publish) of one ``score`` run, full or incremental.
 
     flock /tmp/bench.lock .venv/bin/python -m bench.score_profile WORKSPACE \\
-        [--incremental] [--out bench/results/score-profile-full.json]
+        [--incremental] [--memory-limit 3GB] [--out bench/results/score-profile-full.json]
 
 WORKSPACE is scored in place (a run is added to its ``runs/``): profile a hard-linked copy
 (``cp -al``) of ``bench/work/score-cy/full`` (full) or of ``score-cy/inc`` after
@@ -115,7 +115,7 @@ class Profile:
         execute.hit_lines = timed
 
 
-def profile(workspace: Path, incremental: bool) -> dict[str, Any]:
+def profile(workspace: Path, incremental: bool, memory_limit: str | None = None) -> dict[str, Any]:
     from hrss_fraud.engine import execute, runs
     from hrss_fraud.scoring import score as S
 
@@ -134,7 +134,8 @@ def profile(workspace: Path, incremental: bool) -> dict[str, Any]:
     prof.wrap_queries(execute)
     sampler.start()
     t0 = time.perf_counter()
-    run = S.score(workspace, incremental=incremental)
+    limit = {} if memory_limit is None else {"memory_limit": memory_limit}
+    run = S.score(workspace, incremental=incremental, **limit)
     total = time.perf_counter() - t0
     sampler.stop()
     rules = []
@@ -156,6 +157,7 @@ def profile(workspace: Path, incremental: bool) -> dict[str, Any]:
         "mode": run.manifest.get("mode"),
         "why": run.manifest.get("why"),
         "scored": run.manifest.get("scored"),
+        "memory_limit": memory_limit or "score's default",
         "total_s": round(total, 2),
         "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "stages": [
@@ -188,11 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("workspace", type=Path)
     ap.add_argument("--incremental", action="store_true")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--memory-limit", help="DuckDB's limit (default: the score's own, 6GB)")
     a = ap.parse_args(argv)
     if not (a.workspace / "lake").is_dir():
         print(f"{a.workspace}: no lake/ here; profile a scored workspace", file=sys.stderr)
         return 2
-    result = profile(a.workspace.resolve(), a.incremental)
+    result = profile(a.workspace.resolve(), a.incremental, a.memory_limit)
     if a.out:
         a.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", "utf-8")
     print(table(result))
