@@ -153,7 +153,8 @@ class Checker:
             part = H.conform(part, rid)
             drop = suppressed_keys(db.con, rid, part, self._whitelist)
             if drop:
-                part = part.filter(~pl.col("hit_key").is_in(list(drop)))
+                dropped = pl.DataFrame({"hit_key": list(drop)}, schema={"hit_key": pl.String})
+                part = part.join(dropped, on="hit_key", how="anti")
             if part.height:
                 out[rid] = part
         return out
@@ -165,8 +166,7 @@ def _hits_of(p: Planned, frame: pl.DataFrame, current: pl.Expr) -> list[CheckHit
     at risk (:func:`hrss_fraud.engine.hits.aggregate`'s choice)."""
     mine = (pl.col("role") == "violating") & current
     frame = frame.with_columns(mine=mine.fill_null(False))
-    keys = frame.filter(pl.col("mine"))["hit_key"].unique(maintain_order=True)
-    frame = frame.filter(pl.col("hit_key").is_in(keys)).sort(
+    frame = frame.filter(pl.col("mine").any().over("hit_key")).sort(
         "hit_key", pl.col("amount").fill_null(0) <= 0, *_SORT, nulls_last=True
     )
     rule = p.rule
