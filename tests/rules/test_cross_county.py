@@ -131,7 +131,7 @@ def test_a_hospital_far_above_every_countys_peers_is_a_lead() -> None:
     # median 310 of the five; excess share (900 − 310) / 900 of its 3 × 900 in scope
     assert f["amount_at_risk"][0] == pytest.approx(3 * 900 * (900 - 310) / 900)
     assert lines.height == 3 and set(lines["role"]) == {"violating"}
-    assert "130128" in f["evidence"][0] and "本县仅1家" in f["evidence"][0]
+    assert "130128" in f["evidence"][0] and "其中本县1家" in f["evidence"][0]
 
 
 def test_per_person_finds_the_same_hospital() -> None:

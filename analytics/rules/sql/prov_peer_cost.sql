@@ -31,47 +31,53 @@ unit AS (
     GROUP BY fixmedins_code, setting, month
     HAVING count(*) >= {{min_visits}} AND count(DISTINCT psn_no) >= {{min_persons}}
 ),
-grouped AS (
-    SELECT *, {{ident:indicator}} AS x,
-           count(*) OVER g AS n_peers,
-           median({{ident:indicator}}) OVER g AS med
-    FROM unit
-    WINDOW g AS (PARTITION BY fixmedins_type, medins_type, hosp_lv, setting, month)
+x_unit AS (
+    SELECT *, {{ident:indicator}} AS x FROM unit
+),
+-- the peer groups: every county's units of one kind and level, per setting and month
+peer AS (
+    SELECT fixmedins_type, medins_type, hosp_lv, setting, month,
+           count(*) AS n_peers, count(DISTINCT county) AS n_counties, median(x) AS med
+    FROM x_unit
+    GROUP BY fixmedins_type, medins_type, hosp_lv, setting, month
 ),
 spread AS (
-    SELECT fixmedins_type, medins_type, hosp_lv, setting, month,
-           count(DISTINCT county) AS n_counties,
-           median(abs(x - med)) * 1.4826 AS mad
-    FROM grouped
-    GROUP BY ALL
+    SELECT u.fixmedins_type, u.medins_type, u.hosp_lv, u.setting, u.month,
+           median(abs(u.x - p.med)) * 1.4826 AS mad
+    FROM x_unit u
+    JOIN peer p USING (fixmedins_type, medins_type, hosp_lv, setting, month)
+    GROUP BY u.fixmedins_type, u.medins_type, u.hosp_lv, u.setting, u.month
+),
+own AS (
+    SELECT fixmedins_type, medins_type, hosp_lv, setting, month, county,
+           count(*) AS n_own_county
+    FROM x_unit
+    GROUP BY fixmedins_type, medins_type, hosp_lv, setting, month, county
 ),
 flagged AS (
-    SELECT g.*, s.n_counties,
-           greatest(s.mad, {{rel_spread}} * g.med) AS scale,
-           (g.x - g.med) / greatest(s.mad, {{rel_spread}} * g.med) AS robust_z,
-           (g.x - g.med) / g.x AS excess_share,
-           (SELECT count(*) FROM grouped o
-            WHERE o.fixmedins_type = g.fixmedins_type AND o.medins_type = g.medins_type
-              AND o.hosp_lv = g.hosp_lv AND o.setting = g.setting AND o.month = g.month
-              AND o.county = g.county) AS n_own_county
-    FROM grouped g
+    SELECT u.*, p.n_peers, p.n_counties, p.med, o.n_own_county,
+           (u.x - p.med) / greatest(s.mad, {{rel_spread}} * p.med) AS robust_z,
+           (u.x - p.med) / u.x AS excess_share
+    FROM x_unit u
+    JOIN peer p USING (fixmedins_type, medins_type, hosp_lv, setting, month)
     JOIN spread s USING (fixmedins_type, medins_type, hosp_lv, setting, month)
-    WHERE g.n_peers >= {{min_peers}} AND s.n_counties >= {{min_counties}} AND g.med > 0
-      AND g.x >= g.med * (1 + {{min_excess}})
-      AND (g.x - g.med) / greatest(s.mad, {{rel_spread}} * g.med) >= {{z}}
+    JOIN own o USING (fixmedins_type, medins_type, hosp_lv, setting, month, county)
+    WHERE p.n_peers >= {{min_peers}} AND p.n_counties >= {{min_counties}} AND p.med > 0
+      AND u.x >= p.med * (1 + {{min_excess}})
+      AND (u.x - p.med) / greatest(s.mad, {{rel_spread}} * p.med) >= {{z}}
 ),
 hit AS (
     SELECT f.*,
            'prov|' || {{indicator}} || '|' || f.fixmedins_code || '|' || f.setting || '|'
                || strftime(f.month, '%Y-%m') AS hit_key,
            format('跨县同类比较：{}（{}，区划{}）{}{}{}：{}，全省（市）{}个县同类同级机构{}家'
-                  || '（本县仅{}家）中位数{}，稳健Z值{}（阈值：Z≥{}且高出中位数{}%以上）；'
+                  || '（其中本县{}家）中位数{}，稳健Z值{}（阈值：Z≥{}且高出中位数{}%以上）；'
                   || '按中位数计超出部分的医保范围内金额{}。',
                   f.fixmedins_name, f.fixmedins_code, f.county, strftime(f.month, '%Y-%m'),
                   CASE f.setting WHEN 'op' THEN '门诊' WHEN 'ph' THEN '购药' ELSE '住院' END,
                   CASE {{indicator}} WHEN 'per_visit' THEN '次均费用' ELSE '人均费用' END,
                   yuan(f.x), f.n_counties, f.n_peers, f.n_own_county, yuan(f.med),
-                  round(f.robust_z, 1), {{z}}, round(100 * {{min_excess}}),
+                  round(f.robust_z, 1), {{z}}, CAST(round(100 * {{min_excess}}) AS INTEGER),
                   yuan(f.inscp * f.excess_share)) AS evidence,
            format('Cross-county peers: {} ({}, admdvs {}) {} {} cost per {}: {}, against {} '
                   || 'peers of its kind and level in {} counties ({} in its own county), median '
@@ -82,7 +88,7 @@ hit AS (
                        ELSE 'inpatient' END,
                   CASE {{indicator}} WHEN 'per_visit' THEN 'visit' ELSE 'person' END,
                   yuan(f.x), f.n_peers, f.n_counties, f.n_own_county, yuan(f.med),
-                  round(f.robust_z, 1), {{z}}, round(100 * {{min_excess}}),
+                  round(f.robust_z, 1), {{z}}, CAST(round(100 * {{min_excess}}) AS INTEGER),
                   yuan(f.inscp * f.excess_share)) AS evidence_en
     FROM flagged f
 )

@@ -31,19 +31,25 @@ grp AS (
            count(DISTINCT county) AS n_counties,
            count(DISTINCT fixmedins_code) AS n_inst,
            arg_min(county, fee_ocur_time) AS first_county,
-           string_agg(DISTINCT county, '、' ORDER BY county) AS counties,
-           string_agg(DISTINCT fixmedins_name, '、' ORDER BY fixmedins_name) AS inst_names,
-           string_agg(DISTINCT item_name, '、' ORDER BY item_name) AS items
+           array_to_string(list_sort(list(DISTINCT county)), '、') AS counties,
+           array_to_string(list_sort(list(DISTINCT fixmedins_name)), '、') AS inst_names,
+           array_to_string(list_sort(list(DISTINCT item_name)), '、') AS items
     FROM day_line
     GROUP BY ALL
     HAVING count(DISTINCT county) >= {{min_counties}}
 ),
+-- what was billed again: the lines outside the day's first county
+repeated AS (
+    SELECT l.psn_no, l.d, l.klass, sum(l.inscp_amt) AS repeated
+    FROM day_line l
+    JOIN grp g USING (psn_no, d, klass)
+    WHERE l.county <> g.first_county
+    GROUP BY l.psn_no, l.d, l.klass
+),
 hit AS (
-    SELECT g.*, psn_no || '|' || d || '|' || klass AS hit_key,
-           (SELECT sum(inscp_amt) FROM day_line x
-            WHERE x.psn_no = g.psn_no AND x.d = g.d AND x.klass = g.klass
-              AND x.county <> g.first_county) AS repeated
+    SELECT g.*, r.repeated, g.psn_no || '|' || g.d || '|' || g.klass AS hit_key
     FROM grp g
+    JOIN repeated r USING (psn_no, d, klass)
 )
 SELECT h.hit_key,
        'person' AS entity_type,
