@@ -311,9 +311,11 @@ def _evidence(assigned: pl.DataFrame) -> pl.DataFrame:
         "n",
         money("amount"),
     )
+    # formatted once over all rows: formatting inside the aggregation ran once per case
+    per_rule = per_rule.with_columns(zh=zh, en=en)
     out = per_rule.group_by("case_id", maintain_order=True).agg(
-        rules_zh=zh.head(TOP_RULES).str.join("；"),
-        rules_en=en.head(TOP_RULES).str.join("; "),
+        rules_zh=pl.col("zh").head(TOP_RULES).str.join("；"),
+        rules_en=pl.col("en").head(TOP_RULES).str.join("; "),
         n_rules=pl.len().cast(pl.Int64),
     )
     more = pl.col("n_rules") - TOP_RULES
