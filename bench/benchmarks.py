@@ -277,3 +277,37 @@ REGISTRY.register(
         goal="server time per call p95 ≤ 300 ms; first page load ≤ 2 s",
     )
 )
+
+_PROVINCE = "{workdir}/province-sample"
+
+REGISTRY.register(
+    Benchmark(
+        name="score-province-sample",
+        description="the provincial sample (four counties, persons crossing counties: "
+        "docs/province.md) ingested untimed, then scored with the full catalogue, the "
+        "cross-county rules included",
+        variants=(
+            Variant(
+                name="ours",
+                command=_hrss("ws-province", "score", "--quiet"),
+                clean=("ws-province",),
+                before=(
+                    _hrss(
+                        "ws-province",
+                        "ingest",
+                        "--quiet",
+                        _PROVINCE + "/reference",
+                        _PROVINCE + "/uploads",
+                    ),
+                ),
+            ),
+        ),
+        setup=(
+            *("{python}", "-m", "hrss_fraud", "synth", "--preset", "province-sample"),
+            *("--seed", "1", "--quiet", "--out", _PROVINCE),
+        ),
+        repeat=3,
+        goal="< 60 s on 2 cores",
+        default=False,
+    )
+)
