@@ -11,8 +11,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from click.testing import CliRunner
 from helpers.rule_frames import run_rule
 
+from hrss_fraud.cli import main
 from hrss_fraud.engine.prepare import build
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.knowledge import load_knowledge
@@ -176,3 +178,16 @@ def test_one_countys_claims_give_no_cross_county_lead(
     con = _scoring_db(province, tmp_path / "lake", codes)
     for rule in CROSS_RULES:
         assert run_rule(con, rule)[0].height == 0, rule
+
+
+def test_the_command_writes_a_province_with_persons_per_county(tmp_path: Path) -> None:
+    out = tmp_path / "p"
+    args = ["synth", "--preset", "province-sample", "--persons", "600", "--months", "1"]
+    result = CliRunner().invoke(main, [*args, "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "2400 persons" in result.output and (out / "profile.md").is_file()
+    config = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["config"]
+    assert config["persons_per_county"] == 600 and config["counties"] == [list(c) for c in COUNTIES]
+    bad = CliRunner().invoke(main, [*args[:-1], "0", "--out", str(tmp_path / "bad")])
+    assert bad.exit_code != 0 and "--months" in bad.output
+    assert not (tmp_path / "bad").exists()
