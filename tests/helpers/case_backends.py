@@ -36,6 +36,10 @@ MORE = (
     "registers/test_documents.py",
     "inspection/test_refusals.py",
     "notices/test_late_statement_refusal.py",
+    "dashboard/test_auth.py",
+    "dashboard/test_audit.py",
+    "dashboard/test_case_queue.py",
+    "dashboard/test_roles_flags.py",
 )
 """Store-level modules that pass on PostgreSQL too, run on both only when
 ``$HRSS_FRAUD_TEST_ALL_BACKENDS=1`` (they would add minutes to every test run)."""
