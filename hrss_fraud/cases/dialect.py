@@ -191,9 +191,6 @@ def _rewrite(tree: exp.Expression, *, escape_percent: bool) -> None:
         ):  # PostgreSQL 15 wants a name on every subquery in FROM
             unnamed += 1
             node.set("alias", exp.TableAlias(this=exp.to_identifier(f"_sub{unnamed}")))
-        elif _is_date_call(node):
-            args = [node.this] if isinstance(node, exp.Date) else list(node.expressions)
-            node.replace(exp.func("hrss_sqlite_date", *args))
         elif isinstance(node, exp.Like):
             node.replace(exp.ILike(this=node.this, expression=node.expression))
         elif isinstance(node, exp.Column) and node.name.lower() == "rowid":
@@ -202,7 +199,10 @@ def _rewrite(tree: exp.Expression, *, escape_percent: bool) -> None:
             node.set("this", exp.DataType.Type.BIGINT)
         elif isinstance(node, exp.Ordered) and node.find_ancestor(exp.OnConflict, exp.Create):
             node.set("nulls_first", bool(node.args.get("desc")))  # PostgreSQL's default there
-    for node in list(tree.find_all(exp.JSONObject)):  # last: it moves its arguments
+    for node in [n for n in tree.walk() if _is_date_call(n)]:  # after: these move their arguments
+        args = [node.this] if isinstance(node, exp.Date) else list(node.expressions)
+        node.replace(exp.func("hrss_sqlite_date", *args))
+    for node in list(tree.find_all(exp.JSONObject)):
         node.replace(_json_text(node))
     if escape_percent:
         for lit in tree.find_all(exp.Literal):

@@ -90,9 +90,12 @@ $f$;
 -- SQLite's date(text, modifier...): 'YYYY-MM-DD' text, NULL for what it cannot read; with
 -- modifiers ('+N days|months|years') a day past the month's end rolls over as in SQLite
 CREATE OR REPLACE FUNCTION hrss_sqlite_date(x text, VARIADIC mods text[] DEFAULT '{}')
-RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$
+RETURNS text LANGUAGE plpgsql STABLE AS $f$
 DECLARE m text[]; y int; mo int; dd int; d date; k text; n int; u text;
 BEGIN
+  IF lower(trim(x)) = 'now' THEN  -- SQLite's 'now' is UTC
+    x := to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD');
+  END IF;
   m := regexp_match(x,
     '^\s*(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?\s*$');
   IF m IS NULL OR m[2]::int NOT BETWEEN 1 AND 12 OR m[3]::int NOT BETWEEN 1 AND 31 THEN

@@ -98,6 +98,7 @@ def test_sqlite_functions_agree_value_by_value(pg_url: str) -> None:
     would be: a bare parameter takes its type from where it stands on PostgreSQL), and
     date() with modifiers."""
     days = ["2024-02-29", "2024-02-30", "2023-12-31", "2026-01-31", "2026-1-5", "junk", None]
+    days += ["2026-03-01T08:15:00.123456Z", "2026-03-01 08:15", "now"]
     mods = [(), ("+15 days",), ("-1 days",), ("+1 months",), ("+1 years", "-3 days"), ("+x",)]
     lite = sqlite3.connect(":memory:")
     with open_store(Path("/nonexistent")) as store:
