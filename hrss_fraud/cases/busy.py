@@ -5,6 +5,10 @@ SQLite lets one writer in at a time; the others wait up to the busy timeout and 
 ``sqlite3.OperationalError: database is locked``. The wait is bounded so a command never
 hangs behind a stuck writer, and the command line turns the error into one line that
 says what to do instead of a traceback (:func:`is_busy`, :func:`busy_message`).
+
+On PostgreSQL (:mod:`hrss_fraud.cases.pg`) writers queue on one advisory lock with the
+same timeout as ``lock_timeout``; a lock not granted in time (or a deadlock) reaches the
+caller as the same ``OperationalError: database is locked (PostgreSQL: …)``.
 """
 
 from __future__ import annotations
