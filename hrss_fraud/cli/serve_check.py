@@ -56,6 +56,12 @@ MANAGE = "manage_users"
     show_default=True,
     help="可信反向代理地址 Proxies whose X-Forwarded-* headers are trusted.",
 )
+@click.option(
+    "--history-content",
+    is_flag=True,
+    help="提示中写明其他就诊（含他院）详情 Answer history-based hits with their own content, "
+    "which names the person's other visits (default: a sentence saying one exists).",
+)
 @click.pass_context
 def serve_check(
     ctx: click.Context,
@@ -66,6 +72,7 @@ def serve_check(
     max_body_kb: int,
     check_threads: int,
     forwarded_allow_ips: str,
+    history_content: bool = False,
 ) -> None:
     """事前事中审核服务。Serve the pre-settlement check (3101/3102/3103, POST /check)."""
     if ctx.invoked_subcommand is not None:
@@ -79,6 +86,7 @@ def serve_check(
         max_body_bytes=max_body_kb * 1024,
         block_severities=block_severities or ServiceSettings.block_severities,
         check_threads=check_threads,
+        history_content=history_content,
     )
     os.environ["HRSS_FRAUD_HOME"] = str(ws)
     os.environ[SETTINGS_ENV] = settings.to_env()

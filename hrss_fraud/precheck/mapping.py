@@ -3,8 +3,9 @@ the answer: the platform's ``output.result`` or the plain form's ``hits``.
 
 An answer names only what the caller sent: the patient's ``patn_id``, the visit and the
 lines (``rx_id``) of this request. A hit's lines from the person's history (another
-visit, perhaps another institution's) are never listed; the hit itself says a history
-rule fired.
+visit, perhaps another institution's) are never listed, and the content of a hit resting
+on them is replaced by a sentence saying so (:func:`content`) unless the operator lets it
+through.
 """
 
 from __future__ import annotations
@@ -209,7 +210,33 @@ def _shares(amount: Decimal, lines: list[str], call: VisitCall) -> dict[str, Dec
     return dict(zip(lines, shares, strict=True))
 
 
-def result_item(hit: CheckHit, call: VisitCall, jr_id: str, task_id: str) -> dict[str, Any]:
+HISTORY_CONTENT = (
+    "{rule}：本次就诊与该参保人其他就诊（可能在其他机构）的记录相冲突；其他就诊的详情不经本接口提供，"
+    "如有疑问请联系医保经办机构。"
+)
+"""What a hit says instead of its own content when it rests on the person's other visits:
+that content names them (where, when, what), which the caller did not send."""
+
+
+def uses_history(hit: CheckHit, call: VisitCall) -> bool:
+    """Whether the hit names a visit other than the one the caller sent."""
+    return any(
+        key.count("|") >= 1 and key.split("|")[:2] != [call.fixmedins_code, call.mdtrt_id]
+        for key in hit.involved
+    )
+
+
+def content(hit: CheckHit, call: VisitCall, *, history: bool = False) -> str:
+    """The hit's content, or :data:`HISTORY_CONTENT` for one resting on other visits
+    unless ``history`` (the operator's setting) lets their details through."""
+    if history or not uses_history(hit, call):
+        return hit.content
+    return HISTORY_CONTENT.format(rule=hit.rule_name)
+
+
+def result_item(
+    hit: CheckHit, call: VisitCall, jr_id: str, task_id: str, *, history: bool = False
+) -> dict[str, Any]:
     """One hit as an ``output.result`` item of 3101/3102."""
     amount = _money(Decimal(str(hit.amount)))
     violating = _own_lines(call, hit.violating)
@@ -232,7 +259,7 @@ def result_item(hit: CheckHit, call: VisitCall, jr_id: str, task_id: str) -> dic
         "jr_id": jr_id,
         "rule_id": hit.rule_id,
         "rule_name": hit.rule_name,
-        "vola_cont": hit.content,
+        "vola_cont": content(hit, call, history=history),
         "patn_id": call.patn_id,
         "mdtrt_id": call.mdtrt_id,
         "vola_amt": float(amount),
@@ -244,7 +271,9 @@ def result_item(hit: CheckHit, call: VisitCall, jr_id: str, task_id: str) -> dic
     }
 
 
-def plain_hit(hit: CheckHit, call: VisitCall, warn_id: str) -> dict[str, Any]:
+def plain_hit(
+    hit: CheckHit, call: VisitCall, warn_id: str, *, history: bool = False
+) -> dict[str, Any]:
     """One hit as the plain form's ``hits`` item, in our own field names."""
     violating = _own_lines(call, hit.violating)
     return {
@@ -258,7 +287,7 @@ def plain_hit(hit: CheckHit, call: VisitCall, warn_id: str) -> dict[str, Any]:
         "severity_zh": hit.severity_zh,
         "behaviour": hit.behaviour,
         "framework": hit.framework,
-        "content": hit.content,
+        "content": content(hit, call, history=history),
         "amount": float(_money(Decimal(str(hit.amount)))),
         "violating": violating,
         "involved": [sn for sn in _own_lines(call, hit.involved) if sn not in violating],

@@ -95,6 +95,9 @@ class ServiceSettings:
     check_threads: int = 2
     """Threads checking at once per worker; each keeps its own DuckDB over the history."""
     feedback_timeout: float = 30.0
+    history_content: bool = False
+    """Answer a hit resting on the person's other visits with its own content, which names
+    them (another hospital, its dates); off: a sentence saying such a record exists."""
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -260,7 +263,8 @@ class CheckService:
             raise malformed(e) from None
         hits = await self._check(call, analysis.rule_ids)
         task_id = analysis.task_id or call.id
-        result = [result_item(h, v, w, task_id) for v, h, w in hits]
+        history = self.settings.history_content
+        result = [result_item(h, v, w, task_id, history=history) for v, h, w in hits]
         v = call.verdict or "pass"
         return self._envelope(call, {"result": result, "verdict": v, "verdict_zh": VERDICTS[v][0]})
 
@@ -289,7 +293,10 @@ class CheckService:
             "call_id": call.id,
             "verdict": v,
             "verdict_zh": VERDICTS[v][0],
-            "hits": [plain_hit(h, visit, w) for visit, h, w in hits],
+            "hits": [
+                plain_hit(h, visit, w, history=self.settings.history_content)
+                for visit, h, w in hits
+            ],
         }
 
     async def _plain_feedback(self, call: CallState, payload: Any) -> dict[str, Any]:

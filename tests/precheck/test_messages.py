@@ -12,6 +12,7 @@ import pytest
 from hrss_fraud.precheck.mapping import (
     VisitCall,
     analysis_visits,
+    plain_hit,
     plain_visits,
     result_item,
 )
@@ -240,6 +241,19 @@ def test_answer_lists_only_the_callers_lines() -> None:
     assert details == [("1", "1", 3.33), ("2", "1", 6.67), ("3", "2", 0.0)]
     assert item["sev_deg"] == "2" and item["vola_amt"] == 10.0
     assert (item["patn_id"], item["mdtrt_id"], item["jr_id"]) == ("P1", "MD1", "w1")
+
+
+def test_content_resting_on_other_visits_is_not_passed_on() -> None:
+    """A during-stay hit's content names the other hospital and the stay's dates."""
+    call = VisitCall(None, "H001", "P1", "MD1", {"1": Decimal("10.00")})
+    stay = CheckHit(**{**_hit(("1",), ("H002|MD7",), 10.0).__dict__, "content": "正在H002住院"})
+    own = CheckHit(**{**stay.__dict__, "involved": ("H001|MD1|1", "1")})
+    assert result_item(stay, call, "w", "t")["vola_cont"].startswith(
+        "规则：本次就诊与该参保人其他就诊"
+    )
+    assert "H002" not in plain_hit(stay, call, "w")["content"]
+    assert result_item(stay, call, "w", "t", history=True)["vola_cont"] == "正在H002住院"
+    assert result_item(own, call, "w", "t")["vola_cont"] == "正在H002住院"
 
 
 def test_a_visit_without_lines_is_not_checked() -> None:

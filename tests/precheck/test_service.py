@@ -22,6 +22,7 @@ from helpers.check_service import (
 
 from hrss_fraud.cases import open_store
 from hrss_fraud.precheck.keys import add_key, revoke_keys
+from hrss_fraud.precheck.mapping import HISTORY_CONTENT
 from hrss_fraud.precheck.service import CheckService, ServiceSettings, create_app
 from hrss_fraud.precheck.visit import CheckHit, Visit
 
@@ -98,7 +99,10 @@ def test_3102_answers_the_checkers_hits(service: Service, hit: Hit) -> None:
     sent = {o["rx_id"] for o in patient["fsi_encounter_dtos"][0]["fsi_order_dtos"]}
     for x, h in zip(result, hits, strict=True):
         assert x["patn_id"] == patient["patn_id"]
-        assert x["vola_cont"] == h.content
+        this = [visit.fixmedins_code, visit.mdtrt_id]
+        elsewhere = any("|" in k and k.split("|")[:2] != this for k in h.involved)
+        said = HISTORY_CONTENT.format(rule=h.rule_name) if elsewhere else h.content
+        assert x["vola_cont"] == said  # another visit's details are not passed on
         rx = {d["rx_id"] for d in x["judge_result_detail_dtos"]}
         assert rx <= sent  # only lines the caller sent
         violating = [d for d in x["judge_result_detail_dtos"] if d["vola_item_type"] == "1"]
