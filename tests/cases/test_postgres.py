@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner
-from helpers import pgserver
+from helpers import case_backends, pgserver
 
 from hrss_fraud.cases import busy, chain, dialect
 from hrss_fraud.cases import migrate as mig
@@ -251,6 +251,4 @@ def test_every_migration_translates() -> None:
 
 
 def test_the_tests_set_the_variable_the_store_reads() -> None:
-    from helpers import case_backends
-
     assert case_backends.CASE_STORE_ENV == CASE_STORE_ENV

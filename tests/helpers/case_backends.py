@@ -83,6 +83,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pgserv
     try:
         with server.admin() as con:
             con.execute(f"CREATE DATABASE {pgserver.TEMPLATE}")
+        # start-up cost: tests/conftest.py imports this module for every test run
         from hrss_fraud.cases.store import open_store
 
         with pytest.MonkeyPatch.context() as mp:
