@@ -209,7 +209,11 @@ def _reasons(lines: pl.DataFrame, lang: str) -> pl.DataFrame:
         reason, sep = pl.format("{} ({} findings, {})", "name", "n", money), "; "
     else:
         reason, sep = pl.format("{}（{}条，{}）", "name", "n", money), "；"
-    return per_rule.group_by("key", maintain_order=True).agg(reasons=reason.head(3).str.join(sep))
+    # formatted once over every (entity, rule) row: inside the aggregation it ran per entity
+    per_rule = per_rule.with_columns(reason=reason)
+    return per_rule.group_by("key", maintain_order=True).agg(
+        reasons=pl.col("reason").head(3).str.join(sep)
+    )
 
 
 def _amounts(lines: pl.DataFrame) -> pl.DataFrame:
