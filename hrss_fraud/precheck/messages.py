@@ -322,6 +322,13 @@ class PlainWarn(Message):
     dspo_way: Literal["continued", "changed", "1", "2"]
     reason: str = Field("", validation_alias=AliasChoices("reason", "dspo_way_rea"))
 
+    @model_validator(mode="after")
+    def _reason_to_continue(self) -> PlainWarn:
+        if DSPO_WAYS[self.dspo_way] == "1" and not self.reason:
+            msg = "继续执行须说明原因 dspo_way continued needs a reason"
+            raise ValueError(msg)
+        return self
+
     def as_warn(self) -> Warn:
         return Warn(
             warn_rslt_id=self.warn_rslt_id,

@@ -22,6 +22,7 @@ from hrss_fraud.precheck.messages import (
     FeedbackInput,
     MessageError,
     PlainCheck,
+    PlainFeedback,
     parse_time,
     read,
 )
@@ -177,6 +178,11 @@ def test_feedback_needs_a_reason_to_continue() -> None:
     )
     assert found["warns[0]"].startswith("继续执行须说明原因")
     assert found["warns[1].dspo_way"].startswith("取值不在允许范围内")
+    plain = problems(PlainFeedback, {"fixmedins_code": "H001", "warns": [
+        {"warn_rslt_id": "a", "dspo_way": "continued"},
+        {"warn_rslt_id": "b", "dspo_way": "continued", "reason": "病情需要"},
+    ]})  # fmt: skip
+    assert list(plain) == ["warns[0]"] and plain["warns[0]"].startswith("继续执行须说明原因")
 
 
 def test_plain_form_in_upload_names() -> None:
