@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -97,9 +98,14 @@ def run_rules(
     run_id: str,
     progress: bool = False,
     spill: Path | None = None,
+    hits: Callable[[duckdb.DuckDBPyConnection, Catalogue, Rule, dict[str, float]], pl.DataFrame]
+    | None = None,
 ) -> EngineResult:
     """Run ``rules`` one by one. With ``spill`` (a folder), each rule's findings and lines
-    are written there as it finishes instead of held in memory while the others run."""
+    are written there as it finishes instead of held in memory while the others run.
+    ``hits`` finds a rule's hit lines (:func:`hit_lines` on ``con`` unless another engine's,
+    e.g. Spark's, is given); white lists and findings are then made here alike."""
+    hits = hit_lines if hits is None else hits
     result = EngineResult(outcomes=[])
     if spill is not None:
         spill.mkdir(parents=True, exist_ok=True)
@@ -110,7 +116,7 @@ def run_rules(
         )
         t0 = time.perf_counter()
         try:
-            raw = hit_lines(con, catalogue, rule, eff.values)
+            raw = hits(con, catalogue, rule, eff.values)
             drop = suppressed_keys(con, rule.id, raw, whitelist)
             out.n_whitelisted = len(drop)
             if drop:
