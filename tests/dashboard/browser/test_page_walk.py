@@ -152,6 +152,7 @@ PAGES: dict[str, tuple[str, str, Callable[[Any, str, Units], None]]] = {
         _at("/registers", "#registers-overview-table", "#register-detail > div"),
     ),
     "audit": ("/audit", "admin", _at("/audit", "#audit-table tbody tr")),
+    "checks": ("/checks", "supervisor", _at("/checks", "#checks-summary")),
 }
 """Page → (the path it is registered under, the role that opens it ("" for none), how to
 get there and wait for it)."""
