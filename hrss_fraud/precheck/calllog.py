@@ -239,12 +239,18 @@ class CallLog:
         self._commit(store, calls)
         return False
 
-    @staticmethod
-    def _commit(store: CaseStore, calls: list[CallRecord]) -> None:
+    @classmethod
+    def _commit(cls, store: CaseStore, calls: list[CallRecord]) -> None:
+        """One transaction for the batch; if it fails, one per call, so a bad row loses
+        itself only. The writer lives on whatever happens, or every later flush would hang."""
         if not calls:
             return
         try:
             with store.transaction() as con:
                 _write_calls(con, calls)
-        except sqlite3.Error:
-            log.exception("check-call log: %d calls not written (at %s)", len(calls), timestamp())
+        except Exception:
+            if len(calls) > 1:
+                for call in calls:
+                    cls._commit(store, [call])
+                return
+            log.exception("check-call log: call %s not written (at %s)", calls[0].id, timestamp())
