@@ -4,6 +4,7 @@ or a late upload lands in a closed month."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,8 @@ from hrss_fraud.engine.catalogue import CatalogueError, load_catalogue
 from hrss_fraud.engine.runs import open_run
 from hrss_fraud.ingest.pipeline import ingest
 from hrss_fraud.lake import Lake
+from hrss_fraud.outputs.marts import build_marts
+from hrss_fraud.outputs.runs_view import MARTS_MANIFEST, marts_dir
 from hrss_fraud.scoring.increment import institution_start
 from hrss_fraud.scoring.score import _monthly_due, score
 
@@ -128,3 +131,30 @@ def test_one_day_within_the_month_leaves_the_monthly_rules_standing(
         .join(ids, on="finding_id", how="semi")
         .equals(base.lines().join(ids, on="finding_id", how="semi"))
     )
+    # the night's marts link the lead_lines files of the rules it left unchanged, and
+    # equal a full build of the same run
+    build_marts(ws, base.run_id)
+    build_marts(ws, inc.run_id)
+    made = json.loads((marts_dir(ws, inc.run_id) / MARTS_MANIFEST).read_text(encoding="utf-8"))
+    assert made["carried_from"] == base.run_id and made["lead_line_files"]["linked"] > 0
+    mine, theirs = (marts_dir(ws, r) / "lead_lines" for r in (inc.run_id, base.run_id))
+    linked = [
+        p.name
+        for p in mine.glob("*.parquet")
+        if (theirs / p.name).exists() and (theirs / p.name).stat().st_ino == p.stat().st_ino
+    ]
+    assert len(linked) == made["lead_line_files"]["linked"]
+    assert set(linked) <= {f"{r}.parquet" for r in MONTHLY} | {
+        f"{r}.parquet" for r, e in recorded.items() if e["written_by"] == base.run_id
+    }
+    other = tmp_path / "full_marts"
+    for part in ("lake", "runs"):
+        shutil.copytree(ws / part, other / part)
+    shutil.rmtree(marts_dir(other, base.run_id))  # nothing to carry: a full build
+    build_marts(other, inc.run_id, force=True)
+    rebuilt = marts_dir(other, inc.run_id) / "lead_lines"
+    assert sorted(p.name for p in rebuilt.glob("*.parquet")) == sorted(
+        p.name for p in mine.glob("*.parquet")
+    )
+    for p in mine.glob("*.parquet"):
+        assert pl.read_parquet(p).equals(pl.read_parquet(rebuilt / p.name)), p.name
