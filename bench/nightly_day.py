@@ -11,15 +11,17 @@ is built on by the code that wrote it); ``--day`` holds that day's uploads. Each
 repetition hard-links ``base`` into ``scratch`` (run and lake files are never rewritten in
 place), then times ``score --incremental`` after ingesting the day (untimed), and
 ``nightly`` with the day in its inbox (ingest, incremental score, marts, exports). Wall
-time and peak memory (the process tree's, polled) are :func:`bench.runner.measure`'s; the
-stages' seconds come from the run's manifest, the nightly's record and the marts'
-manifest. The JSON holds every sample and the medians.
+time and peak memory (the process tree's, polled) are :func:`bench.runner.measure`'s, with
+the CPU seconds (user + system: on a shared machine the wall time grows with the others'
+load, the CPU time much less); the stages' seconds come from the run's manifest, the
+nightly's record and the marts' manifest. The JSON holds every sample and the medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,12 +43,17 @@ def _hrss(ws: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "hrss_fraud", "--workspace", str(ws), *args]
 
 
-def _timed(argv: list[str], code: Path, what: str) -> Sample:
+def _timed(argv: list[str], code: Path, what: str) -> tuple[Sample, float]:
+    """The sample and the CPU seconds (user + system) the command used: on a machine
+    shared with other jobs the wall time grows with their load, the CPU time much less."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     s = measure(argv, cwd=code)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if s.returncode != 0:
         msg = f"{what} failed (exit {s.returncode}): {s.stderr_tail}"
         raise RuntimeError(msg)
-    return s
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return s, round(cpu, 2)
 
 
 def _latest_manifest(ws: Path) -> dict[str, Any]:
@@ -80,6 +87,7 @@ def _summary(samples: list[dict[str, Any]]) -> dict[str, Any]:
     times = [s["seconds"] for s in samples]
     return {
         "median_s": statistics.median(times),
+        "median_cpu_s": statistics.median(s["cpu_s"] for s in samples),
         "min_s": min(times),
         "max_s": max(times),
         "peak_mib": max(s["peak_mib"] for s in samples),
@@ -94,20 +102,23 @@ def run(code: Path, base: Path, day: Path, scratch: Path, repeat: int) -> dict[s
     for rep in range(repeat):
         _restore(base, inc)
         subprocess.run(_hrss(inc, "ingest", "--quiet", str(day)), cwd=code, check=True)
-        s = _timed(_hrss(inc, "score", "--incremental", "--quiet"), code, "score")
+        s, cpu = _timed(_hrss(inc, "score", "--incremental", "--quiet"), code, "score")
         out["increment"].append(
-            {"seconds": s.seconds, "peak_mib": s.peak_mib, **_score_detail(inc)}
+            {"seconds": s.seconds, "cpu_s": cpu, "peak_mib": s.peak_mib, **_score_detail(inc)}
         )
-        print(f"increment {rep + 1}: {s.seconds:.1f} s, {s.peak_mib:.0f} MiB", flush=True)
+        print(f"increment {rep + 1}: {s.seconds:.1f} s ({cpu:.1f} s CPU), {s.peak_mib:.0f} MiB")
         _restore(base, inc)
         (inc / "inbox").mkdir()
         for f in sorted(day.rglob("*.csv")):
             shutil.copy2(f, inc / "inbox" / f.name)
-        s = _timed(_hrss(inc, "nightly"), code, "nightly")
+        s, cpu = _timed(_hrss(inc, "nightly"), code, "nightly")
         detail = _nightly_detail(inc)
-        out["nightly"].append({"seconds": s.seconds, "peak_mib": s.peak_mib, **detail})
+        out["nightly"].append(
+            {"seconds": s.seconds, "cpu_s": cpu, "peak_mib": s.peak_mib, **detail}
+        )
         print(
-            f"nightly {rep + 1}: {s.seconds:.1f} s, {s.peak_mib:.0f} MiB, {detail['stages']}",
+            f"nightly {rep + 1}: {s.seconds:.1f} s ({cpu:.1f} s CPU), {s.peak_mib:.0f} MiB, "
+            f"{detail['stages']}",
             flush=True,
         )
     shutil.rmtree(inc, ignore_errors=True)
@@ -138,7 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     a.out.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
     for k in ("increment", "nightly"):
-        print(f"{k}: median {result[k]['median_s']:.1f} s, peak {result[k]['peak_mib']:.0f} MiB")
+        r = result[k]
+        print(
+            f"{k}: median {r['median_s']:.1f} s ({r['median_cpu_s']:.1f} s CPU), "
+            f"peak {r['peak_mib']:.0f} MiB"
+        )
     return 0
 
 
