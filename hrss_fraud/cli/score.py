@@ -9,7 +9,8 @@ import click
 from hrss_fraud.cli.common import Fail, current_workspace, split_list
 from hrss_fraud.engine.catalogue import CatalogueError
 from hrss_fraud.engine.kernels import KERNELS
-from hrss_fraud.engine.runs import RunError
+from hrss_fraud.engine.runs import Run, RunError
+from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.model.numbers import money
 from hrss_fraud.scoring.score import score as run_score  # imports the detectors' kernels
 
@@ -28,6 +29,19 @@ from hrss_fraud.scoring.score import score as run_score  # imports the detectors
     "parameters or knowledge changed).",
 )
 @click.option("--memory-limit", default="6GB", show_default=True, help="DuckDB memory limit.")
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="Where the tables are prepared and the rules run: DuckDB on this machine, or Apache "
+    "Spark (a local session here, the cluster's under spark-submit; docs/province.md).",
+)
+@click.option(
+    "--lake-uri",
+    help="With --engine spark: where Spark reads the lake (hdfs://…, s3a://…); default the "
+    "workspace's lake.",
+)
 @click.option("--quiet", is_flag=True, help="No per-rule progress.")
 @click.pass_context
 def score(
@@ -36,6 +50,8 @@ def score(
     families: str | None,
     incremental: bool,
     memory_limit: str,
+    engine: str,
+    lake_uri: str | None,
     quiet: bool,
 ) -> None:
     """Run the rule catalogue over the lake and publish the findings as the latest run."""
@@ -52,13 +68,17 @@ def score(
                 )
                 raise CatalogueError(msg)
             ids = list(dict.fromkeys([*(ids or []), *(r.id for r in rules if r.family in wanted)]))
-        run = run_score(
-            current_workspace(ctx),
-            rule_ids=ids,
-            incremental=incremental,
-            progress=not quiet,
-            memory_limit=memory_limit,
-        )
+        workspace = current_workspace(ctx)
+        if engine == "spark":
+            run = _score_on_spark(workspace, ids, incremental, not quiet, lake_uri)
+        else:
+            run = run_score(
+                workspace,
+                rule_ids=ids,
+                incremental=incremental,
+                progress=not quiet,
+                memory_limit=memory_limit,
+            )
     except (CatalogueError, RunError, ValueError) as e:
         raise Fail(str(e)) from None
     m = run.manifest
@@ -77,3 +97,29 @@ def score(
             if r["status"] == "failed":
                 click.echo(f"  rule {r['rule_id']} failed: {r['error']}", err=True)
         sys.exit(1)
+
+
+def _score_on_spark(
+    workspace: Workspace,
+    ids: list[str] | None,
+    incremental: bool,
+    progress: bool,
+    lake_uri: str | None,
+) -> Run:
+    """The run on Spark: the session spark-submit made, else a local one (scratch under
+    the workspace)."""
+    from pyspark.sql import SparkSession
+
+    from hrss_fraud.spark.score import score as spark_score
+    from hrss_fraud.spark.session import fixed, local_session
+
+    active = SparkSession.getActiveSession()
+    spark = fixed(active) if active is not None else local_session(workspace / "tmp" / "spark")
+    return spark_score(
+        workspace.root,
+        spark,
+        rule_ids=ids,
+        incremental=incremental,
+        progress=progress,
+        lake_uri=lake_uri,
+    )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -237,9 +238,13 @@ def score(
     incremental: bool = False,
     progress: bool = False,
     memory_limit: str = "6GB",
+    prepare: Callable[..., dict[str, int]] = build,
+    hits: Callable[..., pl.DataFrame] | None = None,
 ) -> runs.Run:
     """Score the lake and publish the run as the latest (or return the latest unchanged
-    when an incremental run finds no new batch)."""
+    when an incremental run finds no new batch). Another engine (Spark:
+    :mod:`hrss_fraud.spark.score`) gives its ``prepare`` (``build``'s signature) and its
+    rules' ``hits`` (:func:`~hrss_fraud.engine.execute.run_rules`'s)."""
     started = datetime.now(UTC)
     lake = Workspace.of(workspace).lake
     batches = lake.batches()
@@ -273,7 +278,7 @@ def score(
         running = {r.id for r in to_run}
         carried = [r.id for r in active if r.id not in running]
         t0 = time.perf_counter()
-        counts = build(con, lake, kb, scope)
+        counts = prepare(con, lake, kb, scope)
         gaps = _data_gaps(con, running, carried, previous)
         trained = _prepare_models(con, workspace, policy, active, full=scope is None)
         prepare_s = time.perf_counter() - t0
@@ -290,7 +295,15 @@ def score(
                 print(f"  ! {', '.join(g['rules'])}: {g['reason_zh']}", flush=True)
         latest = _latest_month(con)
         result = run_rules(
-            con, policy.catalogue, to_run, log, wl, run_id, progress, spill=work / "hits"
+            con,
+            policy.catalogue,
+            to_run,
+            log,
+            wl,
+            run_id,
+            progress,
+            spill=work / "hits",
+            hits=hits,
         )
         con.close()
         t0 = time.perf_counter()
