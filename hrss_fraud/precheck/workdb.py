@@ -88,6 +88,8 @@ class WorkDb:
         # the upload names the main diagnosis; a visit before settlement is named by the
         # knowledge base (evidence texts quote it)
         self._dise_names = dict(kb.diagnosis.select("dise_codg", "dise_name").iter_rows())
+        # an order sent before settlement may leave out the item's kind: the catalogue's
+        self._list_types = kb.catalogue.select("med_list_codg", "list_type")
         visit_columns = ", ".join(f"v.{c}" for c in _LINE_VISIT_COLUMNS)
         self._line_sql = f"""
             INSERT INTO line_base BY NAME
@@ -135,7 +137,15 @@ class WorkDb:
             "psn_no": visit.psn_no,
         }
         schema = self.snapshot.line_base.schema
-        return visit.lines.select(
+        lines = visit.lines
+        if lines["list_type"].null_count():
+            lines = lines.join(
+                self._list_types.rename({"list_type": "_kb_list_type"}),
+                on="med_list_codg",
+                how="left",
+                maintain_order="left",
+            ).with_columns(pl.col("list_type").fill_null(pl.col("_kb_list_type")))
+        return lines.select(
             (pl.lit(keys[c]) if c in keys else pl.col(c)).cast(schema[c]).alias(c)
             for c in self._fee_columns
         )
