@@ -7,6 +7,10 @@ pending migrations apply inside one transaction that holds the write lock, so tw
 processes opening a new store at once cannot both migrate it, and a failing migration
 leaves the database as it was. A database migrated by newer code is refused: this code
 would not know what its tables mean.
+
+The same files migrate a case store on PostgreSQL: its connection
+(:mod:`hrss_fraud.cases.pg`) translates each statement (:mod:`hrss_fraud.cases.dialect`),
+so a migration is written once, in SQLite SQL.
 """
 
 from __future__ import annotations
