@@ -153,6 +153,11 @@ _TRY_TEXT = {
     "new": ("新增疑点 {n}（{amount}）", "new leads {n} ({amount})"),
     "dropped": ("不再命中 {n}（{amount}）", "leads that drop out {n} ({amount})"),
     "no_run": ("最新批次未评此规则，无可比较", "the latest run did not score this rule"),
+    "not_ok": (
+        "注意：此规则在最新批次中未能运行（出错或未启用），最新批次一栏不是它的结果",
+        "note: the rule did not run in the latest run (failed or inactive); "
+        "its column is no result of it",
+    ),
     "behind": (
         "注意：数据湖已有最新批次之后的数据，差额也含这些新数据",
         "note: the lake holds claims newer than the latest run; the difference counts them too",
@@ -190,6 +195,8 @@ def _try_lines(out: whatif.Outcome, lang: str) -> list[str]:
         lines.append(
             str(t["dropped"]).format(n=f"{d.dropped_leads:,}", amount=yuan(d.dropped_amount))
         )
+        if out.run_status != "ok":
+            lines.append(str(t["not_ok"]))
         if out.run_behind_lake:
             lines.append(str(t["behind"]))
     lines.append(str(t["took"]).format(s=out.seconds))

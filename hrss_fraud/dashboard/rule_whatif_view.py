@@ -120,6 +120,8 @@ def notes(out: whatif.Outcome, lang: str, workspace: Path | None = None) -> list
                 dropped_amount=yuan(d.dropped_amount),
             )
         )
+    if out.run_status not in (None, "ok"):
+        lines.append(t("whatif.run_not_ok"))
     if out.run_behind_lake:
         lines.append(t("whatif.run_behind_lake"))
     if out.prepared:

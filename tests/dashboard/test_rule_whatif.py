@@ -4,6 +4,7 @@ person, and is refused without the permission to see rule figures."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from helpers.accounts import user
 from helpers.shared import copy_workspace
 
 from hrss_fraud.dashboard import auth, context
+from hrss_fraud.dashboard import rule_whatif_view as wv
 from hrss_fraud.dashboard.app import create_app
 from hrss_fraud.detectors import models
 from hrss_fraud.engine import whatif
@@ -136,3 +138,12 @@ def test_the_rule_detail_offers_a_try_from_the_values_in_force(app_ws, monkeypat
         detail = rules._show("split_admission")
     assert [(i.id["param"], i.value) for i in _inputs(detail)] == [("days", "15")]
     assert "试算（不保存）" in _texts(detail)
+
+
+def test_the_notes_say_when_the_latest_run_has_no_result_of_the_rule(app_ws) -> None:
+    _, ws = app_ws
+    out = whatif.try_rule(ws, "split_admission", {}, models=models)
+    assert not any("未能运行" in n for n in wv.notes(out, "zh", ws))
+    failed = replace(out, run_status="failed")
+    assert any("未能运行" in n for n in wv.notes(failed, "zh", ws))
+    assert any("did not run" in n for n in wv.notes(failed, "en", ws))
