@@ -138,6 +138,7 @@ SHOTS: dict[str, Callable[[Any, str], None]] = {
     "registers": _at("/registers", "#registers-overview-table"),
     "labour": _listing("/labour", "labour-list"),
     "enrolment": _at("/enrolment", "#enrolment-ranking tbody tr"),
+    "checks": _at("/checks", "#checks-summary"),
 }
 """File name → how to get the page there (after logging in; ``login`` is taken before)."""
 
