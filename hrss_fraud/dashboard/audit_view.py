@@ -41,6 +41,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "register.": ("监管事项登记（全部）", "registers (all)"),
     "labour.": ("劳动保障监察（全部）", "labour inspection (all)"),
     "enrolment.": ("参保稽核整改（全部）", "enrolment corrections (all)"),
+    "check_key.": ("事前事中审核接口密钥（全部）", "check-service API keys (all)"),
 }
 """The families of actions the filter offers as one choice (every prefix two or more
 actions share)."""
@@ -154,6 +155,8 @@ DETAIL_LABELS: dict[str, tuple[str, str]] = {
     "handler": ("承办人", "handler"),
     "previous": ("原承办人", "previous handler"),
     "handled_on": ("办结日期", "handled on"),
+    "key_id": ("密钥编号", "key number"),
+    "key_ids": ("密钥编号", "key numbers"),
 }
 """Keys of an audit row's ``detail`` → label; any other key takes its column label
 (:func:`labels.column_label`), else is shown as written."""
