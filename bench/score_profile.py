@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import json
 import os
 import platform
@@ -134,8 +135,10 @@ def profile(workspace: Path, incremental: bool, memory_limit: str | None = None)
     prof.wrap_queries(execute)
     sampler.start()
     t0 = time.perf_counter()
-    limit = {} if memory_limit is None else {"memory_limit": memory_limit}
-    run = S.score(workspace, incremental=incremental, **limit)
+    extra: dict[str, Any] = {} if memory_limit is None else {"memory_limit": memory_limit}
+    if "prepare" in inspect.signature(S.score).parameters:  # build bound as a default
+        extra["prepare"] = S.build
+    run = S.score(workspace, incremental=incremental, **extra)
     total = time.perf_counter() - t0
     sampler.stop()
     rules = []
