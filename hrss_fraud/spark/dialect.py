@@ -181,6 +181,9 @@ def _duckdb_only(node: exp.Expression) -> exp.Expression:
     gone)."""
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)
+    if isinstance(node, exp.Window) and isinstance(node.parent, exp.Binary):
+        # ``sum(x) OVER w - y`` is written ``OVER w-y`` (one identifier to Spark) otherwise
+        return exp.Paren(this=node.copy())
     if isinstance(node, exp.Qualify):
         for col in node.find_all(exp.Column):
             col.set("table", None)

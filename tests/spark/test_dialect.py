@@ -59,3 +59,8 @@ def test_star_replace_is_spelled_out_from_the_source_columns() -> None:
 def test_star_replace_over_an_unknown_source_is_refused() -> None:
     with pytest.raises(TranspileError, match="unknown columns"):
         to_spark("SELECT * REPLACE (cnt * 2 AS cnt) FROM cte", columns_of=lambda _t: None)
+
+
+def test_a_named_window_in_arithmetic_keeps_its_operator_apart() -> None:
+    sql = to_spark("SELECT sum(x) OVER w - y FROM t WINDOW w AS (PARTITION BY a)")
+    assert sql == "SELECT (SUM(x) OVER w) - y FROM t WINDOW w AS (PARTITION BY a)"
