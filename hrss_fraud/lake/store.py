@@ -70,8 +70,8 @@ class Lake:
 
         The views are a snapshot: call again to see batches committed since. With
         ``index`` (the default) the latest views read through the superseded-rows index
-        (:mod:`~hrss_fraud.lake.superseded`); scoring asks for the ranking views, whose row
-        order (by key) its results have always been computed from.
+        (:mod:`~hrss_fraud.lake.superseded`), as scoring does (its rules choose among rows
+        by key, never by the order they come in); without, they rank every version.
         """
         target = con if con is not None else duckdb.connect()
         return create_views(target, self.root, self.batches(), index=index)
