@@ -123,8 +123,8 @@ def _latest_rows(
     every column, which is several times slower on millions of rows than ranking the
     lineage columns alone: so only the lineage of the latest versions is ranked, and those
     rows are read from ``{table}_all``. Hand-made relations without lineage are read as
-    they are. No rule depends on the order rows come in (each orders by key where it
-    picks one), so both give the same findings."""
+    they are. The rules pick among rows by key (ties too), not by the order rows come in:
+    both give the same findings (tests/rules/test_findings_identical.py)."""
     names = {
         r[0]
         for r in con.execute(
