@@ -285,7 +285,7 @@ def test_without_the_permission_nothing_is_shown(app, monkeypatch) -> None:
     from hrss_fraud.dashboard.pages import checks
 
     disabled = replace(user("auditor"), active=False)
-    for who in (None, disabled):
+    for who in (None, disabled):  # every role holds view_leads: no session, or disabled
         with pytest.raises(auth.AccessDenied):
             _call(app, monkeypatch, who, "zh", date.today().isoformat(), "")
         with app.server.test_request_context("/"):
