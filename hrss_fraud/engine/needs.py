@@ -7,6 +7,10 @@ price cap at all. Such a rule is *inactive*: ``rules list`` shows it with the mi
 named, and ``score`` skips it and records why in the run's manifest, so that no one reads
 its silence as a clean result. What a rule needs is declared in the catalogue
 (``[[rule.needs]]``, :class:`~hrss_fraud.engine.catalogue.Need`).
+
+A rule that compares counties (the cross-county rules of ``province.toml``) needs a lake
+holding claims of several; it declares the least number as ``args.lake_counties`` and is
+inactive, with the count named, on one county's lake (:func:`lake_inactive`).
 """
 
 from __future__ import annotations
@@ -89,3 +93,30 @@ def inactive_rules(rules: list[Rule], kb: Knowledge) -> dict[str, Inactive]:
         return out
     finally:
         con.close()
+
+
+LAKE_COUNTIES = "lake_counties"
+"""A rule's argument: the least counties (admdvs's first six digits) the lake must hold."""
+
+
+def lake_inactive(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> dict[str, Inactive]:
+    """The rules among ``rules`` that need more counties than the lake's institutions are
+    in (the ``institution`` view of ``con``), by id: on one county's lake a cross-county
+    rule would find nothing by construction, and its silence is no clean result."""
+    wanting = [r for r in rules if r.args.get(LAKE_COUNTIES)]
+    if not wanting:
+        return {}
+    (n,) = con.execute(
+        "SELECT count(DISTINCT left(admdvs, 6)) FROM institution WHERE admdvs IS NOT NULL"
+    ).fetchone()  # type: ignore[misc]
+    out: dict[str, Inactive] = {}
+    for rule in wanting:
+        need = int(rule.args[LAKE_COUNTIES])
+        if n < need:
+            out[rule.id] = Inactive(
+                rule.id,
+                f"未启用：须有至少 {need} 个县（区划）的结算数据，本数据湖有 {n} 个",
+                f"inactive: needs claims of at least {need} counties, the lake holds {n}",
+                ("institution.admdvs",),
+            )
+    return out

@@ -36,7 +36,7 @@ from hrss_fraud.engine.catalogue import Catalogue, CatalogueError, Rule, load_ca
 from hrss_fraud.engine.enrolment import data_gaps
 from hrss_fraud.engine.execute import RuleOutcome, run_rules
 from hrss_fraud.engine.kernels import KERNELS
-from hrss_fraud.engine.needs import Inactive, inactive_rules
+from hrss_fraud.engine.needs import Inactive, inactive_rules, lake_inactive
 from hrss_fraud.engine.params import changes, effective
 from hrss_fraud.engine.prepare import Scope, build, open_scoring_db
 from hrss_fraud.engine.whitelist import load_whitelist
@@ -279,6 +279,14 @@ def score(
         carried = [r.id for r in active if r.id not in running]
         t0 = time.perf_counter()
         counts = prepare(con, lake, kb, scope)
+        # rules comparing counties are inactive, with the reason, on one county's lake
+        one_county = lake_inactive(con, active)
+        if one_county:
+            inactive = {**inactive, **one_county}
+            active = [r for r in active if r.id not in one_county]
+            to_run = [r for r in to_run if r.id not in one_county]
+            running -= set(one_county)
+            carried = [r for r in carried if r not in one_county]
         gaps = _data_gaps(con, running, carried, previous)
         trained = _prepare_models(con, workspace, policy, active, full=scope is None)
         prepare_s = time.perf_counter() - t0

@@ -170,9 +170,13 @@ def test_min_visits_and_persons_bound_who_is_assessed() -> None:
     assert run_rule(con, "prov_peer_cost_per_person", min_visits=3, min_persons=4)[0].height == 0
 
 
-def test_the_tiny_county_run_holds_the_rules_with_no_lead(scored_tiny_county: Path) -> None:
-    # one county: the rules run (no failure) and cannot reach their thresholds
-    outcomes = {r["rule_id"]: r for r in open_run(scored_tiny_county).manifest["rules"]}
+def test_the_tiny_county_run_says_why_the_rules_did_not_run(scored_tiny_county: Path) -> None:
+    # one county: the rules are inactive, the count of counties named, not silently clean
+    manifest = open_run(scored_tiny_county).manifest
+    outcomes = {r["rule_id"]: r for r in manifest["rules"]}
     for rule in ("prov_same_day_counties", "prov_peer_cost_per_visit", "prov_peer_cost_per_person"):
-        assert outcomes[rule]["status"] == "ok", outcomes[rule]
-        assert outcomes[rule]["n_findings"] == 0, rule
+        assert outcomes[rule]["status"] == "inactive", outcomes[rule]
+        reason = "未启用：须有至少 2 个县（区划）的结算数据，本数据湖有 1 个"
+        assert outcomes[rule]["reason"] == reason
+        assert "the lake holds 1" in outcomes[rule]["reason_en"]
+        assert rule in manifest["inactive_rules"]
