@@ -33,7 +33,9 @@ from hrss_fraud.precheck.visit import Visit
 
 
 def _visits(checker: Checker, n_lines: int, n: int, seed: int) -> list[Visit]:
-    counts = checker.snapshot.line_base.group_by("fixmedins_code", "setl_id").len()
+    counts = checker.snapshot.sql(
+        "SELECT fixmedins_code, setl_id, count(*) AS len FROM h_line_base GROUP BY ALL"
+    )
     big = counts.filter(pl.col("len") >= n_lines)
     if big.is_empty():
         big = counts.sort("len", descending=True).head(n)
@@ -87,8 +89,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "machine": {"platform": platform.platform(), "load_avg": list(_loadavg())},
         "rules": len(checker.rules),
         "history_since": str(checker.snapshot.since),
-        "history_visits": checker.snapshot.visit.height,
-        "history_lines": checker.snapshot.line_base.height,
+        "history_visits": checker.snapshot.n_visits,
+        "history_lines": checker.snapshot.n_lines,
         "snapshot_load_s": round(load_s, 1),
         "visits": len(visits),
         "lines_per_visit": sorted({v.lines.height for v in visits}),

@@ -12,8 +12,9 @@ from hrss_fraud.precheck.visit import LINE_COLUMNS, Visit
 def replay_visit(snapshot: Snapshot, fixmedins_code: str, setl_id: str) -> Visit:
     """The settlement ``setl_id`` of ``fixmedins_code`` as a :class:`Visit` with its net
     lines, its sex and birth left to the lake's person record."""
-    row = snapshot.visit.filter(
-        (pl.col("fixmedins_code") == fixmedins_code) & (pl.col("setl_id") == setl_id)
+    row = snapshot.sql(
+        "SELECT * FROM h_visit WHERE fixmedins_code = $1 AND setl_id = $2",
+        [fixmedins_code, setl_id],
     )
     if row.height != 1:
         msg = f"settlement {fixmedins_code}|{setl_id}: {row.height} rows in the snapshot"

@@ -78,12 +78,13 @@ class WorkDb:
         self.con.execute("SET threads = 1")
         add_macros(self.con)
         load_knowledge_tables(self.con, kb)
-        empty_visit, empty_line = snapshot.visit.head(0), snapshot.line_base.head(0)  # noqa: F841
+        empty_visit = pl.DataFrame(schema=snapshot.visit_schema)  # noqa: F841 - DuckDB's
+        empty_line = pl.DataFrame(schema=snapshot.line_schema)  # noqa: F841
         self.con.execute("CREATE TABLE visit AS SELECT * FROM empty_visit")
         self.con.execute("CREATE TABLE line_base AS SELECT * FROM empty_line")
         self.con.execute(snapshot.line_view_sql)
-        self._settlement_columns = [c for c in snapshot.visit.columns if c not in _COMPUTED]
-        self._fee_columns = [c for c in snapshot.line_base.columns if c not in _LINE_VISIT_COLUMNS]
+        self._settlement_columns = [c for c in snapshot.visit_schema if c not in _COMPUTED]
+        self._fee_columns = [c for c in snapshot.line_schema if c not in _LINE_VISIT_COLUMNS]
         self._visit_sql = _current_visit_sql(kb.treatment_class)
         # the upload names the main diagnosis; a visit before settlement is named by the
         # knowledge base (evidence texts quote it)
@@ -121,7 +122,7 @@ class WorkDb:
                 else lines["inscp_amt"].sum()
             ),
         }
-        schema = self.snapshot.visit.schema
+        schema = self.snapshot.visit_schema
         row = pl.DataFrame(
             [pl.Series(c, [known.get(c)], dtype=schema[c]) for c in self._settlement_columns]
         )
@@ -136,7 +137,7 @@ class WorkDb:
             "setl_id": visit.settlement,
             "psn_no": visit.psn_no,
         }
-        schema = self.snapshot.line_base.schema
+        schema = self.snapshot.line_schema
         lines = visit.lines
         if lines["list_type"].null_count():
             lines = lines.join(
