@@ -6,11 +6,12 @@
 For each scale k it generates (once, untimed) a county of the preset's persons × k
 (``synth``, same seed, same months) and ingests it into ``WORKDIR/spark-scale/x{k}``; then
 times, ``--repeat`` times each and each in a fresh process, the prepare step and every
-active rule of the catalogue on DuckDB (``engine.prepare.build`` + ``run_rules``) and on
-local Spark (``spark.score.run_on_spark``, ``local[cores]``). Neither publishes a run.
-Writes ``bench/results/spark-scale-<preset>-<UTC stamp>.json`` with, per scale and
-engine, the median seconds, the peak resident memory of the timed process (Python's peak
-plus its children's: local Spark's JVM, driver and executors in one), the fee lines prepared and
+active rule of the catalogue (with the saved models a DuckDB ``score`` trained) on DuckDB
+(``spark.score.run_on_duckdb``: ``engine.prepare.build`` + ``run_rules``) and on local
+Spark (``spark.score.run_on_spark``, ``local[cores]``). Neither publishes a run. Writes
+``bench/results/spark-scale-<preset>-<UTC stamp>.json`` with, per scale and engine, the
+median seconds, the peak resident memory of the timed process (Python's peak plus its
+children's: local Spark's JVM, driver and executors in one), the fee lines prepared and
 the cost per line (median µs per line); quoted in docs/benchmarks.md.
 """
 
@@ -33,6 +34,7 @@ def make_lake(workdir: Path, preset: str, scale: int) -> Path:
     """The workspace of a county ``scale`` times the preset's persons (built once)."""
     from hrss_fraud.ingest.pipeline import ingest
     from hrss_fraud.lake import Lake
+    from hrss_fraud.scoring.score import score
     from hrss_fraud.synth.config import SynthConfig
     from hrss_fraud.synth.generate import generate
 
@@ -43,6 +45,7 @@ def make_lake(workdir: Path, preset: str, scale: int) -> Path:
     generate(SynthConfig.preset(preset, out=ws / "county", seed=11, persons=base.persons * scale))
     county = ws / "county"
     ingest(Lake(ws / "lake"), [county / "reference", *sorted((county / "uploads").iterdir())])
+    score(ws)  # the detectors' saved models, which both engines then read
     Lake(ws / "lake").connect().close()  # the superseded-rows index, as scoring finds it
     (ws / ".ready").touch()
     return ws
@@ -50,42 +53,21 @@ def make_lake(workdir: Path, preset: str, scale: int) -> Path:
 
 def _timed_once(engine: str, ws: Path, cores: int) -> dict[str, float]:
     """One timed run in this process (called in a fresh child by :func:`measure`)."""
-    import duckdb
-
-    from hrss_fraud.engine.execute import run_rules
     from hrss_fraud.engine.needs import inactive_rules
-    from hrss_fraud.engine.params import changes
-    from hrss_fraud.engine.prepare import build
-    from hrss_fraud.engine.whitelist import load_whitelist
     from hrss_fraud.knowledge import load_knowledge
-    from hrss_fraud.lake import Lake
     from hrss_fraud.scoring.score import Policy
+    from hrss_fraud.spark.score import run_on_duckdb, run_on_spark
+    from hrss_fraud.spark.session import local_session
 
     policy = Policy.load(ws, None)
-    kb = load_knowledge(policy.knowledge_dir)
-    inactive = inactive_rules(policy.rules, kb)
-    # the detectors' models are trained by a DuckDB run; both engines read the same ones
-    rules = [r for r in policy.rules if r.id not in inactive and r.family != "statistical"]
+    inactive = inactive_rules(policy.rules, load_knowledge(policy.knowledge_dir))
+    rules = [r for r in policy.rules if r.id not in inactive]
     t0 = time.perf_counter()
     if engine == "duckdb":
-        con = duckdb.connect(str(ws / "bench.duckdb"))
-        counts = build(con, Lake(ws / "lake"), kb)
-        result = run_rules(
-            con,
-            policy.catalogue,
-            rules,
-            changes(policy.catalogue, ws),
-            load_whitelist(policy.catalogue, ws),
-            "bench",
-        )
-        con.close()
-        (ws / "bench.duckdb").unlink()
+        result, counts = run_on_duckdb(ws, rules, run_id="bench")
     else:
-        from hrss_fraud.spark.score import run_on_spark
-        from hrss_fraud.spark.session import local_session
-
         spark = local_session(ws / "spark-tmp", cores=cores, driver_memory="4g")
-        done = run_on_spark(ws, spark, rules, ws / "spark-tmp" / "run")
+        done = run_on_spark(ws, spark, rules, ws / "spark-tmp" / "run", run_id="bench")
         result, counts = done.result, done.counts
         spark.stop()
     seconds = time.perf_counter() - t0

@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from hrss_fraud.lake.latest import latest_sql
 from hrss_fraud.lake.manifest import MANIFEST, VERSION, BatchInfo
 from hrss_fraud.lake.superseded import FOLDER, fingerprint
-from hrss_fraud.lake.views import LINEAGE, table_of
+from hrss_fraud.lake.views import LINEAGE, duckdb_type, table_of
 from hrss_fraud.model.schema import TABLES, Table
 from hrss_fraud.spark.dialect import to_spark
 
@@ -33,25 +33,30 @@ class SparkLakeError(ValueError):
     pass
 
 
-def spark_type(dtype: pl.DataType) -> str:
-    """The Spark SQL type of a lake column (naive timestamps stay naive)."""
-    if isinstance(dtype, pl.Decimal):
-        return f"DECIMAL({dtype.precision},{dtype.scale})"
-    if isinstance(dtype, pl.Datetime):
-        return "TIMESTAMP_NTZ" if dtype.time_zone is None else "TIMESTAMP"
+def spark_of_duckdb(duck: str) -> str:
+    """The Spark SQL type of a DuckDB one (naive timestamps stay naive)."""
+    duck = duck.upper()
+    if duck.endswith("[]"):
+        return f"ARRAY<{spark_of_duckdb(duck[:-2])}>"
     simple = {
-        pl.String: "STRING",
-        pl.Int32: "INT",
-        pl.Int64: "BIGINT",
-        pl.Float64: "DOUBLE",
-        pl.Boolean: "BOOLEAN",
-        pl.Date: "DATE",
+        "VARCHAR": "STRING",
+        "INTEGER": "INT",
+        "TIMESTAMP": "TIMESTAMP_NTZ",
+        "TIMESTAMPTZ": "TIMESTAMP",
+        "TIMESTAMP WITH TIME ZONE": "TIMESTAMP",
     }
-    for pl_type, sql in simple.items():
-        if dtype == pl_type:
-            return sql
-    msg = f"no Spark type mapped for polars dtype {dtype}; add it to spark.lake.spark_type"
+    if duck in simple:
+        return simple[duck]
+    if duck.startswith(("DECIMAL", "BIGINT", "DOUBLE", "BOOLEAN", "DATE", "FLOAT", "SMALLINT")):
+        return duck
+    msg = f"no Spark type for DuckDB type {duck}; add it to spark.lake.spark_of_duckdb"
     raise TypeError(msg)
+
+
+def spark_type(dtype: pl.DataType) -> str:
+    """The Spark SQL type of a lake column: DuckDB's (:func:`~hrss_fraud.lake.views.duckdb_type`)
+    in Spark's words."""
+    return spark_of_duckdb(duckdb_type(dtype))
 
 
 def _join(root: str, rel: str) -> str:

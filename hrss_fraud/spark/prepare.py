@@ -35,7 +35,7 @@ from hrss_fraud.lake.sqltext import ident, literal
 from hrss_fraud.lake.views import duckdb_type
 from hrss_fraud.model.schema import TABLES
 from hrss_fraud.spark.dialect import to_spark
-from hrss_fraud.spark.lake import SparkLake, register
+from hrss_fraud.spark.lake import SparkLake, register, spark_of_duckdb, spark_type
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -116,20 +116,7 @@ def record(kb: Knowledge, scope: Scope | None) -> tuple[list[Statement], list[st
 def _as_recorded(df: DataFrame, st: Statement) -> DataFrame:
     from pyspark.sql import functions as F
 
-    return df.select(*(F.col(f"`{c}`").cast(_spark_of_duckdb(t)).alias(c) for c, t in st.columns))
-
-
-def _spark_of_duckdb(duck: str) -> str:
-    duck = duck.upper()
-    if duck.endswith("[]"):
-        return f"ARRAY<{_spark_of_duckdb(duck[:-2])}>"
-    simple = {"VARCHAR": "STRING", "INTEGER": "INT", "TIMESTAMP": "TIMESTAMP_NTZ"}
-    if duck in simple:
-        return simple[duck]
-    if duck.startswith(("DECIMAL", "BIGINT", "DOUBLE", "BOOLEAN", "DATE", "FLOAT", "SMALLINT")):
-        return duck
-    msg = f"no Spark type for DuckDB type {duck}; add it to spark.prepare"
-    raise TypeError(msg)
+    return df.select(*(F.col(f"`{c}`").cast(spark_of_duckdb(t)).alias(c) for c, t in st.columns))
 
 
 def _frame(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:
@@ -144,8 +131,6 @@ def _frame(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:
 
 
 def _spark_of(dtype: pl.DataType) -> str:
-    from hrss_fraud.spark.lake import spark_type
-
     if isinstance(dtype, pl.List):
         return f"ARRAY<{_spark_of(dtype.inner)}>"
     return spark_type(dtype)

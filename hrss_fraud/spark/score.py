@@ -24,9 +24,10 @@ from hrss_fraud.engine.catalogue import Rule
 from hrss_fraud.engine.execute import EngineResult, run_rules
 from hrss_fraud.engine.needs import inactive_rules
 from hrss_fraud.engine.params import changes
+from hrss_fraud.engine.prepare import build
 from hrss_fraud.engine.whitelist import load_whitelist
 from hrss_fraud.engine.workspace import Workspace
-from hrss_fraud.knowledge import load_knowledge
+from hrss_fraud.knowledge import Knowledge, load_knowledge
 from hrss_fraud.scoring.score import Policy
 from hrss_fraud.scoring.score import score as score_run
 from hrss_fraud.spark.prepare import SparkBuild
@@ -81,6 +82,48 @@ class RulesOnSpark:
     prepare_seconds: dict[str, float]
 
 
+def _inputs(workspace: Path, rules: list[Rule]) -> tuple[Policy, Knowledge, list[Rule]]:
+    policy = Policy.load(workspace, [r.id for r in rules])
+    kb = load_knowledge(policy.knowledge_dir)
+    inactive = inactive_rules(rules, kb)
+    return policy, kb, [r for r in rules if r.id not in inactive]
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    workspace: Path,
+    policy: Policy,
+    rules: list[Rule],
+    run_id: str,
+    hits: SparkHits | None = None,
+) -> EngineResult:
+    models.load_into(con, workspace, models.needed(r.kernel for r in rules))
+    result = run_rules(
+        con,
+        policy.catalogue,
+        rules,
+        changes(policy.catalogue, workspace),
+        load_whitelist(policy.catalogue, workspace),
+        run_id,
+        hits=hits,
+    )
+    _ = result.findings, result.lines  # read while the prepared tables exist
+    return result
+
+
+def run_on_duckdb(
+    workspace: Path, rules: list[Rule], *, run_id: str = "spark"
+) -> tuple[EngineResult, dict[str, int]]:
+    """The same as :func:`run_on_spark` on DuckDB in memory: what it is compared with."""
+    policy, kb, active = _inputs(workspace, rules)
+    con = duckdb.connect()
+    try:
+        counts = build(con, Workspace.of(workspace).lake, kb)
+        return _run(con, workspace, policy, active, run_id), counts
+    finally:
+        con.close()
+
+
 def run_on_spark(
     workspace: Path,
     spark: SparkSession,
@@ -93,27 +136,14 @@ def run_on_spark(
     """Prepare on Spark and run ``rules`` (with the workspace's saved models), without
     publishing: what the parity test and the benchmark compare with DuckDB's
     :func:`~hrss_fraud.engine.execute.run_rules`."""
-    policy = Policy.load(workspace, [r.id for r in rules])
-    kb = load_knowledge(policy.knowledge_dir)
-    inactive = inactive_rules(rules, kb)
-    active = [r for r in rules if r.id not in inactive]
-    build = SparkBuild(spark, Path(scratch) / "prepared")
+    policy, kb, active = _inputs(workspace, rules)
+    spark_build = SparkBuild(spark, Path(scratch) / "prepared")
+    hits = SparkHits(spark, kb, group_rows=group_rows)
     con = duckdb.connect()
     try:
-        counts = build(con, Workspace.of(workspace).lake, kb)
-        models.load_into(con, workspace, models.needed(r.kernel for r in active))
-        hits = SparkHits(spark, kb, group_rows=group_rows)
-        result = run_rules(
-            con,
-            policy.catalogue,
-            active,
-            changes(policy.catalogue, workspace),
-            load_whitelist(policy.catalogue, workspace),
-            run_id,
-            hits=hits,
-        )
-        _ = result.findings, result.lines  # read while the prepared tables exist
+        counts = spark_build(con, Workspace.of(workspace).lake, kb)
+        result = _run(con, workspace, policy, active, run_id, hits)
     finally:
         con.close()
-    seconds = build.prepared.seconds if build.prepared is not None else {}
+    seconds = spark_build.prepared.seconds if spark_build.prepared is not None else {}
     return RulesOnSpark(result, hits.where, counts, seconds)
