@@ -17,8 +17,8 @@ import polars as pl
 
 from hrss_fraud.engine import hits as H
 from hrss_fraud.engine import kernels
-from hrss_fraud.engine.catalogue import CatalogueError
-from hrss_fraud.engine.needs import inactive_rules
+from hrss_fraud.engine.catalogue import CatalogueError, Rule
+from hrss_fraud.engine.needs import Inactive, inactive_rules, lake_inactive
 from hrss_fraud.engine.params import changes
 from hrss_fraud.engine.whitelist import load_whitelist, suppressed_keys
 from hrss_fraud.engine.workspace import Workspace
@@ -42,6 +42,16 @@ def _line_key() -> pl.Expr:
     ).alias("line_key")
 
 
+def _lake_inactive(workspace: Path, rules: list[Rule]) -> dict[str, Inactive]:
+    """The rules the lake cannot drive (a cross-county rule on one county's lake), as the
+    batch skips them."""
+    con = Workspace.of(workspace).lake.connect()
+    try:
+        return lake_inactive(con, rules)
+    finally:
+        con.close()
+
+
 class Checker:
     """Checks visits against the rules; :attr:`rules` lists those it evaluates and
     :attr:`skipped` why the others are not (rule id → Chinese, English)."""
@@ -55,6 +65,7 @@ class Checker:
         policy = Policy.load(self.workspace, None)
         self.knowledge = load_knowledge(policy.knowledge_dir)
         inactive = inactive_rules(policy.rules, self.knowledge)
+        inactive.update(_lake_inactive(self.workspace, policy.rules))
         self.skipped: dict[str, tuple[str, str]] = {}
         for rule in policy.rules:
             why = not_checked(rule)

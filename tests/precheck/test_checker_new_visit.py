@@ -55,3 +55,10 @@ def test_an_item_for_the_other_sex_is_a_hit_on_its_line_with_its_whole_amount(
     assert sorted(h.amount for h in hits) == sorted(float(p) for p in female_only["pric"])
     assert all("限女性使用" in h.content and h.involved == () for h in hits)
     assert checker.check(_visit(female_only, gend="2")) == []
+
+
+def test_a_cross_county_rule_is_not_checked_on_one_countys_lake(scored_tiny_county: Path) -> None:
+    checker = Checker(scored_tiny_county, ["item_sex"])
+    zh, en = checker.skipped["prov_same_day_counties"]
+    assert "须有至少 2 个县" in zh and "the lake holds 1" in en
+    assert "prov_same_day_counties" not in Checker(scored_tiny_county).rules
