@@ -158,6 +158,7 @@ def _leads_chart(leads: pl.DataFrame, title: str, by: str, lang: str) -> go.Figu
 def _status(status: dict[str, Any], names: dict[str, str], t: Any, lang: str) -> html.Div:
     failed = status.get("failed_rules") or []
     inactive = status.get("inactive_rules") or []
+    sep = "；" if lang == "zh" else "; "
     rows = [
         (t("overview.run"), status["run_id"]),
         (t("overview.mode"), run_words.mode_and_why(status.get("mode"), status.get("why"), lang)),
@@ -167,12 +168,12 @@ def _status(status: dict[str, Any], names: dict[str, str], t: Any, lang: str) ->
         (t("overview.rules"), str(status.get("n_rules"))),
         (
             t("overview.failed_rules"),
-            "；".join(names.get(r["rule_id"], str(r["rule_id"])) for r in failed)
+            sep.join(names.get(r["rule_id"], str(r["rule_id"])) for r in failed)
             or t("overview.none"),
         ),
         (
             t("overview.rules_not_run_knowledge_missing"),
-            "；".join(names.get(r["rule_id"], str(r["rule_id"])) for r in inactive)
+            sep.join(names.get(r["rule_id"], str(r["rule_id"])) for r in inactive)
             or t("overview.none"),
         ),
     ]

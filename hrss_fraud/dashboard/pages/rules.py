@@ -219,7 +219,13 @@ def _whatif_form(rule: Any, lang: str) -> Any:
     values = rc.rule_params(rc.current_catalogue(ws), ws, rule.id, lang=lang)
     inputs = [
         field(
-            f"{row['description']}（{row['unit']}）" if row["unit"] else row["description"],
+            (
+                f"{row['description']}（{row['unit']}）"
+                if lang == "zh"
+                else f"{row['description']} ({row['unit']})"
+            )
+            if row["unit"]
+            else row["description"],
             dcc.Input(
                 id={"type": "rules-try-value", "param": row["name"]},
                 type="text",
