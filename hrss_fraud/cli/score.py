@@ -13,6 +13,8 @@ from hrss_fraud.engine.runs import Run, RunError
 from hrss_fraud.engine.workspace import Workspace
 from hrss_fraud.model.numbers import money
 from hrss_fraud.scoring.score import score as run_score  # imports the detectors' kernels
+from hrss_fraud.spark.score import score as spark_score
+from hrss_fraud.spark.session import fixed, local_session
 
 
 @click.command()
@@ -108,10 +110,9 @@ def _score_on_spark(
 ) -> Run:
     """The run on Spark: the session spark-submit made, else a local one (scratch under
     the workspace)."""
+    # optional and start-up cost: pyspark (the spark extra) and its JVM bridge load only
+    # for --engine spark
     from pyspark.sql import SparkSession
-
-    from hrss_fraud.spark.score import score as spark_score
-    from hrss_fraud.spark.session import fixed, local_session
 
     active = SparkSession.getActiveSession()
     spark = fixed(active) if active is not None else local_session(workspace / "tmp" / "spark")

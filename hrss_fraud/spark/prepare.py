@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import polars as pl
 
-from hrss_fraud.engine.prepare import Scope, build_from_views
+from hrss_fraud.engine.prepare import Scope, add_macros, build_from_views, load_knowledge_tables
 from hrss_fraud.knowledge import Knowledge
 from hrss_fraud.lake import Lake
 from hrss_fraud.lake.sqltext import ident, literal
@@ -114,6 +114,7 @@ def record(kb: Knowledge, scope: Scope | None) -> tuple[list[Statement], list[st
 
 
 def _as_recorded(df: DataFrame, st: Statement) -> DataFrame:
+    # optional: pyspark is the spark extra's, imported only when Spark runs
     from pyspark.sql import functions as F
 
     return df.select(*(F.col(f"`{c}`").cast(spark_of_duckdb(t)).alias(c) for c, t in st.columns))
@@ -184,8 +185,6 @@ def build(
 def driver_views(con: duckdb.DuckDBPyConnection, prepared: Prepared, kb: Knowledge) -> None:
     """The prepared tables in the driver's DuckDB ``con``, read from Spark's Parquet, and
     the views over them as the build wrote them."""
-    from hrss_fraud.engine.prepare import add_macros, load_knowledge_tables
-
     add_macros(con)
     load_knowledge_tables(con, kb)
     for name, path in prepared.tables.items():

@@ -134,6 +134,7 @@ class SparkHits:
         return self.spark.table(table).columns
 
     def _grouped(self, rule: Rule, params: dict[str, float]) -> pl.DataFrame:
+        # optional: pyspark is the spark extra's, imported only when Spark runs
         from pyspark.sql import functions as F
 
         key = GROUPED[str(rule.kernel)]
