@@ -151,6 +151,7 @@ def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
     # the step form is drawn again while the issued notice's detail and the list refresh:
     # type into the form once those answers are in, or they clear what was typed
     page.wait_for_selector(f"#notice-step:has-text('{STEPS['acknowledged']}')")
+    page.wait_for_selector(f"#notices-table tr:has-text('{number}'):has-text('已下达')")
     page.wait_for_load_state("networkidle")
     page.fill("#notice-step-on", "2026-03-05")
     page.click("#notice-step-record")  # no signer: refused by the field's label, date kept
