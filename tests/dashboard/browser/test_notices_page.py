@@ -162,19 +162,28 @@ def test_issue_a_notice_end_to_end(live_dashboard, page, tmp_path) -> None:
         ("rectified", "2026-03-30", "", "已退回违规费用，修订收费制度"),
         ("closed", "2026-04-10", "", "复查收费记录，整改到位"),
     ]
+    status_before = {
+        "acknowledged": "已下达",
+        "rectified": "机构已签收",
+        "closed": "已提交整改报告",
+    }
     for step, on, person, text in steps:
-        # each recorded step redraws the form, the detail and the list: type once they are in
-        # (or the redraw clears what was typed), and wait for this step's own confirmation,
-        # not the previous step's, which is still on the page
+        # each recorded step redraws the form, the detail and the list: type once the list
+        # shows the notice at the status before this step (the last redraw), and type again
+        # if a redraw still cleared it; then wait for this step's own confirmation, not the
+        # previous step's, which is still on the page
         page.wait_for_selector(f"#notice-step:has-text('{STEPS[step]}')")
-        page.wait_for_load_state("networkidle")
-        for field, value in (("on", on), ("person", person), ("text", text)):
-            page.fill(f"#notice-step-{field}", value)
-        page.wait_for_function(
-            "([on, person, text]) => ['on', 'person', 'text'].every((f, i) =>"
-            " document.querySelector('#notice-step-' + f).value === [on, person, text][i])",
-            arg=[on, person, text],
-        )
+        row = f"#notices-table tr:has-text('{number}'):has-text('{status_before[step]}')"
+        page.wait_for_selector(row)
+        for _ in range(5):
+            page.wait_for_load_state("networkidle")
+            for field, value in (("on", on), ("person", person), ("text", text)):
+                page.fill(f"#notice-step-{field}", value)
+            page.wait_for_load_state("networkidle")
+            typed = [page.input_value(f"#notice-step-{f}") for f in ("on", "person", "text")]
+            if typed == [on, person, text]:
+                break
+        assert typed == [on, person, text], typed
         page.click("#notice-step-record")
         page.wait_for_selector(f"#notice-action-result:has-text('已登记：{STEPS[step]}')")
         page.wait_for_function(
